@@ -1,0 +1,3 @@
+module github.com/tidewatch/tidewatch
+
+go 1.26.8
