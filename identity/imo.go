@@ -195,7 +195,9 @@ func FindIMOs(text string) []IMOMention {
 		before := lower[max(0, i-48):i]
 		m := IMOMention{Number: n, ValidShip: ValidShipIMO(n), ValidCompany: ValidCompanyIMO(n)}
 		switch {
-		case strings.Contains(before, "company number") || strings.Contains(before, "company no"):
+		// "Company Number 0685974 (Hong Kong)" is a national registry
+		// number; only "Company Number IMO ..." is an IMO company number.
+		case (strings.Contains(before, "company number") || strings.Contains(before, "company no")) && nearIMO(before):
 			m.Kind, m.Explicit = IMOCompany, true
 		case strings.Contains(before, "vessel registration identification"):
 			m.Kind, m.Explicit = IMOShip, true
