@@ -83,6 +83,8 @@ func TestFindIMOs(t *testing.T) {
 		// Registration numbers of the same length are not IMO numbers.
 		{"Registration Number 9855920 (Turkey); Tax ID No. 1234567", nil},
 		{"IMO 12345678", nil},
+		// UN entry for Ocean Maritime Management (KPe.020).
+		{"International Maritime Organization (IMO) Number: 1790183.", []IMOMention{{1790183, IMOUnknown, true, true, true}}},
 		{"", nil},
 		{"MMSI 445123000; Vessel Registration Identification IMO 8660313; Linked To: X", []IMOMention{{8660313, IMOShip, true, false, true}}},
 	}

@@ -223,7 +223,8 @@ func nearIMO(before string) bool {
 	if k > 0 && isAlnum(before[k-1]) {
 		return false
 	}
-	tail := strings.TrimSpace(before[k+3:])
+	// "International Maritime Organization (IMO) Number: 1790183" (UN, OMM)
+	tail := strings.TrimSpace(strings.TrimLeft(before[k+3:], ") "))
 	for _, p := range []string{"number", "no.", "no", "nr.", "nr", "#", ":", "."} {
 		tail = strings.TrimSpace(strings.TrimPrefix(tail, p))
 	}

@@ -247,3 +247,18 @@ func (e *Entity) normalise() {
 	})
 	sort.Slice(e.Listings, func(i, j int) bool { return e.Listings[i].Ref() < e.Listings[j].Ref() })
 }
+
+// dprkProgrammes are the spellings the lists use for their DPRK regimes:
+// UN "DPRK" (resolution 1718 committee), OFAC "DPRK", "DPRK2".."DPRK4",
+// "DPRK-NKSPEA", the EU "EU-PRK", the UK "DPR" prefix (read as "DPRK").
+var dprkProgrammes = []string{"DPRK", "PRK", "1718", "NKSPEA", "NORTH KOREA"}
+
+// IsDPRK reports whether any listing is under a DPRK sanctions programme.
+func (e *Entity) IsDPRK() bool {
+	for _, p := range dprkProgrammes {
+		if e.HasProgramme(p) {
+			return true
+		}
+	}
+	return false
+}

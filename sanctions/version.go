@@ -268,7 +268,9 @@ func Load(b Bundle, retrieved time.Time) (*Dataset, error) {
 		hr := &hashingReader{r: rc, h: sha256.New()}
 		opened = append(opened, hr)
 		readers[role] = &NamedReader{Name: f.Name, R: hr}
-		v.Files = append(v.Files, SourceFile{Role: role, Name: path.Base(filepathSlash(f.Name))})
+		// The recorded name is of the content as read: a .gz file is
+		// hashed and stored decompressed.
+		v.Files = append(v.Files, SourceFile{Role: role, Name: strings.TrimSuffix(path.Base(filepathSlash(f.Name)), ".gz")})
 	}
 	emit := func(e *Entity) { ds.Entities = append(ds.Entities, e) }
 	var published time.Time

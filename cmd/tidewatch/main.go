@@ -1,0 +1,159 @@
+// Command tidewatch finds ships and companies that help North Korea evade
+// UN sanctions, and gives insurers and other services the evidence to stop
+// serving them. This file holds the command table; each subcommand's flags
+// and wiring live in a file of its own.
+//
+// The CLI uses the standard flag package: the commands are few, their
+// flags are simple, and a dependency for help text is not worth its weight.
+// Flags may come before or after the arguments.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// command is one subcommand. run gets the arguments after the command's
+// name and returns an error to print; a usage error is a *usageError.
+type command struct {
+	name, summary string
+	run           func(env *env, args []string) error
+}
+
+// env carries the process's streams so commands can be tested in process.
+type env struct {
+	stdout, stderr io.Writer
+	stdin          io.Reader
+}
+
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
+
+func commands() []command {
+	return []command{
+		{"demo", "show what Tidewatch does, on the embedded list snapshot (no network needed)", runDemo},
+		{"lists", "read, import, update, version and diff sanctions lists (run 'tidewatch lists' for its commands)", runLists},
+		{"identify", "explain an IMO number, MMSI or call sign: check digits, station kind, flag", runIdentify},
+	}
+}
+
+const intro = `Tidewatch screens ships and the companies behind them against the UN, US, UK
+and EU sanctions lists, with the DPRK's evasion tactics in mind: IMO numbers
+first, company IMO numbers kept apart, flag hopping and former names.
+
+Usage:
+  tidewatch COMMAND [flags] [arguments]
+
+Commands:
+`
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, intro)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, `
+Run 'tidewatch COMMAND -h' for a command's flags. Stored data lives in
+$TIDEWATCH_DATA (default ~/.local/share/tidewatch) unless --data says otherwise.
+`)
+}
+
+func main() {
+	os.Exit(run(&env{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin}, os.Args[1:]))
+}
+
+// run executes a command line and returns the exit status: 0 success,
+// 1 failure, 2 usage error.
+func run(e *env, args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(e.stdout)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(e, args[1:])
+		var ue *usageError
+		switch {
+		case err == nil:
+			return 0
+		case errors.Is(err, flag.ErrHelp):
+			return 0
+		case errors.As(err, &ue):
+			fmt.Fprintf(e.stderr, "tidewatch %s: %s\n", c.name, ue.msg)
+			return 2
+		default:
+			fmt.Fprintf(e.stderr, "tidewatch %s: %v\n", c.name, err)
+			return 1
+		}
+	}
+	fmt.Fprintf(e.stderr, "tidewatch: unknown command %q\n\n", args[0])
+	usage(e.stderr)
+	return 2
+}
+
+// parseFlags parses flags that may be mixed with positional arguments, as
+// users type them ("lists show DIR --json").
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, &usageError{err.Error()}
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// newFlagSet makes a flag set whose -h output starts with the command's
+// usage line and description.
+func newFlagSet(e *env, name, usageLine, description string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "Usage: %s\n\n%s\n", usageLine, strings.TrimSpace(description))
+		var any bool
+		fs.VisitAll(func(*flag.Flag) { any = true })
+		if any {
+			fmt.Fprintln(e.stderr, "\nFlags:")
+			fs.PrintDefaults()
+		}
+	}
+	return fs
+}
+
+// defaultDataDir is $TIDEWATCH_DATA, else ~/.local/share/tidewatch
+// ($XDG_DATA_HOME respected).
+func defaultDataDir() string {
+	if d := os.Getenv("TIDEWATCH_DATA"); d != "" {
+		return d
+	}
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return d + "/tidewatch"
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return h + "/.local/share/tidewatch"
+	}
+	return ".tidewatch"
+}
