@@ -233,3 +233,26 @@ func FuzzFindIMOs(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseIdentifiers(f *testing.F) {
+	for _, s := range []string{"IMO 8606173", "445123000", "HMYX", "MMSI 002190049", "imo no. 1790183"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if n, err := ParseShipIMO(s); err == nil && !n.Valid() {
+			t.Fatalf("ParseShipIMO(%q) = %d, invalid", s, n)
+		}
+		if n, err := ParseCompanyIMO(s); err == nil && !n.Valid() {
+			t.Fatalf("ParseCompanyIMO(%q) = %d, invalid", s, n)
+		}
+		if m, err := ParseMMSI(s); err == nil {
+			if m > 999999999 {
+				t.Fatalf("MMSI %d", m)
+			}
+			m.Kind()
+			m.Flag()
+		}
+		CallSignCountry(s)
+		CountryByName(s)
+	})
+}

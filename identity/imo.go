@@ -187,7 +187,9 @@ func FindIMOs(text string) []IMOMention {
 		for j < len(text) && isDigit(text[j]) {
 			j++
 		}
-		if j-i != 7 || (j < len(text) && isAlnum(text[j])) {
+		// IMO numbers of both kinds run 1000000-9999999: a leading zero
+		// marks some other registry's number.
+		if j-i != 7 || text[i] == '0' || (j < len(text) && isAlnum(text[j])) {
 			i = j
 			continue
 		}

@@ -23,7 +23,6 @@ func csvRows(r io.Reader, file string, wantCols int, header []string, probs *Pro
 		if err == io.EOF {
 			return nil
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
@@ -32,6 +31,7 @@ func csvRows(r io.Reader, file string, wantCols int, header []string, probs *Pro
 			}
 			return fmt.Errorf("read %s: %w", file, err)
 		}
+		line, _ := cr.FieldPos(0) // only valid after a successful read
 		if first {
 			first = false
 			if !headerMatches(rec, header) {
