@@ -198,6 +198,9 @@ func fileNameFor(raw string, i int) string {
 	if u, err := url.Parse(raw); err == nil {
 		name = path.Base(u.Path)
 	}
+	if name == "/" || name == "." {
+		name = ""
+	}
 	name = strings.Map(func(r rune) rune {
 		if r == '/' || r == '\\' || r == 0 {
 			return '_'

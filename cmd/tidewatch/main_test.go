@@ -1,0 +1,204 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/tidewatch/tidewatch/sanctions/snapshot"
+)
+
+func tw(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(&env{stdout: &out, stderr: &errb, stdin: strings.NewReader("")}, args)
+	return code, out.String(), errb.String()
+}
+
+func TestDemo(t *testing.T) {
+	code, out, errs := tw(t, "demo")
+	if code != 0 {
+		t.Fatalf("demo exit %d: %s", code, errs)
+	}
+	for _, want := range []string{
+		"ofac-sdn@2024-05-03-54e0823e",
+		"RYONG GUN BONG",
+		"IMO8606173",
+		"[eu:61 ofac:23707 uk:DPR0144 un:KPe.061]",
+		"445123000: MMSI, ship, MID 445 -> North Korea (KP)",
+		"added 130, removed 4, changed 16",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+}
+
+func TestListsShowEmbedded(t *testing.T) {
+	code, out, _ := tw(t, "lists", "show", "--embedded")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	// The SDN row: 851 vessels, 6884 orgs, 6854 persons, 376 aircraft.
+	if !regexp.MustCompile(`ofac-sdn\s+ofac-sdn@2024-05-03-54e0823e\s+2024-05-03\s+54e0823efa5e\s+851\s+6884\s+6854\s+376\s+14965\s+0`).MatchString(out) {
+		t.Errorf("SDN counts missing:\n%s", out)
+	}
+	// DPRK table: 105 vessels, all with IMO.
+	if !regexp.MustCompile(`ofac-sdn\s+ofac-sdn@2024-05-03-54e0823e\s+105\s+105\s+`).MatchString(out) {
+		t.Errorf("DPRK vessel counts missing:\n%s", out)
+	}
+	code, out, _ = tw(t, "lists", "show", "--embedded", "--json")
+	var doc struct {
+		Versions []struct {
+			ID     string         `json:"id"`
+			SHA256 string         `json:"sha256"`
+			Counts map[string]int `json:"counts"`
+		} `json:"versions"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &doc) != nil || len(doc.Versions) != 7 {
+		t.Fatalf("json: exit %d, %d versions", code, len(doc.Versions))
+	}
+}
+
+// The shared data folder sits beside the repository on developer machines
+// and in CI; this checks the command the issue names on it.
+func TestListsShowSharedData(t *testing.T) {
+	const dir = "../../../shared/data/lists"
+	if _, err := os.Stat(dir); err != nil {
+		t.Skip("shared/data/lists not beside the repository")
+	}
+	code, out, errs := tw(t, "lists", "show", dir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{"un@2026-02-27-66b392a4", "un@2025-04-19-929a40ec", "ofac-sdn@2021-07-07", "uk@", "eu@2025-12-17-e615d3ab"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %s", want)
+		}
+	}
+	if !regexp.MustCompile(`ofac-sdn\s+ofac-sdn@2024-05-03-54e0823e\s+105\s+105\s+`).MatchString(out) {
+		t.Errorf("DPRK vessel counts missing:\n%s", out)
+	}
+}
+
+func TestListsImportVersionsDiffEntities(t *testing.T) {
+	data := t.TempDir()
+	code, out, errs := tw(t, "lists", "import", "--embedded", "--data", data)
+	if code != 0 {
+		t.Fatalf("import exit %d: %s %s", code, out, errs)
+	}
+	if strings.Count(out, "stored") != 7 {
+		t.Errorf("import output:\n%s", out)
+	}
+	code, out, _ = tw(t, "lists", "versions", "--data", data, "un")
+	if code != 0 || !strings.Contains(out, "* un@2026-02-27-66b392a4") || !strings.Contains(out, "  un@2025-04-19-929a40ec") {
+		t.Errorf("versions:\n%s", out)
+	}
+	code, out, errs = tw(t, "lists", "show", "--data", data)
+	if code != 0 || strings.Contains(errs, "embedded snapshot") || !strings.Contains(out, "store "+data) {
+		t.Errorf("show from store: %d %s %s", code, out, errs)
+	}
+	code, out, _ = tw(t, "lists", "diff", "--data", data, "--summary", "un@2025-04-19-929a40ec", "un@2026-02-27-66b392a4")
+	if code != 0 || !strings.Contains(out, "added 130, removed 4, changed 16") {
+		t.Errorf("diff: %d %s", code, out)
+	}
+	code, out, _ = tw(t, "lists", "entities", "--data", data, "--imo", "IMO 8606173")
+	if code != 0 || !strings.Contains(out, "RYONG GUN BONG") || strings.Count(out, "\n") != 1 {
+		t.Errorf("entities --imo: %s", out)
+	}
+	code, out, errs = tw(t, "lists", "entities", "--data", data, "--type", "vessel", "--programme", "DPRK", "--list", "ofac-sdn", "--unmerged")
+	if code != 0 || strings.Count(out, "\n") != 105 || !strings.Contains(errs, "105 entities") {
+		t.Errorf("DPRK SDN vessels: %d lines, %s", strings.Count(out, "\n"), errs)
+	}
+}
+
+func TestListsUpdateAgainstLocalServer(t *testing.T) {
+	var body []byte
+	for _, f := range snapshot.Files() {
+		if strings.HasSuffix(f.Name, "un_consolidated_2026-02-27.xml") {
+			rc, _ := f.Open()
+			body, _ = io.ReadAll(rc)
+			rc.Close()
+		}
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/consolidated.xml" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(body)
+	}))
+	defer srv.Close()
+	data := t.TempDir()
+	code, out, errs := tw(t, "lists", "update", "--data", data, "--only", "un", "--source", "un="+srv.URL+"/consolidated.xml")
+	if code != 0 || !strings.Contains(out, "stored") || !strings.Contains(out, "un@2026-02-27-66b392a4") {
+		t.Fatalf("update: %d %s %s", code, out, errs)
+	}
+	code, out, _ = tw(t, "lists", "update", "--data", data, "--only", "un", "--source", "un="+srv.URL+"/missing.xml")
+	if code != 1 || !strings.Contains(out, "FAILED") || !strings.Contains(out, "404") {
+		t.Errorf("failed update: %d %s", code, out)
+	}
+	_, out, _ = tw(t, "lists", "versions", "--data", data)
+	if !strings.Contains(out, "* un@2026-02-27-66b392a4") || !strings.Contains(out, "failed") {
+		t.Errorf("versions after failure:\n%s", out)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{}, 2, "Commands:"},
+		{[]string{"frobnicate"}, 2, "unknown command"},
+		{[]string{"lists"}, 2, "give a lists command"},
+		{[]string{"lists", "nope"}, 2, "unknown lists command"},
+		{[]string{"lists", "entities", "--embedded", "--type", "boat"}, 2, "--type"},
+		{[]string{"lists", "diff", "one"}, 2, "two versions"},
+		{[]string{"lists", "diff", "nope@x", "nope@y", "--data", "/nonexistent-tw"}, 1, "not in the store"},
+		{[]string{"lists", "show", "/nonexistent-tw-path"}, 1, "no such file"},
+		{[]string{"lists", "import"}, 2, "give files"},
+		{[]string{"lists", "update", "--only", "mars"}, 2, "unknown list"},
+		{[]string{"lists", "update", "--source", "bad"}, 2, "LIST=URL"},
+		{[]string{"identify"}, 2, "give one or more"},
+		{[]string{"lists", "show", "--bogus"}, 2, "flag provided but not defined"},
+	}
+	for _, c := range cases {
+		code, out, errs := tw(t, c.args...)
+		if code != c.code || !strings.Contains(out+errs, c.want) {
+			t.Errorf("%v: exit %d, output %q%q; want exit %d and %q", c.args, code, out, errs, c.code, c.want)
+		}
+	}
+	if code, _, errs := tw(t, "lists", "show", "-h"); code != 0 || !strings.Contains(errs, "Usage: tidewatch lists show") {
+		t.Errorf("help: %d %s", code, errs)
+	}
+}
+
+func TestIdentify(t *testing.T) {
+	code, out, _ := tw(t, "identify", "8606173", "IMO 5936312", "1790183", "8606174", "445123000", "002190049", "970123456", "HMYX", "Q1")
+	if code != 0 {
+		t.Fatal(code)
+	}
+	for _, want := range []string{
+		"8606173: IMO ship number",
+		"IMO 5936312: IMO company",
+		"1790183: valid as both",
+		"8606174: neither",
+		"445123000: MMSI, ship, MID 445 -> North Korea",
+		"002190049: MMSI, coast, MID 219 -> Denmark",
+		"970123456: MMSI, ais_sart (no MID)",
+		"HMYX: call sign in the ITU series of North Korea (KP) - a DPRK call sign",
+		"Q1: not an IMO number",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("identify output lacks %q:\n%s", want, out)
+		}
+	}
+}
