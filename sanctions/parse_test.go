@@ -288,7 +288,7 @@ func vessel(id, name, imo, mmsi string) *Entity {
 func TestMergeRules(t *testing.T) {
 	a := vessel("ofac-sdn:1", "JI SONG 6", "8898738", "")
 	b := vessel("eu:9", "Ji Song 6", "8898738", "445000001")
-	c := vessel("uk:DPR1", "JI SONG 6", "9096791", "") // same name, other hull
+	c := vessel("uk:DPR1", "JI SONG 6", "9096791", "")  // same name, other hull
 	d := vessel("uk:DPR2", "X", "", "445000001")        // MMSI only: joins a/b
 	e := vessel("uk:DPR3", "Y", "8400854", "445000001") // MMSI but a different IMO: stays apart
 	org := &Entity{ID: "un:KPe.1", Type: Organization, Name: "JI SONG 6", Listings: []Listing{{List: "un", SourceID: "KPe.1"}}}
