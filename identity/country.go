@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Country is an ISO 3166-1 alpha-2 code ("KP", "PA"). Flags, MID
@@ -187,9 +188,27 @@ func countryKey(s string) string {
 // "KP", "PRK") to its ISO code.
 func CountryByName(name string) (Country, bool) {
 	tablesOnce.Do(loadTables)
+	// Lists repeat a few dozen country spellings thousands of times.
+	if v, ok := lookupCache.Load(name); ok {
+		r := v.(countryLookup)
+		return r.c, r.ok
+	}
 	c, ok := nameIndex[countryKey(name)]
+	if cacheSize.Add(1) < 10000 {
+		lookupCache.Store(name, countryLookup{c, ok})
+	}
 	return c, ok
 }
+
+type countryLookup struct {
+	c  Country
+	ok bool
+}
+
+var (
+	lookupCache sync.Map
+	cacheSize   atomic.Int64
+)
 
 // Name is the country's short English name, or the code when unknown.
 func (c Country) Name() string {

@@ -1,7 +1,9 @@
 package sanctions
 
 import (
+	"runtime"
 	"sort"
+	"sync"
 )
 
 // LoadResult is what loading a set of files gave: a dataset per list
@@ -17,17 +19,41 @@ type LoadResult struct {
 // LoadFiles groups files into list versions and loads each. A failure of
 // one list does not stop the others. Each file's modification time stands
 // for its retrieval time.
+//
+// Bundles load in parallel, one per available CPU; the result is ordered
+// by list and version, so it does not depend on which finished first.
 func LoadFiles(files []File) LoadResult {
 	var res LoadResult
 	bundles, skipped := Group(files)
 	res.Skipped = skipped
-	for _, b := range bundles {
-		ds, err := Load(b, b.MainFile().ModTime)
-		if err != nil {
-			res.Failed = append(res.Failed, err)
+	type out struct {
+		ds  *Dataset
+		err error
+	}
+	results := make([]out, len(bundles))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(runtime.GOMAXPROCS(0), len(bundles)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				ds, err := Load(bundles[i], bundles[i].MainFile().ModTime)
+				results[i] = out{ds, err}
+			}
+		}()
+	}
+	for i := range bundles {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for _, r := range results {
+		if r.err != nil {
+			res.Failed = append(res.Failed, r.err)
 			continue
 		}
-		res.Datasets = append(res.Datasets, ds)
+		res.Datasets = append(res.Datasets, r.ds)
 	}
 	SortDatasets(res.Datasets)
 	return res

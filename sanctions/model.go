@@ -143,7 +143,10 @@ type Entity struct {
 // AddName appends a name unless the entity already has it (case-folded).
 // A name seen as primary and as alias stays primary.
 func (e *Entity) AddName(value string, kind NameKind) {
-	v := strings.Join(strings.Fields(value), " ")
+	v := value
+	if !isCleanText(v) {
+		v = strings.Join(strings.Fields(v), " ")
+	}
 	if v == "" {
 		return
 	}
@@ -261,4 +264,23 @@ func (e *Entity) IsDPRK() bool {
 		}
 	}
 	return false
+}
+
+// isCleanText reports text with no leading, trailing or repeated spaces and
+// no other whitespace, which most list values already are.
+func isCleanText(s string) bool {
+	if s == "" {
+		return true
+	}
+	if s[0] == ' ' || s[len(s)-1] == ' ' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' || c >= 0x80 || (c == ' ' && s[i+1] == ' ') {
+			// Non-ASCII may hold Unicode spaces: let strings.Fields decide.
+			return false
+		}
+	}
+	return true
 }

@@ -64,7 +64,7 @@ func ParseOFACCSV(set OFACCSVFiles, emit func(*Entity)) (Problems, error) {
 	n := 0
 	err := csvRows(set.Main.R, set.Main.Name, 12, nil, &probs, func(line int, r []string) {
 		id := strings.TrimSpace(r[0])
-		if id == "" || strings.Trim(id, "0123456789") != "" {
+		if !isDigits(id) {
 			probs.Add(Problem{File: set.Main.Name, Line: line, Element: "ent_num", Reason: fmt.Sprintf("ent_num %q is not a number; row skipped", id)}, "bad ent_num")
 			return
 		}
@@ -134,6 +134,12 @@ func ofacType(t string) EntityType {
 
 // splitPrograms reads OFAC's "SDGT] [IFSR" style multi-programme field.
 func splitPrograms(s string) []string {
+	if strings.IndexByte(s, '[') < 0 && strings.IndexByte(s, ']') < 0 {
+		if s = strings.TrimSpace(s); s == "" {
+			return nil
+		}
+		return []string{s}
+	}
 	var out []string
 	for _, p := range strings.FieldsFunc(s, func(r rune) bool { return r == '[' || r == ']' }) {
 		if p = strings.TrimSpace(p); p != "" {
@@ -141,4 +147,16 @@ func splitPrograms(s string) []string {
 		}
 	}
 	return out
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -1,7 +1,6 @@
 package sanctions
 
 import (
-	"encoding/xml"
 	"io"
 	"strings"
 	"time"
@@ -11,102 +10,122 @@ import (
 // SDN list and the consolidated non-SDN list. Element names are matched by
 // local name, so the publication namespace does not matter.
 type ofacXMLEntry struct {
-	UID       string   `xml:"uid"`
-	FirstName string   `xml:"firstName"`
-	LastName  string   `xml:"lastName"`
-	Type      string   `xml:"sdnType"`
-	Remarks   string   `xml:"remarks"`
-	Programs  []string `xml:"programList>program"`
-	IDs       []struct {
-		Type    string `xml:"idType"`
-		Number  string `xml:"idNumber"`
-		Country string `xml:"idCountry"`
-	} `xml:"idList>id"`
-	AKAs []struct {
-		Type      string `xml:"type"`
-		Category  string `xml:"category"`
-		FirstName string `xml:"firstName"`
-		LastName  string `xml:"lastName"`
-	} `xml:"akaList>aka"`
-	Addresses []struct {
-		Address1 string `xml:"address1"`
-		Address2 string `xml:"address2"`
-		Address3 string `xml:"address3"`
-		City     string `xml:"city"`
-		State    string `xml:"stateOrProvince"`
-		Postal   string `xml:"postalCode"`
-		Country  string `xml:"country"`
-	} `xml:"addressList>address"`
-	Nationalities []string `xml:"nationalityList>nationality>country"`
-	Citizenships  []string `xml:"citizenshipList>citizenship>country"`
-	BirthDates    []string `xml:"dateOfBirthList>dateOfBirthItem>dateOfBirth"`
-	Vessel        struct {
-		CallSign string `xml:"callSign"`
-		Type     string `xml:"vesselType"`
-		Flag     string `xml:"vesselFlag"`
-		Owner    string `xml:"vesselOwner"`
-		Tonnage  string `xml:"tonnage"`
-		GRT      string `xml:"grossRegisteredTonnage"`
-	} `xml:"vesselInfo"`
+	UID           string           `xml:"uid"`
+	FirstName     string           `xml:"firstName"`
+	LastName      string           `xml:"lastName"`
+	Type          string           `xml:"sdnType"`
+	Remarks       string           `xml:"remarks"`
+	Programs      []string         `xml:"programList>program"`
+	IDs           []ofacXMLID      `xml:"idList>id"`
+	AKAs          []ofacXMLAKA     `xml:"akaList>aka"`
+	Addresses     []ofacXMLAddress `xml:"addressList>address"`
+	Nationalities []string         `xml:"nationalityList>nationality>country"`
+	Citizenships  []string         `xml:"citizenshipList>citizenship>country"`
+	BirthDates    []string         `xml:"dateOfBirthList>dateOfBirthItem>dateOfBirth"`
+	Vessel        ofacXMLVessel    `xml:"vesselInfo"`
+}
+
+type ofacXMLID struct {
+	Type    string `xml:"idType"`
+	Number  string `xml:"idNumber"`
+	Country string `xml:"idCountry"`
+}
+
+type ofacXMLAKA struct {
+	Type      string `xml:"type"`
+	Category  string `xml:"category"`
+	FirstName string `xml:"firstName"`
+	LastName  string `xml:"lastName"`
+}
+
+type ofacXMLAddress struct {
+	Address1 string `xml:"address1"`
+	Address2 string `xml:"address2"`
+	Address3 string `xml:"address3"`
+	City     string `xml:"city"`
+	State    string `xml:"stateOrProvince"`
+	Postal   string `xml:"postalCode"`
+	Country  string `xml:"country"`
+}
+
+type ofacXMLVessel struct {
+	CallSign string `xml:"callSign"`
+	Type     string `xml:"vesselType"`
+	Flag     string `xml:"vesselFlag"`
+	Owner    string `xml:"vesselOwner"`
+	Tonnage  string `xml:"tonnage"`
+	GRT      string `xml:"grossRegisteredTonnage"`
 }
 
 // ParseOFACXML streams an OFAC XML publication (sdn.xml or consolidated.xml).
 // list is "ofac-sdn" or "ofac-cons". The Publish_Date is returned as the
 // publication time.
 func ParseOFACXML(r io.Reader, file, list string, emit func(*Entity)) (published time.Time, probs Problems, err error) {
-	d := xml.NewDecoder(r)
-	d.Strict = true
 	n := 0
-	sawRoot := false
-	for {
-		tok, err := d.Token()
-		if err == io.EOF {
-			break
+	records := map[string]bool{"sdnEntry": true, "publshInformation": true}
+	line, err := walkRecords(r, "sdnList", records, nil, func(node *xmlNode, line int) {
+		if node.name == "publshInformation" {
+			published, _ = time.Parse("01/02/2006", clean(node.get("Publish_Date")))
+			return
 		}
-		if err != nil {
-			line, _ := d.InputPos()
-			return published, probs, &ParseError{Problem: Problem{File: file, Line: line, Reason: "malformed XML: " + err.Error()}, Err: err}
+		x := ofacXMLEntryOf(node)
+		e, bad := ofacXMLEntity(x, list)
+		if e == nil {
+			probs.Add(Problem{File: file, Line: line, Element: "sdnEntry", Reason: bad[0] + "; entry skipped"}, bad[0])
+			return
 		}
-		se, ok := tok.(xml.StartElement)
-		if !ok {
-			continue
+		for _, b := range bad {
+			probs.Add(Problem{File: file, Line: line, Element: "idList", Reason: b + " (uid " + x.UID + "); value dropped"}, "invalid identifier")
 		}
-		switch se.Name.Local {
-		case "sdnList":
-			sawRoot = true
-		case "Publish_Date":
-			var s string
-			if err := d.DecodeElement(&s, &se); err == nil {
-				published, _ = time.Parse("01/02/2006", strings.TrimSpace(s))
-			}
-		case "sdnEntry":
-			if !sawRoot {
-				return published, probs, &ParseError{Problem: Problem{File: file, Element: "sdnEntry", Reason: "not an OFAC XML publication (no sdnList root)"}}
-			}
-			line, _ := d.InputPos()
-			var x ofacXMLEntry
-			if err := d.DecodeElement(&x, &se); err != nil {
-				return published, probs, &ParseError{Problem: Problem{File: file, Line: line, Element: "sdnEntry", Reason: "malformed XML: " + err.Error()}, Err: err}
-			}
-			e, bad := ofacXMLEntity(&x, list)
-			if e == nil {
-				probs.Add(Problem{File: file, Line: line, Element: "sdnEntry", Reason: bad[0] + "; entry skipped"}, bad[0])
-				continue
-			}
-			for _, b := range bad {
-				probs.Add(Problem{File: file, Line: line, Element: "idList", Reason: b + " (uid " + x.UID + "); value dropped"}, "invalid identifier")
-			}
-			n++
-			emit(e)
-		}
-	}
-	if !sawRoot {
-		return published, probs, &ParseError{Problem: Problem{File: file, Reason: "not an OFAC XML publication (no sdnList root)"}}
+		n++
+		emit(e)
+	})
+	if err != nil {
+		return published, probs, &ParseError{Problem: Problem{File: file, Line: line, Reason: "malformed XML: " + err.Error()}, Err: err}
 	}
 	if n == 0 {
 		return published, probs, &ParseError{Problem: Problem{File: file, Reason: "no sdnEntry records"}}
 	}
 	return published, probs, nil
+}
+
+// ofacXMLEntryOf maps an sdnEntry element onto ofacXMLEntry.
+func ofacXMLEntryOf(n *xmlNode) *ofacXMLEntry {
+	x := &ofacXMLEntry{
+		UID: n.get("uid"), FirstName: n.get("firstName"), LastName: n.get("lastName"),
+		Type: n.get("sdnType"), Remarks: n.get("remarks"),
+		Programs: n.texts("programList", "program"),
+	}
+	for _, l := range n.all("idList") {
+		for _, id := range l.all("id") {
+			x.IDs = append(x.IDs, ofacXMLID{Type: id.get("idType"), Number: id.get("idNumber"), Country: id.get("idCountry")})
+		}
+	}
+	for _, l := range n.all("akaList") {
+		for _, a := range l.all("aka") {
+			x.AKAs = append(x.AKAs, ofacXMLAKA{Type: a.get("type"), Category: a.get("category"), FirstName: a.get("firstName"), LastName: a.get("lastName")})
+		}
+	}
+	for _, l := range n.all("addressList") {
+		for _, a := range l.all("address") {
+			x.Addresses = append(x.Addresses, ofacXMLAddress{Address1: a.get("address1"), Address2: a.get("address2"), Address3: a.get("address3"),
+				City: a.get("city"), State: a.get("stateOrProvince"), Postal: a.get("postalCode"), Country: a.get("country")})
+		}
+	}
+	for _, l := range n.all("nationalityList") {
+		x.Nationalities = append(x.Nationalities, l.texts("nationality", "country")...)
+	}
+	for _, l := range n.all("citizenshipList") {
+		x.Citizenships = append(x.Citizenships, l.texts("citizenship", "country")...)
+	}
+	for _, l := range n.all("dateOfBirthList") {
+		x.BirthDates = append(x.BirthDates, l.texts("dateOfBirthItem", "dateOfBirth")...)
+	}
+	if v := n.child("vesselInfo"); v != nil {
+		x.Vessel = ofacXMLVessel{CallSign: v.get("callSign"), Type: v.get("vesselType"), Flag: v.get("vesselFlag"),
+			Owner: v.get("vesselOwner"), Tonnage: v.get("tonnage"), GRT: v.get("grossRegisteredTonnage")}
+	}
+	return x
 }
 
 func ofacXMLEntity(x *ofacXMLEntry, list string) (*Entity, []string) {

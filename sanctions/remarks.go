@@ -26,7 +26,7 @@ func applyRemarks(e *Entity, remarks string) (bad []string) {
 // splitRemarks splits on semicolons outside quotes: a.k.a. names are quoted
 // with single quotes and may in principle hold a semicolon.
 func splitRemarks(s string) []string {
-	var out []string
+	out := make([]string, 0, strings.Count(s, ";")+1)
 	start, inQuote := 0, false
 	for i := 0; i < len(s); i++ {
 		switch s[i] {
@@ -111,6 +111,25 @@ var remarkRules = []remarkRule{
 	{"citizen", func(e *Entity, v string) string { e.Nationalities = addUnique(e.Nationalities, flagCode(v)); return "" }},
 }
 
+// rulesByFirstByte indexes remarkRules by the lower-cased first byte of
+// their prefix: most remark items ("DOB ...", "Gender ...", "Tax ID ...")
+// then meet one or two candidate rules instead of all of them.
+var rulesByFirstByte = func() map[byte][]int {
+	m := map[byte][]int{}
+	for i, r := range remarkRules {
+		c := lowerByte(r.prefix[0])
+		m[c] = append(m[c], i)
+	}
+	return m
+}()
+
+func lowerByte(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 32
+	}
+	return c
+}
+
 func applyRemark(e *Entity, item string) string {
 	item = strings.TrimSuffix(strings.TrimSpace(item), ".")
 	// sdn.xml writes some remarks in parentheses: "(Linked To: HAMAS)".
@@ -119,7 +138,11 @@ func applyRemark(e *Entity, item string) string {
 	}
 	// "alt." marks a second value of the same kind: "alt. Former Vessel Flag Malta".
 	item = strings.TrimSpace(strings.TrimPrefix(item, "alt. "))
-	for _, r := range remarkRules {
+	if item == "" {
+		return ""
+	}
+	for _, i := range rulesByFirstByte[lowerByte(item[0])] {
+		r := remarkRules[i]
 		if len(item) > len(r.prefix) && strings.EqualFold(item[:len(r.prefix)], r.prefix) {
 			next := item[len(r.prefix)]
 			// A prefix must end at a word boundary ("MMSI 4451..." not "MMSIS").

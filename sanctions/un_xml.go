@@ -1,8 +1,6 @@
 package sanctions
 
 import (
-	"encoding/xml"
-	"errors"
 	"io"
 	"strings"
 	"time"
@@ -12,30 +10,34 @@ import (
 // Security Council consolidated list (sc-sanctions.xsd). The two share most
 // fields; aliases and addresses differ only by element name.
 type unRecord struct {
-	DataID      string      `xml:"DATAID"`
-	First       string      `xml:"FIRST_NAME"`
-	Second      string      `xml:"SECOND_NAME"`
-	Third       string      `xml:"THIRD_NAME"`
-	Fourth      string      `xml:"FOURTH_NAME"`
-	ListType    string      `xml:"UN_LIST_TYPE"`
-	Reference   string      `xml:"REFERENCE_NUMBER"`
-	ListedOn    string      `xml:"LISTED_ON"`
-	Original    string      `xml:"NAME_ORIGINAL_SCRIPT"`
-	Comments    string      `xml:"COMMENTS1"`
-	Nationality []string    `xml:"NATIONALITY>VALUE"`
-	Aliases     []unAlias   `xml:"INDIVIDUAL_ALIAS"`
-	EAliases    []unAlias   `xml:"ENTITY_ALIAS"`
-	Addresses   []unAddress `xml:"INDIVIDUAL_ADDRESS"`
-	EAddresses  []unAddress `xml:"ENTITY_ADDRESS"`
-	Births      []struct {
-		Date string `xml:"DATE"`
-		Year string `xml:"YEAR"`
-	} `xml:"INDIVIDUAL_DATE_OF_BIRTH"`
-	Documents []struct {
-		Type    string `xml:"TYPE_OF_DOCUMENT"`
-		Number  string `xml:"NUMBER"`
-		Country string `xml:"ISSUING_COUNTRY"`
-	} `xml:"INDIVIDUAL_DOCUMENT"`
+	DataID      string       `xml:"DATAID"`
+	First       string       `xml:"FIRST_NAME"`
+	Second      string       `xml:"SECOND_NAME"`
+	Third       string       `xml:"THIRD_NAME"`
+	Fourth      string       `xml:"FOURTH_NAME"`
+	ListType    string       `xml:"UN_LIST_TYPE"`
+	Reference   string       `xml:"REFERENCE_NUMBER"`
+	ListedOn    string       `xml:"LISTED_ON"`
+	Original    string       `xml:"NAME_ORIGINAL_SCRIPT"`
+	Comments    string       `xml:"COMMENTS1"`
+	Nationality []string     `xml:"NATIONALITY>VALUE"`
+	Aliases     []unAlias    `xml:"INDIVIDUAL_ALIAS"`
+	EAliases    []unAlias    `xml:"ENTITY_ALIAS"`
+	Addresses   []unAddress  `xml:"INDIVIDUAL_ADDRESS"`
+	EAddresses  []unAddress  `xml:"ENTITY_ADDRESS"`
+	Births      []unBirth    `xml:"INDIVIDUAL_DATE_OF_BIRTH"`
+	Documents   []unDocument `xml:"INDIVIDUAL_DOCUMENT"`
+}
+
+type unBirth struct {
+	Date string `xml:"DATE"`
+	Year string `xml:"YEAR"`
+}
+
+type unDocument struct {
+	Type    string `xml:"TYPE_OF_DOCUMENT"`
+	Number  string `xml:"NUMBER"`
+	Country string `xml:"ISSUING_COUNTRY"`
 }
 
 type unAlias struct {
@@ -55,59 +57,56 @@ type unAddress struct {
 // reference number are skipped and counted; a truncated or malformed
 // document stops the import with the line where it broke.
 func ParseUNXML(r io.Reader, file string, emit func(*Entity)) (published time.Time, probs Problems, err error) {
-	d := xml.NewDecoder(r)
-	d.Strict = true
 	n := 0
-	sawRoot := false
-	for {
-		tok, err := d.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			line, _ := d.InputPos()
-			return published, probs, &ParseError{Problem: Problem{File: file, Line: line, Reason: "malformed XML: " + err.Error()}, Err: err}
-		}
-		se, ok := tok.(xml.StartElement)
-		if !ok {
-			continue
-		}
-		switch se.Name.Local {
-		case "CONSOLIDATED_LIST":
-			sawRoot = true
-			for _, a := range se.Attr {
-				if a.Name.Local == "dateGenerated" {
-					published, _ = time.Parse(time.RFC3339Nano, a.Value)
-				}
-			}
-		case "INDIVIDUAL", "ENTITY":
-			if !sawRoot {
-				return published, probs, &ParseError{Problem: Problem{File: file, Element: se.Name.Local, Reason: "not a UN consolidated list (no CONSOLIDATED_LIST root)"}}
-			}
-			line, _ := d.InputPos()
-			var rec unRecord
-			if err := d.DecodeElement(&rec, &se); err != nil {
-				return published, probs, &ParseError{Problem: Problem{File: file, Line: line, Element: se.Name.Local, Reason: "malformed XML: " + err.Error()}, Err: err}
-			}
-			e, bad := unEntity(&rec, se.Name.Local == "INDIVIDUAL")
+	records := map[string]bool{"INDIVIDUAL": true, "ENTITY": true}
+	line, err := walkRecords(r, "CONSOLIDATED_LIST", records,
+		func(root *xmlNode) {
+			published, _ = time.Parse(time.RFC3339Nano, root.attr("dateGenerated"))
+		},
+		func(node *xmlNode, line int) {
+			rec := unRecordOf(node)
+			e, bad := unEntity(rec, node.name == "INDIVIDUAL")
 			if e == nil {
-				probs.Add(Problem{File: file, Line: line, Element: se.Name.Local, Reason: bad[0] + "; record skipped"}, bad[0])
-				continue
+				probs.Add(Problem{File: file, Line: line, Element: node.name, Reason: bad[0] + "; record skipped"}, bad[0])
+				return
 			}
 			for _, b := range bad {
 				probs.Add(Problem{File: file, Line: line, Element: "COMMENTS1", Reason: b + " (" + rec.Reference + "); value dropped"}, "invalid identifier")
 			}
 			n++
 			emit(e)
-		}
-	}
-	if !sawRoot {
-		return published, probs, &ParseError{Problem: Problem{File: file, Reason: "not a UN consolidated list (no CONSOLIDATED_LIST root)"}, Err: errors.New("wrong format")}
+		})
+	if err != nil {
+		return published, probs, &ParseError{Problem: Problem{File: file, Line: line, Reason: "malformed XML: " + err.Error()}, Err: err}
 	}
 	if n == 0 {
 		return published, probs, &ParseError{Problem: Problem{File: file, Reason: "no INDIVIDUAL or ENTITY records"}}
 	}
 	return published, probs, nil
+}
+
+// unRecordOf maps a record element onto unRecord.
+func unRecordOf(n *xmlNode) *unRecord {
+	rec := &unRecord{
+		DataID: n.get("DATAID"), First: n.get("FIRST_NAME"), Second: n.get("SECOND_NAME"),
+		Third: n.get("THIRD_NAME"), Fourth: n.get("FOURTH_NAME"), ListType: n.get("UN_LIST_TYPE"),
+		Reference: n.get("REFERENCE_NUMBER"), ListedOn: n.get("LISTED_ON"),
+		Original: n.get("NAME_ORIGINAL_SCRIPT"), Comments: n.get("COMMENTS1"),
+		Nationality: n.texts("NATIONALITY", "VALUE"),
+	}
+	for _, a := range n.kids {
+		switch a.name {
+		case "INDIVIDUAL_ALIAS", "ENTITY_ALIAS":
+			rec.Aliases = append(rec.Aliases, unAlias{Quality: a.get("QUALITY"), Name: a.get("ALIAS_NAME")})
+		case "INDIVIDUAL_ADDRESS", "ENTITY_ADDRESS":
+			rec.Addresses = append(rec.Addresses, unAddress{Street: a.get("STREET"), City: a.get("CITY"), State: a.get("STATE_PROVINCE"), Country: a.get("COUNTRY")})
+		case "INDIVIDUAL_DATE_OF_BIRTH":
+			rec.Births = append(rec.Births, unBirth{Date: a.get("DATE"), Year: a.get("YEAR")})
+		case "INDIVIDUAL_DOCUMENT":
+			rec.Documents = append(rec.Documents, unDocument{Type: a.get("TYPE_OF_DOCUMENT"), Number: a.get("NUMBER"), Country: a.get("ISSUING_COUNTRY")})
+		}
+	}
+	return rec
 }
 
 func unEntity(rec *unRecord, individual bool) (*Entity, []string) {
@@ -125,7 +124,7 @@ func unEntity(rec *unRecord, individual bool) (*Entity, []string) {
 		return nil, []string{"missing FIRST_NAME"}
 	}
 	e.AddName(rec.Original, NameAlias)
-	for _, a := range append(rec.Aliases, rec.EAliases...) {
+	for _, a := range append(rec.Aliases, rec.EAliases...) { // EAliases: set by the encoding/xml baseline
 		kind := NameAlias
 		switch strings.ToLower(strings.TrimSpace(a.Quality)) {
 		case "low":
@@ -170,7 +169,12 @@ func unEntity(rec *unRecord, individual bool) (*Entity, []string) {
 }
 
 // clean collapses the whitespace that pretty-printed XML leaves in values.
-func clean(s string) string { return strings.Join(strings.Fields(s), " ") }
+func clean(s string) string {
+	if isCleanText(s) {
+		return s
+	}
+	return strings.Join(strings.Fields(s), " ")
+}
 
 func joinNonEmpty(parts ...string) string {
 	var out []string
