@@ -110,9 +110,9 @@ type xmlScanner struct {
 	// names interns element names: a list repeats a few dozen names
 	// hundreds of thousands of times.
 	names map[string]string
-	r    *bufio.Reader
-	line int // line of the last byte consumed, 1-based
-	buf  []byte
+	r     *bufio.Reader
+	line  int // line of the last byte consumed, 1-based
+	buf   []byte
 	// pending is a start or end tag read after a text run.
 	pending *xmlToken
 }
