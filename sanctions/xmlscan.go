@@ -305,9 +305,12 @@ func localName(n string) string {
 	return n
 }
 
+// errTruncated reports a document that ends inside a tag.
+var errTruncated = errors.New("file ends inside a tag (truncated?)")
+
 func eofIsUnexpected(err error) error {
 	if err == io.EOF {
-		return io.ErrUnexpectedEOF
+		return errTruncated
 	}
 	return err
 }
@@ -334,7 +337,7 @@ func (s *xmlScanner) element(start xmlToken) (*xmlNode, error) {
 		}
 		switch t.kind {
 		case tokEOF:
-			return nil, fmt.Errorf("unexpected end of file inside <%s>", n.name)
+			return nil, fmt.Errorf("file ends inside <%s> (truncated?)", n.name)
 		case tokText:
 			text = append(text, t.text...)
 		case tokStart:
@@ -436,7 +439,7 @@ func walkRecords(r io.Reader, rootName string, records map[string]bool, onRoot f
 			if len(stack) == 0 {
 				return s.line, fmt.Errorf("no <%s> root element", rootName)
 			}
-			return s.line, fmt.Errorf("unexpected end of file inside <%s>", stack[len(stack)-1])
+			return s.line, fmt.Errorf("file ends inside <%s> (truncated?)", stack[len(stack)-1])
 		case tokText:
 			if len(stack) == 0 {
 				return s.line, fmt.Errorf("text outside the root element: not XML (%q)", truncate(strings.TrimSpace(string(t.text)), 20))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -51,7 +52,15 @@ Commands:
 	}
 	for _, c := range listsCommands {
 		if c.name == args[0] {
-			return c.run(e, args[1:])
+			err := c.run(e, args[1:])
+			var ue *usageError
+			switch {
+			case err == nil, errors.Is(err, flag.ErrHelp):
+				return err
+			case errors.As(err, &ue):
+				return usagef("%s: %s", c.name, ue.msg)
+			}
+			return fmt.Errorf("%s: %w", c.name, err)
 		}
 	}
 	return usagef("unknown lists command %q (show, entities, import, update, versions, diff)", args[0])
@@ -166,7 +175,7 @@ Examples:
 	}
 	printShow(e.stdout, l, verbose)
 	if len(l.datasets) == 0 {
-		return errors.New("no list could be read")
+		return errors.New("no list could be read (see the lines above)")
 	}
 	return nil
 }
@@ -181,6 +190,10 @@ func errStrings(errs []error) []string {
 
 func printShow(w io.Writer, l *loaded, verbose bool) {
 	fmt.Fprintf(w, "Sanctions lists read from %s\n\n", l.from)
+	if len(l.datasets) == 0 {
+		printSkippedAndFailed(w, l)
+		return
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "LIST\tVERSION\tPUBLISHED\tSHA-256\tVESSELS\tORGS\tPERSONS\tAIRCRAFT\tTOTAL\tPROBLEMS")
 	for _, d := range l.datasets {
@@ -247,7 +260,7 @@ func printShow(w io.Writer, l *loaded, verbose bool) {
 	for _, d := range l.datasets {
 		v := d.Version
 		if v.Problems.Count > 0 {
-			fmt.Fprintf(w, "\n%s: %d problems (rows or values skipped):", v.ID, v.Problems.Count)
+			fmt.Fprintf(w, "\n%s: %d problem(s), rows or values skipped:", v.ID, v.Problems.Count)
 			keys := make([]string, 0, len(v.Problems.ByReason))
 			for k := range v.Problems.ByReason {
 				keys = append(keys, k)
@@ -270,11 +283,15 @@ func printShow(w io.Writer, l *loaded, verbose bool) {
 			}
 		}
 	}
+	printSkippedAndFailed(w, l)
+}
+
+func printSkippedAndFailed(w io.Writer, l *loaded) {
 	for _, p := range l.skipped {
-		fmt.Fprintf(w, "\nskipped %s\n", p)
+		fmt.Fprintf(w, "skipped %s\n", p)
 	}
 	for _, err := range l.failed {
-		fmt.Fprintf(w, "\nFAILED %v\n", err)
+		fmt.Fprintf(w, "FAILED  %v\n", err)
 	}
 }
 
