@@ -1,0 +1,315 @@
+package ais
+
+import (
+	"time"
+)
+
+// Reason is why a line or message could not be used. Every unusable input
+// is counted under one reason and skipped; none is fatal.
+type Reason uint8
+
+const (
+	ReasonChecksum  Reason = iota // NMEA or tag-block checksum mismatch or missing
+	ReasonMalformed               // not enough fields, bad fragment numbers, truncated sentence
+	ReasonPayload                 // invalid armouring character or fill bits
+	ReasonOrphan                  // fragment whose other parts never came (or came out of order)
+	ReasonShort                   // payload shorter than its type requires
+	ReasonBadField                // a field value the standard does not allow
+	ReasonTooLong                 // line longer than the line limit
+	ReasonNotAIS                  // an NMEA sentence that is not AIS (GPS, $PGHP without a following AIS sentence...)
+	numReasons
+)
+
+var reasonNames = [numReasons]string{"checksum", "malformed", "bad_payload", "orphan_fragment", "short_payload", "bad_field", "line_too_long", "not_ais"}
+
+func (r Reason) String() string {
+	if r < numReasons {
+		return reasonNames[r]
+	}
+	return "unknown"
+}
+
+// sentence is one parsed !xxVDM/!xxVDO sentence; byte slices point into
+// the line.
+type sentence struct {
+	total, num int
+	seq        int // -1 when empty
+	channel    byte
+	payload    []byte
+	fill       int
+	own        bool // VDO: own ship
+}
+
+// tagBlock holds the NMEA 4.10 tag-block fields Tidewatch uses.
+type tagBlock struct {
+	time       time.Time
+	source     []byte
+	groupNum   int
+	groupTotal int
+	groupID    int
+}
+
+func hexVal(c byte) int {
+	switch {
+	case c >= '0' && c <= '9':
+		return int(c - '0')
+	case c >= 'A' && c <= 'F':
+		return int(c-'A') + 10
+	case c >= 'a' && c <= 'f':
+		return int(c-'a') + 10
+	}
+	return -1
+}
+
+// checksumOK verifies "*hh" at s[star:] against the XOR of body.
+func checksumOK(body []byte, hh []byte) bool {
+	if len(hh) < 2 {
+		return false
+	}
+	hi, lo := hexVal(hh[0]), hexVal(hh[1])
+	if hi < 0 || lo < 0 {
+		return false
+	}
+	var x byte
+	for _, c := range body {
+		x ^= c
+	}
+	return int(x) == hi<<4|lo
+}
+
+// parseSentence reads "!AIVDM,2,1,3,B,payload,0*hh[,trailing...]" from
+// s[0] == '!'. It returns the sentence, the text after the checksum, and a
+// reason when the sentence is unusable.
+func parseSentence(s []byte) (sen sentence, trailing []byte, bad Reason, ok bool) {
+	// The checksum star: the first '*' (payload characters never include it).
+	star := -1
+	for i := 1; i < len(s); i++ {
+		if s[i] == '*' {
+			star = i
+			break
+		}
+	}
+	if star < 0 || len(s) < star+3 {
+		return sen, nil, ReasonChecksum, false
+	}
+	if !checksumOK(s[1:star], s[star+1:star+3]) {
+		return sen, nil, ReasonChecksum, false
+	}
+	trailing = s[star+3:]
+	body := s[1:star]
+	// Address field: ccVDM or ccVDO.
+	comma := indexByte(body, ',')
+	if comma != 5 || body[2] != 'V' || body[3] != 'D' || (body[4] != 'M' && body[4] != 'O') {
+		return sen, nil, ReasonNotAIS, false
+	}
+	sen.own = body[4] == 'O'
+	f := body[comma+1:]
+	var fields [6][]byte
+	for i := 0; i < 6; i++ {
+		j := indexByte(f, ',')
+		if j < 0 {
+			if i != 5 {
+				return sen, nil, ReasonMalformed, false
+			}
+			fields[i] = f
+			break
+		}
+		fields[i] = f[:j]
+		f = f[j+1:]
+	}
+	sen.total = smallInt(fields[0])
+	sen.num = smallInt(fields[1])
+	if sen.total < 1 || sen.total > 9 || sen.num < 1 || sen.num > sen.total {
+		return sen, nil, ReasonMalformed, false
+	}
+	sen.seq = -1
+	if len(fields[2]) > 0 {
+		sen.seq = smallInt(fields[2])
+		if sen.seq < 0 {
+			return sen, nil, ReasonMalformed, false
+		}
+	}
+	if len(fields[3]) > 0 {
+		sen.channel = fields[3][0]
+	}
+	sen.payload = fields[4]
+	sen.fill = smallInt(fields[5])
+	if sen.fill < 0 || sen.fill > 5 {
+		return sen, nil, ReasonPayload, false
+	}
+	return sen, trailing, 0, true
+}
+
+// smallInt parses a short non-negative decimal; -1 when empty or not digits.
+func smallInt(b []byte) int {
+	if len(b) == 0 || len(b) > 9 {
+		return -1
+	}
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return -1
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+func indexByte(b []byte, c byte) int {
+	for i, x := range b {
+		if x == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// parseTagBlock reads "key:val,key:val*hh" (without the backslashes).
+func parseTagBlock(b []byte) (tb tagBlock, ok bool) {
+	star := indexByte(b, '*')
+	if star < 0 || !checksumOK(b[:star], b[star+1:]) {
+		return tb, false
+	}
+	body := b[:star]
+	for len(body) > 0 {
+		j := indexByte(body, ',')
+		var kv []byte
+		if j < 0 {
+			kv, body = body, nil
+		} else {
+			kv, body = body[:j], body[j+1:]
+		}
+		if len(kv) < 2 || kv[1] != ':' {
+			continue
+		}
+		v := kv[2:]
+		switch kv[0] {
+		case 'c':
+			if t, ok := epochTime(v); ok {
+				tb.time = t
+			}
+		case 's':
+			tb.source = v
+		case 'g':
+			// g:num-total-id
+			parts := [3]int{-1, -1, -1}
+			k := 0
+			start := 0
+			for i := 0; i <= len(v) && k < 3; i++ {
+				if i == len(v) || v[i] == '-' {
+					parts[k] = smallInt(v[start:i])
+					k++
+					start = i + 1
+				}
+			}
+			tb.groupNum, tb.groupTotal, tb.groupID = parts[0], parts[1], parts[2]
+		}
+	}
+	return tb, true
+}
+
+// epochTime reads Unix time in seconds (up to 10 digits, optional
+// fraction), milliseconds (13 digits) or nanoseconds (19 digits).
+func epochTime(b []byte) (time.Time, bool) {
+	n := 0
+	i := 0
+	var v int64
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		if n == 19 {
+			return time.Time{}, false
+		}
+		v = v*10 + int64(b[i]-'0')
+		n++
+		i++
+	}
+	if n == 0 {
+		return time.Time{}, false
+	}
+	frac := int64(0)
+	if i < len(b) && b[i] == '.' && n <= 10 {
+		scale := int64(100000000)
+		for i++; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+			frac += int64(b[i]-'0') * scale
+			scale /= 10
+		}
+	}
+	if i != len(b) {
+		return time.Time{}, false
+	}
+	switch {
+	case n <= 10:
+		return time.Unix(v, frac).UTC(), v > 0
+	case n == 13:
+		return time.UnixMilli(v).UTC(), true
+	case n == 16:
+		return time.UnixMicro(v).UTC(), true
+	case n == 19:
+		return time.Unix(0, v).UTC(), true
+	}
+	return time.Time{}, false
+}
+
+// parsePGHP reads Gatehouse's "$PGHP,1,YYYY,M,D,h,m,s,ms,..." time line.
+func parsePGHP(s []byte) (time.Time, bool) {
+	star := indexByte(s, '*')
+	if star < 0 || !checksumOK(s[1:star], s[star+1:min(star+3, len(s))]) {
+		return time.Time{}, false
+	}
+	f := s[1:star]
+	var v [9]int
+	for i := 0; i < 9; i++ {
+		j := indexByte(f, ',')
+		if j < 0 {
+			return time.Time{}, false
+		}
+		if i > 0 {
+			v[i] = smallInt(f[:j])
+			if v[i] < 0 {
+				return time.Time{}, false
+			}
+		}
+		f = f[j+1:]
+	}
+	// v[0] is "PGHP", v[1] the message type (1 = time).
+	if v[1] != 1 {
+		return time.Time{}, false
+	}
+	t := time.Date(v[2], time.Month(v[3]), v[4], v[5], v[6], v[7], v[8]*1e6, time.UTC)
+	return t, v[2] > 1970 && v[3] >= 1 && v[3] <= 12
+}
+
+// trailingTime reads the fields after the checksum: ",1327992119173"
+// (exactEarth, epoch ms), ",b003669970,1272412824" or ",rSTATION,epoch"
+// (USCG NAIS: station then epoch seconds). It returns the epoch and the
+// station, if any.
+func trailingTime(t []byte) (time.Time, []byte, bool) {
+	var station []byte
+	var last []byte
+	for len(t) > 0 {
+		if t[0] != ',' {
+			break
+		}
+		t = t[1:]
+		j := indexByte(t, ',')
+		var f []byte
+		if j < 0 {
+			f, t = t, nil
+		} else {
+			f, t = t[:j], t[j:]
+		}
+		if len(f) > 0 && (f[0] < '0' || f[0] > '9') {
+			station = f
+		} else {
+			last = f
+		}
+	}
+	// Strip a trailing CR or spaces.
+	for len(last) > 0 && (last[len(last)-1] == '\r' || last[len(last)-1] == ' ') {
+		last = last[:len(last)-1]
+	}
+	if len(last) == 0 {
+		return time.Time{}, station, false
+	}
+	tm, ok := epochTime(last)
+	return tm, station, ok
+}

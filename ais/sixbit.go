@@ -1,0 +1,145 @@
+// Package ais reads AIS: NMEA 0183 sentences (!AIVDM/!AIVDO from any
+// talker, multi-sentence messages, NMEA 4.10 tag blocks, Gatehouse $PGHP
+// lines, trailing and leading epoch fields), the payload bits of the message
+// types that matter for vessel tracking (ITU-R M.1371), decoded CSV exports
+// and live feeds. Decoding is the hot path of the product: the sentence
+// parser and the position decoders do not allocate.
+package ais
+
+import "errors"
+
+// maxPayloadBits is the longest AIS message: five slots, 1008 bits, 168
+// six-bit characters.
+const maxPayloadBits = 1008
+
+// bitBuf holds a de-armoured payload, most significant bit first.
+type bitBuf struct {
+	b [maxPayloadBits/8 + 8]byte // slack so reads never index past the end
+	n int                        // bits
+}
+
+var errArmour = errors.New("invalid payload character")
+var errTooLong = errors.New("payload longer than 1008 bits")
+
+// sixbit maps an armoured payload character to its six bits, or 0xff.
+var sixbit = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for c := 48; c <= 87; c++ { // '0'..'W'
+		t[c] = byte(c - 48)
+	}
+	for c := 96; c <= 119; c++ { // '`'..'w'
+		t[c] = byte(c - 56)
+	}
+	return t
+}()
+
+// appendArmoured de-armours payload characters onto the buffer, so the
+// fragments of a multi-sentence message can be joined bit-exactly. fill
+// is the number of pad bits at the end of this fragment.
+func (bb *bitBuf) appendArmoured(p []byte, fill int) error {
+	if bb.n+len(p)*6 > maxPayloadBits+6 {
+		return errTooLong
+	}
+	for _, c := range p {
+		v := sixbit[c]
+		if v == 0xff {
+			return errArmour
+		}
+		// Write six bits at position n.
+		pos := bb.n
+		byteIdx := pos >> 3
+		off := pos & 7
+		// The six bits span at most two bytes.
+		w := uint16(v) << (10 - off)
+		bb.b[byteIdx] |= byte(w >> 8)
+		bb.b[byteIdx+1] |= byte(w)
+		bb.n += 6
+	}
+	if fill < 0 || fill > 5 || fill > bb.n {
+		return errFill
+	}
+	bb.n -= fill
+	// Clear the pad bits so a following fragment writes onto zeros.
+	for i := bb.n; i < bb.n+fill; i++ {
+		bb.b[i>>3] &^= 0x80 >> (i & 7)
+	}
+	return nil
+}
+
+var errFill = errors.New("fill bits out of range")
+
+func (bb *bitBuf) reset() {
+	clear(bb.b[:(bb.n+7)/8+1])
+	bb.n = 0
+}
+
+// u reads width (<= 32) bits at start as an unsigned integer. Reads past
+// the end see zero bits; callers check lengths first.
+func (bb *bitBuf) u(start, width int) uint32 {
+	idx := start >> 3
+	off := start & 7
+	// Five bytes cover any 32-bit field at any offset.
+	v := uint64(bb.b[idx])<<32 | uint64(bb.b[idx+1])<<24 | uint64(bb.b[idx+2])<<16 | uint64(bb.b[idx+3])<<8 | uint64(bb.b[idx+4])
+	v >>= 40 - off - width
+	return uint32(v & (1<<width - 1))
+}
+
+// s reads a two's-complement signed field.
+func (bb *bitBuf) s(start, width int) int32 {
+	v := bb.u(start, width)
+	if v&(1<<(width-1)) != 0 {
+		return int32(v) - int32(1<<width)
+	}
+	return int32(v)
+}
+
+func (bb *bitBuf) flag(start int) bool { return bb.u(start, 1) == 1 }
+
+// sixbitASCII is the AIS character table (ITU-R M.1371 table 47).
+const sixbitASCII = "@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_ !\"#$%&'()*+,-./0123456789:;<=>?"
+
+// text reads n six-bit characters at start into dst and returns it with
+// trailing '@' padding and spaces removed. Characters past the end of the
+// payload are treated as padding (senders truncate names).
+func (bb *bitBuf) text(dst []byte, start, n int) []byte {
+	return trimText(bb.textRaw(dst[:0], start, n))
+}
+
+// textRaw appends n characters, untrimmed, stopping at the payload's end.
+func (bb *bitBuf) textRaw(dst []byte, start, n int) []byte {
+	for i := 0; i < n; i++ {
+		p := start + 6*i
+		if p+6 > bb.n {
+			break
+		}
+		dst = append(dst, sixbitASCII[bb.u(p, 6)])
+	}
+	return dst
+}
+
+// trimText cuts at the first '@' (the rest is padding) and drops trailing
+// spaces.
+func trimText(dst []byte) []byte {
+	for i, c := range dst {
+		if c == '@' {
+			dst = dst[:i]
+			break
+		}
+	}
+	for len(dst) > 0 && dst[len(dst)-1] == ' ' {
+		dst = dst[:len(dst)-1]
+	}
+	return dst
+}
+
+// str is text as a string, allocated only when non-empty.
+func (bb *bitBuf) str(start, n int) string {
+	var buf [40]byte
+	t := bb.text(buf[:0], start, n)
+	if len(t) == 0 {
+		return ""
+	}
+	return string(t)
+}
