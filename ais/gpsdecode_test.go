@@ -59,18 +59,21 @@ func nmeaFiles(t testing.TB) []string {
 
 // sentenceRE picks the bare sentence out of a line, independently of
 // Tidewatch's parser: it is what the oracle is fed.
-var sentenceRE = regexp.MustCompile(`![A-Z]{2}VD[MO],[^*]*\*[0-9A-Fa-f]{2}`)
+var sentenceRE = regexp.MustCompile(`![^,!*\\]{2}VD[MO],[^*]*\*[0-9A-Fa-f]{2}`)
 
 // channelRE matches the radio channel field. gpsdecode rejects sentences
 // whose channel is not A, B, 1 or 2 ("invalid AIS channel"); Tidewatch
 // decodes them, since the payload does not depend on it (some receivers
 // write 0 or leave it empty). Those sentences are left out of the
 // comparison and counted.
-var channelRE = regexp.MustCompile(`^![A-Z]{2}VD[MO],\d,\d,\d*,([^,]*),`)
+var channelRE = regexp.MustCompile(`^!..VD[MO],\d,\d,\d*,([^,]*),`)
 
 func bareSentences(data []byte) (out []byte, otherChannel int) {
 	var b bytes.Buffer
 	for _, line := range bytes.Split(data, []byte("\n")) {
+		if bytes.HasPrefix(line, []byte("#")) {
+			continue // commented-out examples in gpsd's sample
+		}
 		if s := sentenceRE.Find(line); s != nil {
 			if m := channelRE.FindSubmatch(s); m != nil {
 				switch string(m[1]) {

@@ -42,7 +42,7 @@ type sentence struct {
 
 // tagBlock holds the NMEA 4.10 tag-block fields Tidewatch uses.
 type tagBlock struct {
-	time       time.Time
+	time       time.Time // zero when absent
 	source     []byte
 	groupNum   int
 	groupTotal int
@@ -90,7 +90,7 @@ func parseSentence(s []byte) (sen sentence, trailing []byte, bad Reason, ok bool
 		}
 	}
 	if star < 0 || len(s) < star+3 {
-		return sen, nil, ReasonChecksum, false
+		return sen, nil, ReasonMalformed, false // cut off before its checksum
 	}
 	if !checksumOK(s[1:star], s[star+1:star+3]) {
 		return sen, nil, ReasonChecksum, false
@@ -165,12 +165,17 @@ func indexByte(b []byte, c byte) int {
 }
 
 // parseTagBlock reads "key:val,key:val*hh" (without the backslashes).
+//
+// ok is false when the checksum is missing or wrong. The fields are read
+// either way: some feeds write a dummy tag-block checksum ("*00"), and the
+// sentence after the block carries its own.
 func parseTagBlock(b []byte) (tb tagBlock, ok bool) {
 	star := indexByte(b, '*')
-	if star < 0 || !checksumOK(b[:star], b[star+1:]) {
-		return tb, false
+	body := b
+	if star >= 0 {
+		ok = checksumOK(b[:star], b[star+1:])
+		body = b[:star]
 	}
-	body := b[:star]
 	for len(body) > 0 {
 		j := indexByte(body, ',')
 		var kv []byte
@@ -205,7 +210,7 @@ func parseTagBlock(b []byte) (tb tagBlock, ok bool) {
 			tb.groupNum, tb.groupTotal, tb.groupID = parts[0], parts[1], parts[2]
 		}
 	}
-	return tb, true
+	return tb, ok
 }
 
 // epochTime reads Unix time in seconds (up to 10 digits, optional
