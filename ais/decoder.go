@@ -73,6 +73,10 @@ type Decoder struct {
 	// OrphanAfter drops an unfinished message once this many sentences
 	// have passed since its first fragment (default 1000).
 	OrphanAfter int64
+	// Now, when set, stamps messages whose input carries no time (live
+	// feeds: the receive time). Files leave it nil: no wall clock in
+	// event time.
+	Now func() time.Time
 
 	pending  map[fragKey]*fragment
 	spare    []*fragment
@@ -293,6 +297,9 @@ func (d *Decoder) Flush() {
 }
 
 func (d *Decoder) finish(bb *bitBuf, t time.Time, src []byte, m *Message) bool {
+	if t.IsZero() && d.Now != nil {
+		t = d.Now().UTC()
+	}
 	m.Time = t
 	if len(src) == 0 {
 		m.Source = ""

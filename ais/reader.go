@@ -35,6 +35,12 @@ func NewReader(r io.Reader) (*Reader, error) {
 	return &Reader{Decoder: NewDecoder(), r: br}, nil
 }
 
+// newStreamReader reads NMEA text from a live feed: no gzip sniffing, which
+// would wait for the first bytes before the caller gets the reader.
+func newStreamReader(r io.Reader) *Reader {
+	return &Reader{Decoder: NewDecoder(), r: bufio.NewReaderSize(r, 64<<10)}
+}
+
 // Next decodes into m the next complete message. At the end of input it
 // counts unfinished fragments as orphans and returns io.EOF; an I/O error
 // (a truncated gzip stream, say) is returned as is. Bad lines never stop

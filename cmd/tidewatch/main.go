@@ -40,6 +40,7 @@ func commands() []command {
 	return []command{
 		{"demo", "show what Tidewatch does, on the embedded list snapshot (no network needed)", runDemo},
 		{"lists", "read, import, update, version and diff sanctions lists (run 'tidewatch lists' for its commands)", runLists},
+		{"ais", "decode AIS (NMEA logs, CSV exports, live TCP/UDP feeds) and count what it holds", runAIS},
 		{"identify", "explain an IMO number, MMSI or call sign: check digits, station kind, flag", runIdentify},
 	}
 }

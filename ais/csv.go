@@ -1,0 +1,291 @@
+package ais
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Source yields messages from some input: NMEA text, a decoded CSV export
+// or a live feed. Next returns io.EOF at the end.
+type Source interface {
+	Next(m *Message) error
+	Stats() *Stats
+}
+
+// Stats returns the reader's counts.
+func (r *Reader) Stats() *Stats { return &r.Decoder.Stats }
+
+// csvLayout names a decoded-CSV layout.
+type csvLayout int
+
+const (
+	layoutMarineCadastre csvLayout = iota + 1 // US MarineCadastre / NOAA AccessAIS
+	layoutDMA                                 // Danish Maritime Authority aisdata
+)
+
+// CSVReader reads decoded AIS exports: US MarineCadastre daily files
+// (MMSI,BaseDateTime,LAT,LON,SOG,COG,Heading,VesselName,IMO,CallSign,
+// VesselType,Status,Length,Width,Draft,Cargo,TransceiverClass) and Danish
+// Maritime Authority files (# Timestamp,Type of mobile,MMSI,Latitude,...).
+//
+// Each row yields a position report (type 1 for class A, 18 for class B)
+// and, when the row's static fields differ from the last ones seen for
+// that MMSI, a static report (type 5 for class A; type 24 parts A and B for
+// class B), so downstream code sees what an NMEA feed would give. CSV
+// exports give length and width, not the antenna position: they are
+// written as to_bow = length, to_port = width, with stern and starboard 0.
+type CSVReader struct {
+	r      *csv.Reader
+	layout csvLayout
+	col    map[string]int
+	stats  Stats
+	queue  []Message
+	static map[uint32]string // MMSI -> last static fields emitted
+}
+
+// ErrNotCSVExport reports a CSV whose header is not a known layout.
+var ErrNotCSVExport = errors.New("not a MarineCadastre or DMA AIS CSV export")
+
+// NewCSVReader reads the header and detects the layout.
+func NewCSVReader(r io.Reader) (*CSVReader, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	cr.LazyQuotes = true
+	head, err := cr.Read()
+	if err != nil {
+		return nil, fmt.Errorf("CSV header: %w", err)
+	}
+	c := &CSVReader{r: cr, col: map[string]int{}, static: map[uint32]string{}}
+	for i, h := range head {
+		h = strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(h, "\ufeff"), "#"))
+		c.col[strings.ToLower(strings.TrimSpace(h))] = i
+	}
+	switch {
+	case c.has("mmsi", "basedatetime", "lat", "lon"):
+		c.layout = layoutMarineCadastre
+	case c.has("timestamp", "mmsi", "latitude", "longitude"):
+		c.layout = layoutDMA
+	default:
+		return nil, fmt.Errorf("%w (header %q)", ErrNotCSVExport, strings.Join(head, ","))
+	}
+	return c, nil
+}
+
+func (c *CSVReader) has(names ...string) bool {
+	for _, n := range names {
+		if _, ok := c.col[n]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// Stats returns the reader's counts. Rows that cannot be used are counted
+// under ReasonBadField (bad values) or ReasonMalformed (unreadable rows).
+func (c *CSVReader) Stats() *Stats { return &c.stats }
+
+// Next yields the next message.
+func (c *CSVReader) Next(m *Message) error {
+	for {
+		if len(c.queue) > 0 {
+			*m = c.queue[0]
+			c.queue = c.queue[1:]
+			c.count(m)
+			return nil
+		}
+		rec, err := c.r.Read()
+		if err == io.EOF {
+			return io.EOF
+		}
+		c.stats.Lines++
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				c.stats.Errors[ReasonMalformed]++
+				continue
+			}
+			return err
+		}
+		if !c.row(rec) {
+			c.stats.Errors[ReasonBadField]++
+		}
+	}
+}
+
+func (c *CSVReader) count(m *Message) {
+	c.stats.Messages++
+	c.stats.ByType[m.Type&63]++
+	if !m.Time.IsZero() {
+		if c.stats.First.IsZero() || m.Time.Before(c.stats.First) {
+			c.stats.First = m.Time
+		}
+		if m.Time.After(c.stats.Last) {
+			c.stats.Last = m.Time
+		}
+	}
+}
+
+func (c *CSVReader) get(rec []string, name string) string {
+	i, ok := c.col[name]
+	if !ok || i >= len(rec) {
+		return ""
+	}
+	v := strings.TrimSpace(rec[i])
+	switch v {
+	case "NA", "Unknown", "Undefined", "Unknown value", "N/A":
+		return ""
+	}
+	return v
+}
+
+// row turns one CSV row into queued messages; false when it is unusable.
+func (c *CSVReader) row(rec []string) bool {
+	var p Message
+	mmsi, err := strconv.ParseUint(c.get(rec, "mmsi"), 10, 32)
+	if err != nil || mmsi > 999999999 {
+		return false
+	}
+	p.MMSI = uint32(mmsi)
+	var classB bool
+	var tm time.Time
+	var lat, lon, sog, cog, heading, draught, length, width string
+	var name, callsign, imo, shiptype, status string
+	switch c.layout {
+	case layoutMarineCadastre:
+		tm, err = time.Parse("2006-01-02T15:04:05", c.get(rec, "basedatetime"))
+		lat, lon, sog, cog, heading = c.get(rec, "lat"), c.get(rec, "lon"), c.get(rec, "sog"), c.get(rec, "cog"), c.get(rec, "heading")
+		name, callsign, imo, shiptype, status = c.get(rec, "vesselname"), c.get(rec, "callsign"), c.get(rec, "imo"), c.get(rec, "vesseltype"), c.get(rec, "status")
+		draught, length, width = c.get(rec, "draft"), c.get(rec, "length"), c.get(rec, "width")
+		classB = c.get(rec, "transceiverclass") == "B"
+	case layoutDMA:
+		tm, err = time.Parse("02/01/2006 15:04:05", c.get(rec, "timestamp"))
+		lat, lon, sog, cog, heading = c.get(rec, "latitude"), c.get(rec, "longitude"), c.get(rec, "sog"), c.get(rec, "cog"), c.get(rec, "heading")
+		name, callsign, imo, shiptype = c.get(rec, "name"), c.get(rec, "callsign"), c.get(rec, "imo"), dmaShipType(c.get(rec, "ship type"))
+		status = dmaNavStatus(c.get(rec, "navigational status"))
+		draught, length, width = c.get(rec, "draught"), c.get(rec, "length"), c.get(rec, "width")
+		switch c.get(rec, "type of mobile") {
+		case "Class A":
+		case "Class B":
+			classB = true
+		default:
+			return true // base stations, AtoN, SAR aircraft: not vessels; skipped
+		}
+	}
+	if err != nil {
+		return false
+	}
+	p.Time = tm.UTC()
+	p.Type = 1
+	if classB {
+		p.Type = 18
+	}
+	p.Turn = -128
+	p.Status = 15
+	if v, ok := parseUint(status); ok && v <= 15 {
+		p.Status = uint8(v)
+	}
+	p.LatRaw, p.LonRaw = 91*600000, 181*600000
+	la, e1 := strconv.ParseFloat(lat, 64)
+	lo, e2 := strconv.ParseFloat(lon, 64)
+	if e1 == nil && e2 == nil && math.Abs(la) <= 90 && math.Abs(lo) <= 180 {
+		p.LatRaw, p.LonRaw = int32(math.Round(la*600000)), int32(math.Round(lo*600000))
+	}
+	p.SpeedRaw = 1023
+	if v, err := strconv.ParseFloat(sog, 64); err == nil && v >= 0 && v < 102.25 {
+		p.SpeedRaw = uint16(math.Round(v * 10))
+	}
+	p.Course = 3600
+	if v, err := strconv.ParseFloat(cog, 64); err == nil && v >= 0 && v < 360 {
+		p.Course = uint16(math.Round(v*10)) % 3600
+	}
+	p.Heading = 511
+	if v, ok := parseUint(heading); ok && v < 360 {
+		p.Heading = uint16(v)
+	}
+	p.Second = 60
+	p.PayloadBits = 168
+	c.queue = append(c.queue, p)
+
+	// Static data, emitted when it changes.
+	var s Message
+	s.Time, s.MMSI = p.Time, p.MMSI
+	s.ShipName = name
+	s.CallSign = callsign
+	if n, err := strconv.ParseUint(strings.TrimPrefix(strings.ToUpper(imo), "IMO"), 10, 32); err == nil {
+		s.IMO = uint32(n)
+	}
+	if v, ok := parseUint(shiptype); ok && v < 256 {
+		s.ShipType = uint8(v)
+	}
+	if v, err := strconv.ParseFloat(draught, 64); err == nil && v > 0 && v < 25.5 {
+		s.Draught = uint8(math.Round(v * 10))
+	}
+	if v, ok := parseUint(length); ok && v < 512 {
+		s.ToBow = uint16(v)
+	}
+	if v, ok := parseUint(width); ok && v < 64 {
+		s.ToPort = uint8(v)
+	}
+	if s.ShipName == "" && s.CallSign == "" && s.IMO == 0 && s.ShipType == 0 && s.ToBow == 0 {
+		return true
+	}
+	key := fmt.Sprint(s.ShipName, "|", s.CallSign, "|", s.IMO, "|", s.ShipType, "|", s.Draught, "|", s.ToBow, "|", s.ToPort, "|", classB)
+	if c.static[s.MMSI] == key {
+		return true
+	}
+	c.static[s.MMSI] = key
+	if !classB {
+		s.Type = 5
+		s.PayloadBits = 424
+		c.queue = append(c.queue, s)
+		return true
+	}
+	a := s
+	a.Type, a.PartNo, a.PayloadBits = 24, 0, 160
+	a.CallSign, a.ShipType, a.ToBow, a.ToPort, a.IMO, a.Draught = "", 0, 0, 0, 0, 0
+	b := s
+	b.Type, b.PartNo, b.PayloadBits = 24, 1, 168
+	b.ShipName, b.IMO, b.Draught = "", 0, 0
+	c.queue = append(c.queue, a, b)
+	return true
+}
+
+func parseUint(s string) (uint64, bool) {
+	if s == "" {
+		return 0, false
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil && f >= 0 && f == math.Trunc(f) {
+		return uint64(f), true
+	}
+	return 0, false
+}
+
+// dmaShipType maps DMA's ship type words to the AIS code of the category
+// (ITU-R M.1371 Table 53).
+func dmaShipType(s string) string {
+	codes := map[string]string{
+		"fishing": "30", "towing": "31", "towing long/wide": "32", "dredging": "33", "diving": "34",
+		"military": "35", "sailing": "36", "pleasure": "37", "hsc": "40", "pilot": "50", "sar": "51",
+		"tug": "52", "port tender": "53", "anti-pollution": "54", "law enforcement": "55",
+		"medical": "58", "passenger": "60", "cargo": "70", "tanker": "80", "other": "90",
+	}
+	return codes[strings.ToLower(s)]
+}
+
+// dmaNavStatus maps DMA's status words to M.1371 Table 45 codes.
+func dmaNavStatus(s string) string {
+	codes := map[string]string{
+		"under way using engine": "0", "at anchor": "1", "not under command": "2",
+		"restricted manoeuverability": "3", "restricted maneuverability": "3",
+		"constrained by her draught": "4", "moored": "5", "aground": "6",
+		"engaged in fishing": "7", "under way sailing": "8", "ais-sart": "14",
+	}
+	return codes[strings.ToLower(s)]
+}

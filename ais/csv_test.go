@@ -1,0 +1,106 @@
+package ais
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"testing"
+)
+
+func readAllSource(t *testing.T, src Source) []Message {
+	t.Helper()
+	var out []Message
+	var m Message
+	for {
+		err := src.Next(&m)
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, m)
+	}
+}
+
+func TestMarineCadastreCSV(t *testing.T) {
+	f, err := os.Open("testdata/marinecadastre_2022-01-03_first99999rows.csv.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	src, err := detect(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := readAllSource(t, src)
+	s := src.Stats()
+	pos := s.ByType[1] + s.ByType[18]
+	if s.Lines != 99999 || pos+s.Errors[ReasonBadField] != 99999 {
+		t.Errorf("lines %d, positions %d, bad %d", s.Lines, pos, s.Errors[ReasonBadField])
+	}
+	// 367379190 EAGLE, IMO8207721, WTD4583, class A: a type 5 with those.
+	found := false
+	for _, m := range msgs {
+		if m.MMSI == 367379190 && m.Type == 5 {
+			found = m.ShipName == "EAGLE" && m.IMO == 8207721 && m.CallSign == "WTD4583" && m.ShipType == 31 && m.Draught == 33
+		}
+		if m.MMSI == 367379190 && m.Type == 1 && m.Time.Format("15:04:05") == "00:00:00" {
+			lat, lon, ok := m.LatLon()
+			if !ok || lat < 30.37 || lat > 30.371 || lon > -88.564 || lon < -88.565 {
+				t.Errorf("EAGLE position %v %v", lat, lon)
+			}
+			if v, ok := m.HeadingDegrees(); ok {
+				t.Errorf("heading 511 read as %d", v)
+			}
+		}
+	}
+	if !found {
+		t.Error("EAGLE static data not found")
+	}
+	if s.First.Format("2006-01-02T15:04:05") != "2022-01-03T00:00:00" || s.Last.Format("15:04:05") != "23:59:59" {
+		t.Errorf("span %v %v", s.First, s.Last)
+	}
+}
+
+func TestDMACSV(t *testing.T) {
+	b, err := os.ReadFile("testdata/dma_aisdata_fixture.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := detect(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := readAllSource(t, src)
+	var types []uint8
+	for _, m := range msgs {
+		types = append(types, m.Type)
+	}
+	// Position + static, position (static unchanged), class B position +
+	// 24A + 24B, base station skipped, bad MMSI counted, a row of "not
+	// available" values (its ship type, Cargo, is static data: a type 5).
+	want := []uint8{1, 5, 1, 18, 24, 24, 1, 5}
+	if string(types) != string(want) {
+		t.Fatalf("types %v, want %v", types, want)
+	}
+	if msgs[0].Status != 1 || msgs[1].ShipName != "NORDIC HANNE" || msgs[1].ShipType != 80 || msgs[1].IMO != 9138424 {
+		t.Errorf("first rows: %+v %+v", msgs[0], msgs[1])
+	}
+	na := msgs[6]
+	if _, _, ok := na.LatLon(); ok {
+		t.Error("latitude 91.5 accepted")
+	}
+	if _, ok := na.SpeedKnots(); ok {
+		t.Error("speed 102.3 accepted")
+	}
+	if _, ok := na.CourseDegrees(); ok {
+		t.Error("course 360 accepted")
+	}
+	if src.Stats().Errors[ReasonBadField] != 1 {
+		t.Errorf("errors %v", src.Stats().ErrorsByName())
+	}
+	if _, err := NewCSVReader(bytes.NewReader([]byte("a,b,c\n1,2,3\n"))); err == nil {
+		t.Error("unknown CSV accepted")
+	}
+}

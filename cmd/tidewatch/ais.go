@@ -1,0 +1,388 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tidewatch/tidewatch/ais"
+)
+
+var aisCommands = []command{
+	{"decode", "decode AIS inputs to one line (or JSON object) per message", runAISDecode},
+	{"stats", "messages by type, distinct MMSIs, time span and errors per input", runAISStats},
+}
+
+const aisInputsHelp = `INPUT is one of:
+  FILE              NMEA log (plain or .gz: !AIVDM/!AIVDO from any talker,
+                    multi-sentence messages, NMEA 4.10 tag blocks, $PGHP
+                    lines, trailing or leading epoch fields) or a decoded
+                    CSV export (US MarineCadastre, Danish Maritime
+                    Authority), detected from content
+  -                 standard input
+  tcp://HOST:PORT   live feed, TCP client; reconnects with backoff
+  udp://HOST:PORT   live feed, UDP listener on that address
+Live feeds run until interrupted (Ctrl-C); their messages without a time
+get the time they arrived.
+
+Lines that cannot be used are counted by reason (checksum, malformed,
+bad_payload, orphan_fragment, short_payload, bad_field, line_too_long,
+not_ais) and skipped; a summary goes to stderr at the end.`
+
+func runAIS(e *env, args []string) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprintln(e.stdout, "Usage: tidewatch ais COMMAND [flags] INPUT...\n\nCommands:")
+		for _, c := range aisCommands {
+			fmt.Fprintf(e.stdout, "  %-7s %s\n", c.name, c.summary)
+		}
+		fmt.Fprintln(e.stdout, "\n"+aisInputsHelp)
+		if len(args) == 0 {
+			return usagef("give an ais command")
+		}
+		return nil
+	}
+	for _, c := range aisCommands {
+		if c.name == args[0] {
+			err := c.run(e, args[1:])
+			var ue *usageError
+			switch {
+			case err == nil, errors.Is(err, flag.ErrHelp):
+				return err
+			case errors.As(err, &ue):
+				return usagef("%s: %s", c.name, ue.msg)
+			}
+			return fmt.Errorf("%s: %w", c.name, err)
+		}
+	}
+	return usagef("unknown ais command %q (decode, stats)", args[0])
+}
+
+// signalContext ends on Ctrl-C so live feeds stop cleanly.
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt)
+}
+
+func runAISDecode(e *env, args []string) error {
+	var asJSON bool
+	var types string
+	fs := newFlagSet(e, "ais decode", "tidewatch ais decode [--json] [--types LIST] INPUT...", `
+Decodes AIS messages. Without --json, one readable line per message:
+time, type, MMSI, then position and motion or static data. With --json,
+one JSON object per message, with gpsd's AIVDM field names (type, mmsi,
+lat, lon, speed, course, heading, status, turn, imo, callsign, shipname,
+shiptype, to_bow..., draught, destination) plus "time" when the input
+carries one. "Not available" values (lat 91, lon 181, speed 102.3,
+heading 511...) are left out, not written as numbers.
+
+`+aisInputsHelp+`
+
+Examples:
+  tidewatch ais decode --json capture.nmea.gz > messages.jsonl
+  tidewatch ais decode --types 5,24 tcp://127.0.0.1:5631`)
+	fs.BoolVar(&asJSON, "json", false, "one JSON object per message")
+	fs.StringVar(&types, "types", "", "only these message types, comma-separated (e.g. 1,2,3,18)")
+	inputs, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(inputs) == 0 {
+		return usagef("give one or more inputs (a file, -, tcp://HOST:PORT or udp://HOST:PORT)")
+	}
+	var keep [64]bool
+	if types != "" {
+		for _, t := range strings.Split(types, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(t))
+			if err != nil || n < 1 || n > 63 {
+				return usagef("--types: %q is not a message type 1-63", t)
+			}
+			keep[n] = true
+		}
+	} else {
+		for i := range keep {
+			keep[i] = true
+		}
+	}
+	ctx, cancel := signalContext()
+	defer cancel()
+	w := bufio.NewWriterSize(e.stdout, 256<<10)
+	defer w.Flush()
+	var m ais.Message
+	var buf []byte
+	failed := 0
+	for _, in := range inputs {
+		src, closer, err := ais.OpenInput(ctx, in, ais.FeedOptions{Log: e.stderr})
+		if err != nil {
+			fmt.Fprintf(e.stderr, "%s: %v\n", in, err)
+			failed++
+			continue
+		}
+		for {
+			err = src.Next(&m)
+			if err != nil {
+				break
+			}
+			if !keep[m.Type&63] {
+				continue
+			}
+			if asJSON {
+				buf = ais.AppendJSON(buf[:0], &m)
+			} else {
+				buf = appendText(buf[:0], &m)
+			}
+			buf = append(buf, '\n')
+			if _, werr := w.Write(buf); werr != nil {
+				closer.Close()
+				return werr
+			}
+			if isLive(in) {
+				w.Flush()
+			}
+		}
+		closer.Close()
+		if err != io.EOF {
+			fmt.Fprintf(e.stderr, "%s: %v\n", in, err)
+			failed++
+		}
+		summary(e.stderr, in, src.Stats())
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d inputs could not be read to the end", failed, len(inputs))
+	}
+	return nil
+}
+
+func isLive(in string) bool { return strings.HasPrefix(in, "tcp://") || strings.HasPrefix(in, "udp://") }
+
+// summary is the one-line account printed at the end of each input.
+func summary(w io.Writer, in string, s *ais.Stats) {
+	fmt.Fprintf(w, "%s: %d messages from %d lines", in, s.Messages, s.Lines)
+	if n := s.ErrorCount(); n > 0 {
+		fmt.Fprintf(w, "; %d unusable: %s", n, errorList(s))
+	} else {
+		fmt.Fprint(w, "; no errors")
+	}
+	fmt.Fprintln(w)
+}
+
+func errorList(s *ais.Stats) string {
+	byName := s.ErrorsByName()
+	keys := make([]string, 0, len(byName))
+	for k := range byName {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %d", k, byName[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// appendText writes a readable line for a message.
+func appendText(b []byte, m *ais.Message) []byte {
+	if m.Time.IsZero() {
+		b = append(b, "-                       "...)
+	} else {
+		b = m.Time.UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z")
+	}
+	b = fmt.Appendf(b, " %2d %09d", m.Type, m.MMSI)
+	switch {
+	case m.IsPosition() || m.Type == 4 || m.Type == 21:
+		if lat, lon, ok := m.LatLon(); ok {
+			b = fmt.Appendf(b, " %9.5f %10.5f", lat, lon)
+		} else {
+			b = append(b, "  (no position)      "...)
+		}
+		if v, ok := m.SpeedKnots(); ok && m.IsPosition() {
+			b = fmt.Appendf(b, " %5.1fkn", v)
+		}
+		if v, ok := m.CourseDegrees(); ok && m.IsPosition() {
+			b = fmt.Appendf(b, " cog %5.1f", v)
+		}
+		if h, ok := m.HeadingDegrees(); ok && m.IsPosition() {
+			b = fmt.Appendf(b, " hdg %3d", h)
+		}
+		if m.ShipName != "" {
+			b = fmt.Appendf(b, " %q", m.ShipName)
+		}
+	case m.Type == 5 || m.Type == 24:
+		if m.ShipName != "" {
+			b = fmt.Appendf(b, " %q", m.ShipName)
+		}
+		if m.IMO != 0 {
+			b = fmt.Appendf(b, " IMO%d", m.IMO)
+		}
+		if m.CallSign != "" {
+			b = fmt.Appendf(b, " callsign %s", m.CallSign)
+		}
+		if m.ShipType != 0 {
+			b = fmt.Appendf(b, " type %d", m.ShipType)
+		}
+		if d, ok := m.DraughtMetres(); ok {
+			b = fmt.Appendf(b, " draught %.1fm", d)
+		}
+		if m.Destination != "" {
+			b = fmt.Appendf(b, " to %q", m.Destination)
+		}
+	default:
+		b = fmt.Appendf(b, " (%d bits, not decoded)", m.PayloadBits)
+	}
+	return b
+}
+
+// inputStats is what 'ais stats' reports for one input.
+type inputStats struct {
+	Input        string           `json:"input"`
+	Lines        int64            `json:"lines"`
+	Sentences    int64            `json:"sentences"`
+	Messages     int64            `json:"messages"`
+	ByType       map[string]int64 `json:"by_type"`
+	DistinctMMSI int              `json:"distinct_mmsi"`
+	WithPosition int              `json:"mmsi_with_position"`
+	First        string           `json:"time_first,omitempty"`
+	Last         string           `json:"time_last,omitempty"`
+	SpanHours    float64          `json:"span_hours"`
+	Errors       map[string]int64 `json:"errors"`
+	TagBlockBad  int64            `json:"tag_block_checksum_warnings,omitempty"`
+	ReadError    string           `json:"read_error,omitempty"`
+}
+
+func runAISStats(e *env, args []string) error {
+	var asJSON bool
+	fs := newFlagSet(e, "ais stats", "tidewatch ais stats [--json] INPUT...", `
+Counts, per input: lines, sentences, messages by type, distinct MMSIs
+(and how many sent a valid position), the time span covered and the
+unusable lines by reason.
+
+`+aisInputsHelp)
+	fs.BoolVar(&asJSON, "json", false, "one JSON object per input")
+	inputs, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(inputs) == 0 {
+		return usagef("give one or more inputs")
+	}
+	ctx, cancel := signalContext()
+	defer cancel()
+	failed := 0
+	for _, in := range inputs {
+		st, err := statsOf(ctx, in, e.stderr)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "%s: %v\n", in, err)
+			failed++
+			continue
+		}
+		if st.ReadError != "" {
+			failed++
+		}
+		if asJSON {
+			b, _ := json.Marshal(st)
+			fmt.Fprintln(e.stdout, string(b))
+			continue
+		}
+		printStats(e.stdout, st)
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d inputs could not be read to the end", failed, len(inputs))
+	}
+	return nil
+}
+
+func statsOf(ctx context.Context, in string, log io.Writer) (*inputStats, error) {
+	src, closer, err := ais.OpenInput(ctx, in, ais.FeedOptions{Log: log})
+	if err != nil {
+		return nil, err
+	}
+	defer closer.Close()
+	mmsis := map[uint32]bool{}
+	var m ais.Message
+	for {
+		if err = src.Next(&m); err != nil {
+			break
+		}
+		_, _, ok := m.LatLon()
+		ok = ok && m.IsPosition()
+		mmsis[m.MMSI] = mmsis[m.MMSI] || ok
+	}
+	s := src.Stats()
+	st := &inputStats{Input: in, Lines: s.Lines, Sentences: s.Sentences, Messages: s.Messages, ByType: map[string]int64{}, DistinctMMSI: len(mmsis), Errors: s.ErrorsByName(), TagBlockBad: s.TagBlockChecksum}
+	if err != io.EOF {
+		st.ReadError = err.Error()
+	}
+	for t, n := range s.ByType {
+		if n > 0 {
+			st.ByType[strconv.Itoa(t)] = n
+		}
+	}
+	for _, pos := range mmsis {
+		if pos {
+			st.WithPosition++
+		}
+	}
+	if !s.First.IsZero() {
+		st.First = s.First.Format(time.RFC3339)
+		st.Last = s.Last.Format(time.RFC3339)
+		st.SpanHours = float64(int(s.Last.Sub(s.First).Hours()*100+0.5)) / 100
+	}
+	return st, nil
+}
+
+func printStats(w io.Writer, st *inputStats) {
+	fmt.Fprintf(w, "%s\n", st.Input)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  lines\t%d\n  sentences\t%d\n  messages\t%d\n", st.Lines, st.Sentences, st.Messages)
+	fmt.Fprintf(tw, "  distinct MMSIs\t%d (%d with a valid position)\n", st.DistinctMMSI, st.WithPosition)
+	if st.First != "" {
+		fmt.Fprintf(tw, "  time span\t%s .. %s (%.2f h)\n", st.First, st.Last, st.SpanHours)
+	} else {
+		fmt.Fprintf(tw, "  time span\tunknown (the input carries no times)\n")
+	}
+	tw.Flush()
+	types := make([]int, 0, len(st.ByType))
+	for t := range st.ByType {
+		n, _ := strconv.Atoi(t)
+		types = append(types, n)
+	}
+	sort.Ints(types)
+	var parts []string
+	for _, t := range types {
+		mark := ""
+		if !ais.Decoded(uint8(t)) {
+			mark = "*"
+		}
+		parts = append(parts, fmt.Sprintf("%d%s:%d", t, mark, st.ByType[strconv.Itoa(t)]))
+	}
+	fmt.Fprintf(w, "  by type     %s   (* kept raw, not decoded)\n", strings.Join(parts, " "))
+	if len(st.Errors) == 0 {
+		fmt.Fprintf(w, "  errors      none\n")
+	} else {
+		keys := make([]string, 0, len(st.Errors))
+		for k := range st.Errors {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var ps []string
+		for _, k := range keys {
+			ps = append(ps, fmt.Sprintf("%s %d", k, st.Errors[k]))
+		}
+		fmt.Fprintf(w, "  errors      %s\n", strings.Join(ps, ", "))
+	}
+	if st.TagBlockBad > 0 {
+		fmt.Fprintf(w, "  warnings    %d tag blocks with a missing or wrong checksum (fields used)\n", st.TagBlockBad)
+	}
+	if st.ReadError != "" {
+		fmt.Fprintf(w, "  READ ERROR  %s\n", st.ReadError)
+	}
+}
