@@ -78,12 +78,30 @@ type Decoder struct {
 	// event time.
 	Now func() time.Time
 
-	pending  map[fragKey]*fragment
-	spare    []*fragment
-	pghp     time.Time
-	bb       bitBuf
-	lastSrc  []byte
-	srcCache string
+	pending map[fragKey]*fragment
+	spare   []*fragment
+	pghp    time.Time
+	bb      bitBuf
+	sources map[string]string
+}
+
+// intern returns src as a string, allocating once per distinct receiver
+// name: a merged feed alternates between a few dozen of them.
+func (d *Decoder) intern(src []byte) string {
+	if len(src) == 0 {
+		return ""
+	}
+	if s, ok := d.sources[string(src)]; ok {
+		return s
+	}
+	s := string(src)
+	if d.sources == nil {
+		d.sources = map[string]string{}
+	}
+	if len(d.sources) < 4096 { // bounded whatever the input
+		d.sources[s] = s
+	}
+	return s
 }
 
 // NewDecoder returns a Decoder with default limits.
@@ -97,8 +115,10 @@ func NewDecoder() *Decoder {
 // in Stats.Errors). m is overwritten only when Line returns true.
 func (d *Decoder) Line(line []byte, m *Message) bool {
 	d.Stats.Lines++
-	line = bytes.TrimRight(line, "\r\n \t")
-	for len(line) > 0 && (line[0] == ' ' || line[0] == '\t') {
+	for len(line) > 0 && isSpace(line[len(line)-1]) {
+		line = line[:len(line)-1]
+	}
+	for len(line) > 0 && isSpace(line[0]) {
 		line = line[1:]
 	}
 	if len(line) == 0 || line[0] == '#' {
@@ -301,15 +321,7 @@ func (d *Decoder) finish(bb *bitBuf, t time.Time, src []byte, m *Message) bool {
 		t = d.Now().UTC()
 	}
 	m.Time = t
-	if len(src) == 0 {
-		m.Source = ""
-	} else {
-		if !bytes.Equal(src, d.lastSrc) {
-			d.lastSrc = append(d.lastSrc[:0], src...)
-			d.srcCache = string(src)
-		}
-		m.Source = d.srcCache
-	}
+	m.Source = d.intern(src)
 	err := m.decode(bb)
 	switch err {
 	case nil:
@@ -366,3 +378,5 @@ func armour(dst []byte, bb *bitBuf) []byte {
 	}
 	return dst
 }
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }

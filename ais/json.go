@@ -78,8 +78,8 @@ func AppendJSON(dst []byte, m *Message) []byte {
 		dst = append(dst, ':')
 		dst = appendPadded(dst, uint64(m.ETAMin), 2)
 		dst = append(dst, `Z"`...)
-		if d, ok := m.DraughtMetres(); ok {
-			dst = appendFloat(dst, "draught", d, 1)
+		if _, ok := m.DraughtMetres(); ok {
+			dst = appendFixed(appendKey(dst, "draught"), int64(m.Draught), 1)
 		}
 		dst = appendString(dst, "destination", m.Destination)
 		dst = appendBool(dst, "dte", m.DTE)
@@ -241,7 +241,7 @@ func appendSpeed(dst []byte, m *Message) []byte {
 	if m.Type == 9 || m.Type == 27 {
 		return appendUint(dst, "speed", uint64(v))
 	}
-	return appendFloat(dst, "speed", v, 1)
+	return appendFixed(appendKey(dst, "speed"), int64(m.SpeedRaw), 1)
 }
 
 func appendCourse(dst []byte, m *Message) []byte {
@@ -252,7 +252,7 @@ func appendCourse(dst []byte, m *Message) []byte {
 	if m.Type == 27 {
 		return appendUint(dst, "course", uint64(v))
 	}
-	return appendFloat(dst, "course", v, 1)
+	return appendFixed(appendKey(dst, "course"), int64(m.Course), 1)
 }
 
 func appendHeading(dst []byte, m *Message) []byte {
@@ -263,16 +263,48 @@ func appendHeading(dst []byte, m *Message) []byte {
 }
 
 func appendPosition(dst []byte, m *Message) []byte {
-	lat, lon, ok := m.LatLon()
-	if !ok {
+	if _, _, ok := m.LatLon(); !ok {
 		return dst
 	}
-	prec := 6
+	// Fixed-point from the raw integers: exact, and several times faster
+	// than formatting floats. 1/10000 minute -> micro-degrees is x10/6;
+	// type 27's 1/10 minute -> 1/10000 degree is x50/3.
+	mul, div, prec := int64(10), int64(6), 6
 	if m.Type == 27 {
-		prec = 4
+		mul, div, prec = 50, 3, 4
 	}
-	dst = appendFloat(dst, "lon", lon, prec)
-	return appendFloat(dst, "lat", lat, prec)
+	dst = appendFixed(appendKey(dst, "lon"), roundDiv(int64(m.LonRaw)*mul, div), prec)
+	return appendFixed(appendKey(dst, "lat"), roundDiv(int64(m.LatRaw)*mul, div), prec)
+}
+
+// roundDiv divides rounding half away from zero.
+func roundDiv(a, b int64) int64 {
+	if a < 0 {
+		return -((-a + b/2) / b)
+	}
+	return (a + b/2) / b
+}
+
+// appendFixed writes v / 10^prec with exactly prec decimals.
+func appendFixed(dst []byte, v int64, prec int) []byte {
+	if v < 0 {
+		dst = append(dst, '-')
+		v = -v
+	}
+	p := int64(1)
+	for i := 0; i < prec; i++ {
+		p *= 10
+	}
+	dst = strconv.AppendInt(dst, v/p, 10)
+	if prec == 0 {
+		return dst
+	}
+	dst = append(dst, '.')
+	frac := v % p
+	for d := p / 10; d > 0; d /= 10 {
+		dst = append(dst, byte('0'+frac/d%10))
+	}
+	return dst
 }
 
 func appendDims(dst []byte, m *Message) []byte {

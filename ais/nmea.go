@@ -1,6 +1,7 @@
 package ais
 
 import (
+	"bytes"
 	"time"
 )
 
@@ -82,13 +83,7 @@ func checksumOK(body []byte, hh []byte) bool {
 // reason when the sentence is unusable.
 func parseSentence(s []byte) (sen sentence, trailing []byte, bad Reason, ok bool) {
 	// The checksum star: the first '*' (payload characters never include it).
-	star := -1
-	for i := 1; i < len(s); i++ {
-		if s[i] == '*' {
-			star = i
-			break
-		}
-	}
+	star := bytes.IndexByte(s, '*')
 	if star < 0 || len(s) < star+3 {
 		return sen, nil, ReasonMalformed, false // cut off before its checksum
 	}
@@ -155,14 +150,7 @@ func smallInt(b []byte) int {
 	return n
 }
 
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
-}
+func indexByte(b []byte, c byte) int { return bytes.IndexByte(b, c) }
 
 // parseTagBlock reads "key:val,key:val*hh" (without the backslashes).
 //

@@ -42,16 +42,32 @@ func (bb *bitBuf) appendArmoured(p []byte, fill int) error {
 	if bb.n+len(p)*6 > maxPayloadBits+6 {
 		return errTooLong
 	}
-	for _, c := range p {
-		v := sixbit[c]
+	// Fast path: at a byte boundary (every single-sentence message), pack
+	// four characters into three bytes at a time.
+	i := 0
+	if bb.n&7 == 0 {
+		o := bb.n >> 3
+		for ; i+4 <= len(p); i += 4 {
+			a, b, c, d := sixbit[p[i]], sixbit[p[i+1]], sixbit[p[i+2]], sixbit[p[i+3]]
+			if a|b|c|d == 0xff || (a|b|c|d)&0xc0 != 0 {
+				return errArmour
+			}
+			w := uint32(a)<<18 | uint32(b)<<12 | uint32(c)<<6 | uint32(d)
+			bb.b[o] = byte(w >> 16)
+			bb.b[o+1] = byte(w >> 8)
+			bb.b[o+2] = byte(w)
+			o += 3
+		}
+		bb.n = o << 3
+	}
+	for ; i < len(p); i++ {
+		v := sixbit[p[i]]
 		if v == 0xff {
 			return errArmour
 		}
-		// Write six bits at position n.
-		pos := bb.n
-		byteIdx := pos >> 3
-		off := pos & 7
-		// The six bits span at most two bytes.
+		// Write six bits at position n; they span at most two bytes.
+		byteIdx := bb.n >> 3
+		off := bb.n & 7
 		w := uint16(v) << (10 - off)
 		bb.b[byteIdx] |= byte(w >> 8)
 		bb.b[byteIdx+1] |= byte(w)

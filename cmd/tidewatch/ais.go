@@ -162,7 +162,9 @@ Examples:
 	return nil
 }
 
-func isLive(in string) bool { return strings.HasPrefix(in, "tcp://") || strings.HasPrefix(in, "udp://") }
+func isLive(in string) bool {
+	return strings.HasPrefix(in, "tcp://") || strings.HasPrefix(in, "udp://")
+}
 
 // summary is the one-line account printed at the end of each input.
 func summary(w io.Writer, in string, s *ais.Stats) {
@@ -306,8 +308,14 @@ func statsOf(ctx context.Context, in string, log io.Writer) (*inputStats, error)
 		return nil, err
 	}
 	defer closer.Close()
+	return collectStats(in, src), nil
+}
+
+// collectStats reads a source to its end and summarises it.
+func collectStats(in string, src ais.Source) *inputStats {
 	mmsis := map[uint32]bool{}
 	var m ais.Message
+	var err error
 	for {
 		if err = src.Next(&m); err != nil {
 			break
@@ -336,7 +344,7 @@ func statsOf(ctx context.Context, in string, log io.Writer) (*inputStats, error)
 		st.Last = s.Last.Format(time.RFC3339)
 		st.SpanHours = float64(int(s.Last.Sub(s.First).Hours()*100+0.5)) / 100
 	}
-	return st, nil
+	return st
 }
 
 func printStats(w io.Writer, st *inputStats) {

@@ -2,8 +2,11 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"strings"
 
+	"github.com/tidewatch/tidewatch/ais"
+	"github.com/tidewatch/tidewatch/ais/sample"
 	"github.com/tidewatch/tidewatch/sanctions"
 )
 
@@ -14,7 +17,8 @@ func runDemo(e *env, args []string) error {
 Runs Tidewatch on the sanctions-list snapshot built into the binary: no
 network, no data directory. It reads every list, shows what each holds,
 finds DPRK vessels by IMO number, shows one designation merged across
-lists, explains identifiers, and diffs two UN list versions.`)
+lists, explains identifiers, diffs two UN list versions, and decodes a
+real satellite AIS log.`)
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -82,6 +86,43 @@ lists, explains identifiers, and diffs two UN list versions.`)
 			}
 		}
 	}
-	fmt.Fprintln(w, "\nNext: 'tidewatch lists import --embedded' stores these versions; 'tidewatch lists update' fetches current ones.")
+	if err := demoAIS(w); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "\nNext: 'tidewatch lists import --embedded' stores these versions; 'tidewatch lists update' fetches current ones;")
+	fmt.Fprintln(w, "'tidewatch ais stats FILE' and 'tidewatch ais decode --json FILE' read your own AIS logs and feeds.")
 	return nil
+}
+
+// demoAIS decodes the embedded real AIS sample and screens the ships it
+// names against the lists by IMO number.
+func demoAIS(w io.Writer) error {
+	fmt.Fprintf(w, "\n== 6. AIS decoded (tidewatch ais stats / ais decode): %s, real exactEarth satellite AIS\n\n", sample.Name)
+	r, err := ais.NewReader(sample.Open())
+	if err != nil {
+		return err
+	}
+	// Show the first static reports, then count the rest.
+	var shown int
+	src := &showStatic{Source: r, w: w, shown: &shown}
+	st := collectStats(sample.Name, src)
+	fmt.Fprintln(w)
+	printStats(w, st)
+	return nil
+}
+
+// showStatic prints the first few type 5 messages as they pass.
+type showStatic struct {
+	ais.Source
+	w     io.Writer
+	shown *int
+}
+
+func (s *showStatic) Next(m *ais.Message) error {
+	err := s.Source.Next(m)
+	if err == nil && m.Type == 5 && *s.shown < 4 {
+		fmt.Fprintf(s.w, "  %s\n", appendText(nil, m))
+		*s.shown++
+	}
+	return err
 }

@@ -33,6 +33,8 @@ func TestDemo(t *testing.T) {
 		"[eu:61 ofac:23707 uk:DPR0144 un:KPe.061]",
 		"445123000: MMSI, ship, MID 445 -> North Korea (KP)",
 		"added 130, removed 4, changed 16",
+		"distinct MMSIs  121 (119 with a valid position)",
+		`"VALE CHINA" IMO9522972`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q", want)
