@@ -268,7 +268,7 @@ func parseUint(s string) (uint64, bool) {
 }
 
 // dmaShipType maps DMA's ship type words to the AIS code of the category
-// (ITU-R M.1371 Table 53).
+// (the ship and cargo type codes of ITU-R M.1371).
 func dmaShipType(s string) string {
 	codes := map[string]string{
 		"fishing": "30", "towing": "31", "towing long/wide": "32", "dredging": "33", "diving": "34",
@@ -279,7 +279,7 @@ func dmaShipType(s string) string {
 	return codes[strings.ToLower(s)]
 }
 
-// dmaNavStatus maps DMA's status words to M.1371 Table 45 codes.
+// dmaNavStatus maps DMA's status words to M.1371 navigational status codes.
 func dmaNavStatus(s string) string {
 	codes := map[string]string{
 		"under way using engine": "0", "at anchor": "1", "not under command": "2",

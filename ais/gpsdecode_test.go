@@ -270,7 +270,7 @@ func compareField(typ int, field string, wv, gv any, present bool, w, g map[stri
 		return "missing"
 	}
 	// gpsd squares ROTais/4.733 and so loses the sign of a left turn;
-	// M.1371 Table 48: negative ROTais means turning left (to port).
+	// M.1371-5 Annex 8, messages 1-3: negative ROTais means turning left.
 	if field == "turn" {
 		if a, b := num(wv), num(gv); !math.IsNaN(a) && b < 0 && math.Abs(a+b) < 0.51 {
 			return ""
@@ -283,7 +283,7 @@ func compareField(typ int, field string, wv, gv any, present bool, w, g map[stri
 			g := num(gv)
 			switch {
 			case field == "speed" && x == "fast" && g >= 102.2:
-				// M.1371 Table 46: 1022 means 102.2 knots or more; gpsd
+				// M.1371-5 messages 1-3: 1022 means 102.2 knots or more; gpsd
 				// writes "fast", Tidewatch the number.
 				return ""
 			case field == "status" && typ == 27 && g >= 0 && int(g) < len(navStatus) && navStatus[int(g)] == x:
@@ -335,7 +335,7 @@ func compareField(typ int, field string, wv, gv any, present bool, w, g map[stri
 func notAvailable(typ int, field string, v any) bool {
 	f := num(v)
 	switch field {
-	// Out-of-range values are invalid (M.1371 Table 45: lat ±90, lon
+	// Out-of-range values are invalid (M.1371-5 messages 1-3: lat ±90, lon
 	// ±180, heading 0-359): Tidewatch leaves them out like "not available".
 	case "lat":
 		return f < -90 || f > 90
@@ -375,7 +375,7 @@ func missingOK(w map[string]any) string { return "" }
 // extraOK explains a message Tidewatch decodes and gpsdecode does not.
 func extraOK(g map[string]any) string {
 	// gpsd requires type 27 to be exactly 96 bits; satellite receivers pad
-	// it to a slot (168 bits). M.1371 Table 85 defines the 96 bits read.
+	// it to a slot (168 bits). M.1371-5 message 27 defines the 96 bits read.
 	bits := num(g["_bits"])
 	switch num(g["type"]) {
 	case 27:
@@ -397,7 +397,7 @@ func extraOK(g map[string]any) string {
 	return ""
 }
 
-// navStatus is M.1371 Table 45 as gpsd writes it for type 27.
+// navStatus is the M.1371 navigational status list as gpsd writes it for type 27.
 var navStatus = []string{"Under way using engine", "At anchor", "Not under command", "Restricted manoeuverability", "Constrained by her draught", "Moored", "Aground", "Engaged in fishing", "Under way sailing"}
 
 var _ = fmt.Sprint

@@ -209,7 +209,7 @@ func (m *Message) decode(bb *bitBuf) error {
 	case 21:
 		m.AidType = uint8(bb.u(38, 5))
 		// Names longer than 20 characters continue after the spare bit
-		// (M.1371 Table 74, "name of aid-to-navigation extension").
+		// (M.1371-5 message 21, "name of aid-to-navigation extension").
 		var nb [40]byte
 		raw := bb.textRaw(nb[:0], 43, 20)
 		if ext := (bb.n - 272) / 6; ext > 0 {
