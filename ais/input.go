@@ -3,7 +3,6 @@ package ais
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -72,13 +71,9 @@ func OpenInput(ctx context.Context, name string, opt FeedOptions) (Source, io.Cl
 
 // detect reads past any gzip layer and picks the CSV or NMEA reader.
 func detect(r io.Reader) (Source, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	if head, _ := br.Peek(2); len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, fmt.Errorf("gzip: %w", err)
-		}
-		br = bufio.NewReaderSize(zr, 64<<10)
+	br, err := gunzipped(bufio.NewReaderSize(r, 64<<10))
+	if err != nil {
+		return nil, err
 	}
 	head, _ := br.Peek(256)
 	h := bytes.ToLower(bytes.TrimPrefix(head, []byte("\ufeff")))

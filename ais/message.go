@@ -169,14 +169,7 @@ func (m *Message) decode(bb *bitBuf) error {
 		m.RAIM = bb.flag(147)
 		m.Radio = bb.u(148, 20)
 	case 18:
-		m.Reserved = uint8(bb.u(38, 8))
-		m.SpeedRaw = uint16(bb.u(46, 10))
-		m.Accuracy = bb.flag(56)
-		m.LonRaw = bb.s(57, 28)
-		m.LatRaw = bb.s(85, 27)
-		m.Course = uint16(bb.u(112, 12))
-		m.Heading = uint16(bb.u(124, 9))
-		m.Second = uint8(bb.u(133, 6))
+		m.classBPosition(bb)
 		m.Regional = uint8(bb.u(139, 2))
 		m.CS = bb.flag(141)
 		m.Display = bb.flag(142)
@@ -187,14 +180,7 @@ func (m *Message) decode(bb *bitBuf) error {
 		m.RAIM = bb.flag(147)
 		m.Radio = bb.u(148, 20)
 	case 19:
-		m.Reserved = uint8(bb.u(38, 8))
-		m.SpeedRaw = uint16(bb.u(46, 10))
-		m.Accuracy = bb.flag(56)
-		m.LonRaw = bb.s(57, 28)
-		m.LatRaw = bb.s(85, 27)
-		m.Course = uint16(bb.u(112, 12))
-		m.Heading = uint16(bb.u(124, 9))
-		m.Second = uint8(bb.u(133, 6))
+		m.classBPosition(bb)
 		m.Regional = uint8(bb.u(139, 4))
 		m.ShipName = bb.str(143, 20)
 		m.ShipType = uint8(bb.u(263, 8))
@@ -269,6 +255,18 @@ func (m *Message) decode(bb *bitBuf) error {
 		return ErrUnknownType
 	}
 	return nil
+}
+
+// classBPosition reads bits 38-138, common to types 18 and 19.
+func (m *Message) classBPosition(bb *bitBuf) {
+	m.Reserved = uint8(bb.u(38, 8))
+	m.SpeedRaw = uint16(bb.u(46, 10))
+	m.Accuracy = bb.flag(56)
+	m.LonRaw = bb.s(57, 28)
+	m.LatRaw = bb.s(85, 27)
+	m.Course = uint16(bb.u(112, 12))
+	m.Heading = uint16(bb.u(124, 9))
+	m.Second = uint8(bb.u(133, 6))
 }
 
 // ErrBadField reports a field value the standard does not allow.

@@ -24,15 +24,24 @@ type Reader struct {
 // NewReader reads NMEA text from r. A gzip stream is recognised by its
 // magic bytes and decompressed.
 func NewReader(r io.Reader) (*Reader, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
+	br, err := gunzipped(bufio.NewReaderSize(r, 64<<10))
+	if err != nil {
+		return nil, err
+	}
+	return &Reader{Decoder: NewDecoder(), r: br}, nil
+}
+
+// gunzipped returns br, or a reader of its decompressed content when it
+// starts with the gzip magic bytes.
+func gunzipped(br *bufio.Reader) (*bufio.Reader, error) {
 	if head, _ := br.Peek(2); len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return nil, fmt.Errorf("gzip: %w", err)
 		}
-		br = bufio.NewReaderSize(zr, 64<<10)
+		return bufio.NewReaderSize(zr, 64<<10), nil
 	}
-	return &Reader{Decoder: NewDecoder(), r: br}, nil
+	return br, nil
 }
 
 // newStreamReader reads NMEA text from a live feed: no gzip sniffing, which

@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -41,31 +39,9 @@ bad_payload, orphan_fragment, short_payload, bad_field, line_too_long,
 not_ais) and skipped; a summary goes to stderr at the end.`
 
 func runAIS(e *env, args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(e.stdout, "Usage: tidewatch ais COMMAND [flags] INPUT...\n\nCommands:")
-		for _, c := range aisCommands {
-			fmt.Fprintf(e.stdout, "  %-7s %s\n", c.name, c.summary)
-		}
-		fmt.Fprintln(e.stdout, "\n"+aisInputsHelp)
-		if len(args) == 0 {
-			return usagef("give an ais command")
-		}
-		return nil
-	}
-	for _, c := range aisCommands {
-		if c.name == args[0] {
-			err := c.run(e, args[1:])
-			var ue *usageError
-			switch {
-			case err == nil, errors.Is(err, flag.ErrHelp):
-				return err
-			case errors.As(err, &ue):
-				return usagef("%s: %s", c.name, ue.msg)
-			}
-			return fmt.Errorf("%s: %w", c.name, err)
-		}
-	}
-	return usagef("unknown ais command %q (decode, stats)", args[0])
+	return group{name: "ais", commands: aisCommands,
+		intro: "Usage: tidewatch ais COMMAND [flags] INPUT...\n\nCommands:\n",
+		outro: "\n" + aisInputsHelp + "\n"}.run(e, args)
 }
 
 // signalContext ends on Ctrl-C so live feeds stop cleanly.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -30,8 +29,7 @@ var listsCommands = []command{
 }
 
 func runLists(e *env, args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprint(e.stdout, `Usage: tidewatch lists COMMAND [flags] [arguments]
+	return group{name: "lists", commands: listsCommands, intro: `Usage: tidewatch lists COMMAND [flags] [arguments]
 
 Sanctions lists are read from the publishers' own files: the UN Security
 Council consolidated XML, OFAC's SDN and consolidated (non-SDN) lists as
@@ -40,30 +38,7 @@ annexes and FollowTheMoney JSON (OpenSanctions). Formats are detected from
 content. Each import is a version with its SHA-256 and publication date.
 
 Commands:
-`)
-		for _, c := range listsCommands {
-			fmt.Fprintf(e.stdout, "  %-9s %s\n", c.name, c.summary)
-		}
-		fmt.Fprintln(e.stdout, "\nRun 'tidewatch lists COMMAND -h' for its flags.")
-		if len(args) == 0 {
-			return usagef("give a lists command")
-		}
-		return nil
-	}
-	for _, c := range listsCommands {
-		if c.name == args[0] {
-			err := c.run(e, args[1:])
-			var ue *usageError
-			switch {
-			case err == nil, errors.Is(err, flag.ErrHelp):
-				return err
-			case errors.As(err, &ue):
-				return usagef("%s: %s", c.name, ue.msg)
-			}
-			return fmt.Errorf("%s: %w", c.name, err)
-		}
-	}
-	return usagef("unknown lists command %q (show, entities, import, update, versions, diff)", args[0])
+`, outro: "\nRun 'tidewatch lists COMMAND -h' for its flags.\n"}.run(e, args)
 }
 
 // listSource says where a command reads lists from, set by common flags.

@@ -158,3 +158,44 @@ func defaultDataDir() string {
 	}
 	return ".tidewatch"
 }
+
+// group is a command with subcommands ("lists", "ais").
+type group struct {
+	name     string
+	intro    string // printed before the command list
+	outro    string // printed after it
+	commands []command
+}
+
+// run dispatches to a subcommand, printing the group's help for -h or no
+// arguments, and prefixes errors with the subcommand's name.
+func (g group) run(e *env, args []string) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(e.stdout, g.intro)
+		for _, c := range g.commands {
+			fmt.Fprintf(e.stdout, "  %-9s %s\n", c.name, c.summary)
+		}
+		fmt.Fprint(e.stdout, g.outro)
+		if len(args) == 0 {
+			return usagef("give a %s command", g.name)
+		}
+		return nil
+	}
+	var names []string
+	for _, c := range g.commands {
+		names = append(names, c.name)
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(e, args[1:])
+		var ue *usageError
+		switch {
+		case err == nil, errors.Is(err, flag.ErrHelp):
+			return err
+		case errors.As(err, &ue):
+			return usagef("%s: %s", c.name, ue.msg)
+		}
+		return fmt.Errorf("%s: %w", c.name, err)
+	}
+	return usagef("unknown %s command %q (%s)", g.name, args[0], strings.Join(names, ", "))
+}
