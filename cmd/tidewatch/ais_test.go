@@ -65,7 +65,7 @@ garbage line
 		code int
 		want string
 	}{
-		{[]string{"ais"}, 2, "give an ais command"},
+		{[]string{"ais"}, 2, `give a command after "ais"`},
 		{[]string{"ais", "decode"}, 2, "give one or more inputs"},
 		{[]string{"ais", "decode", "--types", "99", in}, 2, "--types"},
 		{[]string{"ais", "stats", filepath.Join(dir, "missing")}, 1, "no such file"},

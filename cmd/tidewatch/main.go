@@ -177,7 +177,7 @@ func (g group) run(e *env, args []string) error {
 		}
 		fmt.Fprint(e.stdout, g.outro)
 		if len(args) == 0 {
-			return usagef("give a %s command", g.name)
+			return usagef("give a command after %q", g.name)
 		}
 		return nil
 	}

@@ -160,7 +160,7 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{[]string{}, 2, "Commands:"},
 		{[]string{"frobnicate"}, 2, "unknown command"},
-		{[]string{"lists"}, 2, "give a lists command"},
+		{[]string{"lists"}, 2, `give a command after "lists"`},
 		{[]string{"lists", "nope"}, 2, "unknown lists command"},
 		{[]string{"lists", "entities", "--embedded", "--type", "boat"}, 2, "--type"},
 		{[]string{"lists", "diff", "one"}, 2, "two versions"},
