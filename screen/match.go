@@ -1,0 +1,279 @@
+package screen
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/tidewatch/tidewatch/identity"
+	"github.com/tidewatch/tidewatch/sanctions"
+)
+
+// Query is what is screened: a name and/or identifiers.
+type Query struct {
+	ID       string `json:"id,omitempty"`
+	Type     string `json:"type,omitempty"` // vessel, organization, person, or "" / "any"
+	Name     string `json:"name,omitempty"`
+	IMO      string `json:"imo,omitempty"` // any written form: "IMO 8606173", "8606173"
+	MMSI     string `json:"mmsi,omitempty"`
+	CallSign string `json:"call_sign,omitempty"`
+	Flag     string `json:"flag,omitempty"`
+}
+
+// MaxNameLength bounds a query name. Real names are under 200 characters.
+const MaxNameLength = 1000
+
+// Errors a query can fail with.
+var (
+	ErrEmptyQuery = errors.New("query has no name, IMO, MMSI or call sign")
+	ErrBadQuery   = errors.New("bad query")
+)
+
+// Result is one entity scored against a query.
+type Result struct {
+	Entity      *sanctions.Entity
+	Score       float64
+	Match       bool // Score >= the threshold
+	MatchedName string
+	Explanation []string
+}
+
+// Options tune a search.
+type Options struct {
+	Threshold float64 // default DefaultThreshold
+	Limit     int     // results returned; default 10
+	// All returns results below the threshold too (still best first).
+	All bool
+}
+
+// Validate checks a query before it is screened.
+func (q *Query) Validate() error {
+	for field, v := range map[string]string{"name": q.Name, "imo": q.IMO, "mmsi": q.MMSI, "call_sign": q.CallSign, "flag": q.Flag, "type": q.Type} {
+		if !utf8.ValidString(v) {
+			return fmt.Errorf("%w: %s is not valid UTF-8", ErrBadQuery, field)
+		}
+	}
+	if len(q.Name) > MaxNameLength {
+		return fmt.Errorf("%w: name is %d bytes, more than %d", ErrBadQuery, len(q.Name), MaxNameLength)
+	}
+	switch q.Type {
+	case "", "any", "vessel", "organization", "person":
+	default:
+		return fmt.Errorf("%w: type %q (want vessel, organization, person or any)", ErrBadQuery, q.Type)
+	}
+	if strings.TrimSpace(q.Name) == "" && strings.TrimSpace(q.IMO) == "" && strings.TrimSpace(q.MMSI) == "" && strings.TrimSpace(q.CallSign) == "" {
+		return ErrEmptyQuery
+	}
+	if q.IMO != "" && imoDigits(q.IMO) == 0 {
+		return fmt.Errorf("%w: IMO %q is not seven digits", ErrBadQuery, q.IMO)
+	}
+	if q.MMSI != "" {
+		if _, err := identity.ParseMMSI(q.MMSI); err != nil {
+			return fmt.Errorf("%w: %v", ErrBadQuery, err)
+		}
+	}
+	return nil
+}
+
+// imoDigits reads seven digits from any written form of an IMO number.
+func imoDigits(s string) int {
+	ds := strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, s)
+	if len(ds) != 7 || ds[0] == '0' {
+		return 0
+	}
+	n, _ := strconv.Atoi(ds)
+	return n
+}
+
+type hit struct {
+	score    float64 // from identifiers
+	why      []string
+	nameOnly float64 // best name score
+	name     string
+	nameWhy  string
+}
+
+// Search screens one query. Results are best first, ties broken by entity
+// ID, so the same index and query always give the same answer.
+func (ix *Index) Search(q Query, opt Options) ([]Result, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	if opt.Threshold == 0 {
+		opt.Threshold = DefaultThreshold
+	}
+	if opt.Limit == 0 {
+		opt.Limit = 10
+	}
+	types := []sanctions.EntityType{sanctions.Vessel, sanctions.Organization, sanctions.Person}
+	if q.Type != "" && q.Type != "any" {
+		types = []sanctions.EntityType{sanctions.EntityType(q.Type)}
+	}
+	wants := func(t sanctions.EntityType) bool {
+		for _, x := range types {
+			if x == t {
+				return true
+			}
+		}
+		return false
+	}
+	hits := map[int32]*hit{}
+	get := func(e int32) *hit {
+		h := hits[e]
+		if h == nil {
+			h = &hit{}
+			hits[e] = h
+		}
+		return h
+	}
+
+	// Identifiers first: an exact identifier is a match whatever the name says.
+	queryIMO := 0
+	if q.IMO != "" {
+		queryIMO = imoDigits(q.IMO)
+		if wants(sanctions.Vessel) {
+			for _, e := range ix.shipIMO[queryIMO] {
+				h := get(e)
+				h.score = 1
+				h.why = append(h.why, fmt.Sprintf("IMO %d is the listed ship IMO number: an exact identifier match, whatever the name says", queryIMO))
+			}
+		}
+		if wants(sanctions.Organization) {
+			for _, e := range ix.coIMO[queryIMO] {
+				h := get(e)
+				h.score = 1
+				h.why = append(h.why, fmt.Sprintf("IMO %d is the listed company IMO number: an exact identifier match, whatever the name says", queryIMO))
+			}
+		}
+	}
+	if q.MMSI != "" && wants(sanctions.Vessel) {
+		m, _ := identity.ParseMMSI(q.MMSI)
+		for _, e := range ix.mmsi[uint32(m)] {
+			h := get(e)
+			h.score = max(h.score, 0.95)
+			h.why = append(h.why, fmt.Sprintf("MMSI %s is listed for this vessel: an exact identifier match (MMSIs are reassigned, so check the IMO)", m))
+		}
+	}
+	if cs := identity.NormaliseCallSign(q.CallSign); cs != "" && wants(sanctions.Vessel) {
+		for _, e := range ix.callSign[cs] {
+			h := get(e)
+			h.score = max(h.score, 0.9)
+			h.why = append(h.why, fmt.Sprintf("call sign %s is listed for this vessel: an exact identifier match", cs))
+		}
+	}
+
+	// Names.
+	if strings.TrimSpace(q.Name) != "" {
+		sc := ix.scratch.Get().(*scratch)
+		for _, t := range types {
+			ni := ix.byType[t]
+			key := keyFor(q.Name, t)
+			if key.joined == "" && key.numbers == "" {
+				continue
+			}
+			for _, ei := range ni.candidates(key, sc, 64) {
+				c := &ni.entries[ei]
+				s, why := ni.nameScore(key, c)
+				if s < 0.5 {
+					continue
+				}
+				h := get(c.entity)
+				nameWhy := fmt.Sprintf("name %q ~ %s %q (%.2f): %s", q.Name, kindWord(c.kind), c.name, s, why)
+				if s > h.nameScore() {
+					h.setName(s, c.name, nameWhy)
+				}
+			}
+		}
+		ix.scratch.Put(sc)
+	}
+
+	out := make([]Result, 0, len(hits))
+	for e, h := range hits {
+		ent := ix.entities[e]
+		score := h.score
+		why := append([]string(nil), h.why...)
+		if h.name != "" {
+			ns := h.nameOnly
+			// A query IMO that differs from the listed one says the name
+			// belongs to another hull; the name alone still refers.
+			if queryIMO != 0 && ent.Type == sanctions.Vessel && score < 1 {
+				if listed := ent.ShipIMO(); listed != "" && listed != strconv.Itoa(queryIMO) {
+					ns *= 0.85
+					why = append(why, fmt.Sprintf("query IMO %d differs from the listed IMO %s: the name match may be another ship of that name", queryIMO, listed))
+				}
+			}
+			if ns > score {
+				score = ns
+			}
+			why = append(why, h.nameWhy)
+		}
+		if q.Flag != "" && ent.Type == sanctions.Vessel {
+			why = append(why, flagNote(q.Flag, ent))
+		}
+		r := Result{Entity: ent, Score: round3(score), MatchedName: h.name, Explanation: why}
+		r.Match = r.Score >= opt.Threshold
+		if r.Match || opt.All {
+			out = append(out, r)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Score != out[j].Score {
+			return out[i].Score > out[j].Score
+		}
+		return out[i].Entity.ID < out[j].Entity.ID
+	})
+	if len(out) > opt.Limit {
+		out = out[:opt.Limit]
+	}
+	return out, nil
+}
+
+func (h *hit) nameScore() float64 { return h.nameOnly }
+
+func (h *hit) setName(s float64, name, why string) {
+	h.nameOnly, h.name, h.nameWhy = s, name, why
+}
+
+func round3(f float64) float64 { return float64(int(f*1000+0.5)) / 1000 }
+
+func kindWord(k sanctions.NameKind) string {
+	switch k {
+	case sanctions.NamePrimary:
+		return "listed name"
+	case sanctions.NameFormer:
+		return "former name"
+	case sanctions.NameWeak:
+		return "weak alias"
+	}
+	return "alias"
+}
+
+// flagNote explains a flag without letting it lower the score: flag
+// hopping is how sanctioned ships hide, so a different flag is history,
+// not contradiction.
+func flagNote(flag string, e *sanctions.Entity) string {
+	c := flag
+	if cc, ok := identity.CountryByName(flag); ok {
+		c = string(cc)
+	}
+	switch {
+	case e.Flag == "":
+		return fmt.Sprintf("flag %s given; the list records no flag", c)
+	case strings.EqualFold(e.Flag, c):
+		return fmt.Sprintf("flag %s matches the listed flag", c)
+	}
+	for _, p := range e.PastFlags {
+		if strings.EqualFold(p, c) {
+			return fmt.Sprintf("flag %s is a listed past flag (now %s): flag changes never lower a vessel's score", c, e.Flag)
+		}
+	}
+	return fmt.Sprintf("flag %s differs from the listed flag %s: flag changes never lower a vessel's score", c, e.Flag)
+}
