@@ -254,7 +254,7 @@ func negativeNames(t testing.TB, ix *Index) []string {
 }
 
 type evalStats struct {
-	n, hit int
+	n, hit    int
 	byVariant map[string][2]int
 	misses    []string
 }

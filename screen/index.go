@@ -2,6 +2,7 @@ package screen
 
 import (
 	"math"
+	"runtime"
 	"sort"
 	"strconv"
 	"sync"
@@ -31,6 +32,7 @@ type Index struct {
 
 // nameEntry is one name of one entity.
 type nameEntry struct {
+	eid    string // the entity's ID, to break ties the same way every time
 	entity int32
 	kind   sanctions.NameKind
 	name   string
@@ -46,7 +48,9 @@ type nameIndex struct {
 	defIDF  float64
 }
 
-// NewIndex indexes merged entities (sanctions.Merge output).
+// NewIndex indexes merged entities (sanctions.Merge output). Name keys are
+// computed on every core, and each type's name index is built on its own
+// goroutine; the result does not depend on the number of cores.
 func NewIndex(entities []*sanctions.Entity) *Index {
 	ix := &Index{
 		entities: entities,
@@ -56,14 +60,6 @@ func NewIndex(entities []*sanctions.Entity) *Index {
 		callSign: map[string][]int32{},
 		byType:   map[sanctions.EntityType]*nameIndex{},
 	}
-	for _, t := range sanctions.EntityTypes {
-		ix.byType[t] = &nameIndex{typ: t, grams: map[uint32][]int32{}, idf: map[string]float64{}}
-	}
-	df := map[sanctions.EntityType]map[string]int{}
-	for _, t := range sanctions.EntityTypes {
-		df[t] = map[string]int{}
-	}
-	var g []uint32
 	for i, e := range entities {
 		id := int32(i)
 		for _, v := range e.IDs(sanctions.SchemeShipIMO) {
@@ -82,56 +78,89 @@ func NewIndex(entities []*sanctions.Entity) *Index {
 			cs := identity.NormaliseCallSign(v)
 			ix.callSign[cs] = append(ix.callSign[cs], id)
 		}
-		ni := ix.byType[e.Type]
-		if ni == nil {
+	}
+	// Keys of every name, in parallel: this is most of the build.
+	keys := make([][]nameKey, len(entities))
+	var wg sync.WaitGroup
+	workers := runtime.GOMAXPROCS(0)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < len(entities); i += workers {
+				e := entities[i]
+				ks := make([]nameKey, len(e.Names))
+				for j, n := range e.Names {
+					ks[j] = keyFor(n.Value, e.Type)
+				}
+				keys[i] = ks
+			}
+		}(w)
+	}
+	wg.Wait()
+	var mu sync.Mutex
+	for _, t := range sanctions.EntityTypes {
+		wg.Add(1)
+		go func(t sanctions.EntityType) {
+			defer wg.Done()
+			ni := buildNameIndex(t, entities, keys)
+			mu.Lock()
+			ix.byType[t] = ni
+			mu.Unlock()
+		}(t)
+	}
+	wg.Wait()
+	ix.scratch.New = func() any { return &scratch{} }
+	return ix
+}
+
+// buildNameIndex indexes the names of the entities of type t.
+func buildNameIndex(t sanctions.EntityType, entities []*sanctions.Entity, keys [][]nameKey) *nameIndex {
+	ni := &nameIndex{typ: t, grams: map[uint32][]int32{}, idf: map[string]float64{}}
+	df := map[string]int{}
+	var g []uint32
+	ents := 0
+	for i, e := range entities {
+		if e.Type != t {
 			continue
 		}
+		ents++
 		seen := map[string]bool{}
-		for _, n := range e.Names {
-			k := keyFor(n.Value, e.Type)
+		for j, n := range e.Names {
+			k := keys[i][j]
 			if k.joined == "" && k.numbers == "" {
 				continue
 			}
 			ei := int32(len(ni.entries))
-			ni.entries = append(ni.entries, nameEntry{entity: id, kind: n.Kind, name: n.Value, key: k})
+			ni.entries = append(ni.entries, nameEntry{eid: e.ID, entity: int32(i), kind: n.Kind, name: n.Value, key: k})
 			g = trigrams(gramKey(k), g)
-			for _, t := range g {
-				ni.grams[t] = append(ni.grams[t], ei)
+			for _, gr := range g {
+				ni.grams[gr] = append(ni.grams[gr], ei)
 			}
 			for _, w := range k.words {
 				if !seen[w] {
 					seen[w] = true
-					df[e.Type][w]++
+					df[w]++
 				}
 			}
 		}
 	}
 	// Word weights: rare words say more about who is meant than common
 	// ones ("KOREA", "TRADING", "SHIPPING").
-	for t, ni := range ix.byType {
-		n := float64(0)
-		ents := map[int32]bool{}
-		for _, e := range ni.entries {
-			ents[e.entity] = true
-		}
-		n = float64(len(ents)) + 1
-		for w, d := range df[t] {
-			ni.idf[w] = math.Max(0.3, math.Log(n/float64(d)))
-		}
-		// A word no listed name has gets an average weight: a typo must not
-	// make a word the rarest of all.
-	sum, cnt := 0.0, 0
-	for _, v := range ni.idf {
+	n := float64(ents) + 1
+	sum := 0.0
+	for w, d := range df {
+		v := math.Max(0.3, math.Log(n/float64(d)))
+		ni.idf[w] = v
 		sum += v
-		cnt++
 	}
+	// A word no listed name has gets an average weight: a typo must not
+	// make a word the rarest of all.
 	ni.defIDF = 1
-	if cnt > 0 {
-		ni.defIDF = sum / float64(cnt)
+	if len(df) > 0 {
+		ni.defIDF = sum / float64(len(df))
 	}
-	}
-	ix.scratch.New = func() any { return &scratch{} }
-	return ix
+	return ni
 }
 
 // Len is the number of entities indexed.
@@ -161,8 +190,12 @@ func (ni *nameIndex) candidates(key nameKey, sc *scratch, limit int) []int32 {
 			sc.counts[e]++
 		}
 	}
-	// Keep entries sharing at least a third of the query's trigrams.
+	// Keep entries sharing at least a third of the query's trigrams (half
+	// for organizations and persons, whose names share common words).
 	need := uint16(max(1, len(sc.grams)/3))
+	if ni.typ != sanctions.Vessel {
+		need = uint16(max(1, len(sc.grams)/2))
+	}
 	out := make([]int32, 0, 64)
 	for _, e := range sc.touched {
 		if sc.counts[e] >= need {
@@ -175,7 +208,11 @@ func (ni *nameIndex) candidates(key nameKey, sc *scratch, limit int) []int32 {
 			if ci != cj {
 				return ci > cj
 			}
-			return out[i] < out[j]
+			ei, ej := &ni.entries[out[i]], &ni.entries[out[j]]
+			if ei.eid != ej.eid {
+				return ei.eid < ej.eid
+			}
+			return ei.name < ej.name
 		})
 		out = out[:limit]
 	}
@@ -279,7 +316,7 @@ func (ni *nameIndex) wordScore(q, k nameKey) float64 {
 			var s float64
 			if v == w {
 				s = 1
-			} else if len(w) >= 4 && len(v) >= 4 {
+			} else if len(w) >= 4 && len(v) >= 4 && len(w)-len(v) <= 2 && len(v)-len(w) <= 2 {
 				if ls := levSim(w, v); ls >= 0.8 {
 					s = ls
 				}

@@ -48,13 +48,25 @@ func isLegalForm(f string) bool {
 	if len(f) < 6 {
 		return false
 	}
-	for w := range foldedLegal {
-		if len(w) >= 6 && levSim(f, w) >= 0.8 {
+	for _, w := range longLegal {
+		if d := len(f) - len(w); d >= -2 && d <= 2 && levSim(f, w) >= 0.8 {
 			return true
 		}
 	}
 	return false
 }
+
+// longLegal are the folded legal forms long enough to recognise with a typo.
+var longLegal = func() []string {
+	var out []string
+	for w := range foldedLegal {
+		if len(w) >= 6 {
+			out = append(out, w)
+		}
+	}
+	sort.Strings(out)
+	return out
+}()
 
 // abbreviations expand the shortenings lists and registries use.
 var abbreviations = map[string]string{
@@ -116,6 +128,11 @@ func levSim(a, b string) float64 {
 	}
 	la, lb := len(a), len(b)
 	if la == 0 || lb == 0 {
+		return 0
+	}
+	// The length difference alone bounds the similarity; below one half
+	// the score is discarded anyway, so skip the table.
+	if d := la - lb; 2*max(d, -d) > max(la, lb) {
 		return 0
 	}
 	if la > 64 || lb > 64 {

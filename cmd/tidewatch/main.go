@@ -39,6 +39,7 @@ func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(form
 func commands() []command {
 	return []command{
 		{"demo", "show what Tidewatch does, on the embedded list snapshot (no network needed)", runDemo},
+		{"screen", "screen a vessel, company or person (or a CSV portfolio) against the sanctions lists", runScreen},
 		{"lists", "read, import, update, version and diff sanctions lists (run 'tidewatch lists' for its commands)", runLists},
 		{"ais", "decode AIS (NMEA logs, CSV exports, live TCP/UDP feeds) and count what it holds", runAIS},
 		{"identify", "explain an IMO number, MMSI or call sign: check digits, station kind, flag", runIdentify},

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestScreenCLI(t *testing.T) {
+	code, out, errs := tw(t, "screen", "--embedded", "--imo", "8606173")
+	if code != 0 || !strings.Contains(out, `MATCH  1.000  ofac-sdn:17104  vessel "RYONG GUN BONG"`) {
+		t.Errorf("--imo: %d %s %s", code, out, errs)
+	}
+	code, out, _ = tw(t, "screen", "--embedded", "CHONMASAN")
+	if code != 0 || !strings.Contains(out, `1. MATCH  1.000  ofac-sdn:23729  vessel "CHON MA SAN"`) {
+		t.Errorf("CHONMASAN: %s", out)
+	}
+	code, out, _ = tw(t, "screen", "--embedded", "JI SONG 8")
+	if code != 0 || strings.Contains(out, `"JI SONG 6"`) {
+		t.Errorf("JI SONG 8: %s", out)
+	}
+	code, out, _ = tw(t, "screen", "--embedded", "--type", "organization", "--json", "Korea Achim Shipping Co")
+	var doc struct {
+		Results []matchJSON `json:"results"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &doc) != nil || len(doc.Results) != 1 {
+		t.Fatalf("org JSON: %d %s", code, out)
+	}
+	if got := strings.Join(doc.Results[0].Sources, " "); got != "eu:61 ofac:23707 uk:DPR0144 un:KPe.061" || doc.Results[0].IMO != "IMO5936312" {
+		t.Errorf("sources %q imo %q", got, doc.Results[0].IMO)
+	}
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"screen", "--embedded"}, 2, "give a NAME"},
+		{[]string{"screen", "--embedded", "  "}, 2, "no name, IMO"},
+		{[]string{"screen", "--embedded", strings.Repeat("A", 10<<20)}, 2, "more than 1000"},
+		{[]string{"screen", "--embedded", "CHON\xffMA"}, 2, "not valid UTF-8"},
+		{[]string{"screen", "--embedded", "--type", "ship", "X"}, 2, "type \"ship\""},
+		{[]string{"screen", "--embedded", "--threshold", "2", "X"}, 2, "--threshold"},
+	} {
+		code, out, errs := tw(t, c.args...)
+		if code != c.code || !strings.Contains(out+errs, c.want) {
+			t.Errorf("%.60q: exit %d %.200q %.200q", strings.Join(c.args, " "), code, out, errs)
+		}
+	}
+}
+
+func TestScreenBatch(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "q.csv")
+	os.WriteFile(in, []byte("id,type,name,imo,mmsi,call_sign,flag\n"+
+		"a,vessel,CHONMASAN,,,,\n"+
+		"b,any,,IMO 8606173,,,\n"+
+		"c,vessel,EVER GIVEN,,,,Panama\n"+
+		"d,organization,Korea Achim Shipping Co,,,,\n"+
+		"e,vessel,,,,,\n"+
+		"f,martian,X,,,,\n"+
+		"g,vessel,\"unterminated,,,,\n"), 0o644)
+	out := filepath.Join(dir, "r.jsonl")
+	code, _, errs := tw(t, "screen", "--embedded", "--in", in, "--out", out)
+	if code != 0 {
+		t.Fatalf("batch exit %d: %s", code, errs)
+	}
+	f, _ := os.Open(out)
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	var lines []map[string]any
+	for sc.Scan() {
+		var o map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &o); err != nil {
+			t.Fatalf("bad JSON line %q", sc.Text())
+		}
+		lines = append(lines, o)
+	}
+	if len(lines) != 7 {
+		t.Fatalf("%d lines, want 7", len(lines))
+	}
+	first := lines[0]["matches"].([]any)[0].(map[string]any)
+	if lines[0]["id"] != "a" || first["name"] != "CHON MA SAN" || first["imo"] != "IMO8660313" {
+		t.Errorf("row a: %v", lines[0])
+	}
+	if m := lines[2]["matches"].([]any); len(m) != 0 {
+		t.Errorf("EVER GIVEN matched: %v", m)
+	}
+	for i, id := range []string{"e", "f", "g"} {
+		l := lines[4+i]
+		if l["id"] != id && !(id == "g" && l["error"] != nil) || l["error"] == nil {
+			t.Errorf("row %s: %v", id, l)
+		}
+	}
+	if !strings.Contains(errs, "7 queries") || !strings.Contains(errs, "3 errors") {
+		t.Errorf("summary %q", errs)
+	}
+	// A CSV without the required columns is refused with their names.
+	bad := filepath.Join(dir, "bad.csv")
+	os.WriteFile(bad, []byte("id,name\n1,X\n"), 0o644)
+	code, _, errs = tw(t, "screen", "--embedded", "--in", bad)
+	if code != 2 || !strings.Contains(errs, "type, imo, mmsi, call_sign, flag") {
+		t.Errorf("missing columns: %d %s", code, errs)
+	}
+}
