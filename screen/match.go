@@ -78,6 +78,36 @@ func (q *Query) Validate() error {
 	return nil
 }
 
+// Sanitised returns the query with unusable identifiers removed and a
+// warning for each, so that one bad field in a portfolio row does not stop
+// the rest of the row from being screened. An IMO of zeros ("IMO0000000",
+// AIS's "not available") is dropped without a warning.
+func (q Query) Sanitised() (Query, []string) {
+	var warns []string
+	if strings.TrimSpace(q.IMO) != "" {
+		ds := strings.Trim(strings.Map(func(r rune) rune {
+			if r >= '0' && r <= '9' {
+				return r
+			}
+			return -1
+		}, q.IMO), "0")
+		switch {
+		case ds == "":
+			q.IMO = ""
+		case imoDigits(q.IMO) == 0:
+			warns = append(warns, fmt.Sprintf("IMO %q is not a seven-digit IMO number: ignored", q.IMO))
+			q.IMO = ""
+		}
+	}
+	if strings.TrimSpace(q.MMSI) != "" {
+		if _, err := identity.ParseMMSI(q.MMSI); err != nil {
+			warns = append(warns, fmt.Sprintf("MMSI %q is not nine digits: ignored", q.MMSI))
+			q.MMSI = ""
+		}
+	}
+	return q, warns
+}
+
 // imoDigits reads seven digits from any written form of an IMO number.
 func imoDigits(s string) int {
 	ds := strings.Map(func(r rune) rune {

@@ -8,6 +8,7 @@ import (
 	"github.com/tidewatch/tidewatch/ais"
 	"github.com/tidewatch/tidewatch/ais/sample"
 	"github.com/tidewatch/tidewatch/sanctions"
+	"github.com/tidewatch/tidewatch/screen"
 )
 
 // runDemo shows the product on the embedded snapshot. It grows as
@@ -17,8 +18,8 @@ func runDemo(e *env, args []string) error {
 Runs Tidewatch on the sanctions-list snapshot built into the binary: no
 network, no data directory. It reads every list, shows what each holds,
 finds DPRK vessels by IMO number, shows one designation merged across
-lists, explains identifiers, diffs two UN list versions, and decodes a
-real satellite AIS log.`)
+lists, explains identifiers, diffs two UN list versions, screens vessels
+and companies, and decodes a real satellite AIS log and screens its ships.`)
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -86,18 +87,35 @@ real satellite AIS log.`)
 			}
 		}
 	}
-	if err := demoAIS(w); err != nil {
+	ix := screen.NewIndex(merged)
+	fmt.Fprintln(w, "\n== 6. Screening (tidewatch screen ...): identifiers first, numbers as identity, spellings folded")
+	for _, q := range []screen.Query{
+		{IMO: "8606173"},
+		{Name: "CHONMASAN"},
+		{Type: "vessel", Name: "M/V Cheon Ma San", Flag: "Sierra Leone"},
+		{Name: "JI SONG 8"},
+		{Type: "organization", Name: "Korea Achim Shipping Co"},
+	} {
+		res, err := ix.Search(q, screen.Options{})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(w)
+		printResults(w, q, res, screen.DefaultThreshold, nil)
+	}
+	if err := demoAIS(w, ix); err != nil {
 		return err
 	}
 	fmt.Fprintln(w, "\nNext: 'tidewatch lists import --embedded' stores these versions; 'tidewatch lists update' fetches current ones;")
-	fmt.Fprintln(w, "'tidewatch ais stats FILE' and 'tidewatch ais decode --json FILE' read your own AIS logs and feeds.")
+	fmt.Fprintln(w, "'tidewatch screen --in portfolio.csv --out results.jsonl' screens a portfolio; 'tidewatch ais stats FILE'")
+	fmt.Fprintln(w, "and 'tidewatch ais decode --json FILE' read your own AIS logs and feeds.")
 	return nil
 }
 
 // demoAIS decodes the embedded real AIS sample and screens the ships it
 // names against the lists by IMO number.
-func demoAIS(w io.Writer) error {
-	fmt.Fprintf(w, "\n== 6. AIS decoded (tidewatch ais stats / ais decode): %s, real exactEarth satellite AIS\n\n", sample.Name)
+func demoAIS(w io.Writer, ix *screen.Index) error {
+	fmt.Fprintf(w, "\n== 7. AIS decoded and screened (tidewatch ais stats / ais decode): %s, real exactEarth satellite AIS\n\n", sample.Name)
 	r, err := ais.NewReader(sample.Open())
 	if err != nil {
 		return err
@@ -106,23 +124,49 @@ func demoAIS(w io.Writer) error {
 	var shown int
 	src := &showStatic{Source: r, w: w, shown: &shown}
 	st := collectStats(sample.Name, src)
+	// Every ship that identified itself (type 5), screened by IMO and name.
+	screened, hits := 0, 0
+	for _, v := range src.static {
+		res, err := ix.Search(screen.Query{Type: "vessel", Name: v.ShipName, IMO: imoString(v.IMO), CallSign: v.CallSign}, screen.Options{})
+		if err != nil {
+			continue
+		}
+		screened++
+		for _, r := range res {
+			hits++
+			fmt.Fprintf(w, "  HIT %s (IMO %d) -> %s %q %.2f\n", v.ShipName, v.IMO, r.Entity.ID, r.Entity.Name, r.Score)
+		}
+	}
+	fmt.Fprintf(w, "  %d ships that sent static data screened by IMO, name and call sign: %d matches\n", screened, hits)
 	fmt.Fprintln(w)
 	printStats(w, st)
 	return nil
 }
 
-// showStatic prints the first few type 5 messages as they pass.
+// showStatic prints the first few type 5 messages as they pass and keeps
+// every ship's static data for screening.
 type showStatic struct {
 	ais.Source
-	w     io.Writer
-	shown *int
+	w      io.Writer
+	shown  *int
+	static []ais.Message
 }
 
 func (s *showStatic) Next(m *ais.Message) error {
 	err := s.Source.Next(m)
-	if err == nil && m.Type == 5 && *s.shown < 4 {
-		fmt.Fprintf(s.w, "  %s\n", appendText(nil, m))
-		*s.shown++
+	if err == nil && m.Type == 5 {
+		if *s.shown < 4 {
+			fmt.Fprintf(s.w, "  %s\n", appendText(nil, m))
+			*s.shown++
+		}
+		s.static = append(s.static, *m)
 	}
 	return err
+}
+
+func imoString(n uint32) string {
+	if n < 1000000 || n > 9999999 {
+		return "" // 0 = not available; other values are not IMO numbers
+	}
+	return fmt.Sprint(n)
 }

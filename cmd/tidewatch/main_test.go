@@ -34,6 +34,9 @@ func TestDemo(t *testing.T) {
 		"445123000: MMSI, ship, MID 445 -> North Korea (KP)",
 		"added 130, removed 4, changed 16",
 		"distinct MMSIs  121 (119 with a valid position)",
+		"21 ships that sent static data screened by IMO, name and call sign: 0 matches",
+		`Screening "M/V Cheon Ma San", flag Sierra Leone (type vessel)`,
+		"flag SL differs from the listed flag KP: flag changes never lower a vessel's score",
 		`"VALE CHINA" IMO9522972`,
 	} {
 		if !strings.Contains(out, want) {

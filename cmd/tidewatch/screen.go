@@ -104,6 +104,9 @@ Examples:
 		return screenBatch(e, ix, opt, in, out, latest)
 	}
 	q := screen.Query{Type: typ, Name: strings.Join(pos, " "), IMO: imo, MMSI: mmsi, CallSign: callSign, Flag: flagName}
+	if err := q.Validate(); err != nil {
+		return usagef("%v", err)
+	}
 	res, err := ix.Search(q, opt)
 	if err != nil {
 		return usagef("%v", err)
@@ -180,7 +183,15 @@ func printResults(w io.Writer, q screen.Query, res []screen.Result, threshold fl
 			desc = append(desc, kv[0]+" "+kv[1])
 		}
 	}
-	fmt.Fprintf(w, "Screening %s (type %s) against %s\n\n", strings.Join(desc, ", "), q.Type, strings.Join(versionIDs(lists), ", "))
+	typ := q.Type
+	if typ == "" {
+		typ = "any"
+	}
+	if lists != nil {
+		fmt.Fprintf(w, "Screening %s (type %s) against %s\n\n", strings.Join(desc, ", "), typ, strings.Join(versionIDs(lists), ", "))
+	} else {
+		fmt.Fprintf(w, "Screening %s (type %s)\n", strings.Join(desc, ", "), typ)
+	}
 	matches := 0
 	for _, r := range res {
 		if r.Match {
@@ -260,10 +271,11 @@ func screenBatch(e *env, ix *screen.Index, opt screen.Options, in, out string, l
 		err  error
 	}
 	type done struct {
-		n   int
-		out []byte
-		bad bool
-		hit bool
+		n      int
+		out    []byte
+		bad    bool
+		warned bool
+		hit    bool
 	}
 	jobs := make(chan job, 1024)
 	results := make(chan done, 1024)
@@ -278,11 +290,23 @@ func screenBatch(e *env, ix *screen.Index, opt screen.Options, in, out string, l
 				if j.err != nil {
 					obj = map[string]any{"id": j.q.ID, "line": j.line, "error": j.err.Error()}
 					d.bad = true
-				} else if res, err := ix.Search(j.q, opt); err != nil {
-					obj = map[string]any{"id": j.q.ID, "line": j.line, "error": err.Error()}
-					d.bad = true
 				} else {
-					obj = map[string]any{"id": j.q.ID, "matches": resultsJSON(res)}
+					q, warns := j.q.Sanitised()
+					res, err := ix.Search(q, opt)
+					switch {
+					case err != nil:
+						o := map[string]any{"id": j.q.ID, "line": j.line, "error": err.Error()}
+						if len(warns) > 0 {
+							o["warnings"] = warns
+						}
+						obj = o
+						d.bad = true
+					case len(warns) > 0:
+						obj = map[string]any{"id": j.q.ID, "matches": resultsJSON(res), "warnings": warns}
+						d.warned = true
+					default:
+						obj = map[string]any{"id": j.q.ID, "matches": resultsJSON(res)}
+					}
 					d.hit = len(res) > 0
 				}
 				d.out, _ = json.Marshal(obj)
@@ -331,7 +355,7 @@ func screenBatch(e *env, ix *screen.Index, opt screen.Options, in, out string, l
 
 	prog := newProgress(e.stderr, countLines(in)-1)
 	pending := map[int]done{}
-	next, bad, hits := 0, 0, 0
+	next, bad, hits, warned := 0, 0, 0, 0
 	start := time.Now()
 	for d := range results {
 		pending[d.n] = d
@@ -349,6 +373,9 @@ func screenBatch(e *env, ix *screen.Index, opt screen.Options, in, out string, l
 			if p.hit {
 				hits++
 			}
+			if p.warned {
+				warned++
+			}
 			next++
 			prog.update(next)
 		}
@@ -358,7 +385,7 @@ func screenBatch(e *env, ix *screen.Index, opt screen.Options, in, out string, l
 		return fmt.Errorf("%s: %w", in, err)
 	}
 	el := time.Since(start)
-	fmt.Fprintf(e.stderr, "%d queries in %s (%.0f/s): %d with matches, %d errors\n", next, el.Round(time.Millisecond), float64(next)/el.Seconds(), hits, bad)
+	fmt.Fprintf(e.stderr, "%d queries in %s (%.0f/s): %d with matches, %d errors, %d with ignored fields (see \"warnings\")\n", next, el.Round(time.Millisecond), float64(next)/el.Seconds(), hits, bad, warned)
 	return nil
 }
 

@@ -61,6 +61,8 @@ func TestScreenBatch(t *testing.T) {
 		"d,organization,Korea Achim Shipping Co,,,,\n"+
 		"e,vessel,,,,,\n"+
 		"f,martian,X,,,,\n"+
+		"h,vessel,CHONMASAN,IMO0000001,123,,\n"+
+		"i,vessel,CHONMASAN,IMO0000000,,,\n"+
 		"g,vessel,\"unterminated,,,,\n"), 0o644)
 	out := filepath.Join(dir, "r.jsonl")
 	code, _, errs := tw(t, "screen", "--embedded", "--in", in, "--out", out)
@@ -78,8 +80,8 @@ func TestScreenBatch(t *testing.T) {
 		}
 		lines = append(lines, o)
 	}
-	if len(lines) != 7 {
-		t.Fatalf("%d lines, want 7", len(lines))
+	if len(lines) != 9 {
+		t.Fatalf("%d lines, want 9", len(lines))
 	}
 	first := lines[0]["matches"].([]any)[0].(map[string]any)
 	if lines[0]["id"] != "a" || first["name"] != "CHON MA SAN" || first["imo"] != "IMO8660313" {
@@ -88,13 +90,20 @@ func TestScreenBatch(t *testing.T) {
 	if m := lines[2]["matches"].([]any); len(m) != 0 {
 		t.Errorf("EVER GIVEN matched: %v", m)
 	}
-	for i, id := range []string{"e", "f", "g"} {
-		l := lines[4+i]
-		if l["id"] != id && !(id == "g" && l["error"] != nil) || l["error"] == nil {
-			t.Errorf("row %s: %v", id, l)
+	for _, i := range []int{4, 5, 8} { // e: empty, f: bad type, g: unreadable
+		if lines[i]["error"] == nil {
+			t.Errorf("row %d: %v", i, lines[i])
 		}
 	}
-	if !strings.Contains(errs, "7 queries") || !strings.Contains(errs, "3 errors") {
+	// Bad identifiers are dropped with a warning; the name is still screened.
+	h := lines[6]
+	if h["id"] != "h" || len(h["warnings"].([]any)) != 2 || len(h["matches"].([]any)) != 1 {
+		t.Errorf("row h: %v", h)
+	}
+	if lines[7]["warnings"] != nil || len(lines[7]["matches"].([]any)) != 1 {
+		t.Errorf("row i (IMO zeros = not available): %v", lines[7])
+	}
+	if !strings.Contains(errs, "9 queries") || !strings.Contains(errs, "3 errors, 1 with ignored fields") {
 		t.Errorf("summary %q", errs)
 	}
 	// A CSV without the required columns is refused with their names.
