@@ -1,0 +1,226 @@
+// Package track turns a stream of position reports into per-vessel tracks
+// in event time. One MMSI can be broadcast by several ships at once
+// (shared, spoofed or mistyped identities); the tracker splits it into
+// segments, one per ship really using it: a fix joins the open segment it
+// can be reached from at a plausible speed, or starts a new one. Memory is
+// bounded by the number of active segments, not by the input.
+package track
+
+import (
+	"math"
+	"sort"
+	"time"
+
+	"github.com/tidewatch/tidewatch/geo"
+)
+
+// Fix is one position report.
+type Fix struct {
+	MMSI   uint32
+	Time   time.Time
+	Lat    float64
+	Lon    float64
+	SOG    float64 // knots; NaN when the report had none
+	COG    float64 // degrees; NaN when none
+	Source string
+}
+
+// HasSOG reports whether the fix carries a speed over ground.
+func (f Fix) HasSOG() bool { return !math.IsNaN(f.SOG) }
+
+// Valid reports a usable position: in range, not the (0,0) "null island"
+// that broken receivers emit, and with a time.
+func (f Fix) Valid() bool {
+	return !f.Time.IsZero() && f.Lat >= -90 && f.Lat <= 90 && f.Lon >= -180 && f.Lon <= 180 && !(f.Lat == 0 && f.Lon == 0)
+}
+
+// Segment is one ship's track under an MMSI.
+type Segment struct {
+	MMSI  uint32
+	ID    int // per MMSI, in order of creation
+	First Fix
+	Last  Fix
+	Fixes int
+}
+
+// Config tunes segmentation.
+type Config struct {
+	// MaxSpeedKn: a fix that would need more than this from a segment's
+	// last fix does not belong to it (default 30 kn).
+	MaxSpeedKn float64
+	// MaxOpen bounds open segments per MMSI (default 8); the least
+	// recently updated is closed to make room.
+	MaxOpen int
+	// Expire closes a segment with no fix for this long in event time
+	// (default 72 h): a ship silent that long starts a new segment.
+	Expire time.Duration
+}
+
+// DefaultConfig is the published-method default: 30 knots is above any
+// merchant ship's speed, as GFW's and DMA's trackers use.
+var DefaultConfig = Config{MaxSpeedKn: 30, MaxOpen: 8, Expire: 72 * time.Hour}
+
+// Tracker assigns fixes to segments. Fixes must come in event-time order
+// (see Reorder); a fix older than its segment's last fix is a duplicate
+// or a late arrival and is reported as such, never used to go backwards.
+type Tracker struct {
+	cfg     Config
+	open    map[uint32][]*Segment
+	nextID  map[uint32]int
+	now     time.Time
+	sweepAt time.Time
+	// Closed receives segments as they close (expired or evicted).
+	Closed func(*Segment)
+}
+
+// NewTracker returns a tracker with cfg (zero fields take defaults).
+func NewTracker(cfg Config) *Tracker {
+	if cfg.MaxSpeedKn == 0 {
+		cfg.MaxSpeedKn = DefaultConfig.MaxSpeedKn
+	}
+	if cfg.MaxOpen == 0 {
+		cfg.MaxOpen = DefaultConfig.MaxOpen
+	}
+	if cfg.Expire == 0 {
+		cfg.Expire = DefaultConfig.Expire
+	}
+	return &Tracker{cfg: cfg, open: map[uint32][]*Segment{}, nextID: map[uint32]int{}}
+}
+
+// Result says what happened to a fix.
+type Result int
+
+const (
+	// Extended: the fix continued an open segment.
+	Extended Result = iota
+	// Started: the fix started a new segment (first sighting, or no open
+	// segment reachable at a plausible speed).
+	Started
+	// Stale: the fix is not newer than its segment's last fix (duplicate
+	// or late); it was not applied.
+	Stale
+	// Invalid: the position is unusable.
+	Invalid
+)
+
+// Add assigns a fix. It returns the segment and the fix's previous fix on
+// that segment (zero Time when the segment is new).
+func (t *Tracker) Add(f Fix) (*Segment, Fix, Result) {
+	if !f.Valid() {
+		return nil, Fix{}, Invalid
+	}
+	if f.Time.After(t.now) {
+		t.now = f.Time
+	}
+	t.sweep()
+	segs := t.open[f.MMSI]
+	var best *Segment
+	bestD := math.Inf(1)
+	for _, s := range segs {
+		dt := f.Time.Sub(s.Last.Time).Hours()
+		d := geo.Distance(s.Last.Lat, s.Last.Lon, f.Lat, f.Lon)
+		if dt <= 0 {
+			// Same time or older: a duplicate or a late report of this
+			// ship if it is where the ship was.
+			if d < 1000 {
+				return s, s.Last, Stale
+			}
+			continue
+		}
+		// Positions are a few metres apart for a moored ship: allow 500 m
+		// of noise before a speed is implied.
+		if kn := math.Max(0, d-500) / geo.NauticalMile / dt; kn <= t.cfg.MaxSpeedKn && d < bestD {
+			best, bestD = s, d
+		}
+	}
+	if best != nil {
+		prev := best.Last
+		best.Last = f
+		best.Fixes++
+		return best, prev, Extended
+	}
+	if len(segs) >= t.cfg.MaxOpen {
+		// Evict the least recently updated.
+		oldest := 0
+		for i, s := range segs {
+			if s.Last.Time.Before(segs[oldest].Last.Time) {
+				oldest = i
+			}
+		}
+		t.close(segs[oldest])
+		segs = append(segs[:oldest], segs[oldest+1:]...)
+	}
+	s := &Segment{MMSI: f.MMSI, ID: t.nextID[f.MMSI], First: f, Last: f, Fixes: 1}
+	t.nextID[f.MMSI]++
+	t.open[f.MMSI] = append(segs, s)
+	return s, Fix{}, Started
+}
+
+// Open returns the open segments of an MMSI.
+func (t *Tracker) Open(mmsi uint32) []*Segment { return t.open[mmsi] }
+
+// Active is the number of open segments: the tracker's memory.
+func (t *Tracker) Active() int {
+	n := 0
+	for _, s := range t.open {
+		n += len(s)
+	}
+	return n
+}
+
+func (t *Tracker) close(s *Segment) {
+	if t.Closed != nil {
+		t.Closed(s)
+	}
+}
+
+// sweep closes expired segments once per event-time hour, in MMSI order
+// so that whatever the Closed callback emits comes out the same every run.
+func (t *Tracker) sweep() {
+	if t.now.Before(t.sweepAt) {
+		return
+	}
+	t.sweepAt = t.now.Add(time.Hour)
+	var expired []*Segment
+	for m, segs := range t.open {
+		kept := segs[:0]
+		for _, s := range segs {
+			if t.now.Sub(s.Last.Time) > t.cfg.Expire {
+				expired = append(expired, s)
+				continue
+			}
+			kept = append(kept, s)
+		}
+		if len(kept) == 0 {
+			delete(t.open, m)
+		} else {
+			t.open[m] = kept
+		}
+	}
+	sortSegments(expired)
+	for _, s := range expired {
+		t.close(s)
+	}
+}
+
+// Flush closes every open segment, in MMSI order (end of input).
+func (t *Tracker) Flush() {
+	var all []*Segment
+	for _, segs := range t.open {
+		all = append(all, segs...)
+	}
+	sortSegments(all)
+	for _, s := range all {
+		t.close(s)
+	}
+	t.open = map[uint32][]*Segment{}
+}
+
+func sortSegments(s []*Segment) {
+	sort.Slice(s, func(i, j int) bool {
+		if s[i].MMSI != s[j].MMSI {
+			return s[i].MMSI < s[j].MMSI
+		}
+		return s[i].ID < s[j].ID
+	})
+}

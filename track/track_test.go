@@ -1,0 +1,129 @@
+package track
+
+import (
+	"math"
+	"math/rand"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+
+func fix(mmsi uint32, minutes int, lat, lon float64) Fix {
+	return Fix{MMSI: mmsi, Time: t0.Add(time.Duration(minutes) * time.Minute), Lat: lat, Lon: lon, SOG: 10, COG: math.NaN()}
+}
+
+// One MMSI broadcast by two ships 300 km apart becomes two segments; each
+// ship's later fixes extend its own segment.
+func TestSharedMMSISplits(t *testing.T) {
+	tr := NewTracker(Config{})
+	a := []Fix{fix(445000001, 0, 38.5, 124.8), fix(445000001, 10, 38.52, 124.82), fix(445000001, 20, 38.54, 124.84)}
+	b := []Fix{fix(445000001, 5, 31.0, 124.0), fix(445000001, 15, 31.02, 124.02)}
+	order := []Fix{a[0], b[0], a[1], b[1], a[2]}
+	var ids []int
+	for _, f := range order {
+		s, _, _ := tr.Add(f)
+		ids = append(ids, s.ID)
+	}
+	if want := []int{0, 1, 0, 1, 0}; !equal(ids, want) {
+		t.Errorf("segments %v, want %v", ids, want)
+	}
+	if len(tr.Open(445000001)) != 2 {
+		t.Errorf("%d open segments", len(tr.Open(445000001)))
+	}
+}
+
+func equal(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestDuplicatesAndInvalid(t *testing.T) {
+	tr := NewTracker(Config{})
+	f := fix(1, 0, 10, 10)
+	tr.Add(f)
+	if _, _, r := tr.Add(f); r != Stale {
+		t.Errorf("duplicate: %v", r)
+	}
+	if _, _, r := tr.Add(fix(1, 0, 0, 0)); r != Invalid {
+		t.Errorf("null island: %v", r)
+	}
+	if _, _, r := tr.Add(Fix{MMSI: 1, Lat: 91, Lon: 10, Time: t0}); r != Invalid {
+		t.Errorf("lat 91: %v", r)
+	}
+	_, prev, r := tr.Add(fix(1, 60, 10.1, 10))
+	if r != Extended || !prev.Time.Equal(f.Time) {
+		t.Errorf("extend: %v %v", r, prev.Time)
+	}
+}
+
+// Memory follows the active ships: segments expire in event time.
+func TestExpiryBoundsMemory(t *testing.T) {
+	tr := NewTracker(Config{Expire: 2 * time.Hour})
+	closed := 0
+	tr.Closed = func(*Segment) { closed++ }
+	for i := 0; i < 10000; i++ {
+		// Each ship reports once; time moves on a minute per ship.
+		tr.Add(fix(uint32(200000000+i), i, 10+float64(i%100)*0.01, 10))
+		if tr.Active() > 200 {
+			t.Fatalf("%d active segments at ship %d", tr.Active(), i)
+		}
+	}
+	tr.Flush()
+	if closed != 10000 {
+		t.Errorf("%d closed", closed)
+	}
+}
+
+// The reorder buffer gives the same sequence whatever order the fixes
+// arrive in, as long as they are no later than the lateness.
+func TestReorderDeterministic(t *testing.T) {
+	var fixes []Fix
+	for i := 0; i < 500; i++ {
+		fixes = append(fixes, fix(uint32(1+i%7), i/3, 10+float64(i%11)*0.01, 20))
+	}
+	run := func(in []Fix) []Fix {
+		r := NewReorder(3 * time.Hour)
+		var out []Fix
+		for _, f := range in {
+			r.Push(f, func(g Fix) { out = append(out, g) })
+		}
+		r.Flush(func(g Fix) { out = append(out, g) })
+		return out
+	}
+	want := run(fixes)
+	rng := rand.New(rand.NewSource(2))
+	for k := 0; k < 5; k++ {
+		sh := append([]Fix(nil), fixes...)
+		rng.Shuffle(len(sh), func(i, j int) { sh[i], sh[j] = sh[j], sh[i] })
+		got := run(sh)
+		if len(got) != len(want) {
+			t.Fatalf("%d vs %d", len(got), len(want))
+		}
+		for i := range got {
+			if got[i] != want[i] && !(got[i].Time.Equal(want[i].Time) && got[i].MMSI == want[i].MMSI && got[i].Lat == want[i].Lat) {
+				t.Fatalf("shuffle %d differs at %d", k, i)
+			}
+		}
+	}
+	for i := 1; i < len(want); i++ {
+		if want[i].Time.Before(want[i-1].Time) {
+			t.Fatal("not in time order")
+		}
+	}
+	// A fix later than the lateness is counted and dropped.
+	r := NewReorder(time.Hour)
+	r.Push(fix(1, 0, 1, 1), func(Fix) {})
+	r.Push(fix(1, 300, 1, 1), func(Fix) {})
+	r.Push(fix(2, -5, 1, 1), func(Fix) {}) // older than what was already released
+	if r.Late != 1 {
+		t.Errorf("late %d", r.Late)
+	}
+}
