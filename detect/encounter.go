@@ -1,0 +1,181 @@
+package detect
+
+import (
+	"math"
+	"time"
+
+	"github.com/tidewatch/tidewatch/geo"
+	"github.com/tidewatch/tidewatch/track"
+)
+
+// Encounters are found on a grid of the latest position of every active
+// ship. Cells are 0.05 degrees (5.5 km of latitude, at least 500 m of
+// longitude up to 84 degrees), so every ship within 500 m of a fix is in
+// the fix's cell or one of its eight neighbours: pairs across any cell
+// boundary are found. Every ship type is compared: coal moves on bulk
+// carriers, and small DPRK tankers often report no type at all.
+const encCellDeg = 0.05
+
+type cellKey struct{ x, y int32 }
+
+func encCell(lat, lon float64) cellKey {
+	return cellKey{int32(math.Floor((lon + 180) / encCellDeg)), int32(math.Floor((lat + 90) / encCellDeg))}
+}
+
+type pairKey struct{ a, b segKey }
+
+func (k pairKey) less(o pairKey) bool {
+	if k.a != o.a {
+		return k.a.mmsi < o.a.mmsi || (k.a.mmsi == o.a.mmsi && k.a.id < o.a.id)
+	}
+	return k.b.mmsi < o.b.mmsi || (k.b.mmsi == o.b.mmsi && k.b.id < o.b.id)
+}
+
+func makePair(x, y segKey) pairKey {
+	if y.mmsi < x.mmsi || (y.mmsi == x.mmsi && y.id < x.id) {
+		x, y = y, x
+	}
+	return pairKey{x, y}
+}
+
+// pairState is the current window of closeness of two ships, and the last
+// qualifying window waiting to see whether the next one merges with it.
+type pairState struct {
+	start, last time.Time
+	samples     int
+	latSum      float64
+	lonSum      float64
+	minDist     float64
+	speeds      [301]uint16 // histogram of both ships' speeds, 0.1 kn bins up to 30 kn
+	pending     *Event
+}
+
+func (p *pairState) reset(t time.Time) {
+	*p = pairState{start: t, last: t, minDist: math.Inf(1), pending: p.pending}
+}
+
+func (p *pairState) addSpeed(kn float64) {
+	i := int(math.Round(kn * 10))
+	p.speeds[min(max(i, 0), 300)]++
+}
+
+func (p *pairState) medianSpeed() float64 {
+	total := 0
+	for _, c := range p.speeds {
+		total += int(c)
+	}
+	half, seen := (total+1)/2, 0
+	for i, c := range p.speeds {
+		seen += int(c)
+		if seen >= half {
+			return float64(i) / 10
+		}
+	}
+	return 0
+}
+
+func (e *Engine) removeFromCell(st *segState) {
+	list := e.cells[st.cell]
+	for i, k := range list {
+		if k == st.key {
+			list[i] = list[len(list)-1]
+			list = list[:len(list)-1]
+			break
+		}
+	}
+	if len(list) == 0 {
+		delete(e.cells, st.cell)
+	} else {
+		e.cells[st.cell] = list
+	}
+}
+
+func (e *Engine) encounter(st *segState, f track.Fix, speed float64) {
+	c := encCell(f.Lat, f.Lon)
+	if st.cell != c || len(e.cells[c]) == 0 {
+		e.removeFromCell(st)
+		st.cell = c
+		e.cells[c] = append(e.cells[c], st.key)
+	}
+	fresh := time.Duration(e.cfg.PositionFreshMinutes * float64(time.Minute))
+	brk := time.Duration(e.cfg.EncounterBreakMinutes * float64(time.Minute))
+	for dy := int32(-1); dy <= 1; dy++ {
+		for dx := int32(-1); dx <= 1; dx++ {
+			for _, ok := range e.cells[cellKey{c.x + dx, c.y + dy}] {
+				if ok == st.key || ok.mmsi == st.key.mmsi {
+					continue
+				}
+				other := e.segs[ok]
+				if other == nil || f.Time.Sub(other.last.Time) > fresh {
+					continue
+				}
+				d := geo.Distance(f.Lat, f.Lon, other.last.Lat, other.last.Lon)
+				if d > e.cfg.EncounterMaxMetres {
+					continue
+				}
+				pk := makePair(st.key, ok)
+				p := e.pairs[pk]
+				if p == nil {
+					p = &pairState{}
+					p.reset(f.Time)
+					e.pairs[pk] = p
+				} else if f.Time.Sub(p.last) > brk {
+					e.closePair(pk, p, false)
+					p.reset(f.Time)
+				}
+				p.last = f.Time
+				p.samples++
+				p.latSum += (f.Lat + other.last.Lat) / 2
+				p.lonSum += (f.Lon + other.last.Lon) / 2
+				p.minDist = math.Min(p.minDist, d)
+				p.addSpeed(speed)
+				p.addSpeed(other.speed)
+			}
+		}
+	}
+}
+
+// closePair ends the current window; a qualifying window waits as pending
+// so that a next window less than the merge interval later extends it.
+// final emits the pending one and forgets the pair.
+func (e *Engine) closePair(k pairKey, p *pairState, final bool) {
+	if p.samples > 0 {
+		hours := p.last.Sub(p.start).Hours()
+		lat, lon := p.latSum/float64(p.samples), p.lonSum/float64(p.samples)
+		med := p.medianSpeed()
+		portOK := true
+
+		if e.ports != nil {
+			if _, d, near := e.ports.Nearest(lat, lon, e.cfg.EncounterMinPortKM*1000); near {
+				portOK = false
+				_ = d
+			}
+		}
+		if hours >= e.cfg.EncounterMinHours && med < e.cfg.EncounterMaxMedianKn && portOK {
+			merge := time.Duration(e.cfg.EncounterMergeHours * float64(time.Hour))
+			if pe := p.pending; pe != nil && p.start.Sub(pe.End) < merge {
+				pe.End = p.last
+				pe.Details["hours"] = round2(pe.End.Sub(pe.Start).Hours())
+				pe.Details["windows"] = pe.Details["windows"].(int) + 1
+				pe.Details["min_distance_m"] = math.Min(pe.Details["min_distance_m"].(float64), math.Round(p.minDist))
+			} else {
+				if p.pending != nil {
+					e.emit(*p.pending)
+				}
+				d := map[string]any{"hours": round2(hours), "median_speed_kn": med, "min_distance_m": math.Round(p.minDist), "close_fixes": p.samples, "windows": 1}
+				if e.land != nil {
+					d["shore_nm"] = round2(e.land.DistanceToShore(lat, lon, 500*geo.NauticalMile) / geo.NauticalMile)
+				}
+				p.pending = &Event{Kind: KindEncounter, Vessels: []Vessel{e.vessel(k.a), e.vessel(k.b)}, Start: p.start, End: p.last, Lat: round5(lat), Lon: round5(lon), Details: d}
+			}
+		}
+		p.samples = 0
+	}
+	if final {
+		if p.pending != nil {
+			e.emit(*p.pending)
+			p.pending = nil
+		}
+		delete(e.pairs, k)
+	}
+}

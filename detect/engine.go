@@ -1,0 +1,355 @@
+package detect
+
+import (
+	"math"
+	"sort"
+	"time"
+
+	"github.com/tidewatch/tidewatch/geo"
+	"github.com/tidewatch/tidewatch/track"
+)
+
+// Engine runs the detectors over a stream of fixes. Feed it with Position
+// (any order within the reorder lateness) and Static, then Flush at the
+// end. It is not safe for concurrent use.
+type Engine struct {
+	cfg     Config
+	land    *geo.Land
+	ports   *geo.Ports
+	zones   []*geo.Zone
+	emit    func(Event)
+	tracker *track.Tracker
+	reorder *track.Reorder
+	segs    map[segKey]*segState
+	static  map[uint32]staticInfo
+	// encounter state
+	cells map[cellKey][]segKey
+	pairs map[pairKey]*pairState
+	// reception activity: 1-degree cell and hour -> fixes
+	activity map[activityKey]int32
+	now      time.Time
+	sweepAt  time.Time
+}
+
+type segKey struct {
+	mmsi uint32
+	id   int
+}
+
+type staticInfo struct {
+	imo  uint32
+	name string
+}
+
+type segState struct {
+	key   segKey
+	last  track.Fix
+	speed float64
+	cell  cellKey
+	// loitering run
+	slow                         bool
+	slowStart, slowLast          track.Fix
+	slowN                        int
+	slowLat, slowLon, slowSpeeds float64
+	// port-call run
+	stopped             bool
+	stopStart, stopLast track.Fix
+	stopPort            geo.Port
+	stopPortDist        float64
+	// zones the segment is in, by index, with entry time
+	inZone map[int]time.Time
+}
+
+// NewEngine builds an engine. land, ports and zones may be nil, which
+// disables what needs them (shore distances, port exclusions and port
+// calls, zone events).
+func NewEngine(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo.Zone, emit func(Event)) *Engine {
+	e := &Engine{cfg: cfg, land: land, ports: ports, zones: zones, emit: emit,
+		segs: map[segKey]*segState{}, static: map[uint32]staticInfo{},
+		cells: map[cellKey][]segKey{}, pairs: map[pairKey]*pairState{}, activity: map[activityKey]int32{}}
+	e.tracker = track.NewTracker(track.Config{MaxSpeedKn: cfg.MaxTrackSpeedKn})
+	e.tracker.Closed = e.segmentClosed
+	e.reorder = track.NewReorder(time.Duration(cfg.ReorderLatenessMinutes * float64(time.Minute)))
+	return e
+}
+
+// Static records a vessel's identity for the events that name it.
+func (e *Engine) Static(mmsi, imo uint32, name string) {
+	s := e.static[mmsi]
+	if imo != 0 {
+		s.imo = imo
+	}
+	if name != "" {
+		s.name = name
+	}
+	e.static[mmsi] = s
+}
+
+// Position offers a fix.
+func (e *Engine) Position(f track.Fix) { e.reorder.Push(f, e.process) }
+
+// Late is the number of fixes dropped for arriving after the lateness.
+func (e *Engine) Late() int64 { return e.reorder.Late }
+
+// Flush processes everything held and closes every open run, window and
+// segment, emitting what qualifies.
+func (e *Engine) Flush() {
+	e.reorder.Flush(e.process)
+	e.tracker.Flush()
+	keys := make([]pairKey, 0, len(e.pairs))
+	for k := range e.pairs {
+		keys = append(keys, k)
+	}
+	sortPairs(keys)
+	for _, k := range keys {
+		e.closePair(k, e.pairs[k], true)
+	}
+}
+
+// ActiveSegments is the tracker's open segment count (memory).
+func (e *Engine) ActiveSegments() int { return e.tracker.Active() }
+
+func (e *Engine) vessel(k segKey) Vessel {
+	s := e.static[k.mmsi]
+	return Vessel{MMSI: k.mmsi, Segment: k.id, IMO: s.imo, Name: s.name}
+}
+
+func (e *Engine) process(f track.Fix) {
+	seg, prev, res := e.tracker.Add(f)
+	if res == track.Invalid || res == track.Stale {
+		return
+	}
+	if f.Time.After(e.now) {
+		e.now = f.Time
+	}
+	k := segKey{seg.MMSI, seg.ID}
+	st := e.segs[k]
+	if st == nil {
+		st = &segState{key: k, inZone: map[int]time.Time{}}
+		e.segs[k] = st
+	}
+	speed := f.SOG
+	if !f.HasSOG() {
+		speed = 0
+		if !prev.Time.IsZero() {
+			if h := f.Time.Sub(prev.Time).Hours(); h > 0 {
+				speed = geo.Distance(prev.Lat, prev.Lon, f.Lat, f.Lon) / geo.NauticalMile / h
+			}
+		}
+	}
+	if res == track.Extended && f.Time.Sub(prev.Time).Hours() >= e.cfg.GapMinHours {
+		e.gap(k, prev, f)
+		// A gap ends any run: nobody knows what the ship did meanwhile.
+		e.endSlow(st)
+		e.endStop(st)
+	}
+	e.countActivity(f)
+	e.loiter(st, f, speed)
+	e.portCall(st, f, speed)
+	e.zoneCheck(st, f)
+	st.last, st.speed = f, speed
+	e.encounter(st, f, speed)
+	e.sweep()
+}
+
+func (e *Engine) segmentClosed(s *track.Segment) {
+	k := segKey{s.MMSI, s.ID}
+	st := e.segs[k]
+	if st == nil {
+		return
+	}
+	e.endSlow(st)
+	e.endStop(st)
+	e.removeFromCell(st)
+	delete(e.segs, k)
+}
+
+// sweep, once per event-time hour, closes encounter windows whose ships
+// stopped reporting together and forgets old reception counts.
+func (e *Engine) sweep() {
+	if e.now.Before(e.sweepAt) {
+		return
+	}
+	e.sweepAt = e.now.Add(time.Hour)
+	brk := time.Duration(e.cfg.EncounterBreakMinutes * float64(time.Minute))
+	merge := time.Duration(e.cfg.EncounterMergeHours * float64(time.Hour))
+	var keys []pairKey
+	for k, p := range e.pairs {
+		if e.now.Sub(p.last) > brk+merge {
+			keys = append(keys, k)
+		}
+	}
+	sortPairs(keys)
+	for _, k := range keys {
+		e.closePair(k, e.pairs[k], true)
+	}
+	horizon := e.now.Add(-14*24*time.Hour).Unix() / 3600
+	for k := range e.activity {
+		if k.hour < horizon {
+			delete(e.activity, k)
+		}
+	}
+}
+
+// --- gaps ---
+
+type activityKey struct {
+	lat, lon int16
+	hour     int64
+}
+
+func (e *Engine) countActivity(f track.Fix) {
+	e.activity[activityKey{int16(math.Floor(f.Lat)), int16(math.Floor(f.Lon)), f.Time.Unix() / 3600}]++
+}
+
+// receptionDuring counts other ships' fixes in the 1-degree cells around
+// p during whole hours strictly inside (a, b): evidence that a receiver
+// covered the area while this ship was silent.
+func (e *Engine) receptionDuring(p track.Fix, a, b time.Time) (int64, bool) {
+	h0, h1 := a.Unix()/3600+1, b.Unix()/3600-1
+	if h1 < h0 {
+		return 0, true
+	}
+	if a.Before(e.now.Add(-13 * 24 * time.Hour)) {
+		return 0, false // counts that old were forgotten
+	}
+	var n int64
+	la, lo := int16(math.Floor(p.Lat)), int16(math.Floor(p.Lon))
+	for h := h0; h <= h1; h++ {
+		for dy := int16(-1); dy <= 1; dy++ {
+			for dx := int16(-1); dx <= 1; dx++ {
+				n += int64(e.activity[activityKey{la + dy, lo + dx, h}])
+			}
+		}
+	}
+	return n, true
+}
+
+func (e *Engine) gap(k segKey, a, b track.Fix) {
+	hours := b.Time.Sub(a.Time).Hours()
+	dist := geo.Distance(a.Lat, a.Lon, b.Lat, b.Lon)
+	d := map[string]any{
+		"hours":            round2(hours),
+		"start_position":   []float64{round5(a.Lat), round5(a.Lon)},
+		"end_position":     []float64{round5(b.Lat), round5(b.Lon)},
+		"distance_km":      round2(dist / 1000),
+		"implied_speed_kn": round2(dist / geo.NauticalMile / hours),
+	}
+	shoreNM := -1.0
+	if e.land != nil {
+		shoreNM = e.land.DistanceToShore(a.Lat, a.Lon, 500*geo.NauticalMile) / geo.NauticalMile
+		d["start_shore_nm"] = round2(shoreNM)
+	}
+	if n, known := e.receptionDuring(a, a.Time, b.Time); known {
+		d["reception_continued"] = n > 0
+		d["other_fixes_nearby"] = n
+	}
+	d["likely_deliberate"] = hours >= e.cfg.GapDeliberateHours && shoreNM > e.cfg.GapDeliberateShoreNM
+	e.emit(Event{Kind: KindGap, Vessels: []Vessel{e.vessel(k)}, Start: a.Time, End: b.Time, Lat: a.Lat, Lon: a.Lon, Details: d})
+}
+
+// --- loitering ---
+
+func (e *Engine) loiter(st *segState, f track.Fix, speed float64) {
+	if speed < e.cfg.LoiterMaxKn {
+		if !st.slow {
+			st.slow, st.slowStart, st.slowN, st.slowLat, st.slowLon, st.slowSpeeds = true, f, 0, 0, 0, 0
+		}
+		st.slowLast = f
+		st.slowN++
+		st.slowLat += f.Lat
+		st.slowLon += f.Lon
+		st.slowSpeeds += speed
+		return
+	}
+	e.endSlow(st)
+}
+
+func (e *Engine) endSlow(st *segState) {
+	if !st.slow {
+		return
+	}
+	st.slow = false
+	hours := st.slowLast.Time.Sub(st.slowStart.Time).Hours()
+	if hours < e.cfg.LoiterMinHours {
+		return
+	}
+	lat, lon := st.slowLat/float64(st.slowN), st.slowLon/float64(st.slowN)
+	d := map[string]any{"hours": round2(hours), "fixes": st.slowN, "mean_speed_kn": round2(st.slowSpeeds / float64(st.slowN))}
+	if e.land != nil {
+		shore := e.land.DistanceToShore(lat, lon, 500*geo.NauticalMile) / geo.NauticalMile
+		if shore < e.cfg.LoiterMinShoreNM {
+			return
+		}
+		d["shore_nm"] = round2(shore)
+	}
+	if e.ports != nil {
+		if _, _, near := e.ports.Nearest(lat, lon, e.cfg.PortCallMaxKM*1000); near {
+			return // waiting at an anchorage is not loitering
+		}
+	}
+	e.emit(Event{Kind: KindLoitering, Vessels: []Vessel{e.vessel(st.key)}, Start: st.slowStart.Time, End: st.slowLast.Time, Lat: round5(lat), Lon: round5(lon), Details: d})
+}
+
+// --- port calls ---
+
+func (e *Engine) portCall(st *segState, f track.Fix, speed float64) {
+	if e.ports == nil {
+		return
+	}
+	if speed < e.cfg.PortCallMaxKn {
+		if st.stopped && geo.Distance(f.Lat, f.Lon, st.stopPort.Lat, st.stopPort.Lon) <= e.cfg.PortCallMaxKM*1000 {
+			st.stopLast = f
+			return
+		}
+		e.endStop(st)
+		if p, d, ok := e.ports.Nearest(f.Lat, f.Lon, e.cfg.PortCallMaxKM*1000); ok {
+			st.stopped, st.stopStart, st.stopLast, st.stopPort, st.stopPortDist = true, f, f, p, d
+		}
+		return
+	}
+	e.endStop(st)
+}
+
+func (e *Engine) endStop(st *segState) {
+	if !st.stopped {
+		return
+	}
+	st.stopped = false
+	hours := st.stopLast.Time.Sub(st.stopStart.Time).Hours()
+	if hours < e.cfg.PortCallMinHours {
+		return
+	}
+	p := st.stopPort
+	d := map[string]any{"port": p.Name, "country": p.Country, "port_source": p.Source, "hours": round2(hours), "distance_km": round2(st.stopPortDist / 1000), "dprk_port": p.DPRK}
+	if p.LOCODE != "" {
+		d["locode"] = p.LOCODE
+	}
+	e.emit(Event{Kind: KindPortCall, Vessels: []Vessel{e.vessel(st.key)}, Start: st.stopStart.Time, End: st.stopLast.Time, Lat: round5(st.stopStart.Lat), Lon: round5(st.stopStart.Lon), Details: d})
+}
+
+// --- zones ---
+
+func (e *Engine) zoneCheck(st *segState, f track.Fix) {
+	for i, z := range e.zones {
+		in := z.Contains(f.Lat, f.Lon)
+		since, was := st.inZone[i]
+		switch {
+		case in && !was:
+			st.inZone[i] = f.Time
+			e.emit(Event{Kind: KindZoneEntry, Vessels: []Vessel{e.vessel(st.key)}, Start: f.Time, End: f.Time, Lat: f.Lat, Lon: f.Lon,
+				Details: map[string]any{"zone": z.ID, "zone_name": z.Name, "zone_kind": z.Kind}})
+		case !in && was:
+			delete(st.inZone, i)
+			e.emit(Event{Kind: KindZoneExit, Vessels: []Vessel{e.vessel(st.key)}, Start: since, End: f.Time, Lat: f.Lat, Lon: f.Lon,
+				Details: map[string]any{"zone": z.ID, "zone_name": z.Name, "zone_kind": z.Kind, "hours_inside": round2(f.Time.Sub(since).Hours())}})
+		}
+	}
+}
+
+func round2(f float64) float64 { return math.Round(f*100) / 100 }
+func round5(f float64) float64 { return math.Round(f*1e5) / 1e5 }
+
+func sortPairs(k []pairKey) {
+	sort.Slice(k, func(i, j int) bool { return k[i].less(k[j]) })
+}
