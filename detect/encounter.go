@@ -74,10 +74,22 @@ func (p *pairState) medianSpeed() float64 {
 	return 0
 }
 
+// cellEntry is a ship's latest position in the encounter grid.
+type cellEntry struct {
+	key      segKey
+	t        time.Time
+	lat, lon float64
+	speed    float64
+}
+
 func (e *Engine) removeFromCell(st *segState) {
+	if !st.inCell {
+		return
+	}
+	st.inCell = false
 	list := e.cells[st.cell]
-	for i, k := range list {
-		if k == st.key {
+	for i := range list {
+		if list[i].key == st.key {
 			list[i] = list[len(list)-1]
 			list = list[:len(list)-1]
 			break
@@ -92,28 +104,57 @@ func (e *Engine) removeFromCell(st *segState) {
 
 func (e *Engine) encounter(st *segState, f track.Fix, speed float64) {
 	c := encCell(f.Lat, f.Lon)
-	if st.cell != c || len(e.cells[c]) == 0 {
+	me := cellEntry{key: st.key, t: f.Time, lat: f.Lat, lon: f.Lon, speed: speed}
+	if st.inCell && st.cell == c {
+		list := e.cells[c]
+		for i := range list {
+			if list[i].key == st.key {
+				list[i] = me
+				break
+			}
+		}
+	} else {
 		e.removeFromCell(st)
-		st.cell = c
-		e.cells[c] = append(e.cells[c], st.key)
+		st.cell, st.inCell = c, true
+		e.cells[c] = append(e.cells[c], me)
 	}
 	fresh := time.Duration(e.cfg.PositionFreshMinutes * float64(time.Minute))
 	brk := time.Duration(e.cfg.EncounterBreakMinutes * float64(time.Minute))
+	boxDeg := e.cfg.EncounterMaxMetres * 1.2 / 111000 // degrees of latitude, with margin
+	cosLat := math.Cos(f.Lat * math.Pi / 180)
 	for dy := int32(-1); dy <= 1; dy++ {
 		for dx := int32(-1); dx <= 1; dx++ {
-			for _, ok := range e.cells[cellKey{c.x + dx, c.y + dy}] {
-				if ok == st.key || ok.mmsi == st.key.mmsi {
+			ck := cellKey{c.x + dx, c.y + dy}
+			list := e.cells[ck]
+			for i := 0; i < len(list); i++ {
+				other := list[i]
+				if f.Time.Sub(other.t) > fresh {
+					// Stale: the ship left or fell silent. Drop it from the
+					// grid so crowded cells stay short.
+					if os := e.segs[other.key]; os != nil {
+						os.inCell = false
+					}
+					list[i] = list[len(list)-1]
+					list = list[:len(list)-1]
+					i--
 					continue
 				}
-				other := e.segs[ok]
-				if other == nil || f.Time.Sub(other.last.Time) > fresh {
+				if other.key == st.key || other.key.mmsi == st.key.mmsi {
 					continue
 				}
-				d := geo.Distance(f.Lat, f.Lon, other.last.Lat, other.last.Lon)
+				// Cheap box test before the great circle: most neighbours
+				// in a busy cell are kilometres away.
+				if dl := f.Lat - other.lat; dl > boxDeg || dl < -boxDeg {
+					continue
+				}
+				if dl := (f.Lon - other.lon) * cosLat; dl > boxDeg || dl < -boxDeg {
+					continue
+				}
+				d := geo.Distance(f.Lat, f.Lon, other.lat, other.lon)
 				if d > e.cfg.EncounterMaxMetres {
 					continue
 				}
-				pk := makePair(st.key, ok)
+				pk := makePair(st.key, other.key)
 				p := e.pairs[pk]
 				if p == nil {
 					p = &pairState{}
@@ -125,11 +166,16 @@ func (e *Engine) encounter(st *segState, f track.Fix, speed float64) {
 				}
 				p.last = f.Time
 				p.samples++
-				p.latSum += (f.Lat + other.last.Lat) / 2
-				p.lonSum += (f.Lon + other.last.Lon) / 2
+				p.latSum += (f.Lat + other.lat) / 2
+				p.lonSum += (f.Lon + other.lon) / 2
 				p.minDist = math.Min(p.minDist, d)
 				p.addSpeed(speed)
 				p.addSpeed(other.speed)
+			}
+			if len(list) == 0 {
+				delete(e.cells, ck)
+			} else {
+				e.cells[ck] = list
 			}
 		}
 	}

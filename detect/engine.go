@@ -23,7 +23,7 @@ type Engine struct {
 	segs    map[segKey]*segState
 	static  map[uint32]staticInfo
 	// encounter state
-	cells map[cellKey][]segKey
+	cells map[cellKey][]cellEntry
 	pairs map[pairKey]*pairState
 	// reception activity: 1-degree cell and hour -> fixes
 	activity map[activityKey]int32
@@ -42,10 +42,11 @@ type staticInfo struct {
 }
 
 type segState struct {
-	key   segKey
-	last  track.Fix
-	speed float64
-	cell  cellKey
+	key    segKey
+	last   track.Fix
+	speed  float64
+	cell   cellKey
+	inCell bool
 	// loitering run
 	slow                         bool
 	slowStart, slowLast          track.Fix
@@ -66,7 +67,7 @@ type segState struct {
 func NewEngine(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo.Zone, emit func(Event)) *Engine {
 	e := &Engine{cfg: cfg, land: land, ports: ports, zones: zones, emit: emit,
 		segs: map[segKey]*segState{}, static: map[uint32]staticInfo{},
-		cells: map[cellKey][]segKey{}, pairs: map[pairKey]*pairState{}, activity: map[activityKey]int32{}}
+		cells: map[cellKey][]cellEntry{}, pairs: map[pairKey]*pairState{}, activity: map[activityKey]int32{}}
 	e.tracker = track.NewTracker(track.Config{MaxSpeedKn: cfg.MaxTrackSpeedKn})
 	e.tracker.Closed = e.segmentClosed
 	e.reorder = track.NewReorder(time.Duration(cfg.ReorderLatenessMinutes * float64(time.Minute)))
@@ -226,6 +227,16 @@ func (e *Engine) receptionDuring(p track.Fix, a, b time.Time) (int64, bool) {
 }
 
 func (e *Engine) gap(k segKey, a, b track.Fix) {
+	// A ship silent at its berth or anchorage, and found there again, is
+	// not hiding: ports throttle or switch off AIS. Such gaps are dropped.
+	if e.ports != nil {
+		r := e.cfg.PortCallMaxKM * 1000
+		if _, _, na := e.ports.Nearest(a.Lat, a.Lon, r); na {
+			if _, _, nb := e.ports.Nearest(b.Lat, b.Lon, r); nb {
+				return
+			}
+		}
+	}
 	hours := b.Time.Sub(a.Time).Hours()
 	dist := geo.Distance(a.Lat, a.Lon, b.Lat, b.Lon)
 	d := map[string]any{

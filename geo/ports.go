@@ -37,8 +37,19 @@ type Port struct {
 // (LoadPorts) and share it.
 type Ports struct {
 	all  []Port
-	grid map[int][]int32 // 0.25-degree cells -> ports
+	grid map[int64][]int32 // portCellDeg cells -> ports
 }
+
+// portCellDeg is the port grid's cell: small, because the anchorage points
+// are dense (tens per quarter degree along busy coasts) and most lookups
+// ask for a few kilometres.
+const portCellDeg = 0.05
+
+func portCell(lat, lon float64) (int64, int64) {
+	return int64(math.Floor((lon + 180) / portCellDeg)), int64(math.Floor((lat + 90) / portCellDeg))
+}
+
+const portGridW = int64(360 / portCellDeg)
 
 var (
 	portsOnce sync.Once
@@ -50,7 +61,7 @@ var (
 // DPRK ports among them) and GFW anchorage points (60,410) once.
 func LoadPorts() (*Ports, error) {
 	portsOnce.Do(func() {
-		p := &Ports{grid: map[int][]int32{}}
+		p := &Ports{grid: map[int64][]int32{}}
 		if err := p.readWPI(); err != nil {
 			portsErr = err
 			return
@@ -78,8 +89,8 @@ func gunzipCSV(b []byte) (*csv.Reader, error) {
 func (p *Ports) add(pt Port) {
 	i := int32(len(p.all))
 	p.all = append(p.all, pt)
-	x, y := cellOf(pt.Lat, pt.Lon)
-	c := y*gridW + x
+	x, y := portCell(pt.Lat, pt.Lon)
+	c := y*portGridW + x
 	p.grid[c] = append(p.grid[c], i)
 }
 
@@ -151,15 +162,15 @@ func (p *Ports) readGFW() error {
 // Nearest returns the nearest port or anchorage within maxMetres and its
 // distance, or ok=false.
 func (p *Ports) Nearest(lat, lon, maxMetres float64) (Port, float64, bool) {
-	x0, y0 := cellOf(lat, lon)
+	x0, y0 := portCell(lat, lon)
 	// Cells to search: maxMetres in latitude cells, widened by 1/cos(lat).
-	ry := int(math.Ceil(maxMetres/(cellDeg*math.Pi/180*EarthRadius))) + 1
-	rx := int(math.Ceil(float64(ry) / math.Max(0.05, math.Cos(math.Min(89, math.Abs(lat))*math.Pi/180))))
+	ry := int64(math.Ceil(maxMetres/(portCellDeg*math.Pi/180*EarthRadius))) + 1
+	rx := int64(math.Ceil(float64(ry) / math.Max(0.05, math.Cos(math.Min(89, math.Abs(lat))*math.Pi/180))))
 	best, bestD := -1, math.Inf(1)
-	for y := max(0, y0-ry); y <= min(gridH-1, y0+ry); y++ {
+	for y := y0 - ry; y <= y0+ry; y++ {
 		for dx := -rx; dx <= rx; dx++ {
-			x := ((x0+dx)%gridW + gridW) % gridW
-			for _, i := range p.grid[y*gridW+x] {
+			x := ((x0+dx)%portGridW + portGridW) % portGridW
+			for _, i := range p.grid[y*portGridW+x] {
 				q := p.all[i]
 				if d := Distance(lat, lon, q.Lat, q.Lon); d < bestD || (d == bestD && int(i) < best) {
 					best, bestD = int(i), d

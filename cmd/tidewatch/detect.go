@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/tidewatch/tidewatch/ais"
+	"github.com/tidewatch/tidewatch/detect"
+	"github.com/tidewatch/tidewatch/geo"
+	"github.com/tidewatch/tidewatch/track"
+)
+
+func runDetect(e *env, args []string) error {
+	var config, zonesFile, out string
+	var noBuiltinZones bool
+	fs := newFlagSet(e, "detect", "tidewatch detect [--config FILE] [--zones FILE.geojson] [--out events.jsonl] INPUT...", `
+Reads AIS (the inputs of 'tidewatch ais', see 'tidewatch ais -h') and
+reports behaviour as one JSON object per event:
+  {"kind":"encounter","vessels":[{"mmsi":445123000,"imo":8660313,"name":"..."},...],
+   "start":"RFC3339","end":"RFC3339","lat":..,"lon":..,"details":{...}}
+
+Kinds so far: gap (no position for 6 h or more; shore distance, whether
+other ships were heard nearby meanwhile, "likely deliberate" for 12 h
+starting over 50 nm offshore), encounter (two ships within 500 m for 2 h
+or more at a median speed under 2 kn, 10 km or more from any port or
+anchorage, every ship type, windows under 4 h apart merged), loitering
+(under 2 kn for 4 h or more, 20 nm or more from shore, not at an
+anchorage), port_call (under 0.5 kn within 3 km of a port or anchorage for
+2 h or more; DPRK ports flagged), zone_entry and zone_exit (DPRK waters,
+the six STS areas of the UN Panel's reports, and --zones).
+
+Detectors work in event time. Files are read whole and their fixes put in
+time order before detection (a MarineCadastre day is sorted by MMSI, not
+time), so the same files give the same events in the same order, whatever
+their order on the command line; memory then grows with the input. With a
+live feed among the inputs, or --lateness, fixes are reordered within that
+window instead (default 2 h: reorder_lateness_minutes) and memory stays
+bounded by the window; fixes later than that are counted and dropped.
+Positions without a time (a log with no tag blocks, $PGHP lines or epoch
+fields) cannot be placed in event time and are counted and skipped.
+
+--config is a JSON file overriding any threshold, e.g.
+  {"gap_min_hours": 8, "encounter_max_metres": 300}
+(every key: see docs/detection.md; unknown keys are refused).`)
+	fs.StringVar(&config, "config", "", "JSON file of detector thresholds")
+	fs.StringVar(&zonesFile, "zones", "", "GeoJSON file of extra zones (Polygon/MultiPolygon features)")
+	fs.BoolVar(&noBuiltinZones, "no-builtin-zones", false, "only the --zones zones")
+	fs.StringVar(&out, "out", "", "write events here (default stdout)")
+	lateness := fs.Duration("lateness", 0, "reorder window for out-of-order fixes (default: whole input for files, 2h with live feeds)")
+	inputs, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(inputs) == 0 {
+		return usagef("give one or more AIS inputs")
+	}
+	cfg := detect.DefaultConfig
+	if config != "" {
+		if cfg, err = detect.LoadConfig(config); err != nil {
+			return usagef("%v", err)
+		}
+	}
+	land, err := geo.LoadLand()
+	if err != nil {
+		return err
+	}
+	ports, err := geo.LoadPorts()
+	if err != nil {
+		return err
+	}
+	var zones []*geo.Zone
+	if !noBuiltinZones {
+		if zones, err = geo.BuiltinZones(); err != nil {
+			return err
+		}
+	}
+	if zonesFile != "" {
+		f, err := os.Open(zonesFile)
+		if err != nil {
+			return err
+		}
+		extra, err := geo.ParseZones(f, "user")
+		f.Close()
+		if err != nil {
+			return usagef("--zones %s: %v", zonesFile, err)
+		}
+		zones = append(zones, extra...)
+	}
+	live := false
+	for _, in := range inputs {
+		live = live || isLive(in)
+	}
+	switch {
+	case *lateness > 0:
+		cfg.ReorderLatenessMinutes = lateness.Minutes()
+	case !live:
+		cfg.ReorderLatenessMinutes = math.MaxInt32 // sort the whole input
+	}
+	var events []detect.Event
+	eng := detect.NewEngine(cfg, land, ports, zones, func(ev detect.Event) { events = append(events, ev) })
+	ctx, cancel := signalContext()
+	defer cancel()
+	start := time.Now()
+	var fixes, untimed int64
+	failed := 0
+	for _, in := range inputs {
+		src, closer, err := ais.OpenInput(ctx, in, ais.FeedOptions{Log: e.stderr})
+		if err != nil {
+			fmt.Fprintf(e.stderr, "%s: %v\n", in, err)
+			failed++
+			continue
+		}
+		n, u, err := feed(eng, src)
+		closer.Close()
+		fixes += n
+		untimed += u
+		if err != io.EOF {
+			fmt.Fprintf(e.stderr, "%s: %v\n", in, err)
+			failed++
+		}
+		summary(e.stderr, in, src.Stats())
+	}
+	eng.Flush()
+	detect.SortEvents(events)
+	var w io.Writer = e.stdout
+	if out != "" && out != "-" {
+		f, err := os.Create(out)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	counts := map[string]int{}
+	for _, ev := range events {
+		if err := enc.Encode(ev); err != nil {
+			return err
+		}
+		counts[ev.Kind]++
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	kinds := make([]string, 0, len(counts))
+	for k := range counts {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	fmt.Fprintf(e.stderr, "%d position fixes in %s; %d events:", fixes, time.Since(start).Round(time.Millisecond), len(events))
+	for _, k := range kinds {
+		fmt.Fprintf(e.stderr, " %s %d", k, counts[k])
+	}
+	if untimed > 0 {
+		fmt.Fprintf(e.stderr, "; %d positions without a time skipped", untimed)
+	}
+	if late := eng.Late(); late > 0 {
+		fmt.Fprintf(e.stderr, "; %d fixes arrived later than the reorder window and were dropped", late)
+	}
+	fmt.Fprintln(e.stderr)
+	if failed > 0 {
+		return fmt.Errorf("%d of %d inputs could not be read to the end", failed, len(inputs))
+	}
+	return nil
+}
+
+// feed passes a source's positions and static data to the engine.
+func feed(eng *detect.Engine, src ais.Source) (n, untimed int64, err error) {
+	var m ais.Message
+	for {
+		if err := src.Next(&m); err != nil {
+			return n, untimed, err
+		}
+		switch {
+		case m.IsPosition():
+			lat, lon, ok := m.LatLon()
+			if !ok {
+				continue
+			}
+			if m.Time.IsZero() {
+				untimed++
+				continue
+			}
+			sog, ok := m.SpeedKnots()
+			if !ok {
+				sog = math.NaN()
+			}
+			cog, ok := m.CourseDegrees()
+			if !ok {
+				cog = math.NaN()
+			}
+			eng.Position(track.Fix{MMSI: m.MMSI, Time: m.Time, Lat: lat, Lon: lon, SOG: sog, COG: cog, Source: m.Source})
+			n++
+			if m.Type == 19 && m.ShipName != "" {
+				eng.Static(m.MMSI, 0, m.ShipName)
+			}
+		case m.Type == 5:
+			eng.Static(m.MMSI, m.IMO, m.ShipName)
+		case m.Type == 24 && m.PartNo == 0:
+			eng.Static(m.MMSI, 0, m.ShipName)
+		}
+	}
+}

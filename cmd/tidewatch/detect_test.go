@@ -1,0 +1,54 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestDetectCLI(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "ev.jsonl")
+	// The DMA drift case (14.5 h of one ship drifting in the Baltic).
+	code, _, errs := tw(t, "detect", "--out", out, "../../ais/testdata/dma_aisabnormal_212123000_drift_1.nmea.gz")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	f, _ := os.Open(out)
+	defer f.Close()
+	var evs []map[string]any
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var o map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &o); err != nil {
+			t.Fatalf("bad line %q", sc.Text())
+		}
+		evs = append(evs, o)
+	}
+	if len(evs) != 1 || evs[0]["kind"] != "loitering" || evs[0]["vessels"].([]any)[0].(map[string]any)["mmsi"] != float64(212123000) {
+		t.Errorf("events %v", evs)
+	}
+	if !strings.Contains(errs, "1 events: loitering 1") {
+		t.Errorf("summary %q", errs)
+	}
+	// The Skagen anchorage snapshot holds dozens of ships anchored close
+	// together: no encounter.
+	code, stdout, _ := tw(t, "detect", "../../ais/testdata/dma_aisabnormal_2013-11-12_ais-sample.nmea.gz")
+	if code != 0 || strings.Contains(stdout, "encounter") {
+		t.Errorf("Skagen: %d %s", code, stdout)
+	}
+	// Bad config keys and zone files are refused.
+	cfg := filepath.Join(dir, "c.json")
+	os.WriteFile(cfg, []byte(`{"gap_minimum_hours": 3}`), 0o644)
+	if code, _, errs := tw(t, "detect", "--config", cfg, "x"); code != 2 || !strings.Contains(errs, "unknown field") {
+		t.Errorf("bad config: %d %s", code, errs)
+	}
+	zones := filepath.Join(dir, "z.geojson")
+	os.WriteFile(zones, []byte(`{"type":"FeatureCollection","features":[]}`), 0o644)
+	if code, _, errs := tw(t, "detect", "--zones", zones, "x"); code != 2 || !strings.Contains(errs, "no Polygon") {
+		t.Errorf("bad zones: %d %s", code, errs)
+	}
+}
