@@ -27,8 +27,13 @@ type Engine struct {
 	pairs map[pairKey]*pairState
 	// reception activity: 1-degree cell and hour -> fixes
 	activity map[activityKey]int32
-	now      time.Time
-	sweepAt  time.Time
+	// identity state per MMSI and per IMO
+	ident     map[uint32]*staticState
+	imoSeen   map[uint32]imoUser
+	conflicts map[uint32]map[string]bool
+	lastAtSea map[uint32]time.Time
+	now       time.Time
+	sweepAt   time.Time
 }
 
 type segKey struct {
@@ -59,6 +64,10 @@ type segState struct {
 	stopPortDist        float64
 	// zones the segment is in, by index, with entry time
 	inZone map[int]time.Time
+	// spoofing
+	onLand      bool
+	frozen      int
+	frozenStart track.Fix
 }
 
 // NewEngine builds an engine. land, ports and zones may be nil, which
@@ -67,23 +76,19 @@ type segState struct {
 func NewEngine(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo.Zone, emit func(Event)) *Engine {
 	e := &Engine{cfg: cfg, land: land, ports: ports, zones: zones, emit: emit,
 		segs: map[segKey]*segState{}, static: map[uint32]staticInfo{},
-		cells: map[cellKey][]cellEntry{}, pairs: map[pairKey]*pairState{}, activity: map[activityKey]int32{}}
+		cells: map[cellKey][]cellEntry{}, pairs: map[pairKey]*pairState{}, activity: map[activityKey]int32{},
+		ident: map[uint32]*staticState{}, imoSeen: map[uint32]imoUser{}, conflicts: map[uint32]map[string]bool{}, lastAtSea: map[uint32]time.Time{}}
 	e.tracker = track.NewTracker(track.Config{MaxSpeedKn: cfg.MaxTrackSpeedKn})
 	e.tracker.Closed = e.segmentClosed
 	e.reorder = track.NewReorder(time.Duration(cfg.ReorderLatenessMinutes * float64(time.Minute)))
 	return e
 }
 
-// Static records a vessel's identity for the events that name it.
-func (e *Engine) Static(mmsi, imo uint32, name string) {
-	s := e.static[mmsi]
-	if imo != 0 {
-		s.imo = imo
-	}
-	if name != "" {
-		s.name = name
-	}
-	e.static[mmsi] = s
+// Static records a static report. Static reports go through the same
+// reorder buffer as positions, so identity events see the positions of
+// their time.
+func (e *Engine) Static(r StaticReport) {
+	e.reorder.Push(track.Fix{MMSI: r.MMSI, Time: r.Time, Static: r}, e.process)
 }
 
 // Position offers a fix.
@@ -116,6 +121,13 @@ func (e *Engine) vessel(k segKey) Vessel {
 }
 
 func (e *Engine) process(f track.Fix) {
+	if r, ok := f.Static.(StaticReport); ok {
+		if f.Time.After(e.now) {
+			e.now = f.Time
+		}
+		e.StaticReport(r)
+		return
+	}
 	seg, prev, res := e.tracker.Add(f)
 	if res == track.Invalid || res == track.Stale {
 		return
@@ -144,7 +156,11 @@ func (e *Engine) process(f track.Fix) {
 		e.endSlow(st)
 		e.endStop(st)
 	}
+	if res == track.Started {
+		e.twoAtOnce(seg, f)
+	}
 	e.countActivity(f)
+	e.spoof(st, f)
 	e.loiter(st, f, speed)
 	e.portCall(st, f, speed)
 	e.zoneCheck(st, f)
@@ -332,6 +348,7 @@ func (e *Engine) endStop(st *segState) {
 		return
 	}
 	p := st.stopPort
+	e.notePortCall(st.key.mmsi, st.stopLast.Time)
 	d := map[string]any{"port": p.Name, "country": p.Country, "port_source": p.Source, "hours": round2(hours), "distance_km": round2(st.stopPortDist / 1000), "dprk_port": p.DPRK}
 	if p.LOCODE != "" {
 		d["locode"] = p.LOCODE

@@ -215,3 +215,17 @@ func summary(evs []Event) string {
 	}
 	return b.String()
 }
+
+// A ship at sea whose position jumps 100 km inland is spoofed; a ship
+// that only ever appears "on land" (a lake Natural Earth draws as land)
+// is not.
+func TestSpoofingOnLand(t *testing.T) {
+	var f []track.Fix
+	f = append(f, path(20, 0, time.Hour, 10*time.Minute, 38.2, 124.0, 8, 0)...)
+	f = append(f, track.Fix{MMSI: 20, Time: t0.Add(70 * time.Minute), Lat: 40.3, Lon: 127.0, SOG: 8})
+	f = append(f, path(21, 0, time.Hour, 10*time.Minute, 42.2, -81.0, 8, 90)...) // Lake Erie
+	evs := ofKind(run(t, byTime(f), true), KindSpoofing)
+	if len(evs) != 1 || evs[0].Vessels[0].MMSI != 20 || evs[0].Details["reason"] != "position_on_land" {
+		t.Errorf("spoofing %v", summary(evs))
+	}
+}

@@ -64,6 +64,13 @@ type Config struct {
 	PortCallMaxKM          float64 `json:"port_call_max_km"`         // 3
 	PortCallMinHours       float64 `json:"port_call_min_hours"`      // 2
 	PositionFreshMinutes   float64 `json:"position_fresh_minutes"`   // 30: how old a neighbour's fix may be to compare positions
+	DraughtChangeMetres    float64 `json:"draught_change_metres"`    // 1
+	SameTimeMinutes        float64 `json:"same_time_minutes"`        // 10: two reports this close are "at once"
+	ConflictMinKM          float64 `json:"conflict_min_km"`          // 50: two positions of one MMSI at once must be this far apart
+	SpoofInlandKM          float64 `json:"spoof_inland_km"`          // 30: a fix this far inland (and this far from a port) is not a coastline, river or canal
+	SpoofFrozenFixes       int     `json:"spoof_frozen_fixes"`       // 10 identical positions...
+	SpoofFrozenMinKn       float64 `json:"spoof_frozen_min_kn"`      // ...while reporting at least 3 kn
+	ClassBMaxLengthM       int     `json:"class_b_max_length_m"`     // 100: class B on a ship this long is wrong
 	MaxTrackSpeedKn        float64 `json:"max_track_speed_kn"`       // 30 (track segmentation)
 	ReorderLatenessMinutes float64 `json:"reorder_lateness_minutes"` // 120
 }
@@ -76,6 +83,7 @@ var DefaultConfig = Config{
 	LoiterMaxKn: 2, LoiterMinHours: 4, LoiterMinShoreNM: 20,
 	PortCallMaxKn: 0.5, PortCallMaxKM: 3, PortCallMinHours: 2,
 	PositionFreshMinutes: 30, MaxTrackSpeedKn: 30, ReorderLatenessMinutes: 120,
+	DraughtChangeMetres: 1, SameTimeMinutes: 10, ConflictMinKM: 50, SpoofInlandKM: 30, SpoofFrozenFixes: 10, SpoofFrozenMinKn: 3, ClassBMaxLengthM: 100,
 }
 
 // LoadConfig reads a JSON file of overrides onto the defaults. Unknown

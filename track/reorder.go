@@ -2,6 +2,7 @@ package track
 
 import (
 	"container/heap"
+	"fmt"
 	"math"
 	"time"
 )
@@ -85,11 +86,18 @@ func fixLess(a, b Fix) bool {
 	if a.Lon != b.Lon {
 		return a.Lon < b.Lon
 	}
+	// Static reports after positions of the same time.
+	if (a.Static == nil) != (b.Static == nil) {
+		return a.Static == nil
+	}
 	as, bs := nanLow(a.SOG), nanLow(b.SOG)
 	if as != bs {
 		return as < bs
 	}
-	return a.Source < b.Source
+	if a.Source != b.Source {
+		return a.Source < b.Source
+	}
+	return fmt.Sprint(a.Static) < fmt.Sprint(b.Static)
 }
 
 func nanLow(f float64) float64 {

@@ -23,6 +23,9 @@ type Fix struct {
 	SOG    float64 // knots; NaN when the report had none
 	COG    float64 // degrees; NaN when none
 	Source string
+	// Static, when set, makes this a static report travelling in time
+	// order with the positions (the tracker ignores it).
+	Static any
 }
 
 // HasSOG reports whether the fix carries a speed over ground.
@@ -128,8 +131,10 @@ func (t *Tracker) Add(f Fix) (*Segment, Fix, Result) {
 			continue
 		}
 		// Positions are a few metres apart for a moored ship: allow 500 m
-		// of noise before a speed is implied.
-		if kn := math.Max(0, d-500) / geo.NauticalMile / dt; kn <= t.cfg.MaxSpeedKn && d < bestD {
+		// of noise before a speed is implied. Receive times jitter by a
+		// minute or more (satellite AIS is stamped on the ground, in
+		// batches), so no interval counts as shorter than two minutes.
+		if kn := math.Max(0, d-500) / geo.NauticalMile / math.Max(dt, 2.0/60); kn <= t.cfg.MaxSpeedKn && d < bestD {
 			best, bestD = s, d
 		}
 	}

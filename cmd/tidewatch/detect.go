@@ -198,13 +198,26 @@ func feed(eng *detect.Engine, src ais.Source) (n, untimed int64, err error) {
 			}
 			eng.Position(track.Fix{MMSI: m.MMSI, Time: m.Time, Lat: lat, Lon: lon, SOG: sog, COG: cog, Source: m.Source})
 			n++
-			if m.Type == 19 && m.ShipName != "" {
-				eng.Static(m.MMSI, 0, m.ShipName)
+			if m.Type == 19 {
+				eng.Static(staticOf(&m))
 			}
-		case m.Type == 5:
-			eng.Static(m.MMSI, m.IMO, m.ShipName)
-		case m.Type == 24 && m.PartNo == 0:
-			eng.Static(m.MMSI, 0, m.ShipName)
+		case m.Type == 5 || m.Type == 24:
+			if !m.Time.IsZero() {
+				eng.Static(staticOf(&m))
+			}
 		}
 	}
+}
+
+// staticOf turns a static message (5, 19, 24) into a report.
+func staticOf(m *ais.Message) detect.StaticReport {
+	r := detect.StaticReport{MMSI: m.MMSI, Time: m.Time, Name: m.ShipName, CallSign: m.CallSign, ShipType: m.ShipType,
+		Destination: m.Destination, LengthM: int(m.ToBow) + int(m.ToStern), ClassB: m.Type != 5}
+	if m.Type == 5 {
+		r.IMO = m.IMO
+		if d, ok := m.DraughtMetres(); ok {
+			r.Draught = d
+		}
+	}
+	return r
 }

@@ -1,0 +1,302 @@
+package detect
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/tidewatch/tidewatch/geo"
+	"github.com/tidewatch/tidewatch/identity"
+	"github.com/tidewatch/tidewatch/track"
+)
+
+// More event kinds.
+const (
+	KindIdentityChange   = "identity_change"
+	KindIdentityConflict = "identity_conflict"
+	KindSpoofing         = "position_spoofing"
+	KindDraughtChange    = "draught_change"
+	KindInconsistency    = "inconsistency"
+)
+
+// StaticReport is what a ship says about itself (AIS types 5, 19, 24).
+type StaticReport struct {
+	MMSI        uint32
+	Time        time.Time
+	IMO         uint32 // 0 = not given
+	Name        string
+	CallSign    string
+	ShipType    uint8   // 0 = not given
+	Draught     float64 // metres; 0 = not given
+	Destination string
+	LengthM     int  // to_bow + to_stern; 0 = not given
+	ClassB      bool // sent as type 19 or 24
+}
+
+// staticState is the last identity an MMSI reported.
+type staticState struct {
+	imo                    uint32
+	name, callSign, dest   string
+	shipType               uint8
+	draught                float64
+	draughtAt              time.Time
+	draughtLat, draughtLon float64
+	lengthM                int
+	classB                 bool
+	flagged                map[string]bool // inconsistencies already reported
+	lastPortCallEnd        time.Time
+}
+
+// Static records a ship's static report, emitting identity changes,
+// draught changes at sea and inconsistencies.
+func (e *Engine) StaticReport(r StaticReport) {
+	if r.Time.IsZero() {
+		return
+	}
+	s := e.ident[r.MMSI]
+	if s == nil {
+		s = &staticState{flagged: map[string]bool{}}
+		e.ident[r.MMSI] = s
+	}
+	info := e.static[r.MMSI]
+	if r.IMO != 0 {
+		info.imo = r.IMO
+	}
+	if r.Name != "" {
+		info.name = r.Name
+	}
+	e.static[r.MMSI] = info
+	v := []Vessel{{MMSI: r.MMSI, IMO: info.imo, Name: info.name}}
+	pos := e.lastPosition(r.MMSI)
+	change := func(field string, from, to any, extra map[string]any) {
+		d := map[string]any{"field": field, "from": from, "to": to}
+		for k, x := range extra {
+			d[k] = x
+		}
+		e.emit(Event{Kind: KindIdentityChange, Vessels: v, Start: r.Time, End: r.Time, Lat: pos.Lat, Lon: pos.Lon, Details: d})
+	}
+	if r.Name != "" && s.name != "" && r.Name != s.name {
+		change("name", s.name, r.Name, nil)
+	}
+	if r.IMO != 0 && s.imo != 0 && r.IMO != s.imo {
+		change("imo", s.imo, r.IMO, nil)
+	}
+	if r.CallSign != "" && s.callSign != "" && r.CallSign != s.callSign {
+		change("call_sign", s.callSign, r.CallSign, nil)
+	}
+	if r.ShipType != 0 && s.shipType != 0 && r.ShipType != s.shipType {
+		// Declaring a fishing vessel during an STS transfer is a known
+		// trick: it explains loitering and close company.
+		change("ship_type", s.shipType, r.ShipType, map[string]any{"to_fishing": r.ShipType == 30})
+	}
+	if r.Destination != "" && s.dest != "" && r.Destination != s.dest {
+		change("destination", s.dest, r.Destination, nil)
+	}
+	// Draught: a change of 1 m or more without a port call in between is a
+	// transfer of cargo at sea.
+	if r.Draught > 0 {
+		if s.draught > 0 && math.Abs(r.Draught-s.draught) >= e.cfg.DraughtChangeMetres && !s.lastPortCallEnd.After(s.draughtAt) && !e.inPortCall(r.MMSI) {
+			e.emit(Event{Kind: KindDraughtChange, Vessels: v, Start: s.draughtAt, End: r.Time, Lat: pos.Lat, Lon: pos.Lon, Details: map[string]any{
+				"from_m": s.draught, "to_m": r.Draught, "change_m": round2(r.Draught - s.draught),
+				"from_position": []float64{round5(s.draughtLat), round5(s.draughtLon)}, "no_port_call_between": true}})
+		}
+		if r.Draught != s.draught || s.draughtAt.IsZero() {
+			s.draught, s.draughtAt, s.draughtLat, s.draughtLon = r.Draught, r.Time, pos.Lat, pos.Lon
+		}
+	}
+	// IMO numbers: invalid check digits, and one IMO under two MMSIs.
+	if r.IMO != 0 {
+		if !identity.ValidShipIMO(int(r.IMO)) && !s.flagged["imo-check"] {
+			s.flagged["imo-check"] = true
+			e.emit(Event{Kind: KindIdentityConflict, Vessels: v, Start: r.Time, End: r.Time, Lat: pos.Lat, Lon: pos.Lon,
+				Details: map[string]any{"reason": "imo_check_digit", "imo": r.IMO, "explanation": fmt.Sprintf("IMO %d fails the ship IMO check digit", r.IMO)}})
+		}
+		if identity.ValidShipIMO(int(r.IMO)) {
+			// Placeholder and junk numbers (1, 111, 2^30-1) would tie
+			// unrelated ships together.
+			e.imoUse(r, v, pos)
+		}
+	}
+	e.inconsistencies(r, s, v, pos)
+	if r.Name != "" {
+		s.name = r.Name
+	}
+	if r.IMO != 0 {
+		s.imo = r.IMO
+	}
+	if r.CallSign != "" {
+		s.callSign = r.CallSign
+	}
+	if r.ShipType != 0 {
+		s.shipType = r.ShipType
+	}
+	if r.Destination != "" {
+		s.dest = r.Destination
+	}
+	if r.LengthM > 0 {
+		s.lengthM = r.LengthM
+	}
+	s.classB = s.classB || r.ClassB
+}
+
+// imoUse reports one IMO broadcast by two MMSIs: at once (a conflict), or
+// one after the other (an identity change; the flag the MID implies may
+// change with it).
+func (e *Engine) imoUse(r StaticReport, v []Vessel, pos track.Fix) {
+	u, ok := e.imoSeen[r.IMO]
+	e.imoSeen[r.IMO] = imoUser{mmsi: r.MMSI, at: r.Time}
+	if !ok || u.mmsi == r.MMSI {
+		return
+	}
+	other := Vessel{MMSI: u.mmsi, IMO: r.IMO, Name: e.static[u.mmsi].name}
+	fromFlag, _ := identity.MMSI(u.mmsi).Flag()
+	toFlag, _ := identity.MMSI(r.MMSI).Flag()
+	if r.Time.Sub(u.at) <= time.Duration(e.cfg.SameTimeMinutes*float64(time.Minute)) && e.recentlyActive(u.mmsi, r.Time) {
+		e.emit(Event{Kind: KindIdentityConflict, Vessels: []Vessel{other, v[0]}, Start: u.at, End: r.Time, Lat: pos.Lat, Lon: pos.Lon,
+			Details: map[string]any{"reason": "one_imo_two_mmsi", "imo": r.IMO}})
+		return
+	}
+	e.emit(Event{Kind: KindIdentityChange, Vessels: []Vessel{other, v[0]}, Start: u.at, End: r.Time, Lat: pos.Lat, Lon: pos.Lon,
+		Details: map[string]any{"field": "mmsi", "from": u.mmsi, "to": r.MMSI, "imo": r.IMO, "flag_from": string(fromFlag), "flag_to": string(toFlag), "flag_changed": fromFlag != toFlag}})
+}
+
+type imoUser struct {
+	mmsi uint32
+	at   time.Time
+}
+
+// inconsistencies: a DPRK call sign on a non-DPRK MMSI, a MID allocated to
+// nobody, a class B transponder on a large ship.
+func (e *Engine) inconsistencies(r StaticReport, s *staticState, v []Vessel, pos track.Fix) {
+	flag := func(key string, d map[string]any) {
+		if s.flagged[key] {
+			return
+		}
+		s.flagged[key] = true
+		d["reason"] = key
+		e.emit(Event{Kind: KindInconsistency, Vessels: v, Start: r.Time, End: r.Time, Lat: pos.Lat, Lon: pos.Lon, Details: d})
+	}
+	m := identity.MMSI(r.MMSI)
+	midFlag, midOK := m.Flag()
+	if r.CallSign != "" && identity.IsDPRKCallSign(r.CallSign) && midFlag != "KP" {
+		flag("dprk_call_sign_on_foreign_mmsi", map[string]any{"call_sign": r.CallSign, "mmsi_flag": string(midFlag)})
+	}
+	if cs := r.CallSign; cs != "" {
+		if c, ok := identity.CallSignCountry(cs); ok && midOK && c != midFlag && c != "KP" {
+			flag("call_sign_country_differs_from_mid", map[string]any{"call_sign": cs, "call_sign_country": string(c), "mmsi_flag": string(midFlag)})
+		}
+	}
+	if m.Kind() == identity.StationShip && !midOK {
+		flag("mid_not_allocated", map[string]any{"mid": m.MID()})
+	}
+	length := r.LengthM
+	if length == 0 {
+		length = s.lengthM
+	}
+	if (r.ClassB || s.classB) && length >= e.cfg.ClassBMaxLengthM {
+		flag("class_b_on_large_ship", map[string]any{"length_m": length})
+	}
+}
+
+func (e *Engine) lastPosition(mmsi uint32) track.Fix {
+	var best track.Fix
+	for _, s := range e.tracker.Open(mmsi) {
+		if s.Last.Time.After(best.Time) {
+			best = s.Last
+		}
+	}
+	return best
+}
+
+func (e *Engine) recentlyActive(mmsi uint32, at time.Time) bool {
+	p := e.lastPosition(mmsi)
+	return !p.Time.IsZero() && at.Sub(p.Time) <= time.Hour
+}
+
+func (e *Engine) inPortCall(mmsi uint32) bool {
+	for _, seg := range e.tracker.Open(mmsi) {
+		if st := e.segs[segKey{seg.MMSI, seg.ID}]; st != nil && st.stopped {
+			return true
+		}
+	}
+	return false
+}
+
+// notePortCall remembers when an MMSI last left a port, for draught changes.
+func (e *Engine) notePortCall(mmsi uint32, end time.Time) {
+	if s := e.ident[mmsi]; s != nil && end.After(s.lastPortCallEnd) {
+		s.lastPortCallEnd = end
+	}
+}
+
+// twoAtOnce reports one MMSI broadcast by two ships at once: a new segment
+// started far from another segment of the same MMSI that reported moments
+// before.
+func (e *Engine) twoAtOnce(seg *track.Segment, f track.Fix) {
+	window := time.Duration(e.cfg.SameTimeMinutes * float64(time.Minute))
+	for _, o := range e.tracker.Open(seg.MMSI) {
+		if o == seg || f.Time.Sub(o.Last.Time) > window {
+			continue
+		}
+		d := geo.Distance(o.Last.Lat, o.Last.Lon, f.Lat, f.Lon)
+		if d < e.cfg.ConflictMinKM*1000 {
+			continue // near enough to be one ship with a jittery clock or GPS
+		}
+		key := fmt.Sprintf("%d/%d", o.ID, seg.ID)
+		if e.conflicts[seg.MMSI] == nil {
+			e.conflicts[seg.MMSI] = map[string]bool{}
+		}
+		if e.conflicts[seg.MMSI][key] {
+			continue
+		}
+		e.conflicts[seg.MMSI][key] = true
+		info := e.static[seg.MMSI]
+		e.emit(Event{Kind: KindIdentityConflict,
+			Vessels: []Vessel{{MMSI: seg.MMSI, Segment: o.ID, IMO: info.imo, Name: info.name}, {MMSI: seg.MMSI, Segment: seg.ID, IMO: info.imo, Name: info.name}},
+			Start:   o.Last.Time, End: f.Time, Lat: f.Lat, Lon: f.Lon,
+			Details: map[string]any{"reason": "one_mmsi_two_positions", "distance_km": round2(d / 1000),
+				"positions":        [][]float64{{round5(o.Last.Lat), round5(o.Last.Lon)}, {round5(f.Lat), round5(f.Lon)}},
+				"implied_speed_kn": round2(d / geo.NauticalMile / math.Max(f.Time.Sub(o.Last.Time).Hours(), 1.0/3600))}})
+	}
+}
+
+// spoof checks a fix for signs of a falsified position: well inland, or
+// frozen while reporting speed.
+func (e *Engine) spoof(st *segState, f track.Fix) {
+	if e.land != nil && e.land.OnLand(f.Lat, f.Lon) {
+		if !st.onLand {
+			// Natural Earth 1:10m land has no rivers or canals: ships on the
+			// Kiel Canal or the Mississippi look inland. Only a position far
+			// inland and far from any port or anchorage counts.
+			inland := e.land.DistanceToShore(f.Lat, f.Lon, 100*geo.NauticalMile)
+			nearPort := false
+			if e.ports != nil {
+				_, _, nearPort = e.ports.Nearest(f.Lat, f.Lon, e.cfg.SpoofInlandKM*1000)
+			}
+			// And only for a ship that was at sea: a ship that has only
+			// ever been seen "on land" is on a lake or river Natural Earth
+			// draws as land (the Great Lakes), not spoofing.
+			atSea := e.lastAtSea[st.key.mmsi]
+			if inland >= e.cfg.SpoofInlandKM*1000 && !nearPort && !atSea.IsZero() && f.Time.Sub(atSea) <= 24*time.Hour {
+				st.onLand = true
+				e.emit(Event{Kind: KindSpoofing, Vessels: []Vessel{e.vessel(st.key)}, Start: f.Time, End: f.Time, Lat: f.Lat, Lon: f.Lon,
+					Details: map[string]any{"reason": "position_on_land", "inland_km": round2(inland / 1000), "last_at_sea": atSea}})
+			}
+		}
+	} else {
+		st.onLand = false
+		e.lastAtSea[st.key.mmsi] = f.Time
+	}
+	if f.HasSOG() && f.SOG >= e.cfg.SpoofFrozenMinKn && f.Lat == st.last.Lat && f.Lon == st.last.Lon && !st.last.Time.IsZero() {
+		if st.frozen == 0 {
+			st.frozenStart = st.last
+		}
+		st.frozen++
+		if st.frozen == e.cfg.SpoofFrozenFixes {
+			e.emit(Event{Kind: KindSpoofing, Vessels: []Vessel{e.vessel(st.key)}, Start: st.frozenStart.Time, End: f.Time, Lat: f.Lat, Lon: f.Lon,
+				Details: map[string]any{"reason": "frozen_position_while_moving", "fixes": st.frozen + 1, "reported_speed_kn": f.SOG}})
+		}
+		return
+	}
+	st.frozen = 0
+}

@@ -1,0 +1,94 @@
+package detect
+
+import (
+	"testing"
+	"time"
+
+	"github.com/tidewatch/tidewatch/track"
+)
+
+func runWithStatic(t *testing.T, fixes []track.Fix, statics []StaticReport) []Event {
+	t.Helper()
+	var evs []Event
+	e := NewEngine(DefaultConfig, nil, nil, nil, func(ev Event) { evs = append(evs, ev) })
+	for _, s := range statics {
+		e.Static(s)
+	}
+	for _, f := range fixes {
+		e.Position(f)
+	}
+	e.Flush()
+	SortEvents(evs)
+	return evs
+}
+
+func TestIdentityChanges(t *testing.T) {
+	at := func(h float64) time.Time { return t0.Add(time.Duration(h * float64(time.Hour))) }
+	fixes := path(445000001, 0, 10*time.Hour, 30*time.Minute, 38.2, 124.0, 5, 0)
+	statics := []StaticReport{
+		{MMSI: 445000001, Time: at(0.1), IMO: 8660313, Name: "CHON MA SAN", CallSign: "HMYX", ShipType: 80, Draught: 4.0},
+		{MMSI: 445000001, Time: at(3), IMO: 8660313, Name: "XIN YUAN 18", CallSign: "HMYX", ShipType: 30, Draught: 4.0},
+		{MMSI: 445000001, Time: at(6), IMO: 8660313, Name: "XIN YUAN 18", CallSign: "HMYX", ShipType: 30, Draught: 6.5},
+	}
+	evs := runWithStatic(t, fixes, statics)
+	var fields []string
+	draught := 0
+	for _, e := range evs {
+		switch e.Kind {
+		case KindIdentityChange:
+			fields = append(fields, e.Details["field"].(string))
+			if e.Details["field"] == "ship_type" && e.Details["to_fishing"] != true {
+				t.Errorf("to fishing not flagged: %v", e.Details)
+			}
+		case KindDraughtChange:
+			draught++
+			if e.Details["change_m"].(float64) != 2.5 {
+				t.Errorf("draught %v", e.Details)
+			}
+		}
+	}
+	if len(fields) != 2 || fields[0] != "name" || fields[1] != "ship_type" || draught != 1 {
+		t.Errorf("changes %v, draught %d: %v", fields, draught, summary(evs))
+	}
+}
+
+func TestIdentityConflicts(t *testing.T) {
+	// One MMSI at two places 300 km apart at once.
+	a := path(445000002, 0, time.Hour, 5*time.Minute, 38.2, 124.0, 5, 0)
+	b := path(445000002, 2*time.Minute, time.Hour, 5*time.Minute, 31.0, 124.0, 5, 0)
+	// One IMO under two MMSIs at once, and a bad IMO check digit.
+	c := path(352000003, 0, time.Hour, 5*time.Minute, 30.0, 124.0, 10, 0)
+	d := path(667000004, 0, time.Hour, 5*time.Minute, 20.0, 107.0, 10, 0)
+	fixes := byTime(append(append(append(a, b...), c...), d...))
+	statics := []StaticReport{
+		{MMSI: 352000003, Time: t0.Add(10 * time.Minute), IMO: 9417115, Name: "KOTI"},
+		{MMSI: 667000004, Time: t0.Add(12 * time.Minute), IMO: 9417115, Name: "KOTI"},
+		{MMSI: 352000003, Time: t0.Add(20 * time.Minute), IMO: 9417116, Name: "KOTI"},
+		// A DPRK call sign on a Sierra Leone MMSI.
+		{MMSI: 667000004, Time: t0.Add(30 * time.Minute), CallSign: "HMYX"},
+	}
+	evs := runWithStatic(t, fixes, statics)
+	reasons := map[string]int{}
+	for _, e := range evs {
+		if r, ok := e.Details["reason"].(string); ok {
+			reasons[e.Kind+"/"+r]++
+		}
+	}
+	for _, want := range []string{"identity_conflict/one_mmsi_two_positions", "identity_conflict/one_imo_two_mmsi", "identity_conflict/imo_check_digit", "inconsistency/dprk_call_sign_on_foreign_mmsi"} {
+		if reasons[want] != 1 {
+			t.Errorf("%s: %d (all: %v)", want, reasons[want], reasons)
+		}
+	}
+}
+
+func TestSpoofing(t *testing.T) {
+	// Frozen position while reporting 12 knots.
+	var f []track.Fix
+	for i := 0; i < 15; i++ {
+		f = append(f, track.Fix{MMSI: 9, Time: t0.Add(time.Duration(i) * time.Minute), Lat: 30.5, Lon: 124.5, SOG: 12})
+	}
+	evs := runWithStatic(t, f, nil)
+	if len(evs) != 1 || evs[0].Kind != KindSpoofing || evs[0].Details["reason"] != "frozen_position_while_moving" {
+		t.Errorf("frozen: %v", summary(evs))
+	}
+}
