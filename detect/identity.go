@@ -182,7 +182,7 @@ func (e *Engine) inconsistencies(r StaticReport, s *staticState, v []Vessel, pos
 		flag("dprk_call_sign_on_foreign_mmsi", map[string]any{"call_sign": r.CallSign, "mmsi_flag": string(midFlag)})
 	}
 	if cs := r.CallSign; cs != "" {
-		if c, ok := identity.CallSignCountry(cs); ok && midOK && c != midFlag && c != "KP" {
+		if c, ok := identity.CallSignCountry(cs); ok && midOK && !sameAdministration(c, midFlag) && c != "KP" {
 			flag("call_sign_country_differs_from_mid", map[string]any{"call_sign": cs, "call_sign_country": string(c), "mmsi_flag": string(midFlag)})
 		}
 	}
@@ -299,4 +299,15 @@ func (e *Engine) spoof(st *segState, f track.Fix) {
 		return
 	}
 	st.frozen = 0
+}
+
+// sameAdministration treats China, Taiwan, Hong Kong and Macao as one for
+// call signs: the ITU allocates the whole B block to China, and ships of
+// all four use series inside it.
+func sameAdministration(a, b identity.Country) bool {
+	if a == b {
+		return true
+	}
+	china := func(c identity.Country) bool { return c == "CN" || c == "TW" || c == "HK" || c == "MO" }
+	return china(a) && china(b)
 }

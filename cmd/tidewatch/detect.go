@@ -13,7 +13,6 @@ import (
 	"github.com/tidewatch/tidewatch/ais"
 	"github.com/tidewatch/tidewatch/detect"
 	"github.com/tidewatch/tidewatch/geo"
-	"github.com/tidewatch/tidewatch/track"
 )
 
 func runDetect(e *env, args []string) error {
@@ -116,7 +115,7 @@ fields) cannot be placed in event time and are counted and skipped.
 			failed++
 			continue
 		}
-		n, u, err := feed(eng, src)
+		n, u, err := detect.FeedAIS(eng, src)
 		closer.Close()
 		fixes += n
 		untimed += u
@@ -171,53 +170,3 @@ fields) cannot be placed in event time and are counted and skipped.
 	return nil
 }
 
-// feed passes a source's positions and static data to the engine.
-func feed(eng *detect.Engine, src ais.Source) (n, untimed int64, err error) {
-	var m ais.Message
-	for {
-		if err := src.Next(&m); err != nil {
-			return n, untimed, err
-		}
-		switch {
-		case m.IsPosition():
-			lat, lon, ok := m.LatLon()
-			if !ok {
-				continue
-			}
-			if m.Time.IsZero() {
-				untimed++
-				continue
-			}
-			sog, ok := m.SpeedKnots()
-			if !ok {
-				sog = math.NaN()
-			}
-			cog, ok := m.CourseDegrees()
-			if !ok {
-				cog = math.NaN()
-			}
-			eng.Position(track.Fix{MMSI: m.MMSI, Time: m.Time, Lat: lat, Lon: lon, SOG: sog, COG: cog, Source: m.Source})
-			n++
-			if m.Type == 19 {
-				eng.Static(staticOf(&m))
-			}
-		case m.Type == 5 || m.Type == 24:
-			if !m.Time.IsZero() {
-				eng.Static(staticOf(&m))
-			}
-		}
-	}
-}
-
-// staticOf turns a static message (5, 19, 24) into a report.
-func staticOf(m *ais.Message) detect.StaticReport {
-	r := detect.StaticReport{MMSI: m.MMSI, Time: m.Time, Name: m.ShipName, CallSign: m.CallSign, ShipType: m.ShipType,
-		Destination: m.Destination, LengthM: int(m.ToBow) + int(m.ToStern), ClassB: m.Type != 5}
-	if m.Type == 5 {
-		r.IMO = m.IMO
-		if d, ok := m.DraughtMetres(); ok {
-			r.Draught = d
-		}
-	}
-	return r
-}

@@ -43,6 +43,7 @@ func commands() []command {
 		{"lists", "read, import, update, version and diff sanctions lists (run 'tidewatch lists' for its commands)", runLists},
 		{"ais", "decode AIS (NMEA logs, CSV exports, live TCP/UDP feeds) and count what it holds", runAIS},
 		{"detect", "find gaps, ship-to-ship encounters, loitering, port calls and zone entries in AIS", runDetect},
+		{"simulate", "write simulated AIS with planted DPRK evasion behaviour and its ground truth", runSimulate},
 		{"identify", "explain an IMO number, MMSI or call sign: check digits, station kind, flag", runIdentify},
 	}
 }

@@ -1,0 +1,120 @@
+package sim
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/tidewatch/tidewatch/ais"
+	"github.com/tidewatch/tidewatch/detect"
+	"github.com/tidewatch/tidewatch/geo"
+)
+
+// detectAll runs the simulated NMEA through the decoder and every detector.
+func detectAll(t testing.TB, nmea []byte) []detect.Event {
+	t.Helper()
+	land, _ := geo.LoadLand()
+	ports, _ := geo.LoadPorts()
+	zones, _ := geo.BuiltinZones()
+	cfg := detect.DefaultConfig
+	var evs []detect.Event
+	eng := detect.NewEngine(cfg, land, ports, zones, func(e detect.Event) { evs = append(evs, e) })
+	r, err := ais.NewReader(bytes.NewReader(nmea))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := detect.FeedAIS(eng, r); err != io.EOF {
+		t.Fatal(err)
+	}
+	if n := r.Stats().ErrorCount(); n != 0 {
+		t.Fatalf("simulated NMEA has %d unusable lines: %v", n, r.Stats().ErrorsByName())
+	}
+	eng.Flush()
+	detect.SortEvents(evs)
+	return evs
+}
+
+func involves(e detect.Event, mmsis []uint32) bool {
+	for _, m := range mmsis {
+		found := false
+		for _, v := range e.Vessels {
+			if v.MMSI == m {
+				found = true
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// TestSimulatedDay plants the behaviours of the issue and checks each is
+// reported once, and that no look-alike fires.
+func TestSimulatedDay(t *testing.T) {
+	sc := DefaultScenario
+	var nmea, truth bytes.Buffer
+	if err := Run(sc, &nmea, &truth); err != nil {
+		t.Fatal(err)
+	}
+	evs := detectAll(t, nmea.Bytes())
+	var truths []Truth
+	dec := json.NewDecoder(&truth)
+	for dec.More() {
+		var tr Truth
+		if err := dec.Decode(&tr); err != nil {
+			t.Fatal(err)
+		}
+		truths = append(truths, tr)
+	}
+	if len(truths) < 8 {
+		t.Fatalf("%d truths", len(truths))
+	}
+	for _, tr := range truths {
+		n := 0
+		for _, e := range evs {
+			if e.Kind == tr.Kind && involves(e, tr.MMSIs) && !e.End.Before(tr.Start.Add(-time.Hour)) && !e.Start.After(tr.End.Add(time.Hour)) {
+				n++
+			}
+		}
+		switch {
+		case tr.Expect && tr.Kind == "identity_change" && n < 1:
+			t.Errorf("%s (%s): not reported", tr.Kind, tr.Note)
+		case tr.Expect && tr.Kind != "identity_change" && n != 1:
+			t.Errorf("%s (%s): reported %d times, want once", tr.Kind, tr.Note, n)
+		case !tr.Expect && n != 0:
+			t.Errorf("look-alike %s (%s) fired %d times", tr.Kind, tr.Note, n)
+		}
+	}
+	counts := map[string]int{}
+	for _, e := range evs {
+		counts[e.Kind]++
+	}
+	t.Logf("%d bytes of NMEA; events: %v", nmea.Len(), counts)
+	// Background ships: no encounters, no gaps, no conflicts among them.
+	for _, e := range evs {
+		bg := true
+		for _, v := range e.Vessels {
+			if v.MMSI < 412000000 || v.MMSI >= 412000000+uint32(sc.Background)*7 {
+				bg = false
+			}
+		}
+		if bg && (e.Kind == detect.KindEncounter || e.Kind == detect.KindGap || e.Kind == detect.KindIdentityConflict || e.Kind == detect.KindSpoofing) {
+			t.Errorf("background ships: %s %v", e.Kind, e.Vessels)
+		}
+	}
+}
+
+// The same scenario gives the same bytes.
+func TestDeterministic(t *testing.T) {
+	sc := DefaultScenario
+	sc.Background, sc.Duration = 20, 6*time.Hour
+	var a, b bytes.Buffer
+	Run(sc, &a, nil)
+	Run(sc, &b, nil)
+	if !bytes.Equal(a.Bytes(), b.Bytes()) || a.Len() == 0 {
+		t.Error("simulation not deterministic")
+	}
+}
