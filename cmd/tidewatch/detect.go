@@ -169,4 +169,3 @@ fields) cannot be placed in event time and are counted and skipped.
 	}
 	return nil
 }
-
