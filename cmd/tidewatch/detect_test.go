@@ -28,10 +28,18 @@ func TestDetectCLI(t *testing.T) {
 		}
 		evs = append(evs, o)
 	}
-	if len(evs) != 1 || evs[0]["kind"] != "loitering" || evs[0]["vessels"].([]any)[0].(map[string]any)["mmsi"] != float64(212123000) {
+	// One loitering event (the drift), and the destination update it sent.
+	kinds := map[string]int{}
+	for _, ev := range evs {
+		kinds[ev["kind"].(string)]++
+		if ev["vessels"].([]any)[0].(map[string]any)["mmsi"] != float64(212123000) {
+			t.Errorf("event for another ship: %v", ev)
+		}
+	}
+	if kinds["loitering"] != 1 || kinds["identity_change"] != 1 || len(evs) != 2 {
 		t.Errorf("events %v", evs)
 	}
-	if !strings.Contains(errs, "1 events: loitering 1") {
+	if !strings.Contains(errs, "2 events: identity_change 1 loitering 1") {
 		t.Errorf("summary %q", errs)
 	}
 	// The Skagen anchorage snapshot holds dozens of ships anchored close
