@@ -32,8 +32,11 @@ type Engine struct {
 	imoSeen   map[uint32]imoUser
 	conflicts map[uint32]map[string]bool
 	lastAtSea map[uint32]time.Time
-	now       time.Time
-	sweepAt   time.Time
+	// Designated, when set, says whether an IMO or MMSI belongs to a
+	// designated (sanctioned) vessel, and which listing.
+	Designated func(imo, mmsi uint32) (listing string, ok bool)
+	now        time.Time
+	sweepAt    time.Time
 }
 
 type segKey struct {

@@ -117,6 +117,14 @@ func (e *Engine) StaticReport(r StaticReport) {
 			e.imoUse(r, v, pos)
 		}
 	}
+	if e.Designated != nil && !s.flagged["designated"] {
+		if what, ok := e.Designated(r.IMO, r.MMSI); ok {
+			s.flagged["designated"] = true
+			e.emit(Event{Kind: KindIdentityConflict, Vessels: v, Start: r.Time, End: r.Time, Lat: pos.Lat, Lon: pos.Lon,
+				Details: map[string]any{"reason": "designated_identity", "listing": what,
+					"explanation": "the ship broadcasts an identity (IMO or MMSI) of a designated vessel"}})
+		}
+	}
 	e.inconsistencies(r, s, v, pos)
 	if r.Name != "" {
 		s.name = r.Name

@@ -92,3 +92,29 @@ func TestSpoofing(t *testing.T) {
 		t.Errorf("frozen: %v", summary(evs))
 	}
 }
+
+func TestDesignatedIdentity(t *testing.T) {
+	var evs []Event
+	e := NewEngine(DefaultConfig, nil, nil, nil, func(ev Event) { evs = append(evs, ev) })
+	e.Designated = func(imo, mmsi uint32) (string, bool) {
+		if imo == 8606173 {
+			return "RYONG GUN BONG [ofac:17104]", true
+		}
+		return "", false
+	}
+	for _, f := range path(352000999, 0, time.Hour, 10*time.Minute, 30, 124, 10, 0) {
+		e.Position(f)
+	}
+	e.Static(StaticReport{MMSI: 352000999, Time: t0.Add(5 * time.Minute), IMO: 8606173, Name: "SOMETHING ELSE"})
+	e.Static(StaticReport{MMSI: 352000999, Time: t0.Add(25 * time.Minute), IMO: 8606173, Name: "SOMETHING ELSE"})
+	e.Flush()
+	n := 0
+	for _, ev := range evs {
+		if ev.Details["reason"] == "designated_identity" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("designated identity reported %d times: %v", n, summary(evs))
+	}
+}

@@ -8,11 +8,15 @@ import (
 	"math"
 	"os"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tidewatch/tidewatch/ais"
 	"github.com/tidewatch/tidewatch/detect"
 	"github.com/tidewatch/tidewatch/geo"
+	"github.com/tidewatch/tidewatch/sanctions"
+	"github.com/tidewatch/tidewatch/screen"
 )
 
 func runDetect(e *env, args []string) error {
@@ -51,6 +55,10 @@ fields) cannot be placed in event time and are counted and skipped.
 	fs.StringVar(&zonesFile, "zones", "", "GeoJSON file of extra zones (Polygon/MultiPolygon features)")
 	fs.BoolVar(&noBuiltinZones, "no-builtin-zones", false, "only the --zones zones")
 	fs.StringVar(&out, "out", "", "write events here (default stdout)")
+	var src listSource
+	src.register(fs)
+	withLists := fs.Bool("sanctions", false, "flag ships broadcasting the IMO or MMSI of a designated vessel (lists from --data, else the embedded snapshot; or --lists)")
+	lists := fs.String("lists", "", "with --sanctions: read list files from this directory")
 	lateness := fs.Duration("lateness", 0, "reorder window for out-of-order fixes (default: whole input for files, 2h with live feeds)")
 	inputs, err := parseFlags(fs, args)
 	if err != nil {
@@ -103,6 +111,39 @@ fields) cannot be placed in event time and are counted and skipped.
 	}
 	var events []detect.Event
 	eng := detect.NewEngine(cfg, land, ports, zones, func(ev detect.Event) { events = append(events, ev) })
+	if *withLists || *lists != "" {
+		var paths []string
+		if *lists != "" {
+			paths = []string{*lists}
+		}
+		l, err := src.load(e, paths)
+		if err != nil {
+			return err
+		}
+		ix := screen.NewIndex(sanctions.Merge(sanctions.Latest(l.datasets)...))
+		eng.Designated = func(imo, mmsi uint32) (string, bool) {
+			q := screen.Query{Type: "vessel"}
+			if imo != 0 {
+				q.IMO = strconv.Itoa(int(imo))
+			}
+			if mmsi != 0 {
+				q.MMSI = fmt.Sprintf("%09d", mmsi)
+			}
+			if q.IMO == "" && q.MMSI == "" {
+				return "", false
+			}
+			q, _ = q.Sanitised()
+			res, err := ix.Search(q, screen.Options{Limit: 1})
+			if err != nil || len(res) == 0 || res[0].MatchedName != "" {
+				return "", false // identifiers only: a name alone does not make an identity
+			}
+			var refs []string
+			for _, li := range res[0].Entity.Listings {
+				refs = append(refs, li.Ref())
+			}
+			return fmt.Sprintf("%s [%s]", res[0].Entity.Name, strings.Join(refs, " ")), true
+		}
+	}
 	ctx, cancel := signalContext()
 	defer cancel()
 	start := time.Now()

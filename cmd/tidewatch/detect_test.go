@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tidewatch/tidewatch/ais"
 )
 
 func TestDetectCLI(t *testing.T) {
@@ -58,5 +60,24 @@ func TestDetectCLI(t *testing.T) {
 	os.WriteFile(zones, []byte(`{"type":"FeatureCollection","features":[]}`), 0o644)
 	if code, _, errs := tw(t, "detect", "--zones", zones, "x"); code != 2 || !strings.Contains(errs, "no Polygon") {
 		t.Errorf("bad zones: %d %s", code, errs)
+	}
+}
+
+// With --sanctions, a ship broadcasting a designated vessel's IMO number is
+// flagged whatever name it uses.
+func TestDetectDesignatedIdentity(t *testing.T) {
+	lat, lon := ais.RawLatLon(30.5, 124.5)
+	pos := ais.Message{MMSI: 352000999, SpeedRaw: 100, LatRaw: lat, LonRaw: lon, Course: 900, Heading: 90}
+	st := ais.Message{MMSI: 352000999, IMO: 8606173, ShipName: "HAPPY VOYAGER", CallSign: "3EAB1", ShipType: 70, Draught: 60}
+	var lines []string
+	pl, f := ais.EncodePosition(&pos)
+	lines = append(lines, ais.Sentences(pl, f, 1772323200, "t", 0, 0, 'A')...)
+	pl, f = ais.EncodeStatic(&st)
+	lines = append(lines, ais.Sentences(pl, f, 1772323230, "t", 1, 1, 'B')...)
+	in := filepath.Join(t.TempDir(), "in.nmea")
+	os.WriteFile(in, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+	code, out, errs := tw(t, "detect", "--sanctions", "--embedded", in)
+	if code != 0 || !strings.Contains(out, `"reason":"designated_identity"`) || !strings.Contains(out, "RYONG GUN BONG") {
+		t.Errorf("designated identity: %d %s %s", code, out, errs)
 	}
 }
