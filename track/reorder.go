@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"fmt"
 	"math"
+	"sort"
 	"time"
 )
 
@@ -19,6 +20,17 @@ import (
 type Reorder struct {
 	Lateness time.Duration
 	Late     int64
+	// Fixes that arrive in order (the usual case) go to a queue; only
+	// out-of-order ones pay for the heap. Output merges the two.
+	q       []Fix
+	qHead   int
+	last    Fix
+	hasLast bool
+	// pend gathers the fixes of the newest timestamp: feeds stamp whole
+	// seconds, so many fixes share one, in no particular order. They are
+	// sorted once the clock moves on and then join the queue.
+	pend     []Fix
+	pendTime time.Time
 	h        fixHeap
 	max      time.Time
 	released time.Time
@@ -34,29 +46,105 @@ func (r *Reorder) Push(f Fix, emit func(Fix)) {
 		r.Late++
 		return
 	}
-	heap.Push(&r.h, f)
+	switch {
+	case len(r.pend) > 0 && f.Time.Equal(r.pendTime):
+		r.pend = append(r.pend, f)
+	case len(r.pend) == 0 || f.Time.After(r.pendTime):
+		r.settle()
+		r.pend = append(r.pend, f)
+		r.pendTime = f.Time
+	default:
+		r.enqueue(f)
+	}
 	if f.Time.After(r.max) {
 		r.max = f.Time
 	}
 	limit := r.max.Add(-r.Lateness)
-	for r.h.Len() > 0 && r.h[0].Time.Before(limit) {
-		g := heap.Pop(&r.h).(Fix)
+	for {
+		g, ok := r.peek()
+		if !ok || !g.Time.Before(limit) {
+			break
+		}
+		r.pop()
 		r.released = g.Time
 		emit(g)
 	}
 }
 
+// enqueue adds a fix to the queue if it keeps it ordered, else to the heap.
+func (r *Reorder) enqueue(f Fix) {
+	if !r.hasLast || fixLess(r.last, f) {
+		r.q = append(r.q, f)
+		r.last, r.hasLast = f, true
+		return
+	}
+	heap.Push(&r.h, f)
+}
+
+// settle sorts the pending same-time fixes into the queue.
+func (r *Reorder) settle() {
+	if len(r.pend) == 0 {
+		return
+	}
+	sort.Slice(r.pend, func(i, j int) bool { return fixLess(r.pend[i], r.pend[j]) })
+	for _, g := range r.pend {
+		r.enqueue(g)
+	}
+	clear(r.pend)
+	r.pend = r.pend[:0]
+}
+
+// peek returns the smallest held fix (pending same-time fixes excepted:
+// they are the newest and wait for the clock to move on or Flush).
+func (r *Reorder) peek() (Fix, bool) {
+	hasQ, hasH := r.qHead < len(r.q), r.h.Len() > 0
+	switch {
+	case hasQ && hasH:
+		if fixLess(r.h[0], r.q[r.qHead]) {
+			return r.h[0], true
+		}
+		return r.q[r.qHead], true
+	case hasQ:
+		return r.q[r.qHead], true
+	case hasH:
+		return r.h[0], true
+	}
+	return Fix{}, false
+}
+
+// pop removes what peek returned.
+func (r *Reorder) pop() {
+	hasQ, hasH := r.qHead < len(r.q), r.h.Len() > 0
+	if hasH && (!hasQ || fixLess(r.h[0], r.q[r.qHead])) {
+		heap.Pop(&r.h)
+		return
+	}
+	r.q[r.qHead] = Fix{} // let the GC have the strings
+	r.qHead++
+	if r.qHead == len(r.q) {
+		r.q, r.qHead = r.q[:0], 0
+	} else if r.qHead > 4096 && r.qHead > len(r.q)/2 {
+		n := copy(r.q, r.q[r.qHead:])
+		r.q, r.qHead = r.q[:n], 0
+	}
+}
+
 // Flush emits everything held, in order.
 func (r *Reorder) Flush(emit func(Fix)) {
-	for r.h.Len() > 0 {
-		g := heap.Pop(&r.h).(Fix)
+	r.settle()
+	for {
+		g, ok := r.peek()
+		if !ok {
+			return
+		}
+		r.pop()
 		r.released = g.Time
 		emit(g)
 	}
 }
 
 // Held is the number of fixes in the buffer.
-func (r *Reorder) Held() int { return r.h.Len() }
+func (r *Reorder) Held() int { return len(r.q) - r.qHead + r.h.Len() + len(r.pend) }
 
 type fixHeap []Fix
 

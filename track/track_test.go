@@ -127,3 +127,44 @@ func TestReorderDeterministic(t *testing.T) {
 		t.Errorf("late %d", r.Late)
 	}
 }
+
+// Fixes stamped in whole seconds arrive in any order within a second; the
+// output is the same total order whatever that arrival order.
+func TestReorderSameSecond(t *testing.T) {
+	var in []Fix
+	for s := 0; s < 50; s++ {
+		for m := 0; m < 20; m++ {
+			in = append(in, Fix{MMSI: uint32(100 + (m*7)%20), Time: t0.Add(time.Duration(s) * time.Second), Lat: float64(m), Lon: 1, SOG: 1})
+		}
+	}
+	run := func(in []Fix) []Fix {
+		r := NewReorder(5 * time.Second)
+		var out []Fix
+		for _, f := range in {
+			r.Push(f, func(g Fix) { out = append(out, g) })
+		}
+		r.Flush(func(g Fix) { out = append(out, g) })
+		return out
+	}
+	want := run(in)
+	rng := rand.New(rand.NewSource(9))
+	for k := 0; k < 5; k++ {
+		sh := append([]Fix(nil), in...)
+		// Shuffle within each second only.
+		for s := 0; s < 50; s++ {
+			seg := sh[s*20 : s*20+20]
+			rng.Shuffle(len(seg), func(i, j int) { seg[i], seg[j] = seg[j], seg[i] })
+		}
+		got := run(sh)
+		for i := range got {
+			if got[i].MMSI != want[i].MMSI || !got[i].Time.Equal(want[i].Time) || got[i].Lat != want[i].Lat {
+				t.Fatalf("order differs at %d", i)
+			}
+		}
+	}
+	for i := 1; i < len(want); i++ {
+		if fixLess(want[i], want[i-1]) {
+			t.Fatalf("not sorted at %d", i)
+		}
+	}
+}
