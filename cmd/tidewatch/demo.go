@@ -1,14 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 
 	"github.com/tidewatch/tidewatch/ais"
 	"github.com/tidewatch/tidewatch/ais/sample"
+	"github.com/tidewatch/tidewatch/detect"
+	"github.com/tidewatch/tidewatch/geo"
 	"github.com/tidewatch/tidewatch/sanctions"
 	"github.com/tidewatch/tidewatch/screen"
+	"github.com/tidewatch/tidewatch/sim"
 )
 
 // runDemo shows the product on the embedded snapshot. It grows as
@@ -19,7 +24,9 @@ Runs Tidewatch on the sanctions-list snapshot built into the binary: no
 network, no data directory. It reads every list, shows what each holds,
 finds DPRK vessels by IMO number, shows one designation merged across
 lists, explains identifiers, diffs two UN list versions, screens vessels
-and companies, and decodes a real satellite AIS log and screens its ships.`)
+and companies, decodes a real satellite AIS log and screens its ships, and
+runs the behaviour detectors over a simulated day with planted DPRK
+sanctions evasion.`)
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -106,9 +113,12 @@ and companies, and decodes a real satellite AIS log and screens its ships.`)
 	if err := demoAIS(w, ix); err != nil {
 		return err
 	}
+	if err := demoDetect(w, ix); err != nil {
+		return err
+	}
 	fmt.Fprintln(w, "\nNext: 'tidewatch lists import --embedded' stores these versions; 'tidewatch lists update' fetches current ones;")
 	fmt.Fprintln(w, "'tidewatch screen --in portfolio.csv --out results.jsonl' screens a portfolio; 'tidewatch ais stats FILE'")
-	fmt.Fprintln(w, "and 'tidewatch ais decode --json FILE' read your own AIS logs and feeds.")
+	fmt.Fprintln(w, "and 'tidewatch ais decode --json FILE' read your own AIS logs and feeds; 'tidewatch detect FILE' finds their behaviour.")
 	return nil
 }
 
@@ -169,4 +179,83 @@ func imoString(n uint32) string {
 		return "" // 0 = not available; other values are not IMO numbers
 	}
 	return fmt.Sprint(n)
+}
+
+// demoDetect simulates a day with planted DPRK evasion behaviour and
+// runs every detector over it, screening the ships it names.
+func demoDetect(w io.Writer, ix *screen.Index) error {
+	fmt.Fprintln(w, "\n== 8. Behaviour detection on a SIMULATED day (tidewatch simulate | tidewatch detect)")
+	fmt.Fprintln(w, "   20 simulated background ships plus planted DPRK evasion behaviour and look-alikes; no real ship is depicted.")
+	fmt.Fprintln(w)
+	sc := sim.DefaultScenario
+	sc.Background = 20
+	var nmea bytes.Buffer
+	if err := sim.Run(sc, &nmea, nil); err != nil {
+		return err
+	}
+	land, err := geo.LoadLand()
+	if err != nil {
+		return err
+	}
+	ports, err := geo.LoadPorts()
+	if err != nil {
+		return err
+	}
+	zones, err := geo.BuiltinZones()
+	if err != nil {
+		return err
+	}
+	var evs []detect.Event
+	eng := detect.NewEngine(detect.DefaultConfig, land, ports, zones, func(e detect.Event) { evs = append(evs, e) })
+	r, err := ais.NewReader(&nmea)
+	if err != nil {
+		return err
+	}
+	if _, _, err := detect.FeedAIS(eng, r); err != io.EOF {
+		return err
+	}
+	eng.Flush()
+	detect.SortEvents(evs)
+	counts := map[string]int{}
+	for _, e := range evs {
+		counts[e.Kind]++
+		switch e.Kind {
+		case detect.KindEncounter, detect.KindGap, detect.KindPortCall, detect.KindDraughtChange, detect.KindIdentityChange, detect.KindIdentityConflict:
+			var names []string
+			for _, v := range e.Vessels {
+				names = append(names, fmt.Sprintf("%s (MMSI %d)", orDash(v.Name), v.MMSI))
+			}
+			fmt.Fprintf(w, "  %-17s %s - %s  %s  %s\n", e.Kind, e.Start.Format("Jan 02 15:04"), e.End.Format("15:04"), strings.Join(names, " + "), demoDetail(e))
+		}
+	}
+	kinds := make([]string, 0, len(counts))
+	for k := range counts {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	var parts []string
+	for _, k := range kinds {
+		parts = append(parts, fmt.Sprintf("%s %d", k, counts[k]))
+	}
+	fmt.Fprintf(w, "  all events: %s\n", strings.Join(parts, ", "))
+	return nil
+}
+
+func demoDetail(e detect.Event) string {
+	d := e.Details
+	switch e.Kind {
+	case detect.KindEncounter:
+		return fmt.Sprintf("%.1f h within %.0f m, median %.1f kn, %.0f nm offshore", d["hours"], d["min_distance_m"], d["median_speed_kn"], d["shore_nm"])
+	case detect.KindGap:
+		return fmt.Sprintf("%.1f h dark, %.0f nm offshore, likely deliberate: %v", d["hours"], d["start_shore_nm"], d["likely_deliberate"])
+	case detect.KindPortCall:
+		return fmt.Sprintf("at %s (%s), DPRK port: %v", d["port"], d["country"], d["dprk_port"])
+	case detect.KindDraughtChange:
+		return fmt.Sprintf("draught %.1f -> %.1f m at sea", d["from_m"], d["to_m"])
+	case detect.KindIdentityChange:
+		return fmt.Sprintf("%v: %v -> %v", d["field"], d["from"], d["to"])
+	case detect.KindIdentityConflict:
+		return fmt.Sprintf("%v", d["reason"])
+	}
+	return ""
 }
