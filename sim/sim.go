@@ -356,7 +356,9 @@ func planted(sc Scenario) ([]*ship, []Truth) {
 	ac.legs = []leg{stay(geo.Point{Lat: 38.712, Lon: 125.372}, sc.Start, end)}
 	ad.legs = []leg{stay(geo.Point{Lat: 38.7125, Lon: 125.3724}, sc.Start, end)}
 	ships = append(ships, ac, ad)
-	truths = append(truths, Truth{Kind: "encounter", Expect: false, MMSIs: []uint32{ac.mmsi, ad.mmsi}, Start: sc.Start, End: end, Note: "ships anchored together in port"})
+	truths = append(truths, Truth{Kind: "encounter", Expect: false, MMSIs: []uint32{ac.mmsi, ad.mmsi}, Start: sc.Start, End: end, Note: "ships anchored together in port"},
+		Truth{Kind: "port_call", Expect: true, MMSIs: []uint32{ac.mmsi}, Start: sc.Start, End: end, Note: "anchored at Nampo: a port call, not an encounter"},
+		Truth{Kind: "port_call", Expect: true, MMSIs: []uint32{ad.mmsi}, Start: sc.Start, End: end, Note: "anchored at Nampo: a port call, not an encounter"})
 
 	// 6. A short reception gap (3 hours) offshore.
 	sg := &ship{mmsi: 636000909, imo: imoWithCheck(9700900), name: "SIM SHORT GAP", callSign: "A8AA1", shipType: 70, draught: 8, dest: "BUSAN"}
