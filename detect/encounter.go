@@ -118,6 +118,13 @@ func (e *Engine) encounter(st *segState, f track.Fix, speed float64) {
 		st.cell, st.inCell = c, true
 		e.cells[c] = append(e.cells[c], me)
 	}
+	// A ship under way at several times the encounter speed cannot be in
+	// a transfer now: skip the neighbour scan (slow ships nearby still see
+	// it and record the pair with its speed). Most ships are under way, so
+	// this is most of the grid's work saved.
+	if speed > 3*e.cfg.EncounterMaxMedianKn {
+		return
+	}
 	fresh := time.Duration(e.cfg.PositionFreshMinutes * float64(time.Minute))
 	brk := time.Duration(e.cfg.EncounterBreakMinutes * float64(time.Minute))
 	boxDeg := e.cfg.EncounterMaxMetres * 1.2 / 111000 // degrees of latitude, with margin
