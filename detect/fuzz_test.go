@@ -1,0 +1,47 @@
+package detect
+
+import (
+	"encoding/binary"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/tidewatch/tidewatch/geo"
+	"github.com/tidewatch/tidewatch/track"
+)
+
+// FuzzEngine drives the engine with arbitrary fixes and static reports
+// decoded from the fuzz input: it must not panic, and every event must
+// have a kind, a vessel and an end not before its start.
+func FuzzEngine(f *testing.F) {
+	f.Add([]byte("0123456789abcdef0123456789abcdef0123456789abcdef"))
+	f.Add(make([]byte, 200))
+	land, _ := geo.LoadLand()
+	ports, _ := geo.LoadPorts()
+	zones, _ := geo.BuiltinZones()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e := NewEngine(DefaultConfig, land, ports, zones, func(ev Event) {
+			if ev.Kind == "" || len(ev.Vessels) == 0 || ev.End.Before(ev.Start) {
+				t.Fatalf("bad event %+v", ev)
+			}
+		})
+		for len(b) >= 12 {
+			mmsi := uint32(b[0]%4) + 445000000
+			dt := time.Duration(binary.LittleEndian.Uint16(b[1:3])) * time.Second
+			lat := float64(int8(b[3]))/127*2 + 38
+			lon := float64(int8(b[4]))/127*2 + 124
+			sog := float64(b[5]) / 10
+			if b[6]&1 == 1 {
+				sog = math.NaN()
+			}
+			at := t0.Add(dt * time.Duration(1+b[7]%8))
+			if b[8]%5 == 0 {
+				e.Static(StaticReport{MMSI: mmsi, Time: at, IMO: uint32(binary.LittleEndian.Uint16(b[9:11])) * 150, Name: string(b[9:12]), ShipType: b[10], Draught: float64(b[11]) / 10, CallSign: "HM" + string(rune('A'+b[11]%26))})
+			} else {
+				e.Position(track.Fix{MMSI: mmsi, Time: at, Lat: lat, Lon: lon, SOG: sog, COG: math.NaN()})
+			}
+			b = b[12:]
+		}
+		e.Flush()
+	})
+}
