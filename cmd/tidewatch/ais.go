@@ -153,19 +153,7 @@ func summary(w io.Writer, in string, s *ais.Stats) {
 	fmt.Fprintln(w)
 }
 
-func errorList(s *ais.Stats) string {
-	byName := s.ErrorsByName()
-	keys := make([]string, 0, len(byName))
-	for k := range byName {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var parts []string
-	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s %d", k, byName[k]))
-	}
-	return strings.Join(parts, ", ")
-}
+func errorList(s *ais.Stats) string { return joinCounts(s.ErrorsByName(), ", ") }
 
 // appendText writes a readable line for a message.
 func appendText(b []byte, m *ais.Message) []byte {

@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 
 	"github.com/tidewatch/tidewatch/ais"
 	"github.com/tidewatch/tidewatch/ais/sample"
 	"github.com/tidewatch/tidewatch/detect"
-	"github.com/tidewatch/tidewatch/geo"
 	"github.com/tidewatch/tidewatch/sanctions"
 	"github.com/tidewatch/tidewatch/screen"
 	"github.com/tidewatch/tidewatch/sim"
@@ -193,15 +191,7 @@ func demoDetect(w io.Writer, ix *screen.Index) error {
 	if err := sim.Run(sc, &nmea, nil); err != nil {
 		return err
 	}
-	land, err := geo.LoadLand()
-	if err != nil {
-		return err
-	}
-	ports, err := geo.LoadPorts()
-	if err != nil {
-		return err
-	}
-	zones, err := geo.BuiltinZones()
+	land, ports, zones, err := loadGeo(true)
 	if err != nil {
 		return err
 	}
@@ -228,16 +218,7 @@ func demoDetect(w io.Writer, ix *screen.Index) error {
 			fmt.Fprintf(w, "  %-17s %s - %s  %s  %s\n", e.Kind, e.Start.Format("Jan 02 15:04"), e.End.Format("15:04"), strings.Join(names, " + "), demoDetail(e))
 		}
 	}
-	kinds := make([]string, 0, len(counts))
-	for k := range counts {
-		kinds = append(kinds, k)
-	}
-	sort.Strings(kinds)
-	var parts []string
-	for _, k := range kinds {
-		parts = append(parts, fmt.Sprintf("%s %d", k, counts[k]))
-	}
-	fmt.Fprintf(w, "  all events: %s\n", strings.Join(parts, ", "))
+	fmt.Fprintf(w, "  all events: %s\n", joinCounts(counts, ", "))
 	return nil
 }
 

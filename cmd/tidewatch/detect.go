@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -73,19 +71,9 @@ fields) cannot be placed in event time and are counted and skipped.
 			return usagef("%v", err)
 		}
 	}
-	land, err := geo.LoadLand()
+	land, ports, zones, err := loadGeo(!noBuiltinZones)
 	if err != nil {
 		return err
-	}
-	ports, err := geo.LoadPorts()
-	if err != nil {
-		return err
-	}
-	var zones []*geo.Zone
-	if !noBuiltinZones {
-		if zones, err = geo.BuiltinZones(); err != nil {
-			return err
-		}
 	}
 	if zonesFile != "" {
 		f, err := os.Open(zonesFile)
@@ -168,16 +156,10 @@ fields) cannot be placed in event time and are counted and skipped.
 	}
 	eng.Flush()
 	detect.SortEvents(events)
-	var w io.Writer = e.stdout
-	if out != "" && out != "-" {
-		f, err := os.Create(out)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		w = f
+	bw, done, err := createOutput(e, out)
+	if err != nil {
+		return err
 	}
-	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
 	counts := map[string]int{}
 	for _, ev := range events {
@@ -186,18 +168,10 @@ fields) cannot be placed in event time and are counted and skipped.
 		}
 		counts[ev.Kind]++
 	}
-	if err := bw.Flush(); err != nil {
+	if err := done(); err != nil {
 		return err
 	}
-	kinds := make([]string, 0, len(counts))
-	for k := range counts {
-		kinds = append(kinds, k)
-	}
-	sort.Strings(kinds)
-	fmt.Fprintf(e.stderr, "%d position fixes in %s; %d events:", fixes, time.Since(start).Round(time.Millisecond), len(events))
-	for _, k := range kinds {
-		fmt.Fprintf(e.stderr, " %s %d", k, counts[k])
-	}
+	fmt.Fprintf(e.stderr, "%d position fixes in %s; %d events: %s", fixes, time.Since(start).Round(time.Millisecond), len(events), joinCounts(counts, " "))
 	if untimed > 0 {
 		fmt.Fprintf(e.stderr, "; %d positions without a time skipped", untimed)
 	}

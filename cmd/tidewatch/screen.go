@@ -252,17 +252,10 @@ func screenBatch(e *env, ix *screen.Index, opt screen.Options, in, out string, l
 	if len(missing) > 0 {
 		return usagef("%s: header lacks column(s) %s; want %s", in, strings.Join(missing, ", "), strings.Join(batchHeader, ","))
 	}
-	var w io.Writer = e.stdout
-	if out != "" && out != "-" {
-		f, err := os.Create(out)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		w = f
+	bw, finish, err := createOutput(e, out)
+	if err != nil {
+		return err
 	}
-	bw := bufio.NewWriterSize(w, 1<<20)
-	defer bw.Flush()
 
 	type job struct {
 		n    int
@@ -381,6 +374,9 @@ func screenBatch(e *env, ix *screen.Index, opt screen.Options, in, out string, l
 		}
 	}
 	prog.finish(next)
+	if err := finish(); err != nil {
+		return err
+	}
 	if err := <-readErr; err != nil {
 		return fmt.Errorf("%s: %w", in, err)
 	}

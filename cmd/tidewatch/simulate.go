@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"os"
@@ -54,16 +53,10 @@ Example:
 	if sc.Interval < time.Second || sc.Background < 0 || sc.LossRate < 0 || sc.LossRate >= 1 {
 		return usagef("--interval must be at least 1s, --ships at least 0, --loss in [0, 1)")
 	}
-	var w io.Writer = e.stdout
-	if out != "" && out != "-" {
-		f, err := os.Create(out)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		w = f
+	bw, done, err := createOutput(e, out)
+	if err != nil {
+		return err
 	}
-	bw := bufio.NewWriterSize(w, 1<<20)
 	var tw io.Writer
 	if truth != "" {
 		f, err := os.Create(truth)
@@ -76,7 +69,7 @@ Example:
 	if err := sim.Run(sc, bw, tw); err != nil {
 		return err
 	}
-	if err := bw.Flush(); err != nil {
+	if err := done(); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stderr, "simulated %d ships over %s from %s\n", sc.Background, sc.Duration, sc.Start.Format(time.RFC3339))
