@@ -31,7 +31,6 @@ type Engine struct {
 	ident     map[uint32]*staticState
 	imoSeen   map[uint32]imoUser
 	conflicts map[uint32]map[string]bool
-	lastAtSea map[uint32]time.Time
 	// Designated, when set, says whether an IMO or MMSI belongs to a
 	// designated (sanctioned) vessel, and which listing.
 	Designated func(imo, mmsi uint32) (listing string, ok bool)
@@ -69,6 +68,7 @@ type segState struct {
 	inZone map[int]time.Time
 	// spoofing
 	onLand      bool
+	lastAtSea   time.Time
 	frozen      int
 	frozenStart track.Fix
 }
@@ -80,7 +80,7 @@ func NewEngine(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo.Zone, 
 	e := &Engine{cfg: cfg, land: land, ports: ports, zones: zones, emit: emit,
 		segs: map[segKey]*segState{}, static: map[uint32]staticInfo{},
 		cells: map[cellKey][]cellEntry{}, pairs: map[pairKey]*pairState{}, activity: map[activityKey]int32{},
-		ident: map[uint32]*staticState{}, imoSeen: map[uint32]imoUser{}, conflicts: map[uint32]map[string]bool{}, lastAtSea: map[uint32]time.Time{}}
+		ident: map[uint32]*staticState{}, imoSeen: map[uint32]imoUser{}, conflicts: map[uint32]map[string]bool{}}
 	e.tracker = track.NewTracker(track.Config{MaxSpeedKn: cfg.MaxTrackSpeedKn})
 	e.tracker.Closed = e.segmentClosed
 	e.reorder = track.NewReorder(time.Duration(cfg.ReorderLatenessMinutes * float64(time.Minute)))

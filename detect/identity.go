@@ -44,6 +44,7 @@ type staticState struct {
 	lengthM                int
 	classB                 bool
 	flagged                map[string]bool // inconsistencies already reported
+	checkedCallSign        string
 	lastPortCallEnd        time.Time
 }
 
@@ -189,7 +190,8 @@ func (e *Engine) inconsistencies(r StaticReport, s *staticState, v []Vessel, pos
 	if r.CallSign != "" && identity.IsDPRKCallSign(r.CallSign) && midFlag != "KP" {
 		flag("dprk_call_sign_on_foreign_mmsi", map[string]any{"call_sign": r.CallSign, "mmsi_flag": string(midFlag)})
 	}
-	if cs := r.CallSign; cs != "" {
+	if cs := r.CallSign; cs != "" && cs != s.checkedCallSign {
+		s.checkedCallSign = cs
 		if c, ok := identity.CallSignCountry(cs); ok && midOK && !sameAdministration(c, midFlag) && c != "KP" {
 			flag("call_sign_country_differs_from_mid", map[string]any{"call_sign": cs, "call_sign_country": string(c), "mmsi_flag": string(midFlag)})
 		}
@@ -284,7 +286,12 @@ func (e *Engine) spoof(st *segState, f track.Fix) {
 			// And only for a ship that was at sea: a ship that has only
 			// ever been seen "on land" is on a lake or river Natural Earth
 			// draws as land (the Great Lakes), not spoofing.
-			atSea := e.lastAtSea[st.key.mmsi]
+			var atSea time.Time
+			for _, o := range e.tracker.Open(st.key.mmsi) {
+				if os := e.segs[segKey{o.MMSI, o.ID}]; os != nil && os.lastAtSea.After(atSea) {
+					atSea = os.lastAtSea
+				}
+			}
 			if inland >= e.cfg.SpoofInlandKM*1000 && !nearPort && !atSea.IsZero() && f.Time.Sub(atSea) <= 24*time.Hour {
 				st.onLand = true
 				e.emit(Event{Kind: KindSpoofing, Vessels: []Vessel{e.vessel(st.key)}, Start: f.Time, End: f.Time, Lat: f.Lat, Lon: f.Lon,
@@ -293,7 +300,7 @@ func (e *Engine) spoof(st *segState, f track.Fix) {
 		}
 	} else {
 		st.onLand = false
-		e.lastAtSea[st.key.mmsi] = f.Time
+		st.lastAtSea = f.Time
 	}
 	if f.HasSOG() && f.SOG >= e.cfg.SpoofFrozenMinKn && f.Lat == st.last.Lat && f.Lon == st.last.Lon && !st.last.Time.IsZero() {
 		if st.frozen == 0 {
