@@ -223,3 +223,32 @@ func TestSeeds(t *testing.T) {
 		}
 	}
 }
+
+// Decoding on a second goroutine gives the same events in the same order.
+func TestConcurrentFeedSameEvents(t *testing.T) {
+	sc := DefaultScenario
+	sc.Background = 30
+	var nmea bytes.Buffer
+	if err := Run(sc, &nmea, nil); err != nil {
+		t.Fatal(err)
+	}
+	run := func(concurrent bool) string {
+		land, _ := geo.LoadLand()
+		ports, _ := geo.LoadPorts()
+		zones, _ := geo.BuiltinZones()
+		var out bytes.Buffer
+		enc := json.NewEncoder(&out)
+		eng := detect.NewEngine(detect.DefaultConfig, land, ports, zones, func(e detect.Event) { enc.Encode(e) })
+		r, _ := ais.NewReader(bytes.NewReader(nmea.Bytes()))
+		if concurrent {
+			detect.FeedAISConcurrent(eng, r)
+		} else {
+			detect.FeedAIS(eng, r)
+		}
+		eng.Flush()
+		return out.String()
+	}
+	if a, b := run(false), run(true); a != b || a == "" {
+		t.Error("concurrent feed differs")
+	}
+}

@@ -144,7 +144,7 @@ fields) cannot be placed in event time and are counted and skipped.
 			failed++
 			continue
 		}
-		n, u, err := detect.FeedAIS(eng, src)
+		n, u, err := detect.FeedAISConcurrent(eng, src)
 		closer.Close()
 		fixes += n
 		untimed += u
