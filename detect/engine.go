@@ -67,6 +67,8 @@ type segState struct {
 	// zones the segment is in, by index, with entry time
 	inZone map[int]time.Time
 	// spoofing
+	activity    activityKey
+	counted     bool
 	onLand      bool
 	lastAtSea   time.Time
 	frozen      int
@@ -139,9 +141,10 @@ func (e *Engine) process(f track.Fix) {
 		e.now = f.Time
 	}
 	k := segKey{seg.MMSI, seg.ID}
-	st := e.segs[k]
+	st, _ := seg.Data.(*segState)
 	if st == nil {
 		st = &segState{key: k, inZone: map[int]time.Time{}}
+		seg.Data = st
 		e.segs[k] = st
 	}
 	speed := f.SOG
@@ -162,7 +165,7 @@ func (e *Engine) process(f track.Fix) {
 	if res == track.Started {
 		e.twoAtOnce(seg, f)
 	}
-	e.countActivity(f)
+	e.countActivity(st, f)
 	e.spoof(st, f)
 	e.loiter(st, f, speed)
 	e.portCall(st, f, speed)
@@ -218,11 +221,19 @@ type activityKey struct {
 	hour     int64
 }
 
-func (e *Engine) countActivity(f track.Fix) {
-	e.activity[activityKey{int16(math.Floor(f.Lat)), int16(math.Floor(f.Lon)), f.Time.Unix() / 3600}]++
+// countActivity counts each ship once per 1-degree cell and hour: the gap
+// detector only asks whether other ships were heard, and a map write per
+// fix would cost more than all the detectors.
+func (e *Engine) countActivity(st *segState, f track.Fix) {
+	k := activityKey{int16(math.Floor(f.Lat)), int16(math.Floor(f.Lon)), f.Time.Unix() / 3600}
+	if st.activity == k && st.counted {
+		return
+	}
+	st.activity, st.counted = k, true
+	e.activity[k]++
 }
 
-// receptionDuring counts other ships' fixes in the 1-degree cells around
+// receptionDuring counts other ships (once per ship, cell and hour) in the 1-degree cells around
 // p during whole hours strictly inside (a, b): evidence that a receiver
 // covered the area while this ship was silent.
 func (e *Engine) receptionDuring(p track.Fix, a, b time.Time) (int64, bool) {
@@ -272,7 +283,7 @@ func (e *Engine) gap(k segKey, a, b track.Fix) {
 	}
 	if n, known := e.receptionDuring(a, a.Time, b.Time); known {
 		d["reception_continued"] = n > 0
-		d["other_fixes_nearby"] = n
+		d["other_ship_hours_nearby"] = n
 	}
 	d["likely_deliberate"] = hours >= e.cfg.GapDeliberateHours && shoreNM > e.cfg.GapDeliberateShoreNM
 	e.emit(Event{Kind: KindGap, Vessels: []Vessel{e.vessel(k)}, Start: a.Time, End: b.Time, Lat: a.Lat, Lon: a.Lon, Details: d})

@@ -225,7 +225,7 @@ func (e *Engine) recentlyActive(mmsi uint32, at time.Time) bool {
 
 func (e *Engine) inPortCall(mmsi uint32) bool {
 	for _, seg := range e.tracker.Open(mmsi) {
-		if st := e.segs[segKey{seg.MMSI, seg.ID}]; st != nil && st.stopped {
+		if st, _ := seg.Data.(*segState); st != nil && st.stopped {
 			return true
 		}
 	}
@@ -288,7 +288,7 @@ func (e *Engine) spoof(st *segState, f track.Fix) {
 			// draws as land (the Great Lakes), not spoofing.
 			var atSea time.Time
 			for _, o := range e.tracker.Open(st.key.mmsi) {
-				if os := e.segs[segKey{o.MMSI, o.ID}]; os != nil && os.lastAtSea.After(atSea) {
+				if os, _ := o.Data.(*segState); os != nil && os.lastAtSea.After(atSea) {
 					atSea = os.lastAtSea
 				}
 			}

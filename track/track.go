@@ -44,6 +44,9 @@ type Segment struct {
 	First Fix
 	Last  Fix
 	Fixes int
+	// Data is the caller's per-segment state, so it needs no map of its
+	// own (the detectors keep theirs here).
+	Data any
 }
 
 // Config tunes segmentation.
