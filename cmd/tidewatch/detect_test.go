@@ -81,3 +81,34 @@ func TestDetectDesignatedIdentity(t *testing.T) {
 		t.Errorf("designated identity: %d %s %s", code, out, errs)
 	}
 }
+
+// The same AIS split over two files gives the same events in either order,
+// and the same as one file.
+func TestDetectFileOrderDoesNotMatter(t *testing.T) {
+	dir := t.TempDir()
+	whole := filepath.Join(dir, "day.nmea")
+	if code, _, errs := tw(t, "simulate", "--ships", "10", "--hours", "24", "--out", whole); code != 0 {
+		t.Fatal(errs)
+	}
+	data, _ := os.ReadFile(whole)
+	lines := strings.SplitAfter(string(data), "\n")
+	// Split at a message boundary (a line whose tag block is not a
+	// continuation group fragment) half-way, and interleave the halves'
+	// order by writing the second half first in one of the files.
+	cut := len(lines) / 2
+	for strings.HasPrefix(lines[cut], `\g:2-`) {
+		cut++
+	}
+	a, b := filepath.Join(dir, "a.nmea"), filepath.Join(dir, "b.nmea")
+	os.WriteFile(a, []byte(strings.Join(lines[:cut], "")), 0o644)
+	os.WriteFile(b, []byte(strings.Join(lines[cut:], "")), 0o644)
+	_, one, _ := tw(t, "detect", whole)
+	_, ab, _ := tw(t, "detect", a, b)
+	_, ba, _ := tw(t, "detect", b, a)
+	if one == "" || one != ab || one != ba {
+		t.Errorf("events differ: whole %d bytes, a+b %d, b+a %d", len(one), len(ab), len(ba))
+	}
+	if !strings.Contains(one, `"kind":"encounter"`) {
+		t.Error("no encounter in the simulated day")
+	}
+}
