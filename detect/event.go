@@ -1,8 +1,9 @@
 // Package detect finds behaviour in tracks: AIS gaps, ship-to-ship
-// encounters, loitering, port calls and zone entries and exits. Detectors
-// work in event time on fixes in time order (track.Reorder) and emit
-// events with the evidence that triggered them; the same fixes give the
-// same events.
+// encounters, loitering, port calls, zone entries and exits, identity
+// changes and conflicts, draught changes at sea, position spoofing and
+// identity inconsistencies. Detectors work in event time on fixes in time
+// order (track.Reorder) and emit events with the evidence that triggered
+// them; the same fixes give the same events.
 package detect
 
 import (

@@ -26,15 +26,22 @@ reports behaviour as one JSON object per event:
   {"kind":"encounter","vessels":[{"mmsi":445123000,"imo":8660313,"name":"..."},...],
    "start":"RFC3339","end":"RFC3339","lat":..,"lon":..,"details":{...}}
 
-Kinds so far: gap (no position for 6 h or more; shore distance, whether
-other ships were heard nearby meanwhile, "likely deliberate" for 12 h
-starting over 50 nm offshore), encounter (two ships within 500 m for 2 h
-or more at a median speed under 2 kn, 10 km or more from any port or
-anchorage, every ship type, windows under 4 h apart merged), loitering
-(under 2 kn for 4 h or more, 20 nm or more from shore, not at an
-anchorage), port_call (under 0.5 kn within 3 km of a port or anchorage for
-2 h or more; DPRK ports flagged), zone_entry and zone_exit (DPRK waters,
-the six STS areas of the UN Panel's reports, and --zones).
+Kinds: gap (no position for 6 h or more; shore distance, whether other
+ships were heard nearby meanwhile, "likely deliberate" for 12 h starting
+over 50 nm offshore), encounter (two ships within 500 m for 2 h or more at a
+median speed under 2 kn, 10 km or more from any port or anchorage, every
+ship type, windows under 4 h apart merged), loitering (under 2 kn for 4 h
+or more, 20 nm or more from shore, not at an anchorage), port_call (under
+0.5 kn within 3 km of a port or anchorage for 2 h or more; DPRK ports
+flagged), zone_entry and zone_exit (DPRK waters, the six STS areas of the
+UN Panel's reports, and --zones), identity_change (name, IMO, call sign,
+type - "to fishing" flagged -, destination, MMSI), identity_conflict (one
+MMSI at two places at once, one IMO on two MMSIs, a bad IMO check digit,
+with --sanctions a designated vessel's IMO or MMSI), draught_change (1 m or
+more with no port call between), position_spoofing (a jump far inland,
+a frozen position while reporting speed) and inconsistency (a DPRK call
+sign on a foreign MMSI, call sign vs MID country, an unallocated MID,
+class B on a large ship). Thresholds and their sources: docs/detection.md.
 
 Detectors work in event time. Files are read whole and their fixes put in
 time order before detection (a MarineCadastre day is sorted by MMSI, not
