@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tidewatch/tidewatch/geo"
+	"github.com/tidewatch/tidewatch/identity"
 	"github.com/tidewatch/tidewatch/track"
 )
 
@@ -79,7 +80,18 @@ type segState struct {
 // disables what needs them (shore distances, port exclusions and port
 // calls, zone events).
 func NewEngine(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo.Zone, emit func(Event)) *Engine {
-	e := &Engine{cfg: cfg, land: land, ports: ports, zones: zones, emit: emit,
+	// Every event names the flag each vessel's MID implies.
+	withFlags := func(ev Event) {
+		for i := range ev.Vessels {
+			if ev.Vessels[i].MIDFlag == "" {
+				if f, ok := identity.MMSI(ev.Vessels[i].MMSI).Flag(); ok {
+					ev.Vessels[i].MIDFlag = string(f)
+				}
+			}
+		}
+		emit(ev)
+	}
+	e := &Engine{cfg: cfg, land: land, ports: ports, zones: zones, emit: withFlags,
 		segs: map[segKey]*segState{}, static: map[uint32]staticInfo{},
 		cells: map[cellKey][]cellEntry{}, pairs: map[pairKey]*pairState{}, activity: map[activityKey]int32{},
 		ident: map[uint32]*staticState{}, imoSeen: map[uint32]imoUser{}, conflicts: map[uint32]map[string]bool{}}

@@ -30,6 +30,9 @@ type Vessel struct {
 	Segment int    `json:"segment,omitempty"` // which ship under a shared MMSI
 	IMO     uint32 `json:"imo,omitempty"`
 	Name    string `json:"name,omitempty"`
+	// MIDFlag is the flag the MMSI's MID implies (ISO alpha-2): "KP" marks
+	// a DPRK-registered radio, whatever flag the ship claims.
+	MIDFlag string `json:"mid_flag,omitempty"`
 }
 
 // Event is one detected behaviour.
