@@ -29,9 +29,8 @@ type Engine struct {
 	// reception activity: 1-degree cell and hour -> fixes
 	activity map[activityKey]int32
 	// identity state per MMSI and per IMO
-	ident     map[uint32]*staticState
-	imoSeen   map[uint32]imoUser
-	conflicts map[uint32]map[string]bool
+	ident   map[uint32]*staticState
+	imoSeen map[uint32]imoUser
 	// Designated, when set, says whether an IMO or MMSI belongs to a
 	// designated (sanctioned) vessel, and which listing.
 	Designated func(imo, mmsi uint32) (listing string, ok bool)
@@ -70,6 +69,8 @@ type segState struct {
 	// spoofing
 	activity    activityKey
 	counted     bool
+	jump        *jumpInfo
+	spoofed     bool
 	onLand      bool
 	lastAtSea   time.Time
 	frozen      int
@@ -94,7 +95,7 @@ func NewEngine(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo.Zone, 
 	e := &Engine{cfg: cfg, land: land, ports: ports, zones: zones, emit: withFlags,
 		segs: map[segKey]*segState{}, static: map[uint32]staticInfo{},
 		cells: map[cellKey][]cellEntry{}, pairs: map[pairKey]*pairState{}, activity: map[activityKey]int32{},
-		ident: map[uint32]*staticState{}, imoSeen: map[uint32]imoUser{}, conflicts: map[uint32]map[string]bool{}}
+		ident: map[uint32]*staticState{}, imoSeen: map[uint32]imoUser{}}
 	e.tracker = track.NewTracker(track.Config{MaxSpeedKn: cfg.MaxTrackSpeedKn})
 	e.tracker.Closed = e.segmentClosed
 	e.reorder = track.NewReorder(time.Duration(cfg.ReorderLatenessMinutes * float64(time.Minute)))
@@ -175,7 +176,9 @@ func (e *Engine) process(f track.Fix) {
 		e.endStop(st)
 	}
 	if res == track.Started {
-		e.twoAtOnce(seg, f)
+		e.twoAtOnce(st, seg, f)
+	} else {
+		e.jumpProgress(st, seg)
 	}
 	e.countActivity(st, f)
 	e.spoof(st, f)
@@ -195,6 +198,7 @@ func (e *Engine) segmentClosed(s *track.Segment) {
 	}
 	e.endSlow(st)
 	e.endStop(st)
+	e.jumpClosed(st, s)
 	e.removeFromCell(st)
 	delete(e.segs, k)
 }

@@ -239,35 +239,65 @@ func (e *Engine) notePortCall(mmsi uint32, end time.Time) {
 	}
 }
 
-// twoAtOnce reports one MMSI broadcast by two ships at once: a new segment
-// started far from another segment of the same MMSI that reported moments
-// before.
-func (e *Engine) twoAtOnce(seg *track.Segment, f track.Fix) {
+// twoAtOnce notes a new segment that started far from another segment of
+// the same MMSI that reported moments before. What it was is decided by
+// what follows: if the new segment goes on reporting (jumpConfirmFixes
+// fixes), two ships share the MMSI (identity_conflict, reported then); if
+// it dies out, the position was a one-off impossible jump (spoofing,
+// reported when the segment closes).
+func (e *Engine) twoAtOnce(st *segState, seg *track.Segment, f track.Fix) {
 	window := time.Duration(e.cfg.SameTimeMinutes * float64(time.Minute))
 	for _, o := range e.tracker.Open(seg.MMSI) {
 		if o == seg || f.Time.Sub(o.Last.Time) > window {
 			continue
 		}
-		d := geo.Distance(o.Last.Lat, o.Last.Lon, f.Lat, f.Lon)
-		if d < e.cfg.ConflictMinKM*1000 {
+		if d := geo.Distance(o.Last.Lat, o.Last.Lon, f.Lat, f.Lon); d < e.cfg.ConflictMinKM*1000 {
 			continue // near enough to be one ship with a jittery clock or GPS
 		}
-		key := fmt.Sprintf("%d/%d", o.ID, seg.ID)
-		if e.conflicts[seg.MMSI] == nil {
-			e.conflicts[seg.MMSI] = map[string]bool{}
-		}
-		if e.conflicts[seg.MMSI][key] {
-			continue
-		}
-		e.conflicts[seg.MMSI][key] = true
-		info := e.static[seg.MMSI]
-		e.emit(Event{Kind: KindIdentityConflict,
-			Vessels: []Vessel{{MMSI: seg.MMSI, Segment: o.ID, IMO: info.imo, Name: info.name}, {MMSI: seg.MMSI, Segment: seg.ID, IMO: info.imo, Name: info.name}},
-			Start:   o.Last.Time, End: f.Time, Lat: f.Lat, Lon: f.Lon,
-			Details: map[string]any{"reason": "one_mmsi_two_positions", "distance_km": round2(d / 1000),
-				"positions":        [][]float64{{round5(o.Last.Lat), round5(o.Last.Lon)}, {round5(f.Lat), round5(f.Lon)}},
-				"implied_speed_kn": round2(d / geo.NauticalMile / math.Max(f.Time.Sub(o.Last.Time).Hours(), 1.0/3600))}})
+		st.jump = &jumpInfo{otherID: o.ID, other: o.Last, first: f}
+		return
 	}
+}
+
+// jumpInfo is a segment that began far from a live segment of its MMSI.
+type jumpInfo struct {
+	otherID  int
+	other    track.Fix
+	first    track.Fix
+	reported bool
+}
+
+// jumpConfirmFixes is how many fixes make a far-away segment a second ship.
+const jumpConfirmFixes = 3
+
+// jumpProgress reports the conflict once the new segment has kept reporting.
+func (e *Engine) jumpProgress(st *segState, seg *track.Segment) {
+	j := st.jump
+	if j == nil || j.reported || seg.Fixes < jumpConfirmFixes {
+		return
+	}
+	j.reported = true
+	d := geo.Distance(j.other.Lat, j.other.Lon, j.first.Lat, j.first.Lon)
+	info := e.static[seg.MMSI]
+	e.emit(Event{Kind: KindIdentityConflict,
+		Vessels: []Vessel{{MMSI: seg.MMSI, Segment: j.otherID, IMO: info.imo, Name: info.name}, {MMSI: seg.MMSI, Segment: seg.ID, IMO: info.imo, Name: info.name}},
+		Start:   j.other.Time, End: j.first.Time, Lat: j.first.Lat, Lon: j.first.Lon,
+		Details: map[string]any{"reason": "one_mmsi_two_positions", "distance_km": round2(d / 1000),
+			"positions":        [][]float64{{round5(j.other.Lat), round5(j.other.Lon)}, {round5(j.first.Lat), round5(j.first.Lon)}},
+			"implied_speed_kn": round2(d / geo.NauticalMile / math.Max(j.first.Time.Sub(j.other.Time).Hours(), 1.0/3600))}})
+}
+
+// jumpClosed reports a far-away segment that never became a second ship.
+func (e *Engine) jumpClosed(st *segState, seg *track.Segment) {
+	j := st.jump
+	if j == nil || j.reported || st.spoofed {
+		return // already reported as a position on land
+	}
+	d := geo.Distance(j.other.Lat, j.other.Lon, j.first.Lat, j.first.Lon)
+	e.emit(Event{Kind: KindSpoofing, Vessels: []Vessel{e.vessel(st.key)}, Start: j.other.Time, End: seg.Last.Time, Lat: j.first.Lat, Lon: j.first.Lon,
+		Details: map[string]any{"reason": "impossible_jump", "fixes": seg.Fixes, "distance_km": round2(d / 1000),
+			"from_position":    []float64{round5(j.other.Lat), round5(j.other.Lon)},
+			"implied_speed_kn": round2(d / geo.NauticalMile / math.Max(j.first.Time.Sub(j.other.Time).Hours(), 1.0/3600))}})
 }
 
 // spoof checks a fix for signs of a falsified position: well inland, or
@@ -293,7 +323,7 @@ func (e *Engine) spoof(st *segState, f track.Fix) {
 				}
 			}
 			if inland >= e.cfg.SpoofInlandKM*1000 && !nearPort && !atSea.IsZero() && f.Time.Sub(atSea) <= 24*time.Hour {
-				st.onLand = true
+				st.onLand, st.spoofed = true, true
 				e.emit(Event{Kind: KindSpoofing, Vessels: []Vessel{e.vessel(st.key)}, Start: f.Time, End: f.Time, Lat: f.Lat, Lon: f.Lon,
 					Details: map[string]any{"reason": "position_on_land", "inland_km": round2(inland / 1000), "last_at_sea": atSea}})
 			}

@@ -118,3 +118,14 @@ func TestDesignatedIdentity(t *testing.T) {
 		t.Errorf("designated identity reported %d times: %v", n, summary(evs))
 	}
 }
+
+// One position far off the track, never repeated, is an impossible jump;
+// a second ship that keeps reporting is a conflict (TestIdentityConflicts).
+func TestImpossibleJump(t *testing.T) {
+	f := path(445000077, 0, 2*time.Hour, 5*time.Minute, 38.2, 124.0, 8, 0)
+	f = append(f, track.Fix{MMSI: 445000077, Time: t0.Add(62 * time.Minute), Lat: 33.0, Lon: 124.0, SOG: 8})
+	evs := runWithStatic(t, byTime(f), nil)
+	if len(evs) != 1 || evs[0].Kind != KindSpoofing || evs[0].Details["reason"] != "impossible_jump" {
+		t.Errorf("events %v", summary(evs))
+	}
+}
