@@ -36,6 +36,31 @@ func detectAll(t testing.TB, nmea []byte) []detect.Event {
 	return evs
 }
 
+// simulate runs a scenario and the detectors over it.
+func simulate(t testing.TB, sc Scenario) (evs []detect.Event, truths []Truth, nmeaBytes int) {
+	t.Helper()
+	var nmea, truth bytes.Buffer
+	if err := Run(sc, &nmea, &truth); err != nil {
+		t.Fatal(err)
+	}
+	evs = detectAll(t, nmea.Bytes())
+	dec := json.NewDecoder(&truth)
+	for dec.More() {
+		var tr Truth
+		if err := dec.Decode(&tr); err != nil {
+			t.Fatal(err)
+		}
+		truths = append(truths, tr)
+	}
+	return evs, truths, nmea.Len()
+}
+
+// matches says whether an event reports a planted behaviour: same kind,
+// same ships, overlapping time (an hour's slack either side).
+func matches(e detect.Event, tr Truth) bool {
+	return e.Kind == tr.Kind && involves(e, tr.MMSIs) && !e.End.Before(tr.Start.Add(-time.Hour)) && !e.Start.After(tr.End.Add(time.Hour))
+}
+
 func involves(e detect.Event, mmsis []uint32) bool {
 	for _, m := range mmsis {
 		found := false
@@ -55,27 +80,14 @@ func involves(e detect.Event, mmsis []uint32) bool {
 // reported once, and that no look-alike fires.
 func TestSimulatedDay(t *testing.T) {
 	sc := DefaultScenario
-	var nmea, truth bytes.Buffer
-	if err := Run(sc, &nmea, &truth); err != nil {
-		t.Fatal(err)
-	}
-	evs := detectAll(t, nmea.Bytes())
-	var truths []Truth
-	dec := json.NewDecoder(&truth)
-	for dec.More() {
-		var tr Truth
-		if err := dec.Decode(&tr); err != nil {
-			t.Fatal(err)
-		}
-		truths = append(truths, tr)
-	}
+	evs, truths, size := simulate(t, sc)
 	if len(truths) < 8 {
 		t.Fatalf("%d truths", len(truths))
 	}
 	for _, tr := range truths {
 		n := 0
 		for _, e := range evs {
-			if e.Kind == tr.Kind && involves(e, tr.MMSIs) && !e.End.Before(tr.Start.Add(-time.Hour)) && !e.Start.After(tr.End.Add(time.Hour)) {
+			if matches(e, tr) {
 				n++
 			}
 		}
@@ -92,7 +104,7 @@ func TestSimulatedDay(t *testing.T) {
 	for _, e := range evs {
 		counts[e.Kind]++
 	}
-	t.Logf("%d bytes of NMEA; events: %v", nmea.Len(), counts)
+	t.Logf("%d bytes of NMEA; events: %v", size, counts)
 	// Background ships: no encounters, no gaps, no conflicts among them.
 	for _, e := range evs {
 		bg := true
@@ -132,26 +144,12 @@ func TestSeeds(t *testing.T) {
 	for seed := int64(1); seed <= 5; seed++ {
 		sc := DefaultScenario
 		sc.Seed, sc.Background = seed, 50
-		var nmea, truth bytes.Buffer
-		if err := Run(sc, &nmea, &truth); err != nil {
-			t.Fatal(err)
-		}
-		evs := detectAll(t, nmea.Bytes())
-		var truths []Truth
-		dec := json.NewDecoder(&truth)
-		for dec.More() {
-			var tr Truth
-			dec.Decode(&tr)
-			truths = append(truths, tr)
-		}
+		evs, truths, _ := simulate(t, sc)
 		planted := map[uint32]bool{}
 		for _, tr := range truths {
 			for _, m := range tr.MMSIs {
 				planted[m] = true
 			}
-		}
-		matches := func(e detect.Event, tr Truth) bool {
-			return e.Kind == tr.Kind && involves(e, tr.MMSIs) && !e.End.Before(tr.Start.Add(-time.Hour)) && !e.Start.After(tr.End.Add(time.Hour))
 		}
 		for _, tr := range truths {
 			p := per[tr.Kind]
