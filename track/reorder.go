@@ -33,7 +33,12 @@ type Reorder struct {
 	pendTime time.Time
 	h        fixHeap
 	max      time.Time
-	released time.Time
+	released time.Time // time of lastOut
+	// lastOut is the last fix emitted: a fix that sorts before it is late.
+	// Comparing in the total order, not by time alone, makes a run with no
+	// late fixes emit exactly the sorted sequence.
+	lastOut    Fix
+	hasLastOut bool
 }
 
 // NewReorder returns a buffer holding fixes for lateness.
@@ -42,7 +47,7 @@ func NewReorder(lateness time.Duration) *Reorder { return &Reorder{Lateness: lat
 // Push adds a fix and calls emit for every fix now older than the
 // watermark (newest time seen minus Lateness), in order.
 func (r *Reorder) Push(f Fix, emit func(Fix)) {
-	if !r.released.IsZero() && f.Time.Before(r.released) {
+	if r.hasLastOut && fixLess(f, r.lastOut) {
 		r.Late++
 		return
 	}
@@ -66,7 +71,7 @@ func (r *Reorder) Push(f Fix, emit func(Fix)) {
 			break
 		}
 		r.pop()
-		r.released = g.Time
+		r.released, r.lastOut, r.hasLastOut = g.Time, g, true
 		emit(g)
 	}
 }
@@ -138,7 +143,7 @@ func (r *Reorder) Flush(emit func(Fix)) {
 			return
 		}
 		r.pop()
-		r.released = g.Time
+		r.released, r.lastOut, r.hasLastOut = g.Time, g, true
 		emit(g)
 	}
 }

@@ -43,13 +43,13 @@ a frozen position while reporting speed) and inconsistency (a DPRK call
 sign on a foreign MMSI, call sign vs MID country, an unallocated MID,
 class B on a large ship). Thresholds and their sources: docs/detection.md.
 
-Detectors work in event time. Files are read whole and their fixes put in
-time order before detection (a MarineCadastre day is sorted by MMSI, not
-time), so the same files give the same events in the same order, whatever
-their order on the command line; memory then grows with the input. With a
-live feed among the inputs, or --lateness, fixes are reordered within that
-window instead (default 2 h: reorder_lateness_minutes) and memory stays
-bounded by the window; fixes later than that are counted and dropped.
+Detectors work in event time. Fixes are put in time order within a window
+(default 2 h: reorder_lateness_minutes, or --lateness), so memory follows
+the ships active in the window, not the input. Files that are not in time
+order at all (a MarineCadastre day is sorted by MMSI) are detected as such
+and read a second time, sorted whole, so the same files give the same
+events whatever their order on the command line. With a live feed, fixes
+later than the window are counted and dropped.
 Positions without a time (a log with no tag blocks, $PGHP lines or epoch
 fields) cannot be placed in event time and are counted and skipped.
 
@@ -94,18 +94,26 @@ fields) cannot be placed in event time and are counted and skipped.
 		}
 		zones = append(zones, extra...)
 	}
-	live := false
+	live, stdin := false, false
 	for _, in := range inputs {
 		live = live || isLive(in)
+		stdin = stdin || in == "-"
 	}
+	// Files are read with a bounded reorder window first (memory follows
+	// the active ships). If any fix came later than the window, the files
+	// are not in time order (a MarineCadastre day is sorted by MMSI) and
+	// are read again, sorted whole. A first pass with no late fix emits
+	// exactly the sorted order, so both paths give the same events.
+	twoPass := false
 	switch {
 	case *lateness > 0:
 		cfg.ReorderLatenessMinutes = lateness.Minutes()
+	case stdin:
+		cfg.ReorderLatenessMinutes = math.MaxInt32 // standard input cannot be read twice
 	case !live:
-		cfg.ReorderLatenessMinutes = math.MaxInt32 // sort the whole input
+		twoPass = true
 	}
-	var events []detect.Event
-	eng := detect.NewEngine(cfg, land, ports, zones, func(ev detect.Event) { events = append(events, ev) })
+	var designated func(imo, mmsi uint32) (string, bool)
 	if *withLists || *lists != "" {
 		var paths []string
 		if *lists != "" {
@@ -116,7 +124,7 @@ fields) cannot be placed in event time and are counted and skipped.
 			return err
 		}
 		ix := screen.NewIndex(sanctions.Merge(sanctions.Latest(l.datasets)...))
-		eng.Designated = func(imo, mmsi uint32) (string, bool) {
+		designated = func(imo, mmsi uint32) (string, bool) {
 			q := screen.Query{Type: "vessel"}
 			if imo != 0 {
 				q.IMO = strconv.Itoa(int(imo))
@@ -142,26 +150,43 @@ fields) cannot be placed in event time and are counted and skipped.
 	ctx, cancel := signalContext()
 	defer cancel()
 	start := time.Now()
+	var events []detect.Event
 	var fixes, untimed int64
+	var eng *detect.Engine
 	failed := 0
-	for _, in := range inputs {
-		src, closer, err := ais.OpenInput(ctx, in, ais.FeedOptions{Log: e.stderr})
-		if err != nil {
-			fmt.Fprintf(e.stderr, "%s: %v\n", in, err)
-			failed++
-			continue
+	pass := func(c detect.Config, quiet bool) {
+		events, fixes, untimed, failed = nil, 0, 0, 0
+		eng = detect.NewEngine(c, land, ports, zones, func(ev detect.Event) { events = append(events, ev) })
+		eng.Designated = designated
+		for _, in := range inputs {
+			src, closer, err := ais.OpenInput(ctx, in, ais.FeedOptions{Log: e.stderr})
+			if err != nil {
+				fmt.Fprintf(e.stderr, "%s: %v\n", in, err)
+				failed++
+				continue
+			}
+			n, u, err := detect.FeedAISConcurrent(eng, src)
+			closer.Close()
+			fixes += n
+			untimed += u
+			if err != io.EOF {
+				fmt.Fprintf(e.stderr, "%s: %v\n", in, err)
+				failed++
+			}
+			if !quiet {
+				summary(e.stderr, in, src.Stats())
+			}
 		}
-		n, u, err := detect.FeedAISConcurrent(eng, src)
-		closer.Close()
-		fixes += n
-		untimed += u
-		if err != io.EOF {
-			fmt.Fprintf(e.stderr, "%s: %v\n", in, err)
-			failed++
-		}
-		summary(e.stderr, in, src.Stats())
+		eng.Flush()
 	}
-	eng.Flush()
+	pass(cfg, false)
+	if twoPass && eng.Late() > 0 {
+		fmt.Fprintf(e.stderr, "note: the input is not in time order (%d fixes came more than %s late); reading it again, sorted whole\n",
+			eng.Late(), time.Duration(cfg.ReorderLatenessMinutes*float64(time.Minute)))
+		c := cfg
+		c.ReorderLatenessMinutes = math.MaxInt32
+		pass(c, true)
+	}
 	detect.SortEvents(events)
 	bw, done, err := createOutput(e, out)
 	if err != nil {
