@@ -32,8 +32,9 @@ type Engine struct {
 	ident   map[uint32]*staticState
 	imoSeen map[uint32]imoUser
 	// Designated, when set, says whether an IMO or MMSI belongs to a
-	// designated (sanctioned) vessel, and which listing.
-	Designated func(imo, mmsi uint32) (listing string, ok bool)
+	// designated (sanctioned) vessel, which listing, and the flag the
+	// lists record for it (ISO alpha-2, "" when none).
+	Designated func(imo, mmsi uint32) (listing, listedFlag string, ok bool)
 	now        time.Time
 	sweepAt    time.Time
 }

@@ -119,11 +119,16 @@ func (e *Engine) StaticReport(r StaticReport) {
 		}
 	}
 	if e.Designated != nil && !s.flagged["designated"] {
-		if what, ok := e.Designated(r.IMO, r.MMSI); ok {
+		if what, listedFlag, ok := e.Designated(r.IMO, r.MMSI); ok {
 			s.flagged["designated"] = true
-			e.emit(Event{Kind: KindIdentityConflict, Vessels: v, Start: r.Time, End: r.Time, Lat: pos.Lat, Lon: pos.Lon,
-				Details: map[string]any{"reason": "designated_identity", "listing": what,
-					"explanation": "the ship broadcasts an identity (IMO or MMSI) of a designated vessel"}})
+			d := map[string]any{"reason": "designated_identity", "listing": what,
+				"explanation": "the ship broadcasts an identity (IMO or MMSI) of a designated vessel"}
+			// The flag its radio licence implies against the flag the lists
+			// record: a designated ship under a new flag has hopped.
+			if mid, ok := identity.MMSI(r.MMSI).Flag(); ok && listedFlag != "" {
+				d["listed_flag"], d["mid_flag"], d["flag_differs"] = listedFlag, string(mid), string(mid) != listedFlag
+			}
+			e.emit(Event{Kind: KindIdentityConflict, Vessels: v, Start: r.Time, End: r.Time, Lat: pos.Lat, Lon: pos.Lon, Details: d})
 		}
 	}
 	e.inconsistencies(r, s, v, pos)

@@ -96,11 +96,11 @@ func TestSpoofing(t *testing.T) {
 func TestDesignatedIdentity(t *testing.T) {
 	var evs []Event
 	e := NewEngine(DefaultConfig, nil, nil, nil, func(ev Event) { evs = append(evs, ev) })
-	e.Designated = func(imo, mmsi uint32) (string, bool) {
+	e.Designated = func(imo, mmsi uint32) (string, string, bool) {
 		if imo == 8606173 {
-			return "RYONG GUN BONG [ofac:17104]", true
+			return "RYONG GUN BONG [ofac:17104]", "KP", true
 		}
-		return "", false
+		return "", "", false
 	}
 	for _, f := range path(352000999, 0, time.Hour, 10*time.Minute, 30, 124, 10, 0) {
 		e.Position(f)
@@ -112,6 +112,9 @@ func TestDesignatedIdentity(t *testing.T) {
 	for _, ev := range evs {
 		if ev.Details["reason"] == "designated_identity" {
 			n++
+			if ev.Details["listed_flag"] != "KP" || ev.Details["mid_flag"] != "PA" || ev.Details["flag_differs"] != true {
+				t.Errorf("flags %v", ev.Details)
+			}
 		}
 	}
 	if n != 1 {

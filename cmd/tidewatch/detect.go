@@ -113,7 +113,7 @@ fields) cannot be placed in event time and are counted and skipped.
 	case !live:
 		twoPass = true
 	}
-	var designated func(imo, mmsi uint32) (string, bool)
+	var designated func(imo, mmsi uint32) (string, string, bool)
 	if *withLists || *lists != "" {
 		var paths []string
 		if *lists != "" {
@@ -124,7 +124,7 @@ fields) cannot be placed in event time and are counted and skipped.
 			return err
 		}
 		ix := screen.NewIndex(sanctions.Merge(sanctions.Latest(l.datasets)...))
-		designated = func(imo, mmsi uint32) (string, bool) {
+		designated = func(imo, mmsi uint32) (string, string, bool) {
 			q := screen.Query{Type: "vessel"}
 			if imo != 0 {
 				q.IMO = strconv.Itoa(int(imo))
@@ -133,18 +133,22 @@ fields) cannot be placed in event time and are counted and skipped.
 				q.MMSI = fmt.Sprintf("%09d", mmsi)
 			}
 			if q.IMO == "" && q.MMSI == "" {
-				return "", false
+				return "", "", false
 			}
 			q, _ = q.Sanitised()
 			res, err := ix.Search(q, screen.Options{Limit: 1})
 			if err != nil || len(res) == 0 || res[0].MatchedName != "" {
-				return "", false // identifiers only: a name alone does not make an identity
+				return "", "", false // identifiers only: a name alone does not make an identity
 			}
 			var refs []string
 			for _, li := range res[0].Entity.Listings {
 				refs = append(refs, li.Ref())
 			}
-			return fmt.Sprintf("%s [%s]", res[0].Entity.Name, strings.Join(refs, " ")), true
+			flag := res[0].Entity.Flag
+			if len(flag) != 2 {
+				flag = "" // a flag the lists spell but no country code
+			}
+			return fmt.Sprintf("%s [%s]", res[0].Entity.Name, strings.Join(refs, " ")), flag, true
 		}
 	}
 	ctx, cancel := signalContext()

@@ -77,7 +77,7 @@ func TestDetectDesignatedIdentity(t *testing.T) {
 	in := filepath.Join(t.TempDir(), "in.nmea")
 	os.WriteFile(in, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
 	code, out, errs := tw(t, "detect", "--sanctions", "--embedded", in)
-	if code != 0 || !strings.Contains(out, `"reason":"designated_identity"`) || !strings.Contains(out, "RYONG GUN BONG") {
+	if code != 0 || !strings.Contains(out, `"reason":"designated_identity"`) || !strings.Contains(out, "RYONG GUN BONG") || !strings.Contains(out, `"flag_differs":true`) {
 		t.Errorf("designated identity: %d %s %s", code, out, errs)
 	}
 }
