@@ -4,7 +4,7 @@ import (
 	"container/heap"
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 	"time"
 )
 
@@ -91,7 +91,7 @@ func (r *Reorder) settle() {
 	if len(r.pend) == 0 {
 		return
 	}
-	sort.Slice(r.pend, func(i, j int) bool { return fixLess(r.pend[i], r.pend[j]) })
+	slices.SortFunc(r.pend, fixCmp)
 	for _, g := range r.pend {
 		r.enqueue(g)
 	}
@@ -162,6 +162,16 @@ func (h *fixHeap) Pop() any {
 	x := old[len(old)-1]
 	*h = old[:len(old)-1]
 	return x
+}
+
+func fixCmp(a, b Fix) int {
+	switch {
+	case fixLess(a, b):
+		return -1
+	case fixLess(b, a):
+		return 1
+	}
+	return 0
 }
 
 // fixLess is a total order on fixes: time, then MMSI, then position,
