@@ -1,10 +1,12 @@
 package track
 
 import (
+	"cmp"
 	"container/heap"
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -30,6 +32,7 @@ type Reorder struct {
 	// seconds, so many fixes share one, in no particular order. They are
 	// sorted once the clock moves on and then join the queue.
 	pend     []Fix
+	order    []int32 // scratch for settle
 	pendTime time.Time
 	h        fixHeap
 	max      time.Time
@@ -91,9 +94,14 @@ func (r *Reorder) settle() {
 	if len(r.pend) == 0 {
 		return
 	}
-	slices.SortFunc(r.pend, fixCmp)
-	for _, g := range r.pend {
-		r.enqueue(g)
+	// Sorting indices moves 4 bytes per swap instead of a whole Fix.
+	r.order = r.order[:0]
+	for i := range r.pend {
+		r.order = append(r.order, int32(i))
+	}
+	slices.SortFunc(r.order, func(i, j int32) int { return fixCmp(&r.pend[i], &r.pend[j]) })
+	for _, i := range r.order {
+		r.enqueue(r.pend[i])
 	}
 	clear(r.pend)
 	r.pend = r.pend[:0]
@@ -164,44 +172,41 @@ func (h *fixHeap) Pop() any {
 	return x
 }
 
-func fixCmp(a, b Fix) int {
-	switch {
-	case fixLess(a, b):
-		return -1
-	case fixLess(b, a):
-		return 1
+func fixCmp(a, b *Fix) int {
+	if c := a.Time.Compare(b.Time); c != 0 {
+		return c
 	}
-	return 0
-}
-
-// fixLess is a total order on fixes: time, then MMSI, then position,
-// then speed and source.
-func fixLess(a, b Fix) bool {
-	if !a.Time.Equal(b.Time) {
-		return a.Time.Before(b.Time)
+	if c := cmp.Compare(a.MMSI, b.MMSI); c != 0 {
+		return c
 	}
-	if a.MMSI != b.MMSI {
-		return a.MMSI < b.MMSI
+	if c := cmp.Compare(a.Lat, b.Lat); c != 0 {
+		return c
 	}
-	if a.Lat != b.Lat {
-		return a.Lat < b.Lat
-	}
-	if a.Lon != b.Lon {
-		return a.Lon < b.Lon
+	if c := cmp.Compare(a.Lon, b.Lon); c != 0 {
+		return c
 	}
 	// Static reports after positions of the same time.
 	if (a.Static == nil) != (b.Static == nil) {
-		return a.Static == nil
+		if a.Static == nil {
+			return -1
+		}
+		return 1
 	}
-	as, bs := nanLow(a.SOG), nanLow(b.SOG)
-	if as != bs {
-		return as < bs
+	if c := cmp.Compare(nanLow(a.SOG), nanLow(b.SOG)); c != 0 {
+		return c
 	}
-	if a.Source != b.Source {
-		return a.Source < b.Source
+	if c := strings.Compare(a.Source, b.Source); c != 0 {
+		return c
 	}
-	return fmt.Sprint(a.Static) < fmt.Sprint(b.Static)
+	if a.Static == nil {
+		return 0
+	}
+	return strings.Compare(fmt.Sprint(a.Static), fmt.Sprint(b.Static))
 }
+
+// fixLess is a total order on fixes: time, then MMSI, then position,
+// then static after position reports, speed and source.
+func fixLess(a, b Fix) bool { return fixCmp(&a, &b) < 0 }
 
 func nanLow(f float64) float64 {
 	if math.IsNaN(f) {

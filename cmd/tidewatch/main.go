@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"strings"
 )
 
@@ -70,7 +71,32 @@ $TIDEWATCH_DATA (default ~/.local/share/tidewatch) unless --data says otherwise.
 }
 
 func main() {
-	os.Exit(run(&env{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin}, os.Args[1:]))
+	os.Exit(profiled(func() int {
+		return run(&env{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin}, os.Args[1:])
+	}))
+}
+
+// profiled runs f, writing a CPU profile to $TIDEWATCH_CPUPROFILE when it
+// is set: the speed work on detection needs profiles of the real binary on
+// real files, and an environment variable keeps it out of every command's
+// flags.
+func profiled(f func() int) int {
+	path := os.Getenv("TIDEWATCH_CPUPROFILE")
+	if path == "" {
+		return f()
+	}
+	out, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "tidewatch: cpu profile: %v\n", err)
+		return f()
+	}
+	defer out.Close()
+	if err := pprof.StartCPUProfile(out); err != nil {
+		fmt.Fprintf(os.Stderr, "tidewatch: cpu profile: %v\n", err)
+		return f()
+	}
+	defer pprof.StopCPUProfile()
+	return f()
 }
 
 // run executes a command line and returns the exit status: 0 success,
