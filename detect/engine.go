@@ -66,7 +66,9 @@ type segState struct {
 	stopPort            geo.Port
 	stopPortDist        float64
 	// zones the segment is in, by index, with entry time
-	inZone map[int]time.Time
+	// inZone[i] is when the segment entered zone i (zero: outside); nil
+	// until the first entry, as most ships never enter a zone.
+	inZone []time.Time
 	// spoofing
 	activity    activityKey
 	counted     bool
@@ -157,7 +159,7 @@ func (e *Engine) process(f track.Fix) {
 	k := segKey{seg.MMSI, seg.ID}
 	st, _ := seg.Data.(*segState)
 	if st == nil {
-		st = &segState{key: k, inZone: map[int]time.Time{}}
+		st = &segState{key: k}
 		seg.Data = st
 		e.segs[k] = st
 	}
@@ -392,14 +394,21 @@ func (e *Engine) endStop(st *segState) {
 func (e *Engine) zoneCheck(st *segState, f track.Fix) {
 	for i, z := range e.zones {
 		in := z.Contains(f.Lat, f.Lon)
-		since, was := st.inZone[i]
+		var since time.Time
+		if st.inZone != nil {
+			since = st.inZone[i]
+		}
+		was := !since.IsZero()
 		switch {
 		case in && !was:
+			if st.inZone == nil {
+				st.inZone = make([]time.Time, len(e.zones))
+			}
 			st.inZone[i] = f.Time
 			e.emit(Event{Kind: KindZoneEntry, Vessels: []Vessel{e.vessel(st.key)}, Start: f.Time, End: f.Time, Lat: f.Lat, Lon: f.Lon,
 				Details: map[string]any{"zone": z.ID, "zone_name": z.Name, "zone_kind": z.Kind}})
 		case !in && was:
-			delete(st.inZone, i)
+			st.inZone[i] = time.Time{}
 			e.emit(Event{Kind: KindZoneExit, Vessels: []Vessel{e.vessel(st.key)}, Start: since, End: f.Time, Lat: f.Lat, Lon: f.Lon,
 				Details: map[string]any{"zone": z.ID, "zone_name": z.Name, "zone_kind": z.Kind, "hours_inside": round2(f.Time.Sub(since).Hours())}})
 		}

@@ -192,11 +192,13 @@ func (e *Engine) inconsistencies(r StaticReport, s *staticState, v []Vessel, pos
 	}
 	m := identity.MMSI(r.MMSI)
 	midFlag, midOK := m.Flag()
-	if r.CallSign != "" && identity.IsDPRKCallSign(r.CallSign) && midFlag != "KP" {
-		flag("dprk_call_sign_on_foreign_mmsi", map[string]any{"call_sign": r.CallSign, "mmsi_flag": string(midFlag)})
-	}
+	// The call-sign checks depend only on the call sign and the MMSI, so
+	// they run when the call sign changes, not on every static report.
 	if cs := r.CallSign; cs != "" && cs != s.checkedCallSign {
 		s.checkedCallSign = cs
+		if identity.IsDPRKCallSign(cs) && midFlag != "KP" {
+			flag("dprk_call_sign_on_foreign_mmsi", map[string]any{"call_sign": cs, "mmsi_flag": string(midFlag)})
+		}
 		if c, ok := identity.CallSignCountry(cs); ok && midOK && !sameAdministration(c, midFlag) && c != "KP" {
 			flag("call_sign_country_differs_from_mid", map[string]any{"call_sign": cs, "call_sign_country": string(c), "mmsi_flag": string(midFlag)})
 		}
