@@ -48,12 +48,17 @@ func appendItems(buf []feedItem, m *ais.Message) (out []feedItem, position, unti
 
 func (e *Engine) take(items []feedItem) {
 	for i := range items {
-		if items[i].static {
-			e.Static(items[i].report)
-		} else {
-			e.Position(items[i].fix)
-		}
+		e.reorder.Push(items[i].asFix(), e.process)
 	}
+}
+
+// asFix is the item as the reorder buffer holds it: static reports ride
+// in Fix.Static (see Engine.Static).
+func (it *feedItem) asFix() track.Fix {
+	if it.static {
+		return track.Fix{MMSI: it.report.MMSI, Time: it.report.Time, Static: it.report}
+	}
+	return it.fix
 }
 
 // FeedAIS passes a source's position and static messages to the engine
@@ -79,41 +84,55 @@ func FeedAIS(eng *Engine, src ais.Source) (positions, untimed int64, err error) 
 	}
 }
 
-// FeedAISConcurrent does what FeedAIS does with decoding on a second
-// goroutine, handing the engine batches in input order: decoding and
-// detection then use two cores, and the events are the same.
+// FeedAISConcurrent does what FeedAIS does on two goroutines: one decodes
+// and puts the fixes in event-time order through the engine's reorder
+// buffer, the other runs the detectors on the ordered fixes, handed over
+// in batches. Both stages see the fixes in the same order as FeedAIS, so
+// the events are the same (TestConcurrentFeedSameEvents); the split puts
+// decoding plus reordering and detection, about equal in cost, on a core
+// each. The engine must not be used by anything else until it returns.
 func FeedAISConcurrent(eng *Engine, src ais.Source) (positions, untimed int64, err error) {
 	const batch = 4096
-	ch := make(chan []feedItem, 8)
+	ch := make(chan []track.Fix, 8)
 	errc := make(chan error, 1)
 	go func() {
 		defer close(ch)
 		var m ais.Message
-		buf := make([]feedItem, 0, batch)
+		var items []feedItem
+		out := make([]track.Fix, 0, batch)
+		emit := func(f track.Fix) {
+			out = append(out, f)
+			if len(out) >= batch {
+				ch <- out
+				out = make([]track.Fix, 0, batch)
+			}
+		}
 		for {
 			err := src.Next(&m)
-			if err == nil {
-				var pos, unt bool
-				buf, pos, unt = appendItems(buf, &m)
-				if pos {
-					positions++
-				}
-				if unt {
-					untimed++
-				}
-			}
-			if len(buf) >= batch || (err != nil && len(buf) > 0) {
-				ch <- buf
-				buf = make([]feedItem, 0, batch)
-			}
 			if err != nil {
+				if len(out) > 0 {
+					ch <- out
+				}
 				errc <- err
 				return
 			}
+			var pos, unt bool
+			items, pos, unt = appendItems(items[:0], &m)
+			if pos {
+				positions++
+			}
+			if unt {
+				untimed++
+			}
+			for i := range items {
+				eng.reorder.Push(items[i].asFix(), emit)
+			}
 		}
 	}()
-	for items := range ch {
-		eng.take(items)
+	for fixes := range ch {
+		for i := range fixes {
+			eng.process(fixes[i])
+		}
 	}
 	return positions, untimed, <-errc
 }
