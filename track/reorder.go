@@ -50,7 +50,7 @@ func NewReorder(lateness time.Duration) *Reorder { return &Reorder{Lateness: lat
 // Push adds a fix and calls emit for every fix now older than the
 // watermark (newest time seen minus Lateness), in order.
 func (r *Reorder) Push(f Fix, emit func(Fix)) {
-	if r.hasLastOut && fixLess(f, r.lastOut) {
+	if r.hasLastOut && fixCmp(&f, &r.lastOut) < 0 {
 		r.Late++
 		return
 	}
@@ -81,7 +81,7 @@ func (r *Reorder) Push(f Fix, emit func(Fix)) {
 
 // enqueue adds a fix to the queue if it keeps it ordered, else to the heap.
 func (r *Reorder) enqueue(f Fix) {
-	if !r.hasLast || fixLess(r.last, f) {
+	if !r.hasLast || fixCmp(&r.last, &f) < 0 {
 		r.q = append(r.q, f)
 		r.last, r.hasLast = f, true
 		return
@@ -99,7 +99,8 @@ func (r *Reorder) settle() {
 	for i := range r.pend {
 		r.order = append(r.order, int32(i))
 	}
-	slices.SortFunc(r.order, func(i, j int32) int { return fixCmp(&r.pend[i], &r.pend[j]) })
+	// Every pending fix has the same time, so the comparison starts after it.
+	slices.SortFunc(r.order, func(i, j int32) int { return sameTimeCmp(&r.pend[i], &r.pend[j]) })
 	for _, i := range r.order {
 		r.enqueue(r.pend[i])
 	}
@@ -176,6 +177,11 @@ func fixCmp(a, b *Fix) int {
 	if c := a.Time.Compare(b.Time); c != 0 {
 		return c
 	}
+	return sameTimeCmp(a, b)
+}
+
+// sameTimeCmp is fixCmp for two fixes of the same time.
+func sameTimeCmp(a, b *Fix) int {
 	if c := cmp.Compare(a.MMSI, b.MMSI); c != 0 {
 		return c
 	}
