@@ -21,6 +21,20 @@ func Distance(lat1, lon1, lat2, lon2 float64) float64 {
 	return 2 * EarthRadius * math.Asin(math.Min(1, math.Sqrt(a)))
 }
 
+// DistanceBound is an upper bound on Distance with no trigonometry: the
+// length of a path along a meridian and then the equator-length parallel,
+// R(|dLat| + |dLon|), which no great circle exceeds. Callers that only
+// need "is it within x metres" skip the haversine when the bound already
+// says yes. Longitude differences are taken the short way round.
+func DistanceBound(lat1, lon1, lat2, lon2 float64) float64 {
+	const rad = math.Pi / 180
+	dLon := math.Abs(lon2 - lon1)
+	if dLon > 180 {
+		dLon = 360 - dLon
+	}
+	return EarthRadius * (math.Abs(lat2-lat1) + dLon) * rad
+}
+
 // Point is a position in degrees.
 type Point struct {
 	Lat, Lon float64

@@ -2,6 +2,7 @@ package geo
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -18,6 +19,39 @@ func TestDistance(t *testing.T) {
 	}
 	if Distance(10, 179.9, 10, -179.9) > 25000 {
 		t.Error("antimeridian")
+	}
+}
+
+// TestDistanceBound checks the bound the tracker relies on to skip the
+// haversine: it must never be below the true distance, anywhere, including
+// across the antimeridian and near the poles.
+func TestDistanceBound(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 200000; i++ {
+		lat1, lon1 := rng.Float64()*180-90, rng.Float64()*360-180
+		lat2, lon2 := lat1+rng.NormFloat64()*math.Pow(10, float64(rng.IntN(4))-2), lon1+rng.NormFloat64()*math.Pow(10, float64(rng.IntN(4))-2)
+		if i%2 == 0 {
+			lat2, lon2 = rng.Float64()*180-90, rng.Float64()*360-180
+		}
+		lat2 = math.Max(-90, math.Min(90, lat2))
+		if lon2 > 180 {
+			lon2 -= 360
+		}
+		if lon2 < -180 {
+			lon2 += 360
+		}
+		d, b := Distance(lat1, lon1, lat2, lon2), DistanceBound(lat1, lon1, lat2, lon2)
+		if b < d*(1-1e-12) {
+			t.Fatalf("(%f,%f)-(%f,%f): bound %f below distance %f", lat1, lon1, lat2, lon2, b, d)
+		}
+	}
+	// Across the antimeridian the bound takes the short way round.
+	if b := DistanceBound(10, 179.9, 10, -179.9); b > 25000 {
+		t.Errorf("antimeridian bound %f", b)
+	}
+	// The bound is tight along a meridian.
+	if b, d := DistanceBound(0, 0, 1, 0), Distance(0, 0, 1, 0); math.Abs(b-d) > 1e-6 {
+		t.Errorf("meridian: bound %f, distance %f", b, d)
 	}
 }
 

@@ -124,6 +124,17 @@ func (t *Tracker) Add(f Fix) (*Segment, Fix, Result) {
 	bestD := math.Inf(1)
 	for _, s := range segs {
 		dt := f.Time.Sub(s.Last.Time).Hours()
+		if len(segs) == 1 && dt > 0 {
+			// The usual case: one segment and a fix a few hundred metres
+			// on. If even the distance's upper bound is within the
+			// reachable distance, the haversine cannot change the answer
+			// (a hair of margin keeps rounding out of it).
+			reach := 500 + t.cfg.MaxSpeedKn*geo.NauticalMile*math.Max(dt, 2.0/60)
+			if geo.DistanceBound(s.Last.Lat, s.Last.Lon, f.Lat, f.Lon)*(1+1e-9) < reach {
+				best = s
+				break
+			}
+		}
 		d := geo.Distance(s.Last.Lat, s.Last.Lon, f.Lat, f.Lon)
 		if dt <= 0 {
 			// Same time or older: a duplicate or a late report of this
