@@ -89,8 +89,9 @@ func (e *Engine) removeFromCell(st *segState) {
 	st.inCell = false
 	list := e.cells[st.cell]
 	for i := range list {
-		if list[i].key == st.key {
+		if list[i] == st.entry {
 			list[i] = list[len(list)-1]
+			list[len(list)-1] = nil
 			list = list[:len(list)-1]
 			break
 		}
@@ -104,19 +105,14 @@ func (e *Engine) removeFromCell(st *segState) {
 
 func (e *Engine) encounter(st *segState, f track.Fix, speed float64) {
 	c := encCell(f.Lat, f.Lon)
-	me := cellEntry{key: st.key, t: f.Time, lat: f.Lat, lon: f.Lon, speed: speed}
-	if st.inCell && st.cell == c {
-		list := e.cells[c]
-		for i := range list {
-			if list[i].key == st.key {
-				list[i] = me
-				break
-			}
-		}
-	} else {
+	if st.entry == nil {
+		st.entry = &cellEntry{}
+	}
+	*st.entry = cellEntry{key: st.key, t: f.Time, lat: f.Lat, lon: f.Lon, speed: speed}
+	if !st.inCell || st.cell != c {
 		e.removeFromCell(st)
 		st.cell, st.inCell = c, true
-		e.cells[c] = append(e.cells[c], me)
+		e.cells[c] = append(e.cells[c], st.entry)
 	}
 	// A ship under way at several times the encounter speed cannot be in
 	// a transfer now: skip the neighbour scan (slow ships nearby still see
@@ -133,6 +129,7 @@ func (e *Engine) encounter(st *segState, f track.Fix, speed float64) {
 		for dx := int32(-1); dx <= 1; dx++ {
 			ck := cellKey{c.x + dx, c.y + dy}
 			list := e.cells[ck]
+			dropped := false
 			for i := 0; i < len(list); i++ {
 				other := list[i]
 				if f.Time.Sub(other.t) > fresh {
@@ -142,8 +139,10 @@ func (e *Engine) encounter(st *segState, f track.Fix, speed float64) {
 						os.inCell = false
 					}
 					list[i] = list[len(list)-1]
+					list[len(list)-1] = nil
 					list = list[:len(list)-1]
 					i--
+					dropped = true
 					continue
 				}
 				if other.key == st.key || other.key.mmsi == st.key.mmsi {
@@ -179,9 +178,11 @@ func (e *Engine) encounter(st *segState, f track.Fix, speed float64) {
 				p.addSpeed(speed)
 				p.addSpeed(other.speed)
 			}
-			if len(list) == 0 {
+			switch {
+			case !dropped:
+			case len(list) == 0:
 				delete(e.cells, ck)
-			} else {
+			default:
 				e.cells[ck] = list
 			}
 		}

@@ -24,7 +24,7 @@ type Engine struct {
 	segs    map[segKey]*segState
 	static  map[uint32]staticInfo
 	// encounter state
-	cells map[cellKey][]cellEntry
+	cells map[cellKey][]*cellEntry
 	pairs map[pairKey]*pairState
 	// reception activity: 1-degree cell and hour -> fixes
 	activity map[activityKey]int32
@@ -55,6 +55,9 @@ type segState struct {
 	speed  float64
 	cell   cellKey
 	inCell bool
+	// entry is this segment's place in the encounter grid, updated in
+	// place while the ship stays in one cell: no map lookup or search.
+	entry *cellEntry
 	// loitering run
 	slow                         bool
 	slowStart, slowLast          track.Fix
@@ -97,7 +100,7 @@ func NewEngine(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo.Zone, 
 	}
 	e := &Engine{cfg: cfg, land: land, ports: ports, zones: zones, emit: withFlags,
 		segs: map[segKey]*segState{}, static: map[uint32]staticInfo{},
-		cells: map[cellKey][]cellEntry{}, pairs: map[pairKey]*pairState{}, activity: map[activityKey]int32{},
+		cells: map[cellKey][]*cellEntry{}, pairs: map[pairKey]*pairState{}, activity: map[activityKey]int32{},
 		ident: map[uint32]*staticState{}, imoSeen: map[uint32]imoUser{}}
 	e.tracker = track.NewTracker(track.Config{MaxSpeedKn: cfg.MaxTrackSpeedKn})
 	e.tracker.Closed = e.segmentClosed
