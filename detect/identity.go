@@ -315,21 +315,27 @@ func (e *Engine) spoof(st *segState, f track.Fix) {
 			// Natural Earth 1:10m land has no rivers or canals: ships on the
 			// Kiel Canal or the Mississippi look inland. Only a position far
 			// inland and far from any port or anchorage counts.
-			inland := e.land.DistanceToShore(f.Lat, f.Lon, 100*geo.NauticalMile)
-			nearPort := false
-			if e.ports != nil {
-				_, _, nearPort = e.ports.Nearest(f.Lat, f.Lon, e.cfg.SpoofInlandKM*1000)
-			}
 			// And only for a ship that was at sea: a ship that has only
 			// ever been seen "on land" is on a lake or river Natural Earth
-			// draws as land (the Great Lakes), not spoofing.
+			// draws as land (the Great Lakes), not spoofing. The tests run
+			// cheapest first; a ship in port stops at the shore distance.
 			var atSea time.Time
 			for _, o := range e.tracker.Open(st.key.mmsi) {
 				if os, _ := o.Data.(*segState); os != nil && os.lastAtSea.After(atSea) {
 					atSea = os.lastAtSea
 				}
 			}
-			if inland >= e.cfg.SpoofInlandKM*1000 && !nearPort && !atSea.IsZero() && f.Time.Sub(atSea) <= 24*time.Hour {
+			var inland float64
+			spoofed := !atSea.IsZero() && f.Time.Sub(atSea) <= 24*time.Hour
+			if spoofed {
+				inland = e.land.DistanceToShore(f.Lat, f.Lon, 100*geo.NauticalMile)
+				spoofed = inland >= e.cfg.SpoofInlandKM*1000
+			}
+			if spoofed && e.ports != nil {
+				_, _, nearPort := e.ports.Nearest(f.Lat, f.Lon, e.cfg.SpoofInlandKM*1000)
+				spoofed = !nearPort
+			}
+			if spoofed {
 				st.onLand, st.spoofed = true, true
 				e.emit(Event{Kind: KindSpoofing, Vessels: []Vessel{e.vessel(st.key)}, Start: f.Time, End: f.Time, Lat: f.Lat, Lon: f.Lon,
 					Details: map[string]any{"reason": "position_on_land", "inland_km": round2(inland / 1000), "last_at_sea": atSea}})
