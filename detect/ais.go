@@ -7,17 +7,11 @@ import (
 	"github.com/tidewatch/tidewatch/track"
 )
 
-// feedItem is a decoded position or static report on its way to the engine.
-type feedItem struct {
-	fix    track.Fix
-	static bool
-	report StaticReport
-}
-
-// appendItems converts one message into what the engine takes. It reports
-// whether the message was a position, and whether one was skipped for
-// having no time.
-func appendItems(buf []feedItem, m *ais.Message) (out []feedItem, position, untimed bool) {
+// appendFixes converts one message into what the reorder buffer holds:
+// a position fix, a static report riding in Fix.Static (see staticFix), or
+// both for a type 19. It reports whether the message was a position, and
+// whether one was skipped for having no time.
+func appendFixes(buf []track.Fix, m *ais.Message) (out []track.Fix, position, untimed bool) {
 	switch {
 	case m.IsPosition():
 		lat, lon, ok := m.LatLon()
@@ -35,30 +29,41 @@ func appendItems(buf []feedItem, m *ais.Message) (out []feedItem, position, unti
 		if !ok {
 			cog = math.NaN()
 		}
-		buf = append(buf, feedItem{fix: track.Fix{MMSI: m.MMSI, Time: m.Time, Lat: lat, Lon: lon, SOG: sog, COG: cog, Source: m.Source}})
+		buf = append(buf, track.Fix{MMSI: m.MMSI, Time: m.Time, Lat: lat, Lon: lon, SOG: sog, COG: cog, Source: m.Source})
 		if m.Type == 19 {
-			buf = append(buf, feedItem{static: true, report: StaticOf(m)})
+			buf = append(buf, staticFix(StaticOf(m)))
 		}
 		return buf, true, false
 	case (m.Type == 5 || m.Type == 24) && !m.Time.IsZero():
-		return append(buf, feedItem{static: true, report: StaticOf(m)}), false, false
+		return append(buf, staticFix(StaticOf(m))), false, false
 	}
 	return buf, false, false
 }
 
-func (e *Engine) take(items []feedItem) {
-	for i := range items {
-		e.reorder.Push(items[i].asFix(), e.process)
+// reorderAIS decodes a source into the engine's reorder buffer until the
+// source ends, handing each fix the buffer releases to emit, and returns
+// the position and untimed counts with the source's final error (io.EOF
+// at a clean end). Both feeders use it, so they see the same fixes in the
+// same order.
+func (e *Engine) reorderAIS(src ais.Source, emit func(track.Fix)) (positions, untimed int64, err error) {
+	var m ais.Message
+	var fixes []track.Fix
+	for {
+		if err := src.Next(&m); err != nil {
+			return positions, untimed, err
+		}
+		var pos, unt bool
+		fixes, pos, unt = appendFixes(fixes[:0], &m)
+		if pos {
+			positions++
+		}
+		if unt {
+			untimed++
+		}
+		for i := range fixes {
+			e.reorder.Push(fixes[i], emit)
+		}
 	}
-}
-
-// asFix is the item as the reorder buffer holds it: static reports ride
-// in Fix.Static (see Engine.Static).
-func (it *feedItem) asFix() track.Fix {
-	if it.static {
-		return track.Fix{MMSI: it.report.MMSI, Time: it.report.Time, Static: it.report}
-	}
-	return it.fix
 }
 
 // FeedAIS passes a source's position and static messages to the engine
@@ -66,22 +71,7 @@ func (it *feedItem) asFix() track.Fix {
 // many it skipped for having no time, with the source's final error
 // (io.EOF at a clean end).
 func FeedAIS(eng *Engine, src ais.Source) (positions, untimed int64, err error) {
-	var m ais.Message
-	var buf []feedItem
-	for {
-		if err := src.Next(&m); err != nil {
-			return positions, untimed, err
-		}
-		var pos, unt bool
-		buf, pos, unt = appendItems(buf[:0], &m)
-		if pos {
-			positions++
-		}
-		if unt {
-			untimed++
-		}
-		eng.take(buf)
-	}
+	return eng.reorderAIS(src, eng.process)
 }
 
 // FeedAISConcurrent does what FeedAIS does on two goroutines: one decodes
@@ -94,39 +84,18 @@ func FeedAIS(eng *Engine, src ais.Source) (positions, untimed int64, err error) 
 func FeedAISConcurrent(eng *Engine, src ais.Source) (positions, untimed int64, err error) {
 	const batch = 4096
 	ch := make(chan []track.Fix, 8)
-	errc := make(chan error, 1)
 	go func() {
 		defer close(ch)
-		var m ais.Message
-		var items []feedItem
 		out := make([]track.Fix, 0, batch)
-		emit := func(f track.Fix) {
+		positions, untimed, err = eng.reorderAIS(src, func(f track.Fix) {
 			out = append(out, f)
 			if len(out) >= batch {
 				ch <- out
 				out = make([]track.Fix, 0, batch)
 			}
-		}
-		for {
-			err := src.Next(&m)
-			if err != nil {
-				if len(out) > 0 {
-					ch <- out
-				}
-				errc <- err
-				return
-			}
-			var pos, unt bool
-			items, pos, unt = appendItems(items[:0], &m)
-			if pos {
-				positions++
-			}
-			if unt {
-				untimed++
-			}
-			for i := range items {
-				eng.reorder.Push(items[i].asFix(), emit)
-			}
+		})
+		if len(out) > 0 {
+			ch <- out
 		}
 	}()
 	for fixes := range ch {
@@ -134,7 +103,9 @@ func FeedAISConcurrent(eng *Engine, src ais.Source) (positions, untimed int64, e
 			eng.process(fixes[i])
 		}
 	}
-	return positions, untimed, <-errc
+	// The results were written before ch was closed, so reading them
+	// after the range ends is ordered by the channel.
+	return positions, untimed, err
 }
 
 // StaticOf turns a static message (5, 19, 24) into a report.

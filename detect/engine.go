@@ -111,8 +111,11 @@ func NewEngine(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo.Zone, 
 // Static records a static report. Static reports go through the same
 // reorder buffer as positions, so identity events see the positions of
 // their time.
-func (e *Engine) Static(r StaticReport) {
-	e.reorder.Push(track.Fix{MMSI: r.MMSI, Time: r.Time, Static: r}, e.process)
+func (e *Engine) Static(r StaticReport) { e.reorder.Push(staticFix(r), e.process) }
+
+// staticFix is a static report as the reorder buffer holds it.
+func staticFix(r StaticReport) track.Fix {
+	return track.Fix{MMSI: r.MMSI, Time: r.Time, Static: r}
 }
 
 // Position offers a fix.
