@@ -163,7 +163,7 @@ func (r *Reorder) Held() int { return len(r.q) - r.qHead + r.h.Len() + len(r.pen
 type fixHeap []Fix
 
 func (h fixHeap) Len() int           { return len(h) }
-func (h fixHeap) Less(i, j int) bool { return fixLess(h[i], h[j]) }
+func (h fixHeap) Less(i, j int) bool { return fixCmp(&h[i], &h[j]) < 0 }
 func (h fixHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
 func (h *fixHeap) Push(x any)        { *h = append(*h, x.(Fix)) }
 func (h *fixHeap) Pop() any {
