@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -208,5 +209,27 @@ func TestIdentify(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("identify output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestProfiledWritesCPUProfile checks TIDEWATCH_CPUPROFILE: the command's
+// status comes back unchanged and a non-empty pprof file (gzip) is written.
+func TestProfiledWritesCPUProfile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cpu.prof")
+	t.Setenv("TIDEWATCH_CPUPROFILE", path)
+	if got := profiled(func() int { return 3 }); got != 3 {
+		t.Fatalf("status %d, want 3", got)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Fatalf("profile is not a gzip pprof file: %d bytes", len(b))
+	}
+	// Unset, nothing is written and the status still comes back.
+	t.Setenv("TIDEWATCH_CPUPROFILE", "")
+	if got := profiled(func() int { return 0 }); got != 0 {
+		t.Fatalf("status %d", got)
 	}
 }
