@@ -35,8 +35,13 @@ type Engine struct {
 	// designated (sanctioned) vessel, which listing, and the flag the
 	// lists record for it (ISO alpha-2, "" when none).
 	Designated func(imo, mmsi uint32) (listing, listedFlag string, ok bool)
-	now        time.Time
-	sweepAt    time.Time
+	// Observe, when set, sees every fix the detectors use, in event-time
+	// order, after the detectors ran on it: positions with the track
+	// segment they joined (Fix.Static nil) and static reports (Fix.Static
+	// a StaticReport, segment -1). Ingest stores what it sees.
+	Observe func(f track.Fix, segment int)
+	now     time.Time
+	sweepAt time.Time
 }
 
 type segKey struct {
@@ -153,6 +158,9 @@ func (e *Engine) process(f track.Fix) {
 			e.now = f.Time
 		}
 		e.StaticReport(r)
+		if e.Observe != nil {
+			e.Observe(f, -1)
+		}
 		return
 	}
 	seg, prev, res := e.tracker.Add(f)
@@ -197,6 +205,9 @@ func (e *Engine) process(f track.Fix) {
 	st.last, st.speed = f, speed
 	e.encounter(st, f, speed)
 	e.sweep()
+	if e.Observe != nil {
+		e.Observe(f, k.id)
+	}
 }
 
 func (e *Engine) segmentClosed(s *track.Segment) {

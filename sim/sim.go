@@ -32,7 +32,16 @@ type Scenario struct {
 	Seed       int64
 	// Planted adds the evasion behaviours and look-alikes.
 	Planted bool
+	// DPRKTankerIMO, when set, is the IMO the planted DPRK tanker
+	// broadcasts (DPRK tankers broadcast their own designated IMOs); a
+	// fictional one otherwise.
+	DPRKTankerIMO uint32
 }
+
+// longScenario is how long a scenario must run for the foreign tanker of
+// the planted STS to go on to a dark period and a flag change (the
+// due-diligence story of the demo).
+const longScenario = 48 * time.Hour
 
 // DefaultScenario is one day, 200 background ships reporting every minute,
 // 5% reception loss, with the planted behaviours.
@@ -308,7 +317,36 @@ func planted(sc Scenario) ([]*ship, []Truth) {
 	foreign.statics = []staticChange{{at: arrive.Add(5*time.Hour + 30*time.Minute), draught: 6.0}}
 	// The DPRK tanker calls itself a fishing vessel during the transfer.
 	dprk.statics = []staticChange{{at: arrive.Add(time.Hour), name: "SIM YU SAN", shipType: 30}}
+	if sc.DPRKTankerIMO != 0 {
+		dprk.imo = sc.DPRKTankerIMO
+	}
 	ships = append(ships, dprk, foreign)
+	if sc.Duration >= longScenario {
+		// After the transfer the foreign tanker heads south through the
+		// Yellow Sea, goes dark for 14 hours mid-sea, and soon after
+		// reappearing re-flags: the same IMO under a Tuvalu MMSI and a new
+		// name.
+		p1 := geo.Point{Lat: 35.5, Lon: 123.8}
+		p2 := geo.Point{Lat: 33.8, Lon: 124.6}
+		p3 := geo.Point{Lat: 31.0, Lon: 123.6}
+		last := foreign.legs[len(foreign.legs)-1]
+		toP1 := sail(farOut, p1, 10, last.start)
+		darkFrom := toP1.end.Add(10 * time.Minute)
+		darkTo := darkFrom.Add(14 * time.Hour)
+		legs := append(foreign.legs[:len(foreign.legs)-1:len(foreign.legs)-1], toP1,
+			stay(p1, toP1.end, darkFrom), leg{p1, p2, darkFrom, darkTo})
+		south := sail(p2, p3, 10, darkTo)
+		legs = append(legs, south, stay(p3, south.end, end))
+		foreign.legs = legs
+		reflag := darkTo.Add(4 * time.Hour)
+		foreign.silent = [][2]time.Time{{darkFrom, darkTo}, {reflag, end}}
+		renamed := &ship{mmsi: 572000222, imo: foreign.imo, name: "SIM OCEAN PEARL", callSign: "T2AB3", shipType: 80, draught: 6.0, dest: "ZHOUSHAN", legs: legs,
+			silent: [][2]time.Time{{sc.Start, reflag.Add(30 * time.Minute)}}}
+		ships = append(ships, renamed)
+		truths = append(truths,
+			Truth{Kind: "gap", Expect: true, MMSIs: []uint32{foreign.mmsi}, Start: darkFrom, End: darkTo, Note: "the STS tanker goes dark for 14 hours mid-sea"},
+			Truth{Kind: "identity_change", Expect: true, MMSIs: []uint32{foreign.mmsi, renamed.mmsi}, Start: reflag.Add(-time.Hour), End: reflag.Add(time.Hour), Note: "the STS tanker re-flags: its IMO moves from a Sierra Leone to a Tuvalu MMSI"})
+	}
 	truths = append(truths,
 		Truth{Kind: "encounter", Expect: true, MMSIs: []uint32{dprk.mmsi, foreign.mmsi}, Start: arrive, End: arrive.Add(5 * time.Hour), Note: "STS transfer between a DPRK tanker and a foreign tanker in the Korea Bay"},
 		Truth{Kind: "port_call", Expect: true, MMSIs: []uint32{dprk.mmsi}, Start: inPort, End: end, Note: "DPRK tanker calls at Nampo"},

@@ -79,9 +79,20 @@ func involves(e detect.Event, mmsis []uint32) bool {
 // TestSimulatedDay plants the behaviours of the issue and checks each is
 // reported once, and that no look-alike fires.
 func TestSimulatedDay(t *testing.T) {
+	checkScenario(t, DefaultScenario, 8)
+}
+
+// TestSimulatedDueDiligence runs the long scenario, in which the STS
+// tanker goes on to a dark period and a flag change.
+func TestSimulatedDueDiligence(t *testing.T) {
 	sc := DefaultScenario
+	sc.Duration, sc.Background = 72*time.Hour, 40
+	checkScenario(t, sc, 10)
+}
+
+func checkScenario(t *testing.T, sc Scenario, minTruths int) {
 	evs, truths, size := simulate(t, sc)
-	if len(truths) < 8 {
+	if len(truths) < minTruths {
 		t.Fatalf("%d truths", len(truths))
 	}
 	for _, tr := range truths {

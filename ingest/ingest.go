@@ -1,0 +1,524 @@
+// Package ingest loads AIS into the store through the detectors: every
+// fix is tracked and checked, events are stored with the vessels' identity
+// history and a thinned, compressed track (ThinPolicy).
+//
+// Ingest is resumable. A run is named by its inputs and settings; its
+// work is cut into batches at fixed counts of fixes, and each batch is
+// committed atomically with the run's progress. Rerun after any stop
+// (kill -9 included), the same inputs are read again from the start so
+// the detectors rebuild exactly the state they had, and the batches
+// already committed are not written again: the store ends up holding what
+// one clean run would have written, nothing lost, nothing twice.
+package ingest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/tidewatch/tidewatch/ais"
+	"github.com/tidewatch/tidewatch/detect"
+	"github.com/tidewatch/tidewatch/geo"
+	"github.com/tidewatch/tidewatch/identity"
+	"github.com/tidewatch/tidewatch/store"
+	"github.com/tidewatch/tidewatch/track"
+)
+
+// Input is one AIS input.
+type Input struct {
+	Name string
+	// ID identifies the content (see FileInput); runs are named by it.
+	ID   string
+	Open func(ctx context.Context) (ais.Source, io.Closer, error)
+	// Live marks a feed that cannot be read again: its runs commit on a
+	// clock too, and a restart continues with what the feed sends next.
+	Live bool
+}
+
+// FileInput names a file by its size and the SHA-256 of its first and
+// last MiB: cheap on a multi-gigabyte log, and a file that was appended
+// to or replaced gets a new ID, hence a new run.
+func FileInput(path string, open func(ctx context.Context) (ais.Source, io.Closer, error)) (Input, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Input{}, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return Input{}, err
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "size %d\n", fi.Size())
+	const span = 1 << 20
+	if _, err := io.CopyN(h, f, span); err != nil && err != io.EOF {
+		return Input{}, fmt.Errorf("read %s: %w", path, err)
+	}
+	if fi.Size() > 2*span {
+		if _, err := f.Seek(-span, io.SeekEnd); err != nil {
+			return Input{}, err
+		}
+		if _, err := io.Copy(h, f); err != nil {
+			return Input{}, fmt.Errorf("read %s: %w", path, err)
+		}
+	} else if fi.Size() > span {
+		if _, err := io.Copy(h, f); err != nil {
+			return Input{}, fmt.Errorf("read %s: %w", path, err)
+		}
+	}
+	return Input{Name: path, ID: hex.EncodeToString(h.Sum(nil))[:24], Open: open}, nil
+}
+
+// Options configure an ingest.
+type Options struct {
+	Detect detect.Config
+	Land   *geo.Land
+	Ports  *geo.Ports
+	Zones  []*geo.Zone
+	Thin   ThinPolicy
+	// BatchFixes is how many positions make a batch (default 1<<20).
+	BatchFixes int64
+	// ChunkPoints caps the points of one stored chunk (default 1024).
+	ChunkPoints int
+	// CommitEvery commits live runs on a clock as well (default 10 s).
+	CommitEvery time.Duration
+	// Progress, when set, is called after every batch.
+	Progress func(Progress)
+	// Summary, when set, gets each input's reading statistics.
+	Summary func(name string, st *ais.Stats)
+	// Log receives notes.
+	Log io.Writer
+}
+
+// Progress is reported after each batch.
+type Progress struct {
+	Batch   int64
+	Fixes   int64
+	Kept    int64
+	Events  int64
+	Skipped bool // the batch was committed by an earlier attempt
+}
+
+// Result says what an ingest did.
+type Result struct {
+	Run store.Run
+	// AlreadyDone: the run had completed before; nothing was read.
+	AlreadyDone bool
+	// Resumed: an earlier attempt had committed ResumedBatches batches.
+	Resumed        bool
+	ResumedBatches int64
+	// Resorted: the inputs were found out of time order and read again,
+	// sorted whole.
+	Resorted bool
+	Untimed  int64
+	Failed   []error // inputs that could not be read to the end
+}
+
+func (o *Options) defaults() {
+	if o.BatchFixes <= 0 {
+		o.BatchFixes = 1 << 20
+	}
+	if o.ChunkPoints <= 0 {
+		o.ChunkPoints = 1024
+	}
+	if o.CommitEvery <= 0 {
+		o.CommitEvery = 10 * time.Second
+	}
+	if o.Thin == (ThinPolicy{}) {
+		o.Thin = DefaultThin
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+}
+
+// formatVersion changes when what ingest writes changes, so that old runs
+// are not resumed by a build that would write differently.
+const formatVersion = 1
+
+// RunID names the run of these inputs with these settings, whatever the
+// inputs' order.
+func RunID(inputs []Input, o Options) string {
+	o.defaults()
+	ids := make([]string, len(inputs))
+	for i, in := range inputs {
+		ids[i] = in.ID
+	}
+	sort.Strings(ids)
+	h := sha256.New()
+	cfg, _ := json.Marshal(struct {
+		V      int
+		Detect detect.Config
+		Thin   ThinPolicy
+		Batch  int64
+		Chunk  int
+		Inputs []string
+	}{formatVersion, o.Detect, o.Thin, o.BatchFixes, o.ChunkPoints, ids})
+	h.Write(cfg)
+	return hex.EncodeToString(h.Sum(nil))[:20]
+}
+
+// Run ingests the inputs into st.
+func Run(ctx context.Context, st store.Store, inputs []Input, o Options) (Result, error) {
+	o.defaults()
+	if len(inputs) == 0 {
+		return Result{}, errors.New("ingest: no inputs")
+	}
+	live := false
+	for _, in := range inputs {
+		live = live || in.Live
+	}
+	id := RunID(inputs, o)
+	if live {
+		// A feed cannot be replayed: each session is its own run.
+		id += "-live-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	}
+	var res Result
+	run, err := st.Run(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		run = store.Run{ID: id}
+		for _, in := range inputs {
+			run.Inputs = append(run.Inputs, in.Name)
+		}
+		if err := st.PutRun(ctx, run); err != nil {
+			return res, err
+		}
+	case err != nil:
+		return res, fmt.Errorf("ingest: read run %s: %w", id, err)
+	case run.Done:
+		res.Run, res.AlreadyDone = run, true
+		return res, nil
+	default:
+		res.Resumed, res.ResumedBatches = run.Batches > 0, run.Batches
+	}
+	for {
+		p := &pass{o: o, st: st, run: run, committed: run.Batches, vessels: map[uint32]*vesselState{},
+			idents: map[identKey]*identRec{}, live: live, lastCommit: time.Now()}
+		late, err := p.do(ctx, inputs)
+		res.Untimed, res.Failed = p.untimed, p.failed
+		if err != nil {
+			res.Run = p.run
+			return res, err
+		}
+		if late > 0 && !run.Sorted && !live {
+			fmt.Fprintf(o.Log, "note: the input is not in time order (%d fixes came more than %.0f min late); reading it again, sorted whole\n",
+				late, o.Detect.ReorderLatenessMinutes)
+			run = store.Run{ID: run.ID, Inputs: run.Inputs, Sorted: true}
+			if err := st.ResetRun(ctx, run); err != nil {
+				return res, err
+			}
+			res.Resorted = true
+			continue
+		}
+		res.Run = p.run
+		return res, nil
+	}
+}
+
+// vesselState is one MMSI's open chunk and thinning state.
+type vesselState struct {
+	thin       thinState
+	enc        store.ChunkEncoder
+	start, end time.Time
+	day        int64
+	fixes      int64
+	imo        uint32
+	flagSeen   bool
+}
+
+type identKey struct {
+	mmsi         uint32
+	field, value string
+}
+
+type identRec struct {
+	imo         uint32
+	first, last time.Time
+	count       int64
+	source      string
+}
+
+type pass struct {
+	o         Options
+	st        store.Store
+	run       store.Run
+	committed int64 // batches an earlier attempt stored
+	batch     int64 // index of the batch being built
+	live      bool
+
+	vessels map[uint32]*vesselState
+	idents  map[identKey]*identRec
+	newIdem []identKey
+
+	chunks []store.Chunk
+	events []store.StoredEvent
+	seq    int64
+
+	fixes, kept, nEvents int64
+	untimed              int64
+	failed               []error
+	err                  error
+	lastCommit           time.Time
+}
+
+func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
+	cfg := p.o.Detect
+	if p.run.Sorted {
+		cfg.ReorderLatenessMinutes = math.MaxInt32
+	}
+	eng := detect.NewEngine(cfg, p.o.Land, p.o.Ports, p.o.Zones, p.event)
+	eng.Observe = p.observe
+	// Inputs are read in ID order; the reorder buffer makes the fix order
+	// independent of it anyway.
+	ordered := append([]Input(nil), inputs...)
+	sort.SliceStable(ordered, func(i, j int) bool { return ordered[i].ID < ordered[j].ID })
+	for _, in := range ordered {
+		src, closer, err := in.Open(ctx)
+		if err != nil {
+			p.failed = append(p.failed, fmt.Errorf("%s: %w", in.Name, err))
+			continue
+		}
+		_, u, err := detect.FeedAISConcurrent(eng, &ctxSource{Source: src, ctx: ctx})
+		closer.Close()
+		p.untimed += u
+		if p.err != nil {
+			return 0, p.err
+		}
+		if ctx.Err() != nil && !in.Live {
+			return 0, fmt.Errorf("ingest interrupted after %d committed batches (rerun the same command to resume): %w", p.run.Batches, ctx.Err())
+		}
+		if err != io.EOF && !(in.Live && ctx.Err() != nil) {
+			p.failed = append(p.failed, fmt.Errorf("%s: %w", in.Name, err))
+		}
+		if p.o.Summary != nil {
+			p.o.Summary(in.Name, src.Stats())
+		}
+	}
+	eng.Flush()
+	if p.err != nil {
+		return 0, p.err
+	}
+	if late := eng.Late(); late > 0 && !p.run.Sorted && !p.live {
+		return late, nil
+	}
+	if err := p.commit(true); err != nil {
+		return 0, err
+	}
+	return 0, nil
+}
+
+// ctxSource ends a source when the context is cancelled.
+type ctxSource struct {
+	ais.Source
+	ctx context.Context
+	n   int
+}
+
+func (s *ctxSource) Next(m *ais.Message) error {
+	s.n++
+	if s.n&1023 == 0 && s.ctx.Err() != nil {
+		return s.ctx.Err()
+	}
+	return s.Source.Next(m)
+}
+
+func (p *pass) event(ev detect.Event) {
+	p.events = append(p.events, store.StoredEvent{Seq: p.seq, Event: ev})
+	p.seq++
+	p.nEvents++
+}
+
+func (p *pass) observe(f track.Fix, segment int) {
+	if p.err != nil {
+		return
+	}
+	v := p.vessels[f.MMSI]
+	if v == nil {
+		v = &vesselState{}
+		p.vessels[f.MMSI] = v
+	}
+	if r, ok := f.Static.(detect.StaticReport); ok {
+		p.static(v, r)
+		return
+	}
+	if !v.flagSeen {
+		v.flagSeen = true
+		if fl, ok := identity.MMSI(f.MMSI).Flag(); ok {
+			p.ident(f.MMSI, v.imo, "flag", string(fl), f.Time, f.Source)
+		}
+	} else {
+		p.touch(f.MMSI, "flag", f.Time)
+	}
+	p.fixes++
+	pt := store.Point{Time: f.Time, Lat: f.Lat, Lon: f.Lon, SOG: f.SOG, COG: f.COG, Segment: segment}
+	day := f.Time.Unix() / 86400
+	keep, keepPrev := p.o.Thin.decide(&v.thin, pt)
+	if v.enc.Len() > 0 && day != v.day {
+		keep = true // each UTC day starts a chunk with a point
+	}
+	if keepPrev {
+		p.keep(f.MMSI, v, v.thin.prev)
+	}
+	v.fixes++
+	if keep {
+		p.keep(f.MMSI, v, pt)
+	}
+	v.thin.prev, v.thin.prevKept, v.thin.any = pt, keep, true
+	if p.fixes%p.o.BatchFixes == 0 || (p.live && p.fixes%4096 == 0 && time.Since(p.lastCommit) >= p.o.CommitEvery) {
+		if err := p.commit(false); err != nil {
+			p.err = err
+		}
+	}
+}
+
+func (p *pass) keep(mmsi uint32, v *vesselState, pt store.Point) {
+	day := pt.Time.Unix() / 86400
+	if v.enc.Len() > 0 && (day != v.day || v.enc.Len() >= p.o.ChunkPoints) {
+		p.seal(mmsi, v)
+	}
+	if v.enc.Len() == 0 {
+		v.enc.Reset()
+		v.start, v.day = pt.Time, day
+	}
+	if err := v.enc.Append(pt); err != nil {
+		p.err = fmt.Errorf("ingest %d: %w", mmsi, err)
+		return
+	}
+	v.end = pt.Time
+	v.thin.kept = pt
+	p.kept++
+}
+
+func (p *pass) seal(mmsi uint32, v *vesselState) {
+	if v.enc.Len() == 0 {
+		return
+	}
+	p.chunks = append(p.chunks, store.Chunk{MMSI: mmsi, Start: v.start, End: v.end, N: v.enc.Len(), Fixes: v.fixes,
+		Data: append([]byte(nil), v.enc.Bytes()...)})
+	v.enc.Reset()
+	v.fixes = 0
+}
+
+func (p *pass) static(v *vesselState, r detect.StaticReport) {
+	if r.IMO != 0 {
+		v.imo = r.IMO
+		p.ident(r.MMSI, r.IMO, "imo", strconv.FormatUint(uint64(r.IMO), 10), r.Time, "")
+	}
+	if r.Name != "" {
+		p.ident(r.MMSI, v.imo, "name", r.Name, r.Time, "")
+	}
+	if r.CallSign != "" {
+		p.ident(r.MMSI, v.imo, "call_sign", r.CallSign, r.Time, "")
+	}
+	if r.ShipType != 0 {
+		p.ident(r.MMSI, v.imo, "ship_type", strconv.Itoa(int(r.ShipType)), r.Time, "")
+	}
+	if r.Destination != "" {
+		p.ident(r.MMSI, v.imo, "destination", r.Destination, r.Time, "")
+	}
+	if r.LengthM != 0 {
+		p.ident(r.MMSI, v.imo, "length", strconv.Itoa(r.LengthM), r.Time, "")
+	}
+	if r.Draught != 0 {
+		p.ident(r.MMSI, v.imo, "draught", strconv.FormatFloat(r.Draught, 'f', 1, 64), r.Time, "")
+	}
+}
+
+func (p *pass) ident(mmsi, imo uint32, field, value string, t time.Time, source string) {
+	k := identKey{mmsi, field, value}
+	r := p.idents[k]
+	if r == nil {
+		if source == "" {
+			source = "ais"
+		}
+		r = &identRec{imo: imo, first: t, last: t, source: source}
+		p.idents[k] = r
+		p.newIdem = append(p.newIdem, k)
+	}
+	if imo != 0 {
+		r.imo = imo
+	}
+	if t.After(r.last) {
+		r.last = t
+	}
+	r.count++
+}
+
+// touch extends the last-seen time of an MMSI's MID flag, which stays
+// the same for every position: one record per MMSI, not per fix.
+func (p *pass) touch(mmsi uint32, field string, t time.Time) {
+	if fl, ok := identity.MMSI(mmsi).Flag(); ok {
+		if r := p.idents[identKey{mmsi, field, string(fl)}]; r != nil {
+			if t.After(r.last) {
+				r.last = t
+			}
+			r.count++
+		}
+	}
+}
+
+// commit ends the current batch. Identity rows are written when first
+// seen and, with their final totals, in the final batch: totals are
+// absolute, so a resumed run writing them again replaces, never adds.
+func (p *pass) commit(final bool) error {
+	idx := p.batch
+	p.batch++
+	p.lastCommit = time.Now()
+	if final {
+		keys := make([]uint32, 0, len(p.vessels))
+		for m := range p.vessels {
+			keys = append(keys, m)
+		}
+		sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+		for _, m := range keys {
+			p.seal(m, p.vessels[m])
+		}
+	}
+	skipped := idx < p.committed
+	if !skipped {
+		b := &store.Batch{Run: p.run, Chunks: p.chunks, Events: p.events}
+		b.Run.Batches = idx + 1
+		b.Run.Fixes, b.Run.Kept, b.Run.Events, b.Run.Done = p.fixes, p.kept, p.nEvents, final
+		keys := p.newIdem
+		if final {
+			keys = keys[:0]
+			for k := range p.idents {
+				keys = append(keys, k)
+			}
+		}
+		sort.Slice(keys, func(i, j int) bool {
+			a, b := keys[i], keys[j]
+			if a.mmsi != b.mmsi {
+				return a.mmsi < b.mmsi
+			}
+			if a.field != b.field {
+				return a.field < b.field
+			}
+			return a.value < b.value
+		})
+		for _, k := range keys {
+			r := p.idents[k]
+			b.Identities = append(b.Identities, store.Identity{MMSI: k.mmsi, IMO: r.imo, Field: k.field, Value: k.value,
+				First: r.first, Last: r.last, Count: r.count, Source: r.source})
+		}
+		if err := p.st.CommitBatch(context.Background(), b); err != nil {
+			return err
+		}
+		p.run = b.Run
+	}
+	p.chunks, p.events, p.newIdem = p.chunks[:0], p.events[:0], p.newIdem[:0]
+	if p.o.Progress != nil {
+		p.o.Progress(Progress{Batch: idx, Fixes: p.fixes, Kept: p.kept, Events: p.nEvents, Skipped: skipped})
+	}
+	return nil
+}
