@@ -33,7 +33,9 @@ func simFile(t testing.TB, sc sim.Scenario) string {
 }
 
 func fileInput(t testing.TB, p string) Input {
-	in, err := FileInput(p, func(ctx context.Context) (ais.Source, io.Closer, error) { return ais.OpenInput(ctx, p, ais.FeedOptions{}) })
+	in, err := FileInput(p, func(ctx context.Context) (ais.Source, io.Closer, error) {
+		return ais.OpenInput(ctx, p, ais.FeedOptions{})
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
