@@ -129,7 +129,7 @@ func TestProfileDeterministic(t *testing.T) {
 func TestListedVesselAndRegistry(t *testing.T) {
 	in := Input{IMO: 8606173, AsOf: h(72), Window: time.Hour * 24 * 365,
 		Observations: []Observation{{MMSI: 510000001, Field: "flag", Value: "FM", First: h(0), Last: h(1)}},
-		Hits: []ListHit{{About: "vessel", ByID: true, Name: "RYONG GUN BONG", Listings: []sanctions.Listing{{List: "un", SourceID: "KPe.X"}}}}}
+		Hits:         []ListHit{{About: "vessel", ByID: true, Name: "RYONG GUN BONG", Listings: []sanctions.Listing{{List: "un", SourceID: "KPe.X"}}}}}
 	p := Assess(in, DefaultConfig)
 	if p.Recommendation != Decline || factor(p, "listed_vessel") == nil || factor(p, "abused_registry") == nil {
 		t.Errorf("%s %+v", p.Recommendation, p.Factors)
