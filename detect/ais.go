@@ -111,7 +111,7 @@ func FeedAISConcurrent(eng *Engine, src ais.Source) (positions, untimed int64, e
 // StaticOf turns a static message (5, 19, 24) into a report.
 func StaticOf(m *ais.Message) StaticReport {
 	r := StaticReport{MMSI: m.MMSI, Time: m.Time, Name: m.ShipName, CallSign: m.CallSign, ShipType: m.ShipType,
-		Destination: m.Destination, LengthM: int(m.ToBow) + int(m.ToStern), ClassB: m.Type != 5}
+		Destination: m.Destination, LengthM: int(m.ToBow) + int(m.ToStern), ClassB: m.Type != 5, Source: m.Source}
 	if m.Type == 5 {
 		r.IMO = m.IMO
 		if d, ok := m.DraughtMetres(); ok {

@@ -31,6 +31,7 @@ type StaticReport struct {
 	Destination string
 	LengthM     int  // to_bow + to_stern; 0 = not given
 	ClassB      bool // sent as type 19 or 24
+	Source      string
 }
 
 // staticState is the last identity an MMSI reported.

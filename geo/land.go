@@ -275,3 +275,27 @@ func (l *Land) DistanceToShore(lat, lon, maxMetres float64) float64 {
 
 // Segments is the number of coastline segments indexed.
 func (l *Land) Segments() int { return len(l.segs) }
+
+// Coastline calls fn for every coastline segment with a point inside the
+// box, once each, for drawing maps. It reads only the grid cells the box
+// covers.
+func (l *Land) Coastline(minLat, minLon, maxLat, maxLon float64, fn func(a, b Point)) {
+	x0, y0 := cellOf(minLat, minLon)
+	x1, y1 := cellOf(maxLat, maxLon)
+	seen := map[int32]bool{}
+	in := func(p Point) bool { return p.Lat >= minLat && p.Lat <= maxLat && p.Lon >= minLon && p.Lon <= maxLon }
+	for y := y0; y <= y1; y++ {
+		for x := x0; x <= x1; x++ {
+			for _, i := range l.cells[y*gridW+x] {
+				if seen[i] {
+					continue
+				}
+				seen[i] = true
+				s := l.segs[i]
+				if in(s.a) || in(s.b) {
+					fn(s.a, s.b)
+				}
+			}
+		}
+	}
+}

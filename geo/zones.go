@@ -201,3 +201,18 @@ func propString(m map[string]any, k, def string) string {
 	}
 	return def
 }
+
+// Rings returns the zone's polygon rings (outer rings and holes), for
+// drawing.
+func (z *Zone) Rings() [][]Point {
+	var out [][]Point
+	for _, p := range z.polys {
+		out = append(out, p...)
+	}
+	return out
+}
+
+// Bounds is the zone's bounding box.
+func (z *Zone) Bounds() (minLat, minLon, maxLat, maxLon float64) {
+	return z.minLat, z.minLon, z.maxLat, z.maxLon
+}

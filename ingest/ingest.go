@@ -412,25 +412,25 @@ func (p *pass) seal(mmsi uint32, v *vesselState) {
 func (p *pass) static(v *vesselState, r detect.StaticReport) {
 	if r.IMO != 0 {
 		v.imo = r.IMO
-		p.ident(r.MMSI, r.IMO, "imo", strconv.FormatUint(uint64(r.IMO), 10), r.Time, "")
+		p.ident(r.MMSI, r.IMO, "imo", strconv.FormatUint(uint64(r.IMO), 10), r.Time, r.Source)
 	}
 	if r.Name != "" {
-		p.ident(r.MMSI, v.imo, "name", r.Name, r.Time, "")
+		p.ident(r.MMSI, v.imo, "name", r.Name, r.Time, r.Source)
 	}
 	if r.CallSign != "" {
-		p.ident(r.MMSI, v.imo, "call_sign", r.CallSign, r.Time, "")
+		p.ident(r.MMSI, v.imo, "call_sign", r.CallSign, r.Time, r.Source)
 	}
 	if r.ShipType != 0 {
-		p.ident(r.MMSI, v.imo, "ship_type", strconv.Itoa(int(r.ShipType)), r.Time, "")
+		p.ident(r.MMSI, v.imo, "ship_type", strconv.Itoa(int(r.ShipType)), r.Time, r.Source)
 	}
 	if r.Destination != "" {
-		p.ident(r.MMSI, v.imo, "destination", r.Destination, r.Time, "")
+		p.ident(r.MMSI, v.imo, "destination", r.Destination, r.Time, r.Source)
 	}
 	if r.LengthM != 0 {
-		p.ident(r.MMSI, v.imo, "length", strconv.Itoa(r.LengthM), r.Time, "")
+		p.ident(r.MMSI, v.imo, "length", strconv.Itoa(r.LengthM), r.Time, r.Source)
 	}
 	if r.Draught != 0 {
-		p.ident(r.MMSI, v.imo, "draught", strconv.FormatFloat(r.Draught, 'f', 1, 64), r.Time, "")
+		p.ident(r.MMSI, v.imo, "draught", strconv.FormatFloat(r.Draught, 'f', 1, 64), r.Time, r.Source)
 	}
 }
 
