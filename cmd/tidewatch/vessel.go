@@ -623,4 +623,3 @@ func runAudit(e *env, args []string) error {
 		return nil
 	}
 }
-
