@@ -23,7 +23,8 @@ func tw(t *testing.T, args ...string) (code int, stdout, stderr string) {
 }
 
 func TestDemo(t *testing.T) {
-	code, out, errs := tw(t, "demo")
+	dir := t.TempDir()
+	code, out, errs := tw(t, "demo", "--dir", dir)
 	if code != 0 {
 		t.Fatalf("demo exit %d: %s", code, errs)
 	}
@@ -42,11 +43,19 @@ func TestDemo(t *testing.T) {
 		`Screening "M/V Cheon Ma San", flag Sierra Leone (type vessel)`,
 		"flag SL differs from the listed flag KP: flag changes never lower a vessel's score",
 		`"VALE CHINA" IMO9522972`,
+		"recommendation: DECLINE",
+		"designated as CHON MA SAN",
+		"recommendation: ACCEPT (score 0",
+		"chain intact: true",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q", want)
 		}
 	}
+	// The report of the STS tanker, in a real browser.
+	checkReportInChromium(t, filepath.Join(dir, "report-imo-9300207.html"), "decline",
+		[]string{"encounter_dprk", "ais_gap", "flag_change"})
+	checkReportInChromium(t, filepath.Join(dir, "report-mmsi-412000000.html"), "accept", nil)
 }
 
 func TestListsShowEmbedded(t *testing.T) {

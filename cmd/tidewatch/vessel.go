@@ -355,49 +355,9 @@ log ('tidewatch audit').`)
 		return err
 	}
 	defer st.Close()
-	ctx := context.Background()
-	p, track, err := assess(ctx, st, req)
+	p, pj, err := profileAndReport(context.Background(), e, st, req, actor, reportPath, windowS)
 	if err != nil {
 		return err
-	}
-	pj, err := json.Marshal(p)
-	if err != nil {
-		return err
-	}
-	hash := p.Hash()
-	if err := st.PutAssessment(ctx, store.Assessment{ID: hash, IMO: p.IMO, MMSI: req.query.MMSI, AsOf: p.AsOf, Score: p.Score, Outcome: p.Recommendation, Profile: pj}); err != nil {
-		return err
-	}
-	log := &audit.Log{St: st}
-	subject := subjectOf(req.query)
-	if _, err := log.Append(ctx, actor, audit.ActionProfile, subject, map[string]any{"profile_hash": hash, "as_of": p.AsOf, "window": windowS,
-		"score": p.Score, "recommendation": p.Recommendation, "config_hash": p.ConfigHash}); err != nil {
-		return err
-	}
-	if reportPath != "" {
-		decisions, err := decisionsFor(ctx, st, subject, p.IMO)
-		if err != nil {
-			return err
-		}
-		rec, err := log.Append(ctx, actor, audit.ActionReport, subject, map[string]any{"profile_hash": hash, "file": reportPath})
-		if err != nil {
-			return err
-		}
-		land, _, zones, err := loadGeo(true)
-		if err != nil {
-			return err
-		}
-		in := report.Input{Profile: p, ProfileHash: hash, Track: track, Decisions: decisions, Land: land, Zones: zones,
-			Generated: time.Now().UTC(), GeneratedBy: actor, Version: buildVersion(), AuditSeq: rec.Seq, AuditHash: rec.Hash, Window: windowS}
-		for _, s := range p.Coverage.Sources {
-			if strings.Contains(s, "sim") {
-				in.Simulated = append(in.Simulated, "AIS source "+strconv.Quote(s))
-			}
-		}
-		if err := writeReport(reportPath, in); err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stderr, "report written to %s (audit record #%d)\n", reportPath, rec.Seq)
 	}
 	if asJSON {
 		_, err := e.stdout.Write(append(pj, '\n'))
@@ -622,4 +582,55 @@ func runAudit(e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "%d records older than %s deleted; the chain still verifies from the prune record\n", n, retention)
 		return nil
 	}
+}
+
+// profileAndReport builds a vessel's profile, stores it, records it in
+// the audit log and, with a report path, writes the HTML report (also
+// recorded). It returns the profile and its JSON.
+func profileAndReport(ctx context.Context, e *env, st *sqlite.DB, req vesselRequest, actor, reportPath, windowS string) (risk.Profile, []byte, error) {
+	p, track, err := assess(ctx, st, req)
+	if err != nil {
+		return p, nil, err
+	}
+	pj, err := json.Marshal(p)
+	if err != nil {
+		return p, nil, err
+	}
+	hash := p.Hash()
+	if err := st.PutAssessment(ctx, store.Assessment{ID: hash, IMO: p.IMO, MMSI: req.query.MMSI, AsOf: p.AsOf, Score: p.Score, Outcome: p.Recommendation, Profile: pj}); err != nil {
+		return p, nil, err
+	}
+	log := &audit.Log{St: st}
+	subject := subjectOf(req.query)
+	if _, err := log.Append(ctx, actor, audit.ActionProfile, subject, map[string]any{"profile_hash": hash, "as_of": p.AsOf, "window": windowS,
+		"score": p.Score, "recommendation": p.Recommendation, "config_hash": p.ConfigHash}); err != nil {
+		return p, nil, err
+	}
+	if reportPath == "" {
+		return p, pj, nil
+	}
+	decisions, err := decisionsFor(ctx, st, subject, p.IMO)
+	if err != nil {
+		return p, nil, err
+	}
+	rec, err := log.Append(ctx, actor, audit.ActionReport, subject, map[string]any{"profile_hash": hash, "file": reportPath})
+	if err != nil {
+		return p, nil, err
+	}
+	land, _, zones, err := loadGeo(true)
+	if err != nil {
+		return p, nil, err
+	}
+	in := report.Input{Profile: p, ProfileHash: hash, Track: track, Decisions: decisions, Land: land, Zones: zones,
+		Generated: time.Now().UTC(), GeneratedBy: actor, Version: buildVersion(), AuditSeq: rec.Seq, AuditHash: rec.Hash, Window: windowS}
+	for _, s := range p.Coverage.Sources {
+		if strings.Contains(s, "sim") {
+			in.Simulated = append(in.Simulated, "AIS source "+strconv.Quote(s))
+		}
+	}
+	if err := writeReport(reportPath, in); err != nil {
+		return p, nil, err
+	}
+	fmt.Fprintf(e.stderr, "report written to %s (audit record #%d)\n", reportPath, rec.Seq)
+	return p, pj, nil
 }
