@@ -54,6 +54,7 @@ version gets the snapshot, with a note. Versions already held are kept.`)
 	fs.StringVar(&zonesFile, "zones", "", "GeoJSON file of extra zones")
 	fs.StringVar(&lists, "lists", "", "store the list versions in this directory too")
 	fs.BoolVar(&embeddedLists, "embedded-lists", false, "store the embedded list snapshot too")
+	batch := fs.Int64("batch", 1<<20, "positions per committed batch (part of the run's identity: resume with the same value)")
 	lateness := fs.Duration("lateness", 0, "reorder window (default 2h; files found out of time order are read again, sorted whole)")
 	inputs, err := parseFlags(fs, args)
 	if err != nil {
@@ -121,7 +122,10 @@ version gets the snapshot, with a note. Versions already held are kept.`)
 	}
 	start := time.Now()
 	lastPrint := start
-	opt := ingest.Options{Detect: cfg, Land: land, Ports: ports, Zones: zones, Log: e.stderr,
+	if *batch < 1000 {
+		return usagef("--batch must be at least 1000")
+	}
+	opt := ingest.Options{Detect: cfg, BatchFixes: *batch, Land: land, Ports: ports, Zones: zones, Log: e.stderr,
 		Summary: func(name string, s *ais.Stats) { summary(e.stderr, name, s) },
 		Progress: func(p ingest.Progress) {
 			if time.Since(lastPrint) < 2*time.Second {

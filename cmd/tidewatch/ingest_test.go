@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tidewatch/tidewatch/sim"
+	"github.com/tidewatch/tidewatch/store/sqlite"
+)
+
+// buildBinary compiles tidewatch for tests that need a real process.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "tidewatch")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func writeScenario(t *testing.T, sc sim.Scenario) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := sim.Run(sc, &buf, nil); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "scenario.nmea")
+	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func dumpStore(t *testing.T, path string) string {
+	t.Helper()
+	db, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var b strings.Builder
+	err = db.Dump(context.Background(), func(table string, row []any) error {
+		fmt.Fprintln(&b, table, row)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// TestIngestKilledAndRerun kills a real ingest process with SIGKILL in
+// the middle of a file, reruns it, and compares the store with one clean
+// run: the same rows, nothing lost, nothing twice.
+func TestIngestKilledAndRerun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and ingests a simulated day three times")
+	}
+	bin := buildBinary(t)
+	sc := sim.DefaultScenario
+	sc.Background = 400
+	input := writeScenario(t, sc)
+	dir := t.TempDir()
+	ingestArgs := func(storePath string) []string {
+		return []string{"ingest", "--store", storePath, "--embedded-lists", "--batch", "20000", input}
+	}
+	clean := filepath.Join(dir, "clean.db")
+	if out, err := exec.Command(bin, ingestArgs(clean)...).CombinedOutput(); err != nil {
+		t.Fatalf("clean ingest: %v\n%s", err, out)
+	}
+	want := dumpStore(t, clean)
+
+	killed := filepath.Join(dir, "killed.db")
+	cmd := exec.Command(bin, ingestArgs(killed)...)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until some batches are committed, then kill -9.
+	deadline := time.Now().Add(60 * time.Second)
+	batches := int64(0)
+	for time.Now().Before(deadline) && batches < 3 {
+		time.Sleep(20 * time.Millisecond)
+		batches = committedBatches(killed)
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	if batches < 3 {
+		t.Fatalf("no batch committed before the deadline: %s", errb.String())
+	}
+	afterKill := committedBatches(killed)
+	out, err := exec.Command(bin, ingestArgs(killed)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("rerun: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "resumed run") {
+		t.Errorf("the rerun did not resume (killed after %d batches): %s", afterKill, out)
+	}
+	t.Logf("killed after %d committed batches; rerun: %s", afterKill, strings.TrimSpace(string(out)))
+	if got := dumpStore(t, killed); got != want {
+		t.Errorf("the store after kill -9 and rerun differs from a clean run's (%d vs %d bytes of dump)", len(got), len(want))
+	}
+	// A third run has nothing to do.
+	out, err = exec.Command(bin, ingestArgs(killed)...).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "already ingested") {
+		t.Errorf("third run: %v %s", err, out)
+	}
+}
+
+// committedBatches reads the run's progress from another process's store.
+func committedBatches(path string) int64 {
+	if _, err := os.Stat(path); err != nil {
+		return 0
+	}
+	db, err := sqlite.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer db.Close()
+	var n int64
+	db.Dump(context.Background(), func(table string, row []any) error {
+		if table == "runs" {
+			var r struct{ Batches int64 }
+			if s, ok := row[1].(string); ok && json.Unmarshal([]byte(s), &r) == nil && r.Batches > n {
+				n = r.Batches
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+// TestVesselAuditCLI runs the underwriter's commands on a store: the
+// profile is the same bytes twice, a decision shows in the report, and a
+// tampered audit record fails 'audit verify'.
+func TestVesselAuditCLI(t *testing.T) {
+	dir := t.TempDir()
+	storePath := filepath.Join(dir, "s.db")
+	sc := demoScenario()
+	sc.Background = 5
+	input := writeScenario(t, sc)
+	if code, _, errs := tw(t, "ingest", "--store", storePath, "--embedded-lists", input); code != 0 {
+		t.Fatalf("ingest: %s", errs)
+	}
+	args := []string{"vessel", "9300207", "--store", storePath, "--as-of", "2026-03-03", "--json"}
+	code, a, errs := tw(t, args...)
+	if code != 0 {
+		t.Fatalf("vessel: %s", errs)
+	}
+	_, b, _ := tw(t, args...)
+	if a != b {
+		t.Error("the same profile request gave different bytes")
+	}
+	var p struct {
+		Recommendation string
+		Factors        []struct{ ID string }
+	}
+	if err := json.Unmarshal([]byte(a), &p); err != nil || p.Recommendation != "decline" {
+		t.Errorf("profile: %v %s", err, a)
+	}
+	// As of before the transfer, nothing was known yet.
+	_, early, _ := tw(t, "vessel", "9300207", "--store", storePath, "--as-of", "2026-02-28T12:00:00Z", "--json")
+	if !strings.Contains(early, `"recommendation":"accept"`) {
+		t.Errorf("as of before the scenario: %s", early)
+	}
+	if code, out, errs := tw(t, "decide", "9300207", "--store", storePath, "--decision", "decline", "--by", "J. Underwriter", "--note", "STS with CHON MA SAN"); code != 0 || !strings.Contains(out, "decision recorded") {
+		t.Fatalf("decide: %s %s", out, errs)
+	}
+	rep := filepath.Join(dir, "r.html")
+	if code, _, errs := tw(t, "vessel", "9300207", "--store", storePath, "--as-of", "2026-03-03", "--report", rep); code != 0 {
+		t.Fatalf("report: %s", errs)
+	}
+	html, _ := os.ReadFile(rep)
+	if !strings.Contains(string(html), "J. Underwriter") || !strings.Contains(string(html), "STS with CHON MA SAN") {
+		t.Error("the decision is not in the report")
+	}
+	// Bad requests.
+	for _, bad := range [][]string{{"vessel", "9300208", "--store", storePath}, {"vessel", "12345", "--store", storePath},
+		{"vessel", "9300207", "--store", storePath, "--window", "soon"}, {"decide", "9300207", "--store", storePath, "--decision", "maybe", "--by", "x"},
+		{"decide", "9300207", "--store", storePath, "--decision", "accept"}} {
+		if code, _, _ := tw(t, bad...); code != 2 {
+			t.Errorf("%v: exit %d, want 2", bad, code)
+		}
+	}
+	if code, out, _ := tw(t, "audit", "verify", "--store", storePath); code != 0 || !strings.Contains(out, "chain intact") {
+		t.Fatalf("verify: %s", out)
+	}
+	db, err := sqlite.Open(storePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Exec(`UPDATE audit SET data = replace(data, 'decline', 'accept') WHERE action = 'decision'`)
+	db.Close()
+	if code, out, _ := tw(t, "audit", "verify", "--store", storePath); code != 1 || !strings.Contains(out, "altered") {
+		t.Errorf("tampered log: exit %d %s", code, out)
+	}
+}
