@@ -234,6 +234,7 @@ type vesselState struct {
 	fixes      int64
 	imo        uint32
 	flagSeen   bool
+	flag       *identRec // the MID flag's record, updated on every fix
 }
 
 type identKey struct {
@@ -354,10 +355,15 @@ func (p *pass) observe(f track.Fix, segment int) {
 	if !v.flagSeen {
 		v.flagSeen = true
 		if fl, ok := identity.MMSI(f.MMSI).Flag(); ok {
-			p.ident(f.MMSI, v.imo, "flag", string(fl), f.Time, f.Source)
+			v.flag = p.ident(f.MMSI, v.imo, "flag", string(fl), f.Time, f.Source)
 		}
-	} else {
-		p.touch(f.MMSI, "flag", f.Time)
+	} else if r := v.flag; r != nil {
+		// The flag stays the same for every position of an MMSI: one
+		// record per MMSI, extended in place.
+		if f.Time.After(r.last) {
+			r.last = f.Time
+		}
+		r.count++
 	}
 	p.fixes++
 	pt := store.Point{Time: f.Time, Lat: f.Lat, Lon: f.Lon, SOG: f.SOG, COG: f.COG, Segment: segment}
@@ -434,7 +440,7 @@ func (p *pass) static(v *vesselState, r detect.StaticReport) {
 	}
 }
 
-func (p *pass) ident(mmsi, imo uint32, field, value string, t time.Time, source string) {
+func (p *pass) ident(mmsi, imo uint32, field, value string, t time.Time, source string) *identRec {
 	k := identKey{mmsi, field, value}
 	r := p.idents[k]
 	if r == nil {
@@ -452,19 +458,7 @@ func (p *pass) ident(mmsi, imo uint32, field, value string, t time.Time, source 
 		r.last = t
 	}
 	r.count++
-}
-
-// touch extends the last-seen time of an MMSI's MID flag, which stays
-// the same for every position: one record per MMSI, not per fix.
-func (p *pass) touch(mmsi uint32, field string, t time.Time) {
-	if fl, ok := identity.MMSI(mmsi).Flag(); ok {
-		if r := p.idents[identKey{mmsi, field, string(fl)}]; r != nil {
-			if t.After(r.last) {
-				r.last = t
-			}
-			r.count++
-		}
-	}
+	return r
 }
 
 // commit ends the current batch. Identity rows are written when first

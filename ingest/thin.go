@@ -68,8 +68,13 @@ func (pol *ThinPolicy) decide(st *thinState, p store.Point) (keep, keepPrev bool
 	}
 	if dt >= pol.GapEvery {
 		keep, keepPrev = true, true
-	} else if h := dt.Hours(); h > 0 && geo.Distance(prev.Lat, prev.Lon, p.Lat, p.Lon)/geo.NauticalMile/h > pol.JumpKn {
-		keep, keepPrev = true, true
+	} else if h := dt.Hours(); h > 0 {
+		// The trig-free upper bound settles nearly every fix; the
+		// haversine only runs when the bound says the move might be fast.
+		limit := pol.JumpKn * geo.NauticalMile * h
+		if geo.DistanceBound(prev.Lat, prev.Lon, p.Lat, p.Lon) > limit && geo.Distance(prev.Lat, prev.Lon, p.Lat, p.Lon) > limit {
+			keep, keepPrev = true, true
+		}
 	}
 	sinceKept := p.Time.Sub(st.kept.Time)
 	slow := math.IsNaN(p.SOG) || p.SOG < pol.SlowKn
