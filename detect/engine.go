@@ -38,8 +38,10 @@ type Engine struct {
 	// Observe, when set, sees every fix the detectors use, in event-time
 	// order, after the detectors ran on it: positions with the track
 	// segment they joined (Fix.Static nil) and static reports (Fix.Static
-	// a StaticReport, segment -1). Ingest stores what it sees.
-	Observe func(f track.Fix, segment int)
+	// a StaticReport, segment -1). slot is storage the observer may use
+	// for the segment (nil for static reports): it saves the observer a
+	// map lookup per fix. Ingest stores what it sees.
+	Observe func(f track.Fix, segment int, slot *any)
 	now     time.Time
 	sweepAt time.Time
 }
@@ -86,6 +88,8 @@ type segState struct {
 	lastAtSea   time.Time
 	frozen      int
 	frozenStart track.Fix
+	// observed is the Observe hook's slot for this segment.
+	observed any
 }
 
 // NewEngine builds an engine. land, ports and zones may be nil, which
@@ -159,7 +163,7 @@ func (e *Engine) process(f track.Fix) {
 		}
 		e.StaticReport(r)
 		if e.Observe != nil {
-			e.Observe(f, -1)
+			e.Observe(f, -1, nil)
 		}
 		return
 	}
@@ -206,7 +210,7 @@ func (e *Engine) process(f track.Fix) {
 	e.encounter(st, f, speed)
 	e.sweep()
 	if e.Observe != nil {
-		e.Observe(f, k.id)
+		e.Observe(f, k.id, &st.observed)
 	}
 }
 

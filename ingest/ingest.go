@@ -235,7 +235,27 @@ type vesselState struct {
 	imo        uint32
 	flagSeen   bool
 	flag       *identRec // the MID flag's record, updated on every fix
+	// last holds, per static field, the value last reported and its
+	// record: most static reports repeat the last, which then costs no
+	// map lookup.
+	last [nStaticFields]lastValue
 }
+
+type lastValue struct {
+	value string
+	rec   *identRec
+}
+
+const (
+	fImo = iota
+	fName
+	fCallSign
+	fShipType
+	fDestination
+	fLength
+	fDraught
+	nStaticFields
+)
 
 type identKey struct {
 	mmsi         uint32
@@ -339,14 +359,23 @@ func (p *pass) event(ev detect.Event) {
 	p.nEvents++
 }
 
-func (p *pass) observe(f track.Fix, segment int) {
+func (p *pass) observe(f track.Fix, segment int, slot *any) {
 	if p.err != nil {
 		return
 	}
-	v := p.vessels[f.MMSI]
+	var v *vesselState
+	if slot != nil {
+		v, _ = (*slot).(*vesselState)
+	}
 	if v == nil {
-		v = &vesselState{}
-		p.vessels[f.MMSI] = v
+		v = p.vessels[f.MMSI]
+		if v == nil {
+			v = &vesselState{}
+			p.vessels[f.MMSI] = v
+		}
+		if slot != nil {
+			*slot = v
+		}
 	}
 	if r, ok := f.Static.(detect.StaticReport); ok {
 		p.static(v, r)
@@ -418,26 +447,41 @@ func (p *pass) seal(mmsi uint32, v *vesselState) {
 func (p *pass) static(v *vesselState, r detect.StaticReport) {
 	if r.IMO != 0 {
 		v.imo = r.IMO
-		p.ident(r.MMSI, r.IMO, "imo", strconv.FormatUint(uint64(r.IMO), 10), r.Time, r.Source)
+		p.staticField(v, r, fImo, "imo", strconv.FormatUint(uint64(r.IMO), 10))
 	}
 	if r.Name != "" {
-		p.ident(r.MMSI, v.imo, "name", r.Name, r.Time, r.Source)
+		p.staticField(v, r, fName, "name", r.Name)
 	}
 	if r.CallSign != "" {
-		p.ident(r.MMSI, v.imo, "call_sign", r.CallSign, r.Time, r.Source)
+		p.staticField(v, r, fCallSign, "call_sign", r.CallSign)
 	}
 	if r.ShipType != 0 {
-		p.ident(r.MMSI, v.imo, "ship_type", strconv.Itoa(int(r.ShipType)), r.Time, r.Source)
+		p.staticField(v, r, fShipType, "ship_type", strconv.Itoa(int(r.ShipType)))
 	}
 	if r.Destination != "" {
-		p.ident(r.MMSI, v.imo, "destination", r.Destination, r.Time, r.Source)
+		p.staticField(v, r, fDestination, "destination", r.Destination)
 	}
 	if r.LengthM != 0 {
-		p.ident(r.MMSI, v.imo, "length", strconv.Itoa(r.LengthM), r.Time, r.Source)
+		p.staticField(v, r, fLength, "length", strconv.Itoa(r.LengthM))
 	}
 	if r.Draught != 0 {
-		p.ident(r.MMSI, v.imo, "draught", strconv.FormatFloat(r.Draught, 'f', 1, 64), r.Time, r.Source)
+		p.staticField(v, r, fDraught, "draught", strconv.FormatFloat(r.Draught, 'f', 1, 64))
 	}
+}
+
+func (p *pass) staticField(v *vesselState, r detect.StaticReport, i int, field, value string) {
+	l := &v.last[i]
+	if l.rec != nil && l.value == value {
+		if r.IMO != 0 {
+			l.rec.imo = r.IMO
+		}
+		if r.Time.After(l.rec.last) {
+			l.rec.last = r.Time
+		}
+		l.rec.count++
+		return
+	}
+	l.value, l.rec = value, p.ident(r.MMSI, v.imo, field, value, r.Time, r.Source)
 }
 
 func (p *pass) ident(mmsi, imo uint32, field, value string, t time.Time, source string) *identRec {
