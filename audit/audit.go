@@ -20,8 +20,8 @@ import (
 	"github.com/tidewatch/tidewatch/store"
 )
 
-// DefaultRetention is the US record-keeping period for sanctions
-// compliance records (10 years since the 2024 change to 31 CFR 501.601).
+// DefaultRetention is the US record-keeping period for sanctions records
+// the issue sets: 10 years.
 const DefaultRetention = 10 * 365 * 24 * time.Hour
 
 // Actions.

@@ -48,9 +48,10 @@ type Config struct {
 	AbusedRegistry     float64 `json:"abused_registry"`
 	OldVessel          float64 `json:"old_vessel"`
 	OldVesselYears     int     `json:"old_vessel_years"`
-	// Registries the UN Panel and the 2019/2020 advisories name as
-	// fraudulent or abused by DPRK-linked ships: flag (ISO alpha-2) and
-	// the date from which a ship under it counts (empty: always).
+	// Registries named as fraudulent or abused by DPRK-linked ships (the
+	// issue's list, from UN Panel reports and government advisories):
+	// flag (ISO alpha-2) and the date from which a ship under it counts
+	// (empty: always).
 	AbusedRegistries []Registry `json:"abused_registries"`
 	// Bands: a score at or over DeclineAt declines, at or over ReferAt
 	// refers, below accepts.

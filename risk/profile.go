@@ -392,7 +392,7 @@ func (s *scorer) identity() {
 		s.add("inconsistency", "Identity inconsistency", s.cfg.Inconsistency, "MID, call sign and flag disagree", incons)
 	}
 	if len(abused) > 0 {
-		s.add("abused_registry", "Flag of a registry abused by DPRK-linked ships", s.cfg.AbusedRegistry, "the UN Panel and the 2019/2020 advisories name these registries", abused)
+		s.add("abused_registry", "Flag of a registry abused by DPRK-linked ships", s.cfg.AbusedRegistry, "registries UN Panel reports and government advisories name for fraudulent or abused registration", abused)
 	}
 }
 
