@@ -160,7 +160,7 @@ func (p *Profile) Hash() string {
 func Assess(in Input, cfg Config) Profile {
 	start := in.AsOf.Add(-in.Window)
 	p := Profile{IMO: in.IMO, AsOf: in.AsOf.UTC(), WindowStart: start.UTC(), Bands: [2]float64{cfg.ReferAt, cfg.DeclineAt},
-		Hits: in.Hits, Lists: in.Lists, Parties: in.Parties, Coverage: in.Coverage, ConfigHash: cfg.Hash(), BuildYear: in.BuildYear}
+		Hits: append([]ListHit(nil), in.Hits...), Lists: in.Lists, Parties: in.Parties, Coverage: in.Coverage, ConfigHash: cfg.Hash(), BuildYear: in.BuildYear}
 	if p.Hits == nil {
 		p.Hits = []ListHit{}
 	}
@@ -218,6 +218,17 @@ func Assess(in Input, cfg Config) Profile {
 	}
 	if o, ok := latest("length"); ok {
 		p.LengthM, _ = strconv.Atoi(o.Value)
+	}
+	// A ship AIS has not named takes the name and flag its listing gives.
+	for _, h := range p.Hits {
+		if h.About == "vessel" && h.ByID {
+			if p.Name == "" {
+				p.Name = h.Name
+			}
+			if p.Flag == "" && len(h.Flag) == 2 {
+				p.Flag = h.Flag
+			}
+		}
 	}
 	// Events known at the as-of date (ended by then) within the window.
 	evs := append([]detect.Event(nil), in.Events...)
@@ -297,10 +308,11 @@ func (s *scorer) lists() {
 		case strings.HasPrefix(h.About, "counterpart"):
 			// scored with the encounter
 		default:
-			if _, ok := parties[h.About+" "+h.Query]; !ok {
-				partyKeys = append(partyKeys, h.About+" "+h.Query)
+			k := strings.ReplaceAll(h.About, "_", " ") + " " + h.Query
+			if _, ok := parties[k]; !ok {
+				partyKeys = append(partyKeys, k)
 			}
-			parties[h.About+" "+h.Query] = append(parties[h.About+" "+h.Query], ev)
+			parties[k] = append(parties[k], ev)
 		}
 	}
 	if len(byID) > 0 {
