@@ -2,7 +2,10 @@ package main
 
 import (
 	"bufio"
+	"context"
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tidewatch/tidewatch/audit"
 	"github.com/tidewatch/tidewatch/sanctions"
 	"github.com/tidewatch/tidewatch/screen"
 )
@@ -65,6 +69,9 @@ Examples:
 	fs.BoolVar(&all, "all", false, "also show results below the threshold")
 	fs.Float64Var(&threshold, "threshold", screen.DefaultThreshold, "score from which a result is a match")
 	fs.IntVar(&limit, "limit", 10, "results per query")
+	storePath := fs.String("store", defaultStore(), "record the screening in this store's audit log")
+	noAudit := fs.Bool("no-audit", false, "do not record the screening in the audit log")
+	by := fs.String("by", currentUser(), "who screens (audit log)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -101,7 +108,19 @@ Examples:
 	opt := screen.Options{Threshold: threshold, Limit: limit, All: all}
 	if in != "" {
 		fmt.Fprintf(e.stderr, "screening against %d entities from %s (loaded in %s)\n", ix.Len(), l.from, time.Since(start).Round(time.Millisecond))
-		return screenBatch(e, ix, opt, in, out, latest)
+		if err := screenBatch(e, ix, opt, in, out, latest); err != nil {
+			return err
+		}
+		if *noAudit {
+			return nil
+		}
+		data := map[string]any{"batch": in, "output": out, "lists": versionIDs(latest), "threshold": threshold}
+		if in != "-" {
+			if sum, err := fileSHA256(in); err == nil {
+				data["input_sha256"] = sum
+			}
+		}
+		return auditScreening(*storePath, *by, "batch:"+in, data)
 	}
 	q := screen.Query{Type: typ, Name: strings.Join(pos, " "), IMO: imo, MMSI: mmsi, CallSign: callSign, Flag: flagName}
 	if err := q.Validate(); err != nil {
@@ -111,6 +130,26 @@ Examples:
 	if err != nil {
 		return usagef("%v", err)
 	}
+	if !*noAudit {
+		var matches []string
+		for _, r := range res {
+			if r.Match {
+				matches = append(matches, fmt.Sprintf("%s %.3f", r.Entity.ID, r.Score))
+			}
+		}
+		subject := "name:" + q.Name
+		switch {
+		case q.IMO != "":
+			subject = "imo:" + q.IMO
+		case q.MMSI != "":
+			subject = "mmsi:" + q.MMSI
+		case q.CallSign != "":
+			subject = "call_sign:" + q.CallSign
+		}
+		if err := auditScreening(*storePath, *by, subject, map[string]any{"query": q, "lists": versionIDs(latest), "threshold": threshold, "matches": matches}); err != nil {
+			return err
+		}
+	}
 	if asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
@@ -118,6 +157,34 @@ Examples:
 	}
 	printResults(e.stdout, q, res, threshold, latest)
 	return nil
+}
+
+// auditScreening appends a screening to the store's audit log. A
+// screening that cannot be recorded is an error: the record is part of
+// the compliance work (--no-audit opts out).
+func auditScreening(storePath, actor, subject string, data map[string]any) error {
+	st, err := openStore(storePath)
+	if err != nil {
+		return fmt.Errorf("audit log: %w (--no-audit to screen without recording)", err)
+	}
+	defer st.Close()
+	if _, err := (&audit.Log{St: st}).Append(context.Background(), actor, audit.ActionScreen, subject, data); err != nil {
+		return fmt.Errorf("audit log: %w", err)
+	}
+	return nil
+}
+
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func versionIDs(ds []*sanctions.Dataset) []string {

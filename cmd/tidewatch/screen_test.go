@@ -114,3 +114,29 @@ func TestScreenBatch(t *testing.T) {
 		t.Errorf("missing columns: %d %s", code, errs)
 	}
 }
+
+// Every screening is recorded in the audit log of the store it names.
+func TestScreeningIsAudited(t *testing.T) {
+	storePath := filepath.Join(t.TempDir(), "s.db")
+	if code, _, errs := tw(t, "screen", "--store", storePath, "--by", "analyst", "--imo", "8606173"); code != 0 {
+		t.Fatalf("screen: %s", errs)
+	}
+	in := filepath.Join(t.TempDir(), "q.csv")
+	os.WriteFile(in, []byte("id,type,name,imo,mmsi,call_sign,flag\n1,vessel,CHON MA SAN,,,,\n"), 0o644)
+	if code, _, errs := tw(t, "screen", "--store", storePath, "--in", in, "--out", filepath.Join(t.TempDir(), "o.jsonl")); code != 0 {
+		t.Fatalf("batch: %s", errs)
+	}
+	code, out, _ := tw(t, "audit", "show", "--store", storePath)
+	if code != 0 || !strings.Contains(out, "screen    imo:8606173        analyst") || !strings.Contains(out, `"matches":["ofac-sdn:17104 1.000"]`) ||
+		!strings.Contains(out, "batch:"+in) || !strings.Contains(out, "input_sha256") {
+		t.Errorf("audit log:\n%s", out)
+	}
+	if code, out, _ := tw(t, "audit", "verify", "--store", storePath); code != 0 || !strings.Contains(out, "2 records") {
+		t.Errorf("verify: %s", out)
+	}
+	// --no-audit leaves no record.
+	tw(t, "screen", "--store", storePath, "--no-audit", "--imo", "8606173")
+	if _, out, _ := tw(t, "audit", "verify", "--store", storePath); !strings.Contains(out, "2 records") {
+		t.Errorf("--no-audit recorded: %s", out)
+	}
+}
