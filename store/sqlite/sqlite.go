@@ -246,6 +246,28 @@ func putRun(ctx context.Context, tx *sql.Tx, r store.Run) error {
 	return err
 }
 
+// Runs returns every run's record, by ID.
+func (s *DB) Runs(ctx context.Context) ([]store.Run, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT json FROM runs ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Run
+	for rows.Next() {
+		var j string
+		if err := rows.Scan(&j); err != nil {
+			return nil, err
+		}
+		var r store.Run
+		if err := json.Unmarshal([]byte(j), &r); err != nil {
+			return nil, fmt.Errorf("run record: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
 // PutRun stores a run's record.
 func (s *DB) PutRun(ctx context.Context, r store.Run) error {
 	tx, err := s.db.BeginTx(ctx, nil)
