@@ -70,9 +70,12 @@ var DefaultConfig = Config{MaxSpeedKn: 30, MaxOpen: 8, Expire: 72 * time.Hour}
 // (see Reorder); a fix older than its segment's last fix is a duplicate
 // or a late arrival and is reported as such, never used to go backwards.
 type Tracker struct {
-	cfg     Config
-	open    map[uint32][]*Segment
-	nextID  map[uint32]int
+	cfg Config
+	// ids maps an MMSI to its entry in vessels: the open segments and
+	// the next segment ID. Entries stay after their segments close.
+	ids     *mmsiTable
+	vessels []vesselEntry
+	open    int // open segments in all
 	now     time.Time
 	sweepAt time.Time
 	// Closed receives segments as they close (expired or evicted).
@@ -90,7 +93,24 @@ func NewTracker(cfg Config) *Tracker {
 	if cfg.Expire == 0 {
 		cfg.Expire = DefaultConfig.Expire
 	}
-	return &Tracker{cfg: cfg, open: map[uint32][]*Segment{}, nextID: map[uint32]int{}}
+	return &Tracker{cfg: cfg, ids: newMMSITable()}
+}
+
+type vesselEntry struct {
+	mmsi   uint32
+	nextID int
+	segs   []*Segment
+}
+
+// entry returns the MMSI's entry, creating it.
+func (t *Tracker) entry(mmsi uint32) *vesselEntry {
+	i := t.ids.get(mmsi)
+	if i < 0 {
+		i = int32(len(t.vessels))
+		t.vessels = append(t.vessels, vesselEntry{mmsi: mmsi})
+		t.ids.put(mmsi, i)
+	}
+	return &t.vessels[i]
 }
 
 // Result says what happened to a fix.
@@ -119,7 +139,8 @@ func (t *Tracker) Add(f Fix) (*Segment, Fix, Result) {
 		t.now = f.Time
 	}
 	t.sweep()
-	segs := t.open[f.MMSI]
+	v := t.entry(f.MMSI)
+	segs := v.segs
 	var best *Segment
 	bestD := math.Inf(1)
 	for _, s := range segs {
@@ -168,24 +189,25 @@ func (t *Tracker) Add(f Fix) (*Segment, Fix, Result) {
 		}
 		t.close(segs[oldest])
 		segs = append(segs[:oldest], segs[oldest+1:]...)
+		t.open--
 	}
-	s := &Segment{MMSI: f.MMSI, ID: t.nextID[f.MMSI], First: f, Last: f, Fixes: 1}
-	t.nextID[f.MMSI]++
-	t.open[f.MMSI] = append(segs, s)
+	s := &Segment{MMSI: f.MMSI, ID: v.nextID, First: f, Last: f, Fixes: 1}
+	v.nextID++
+	v.segs = append(segs, s)
+	t.open++
 	return s, Fix{}, Started
 }
 
 // Open returns the open segments of an MMSI.
-func (t *Tracker) Open(mmsi uint32) []*Segment { return t.open[mmsi] }
+func (t *Tracker) Open(mmsi uint32) []*Segment {
+	if i := t.ids.get(mmsi); i >= 0 {
+		return t.vessels[i].segs
+	}
+	return nil
+}
 
 // Active is the number of open segments: the tracker's memory.
-func (t *Tracker) Active() int {
-	n := 0
-	for _, s := range t.open {
-		n += len(s)
-	}
-	return n
-}
+func (t *Tracker) Active() int { return t.open }
 
 func (t *Tracker) close(s *Segment) {
 	if t.Closed != nil {
@@ -201,20 +223,25 @@ func (t *Tracker) sweep() {
 	}
 	t.sweepAt = t.now.Add(time.Hour)
 	var expired []*Segment
-	for m, segs := range t.open {
-		kept := segs[:0]
-		for _, s := range segs {
+	for i := range t.vessels {
+		v := &t.vessels[i]
+		if len(v.segs) == 0 {
+			continue
+		}
+		kept := v.segs[:0]
+		for _, s := range v.segs {
 			if t.now.Sub(s.Last.Time) > t.cfg.Expire {
 				expired = append(expired, s)
 				continue
 			}
 			kept = append(kept, s)
 		}
+		clear(v.segs[len(kept):])
 		if len(kept) == 0 {
-			delete(t.open, m)
-		} else {
-			t.open[m] = kept
+			kept = nil // free the slice of a ship gone silent
 		}
+		t.open -= len(v.segs) - len(kept)
+		v.segs = kept
 	}
 	sortSegments(expired)
 	for _, s := range expired {
@@ -225,14 +252,15 @@ func (t *Tracker) sweep() {
 // Flush closes every open segment, in MMSI order (end of input).
 func (t *Tracker) Flush() {
 	var all []*Segment
-	for _, segs := range t.open {
-		all = append(all, segs...)
+	for i := range t.vessels {
+		all = append(all, t.vessels[i].segs...)
+		t.vessels[i].segs = nil
 	}
+	t.open = 0
 	sortSegments(all)
 	for _, s := range all {
 		t.close(s)
 	}
-	t.open = map[uint32][]*Segment{}
 }
 
 func sortSegments(s []*Segment) {

@@ -1,0 +1,62 @@
+package track
+
+import (
+	"math/rand"
+	"testing"
+)
+
+func TestMMSITable(t *testing.T) {
+	tab := newMMSITable()
+	ref := map[uint32]int32{}
+	rng := rand.New(rand.NewSource(1))
+	for i := 0; i < 50000; i++ {
+		// Real MMSIs cluster by MID; include 0 and neighbours.
+		k := uint32(rng.Intn(3))*100000000 + uint32(rng.Intn(20000))
+		if _, ok := ref[k]; ok {
+			continue
+		}
+		if tab.get(k) != -1 {
+			t.Fatalf("%d present before put", k)
+		}
+		tab.put(k, int32(len(ref)))
+		ref[k] = int32(len(ref))
+	}
+	for k, v := range ref {
+		if got := tab.get(k); got != v {
+			t.Fatalf("get(%d) = %d, want %d", k, got, v)
+		}
+	}
+	if tab.get(999999999) != -1 {
+		t.Error("absent key found")
+	}
+}
+
+func BenchmarkMMSILookup(b *testing.B) {
+	keys := make([]uint32, 10000)
+	tab := newMMSITable()
+	m := map[uint32]int32{}
+	for i := range keys {
+		keys[i] = 412000000 + uint32(i)*7
+		tab.put(keys[i], int32(i))
+		m[keys[i]] = int32(i)
+	}
+	rng := rand.New(rand.NewSource(1))
+	order := make([]uint32, 1<<16)
+	for i := range order {
+		order[i] = keys[rng.Intn(len(keys))]
+	}
+	b.Run("table", func(b *testing.B) {
+		var s int32
+		for i := 0; b.Loop(); i++ {
+			s += tab.get(order[i&(len(order)-1)])
+		}
+		_ = s
+	})
+	b.Run("map", func(b *testing.B) {
+		var s int32
+		for i := 0; b.Loop(); i++ {
+			s += m[order[i&(len(order)-1)]]
+		}
+		_ = s
+	})
+}
