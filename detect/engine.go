@@ -22,14 +22,14 @@ type Engine struct {
 	tracker *track.Tracker
 	reorder *track.Reorder
 	segs    map[segKey]*segState
-	static  map[uint32]staticInfo
+	// per-MMSI state, indexed by the tracker's dense MMSI index
+	mmsis []mmsiInfo
 	// encounter state
 	cells map[cellKey][]*cellEntry
 	pairs map[pairKey]*pairState
 	// reception activity: 1-degree cell and hour -> fixes
 	activity map[activityKey]int32
-	// identity state per MMSI and per IMO
-	ident   map[uint32]*staticState
+	// identity state per IMO
 	imoSeen map[uint32]imoUser
 	// Designated, when set, says whether an IMO or MMSI belongs to a
 	// designated (sanctioned) vessel, which listing, and the flag the
@@ -54,6 +54,23 @@ type segKey struct {
 type staticInfo struct {
 	imo  uint32
 	name string
+}
+
+// mmsiInfo is what the engine keeps per MMSI: its last IMO and name, and
+// its identity state (nil until its first static report).
+type mmsiInfo struct {
+	static staticInfo
+	ident  *staticState
+}
+
+// info returns the MMSI's state, through the tracker's dense index (a
+// slice, not a map: one of these is read per static report).
+func (e *Engine) info(mmsi uint32) *mmsiInfo {
+	i := e.tracker.Index(mmsi)
+	for i >= len(e.mmsis) {
+		e.mmsis = append(e.mmsis, mmsiInfo{})
+	}
+	return &e.mmsis[i]
 }
 
 type segState struct {
@@ -108,9 +125,9 @@ func NewEngine(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo.Zone, 
 		emit(ev)
 	}
 	e := &Engine{cfg: cfg, land: land, ports: ports, zones: zones, emit: withFlags,
-		segs: map[segKey]*segState{}, static: map[uint32]staticInfo{},
+		segs:  map[segKey]*segState{},
 		cells: map[cellKey][]*cellEntry{}, pairs: map[pairKey]*pairState{}, activity: map[activityKey]int32{},
-		ident: map[uint32]*staticState{}, imoSeen: map[uint32]imoUser{}}
+		imoSeen: map[uint32]imoUser{}}
 	e.tracker = track.NewTracker(track.Config{MaxSpeedKn: cfg.MaxTrackSpeedKn})
 	e.tracker.Closed = e.segmentClosed
 	e.reorder = track.NewReorder(time.Duration(cfg.ReorderLatenessMinutes * float64(time.Minute)))
@@ -152,7 +169,7 @@ func (e *Engine) Flush() {
 func (e *Engine) ActiveSegments() int { return e.tracker.Active() }
 
 func (e *Engine) vessel(k segKey) Vessel {
-	s := e.static[k.mmsi]
+	s := e.info(k.mmsi).static
 	return Vessel{MMSI: k.mmsi, Segment: k.id, IMO: s.imo, Name: s.name}
 }
 

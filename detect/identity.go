@@ -55,19 +55,19 @@ func (e *Engine) StaticReport(r StaticReport) {
 	if r.Time.IsZero() {
 		return
 	}
-	s := e.ident[r.MMSI]
+	mi := e.info(r.MMSI)
+	s := mi.ident
 	if s == nil {
 		s = &staticState{flagged: map[string]bool{}}
-		e.ident[r.MMSI] = s
+		mi.ident = s
 	}
-	info := e.static[r.MMSI]
 	if r.IMO != 0 {
-		info.imo = r.IMO
+		mi.static.imo = r.IMO
 	}
 	if r.Name != "" {
-		info.name = r.Name
+		mi.static.name = r.Name
 	}
-	e.static[r.MMSI] = info
+	info := mi.static
 	v := []Vessel{{MMSI: r.MMSI, IMO: info.imo, Name: info.name}}
 	pos := e.lastPosition(r.MMSI)
 	change := func(field string, from, to any, extra map[string]any) {
@@ -163,7 +163,7 @@ func (e *Engine) imoUse(r StaticReport, v []Vessel, pos track.Fix) {
 	if !ok || u.mmsi == r.MMSI {
 		return
 	}
-	other := Vessel{MMSI: u.mmsi, IMO: r.IMO, Name: e.static[u.mmsi].name}
+	other := Vessel{MMSI: u.mmsi, IMO: r.IMO, Name: e.info(u.mmsi).static.name}
 	fromFlag, _ := identity.MMSI(u.mmsi).Flag()
 	toFlag, _ := identity.MMSI(r.MMSI).Flag()
 	if r.Time.Sub(u.at) <= time.Duration(e.cfg.SameTimeMinutes*float64(time.Minute)) && e.recentlyActive(u.mmsi, r.Time) {
@@ -242,7 +242,7 @@ func (e *Engine) inPortCall(mmsi uint32) bool {
 
 // notePortCall remembers when an MMSI last left a port, for draught changes.
 func (e *Engine) notePortCall(mmsi uint32, end time.Time) {
-	if s := e.ident[mmsi]; s != nil && end.After(s.lastPortCallEnd) {
+	if s := e.info(mmsi).ident; s != nil && end.After(s.lastPortCallEnd) {
 		s.lastPortCallEnd = end
 	}
 }
@@ -286,7 +286,7 @@ func (e *Engine) jumpProgress(st *segState, seg *track.Segment) {
 	}
 	j.reported = true
 	d := geo.Distance(j.other.Lat, j.other.Lon, j.first.Lat, j.first.Lon)
-	info := e.static[seg.MMSI]
+	info := e.info(seg.MMSI).static
 	e.emit(Event{Kind: KindIdentityConflict,
 		Vessels: []Vessel{{MMSI: seg.MMSI, Segment: j.otherID, IMO: info.imo, Name: info.name}, {MMSI: seg.MMSI, Segment: seg.ID, IMO: info.imo, Name: info.name}},
 		Start:   j.other.Time, End: j.first.Time, Lat: j.first.Lat, Lon: j.first.Lon,

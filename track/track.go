@@ -102,6 +102,18 @@ type vesselEntry struct {
 	segs   []*Segment
 }
 
+// Index returns a dense, stable index for the MMSI (0, 1, 2... in order
+// of first sighting), so callers can keep per-MMSI state in a slice
+// instead of a map.
+func (t *Tracker) Index(mmsi uint32) int {
+	i := t.ids.get(mmsi)
+	if i < 0 {
+		t.entry(mmsi)
+		i = t.ids.get(mmsi)
+	}
+	return int(i)
+}
+
 // entry returns the MMSI's entry, creating it.
 func (t *Tracker) entry(mmsi uint32) *vesselEntry {
 	i := t.ids.get(mmsi)
@@ -190,6 +202,9 @@ func (t *Tracker) Add(f Fix) (*Segment, Fix, Result) {
 		t.close(segs[oldest])
 		segs = append(segs[:oldest], segs[oldest+1:]...)
 		t.open--
+		// The Closed callback may have indexed other MMSIs, moving the
+		// entries: look this one up again.
+		v = &t.vessels[t.ids.get(f.MMSI)]
 	}
 	s := &Segment{MMSI: f.MMSI, ID: v.nextID, First: f, Last: f, Fixes: 1}
 	v.nextID++
