@@ -24,10 +24,12 @@ type Reorder struct {
 	Late     int64
 	// Fixes that arrive in order (the usual case) go to a queue; only
 	// out-of-order ones pay for the heap. Output merges the two.
-	q       []Fix
-	qHead   int
-	last    Fix
-	hasLast bool
+	// q is a ring (its length a power of two): a window of a busy feed
+	// holds hundreds of thousands of fixes, and a ring never moves or
+	// re-zeroes them as the window slides.
+	q     []Fix
+	qHead int
+	qLen  int
 	// pend gathers the fixes of the newest timestamp: feeds stamp whole
 	// seconds, so many fixes share one, in no particular order. They are
 	// sorted once the clock moves on and then join the queue.
@@ -62,31 +64,37 @@ func (r *Reorder) Push(f Fix, emit func(Fix)) {
 		r.pend = append(r.pend, f)
 		r.pendTime = f.Time
 	default:
-		r.enqueue(f)
+		r.enqueue(&f)
 	}
 	if f.Time.After(r.max) {
 		r.max = f.Time
 	}
 	limit := r.max.Add(-r.Lateness)
 	for {
-		g, ok := r.peek()
-		if !ok || !g.Time.Before(limit) {
+		g := r.peek()
+		if g == nil || !g.Time.Before(limit) {
 			break
 		}
+		r.lastOut, r.hasLastOut = *g, true
+		r.released = r.lastOut.Time
 		r.pop()
-		r.released, r.lastOut, r.hasLastOut = g.Time, g, true
-		emit(g)
+		emit(r.lastOut)
 	}
 }
 
-// enqueue adds a fix to the queue if it keeps it ordered, else to the heap.
-func (r *Reorder) enqueue(f Fix) {
-	if !r.hasLast || fixCmp(&r.last, &f) < 0 {
-		r.q = append(r.q, f)
-		r.last, r.hasLast = f, true
+// enqueue adds a fix to the queue if it keeps it ordered, else to the
+// heap. An empty queue takes any fix: what is left in the heap is merged
+// at the output.
+func (r *Reorder) enqueue(f *Fix) {
+	if r.qLen == 0 || fixCmp(&r.q[(r.qHead+r.qLen-1)&(len(r.q)-1)], f) < 0 {
+		if r.qLen == len(r.q) {
+			r.growQueue()
+		}
+		r.q[(r.qHead+r.qLen)&(len(r.q)-1)] = *f
+		r.qLen++
 		return
 	}
-	heap.Push(&r.h, f)
+	heap.Push(&r.h, *f)
 }
 
 // settle sorts the pending same-time fixes into the queue.
@@ -102,63 +110,70 @@ func (r *Reorder) settle() {
 	// Every pending fix has the same time, so the comparison starts after it.
 	slices.SortFunc(r.order, func(i, j int32) int { return sameTimeCmp(&r.pend[i], &r.pend[j]) })
 	for _, i := range r.order {
-		r.enqueue(r.pend[i])
+		r.enqueue(&r.pend[i])
 	}
 	clear(r.pend)
 	r.pend = r.pend[:0]
 }
 
-// peek returns the smallest held fix (pending same-time fixes excepted:
-// they are the newest and wait for the clock to move on or Flush).
-func (r *Reorder) peek() (Fix, bool) {
-	hasQ, hasH := r.qHead < len(r.q), r.h.Len() > 0
+// peek returns the smallest held fix, or nil (pending same-time fixes
+// excepted: they are the newest and wait for the clock to move on or
+// Flush). The pointer is valid until the next change to the buffer.
+func (r *Reorder) peek() *Fix {
+	hasQ, hasH := r.qLen > 0, r.h.Len() > 0
 	switch {
 	case hasQ && hasH:
-		if fixLess(r.h[0], r.q[r.qHead]) {
-			return r.h[0], true
+		if fixCmp(&r.h[0], &r.q[r.qHead]) < 0 {
+			return &r.h[0]
 		}
-		return r.q[r.qHead], true
+		return &r.q[r.qHead]
 	case hasQ:
-		return r.q[r.qHead], true
+		return &r.q[r.qHead]
 	case hasH:
-		return r.h[0], true
+		return &r.h[0]
 	}
-	return Fix{}, false
+	return nil
 }
 
 // pop removes what peek returned.
 func (r *Reorder) pop() {
-	hasQ, hasH := r.qHead < len(r.q), r.h.Len() > 0
-	if hasH && (!hasQ || fixLess(r.h[0], r.q[r.qHead])) {
+	hasQ, hasH := r.qLen > 0, r.h.Len() > 0
+	if hasH && (!hasQ || fixCmp(&r.h[0], &r.q[r.qHead]) < 0) {
 		heap.Pop(&r.h)
 		return
 	}
-	r.q[r.qHead] = Fix{} // let the GC have the strings
-	r.qHead++
-	if r.qHead == len(r.q) {
-		r.q, r.qHead = r.q[:0], 0
-	} else if r.qHead > 4096 && r.qHead > len(r.q)/2 {
-		n := copy(r.q, r.q[r.qHead:])
-		r.q, r.qHead = r.q[:n], 0
-	}
+	r.q[r.qHead] = Fix{} // let the GC have what the fix points to
+	r.qHead = (r.qHead + 1) & (len(r.q) - 1)
+	r.qLen--
 }
 
 // Flush emits everything held, in order.
 func (r *Reorder) Flush(emit func(Fix)) {
 	r.settle()
 	for {
-		g, ok := r.peek()
-		if !ok {
+		g := r.peek()
+		if g == nil {
 			return
 		}
+		r.lastOut, r.hasLastOut = *g, true
+		r.released = r.lastOut.Time
 		r.pop()
-		r.released, r.lastOut, r.hasLastOut = g.Time, g, true
-		emit(g)
+		emit(r.lastOut)
 	}
 }
 
 // Held is the number of fixes in the buffer.
-func (r *Reorder) Held() int { return len(r.q) - r.qHead + r.h.Len() + len(r.pend) }
+func (r *Reorder) Held() int { return r.qLen + r.h.Len() + len(r.pend) }
+
+// growQueue doubles the ring, keeping its order.
+func (r *Reorder) growQueue() {
+	n := max(1024, 2*len(r.q))
+	q := make([]Fix, n)
+	for i := 0; i < r.qLen; i++ {
+		q[i] = r.q[(r.qHead+i)&(len(r.q)-1)]
+	}
+	r.q, r.qHead = q, 0
+}
 
 type fixHeap []Fix
 

@@ -168,3 +168,28 @@ func TestReorderSameSecond(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkReorder pushes a realistic stream through the buffer: 10,000
+// ships reporting once a minute, whole-second stamps, 2% of fixes up to
+// five minutes late.
+func BenchmarkReorder(b *testing.B) {
+	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	rng := rand.New(rand.NewSource(1))
+	fixes := make([]Fix, 0, 200000)
+	for i := 0; i < cap(fixes); i++ {
+		tm := t0.Add(time.Duration(i/167) * time.Second)
+		if rng.Intn(50) == 0 {
+			tm = tm.Add(-time.Duration(rng.Intn(300)) * time.Second)
+		}
+		fixes = append(fixes, Fix{MMSI: uint32(412000000 + rng.Intn(10000)), Time: tm, Lat: 35 + rng.Float64(), Lon: 124 + rng.Float64(), SOG: 10, COG: 90, Source: "sim"})
+	}
+	n := 0
+	for b.Loop() {
+		r := NewReorder(10 * time.Minute)
+		for i := range fixes {
+			r.Push(fixes[i], func(Fix) { n++ })
+		}
+		r.Flush(func(Fix) { n++ })
+	}
+	b.ReportMetric(float64(len(fixes))*float64(b.N)/b.Elapsed().Seconds(), "fixes/s")
+}
