@@ -96,6 +96,7 @@ type segState struct {
 	// inZone[i] is when the segment entered zone i (zero: outside); nil
 	// until the first entry, as most ships never enter a zone.
 	inZone []time.Time
+	inMask uint64 // bit i: inside zone i (i < 64)
 	// spoofing
 	activity    activityKey
 	counted     bool
@@ -432,21 +433,31 @@ func (e *Engine) endStop(st *segState) {
 func (e *Engine) zoneCheck(st *segState, f track.Fix) {
 	for i, z := range e.zones {
 		in := z.Contains(f.Lat, f.Lon)
-		var since time.Time
-		if st.inZone != nil {
-			since = st.inZone[i]
+		// Which zones the segment is in is a bit in segState (no second
+		// cache line per fix); the entry times are read only on a change.
+		was := false
+		if i < 64 {
+			was = st.inMask&(1<<uint(i)) != 0
+		} else if st.inZone != nil {
+			was = !st.inZone[i].IsZero()
 		}
-		was := !since.IsZero()
 		switch {
 		case in && !was:
 			if st.inZone == nil {
 				st.inZone = make([]time.Time, len(e.zones))
 			}
 			st.inZone[i] = f.Time
+			if i < 64 {
+				st.inMask |= 1 << uint(i)
+			}
 			e.emit(Event{Kind: KindZoneEntry, Vessels: []Vessel{e.vessel(st.key)}, Start: f.Time, End: f.Time, Lat: f.Lat, Lon: f.Lon,
 				Details: map[string]any{"zone": z.ID, "zone_name": z.Name, "zone_kind": z.Kind}})
 		case !in && was:
+			since := st.inZone[i]
 			st.inZone[i] = time.Time{}
+			if i < 64 {
+				st.inMask &^= 1 << uint(i)
+			}
 			e.emit(Event{Kind: KindZoneExit, Vessels: []Vessel{e.vessel(st.key)}, Start: since, End: f.Time, Lat: f.Lat, Lon: f.Lon,
 				Details: map[string]any{"zone": z.ID, "zone_name": z.Name, "zone_kind": z.Kind, "hours_inside": round2(f.Time.Sub(since).Hours())}})
 		}
