@@ -47,6 +47,16 @@ type staticState struct {
 	flagged                map[string]bool // inconsistencies already reported
 	checkedCallSign        string
 	lastPortCallEnd        time.Time
+	seen                   bool // a report was processed
+	imoValid               bool // imo passes its check digit
+}
+
+// repeats says the report is the last one again, field for field: most
+// are (a ship sends the same static data every six minutes for days), and
+// then no identity, draught or consistency check can find anything new.
+func (s *staticState) repeats(r *StaticReport) bool {
+	return s.seen && r.IMO == s.imo && r.Name == s.name && r.CallSign == s.callSign && r.ShipType == s.shipType &&
+		r.Destination == s.dest && r.Draught == s.draught && r.LengthM == s.lengthM && r.ClassB == s.classB
 }
 
 // Static records a ship's static report, emitting identity changes,
@@ -66,6 +76,13 @@ func (e *Engine) StaticReport(r StaticReport) {
 	}
 	if r.Name != "" {
 		mi.static.name = r.Name
+	}
+	if e.Designated == nil && s.repeats(&r) {
+		// Only the IMO's last use moves on (another MMSI may take it).
+		if r.IMO != 0 && s.imoValid {
+			e.imoUse(r, mi)
+		}
+		return
 	}
 	info := mi.static
 	v := []Vessel{{MMSI: r.MMSI, IMO: info.imo, Name: info.name}}
@@ -116,7 +133,7 @@ func (e *Engine) StaticReport(r StaticReport) {
 		if identity.ValidShipIMO(int(r.IMO)) {
 			// Placeholder and junk numbers (1, 111, 2^30-1) would tie
 			// unrelated ships together.
-			e.imoUse(r, v, pos)
+			e.imoUse(r, mi)
 		}
 	}
 	if e.Designated != nil && !s.flagged["designated"] {
@@ -152,17 +169,21 @@ func (e *Engine) StaticReport(r StaticReport) {
 		s.lengthM = r.LengthM
 	}
 	s.classB = s.classB || r.ClassB
+	s.imoValid = s.imo != 0 && identity.ValidShipIMO(int(s.imo))
+	s.seen = true
 }
 
 // imoUse reports one IMO broadcast by two MMSIs: at once (a conflict), or
 // one after the other (an identity change; the flag the MID implies may
 // change with it).
-func (e *Engine) imoUse(r StaticReport, v []Vessel, pos track.Fix) {
+func (e *Engine) imoUse(r StaticReport, mi *mmsiInfo) {
 	u, ok := e.imoSeen[r.IMO]
 	e.imoSeen[r.IMO] = imoUser{mmsi: r.MMSI, at: r.Time}
 	if !ok || u.mmsi == r.MMSI {
 		return
 	}
+	v := []Vessel{{MMSI: r.MMSI, IMO: mi.static.imo, Name: mi.static.name}}
+	pos := e.lastPosition(r.MMSI)
 	other := Vessel{MMSI: u.mmsi, IMO: r.IMO, Name: e.info(u.mmsi).static.name}
 	fromFlag, _ := identity.MMSI(u.mmsi).Flag()
 	toFlag, _ := identity.MMSI(r.MMSI).Flag()
