@@ -23,6 +23,8 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tidewatch/tidewatch/ais"
@@ -297,8 +299,14 @@ func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
 	if p.run.Sorted {
 		cfg.ReorderLatenessMinutes = math.MaxInt32
 	}
-	eng := detect.NewEngine(cfg, p.o.Land, p.o.Ports, p.o.Zones, p.event)
-	eng.Observe = p.observe
+	// Storing runs on a goroutine of its own, fed in the detectors' order
+	// (events and fixes interleaved as they happened), so the batches are
+	// the same as if it ran inline, and decoding, detecting and storing
+	// overlap.
+	st := newStage(p)
+	defer st.finish()
+	eng := detect.NewEngine(cfg, p.o.Land, p.o.Ports, p.o.Zones, st.event)
+	eng.Observe = st.observe
 	// Inputs are read in ID order; the reorder buffer makes the fix order
 	// independent of it anyway.
 	ordered := append([]Input(nil), inputs...)
@@ -312,10 +320,12 @@ func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
 		_, u, err := detect.FeedAISConcurrent(eng, &ctxSource{Source: src, ctx: ctx})
 		closer.Close()
 		p.untimed += u
-		if p.err != nil {
+		if st.failed.Load() {
+			st.finish()
 			return 0, p.err
 		}
 		if ctx.Err() != nil && !in.Live {
+			st.finish()
 			return 0, fmt.Errorf("ingest interrupted after %d committed batches (rerun the same command to resume): %w", p.run.Batches, ctx.Err())
 		}
 		if err != io.EOF && !(in.Live && ctx.Err() != nil) {
@@ -326,6 +336,7 @@ func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
 		}
 	}
 	eng.Flush()
+	st.finish()
 	if p.err != nil {
 		return 0, p.err
 	}
@@ -336,6 +347,82 @@ func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
 		return 0, err
 	}
 	return 0, nil
+}
+
+// stage hands the detectors' output to the storing goroutine in batches.
+type stage struct {
+	p      *pass
+	buf    []stageItem
+	ch     chan []stageItem
+	free   chan []stageItem
+	done   chan struct{}
+	failed atomic.Bool
+	once   sync.Once
+}
+
+type stageItem struct {
+	fix   track.Fix
+	seg   int
+	event *detect.Event
+}
+
+const stageBatch = 2048
+
+func newStage(p *pass) *stage {
+	st := &stage{p: p, ch: make(chan []stageItem, 8), free: make(chan []stageItem, 10), done: make(chan struct{})}
+	st.buf = make([]stageItem, 0, stageBatch)
+	go func() {
+		defer close(st.done)
+		for items := range st.ch {
+			for i := range items {
+				if p.err != nil {
+					break
+				}
+				if it := &items[i]; it.event != nil {
+					p.event(*it.event)
+				} else {
+					p.observe(it.fix, it.seg, nil)
+				}
+			}
+			if p.err != nil {
+				st.failed.Store(true)
+			}
+			clear(items)
+			select {
+			case st.free <- items[:0]:
+			default:
+			}
+		}
+	}()
+	return st
+}
+
+func (st *stage) push(it stageItem) {
+	st.buf = append(st.buf, it)
+	if len(st.buf) >= stageBatch {
+		st.ch <- st.buf
+		select {
+		case b := <-st.free:
+			st.buf = b
+		default:
+			st.buf = make([]stageItem, 0, stageBatch)
+		}
+	}
+}
+
+func (st *stage) observe(f track.Fix, segment int, _ *any) { st.push(stageItem{fix: f, seg: segment}) }
+
+func (st *stage) event(ev detect.Event) { st.push(stageItem{event: &ev}) }
+
+// finish hands over what is left and waits for the storing goroutine.
+func (st *stage) finish() {
+	st.once.Do(func() {
+		if len(st.buf) > 0 {
+			st.ch <- st.buf
+		}
+		close(st.ch)
+		<-st.done
+	})
 }
 
 // ctxSource ends a source when the context is cancelled.
