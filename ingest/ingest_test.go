@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -194,4 +195,50 @@ func TestStoredVesselReads(t *testing.T) {
 	if err != nil || cov.Points != int64(len(pts)) || cov.Fixes <= cov.Points || cov.Days != 3 {
 		t.Errorf("coverage %+v (%d points) %v", cov, len(pts), err)
 	}
+}
+
+// TestLiveFeedIngest ingests a TCP feed: commits come on the clock while
+// it runs, and stopping it (the context) commits the rest.
+func TestLiveFeedIngest(t *testing.T) {
+	sc := sim.DefaultScenario
+	sc.Duration, sc.Background = 6*time.Hour, 10
+	var nmea bytes.Buffer
+	if err := sim.Run(sc, &nmea, nil); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		c.Write(nmea.Bytes())
+		time.Sleep(5 * time.Second) // stay connected, as a feed does
+	}()
+	addr := "tcp://" + ln.Addr().String()
+	in := Input{Name: addr, ID: addr, Live: true, Open: func(ctx context.Context) (ais.Source, io.Closer, error) {
+		return ais.OpenInput(ctx, addr, ais.FeedOptions{MaxReconnects: 1})
+	}}
+	db := open(t)
+	opt := options(t)
+	opt.CommitEvery = 100 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	res, err := Run(ctx, db, []Input{in}, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Run.Done || res.Run.Fixes == 0 || res.Run.Kept == 0 {
+		t.Fatalf("live run: %+v", res.Run)
+	}
+	pts, err := db.Track(context.Background(), 667000202, sc.Start, sc.Start.Add(sc.Duration))
+	if err != nil || len(pts) == 0 {
+		t.Errorf("no track stored from the feed: %d %v", len(pts), err)
+	}
+	t.Logf("live feed: %d fixes, %d kept, %d events in %d batches", res.Run.Fixes, res.Run.Kept, res.Run.Events, res.Run.Batches)
 }

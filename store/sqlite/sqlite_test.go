@@ -1,0 +1,54 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tidewatch/tidewatch/store"
+)
+
+func TestSchemaVersions(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v int
+	db.db.QueryRow(`PRAGMA user_version`).Scan(&v)
+	if v != SchemaVersion() {
+		t.Errorf("schema version %d, want %d", v, SchemaVersion())
+	}
+	// Reopening migrates nothing and keeps the data.
+	db.PutRun(context.Background(), store.Run{ID: "r1"})
+	db.Close()
+	db, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := db.Run(context.Background(), "r1"); err != nil || r.ID != "r1" {
+		t.Errorf("run lost on reopen: %v", err)
+	}
+	if _, err := db.Run(context.Background(), "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("missing run: %v", err)
+	}
+	// A store from a newer build is refused, not guessed at.
+	db.Exec(`PRAGMA user_version = 99`)
+	db.Close()
+	if _, err := Open(path); err == nil || !strings.Contains(err.Error(), "newer") {
+		t.Errorf("newer schema: %v", err)
+	}
+}
+
+func TestCorruptChunkIsReported(t *testing.T) {
+	db, _, t0 := yearStore(t, 0)
+	if err := db.Exec(`UPDATE chunks SET data = x'01ff' WHERE start_ms = (SELECT min(start_ms) FROM chunks)`); err != nil {
+		t.Fatal(err)
+	}
+	_, err := db.Track(context.Background(), 445000101, t0, t0.AddDate(1, 0, 0))
+	if !errors.Is(err, store.ErrCorruptChunk) || !strings.Contains(err.Error(), "445000101") {
+		t.Errorf("corrupt chunk: %v", err)
+	}
+}
