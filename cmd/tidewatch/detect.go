@@ -5,14 +5,12 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tidewatch/tidewatch/ais"
 	"github.com/tidewatch/tidewatch/detect"
-	"github.com/tidewatch/tidewatch/geo"
 	"github.com/tidewatch/tidewatch/sanctions"
 	"github.com/tidewatch/tidewatch/screen"
 )
@@ -82,17 +80,8 @@ fields) cannot be placed in event time and are counted and skipped.
 	if err != nil {
 		return err
 	}
-	if zonesFile != "" {
-		f, err := os.Open(zonesFile)
-		if err != nil {
-			return err
-		}
-		extra, err := geo.ParseZones(f, "user")
-		f.Close()
-		if err != nil {
-			return usagef("--zones %s: %v", zonesFile, err)
-		}
-		zones = append(zones, extra...)
+	if zones, err = userZones(zones, zonesFile); err != nil {
+		return err
 	}
 	live, stdin := false, false
 	for _, in := range inputs {

@@ -5,13 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/tidewatch/tidewatch/ais"
 	"github.com/tidewatch/tidewatch/detect"
-	"github.com/tidewatch/tidewatch/geo"
 	"github.com/tidewatch/tidewatch/ingest"
 	"github.com/tidewatch/tidewatch/sanctions"
 	"github.com/tidewatch/tidewatch/store/sqlite"
@@ -76,17 +74,8 @@ version gets the snapshot, with a note. Versions already held are kept.`)
 	if err != nil {
 		return err
 	}
-	if zonesFile != "" {
-		f, err := os.Open(zonesFile)
-		if err != nil {
-			return err
-		}
-		extra, err := geo.ParseZones(f, "user")
-		f.Close()
-		if err != nil {
-			return usagef("--zones %s: %v", zonesFile, err)
-		}
-		zones = append(zones, extra...)
+	if zones, err = userZones(zones, zonesFile); err != nil {
+		return err
 	}
 	st, err := openStore(storePath)
 	if err != nil {

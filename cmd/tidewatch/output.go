@@ -55,6 +55,24 @@ func loadGeo(builtinZones bool) (*geo.Land, *geo.Ports, []*geo.Zone, error) {
 	return land, ports, zones, nil
 }
 
+// userZones appends the zones of a GeoJSON file (--zones) to zones; a
+// file that does not parse is a usage error.
+func userZones(zones []*geo.Zone, path string) ([]*geo.Zone, error) {
+	if path == "" {
+		return zones, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	extra, err := geo.ParseZones(f, "user")
+	if err != nil {
+		return nil, usagef("--zones %s: %v", path, err)
+	}
+	return append(zones, extra...), nil
+}
+
 // joinCounts writes counts as "a 1, b 2" in key order.
 func joinCounts[V int | int64](m map[string]V, sep string) string {
 	keys := make([]string, 0, len(m))
