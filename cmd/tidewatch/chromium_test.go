@@ -85,6 +85,12 @@ func checkReportInChromium(t *testing.T, path, recommendation string, factors []
 	if factors == nil && !strings.Contains(dom, `id="no-factors"`) {
 		t.Errorf("%s: a clean vessel's report should say it found no factor", filepath.Base(path))
 	}
+	// It prints to PDF, as an underwriter files it.
+	pdf := filepath.Join(t.TempDir(), "report.pdf")
+	run("--no-pdf-header-footer", "--print-to-pdf="+pdf, url)
+	if b, err := os.ReadFile(pdf); err != nil || len(b) < 20000 || !bytes.HasPrefix(b, []byte("%PDF")) {
+		t.Errorf("PDF of %s: %v (%d bytes)", filepath.Base(path), err, len(b))
+	}
 	// And it paints: a screenshot with real content.
 	shot := filepath.Join(t.TempDir(), "report.png")
 	run("--window-size=1000,2600", "--screenshot="+shot, url)
