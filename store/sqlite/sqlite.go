@@ -65,7 +65,9 @@ func Open(path string) (*DB, error) {
 	// A 64 MiB page cache and memory-mapped reads: a year of one ship's
 	// track is a few megabytes of chunks, read without a system call per
 	// page (BenchmarkVesselYear).
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)" +
+	// busy_timeout comes first: the pragmas apply in order, and switching
+	// a new file to WAL needs a lock another process may hold.
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)" +
 		"&_pragma=cache_size(-65536)&_pragma=mmap_size(1073741824)"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -73,41 +75,65 @@ func Open(path string) (*DB, error) {
 	}
 	db.SetMaxOpenConns(1) // one writer; SQLite serialises anyway
 	s := &DB{db: db, path: path}
-	if err := s.migrate(); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
+	// Switching a brand-new file to WAL can fail at once with "database
+	// is locked" when another process is doing the same (SQLite does not
+	// always wait on that lock): try again for up to ten seconds.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err = s.migrate()
+		if err == nil {
+			return s, nil
+		}
+		if !strings.Contains(err.Error(), "SQLITE_BUSY") || time.Now().After(deadline) {
+			db.Close()
+			return nil, fmt.Errorf("open store %s: %w", path, err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	return s, nil
 }
 
 // SchemaVersion is the number of migrations this build knows.
 func SchemaVersion() int { return len(migrations) }
 
 func (s *DB) migrate() error {
+	// Two processes may open a new store at once (an ingest and a
+	// report): the version is read and the migrations run under one write
+	// lock (BEGIN IMMEDIATE), so the second waits and then finds the
+	// schema current.
+	ctx := context.Background()
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		return fmt.Errorf("lock for migration: %w", err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			conn.ExecContext(ctx, `ROLLBACK`)
+		}
+	}()
 	var v int
-	if err := s.db.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil {
+	if err := conn.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
 		return fmt.Errorf("read schema version: %w", err)
 	}
 	if v > len(migrations) {
 		return fmt.Errorf("schema version %d is newer than this build knows (%d): use a newer tidewatch", v, len(migrations))
 	}
 	for i := v; i < len(migrations); i++ {
-		tx, err := s.db.Begin()
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(migrations[i]); err != nil {
-			tx.Rollback()
+		if _, err := conn.ExecContext(ctx, migrations[i]); err != nil {
 			return fmt.Errorf("migration %d: %w", i+1, err)
 		}
-		if _, err := tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, i+1)); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migration %d: %w", i+1, err)
-		}
-		if err := tx.Commit(); err != nil {
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, i+1)); err != nil {
 			return fmt.Errorf("migration %d: %w", i+1, err)
 		}
 	}
+	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
+		return fmt.Errorf("commit migrations: %w", err)
+	}
+	done = true
 	return nil
 }
 

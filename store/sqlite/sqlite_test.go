@@ -52,3 +52,26 @@ func TestCorruptChunkIsReported(t *testing.T) {
 		t.Errorf("corrupt chunk: %v", err)
 	}
 }
+
+// Processes opening a new store at the same moment must not both create
+// its tables.
+func TestConcurrentOpenOfANewStore(t *testing.T) {
+	for round := 0; round < 5; round++ {
+		path := filepath.Join(t.TempDir(), "s.db")
+		errs := make(chan error, 4)
+		for i := 0; i < 4; i++ {
+			go func() {
+				db, err := Open(path)
+				if err == nil {
+					db.Close()
+				}
+				errs <- err
+			}()
+		}
+		for i := 0; i < 4; i++ {
+			if err := <-errs; err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+	}
+}
