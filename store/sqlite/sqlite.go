@@ -106,6 +106,11 @@ func (s *DB) migrate() error {
 		return err
 	}
 	defer conn.Close()
+	// A current store (the usual case) needs no lock.
+	var current int
+	if err := conn.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&current); err == nil && current == len(migrations) {
+		return nil
+	}
 	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
 		return fmt.Errorf("lock for migration: %w", err)
 	}
