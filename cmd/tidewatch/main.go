@@ -44,6 +44,7 @@ func commands() []command {
 		{"lists", "read, import, update, version and diff sanctions lists (run 'tidewatch lists' for its commands)", runLists},
 		{"ais", "decode AIS (NMEA logs, CSV exports, live TCP/UDP feeds) and count what it holds", runAIS},
 		{"ingest", "load AIS into the store through the detectors (resumable)", runIngest},
+		{"store", "show what a store holds: list versions, ingest runs, rows", runStore},
 		{"vessel", "a vessel's point-in-time risk profile and underwriter's report (HTML)", runVessel},
 		{"decide", "record an underwriting decision about a vessel in the audit log", runDecide},
 		{"audit", "verify, show or prune the tamper-evident audit log", runAudit},

@@ -277,6 +277,25 @@ func putRun(ctx context.Context, tx *sql.Tx, r store.Run) error {
 	return err
 }
 
+// Counts returns the number of rows of each data table, and the
+// positions held in chunks.
+func (s *DB) Counts(ctx context.Context) (map[string]int64, error) {
+	out := map[string]int64{}
+	for _, t := range []string{"list_versions", "list_entities", "runs", "chunks", "events", "identities", "assessments", "audit"} {
+		var n int64
+		if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM `+t).Scan(&n); err != nil {
+			return nil, fmt.Errorf("count %s: %w", t, err)
+		}
+		out[t] = n
+	}
+	var pts, vessels sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT sum(n), count(DISTINCT mmsi) FROM chunks`).Scan(&pts, &vessels); err != nil {
+		return nil, err
+	}
+	out["points"], out["mmsis"] = pts.Int64, vessels.Int64
+	return out, nil
+}
+
 // Runs returns every run's record, by ID.
 func (s *DB) Runs(ctx context.Context) ([]store.Run, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT json FROM runs ORDER BY id`)
