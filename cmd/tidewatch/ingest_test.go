@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -135,4 +136,73 @@ func committedBatches(path string) int64 {
 		n = max(n, r.Batches)
 	}
 	return n
+}
+
+// TestVesselAuditCLI runs the underwriter's commands on a store: the
+// profile is the same bytes twice, a decision shows in the report, and a
+// tampered audit record fails 'audit verify'.
+func TestVesselAuditCLI(t *testing.T) {
+	dir := t.TempDir()
+	storePath := filepath.Join(dir, "s.db")
+	sc := demoScenario()
+	sc.Background = 5
+	input := writeScenario(t, sc)
+	if code, _, errs := tw(t, "ingest", "--store", storePath, "--embedded-lists", input); code != 0 {
+		t.Fatalf("ingest: %s", errs)
+	}
+	args := []string{"vessel", "9300207", "--store", storePath, "--as-of", "2026-03-03", "--json"}
+	code, a, errs := tw(t, args...)
+	if code != 0 {
+		t.Fatalf("vessel: %s", errs)
+	}
+	_, b, _ := tw(t, args...)
+	if a != b {
+		t.Error("the same profile request gave different bytes")
+	}
+	var p struct {
+		Recommendation string
+		Factors        []struct{ ID string }
+	}
+	if err := json.Unmarshal([]byte(a), &p); err != nil || p.Recommendation != "decline" {
+		t.Errorf("profile: %v %s", err, a)
+	}
+	// As of before the transfer, nothing was known yet.
+	_, early, _ := tw(t, "vessel", "9300207", "--store", storePath, "--as-of", "2026-02-28T12:00:00Z", "--json")
+	if !strings.Contains(early, `"recommendation":"accept"`) {
+		t.Errorf("as of before the scenario: %s", early)
+	}
+	if code, out, errs := tw(t, "decide", "9300207", "--store", storePath, "--decision", "decline", "--by", "J. Underwriter", "--note", "STS with CHON MA SAN"); code != 0 || !strings.Contains(out, "decision recorded") {
+		t.Fatalf("decide: %s %s", out, errs)
+	}
+	rep := filepath.Join(dir, "r.html")
+	if code, _, errs := tw(t, "vessel", "9300207", "--store", storePath, "--as-of", "2026-03-03", "--report", rep); code != 0 {
+		t.Fatalf("report: %s", errs)
+	}
+	html, _ := os.ReadFile(rep)
+	if !strings.Contains(string(html), "J. Underwriter") || !strings.Contains(string(html), "STS with CHON MA SAN") {
+		t.Error("the decision is not in the report")
+	}
+	// Bad requests.
+	for _, bad := range [][]string{{"vessel", "9300208", "--store", storePath}, {"vessel", "12345", "--store", storePath},
+		{"vessel", "9300207", "--store", storePath, "--window", "soon"}, {"decide", "9300207", "--store", storePath, "--decision", "maybe", "--by", "x"},
+		{"decide", "9300207", "--store", storePath, "--decision", "accept"}} {
+		if code, _, _ := tw(t, bad...); code != 2 {
+			t.Errorf("%v: exit %d, want 2", bad, code)
+		}
+	}
+	if code, out, _ := tw(t, "store", "--store", storePath); code != 0 || !strings.Contains(out, "finished") || !strings.Contains(out, "un@2026-02-27-66b392a4") {
+		t.Errorf("store status: %s", out)
+	}
+	if code, out, _ := tw(t, "audit", "verify", "--store", storePath); code != 0 || !strings.Contains(out, "chain intact") {
+		t.Fatalf("verify: %s", out)
+	}
+	db, err := sqlite.Open(storePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Exec(`UPDATE audit SET data = replace(data, 'decline', 'accept') WHERE action = 'decision'`)
+	db.Close()
+	if code, out, _ := tw(t, "audit", "verify", "--store", storePath); code != 1 || !strings.Contains(out, "altered") {
+		t.Errorf("tampered log: exit %d %s", code, out)
+	}
 }
