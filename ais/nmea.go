@@ -2,6 +2,7 @@ package ais
 
 import (
 	"bytes"
+	"encoding/binary"
 	"time"
 )
 
@@ -71,11 +72,26 @@ func checksumOK(body []byte, hh []byte) bool {
 	if hi < 0 || lo < 0 {
 		return false
 	}
-	var x byte
-	for _, c := range body {
+	return int(xorBytes(body)) == hi<<4|lo
+}
+
+// xorBytes is the NMEA checksum of b: the XOR of its bytes, taken eight
+// at a time (a sentence is 50-80 bytes and two checksums are verified per
+// tag-blocked line).
+func xorBytes(b []byte) byte {
+	var w uint64
+	for len(b) >= 8 {
+		w ^= binary.LittleEndian.Uint64(b)
+		b = b[8:]
+	}
+	w ^= w >> 32
+	w ^= w >> 16
+	w ^= w >> 8
+	x := byte(w)
+	for _, c := range b {
 		x ^= c
 	}
-	return int(x) == hi<<4|lo
+	return x
 }
 
 // parseSentence reads "!AIVDM,2,1,3,B,payload,0*hh[,trailing...]" from

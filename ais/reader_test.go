@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math/rand"
 	"os"
 	"path/filepath"
 	"strings"
@@ -312,6 +313,21 @@ func TestFramedEqualsBare(t *testing.T) {
 				t.Errorf("%s message %d: %s vs %s", file, i, a, b)
 				break
 			}
+		}
+	}
+}
+
+func TestXorBytes(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	for n := 0; n < 200; n++ {
+		b := make([]byte, n)
+		rng.Read(b)
+		var want byte
+		for _, c := range b {
+			want ^= c
+		}
+		if got := xorBytes(b); got != want {
+			t.Fatalf("len %d: %02x, want %02x", n, got, want)
 		}
 	}
 }
