@@ -281,7 +281,7 @@ type pass struct {
 
 	vessels map[uint32]*vesselState
 	idents  map[identKey]*identRec
-	newIdem []identKey
+	newIdents []identKey
 
 	chunks []store.Chunk
 	events []store.StoredEvent
@@ -580,7 +580,7 @@ func (p *pass) ident(mmsi, imo uint32, field, value string, t time.Time, source 
 		}
 		r = &identRec{imo: imo, first: t, last: t, source: source}
 		p.idents[k] = r
-		p.newIdem = append(p.newIdem, k)
+		p.newIdents = append(p.newIdents, k)
 	}
 	if imo != 0 {
 		r.imo = imo
@@ -614,7 +614,7 @@ func (p *pass) commit(final bool) error {
 		b := &store.Batch{Run: p.run, Chunks: p.chunks, Events: p.events}
 		b.Run.Batches = idx + 1
 		b.Run.Fixes, b.Run.Kept, b.Run.Events, b.Run.Done = p.fixes, p.kept, p.nEvents, final
-		keys := p.newIdem
+		keys := p.newIdents
 		if final {
 			keys = keys[:0]
 			for k := range p.idents {
@@ -641,7 +641,7 @@ func (p *pass) commit(final bool) error {
 		}
 		p.run = b.Run
 	}
-	p.chunks, p.events, p.newIdem = p.chunks[:0], p.events[:0], p.newIdem[:0]
+	p.chunks, p.events, p.newIdents = p.chunks[:0], p.events[:0], p.newIdents[:0]
 	if p.o.Progress != nil {
 		p.o.Progress(Progress{Batch: idx, Fixes: p.fixes, Kept: p.kept, Events: p.nEvents, Skipped: skipped})
 	}
