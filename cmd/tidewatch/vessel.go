@@ -359,6 +359,9 @@ log ('tidewatch audit').`)
 	if err != nil {
 		return err
 	}
+	if len(p.Lists) == 0 {
+		fmt.Fprintf(e.stderr, "warning: the store holds no list version published by %s: nothing was screened (store lists with 'tidewatch ingest --lists DIR' or --embedded-lists)\n", p.AsOf.Format("2006-01-02"))
+	}
 	if asJSON {
 		_, err := e.stdout.Write(append(pj, '\n'))
 		return err
