@@ -74,40 +74,39 @@ func (e *Engine) info(mmsi uint32) *mmsiInfo {
 }
 
 type segState struct {
-	key    segKey
-	last   track.Fix
-	speed  float64
-	cell   cellKey
-	inCell bool
-	// entry is this segment's place in the encounter grid, updated in
-	// place while the ship stays in one cell: no map lookup or search.
-	entry *cellEntry
-	// loitering run
-	slow                         bool
-	slowStart, slowLast          track.Fix
-	slowN                        int
-	slowLat, slowLon, slowSpeeds float64
-	// port-call run
-	stopped             bool
-	stopStart, stopLast track.Fix
-	stopPort            geo.Port
-	stopPortDist        float64
-	// zones the segment is in, by index, with entry time
-	// inZone[i] is when the segment entered zone i (zero: outside); nil
-	// until the first entry, as most ships never enter a zone.
-	inZone []time.Time
-	inMask uint64 // bit i: inside zone i (i < 64)
-	// spoofing
-	activity    activityKey
-	counted     bool
-	jump        *jumpInfo
-	spoofed     bool
-	onLand      bool
-	lastAtSea   time.Time
-	frozen      int
-	frozenStart track.Fix
+	// Hot fields first: every fix reads or writes these, and with ten
+	// thousand ships' state out of cache each cache line of this struct a
+	// fix touches is a miss. The runs' fixes (cold unless the ship is
+	// slow, stopped or frozen) come last.
+	jump      *jumpInfo
+	entry     *cellEntry // this segment's place in the encounter grid, updated in place
+	inZone    []time.Time
+	inMask    uint64 // bit i: inside zone i (i < 64)
+	speed     float64
+	lastAtSea time.Time
+	frozen    int
+	key       segKey
+	cell      cellKey
+	activity  activityKey
+	inCell    bool
+	slow      bool
+	stopped   bool
+	counted   bool
+	spoofed   bool
+	onLand    bool
 	// observed is the Observe hook's slot for this segment.
 	observed any
+	last     track.Fix
+	// loitering run
+	slowN                        int
+	slowLat, slowLon, slowSpeeds float64
+	slowStart, slowLast          track.Fix
+	// port-call run
+	stopPortDist        float64
+	stopStart, stopLast track.Fix
+	stopPort            geo.Port
+	// spoofing
+	frozenStart track.Fix
 }
 
 // NewEngine builds an engine. land, ports and zones may be nil, which
