@@ -279,8 +279,8 @@ type pass struct {
 	batch     int64 // index of the batch being built
 	live      bool
 
-	vessels map[uint32]*vesselState
-	idents  map[identKey]*identRec
+	vessels   map[uint32]*vesselState
+	idents    map[identKey]*identRec
 	newIdents []identKey
 
 	chunks []store.Chunk
