@@ -38,10 +38,8 @@ type Engine struct {
 	// Observe, when set, sees every fix the detectors use, in event-time
 	// order, after the detectors ran on it: positions with the track
 	// segment they joined (Fix.Static nil) and static reports (Fix.Static
-	// a StaticReport, segment -1). slot is storage the observer may use
-	// for the segment (nil for static reports): it saves the observer a
-	// map lookup per fix. Ingest stores what it sees.
-	Observe func(f track.Fix, segment int, slot *any)
+	// a StaticReport, segment -1). Ingest stores what it sees.
+	Observe func(f track.Fix, segment int)
 	now     time.Time
 	sweepAt time.Time
 }
@@ -94,9 +92,7 @@ type segState struct {
 	counted   bool
 	spoofed   bool
 	onLand    bool
-	// observed is the Observe hook's slot for this segment.
-	observed any
-	last     track.Fix
+	last      track.Fix
 	// loitering run
 	slowN                        int
 	slowLat, slowLon, slowSpeeds float64
@@ -180,7 +176,7 @@ func (e *Engine) process(f track.Fix) {
 		}
 		e.StaticReport(r)
 		if e.Observe != nil {
-			e.Observe(f, -1, nil)
+			e.Observe(f, -1)
 		}
 		return
 	}
@@ -227,7 +223,7 @@ func (e *Engine) process(f track.Fix) {
 	e.encounter(st, f, speed)
 	e.sweep()
 	if e.Observe != nil {
-		e.Observe(f, k.id, &st.observed)
+		e.Observe(f, k.id)
 	}
 }
 

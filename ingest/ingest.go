@@ -381,7 +381,7 @@ func newStage(p *pass) *stage {
 				if it := &items[i]; it.event != nil {
 					p.event(*it.event)
 				} else {
-					p.observe(it.fix, it.seg, nil)
+					p.observe(it.fix, it.seg)
 				}
 			}
 			if p.err != nil {
@@ -410,7 +410,7 @@ func (st *stage) push(it stageItem) {
 	}
 }
 
-func (st *stage) observe(f track.Fix, segment int, _ *any) { st.push(stageItem{fix: f, seg: segment}) }
+func (st *stage) observe(f track.Fix, segment int) { st.push(stageItem{fix: f, seg: segment}) }
 
 func (st *stage) event(ev detect.Event) { st.push(stageItem{event: &ev}) }
 
@@ -446,23 +446,14 @@ func (p *pass) event(ev detect.Event) {
 	p.nEvents++
 }
 
-func (p *pass) observe(f track.Fix, segment int, slot *any) {
+func (p *pass) observe(f track.Fix, segment int) {
 	if p.err != nil {
 		return
 	}
-	var v *vesselState
-	if slot != nil {
-		v, _ = (*slot).(*vesselState)
-	}
+	v := p.vessels[f.MMSI]
 	if v == nil {
-		v = p.vessels[f.MMSI]
-		if v == nil {
-			v = &vesselState{}
-			p.vessels[f.MMSI] = v
-		}
-		if slot != nil {
-			*slot = v
-		}
+		v = &vesselState{}
+		p.vessels[f.MMSI] = v
 	}
 	if r, ok := f.Static.(detect.StaticReport); ok {
 		p.static(v, r)
