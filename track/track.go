@@ -108,22 +108,15 @@ type vesselEntry struct {
 func (t *Tracker) Index(mmsi uint32) int {
 	i := t.ids.get(mmsi)
 	if i < 0 {
-		t.entry(mmsi)
-		i = t.ids.get(mmsi)
+		i = int32(len(t.vessels))
+		t.vessels = append(t.vessels, vesselEntry{mmsi: mmsi})
+		t.ids.put(mmsi, i)
 	}
 	return int(i)
 }
 
 // entry returns the MMSI's entry, creating it.
-func (t *Tracker) entry(mmsi uint32) *vesselEntry {
-	i := t.ids.get(mmsi)
-	if i < 0 {
-		i = int32(len(t.vessels))
-		t.vessels = append(t.vessels, vesselEntry{mmsi: mmsi})
-		t.ids.put(mmsi, i)
-	}
-	return &t.vessels[i]
-}
+func (t *Tracker) entry(mmsi uint32) *vesselEntry { return &t.vessels[t.Index(mmsi)] }
 
 // Result says what happened to a fix.
 type Result int
@@ -204,7 +197,7 @@ func (t *Tracker) Add(f Fix) (*Segment, Fix, Result) {
 		t.open--
 		// The Closed callback may have indexed other MMSIs, moving the
 		// entries: look this one up again.
-		v = &t.vessels[t.ids.get(f.MMSI)]
+		v = t.entry(f.MMSI)
 	}
 	s := &Segment{MMSI: f.MMSI, ID: v.nextID, First: f, Last: f, Fixes: 1}
 	v.nextID++
