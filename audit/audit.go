@@ -147,7 +147,8 @@ func Verify(ctx context.Context, st store.Store) (Report, error) {
 		if first.Seq != 1 || first.Prev != "" {
 			// Records were pruned: a prune record must vouch for the cut.
 			if h, ok := anchors[first.Seq-1]; !ok || h != first.Prev {
-				rep.Problems = append(append([]Problem(nil), Problem{first.Seq, fmt.Sprintf("records before %d missing and no prune record accounts for them", first.Seq)}), rep.Problems...)
+				missing := Problem{first.Seq, fmt.Sprintf("records before %d missing and no prune record accounts for them", first.Seq)}
+				rep.Problems = append([]Problem{missing}, rep.Problems...)
 			}
 		}
 	}

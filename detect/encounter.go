@@ -198,12 +198,9 @@ func (e *Engine) closePair(k pairKey, p *pairState, final bool) {
 		lat, lon := p.latSum/float64(p.samples), p.lonSum/float64(p.samples)
 		med := p.medianSpeed()
 		portOK := true
-
 		if e.ports != nil {
-			if _, d, near := e.ports.Nearest(lat, lon, e.cfg.EncounterMinPortKM*1000); near {
-				portOK = false
-				_ = d
-			}
+			_, _, near := e.ports.Nearest(lat, lon, e.cfg.EncounterMinPortKM*1000)
+			portOK = !near
 		}
 		if hours >= e.cfg.EncounterMinHours && med < e.cfg.EncounterMaxMedianKn && portOK {
 			merge := time.Duration(e.cfg.EncounterMergeHours * float64(time.Hour))
