@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/tidewatch/tidewatch/ais"
+	"github.com/tidewatch/tidewatch/internal/batch"
 	"github.com/tidewatch/tidewatch/track"
 )
 
@@ -82,45 +83,18 @@ func FeedAIS(eng *Engine, src ais.Source) (positions, untimed int64, err error) 
 // decoding plus reordering and detection, about equal in cost, on a core
 // each. The engine must not be used by anything else until it returns.
 func FeedAISConcurrent(eng *Engine, src ais.Source) (positions, untimed int64, err error) {
-	const batch = 4096
-	ch := make(chan []track.Fix, 8)
-	// Batches go back for reuse: a fresh 400 KB batch every 4,096 fixes
-	// was a gigabyte of allocation, zeroing and scanning on a busy day.
-	free := make(chan []track.Fix, 10)
-	get := func() []track.Fix {
-		select {
-		case b := <-free:
-			return b[:0]
-		default:
-			return make([]track.Fix, 0, batch)
-		}
-	}
+	pipe := batch.New[track.Fix](4096)
 	go func() {
-		defer close(ch)
-		out := get()
-		positions, untimed, err = eng.reorderAIS(src, func(f track.Fix) {
-			out = append(out, f)
-			if len(out) >= batch {
-				ch <- out
-				out = get()
-			}
-		})
-		if len(out) > 0 {
-			ch <- out
-		}
+		positions, untimed, err = eng.reorderAIS(src, pipe.Put)
+		pipe.Close()
 	}()
-	for fixes := range ch {
+	pipe.Drain(func(fixes []track.Fix) {
 		for i := range fixes {
 			eng.process(fixes[i])
 		}
-		clear(fixes) // drop the references the fixes hold
-		select {
-		case free <- fixes:
-		default:
-		}
-	}
-	// The results were written before ch was closed, so reading them
-	// after the range ends is ordered by the channel.
+	})
+	// The results were written before the pipe was closed, so reading
+	// them after Drain returns is ordered by its channel.
 	return positions, untimed, err
 }
 

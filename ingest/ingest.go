@@ -31,6 +31,7 @@ import (
 	"github.com/tidewatch/tidewatch/detect"
 	"github.com/tidewatch/tidewatch/geo"
 	"github.com/tidewatch/tidewatch/identity"
+	"github.com/tidewatch/tidewatch/internal/batch"
 	"github.com/tidewatch/tidewatch/store"
 	"github.com/tidewatch/tidewatch/track"
 )
@@ -351,10 +352,7 @@ func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
 
 // stage hands the detectors' output to the storing goroutine in batches.
 type stage struct {
-	p      *pass
-	buf    []stageItem
-	ch     chan []stageItem
-	free   chan []stageItem
+	pipe   *batch.Pipe[stageItem]
 	done   chan struct{}
 	failed atomic.Bool
 	once   sync.Once
@@ -366,17 +364,15 @@ type stageItem struct {
 	event *detect.Event
 }
 
-const stageBatch = 2048
-
 func newStage(p *pass) *stage {
-	st := &stage{p: p, ch: make(chan []stageItem, 8), free: make(chan []stageItem, 10), done: make(chan struct{})}
-	st.buf = make([]stageItem, 0, stageBatch)
+	st := &stage{pipe: batch.New[stageItem](2048), done: make(chan struct{})}
 	go func() {
 		defer close(st.done)
-		for items := range st.ch {
+		st.pipe.Drain(func(items []stageItem) {
 			for i := range items {
 				if p.err != nil {
-					break
+					st.failed.Store(true)
+					return // the rest is drained unread
 				}
 				if it := &items[i]; it.event != nil {
 					p.event(*it.event)
@@ -387,40 +383,19 @@ func newStage(p *pass) *stage {
 			if p.err != nil {
 				st.failed.Store(true)
 			}
-			clear(items)
-			select {
-			case st.free <- items[:0]:
-			default:
-			}
-		}
+		})
 	}()
 	return st
 }
 
-func (st *stage) push(it stageItem) {
-	st.buf = append(st.buf, it)
-	if len(st.buf) >= stageBatch {
-		st.ch <- st.buf
-		select {
-		case b := <-st.free:
-			st.buf = b
-		default:
-			st.buf = make([]stageItem, 0, stageBatch)
-		}
-	}
-}
+func (st *stage) observe(f track.Fix, segment int) { st.pipe.Put(stageItem{fix: f, seg: segment}) }
 
-func (st *stage) observe(f track.Fix, segment int) { st.push(stageItem{fix: f, seg: segment}) }
-
-func (st *stage) event(ev detect.Event) { st.push(stageItem{event: &ev}) }
+func (st *stage) event(ev detect.Event) { st.pipe.Put(stageItem{event: &ev}) }
 
 // finish hands over what is left and waits for the storing goroutine.
 func (st *stage) finish() {
 	st.once.Do(func() {
-		if len(st.buf) > 0 {
-			st.ch <- st.buf
-		}
-		close(st.ch)
+		st.pipe.Close()
 		<-st.done
 	})
 }
