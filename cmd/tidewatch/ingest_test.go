@@ -192,11 +192,11 @@ func TestVesselAuditCLI(t *testing.T) {
 	}
 	// Before any stored list version was published, nothing can be
 	// screened, and both the CLI and the report say so.
-	early := filepath.Join(dir, "early.html")
-	if code, _, errs := tw(t, "vessel", "9300207", "--store", storePath, "--as-of", "2020-01-01", "--report", early); code != 0 || !strings.Contains(errs, "nothing was screened") {
+	earlyReport := filepath.Join(dir, "early.html")
+	if code, _, errs := tw(t, "vessel", "9300207", "--store", storePath, "--as-of", "2020-01-01", "--report", earlyReport); code != 0 || !strings.Contains(errs, "nothing was screened") {
 		t.Errorf("as of 2020: exit %d, %s", code, errs)
 	}
-	if b, _ := os.ReadFile(early); !strings.Contains(string(b), "Not screened") {
+	if b, _ := os.ReadFile(earlyReport); !strings.Contains(string(b), "Not screened") {
 		t.Error("the report does not say the vessel was not screened")
 	}
 	if code, out, _ := tw(t, "store", "--store", storePath); code != 0 || !strings.Contains(out, "finished") || !strings.Contains(out, "un@2026-02-27-66b392a4") {
