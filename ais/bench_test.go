@@ -2,6 +2,7 @@ package ais
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 )
 
@@ -111,4 +112,32 @@ func TestPositionDecodeAllocatesNothing(t *testing.T) {
 	if d.Stats.Messages < 3 {
 		t.Errorf("decoded %d", d.Stats.Messages)
 	}
+}
+
+// BenchmarkDecodeTagBlocked: what a satellite or simulated feed looks like,
+// each position sentence behind a "\s:source,c:epoch*hh\" tag block (the
+// tag block's parsing and the source's interning are on the hot path
+// of every such line). The sentences are the real ones of
+// BenchmarkDecodePosition.
+func BenchmarkDecodeTagBlocked(b *testing.B) {
+	bare := benchLines(b, func(t byte) bool { return t == 1 || t == 2 || t == 3 || t == 18 })
+	lines := make([][]byte, len(bare))
+	for i, s := range bare {
+		tb := fmt.Sprintf("s:sat%d,c:%d", i%3, 1772323200+i)
+		lines[i] = fmt.Appendf(nil, "\\%s*%02X\\%s", tb, xorBytes([]byte(tb)), s)
+	}
+	d := NewDecoder()
+	var m Message
+	b.ReportAllocs()
+	b.ResetTimer()
+	n := 0
+	for i := 0; i < b.N; i++ {
+		if d.Line(lines[i%len(lines)], &m) {
+			n++
+		}
+	}
+	if n == 0 || d.Stats.TagBlockChecksum != 0 || m.Time.IsZero() || m.Source == "" {
+		b.Fatalf("decoded %d, %d bad tag blocks, time %v, source %q", n, d.Stats.TagBlockChecksum, m.Time, m.Source)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "sentences/s")
 }

@@ -83,6 +83,8 @@ type Decoder struct {
 	pghp    time.Time
 	bb      bitBuf
 	sources map[string]string
+	// lastSource is the source the last line carried.
+	lastSource string
 }
 
 // intern returns src as a string, allocating once per distinct receiver
@@ -91,7 +93,12 @@ func (d *Decoder) intern(src []byte) string {
 	if len(src) == 0 {
 		return ""
 	}
+	// A feed usually repeats its last source: one comparison, no lookup.
+	if string(src) == d.lastSource {
+		return d.lastSource
+	}
 	if s, ok := d.sources[string(src)]; ok {
+		d.lastSource = s
 		return s
 	}
 	s := string(src)
@@ -101,6 +108,7 @@ func (d *Decoder) intern(src []byte) string {
 	if len(d.sources) < 4096 { // bounded whatever the input
 		d.sources[s] = s
 	}
+	d.lastSource = s
 	return s
 }
 

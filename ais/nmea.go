@@ -115,19 +115,27 @@ func parseSentence(s []byte) (sen sentence, trailing []byte, bad Reason, ok bool
 	}
 	sen.own = body[4] == 'O'
 	f := body[comma+1:]
+	// Fields: total, number, sequence, channel, payload, fill bits. The
+	// first four are a character or two: a byte loop finds their commas
+	// faster than a call per field; the payload's end is one IndexByte.
 	var fields [6][]byte
-	for i := 0; i < 6; i++ {
-		j := indexByte(f, ',')
-		if j < 0 {
-			if i != 5 {
-				return sen, nil, ReasonMalformed, false
-			}
-			fields[i] = f
-			break
+	start, k := 0, 0
+	for i := 0; i < len(f) && k < 4; i++ {
+		if f[i] == ',' {
+			fields[k] = f[start:i]
+			k++
+			start = i + 1
 		}
-		fields[i] = f[:j]
-		f = f[j+1:]
 	}
+	if k < 4 {
+		return sen, nil, ReasonMalformed, false
+	}
+	f = f[start:]
+	j := indexByte(f, ',')
+	if j < 0 {
+		return sen, nil, ReasonMalformed, false
+	}
+	fields[4], fields[5] = f[:j], f[j+1:]
 	sen.total = smallInt(fields[0])
 	sen.num = smallInt(fields[1])
 	if sen.total < 1 || sen.total > 9 || sen.num < 1 || sen.num > sen.total {
@@ -174,47 +182,59 @@ func indexByte(b []byte, c byte) int { return bytes.IndexByte(b, c) }
 // either way: some feeds write a dummy tag-block checksum ("*00"), and the
 // sentence after the block carries its own.
 func parseTagBlock(b []byte) (tb tagBlock, ok bool) {
-	star := indexByte(b, '*')
-	body := b
-	if star >= 0 {
-		ok = checksumOK(b[:star], b[star+1:])
-		body = b[:star]
-	}
-	for len(body) > 0 {
-		j := indexByte(body, ',')
-		var kv []byte
-		if j < 0 {
-			kv, body = body, nil
-		} else {
-			kv, body = body[:j], body[j+1:]
-		}
-		if len(kv) < 2 || kv[1] != ':' {
-			continue
-		}
-		v := kv[2:]
-		switch kv[0] {
-		case 'c':
-			if t, ok := epochTime(v); ok {
-				tb.time = t
+	// One pass: the checksum and the fields together (a tag block is
+	// short, and a call per field cost more than the loop).
+	var x byte
+	start := 0
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; c {
+		case '*':
+			tb.field(b[start:i])
+			hh := b[i+1:]
+			if len(hh) >= 2 {
+				hi, lo := hexVal(hh[0]), hexVal(hh[1])
+				ok = hi >= 0 && lo >= 0 && int(x) == hi<<4|lo
 			}
-		case 's':
-			tb.source = v
-		case 'g':
-			// g:num-total-id
-			parts := [3]int{-1, -1, -1}
-			k := 0
-			start := 0
-			for i := 0; i <= len(v) && k < 3; i++ {
-				if i == len(v) || v[i] == '-' {
-					parts[k] = smallInt(v[start:i])
-					k++
-					start = i + 1
-				}
-			}
-			tb.groupNum, tb.groupTotal, tb.groupID = parts[0], parts[1], parts[2]
+			return tb, ok
+		case ',':
+			tb.field(b[start:i])
+			start = i + 1
+			x ^= c
+		default:
+			x ^= c
 		}
 	}
-	return tb, ok
+	tb.field(b[start:])
+	return tb, false
+}
+
+// field reads one "key:value" of a tag block; others are ignored.
+func (tb *tagBlock) field(kv []byte) {
+	if len(kv) < 2 || kv[1] != ':' {
+		return
+	}
+	v := kv[2:]
+	switch kv[0] {
+	case 'c':
+		if t, ok := epochTime(v); ok {
+			tb.time = t
+		}
+	case 's':
+		tb.source = v
+	case 'g':
+		// g:num-total-id
+		parts := [3]int{-1, -1, -1}
+		k := 0
+		start := 0
+		for i := 0; i <= len(v) && k < 3; i++ {
+			if i == len(v) || v[i] == '-' {
+				parts[k] = smallInt(v[start:i])
+				k++
+				start = i + 1
+			}
+		}
+		tb.groupNum, tb.groupTotal, tb.groupID = parts[0], parts[1], parts[2]
+	}
 }
 
 // epochTime reads Unix time in seconds (up to 10 digits, optional
