@@ -30,7 +30,7 @@ func appendFixes(buf []track.Fix, m *ais.Message) (out []track.Fix, position, un
 		if !ok {
 			cog = math.NaN()
 		}
-		buf = append(buf, track.Fix{MMSI: m.MMSI, Time: m.Time, Lat: lat, Lon: lon, SOG: sog, COG: cog, Source: m.Source})
+		buf = append(buf, track.Fix{MMSI: m.MMSI, Time: track.TimeOf(m.Time), Lat: lat, Lon: lon, SOG: sog, COG: cog, Source: m.Source})
 		if m.Type == 19 {
 			buf = append(buf, staticFix(StaticOf(m)))
 		}
@@ -100,7 +100,7 @@ func FeedAISConcurrent(eng *Engine, src ais.Source) (positions, untimed int64, e
 
 // StaticOf turns a static message (5, 19, 24) into a report.
 func StaticOf(m *ais.Message) StaticReport {
-	r := StaticReport{MMSI: m.MMSI, Time: m.Time, Name: m.ShipName, CallSign: m.CallSign, ShipType: m.ShipType,
+	r := StaticReport{MMSI: m.MMSI, Time: track.TimeOf(m.Time), Name: m.ShipName, CallSign: m.CallSign, ShipType: m.ShipType,
 		Destination: m.Destination, LengthM: int(m.ToBow) + int(m.ToStern), ClassB: m.Type != 5, Source: m.Source}
 	if m.Type == 5 {
 		r.IMO = m.IMO

@@ -41,7 +41,7 @@ func makePair(x, y segKey) pairKey {
 // pairState is the current window of closeness of two ships, and the last
 // qualifying window waiting to see whether the next one merges with it.
 type pairState struct {
-	start, last time.Time
+	start, last track.Time
 	samples     int
 	latSum      float64
 	lonSum      float64
@@ -50,7 +50,7 @@ type pairState struct {
 	pending     *Event
 }
 
-func (p *pairState) reset(t time.Time) {
+func (p *pairState) reset(t track.Time) {
 	*p = pairState{start: t, last: t, minDist: math.Inf(1), pending: p.pending}
 }
 
@@ -77,7 +77,7 @@ func (p *pairState) medianSpeed() float64 {
 // cellEntry is a ship's latest position in the encounter grid.
 type cellEntry struct {
 	key      segKey
-	t        time.Time
+	t        track.Time
 	lat, lon float64
 	speed    float64
 }
@@ -204,8 +204,8 @@ func (e *Engine) closePair(k pairKey, p *pairState, final bool) {
 		}
 		if hours >= e.cfg.EncounterMinHours && med < e.cfg.EncounterMaxMedianKn && portOK {
 			merge := time.Duration(e.cfg.EncounterMergeHours * float64(time.Hour))
-			if pe := p.pending; pe != nil && p.start.Sub(pe.End) < merge {
-				pe.End = p.last
+			if pe := p.pending; pe != nil && p.start.Std().Sub(pe.End) < merge {
+				pe.End = p.last.Std()
 				pe.Details["hours"] = round2(pe.End.Sub(pe.Start).Hours())
 				pe.Details["windows"] = pe.Details["windows"].(int) + 1
 				pe.Details["min_distance_m"] = math.Min(pe.Details["min_distance_m"].(float64), math.Round(p.minDist))
@@ -217,7 +217,7 @@ func (e *Engine) closePair(k pairKey, p *pairState, final bool) {
 				if e.land != nil {
 					d["shore_nm"] = round2(e.land.DistanceToShore(lat, lon, 500*geo.NauticalMile) / geo.NauticalMile)
 				}
-				p.pending = &Event{Kind: KindEncounter, Vessels: []Vessel{e.vessel(k.a), e.vessel(k.b)}, Start: p.start, End: p.last, Lat: round5(lat), Lon: round5(lon), Details: d}
+				p.pending = &Event{Kind: KindEncounter, Vessels: []Vessel{e.vessel(k.a), e.vessel(k.b)}, Start: p.start.Std(), End: p.last.Std(), Lat: round5(lat), Lon: round5(lon), Details: d}
 			}
 		}
 		p.samples = 0

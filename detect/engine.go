@@ -40,8 +40,8 @@ type Engine struct {
 	// segment they joined (Fix.Static nil) and static reports (Fix.Static
 	// a StaticReport, segment -1). Ingest stores what it sees.
 	Observe func(f track.Fix, segment int)
-	now     time.Time
-	sweepAt time.Time
+	now     track.Time
+	sweepAt track.Time
 }
 
 type segKey struct {
@@ -78,10 +78,10 @@ type segState struct {
 	// slow, stopped or frozen) come last.
 	jump      *jumpInfo
 	entry     *cellEntry // this segment's place in the encounter grid, updated in place
-	inZone    []time.Time
+	inZone    []track.Time
 	inMask    uint64 // bit i: inside zone i (i < 64)
 	speed     float64
-	lastAtSea time.Time
+	lastAtSea track.Time
 	frozen    int
 	key       segKey
 	cell      cellKey
@@ -289,7 +289,7 @@ func (e *Engine) countActivity(st *segState, f track.Fix) {
 // receptionDuring counts other ships (once per ship, cell and hour) in the 1-degree cells around
 // p during whole hours strictly inside (a, b): evidence that a receiver
 // covered the area while this ship was silent.
-func (e *Engine) receptionDuring(p track.Fix, a, b time.Time) (int64, bool) {
+func (e *Engine) receptionDuring(p track.Fix, a, b track.Time) (int64, bool) {
 	h0, h1 := a.Unix()/3600+1, b.Unix()/3600-1
 	if h1 < h0 {
 		return 0, true
@@ -339,7 +339,7 @@ func (e *Engine) gap(k segKey, a, b track.Fix) {
 		d["other_ship_hours_nearby"] = n
 	}
 	d["likely_deliberate"] = hours >= e.cfg.GapDeliberateHours && shoreNM > e.cfg.GapDeliberateShoreNM
-	e.emit(Event{Kind: KindGap, Vessels: []Vessel{e.vessel(k)}, Start: a.Time, End: b.Time, Lat: a.Lat, Lon: a.Lon, Details: d})
+	e.emit(Event{Kind: KindGap, Vessels: []Vessel{e.vessel(k)}, Start: a.Time.Std(), End: b.Time.Std(), Lat: a.Lat, Lon: a.Lon, Details: d})
 }
 
 // --- loitering ---
@@ -382,7 +382,7 @@ func (e *Engine) endSlow(st *segState) {
 			return // waiting at an anchorage is not loitering
 		}
 	}
-	e.emit(Event{Kind: KindLoitering, Vessels: []Vessel{e.vessel(st.key)}, Start: st.slowStart.Time, End: st.slowLast.Time, Lat: round5(lat), Lon: round5(lon), Details: d})
+	e.emit(Event{Kind: KindLoitering, Vessels: []Vessel{e.vessel(st.key)}, Start: st.slowStart.Time.Std(), End: st.slowLast.Time.Std(), Lat: round5(lat), Lon: round5(lon), Details: d})
 }
 
 // --- port calls ---
@@ -420,7 +420,7 @@ func (e *Engine) endStop(st *segState) {
 	if p.LOCODE != "" {
 		d["locode"] = p.LOCODE
 	}
-	e.emit(Event{Kind: KindPortCall, Vessels: []Vessel{e.vessel(st.key)}, Start: st.stopStart.Time, End: st.stopLast.Time, Lat: round5(st.stopStart.Lat), Lon: round5(st.stopStart.Lon), Details: d})
+	e.emit(Event{Kind: KindPortCall, Vessels: []Vessel{e.vessel(st.key)}, Start: st.stopStart.Time.Std(), End: st.stopLast.Time.Std(), Lat: round5(st.stopStart.Lat), Lon: round5(st.stopStart.Lon), Details: d})
 }
 
 // --- zones ---
@@ -439,21 +439,21 @@ func (e *Engine) zoneCheck(st *segState, f track.Fix) {
 		switch {
 		case in && !was:
 			if st.inZone == nil {
-				st.inZone = make([]time.Time, len(e.zones))
+				st.inZone = make([]track.Time, len(e.zones))
 			}
 			st.inZone[i] = f.Time
 			if i < 64 {
 				st.inMask |= 1 << uint(i)
 			}
-			e.emit(Event{Kind: KindZoneEntry, Vessels: []Vessel{e.vessel(st.key)}, Start: f.Time, End: f.Time, Lat: f.Lat, Lon: f.Lon,
+			e.emit(Event{Kind: KindZoneEntry, Vessels: []Vessel{e.vessel(st.key)}, Start: f.Time.Std(), End: f.Time.Std(), Lat: f.Lat, Lon: f.Lon,
 				Details: map[string]any{"zone": z.ID, "zone_name": z.Name, "zone_kind": z.Kind}})
 		case !in && was:
 			since := st.inZone[i]
-			st.inZone[i] = time.Time{}
+			st.inZone[i] = 0
 			if i < 64 {
 				st.inMask &^= 1 << uint(i)
 			}
-			e.emit(Event{Kind: KindZoneExit, Vessels: []Vessel{e.vessel(st.key)}, Start: since, End: f.Time, Lat: f.Lat, Lon: f.Lon,
+			e.emit(Event{Kind: KindZoneExit, Vessels: []Vessel{e.vessel(st.key)}, Start: since.Std(), End: f.Time.Std(), Lat: f.Lat, Lon: f.Lon,
 				Details: map[string]any{"zone": z.ID, "zone_name": z.Name, "zone_kind": z.Kind, "hours_inside": round2(f.Time.Sub(since).Hours())}})
 		}
 	}

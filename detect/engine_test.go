@@ -13,7 +13,7 @@ import (
 	"github.com/tidewatch/tidewatch/track"
 )
 
-var t0 = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+var t0 = track.TimeOf(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
 
 // path makes a ship report every step from start for the given duration,
 // moving from (lat, lon) at speed kn on course cog (degrees).

@@ -22,7 +22,7 @@ const (
 // StaticReport is what a ship says about itself (AIS types 5, 19, 24).
 type StaticReport struct {
 	MMSI        uint32
-	Time        time.Time
+	Time        track.Time
 	IMO         uint32 // 0 = not given
 	Name        string
 	CallSign    string
@@ -40,13 +40,13 @@ type staticState struct {
 	name, callSign, dest   string
 	shipType               uint8
 	draught                float64
-	draughtAt              time.Time
+	draughtAt              track.Time
 	draughtLat, draughtLon float64
 	lengthM                int
 	classB                 bool
 	flagged                map[string]bool // inconsistencies already reported
 	checkedCallSign        string
-	lastPortCallEnd        time.Time
+	lastPortCallEnd        track.Time
 	seen                   bool // a report was processed
 	imoValid               bool // imo passes its check digit
 }
@@ -92,7 +92,7 @@ func (e *Engine) StaticReport(r StaticReport) {
 		for k, x := range extra {
 			d[k] = x
 		}
-		e.emit(Event{Kind: KindIdentityChange, Vessels: v, Start: r.Time, End: r.Time, Lat: pos.Lat, Lon: pos.Lon, Details: d})
+		e.emit(Event{Kind: KindIdentityChange, Vessels: v, Start: r.Time.Std(), End: r.Time.Std(), Lat: pos.Lat, Lon: pos.Lon, Details: d})
 	}
 	if r.Name != "" && s.name != "" && r.Name != s.name {
 		change("name", s.name, r.Name, nil)
@@ -115,7 +115,7 @@ func (e *Engine) StaticReport(r StaticReport) {
 	// transfer of cargo at sea.
 	if r.Draught > 0 {
 		if s.draught > 0 && math.Abs(r.Draught-s.draught) >= e.cfg.DraughtChangeMetres && !s.lastPortCallEnd.After(s.draughtAt) && !e.inPortCall(r.MMSI) {
-			e.emit(Event{Kind: KindDraughtChange, Vessels: v, Start: s.draughtAt, End: r.Time, Lat: pos.Lat, Lon: pos.Lon, Details: map[string]any{
+			e.emit(Event{Kind: KindDraughtChange, Vessels: v, Start: s.draughtAt.Std(), End: r.Time.Std(), Lat: pos.Lat, Lon: pos.Lon, Details: map[string]any{
 				"from_m": s.draught, "to_m": r.Draught, "change_m": round2(r.Draught - s.draught),
 				"from_position": []float64{round5(s.draughtLat), round5(s.draughtLon)}, "no_port_call_between": true}})
 		}
@@ -127,7 +127,7 @@ func (e *Engine) StaticReport(r StaticReport) {
 	if r.IMO != 0 {
 		if !identity.ValidShipIMO(int(r.IMO)) && !s.flagged["imo-check"] {
 			s.flagged["imo-check"] = true
-			e.emit(Event{Kind: KindIdentityConflict, Vessels: v, Start: r.Time, End: r.Time, Lat: pos.Lat, Lon: pos.Lon,
+			e.emit(Event{Kind: KindIdentityConflict, Vessels: v, Start: r.Time.Std(), End: r.Time.Std(), Lat: pos.Lat, Lon: pos.Lon,
 				Details: map[string]any{"reason": "imo_check_digit", "imo": r.IMO, "explanation": fmt.Sprintf("IMO %d fails the ship IMO check digit", r.IMO)}})
 		}
 		if identity.ValidShipIMO(int(r.IMO)) {
@@ -146,7 +146,7 @@ func (e *Engine) StaticReport(r StaticReport) {
 			if mid, ok := identity.MMSI(r.MMSI).Flag(); ok && listedFlag != "" {
 				d["listed_flag"], d["mid_flag"], d["flag_differs"] = listedFlag, string(mid), string(mid) != listedFlag
 			}
-			e.emit(Event{Kind: KindIdentityConflict, Vessels: v, Start: r.Time, End: r.Time, Lat: pos.Lat, Lon: pos.Lon, Details: d})
+			e.emit(Event{Kind: KindIdentityConflict, Vessels: v, Start: r.Time.Std(), End: r.Time.Std(), Lat: pos.Lat, Lon: pos.Lon, Details: d})
 		}
 	}
 	e.inconsistencies(r, s, v, pos)
@@ -188,17 +188,17 @@ func (e *Engine) imoUse(r StaticReport, mi *mmsiInfo) {
 	fromFlag, _ := identity.MMSI(u.mmsi).Flag()
 	toFlag, _ := identity.MMSI(r.MMSI).Flag()
 	if r.Time.Sub(u.at) <= time.Duration(e.cfg.SameTimeMinutes*float64(time.Minute)) && e.recentlyActive(u.mmsi, r.Time) {
-		e.emit(Event{Kind: KindIdentityConflict, Vessels: []Vessel{other, v[0]}, Start: u.at, End: r.Time, Lat: pos.Lat, Lon: pos.Lon,
+		e.emit(Event{Kind: KindIdentityConflict, Vessels: []Vessel{other, v[0]}, Start: u.at.Std(), End: r.Time.Std(), Lat: pos.Lat, Lon: pos.Lon,
 			Details: map[string]any{"reason": "one_imo_two_mmsi", "imo": r.IMO}})
 		return
 	}
-	e.emit(Event{Kind: KindIdentityChange, Vessels: []Vessel{other, v[0]}, Start: u.at, End: r.Time, Lat: pos.Lat, Lon: pos.Lon,
+	e.emit(Event{Kind: KindIdentityChange, Vessels: []Vessel{other, v[0]}, Start: u.at.Std(), End: r.Time.Std(), Lat: pos.Lat, Lon: pos.Lon,
 		Details: map[string]any{"field": "mmsi", "from": u.mmsi, "to": r.MMSI, "imo": r.IMO, "flag_from": string(fromFlag), "flag_to": string(toFlag), "flag_changed": fromFlag != toFlag}})
 }
 
 type imoUser struct {
 	mmsi uint32
-	at   time.Time
+	at   track.Time
 }
 
 // inconsistencies: a DPRK call sign on a non-DPRK MMSI, a MID allocated to
@@ -210,7 +210,7 @@ func (e *Engine) inconsistencies(r StaticReport, s *staticState, v []Vessel, pos
 		}
 		s.flagged[key] = true
 		d["reason"] = key
-		e.emit(Event{Kind: KindInconsistency, Vessels: v, Start: r.Time, End: r.Time, Lat: pos.Lat, Lon: pos.Lon, Details: d})
+		e.emit(Event{Kind: KindInconsistency, Vessels: v, Start: r.Time.Std(), End: r.Time.Std(), Lat: pos.Lat, Lon: pos.Lon, Details: d})
 	}
 	m := identity.MMSI(r.MMSI)
 	midFlag, midOK := m.Flag()
@@ -247,7 +247,7 @@ func (e *Engine) lastPosition(mmsi uint32) track.Fix {
 	return best
 }
 
-func (e *Engine) recentlyActive(mmsi uint32, at time.Time) bool {
+func (e *Engine) recentlyActive(mmsi uint32, at track.Time) bool {
 	p := e.lastPosition(mmsi)
 	return !p.Time.IsZero() && at.Sub(p.Time) <= time.Hour
 }
@@ -262,7 +262,7 @@ func (e *Engine) inPortCall(mmsi uint32) bool {
 }
 
 // notePortCall remembers when an MMSI last left a port, for draught changes.
-func (e *Engine) notePortCall(mmsi uint32, end time.Time) {
+func (e *Engine) notePortCall(mmsi uint32, end track.Time) {
 	if s := e.info(mmsi).ident; s != nil && end.After(s.lastPortCallEnd) {
 		s.lastPortCallEnd = end
 	}
@@ -310,7 +310,7 @@ func (e *Engine) jumpProgress(st *segState, seg *track.Segment) {
 	info := e.info(seg.MMSI).static
 	e.emit(Event{Kind: KindIdentityConflict,
 		Vessels: []Vessel{{MMSI: seg.MMSI, Segment: j.otherID, IMO: info.imo, Name: info.name}, {MMSI: seg.MMSI, Segment: seg.ID, IMO: info.imo, Name: info.name}},
-		Start:   j.other.Time, End: j.first.Time, Lat: j.first.Lat, Lon: j.first.Lon,
+		Start:   j.other.Time.Std(), End: j.first.Time.Std(), Lat: j.first.Lat, Lon: j.first.Lon,
 		Details: map[string]any{"reason": "one_mmsi_two_positions", "distance_km": round2(d / 1000),
 			"positions":        [][]float64{{round5(j.other.Lat), round5(j.other.Lon)}, {round5(j.first.Lat), round5(j.first.Lon)}},
 			"implied_speed_kn": round2(d / geo.NauticalMile / math.Max(j.first.Time.Sub(j.other.Time).Hours(), 1.0/3600))}})
@@ -323,7 +323,7 @@ func (e *Engine) jumpClosed(st *segState, seg *track.Segment) {
 		return // already reported as a position on land
 	}
 	d := geo.Distance(j.other.Lat, j.other.Lon, j.first.Lat, j.first.Lon)
-	e.emit(Event{Kind: KindSpoofing, Vessels: []Vessel{e.vessel(st.key)}, Start: j.other.Time, End: seg.Last.Time, Lat: j.first.Lat, Lon: j.first.Lon,
+	e.emit(Event{Kind: KindSpoofing, Vessels: []Vessel{e.vessel(st.key)}, Start: j.other.Time.Std(), End: seg.Last.Time.Std(), Lat: j.first.Lat, Lon: j.first.Lon,
 		Details: map[string]any{"reason": "impossible_jump", "fixes": seg.Fixes, "distance_km": round2(d / 1000),
 			"from_position":    []float64{round5(j.other.Lat), round5(j.other.Lon)},
 			"implied_speed_kn": round2(d / geo.NauticalMile / math.Max(j.first.Time.Sub(j.other.Time).Hours(), 1.0/3600))}})
@@ -341,7 +341,7 @@ func (e *Engine) spoof(st *segState, f track.Fix) {
 			// ever been seen "on land" is on a lake or river Natural Earth
 			// draws as land (the Great Lakes), not spoofing. The tests run
 			// cheapest first; a ship in port stops at the shore distance.
-			var atSea time.Time
+			var atSea track.Time
 			for _, o := range e.tracker.Open(st.key.mmsi) {
 				if os, _ := o.Data.(*segState); os != nil && os.lastAtSea.After(atSea) {
 					atSea = os.lastAtSea
@@ -359,7 +359,7 @@ func (e *Engine) spoof(st *segState, f track.Fix) {
 			}
 			if spoofed {
 				st.onLand, st.spoofed = true, true
-				e.emit(Event{Kind: KindSpoofing, Vessels: []Vessel{e.vessel(st.key)}, Start: f.Time, End: f.Time, Lat: f.Lat, Lon: f.Lon,
+				e.emit(Event{Kind: KindSpoofing, Vessels: []Vessel{e.vessel(st.key)}, Start: f.Time.Std(), End: f.Time.Std(), Lat: f.Lat, Lon: f.Lon,
 					Details: map[string]any{"reason": "position_on_land", "inland_km": round2(inland / 1000), "last_at_sea": atSea}})
 			}
 		}
@@ -373,7 +373,7 @@ func (e *Engine) spoof(st *segState, f track.Fix) {
 		}
 		st.frozen++
 		if st.frozen == e.cfg.SpoofFrozenFixes {
-			e.emit(Event{Kind: KindSpoofing, Vessels: []Vessel{e.vessel(st.key)}, Start: st.frozenStart.Time, End: f.Time, Lat: f.Lat, Lon: f.Lon,
+			e.emit(Event{Kind: KindSpoofing, Vessels: []Vessel{e.vessel(st.key)}, Start: st.frozenStart.Time.Std(), End: f.Time.Std(), Lat: f.Lat, Lon: f.Lon,
 				Details: map[string]any{"reason": "frozen_position_while_moving", "fixes": st.frozen + 1, "reported_speed_kn": f.SOG}})
 		}
 		return

@@ -23,7 +23,7 @@ func runWithStatic(t *testing.T, fixes []track.Fix, statics []StaticReport) []Ev
 }
 
 func TestIdentityChanges(t *testing.T) {
-	at := func(h float64) time.Time { return t0.Add(time.Duration(h * float64(time.Hour))) }
+	at := func(h float64) track.Time { return t0.Add(time.Duration(h * float64(time.Hour))) }
 	fixes := path(445000001, 0, 10*time.Hour, 30*time.Minute, 38.2, 124.0, 5, 0)
 	statics := []StaticReport{
 		{MMSI: 445000001, Time: at(0.1), IMO: 8660313, Name: "CHON MA SAN", CallSign: "HMYX", ShipType: 80, Draught: 4.0},

@@ -434,21 +434,22 @@ func (p *pass) observe(f track.Fix, segment int) {
 		p.static(v, r)
 		return
 	}
+	t := f.Time.Std()
 	if !v.flagSeen {
 		v.flagSeen = true
 		if fl, ok := identity.MMSI(f.MMSI).Flag(); ok {
-			v.flag = p.ident(f.MMSI, v.imo, "flag", string(fl), f.Time, f.Source)
+			v.flag = p.ident(f.MMSI, v.imo, "flag", string(fl), t, f.Source)
 		}
 	} else if r := v.flag; r != nil {
 		// The flag stays the same for every position of an MMSI: one
 		// record per MMSI, extended in place.
-		if f.Time.After(r.last) {
-			r.last = f.Time
+		if t.After(r.last) {
+			r.last = t
 		}
 		r.count++
 	}
 	p.fixes++
-	pt := store.Point{Time: f.Time, Lat: f.Lat, Lon: f.Lon, SOG: f.SOG, COG: f.COG, Segment: segment}
+	pt := store.Point{Time: t, Lat: f.Lat, Lon: f.Lon, SOG: f.SOG, COG: f.COG, Segment: segment}
 	day := f.Time.Unix() / 86400
 	keep, keepPrev := p.o.Thin.decide(&v.thin, pt)
 	if v.enc.Len() > 0 && day != v.day {
@@ -528,13 +529,13 @@ func (p *pass) staticField(v *vesselState, r detect.StaticReport, i int, field, 
 		if r.IMO != 0 {
 			l.rec.imo = r.IMO
 		}
-		if r.Time.After(l.rec.last) {
-			l.rec.last = r.Time
+		if t := r.Time.Std(); t.After(l.rec.last) {
+			l.rec.last = t
 		}
 		l.rec.count++
 		return
 	}
-	l.value, l.rec = value, p.ident(r.MMSI, v.imo, field, value, r.Time, r.Source)
+	l.value, l.rec = value, p.ident(r.MMSI, v.imo, field, value, r.Time.Std(), r.Source)
 }
 
 func (p *pass) ident(mmsi, imo uint32, field, value string, t time.Time, source string) *identRec {

@@ -36,10 +36,9 @@ type Reorder struct {
 	pend     []Fix
 	order    []int32  // scratch for settle
 	keys     []uint64 // scratch for settle
-	pendTime time.Time
+	pendTime Time
 	h        fixHeap
-	max      time.Time
-	released time.Time // time of lastOut
+	max      Time
 	// lastOut is the last fix emitted: a fix that sorts before it is late.
 	// Comparing in the total order, not by time alone, makes a run with no
 	// late fixes emit exactly the sorted sequence.
@@ -77,7 +76,6 @@ func (r *Reorder) Push(f Fix, emit func(Fix)) {
 			break
 		}
 		r.lastOut, r.hasLastOut = *g, true
-		r.released = r.lastOut.Time
 		r.pop()
 		emit(r.lastOut)
 	}
@@ -174,7 +172,6 @@ func (r *Reorder) Flush(emit func(Fix)) {
 			return
 		}
 		r.lastOut, r.hasLastOut = *g, true
-		r.released = r.lastOut.Time
 		r.pop()
 		emit(r.lastOut)
 	}

@@ -17,7 +17,7 @@ import (
 // Fix is one position report.
 type Fix struct {
 	MMSI   uint32
-	Time   time.Time
+	Time   Time
 	Lat    float64
 	Lon    float64
 	SOG    float64 // knots; NaN when the report had none
@@ -76,8 +76,8 @@ type Tracker struct {
 	ids     *mmsiTable
 	vessels []vesselEntry
 	open    int // open segments in all
-	now     time.Time
-	sweepAt time.Time
+	now     Time
+	sweepAt Time
 	// Closed receives segments as they close (expired or evicted).
 	Closed func(*Segment)
 }

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-var t0 = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+var t0 = TimeOf(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
 
 func fix(mmsi uint32, minutes int, lat, lon float64) Fix {
 	return Fix{MMSI: mmsi, Time: t0.Add(time.Duration(minutes) * time.Minute), Lat: lat, Lon: lon, SOG: 10, COG: math.NaN()}
@@ -175,7 +175,7 @@ func TestReorderSameSecond(t *testing.T) {
 // ships reporting once a minute, whole-second stamps, 2% of fixes up to
 // five minutes late.
 func BenchmarkReorder(b *testing.B) {
-	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	t0 := TimeOf(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
 	rng := rand.New(rand.NewSource(1))
 	fixes := make([]Fix, 0, 200000)
 	for i := 0; i < cap(fixes); i++ {
