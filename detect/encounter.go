@@ -74,9 +74,8 @@ func (p *pairState) medianSpeed() float64 {
 	return 0
 }
 
-// cellEntry is a ship's latest position in the encounter grid.
+// cellEntry is a ship's latest position as the encounter grid sees it.
 type cellEntry struct {
-	key      segKey
 	t        track.Time
 	lat, lon float64
 	speed    float64
@@ -89,7 +88,7 @@ func (e *Engine) removeFromCell(st *segState) {
 	st.inCell = false
 	list := e.cells[st.cell]
 	for i := range list {
-		if list[i] == st.entry {
+		if list[i] == st {
 			list[i] = list[len(list)-1]
 			list[len(list)-1] = nil
 			list = list[:len(list)-1]
@@ -105,14 +104,11 @@ func (e *Engine) removeFromCell(st *segState) {
 
 func (e *Engine) encounter(st *segState, f track.Fix, speed float64) {
 	c := encCell(f.Lat, f.Lon)
-	if st.entry == nil {
-		st.entry = &cellEntry{}
-	}
-	*st.entry = cellEntry{key: st.key, t: f.Time, lat: f.Lat, lon: f.Lon, speed: speed}
+	st.entry = cellEntry{t: f.Time, lat: f.Lat, lon: f.Lon, speed: speed}
 	if !st.inCell || st.cell != c {
 		e.removeFromCell(st)
 		st.cell, st.inCell = c, true
-		e.cells[c] = append(e.cells[c], st.entry)
+		e.cells[c] = append(e.cells[c], st)
 	}
 	// A ship under way at several times the encounter speed cannot be in
 	// a transfer now: skip the neighbour scan (slow ships nearby still see
@@ -132,12 +128,10 @@ func (e *Engine) encounter(st *segState, f track.Fix, speed float64) {
 			dropped := false
 			for i := 0; i < len(list); i++ {
 				other := list[i]
-				if f.Time.Sub(other.t) > fresh {
+				if f.Time.Sub(other.entry.t) > fresh {
 					// Stale: the ship left or fell silent. Drop it from the
 					// grid so crowded cells stay short.
-					if os := e.segs[other.key]; os != nil {
-						os.inCell = false
-					}
+					other.inCell = false
 					list[i] = list[len(list)-1]
 					list[len(list)-1] = nil
 					list = list[:len(list)-1]
@@ -145,18 +139,18 @@ func (e *Engine) encounter(st *segState, f track.Fix, speed float64) {
 					dropped = true
 					continue
 				}
-				if other.key == st.key || other.key.mmsi == st.key.mmsi {
+				if other == st || other.key.mmsi == st.key.mmsi {
 					continue
 				}
 				// Cheap box test before the great circle: most neighbours
 				// in a busy cell are kilometres away.
-				if dl := f.Lat - other.lat; dl > boxDeg || dl < -boxDeg {
+				if dl := f.Lat - other.entry.lat; dl > boxDeg || dl < -boxDeg {
 					continue
 				}
-				if dl := (f.Lon - other.lon) * cosLat; dl > boxDeg || dl < -boxDeg {
+				if dl := (f.Lon - other.entry.lon) * cosLat; dl > boxDeg || dl < -boxDeg {
 					continue
 				}
-				d := geo.Distance(f.Lat, f.Lon, other.lat, other.lon)
+				d := geo.Distance(f.Lat, f.Lon, other.entry.lat, other.entry.lon)
 				if d > e.cfg.EncounterMaxMetres {
 					continue
 				}
@@ -172,11 +166,11 @@ func (e *Engine) encounter(st *segState, f track.Fix, speed float64) {
 				}
 				p.last = f.Time
 				p.samples++
-				p.latSum += (f.Lat + other.lat) / 2
-				p.lonSum += (f.Lon + other.lon) / 2
+				p.latSum += (f.Lat + other.entry.lat) / 2
+				p.lonSum += (f.Lon + other.entry.lon) / 2
 				p.minDist = math.Min(p.minDist, d)
 				p.addSpeed(speed)
-				p.addSpeed(other.speed)
+				p.addSpeed(other.entry.speed)
 			}
 			switch {
 			case !dropped:

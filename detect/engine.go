@@ -19,13 +19,12 @@ type Engine struct {
 	ports   *geo.Ports
 	zones   []*geo.Zone
 	emit    func(Event)
-	tracker *track.Tracker
+	tracker *track.Tracker[segState]
 	reorder *track.Reorder
-	segs    map[segKey]*segState
 	// per-MMSI state, indexed by the tracker's dense MMSI index
 	mmsis []mmsiInfo
 	// encounter state
-	cells map[cellKey][]*cellEntry
+	cells map[cellKey][]*segState
 	pairs map[pairKey]*pairState
 	// reception activity: 1-degree cell and hour -> fixes
 	activity map[activityKey]int32
@@ -77,7 +76,7 @@ type segState struct {
 	// fix touches is a miss. The runs' fixes (cold unless the ship is
 	// slow, stopped or frozen) come last.
 	jump      *jumpInfo
-	entry     *cellEntry // this segment's place in the encounter grid, updated in place
+	entry     cellEntry // this segment's latest position in the encounter grid
 	inZone    []track.Time
 	inMask    uint64 // bit i: inside zone i (i < 64)
 	speed     float64
@@ -92,7 +91,6 @@ type segState struct {
 	counted   bool
 	spoofed   bool
 	onLand    bool
-	last      track.Fix
 	// loitering run
 	slowN                        int
 	slowLat, slowLon, slowSpeeds float64
@@ -121,10 +119,9 @@ func NewEngine(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo.Zone, 
 		emit(ev)
 	}
 	e := &Engine{cfg: cfg, land: land, ports: ports, zones: zones, emit: withFlags,
-		segs:  map[segKey]*segState{},
-		cells: map[cellKey][]*cellEntry{}, pairs: map[pairKey]*pairState{}, activity: map[activityKey]int32{},
+		cells: map[cellKey][]*segState{}, pairs: map[pairKey]*pairState{}, activity: map[activityKey]int32{},
 		imoSeen: map[uint32]imoUser{}}
-	e.tracker = track.NewTracker(track.Config{MaxSpeedKn: cfg.MaxTrackSpeedKn})
+	e.tracker = track.NewTracker[segState](track.Config{MaxSpeedKn: cfg.MaxTrackSpeedKn})
 	e.tracker.Closed = e.segmentClosed
 	e.reorder = track.NewReorder(time.Duration(cfg.ReorderLatenessMinutes * float64(time.Minute)))
 	return e
@@ -161,6 +158,9 @@ func (e *Engine) Flush() {
 	}
 }
 
+// segment is a track segment with the detectors' state for it inline.
+type segment = track.Segment[segState]
+
 // ActiveSegments is the tracker's open segment count (memory).
 func (e *Engine) ActiveSegments() int { return e.tracker.Active() }
 
@@ -188,11 +188,9 @@ func (e *Engine) process(f track.Fix) {
 		e.now = f.Time
 	}
 	k := segKey{seg.MMSI, seg.ID}
-	st, _ := seg.Data.(*segState)
-	if st == nil {
-		st = &segState{key: k}
-		seg.Data = st
-		e.segs[k] = st
+	st := &seg.Data
+	if res == track.Started {
+		st.key = k
 	}
 	speed := f.SOG
 	if !f.HasSOG() {
@@ -215,11 +213,11 @@ func (e *Engine) process(f track.Fix) {
 		e.jumpProgress(st, seg)
 	}
 	e.countActivity(st, f)
-	e.spoof(st, f)
+	e.spoof(st, f, prev)
 	e.loiter(st, f, speed)
 	e.portCall(st, f, speed)
 	e.zoneCheck(st, f)
-	st.last, st.speed = f, speed
+	st.speed = speed
 	e.encounter(st, f, speed)
 	e.sweep()
 	if e.Observe != nil {
@@ -227,17 +225,12 @@ func (e *Engine) process(f track.Fix) {
 	}
 }
 
-func (e *Engine) segmentClosed(s *track.Segment) {
-	k := segKey{s.MMSI, s.ID}
-	st := e.segs[k]
-	if st == nil {
-		return
-	}
+func (e *Engine) segmentClosed(s *segment) {
+	st := &s.Data
 	e.endSlow(st)
 	e.endStop(st)
 	e.jumpClosed(st, s)
 	e.removeFromCell(st)
-	delete(e.segs, k)
 }
 
 // sweep, once per event-time hour, closes encounter windows whose ships

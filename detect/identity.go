@@ -254,7 +254,7 @@ func (e *Engine) recentlyActive(mmsi uint32, at track.Time) bool {
 
 func (e *Engine) inPortCall(mmsi uint32) bool {
 	for _, seg := range e.tracker.Open(mmsi) {
-		if st, _ := seg.Data.(*segState); st != nil && st.stopped {
+		if seg.Data.stopped {
 			return true
 		}
 	}
@@ -274,7 +274,7 @@ func (e *Engine) notePortCall(mmsi uint32, end track.Time) {
 // fixes), two ships share the MMSI (identity_conflict, reported then); if
 // it dies out, the position was a one-off impossible jump (spoofing,
 // reported when the segment closes).
-func (e *Engine) twoAtOnce(st *segState, seg *track.Segment, f track.Fix) {
+func (e *Engine) twoAtOnce(st *segState, seg *segment, f track.Fix) {
 	window := time.Duration(e.cfg.SameTimeMinutes * float64(time.Minute))
 	for _, o := range e.tracker.Open(seg.MMSI) {
 		if o == seg || f.Time.Sub(o.Last.Time) > window {
@@ -300,7 +300,7 @@ type jumpInfo struct {
 const jumpConfirmFixes = 3
 
 // jumpProgress reports the conflict once the new segment has kept reporting.
-func (e *Engine) jumpProgress(st *segState, seg *track.Segment) {
+func (e *Engine) jumpProgress(st *segState, seg *segment) {
 	j := st.jump
 	if j == nil || j.reported || seg.Fixes < jumpConfirmFixes {
 		return
@@ -317,7 +317,7 @@ func (e *Engine) jumpProgress(st *segState, seg *track.Segment) {
 }
 
 // jumpClosed reports a far-away segment that never became a second ship.
-func (e *Engine) jumpClosed(st *segState, seg *track.Segment) {
+func (e *Engine) jumpClosed(st *segState, seg *segment) {
 	j := st.jump
 	if j == nil || j.reported || st.spoofed {
 		return // already reported as a position on land
@@ -331,7 +331,7 @@ func (e *Engine) jumpClosed(st *segState, seg *track.Segment) {
 
 // spoof checks a fix for signs of a falsified position: well inland, or
 // frozen while reporting speed.
-func (e *Engine) spoof(st *segState, f track.Fix) {
+func (e *Engine) spoof(st *segState, f, prev track.Fix) {
 	if e.land != nil && e.land.OnLand(f.Lat, f.Lon) {
 		if !st.onLand {
 			// Natural Earth 1:10m land has no rivers or canals: ships on the
@@ -343,8 +343,8 @@ func (e *Engine) spoof(st *segState, f track.Fix) {
 			// cheapest first; a ship in port stops at the shore distance.
 			var atSea track.Time
 			for _, o := range e.tracker.Open(st.key.mmsi) {
-				if os, _ := o.Data.(*segState); os != nil && os.lastAtSea.After(atSea) {
-					atSea = os.lastAtSea
+				if o.Data.lastAtSea.After(atSea) {
+					atSea = o.Data.lastAtSea
 				}
 			}
 			var inland float64
@@ -367,9 +367,9 @@ func (e *Engine) spoof(st *segState, f track.Fix) {
 		st.onLand = false
 		st.lastAtSea = f.Time
 	}
-	if f.HasSOG() && f.SOG >= e.cfg.SpoofFrozenMinKn && f.Lat == st.last.Lat && f.Lon == st.last.Lon && !st.last.Time.IsZero() {
+	if f.HasSOG() && f.SOG >= e.cfg.SpoofFrozenMinKn && f.Lat == prev.Lat && f.Lon == prev.Lon && !prev.Time.IsZero() {
 		if st.frozen == 0 {
-			st.frozenStart = st.last
+			st.frozenStart = prev
 		}
 		st.frozen++
 		if st.frozen == e.cfg.SpoofFrozenFixes {

@@ -37,16 +37,18 @@ func (f Fix) Valid() bool {
 	return !f.Time.IsZero() && f.Lat >= -90 && f.Lat <= 90 && f.Lon >= -180 && f.Lon <= 180 && !(f.Lat == 0 && f.Lon == 0)
 }
 
-// Segment is one ship's track under an MMSI.
-type Segment struct {
+// Segment is one ship's track under an MMSI, with D, the caller's state
+// for it, held inline: one allocation and one pointer per segment, where
+// an interface to separate state cost a second cache miss per fix.
+type Segment[D any] struct {
 	MMSI  uint32
 	ID    int // per MMSI, in order of creation
 	First Fix
 	Last  Fix
 	Fixes int
 	// Data is the caller's per-segment state, so it needs no map of its
-	// own (the detectors keep theirs here).
-	Data any
+	// own (the detectors keep theirs here). It starts zero.
+	Data D
 }
 
 // Config tunes segmentation.
@@ -69,21 +71,21 @@ var DefaultConfig = Config{MaxSpeedKn: 30, MaxOpen: 8, Expire: 72 * time.Hour}
 // Tracker assigns fixes to segments. Fixes must come in event-time order
 // (see Reorder); a fix older than its segment's last fix is a duplicate
 // or a late arrival and is reported as such, never used to go backwards.
-type Tracker struct {
+type Tracker[D any] struct {
 	cfg Config
 	// ids maps an MMSI to its entry in vessels: the open segments and
 	// the next segment ID. Entries stay after their segments close.
 	ids     *mmsiTable
-	vessels []vesselEntry
+	vessels []vesselEntry[D]
 	open    int // open segments in all
 	now     Time
 	sweepAt Time
 	// Closed receives segments as they close (expired or evicted).
-	Closed func(*Segment)
+	Closed func(*Segment[D])
 }
 
 // NewTracker returns a tracker with cfg (zero fields take defaults).
-func NewTracker(cfg Config) *Tracker {
+func NewTracker[D any](cfg Config) *Tracker[D] {
 	if cfg.MaxSpeedKn == 0 {
 		cfg.MaxSpeedKn = DefaultConfig.MaxSpeedKn
 	}
@@ -93,30 +95,30 @@ func NewTracker(cfg Config) *Tracker {
 	if cfg.Expire == 0 {
 		cfg.Expire = DefaultConfig.Expire
 	}
-	return &Tracker{cfg: cfg, ids: newMMSITable()}
+	return &Tracker[D]{cfg: cfg, ids: newMMSITable()}
 }
 
-type vesselEntry struct {
+type vesselEntry[D any] struct {
 	mmsi   uint32
 	nextID int
-	segs   []*Segment
+	segs   []*Segment[D]
 }
 
 // Index returns a dense, stable index for the MMSI (0, 1, 2... in order
 // of first sighting), so callers can keep per-MMSI state in a slice
 // instead of a map.
-func (t *Tracker) Index(mmsi uint32) int {
+func (t *Tracker[D]) Index(mmsi uint32) int {
 	i := t.ids.get(mmsi)
 	if i < 0 {
 		i = int32(len(t.vessels))
-		t.vessels = append(t.vessels, vesselEntry{mmsi: mmsi})
+		t.vessels = append(t.vessels, vesselEntry[D]{mmsi: mmsi})
 		t.ids.put(mmsi, i)
 	}
 	return int(i)
 }
 
 // entry returns the MMSI's entry, creating it.
-func (t *Tracker) entry(mmsi uint32) *vesselEntry { return &t.vessels[t.Index(mmsi)] }
+func (t *Tracker[D]) entry(mmsi uint32) *vesselEntry[D] { return &t.vessels[t.Index(mmsi)] }
 
 // Result says what happened to a fix.
 type Result int
@@ -136,7 +138,7 @@ const (
 
 // Add assigns a fix. It returns the segment and the fix's previous fix on
 // that segment (zero Time when the segment is new).
-func (t *Tracker) Add(f Fix) (*Segment, Fix, Result) {
+func (t *Tracker[D]) Add(f Fix) (*Segment[D], Fix, Result) {
 	if !f.Valid() {
 		return nil, Fix{}, Invalid
 	}
@@ -146,7 +148,7 @@ func (t *Tracker) Add(f Fix) (*Segment, Fix, Result) {
 	t.sweep()
 	v := t.entry(f.MMSI)
 	segs := v.segs
-	var best *Segment
+	var best *Segment[D]
 	bestD := math.Inf(1)
 	for _, s := range segs {
 		dt := f.Time.Sub(s.Last.Time).Hours()
@@ -199,7 +201,7 @@ func (t *Tracker) Add(f Fix) (*Segment, Fix, Result) {
 		// entries: look this one up again.
 		v = t.entry(f.MMSI)
 	}
-	s := &Segment{MMSI: f.MMSI, ID: v.nextID, First: f, Last: f, Fixes: 1}
+	s := &Segment[D]{MMSI: f.MMSI, ID: v.nextID, First: f, Last: f, Fixes: 1}
 	v.nextID++
 	v.segs = append(segs, s)
 	t.open++
@@ -207,7 +209,7 @@ func (t *Tracker) Add(f Fix) (*Segment, Fix, Result) {
 }
 
 // Open returns the open segments of an MMSI.
-func (t *Tracker) Open(mmsi uint32) []*Segment {
+func (t *Tracker[D]) Open(mmsi uint32) []*Segment[D] {
 	if i := t.ids.get(mmsi); i >= 0 {
 		return t.vessels[i].segs
 	}
@@ -215,9 +217,9 @@ func (t *Tracker) Open(mmsi uint32) []*Segment {
 }
 
 // Active is the number of open segments: the tracker's memory.
-func (t *Tracker) Active() int { return t.open }
+func (t *Tracker[D]) Active() int { return t.open }
 
-func (t *Tracker) close(s *Segment) {
+func (t *Tracker[D]) close(s *Segment[D]) {
 	if t.Closed != nil {
 		t.Closed(s)
 	}
@@ -225,12 +227,12 @@ func (t *Tracker) close(s *Segment) {
 
 // sweep closes expired segments once per event-time hour, in MMSI order
 // so that whatever the Closed callback emits comes out the same every run.
-func (t *Tracker) sweep() {
+func (t *Tracker[D]) sweep() {
 	if t.now.Before(t.sweepAt) {
 		return
 	}
 	t.sweepAt = t.now.Add(time.Hour)
-	var expired []*Segment
+	var expired []*Segment[D]
 	for i := range t.vessels {
 		v := &t.vessels[i]
 		if len(v.segs) == 0 {
@@ -258,8 +260,8 @@ func (t *Tracker) sweep() {
 }
 
 // Flush closes every open segment, in MMSI order (end of input).
-func (t *Tracker) Flush() {
-	var all []*Segment
+func (t *Tracker[D]) Flush() {
+	var all []*Segment[D]
 	for i := range t.vessels {
 		all = append(all, t.vessels[i].segs...)
 		t.vessels[i].segs = nil
@@ -271,7 +273,7 @@ func (t *Tracker) Flush() {
 	}
 }
 
-func sortSegments(s []*Segment) {
+func sortSegments[D any](s []*Segment[D]) {
 	sort.Slice(s, func(i, j int) bool {
 		if s[i].MMSI != s[j].MMSI {
 			return s[i].MMSI < s[j].MMSI

@@ -16,7 +16,7 @@ func fix(mmsi uint32, minutes int, lat, lon float64) Fix {
 // One MMSI broadcast by two ships 300 km apart becomes two segments; each
 // ship's later fixes extend its own segment.
 func TestSharedMMSISplits(t *testing.T) {
-	tr := NewTracker(Config{})
+	tr := NewTracker[struct{}](Config{})
 	a := []Fix{fix(445000001, 0, 38.5, 124.8), fix(445000001, 10, 38.52, 124.82), fix(445000001, 20, 38.54, 124.84)}
 	b := []Fix{fix(445000001, 5, 31.0, 124.0), fix(445000001, 15, 31.02, 124.02)}
 	order := []Fix{a[0], b[0], a[1], b[1], a[2]}
@@ -46,7 +46,7 @@ func equal(a, b []int) bool {
 }
 
 func TestDuplicatesAndInvalid(t *testing.T) {
-	tr := NewTracker(Config{})
+	tr := NewTracker[struct{}](Config{})
 	f := fix(1, 0, 10, 10)
 	tr.Add(f)
 	if _, _, r := tr.Add(f); r != Stale {
@@ -66,9 +66,9 @@ func TestDuplicatesAndInvalid(t *testing.T) {
 
 // Memory follows the active ships: segments expire in event time.
 func TestExpiryBoundsMemory(t *testing.T) {
-	tr := NewTracker(Config{Expire: 2 * time.Hour})
+	tr := NewTracker[struct{}](Config{Expire: 2 * time.Hour})
 	closed := 0
-	tr.Closed = func(*Segment) { closed++ }
+	tr.Closed = func(*Segment[struct{}]) { closed++ }
 	for i := 0; i < 10000; i++ {
 		// Each ship reports once; time moves on a minute per ship.
 		tr.Add(fix(uint32(200000000+i), i, 10+float64(i%100)*0.01, 10))
