@@ -2,7 +2,6 @@ package track
 
 import (
 	"cmp"
-	"container/heap"
 	"fmt"
 	"math"
 	"slices"
@@ -93,7 +92,7 @@ func (r *Reorder) enqueue(f *Fix) {
 		r.qLen++
 		return
 	}
-	heap.Push(&r.h, *f)
+	r.h.push(f)
 }
 
 // settle sorts the pending same-time fixes into the queue.
@@ -155,7 +154,7 @@ func (r *Reorder) peek() *Fix {
 func (r *Reorder) pop() {
 	hasQ, hasH := r.qLen > 0, r.h.Len() > 0
 	if hasH && (!hasQ || fixCmp(&r.h[0], &r.q[r.qHead]) < 0) {
-		heap.Pop(&r.h)
+		r.h.pop()
 		return
 	}
 	r.q[r.qHead] = Fix{} // let the GC have what the fix points to
@@ -190,17 +189,52 @@ func (r *Reorder) growQueue() {
 	r.q, r.qHead = q, 0
 }
 
+// fixHeap is a binary min-heap of fixes in fixCmp order, written out
+// rather than through container/heap: its interface boxed every fix
+// pushed (an allocation of a whole Fix) and called through an interface
+// at every comparison, and a file sorted by MMSI sends nearly every fix
+// here.
 type fixHeap []Fix
 
-func (h fixHeap) Len() int           { return len(h) }
-func (h fixHeap) Less(i, j int) bool { return fixCmp(&h[i], &h[j]) < 0 }
-func (h fixHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *fixHeap) Push(x any)        { *h = append(*h, x.(Fix)) }
-func (h *fixHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+func (h fixHeap) Len() int { return len(h) }
+
+func (h *fixHeap) push(f *Fix) {
+	*h = append(*h, *f)
+	s := *h
+	i := len(s) - 1
+	for i > 0 {
+		parent := (i - 1) / 2
+		if fixCmp(&s[i], &s[parent]) >= 0 {
+			break
+		}
+		s[i], s[parent] = s[parent], s[i]
+		i = parent
+	}
+}
+
+// pop removes the smallest fix.
+func (h *fixHeap) pop() {
+	s := *h
+	n := len(s) - 1
+	s[0] = s[n]
+	s[n] = Fix{} // let the GC have what the fix points to
+	s = s[:n]
+	*h = s
+	for i := 0; ; {
+		l := 2*i + 1
+		if l >= n {
+			break
+		}
+		m := l
+		if r := l + 1; r < n && fixCmp(&s[r], &s[l]) < 0 {
+			m = r
+		}
+		if fixCmp(&s[m], &s[i]) >= 0 {
+			break
+		}
+		s[i], s[m] = s[m], s[i]
+		i = m
+	}
 }
 
 func fixCmp(a, b *Fix) int {

@@ -195,3 +195,36 @@ func BenchmarkReorder(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(fixes))*float64(b.N)/b.Elapsed().Seconds(), "fixes/s")
 }
+
+// The heap gives back every fix it was given, smallest first.
+func TestFixHeapOrder(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	var h fixHeap
+	var in []Fix
+	for i := 0; i < 2000; i++ {
+		f := fix(uint32(1+rng.Intn(20)), rng.Intn(300), float64(rng.Intn(5)), 1)
+		in = append(in, f)
+		h.push(&f)
+		if rng.Intn(4) == 0 { // interleave pops with pushes
+			min := h[0]
+			for _, g := range h {
+				if fixLess(g, min) {
+					t.Fatal("heap top is not the smallest")
+				}
+			}
+		}
+	}
+	var out []Fix
+	for h.Len() > 0 {
+		out = append(out, h[0])
+		h.pop()
+	}
+	if len(out) != len(in) {
+		t.Fatalf("%d out of %d in", len(out), len(in))
+	}
+	for i := 1; i < len(out); i++ {
+		if fixLess(out[i], out[i-1]) {
+			t.Fatalf("out of order at %d", i)
+		}
+	}
+}
