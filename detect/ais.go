@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"errors"
 	"math"
 
 	"github.com/tidewatch/tidewatch/ais"
@@ -64,8 +65,16 @@ func (e *Engine) reorderAIS(src ais.Source, emit func(track.Fix)) (positions, un
 		for i := range fixes {
 			e.reorder.Push(fixes[i], emit)
 		}
+		if e.StopWhenLate && e.reorder.Late > 0 {
+			return positions, untimed, ErrOutOfOrder
+		}
 	}
 }
+
+// ErrOutOfOrder ends a feed early when Engine.StopWhenLate is set and a fix
+// came later than the reorder window: the input is not in time order and
+// will be read again sorted whole, so reading the rest now is wasted.
+var ErrOutOfOrder = errors.New("input not in time order")
 
 // FeedAIS passes a source's position and static messages to the engine
 // until the source ends, and returns how many positions it gave and how

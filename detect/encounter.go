@@ -117,6 +117,14 @@ func (e *Engine) encounter(st *segState, f track.Fix, speed float64) {
 	if speed > 3*e.cfg.EncounterMaxMedianKn {
 		return
 	}
+	// Close fixes near a port or anchorage do not count: an encounter
+	// there is a berth or an anchorage, never reported. Ships moored side
+	// by side would otherwise make a pair for every neighbour at every
+	// fix (dense harbours ran detection at a few tens of thousands of
+	// fixes a second).
+	if !e.awayFromPort(c, f.Lat, f.Lon) {
+		return
+	}
 	fresh := time.Duration(e.cfg.PositionFreshMinutes * float64(time.Minute))
 	brk := time.Duration(e.cfg.EncounterBreakMinutes * float64(time.Minute))
 	boxDeg := e.cfg.EncounterMaxMetres * 1.2 / 111000 // degrees of latitude, with margin
@@ -191,12 +199,7 @@ func (e *Engine) closePair(k pairKey, p *pairState, final bool) {
 		hours := p.last.Sub(p.start).Hours()
 		lat, lon := p.latSum/float64(p.samples), p.lonSum/float64(p.samples)
 		med := p.medianSpeed()
-		portOK := true
-		if e.ports != nil {
-			_, _, near := e.ports.Nearest(lat, lon, e.cfg.EncounterMinPortKM*1000)
-			portOK = !near
-		}
-		if hours >= e.cfg.EncounterMinHours && med < e.cfg.EncounterMaxMedianKn && portOK {
+		if hours >= e.cfg.EncounterMinHours && med < e.cfg.EncounterMaxMedianKn && e.awayFromPort(encCell(lat, lon), lat, lon) {
 			merge := time.Duration(e.cfg.EncounterMergeHours * float64(time.Hour))
 			if pe := p.pending; pe != nil && p.start.Std().Sub(pe.End) < merge {
 				pe.End = p.last.Std()
@@ -223,4 +226,53 @@ func (e *Engine) closePair(k pairKey, p *pairState, final bool) {
 		}
 		delete(e.pairs, k)
 	}
+}
+
+// Port proximity of encounter cells, as awayFromPort caches it.
+const (
+	cellMixed uint8 = iota + 1 // some points near a port, some not: test each
+	cellAway                   // every point at least the minimum distance from any port
+	cellNear                   // every point within it
+)
+
+// awayFromPort reports whether lat, lon (in encounter cell c) is at least
+// EncounterMinPortKM from every port and anchorage. Most cells are wholly
+// one or the other, which is worked out once per cell from its centre
+// (the nearest port farther than the distance plus the cell's
+// half-diagonal, or nearer than the distance minus it); only the
+// positions in cells straddling the limit pay for a nearest-port search.
+func (e *Engine) awayFromPort(c cellKey, lat, lon float64) bool {
+	if e.ports == nil {
+		return true
+	}
+	limit := e.cfg.EncounterMinPortKM * 1000
+	cls := e.cellPort[c]
+	if cls == 0 {
+		// A cell is at most 0.05 x 0.05 degrees: its corners are within
+		// 3,932 m of its centre (rounded up, with a margin).
+		const halfDiagonal = 3940
+		clat := (float64(c.y)+0.5)*encCellDeg - 90
+		clon := (float64(c.x)+0.5)*encCellDeg - 180
+		_, d, near := e.ports.Nearest(clat, clon, limit+halfDiagonal)
+		switch {
+		case !near:
+			cls = cellAway
+		case d < limit-halfDiagonal:
+			cls = cellNear
+		default:
+			cls = cellMixed
+		}
+		if len(e.cellPort) >= 1<<20 {
+			clear(e.cellPort) // bounded whatever the input; recomputed as needed
+		}
+		e.cellPort[c] = cls
+	}
+	switch cls {
+	case cellAway:
+		return true
+	case cellNear:
+		return false
+	}
+	_, _, near := e.ports.Nearest(lat, lon, limit)
+	return !near
 }

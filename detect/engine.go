@@ -25,7 +25,9 @@ type Engine struct {
 	mmsis []mmsiInfo
 	// encounter state
 	cells map[cellKey][]*segState
-	pairs map[pairKey]*pairState
+	// cellPort caches each encounter cell's port proximity (awayFromPort).
+	cellPort map[cellKey]uint8
+	pairs    map[pairKey]*pairState
 	// reception activity: 1-degree cell and hour -> fixes
 	activity map[activityKey]int32
 	// identity state per IMO
@@ -39,8 +41,12 @@ type Engine struct {
 	// segment they joined (Fix.Static nil) and static reports (Fix.Static
 	// a StaticReport, segment -1). Ingest stores what it sees.
 	Observe func(f track.Fix, segment int)
-	now     track.Time
-	sweepAt track.Time
+	// StopWhenLate makes FeedAIS and FeedAISConcurrent return
+	// ErrOutOfOrder at the first fix later than the reorder window, for
+	// callers that then read the input again sorted whole.
+	StopWhenLate bool
+	now          track.Time
+	sweepAt      track.Time
 }
 
 type segKey struct {
@@ -119,7 +125,7 @@ func NewEngine(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo.Zone, 
 		emit(ev)
 	}
 	e := &Engine{cfg: cfg, land: land, ports: ports, zones: zones, emit: withFlags,
-		cells: map[cellKey][]*segState{}, pairs: map[pairKey]*pairState{}, activity: map[activityKey]int32{},
+		cells: map[cellKey][]*segState{}, cellPort: map[cellKey]uint8{}, pairs: map[pairKey]*pairState{}, activity: map[activityKey]int32{},
 		imoSeen: map[uint32]imoUser{}}
 	e.tracker = track.NewTracker[segState](track.Config{MaxSpeedKn: cfg.MaxTrackSpeedKn})
 	e.tracker.Closed = e.segmentClosed

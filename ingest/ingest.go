@@ -214,8 +214,8 @@ func Run(ctx context.Context, st store.Store, inputs []Input, o Options) (Result
 			return res, err
 		}
 		if late > 0 && !run.Sorted && !live {
-			fmt.Fprintf(o.Log, "note: the input is not in time order (%d fixes came more than %.0f min late); reading it again, sorted whole\n",
-				late, o.Detect.ReorderLatenessMinutes)
+			fmt.Fprintf(o.Log, "note: the input is not in time order (a fix came more than %.0f min late); reading it again, sorted whole\n",
+				o.Detect.ReorderLatenessMinutes)
 			run = store.Run{ID: run.ID, Inputs: run.Inputs, Sorted: true}
 			if err := st.ResetRun(ctx, run); err != nil {
 				return res, err
@@ -308,6 +308,9 @@ func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
 	defer st.finish()
 	eng := detect.NewEngine(cfg, p.o.Land, p.o.Ports, p.o.Zones, st.event)
 	eng.Observe = st.observe
+	// An unordered file shows itself within its first reorder window:
+	// stop there, and let the caller read it again sorted.
+	eng.StopWhenLate = !p.run.Sorted && !p.live
 	// Inputs are read in ID order; the reorder buffer makes the fix order
 	// independent of it anyway.
 	ordered := append([]Input(nil), inputs...)
@@ -320,6 +323,10 @@ func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
 		}
 		_, u, err := detect.FeedAISConcurrent(eng, &ctxSource{Source: src, ctx: ctx})
 		closer.Close()
+		if err == detect.ErrOutOfOrder {
+			st.finish()
+			return eng.Late(), p.err
+		}
 		p.untimed += u
 		if st.failed.Load() {
 			st.finish()

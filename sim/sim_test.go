@@ -261,3 +261,45 @@ func TestConcurrentFeedSameEvents(t *testing.T) {
 		t.Error("concurrent feed differs")
 	}
 }
+
+// A feed that is not in time order stops at its first late fix when asked
+// to (the caller reads it again sorted whole), instead of reading on.
+func TestStopWhenLate(t *testing.T) {
+	sc := DefaultScenario
+	sc.Background = 20
+	var nmea bytes.Buffer
+	if err := Run(sc, &nmea, nil); err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.SplitAfter(nmea.Bytes(), []byte("\n"))
+	half := len(lines) / 2
+	// The second half of the day first, then the first: every fix of the
+	// first half is hours late.
+	swapped := bytes.Join(append(append([][]byte(nil), lines[half:]...), lines[:half]...), nil)
+	total := int64(0)
+	for _, concurrent := range []bool{false, true} {
+		for _, stop := range []bool{false, true} {
+			cfg := detect.DefaultConfig
+			cfg.ReorderLatenessMinutes = 10
+			eng := detect.NewEngine(cfg, nil, nil, nil, func(detect.Event) {})
+			eng.StopWhenLate = stop
+			r, _ := ais.NewReader(bytes.NewReader(swapped))
+			feed := detect.FeedAIS
+			if concurrent {
+				feed = detect.FeedAISConcurrent
+			}
+			n, _, err := feed(eng, r)
+			switch {
+			case !stop:
+				if err != io.EOF || eng.Late() == 0 {
+					t.Fatalf("concurrent %v: without StopWhenLate: %v, %d late", concurrent, err, eng.Late())
+				}
+				total = n
+			case err != detect.ErrOutOfOrder:
+				t.Fatalf("concurrent %v: got %v, want ErrOutOfOrder", concurrent, err)
+			case n >= total*6/10:
+				t.Errorf("concurrent %v: read %d of %d positions before stopping", concurrent, n, total)
+			}
+		}
+	}
+}

@@ -147,10 +147,14 @@ fields) cannot be placed in event time and are counted and skipped.
 	var fixes, untimed int64
 	var eng *detect.Engine
 	failed := 0
-	pass := func(c detect.Config, quiet bool) {
-		events, fixes, untimed, failed = nil, 0, 0, 0
+	// Summaries are printed once, for the pass that read the inputs in
+	// full: a first pass stops at the first sign of an unordered input.
+	var summaries []func()
+	pass := func(c detect.Config, stopWhenLate bool) (outOfOrder bool) {
+		events, fixes, untimed, failed, summaries = nil, 0, 0, 0, nil
 		eng = detect.NewEngine(c, land, ports, zones, func(ev detect.Event) { events = append(events, ev) })
 		eng.Designated = designated
+		eng.StopWhenLate = stopWhenLate
 		for _, in := range inputs {
 			src, closer, err := ais.OpenInput(ctx, in, ais.FeedOptions{Log: e.stderr})
 			if err != nil {
@@ -160,25 +164,30 @@ fields) cannot be placed in event time and are counted and skipped.
 			}
 			n, u, err := detect.FeedAISConcurrent(eng, src)
 			closer.Close()
+			if err == detect.ErrOutOfOrder {
+				return true
+			}
 			fixes += n
 			untimed += u
 			if err != io.EOF {
 				fmt.Fprintf(e.stderr, "%s: %v\n", in, err)
 				failed++
 			}
-			if !quiet {
-				summary(e.stderr, in, src.Stats())
-			}
+			stats := src.Stats()
+			summaries = append(summaries, func() { summary(e.stderr, in, stats) })
 		}
 		eng.Flush()
+		return false
 	}
-	pass(cfg, false)
-	if twoPass && eng.Late() > 0 {
-		fmt.Fprintf(e.stderr, "note: the input is not in time order (%d fixes came more than %s late); reading it again, sorted whole\n",
-			eng.Late(), time.Duration(cfg.ReorderLatenessMinutes*float64(time.Minute)))
+	if pass(cfg, twoPass) {
+		fmt.Fprintf(e.stderr, "note: the input is not in time order (a fix came more than %s late); reading it again, sorted whole\n",
+			time.Duration(cfg.ReorderLatenessMinutes*float64(time.Minute)))
 		c := cfg
 		c.ReorderLatenessMinutes = math.MaxInt32
-		pass(c, true)
+		pass(c, false)
+	}
+	for _, s := range summaries {
+		s()
 	}
 	detect.SortEvents(events)
 	bw, done, err := createOutput(e, out)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -104,9 +105,23 @@ func TestDetectFileOrderDoesNotMatter(t *testing.T) {
 	os.WriteFile(b, []byte(strings.Join(lines[cut:], "")), 0o644)
 	_, one, _ := tw(t, "detect", whole)
 	_, ab, _ := tw(t, "detect", a, b)
-	_, ba, _ := tw(t, "detect", b, a)
+	_, ba, baErr := tw(t, "detect", b, a)
 	if one == "" || one != ab || one != ba {
 		t.Errorf("events differ: whole %d bytes, a+b %d, b+a %d", len(one), len(ab), len(ba))
+	}
+	// b then a is read twice (the first read stops at the first late fix);
+	// each file's summary is printed once, for the full read.
+	if !strings.Contains(baErr, "not in time order") {
+		t.Errorf("no re-read note:\n%s", baErr)
+	}
+	for _, f := range []string{a, b} {
+		if n := strings.Count(baErr, f+": "); n != 1 {
+			t.Errorf("%s summarised %d times:\n%s", f, n, baErr)
+		}
+	}
+	bLines := strings.Count(strings.Join(lines[cut:], ""), "\n")
+	if want := " messages from " + strconv.Itoa(bLines) + " lines"; !strings.Contains(baErr, b+": ") || !strings.Contains(baErr, want) {
+		t.Errorf("want %s's summary of all its %d lines:\n%s", b, bLines, baErr)
 	}
 	if !strings.Contains(one, `"kind":"encounter"`) {
 		t.Error("no encounter in the simulated day")
