@@ -229,3 +229,43 @@ func TestSpoofingOnLand(t *testing.T) {
 		t.Errorf("spoofing %v", summary(evs))
 	}
 }
+
+// A crowded anchorage: thirty ships moored within a few hundred metres of
+// each other at Nampo for six hours. No encounter, and no closeness is even
+// recorded: close fixes near a port do not count, which keeps dense
+// harbours from costing a pair for every neighbour at every fix. At sea
+// the same crowd is recorded (the rule is about ports, not crowds).
+func TestCrowdedAnchorageRecordsNoPairs(t *testing.T) {
+	land, _ := geo.LoadLand()
+	ports, err := geo.LoadPorts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	crowd := func(lat, lon float64) []track.Fix {
+		var fixes []track.Fix
+		for i := 0; i < 30; i++ {
+			fixes = append(fixes, path(uint32(100+i), 0, 6*time.Hour, 3*time.Minute, lat+float64(i%6)*0.0008, lon+float64(i/6)*0.0008, 0, 0)...)
+		}
+		return byTime(fixes)
+	}
+	for _, c := range []struct {
+		name     string
+		lat, lon float64
+		inPort   bool
+	}{{"Nampo", 38.71, 125.37, true}, {"Korea Bay, 30 nm out", 38.2, 124.0, false}} {
+		var evs []Event
+		e := NewEngine(DefaultConfig, land, ports, nil, func(ev Event) { evs = append(evs, ev) })
+		for _, f := range crowd(c.lat, c.lon) {
+			e.Position(f)
+		}
+		pairs := len(e.pairs)
+		e.Flush()
+		enc := ofKind(evs, KindEncounter)
+		switch {
+		case c.inPort && (pairs != 0 || len(enc) != 0):
+			t.Errorf("%s: %d pairs recorded, %d encounters", c.name, pairs, len(enc))
+		case !c.inPort && (pairs < 100 || len(enc) == 0):
+			t.Errorf("%s: only %d pairs, %d encounters", c.name, pairs, len(enc))
+		}
+	}
+}
