@@ -4,15 +4,19 @@ package track
 // arrays. The tracker looks up one MMSI per fix; at 10,000 ships the
 // built-in map's groups no longer fit in cache and that lookup was the
 // largest single cost of detection (docs/detection.md). Here a lookup
-// probes a 4-byte key array (a few hundred KB at most, cache-resident)
-// and reads one index. Entries are never deleted: memory follows the
+// probes an array of key and index pairs (8 bytes a slot, a few hundred
+// KB at most; key and index share a cache line). Entries are never deleted: memory follows the
 // distinct MMSIs seen (8 bytes of table each), not the input.
 type mmsiTable struct {
-	keys  []uint32 // 0 = empty; MMSI 0 is kept aside
-	vals  []int32
+	slots []slot
 	n     int
 	zero  int32 // index of MMSI 0, -1 when absent
 	shift uint
+}
+
+type slot struct {
+	key uint32 // 0 = empty; MMSI 0 is kept aside
+	val int32
 }
 
 func newMMSITable() *mmsiTable {
@@ -22,15 +26,15 @@ func newMMSITable() *mmsiTable {
 }
 
 func (t *mmsiTable) resize(size int) {
-	old, oldVals := t.keys, t.vals
-	t.keys, t.vals = make([]uint32, size), make([]int32, size)
+	old := t.slots
+	t.slots = make([]slot, size)
 	t.shift = 64
 	for s := size; s > 1; s >>= 1 {
 		t.shift--
 	}
-	for i, k := range old {
-		if k != 0 {
-			t.insert(k, oldVals[i])
+	for _, sl := range old {
+		if sl.key != 0 {
+			t.insert(sl.key, sl.val)
 		}
 	}
 }
@@ -42,10 +46,10 @@ func (t *mmsiTable) slot(k uint32) int {
 }
 
 func (t *mmsiTable) insert(k uint32, v int32) {
-	mask := len(t.keys) - 1
+	mask := len(t.slots) - 1
 	for i := t.slot(k); ; i = (i + 1) & mask {
-		if t.keys[i] == 0 {
-			t.keys[i], t.vals[i] = k, v
+		if t.slots[i].key == 0 {
+			t.slots[i] = slot{k, v}
 			return
 		}
 	}
@@ -56,11 +60,11 @@ func (t *mmsiTable) get(k uint32) int32 {
 	if k == 0 {
 		return t.zero
 	}
-	mask := len(t.keys) - 1
+	mask := len(t.slots) - 1
 	for i := t.slot(k); ; i = (i + 1) & mask {
-		switch t.keys[i] {
+		switch t.slots[i].key {
 		case k:
-			return t.vals[i]
+			return t.slots[i].val
 		case 0:
 			return -1
 		}
@@ -73,8 +77,8 @@ func (t *mmsiTable) put(k uint32, v int32) {
 		t.zero = v
 		return
 	}
-	if (t.n+1)*2 > len(t.keys) { // keep the load under one half
-		t.resize(len(t.keys) * 2)
+	if (t.n+1)*2 > len(t.slots) { // keep the load under one half
+		t.resize(len(t.slots) * 2)
 	}
 	t.insert(k, v)
 	t.n++

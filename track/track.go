@@ -43,9 +43,8 @@ func (f Fix) Valid() bool {
 type Segment[D any] struct {
 	MMSI  uint32
 	ID    int // per MMSI, in order of creation
-	First Fix
-	Last  Fix
 	Fixes int
+	Last  Fix
 	// Data is the caller's per-segment state, so it needs no map of its
 	// own (the detectors keep theirs here). It starts zero.
 	Data D
@@ -201,7 +200,7 @@ func (t *Tracker[D]) Add(f Fix) (*Segment[D], Fix, Result) {
 		// entries: look this one up again.
 		v = t.entry(f.MMSI)
 	}
-	s := &Segment[D]{MMSI: f.MMSI, ID: v.nextID, First: f, Last: f, Fixes: 1}
+	s := &Segment[D]{MMSI: f.MMSI, ID: v.nextID, Last: f, Fixes: 1}
 	v.nextID++
 	v.segs = append(segs, s)
 	t.open++

@@ -228,3 +228,45 @@ func TestFixHeapOrder(t *testing.T) {
 		}
 	}
 }
+
+// The open-segment list of an MMSI lives inside its only segment while
+// there is one; evictions, expiry and re-use must keep every list right.
+func TestOpenSegmentListsStayRight(t *testing.T) {
+	for _, maxOpen := range []int{1, 2, 8} {
+		tr := NewTracker[int](Config{MaxOpen: maxOpen, Expire: 3 * time.Hour})
+		var closed []*Segment[int]
+		tr.Closed = func(s *Segment[int]) { closed = append(closed, s) }
+		// Ships far apart under one MMSI, so each starts a segment;
+		// then silence long enough to expire them; then one ship again.
+		places := []float64{10, 20, 30, 40}
+		minute := 0
+		for round := 0; round < 3; round++ {
+			for _, lat := range places {
+				s, _, r := tr.Add(fix(7, minute, lat, 100))
+				minute++
+				s.Data++
+				if r == Invalid || s.Last.Lat != lat {
+					t.Fatalf("max %d: fix at %v went to a segment at %v", maxOpen, lat, s.Last.Lat)
+				}
+			}
+		}
+		open := tr.Open(7)
+		if want := min(maxOpen, len(places)); len(open) != want {
+			t.Fatalf("max %d: %d open, want %d", maxOpen, len(open), want)
+		}
+		for _, s := range open {
+			for _, c := range closed {
+				if s == c {
+					t.Fatalf("max %d: a closed segment is still listed", maxOpen)
+				}
+			}
+		}
+		tr.Add(fix(7, minute+10*60, 50, 100)) // after the expiry: everything else closes
+		if open := tr.Open(7); len(open) != 1 || open[0].Last.Lat != 50 || open[0].Fixes != 1 {
+			t.Fatalf("max %d: after expiry %d open", maxOpen, len(open))
+		}
+		if tr.Active() != 1 {
+			t.Errorf("max %d: %d active", maxOpen, tr.Active())
+		}
+	}
+}
