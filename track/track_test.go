@@ -229,8 +229,8 @@ func TestFixHeapOrder(t *testing.T) {
 	}
 }
 
-// The open-segment list of an MMSI lives inside its only segment while
-// there is one; evictions, expiry and re-use must keep every list right.
+// Evictions, expiry and a ship coming back keep every MMSI's list of open
+// segments right.
 func TestOpenSegmentListsStayRight(t *testing.T) {
 	for _, maxOpen := range []int{1, 2, 8} {
 		tr := NewTracker[int](Config{MaxOpen: maxOpen, Expire: 3 * time.Hour})
