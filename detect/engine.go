@@ -24,7 +24,8 @@ type Engine struct {
 	// per-MMSI state, indexed by the tracker's dense MMSI index
 	mmsis []mmsiInfo
 	// encounter state
-	cells map[cellKey][]*segState
+	cells     map[cellKey][]*segState
+	zoneIndex *geo.ZoneIndex // nil: no zones, or test each zone
 	// cellPort caches each encounter cell's port proximity (awayFromPort).
 	cellPort map[cellKey]uint8
 	pairs    map[pairKey]*pairState
@@ -127,6 +128,7 @@ func NewEngine(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo.Zone, 
 	e := &Engine{cfg: cfg, land: land, ports: ports, zones: zones, emit: withFlags,
 		cells: map[cellKey][]*segState{}, cellPort: map[cellKey]uint8{}, pairs: map[pairKey]*pairState{}, activity: map[activityKey]int32{},
 		imoSeen: map[uint32]imoUser{}}
+	e.zoneIndex = geo.NewZoneIndex(zones)
 	e.tracker = track.NewTracker[segState](track.Config{MaxSpeedKn: cfg.MaxTrackSpeedKn})
 	e.tracker.Closed = e.segmentClosed
 	e.reorder = track.NewReorder(time.Duration(cfg.ReorderLatenessMinutes * float64(time.Minute)))
@@ -425,8 +427,22 @@ func (e *Engine) endStop(st *segState) {
 // --- zones ---
 
 func (e *Engine) zoneCheck(st *segState, f track.Fix) {
+	var mask uint64
+	if e.zoneIndex != nil {
+		// The first 64 zones in one lookup; nothing to do unless the
+		// segment entered or left one, or there are more zones.
+		mask = e.zoneIndex.Mask(f.Lat, f.Lon)
+		if mask == st.inMask && len(e.zones) <= 64 {
+			return
+		}
+	}
 	for i, z := range e.zones {
-		in := z.Contains(f.Lat, f.Lon)
+		var in bool
+		if i < 64 && e.zoneIndex != nil {
+			in = mask&(1<<uint(i)) != 0
+		} else {
+			in = z.Contains(f.Lat, f.Lon)
+		}
 		// Which zones the segment is in is a bit in segState (no second
 		// cache line per fix); the entry times are read only on a change.
 		was := false
