@@ -10,10 +10,10 @@ import (
 )
 
 // appendFixes converts one message into what the reorder buffer holds:
-// a position fix, a static report riding in Fix.Static (see staticFix), or
+// a position fix, a static report riding in Fix.Extra (see staticFix), or
 // both for a type 19. It reports whether the message was a position, and
 // whether one was skipped for having no time.
-func appendFixes(buf []track.Fix, m *ais.Message) (out []track.Fix, position, untimed bool) {
+func appendFixes(buf []track.Fix, m *ais.Message, sources *sourceExtras) (out []track.Fix, position, untimed bool) {
 	switch {
 	case m.IsPosition():
 		lat, lon, ok := m.LatLon()
@@ -31,7 +31,7 @@ func appendFixes(buf []track.Fix, m *ais.Message) (out []track.Fix, position, un
 		if !ok {
 			cog = math.NaN()
 		}
-		buf = append(buf, track.Fix{MMSI: m.MMSI, Time: track.TimeOf(m.Time), Lat: lat, Lon: lon, SOG: sog, COG: cog, Source: m.Source})
+		buf = append(buf, track.Fix{MMSI: m.MMSI, Time: track.TimeOf(m.Time), Lat: lat, Lon: lon, SOG: sog, COG: cog, Extra: sources.of(m.Source)})
 		if m.Type == 19 {
 			buf = append(buf, staticFix(StaticOf(m)))
 		}
@@ -42,6 +42,33 @@ func appendFixes(buf []track.Fix, m *ais.Message) (out []track.Fix, position, un
 	return buf, false, false
 }
 
+// sourceExtras hands out one shared track.Extra per source name.
+type sourceExtras struct {
+	last   *track.Extra
+	byName map[string]*track.Extra
+}
+
+func (s *sourceExtras) of(name string) *track.Extra {
+	if name == "" {
+		return nil
+	}
+	if s.last != nil && s.last.Source == name {
+		return s.last
+	}
+	x := s.byName[name]
+	if x == nil {
+		x = &track.Extra{Source: name}
+		if s.byName == nil {
+			s.byName = map[string]*track.Extra{}
+		}
+		if len(s.byName) < 4096 { // bounded whatever the input
+			s.byName[name] = x
+		}
+	}
+	s.last = x
+	return x
+}
+
 // reorderAIS decodes a source into the engine's reorder buffer until the
 // source ends, handing each fix the buffer releases to emit, and returns
 // the position and untimed counts with the source's final error (io.EOF
@@ -50,12 +77,13 @@ func appendFixes(buf []track.Fix, m *ais.Message) (out []track.Fix, position, un
 func (e *Engine) reorderAIS(src ais.Source, emit func(track.Fix)) (positions, untimed int64, err error) {
 	var m ais.Message
 	var fixes []track.Fix
+	var sources sourceExtras
 	for {
 		if err := src.Next(&m); err != nil {
 			return positions, untimed, err
 		}
 		var pos, unt bool
-		fixes, pos, unt = appendFixes(fixes[:0], &m)
+		fixes, pos, unt = appendFixes(fixes[:0], &m, &sources)
 		if pos {
 			positions++
 		}

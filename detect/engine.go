@@ -39,8 +39,8 @@ type Engine struct {
 	Designated func(imo, mmsi uint32) (listing, listedFlag string, ok bool)
 	// Observe, when set, sees every fix the detectors use, in event-time
 	// order, after the detectors ran on it: positions with the track
-	// segment they joined (Fix.Static nil) and static reports (Fix.Static
-	// a StaticReport, segment -1). Ingest stores what it sees.
+	// segment they joined and static reports (StaticIn gives the report;
+	// segment -1). Ingest stores what it sees.
 	Observe func(f track.Fix, segment int)
 	// StopWhenLate makes FeedAIS and FeedAISConcurrent return
 	// ErrOutOfOrder at the first fix later than the reorder window, for
@@ -140,9 +140,22 @@ func NewEngine(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo.Zone, 
 // their time.
 func (e *Engine) Static(r StaticReport) { e.reorder.Push(staticFix(r), e.process) }
 
-// staticFix is a static report as the reorder buffer holds it.
+// staticFix is a static report as the reorder buffer holds it: the
+// report and its Extra in one allocation.
 func staticFix(r StaticReport) track.Fix {
-	return track.Fix{MMSI: r.MMSI, Time: r.Time, Static: r}
+	b := &struct {
+		extra  track.Extra
+		report StaticReport
+	}{report: r}
+	b.extra = track.Extra{Source: r.Source, Static: &b.report}
+	return track.Fix{MMSI: r.MMSI, Time: r.Time, Extra: &b.extra}
+}
+
+// StaticIn returns the static report a fix carries (Engine.Observe sees
+// them), or nil for a position.
+func StaticIn(f *track.Fix) *StaticReport {
+	r, _ := f.Static().(*StaticReport)
+	return r
 }
 
 // Position offers a fix.
@@ -178,11 +191,11 @@ func (e *Engine) vessel(k segKey) Vessel {
 }
 
 func (e *Engine) process(f track.Fix) {
-	if r, ok := f.Static.(StaticReport); ok {
+	if r := StaticIn(&f); r != nil {
 		if f.Time.After(e.now) {
 			e.now = f.Time
 		}
-		e.StaticReport(r)
+		e.StaticReport(*r)
 		if e.Observe != nil {
 			e.Observe(f, -1)
 		}

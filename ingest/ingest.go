@@ -437,15 +437,15 @@ func (p *pass) observe(f track.Fix, segment int) {
 		v = &vesselState{}
 		p.vessels[f.MMSI] = v
 	}
-	if r, ok := f.Static.(detect.StaticReport); ok {
-		p.static(v, r)
+	if r := detect.StaticIn(&f); r != nil {
+		p.static(v, *r)
 		return
 	}
 	t := f.Time.Std()
 	if !v.flagSeen {
 		v.flagSeen = true
 		if fl, ok := identity.MMSI(f.MMSI).Flag(); ok {
-			v.flag = p.ident(f.MMSI, v.imo, "flag", string(fl), t, f.Source)
+			v.flag = p.ident(f.MMSI, v.imo, "flag", string(fl), t, f.Source())
 		}
 	} else if r := v.flag; r != nil {
 		// The flag stays the same for every position of an MMSI: one

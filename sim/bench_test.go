@@ -28,7 +28,7 @@ func BenchmarkEngine(b *testing.B) {
 	for r.Next(&m) != io.EOF {
 		if lat, lon, ok := m.LatLon(); ok && m.IsPosition() {
 			sog, _ := m.SpeedKnots()
-			fixes = append(fixes, track.Fix{MMSI: m.MMSI, Time: track.TimeOf(m.Time), Lat: lat, Lon: lon, SOG: sog, Source: m.Source})
+			fixes = append(fixes, track.Fix{MMSI: m.MMSI, Time: track.TimeOf(m.Time), Lat: lat, Lon: lon, SOG: sog, Extra: &track.Extra{Source: m.Source}})
 		}
 	}
 	land, _ := geo.LoadLand()

@@ -256,8 +256,9 @@ func sameTimeCmp(a, b *Fix) int {
 		return c
 	}
 	// Static reports after positions of the same time.
-	if (a.Static == nil) != (b.Static == nil) {
-		if a.Static == nil {
+	as, bs := a.Static(), b.Static()
+	if (as == nil) != (bs == nil) {
+		if as == nil {
 			return -1
 		}
 		return 1
@@ -265,13 +266,13 @@ func sameTimeCmp(a, b *Fix) int {
 	if c := cmp.Compare(nanLow(a.SOG), nanLow(b.SOG)); c != 0 {
 		return c
 	}
-	if c := strings.Compare(a.Source, b.Source); c != 0 {
+	if c := strings.Compare(a.Source(), b.Source()); c != 0 {
 		return c
 	}
-	if a.Static == nil {
+	if as == nil {
 		return 0
 	}
-	return strings.Compare(fmt.Sprint(a.Static), fmt.Sprint(b.Static))
+	return strings.Compare(fmt.Sprint(as), fmt.Sprint(bs))
 }
 
 // fixLess is a total order on fixes: time, then MMSI, then position,

@@ -178,12 +178,13 @@ func BenchmarkReorder(b *testing.B) {
 	t0 := TimeOf(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
 	rng := rand.New(rand.NewSource(1))
 	fixes := make([]Fix, 0, 200000)
+	sim := &Extra{Source: "sim"}
 	for i := 0; i < cap(fixes); i++ {
 		tm := t0.Add(time.Duration(i/167) * time.Second)
 		if rng.Intn(50) == 0 {
 			tm = tm.Add(-time.Duration(rng.Intn(300)) * time.Second)
 		}
-		fixes = append(fixes, Fix{MMSI: uint32(412000000 + rng.Intn(10000)), Time: tm, Lat: 35 + rng.Float64(), Lon: 124 + rng.Float64(), SOG: 10, COG: 90, Source: "sim"})
+		fixes = append(fixes, Fix{MMSI: uint32(412000000 + rng.Intn(10000)), Time: tm, Lat: 35 + rng.Float64(), Lon: 124 + rng.Float64(), SOG: 10, COG: 90, Extra: sim})
 	}
 	n := 0
 	for b.Loop() {
