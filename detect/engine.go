@@ -26,6 +26,10 @@ type Engine struct {
 	// encounter state
 	cells     map[cellKey][]*segState
 	zoneIndex *geo.ZoneIndex // nil: no zones, or test each zone
+	// released gathers the fixes the reorder buffer releases in a batch
+	// (collect appends to it), so processAll can look ahead.
+	released []track.Fix
+	collect  func(track.Fix)
 	// cellPort caches each encounter cell's port proximity (awayFromPort).
 	cellPort map[cellKey]uint8
 	pairs    map[pairKey]*pairState

@@ -8,6 +8,7 @@ package track
 
 import (
 	"math"
+	"unsafe"
 	"sort"
 	"time"
 
@@ -140,6 +141,35 @@ func (t *Tracker[D]) Index(mmsi uint32) int {
 		t.ids.put(mmsi, i)
 	}
 	return int(i)
+}
+
+// Prefetch starts loading, without waiting for it, the state the next Add
+// of mmsi will read, one step of the chain at a time: call it with
+// stage 0 several fixes ahead of Add (the MMSI table slot), stage 1 a
+// few fixes later (the MMSI's entry, found through the slot now in
+// cache) and stage 2 just before Add (its segment). With ten thousand
+// ships that state is rarely in cache, and a fix waiting for each link
+// in turn spent most of its time waiting.
+func (t *Tracker[D]) Prefetch(mmsi uint32, stage int) {
+	switch stage {
+	case 0:
+		if mmsi != 0 {
+			prefetch(unsafe.Pointer(&t.ids.slots[t.ids.slot(mmsi)]))
+		}
+	case 1:
+		if i := t.ids.get(mmsi); i >= 0 {
+			prefetch(unsafe.Pointer(&t.vessels[i]))
+		}
+	case 2:
+		if i := t.ids.get(mmsi); i >= 0 {
+			if segs := t.vessels[i].segs; len(segs) > 0 {
+				s := segs[0]
+				prefetch(unsafe.Pointer(s))
+				prefetch(unsafe.Add(unsafe.Pointer(s), 64))
+				prefetch(unsafe.Add(unsafe.Pointer(s), 128))
+			}
+		}
+	}
 }
 
 // entry returns the MMSI's entry, creating it.

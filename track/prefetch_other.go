@@ -1,0 +1,8 @@
+//go:build !amd64
+
+package track
+
+import "unsafe"
+
+// prefetch does nothing where there is no prefetch instruction wrapper.
+func prefetch(unsafe.Pointer) {}
