@@ -6,7 +6,10 @@
 // parser and the position decoders do not allocate.
 package ais
 
-import "errors"
+import (
+	"encoding/binary"
+	"errors"
+)
 
 // maxPayloadBits is the longest AIS message: five slots, 1008 bits, 168
 // six-bit characters.
@@ -47,6 +50,20 @@ func (bb *bitBuf) appendArmoured(p []byte, fill int) error {
 	i := 0
 	if bb.n&7 == 0 {
 		o := bb.n >> 3
+		// Eight characters make six bytes: one 8-byte store (the buffer
+		// has slack for the two bytes past them, rewritten next).
+		for ; i+8 <= len(p); i += 8 {
+			q := p[i : i+8 : i+8]
+			a, b, c, d := sixbit[q[0]], sixbit[q[1]], sixbit[q[2]], sixbit[q[3]]
+			e, f, g, h := sixbit[q[4]], sixbit[q[5]], sixbit[q[6]], sixbit[q[7]]
+			if (a|b|c|d|e|f|g|h)&0xc0 != 0 { // 0xff marks an invalid character
+				return errArmour
+			}
+			w := uint64(a)<<58 | uint64(b)<<52 | uint64(c)<<46 | uint64(d)<<40 |
+				uint64(e)<<34 | uint64(f)<<28 | uint64(g)<<22 | uint64(h)<<16
+			binary.BigEndian.PutUint64(bb.b[o:o+8], w)
+			o += 6
+		}
 		for ; i+4 <= len(p); i += 4 {
 			a, b, c, d := sixbit[p[i]], sixbit[p[i+1]], sixbit[p[i+2]], sixbit[p[i+3]]
 			if a|b|c|d == 0xff || (a|b|c|d)&0xc0 != 0 {
