@@ -265,8 +265,7 @@ func TestConcurrentFeedSameEvents(t *testing.T) {
 // A feed that is not in time order stops at its first late fix when asked
 // to (the caller reads it again sorted whole), instead of reading on.
 func TestStopWhenLate(t *testing.T) {
-	sc := DefaultScenario
-	sc.Background = 20
+	sc := DefaultScenario // 200 ships: ~280,000 positions
 	var nmea bytes.Buffer
 	if err := Run(sc, &nmea, nil); err != nil {
 		t.Fatal(err)
@@ -277,6 +276,10 @@ func TestStopWhenLate(t *testing.T) {
 	// first half is hours late.
 	swapped := bytes.Join(append(append([][]byte(nil), lines[half:]...), lines[:half]...), nil)
 	total := int64(0)
+	// The decoder may run ahead of the detectors by the batches in the
+	// hand-over (8 queued, one being filled, one being detected, of 4,096
+	// fixes) before it hears of the late fix.
+	const overrun = 10 * 4096
 	for _, concurrent := range []bool{false, true} {
 		for _, stop := range []bool{false, true} {
 			cfg := detect.DefaultConfig
@@ -297,7 +300,7 @@ func TestStopWhenLate(t *testing.T) {
 				total = n
 			case err != detect.ErrOutOfOrder:
 				t.Fatalf("concurrent %v: got %v, want ErrOutOfOrder", concurrent, err)
-			case n >= total*6/10:
+			case n > total/2+overrun:
 				t.Errorf("concurrent %v: read %d of %d positions before stopping", concurrent, n, total)
 			}
 		}

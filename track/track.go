@@ -8,9 +8,9 @@ package track
 
 import (
 	"math"
-	"unsafe"
 	"sort"
 	"time"
+	"unsafe"
 
 	"github.com/tidewatch/tidewatch/geo"
 )
