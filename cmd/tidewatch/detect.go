@@ -27,8 +27,9 @@ reports behaviour as one JSON object per event:
 Kinds: gap (no position for 6 h or more; shore distance, whether other
 ships were heard nearby meanwhile, "likely deliberate" for 12 h starting
 over 50 nm offshore), encounter (two ships within 500 m for 2 h or more at a
-median speed under 2 kn, 10 km or more from any port or anchorage, every
-ship type, windows under 4 h apart merged), loitering (under 2 kn for 4 h
+median speed under 2 kn, 10 km or more from any port or anchorage - close
+fixes nearer one do not count -, every ship type, windows under 4 h apart
+merged), loitering (under 2 kn for 4 h
 or more, 20 nm or more from shore, not at an anchorage), port_call (under
 0.5 kn within 3 km of a port or anchorage for 2 h or more; DPRK ports
 flagged), zone_entry and zone_exit (DPRK waters, the six STS areas of the
