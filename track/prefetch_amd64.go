@@ -7,3 +7,8 @@ import "unsafe"
 //
 //go:noescape
 func prefetch(p unsafe.Pointer)
+
+// prefetch3 is prefetch of the three cache lines from p.
+//
+//go:noescape
+func prefetch3(p unsafe.Pointer)

@@ -6,3 +6,6 @@ import "unsafe"
 
 // prefetch does nothing where there is no prefetch instruction wrapper.
 func prefetch(unsafe.Pointer) {}
+
+// prefetch3 does nothing where there is no prefetch instruction wrapper.
+func prefetch3(unsafe.Pointer) {}

@@ -124,8 +124,21 @@ func (r *Reorder) settle() {
 		}
 		lo = hi
 	}
-	for _, i := range r.order {
-		r.enqueue(&r.pend[i])
+	// The sorted run goes to the queue as a block when it is newer than
+	// the queue's last fix (the usual case: a new second), else fix by fix.
+	if r.qLen == 0 || fixCmp(&r.q[(r.qHead+r.qLen-1)&(len(r.q)-1)], &r.pend[r.order[0]]) < 0 {
+		for r.qLen+len(r.order) > len(r.q) {
+			r.growQueue()
+		}
+		mask := len(r.q) - 1
+		for _, i := range r.order {
+			r.q[(r.qHead+r.qLen)&mask] = r.pend[i]
+			r.qLen++
+		}
+	} else {
+		for _, i := range r.order {
+			r.enqueue(&r.pend[i])
+		}
 	}
 	clear(r.pend)
 	r.pend = r.pend[:0]

@@ -163,10 +163,7 @@ func (t *Tracker[D]) Prefetch(mmsi uint32, stage int) {
 	case 2:
 		if i := t.ids.get(mmsi); i >= 0 {
 			if segs := t.vessels[i].segs; len(segs) > 0 {
-				s := segs[0]
-				prefetch(unsafe.Pointer(s))
-				prefetch(unsafe.Add(unsafe.Pointer(s), 64))
-				prefetch(unsafe.Add(unsafe.Pointer(s), 128))
+				prefetch3(unsafe.Pointer(segs[0])) // the header, the last fix and the hot state
 			}
 		}
 	}
