@@ -111,12 +111,11 @@ func (bb *bitBuf) reset() {
 // u reads width (<= 32) bits at start as an unsigned integer. Reads past
 // the end see zero bits; callers check lengths first.
 func (bb *bitBuf) u(start, width int) uint32 {
+	// One 8-byte load covers any 32-bit field at any offset (the buffer
+	// has eight bytes of slack): drop the bits before it, keep width.
 	idx := start >> 3
-	off := start & 7
-	// Five bytes cover any 32-bit field at any offset.
-	v := uint64(bb.b[idx])<<32 | uint64(bb.b[idx+1])<<24 | uint64(bb.b[idx+2])<<16 | uint64(bb.b[idx+3])<<8 | uint64(bb.b[idx+4])
-	v >>= 40 - off - width
-	return uint32(v & (1<<width - 1))
+	v := binary.BigEndian.Uint64(bb.b[idx : idx+8])
+	return uint32(v << (start & 7) >> (64 - width))
 }
 
 // s reads a two's-complement signed field.
