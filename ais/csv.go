@@ -44,9 +44,45 @@ type CSVReader struct {
 	r      *csv.Reader
 	layout csvLayout
 	col    map[string]int
+	// idx holds the column of each field the layout reads (-1: absent),
+	// looked up once from the header instead of by name on every row.
+	idx    [numCSVFields]int
 	stats  Stats
 	queue  []Message
+	head   int               // next message of queue to hand out
 	static map[uint32]string // MMSI -> last static fields emitted
+	key    []byte            // scratch for the static fields' key
+}
+
+// The fields a CSV export gives, by meaning; csvNames has each layout's
+// column names for them.
+const (
+	fMMSI = iota
+	fTime
+	fLat
+	fLon
+	fSOG
+	fCOG
+	fHeading
+	fName
+	fCallSign
+	fIMO
+	fShipType
+	fStatus
+	fDraught
+	fLength
+	fWidth
+	fClass
+	numCSVFields
+)
+
+var csvNames = map[csvLayout][numCSVFields]string{
+	layoutMarineCadastre: {fMMSI: "mmsi", fTime: "basedatetime", fLat: "lat", fLon: "lon", fSOG: "sog", fCOG: "cog",
+		fHeading: "heading", fName: "vesselname", fCallSign: "callsign", fIMO: "imo", fShipType: "vesseltype",
+		fStatus: "status", fDraught: "draft", fLength: "length", fWidth: "width", fClass: "transceiverclass"},
+	layoutDMA: {fMMSI: "mmsi", fTime: "timestamp", fLat: "latitude", fLon: "longitude", fSOG: "sog", fCOG: "cog",
+		fHeading: "heading", fName: "name", fCallSign: "callsign", fIMO: "imo", fShipType: "ship type",
+		fStatus: "navigational status", fDraught: "draught", fLength: "length", fWidth: "width", fClass: "type of mobile"},
 }
 
 // ErrNotCSVExport reports a CSV whose header is not a known layout.
@@ -75,6 +111,12 @@ func NewCSVReader(r io.Reader) (*CSVReader, error) {
 	default:
 		return nil, fmt.Errorf("%w (header %q)", ErrNotCSVExport, strings.Join(head, ","))
 	}
+	for f, name := range csvNames[c.layout] {
+		c.idx[f] = -1
+		if i, ok := c.col[name]; ok {
+			c.idx[f] = i
+		}
+	}
 	return c, nil
 }
 
@@ -94,12 +136,14 @@ func (c *CSVReader) Stats() *Stats { return &c.stats }
 // Next yields the next message.
 func (c *CSVReader) Next(m *Message) error {
 	for {
-		if len(c.queue) > 0 {
-			*m = c.queue[0]
-			c.queue = c.queue[1:]
+		if c.head < len(c.queue) {
+			*m = c.queue[c.head]
+			c.head++
 			c.count(m)
 			return nil
 		}
+		clear(c.queue) // the strings the messages held
+		c.queue, c.head = c.queue[:0], 0
 		rec, err := c.r.Read()
 		if err == io.EOF {
 			return io.EOF
@@ -132,9 +176,11 @@ func (c *CSVReader) count(m *Message) {
 	}
 }
 
-func (c *CSVReader) get(rec []string, name string) string {
-	i, ok := c.col[name]
-	if !ok || i >= len(rec) {
+// get returns field f of a row, trimmed; "" when absent or marked not
+// available.
+func (c *CSVReader) get(rec []string, f int) string {
+	i := c.idx[f]
+	if i < 0 || i >= len(rec) {
 		return ""
 	}
 	v := strings.TrimSpace(rec[i])
@@ -148,29 +194,26 @@ func (c *CSVReader) get(rec []string, name string) string {
 // row turns one CSV row into queued messages; false when it is unusable.
 func (c *CSVReader) row(rec []string) bool {
 	var p Message
-	mmsi, err := strconv.ParseUint(c.get(rec, "mmsi"), 10, 32)
+	mmsi, err := strconv.ParseUint(c.get(rec, fMMSI), 10, 32)
 	if err != nil || mmsi > 999999999 {
 		return false
 	}
 	p.MMSI = uint32(mmsi)
 	var classB bool
 	var tm time.Time
-	var lat, lon, sog, cog, heading, draught, length, width string
-	var name, callsign, imo, shiptype, status string
+	lat, lon, sog, cog, heading := c.get(rec, fLat), c.get(rec, fLon), c.get(rec, fSOG), c.get(rec, fCOG), c.get(rec, fHeading)
+	name, callsign, imo := c.get(rec, fName), c.get(rec, fCallSign), c.get(rec, fIMO)
+	draught, length, width := c.get(rec, fDraught), c.get(rec, fLength), c.get(rec, fWidth)
+	var shiptype, status string
 	switch c.layout {
 	case layoutMarineCadastre:
-		tm, err = time.Parse("2006-01-02T15:04:05", c.get(rec, "basedatetime"))
-		lat, lon, sog, cog, heading = c.get(rec, "lat"), c.get(rec, "lon"), c.get(rec, "sog"), c.get(rec, "cog"), c.get(rec, "heading")
-		name, callsign, imo, shiptype, status = c.get(rec, "vesselname"), c.get(rec, "callsign"), c.get(rec, "imo"), c.get(rec, "vesseltype"), c.get(rec, "status")
-		draught, length, width = c.get(rec, "draft"), c.get(rec, "length"), c.get(rec, "width")
-		classB = c.get(rec, "transceiverclass") == "B"
+		tm, err = parseMarineCadastreTime(c.get(rec, fTime))
+		shiptype, status = c.get(rec, fShipType), c.get(rec, fStatus)
+		classB = c.get(rec, fClass) == "B"
 	case layoutDMA:
-		tm, err = time.Parse("02/01/2006 15:04:05", c.get(rec, "timestamp"))
-		lat, lon, sog, cog, heading = c.get(rec, "latitude"), c.get(rec, "longitude"), c.get(rec, "sog"), c.get(rec, "cog"), c.get(rec, "heading")
-		name, callsign, imo, shiptype = c.get(rec, "name"), c.get(rec, "callsign"), c.get(rec, "imo"), dmaShipType(c.get(rec, "ship type"))
-		status = dmaNavStatus(c.get(rec, "navigational status"))
-		draught, length, width = c.get(rec, "draught"), c.get(rec, "length"), c.get(rec, "width")
-		switch c.get(rec, "type of mobile") {
+		tm, err = time.Parse("02/01/2006 15:04:05", c.get(rec, fTime))
+		shiptype, status = dmaShipType(c.get(rec, fShipType)), dmaNavStatus(c.get(rec, fStatus))
+		switch c.get(rec, fClass) {
 		case "Class A":
 		case "Class B":
 			classB = true
@@ -236,11 +279,17 @@ func (c *CSVReader) row(rec []string) bool {
 	if s.ShipName == "" && s.CallSign == "" && s.IMO == 0 && s.ShipType == 0 && s.ToBow == 0 {
 		return true
 	}
-	key := fmt.Sprint(s.ShipName, "|", s.CallSign, "|", s.IMO, "|", s.ShipType, "|", s.Draught, "|", s.ToBow, "|", s.ToPort, "|", classB)
-	if c.static[s.MMSI] == key {
+	k := append(c.key[:0], s.ShipName...)
+	k = append(append(k, '|'), s.CallSign...)
+	for _, v := range [...]uint64{uint64(s.IMO), uint64(s.ShipType), uint64(s.Draught), uint64(s.ToBow), uint64(s.ToPort)} {
+		k = strconv.AppendUint(append(k, '|'), v, 10)
+	}
+	k = strconv.AppendBool(append(k, '|'), classB)
+	c.key = k
+	if c.static[s.MMSI] == string(k) {
 		return true
 	}
-	c.static[s.MMSI] = key
+	c.static[s.MMSI] = string(k)
 	if !classB {
 		s.Type = 5
 		s.PayloadBits = 424
@@ -255,6 +304,36 @@ func (c *CSVReader) row(rec []string) bool {
 	b.ShipName, b.IMO, b.Draught = "", 0, 0
 	c.queue = append(c.queue, a, b)
 	return true
+}
+
+// parseMarineCadastreTime reads "2006-01-02T15:04:05" as time.Parse does,
+// without its general layout machinery (a call per row of a 7-million-row
+// day); anything else is left to time.Parse, which gives the same result
+// or error (TestParseMarineCadastreTime).
+func parseMarineCadastreTime(v string) (time.Time, error) {
+	const layout = "2006-01-02T15:04:05"
+	if len(v) != len(layout) || v[4] != '-' || v[7] != '-' || v[10] != 'T' || v[13] != ':' || v[16] != ':' {
+		return time.Parse(layout, v)
+	}
+	num := func(i, n int) int {
+		x := 0
+		for _, c := range []byte(v[i : i+n]) {
+			if c < '0' || c > '9' {
+				return -1
+			}
+			x = x*10 + int(c-'0')
+		}
+		return x
+	}
+	y, mo, d, h, mi, sec := num(0, 4), num(5, 2), num(8, 2), num(11, 2), num(14, 2), num(17, 2)
+	if y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59 {
+		return time.Parse(layout, v)
+	}
+	t := time.Date(y, time.Month(mo), d, h, mi, sec, 0, time.UTC)
+	if t.Day() != d { // the 31st of a 30-day month and the like: time.Parse says why
+		return time.Parse(layout, v)
+	}
+	return t, nil
 }
 
 func parseUint(s string) (uint64, bool) {
