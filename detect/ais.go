@@ -109,12 +109,29 @@ var ErrOutOfOrder = errors.New("input not in time order")
 // feedBatch puts decoded fixes through the reorder buffer and runs the
 // detectors on the fixes it releases.
 func (e *Engine) feedBatch(fixes []track.Fix) {
-	if e.collect == nil {
-		e.collect = func(f track.Fix) { e.released = append(e.released, f) }
-	}
 	for i := range fixes {
-		e.reorder.Push(fixes[i], e.collect)
+		e.reorder.Push(fixes[i], e.collector())
 	}
+	e.processReleased()
+}
+
+// collector returns the reorder buffer's emit function for the batched
+// paths: it gathers released fixes and runs the detectors on them a
+// batch at a time (so a flush of a whole sorted file is not held twice).
+func (e *Engine) collector() func(track.Fix) {
+	if e.collect == nil {
+		e.collect = func(f track.Fix) {
+			e.released = append(e.released, f)
+			if len(e.released) == feedBatchSize {
+				e.processReleased()
+			}
+		}
+	}
+	return e.collect
+}
+
+// processReleased runs the detectors on the gathered fixes.
+func (e *Engine) processReleased() {
 	e.processAll(e.released)
 	clear(e.released) // drop the references the fixes hold
 	e.released = e.released[:0]

@@ -171,7 +171,8 @@ func (e *Engine) Late() int64 { return e.reorder.Late }
 // Flush processes everything held and closes every open run, window and
 // segment, emitting what qualifies.
 func (e *Engine) Flush() {
-	e.reorder.Flush(e.process)
+	e.reorder.Flush(e.collector())
+	e.processReleased()
 	e.tracker.Flush()
 	keys := make([]pairKey, 0, len(e.pairs))
 	for k := range e.pairs {
