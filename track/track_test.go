@@ -1,6 +1,7 @@
 package track
 
 import (
+	"fmt"
 	"math"
 	"math/rand"
 	"testing"
@@ -269,5 +270,23 @@ func TestOpenSegmentListsStayRight(t *testing.T) {
 		if tr.Active() != 1 {
 			t.Errorf("max %d: %d active", maxOpen, tr.Active())
 		}
+	}
+}
+
+// Prefetch has no effect but speed: on known, unknown, closed and zero
+// MMSIs, at every stage, the tracker is as it was.
+func TestPrefetchChangesNothing(t *testing.T) {
+	tr := NewTracker[int](Config{Expire: time.Hour})
+	tr.Add(fix(5, 0, 10, 10))
+	tr.Add(fix(6, 0, 20, 20))
+	tr.Add(fix(6, 180, 20, 20)) // MMSI 5's segment expires in the sweep
+	before := fmt.Sprint(tr.Active(), len(tr.Open(5)), len(tr.Open(6)), len(tr.vessels), tr.ids.n)
+	for _, mmsi := range []uint32{0, 5, 6, 7, 999999999} {
+		for stage := 0; stage < 3; stage++ {
+			tr.Prefetch(mmsi, stage)
+		}
+	}
+	if after := fmt.Sprint(tr.Active(), len(tr.Open(5)), len(tr.Open(6)), len(tr.vessels), tr.ids.n); after != before {
+		t.Errorf("tracker changed: %s -> %s", before, after)
 	}
 }
