@@ -100,3 +100,36 @@ func BenchmarkZoneMask(b *testing.B) {
 		}
 	})
 }
+
+// Zones spread over the whole globe get a coarser grid and the same
+// answers.
+func TestZoneIndexWorldWide(t *testing.T) {
+	zones, err := ParseZones(strings.NewReader(`{"type":"FeatureCollection","features":[
+ {"type":"Feature","properties":{"name":"world"},"geometry":{"type":"Polygon","coordinates":[
+   [[-180,-90],[180,-90],[180,90],[-180,90],[-180,-90]],[[-10,-10],[10,-10],[10,10],[-10,10],[-10,-10]]]}},
+ {"type":"Feature","properties":{"name":"dot"},"geometry":{"type":"Polygon","coordinates":[
+   [[170,-50],[170.01,-50],[170.01,-49.99],[170,-49.99],[170,-50]]]}}]}`), "user")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix := NewZoneIndex(zones)
+	if ix == nil || ix.w*ix.h > maxZoneIndexCells {
+		t.Fatalf("index %v", ix)
+	}
+	rng := rand.New(rand.NewSource(4))
+	for i := 0; i < 50000; i++ {
+		lat, lon := -90+rng.Float64()*180, -180+rng.Float64()*360
+		if i%10 == 0 {
+			lat, lon = -50+rng.Float64()*0.02, 170+rng.Float64()*0.02
+		}
+		var want uint64
+		for j, z := range zones {
+			if z.Contains(lat, lon) {
+				want |= 1 << uint(j)
+			}
+		}
+		if got := ix.Mask(lat, lon); got != want {
+			t.Fatalf("(%v, %v): index %b, zones %b", lat, lon, got, want)
+		}
+	}
+}
