@@ -269,3 +269,45 @@ func TestCrowdedAnchorageRecordsNoPairs(t *testing.T) {
 		}
 	}
 }
+
+// More zones than the zone index covers (64): a ship crossing 70 boxes in
+// a row enters and leaves every one, once, whichever path answers for it.
+func TestManyZones(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"type":"FeatureCollection","features":[`)
+	for i := 0; i < 70; i++ {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		lon := 120 + float64(i)*0.1
+		fmt.Fprintf(&b, `{"type":"Feature","properties":{"id":"box%d"},"geometry":{"type":"Polygon","coordinates":[[[%v,30],[%v,30],[%v,31],[%v,31],[%v,30]]]}}`,
+			i, lon+0.02, lon+0.08, lon+0.08, lon+0.02, lon+0.02)
+	}
+	b.WriteString(`]}`)
+	zones, err := geo.ParseZones(strings.NewReader(b.String()), "user")
+	if err != nil || len(zones) != 70 {
+		t.Fatal(len(zones), err)
+	}
+	var evs []Event
+	e := NewEngine(DefaultConfig, nil, nil, zones, func(ev Event) { evs = append(evs, ev) })
+	// East along 30.5 N at 12 kn from 119.9 E, a fix a minute, past 127 E.
+	for _, f := range path(9, 0, 36*time.Hour, time.Minute, 30.5, 119.9, 12, 90) {
+		e.Position(f)
+	}
+	e.Flush()
+	entries, exits := map[string]int{}, map[string]int{}
+	for _, ev := range evs {
+		switch ev.Kind {
+		case KindZoneEntry:
+			entries[ev.Details["zone"].(string)]++
+		case KindZoneExit:
+			exits[ev.Details["zone"].(string)]++
+		}
+	}
+	for i := 0; i < 70; i++ {
+		id := fmt.Sprintf("box%d", i)
+		if entries[id] != 1 || exits[id] != 1 {
+			t.Errorf("%s: %d entries, %d exits", id, entries[id], exits[id])
+		}
+	}
+}
