@@ -11,8 +11,9 @@ import (
 )
 
 // Engine runs the detectors over a stream of fixes. Feed it with Position
-// (any order within the reorder lateness) and Static, then Flush at the
-// end. It is not safe for concurrent use.
+// (any order within the reorder lateness) and Static, or a whole AIS source
+// with FeedAIS or FeedAISConcurrent, then Flush at the end. It is not safe
+// for concurrent use.
 type Engine struct {
 	cfg     Config
 	land    *geo.Land
