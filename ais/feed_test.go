@@ -3,8 +3,10 @@ package ais
 import (
 	"context"
 	"net"
+	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -108,5 +110,28 @@ func TestUDPFeed(t *testing.T) {
 	cancel()
 	// A cancelled feed ends.
 	for src.Next(&m) == nil {
+	}
+}
+
+// FeedOptions.Read counts a file's bytes as stored (compressed, for gzip).
+func TestOpenInputCountsBytesRead(t *testing.T) {
+	name := "testdata/dma_aislib_2010-06-11_stream_example.nmea.gz"
+	st, err := os.Stat(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var read atomic.Int64
+	src, closer, err := OpenInput(context.Background(), name, FeedOptions{Read: &read})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closer.Close()
+	var m Message
+	n := 0
+	for src.Next(&m) == nil {
+		n++
+	}
+	if n == 0 || read.Load() != st.Size() {
+		t.Errorf("%d messages, %d bytes counted of %d", n, read.Load(), st.Size())
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -24,6 +25,10 @@ type FeedOptions struct {
 	// MaxReconnects stops a TCP feed after this many failed connections
 	// in a row; 0 means retry for ever.
 	MaxReconnects int
+	// Read, when set, is advanced by the bytes read from a file input (as
+	// stored: compressed bytes for gzip), for progress displays; another
+	// goroutine may read it.
+	Read *atomic.Int64
 }
 
 // OpenInput opens an input for reading messages:
@@ -61,12 +66,28 @@ func OpenInput(ctx context.Context, name string, opt FeedOptions) (Source, io.Cl
 		}
 		rc = f
 	}
-	src, err := detect(rc)
+	var r io.Reader = rc
+	if opt.Read != nil {
+		r = countingReader{rc, opt.Read}
+	}
+	src, err := detect(r)
 	if err != nil {
 		rc.Close()
 		return nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return src, rc, nil
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 // detect reads past any gzip layer and picks the CSV or NMEA reader.

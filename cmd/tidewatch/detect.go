@@ -51,6 +51,8 @@ events whatever their order on the command line. With a live feed, fixes
 later than the window are counted and dropped.
 Positions without a time (a log with no tag blocks, $PGHP lines or epoch
 fields) cannot be placed in event time and are counted and skipped.
+On a terminal, a line on standard error shows how much of the input files
+has been read.
 
 --config is a JSON file overriding any threshold, e.g.
   {"gap_min_hours": 8, "encounter_max_metres": 300}
@@ -151,13 +153,15 @@ fields) cannot be placed in event time and are counted and skipped.
 	// Summaries are printed once, for the pass that read the inputs in
 	// full: a first pass stops at the first sign of an unordered input.
 	var summaries []func()
-	pass := func(c detect.Config, stopWhenLate bool) (outOfOrder bool) {
+	pass := func(c detect.Config, stopWhenLate bool, label string) (outOfOrder bool) {
 		events, fixes, untimed, failed, summaries = nil, 0, 0, 0, nil
 		eng = detect.NewEngine(c, land, ports, zones, func(ev detect.Event) { events = append(events, ev) })
 		eng.Designated = designated
 		eng.StopWhenLate = stopWhenLate
+		prog := startReadProgress(e.stderr, inputs, label)
+		defer prog.finish()
 		for _, in := range inputs {
-			src, closer, err := ais.OpenInput(ctx, in, ais.FeedOptions{Log: e.stderr})
+			src, closer, err := ais.OpenInput(ctx, in, ais.FeedOptions{Log: e.stderr, Read: prog.counter()})
 			if err != nil {
 				fmt.Fprintf(e.stderr, "%s: %v\n", in, err)
 				failed++
@@ -180,12 +184,12 @@ fields) cannot be placed in event time and are counted and skipped.
 		eng.Flush()
 		return false
 	}
-	if pass(cfg, twoPass) {
+	if pass(cfg, twoPass, "detecting") {
 		fmt.Fprintf(e.stderr, "note: the input is not in time order (a fix came more than %s late); reading it again, sorted whole\n",
 			time.Duration(cfg.ReorderLatenessMinutes*float64(time.Minute)))
 		c := cfg
 		c.ReorderLatenessMinutes = math.MaxInt32
-		pass(c, false)
+		pass(c, false, "detecting, sorted")
 	}
 	for _, s := range summaries {
 		s()
