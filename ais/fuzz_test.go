@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+	"time"
 )
 
 // FuzzDecoderLine feeds arbitrary lines (several per input, split on
@@ -60,6 +61,21 @@ func FuzzPayload(f *testing.F) {
 			if m.MMSI > 1<<30 {
 				t.Fatal("mmsi out of range")
 			}
+		}
+	})
+}
+
+// FuzzParseMarineCadastreTime: the fast timestamp reader gives what
+// time.Parse gives, time and error alike, for any string.
+func FuzzParseMarineCadastreTime(f *testing.F) {
+	for _, s := range []string{"2022-01-03T00:00:00", "2020-02-29T23:59:59", "2021-02-29T00:00:00", "2022-01-03 00:00:00", "", "9999-12-31T23:59:59"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, gotErr := parseMarineCadastreTime(s)
+		want, wantErr := time.Parse("2006-01-02T15:04:05", s)
+		if (gotErr == nil) != (wantErr == nil) || !got.Equal(want) {
+			t.Fatalf("%q: got %v, %v; time.Parse %v, %v", s, got, gotErr, want, wantErr)
 		}
 	})
 }
