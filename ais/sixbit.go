@@ -141,12 +141,21 @@ func (bb *bitBuf) text(dst []byte, start, n int) []byte {
 
 // textRaw appends n characters, untrimmed, stopping at the payload's end.
 func (bb *bitBuf) textRaw(dst []byte, start, n int) []byte {
-	for i := 0; i < n; i++ {
+	for i := 0; i < n; {
 		p := start + 6*i
-		if p+6 > bb.n {
+		// Up to eight characters from one 8-byte load (the buffer has
+		// eight bytes of slack), as many as the field and the bits hold.
+		k := min(8, n-i, (bb.n-p)/6)
+		if k <= 0 {
 			break
 		}
-		dst = append(dst, sixbitASCII[bb.u(p, 6)])
+		idx := p >> 3
+		v := binary.BigEndian.Uint64(bb.b[idx:idx+8]) << (p & 7)
+		for range k {
+			dst = append(dst, sixbitASCII[v>>58])
+			v <<= 6
+		}
+		i += k
 	}
 	return dst
 }
