@@ -2,7 +2,6 @@ package detect
 
 import (
 	"errors"
-	"io"
 	"math"
 	"sync/atomic"
 
@@ -109,8 +108,9 @@ var ErrOutOfOrder = errors.New("input not in time order")
 // feedBatch puts decoded fixes through the reorder buffer and runs the
 // detectors on the fixes it releases.
 func (e *Engine) feedBatch(fixes []track.Fix) {
+	emit := e.collector()
 	for i := range fixes {
-		e.reorder.Push(fixes[i], e.collector())
+		e.reorder.Push(fixes[i], emit)
 	}
 	e.processReleased()
 }
@@ -185,8 +185,8 @@ func FeedAIS(eng *Engine, src ais.Source) (positions, untimed int64, err error) 
 	}
 	positions, untimed, err = decodeAIS(src, put, eng.lateStop)
 	eng.feedBatch(batch)
-	if err == io.EOF && eng.lateStop() {
-		err = ErrOutOfOrder
+	if eng.lateStop() {
+		err = ErrOutOfOrder // whatever else ended the read: it is read again, sorted
 	}
 	return positions, untimed, err
 }
@@ -216,8 +216,8 @@ func FeedAISConcurrent(eng *Engine, src ais.Source) (positions, untimed int64, e
 	})
 	// The results were written before the pipe was closed, so reading
 	// them after Drain returns is ordered by its channel.
-	if err == io.EOF && stop.Load() {
-		err = ErrOutOfOrder
+	if stop.Load() {
+		err = ErrOutOfOrder // whatever else ended the read: it is read again, sorted
 	}
 	return positions, untimed, err
 }

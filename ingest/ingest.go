@@ -348,9 +348,8 @@ func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
 	if p.err != nil {
 		return 0, p.err
 	}
-	if late := eng.Late(); late > 0 && !p.run.Sorted && !p.live {
-		return late, nil
-	}
+	// A late fix would have ended the feed with ErrOutOfOrder above
+	// (StopWhenLate): reaching here, the run is complete.
 	if err := p.commit(true); err != nil {
 		return 0, err
 	}
