@@ -204,52 +204,42 @@ func (s *DB) PutListVersion(ctx context.Context, ds *sanctions.Dataset) (bool, e
 
 // ListVersions returns every stored list version, by list then ID.
 func (s *DB) ListVersions(ctx context.Context) ([]sanctions.Version, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT json FROM list_versions ORDER BY list, id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []sanctions.Version
-	for rows.Next() {
-		var j string
-		if err := rows.Scan(&j); err != nil {
-			return nil, err
-		}
-		var v sanctions.Version
-		if err := json.Unmarshal([]byte(j), &v); err != nil {
-			return nil, fmt.Errorf("list version record: %w", err)
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+	return jsonRows[sanctions.Version](ctx, s.db, "list version record", `SELECT json FROM list_versions ORDER BY list, id`)
 }
 
 // ListEntities returns a stored version's entities in source order.
 func (s *DB) ListEntities(ctx context.Context, versionID string) ([]*sanctions.Entity, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT json FROM list_entities WHERE version_id = ? ORDER BY seq`, versionID)
+	out, err := jsonRows[*sanctions.Entity](ctx, s.db, "entity of "+versionID, `SELECT json FROM list_entities WHERE version_id = ? ORDER BY seq`, versionID)
 	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*sanctions.Entity
-	for rows.Next() {
-		var j []byte
-		if err := rows.Scan(&j); err != nil {
-			return nil, err
-		}
-		e := new(sanctions.Entity)
-		if err := json.Unmarshal(j, e); err != nil {
-			return nil, fmt.Errorf("entity of %s: %w", versionID, err)
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("list version %s: %w", versionID, store.ErrNotFound)
 	}
 	return out, nil
+}
+
+// jsonRows runs a query whose one column is a JSON record and decodes each
+// row into a T; what names a record in errors.
+func jsonRows[T any](ctx context.Context, db *sql.DB, what, query string, args ...any) ([]T, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		var j []byte
+		if err := rows.Scan(&j); err != nil {
+			return nil, err
+		}
+		var v T
+		if err := json.Unmarshal(j, &v); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
 
 // Run returns a stored run.
@@ -298,24 +288,7 @@ func (s *DB) Counts(ctx context.Context) (map[string]int64, error) {
 
 // Runs returns every run's record, by ID.
 func (s *DB) Runs(ctx context.Context) ([]store.Run, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT json FROM runs ORDER BY id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.Run
-	for rows.Next() {
-		var j string
-		if err := rows.Scan(&j); err != nil {
-			return nil, err
-		}
-		var r store.Run
-		if err := json.Unmarshal([]byte(j), &r); err != nil {
-			return nil, fmt.Errorf("run record: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return jsonRows[store.Run](ctx, s.db, "run record", `SELECT json FROM runs ORDER BY id`)
 }
 
 // PutRun stores a run's record.
