@@ -29,10 +29,9 @@ ships were heard nearby meanwhile, "likely deliberate" for 12 h starting
 over 50 nm offshore), encounter (two ships within 500 m for 2 h or more at a
 median speed under 2 kn, 10 km or more from any port or anchorage - close
 fixes nearer one do not count -, every ship type, windows under 4 h apart
-merged), loitering (under 2 kn for 4 h
-or more, 20 nm or more from shore, not at an anchorage), port_call (under
-0.5 kn within 3 km of a port or anchorage for 2 h or more; DPRK ports
-flagged), zone_entry and zone_exit (DPRK waters, the six STS areas of the
+merged), loitering (under 2 kn for 4 h or more, 20 nm or more from shore,
+not at an anchorage), port_call (under 0.5 kn within 3 km of a port or
+anchorage for 2 h or more; DPRK ports flagged), zone_entry and zone_exit (DPRK waters, the six STS areas of the
 UN Panel's reports, and --zones), identity_change (name, IMO, call sign,
 type - "to fishing" flagged -, destination, MMSI), identity_conflict (one
 MMSI at two places at once, one IMO on two MMSIs, a bad IMO check digit,
