@@ -1,10 +1,12 @@
 // Package audit keeps the append-only, tamper-evident log of screenings,
 // profiles, reports and decisions. Each record carries the SHA-256 of the
 // one before it and its own, over a canonical encoding, so editing,
-// deleting or reordering any record breaks the chain (Verify). Deleting
-// the newest records leaves a shorter valid chain: that is caught by
-// comparing the head against one kept elsewhere (a printed report carries
-// its record's hash; 'tidewatch audit verify --head' checks one).
+// deleting or reordering any record breaks the chain (Verify). Each tenant
+// has a chain of its own. Deleting the newest records (or all of them)
+// would leave a shorter valid chain: the store records an anchor (the head
+// and the count) with every append, which Verify compares with the log,
+// and a head kept elsewhere (a printed report carries its record's hash;
+// 'tidewatch audit verify --head') can be checked too.
 package audit
 
 import (
@@ -15,14 +17,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tidewatch/tidewatch/store"
 )
-
-// DefaultRetention is the US record-keeping period for sanctions records
-// the issue sets: 10 years.
-const DefaultRetention = 10 * 365 * 24 * time.Hour
 
 // Actions.
 const (
@@ -31,12 +31,26 @@ const (
 	ActionReport   = "report"
 	ActionDecision = "decision"
 	ActionPrune    = "prune"
+	ActionApprove  = "approve" // a second person approves a decision
+	ActionLists    = "lists"   // list versions imported or updated
+	ActionIngest   = "ingest"  // AIS ingested
+	ActionAdmin    = "admin"   // tenants, users and keys changed
 )
 
-// Log appends to a store's audit log.
+// Store is what the log needs of a store (store.AuditStore).
+type Store interface {
+	AuditTail(ctx context.Context, tenant string) (store.AuditRecord, error)
+	AppendAudit(ctx context.Context, rs []store.AuditRecord) error
+	AuditRecords(ctx context.Context, tenant string, fn func(store.AuditRecord) error) error
+	AuditAnchor(ctx context.Context, tenant string) (store.AuditAnchor, error)
+	PruneAudit(ctx context.Context, tenant string, throughSeq int64) error
+}
+
+// Log appends to one tenant's audit log.
 type Log struct {
-	St  store.Store
-	Now func() time.Time // default time.Now
+	St     Store
+	Tenant string
+	Now    func() time.Time // default time.Now
 }
 
 // Append adds a record and returns it with its hash.
@@ -54,27 +68,41 @@ func (l *Log) Append(ctx context.Context, actor, action, subject string, data an
 		now = l.Now
 	}
 	for attempt := 0; ; attempt++ {
-		r := store.AuditRecord{Seq: 1, Time: now().UTC().Truncate(time.Millisecond), Actor: actor, Action: action, Subject: subject, Data: buf.Bytes()}
-		tail, err := l.St.AuditTail(ctx)
+		r := store.AuditRecord{Tenant: l.Tenant, Time: now().UTC().Truncate(time.Millisecond), Actor: actor, Action: action, Subject: subject, Data: buf.Bytes()}
+		tail, err := l.St.AuditTail(ctx, l.Tenant)
 		switch {
 		case err == nil:
-			r.Seq, r.Prev = tail.Seq+1, tail.Hash
-		case !errors.Is(err, store.ErrNotFound):
+			r = Chain(&tail, r)
+		case errors.Is(err, store.ErrNotFound):
+			r = Chain(nil, r)
+		default:
 			return r, err
 		}
-		r.Hash = Hash(r)
-		err = l.St.AppendAudit(ctx, r)
+		err = l.St.AppendAudit(ctx, []store.AuditRecord{r})
 		if err == nil {
 			return r, nil
 		}
-		if attempt >= 5 {
+		if !errors.Is(err, store.ErrConflict) || attempt >= 5 {
 			return r, err // another writer keeps taking the sequence number
 		}
 	}
 }
 
+// Chain links r after tail (nil: r starts the log): its sequence number,
+// previous hash and own hash.
+func Chain(tail *store.AuditRecord, r store.AuditRecord) store.AuditRecord {
+	r.Seq, r.Prev = 1, ""
+	if tail != nil {
+		r.Seq, r.Prev = tail.Seq+1, tail.Hash
+	}
+	r.Hash = Hash(r)
+	return r
+}
+
 // Hash is a record's hash: SHA-256 over its fields in a fixed order,
-// the previous hash included.
+// the previous hash included. The tenant is not part of it: each tenant's
+// records form a chain of their own, so a record moved to another
+// tenant's log breaks both chains.
 func Hash(r store.AuditRecord) string {
 	h := sha256.New()
 	enc := json.NewEncoder(h)
@@ -90,11 +118,15 @@ type Problem struct {
 
 // Report is the result of a verification.
 type Report struct {
-	Records  int64     `json:"records"`
-	First    int64     `json:"first_seq"`
-	Head     int64     `json:"head_seq"`
-	HeadHash string    `json:"head_hash"`
-	Problems []Problem `json:"problems"`
+	Tenant   string `json:"tenant"`
+	Records  int64  `json:"records"`
+	First    int64  `json:"first_seq"`
+	Head     int64  `json:"head_seq"`
+	HeadHash string `json:"head_hash"`
+	// Anchor is the head the store recorded with the last append: the
+	// chain must end there, or records were cut from its tail.
+	Anchor   store.AuditAnchor `json:"anchor"`
+	Problems []Problem         `json:"problems"`
 }
 
 // OK says the chain is intact.
@@ -106,14 +138,14 @@ type pruneData struct {
 	Before      string `json:"before"`
 }
 
-// Verify walks the log and reports every record whose hash, link or
-// sequence number is wrong.
-func Verify(ctx context.Context, st store.Store) (Report, error) {
-	var rep Report
+// Verify walks a tenant's log and reports every record whose hash, link
+// or sequence number is wrong, and a log that ends before its anchor.
+func Verify(ctx context.Context, st Store, tenant string) (Report, error) {
+	rep := Report{Tenant: tenant, Problems: []Problem{}}
 	var prev *store.AuditRecord
 	var first store.AuditRecord
 	anchors := map[int64]string{} // prune records: seq before the first kept -> its hash
-	err := st.AuditRecords(ctx, func(r store.AuditRecord) error {
+	err := st.AuditRecords(ctx, tenant, func(r store.AuditRecord) error {
 		rep.Records++
 		if prev == nil {
 			first = r
@@ -152,22 +184,62 @@ func Verify(ctx context.Context, st store.Store) (Report, error) {
 			}
 		}
 	}
+	anchor, err := st.AuditAnchor(ctx, tenant)
+	if err != nil {
+		return rep, fmt.Errorf("audit: read anchor: %w", err)
+	}
+	rep.Anchor = anchor
+	switch {
+	case anchor.Seq > rep.Head:
+		rep.Problems = append(rep.Problems, Problem{anchor.Seq, fmt.Sprintf("records %d to %d deleted from the end of the log: the store's anchor says the log ends at record %d", rep.Head+1, anchor.Seq, anchor.Seq)})
+	case anchor.Seq == rep.Head && anchor.Seq > 0 && anchor.Hash != rep.HeadHash:
+		rep.Problems = append(rep.Problems, Problem{anchor.Seq, "the last record differs from the one the store's anchor recorded"})
+	case anchor.Seq < rep.Head:
+		rep.Problems = append(rep.Problems, Problem{rep.Head, fmt.Sprintf("records after %d were not written through the log: the store's anchor ends at %d", anchor.Seq, anchor.Seq)})
+	}
+	if anchor.Seq > 0 && anchor.Records != rep.Records && anchor.Seq == rep.Head {
+		rep.Problems = append(rep.Problems, Problem{rep.First, fmt.Sprintf("the log holds %d records where the anchor counts %d", rep.Records, anchor.Records)})
+	}
 	return rep, nil
 }
 
-// Prune deletes records older than the retention period, then appends a
-// prune record naming the last one deleted and its hash, so the shortened
-// chain still verifies. It returns how many records it deleted.
-func (l *Log) Prune(ctx context.Context, actor string, retention time.Duration) (int64, error) {
-	now := time.Now
-	if l.Now != nil {
-		now = l.Now
+// CheckHead compares the log with a head kept elsewhere ("SEQ:HASH", the
+// hash possibly shortened), adding a problem to the report when the
+// record is missing or differs.
+func CheckHead(ctx context.Context, st Store, rep *Report, head string) error {
+	seqS, h, ok := strings.Cut(head, ":")
+	seq, err := strconv.ParseInt(seqS, 10, 64)
+	if !ok || err != nil || seq < 1 || len(h) < 8 {
+		return fmt.Errorf("head %q: give SEQ:HASH (at least 8 hex digits of the hash), as a report prints it", head)
 	}
-	cut := now().Add(-retention)
+	found := false
+	err = st.AuditRecords(ctx, rep.Tenant, func(r store.AuditRecord) error {
+		if r.Seq == seq {
+			found = true
+			if !strings.HasPrefix(r.Hash, strings.ToLower(h)) {
+				rep.Problems = append(rep.Problems, Problem{Seq: seq, Reason: "record differs from the head kept elsewhere"})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if !found {
+		rep.Problems = append(rep.Problems, Problem{Seq: seq, Reason: "the head kept elsewhere is missing: records deleted"})
+	}
+	return nil
+}
+
+// Prune deletes the records made before cut (the retention period's
+// start, which the caller computes and bounds), then appends a prune
+// record naming the last one deleted and its hash, so the shortened chain
+// still verifies. It returns how many records it deleted.
+func (l *Log) Prune(ctx context.Context, actor string, cut time.Time) (int64, error) {
 	var last store.AuditRecord
 	var n int64
 	stop := errors.New("stop")
-	err := l.St.AuditRecords(ctx, func(r store.AuditRecord) error {
+	err := l.St.AuditRecords(ctx, l.Tenant, func(r store.AuditRecord) error {
 		if !r.Time.Before(cut) {
 			return stop
 		}
@@ -186,7 +258,7 @@ func (l *Log) Prune(ctx context.Context, actor string, retention time.Duration) 
 	if _, err := l.Append(ctx, actor, ActionPrune, "audit", pruneData{ThroughSeq: last.Seq, ThroughHash: last.Hash, Before: cut.UTC().Format(time.RFC3339)}); err != nil {
 		return 0, err
 	}
-	if err := l.St.PruneAudit(ctx, last.Seq); err != nil {
+	if err := l.St.PruneAudit(ctx, l.Tenant, last.Seq); err != nil {
 		return 0, err
 	}
 	return n, nil

@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,7 +19,7 @@ func newLog(t *testing.T, n int) (*Log, *sqlite.DB, *time.Time) {
 	}
 	t.Cleanup(func() { db.Close() })
 	now := time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC)
-	l := &Log{St: db, Now: func() time.Time { return now }}
+	l := &Log{St: db, Tenant: "local", Now: func() time.Time { return now }}
 	for i := 0; i < n; i++ {
 		now = now.Add(365 * 24 * time.Hour)
 		if _, err := l.Append(context.Background(), "analyst@insurer", ActionProfile, "imo:9417115", map[string]any{"score": i, "recommendation": "refer"}); err != nil {
@@ -28,9 +29,9 @@ func newLog(t *testing.T, n int) (*Log, *sqlite.DB, *time.Time) {
 	return l, db, &now
 }
 
-func verify(t *testing.T, db store.Store) Report {
+func verify(t *testing.T, db Store) Report {
 	t.Helper()
-	rep, err := Verify(context.Background(), db)
+	rep, err := Verify(context.Background(), db, "local")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,11 +48,14 @@ func TestIntactChainVerifies(t *testing.T) {
 
 func TestTamperingDetected(t *testing.T) {
 	cases := map[string][]string{
-		"edit data":   {`UPDATE audit SET data = '{"score":2,"recommendation":"accept"}' WHERE seq = 3`},
-		"edit actor":  {`UPDATE audit SET actor = 'someone else' WHERE seq = 1`},
-		"edit time":   {`UPDATE audit SET time_ms = time_ms + 1 WHERE seq = 4`},
-		"delete":      {`DELETE FROM audit WHERE seq = 2`},
-		"delete head": {`DELETE FROM audit WHERE seq = 1`},
+		"edit data":       {`UPDATE audit SET data = '{"score":2,"recommendation":"accept"}' WHERE seq = 3`},
+		"edit actor":      {`UPDATE audit SET actor = 'someone else' WHERE seq = 1`},
+		"edit time":       {`UPDATE audit SET time_ms = time_ms + 1 WHERE seq = 4`},
+		"delete":          {`DELETE FROM audit WHERE seq = 2`},
+		"delete head":     {`DELETE FROM audit WHERE seq = 1`},
+		"delete tail":     {`DELETE FROM audit WHERE seq = 5`},
+		"delete last two": {`DELETE FROM audit WHERE seq >= 4`},
+		"delete all":      {`DELETE FROM audit`},
 		"reorder": {`UPDATE audit SET seq = 100 WHERE seq = 2`, `UPDATE audit SET seq = 2 WHERE seq = 3`,
 			`UPDATE audit SET seq = 3 WHERE seq = 100`},
 	}
@@ -72,7 +76,7 @@ func TestTamperingDetected(t *testing.T) {
 	// record's link.
 	_, db, _ := newLog(t, 5)
 	var r3 store.AuditRecord
-	db.AuditRecords(context.Background(), func(r store.AuditRecord) error {
+	db.AuditRecords(context.Background(), "local", func(r store.AuditRecord) error {
 		if r.Seq == 3 {
 			r3 = r
 		}
@@ -88,8 +92,8 @@ func TestTamperingDetected(t *testing.T) {
 }
 
 func TestPruneKeepsAVerifiableChain(t *testing.T) {
-	l, db, _ := newLog(t, 14) // one every 365 days; "now" is the last one's time
-	n, err := l.Prune(context.Background(), "retention", DefaultRetention)
+	l, db, now := newLog(t, 14) // one every 365 days; "now" is the last one's time
+	n, err := l.Prune(context.Background(), "retention", now.AddDate(-10, 0, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,4 +109,46 @@ func TestPruneKeepsAVerifiableChain(t *testing.T) {
 	if verify(t, db).OK() {
 		t.Error("deletion after a prune not detected")
 	}
+}
+
+// Records cut from the end of the log, or all of them, are caught without
+// the user keeping a head anywhere: the store's anchor remembers it.
+func TestTruncationDetectedByAnchor(t *testing.T) {
+	_, db, _ := newLog(t, 5)
+	if rep := verify(t, db); !rep.OK() || rep.Anchor.Seq != 5 || rep.Anchor.Records != 5 {
+		t.Fatalf("intact log: %+v", rep)
+	}
+	db.Exec(`DELETE FROM audit`)
+	rep := verify(t, db)
+	if rep.OK() || rep.Records != 0 {
+		t.Fatalf("emptied log verifies: %+v", rep)
+	}
+	if !strings.Contains(rep.Problems[0].Reason, "deleted from the end") {
+		t.Errorf("reason: %v", rep.Problems)
+	}
+}
+
+// Each tenant's chain stands alone: another tenant's records neither
+// break it nor show in it.
+func TestTenantsHaveSeparateChains(t *testing.T) {
+	l, db, _ := newLog(t, 3)
+	other := &Log{St: db, Tenant: "insurer-b", Now: l.Now}
+	for i := 0; i < 2; i++ {
+		if _, err := other.Append(context.Background(), "b@insurer", ActionScreen, "name:X", map[string]int{"i": i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, b := verify(t, db), verifyTenant(t, db, "insurer-b")
+	if !a.OK() || a.Records != 3 || !b.OK() || b.Records != 2 || b.First != 1 {
+		t.Errorf("local %+v, insurer-b %+v", a, b)
+	}
+}
+
+func verifyTenant(t *testing.T, db Store, tenant string) Report {
+	t.Helper()
+	rep, err := Verify(context.Background(), db, tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
 }

@@ -23,6 +23,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -100,6 +101,9 @@ type Options struct {
 	Summary func(name string, st *ais.Stats)
 	// Log receives notes.
 	Log io.Writer
+	// Designated, when set, tells the detectors which IMOs and MMSIs
+	// belong to designated vessels (detect.Engine.Designated).
+	Designated func(imo, mmsi uint32) (listing, listedFlag string, ok bool)
 }
 
 // Progress is reported after each batch.
@@ -171,7 +175,7 @@ func RunID(inputs []Input, o Options) string {
 }
 
 // Run ingests the inputs into st.
-func Run(ctx context.Context, st store.Store, inputs []Input, o Options) (Result, error) {
+func Run(ctx context.Context, st store.IngestStore, inputs []Input, o Options) (Result, error) {
 	o.defaults()
 	if len(inputs) == 0 {
 		return Result{}, errors.New("ingest: no inputs")
@@ -274,7 +278,7 @@ type identRec struct {
 
 type pass struct {
 	o         Options
-	st        store.Store
+	st        store.IngestStore
 	run       store.Run
 	committed int64 // batches an earlier attempt stored
 	batch     int64 // index of the batch being built
@@ -293,6 +297,9 @@ type pass struct {
 	failed               []error
 	err                  error
 	lastCommit           time.Time
+	// incomplete: an input was not read to its end; the run's last batch
+	// is committed without marking it done.
+	incomplete bool
 }
 
 func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
@@ -308,6 +315,7 @@ func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
 	defer st.finish()
 	eng := detect.NewEngine(cfg, p.o.Land, p.o.Ports, p.o.Zones, st.event)
 	eng.Observe = st.observe
+	eng.Designated = p.o.Designated
 	// An unordered file shows itself within its first reorder window:
 	// stop there, and let the caller read it again sorted.
 	eng.StopWhenLate = !p.run.Sorted && !p.live
@@ -349,11 +357,29 @@ func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
 		return 0, p.err
 	}
 	// A late fix would have ended the feed with ErrOutOfOrder above
-	// (StopWhenLate): reaching here, the run is complete.
+	// (StopWhenLate): reaching here, the run is complete, unless a file
+	// could not be read to its end (a truncated file, a read error): then
+	// what was read is committed but the run stays unfinished, so a rerun
+	// (with the file mended) completes it.
+	for _, in := range ordered {
+		if !in.Live && p.inputFailed(in.Name) {
+			p.incomplete = true
+		}
+	}
 	if err := p.commit(true); err != nil {
 		return 0, err
 	}
 	return 0, nil
+}
+
+// inputFailed says an input could not be opened or read to its end.
+func (p *pass) inputFailed(name string) bool {
+	for _, err := range p.failed {
+		if strings.HasPrefix(err.Error(), name+": ") {
+			return true
+		}
+	}
+	return false
 }
 
 // stage hands the detectors' output to the storing goroutine in batches.
@@ -586,7 +612,7 @@ func (p *pass) commit(final bool) error {
 	if !skipped {
 		b := &store.Batch{Run: p.run, Chunks: p.chunks, Events: p.events}
 		b.Run.Batches = idx + 1
-		b.Run.Fixes, b.Run.Kept, b.Run.Events, b.Run.Done = p.fixes, p.kept, p.nEvents, final
+		b.Run.Fixes, b.Run.Kept, b.Run.Events, b.Run.Done = p.fixes, p.kept, p.nEvents, final && !p.incomplete
 		keys := p.newIdents
 		if final {
 			keys = keys[:0]

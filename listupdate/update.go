@@ -1,6 +1,6 @@
-// Package listupdate downloads sanctions lists from their publishers and
-// imports them into the list store. A download that fails, comes back short
-// or does not parse leaves the current version in place and says why.
+// Package listupdate downloads sanctions lists from their publishers into
+// temporary files, for the application to import (app.UpdateLists). A
+// download that fails or comes back short is an error and leaves nothing.
 package listupdate
 
 import (
@@ -81,24 +81,36 @@ func ReadConfig(file string) (Config, error) {
 	return c, nil
 }
 
-// Updater downloads lists and imports them.
-type Updater struct {
+// Downloader fetches lists from their publishers into temporary files;
+// the application imports them (app.ListSource).
+type Downloader struct {
 	Client   *http.Client
-	Store    *liststore.Store
 	Timeout  time.Duration
 	MaxBytes int64
-	Guard    liststore.Guard
 	// Progress, when set, receives one line per file downloaded.
 	Progress io.Writer
 }
 
-// Update downloads one list's files and imports them.
-func (u *Updater) Update(ctx context.Context, src Source) (liststore.ImportResult, error) {
-	source := strings.Join(src.URLs, " ")
-	fail := func(err error) (liststore.ImportResult, error) {
-		u.Store.Log(liststore.Attempt{Time: time.Now().UTC(), List: src.List, Source: source, Outcome: "failed", Reason: err.Error()})
-		return liststore.ImportResult{}, err
-	}
+// Source is one list to fetch with a Downloader.
+func (u *Downloader) Source(src Source) *Fetch { return &Fetch{d: u, src: src} }
+
+// Fetch fetches one list's files.
+type Fetch struct {
+	d   *Downloader
+	src Source
+}
+
+// List is the list fetched.
+func (f *Fetch) List() string { return f.src.List }
+
+// Describe names where the files come from.
+func (f *Fetch) Describe() string { return strings.Join(f.src.URLs, " ") }
+
+// Fetch downloads the files into a temporary directory and returns them;
+// done removes the directory. Any failure (an HTTP error, a truncated or
+// oversize body, a timeout) returns an error and leaves nothing behind.
+func (f *Fetch) Fetch(ctx context.Context) ([]sanctions.File, time.Time, func(), error) {
+	u := f.d
 	if u.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, u.Timeout)
@@ -106,44 +118,31 @@ func (u *Updater) Update(ctx context.Context, src Source) (liststore.ImportResul
 	}
 	tmp, err := os.MkdirTemp("", "tidewatch-update-")
 	if err != nil {
-		return fail(err)
+		return nil, time.Time{}, nil, err
 	}
-	defer os.RemoveAll(tmp)
+	done := func() { os.RemoveAll(tmp) }
 	retrieved := time.Now().UTC()
 	var paths []string
-	for i, raw := range src.URLs {
+	for i, raw := range f.src.URLs {
 		p := filepath.Join(tmp, fileNameFor(raw, i))
 		if err := u.download(ctx, raw, p); err != nil {
-			return fail(fmt.Errorf("%s: download %s: %w; the current version is kept", src.List, raw, err))
+			done()
+			return nil, retrieved, nil, fmt.Errorf("%s: download %s: %w", f.src.List, raw, err)
 		}
 		paths = append(paths, p)
 	}
 	files, err := liststore.FromPaths(paths)
 	if err != nil {
-		return fail(err)
+		done()
+		return nil, retrieved, nil, err
 	}
-	bundles, skipped := sanctions.Group(files)
-	var b *sanctions.Bundle
-	for i := range bundles {
-		if bundles[i].List == src.List {
-			b = &bundles[i]
-		}
-	}
-	if b == nil || len(bundles) != 1 {
-		why := "no " + src.List + " list found"
-		if len(skipped) > 0 {
-			why = skipped[0].Reason
-		}
-		return fail(fmt.Errorf("%s: downloaded files are not a %s version (%s); the current version is kept", src.List, src.List, why))
-	}
-	// The store logs its own outcome, failure included.
-	return u.Store.Import(*b, retrieved, source, u.Guard)
+	return files, retrieved, done, nil
 }
 
 // ErrTooLarge reports a download over the size limit.
 var ErrTooLarge = errors.New("file exceeds the size limit")
 
-func (u *Updater) download(ctx context.Context, raw, dst string) error {
+func (u *Downloader) download(ctx context.Context, raw, dst string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, raw, nil)
 	if err != nil {
 		return err

@@ -3,6 +3,8 @@ package listupdate
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,8 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tidewatch/tidewatch/liststore"
+	"github.com/tidewatch/tidewatch/internal/app"
 	"github.com/tidewatch/tidewatch/sanctions/snapshot"
+	"github.com/tidewatch/tidewatch/store/sqlite"
 )
 
 // snapshotBytes returns an embedded snapshot file, decompressed.
@@ -67,15 +70,49 @@ func (p *publisher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Write(b)
 }
 
-func newUpdater(t *testing.T) (*Updater, *publisher, *httptest.Server) {
+// updater updates lists through the application, from a local publisher.
+type updater struct {
+	s *app.Service
+	d *Downloader
+}
+
+func (u *updater) update(src Source) (app.VersionImport, error) {
+	res, err := u.s.UpdateLists(context.Background(), app.LocalPrincipal("test"), []app.ListSource{u.d.Source(src)}, 0)
+	if err != nil {
+		return app.VersionImport{}, err
+	}
+	if len(res.Versions) != 1 {
+		return app.VersionImport{}, fmt.Errorf("%d versions", len(res.Versions))
+	}
+	v := res.Versions[0]
+	if v.Outcome == app.OutcomeFailed {
+		return v, errors.New(v.Reason)
+	}
+	return v, nil
+}
+
+// inForce is the list's version in force now.
+func (u *updater) inForce(list string) string {
+	vs, _ := u.s.ListVersions(context.Background(), app.LocalPrincipal("test"))
+	for _, v := range vs {
+		if v.List == list && v.InForce {
+			return v.ID
+		}
+	}
+	return ""
+}
+
+func newUpdater(t *testing.T) (*updater, *publisher, *httptest.Server) {
 	pub := &publisher{files: map[string][]byte{}, shortBy: map[string]int{}}
 	srv := httptest.NewServer(pub)
 	t.Cleanup(srv.Close)
-	st, err := liststore.Open(t.TempDir())
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "s.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Updater{Client: srv.Client(), Store: st, Timeout: time.Minute, Guard: liststore.DefaultGuard}, pub, srv
+	s := app.New(app.Config{Store: st})
+	t.Cleanup(func() { s.Close(); st.Close() })
+	return &updater{s: s, d: &Downloader{Client: srv.Client(), Timeout: time.Minute}}, pub, srv
 }
 
 func TestUpdateUN(t *testing.T) {
@@ -85,18 +122,18 @@ func TestUpdateUN(t *testing.T) {
 	cur := snapshotBytes(t, "un_consolidated_2026-02-27.xml")
 
 	pub.files["/resources/xml/en/consolidated.xml"] = old
-	res, err := u.Update(context.Background(), src)
-	if err != nil || res.Outcome != liststore.Stored || res.Version.ID != "un@2025-04-19-929a40ec" {
+	res, err := u.update(src)
+	if err != nil || res.Outcome != app.OutcomeStored || res.Version.ID != "un@2025-04-19-929a40ec" {
 		t.Fatalf("first update: %+v, %v", res, err)
 	}
 	// Same content again: unchanged.
-	if res, err = u.Update(context.Background(), src); err != nil || res.Outcome != liststore.Unchanged {
+	if res, err = u.update(src); err != nil || res.Outcome != app.OutcomeUnchanged {
 		t.Fatalf("second update: %+v, %v", res, err)
 	}
 	// The publisher moves on.
 	pub.files["/resources/xml/en/consolidated.xml"] = cur
-	res, err = u.Update(context.Background(), src)
-	if err != nil || res.Outcome != liststore.Stored || res.Version.ID != "un@2026-02-27-66b392a4" || res.Previous == nil || res.Previous.ID != "un@2025-04-19-929a40ec" {
+	res, err = u.update(src)
+	if err != nil || res.Outcome != app.OutcomeStored || res.Version.ID != "un@2026-02-27-66b392a4" || res.Previous != "un@2025-04-19-929a40ec" {
 		t.Fatalf("third update: %+v, %v", res, err)
 	}
 
@@ -120,15 +157,15 @@ func TestUpdateUN(t *testing.T) {
 	}
 	for _, b := range bad {
 		b.setup()
-		_, err := u.Update(context.Background(), src)
+		_, err := u.update(src)
 		if err == nil || !strings.Contains(err.Error(), b.want) {
 			t.Errorf("%s: error %v, want it to mention %q", b.name, err, b.want)
 		}
-		if id, _ := u.Store.CurrentID("un"); id != "un@2026-02-27-66b392a4" {
-			t.Errorf("%s: current version is now %s", b.name, id)
+		if id := u.inForce("un"); id != "un@2026-02-27-66b392a4" {
+			t.Errorf("%s: version in force is now %s", b.name, id)
 		}
 	}
-	attempts, _ := u.Store.Attempts("un")
+	attempts, _ := u.s.ListImports(context.Background(), app.LocalPrincipal("test"), "un")
 	failed := 0
 	for _, a := range attempts {
 		if a.Outcome == "failed" {
@@ -154,23 +191,23 @@ func TestUpdateRefusesShrunkenCSV(t *testing.T) {
 		urls = append(urls, srv.URL+"/exports/"+n)
 	}
 	src := Source{List: "ofac-sdn", URLs: urls}
-	res, err := u.Update(context.Background(), src)
-	if err != nil || res.Outcome != liststore.Stored || res.Version.Total != 14965 {
+	res, err := u.update(src)
+	if err != nil || res.Outcome != app.OutcomeStored || res.Version.Total != 14965 {
 		t.Fatalf("update: %+v, %v", res, err)
 	}
 	full := pub.files["/exports/SDN.CSV"]
 	cut := full[:bytes.Index(full, []byte("\n17104,"))+1] // keeps whole rows up to RYONG GUN BONG
 	pub.files["/exports/SDN.CSV"] = cut
-	if _, err := u.Update(context.Background(), src); err == nil || !strings.Contains(err.Error(), "looks truncated") {
+	if _, err := u.update(src); err == nil || !strings.Contains(err.Error(), "looks truncated") {
 		t.Fatalf("shrunken list accepted: %v", err)
 	}
-	if id, _ := u.Store.CurrentID("ofac-sdn"); id != res.Version.ID {
-		t.Errorf("current is %s", id)
+	if id := u.inForce("ofac-sdn"); id != res.Version.ID {
+		t.Errorf("in force: %s", id)
 	}
 	// The size limit refuses oversized files.
 	pub.files["/exports/SDN.CSV"] = full
-	u.MaxBytes = 1000
-	if _, err := u.Update(context.Background(), src); err == nil || !strings.Contains(err.Error(), "size limit") {
+	u.d.MaxBytes = 1000
+	if _, err := u.update(src); err == nil || !strings.Contains(err.Error(), "size limit") {
 		t.Errorf("oversized download: %v", err)
 	}
 }

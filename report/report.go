@@ -123,7 +123,7 @@ func Write(w io.Writer, in Input) error {
 	v := view{Input: in, P: &in.Profile}
 	v.Map = mapSVG(&in)
 	v.Timeline = timelineSVG(&in.Profile, in.Profile.Coverage)
-	v.Badge = map[string]string{risk.Decline: "#c0392b", risk.Refer: "#d68910", risk.Accept: "#1e8449"}[in.Profile.Recommendation]
+	v.Badge = map[string]string{risk.Decline: "#c0392b", risk.Refer: "#d68910", risk.Accept: "#1e8449", risk.Insufficient: "#5d6d7e"}[in.Profile.Recommendation]
 	if err := tmpl.Execute(w, v); err != nil {
 		return fmt.Errorf("render report: %w", err)
 	}

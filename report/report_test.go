@@ -18,7 +18,7 @@ func TestReportRenders(t *testing.T) {
 	}
 	zones, _ := geo.BuiltinZones()
 	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	in := risk.Input{IMO: 9300207, AsOf: t0.Add(72 * time.Hour), Window: 365 * 24 * time.Hour,
+	in := risk.Input{IMO: 9300207, AsOf: t0.Add(72 * time.Hour), WindowStart: t0.Add(72*time.Hour).AddDate(-1, 0, 0),
 		Observations: []risk.Observation{{MMSI: 667000202, Field: "name", Value: `<script>alert(1)</script>`, First: t0, Last: t0.Add(time.Hour)}},
 		Events: []detect.Event{{Kind: "encounter", Start: t0.Add(7 * time.Hour), End: t0.Add(12 * time.Hour), Lat: 38.2, Lon: 124,
 			Vessels: []detect.Vessel{{MMSI: 445000101, MIDFlag: "KP"}, {MMSI: 667000202}}, Details: map[string]any{"hours": 5.0}}}}
@@ -43,7 +43,7 @@ func TestReportRenders(t *testing.T) {
 	}
 	// An empty profile renders too: no track, no event, no list.
 	buf.Reset()
-	if err := Write(&buf, Input{Profile: risk.Assess(risk.Input{MMSI: 1, AsOf: t0, Window: time.Hour}, risk.DefaultConfig)}); err != nil {
+	if err := Write(&buf, Input{Profile: risk.Assess(risk.Input{MMSI: 1, AsOf: t0, WindowStart: t0.Add(-time.Hour)}, risk.DefaultConfig)}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(buf.String(), `id="no-factors"`) || !strings.Contains(buf.String(), `id="no-hits"`) {

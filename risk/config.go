@@ -54,9 +54,16 @@ type Config struct {
 	// (empty: always).
 	AbusedRegistries []Registry `json:"abused_registries"`
 	// Bands: a score at or over DeclineAt declines, at or over ReferAt
-	// refers, below accepts.
+	// refers, below accepts when the evidence suffices.
 	DeclineAt float64 `json:"decline_at"`
 	ReferAt   float64 `json:"refer_at"`
+	// MinCoverage is the share of the review window's days that must have
+	// AIS positions before a vessel can be accepted (absence of evidence
+	// is not a clean bill): below it, a profile under the refer band is
+	// "insufficient evidence". 0.5 by default: satellite AIS sees an
+	// active ship most days, so a ship seen on fewer than half of them is
+	// dark, laid up or unknown, and none of those is an accept.
+	MinCoverage float64 `json:"min_coverage"`
 }
 
 // Registry is one abused registry.
@@ -89,7 +96,7 @@ var DefaultConfig = Config{
 		{Flag: "WS", Name: "Samoa"}, {Flag: "NR", Name: "Nauru"}, {Flag: "VU", Name: "Vanuatu"},
 		{Flag: "MV", Name: "Maldives"}, {Flag: "KH", From: "2017-01-01", Name: "Cambodia (after 2016)"},
 	},
-	DeclineAt: 100, ReferAt: 30,
+	DeclineAt: 100, ReferAt: 30, MinCoverage: 0.5,
 }
 
 // LoadConfig reads a JSON file over the defaults; unknown keys are
@@ -108,6 +115,9 @@ func LoadConfig(path string) (Config, error) {
 	}
 	if cfg.DeclineAt <= cfg.ReferAt || cfg.ReferAt <= 0 {
 		return Config{}, fmt.Errorf("risk config %s: decline_at (%g) must be above refer_at (%g), and refer_at above 0", path, cfg.DeclineAt, cfg.ReferAt)
+	}
+	if cfg.MinCoverage < 0 || cfg.MinCoverage > 1 {
+		return Config{}, fmt.Errorf("risk config %s: min_coverage %g must be a share between 0 and 1", path, cfg.MinCoverage)
 	}
 	return cfg, nil
 }

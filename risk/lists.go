@@ -130,3 +130,7 @@ func hit(about, query string, r screen.Result) ListHit {
 	return ListHit{About: about, Query: query, EntityID: e.ID, Name: e.Name, Type: string(e.Type), Score: r.Score,
 		ByID: r.MatchedName == "", Listings: e.Listings, Explanation: r.Explanation, Flag: e.Flag, BuildYear: e.BuildYear, Links: e.Links}
 }
+
+// ScreenerFor screens against an index built already (the application
+// keeps one per set of list versions).
+func ScreenerFor(ix *screen.Index) *Screener { return &Screener{ix: ix} }

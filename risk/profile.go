@@ -20,7 +20,24 @@ const (
 	Decline = "decline"
 	Refer   = "refer"
 	Accept  = "accept"
+	// Insufficient: the evidence does not allow an accept (no list in
+	// force, too little AIS, an unknown ship): never read as a clean bill.
+	Insufficient = "insufficient_evidence"
 )
+
+// Strictness orders recommendations and decisions: a decision less
+// strict than the profile's recommendation overrides it.
+func Strictness(rec string) int {
+	switch rec {
+	case Decline:
+		return 3
+	case Refer, Insufficient:
+		return 2
+	case Accept:
+		return 1
+	}
+	return 0
+}
 
 // Observation is one identity value a vessel broadcast (see
 // store.Identity): field name, imo, call_sign, ship_type, destination,
@@ -49,10 +66,12 @@ type Coverage struct {
 // Input is everything known about a vessel, gathered by the caller. Assess
 // keeps only what was known at AsOf.
 type Input struct {
-	IMO    uint32
-	MMSI   uint32
-	AsOf   time.Time
-	Window time.Duration
+	IMO  uint32
+	MMSI uint32
+	AsOf time.Time
+	// WindowStart begins the behaviour review window (the caller counts
+	// calendar months back from AsOf).
+	WindowStart time.Time
 	// Observations of every MMSI linked to the vessel.
 	Observations []Observation
 	// Events of those MMSIs (any time; Assess keeps the window's).
@@ -65,6 +84,22 @@ type Input struct {
 	Parties   []Party
 	Coverage  Coverage
 	BuildYear int // 0 = unknown
+	// Claims are other transmitters that broadcast the vessel's IMO while
+	// its own was in use: identity conflicts about those claims, kept out
+	// of the vessel's identity.
+	Claims []Claim
+	// RequiredLists must all have a version in force for an accept.
+	RequiredLists []string
+}
+
+// Claim is another MMSI's use of the vessel's IMO.
+type Claim struct {
+	MMSI   uint32    `json:"mmsi"`
+	IMO    uint32    `json:"imo"`
+	First  time.Time `json:"first_seen"`
+	Last   time.Time `json:"last_seen"`
+	Count  int64     `json:"count"`
+	Source string    `json:"source,omitempty"`
 }
 
 // Party is a company linked to the vessel.
@@ -120,26 +155,31 @@ type Factor struct {
 // Profile is the assessment. The same Input and Config give the same
 // Profile, byte for byte once encoded (TestProfileDeterministic).
 type Profile struct {
-	IMO            uint32        `json:"imo,omitempty"`
-	MMSIs          []uint32      `json:"mmsis"`
-	Name           string        `json:"name,omitempty"`
-	Flag           string        `json:"flag,omitempty"`
-	ShipType       string        `json:"ship_type,omitempty"`
-	LengthM        int           `json:"length_m,omitempty"`
-	BuildYear      int           `json:"build_year,omitempty"`
-	AsOf           time.Time     `json:"as_of"`
-	WindowStart    time.Time     `json:"window_start"`
-	Score          float64       `json:"score"`
-	Recommendation string        `json:"recommendation"`
-	Bands          [2]float64    `json:"bands"` // refer_at, decline_at
-	Factors        []Factor      `json:"factors"`
-	Identity       []Observation `json:"identity"`
-	Events         []EventRef    `json:"events"`
-	Hits           []ListHit     `json:"list_hits"`
-	Lists          []ListVersion `json:"lists_consulted"`
-	Parties        []Party       `json:"parties,omitempty"`
-	Coverage       Coverage      `json:"coverage"`
-	ConfigHash     string        `json:"config_hash"`
+	IMO            uint32    `json:"imo,omitempty"`
+	MMSIs          []uint32  `json:"mmsis"`
+	Name           string    `json:"name,omitempty"`
+	Flag           string    `json:"flag,omitempty"`
+	ShipType       string    `json:"ship_type,omitempty"`
+	LengthM        int       `json:"length_m,omitempty"`
+	BuildYear      int       `json:"build_year,omitempty"`
+	AsOf           time.Time `json:"as_of"`
+	WindowStart    time.Time `json:"window_start"`
+	Score          float64   `json:"score"`
+	Recommendation string    `json:"recommendation"`
+	// Missing says what the evidence lacks: why a profile is
+	// insufficient_evidence, or what a refer or decline was decided
+	// without.
+	Missing    []string      `json:"missing,omitempty"`
+	Bands      [2]float64    `json:"bands"` // refer_at, decline_at
+	Factors    []Factor      `json:"factors"`
+	Identity   []Observation `json:"identity"`
+	Events     []EventRef    `json:"events"`
+	Hits       []ListHit     `json:"list_hits"`
+	Lists      []ListVersion `json:"lists_consulted"`
+	Parties    []Party       `json:"parties,omitempty"`
+	Coverage   Coverage      `json:"coverage"`
+	Claims     []Claim       `json:"claims,omitempty"`
+	ConfigHash string        `json:"config_hash"`
 }
 
 // EventRef is an event in the window with its reference.
@@ -158,9 +198,10 @@ func (p *Profile) Hash() string {
 
 // Assess builds the profile.
 func Assess(in Input, cfg Config) Profile {
-	start := in.AsOf.Add(-in.Window)
+	start := in.WindowStart
 	p := Profile{IMO: in.IMO, AsOf: in.AsOf.UTC(), WindowStart: start.UTC(), Bands: [2]float64{cfg.ReferAt, cfg.DeclineAt},
-		Hits: append([]ListHit(nil), in.Hits...), Lists: in.Lists, Parties: in.Parties, Coverage: in.Coverage, ConfigHash: cfg.Hash(), BuildYear: in.BuildYear}
+		Hits: append([]ListHit(nil), in.Hits...), Lists: in.Lists, Parties: in.Parties, Coverage: in.Coverage, ConfigHash: cfg.Hash(), BuildYear: in.BuildYear,
+		Claims: in.Claims}
 	if p.Hits == nil {
 		p.Hits = []ListHit{}
 	}
@@ -261,15 +302,66 @@ func Assess(in Input, cfg Config) Profile {
 		p.Score += fa.Points
 	}
 	p.Score = math.Round(p.Score*10) / 10
+	p.Missing = missing(&p, in, cfg)
 	switch {
 	case p.Score >= cfg.DeclineAt:
+		// What was found is enough to decline, whatever is missing.
 		p.Recommendation = Decline
+	case len(p.Lists) == 0 || listsMissing(&p, in) != "":
+		// Nothing (or not enough) was screened: a refer-level score says
+		// no more than an accept-level one.
+		p.Recommendation = Insufficient
 	case p.Score >= cfg.ReferAt:
 		p.Recommendation = Refer
+	case len(p.Missing) > 0:
+		p.Recommendation = Insufficient
 	default:
 		p.Recommendation = Accept
 	}
 	return p
+}
+
+// missing lists what the evidence lacks for an accept: lists in force,
+// AIS coverage, a known identity.
+func missing(p *Profile, in Input, cfg Config) []string {
+	var out []string
+	if len(p.Lists) == 0 {
+		out = append(out, fmt.Sprintf("no sanctions list version in force on %s: nothing was screened", day(p.AsOf)))
+	} else if l := listsMissing(p, in); l != "" {
+		out = append(out, "no version in force of "+l+": the screening is incomplete")
+	}
+	known := len(p.Identity) > 0
+	for _, h := range p.Hits {
+		if h.About == "vessel" && h.ByID {
+			known = true
+		}
+	}
+	if !known {
+		out = append(out, "unknown vessel: no AIS identity and no list record for it")
+	}
+	if w := p.Coverage.Window; w > 0 {
+		need := int(math.Ceil(cfg.MinCoverage * float64(w)))
+		if p.Coverage.Days < need {
+			out = append(out, fmt.Sprintf("AIS coverage: positions on %d of %d days in the review window, fewer than the %d (%.0f%%) an accept needs",
+				p.Coverage.Days, w, need, 100*cfg.MinCoverage))
+		}
+	}
+	return out
+}
+
+// listsMissing names the required lists with no version in force.
+func listsMissing(p *Profile, in Input) string {
+	have := map[string]bool{}
+	for _, l := range p.Lists {
+		have[l.List] = true
+	}
+	var out []string
+	for _, l := range in.RequiredLists {
+		if !have[l] {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 type scorer struct {
@@ -396,6 +488,10 @@ func (s *scorer) identity() {
 	}
 	if len(fishing) > 0 {
 		s.add("type_to_fishing", "Declared itself a fishing vessel", s.cfg.TypeToFishing, "a known trick during transfers at sea", fishing)
+	}
+	for _, c := range s.p.Claims {
+		conflict = append(conflict, Evidence{Ref: fmt.Sprintf("C%09d", c.MMSI), Text: fmt.Sprintf("MMSI %09d broadcast this ship's IMO %d %d times from %s to %s while the ship's own transmitter was in use: a claim on its identity, kept out of it",
+			c.MMSI, c.IMO, c.Count, day(c.First), day(c.Last))})
 	}
 	if len(conflict) > 0 {
 		s.add("identity_conflict", "Identity conflict", s.cfg.IdentityConflict, "its MMSI or IMO was broadcast by another ship, or fails its check digit, or belongs to a designated ship", conflict)

@@ -3,6 +3,7 @@ package risk
 import (
 	"encoding/json"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,7 +19,7 @@ func h(x float64) time.Time { return t0.Add(time.Duration(x * float64(time.Hour)
 // period, a flag change.
 func stsTanker() Input {
 	return Input{
-		IMO: 9300206, AsOf: h(72), Window: 365 * 24 * time.Hour,
+		IMO: 9300206, AsOf: h(72), WindowStart: h(72).AddDate(-1, 0, 0),
 		Observations: []Observation{
 			{MMSI: 667000202, Field: "flag", Value: "SL", First: h(0), Last: h(46)},
 			{MMSI: 572000222, Field: "flag", Value: "TV", First: h(47), Last: h(72)},
@@ -93,7 +94,7 @@ func TestAsOfBeforeTheStory(t *testing.T) {
 	in := stsTanker()
 	in.AsOf = h(6) // before the encounter
 	p := Assess(in, DefaultConfig)
-	if p.Recommendation != Accept || len(p.Factors) != 0 || len(p.Events) != 0 {
+	if p.Recommendation == Decline || p.Recommendation == Refer || len(p.Factors) != 0 || len(p.Events) != 0 {
 		t.Errorf("as of before anything happened: %s %+v", p.Recommendation, p.Factors)
 	}
 	for _, o := range p.Identity {
@@ -103,14 +104,80 @@ func TestAsOfBeforeTheStory(t *testing.T) {
 	}
 }
 
-func TestCleanVesselAccepted(t *testing.T) {
-	in := Input{IMO: 9100001, AsOf: h(72), Window: 365 * 24 * time.Hour, Observations: []Observation{
+// cleanInput is a ship seen every day of a three-day window, screened
+// against the required lists, with nothing against it.
+func cleanInput() Input {
+	return Input{IMO: 9100001, AsOf: h(72), WindowStart: h(0), Observations: []Observation{
 		{MMSI: 477123000, Field: "flag", Value: "HK", First: h(0), Last: h(72)},
 		{MMSI: 477123000, Field: "name", Value: "PLAIN SAILING", First: h(0), Last: h(72)},
-	}}
+	}, Lists: []ListVersion{{List: "un", ID: "un@1"}, {List: "ofac-sdn", ID: "ofac-sdn@1"}}, RequiredLists: []string{"un", "ofac-sdn"},
+		Coverage: Coverage{Points: 400, Fixes: 4000, Days: 3, Window: 3}}
+}
+
+func TestCleanVesselAccepted(t *testing.T) {
+	p := Assess(cleanInput(), DefaultConfig)
+	if p.Recommendation != Accept || len(p.Factors) != 0 || p.Score != 0 || len(p.Missing) != 0 {
+		t.Errorf("clean vessel: %s %g %+v %v", p.Recommendation, p.Score, p.Factors, p.Missing)
+	}
+}
+
+// Absence of evidence is not a clean bill: each missing piece turns an
+// accept into insufficient evidence, and says what is missing.
+func TestInsufficientEvidenceNeverAccepts(t *testing.T) {
+	cases := map[string]struct {
+		change func(*Input)
+		want   string
+	}{
+		"no list in force":     {func(in *Input) { in.Lists = nil }, "nothing was screened"},
+		"required list absent": {func(in *Input) { in.Lists = in.Lists[:1] }, "no version in force of ofac-sdn"},
+		"little AIS":           {func(in *Input) { in.WindowStart = h(72).AddDate(-1, 0, 0); in.Coverage.Window = 365 }, "positions on 3 of 365 days"},
+		"unknown vessel": {func(in *Input) {
+			in.Observations = nil
+			in.Coverage = Coverage{Window: 3}
+		}, "unknown vessel"},
+	}
+	for name, c := range cases {
+		in := cleanInput()
+		c.change(&in)
+		p := Assess(in, DefaultConfig)
+		if p.Recommendation != Insufficient {
+			t.Errorf("%s: %s, want %s", name, p.Recommendation, Insufficient)
+		}
+		found := false
+		for _, m := range p.Missing {
+			found = found || strings.Contains(m, c.want)
+		}
+		if !found {
+			t.Errorf("%s: missing %q does not say %q", name, p.Missing, c.want)
+		}
+	}
+	// A refer-level score with nothing screened is insufficient too; a
+	// decline-level one still declines.
+	in := cleanInput()
+	in.Lists = nil
+	in.Events = []detect.Event{{Kind: detect.KindEncounter, Vessels: []detect.Vessel{{MMSI: 477123000}, {MMSI: 412000001}}, Start: h(10), End: h(14)}}
+	in.Observations = append(in.Observations, Observation{MMSI: 477123000, Field: "flag", Value: "FM", First: h(20), Last: h(72)})
+	if p := Assess(in, DefaultConfig); p.Recommendation != Insufficient || p.Score < DefaultConfig.ReferAt {
+		t.Errorf("refer-level score, no lists: %s %g", p.Recommendation, p.Score)
+	}
+	in.Observations = append(in.Observations, Observation{MMSI: 445000001, Field: "flag", Value: "KP", First: h(20), Last: h(72)})
+	if p := Assess(in, DefaultConfig); p.Recommendation != Decline {
+		t.Errorf("DPRK flag, no lists: %s %g", p.Recommendation, p.Score)
+	}
+}
+
+// Another transmitter's claim on the ship's IMO is an identity conflict
+// about the claim, never part of the ship's identity.
+func TestClaimScoredNotMerged(t *testing.T) {
+	in := cleanInput()
+	in.Claims = []Claim{{MMSI: 667001234, IMO: 9100001, First: h(30), Last: h(30), Count: 1}}
 	p := Assess(in, DefaultConfig)
-	if p.Recommendation != Accept || len(p.Factors) != 0 || p.Score != 0 {
-		t.Errorf("clean vessel: %s %g %+v", p.Recommendation, p.Score, p.Factors)
+	f := factor(p, "identity_conflict")
+	if f == nil || p.Name != "PLAIN SAILING" || p.Flag != "HK" || len(p.MMSIs) != 1 {
+		t.Fatalf("claim: name %q flag %q mmsis %v factors %+v", p.Name, p.Flag, p.MMSIs, p.Factors)
+	}
+	if p.Recommendation != Refer {
+		t.Errorf("a claim alone: %s %g, want refer", p.Recommendation, p.Score)
 	}
 }
 
@@ -127,7 +194,7 @@ func TestProfileDeterministic(t *testing.T) {
 }
 
 func TestListedVesselAndRegistry(t *testing.T) {
-	in := Input{IMO: 8606173, AsOf: h(72), Window: time.Hour * 24 * 365,
+	in := Input{IMO: 8606173, AsOf: h(72), WindowStart: h(72).AddDate(-1, 0, 0),
 		Observations: []Observation{{MMSI: 510000001, Field: "flag", Value: "FM", First: h(0), Last: h(1)}},
 		Hits:         []ListHit{{About: "vessel", ByID: true, Name: "RYONG GUN BONG", Listings: []sanctions.Listing{{List: "un", SourceID: "KPe.X"}}}}}
 	p := Assess(in, DefaultConfig)

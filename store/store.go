@@ -1,8 +1,11 @@
 // Package store defines what Tidewatch keeps between runs: list versions
-// and their entities, vessels' identity history, positions (as compressed
-// per-vessel chunks), events, risk assessments and the audit log. The
-// Store interface is what the rest of the program uses; store/sqlite is
-// the embedded implementation.
+// (their entities and raw files), vessels' identity history, positions (as
+// compressed per-vessel chunks), events, tenants with their users and API
+// keys, risk assessments, decisions and the per-tenant audit logs. It holds
+// the record types and the Store contract that every storage adapter
+// implements (store/sqlite is the embedded one); storetest is the
+// conformance suite each adapter must pass. The application layer
+// (internal/app) reads and writes through narrower interfaces of its own.
 package store
 
 import (
@@ -18,39 +21,129 @@ import (
 // ErrNotFound is returned by lookups that find nothing.
 var ErrNotFound = errors.New("not found")
 
-// Store is the storage interface. Implementations must make CommitBatch
+// ErrConflict is returned when a write would break a uniqueness rule: an
+// audit record whose sequence number is taken, a tenant or key id in use.
+var ErrConflict = errors.New("conflict")
+
+// Store is the storage contract. Implementations must make CommitBatch
 // atomic: a batch is either wholly stored with the run's progress, or not
-// at all, which is what makes ingest resumable.
+// at all, which is what makes ingest resumable. Reads must not wait for a
+// long write (an ingest batch) to finish.
 type Store interface {
-	// Lists
-	PutListVersion(ctx context.Context, ds *sanctions.Dataset) (stored bool, err error)
+	ListStore
+	IngestStore
+	VesselStore
+	TenantStore
+	AssessmentStore
+	AuditStore
+	Close() error
+}
+
+// ListStore holds list versions: the one home of every list version, read
+// by every command and endpoint.
+type ListStore interface {
+	// PutListVersions stores versions with their entities and raw files,
+	// all or none: a version already held (same ID) is left as it is.
+	// It reports how many were new.
+	PutListVersions(ctx context.Context, vs []ListVersion) (added int, err error)
 	ListVersions(ctx context.Context) ([]sanctions.Version, error)
 	ListEntities(ctx context.Context, versionID string) ([]*sanctions.Entity, error)
+	// ListFiles returns a version's raw files as they were imported.
+	ListFiles(ctx context.Context, versionID string) ([]ListFile, error)
+	// LogListImport records an import attempt, good or bad.
+	LogListImport(ctx context.Context, a ListImport) error
+	ListImports(ctx context.Context, list string) ([]ListImport, error)
+}
 
-	// Ingest runs
+// ListVersion is a version to store: the parsed dataset and the raw
+// files it was read from (nil Files: keep no raw copy).
+type ListVersion struct {
+	Dataset *sanctions.Dataset
+	Files   []ListFile
+}
+
+// ListFile is one raw file of a list version.
+type ListFile struct {
+	Role   string `json:"role"`
+	Name   string `json:"name"`
+	SHA256 string `json:"sha256"`
+	Data   []byte `json:"-"`
+}
+
+// ListImport is one attempt to import or update a list.
+type ListImport struct {
+	Time    time.Time `json:"time"`
+	List    string    `json:"list"`
+	Source  string    `json:"source"`
+	Outcome string    `json:"outcome"` // stored, unchanged, history, failed
+	Version string    `json:"version,omitempty"`
+	Reason  string    `json:"reason,omitempty"`
+	Actor   string    `json:"actor,omitempty"`
+}
+
+// IngestStore holds what ingest writes.
+type IngestStore interface {
 	Run(ctx context.Context, id string) (Run, error) // ErrNotFound when new
 	PutRun(ctx context.Context, r Run) error
 	// ResetRun deletes everything the run wrote and stores r in its place.
 	ResetRun(ctx context.Context, r Run) error
 	CommitBatch(ctx context.Context, b *Batch) error
+	Runs(ctx context.Context) ([]Run, error)
+}
 
-	// Reads for one vessel
+// VesselStore answers reads about vessels and events.
+type VesselStore interface {
 	IdentityHistory(ctx context.Context, q VesselQuery) ([]Identity, error)
 	Track(ctx context.Context, mmsi uint32, from, to time.Time) ([]Point, error)
+	// Events returns the events involving any of the MMSIs that overlap
+	// [from, to], each occurrence once, in detect.SortEvents order.
 	Events(ctx context.Context, mmsis []uint32, from, to time.Time) ([]detect.Event, error)
+	// QueryEvents selects events by kind, time, area and vessel.
+	QueryEvents(ctx context.Context, q EventQuery) ([]detect.Event, error)
 	Coverage(ctx context.Context, mmsis []uint32, from, to time.Time) (Coverage, error)
+	Stats(ctx context.Context) (Stats, error)
+}
 
-	// Risk assessments
+// TenantStore holds tenants, their users and API keys.
+type TenantStore interface {
+	PutTenant(ctx context.Context, t Tenant) error
+	Tenant(ctx context.Context, id string) (Tenant, error)
+	Tenants(ctx context.Context) ([]Tenant, error)
+	PutUser(ctx context.Context, u User) error
+	User(ctx context.Context, tenant, name string) (User, error)
+	Users(ctx context.Context, tenant string) ([]User, error)
+	// PutAPIKey creates a key (ErrConflict when the ID is taken) or, for
+	// a key already held, updates it (revocation, last use).
+	PutAPIKey(ctx context.Context, k APIKey) error
+	APIKey(ctx context.Context, id string) (APIKey, error)
+	APIKeys(ctx context.Context, tenant string) ([]APIKey, error)
+}
+
+// AssessmentStore holds risk profiles and decisions.
+type AssessmentStore interface {
 	PutAssessment(ctx context.Context, a Assessment) error
+	Assessment(ctx context.Context, tenant, id string) (Assessment, error)
+	// PutDecision creates a decision or updates its approval.
+	PutDecision(ctx context.Context, d Decision) error
+	Decisions(ctx context.Context, tenant string, q VesselQuery) ([]Decision, error)
+	Decision(ctx context.Context, tenant string, id int64) (Decision, error)
+}
 
-	// Audit log (append-only, hash-chained; see package audit)
-	AuditTail(ctx context.Context) (AuditRecord, error) // ErrNotFound when empty
-	AppendAudit(ctx context.Context, r AuditRecord) error
-	AuditRecords(ctx context.Context, fn func(AuditRecord) error) error
+// AuditStore holds one append-only, hash-chained audit log per tenant.
+type AuditStore interface {
+	// AuditTail returns the tenant's last record (ErrNotFound when empty).
+	AuditTail(ctx context.Context, tenant string) (AuditRecord, error)
+	// AppendAudit appends records, all or none, in one transaction: each
+	// record's Seq must follow its tenant's tail (ErrConflict otherwise),
+	// and each tenant's anchor moves to its new head in the same
+	// transaction.
+	AppendAudit(ctx context.Context, rs []AuditRecord) error
+	AuditRecords(ctx context.Context, tenant string, fn func(AuditRecord) error) error
+	// AuditAnchor is the head last recorded by AppendAudit or PruneAudit:
+	// records deleted from the log's tail leave it pointing past the end.
+	AuditAnchor(ctx context.Context, tenant string) (AuditAnchor, error)
 	// PruneAudit deletes records up to and including seq (retention).
-	PruneAudit(ctx context.Context, throughSeq int64) error
-
-	Close() error
+	PruneAudit(ctx context.Context, tenant string, throughSeq int64) error
 }
 
 // Run is one ingest of a set of inputs. Its ID is derived from the inputs
@@ -104,8 +197,37 @@ type Identity struct {
 
 // VesselQuery selects a vessel by IMO or MMSI.
 type VesselQuery struct {
-	IMO  uint32
-	MMSI uint32
+	IMO  uint32 `json:"imo,omitempty"`
+	MMSI uint32 `json:"mmsi,omitempty"`
+}
+
+// EventQuery selects events. Zero fields do not filter.
+type EventQuery struct {
+	MMSIs []uint32
+	Kinds []string
+	// From/To keep events overlapping [From, To].
+	From, To time.Time
+	// Area keeps events whose position lies in the box.
+	Area *BBox
+	// Limit caps the result (the adapter may apply its own maximum).
+	Limit int
+}
+
+// BBox is an area: south-west and north-east corners in degrees. A box
+// whose west is east of its east crosses the antimeridian.
+type BBox struct {
+	South, West, North, East float64
+}
+
+// Contains says whether a position lies in the box.
+func (b BBox) Contains(lat, lon float64) bool {
+	if lat < b.South || lat > b.North {
+		return false
+	}
+	if b.West <= b.East {
+		return lon >= b.West && lon <= b.East
+	}
+	return lon >= b.West || lon <= b.East
 }
 
 // Coverage summarises the positions held for some MMSIs over a window.
@@ -118,8 +240,77 @@ type Coverage struct {
 	Days int `json:"days"`
 }
 
+// Stats counts what a store holds.
+type Stats struct {
+	Bytes         int64 `json:"bytes"`
+	SchemaVersion int   `json:"schema_version"`
+	ListVersions  int64 `json:"list_versions"`
+	ListEntities  int64 `json:"list_entities"`
+	Runs          int64 `json:"runs"`
+	Chunks        int64 `json:"chunks"`
+	Points        int64 `json:"points"`
+	MMSIs         int64 `json:"mmsis"`
+	Events        int64 `json:"events"`
+	Identities    int64 `json:"identities"`
+	Assessments   int64 `json:"assessments"`
+	Decisions     int64 `json:"decisions"`
+	Audit         int64 `json:"audit_records"`
+	Tenants       int64 `json:"tenants"`
+}
+
+// Tenant is an insurer, a broker or a government unit: everything it
+// creates (decisions, assessments, audit records) is its own.
+type Tenant struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// Operator marks the tenant that runs the installation: its analysts
+	// and admins may change the reference data every tenant shares
+	// (lists, AIS) and its admins manage tenants.
+	Operator bool         `json:"operator,omitempty"`
+	Created  time.Time    `json:"created"`
+	Policy   TenantPolicy `json:"policy"`
+}
+
+// TenantPolicy is a tenant's governance settings.
+type TenantPolicy struct {
+	// FourEyes: a decision that goes against the profile's
+	// recommendation (accepting or referring a decline) needs a second
+	// person's approval before it is in force.
+	FourEyes bool `json:"four_eyes"`
+}
+
+// User is a person who signs in.
+type User struct {
+	Tenant       string    `json:"tenant"`
+	Name         string    `json:"name"`
+	Role         string    `json:"role"`
+	PasswordHash string    `json:"-"`
+	Created      time.Time `json:"created"`
+	Disabled     bool      `json:"disabled,omitempty"`
+	// FailedLogins counts consecutive failures; LockedUntil is set when
+	// they reach the limit.
+	FailedLogins int       `json:"failed_logins,omitempty"`
+	LockedUntil  time.Time `json:"locked_until,omitempty"`
+}
+
+// APIKey is a key for the HTTP API. The secret is shown once when the key
+// is made; the store keeps only its hash.
+type APIKey struct {
+	ID        string    `json:"id"` // public part, in the key's text
+	Tenant    string    `json:"tenant"`
+	Name      string    `json:"name"`
+	Role      string    `json:"role"`
+	Hash      string    `json:"-"` // hex SHA-256 of the secret
+	CreatedBy string    `json:"created_by"`
+	Created   time.Time `json:"created"`
+	Expires   time.Time `json:"expires"`
+	Revoked   time.Time `json:"revoked,omitempty"`
+	LastUsed  time.Time `json:"last_used,omitempty"`
+}
+
 // Assessment is one stored risk profile.
 type Assessment struct {
+	Tenant  string          `json:"tenant"`
 	ID      string          `json:"id"` // the profile's content hash
 	IMO     uint32          `json:"imo,omitempty"`
 	MMSI    uint32          `json:"mmsi,omitempty"`
@@ -129,14 +320,48 @@ type Assessment struct {
 	Profile json.RawMessage `json:"profile"`
 }
 
-// AuditRecord is one entry of the audit log.
+// Decision is an underwriting decision about a vessel.
+type Decision struct {
+	Tenant string `json:"tenant"`
+	ID     int64  `json:"id"` // assigned by the store on creation
+	// Subject is "imo:N" or "mmsi:N".
+	Subject  string `json:"subject"`
+	IMO      uint32 `json:"imo,omitempty"`
+	MMSI     uint32 `json:"mmsi,omitempty"`
+	Decision string `json:"decision"` // decline, refer, accept
+	Reason   string `json:"reason"`
+	// Recommendation and ProfileHash are the profile the decision was
+	// taken on; Override says the decision goes against it.
+	Recommendation string    `json:"recommendation"`
+	ProfileHash    string    `json:"profile_hash"`
+	Override       bool      `json:"override,omitempty"`
+	By             string    `json:"by"`
+	Time           time.Time `json:"time"`
+	// Status is "in_force", or "pending_approval" until a second person
+	// approves (or "rejected").
+	Status     string    `json:"status"`
+	ApprovedBy string    `json:"approved_by,omitempty"`
+	ApprovedAt time.Time `json:"approved_at,omitempty"`
+	AuditSeq   int64     `json:"audit_seq"`
+}
+
+// AuditRecord is one entry of a tenant's audit log.
 type AuditRecord struct {
+	Tenant  string          `json:"tenant"`
 	Seq     int64           `json:"seq"`
 	Time    time.Time       `json:"time"`
 	Actor   string          `json:"actor"`
-	Action  string          `json:"action"`  // screen, profile, report, decision, prune
+	Action  string          `json:"action"`  // screen, profile, report, decision, prune, ...
 	Subject string          `json:"subject"` // what it is about: "imo:9417115"
 	Data    json.RawMessage `json:"data"`
 	Prev    string          `json:"prev"` // hex SHA-256 of the previous record
 	Hash    string          `json:"hash"` // hex SHA-256 of this record
+}
+
+// AuditAnchor is a tenant's recorded head: the last sequence number and
+// hash written, and how many records the log should hold.
+type AuditAnchor struct {
+	Seq     int64  `json:"seq"`
+	Hash    string `json:"hash"`
+	Records int64  `json:"records"`
 }

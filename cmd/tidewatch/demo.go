@@ -9,8 +9,8 @@ import (
 
 	"github.com/tidewatch/tidewatch/ais"
 	"github.com/tidewatch/tidewatch/ais/sample"
-	"github.com/tidewatch/tidewatch/audit"
 	"github.com/tidewatch/tidewatch/detect"
+	"github.com/tidewatch/tidewatch/internal/app"
 	"github.com/tidewatch/tidewatch/risk"
 	"github.com/tidewatch/tidewatch/sanctions"
 	"github.com/tidewatch/tidewatch/screen"
@@ -36,6 +36,15 @@ in that scenario (decline) and of a clean ship (accept).`)
 		return err
 	}
 	w := e.stdout
+	// The demo's store comes first: screening and detection below run
+	// through the same application core as every command and the server.
+	s, st, storePath, err := openDemoStore(*dir)
+	if err != nil {
+		return err
+	}
+	defer closeService(s, st)
+	ctx := context.Background()
+	p := localPrincipal("demo")
 	fmt.Fprintln(w, "== 1. The lists (tidewatch lists show --embedded)")
 	fmt.Fprintln(w)
 	l := loadEmbedded()
@@ -99,7 +108,6 @@ in that scenario (decline) and of a clean ship (accept).`)
 			}
 		}
 	}
-	ix := screen.NewIndex(merged)
 	fmt.Fprintln(w, "\n== 6. Screening (tidewatch screen ...): identifiers first, numbers as identity, spellings folded")
 	for _, q := range []screen.Query{
 		{IMO: "8606173"},
@@ -108,36 +116,48 @@ in that scenario (decline) and of a clean ship (accept).`)
 		{Name: "JI SONG 8"},
 		{Type: "organization", Name: "Korea Achim Shipping Co"},
 	} {
-		res, err := ix.Search(q, screen.Options{})
+		res, err := s.Screen(ctx, p, q, app.ScreenOptions{NoAudit: true})
 		if err != nil {
 			return err
 		}
 		fmt.Fprintln(w)
-		printResults(w, q, res, screen.DefaultThreshold, nil)
+		printResults(w, res)
 	}
-	if err := demoAIS(w, ix); err != nil {
+	if err := demoAIS(ctx, w, s, p); err != nil {
 		return err
 	}
-	if err := demoDetect(w, ix); err != nil {
+	if err := demoDetect(ctx, w, s); err != nil {
 		return err
 	}
 	fmt.Fprintln(w, "\n== 9. Vessel due diligence: a store, the risk profile, the report, the audit trail (tidewatch ingest / vessel / decide / audit)")
 	fmt.Fprintln(w, "   Real lists; AIS: a real satellite sample plus a SIMULATED scenario. The DPRK tanker in it broadcasts the IMO of the")
 	fmt.Fprintln(w, "   designated tanker CHON MA SAN, as DPRK tankers do; its movements, and every other ship, are simulated.")
 	fmt.Fprintln(w)
-	res, err := demoStore(e, w, *dir)
+	res, err := demoStore(ctx, w, s, p, *dir)
 	if err != nil {
 		return err
 	}
+	res.storePath = storePath
 	for _, r := range []struct {
 		label string
 		p     *risk.Profile
 		path  string
-	}{{"the STS tanker", &res.subject, res.subjectRep}, {"a clean ship", &res.clean, res.cleanR}} {
-		if r.path == "" {
+	}{{"the STS tanker", &res.subject, res.subjectRep}, {"a clean ship", &res.clean, res.cleanR}, {"a ship nobody knows", &res.unknown, ""}} {
+		if r.p.AsOf.IsZero() {
 			continue
 		}
-		fmt.Fprintf(w, "\n  %s (tidewatch vessel ... --as-of %s --report %s):\n", r.label, r.p.AsOf.Format("2006-01-02"), r.path)
+		if r.path == "" {
+			fmt.Fprintf(w, "\n  %s (tidewatch vessel %d): absence of evidence is not a clean bill\n", r.label, r.p.IMO)
+			var buf bytes.Buffer
+			printProfile(&buf, r.p)
+			for _, line := range strings.SplitAfter(buf.String(), "\n") {
+				if line != "" {
+					fmt.Fprint(w, "    "+line)
+				}
+			}
+			continue
+		}
+		fmt.Fprintf(w, "\n  %s (tidewatch vessel ... --as-of %s --window 3d --report %s):\n", r.label, r.p.AsOf.Format("2006-01-02"), r.path)
 		var buf bytes.Buffer
 		printProfile(&buf, r.p)
 		for _, line := range strings.SplitAfter(buf.String(), "\n") {
@@ -146,17 +166,13 @@ in that scenario (decline) and of a clean ship (accept).`)
 			}
 		}
 	}
-	st, err := openStore(res.storePath)
-	if err != nil {
-		return err
-	}
-	rep, err := audit.Verify(context.Background(), st)
-	st.Close()
+	rep, err := s.VerifyAudit(ctx, p, "")
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "\n  audit log (tidewatch audit verify --store %s): %d records, chain intact: %v\n", res.storePath, rep.Records, rep.OK())
 	fmt.Fprintf(w, "  open %s in a browser (prints to PDF).\n", res.subjectRep)
+	fmt.Fprintf(w, "  'tidewatch serve --demo' serves this store over HTTP (the API, with a key printed at start).\n")
 	fmt.Fprintln(w, "\nNext: 'tidewatch lists import --embedded' stores these versions; 'tidewatch lists update' fetches current ones;")
 	fmt.Fprintln(w, "'tidewatch screen --in portfolio.csv --out results.jsonl' screens a portfolio; 'tidewatch ais stats FILE'")
 	fmt.Fprintln(w, "and 'tidewatch ais decode --json FILE' read your own AIS logs and feeds; 'tidewatch detect FILE' finds their behaviour.")
@@ -165,7 +181,7 @@ in that scenario (decline) and of a clean ship (accept).`)
 
 // demoAIS decodes the embedded real AIS sample and screens the ships it
 // names against the lists by IMO number.
-func demoAIS(w io.Writer, ix *screen.Index) error {
+func demoAIS(ctx context.Context, w io.Writer, s *app.Service, p app.Principal) error {
 	fmt.Fprintf(w, "\n== 7. AIS decoded and screened (tidewatch ais stats / ais decode): %s, real exactEarth satellite AIS\n\n", sample.Name)
 	r, err := ais.NewReader(sample.Open())
 	if err != nil {
@@ -176,16 +192,23 @@ func demoAIS(w io.Writer, ix *screen.Index) error {
 	src := &showStatic{Source: r, w: w, shown: &shown}
 	st := collectStats(sample.Name, src)
 	// Every ship that identified itself (type 5), screened by IMO and name.
-	screened, hits := 0, 0
+	var qs []app.BatchQuery
 	for _, v := range src.static {
-		res, err := ix.Search(screen.Query{Type: "vessel", Name: v.ShipName, IMO: imoString(v.IMO), CallSign: v.CallSign}, screen.Options{})
-		if err != nil {
+		qs = append(qs, app.BatchQuery{Query: screen.Query{Type: "vessel", Name: v.ShipName, IMO: imoString(v.IMO), CallSign: v.CallSign}})
+	}
+	res, err := s.ScreenBatch(ctx, p, qs, app.ScreenOptions{NoAudit: true}, sample.Name, "", nil)
+	if err != nil {
+		return err
+	}
+	screened, hits := 0, 0
+	for i, row := range res.Rows {
+		if row.Error != "" {
 			continue
 		}
 		screened++
-		for _, r := range res {
+		for _, m := range row.Matches {
 			hits++
-			fmt.Fprintf(w, "  HIT %s (IMO %d) -> %s %q %.2f\n", v.ShipName, v.IMO, r.Entity.ID, r.Entity.Name, r.Score)
+			fmt.Fprintf(w, "  HIT %s (IMO %d) -> %s %q %.2f\n", safeText(src.static[i].ShipName), src.static[i].IMO, m.Entity, m.Name, m.Score)
 		}
 	}
 	fmt.Fprintf(w, "  %d ships that sent static data screened by IMO, name and call sign: %d matches\n", screened, hits)
@@ -224,7 +247,7 @@ func imoString(n uint32) string {
 
 // demoDetect simulates a day with planted DPRK evasion behaviour and
 // runs every detector over it, screening the ships it names.
-func demoDetect(w io.Writer, ix *screen.Index) error {
+func demoDetect(ctx context.Context, w io.Writer, s *app.Service) error {
 	fmt.Fprintln(w, "\n== 8. Behaviour detection on a SIMULATED day (tidewatch simulate | tidewatch detect)")
 	fmt.Fprintln(w, "   20 simulated background ships plus planted DPRK evasion behaviour and look-alikes; no real ship is depicted.")
 	fmt.Fprintln(w)
@@ -234,21 +257,15 @@ func demoDetect(w io.Writer, ix *screen.Index) error {
 	if err := sim.Run(sc, &nmea, nil); err != nil {
 		return err
 	}
-	land, ports, zones, err := loadGeo(true)
+	res, err := s.Detect(ctx, app.DetectRequest{Inputs: []string{"simulated day"}, Designated: true,
+		Open: func(context.Context, string) (ais.Source, io.Closer, error) {
+			r, err := ais.NewReader(bytes.NewReader(nmea.Bytes()))
+			return r, io.NopCloser(nil), err
+		}})
 	if err != nil {
 		return err
 	}
-	var evs []detect.Event
-	eng := detect.NewEngine(detect.DefaultConfig, land, ports, zones, func(e detect.Event) { evs = append(evs, e) })
-	r, err := ais.NewReader(&nmea)
-	if err != nil {
-		return err
-	}
-	if _, _, err := detect.FeedAIS(eng, r); err != io.EOF {
-		return err
-	}
-	eng.Flush()
-	detect.SortEvents(evs)
+	evs := res.Events
 	counts := map[string]int{}
 	for _, e := range evs {
 		counts[e.Kind]++

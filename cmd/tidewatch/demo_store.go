@@ -13,9 +13,8 @@ import (
 
 	"github.com/tidewatch/tidewatch/ais"
 	"github.com/tidewatch/tidewatch/ais/sample"
-	"github.com/tidewatch/tidewatch/audit"
-	"github.com/tidewatch/tidewatch/detect"
 	"github.com/tidewatch/tidewatch/ingest"
+	"github.com/tidewatch/tidewatch/internal/app"
 	"github.com/tidewatch/tidewatch/risk"
 	"github.com/tidewatch/tidewatch/sim"
 	"github.com/tidewatch/tidewatch/store"
@@ -37,36 +36,50 @@ func demoScenario() sim.Scenario {
 
 // demoStoreResult is what the due-diligence part of the demo produced.
 type demoStoreResult struct {
-	storePath          string
-	subject, clean     risk.Profile
-	subjectRep, cleanR string
+	storePath               string
+	subject, clean, unknown risk.Profile
+	subjectRep, cleanR      string
 }
 
-// demoStore builds a store in dir from the embedded lists, the embedded
-// real AIS sample and a simulated DPRK scenario, and writes the reports
-// of the STS tanker and of a clean ship.
-func demoStore(e *env, w io.Writer, dir string) (*demoStoreResult, error) {
+// openDemoStore makes a fresh store in dir holding the embedded lists.
+func openDemoStore(dir string) (*app.Service, *sqlite.DB, string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
+		return nil, nil, "", err
 	}
-	res := &demoStoreResult{storePath: filepath.Join(dir, "tidewatch.db")}
+	path := filepath.Join(dir, "tidewatch.db")
 	// A fresh store each time: the demo's output should not depend on an
 	// earlier run.
 	for _, suffix := range []string{"", "-wal", "-shm"} {
-		os.Remove(res.storePath + suffix)
+		os.Remove(path + suffix)
 	}
-	st, err := sqlite.Open(res.storePath)
+	st, err := sqlite.OpenWith(path, sqlite.Options{Create: true})
+	if err != nil {
+		return nil, nil, "", err
+	}
+	s := app.New(app.Config{Store: st})
+	if _, err := s.EnsureLists(context.Background()); err != nil {
+		s.Close()
+		st.Close()
+		return nil, nil, "", err
+	}
+	return s, st, path, nil
+}
+
+// demoWindow is the review window of the demo's profiles: the simulated
+// data covers three days, and a twelve-month window over three days of AIS
+// is, rightly, insufficient evidence to accept a ship.
+var demoWindow = app.Span{Days: 3}
+
+// demoStore ingests the embedded real AIS sample and a simulated DPRK
+// scenario into the service's store, records a decision and writes the
+// reports of the STS tanker and of a clean ship.
+func demoStore(ctx context.Context, w io.Writer, s *app.Service, p app.Principal, dir string) (*demoStoreResult, error) {
+	res := &demoStoreResult{}
+	vs, err := s.ListVersions(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	defer st.Close()
-	ctx := context.Background()
-	quiet := &env{stdout: io.Discard, stderr: io.Discard}
-	if err := storeLists(ctx, quiet, st, "", true); err != nil {
-		return nil, err
-	}
-	vs, _ := st.ListVersions(ctx)
-	fmt.Fprintf(w, "  store %s: %d list versions from the embedded snapshot\n", res.storePath, len(vs))
+	fmt.Fprintf(w, "  store %s: %d list versions from the embedded snapshot\n", filepath.Join(dir, "tidewatch.db"), len(vs))
 
 	sc := demoScenario()
 	simPath := filepath.Join(dir, "simulated-dprk-scenario.nmea")
@@ -77,11 +90,6 @@ func demoStore(e *env, w io.Writer, dir string) (*demoStoreResult, error) {
 	if err := os.WriteFile(simPath, buf.Bytes(), 0o644); err != nil {
 		return nil, err
 	}
-	land, ports, zones, err := loadGeo(true)
-	if err != nil {
-		return nil, err
-	}
-	opt := ingest.Options{Detect: detect.DefaultConfig, Land: land, Ports: ports, Zones: zones}
 	sum := sha256.Sum256(mustRead(sample.Open()))
 	real := ingest.Input{Name: sample.Name, ID: hex.EncodeToString(sum[:12]), Open: func(context.Context) (ais.Source, io.Closer, error) {
 		r, err := ais.NewReader(sample.Open())
@@ -95,7 +103,7 @@ func demoStore(e *env, w io.Writer, dir string) (*demoStoreResult, error) {
 	}
 	for _, in := range []ingest.Input{real, simIn} {
 		start := time.Now()
-		r, err := ingest.Run(ctx, st, []ingest.Input{in}, opt)
+		r, err := s.Ingest(ctx, p, app.IngestRequest{Inputs: []ingest.Input{in}})
 		if err != nil {
 			return nil, err
 		}
@@ -107,50 +115,64 @@ func demoStore(e *env, w io.Writer, dir string) (*demoStoreResult, error) {
 	}
 
 	asOf := sc.Start.Add(sc.Duration)
-	req := vesselRequest{asOf: asOf, window: 365 * 24 * time.Hour, cfg: risk.DefaultConfig}
+	req := app.ProfileRequest{AsOf: asOf, Window: demoWindow}
 	// The STS tanker: found by the MMSI it used during the transfer.
-	ids, err := st.IdentityHistory(ctx, store.VesselQuery{MMSI: 667000202})
+	ids, err := s.Identity(ctx, p, store.VesselQuery{MMSI: 667000202})
 	if err != nil {
 		return nil, err
 	}
 	for _, id := range ids {
 		if id.Field == "imo" {
-			req.query = store.VesselQuery{IMO: id.IMO}
+			req.Vessel = store.VesselQuery{IMO: id.IMO}
 		}
 	}
-	if req.query.IMO == 0 {
+	if req.Vessel.IMO == 0 {
 		return nil, fmt.Errorf("demo: the simulated STS tanker has no IMO in the store")
 	}
 	// A decision on file, so the report's decision block has an entry.
-	if _, err := (&audit.Log{St: st}).Append(ctx, "demo underwriter", audit.ActionDecision, subjectOf(req.query),
-		map[string]string{"decision": risk.Decline, "note": "demo: STS with a designated DPRK tanker, dark period, re-flagging"}); err != nil {
+	if _, err := s.Decide(ctx, app.LocalPrincipal("demo underwriter"), app.DecideRequest{Vessel: req.Vessel, Decision: risk.Decline, AsOf: asOf, Window: demoWindow,
+		Reason: "demo: STS with a designated DPRK tanker, dark period, re-flagging"}); err != nil {
 		return nil, err
 	}
-	res.subjectRep = filepath.Join(dir, fmt.Sprintf("report-imo-%d.html", req.query.IMO))
-	if res.subject, _, err = profileAndReport(ctx, quiet, st, req, "demo", res.subjectRep, "12m"); err != nil {
+	res.subjectRep = filepath.Join(dir, fmt.Sprintf("report-imo-%d.html", req.Vessel.IMO))
+	if res.subject, err = demoReport(ctx, s, p, req, res.subjectRep); err != nil {
 		return nil, err
 	}
 	// A clean ship: the first simulated background ship with no event.
 	for m := uint32(412000000); m < 412000000+uint32(sc.Background)*7; m += 7 {
-		evs, err := st.Events(ctx, []uint32{m}, sc.Start, asOf)
+		evs, err := s.Events(ctx, p, app.EventsRequest{Vessel: store.VesselQuery{MMSI: m}, From: sc.Start, To: asOf})
 		if err != nil {
 			return nil, err
 		}
-		hist, err := st.IdentityHistory(ctx, store.VesselQuery{MMSI: m})
+		hist, err := s.Identity(ctx, p, store.VesselQuery{MMSI: m})
 		if err != nil {
 			return nil, err
 		}
 		if len(evs) > 0 || len(hist) == 0 {
 			continue
 		}
-		req.query = store.VesselQuery{MMSI: m}
+		req.Vessel = store.VesselQuery{MMSI: m}
 		res.cleanR = filepath.Join(dir, fmt.Sprintf("report-mmsi-%09d.html", m))
-		if res.clean, _, err = profileAndReport(ctx, quiet, st, req, "demo", res.cleanR, "12m"); err != nil {
+		if res.clean, err = demoReport(ctx, s, p, req, res.cleanR); err != nil {
 			return nil, err
 		}
 		break
 	}
+	// A ship nobody knows: no AIS, no list record.
+	unknown, err := s.Profile(ctx, p, app.ProfileRequest{Vessel: store.VesselQuery{IMO: 9123453}, AsOf: asOf})
+	if err != nil {
+		return nil, err
+	}
+	res.unknown = unknown.Profile
 	return res, nil
+}
+
+func demoReport(ctx context.Context, s *app.Service, p app.Principal, req app.ProfileRequest, path string) (risk.Profile, error) {
+	rr, err := s.Report(ctx, p, req, path)
+	if err != nil {
+		return risk.Profile{}, err
+	}
+	return rr.Profile, os.WriteFile(path, rr.HTML, 0o644)
 }
 
 func mustRead(r io.Reader) []byte {

@@ -1,18 +1,17 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/tidewatch/tidewatch/ais"
 	"github.com/tidewatch/tidewatch/detect"
+	"github.com/tidewatch/tidewatch/internal/app"
 	"github.com/tidewatch/tidewatch/sanctions"
-	"github.com/tidewatch/tidewatch/screen"
+	"github.com/tidewatch/tidewatch/sanctions/snapshot"
 )
 
 func runDetect(e *env, args []string) error {
@@ -60,10 +59,11 @@ has been read.
 	fs.StringVar(&zonesFile, "zones", "", "GeoJSON file of extra zones (Polygon/MultiPolygon features)")
 	fs.BoolVar(&noBuiltinZones, "no-builtin-zones", false, "only the --zones zones")
 	fs.StringVar(&out, "out", "", "write events here (default stdout)")
-	var src listSource
-	src.register(fs)
-	withLists := fs.Bool("sanctions", false, "flag ships broadcasting the IMO or MMSI of a designated vessel (lists from --data, else the embedded snapshot; or --lists)")
+	var sf storeFlags
+	sf.register(fs, false)
+	withLists := fs.Bool("sanctions", false, "flag ships broadcasting the IMO or MMSI of a designated vessel (lists in force in --store if it exists, else the embedded snapshot; or --lists / --embedded)")
 	lists := fs.String("lists", "", "with --sanctions: read list files from this directory")
+	embedded := fs.Bool("embedded", false, "with --sanctions: the list snapshot built into the binary")
 	lateness := fs.Duration("lateness", 0, "reorder window for out-of-order fixes (default: whole input for files, 2h with live feeds)")
 	inputs, err := parseFlags(fs, args)
 	if err != nil {
@@ -78,122 +78,71 @@ has been read.
 			return usagef("%v", err)
 		}
 	}
-	land, ports, zones, err := loadGeo(!noBuiltinZones)
+	zones, err := userZones(nil, zonesFile)
 	if err != nil {
 		return err
 	}
-	if zones, err = userZones(zones, zonesFile); err != nil {
-		return err
-	}
-	live, stdin := false, false
+	live := false
 	for _, in := range inputs {
 		live = live || isLive(in)
-		stdin = stdin || in == "-"
 	}
-	// Files are read with a bounded reorder window first (memory follows
-	// the active ships). If any fix came later than the window, the files
-	// are not in time order (a MarineCadastre day is sorted by MMSI) and
-	// are read again, sorted whole. A first pass with no late fix emits
-	// exactly the sorted order, so both paths give the same events.
-	twoPass := false
+	req := app.DetectRequest{Inputs: inputs, Detect: &cfg, Zones: zones, NoBuiltinZones: noBuiltinZones, Lateness: *lateness, Live: live,
+		Designated: *withLists || *lists != "" || *embedded,
+		Summary:    func(name string, st *ais.Stats) { summary(e.stderr, name, st) },
+		OnInputError: func(name string, err error) {
+			fmt.Fprintf(e.stderr, "%s: %v\n", name, err)
+		}}
+	// The service: the store's lists when --sanctions reads them, else
+	// none (detection itself needs no store).
+	var s *app.Service
 	switch {
-	case *lateness > 0:
-		cfg.ReorderLatenessMinutes = lateness.Minutes()
-	case stdin:
-		cfg.ReorderLatenessMinutes = math.MaxInt32 // standard input cannot be read twice
-	case !live:
-		twoPass = true
-	}
-	var designated func(imo, mmsi uint32) (string, string, bool)
-	if *withLists || *lists != "" {
-		var paths []string
-		if *lists != "" {
-			paths = []string{*lists}
+	case *lists != "":
+		s = app.New(app.Config{})
+		if err := pinFiles(e, s, *lists); err != nil {
+			return err
 		}
-		l, err := src.load(e, paths)
+	case req.Designated && !*embedded && fileExists(sf.path):
+		svc, st, err := sf.service(app.Config{})
 		if err != nil {
 			return err
 		}
-		ix := screen.NewIndex(sanctions.Merge(sanctions.Latest(l.datasets)...))
-		designated = func(imo, mmsi uint32) (string, string, bool) {
-			q := screen.Query{Type: "vessel"}
-			if imo != 0 {
-				q.IMO = strconv.Itoa(int(imo))
-			}
-			if mmsi != 0 {
-				q.MMSI = fmt.Sprintf("%09d", mmsi)
-			}
-			if q.IMO == "" && q.MMSI == "" {
-				return "", "", false
-			}
-			q, _ = q.Sanitised()
-			res, err := ix.Search(q, screen.Options{Limit: 1})
-			if err != nil || len(res) == 0 || res[0].MatchedName != "" {
-				return "", "", false // identifiers only: a name alone does not make an identity
-			}
-			var refs []string
-			for _, li := range res[0].Entity.Listings {
-				refs = append(refs, li.Ref())
-			}
-			flag := res[0].Entity.Flag
-			if len(flag) != 2 {
-				flag = "" // a flag the lists spell but no country code
-			}
-			return fmt.Sprintf("%s [%s]", res[0].Entity.Name, strings.Join(refs, " ")), flag, true
+		defer closeService(svc, st)
+		s = svc
+	case req.Designated:
+		if !*embedded {
+			fmt.Fprintf(e.stderr, "note: no store at %s; flagging against the embedded list snapshot\n", sf.path)
 		}
+		s = app.New(app.Config{})
+		if err := pinDatasets(e, s, sanctions.LoadFiles(snapshot.Files())); err != nil {
+			return err
+		}
+	default:
+		s = app.New(app.Config{})
 	}
 	ctx, cancel := signalContext()
 	defer cancel()
 	start := time.Now()
-	var events []detect.Event
-	var fixes, untimed int64
-	var eng *detect.Engine
-	failed := 0
-	// Summaries are printed once, for the pass that read the inputs in
-	// full: a first pass stops at the first sign of an unordered input.
-	var summaries []func()
-	pass := func(c detect.Config, stopWhenLate bool, label string) (outOfOrder bool) {
-		events, fixes, untimed, failed, summaries = nil, 0, 0, 0, nil
-		eng = detect.NewEngine(c, land, ports, zones, func(ev detect.Event) { events = append(events, ev) })
-		eng.Designated = designated
-		eng.StopWhenLate = stopWhenLate
-		prog := startReadProgress(e.stderr, inputs, label)
-		defer prog.finish()
-		for _, in := range inputs {
-			src, closer, err := ais.OpenInput(ctx, in, ais.FeedOptions{Log: e.stderr, Read: prog.counter()})
-			if err != nil {
-				fmt.Fprintf(e.stderr, "%s: %v\n", in, err)
-				failed++
-				continue
-			}
-			n, u, err := detect.FeedAISConcurrent(eng, src)
-			closer.Close()
-			if err == detect.ErrOutOfOrder {
-				return true
-			}
-			fixes += n
-			untimed += u
-			if err != io.EOF {
-				fmt.Fprintf(e.stderr, "%s: %v\n", in, err)
-				failed++
-			}
-			stats := src.Stats()
-			summaries = append(summaries, func() { summary(e.stderr, in, stats) })
+	var prog *readProgress
+	req.OnPass = func(label string) {
+		if prog != nil {
+			prog.finish()
+		} else if label != "detecting" {
+			fmt.Fprintf(e.stderr, "note: the input is not in time order (a fix came more than %s late); reading it again, sorted whole\n",
+				time.Duration(cfg.ReorderLatenessMinutes*float64(time.Minute)))
 		}
-		eng.Flush()
-		return false
+		prog = startReadProgress(e.stderr, inputs, label)
 	}
-	if pass(cfg, twoPass, "detecting") {
-		fmt.Fprintf(e.stderr, "note: the input is not in time order (a fix came more than %s late); reading it again, sorted whole\n",
-			time.Duration(cfg.ReorderLatenessMinutes*float64(time.Minute)))
-		c := cfg
-		c.ReorderLatenessMinutes = math.MaxInt32
-		pass(c, false, "detecting, sorted")
+	req.Open = func(ctx context.Context, name string) (ais.Source, io.Closer, error) {
+		return ais.OpenInput(ctx, name, ais.FeedOptions{Log: e.stderr, Read: prog.counter()})
 	}
-	for _, s := range summaries {
-		s()
+	res, err := s.Detect(ctx, req)
+	if prog != nil {
+		prog.finish()
 	}
-	detect.SortEvents(events)
+	if err != nil {
+		return err
+	}
+	events, fixes, untimed, failed := res.Events, res.Fixes, res.Untimed, res.Failed
 	bw, done, err := createOutput(e, out)
 	if err != nil {
 		return err
@@ -213,7 +162,7 @@ has been read.
 	if untimed > 0 {
 		fmt.Fprintf(e.stderr, "; %d positions without a time skipped", untimed)
 	}
-	if late := eng.Late(); late > 0 {
+	if late := res.Late; late > 0 {
 		fmt.Fprintf(e.stderr, "; %d fixes arrived later than the reorder window and were dropped", late)
 	}
 	fmt.Fprintln(e.stderr)

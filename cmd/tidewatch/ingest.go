@@ -5,25 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"time"
 
 	"github.com/tidewatch/tidewatch/ais"
 	"github.com/tidewatch/tidewatch/detect"
 	"github.com/tidewatch/tidewatch/ingest"
-	"github.com/tidewatch/tidewatch/sanctions"
-	"github.com/tidewatch/tidewatch/store/sqlite"
+	"github.com/tidewatch/tidewatch/internal/app"
+	"github.com/tidewatch/tidewatch/liststore"
+	"github.com/tidewatch/tidewatch/sanctions/snapshot"
 )
 
-// defaultStore is the embedded store's file.
-func defaultStore() string { return filepath.Join(defaultDataDir(), "tidewatch.db") }
-
-func openStore(path string) (*sqlite.DB, error) {
-	return sqlite.Open(path)
-}
-
 func runIngest(e *env, args []string) error {
-	var storePath, config, zonesFile, lists string
+	var sf storeFlags
+	var config, zonesFile, lists, by string
 	var embeddedLists bool
 	fs := newFlagSet(e, "ingest", "tidewatch ingest [--store FILE] [--config FILE] [--zones FILE.geojson] [--lists DIR] INPUT...", `
 Loads AIS into the store through the detectors (see 'tidewatch detect -h'
@@ -44,15 +38,19 @@ so the same files under other names are the same run.
 Ingest the files of one period together: detectors see across files of
 one run, not across runs.
 
-Lists: --lists DIR stores the list versions found in DIR; --embedded-lists
-stores the snapshot built into the binary. A store that holds no list
-version gets the snapshot, with a note. Versions already held are kept.`)
-	fs.StringVar(&storePath, "store", defaultStore(), "the store file (created if missing)")
+Lists: --lists DIR stores the list versions found in DIR (as 'tidewatch
+lists import' does, with its guards); --embedded-lists stores the snapshot
+built into the binary. A store that lacks any of the snapshot's lists gets
+them, all in one transaction. Versions already held are kept. Ships that
+broadcast the IMO or MMSI of a vessel designated on a list in force are
+flagged in the events.`)
+	sf.register(fs, true)
 	fs.StringVar(&config, "config", "", "JSON file of detector thresholds (see 'tidewatch detect -h')")
 	fs.StringVar(&zonesFile, "zones", "", "GeoJSON file of extra zones")
 	fs.StringVar(&lists, "lists", "", "store the list versions in this directory too")
 	fs.BoolVar(&embeddedLists, "embedded-lists", false, "store the embedded list snapshot too")
 	batch := fs.Int64("batch", 1<<20, "positions per committed batch (part of the run's identity: resume with the same value)")
+	fs.StringVar(&by, "by", currentUser(), "who ingests (audit log)")
 	lateness := fs.Duration("lateness", 0, "reorder window (default 2h; files found out of time order are read again, sorted whole)")
 	inputs, err := parseFlags(fs, args)
 	if err != nil {
@@ -70,21 +68,22 @@ version gets the snapshot, with a note. Versions already held are kept.`)
 	if *lateness > 0 {
 		cfg.ReorderLatenessMinutes = lateness.Minutes()
 	}
-	land, ports, zones, err := loadGeo(true)
+	zones, err := userZones(nil, zonesFile)
 	if err != nil {
 		return err
 	}
-	if zones, err = userZones(zones, zonesFile); err != nil {
-		return err
+	if *batch < 1000 {
+		return usagef("--batch must be at least 1000")
 	}
-	st, err := openStore(storePath)
+	s, st, err := sf.service(app.Config{Detect: &cfg})
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closeService(s, st)
 	ctx, cancel := signalContext()
 	defer cancel()
-	if err := storeLists(ctx, e, st, lists, embeddedLists); err != nil {
+	p := localPrincipal(by)
+	if err := storeLists(ctx, e, s, p, lists, embeddedLists); err != nil {
 		return err
 	}
 	if len(inputs) == 0 {
@@ -111,10 +110,7 @@ version gets the snapshot, with a note. Versions already held are kept.`)
 	}
 	start := time.Now()
 	lastPrint := start
-	if *batch < 1000 {
-		return usagef("--batch must be at least 1000")
-	}
-	opt := ingest.Options{Detect: cfg, BatchFixes: *batch, Land: land, Ports: ports, Zones: zones, Log: e.stderr,
+	req := app.IngestRequest{Inputs: ins, Zones: zones, BatchFixes: *batch, Log: e.stderr,
 		Summary: func(name string, s *ais.Stats) { summary(e.stderr, name, s) },
 		Progress: func(p ingest.Progress) {
 			if time.Since(lastPrint) < 2*time.Second {
@@ -128,7 +124,10 @@ version gets the snapshot, with a note. Versions already held are kept.`)
 			fmt.Fprintf(e.stderr, "batch %d %s: %d fixes, %d points kept, %d events (%.0f fixes/s)\n", p.Batch+1, state, p.Fixes, p.Kept, p.Events,
 				float64(p.Fixes)/time.Since(start).Seconds())
 		}}
-	res, err := ingest.Run(ctx, st, ins, opt)
+	res, err := s.Ingest(ctx, p, req)
+	if res.ListsAdded > 0 {
+		fmt.Fprintf(e.stderr, "note: the store lacked list versions; stored %d from the embedded snapshot (--lists DIR for others)\n", res.ListsAdded)
+	}
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return fmt.Errorf("%w\n(rerun the same command to resume)", err)
@@ -145,7 +144,7 @@ version gets the snapshot, with a note. Versions already held are kept.`)
 	}
 	el := time.Since(start)
 	fmt.Fprintf(e.stderr, "ingested into %s (run %s): %d position fixes in %s (%.0f fixes/s); %d points kept (%.1f%%), %d events",
-		storePath, r.ID, r.Fixes, el.Round(time.Millisecond), float64(r.Fixes)/el.Seconds(), r.Kept, 100*float64(r.Kept)/float64(max(r.Fixes, 1)), r.Events)
+		sf.path, r.ID, r.Fixes, el.Round(time.Millisecond), float64(r.Fixes)/el.Seconds(), r.Kept, 100*float64(r.Kept)/float64(max(r.Fixes, 1)), r.Events)
 	if res.Untimed > 0 {
 		fmt.Fprintf(e.stderr, "; %d positions without a time skipped", res.Untimed)
 	}
@@ -159,43 +158,36 @@ version gets the snapshot, with a note. Versions already held are kept.`)
 	return nil
 }
 
-// storeLists puts list versions into the store: from dir, from the
-// embedded snapshot, or the snapshot when the store holds none.
-func storeLists(ctx context.Context, e *env, st *sqlite.DB, dir string, embedded bool) error {
-	have, err := st.ListVersions(ctx)
-	if err != nil {
-		return err
-	}
-	var sets []*sanctions.Dataset
+// storeLists imports list versions from dir and/or the embedded snapshot
+// (with the same guards as 'tidewatch lists import').
+func storeLists(ctx context.Context, e *env, s *app.Service, p app.Principal, dir string, embedded bool) error {
+	var reqs []app.ImportRequest
 	if dir != "" {
-		var src listSource
-		l, err := src.load(e, []string{dir})
+		files, err := liststore.FromPaths([]string{dir})
 		if err != nil {
 			return err
 		}
-		for _, f := range l.failed {
-			fmt.Fprintf(e.stderr, "lists: %v\n", f)
-		}
-		sets = append(sets, l.datasets...)
+		reqs = append(reqs, app.ImportRequest{Files: files, Source: dir, KeepFiles: true})
 	}
-	if embedded || (len(have) == 0 && dir == "") {
-		if !embedded {
-			fmt.Fprintln(e.stderr, "note: the store holds no list version; storing the embedded snapshot (--lists DIR for others)")
-		}
-		sets = append(sets, loadEmbedded().datasets...)
+	if embedded {
+		reqs = append(reqs, app.ImportRequest{Files: snapshot.Files(), Source: "embedded snapshot " + snapshot.Taken.Format("2006-01-02"), MinRatio: -1})
 	}
-	added := 0
-	for _, ds := range sets {
-		ok, err := st.PutListVersion(ctx, ds)
+	for _, req := range reqs {
+		res, err := s.ImportLists(ctx, p, req)
 		if err != nil {
-			return err
+			return fmt.Errorf("lists: %w", err)
 		}
-		if ok {
-			added++
+		stored, failed := 0, 0
+		for _, v := range res.Versions {
+			switch v.Outcome {
+			case app.OutcomeStored, app.OutcomeHistory:
+				stored++
+			case app.OutcomeFailed:
+				failed++
+				fmt.Fprintf(e.stderr, "lists: %s refused: %s\n", v.List, v.Reason)
+			}
 		}
-	}
-	if len(sets) > 0 {
-		fmt.Fprintf(e.stderr, "lists: %d versions stored, %d already held\n", added, len(sets)-added)
+		fmt.Fprintf(e.stderr, "lists from %s: %d versions stored, %d already held, %d refused\n", req.Source, stored, len(res.Versions)-stored-failed, failed)
 	}
 	return nil
 }

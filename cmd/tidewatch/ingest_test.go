@@ -72,7 +72,7 @@ func TestIngestKilledAndRerun(t *testing.T) {
 	input := writeScenario(t, sc)
 	dir := t.TempDir()
 	ingestArgs := func(storePath string) []string {
-		return []string{"ingest", "--store", storePath, "--embedded-lists", "--batch", "5000", input}
+		return []string{"ingest", "--store", storePath, "--create", "--embedded-lists", "--batch", "5000", input}
 	}
 	clean := filepath.Join(dir, "clean.db")
 	if out, err := exec.Command(bin, ingestArgs(clean)...).CombinedOutput(); err != nil {
@@ -147,7 +147,7 @@ func TestVesselAuditCLI(t *testing.T) {
 	sc := demoScenario()
 	sc.Background = 5
 	input := writeScenario(t, sc)
-	if code, _, errs := tw(t, "ingest", "--store", storePath, "--embedded-lists", input); code != 0 {
+	if code, _, errs := tw(t, "ingest", "--store", storePath, "--create", "--embedded-lists", input); code != 0 {
 		t.Fatalf("ingest: %s", errs)
 	}
 	args := []string{"vessel", "9300207", "--store", storePath, "--as-of", "2026-03-03", "--json"}
@@ -166,12 +166,20 @@ func TestVesselAuditCLI(t *testing.T) {
 	if err := json.Unmarshal([]byte(a), &p); err != nil || p.Recommendation != "decline" {
 		t.Errorf("profile: %v %s", err, a)
 	}
-	// As of before the transfer, nothing was known yet.
+	// As of before the transfer, nothing was known yet: not an accept.
 	_, early, _ := tw(t, "vessel", "9300207", "--store", storePath, "--as-of", "2026-02-28T12:00:00Z", "--json")
-	if !strings.Contains(early, `"recommendation":"accept"`) {
+	if !strings.Contains(early, `"recommendation":"insufficient_evidence"`) || !strings.Contains(early, "unknown vessel") {
 		t.Errorf("as of before the scenario: %s", early)
 	}
-	if code, out, errs := tw(t, "decide", "9300207", "--store", storePath, "--decision", "decline", "--by", "J. Underwriter", "--note", "STS with CHON MA SAN"); code != 0 || !strings.Contains(out, "decision recorded") {
+	// A report that cannot be written leaves no audit record behind.
+	_, before, _ := tw(t, "audit", "show", "--store", storePath)
+	if code, _, errs := tw(t, "vessel", "9300207", "--store", storePath, "--report", filepath.Join(dir, "missing", "r.html")); code != 1 || !strings.Contains(errs, "missing") {
+		t.Errorf("report into a missing directory: %d %s", code, errs)
+	}
+	if _, after, _ := tw(t, "audit", "show", "--store", storePath); after != before {
+		t.Errorf("a failed report was audited:\n%s", strings.TrimPrefix(after, before))
+	}
+	if code, out, errs := tw(t, "decide", "9300207", "--store", storePath, "--as-of", "2026-03-03", "--decision", "decline", "--by", "J. Underwriter", "--reason", "STS with CHON MA SAN"); code != 0 || !strings.Contains(out, "decision 1 recorded") {
 		t.Fatalf("decide: %s %s", out, errs)
 	}
 	rep := filepath.Join(dir, "r.html")

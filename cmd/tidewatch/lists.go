@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/tidewatch/tidewatch/internal/app"
 	"github.com/tidewatch/tidewatch/liststore"
 	"github.com/tidewatch/tidewatch/listupdate"
 	"github.com/tidewatch/tidewatch/sanctions"
@@ -41,17 +43,15 @@ Commands:
 `, outro: "\nRun 'tidewatch lists COMMAND -h' for its flags.\n"}.run(e, args)
 }
 
-// listSource says where a command reads lists from, set by common flags.
+// listSource says where a command reads lists from: files (PATHs), the
+// embedded snapshot (--embedded), or the store's versions in force.
 type listSource struct {
-	data     string
+	store    storeFlags
 	embedded bool
 }
 
-func (s *listSource) register(fs interface {
-	StringVar(*string, string, string, string)
-	BoolVar(*bool, string, bool, string)
-}) {
-	fs.StringVar(&s.data, "data", defaultDataDir(), "data directory holding stored list versions")
+func (s *listSource) register(fs *flag.FlagSet) {
+	s.store.register(fs, false)
 	fs.BoolVar(&s.embedded, "embedded", false, "read the list snapshot built into the binary")
 }
 
@@ -64,8 +64,7 @@ type loaded struct {
 }
 
 // load reads lists from paths if given, else from the embedded snapshot if
-// asked, else the store's current versions, else (with a note) the
-// embedded snapshot.
+// asked, else the store's versions in force (the store must exist).
 func (s *listSource) load(e *env, paths []string) (*loaded, error) {
 	switch {
 	case len(paths) > 0:
@@ -78,19 +77,19 @@ func (s *listSource) load(e *env, paths []string) (*loaded, error) {
 	case s.embedded:
 		return loadEmbedded(), nil
 	}
-	st, err := liststore.Open(s.data)
+	svc, st, err := s.store.service(app.Config{})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w; or read files (PATH...) or the built-in snapshot (--embedded)", err)
 	}
-	ds, err := st.Current()
+	defer closeService(svc, st)
+	ds, err := svc.InForce(context.Background(), localPrincipal(currentUser()), time.Now())
 	if err != nil {
 		return nil, err
 	}
 	if len(ds) == 0 {
-		fmt.Fprintf(e.stderr, "note: no lists stored in %s yet; using the embedded snapshot (store lists with 'tidewatch lists import' or 'lists update')\n", s.data)
-		return loadEmbedded(), nil
+		fmt.Fprintf(e.stderr, "note: the store %s holds no list version; import some with 'tidewatch lists import'\n", s.store.path)
 	}
-	return &loaded{from: "store " + s.data, datasets: ds}, nil
+	return &loaded{from: "store " + s.store.path, datasets: ds}, nil
 }
 
 func loadEmbedded() *loaded {
@@ -114,8 +113,8 @@ func countTypes(es []*sanctions.Entity, keep func(*sanctions.Entity) bool) typeC
 func runListsShow(e *env, args []string) error {
 	var src listSource
 	var asJSON, verbose bool
-	fs := newFlagSet(e, "lists show", "tidewatch lists show [--embedded] [--data DIR] [--json] [-v] [PATH...]", `
-Reads list files or directories (PATHs), or the stored current versions,
+	fs := newFlagSet(e, "lists show", "tidewatch lists show [--embedded] [--store FILE] [--json] [-v] [PATH...]", `
+Reads list files or directories (PATHs), or the store's versions in force,
 or the embedded snapshot, and prints for each list version: its id,
 publication date, SHA-256 and how many vessels, organizations, persons and
 aircraft it read; then the same counts for DPRK-programme designations,
@@ -421,72 +420,82 @@ func entityLine(en *sanctions.Entity) string {
 }
 
 func runListsImport(e *env, args []string) error {
-	var data string
+	var sf storeFlags
 	var minRatio float64
-	fs := newFlagSet(e, "lists import", "tidewatch lists import [--data DIR] [--embedded] PATH...", `
-Stores list files from disk (or the embedded snapshot with --embedded) as
-versions in the data directory. A version newer than the current one of its
-list becomes current; an older one is kept as history (for diffs). A file
-that does not parse, or a new version with far fewer entities than the
-current one, is refused and the current version kept.
+	var embedded bool
+	var by string
+	fs := newFlagSet(e, "lists import", "tidewatch lists import [--store FILE] [--embedded] PATH...", `
+Stores list files (or the embedded snapshot with --embedded) in the store
+as versions, with their raw files: every command and the server read list
+versions from there. Each version is in force from its publication date
+until a newer one of its list; an older one is kept as history (for
+point-in-time profiles and diffs). A file that does not parse, or a new
+version with far fewer entities than the newest one held, is refused and
+nothing changes. Every attempt is logged ('tidewatch lists versions').
 
 Examples:
   tidewatch lists import ../shared/data/lists
   tidewatch lists import --embedded`)
-	fs.StringVar(&data, "data", defaultDataDir(), "data directory")
-	embedded := fs.Bool("embedded", false, "import the snapshot built into the binary")
-	fs.Float64Var(&minRatio, "min-ratio", liststore.DefaultGuard.MinRatio, "refuse a new version with fewer than this fraction of the current version's entities (0 disables)")
+	sf.register(fs, true)
+	fs.BoolVar(&embedded, "embedded", false, "import the snapshot built into the binary")
+	fs.Float64Var(&minRatio, "min-ratio", app.DefaultMinRatio, "refuse a new version with fewer than this fraction of the newest version's entities (0 disables)")
+	fs.StringVar(&by, "by", currentUser(), "who imports (audit log)")
 	paths, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	var files []sanctions.File
+	req := app.ImportRequest{MinRatio: minRatio, KeepFiles: !embedded}
+	if minRatio == 0 {
+		req.MinRatio = -1
+	}
 	switch {
-	case *embedded:
-		files = snapshot.Files()
+	case embedded:
+		req.Files, req.Source = snapshot.Files(), "embedded snapshot "+snapshot.Taken.Format("2006-01-02")
 	case len(paths) == 0:
 		return usagef("give files or directories to import, or --embedded")
 	default:
-		if files, err = liststore.FromPaths(paths); err != nil {
+		if req.Files, err = liststore.FromPaths(paths); err != nil {
 			return err
 		}
+		req.Source = strings.Join(paths, " ")
 	}
-	st, err := liststore.Open(data)
+	s, st, err := sf.service(app.Config{})
 	if err != nil {
 		return err
 	}
-	bundles, skipped := sanctions.Group(files)
-	for _, p := range skipped {
+	defer closeService(s, st)
+	res, err := s.ImportLists(context.Background(), localPrincipal(by), req)
+	for _, p := range res.Skipped {
 		fmt.Fprintf(e.stderr, "skipped %s\n", p)
 	}
-	// Oldest first, so each list's newest version ends up current.
-	failures := 0
-	for _, b := range orderBundles(bundles) {
-		res, err := st.Import(b, b.MainFile().ModTime, b.MainFile().Name, liststore.Guard{MinRatio: minRatio})
-		if err != nil {
-			failures++
-			fmt.Fprintf(e.stdout, "%-10s FAILED  %v\n", b.List, err)
-			continue
-		}
-		fmt.Fprintf(e.stdout, "%-10s %-9s %s  (%d entities)\n", b.List, res.Outcome, res.Version.ID, res.Version.Total)
+	if err != nil {
+		return err
 	}
-	if failures > 0 {
-		return fmt.Errorf("%d of %d list versions failed to import; their lists keep their previous current version", failures, len(bundles))
+	printImports(e.stdout, res)
+	if n := res.Failed(); n > 0 {
+		return fmt.Errorf("%d of %d list versions were refused; the versions held are kept", n, len(res.Versions))
 	}
 	return nil
 }
 
-// orderBundles sorts bundles by list and date hint so imports run oldest
-// first.
-func orderBundles(bs []sanctions.Bundle) []sanctions.Bundle {
-	out := append([]sanctions.Bundle(nil), bs...)
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].List != out[j].List {
-			return out[i].List < out[j].List
+func printImports(w io.Writer, res app.ImportResult) {
+	for _, v := range res.Versions {
+		id := ""
+		n := 0
+		if v.Version != nil {
+			id, n = v.Version.ID, v.Version.Total
 		}
-		return out[i].DateHint < out[j].DateHint
-	})
-	return out
+		switch v.Outcome {
+		case app.OutcomeFailed:
+			fmt.Fprintf(w, "%-10s FAILED  %s %s\n", v.List, id, v.Reason)
+		default:
+			prev := ""
+			if v.Previous != "" {
+				prev = " (replaces " + v.Previous + ")"
+			}
+			fmt.Fprintf(w, "%-10s %-9s %s  (%d entities)%s\n", v.List, v.Outcome, id, n, prev)
+		}
+	}
 }
 
 // sourceFlag collects repeated --source LIST=URL[,URL...] flags.
@@ -506,15 +515,16 @@ func (s *sourceFlag) Set(v string) error {
 }
 
 func runListsUpdate(e *env, args []string) error {
-	var data, config, only string
+	var sf storeFlags
+	var config, only, by string
 	var timeout time.Duration
 	var minRatio float64
 	var sources sourceFlag
-	fs := newFlagSet(e, "lists update", "tidewatch lists update [--data DIR] [--config FILE] [--only LIST,...] [--source LIST=URL,...]", `
+	fs := newFlagSet(e, "lists update", "tidewatch lists update [--store FILE] [--config FILE] [--only LIST,...] [--source LIST=URL,...]", `
 Downloads each list from its publisher and stores it as a new version when
 its content changed. A failed or truncated download, a file that does not
-parse, or a version with far fewer entities than the current one is
-refused: the current version stays, and the reason is printed and logged
+parse, or a version with far fewer entities than the newest one held is
+refused: the versions held stay, and the reason is printed and logged
 (see 'tidewatch lists versions').
 
 Default addresses:
@@ -522,12 +532,13 @@ Default addresses:
 A --config JSON file replaces addresses per list:
   {"sources": [{"list": "un", "urls": ["https://..."]}], "timeout": "5m",
    "max_bytes": 1073741824, "min_ratio": 0.5}`)
-	fs.StringVar(&data, "data", defaultDataDir(), "data directory")
+	sf.register(fs, true)
 	fs.StringVar(&config, "config", "", "JSON file with list addresses (see above)")
 	fs.StringVar(&only, "only", "", "comma-separated lists to update (default: all configured)")
 	fs.Var(&sources, "source", "LIST=URL[,URL...]: download LIST from these addresses (repeatable)")
 	fs.DurationVar(&timeout, "timeout", 5*time.Minute, "time limit per list")
-	fs.Float64Var(&minRatio, "min-ratio", liststore.DefaultGuard.MinRatio, "refuse a new version with fewer than this fraction of the current version's entities (0 disables)")
+	fs.Float64Var(&minRatio, "min-ratio", app.DefaultMinRatio, "refuse a new version with fewer than this fraction of the newest version's entities (0 disables)")
+	fs.StringVar(&by, "by", currentUser(), "who updates (audit log)")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -566,28 +577,26 @@ A --config JSON file replaces addresses per list:
 		}
 		srcs = kept
 	}
-	st, err := liststore.Open(data)
+	if minRatio == 0 {
+		minRatio = -1
+	}
+	s, st, err := sf.service(app.Config{})
 	if err != nil {
 		return err
 	}
-	u := &listupdate.Updater{Client: &http.Client{}, Store: st, Timeout: timeout, MaxBytes: maxBytes, Guard: liststore.Guard{MinRatio: minRatio}, Progress: e.stderr}
-	failures := 0
-	for _, s := range srcs {
-		fmt.Fprintf(e.stderr, "%s: downloading %d file(s)\n", s.List, len(s.URLs))
-		res, err := u.Update(context.Background(), s)
-		if err != nil {
-			failures++
-			fmt.Fprintf(e.stdout, "%-10s FAILED  %v\n", s.List, err)
-			continue
-		}
-		prev := ""
-		if res.Previous != nil && res.Outcome == liststore.Stored {
-			prev = " (was " + res.Previous.ID + ")"
-		}
-		fmt.Fprintf(e.stdout, "%-10s %-9s %s  (%d entities)%s\n", s.List, res.Outcome, res.Version.ID, res.Version.Total, prev)
+	defer closeService(s, st)
+	d := &listupdate.Downloader{Client: &http.Client{}, Timeout: timeout, MaxBytes: maxBytes, Progress: e.stderr}
+	var ls []app.ListSource
+	for _, src := range srcs {
+		ls = append(ls, d.Source(src))
 	}
-	if failures > 0 {
-		return fmt.Errorf("%d of %d lists failed to update; each keeps its last good version", failures, len(srcs))
+	res, err := s.UpdateLists(context.Background(), localPrincipal(by), ls, minRatio)
+	if err != nil {
+		return err
+	}
+	printImports(e.stdout, res)
+	if n := res.Failed(); n > 0 {
+		return fmt.Errorf("%d of %d lists failed to update; each keeps the versions it had", n, len(srcs))
 	}
 	return nil
 }
@@ -624,45 +633,55 @@ func overrideSources(base, over []listupdate.Source) []listupdate.Source {
 }
 
 func runListsVersions(e *env, args []string) error {
-	var data string
-	fs := newFlagSet(e, "lists versions", "tidewatch lists versions [--data DIR] [LIST...]", `
-Lists the stored versions of each list, oldest first, marking the current
-one, and the last import attempts (with the reason for any failure).`)
-	fs.StringVar(&data, "data", defaultDataDir(), "data directory")
+	var sf storeFlags
+	fs := newFlagSet(e, "lists versions", "tidewatch lists versions [--store FILE] [LIST...]", `
+Lists the versions of each list held in the store, oldest first, marking
+with * the one in force now, and the last import attempts (with the reason
+for any failure).`)
+	sf.register(fs, false)
 	lists, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	st, err := liststore.Open(data)
+	s, st, err := sf.service(app.Config{})
+	if err != nil {
+		return err
+	}
+	defer closeService(s, st)
+	ctx := context.Background()
+	p := localPrincipal(currentUser())
+	vs, err := s.ListVersions(ctx, p)
 	if err != nil {
 		return err
 	}
 	if len(lists) == 0 {
-		if lists, err = st.Lists(); err != nil {
-			return err
+		seen := map[string]bool{}
+		for _, v := range vs {
+			if !seen[v.List] {
+				seen[v.List] = true
+				lists = append(lists, v.List)
+			}
 		}
 	}
 	if len(lists) == 0 {
-		fmt.Fprintf(e.stdout, "no lists stored in %s\n", data)
+		fmt.Fprintf(e.stdout, "no lists stored in %s\n", sf.path)
 		return nil
 	}
 	for _, l := range lists {
-		cur, _ := st.CurrentID(l)
-		vs, err := st.Versions(l)
-		if err != nil {
-			return err
-		}
 		fmt.Fprintf(e.stdout, "%s (%s)\n", l, sanctions.ListNames[l])
 		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 		for _, v := range vs {
+			if v.List != l {
+				continue
+			}
 			mark := " "
-			if v.ID == cur {
+			if v.InForce {
 				mark = "*"
 			}
 			fmt.Fprintf(tw, " %s %s\tpublished %s\tretrieved %s\t%d entities\tsha256 %s\n", mark, v.ID, orDash(v.Published), v.Retrieved.Format(time.RFC3339), v.Total, v.SHA256)
 		}
 		tw.Flush()
-		attempts, _ := st.Attempts(l)
+		attempts, _ := s.ListImports(ctx, p, l)
 		if n := len(attempts); n > 0 {
 			fmt.Fprintln(e.stdout, "  last imports:")
 			for _, a := range attempts[max(0, n-5):] {
@@ -681,9 +700,9 @@ func prefixed(p, s string) string {
 }
 
 func runListsDiff(e *env, args []string) error {
-	var data string
+	var sf storeFlags
 	var asJSON, summary bool
-	fs := newFlagSet(e, "lists diff", "tidewatch lists diff [--data DIR] [--json] [--summary] FROM TO", `
+	fs := newFlagSet(e, "lists diff", "tidewatch lists diff [--store FILE] [--json] [--summary] FROM TO", `
 Compares two versions of one list. FROM and TO are each a file (or the
 files of one OFAC/UK set in a directory), or a version id from 'lists
 versions' or 'lists show' (stored or embedded). Entities are matched by
@@ -694,7 +713,7 @@ differ.
 Example:
   tidewatch lists diff ../shared/data/lists/un/un_consolidated_2025-04-19.xml \
                        ../shared/data/lists/un/un_consolidated_2026-02-27.xml`)
-	fs.StringVar(&data, "data", defaultDataDir(), "data directory holding stored versions")
+	sf.register(fs, false)
 	fs.BoolVar(&asJSON, "json", false, "print the diff as JSON")
 	fs.BoolVar(&summary, "summary", false, "print counts only")
 	pos, err := parseFlags(fs, args)
@@ -704,11 +723,11 @@ Example:
 	if len(pos) != 2 {
 		return usagef("give two versions: FROM TO")
 	}
-	from, err := resolveVersion(data, pos[0])
+	from, err := resolveVersion(&sf, pos[0])
 	if err != nil {
 		return err
 	}
-	to, err := resolveVersion(data, pos[1])
+	to, err := resolveVersion(&sf, pos[1])
 	if err != nil {
 		return err
 	}
@@ -723,7 +742,7 @@ Example:
 	return nil
 }
 
-func resolveVersion(data, arg string) (*sanctions.Dataset, error) {
+func resolveVersion(sf *storeFlags, arg string) (*sanctions.Dataset, error) {
 	if _, err := os.Stat(arg); err == nil {
 		files, err := liststore.FromPaths([]string{arg})
 		if err != nil {
@@ -741,8 +760,10 @@ func resolveVersion(data, arg string) (*sanctions.Dataset, error) {
 	if !strings.Contains(arg, "@") {
 		return nil, fmt.Errorf("%s: no such file, and not a version id (LIST@DATE-HASH)", arg)
 	}
-	if st, err := liststore.Open(data); err == nil {
-		if ds, err := st.Load(arg); err == nil {
+	if s, st, err := sf.service(app.Config{}); err == nil {
+		ds, err := s.Dataset(context.Background(), localPrincipal(currentUser()), arg)
+		closeService(s, st)
+		if err == nil {
 			return ds, nil
 		}
 	}
@@ -751,7 +772,7 @@ func resolveVersion(data, arg string) (*sanctions.Dataset, error) {
 			return d, nil
 		}
 	}
-	return nil, fmt.Errorf("version %s: not in the store (%s) nor in the embedded snapshot", arg, data)
+	return nil, fmt.Errorf("version %s: not in the store (%s) nor in the embedded snapshot", arg, sf.path)
 }
 
 func printDiff(w io.Writer, d *sanctions.DiffResult, summary bool) {

@@ -1,11 +1,14 @@
 // Command tidewatch finds ships and companies that help North Korea evade
 // UN sanctions, and gives insurers and other services the evidence to stop
-// serving them. This file holds the command table; each subcommand's flags
-// and wiring live in a file of its own.
+// serving them. This package is flags, output formatting and wiring: the
+// use cases live in internal/app, which the HTTP server (tidewatch serve)
+// shares. This file holds the command table; each subcommand's flags and
+// wiring live in a file of its own.
 //
 // The CLI uses the standard flag package: the commands are few, their
 // flags are simple, and a dependency for help text is not worth its weight.
-// Flags may come before or after the arguments.
+// Flags may come before or after the arguments and are written --name in
+// help, errors and docs (a single dash works too).
 package main
 
 import (
@@ -14,8 +17,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"strings"
+
+	"github.com/tidewatch/tidewatch/internal/app"
 )
 
 // command is one subcommand. run gets the arguments after the command's
@@ -40,17 +46,22 @@ func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(form
 func commands() []command {
 	return []command{
 		{"demo", "show what Tidewatch does, on the embedded list snapshot (no network needed)", runDemo},
+		// {"serve", "run the HTTP API (and the web interface) for many users, tenants and keys", runServe},
+		{"init", "create a store (commands that write refuse a --store path that does not exist)", runInit},
 		{"screen", "screen a vessel, company or person (or a CSV portfolio) against the sanctions lists", runScreen},
 		{"lists", "read, import, update, version and diff sanctions lists (run 'tidewatch lists' for its commands)", runLists},
 		{"ais", "decode AIS (NMEA logs, CSV exports, live TCP/UDP feeds) and count what it holds", runAIS},
 		{"ingest", "load AIS into the store through the detectors (resumable)", runIngest},
 		{"store", "show what a store holds: list versions, ingest runs, rows", runStore},
 		{"vessel", "a vessel's point-in-time risk profile and underwriter's report (HTML)", runVessel},
-		{"decide", "record an underwriting decision about a vessel in the audit log", runDecide},
+		{"decide", "record (or approve) an underwriting decision about a vessel, with its reason", runDecide},
+		{"events", "query stored events by vessel, kind, area and time", runEvents},
 		{"audit", "verify, show or prune the tamper-evident audit log", runAudit},
 		{"detect", "find gaps, ship-to-ship encounters, loitering, port calls and zone entries in AIS", runDetect},
 		{"simulate", "write simulated AIS with planted DPRK evasion behaviour and its ground truth", runSimulate},
 		{"identify", "explain an IMO number, MMSI or call sign: check digits, station kind, flag", runIdentify},
+		{"keys", "create, list and revoke API keys (and tenants) for 'tidewatch serve'", runKeys},
+		{"version", "print the program version", runVersion},
 	}
 }
 
@@ -70,8 +81,9 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, `
-Run 'tidewatch COMMAND -h' for a command's flags. Stored data lives in
-$TIDEWATCH_DATA (default ~/.local/share/tidewatch) unless --data says otherwise.
+Run 'tidewatch COMMAND --help' for a command's flags. The store (lists,
+AIS, events, decisions, the audit log) is $TIDEWATCH_DATA/tidewatch.db
+(default ~/.local/share/tidewatch/tidewatch.db) unless --store says otherwise.
 `)
 }
 
@@ -114,6 +126,9 @@ func run(e *env, args []string) int {
 		}
 		return 0
 	}
+	if args[0] == "--version" || args[0] == "-version" {
+		args = []string{"version"}
+	}
 	for _, c := range commands() {
 		if c.name != args[0] {
 			continue
@@ -139,15 +154,25 @@ func run(e *env, args []string) int {
 }
 
 // parseFlags parses flags that may be mixed with positional arguments, as
-// users type them ("lists show DIR --json").
+// users type them ("lists show DIR --json"). An unknown or malformed flag
+// is a one-line usage error pointing at --help; --help prints the
+// command's usage.
 func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
+	usage, out := fs.Usage, fs.Output()
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
+	defer func() { fs.Usage = usage; fs.SetOutput(out) }()
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				usage()
 				return nil, err
 			}
-			return nil, &usageError{err.Error()}
+			msg := strings.Replace(err.Error(), "flag provided but not defined: -", "unknown flag --", 1)
+			msg = strings.Replace(msg, "flag needs an argument: -", "flag needs a value: --", 1)
+			msg = strings.Replace(msg, " for flag -", " for --", 1)
+			return nil, &usageError{fmt.Sprintf("%s (see 'tidewatch %s --help')", msg, fs.Name())}
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -168,14 +193,43 @@ func newFlagSet(e *env, name, usageLine, description string) *flag.FlagSet {
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(e.stderr, "Usage: %s\n\n%s\n", usageLine, strings.TrimSpace(description))
-		var any bool
-		fs.VisitAll(func(*flag.Flag) { any = true })
-		if any {
-			fmt.Fprintln(e.stderr, "\nFlags:")
-			fs.PrintDefaults()
-		}
+		printFlags(e.stderr, fs)
 	}
 	return fs
+}
+
+// printFlags lists a command's flags as --name VALUE, with their help and
+// default, the one style used in usage lines, errors and docs.
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	first := true
+	fs.VisitAll(func(f *flag.Flag) {
+		if first {
+			fmt.Fprintln(w, "\nFlags:")
+			first = false
+		}
+		name, help := flag.UnquoteUsage(f)
+		line := "  --" + f.Name
+		if len(f.Name) == 1 {
+			line = "  -" + f.Name
+		}
+		if name != "" {
+			line += " " + name
+		}
+		if len(line) <= 24 {
+			line += strings.Repeat(" ", 25-len(line)) + help
+		} else {
+			line += "\n" + strings.Repeat(" ", 25) + help
+		}
+		if d := f.DefValue; d != "" && d != "false" && d != "0" && d != "0s" {
+			line += " (default " + d + ")"
+		}
+		fmt.Fprintln(w, line)
+	})
+}
+
+func runVersion(e *env, args []string) error {
+	fmt.Fprintf(e.stdout, "tidewatch %s (%s)\n", app.BuildVersion(), runtime.Version())
+	return nil
 }
 
 // defaultDataDir is $TIDEWATCH_DATA, else ~/.local/share/tidewatch
@@ -204,7 +258,7 @@ type group struct {
 // run dispatches to a subcommand, printing the group's help for -h or no
 // arguments, and prefixes errors with the subcommand's name.
 func (g group) run(e *env, args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(e.stdout, g.intro)
 		for _, c := range g.commands {
 			fmt.Fprintf(e.stdout, "  %-9s %s\n", c.name, c.summary)

@@ -106,31 +106,31 @@ func TestListsShowSharedData(t *testing.T) {
 }
 
 func TestListsImportVersionsDiffEntities(t *testing.T) {
-	data := t.TempDir()
-	code, out, errs := tw(t, "lists", "import", "--embedded", "--data", data)
+	data := filepath.Join(t.TempDir(), "s.db")
+	code, out, errs := tw(t, "lists", "import", "--embedded", "--store", data, "--create")
 	if code != 0 {
 		t.Fatalf("import exit %d: %s %s", code, out, errs)
 	}
-	if strings.Count(out, "stored") != 7 {
+	if strings.Count(out, "stored") != 7 || strings.Count(out, "replaces") != 2 {
 		t.Errorf("import output:\n%s", out)
 	}
-	code, out, _ = tw(t, "lists", "versions", "--data", data, "un")
+	code, out, _ = tw(t, "lists", "versions", "--store", data, "un")
 	if code != 0 || !strings.Contains(out, "* un@2026-02-27-66b392a4") || !strings.Contains(out, "  un@2025-04-19-929a40ec") {
 		t.Errorf("versions:\n%s", out)
 	}
-	code, out, errs = tw(t, "lists", "show", "--data", data)
+	code, out, errs = tw(t, "lists", "show", "--store", data)
 	if code != 0 || strings.Contains(errs, "embedded snapshot") || !strings.Contains(out, "store "+data) {
 		t.Errorf("show from store: %d %s %s", code, out, errs)
 	}
-	code, out, _ = tw(t, "lists", "diff", "--data", data, "--summary", "un@2025-04-19-929a40ec", "un@2026-02-27-66b392a4")
+	code, out, _ = tw(t, "lists", "diff", "--store", data, "--summary", "un@2025-04-19-929a40ec", "un@2026-02-27-66b392a4")
 	if code != 0 || !strings.Contains(out, "added 130, removed 4, changed 16") {
 		t.Errorf("diff: %d %s", code, out)
 	}
-	code, out, _ = tw(t, "lists", "entities", "--data", data, "--imo", "IMO 8606173")
+	code, out, _ = tw(t, "lists", "entities", "--store", data, "--imo", "IMO 8606173")
 	if code != 0 || !strings.Contains(out, "RYONG GUN BONG") || strings.Count(out, "\n") != 1 {
 		t.Errorf("entities --imo: %s", out)
 	}
-	code, out, errs = tw(t, "lists", "entities", "--data", data, "--type", "vessel", "--programme", "DPRK", "--list", "ofac-sdn", "--unmerged")
+	code, out, errs = tw(t, "lists", "entities", "--store", data, "--type", "vessel", "--programme", "DPRK", "--list", "ofac-sdn", "--unmerged")
 	if code != 0 || strings.Count(out, "\n") != 105 || !strings.Contains(errs, "105 entities") {
 		t.Errorf("DPRK SDN vessels: %d lines, %s", strings.Count(out, "\n"), errs)
 	}
@@ -153,16 +153,16 @@ func TestListsUpdateAgainstLocalServer(t *testing.T) {
 		w.Write(body)
 	}))
 	defer srv.Close()
-	data := t.TempDir()
-	code, out, errs := tw(t, "lists", "update", "--data", data, "--only", "un", "--source", "un="+srv.URL+"/consolidated.xml")
+	data := filepath.Join(t.TempDir(), "s.db")
+	code, out, errs := tw(t, "lists", "update", "--store", data, "--create", "--only", "un", "--source", "un="+srv.URL+"/consolidated.xml")
 	if code != 0 || !strings.Contains(out, "stored") || !strings.Contains(out, "un@2026-02-27-66b392a4") {
 		t.Fatalf("update: %d %s %s", code, out, errs)
 	}
-	code, out, _ = tw(t, "lists", "update", "--data", data, "--only", "un", "--source", "un="+srv.URL+"/missing.xml")
+	code, out, _ = tw(t, "lists", "update", "--store", data, "--only", "un", "--source", "un="+srv.URL+"/missing.xml")
 	if code != 1 || !strings.Contains(out, "FAILED") || !strings.Contains(out, "404") {
 		t.Errorf("failed update: %d %s", code, out)
 	}
-	_, out, _ = tw(t, "lists", "versions", "--data", data)
+	_, out, _ = tw(t, "lists", "versions", "--store", data)
 	if !strings.Contains(out, "* un@2026-02-27-66b392a4") || !strings.Contains(out, "failed") {
 		t.Errorf("versions after failure:\n%s", out)
 	}
@@ -180,13 +180,23 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"lists", "nope"}, 2, "unknown lists command"},
 		{[]string{"lists", "entities", "--embedded", "--type", "boat"}, 2, "--type"},
 		{[]string{"lists", "diff", "one"}, 2, "two versions"},
-		{[]string{"lists", "diff", "nope@x", "nope@y", "--data", "/nonexistent-tw"}, 1, "not in the store"},
+		{[]string{"lists", "diff", "nope@x", "nope@y", "--store", "/nonexistent-tw"}, 1, "not in the store"},
 		{[]string{"lists", "show", "/nonexistent-tw-path"}, 1, "no such file"},
 		{[]string{"lists", "import"}, 2, "give files"},
 		{[]string{"lists", "update", "--only", "mars"}, 2, "unknown list"},
 		{[]string{"lists", "update", "--source", "bad"}, 2, "LIST=URL"},
 		{[]string{"identify"}, 2, "give one or more"},
-		{[]string{"lists", "show", "--bogus"}, 2, "flag provided but not defined"},
+		{[]string{"lists", "show", "--bogus"}, 2, "unknown flag --bogus (see 'tidewatch lists show --help')"},
+		{[]string{"vessel", "9417115", "--window", "1000y"}, 2, "longer than 100 years"},
+		{[]string{"vessel", "9417116"}, 2, "fails its check digit"},
+		{[]string{"audit", "prune", "--retention", "1s"}, 1, "shorter than the minimum"},
+		{[]string{"decide", "9417115", "--decision", "accept", "--by", "x"}, 2, "--reason TEXT is required"},
+		{[]string{"vessel", "9417115", "--store", "/nonexistent-tw/s.db"}, 1, "no store at /nonexistent-tw/s.db"},
+		{[]string{"decide", "9417115", "--decision", "accept", "--by", "x", "--reason", "r", "--store", "/tmp/nonexistent-tw.db"}, 1, "add --create"},
+	}
+	// An unknown flag is one line, not the whole usage.
+	if _, _, errs := tw(t, "screen", "--bogus", "X"); strings.Count(errs, "\n") != 1 {
+		t.Errorf("unknown flag prints %d lines: %s", strings.Count(errs, "\n"), errs)
 	}
 	for _, c := range cases {
 		code, out, errs := tw(t, c.args...)

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tidewatch/tidewatch/internal/app"
 )
 
 func TestScreenCLI(t *testing.T) {
@@ -24,7 +26,7 @@ func TestScreenCLI(t *testing.T) {
 	}
 	code, out, _ = tw(t, "screen", "--embedded", "--type", "organization", "--json", "Korea Achim Shipping Co")
 	var doc struct {
-		Results []matchJSON `json:"results"`
+		Results []app.Match `json:"results"`
 	}
 	if code != 0 || json.Unmarshal([]byte(out), &doc) != nil || len(doc.Results) != 1 {
 		t.Fatalf("org JSON: %d %s", code, out)
@@ -65,8 +67,9 @@ func TestScreenBatch(t *testing.T) {
 		"i,vessel,CHONMASAN,IMO0000000,,,\n"+
 		"g,vessel,\"unterminated,,,,\n"), 0o644)
 	out := filepath.Join(dir, "r.jsonl")
+	// Rows in error are reported on their line and make the exit status 1.
 	code, _, errs := tw(t, "screen", "--embedded", "--in", in, "--out", out)
-	if code != 0 {
+	if code != 1 {
 		t.Fatalf("batch exit %d: %s", code, errs)
 	}
 	f, _ := os.Open(out)
@@ -103,7 +106,7 @@ func TestScreenBatch(t *testing.T) {
 	if lines[7]["warnings"] != nil || len(lines[7]["matches"].([]any)) != 1 {
 		t.Errorf("row i (IMO zeros = not available): %v", lines[7])
 	}
-	if !strings.Contains(errs, "9 queries") || !strings.Contains(errs, "3 errors, 1 with ignored fields") {
+	if code != 1 || !strings.Contains(errs, "9 queries") || !strings.Contains(errs, "3 errors, 1 with ignored fields") || !strings.Contains(errs, "3 of 9 rows could not be screened") {
 		t.Errorf("summary %q", errs)
 	}
 	// A CSV without the required columns is refused with their names.
@@ -118,7 +121,7 @@ func TestScreenBatch(t *testing.T) {
 // Every screening is recorded in the audit log of the store it names.
 func TestScreeningIsAudited(t *testing.T) {
 	storePath := filepath.Join(t.TempDir(), "s.db")
-	if code, _, errs := tw(t, "screen", "--store", storePath, "--by", "analyst", "--imo", "8606173"); code != 0 {
+	if code, _, errs := tw(t, "screen", "--store", storePath, "--create", "--by", "analyst", "--imo", "8606173"); code != 0 {
 		t.Fatalf("screen: %s", errs)
 	}
 	in := filepath.Join(t.TempDir(), "q.csv")

@@ -4,62 +4,66 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 
-	"github.com/tidewatch/tidewatch/store/sqlite"
+	"github.com/tidewatch/tidewatch/internal/app"
 )
 
 func runStore(e *env, args []string) error {
-	var storePath string
+	var sf storeFlags
 	var asJSON bool
 	fs := newFlagSet(e, "store", "tidewatch store [--store FILE] [--json]", `
-Shows what a store holds: its schema version and size, the list versions,
+Shows what a store holds: its schema version and size, the list versions
+(* in force now),
 every ingest run (inputs, whether it finished, fixes read, points kept,
 events) and the rows of each table.`)
-	fs.StringVar(&storePath, "store", defaultStore(), "the store file")
+	sf.register(fs, false)
 	fs.BoolVar(&asJSON, "json", false, "JSON output")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	fi, err := os.Stat(storePath)
-	if err != nil {
-		return fmt.Errorf("store %s: %w (build one with 'tidewatch ingest')", storePath, err)
-	}
-	st, err := openStore(storePath)
+	s, st, err := sf.service(app.Config{})
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closeService(s, st)
 	ctx := context.Background()
-	counts, err := st.Counts(ctx)
+	p := localPrincipal(currentUser())
+	stats, err := s.StoreStats(ctx, p)
 	if err != nil {
 		return err
 	}
-	runs, err := st.Runs(ctx)
+	runs, err := s.Runs(ctx, p)
 	if err != nil {
 		return err
 	}
-	versions, err := st.ListVersions(ctx)
+	versions, err := s.ListVersions(ctx, p)
 	if err != nil {
 		return err
 	}
 	if asJSON {
-		return json.NewEncoder(e.stdout).Encode(map[string]any{"path": storePath, "bytes": fi.Size(), "schema_version": sqlite.SchemaVersion(),
-			"counts": counts, "runs": runs, "list_versions": versions})
+		return json.NewEncoder(e.stdout).Encode(map[string]any{"path": sf.path, "stats": stats, "runs": runs, "list_versions": versions})
 	}
 	w := e.stdout
-	fmt.Fprintf(w, "%s: %.1f MB, schema version %d\n", storePath, float64(fi.Size())/1e6, sqlite.SchemaVersion())
+	ro := ""
+	if st.ReadOnly() {
+		ro = " (opened read-only)"
+	}
+	fmt.Fprintf(w, "%s: %.1f MB, schema version %d%s\n", sf.path, float64(stats.Bytes)/1e6, stats.SchemaVersion, ro)
 	fmt.Fprintf(w, "positions: %d kept points of %d MMSIs in %d chunks; %d events; %d identity values\n",
-		counts["points"], counts["mmsis"], counts["chunks"], counts["events"], counts["identities"])
-	fmt.Fprintf(w, "assessments: %d; audit records: %d\n", counts["assessments"], counts["audit"])
+		stats.Points, stats.MMSIs, stats.Chunks, stats.Events, stats.Identities)
+	fmt.Fprintf(w, "tenants: %d; assessments: %d; decisions: %d; audit records: %d\n", stats.Tenants, stats.Assessments, stats.Decisions, stats.Audit)
 	fmt.Fprintf(w, "\nlist versions (%d):\n", len(versions))
 	for _, v := range versions {
 		pub := v.Published
 		if len(pub) > 10 {
 			pub = pub[:10]
 		}
-		fmt.Fprintf(w, "  %-34s published %-10s %6d entities\n", v.ID, orDash(pub), v.Total)
+		mark := " "
+		if v.InForce {
+			mark = "*"
+		}
+		fmt.Fprintf(w, " %s %-34s published %-10s %6d entities\n", mark, v.ID, orDash(pub), v.Total)
 	}
 	fmt.Fprintf(w, "\ningest runs (%d):\n", len(runs))
 	for _, r := range runs {

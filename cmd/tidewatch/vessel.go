@@ -6,321 +6,52 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
-	"sort"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/tidewatch/tidewatch/audit"
-	"github.com/tidewatch/tidewatch/detect"
-	"github.com/tidewatch/tidewatch/identity"
-	"github.com/tidewatch/tidewatch/report"
+	"github.com/tidewatch/tidewatch/internal/app"
 	"github.com/tidewatch/tidewatch/risk"
-	"github.com/tidewatch/tidewatch/sanctions"
-	"github.com/tidewatch/tidewatch/store"
-	"github.com/tidewatch/tidewatch/store/sqlite"
 )
 
-// parseVessel reads an IMO number (7 digits with a valid check digit) or
-// an MMSI (9 digits).
-func parseVessel(s string) (q store.VesselQuery, err error) {
-	s = strings.TrimSpace(strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(s)), "IMO"))
-	n, err := strconv.ParseUint(s, 10, 32)
-	switch {
-	case err != nil:
-		return q, fmt.Errorf("%q is neither an IMO number nor an MMSI", s)
-	case len(s) == 7:
-		if !identity.ValidShipIMO(int(n)) {
-			return q, fmt.Errorf("IMO %s fails its check digit", s)
-		}
-		q.IMO = uint32(n)
-	case len(s) == 9:
-		q.MMSI = uint32(n)
-	default:
-		return q, fmt.Errorf("%q: give a 7-digit IMO number or a 9-digit MMSI", s)
-	}
-	return q, nil
-}
-
-// parseWindow reads "12m" (months), "90d", "2y" or a Go duration.
-func parseWindow(s string) (time.Duration, error) {
-	if len(s) > 1 {
-		n, err := strconv.Atoi(s[:len(s)-1])
-		if err == nil && n > 0 {
-			switch s[len(s)-1] {
-			case 'd':
-				return time.Duration(n) * 24 * time.Hour, nil
-			case 'm':
-				return time.Duration(n) * 30 * 24 * time.Hour, nil
-			case 'y':
-				return time.Duration(n) * 365 * 24 * time.Hour, nil
-			}
-		}
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("window %q: give e.g. 12m (months), 90d, 2y or 720h", s)
-	}
-	return d, nil
-}
-
-// parseAsOf reads a date or an RFC 3339 time; a bare date means the end
-// of that day (UTC), so everything known that day counts.
-func parseAsOf(s string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t.UTC(), nil
-	}
-	if t, err := time.Parse("2006-01-02", s); err == nil {
-		return t.Add(24*time.Hour - time.Second), nil
-	}
-	return time.Time{}, fmt.Errorf("--as-of %q: give YYYY-MM-DD or an RFC 3339 time", s)
-}
-
-func buildVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		v := bi.Main.Version
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				v += " " + s.Value[:12]
-			}
-		}
-		return v
-	}
-	return "(devel)"
-}
-
-// vesselRequest is what 'tidewatch vessel' needs to build a profile.
-type vesselRequest struct {
-	query                    store.VesselQuery
-	asOf                     time.Time
-	window                   time.Duration
-	cfg                      risk.Config
-	owner, manager, operator string
-	built                    int
-}
-
-// assess gathers the store's facts about a vessel and builds its profile.
-func assess(ctx context.Context, st *sqlite.DB, req vesselRequest) (risk.Profile, []report.TrackPoint, error) {
-	q := req.query
-	ids, err := st.IdentityHistory(ctx, q)
-	if err != nil {
-		return risk.Profile{}, nil, fmt.Errorf("identity history: %w", err)
-	}
-	if q.IMO == 0 {
-		// Asked by MMSI: the ship is its IMO, so take in every MMSI that
-		// broadcast the IMO this MMSI did (a re-flagged ship's new MMSI).
-		var imos []uint32
-		for _, id := range ids {
-			if id.Field == "imo" && !id.First.After(req.asOf) {
-				n, _ := strconv.Atoi(id.Value)
-				imos = append(imos, uint32(n))
-			}
-		}
-		if len(imos) == 1 {
-			more, err := st.IdentityHistory(ctx, store.VesselQuery{IMO: imos[0]})
-			if err != nil {
-				return risk.Profile{}, nil, fmt.Errorf("identity history: %w", err)
-			}
-			for _, id := range more {
-				if id.MMSI != q.MMSI {
-					ids = append(ids, id)
-				}
-			}
-		}
-	}
-	imo := q.IMO
-	mmsiSet := map[uint32]bool{}
-	if q.MMSI != 0 {
-		mmsiSet[q.MMSI] = true
-	}
-	var obs []risk.Observation
-	var names []string
-	sources := map[string]bool{}
-	for _, id := range ids {
-		if id.First.After(req.asOf) {
-			continue
-		}
-		mmsiSet[id.MMSI] = true
-		obs = append(obs, risk.Observation{MMSI: id.MMSI, Field: id.Field, Value: id.Value, First: id.First, Last: id.Last, Count: id.Count, Source: id.Source})
-		if id.Field == "name" {
-			names = append(names, id.Value)
-		}
-		if id.Field == "imo" && imo == 0 {
-			n, _ := strconv.Atoi(id.Value)
-			imo = uint32(n)
-		}
-		sources[id.Source] = true
-	}
-	var mmsis []uint32
-	for m := range mmsiSet {
-		mmsis = append(mmsis, m)
-	}
-	sort.Slice(mmsis, func(i, j int) bool { return mmsis[i] < mmsis[j] })
-	from := req.asOf.Add(-req.window)
-	events, err := st.Events(ctx, mmsis, from, req.asOf)
-	if err != nil {
-		return risk.Profile{}, nil, fmt.Errorf("events: %w", err)
-	}
-	// Lists in force at the as-of date.
-	all, err := st.ListVersions(ctx)
-	if err != nil {
-		return risk.Profile{}, nil, err
-	}
-	versions := risk.VersionsAt(all, req.asOf)
-	var sets []*sanctions.Dataset
-	for _, v := range versions {
-		ents, err := st.ListEntities(ctx, v.ID)
-		if err != nil {
-			return risk.Profile{}, nil, err
-		}
-		sets = append(sets, &sanctions.Dataset{Version: v, Entities: ents})
-	}
-	sc := risk.NewScreener(sanctions.Merge(sets...))
-	sort.Strings(names)
-	var hits []risk.ListHit
-	hits = append(hits, sc.Vessel("vessel", imo, 0, uniqStrings(names))...)
-	for _, m := range mmsis {
-		hits = appendNew(hits, sc.Vessel("vessel", 0, m, nil))
-	}
-	// Counterparts of encounters, by identifier only.
-	seenCP := map[uint32]bool{}
-	for _, ev := range events {
-		if ev.Kind != detect.KindEncounter || ev.End.After(req.asOf) {
-			continue
-		}
-		for _, v := range ev.Vessels {
-			if mmsiSet[v.MMSI] || seenCP[v.MMSI] {
-				continue
-			}
-			seenCP[v.MMSI] = true
-			hits = append(hits, sc.Vessel(fmt.Sprintf("counterpart %09d", v.MMSI), v.IMO, v.MMSI, nil)...)
-		}
-	}
-	var parties []risk.Party
-	for _, p := range []risk.Party{{Role: "owner", Name: req.owner, From: "user"}, {Role: "manager", Name: req.manager, From: "user"}, {Role: "operator", Name: req.operator, From: "user"}} {
-		if p.Name != "" {
-			parties = append(parties, p)
-		}
-	}
-	buildYear := req.built
-	for _, h := range hits {
-		if h.About != "vessel" || !h.ByID {
-			continue
-		}
-		if buildYear == 0 {
-			buildYear, _ = strconv.Atoi(strings.TrimSpace(h.BuildYear))
-		}
-		for _, l := range h.Links {
-			parties = append(parties, risk.Party{Role: string(l.Relation), Name: l.Name, From: "listed with " + h.Name})
-		}
-	}
-	for _, p := range parties {
-		hits = append(hits, sc.Party(p.Role, p.Name)...)
-	}
-	cov, err := st.Coverage(ctx, mmsis, from, req.asOf)
-	if err != nil {
-		return risk.Profile{}, nil, err
-	}
-	var srcs []string
-	for s := range sources {
-		srcs = append(srcs, s)
-	}
-	sort.Strings(srcs)
-	in := risk.Input{IMO: imo, MMSI: q.MMSI, AsOf: req.asOf, Window: req.window, Observations: obs, Events: events, Hits: hits,
-		Lists: risk.Consulted(versions), Parties: parties, BuildYear: buildYear,
-		Coverage: risk.Coverage{Points: cov.Points, Fixes: cov.Fixes, First: cov.First, Last: cov.Last, Days: cov.Days,
-			Window: int(req.window.Hours()/24 + 0.5), Sources: srcs}}
-	p := risk.Assess(in, req.cfg)
-	// The track for the map: every stored point in the window, thinned
-	// evenly to keep the page light.
-	var track []report.TrackPoint
-	for _, m := range mmsis {
-		pts, err := st.Track(ctx, m, from, req.asOf)
-		if err != nil {
-			return p, nil, err
-		}
-		step := max(1, len(pts)/4000)
-		for i := 0; i < len(pts); i += step {
-			track = append(track, report.TrackPoint{MMSI: m, Time: pts[i].Time, Lat: pts[i].Lat, Lon: pts[i].Lon})
-		}
-	}
-	return p, track, nil
-}
-
-func uniqStrings(s []string) []string {
-	out := s[:0]
-	for i, v := range s {
-		if i == 0 || v != s[i-1] {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-func appendNew(hits, more []risk.ListHit) []risk.ListHit {
-	for _, h := range more {
-		dup := false
-		for _, o := range hits {
-			if o.About == h.About && o.EntityID == h.EntityID {
-				dup = true
-			}
-		}
-		if !dup {
-			hits = append(hits, h)
-		}
-	}
-	return hits
-}
-
-func subjectOf(q store.VesselQuery) string {
-	if q.IMO != 0 {
-		return fmt.Sprintf("imo:%d", q.IMO)
-	}
-	return fmt.Sprintf("mmsi:%09d", q.MMSI)
-}
-
-func currentUser() string {
-	if u := os.Getenv("TIDEWATCH_USER"); u != "" {
-		return u
-	}
-	if u := os.Getenv("USER"); u != "" {
-		return u
-	}
-	return "unknown"
-}
-
 func runVessel(e *env, args []string) error {
-	var storePath, asOf, windowS, reportPath, config, actor string
+	var sf storeFlags
+	var asOf, windowS, reportPath, config, actor string
 	var asJSON bool
-	var req vesselRequest
+	var req app.ProfileRequest
 	fs := newFlagSet(e, "vessel", "tidewatch vessel IMO|MMSI [--as-of DATE] [--window 12m] [--report out.html] [--json]", `
 Builds the vessel's risk profile as of a date from what the store held
 about it then: list hits on the vessel (IMO, MMSIs, names), on its
 encounter counterparts and on the companies linked to it (list links, or
 --owner/--manager/--operator), with the list versions in force that day;
 identity signals (flag, name and MMSI changes, conflicts, abused
-registries); behaviour in the review window (gaps, encounters and who the
-counterpart was, loitering, STS-area and DPRK-water entries, DPRK port
-calls, draught changes at sea); and vessel facts. Each factor carries its
-points and its evidence; the score maps to decline, refer or accept.
-Weights: --config (docs/risk.md). The same store, date, window and
-configuration give the same profile, byte for byte.
+registries; another transmitter claiming the ship's IMO is a conflict
+about that claim, never part of its identity); behaviour in the review
+window (gaps, encounters and who the counterpart was, loitering, STS-area
+and DPRK-water entries, DPRK port calls, draught changes at sea); and
+vessel facts. Each factor carries its points and its evidence; the score
+maps to decline, refer or accept. An accept needs evidence: with no list
+version in force (or without the UN or OFAC SDN list), AIS on fewer than
+half the window's days, or nothing known of the ship, the answer is
+"insufficient evidence" and says what is missing. Weights: --config
+(docs/risk.md). The same store, date, window and configuration give the
+same profile, byte for byte.
 
 --report writes a self-contained HTML report (map, timeline, lists,
 identity history, AIS coverage, decisions; prints to PDF). --json prints
 the profile as data. Every profile and report is recorded in the audit
 log ('tidewatch audit').`)
-	fs.StringVar(&storePath, "store", defaultStore(), "the store file")
+	sf.register(fs, true)
 	fs.StringVar(&asOf, "as-of", "", "assess as of this date (YYYY-MM-DD, the end of that day, or RFC 3339; default now)")
-	fs.StringVar(&windowS, "window", "12m", "behaviour review window before the as-of date (12m, 90d, 2y)")
+	fs.StringVar(&windowS, "window", "12m", "behaviour review window before the as-of date: calendar months (12m), days (90d), years (2y)")
 	fs.StringVar(&reportPath, "report", "", "write the HTML report here")
 	fs.BoolVar(&asJSON, "json", false, "print the profile as JSON")
 	fs.StringVar(&config, "config", "", "JSON file of risk weights and bands (docs/risk.md)")
-	fs.StringVar(&req.owner, "owner", "", "registered owner to screen")
-	fs.StringVar(&req.manager, "manager", "", "ship manager to screen")
-	fs.StringVar(&req.operator, "operator", "", "operator to screen")
-	fs.IntVar(&req.built, "built", 0, "build year, when the lists do not give it")
+	fs.StringVar(&req.Owner, "owner", "", "registered owner to screen")
+	fs.StringVar(&req.Manager, "manager", "", "ship manager to screen")
+	fs.StringVar(&req.Operator, "operator", "", "operator to screen")
+	fs.IntVar(&req.Built, "built", 0, "build year, when the lists do not give it")
 	fs.StringVar(&actor, "by", currentUser(), "who runs the check (audit log)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -329,63 +60,71 @@ log ('tidewatch audit').`)
 	if len(pos) != 1 {
 		return usagef("give one IMO number or MMSI")
 	}
-	if req.query, err = parseVessel(pos[0]); err != nil {
+	if req.Vessel, err = app.ParseVessel(pos[0]); err != nil {
 		return usagef("%v", err)
 	}
-	if req.window, err = parseWindow(windowS); err != nil {
-		return usagef("%v", err)
+	if req.Window, err = app.ParseSpan(windowS); err != nil {
+		return usagef("--window %v", err)
 	}
-	req.asOf = time.Now().UTC().Truncate(time.Second)
 	if asOf != "" {
-		if req.asOf, err = parseAsOf(asOf); err != nil {
+		if req.AsOf, err = app.ParseAsOf(asOf); err != nil {
 			return usagef("%v", err)
 		}
 	}
-	req.cfg = risk.DefaultConfig
-	if config != "" {
-		if req.cfg, err = risk.LoadConfig(config); err != nil {
-			return usagef("%v", err)
+	if req.Config, err = riskConfig(config); err != nil {
+		return err
+	}
+	if req.Built != 0 && (req.Built < 1850 || req.Built > time.Now().Year()+1) {
+		return usagef("--built %d: give a build year", req.Built)
+	}
+	// Check the report can be written before anything is recorded: an
+	// audit record must not name a report that was never written.
+	var out *os.File
+	if reportPath != "" {
+		if out, err = os.CreateTemp(filepath.Dir(reportPath), "."+filepath.Base(reportPath)+".*"); err != nil {
+			return fmt.Errorf("report %s: %w", reportPath, err)
 		}
+		defer func() {
+			out.Close()
+			os.Remove(out.Name())
+		}()
 	}
-	if _, err := os.Stat(storePath); err != nil {
-		return fmt.Errorf("store %s: %w (build one with 'tidewatch ingest')", storePath, err)
-	}
-	st, err := openStore(storePath)
+	s, st, err := sf.service(app.Config{})
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	p, pj, err := profileAndReport(context.Background(), e, st, req, actor, reportPath, windowS)
-	if err != nil {
+	defer closeService(s, st)
+	ctx := context.Background()
+	p := localPrincipal(actor)
+	var res *app.ProfileResult
+	if reportPath != "" {
+		rr, err := s.Report(ctx, p, req, reportPath)
+		if err != nil {
+			return err
+		}
+		res = rr.ProfileResult
+		if _, err := out.Write(rr.HTML); err != nil {
+			return fmt.Errorf("report %s: %w", reportPath, err)
+		}
+		if err := out.Close(); err != nil {
+			return fmt.Errorf("report %s: %w", reportPath, err)
+		}
+		if err := os.Rename(out.Name(), reportPath); err != nil {
+			return fmt.Errorf("report %s: %w", reportPath, err)
+		}
+		fmt.Fprintf(e.stderr, "report written to %s\n", reportPath)
+	} else if res, err = s.Profile(ctx, p, req); err != nil {
 		return err
 	}
-	if len(p.Lists) == 0 {
-		fmt.Fprintf(e.stderr, "warning: the store holds no list version published by %s: nothing was screened (store lists with 'tidewatch ingest --lists DIR' or --embedded-lists)\n", p.AsOf.Format("2006-01-02"))
+	if len(res.Profile.Lists) == 0 {
+		fmt.Fprintf(e.stderr, "warning: the store holds no list version published by %s: nothing was screened (store lists with 'tidewatch lists import')\n", res.Profile.AsOf.Format("2006-01-02"))
 	}
 	if asJSON {
-		_, err := e.stdout.Write(append(pj, '\n'))
+		_, err := e.stdout.Write(append(res.JSON(), '\n'))
 		return err
 	}
-	printProfile(e.stdout, &p)
+	printProfile(e.stdout, &res.Profile)
 	return nil
-}
-
-func writeReport(path string, in report.Input) error {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if err := report.Write(f, in); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 func printProfile(w io.Writer, p *risk.Profile) {
@@ -393,7 +132,7 @@ func printProfile(w io.Writer, p *risk.Profile) {
 	if name == "" {
 		name = "(no name)"
 	}
-	fmt.Fprintf(w, "%s", name)
+	fmt.Fprintf(w, "%s", safeText(name))
 	if p.IMO != 0 {
 		fmt.Fprintf(w, "  IMO %d", p.IMO)
 	}
@@ -401,63 +140,84 @@ func printProfile(w io.Writer, p *risk.Profile) {
 		fmt.Fprintf(w, "  MMSI %09d", m)
 	}
 	fmt.Fprintf(w, "\nas of %s, window from %s\n", p.AsOf.Format(time.RFC3339), p.WindowStart.Format("2006-01-02"))
-	fmt.Fprintf(w, "recommendation: %s (score %g; refer at %g, decline at %g)\n", strings.ToUpper(p.Recommendation), p.Score, p.Bands[0], p.Bands[1])
+	fmt.Fprintf(w, "recommendation: %s (score %g; refer at %g, decline at %g)\n", strings.ToUpper(strings.ReplaceAll(p.Recommendation, "_", " ")), p.Score, p.Bands[0], p.Bands[1])
+	for _, m := range p.Missing {
+		fmt.Fprintf(w, "  missing: %s\n", m)
+	}
 	if len(p.Factors) == 0 {
 		fmt.Fprintln(w, "no risk factor")
 	}
 	for _, f := range p.Factors {
-		fmt.Fprintf(w, "  %5g  %s\n", f.Points, f.Title)
+		fmt.Fprintf(w, "  %5g  %s\n", f.Points, safeText(f.Title))
 		for _, ev := range f.Evidence {
-			fmt.Fprintf(w, "         %s %s\n", ev.Ref, ev.Text)
+			fmt.Fprintf(w, "         %s %s\n", ev.Ref, safeText(ev.Text))
 		}
 	}
 	fmt.Fprintf(w, "lists consulted:")
+	if len(p.Lists) == 0 {
+		fmt.Fprint(w, " none")
+	}
 	for _, l := range p.Lists {
 		fmt.Fprintf(w, " %s@%s", l.List, l.Published)
 	}
 	fmt.Fprintf(w, "\nAIS: %d positions received, %d kept, on %d of %d days; %d events in the window\n", p.Coverage.Fixes, p.Coverage.Points, p.Coverage.Days, p.Coverage.Window, len(p.Events))
 }
 
-// decisionsFor reads the decisions recorded about a vessel.
-func decisionsFor(ctx context.Context, st store.Store, subject string, imo uint32) ([]report.Decision, error) {
-	var out []report.Decision
-	alt := ""
-	if imo != 0 {
-		alt = fmt.Sprintf("imo:%d", imo)
-	}
-	err := st.AuditRecords(ctx, func(r store.AuditRecord) error {
-		if r.Action != audit.ActionDecision || (r.Subject != subject && r.Subject != alt) {
-			return nil
-		}
-		var d struct {
-			Decision string `json:"decision"`
-			Note     string `json:"note"`
-		}
-		json.Unmarshal(r.Data, &d)
-		out = append(out, report.Decision{Time: r.Time, Actor: r.Actor, Decision: d.Decision, Note: d.Note, AuditSeq: r.Seq, AuditHash: r.Hash})
-		return nil
-	})
-	return out, err
-}
-
 func runDecide(e *env, args []string) error {
-	var storePath, decision, by, note string
-	fs := newFlagSet(e, "decide", "tidewatch decide IMO|MMSI --decision decline|refer|accept --by NAME [--note TEXT]", `
-Records an underwriting decision about a vessel in the audit log. Reports
-written afterwards show it in their decision block.`)
-	fs.StringVar(&storePath, "store", defaultStore(), "the store file")
+	var sf storeFlags
+	var decision, by, reason, override, asOf string
+	var approve, reject int64
+	fs := newFlagSet(e, "decide", "tidewatch decide IMO|MMSI --decision decline|refer|accept --reason TEXT --by NAME [--override-reason TEXT]\n       tidewatch decide --approve ID|--reject ID --by NAME [--reason TEXT]", `
+Records an underwriting decision about a vessel, with its reason, in the
+audit log and the store; reports written afterwards show it.
+
+The decision is weighed against the vessel's profile as of now (or
+--as-of): a decision less strict than the profile recommends (accepting or
+referring a decline, accepting a refer or an insufficient-evidence
+profile) is an override and needs --override-reason too. When the
+tenant's policy asks for four eyes, an override is pending until another
+underwriter approves it (--approve ID) or rejects it (--reject ID).`)
+	sf.register(fs, true)
 	fs.StringVar(&decision, "decision", "", "decline, refer or accept")
 	fs.StringVar(&by, "by", "", "who decides (required)")
-	fs.StringVar(&note, "note", "", "the reason, as it should be filed")
+	fs.StringVar(&reason, "reason", "", "the reason, as it should be filed (required)")
+	fs.StringVar(&reason, "note", "", "same as --reason")
+	fs.StringVar(&override, "override-reason", "", "why the decision goes against the profile's recommendation")
+	fs.StringVar(&asOf, "as-of", "", "weigh the decision against the profile as of this date (default now)")
+	fs.Int64Var(&approve, "approve", 0, "approve the pending decision with this id (four eyes)")
+	fs.Int64Var(&reject, "reject", 0, "reject the pending decision with this id (four eyes)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
+	if strings.TrimSpace(by) == "" {
+		return usagef("--by NAME is required: a decision needs someone who made it")
+	}
+	if approve != 0 || reject != 0 {
+		if len(pos) > 0 || decision != "" || (approve != 0 && reject != 0) {
+			return usagef("--approve ID or --reject ID, alone")
+		}
+		s, st, err := sf.service(app.Config{})
+		if err != nil {
+			return err
+		}
+		defer closeService(s, st)
+		id, ok := approve, true
+		if reject != 0 {
+			id, ok = reject, false
+		}
+		d, err := s.ApproveDecision(context.Background(), localPrincipal(by), id, ok, reason)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "decision %d (%s %s by %s) is now %s\n", d.ID, d.Subject, d.Decision, d.By, strings.ReplaceAll(d.Status, "_", " "))
+		return nil
+	}
 	if len(pos) != 1 {
 		return usagef("give one IMO number or MMSI")
 	}
-	q, err := parseVessel(pos[0])
-	if err != nil {
+	req := app.DecideRequest{Decision: decision, Reason: reason, OverrideReason: override}
+	if req.Vessel, err = app.ParseVessel(pos[0]); err != nil {
 		return usagef("%v", err)
 	}
 	switch decision {
@@ -465,19 +225,32 @@ written afterwards show it in their decision block.`)
 	default:
 		return usagef("--decision must be decline, refer or accept")
 	}
-	if strings.TrimSpace(by) == "" {
-		return usagef("--by NAME is required: a decision needs someone who made it")
+	if strings.TrimSpace(reason) == "" {
+		return usagef("--reason TEXT is required: the reason for the decision, as it should be filed")
 	}
-	st, err := openStore(storePath)
+	if asOf != "" {
+		if req.AsOf, err = app.ParseAsOf(asOf); err != nil {
+			return usagef("%v", err)
+		}
+	}
+	s, st, err := sf.service(app.Config{})
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	rec, err := (&audit.Log{St: st}).Append(context.Background(), by, audit.ActionDecision, subjectOf(q), map[string]string{"decision": decision, "note": note})
+	defer closeService(s, st)
+	res, err := s.Decide(context.Background(), localPrincipal(by), req)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "decision recorded: %s %s by %s (audit record #%d %s)\n", subjectOf(q), decision, by, rec.Seq, rec.Hash[:16])
+	d := res.Decision
+	fmt.Fprintf(e.stdout, "decision %d recorded: %s %s by %s (profile: %s, score %g)", d.ID, d.Subject, d.Decision, d.By, res.Recommendation, res.Score)
+	if d.Override {
+		fmt.Fprint(e.stdout, "; an override")
+	}
+	fmt.Fprintf(e.stdout, "; %s (audit record #%d)\n", strings.ReplaceAll(d.Status, "_", " "), d.AuditSeq)
+	for _, w := range res.Warnings {
+		fmt.Fprintln(e.stderr, "note: "+w)
+	}
 	return nil
 }
 
@@ -486,70 +259,72 @@ func runAudit(e *env, args []string) error {
 		fmt.Fprint(e.stderr, `Usage: tidewatch audit verify|show|prune [flags]
 
   verify [--head SEQ:HASH] [--json]  check the hash chain: any edited, deleted or
-                                     reordered record is reported (exit 1)
-  show [--subject imo:N] [--json]    list records
+                                     reordered record is reported (exit 1); records
+                                     cut from the end are caught by the anchor the
+                                     store keeps with every append
+  show [--subject S] [--json]        list records (S: imo:N, mmsi:N, or a bare
+                                     IMO number or MMSI)
   prune [--retention 10y]            delete records older than the retention period
-                                     (default 10 years), keeping the chain verifiable
+                                     (default 10 years, at least 5), keeping the
+                                     chain verifiable
 `)
 		if len(args) == 0 {
 			return usagef("give a subcommand")
 		}
 		return nil
 	}
-	var storePath, head, subject, retention string
+	var sf storeFlags
+	var head, subject, retention, action string
 	var asJSON bool
-	fs := newFlagSet(e, "audit "+args[0], "tidewatch audit "+args[0], "See 'tidewatch audit -h'.")
-	fs.StringVar(&storePath, "store", defaultStore(), "the store file")
+	fs := newFlagSet(e, "audit "+args[0], "tidewatch audit "+args[0], "See 'tidewatch audit --help'.")
+	sf.register(fs, args[0] == "prune")
 	fs.BoolVar(&asJSON, "json", false, "JSON output")
 	switch args[0] {
 	case "verify":
-		fs.StringVar(&head, "head", "", "SEQ:HASH of a head kept elsewhere, to catch deleted newest records")
+		fs.StringVar(&head, "head", "", "SEQ:HASH of a head kept elsewhere (a report prints its record's), to check it is still there")
 	case "show":
-		fs.StringVar(&subject, "subject", "", "only records about this subject (imo:N, mmsi:N)")
+		fs.StringVar(&subject, "subject", "", "only records about this subject (imo:N, mmsi:N, or a bare IMO number or MMSI)")
+		fs.StringVar(&action, "action", "", "only records of this action (screen, profile, report, decision, ...)")
 	case "prune":
-		fs.StringVar(&retention, "retention", "10y", "keep records this long (10y, 7y, 3650d)")
+		fs.StringVar(&retention, "retention", "10y", "keep records this long (calendar years or months: 10y, 7y, 120m; at least 5y)")
 	default:
-		return usagef("unknown audit subcommand %q", args[0])
+		return usagef("unknown audit subcommand %q (verify, show, prune)", args[0])
 	}
 	if _, err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
-	if _, err := os.Stat(storePath); err != nil {
-		return fmt.Errorf("store %s: %w", storePath, err)
+	var span app.Span
+	if args[0] == "prune" {
+		var err error
+		if span, err = app.ParseSpan(retention); err != nil {
+			return usagef("--retention %v", err)
+		}
 	}
-	st, err := openStore(storePath)
+	s, st, err := sf.service(app.Config{})
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closeService(s, st)
 	ctx := context.Background()
+	p := localPrincipal(currentUser())
 	switch args[0] {
 	case "verify":
-		rep, err := audit.Verify(ctx, st)
+		rep, err := s.VerifyAudit(ctx, p, head)
 		if err != nil {
 			return err
-		}
-		if head != "" {
-			seqS, h, _ := strings.Cut(head, ":")
-			seq, _ := strconv.ParseInt(seqS, 10, 64)
-			found := false
-			st.AuditRecords(ctx, func(r store.AuditRecord) error {
-				if r.Seq == seq {
-					found = true
-					if !strings.HasPrefix(r.Hash, h) || h == "" {
-						rep.Problems = append(rep.Problems, audit.Problem{Seq: seq, Reason: "record differs from the head kept elsewhere"})
-					}
-				}
-				return nil
-			})
-			if !found {
-				rep.Problems = append(rep.Problems, audit.Problem{Seq: seq, Reason: "the head kept elsewhere is missing: newest records deleted"})
-			}
 		}
 		if asJSON {
 			json.NewEncoder(e.stdout).Encode(rep)
 		} else {
 			fmt.Fprintf(e.stdout, "%d records, %d to %d; head %d:%s\n", rep.Records, rep.First, rep.Head, rep.Head, rep.HeadHash)
+			if rep.Anchor.Seq > 0 {
+				fmt.Fprintf(e.stdout, "anchor: the store recorded the log's end at record %d (%d records); ", rep.Anchor.Seq, rep.Anchor.Records)
+				if rep.OK() {
+					fmt.Fprintln(e.stdout, "the log ends there, so nothing was cut from its end")
+				} else {
+					fmt.Fprintln(e.stdout, "see the problems below")
+				}
+			}
 			for _, p := range rep.Problems {
 				fmt.Fprintf(e.stdout, "record %d: %s\n", p.Seq, p.Reason)
 			}
@@ -562,78 +337,32 @@ func runAudit(e *env, args []string) error {
 		}
 		return nil
 	case "show":
+		recs, err := s.AuditRecords(ctx, p, app.AuditFilter{Subject: subject, Action: action})
+		if err != nil {
+			return err
+		}
 		enc := json.NewEncoder(e.stdout)
-		return st.AuditRecords(ctx, func(r store.AuditRecord) error {
-			if subject != "" && r.Subject != subject {
-				return nil
-			}
+		for _, r := range recs {
 			if asJSON {
-				return enc.Encode(r)
+				if err := enc.Encode(r); err != nil {
+					return err
+				}
+				continue
 			}
-			_, err := fmt.Fprintf(e.stdout, "#%d %s %-9s %-18s %s %s\n", r.Seq, r.Time.Format(time.RFC3339), r.Action, r.Subject, r.Actor, r.Data)
-			return err
-		})
+			if _, err := fmt.Fprintf(e.stdout, "#%d %s %-9s %-18s %s %s\n", r.Seq, r.Time.Format(time.RFC3339), r.Action, safeText(r.Subject), safeText(r.Actor), safeText(string(r.Data))); err != nil {
+				return err
+			}
+		}
+		return nil
 	default:
-		d, err := parseWindow(retention)
-		if err != nil {
-			return usagef("%v", err)
-		}
-		n, err := (&audit.Log{St: st}).Prune(ctx, currentUser(), d)
+		n, cut, err := s.PruneAudit(ctx, p, span)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "%d records older than %s deleted; the chain still verifies from the prune record\n", n, retention)
+		fmt.Fprintf(e.stdout, "%d records made before %s deleted (retention %s); the chain still verifies from the prune record\n", n, cut.Format("2006-01-02"), span)
 		return nil
 	}
 }
 
-// profileAndReport builds a vessel's profile, stores it, records it in
-// the audit log and, with a report path, writes the HTML report (also
-// recorded). It returns the profile and its JSON.
-func profileAndReport(ctx context.Context, e *env, st *sqlite.DB, req vesselRequest, actor, reportPath, windowS string) (risk.Profile, []byte, error) {
-	p, track, err := assess(ctx, st, req)
-	if err != nil {
-		return p, nil, err
-	}
-	pj, err := json.Marshal(p)
-	if err != nil {
-		return p, nil, err
-	}
-	hash := p.Hash()
-	if err := st.PutAssessment(ctx, store.Assessment{ID: hash, IMO: p.IMO, MMSI: req.query.MMSI, AsOf: p.AsOf, Score: p.Score, Outcome: p.Recommendation, Profile: pj}); err != nil {
-		return p, nil, err
-	}
-	log := &audit.Log{St: st}
-	subject := subjectOf(req.query)
-	if _, err := log.Append(ctx, actor, audit.ActionProfile, subject, map[string]any{"profile_hash": hash, "as_of": p.AsOf, "window": windowS,
-		"score": p.Score, "recommendation": p.Recommendation, "config_hash": p.ConfigHash}); err != nil {
-		return p, nil, err
-	}
-	if reportPath == "" {
-		return p, pj, nil
-	}
-	decisions, err := decisionsFor(ctx, st, subject, p.IMO)
-	if err != nil {
-		return p, nil, err
-	}
-	rec, err := log.Append(ctx, actor, audit.ActionReport, subject, map[string]any{"profile_hash": hash, "file": reportPath})
-	if err != nil {
-		return p, nil, err
-	}
-	land, _, zones, err := loadGeo(true)
-	if err != nil {
-		return p, nil, err
-	}
-	in := report.Input{Profile: p, ProfileHash: hash, Track: track, Decisions: decisions, Land: land, Zones: zones,
-		Generated: time.Now().UTC(), GeneratedBy: actor, Version: buildVersion(), AuditSeq: rec.Seq, AuditHash: rec.Hash, Window: windowS}
-	for _, s := range p.Coverage.Sources {
-		if strings.Contains(s, "sim") {
-			in.Simulated = append(in.Simulated, "AIS source "+strconv.Quote(s))
-		}
-	}
-	if err := writeReport(reportPath, in); err != nil {
-		return p, nil, err
-	}
-	fmt.Fprintf(e.stderr, "report written to %s (audit record #%d)\n", reportPath, rec.Seq)
-	return p, pj, nil
-}
+// itoa formats an int64.
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

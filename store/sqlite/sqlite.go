@@ -1,6 +1,10 @@
 // Package sqlite is the embedded Store: one SQLite file through
 // modernc.org/sqlite, a pure-Go driver, so the binary stays cgo-free.
 // The choice and its measurements are in docs/store.md.
+//
+// Writes go through one connection (SQLite has one writer); reads use a
+// pool of their own, so in WAL mode a reader never waits for a long write
+// such as an ingest batch.
 package sqlite
 
 import (
@@ -9,24 +13,29 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
-	"github.com/tidewatch/tidewatch/detect"
-	"github.com/tidewatch/tidewatch/sanctions"
 	"github.com/tidewatch/tidewatch/store"
 )
 
+// migration is one schema step: SQL, then optionally Go code in the same
+// transaction (for data that SQL alone cannot move).
+type migration struct {
+	sql string
+	fn  func(ctx context.Context, tx *sql.Conn) error
+}
+
 // migrations are applied in order; PRAGMA user_version holds how many
 // ran. Never edit one that shipped: append a new one.
-var migrations = []string{
+var migrations = []migration{
 	// 1: the first schema.
-	`CREATE TABLE list_versions(id TEXT PRIMARY KEY, list TEXT NOT NULL, sha256 TEXT NOT NULL, published TEXT, retrieved_ms INTEGER, json TEXT NOT NULL);
+	{sql: `CREATE TABLE list_versions(id TEXT PRIMARY KEY, list TEXT NOT NULL, sha256 TEXT NOT NULL, published TEXT, retrieved_ms INTEGER, json TEXT NOT NULL);
 	CREATE TABLE list_entities(version_id TEXT NOT NULL, seq INTEGER NOT NULL, entity_id TEXT NOT NULL, type TEXT, name TEXT, ship_imo TEXT, json TEXT NOT NULL, PRIMARY KEY(version_id, seq));
 	CREATE INDEX list_entities_imo ON list_entities(ship_imo) WHERE ship_imo != '';
 	CREATE TABLE runs(id TEXT PRIMARY KEY, json TEXT NOT NULL, started_ms INTEGER, updated_ms INTEGER);
@@ -39,25 +48,148 @@ var migrations = []string{
 	CREATE INDEX identities_imo ON identities(imo) WHERE imo != 0;
 	CREATE INDEX identities_run ON identities(run);
 	CREATE TABLE assessments(id TEXT PRIMARY KEY, imo INTEGER, mmsi INTEGER, as_of_ms INTEGER, score REAL, outcome TEXT, json TEXT NOT NULL);
-	CREATE TABLE audit(seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL, data TEXT NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL);`,
+	CREATE TABLE audit(seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL, data TEXT NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL);`},
+	// 2: tenants, users and API keys; one audit log per tenant with its
+	// anchor; assessments and decisions per tenant; list versions' raw
+	// files and import log (the list store's one home); event positions
+	// for queries by area. What a store held before belongs to the
+	// "local" tenant, the operator of a one-machine installation.
+	{sql: `CREATE TABLE tenants(id TEXT PRIMARY KEY, json TEXT NOT NULL);
+	CREATE TABLE users(tenant TEXT NOT NULL, name TEXT NOT NULL, password_hash TEXT NOT NULL DEFAULT '', json TEXT NOT NULL, PRIMARY KEY(tenant, name));
+	CREATE TABLE api_keys(id TEXT PRIMARY KEY, tenant TEXT NOT NULL, hash TEXT NOT NULL, json TEXT NOT NULL);
+	CREATE INDEX api_keys_tenant ON api_keys(tenant);
+	CREATE TABLE decisions(tenant TEXT NOT NULL, id INTEGER NOT NULL, subject TEXT NOT NULL, imo INTEGER, mmsi INTEGER, json TEXT NOT NULL, PRIMARY KEY(tenant, id));
+	CREATE TABLE list_files(version_id TEXT NOT NULL, role TEXT NOT NULL, name TEXT NOT NULL, sha256 TEXT NOT NULL, data BLOB NOT NULL, PRIMARY KEY(version_id, role, name));
+	CREATE TABLE list_imports(id INTEGER PRIMARY KEY, list TEXT NOT NULL, time_ms INTEGER NOT NULL, json TEXT NOT NULL);
+	CREATE INDEX list_imports_list ON list_imports(list, id);
+	CREATE TABLE audit2(tenant TEXT NOT NULL, seq INTEGER NOT NULL, time_ms INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL, data TEXT NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY(tenant, seq));
+	INSERT INTO audit2 SELECT 'local', seq, time_ms, actor, action, subject, data, prev, hash FROM audit;
+	DROP TABLE audit;
+	ALTER TABLE audit2 RENAME TO audit;
+	CREATE INDEX audit_subject ON audit(tenant, subject);
+	CREATE TABLE audit_anchor(tenant TEXT PRIMARY KEY, seq INTEGER NOT NULL, hash TEXT NOT NULL, records INTEGER NOT NULL);
+	INSERT INTO audit_anchor SELECT 'local', max(seq), (SELECT hash FROM audit a WHERE a.tenant = 'local' ORDER BY seq DESC LIMIT 1), count(*) FROM audit WHERE tenant = 'local' HAVING count(*) > 0;
+	CREATE TABLE assessments2(tenant TEXT NOT NULL, id TEXT NOT NULL, imo INTEGER, mmsi INTEGER, as_of_ms INTEGER, score REAL, outcome TEXT, json TEXT NOT NULL, PRIMARY KEY(tenant, id));
+	INSERT INTO assessments2 SELECT 'local', id, imo, mmsi, as_of_ms, score, outcome, json FROM assessments;
+	DROP TABLE assessments;
+	ALTER TABLE assessments2 RENAME TO assessments;
+	ALTER TABLE events ADD COLUMN lat REAL;
+	ALTER TABLE events ADD COLUMN lon REAL;
+	UPDATE events SET lat = json_extract(json, '$.lat'), lon = json_extract(json, '$.lon');
+	CREATE INDEX events_start ON events(start_ms);
+	CREATE INDEX events_kind ON events(kind, start_ms);`,
+		fn: migrateLocalTenant},
 }
+
+// migrateLocalTenant creates the "local" operator tenant and moves the
+// decisions recorded in its audit log into the decisions table.
+func migrateLocalTenant(ctx context.Context, c *sql.Conn) error {
+	t := store.Tenant{ID: LocalTenant, Name: "Local installation", Operator: true, Created: time.Now().UTC().Truncate(time.Millisecond)}
+	tj, _ := json.Marshal(t)
+	if _, err := c.ExecContext(ctx, `INSERT INTO tenants(id, json) VALUES(?, ?)`, t.ID, string(tj)); err != nil {
+		return err
+	}
+	rows, err := c.QueryContext(ctx, `SELECT seq, time_ms, actor, subject, data FROM audit WHERE tenant = 'local' AND action = 'decision' ORDER BY seq`)
+	if err != nil {
+		return err
+	}
+	var ds []store.Decision
+	for rows.Next() {
+		var d store.Decision
+		var tm int64
+		var data string
+		if err := rows.Scan(&d.AuditSeq, &tm, &d.By, &d.Subject, &data); err != nil {
+			rows.Close()
+			return err
+		}
+		var v struct{ Decision, Note string }
+		json.Unmarshal([]byte(data), &v)
+		d.Tenant, d.Time, d.Decision, d.Reason, d.Status = LocalTenant, fromMS(tm), v.Decision, v.Note, "in_force"
+		d.IMO, d.MMSI = subjectIDs(d.Subject)
+		ds = append(ds, d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for i, d := range ds {
+		d.ID = int64(i + 1)
+		j, _ := json.Marshal(d)
+		if _, err := c.ExecContext(ctx, `INSERT INTO decisions(tenant, id, subject, imo, mmsi, json) VALUES(?,?,?,?,?,?)`, d.Tenant, d.ID, d.Subject, d.IMO, d.MMSI, string(j)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// subjectIDs reads "imo:N" or "mmsi:N".
+func subjectIDs(s string) (imo, mmsi uint32) {
+	kind, num, _ := strings.Cut(s, ":")
+	var n uint64
+	fmt.Sscan(num, &n)
+	switch kind {
+	case "imo":
+		return uint32(n), 0
+	case "mmsi":
+		return 0, uint32(n)
+	}
+	return 0, 0
+}
+
+// LocalTenant is the tenant of a one-machine installation: the CLI acts
+// for it, and every store has it.
+const LocalTenant = "local"
 
 // DB is the SQLite store.
 type DB struct {
-	db   *sql.DB
+	w    *sql.DB // the one writer connection
+	r    *sql.DB // readers
 	path string
+	// readOnly: opened without write access (a read-only file or
+	// directory); writes fail with ErrReadOnly.
+	readOnly bool
 }
 
 var _ store.Store = (*DB)(nil)
 
+// ErrReadOnly is returned by writes to a store opened read-only.
+var ErrReadOnly = errors.New("the store is read-only")
+
+// Options say how to open a store.
+type Options struct {
+	// Create allows making a new store file; without it a missing file
+	// is an error (a mistyped path must not silently start an empty store).
+	Create bool
+	// ReadOnly opens for reading only: it works on a file or directory
+	// the process cannot write, and every write fails with ErrReadOnly.
+	ReadOnly bool
+}
+
+// ErrNoStore says the store file does not exist (and Create was not set).
+var ErrNoStore = errors.New("no store at this path")
+
 // Open opens or creates the store at path and brings its schema up to
 // date. A store written by a newer Tidewatch is refused rather than
 // guessed at.
-func Open(path string) (*DB, error) {
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+func Open(path string) (*DB, error) { return OpenWith(path, Options{Create: true}) }
+
+// OpenWith opens a store with options.
+func OpenWith(path string, o Options) (*DB, error) {
+	if _, err := os.Stat(path); err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("open store %s: %w", path, err)
 		}
+		if !o.Create || o.ReadOnly {
+			return nil, fmt.Errorf("open store %s: %w", path, ErrNoStore)
+		}
+		if dir := filepath.Dir(path); dir != "" {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return nil, fmt.Errorf("open store %s: %w", path, err)
+			}
+		}
+	}
+	if o.ReadOnly {
+		return openReadOnly(path)
 	}
 	// WAL with synchronous=NORMAL: a committed transaction survives the
 	// process being killed (the WAL is in the OS cache); only a power cut
@@ -67,14 +199,14 @@ func Open(path string) (*DB, error) {
 	// page (BenchmarkVesselYear).
 	// busy_timeout comes first: the pragmas apply in order, and switching
 	// a new file to WAL needs a lock another process may hold.
-	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)" +
+	common := "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)" +
 		"&_pragma=cache_size(-65536)&_pragma=mmap_size(1073741824)"
-	db, err := sql.Open("sqlite", dsn)
+	w, err := sql.Open("sqlite", "file:"+escapePath(path)+common)
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	db.SetMaxOpenConns(1) // one writer; SQLite serialises anyway
-	s := &DB{db: db, path: path}
+	w.SetMaxOpenConns(1) // one writer; SQLite serialises anyway
+	s := &DB{w: w, path: path}
 	// Switching a brand-new file to WAL can fail at once with "database
 	// is locked" when another process is doing the same (SQLite does not
 	// always wait on that lock): try again for up to ten seconds.
@@ -82,15 +214,63 @@ func Open(path string) (*DB, error) {
 	for {
 		err = s.migrate()
 		if err == nil {
-			return s, nil
+			break
+		}
+		if isReadOnlyErr(err) {
+			w.Close()
+			return openReadOnly(path)
 		}
 		if !strings.Contains(err.Error(), "SQLITE_BUSY") || time.Now().After(deadline) {
-			db.Close()
+			w.Close()
 			return nil, fmt.Errorf("open store %s: %w", path, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	r, err := sql.Open("sqlite", "file:"+escapePath(path)+common+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	s.r = r
+	return s, nil
 }
+
+// openReadOnly opens a store the process may not write: immutable mode
+// reads the file without the WAL's shared-memory file or locks (which
+// need write access to the directory). A store that is being written
+// by another process at the same time must not be opened this way.
+func openReadOnly(path string) (*DB, error) {
+	db, err := sql.Open("sqlite", "file:"+escapePath(path)+"?mode=ro&immutable=1&_pragma=query_only(1)")
+	if err != nil {
+		return nil, fmt.Errorf("open store %s read-only: %w", path, err)
+	}
+	var v int
+	if err := db.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s read-only: %w", path, err)
+	}
+	if v != len(migrations) {
+		db.Close()
+		return nil, fmt.Errorf("open store %s read-only: its schema version is %d and this build needs %d; open it once with write access to upgrade it", path, v, len(migrations))
+	}
+	return &DB{w: db, r: db, path: path, readOnly: true}, nil
+}
+
+func isReadOnlyErr(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "SQLITE_READONLY") || strings.Contains(s, "SQLITE_CANTOPEN") || strings.Contains(s, "readonly database") ||
+		strings.Contains(s, "(14)") || strings.Contains(s, "(8)")
+}
+
+// escapePath makes a file path safe inside a file: URI.
+func escapePath(p string) string {
+	return (&url.URL{Path: p}).EscapedPath()
+}
+
+// ReadOnly says the store was opened without write access.
+func (s *DB) ReadOnly() bool { return s.readOnly }
 
 // SchemaVersion is the number of migrations this build knows.
 func SchemaVersion() int { return len(migrations) }
@@ -101,7 +281,7 @@ func (s *DB) migrate() error {
 	// lock (BEGIN IMMEDIATE), so the second waits and then finds the
 	// schema current.
 	ctx := context.Background()
-	conn, err := s.db.Conn(ctx)
+	conn, err := s.w.Conn(ctx)
 	if err != nil {
 		return err
 	}
@@ -110,6 +290,8 @@ func (s *DB) migrate() error {
 	var current int
 	if err := conn.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&current); err == nil && current == len(migrations) {
 		return nil
+	} else if err == nil && current > len(migrations) {
+		return fmt.Errorf("schema version %d is newer than this build knows (%d): use a newer tidewatch", current, len(migrations))
 	}
 	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
 		return fmt.Errorf("lock for migration: %w", err)
@@ -128,8 +310,14 @@ func (s *DB) migrate() error {
 		return fmt.Errorf("schema version %d is newer than this build knows (%d): use a newer tidewatch", v, len(migrations))
 	}
 	for i := v; i < len(migrations); i++ {
-		if _, err := conn.ExecContext(ctx, migrations[i]); err != nil {
+		m := migrations[i]
+		if _, err := conn.ExecContext(ctx, m.sql); err != nil {
 			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if m.fn != nil {
+			if err := m.fn(ctx, conn); err != nil {
+				return fmt.Errorf("migration %d: %w", i+1, err)
+			}
 		}
 		if _, err := conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, i+1)); err != nil {
 			return fmt.Errorf("migration %d: %w", i+1, err)
@@ -143,10 +331,34 @@ func (s *DB) migrate() error {
 }
 
 // Close closes the store.
-func (s *DB) Close() error { return s.db.Close() }
+func (s *DB) Close() error {
+	err := s.w.Close()
+	if s.r != s.w {
+		if e := s.r.Close(); err == nil {
+			err = e
+		}
+	}
+	return err
+}
 
 // Path is the store's file.
 func (s *DB) Path() string { return s.path }
+
+// begin starts a write transaction.
+func (s *DB) begin(ctx context.Context) (*sql.Tx, error) {
+	if s.readOnly {
+		return nil, ErrReadOnly
+	}
+	return s.w.BeginTx(ctx, nil)
+}
+
+// exec runs one write statement.
+func (s *DB) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if s.readOnly {
+		return nil, ErrReadOnly
+	}
+	return s.w.ExecContext(ctx, q, args...)
+}
 
 func ms(t time.Time) int64 {
 	if t.IsZero() {
@@ -162,65 +374,8 @@ func fromMS(v int64) time.Time {
 	return time.UnixMilli(v).UTC()
 }
 
-// PutListVersion stores a list version and its entities, once: a version
-// already held (same ID) is left as it is.
-func (s *DB) PutListVersion(ctx context.Context, ds *sanctions.Dataset) (bool, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return false, err
-	}
-	defer tx.Rollback()
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM list_versions WHERE id = ?`, ds.Version.ID).Scan(&n); err != nil {
-		return false, err
-	}
-	if n > 0 {
-		return false, nil
-	}
-	vj, err := json.Marshal(ds.Version)
-	if err != nil {
-		return false, err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO list_versions(id, list, sha256, published, retrieved_ms, json) VALUES(?,?,?,?,?,?)`,
-		ds.Version.ID, ds.Version.List, ds.Version.SHA256, ds.Version.Published, ms(ds.Version.Retrieved), string(vj)); err != nil {
-		return false, fmt.Errorf("store list version %s: %w", ds.Version.ID, err)
-	}
-	st, err := tx.PrepareContext(ctx, `INSERT INTO list_entities(version_id, seq, entity_id, type, name, ship_imo, json) VALUES(?,?,?,?,?,?,?)`)
-	if err != nil {
-		return false, err
-	}
-	defer st.Close()
-	for i, e := range ds.Entities {
-		ej, err := json.Marshal(e)
-		if err != nil {
-			return false, err
-		}
-		if _, err := st.ExecContext(ctx, ds.Version.ID, i, e.ID, string(e.Type), e.Name, e.ShipIMO(), string(ej)); err != nil {
-			return false, fmt.Errorf("store entity %s of %s: %w", e.ID, ds.Version.ID, err)
-		}
-	}
-	return true, tx.Commit()
-}
-
-// ListVersions returns every stored list version, by list then ID.
-func (s *DB) ListVersions(ctx context.Context) ([]sanctions.Version, error) {
-	return jsonRows[sanctions.Version](ctx, s.db, "list version record", `SELECT json FROM list_versions ORDER BY list, id`)
-}
-
-// ListEntities returns a stored version's entities in source order.
-func (s *DB) ListEntities(ctx context.Context, versionID string) ([]*sanctions.Entity, error) {
-	out, err := jsonRows[*sanctions.Entity](ctx, s.db, "entity of "+versionID, `SELECT json FROM list_entities WHERE version_id = ? ORDER BY seq`, versionID)
-	if err != nil {
-		return nil, err
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("list version %s: %w", versionID, store.ErrNotFound)
-	}
-	return out, nil
-}
-
-// jsonRows runs a query whose one column is a JSON record and decodes each
-// row into a T; what names a record in errors.
+// jsonRows runs a read query whose one column is a JSON record and decodes
+// each row into a T; what names a record in errors.
 func jsonRows[T any](ctx context.Context, db *sql.DB, what, query string, args ...any) ([]T, error) {
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -242,452 +397,53 @@ func jsonRows[T any](ctx context.Context, db *sql.DB, what, query string, args .
 	return out, rows.Err()
 }
 
-// Run returns a stored run.
-func (s *DB) Run(ctx context.Context, id string) (store.Run, error) {
-	var j string
-	err := s.db.QueryRowContext(ctx, `SELECT json FROM runs WHERE id = ?`, id).Scan(&j)
+// jsonRow reads one JSON record (store.ErrNotFound when there is none).
+func jsonRow[T any](ctx context.Context, db *sql.DB, what, query string, args ...any) (T, error) {
+	var v T
+	var j []byte
+	err := db.QueryRowContext(ctx, query, args...).Scan(&j)
 	if errors.Is(err, sql.ErrNoRows) {
-		return store.Run{}, store.ErrNotFound
+		return v, fmt.Errorf("%s: %w", what, store.ErrNotFound)
 	}
 	if err != nil {
-		return store.Run{}, err
+		return v, err
 	}
-	var r store.Run
-	return r, json.Unmarshal([]byte(j), &r)
+	if err := json.Unmarshal(j, &v); err != nil {
+		return v, fmt.Errorf("%s: %w", what, err)
+	}
+	return v, nil
 }
 
-func putRun(ctx context.Context, tx *sql.Tx, r store.Run) error {
-	j, err := json.Marshal(r)
-	if err != nil {
-		return err
+// Stats counts what the store holds.
+func (s *DB) Stats(ctx context.Context) (store.Stats, error) {
+	st := store.Stats{SchemaVersion: len(migrations)}
+	if fi, err := os.Stat(s.path); err == nil {
+		st.Bytes = fi.Size()
 	}
-	now := time.Now().UnixMilli()
-	_, err = tx.ExecContext(ctx, `INSERT INTO runs(id, json, started_ms, updated_ms) VALUES(?,?,?,?)
-		ON CONFLICT(id) DO UPDATE SET json = excluded.json, updated_ms = excluded.updated_ms`, r.ID, string(j), now, now)
-	return err
-}
-
-// Counts returns the number of rows of each data table, and the
-// positions held in chunks.
-func (s *DB) Counts(ctx context.Context) (map[string]int64, error) {
-	out := map[string]int64{}
-	for _, t := range []string{"list_versions", "list_entities", "runs", "chunks", "events", "identities", "assessments", "audit"} {
-		var n int64
-		if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM `+t).Scan(&n); err != nil {
-			return nil, fmt.Errorf("count %s: %w", t, err)
+	if fi, err := os.Stat(s.path + "-wal"); err == nil {
+		st.Bytes += fi.Size()
+	}
+	for _, c := range []struct {
+		table string
+		n     *int64
+	}{{"list_versions", &st.ListVersions}, {"list_entities", &st.ListEntities}, {"runs", &st.Runs}, {"chunks", &st.Chunks},
+		{"events", &st.Events}, {"identities", &st.Identities}, {"assessments", &st.Assessments}, {"decisions", &st.Decisions},
+		{"audit", &st.Audit}, {"tenants", &st.Tenants}} {
+		if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM `+c.table).Scan(c.n); err != nil {
+			return st, fmt.Errorf("count %s: %w", c.table, err)
 		}
-		out[t] = n
 	}
 	var pts, vessels sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, `SELECT sum(n), count(DISTINCT mmsi) FROM chunks`).Scan(&pts, &vessels); err != nil {
-		return nil, err
+	if err := s.r.QueryRowContext(ctx, `SELECT sum(n), count(DISTINCT mmsi) FROM chunks`).Scan(&pts, &vessels); err != nil {
+		return st, err
 	}
-	out["points"], out["mmsis"] = pts.Int64, vessels.Int64
-	return out, nil
-}
-
-// Runs returns every run's record, by ID.
-func (s *DB) Runs(ctx context.Context) ([]store.Run, error) {
-	return jsonRows[store.Run](ctx, s.db, "run record", `SELECT json FROM runs ORDER BY id`)
-}
-
-// PutRun stores a run's record.
-func (s *DB) PutRun(ctx context.Context, r store.Run) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := putRun(ctx, tx, r); err != nil {
-		return fmt.Errorf("store run %s: %w", r.ID, err)
-	}
-	return tx.Commit()
-}
-
-// ResetRun deletes what a run wrote and stores its new record, in one
-// transaction.
-func (s *DB) ResetRun(ctx context.Context, r store.Run) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	for _, t := range []string{"chunks", "events", "event_vessels", "identities"} {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM `+t+` WHERE run = ?`, r.ID); err != nil {
-			return fmt.Errorf("reset run %s: %w", r.ID, err)
-		}
-	}
-	if err := putRun(ctx, tx, r); err != nil {
-		return fmt.Errorf("reset run %s: %w", r.ID, err)
-	}
-	return tx.Commit()
-}
-
-// CommitBatch stores a batch and the run's progress in one transaction.
-func (s *DB) CommitBatch(ctx context.Context, b *store.Batch) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	run := b.Run.ID
-	if len(b.Chunks) > 0 {
-		st, err := tx.PrepareContext(ctx, `INSERT INTO chunks(mmsi, start_ms, run, end_ms, n, fixes, data) VALUES(?,?,?,?,?,?,?)`)
-		if err != nil {
-			return err
-		}
-		for _, c := range b.Chunks {
-			if _, err := st.ExecContext(ctx, c.MMSI, ms(c.Start), run, ms(c.End), c.N, c.Fixes, c.Data); err != nil {
-				st.Close()
-				return fmt.Errorf("store chunk of %d at %s: %w", c.MMSI, c.Start.Format(time.RFC3339), err)
-			}
-		}
-		st.Close()
-	}
-	if len(b.Events) > 0 {
-		st, err := tx.PrepareContext(ctx, `INSERT INTO events(run, seq, kind, start_ms, end_ms, json) VALUES(?,?,?,?,?,?)`)
-		if err != nil {
-			return err
-		}
-		sv, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO event_vessels(mmsi, start_ms, run, seq, end_ms, imo) VALUES(?,?,?,?,?,?)`)
-		if err != nil {
-			st.Close()
-			return err
-		}
-		for _, e := range b.Events {
-			j, err := json.Marshal(e.Event)
-			if err == nil {
-				_, err = st.ExecContext(ctx, run, e.Seq, e.Event.Kind, ms(e.Event.Start), ms(e.Event.End), string(j))
-			}
-			for _, v := range e.Event.Vessels {
-				if err != nil {
-					break
-				}
-				_, err = sv.ExecContext(ctx, v.MMSI, ms(e.Event.Start), run, e.Seq, ms(e.Event.End), v.IMO)
-			}
-			if err != nil {
-				st.Close()
-				sv.Close()
-				return fmt.Errorf("store event %d: %w", e.Seq, err)
-			}
-		}
-		st.Close()
-		sv.Close()
-	}
-	if len(b.Identities) > 0 {
-		// Identity rows hold the run's totals so far, so writing them
-		// again (a resumed run) replaces rather than adds.
-		st, err := tx.PrepareContext(ctx, `INSERT INTO identities(mmsi, field, value, run, imo, first_ms, last_ms, count, source) VALUES(?,?,?,?,?,?,?,?,?)
-			ON CONFLICT(mmsi, field, value, run) DO UPDATE SET imo = excluded.imo, first_ms = excluded.first_ms, last_ms = excluded.last_ms, count = excluded.count, source = excluded.source`)
-		if err != nil {
-			return err
-		}
-		for _, id := range b.Identities {
-			if _, err := st.ExecContext(ctx, id.MMSI, id.Field, id.Value, run, id.IMO, ms(id.First), ms(id.Last), id.Count, id.Source); err != nil {
-				st.Close()
-				return fmt.Errorf("store identity %d %s: %w", id.MMSI, id.Field, err)
-			}
-		}
-		st.Close()
-	}
-	if err := putRun(ctx, tx, b.Run); err != nil {
-		return fmt.Errorf("store run %s: %w", run, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit batch %d of run %s: %w", b.Run.Batches, run, err)
-	}
-	return nil
-}
-
-// IdentityHistory returns every identity value seen for a vessel, summed
-// over runs. By IMO, it covers every MMSI that broadcast the IMO.
-func (s *DB) IdentityHistory(ctx context.Context, q store.VesselQuery) ([]store.Identity, error) {
-	mmsis := []uint32{}
-	if q.MMSI != 0 {
-		mmsis = append(mmsis, q.MMSI)
-	}
-	if q.IMO != 0 {
-		rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT mmsi FROM identities WHERE imo = ?`, q.IMO)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var m uint32
-			if err := rows.Scan(&m); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			mmsis = append(mmsis, m)
-		}
-		rows.Close()
-	}
-	var out []store.Identity
-	for _, m := range uniq(mmsis) {
-		rows, err := s.db.QueryContext(ctx, `SELECT field, value, max(imo), min(first_ms), max(last_ms), sum(count), min(source)
-			FROM identities WHERE mmsi = ? GROUP BY field, value ORDER BY field, min(first_ms), value`, m)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			id := store.Identity{MMSI: m}
-			var first, last int64
-			var imo sql.NullInt64
-			var src sql.NullString
-			if err := rows.Scan(&id.Field, &id.Value, &imo, &first, &last, &id.Count, &src); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			id.IMO, id.First, id.Last, id.Source = uint32(imo.Int64), fromMS(first), fromMS(last), src.String
-			out = append(out, id)
-		}
-		if err := rows.Err(); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		rows.Close()
-	}
-	return out, nil
-}
-
-func uniq(v []uint32) []uint32 {
-	sort.Slice(v, func(i, j int) bool { return v[i] < v[j] })
-	out := v[:0]
-	for i, x := range v {
-		if i == 0 || x != v[i-1] {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
-// Track returns an MMSI's stored positions in [from, to], in time order.
-// A position stored by two runs (the same data ingested twice) is returned
-// once.
-func (s *DB) Track(ctx context.Context, mmsi uint32, from, to time.Time) ([]store.Point, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT start_ms, n, data FROM chunks WHERE mmsi = ? AND start_ms <= ? AND end_ms >= ? ORDER BY start_ms, run`,
-		mmsi, to.UnixMilli(), from.UnixMilli())
-	if err != nil {
-		return nil, err
-	}
-	type chunk struct {
-		start int64
-		data  []byte
-	}
-	var chunks []chunk
-	total := 0
-	for rows.Next() {
-		var c chunk
-		var n int
-		if err := rows.Scan(&c.start, &n, &c.data); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		chunks = append(chunks, c)
-		total += n
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	// One allocation for the whole track: a year can be half a million
-	// points, and growing the slice chunk by chunk cost more than decoding.
-	pts := make([]store.Point, 0, total)
-	for _, c := range chunks {
-		n := len(pts)
-		pts, err = store.DecodeChunk(pts, fromMS(c.start), c.data)
-		if err != nil {
-			return nil, fmt.Errorf("track of %d: chunk at %s: %w", mmsi, fromMS(c.start).Format(time.RFC3339), err)
-		}
-		// keep only the window
-		w := n
-		for i := n; i < len(pts); i++ {
-			if p := &pts[i]; !p.Time.Before(from) && !p.Time.After(to) {
-				pts[w] = *p
-				w++
-			}
-		}
-		pts = pts[:w]
-	}
-	// Chunks of one run never overlap; only data ingested by two runs
-	// needs sorting and de-duplicating.
-	sorted := true
-	for i := 1; i < len(pts); i++ {
-		if pts[i].Time.Before(pts[i-1].Time) {
-			sorted = false
-			break
-		}
-	}
-	if !sorted {
-		sort.SliceStable(pts, func(i, j int) bool { return pts[i].Time.Before(pts[j].Time) })
-	}
-	out := pts[:0]
-	for i := range pts {
-		if i > 0 && pts[i].Time.Equal(pts[i-1].Time) && pts[i].Lat == pts[i-1].Lat && pts[i].Lon == pts[i-1].Lon {
-			continue
-		}
-		out = append(out, pts[i])
-	}
-	return out, nil
-}
-
-// Events returns the events involving any of the MMSIs that overlap
-// [from, to], in the detectors' order (detect.SortEvents), each once.
-func (s *DB) Events(ctx context.Context, mmsis []uint32, from, to time.Time) ([]detect.Event, error) {
-	if len(mmsis) == 0 {
-		return nil, nil
-	}
-	q := `SELECT DISTINCT e.run, e.seq, e.json FROM event_vessels v JOIN events e ON e.run = v.run AND e.seq = v.seq
-		WHERE v.mmsi IN (` + placeholders(len(mmsis)) + `) AND v.start_ms <= ? AND v.end_ms >= ?`
-	args := make([]any, 0, len(mmsis)+2)
-	for _, m := range mmsis {
-		args = append(args, m)
-	}
-	args = append(args, to.UnixMilli(), from.UnixMilli())
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []detect.Event
-	seen := map[string]bool{}
-	for rows.Next() {
-		var run string
-		var seq int64
-		var j []byte
-		if err := rows.Scan(&run, &seq, &j); err != nil {
-			return nil, err
-		}
-		// The same event stored by two runs (same data ingested twice)
-		// is one event.
-		if seen[string(j)] {
-			continue
-		}
-		seen[string(j)] = true
-		var ev detect.Event
-		if err := json.Unmarshal(j, &ev); err != nil {
-			return nil, fmt.Errorf("event %s/%d: %w", run, seq, err)
-		}
-		out = append(out, ev)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	detect.SortEvents(out)
-	return out, nil
-}
-
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
-}
-
-// Coverage sums the chunks of the MMSIs overlapping [from, to]. Chunks
-// straddling the window's ends count whole: coverage is a summary, the
-// track itself is exact.
-func (s *DB) Coverage(ctx context.Context, mmsis []uint32, from, to time.Time) (store.Coverage, error) {
-	var c store.Coverage
-	days := map[int64]bool{}
-	for _, m := range uniq(append([]uint32(nil), mmsis...)) {
-		rows, err := s.db.QueryContext(ctx, `SELECT start_ms, end_ms, n, fixes FROM chunks WHERE mmsi = ? AND start_ms <= ? AND end_ms >= ?`,
-			m, to.UnixMilli(), from.UnixMilli())
-		if err != nil {
-			return c, err
-		}
-		for rows.Next() {
-			var a, b, n, f int64
-			if err := rows.Scan(&a, &b, &n, &f); err != nil {
-				rows.Close()
-				return c, err
-			}
-			c.Points += n
-			c.Fixes += f
-			if t := fromMS(a); c.First.IsZero() || t.Before(c.First) {
-				c.First = t
-			}
-			if t := fromMS(b); t.After(c.Last) {
-				c.Last = t
-			}
-			for d := a / 86400000; d <= b/86400000; d++ {
-				days[d] = true
-			}
-		}
-		if err := rows.Err(); err != nil {
-			rows.Close()
-			return c, err
-		}
-		rows.Close()
-	}
-	c.Days = len(days)
-	return c, nil
-}
-
-// PutAssessment stores a risk profile (once per content hash).
-func (s *DB) PutAssessment(ctx context.Context, a store.Assessment) error {
-	_, err := s.db.ExecContext(ctx, `INSERT OR IGNORE INTO assessments(id, imo, mmsi, as_of_ms, score, outcome, json) VALUES(?,?,?,?,?,?,?)`,
-		a.ID, a.IMO, a.MMSI, ms(a.AsOf), a.Score, a.Outcome, string(a.Profile))
-	if err != nil {
-		return fmt.Errorf("store assessment %s: %w", a.ID, err)
-	}
-	return nil
-}
-
-// AuditTail returns the last audit record.
-func (s *DB) AuditTail(ctx context.Context) (store.AuditRecord, error) {
-	row := s.db.QueryRowContext(ctx, `SELECT seq, time_ms, actor, action, subject, data, prev, hash FROM audit ORDER BY seq DESC LIMIT 1`)
-	r, err := scanAudit(row.Scan)
-	if errors.Is(err, sql.ErrNoRows) {
-		return r, store.ErrNotFound
-	}
-	return r, err
-}
-
-func scanAudit(scan func(...any) error) (store.AuditRecord, error) {
-	var r store.AuditRecord
-	var t int64
-	var data string
-	err := scan(&r.Seq, &t, &r.Actor, &r.Action, &r.Subject, &data, &r.Prev, &r.Hash)
-	r.Time, r.Data = fromMS(t), json.RawMessage(data)
-	return r, err
-}
-
-// AppendAudit appends a record; its Seq must be the next one.
-func (s *DB) AppendAudit(ctx context.Context, r store.AuditRecord) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO audit(seq, time_ms, actor, action, subject, data, prev, hash) VALUES(?,?,?,?,?,?,?,?)`,
-		r.Seq, ms(r.Time), r.Actor, r.Action, r.Subject, string(r.Data), r.Prev, r.Hash)
-	if err != nil {
-		return fmt.Errorf("append audit record %d: %w", r.Seq, err)
-	}
-	return nil
-}
-
-// AuditRecords calls fn for every record in the order they are stored
-// (by seq).
-func (s *DB) AuditRecords(ctx context.Context, fn func(store.AuditRecord) error) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, time_ms, actor, action, subject, data, prev, hash FROM audit ORDER BY seq`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		r, err := scanAudit(rows.Scan)
-		if err != nil {
-			return err
-		}
-		if err := fn(r); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
-}
-
-// PruneAudit deletes records through seq.
-func (s *DB) PruneAudit(ctx context.Context, throughSeq int64) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM audit WHERE seq <= ?`, throughSeq)
-	return err
+	st.Points, st.MMSIs = pts.Int64, vessels.Int64
+	return st, nil
 }
 
 // Exec runs a statement; tests use it to tamper with the store.
 func (s *DB) Exec(query string, args ...any) error {
-	_, err := s.db.Exec(query, args...)
+	_, err := s.w.Exec(query, args...)
 	return err
 }
 
@@ -704,7 +460,7 @@ func (s *DB) Dump(ctx context.Context, fn func(table string, row []any) error) e
 		{"identities", `SELECT mmsi, field, value, run, imo, first_ms, last_ms, count, source FROM identities ORDER BY mmsi, field, value, run`},
 	}
 	for _, q := range queries {
-		rows, err := s.db.QueryContext(ctx, q.q)
+		rows, err := s.r.QueryContext(ctx, q.q)
 		if err != nil {
 			return fmt.Errorf("dump %s: %w", q.table, err)
 		}

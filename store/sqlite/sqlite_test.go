@@ -17,7 +17,7 @@ func TestSchemaVersions(t *testing.T) {
 		t.Fatal(err)
 	}
 	var v int
-	db.db.QueryRow(`PRAGMA user_version`).Scan(&v)
+	db.w.QueryRow(`PRAGMA user_version`).Scan(&v)
 	if v != SchemaVersion() {
 		t.Errorf("schema version %d, want %d", v, SchemaVersion())
 	}

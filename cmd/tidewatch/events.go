@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tidewatch/tidewatch/internal/app"
+	"github.com/tidewatch/tidewatch/store"
+)
+
+func runEvents(e *env, args []string) error {
+	var sf storeFlags
+	var vessel, kinds, from, to, area, zone string
+	var limit int
+	var asJSON bool
+	fs := newFlagSet(e, "events", "tidewatch events [--vessel IMO|MMSI] [--kind K,...] [--from DATE] [--to DATE] [--area S,W,N,E | --zone ZONE] [--json]", `
+Lists the events stored by ingest, oldest first, filtered by vessel (an
+IMO number takes in every MMSI that broadcast it), kind, period (events
+overlapping it) and area: a box (south,west,north,east in degrees; west
+greater than east crosses the antimeridian) or a built-in zone by id or
+name (dprk-waters, sts-east-china-sea, ...).
+
+Example: every encounter in the East China Sea STS area in March 2026
+  tidewatch events --kind encounter --zone sts-east-china-sea --from 2026-03-01 --to 2026-03-31`)
+	sf.register(fs, false)
+	fs.StringVar(&vessel, "vessel", "", "only this vessel's events (IMO number or MMSI)")
+	fs.StringVar(&kinds, "kind", "", "only these kinds, comma-separated ("+strings.Join(app.EventKinds, ", ")+")")
+	fs.StringVar(&from, "from", "", "events ending on or after this date (YYYY-MM-DD or RFC 3339)")
+	fs.StringVar(&to, "to", "", "events starting on or before this date (a bare date: the end of that day)")
+	fs.StringVar(&area, "area", "", "a box: south,west,north,east in degrees")
+	fs.StringVar(&zone, "zone", "", "a built-in zone, by id or name")
+	fs.IntVar(&limit, "limit", 1000, "at most this many events")
+	fs.BoolVar(&asJSON, "json", false, "one JSON object per event")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	var req app.EventsRequest
+	var err error
+	req.Limit = limit
+	if vessel != "" {
+		if req.Vessel, err = app.ParseVessel(vessel); err != nil {
+			return usagef("--vessel: %v", err)
+		}
+	}
+	if kinds != "" {
+		req.Kinds = strings.Split(kinds, ",")
+	}
+	if from != "" {
+		if req.From, err = app.ParseAsOf(from); err != nil {
+			return usagef("--from: %v", err)
+		}
+		if len(from) == 10 {
+			req.From = req.From.Truncate(24 * time.Hour)
+		}
+	}
+	if to != "" {
+		if req.To, err = app.ParseAsOf(to); err != nil {
+			return usagef("--to: %v", err)
+		}
+	}
+	if area != "" {
+		if req.Area, err = parseBBox(area); err != nil {
+			return usagef("--area: %v", err)
+		}
+	}
+	req.Zone = zone
+	s, st, err := sf.service(app.Config{})
+	if err != nil {
+		return err
+	}
+	defer closeService(s, st)
+	evs, err := s.Events(context.Background(), localPrincipal(currentUser()), req)
+	if err != nil {
+		if app.CodeOf(err) == app.CodeInvalid {
+			return usagef("%v", err)
+		}
+		return err
+	}
+	enc := json.NewEncoder(e.stdout)
+	for _, ev := range evs {
+		if asJSON {
+			if err := enc.Encode(ev); err != nil {
+				return err
+			}
+			continue
+		}
+		var names []string
+		for _, v := range ev.Vessels {
+			n := fmt.Sprintf("%09d", v.MMSI)
+			if v.Name != "" {
+				n += " " + safeText(v.Name)
+			}
+			names = append(names, n)
+		}
+		fmt.Fprintf(e.stdout, "%s  %-18s %s to %s  %s  at %.3f, %.3f\n", ev.Start.Format("2006-01-02 15:04"), ev.Kind, ev.Start.Format("15:04"),
+			ev.End.Format("2006-01-02 15:04"), strings.Join(names, " & "), ev.Lat, ev.Lon)
+	}
+	fmt.Fprintf(e.stderr, "%d events\n", len(evs))
+	return nil
+}
+
+// parseBBox reads "south,west,north,east".
+func parseBBox(s string) (*store.BBox, error) {
+	parts := strings.Split(s, ",")
+	if len(parts) != 4 {
+		return nil, fmt.Errorf("%q: give south,west,north,east", s)
+	}
+	var v [4]float64
+	for i, p := range parts {
+		f, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil {
+			return nil, fmt.Errorf("%q: %q is not a number", s, p)
+		}
+		v[i] = f
+	}
+	return &store.BBox{South: v[0], West: v[1], North: v[2], East: v[3]}, nil
+}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/tidewatch/tidewatch/internal/app"
+	"github.com/tidewatch/tidewatch/risk"
+	"github.com/tidewatch/tidewatch/store/sqlite"
+)
+
+// defaultStore is the embedded store's file.
+func defaultStore() string { return filepath.Join(defaultDataDir(), "tidewatch.db") }
+
+// storeFlags are --store (every command that reads or writes stored
+// data) and, for commands that write, --create.
+type storeFlags struct {
+	path   string
+	create bool
+	write  bool
+}
+
+func (o *storeFlags) register(fs *flag.FlagSet, write bool) {
+	o.write = write
+	fs.StringVar(&o.path, "store", defaultStore(), "the store file")
+	if write {
+		fs.BoolVar(&o.create, "create", false, "create the store if --store names a file that does not exist")
+	}
+}
+
+// open opens the store. The default store is created when a command
+// writes to it; any other path must exist unless --create says to make it
+// (a mistyped path must not silently start an empty store and audit log).
+// A command that only reads opens a store it cannot write read-only.
+func (o *storeFlags) open() (*sqlite.DB, error) {
+	_, err := os.Stat(o.path)
+	missing := errors.Is(err, os.ErrNotExist)
+	switch {
+	case missing && !o.write:
+		return nil, fmt.Errorf("no store at %s (build one with 'tidewatch ingest', or give --store)", o.path)
+	case missing && !o.create && o.path != defaultStore():
+		return nil, fmt.Errorf("no store at %s: give the path of an existing store, or add --create (or run 'tidewatch init --store %s') to make a new one", o.path, o.path)
+	}
+	return sqlite.OpenWith(o.path, sqlite.Options{Create: true, ReadOnly: false})
+}
+
+// service opens the store and wraps it in the application core.
+func (o *storeFlags) service(cfg app.Config) (*app.Service, *sqlite.DB, error) {
+	st, err := o.open()
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.Store = st
+	s := app.New(cfg)
+	return s, st, nil
+}
+
+// closeService flushes the service's background work and closes the store.
+func closeService(s *app.Service, st *sqlite.DB) {
+	s.Close()
+	st.Close()
+}
+
+// riskConfig reads --config for the risk weights.
+func riskConfig(path string) (*risk.Config, error) {
+	if path == "" {
+		return nil, nil
+	}
+	c, err := risk.LoadConfig(path)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	return &c, nil
+}
+
+// localPrincipal is whoever runs the CLI, acting for the local tenant.
+func localPrincipal(by string) app.Principal { return app.LocalPrincipal(by) }
+
+func currentUser() string {
+	if u := os.Getenv("TIDEWATCH_USER"); u != "" {
+		return u
+	}
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	return "unknown"
+}
+
+func runInit(e *env, args []string) error {
+	var path string
+	fs := newFlagSet(e, "init", "tidewatch init [--store FILE]", `
+Creates an empty store (the schema, the local tenant) at --store, and
+stores the embedded list snapshot in it. Commands that write refuse a
+--store path that does not exist, so a mistyped path cannot start an
+empty store and audit log by accident: make a new one with this command
+(or --create).`)
+	fs.StringVar(&path, "store", defaultStore(), "the store file to create")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if _, err := os.Stat(path); err == nil {
+		return fmt.Errorf("%s exists already", path)
+	}
+	st, err := sqlite.OpenWith(path, sqlite.Options{Create: true})
+	if err != nil {
+		return err
+	}
+	s := app.New(app.Config{Store: st})
+	defer closeService(s, st)
+	n, err := s.EnsureLists(context.Background())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "store created at %s with %d list versions from the embedded snapshot\n", path, n)
+	return nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}

@@ -1,0 +1,414 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base32"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tidewatch/tidewatch/audit"
+	"github.com/tidewatch/tidewatch/store"
+)
+
+// Role is what a principal may do. Roles are ordered: each may do what
+// the ones below it may.
+type Role int
+
+// Roles.
+const (
+	// RoleViewer reads: screening, profiles, reports, events, lists, the
+	// audit log.
+	RoleViewer Role = iota + 1
+	// RoleAnalyst also ingests AIS and imports lists (in the operator
+	// tenant: they are shared by every tenant) and runs batch jobs.
+	RoleAnalyst
+	// RoleUnderwriter also records and approves decisions.
+	RoleUnderwriter
+	// RoleAdmin also manages the tenant's users and keys and prunes its
+	// audit log; in the operator tenant, manages tenants too.
+	RoleAdmin
+)
+
+var roleNames = map[Role]string{RoleViewer: "viewer", RoleAnalyst: "analyst", RoleUnderwriter: "underwriter", RoleAdmin: "admin"}
+
+func (r Role) String() string {
+	if n, ok := roleNames[r]; ok {
+		return n
+	}
+	return fmt.Sprintf("role(%d)", int(r))
+}
+
+// ParseRole reads a role's name.
+func ParseRole(s string) (Role, error) {
+	for r, n := range roleNames {
+		if strings.EqualFold(s, n) {
+			return r, nil
+		}
+	}
+	return 0, Errorf(CodeInvalid, "role %q: give viewer, analyst, underwriter or admin", s)
+}
+
+// Principal is who a use case acts for.
+type Principal struct {
+	Tenant string `json:"tenant"`
+	// Actor names the person or key in the audit log.
+	Actor string `json:"actor"`
+	Role  Role   `json:"-"`
+	// Operator: the tenant runs the installation (shared data writes).
+	Operator bool `json:"operator,omitempty"`
+	// KeyID is the API key used, when any.
+	KeyID string `json:"key_id,omitempty"`
+}
+
+// RoleName is the principal's role by name.
+func (p Principal) RoleName() string { return p.Role.String() }
+
+// LocalPrincipal is the CLI's principal: the local operator tenant, with
+// every right, named after the person running it.
+func LocalPrincipal(actor string) Principal {
+	return Principal{Tenant: LocalTenant, Actor: actor, Role: RoleAdmin, Operator: true}
+}
+
+// LocalTenant is the tenant of a one-machine installation (every store
+// has it; the CLI acts for it).
+const LocalTenant = "local"
+
+// need checks the principal holds at least role r.
+func (p Principal) need(r Role, what string) error {
+	if p.Tenant == "" || p.Role == 0 {
+		return Errorf(CodeUnauthenticated, "%s: no credentials", what)
+	}
+	if p.Role < r {
+		return Errorf(CodeForbidden, "%s needs the %s role; %s has %s", what, r, p.Actor, p.Role)
+	}
+	return nil
+}
+
+// needShared checks the principal may change data every tenant shares.
+func (p Principal) needShared(r Role, what string) error {
+	if err := p.need(r, what); err != nil {
+		return err
+	}
+	if !p.Operator {
+		return Errorf(CodeForbidden, "%s changes data shared by every tenant: only the operator tenant may", what)
+	}
+	return nil
+}
+
+// TenantStore is what tenants, users and keys need of storage.
+type TenantStore interface {
+	PutTenant(ctx context.Context, t store.Tenant) error
+	Tenant(ctx context.Context, id string) (store.Tenant, error)
+	Tenants(ctx context.Context) ([]store.Tenant, error)
+	PutUser(ctx context.Context, u store.User) error
+	User(ctx context.Context, tenant, name string) (store.User, error)
+	Users(ctx context.Context, tenant string) ([]store.User, error)
+	PutAPIKey(ctx context.Context, k store.APIKey) error
+	APIKey(ctx context.Context, id string) (store.APIKey, error)
+	APIKeys(ctx context.Context, tenant string) ([]store.APIKey, error)
+}
+
+var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+// CreateTenant makes a tenant (operator admins only).
+func (s *Service) CreateTenant(ctx context.Context, p Principal, id, name string, policy store.TenantPolicy) (store.Tenant, error) {
+	if err := p.needShared(RoleAdmin, "creating a tenant"); err != nil {
+		return store.Tenant{}, err
+	}
+	if !idPattern.MatchString(id) {
+		return store.Tenant{}, Errorf(CodeInvalid, "tenant id %q: lower-case letters, digits and hyphens, at most 63", id)
+	}
+	if strings.TrimSpace(name) == "" {
+		name = id
+	}
+	if _, err := s.st.Tenant(ctx, id); err == nil {
+		return store.Tenant{}, Errorf(CodeConflict, "tenant %s exists", id)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return store.Tenant{}, err
+	}
+	t := store.Tenant{ID: id, Name: name, Created: s.now().UTC().Truncate(time.Millisecond), Policy: policy}
+	if err := s.st.PutTenant(ctx, t); err != nil {
+		return t, err
+	}
+	_, err := s.record(ctx, p, audit.ActionAdmin, "tenant:"+id, map[string]any{"created_tenant": id, "name": name, "policy": policy})
+	return t, err
+}
+
+// Tenants lists tenants: every tenant for the operator's admins, the
+// principal's own otherwise.
+func (s *Service) Tenants(ctx context.Context, p Principal) ([]store.Tenant, error) {
+	if err := p.need(RoleViewer, "listing tenants"); err != nil {
+		return nil, err
+	}
+	if p.Operator && p.Role >= RoleAdmin {
+		return s.st.Tenants(ctx)
+	}
+	t, err := s.st.Tenant(ctx, p.Tenant)
+	if err != nil {
+		return nil, err
+	}
+	return []store.Tenant{t}, nil
+}
+
+// SetPolicy changes the principal's tenant's governance policy.
+func (s *Service) SetPolicy(ctx context.Context, p Principal, policy store.TenantPolicy) (store.Tenant, error) {
+	if err := p.need(RoleAdmin, "changing the tenant's policy"); err != nil {
+		return store.Tenant{}, err
+	}
+	t, err := s.st.Tenant(ctx, p.Tenant)
+	if err != nil {
+		return t, err
+	}
+	t.Policy = policy
+	if err := s.st.PutTenant(ctx, t); err != nil {
+		return t, err
+	}
+	_, err = s.record(ctx, p, audit.ActionAdmin, "tenant:"+t.ID, map[string]any{"policy": policy})
+	return t, err
+}
+
+// tenantOf checks a tenant exists and returns it.
+func (s *Service) tenantOf(ctx context.Context, id string) (store.Tenant, error) {
+	t, err := s.st.Tenant(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return t, Errorf(CodeNotFound, "no tenant %q", id)
+	}
+	return t, err
+}
+
+// KeyPrefix starts every API key's text.
+const KeyPrefix = "tw_"
+
+// NewKey is a key just made: Secret is the only time the full key text is
+// shown.
+type NewKey struct {
+	store.APIKey
+	Secret string `json:"key"`
+}
+
+// CreateKeyRequest asks for an API key.
+type CreateKeyRequest struct {
+	// Tenant is the key's tenant (default the principal's; another
+	// tenant's only for the operator's admins).
+	Tenant string `json:"tenant,omitempty"`
+	Name   string `json:"name"`
+	Role   string `json:"role"`
+	// TTL is how long the key lives (default 90 days, at most 2 years).
+	TTL time.Duration `json:"-"`
+}
+
+// DefaultKeyTTL and MaxKeyTTL bound an API key's life.
+const (
+	DefaultKeyTTL = 90 * 24 * time.Hour
+	MaxKeyTTL     = 2 * 366 * 24 * time.Hour
+)
+
+// CreateAPIKey makes a key. The secret is returned once and stored only
+// as its SHA-256 (a key is 160 random bits: a slow password hash adds
+// nothing against guessing and would slow every request).
+func (s *Service) CreateAPIKey(ctx context.Context, p Principal, req CreateKeyRequest) (NewKey, error) {
+	if err := p.need(RoleAdmin, "creating an API key"); err != nil {
+		return NewKey{}, err
+	}
+	tenant := req.Tenant
+	if tenant == "" {
+		tenant = p.Tenant
+	}
+	if tenant != p.Tenant && !p.Operator {
+		return NewKey{}, Errorf(CodeForbidden, "only the operator's admins make keys for another tenant")
+	}
+	t, err := s.tenantOf(ctx, tenant)
+	if err != nil {
+		return NewKey{}, err
+	}
+	role, err := ParseRole(req.Role)
+	if err != nil {
+		return NewKey{}, err
+	}
+	if tenant == p.Tenant && role > p.Role {
+		return NewKey{}, Errorf(CodeForbidden, "a key cannot hold more rights (%s) than its maker (%s)", role, p.Role)
+	}
+	name := strings.TrimSpace(req.Name)
+	if name == "" || len(name) > 100 {
+		return NewKey{}, Errorf(CodeInvalid, "a key needs a name of 1 to 100 characters (what it is for)")
+	}
+	ttl := req.TTL
+	if ttl == 0 {
+		ttl = DefaultKeyTTL
+	}
+	if ttl < time.Hour || ttl > MaxKeyTTL {
+		return NewKey{}, Errorf(CodeInvalid, "key lifetime %s: between 1 hour and 2 years", ttl)
+	}
+	var idb [6]byte
+	var secret [20]byte
+	if _, err := rand.Read(idb[:]); err != nil {
+		return NewKey{}, err
+	}
+	if _, err := rand.Read(secret[:]); err != nil {
+		return NewKey{}, err
+	}
+	now := s.now().UTC().Truncate(time.Second)
+	k := store.APIKey{ID: hex.EncodeToString(idb[:]), Tenant: t.ID, Name: name, Role: role.String(), CreatedBy: p.Actor, Created: now, Expires: now.Add(ttl)}
+	sec := strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(secret[:]))
+	k.Hash = hashSecret(sec)
+	if err := s.st.PutAPIKey(ctx, k); err != nil {
+		return NewKey{}, err
+	}
+	if _, err := s.record(ctx, p, audit.ActionAdmin, "key:"+k.ID, map[string]any{"created_key": k.ID, "tenant": k.Tenant, "name": k.Name, "role": k.Role, "expires": k.Expires}); err != nil {
+		return NewKey{}, err
+	}
+	k.Hash = ""
+	return NewKey{APIKey: k, Secret: KeyPrefix + k.ID + "_" + sec}, nil
+}
+
+func hashSecret(sec string) string {
+	h := sha256.Sum256([]byte(sec))
+	return hex.EncodeToString(h[:])
+}
+
+// APIKeys lists the principal's tenant's keys (no secrets, no hashes).
+func (s *Service) APIKeys(ctx context.Context, p Principal) ([]store.APIKey, error) {
+	if err := p.need(RoleAdmin, "listing API keys"); err != nil {
+		return nil, err
+	}
+	ks, err := s.st.APIKeys(ctx, p.Tenant)
+	for i := range ks {
+		ks[i].Hash = ""
+	}
+	return ks, err
+}
+
+// RevokeAPIKey revokes one of the tenant's keys at once.
+func (s *Service) RevokeAPIKey(ctx context.Context, p Principal, id string) (store.APIKey, error) {
+	if err := p.need(RoleAdmin, "revoking an API key"); err != nil {
+		return store.APIKey{}, err
+	}
+	k, err := s.st.APIKey(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && k.Tenant != p.Tenant) {
+		// Another tenant's key is not found, not forbidden: its existence
+		// is not ours to reveal.
+		return store.APIKey{}, Errorf(CodeNotFound, "no API key %q", id)
+	}
+	if err != nil {
+		return k, err
+	}
+	if k.Revoked.IsZero() {
+		k.Revoked = s.now().UTC().Truncate(time.Second)
+		if err := s.st.PutAPIKey(ctx, k); err != nil {
+			return k, err
+		}
+		if _, err := s.record(ctx, p, audit.ActionAdmin, "key:"+k.ID, map[string]any{"revoked_key": k.ID}); err != nil {
+			return k, err
+		}
+	}
+	s.keys.forget(id)
+	k.Hash = ""
+	return k, nil
+}
+
+// keyCache holds recently authenticated keys for a few seconds, so a
+// busy client does not cost a store read per request; revocation through
+// the service takes effect at once, through another process within the
+// cache's lifetime.
+type keyCache struct {
+	mu sync.Mutex
+	m  map[string]cachedKey
+}
+
+type cachedKey struct {
+	key     store.APIKey
+	tenant  store.Tenant
+	expires time.Time
+}
+
+const keyCacheTTL = 5 * time.Second
+
+func newKeyCache() *keyCache { return &keyCache{m: map[string]cachedKey{}} }
+
+func (c *keyCache) get(id string, now time.Time) (cachedKey, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k, ok := c.m[id]
+	if !ok || now.After(k.expires) {
+		return k, false
+	}
+	return k, true
+}
+
+func (c *keyCache) put(id string, k cachedKey) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) > 10000 {
+		clear(c.m)
+	}
+	c.m[id] = k
+}
+
+func (c *keyCache) forget(id string) {
+	c.mu.Lock()
+	delete(c.m, id)
+	c.mu.Unlock()
+}
+
+// ErrBadKey is the one answer to any key that does not authenticate:
+// unknown, malformed, wrong secret, revoked or expired look the same to
+// the caller (the reason goes to the server's log).
+var ErrBadKey = Errorf(CodeUnauthenticated, "invalid, revoked or expired API key")
+
+// Authenticate turns an API key's text into a principal.
+func (s *Service) Authenticate(ctx context.Context, text string) (Principal, error) {
+	id, sec, ok := parseKey(text)
+	if !ok {
+		return Principal{}, ErrBadKey
+	}
+	now := s.now()
+	c, hit := s.keys.get(id, now)
+	if !hit {
+		k, err := s.st.APIKey(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return Principal{}, ErrBadKey
+		}
+		if err != nil {
+			return Principal{}, err
+		}
+		t, err := s.st.Tenant(ctx, k.Tenant)
+		if err != nil {
+			return Principal{}, err
+		}
+		c = cachedKey{key: k, tenant: t, expires: now.Add(keyCacheTTL)}
+		s.keys.put(id, c)
+	}
+	k := c.key
+	if subtle.ConstantTimeCompare([]byte(hashSecret(sec)), []byte(k.Hash)) != 1 {
+		return Principal{}, ErrBadKey
+	}
+	if !k.Revoked.IsZero() || !now.Before(k.Expires) {
+		return Principal{}, ErrBadKey
+	}
+	role, err := ParseRole(k.Role)
+	if err != nil {
+		return Principal{}, ErrBadKey
+	}
+	return Principal{Tenant: k.Tenant, Actor: fmt.Sprintf("key %s (%s)", k.ID, k.Name), Role: role, Operator: c.tenant.Operator, KeyID: k.ID}, nil
+}
+
+// parseKey splits "tw_<id>_<secret>".
+func parseKey(text string) (id, secret string, ok bool) {
+	rest, ok := strings.CutPrefix(strings.TrimSpace(text), KeyPrefix)
+	if !ok {
+		return "", "", false
+	}
+	id, secret, ok = strings.Cut(rest, "_")
+	if !ok || len(id) != 12 || len(secret) != 32 {
+		return "", "", false
+	}
+	return id, secret, true
+}

@@ -1,0 +1,420 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tidewatch/tidewatch/ais"
+	"github.com/tidewatch/tidewatch/audit"
+	"github.com/tidewatch/tidewatch/detect"
+	"github.com/tidewatch/tidewatch/geo"
+	"github.com/tidewatch/tidewatch/ingest"
+	"github.com/tidewatch/tidewatch/screen"
+	"github.com/tidewatch/tidewatch/store"
+)
+
+// IngestStore is what ingest writes to (store.IngestStore).
+type IngestStore interface {
+	store.IngestStore
+}
+
+// EventReader selects events.
+type EventReader interface {
+	QueryEvents(ctx context.Context, q store.EventQuery) ([]detect.Event, error)
+}
+
+// IngestRequest loads AIS into the store.
+type IngestRequest struct {
+	Inputs []ingest.Input
+	// Detect overrides the service's detector thresholds.
+	Detect *detect.Config
+	// Zones are added to the built-in ones.
+	Zones []*geo.Zone
+	// BatchFixes is the positions per committed batch (0: the default).
+	BatchFixes int64
+	Progress   func(ingest.Progress)
+	Summary    func(name string, st *ais.Stats)
+	Log        io.Writer
+}
+
+// IngestResult is what an ingest did.
+type IngestResult struct {
+	ingest.Result
+	// ListsAdded counts list versions stored first because the store had
+	// none (the embedded snapshot), or lacked some of them.
+	ListsAdded int `json:"lists_added,omitempty"`
+}
+
+// Ingest loads AIS through the detectors into the store (see package
+// ingest): resumable, with events flagged against the designated vessels
+// in force. AIS is shared by every tenant: only the operator ingests.
+func (s *Service) Ingest(ctx context.Context, p Principal, req IngestRequest) (IngestResult, error) {
+	if err := p.needShared(RoleAnalyst, "ingesting AIS"); err != nil {
+		return IngestResult{}, err
+	}
+	if len(req.Inputs) == 0 {
+		return IngestResult{}, Errorf(CodeInvalid, "no AIS input")
+	}
+	var res IngestResult
+	added, err := s.EnsureLists(ctx)
+	if err != nil {
+		return res, err
+	}
+	res.ListsAdded = added
+	g, err := s.Geography()
+	if err != nil {
+		return res, err
+	}
+	cfg := s.detect
+	if req.Detect != nil {
+		cfg = *req.Detect
+	}
+	designated, err := s.Designated(ctx)
+	if err != nil {
+		return res, err
+	}
+	zones := append(append([]*geo.Zone(nil), g.Zones...), req.Zones...)
+	opt := ingest.Options{Detect: cfg, BatchFixes: req.BatchFixes, Land: g.Land, Ports: g.Ports, Zones: zones, Log: req.Log,
+		Progress: req.Progress, Summary: req.Summary, Designated: designated}
+	s.ingestMu.Lock()
+	r, err := ingest.Run(ctx, s.st, req.Inputs, opt)
+	s.ingestMu.Unlock()
+	res.Result = r
+	if err != nil {
+		return res, err
+	}
+	if !r.AlreadyDone {
+		s.Metrics.add(func(m *Metrics) { m.IngestFixes += r.Run.Fixes; m.IngestEvents += r.Run.Events })
+		var names []string
+		for _, in := range req.Inputs {
+			names = append(names, in.Name)
+		}
+		if _, err := s.record(ctx, p, audit.ActionIngest, "run:"+r.Run.ID, map[string]any{"inputs": names, "fixes": r.Run.Fixes,
+			"events": r.Run.Events, "done": r.Run.Done, "failed": len(r.Failed)}); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// Runs lists the ingest runs.
+func (s *Service) Runs(ctx context.Context, p Principal) ([]store.Run, error) {
+	if err := p.need(RoleViewer, "reading ingest runs"); err != nil {
+		return nil, err
+	}
+	return s.st.Runs(ctx)
+}
+
+// StoreStats counts what the store holds.
+func (s *Service) StoreStats(ctx context.Context, p Principal) (store.Stats, error) {
+	if err := p.need(RoleViewer, "reading store statistics"); err != nil {
+		return store.Stats{}, err
+	}
+	return s.st.Stats(ctx)
+}
+
+// Designated returns the matcher the detectors use to flag designated
+// vessels: a ship broadcasting the IMO or MMSI of a vessel on a list in
+// force now (identifiers only: a name alone does not make an identity).
+// ingest and detect share it, so both flag the same ships.
+func (s *Service) Designated(ctx context.Context) (func(imo, mmsi uint32) (string, string, bool), error) {
+	idx, err := s.screens.now(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return designatedMatcher(idx.ix), nil
+}
+
+func designatedMatcher(ix *screen.Index) func(imo, mmsi uint32) (string, string, bool) {
+	return func(imo, mmsi uint32) (string, string, bool) {
+		q := screen.Query{Type: "vessel"}
+		if imo != 0 {
+			q.IMO = strconv.Itoa(int(imo))
+		}
+		if mmsi != 0 {
+			q.MMSI = fmt.Sprintf("%09d", mmsi)
+		}
+		if q.IMO == "" && q.MMSI == "" {
+			return "", "", false
+		}
+		q, _ = q.Sanitised()
+		if q.IMO == "" && q.MMSI == "" {
+			return "", "", false
+		}
+		res, err := ix.Search(q, screen.Options{Limit: 1})
+		if err != nil || len(res) == 0 || !res[0].Match || res[0].MatchedName != "" {
+			return "", "", false
+		}
+		var refs []string
+		for _, li := range res[0].Entity.Listings {
+			refs = append(refs, li.Ref())
+		}
+		flag := res[0].Entity.Flag
+		if len(flag) != 2 {
+			flag = "" // a flag the lists spell but no country code
+		}
+		return fmt.Sprintf("%s [%s]", res[0].Entity.Name, strings.Join(refs, " ")), flag, true
+	}
+}
+
+// DetectRequest runs the detectors over AIS inputs without a store.
+type DetectRequest struct {
+	Inputs []string
+	// Open opens an input (default ais.OpenInput); the CLI wraps it to
+	// count bytes read.
+	Open   func(ctx context.Context, name string) (ais.Source, io.Closer, error)
+	Detect *detect.Config
+	Zones  []*geo.Zone
+	// NoBuiltinZones leaves out DPRK waters and the STS areas.
+	NoBuiltinZones bool
+	// Designated flags ships using a designated vessel's identifiers.
+	Designated bool
+	// Lateness overrides the reorder window; zero reads files that are
+	// found out of time order twice (the second time sorted whole).
+	Lateness time.Duration
+	// Live: an input is a feed (no second read).
+	Live bool
+	// Summary gets each input's reading statistics (the full read's).
+	Summary func(name string, st *ais.Stats)
+	// OnPass is told when a pass starts ("detecting", "detecting, sorted").
+	OnPass func(label string)
+	// OnInputError is told of an input that could not be read to its end.
+	OnInputError func(name string, err error)
+}
+
+// DetectResult is the events of a detection run, sorted.
+type DetectResult struct {
+	Events  []detect.Event
+	Fixes   int64
+	Untimed int64
+	Late    int64
+	Failed  int
+	// Resorted: the input was read again, sorted whole.
+	Resorted bool
+}
+
+// Detect runs every detector over the inputs and returns the events
+// (event time; the same input gives the same events whatever the order of
+// the files). A file not in time order (a MarineCadastre day is sorted by
+// MMSI) is read again, sorted whole; a first pass with no late fix emits
+// exactly the sorted order, so both paths give the same events.
+func (s *Service) Detect(ctx context.Context, req DetectRequest) (DetectResult, error) {
+	g, err := s.Geography()
+	if err != nil {
+		return DetectResult{}, err
+	}
+	zones := req.Zones
+	if !req.NoBuiltinZones {
+		zones = append(append([]*geo.Zone(nil), g.Zones...), req.Zones...)
+	}
+	cfg := s.detect
+	if req.Detect != nil {
+		cfg = *req.Detect
+	}
+	stdin := false
+	for _, in := range req.Inputs {
+		stdin = stdin || in == "-"
+	}
+	twoPass := false
+	switch {
+	case req.Lateness > 0:
+		cfg.ReorderLatenessMinutes = req.Lateness.Minutes()
+	case stdin:
+		cfg.ReorderLatenessMinutes = math.MaxInt32 // standard input cannot be read twice
+	case !req.Live:
+		twoPass = true
+	}
+	var designated func(imo, mmsi uint32) (string, string, bool)
+	if req.Designated {
+		if designated, err = s.Designated(ctx); err != nil {
+			return DetectResult{}, err
+		}
+	}
+	open := req.Open
+	if open == nil {
+		open = func(ctx context.Context, name string) (ais.Source, io.Closer, error) {
+			return ais.OpenInput(ctx, name, ais.FeedOptions{})
+		}
+	}
+	var res DetectResult
+	var summaries []func()
+	pass := func(c detect.Config, stopWhenLate bool, label string) (outOfOrder bool) {
+		res = DetectResult{Resorted: res.Resorted}
+		summaries = nil
+		eng := detect.NewEngine(c, g.Land, g.Ports, zones, func(ev detect.Event) { res.Events = append(res.Events, ev) })
+		eng.Designated = designated
+		eng.StopWhenLate = stopWhenLate
+		if req.OnPass != nil {
+			req.OnPass(label)
+		}
+		for _, in := range req.Inputs {
+			src, closer, err := open(ctx, in)
+			if err != nil {
+				if req.OnInputError != nil {
+					req.OnInputError(in, err)
+				}
+				res.Failed++
+				continue
+			}
+			n, u, err := detect.FeedAISConcurrent(eng, src)
+			closer.Close()
+			if err == detect.ErrOutOfOrder {
+				return true
+			}
+			res.Fixes += n
+			res.Untimed += u
+			if err != io.EOF {
+				if req.OnInputError != nil {
+					req.OnInputError(in, err)
+				}
+				res.Failed++
+			}
+			stats := src.Stats()
+			name := in
+			summaries = append(summaries, func() {
+				if req.Summary != nil {
+					req.Summary(name, stats)
+				}
+			})
+		}
+		eng.Flush()
+		res.Late = eng.Late()
+		return false
+	}
+	if pass(cfg, twoPass, "detecting") {
+		res.Resorted = true
+		c := cfg
+		c.ReorderLatenessMinutes = math.MaxInt32
+		pass(c, false, "detecting, sorted")
+	}
+	for _, f := range summaries {
+		f()
+	}
+	detect.SortEvents(res.Events)
+	return res, ctx.Err()
+}
+
+// EventsRequest selects stored events.
+type EventsRequest struct {
+	// Vessel keeps events of one vessel (by IMO: every MMSI that
+	// broadcast it).
+	Vessel store.VesselQuery
+	Kinds  []string
+	From   time.Time
+	To     time.Time
+	// Area keeps events inside a box; Zone inside a built-in zone (its
+	// id or name, e.g. "sts-east-china-sea").
+	Area  *store.BBox
+	Zone  string
+	Limit int
+}
+
+// EventQuery is the store's event query.
+type EventQuery = store.EventQuery
+
+// MaxEvents caps one answer.
+const MaxEvents = 10000
+
+// Events selects stored events (shared data: every tenant sees them).
+func (s *Service) Events(ctx context.Context, p Principal, r EventsRequest) ([]detect.Event, error) {
+	if err := p.need(RoleViewer, "reading events"); err != nil {
+		return nil, err
+	}
+	if !r.From.IsZero() && !r.To.IsZero() && r.To.Before(r.From) {
+		return nil, Errorf(CodeInvalid, "the end of the period is before its start")
+	}
+	if r.Limit < 0 || r.Limit > MaxEvents {
+		return nil, Errorf(CodeInvalid, "limit %d: at most %d", r.Limit, MaxEvents)
+	}
+	q := store.EventQuery{Kinds: r.Kinds, From: r.From, To: r.To, Area: r.Area, Limit: r.Limit}
+	if b := q.Area; b != nil {
+		if b.South < -90 || b.North > 90 || b.South > b.North || b.West < -180 || b.West > 180 || b.East < -180 || b.East > 180 {
+			return nil, Errorf(CodeInvalid, "area: south,west,north,east in degrees, south <= north")
+		}
+	}
+	for _, k := range r.Kinds {
+		if !knownKind(k) {
+			return nil, Errorf(CodeInvalid, "event kind %q: one of %s", k, strings.Join(EventKinds, ", "))
+		}
+	}
+	var zone *geo.Zone
+	if r.Zone != "" {
+		g, err := s.Geography()
+		if err != nil {
+			return nil, err
+		}
+		for _, z := range g.Zones {
+			if strings.EqualFold(z.ID, r.Zone) || strings.EqualFold(z.Name, r.Zone) {
+				zone = z
+			}
+		}
+		if zone == nil {
+			var names []string
+			for _, z := range g.Zones {
+				names = append(names, z.ID)
+			}
+			return nil, Errorf(CodeInvalid, "zone %q: one of %s", r.Zone, strings.Join(names, ", "))
+		}
+		minLat, minLon, maxLat, maxLon := zone.Bounds()
+		if q.Area == nil {
+			q.Area = &store.BBox{South: minLat, West: minLon, North: maxLat, East: maxLon}
+		}
+		q.Limit = 0 // filtered below
+	}
+	if r.Vessel.IMO != 0 || r.Vessel.MMSI != 0 {
+		q.MMSIs = []uint32{}
+		if r.Vessel.MMSI != 0 {
+			q.MMSIs = append(q.MMSIs, r.Vessel.MMSI)
+		}
+		if r.Vessel.IMO != 0 {
+			ids, err := s.st.IdentityHistory(ctx, store.VesselQuery{IMO: r.Vessel.IMO})
+			if err != nil {
+				return nil, err
+			}
+			for _, id := range ids {
+				q.MMSIs = appendUniq(q.MMSIs, id.MMSI)
+			}
+		}
+		if len(q.MMSIs) == 0 {
+			return []detect.Event{}, nil
+		}
+	}
+	evs, err := s.st.QueryEvents(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if zone != nil {
+		kept := evs[:0]
+		for _, e := range evs {
+			if zone.Contains(e.Lat, e.Lon) {
+				kept = append(kept, e)
+			}
+		}
+		evs = kept
+		if r.Limit > 0 && len(evs) > r.Limit {
+			evs = evs[:r.Limit]
+		}
+	}
+	if evs == nil {
+		evs = []detect.Event{}
+	}
+	return evs, nil
+}
+
+// EventKinds are the kinds of event the detectors emit.
+var EventKinds = []string{detect.KindGap, detect.KindEncounter, detect.KindLoitering, detect.KindPortCall, detect.KindZoneEntry, detect.KindZoneExit,
+	detect.KindIdentityChange, detect.KindIdentityConflict, detect.KindSpoofing, detect.KindDraughtChange, detect.KindInconsistency}
+
+func knownKind(k string) bool {
+	for _, x := range EventKinds {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,539 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tidewatch/tidewatch/audit"
+	"github.com/tidewatch/tidewatch/risk"
+	"github.com/tidewatch/tidewatch/sanctions"
+	"github.com/tidewatch/tidewatch/screen"
+)
+
+// screenIndex is the screening index of one set of list versions.
+type screenIndex struct {
+	key      string
+	versions []sanctions.Version
+	datasets []*sanctions.Dataset
+	ix       *screen.Index
+	risk     *risk.Screener
+	refs     []VersionRef
+	built    time.Duration
+}
+
+// VersionRef names a list version an answer depends on.
+type VersionRef struct {
+	ID        string `json:"id"`
+	List      string `json:"list"`
+	SHA256    string `json:"sha256"`
+	Published string `json:"published,omitempty"`
+}
+
+// screenCache keeps the screening index per set of list versions: the one
+// in force now stays warm; a few others (point-in-time profiles) are kept
+// while used. Building one takes a second or so; every screening after
+// that is microseconds.
+type screenCache struct {
+	s  *Service
+	mu sync.Mutex
+	// versions caches the store's version list (nil: read it again).
+	versions []sanctions.Version
+	entries  map[string]*cacheEntry
+	order    []string // least recently used first
+	current  atomic.Pointer[screenIndex]
+	// pinned replaces the store's versions (PinLists).
+	pinned *screenIndex
+}
+
+type cacheEntry struct {
+	ready chan struct{}
+	idx   *screenIndex
+	err   error
+}
+
+// maxIndexes bounds the indexes kept (each is tens of MB).
+const maxIndexes = 4
+
+func newScreenCache(s *Service) *screenCache {
+	return &screenCache{s: s, entries: map[string]*cacheEntry{}}
+}
+
+// invalidate forgets the version list: the next lookup reads it again.
+func (c *screenCache) invalidate() {
+	c.mu.Lock()
+	c.versions = nil
+	c.mu.Unlock()
+}
+
+func (c *screenCache) allVersions(ctx context.Context) ([]sanctions.Version, error) {
+	c.mu.Lock()
+	vs := c.versions
+	c.mu.Unlock()
+	if vs != nil {
+		return vs, nil
+	}
+	vs, err := c.s.st.ListVersions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if vs == nil {
+		vs = []sanctions.Version{}
+	}
+	c.mu.Lock()
+	c.versions = vs
+	c.mu.Unlock()
+	return vs, nil
+}
+
+// at returns the index of the versions in force at t, building it if
+// needed (concurrent callers wait for one build).
+func (c *screenCache) at(ctx context.Context, t time.Time) (*screenIndex, error) {
+	c.mu.Lock()
+	pinned := c.pinned
+	c.mu.Unlock()
+	if pinned != nil {
+		return pinned, nil
+	}
+	all, err := c.allVersions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	vs := risk.VersionsAt(all, t)
+	ids := make([]string, len(vs))
+	for i, v := range vs {
+		ids[i] = v.ID
+	}
+	key := strings.Join(ids, " ")
+	if cur := c.current.Load(); cur != nil && cur.key == key {
+		return cur, nil
+	}
+	c.mu.Lock()
+	e, ok := c.entries[key]
+	if !ok {
+		e = &cacheEntry{ready: make(chan struct{})}
+		c.entries[key] = e
+		go func() {
+			e.idx, e.err = c.build(context.WithoutCancel(ctx), key, vs)
+			close(e.ready)
+		}()
+	}
+	c.touch(key)
+	c.mu.Unlock()
+	select {
+	case <-e.ready:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if e.err != nil {
+		c.mu.Lock()
+		if c.entries[key] == e {
+			delete(c.entries, key)
+		}
+		c.mu.Unlock()
+		return nil, e.err
+	}
+	return e.idx, nil
+}
+
+// touch marks key most recently used and evicts beyond maxIndexes
+// (mu held).
+func (c *screenCache) touch(key string) {
+	for i, k := range c.order {
+		if k == key {
+			c.order = append(c.order[:i], c.order[i+1:]...)
+			break
+		}
+	}
+	c.order = append(c.order, key)
+	for len(c.order) > maxIndexes {
+		old := c.order[0]
+		c.order = c.order[1:]
+		delete(c.entries, old)
+	}
+}
+
+func (c *screenCache) build(ctx context.Context, key string, vs []sanctions.Version) (*screenIndex, error) {
+	start := time.Now()
+	idx := &screenIndex{key: key, versions: vs}
+	idx.datasets = make([]*sanctions.Dataset, len(vs))
+	errs := make([]error, len(vs))
+	var wg sync.WaitGroup
+	for i, v := range vs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ents, err := c.s.st.ListEntities(ctx, v.ID)
+			idx.datasets[i], errs[i] = &sanctions.Dataset{Version: v, Entities: ents}, err
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("load list version %s: %w", vs[i].ID, err)
+		}
+	}
+	idx.ix = screen.NewIndex(sanctions.Merge(idx.datasets...))
+	idx.risk = risk.ScreenerFor(idx.ix)
+	for _, v := range vs {
+		idx.refs = append(idx.refs, VersionRef{ID: v.ID, List: v.List, SHA256: v.SHA256, Published: v.Published})
+	}
+	idx.built = time.Since(start)
+	c.s.Metrics.add(func(m *Metrics) { m.IndexBuilds++; m.IndexBuildSecs += idx.built.Seconds() })
+	c.s.log.Info("screening index built", "versions", key, "entities", idx.ix.Len(), "seconds", idx.built.Seconds())
+	return idx, nil
+}
+
+// now returns the index in force now, and keeps it as the current one.
+func (c *screenCache) now(ctx context.Context) (*screenIndex, error) {
+	idx, err := c.at(ctx, c.s.now())
+	if err == nil {
+		c.current.Store(idx)
+	}
+	return idx, err
+}
+
+// Warm builds the screening index in force now (a server calls it at
+// start, so the first query does not wait) and reports how long it took.
+func (s *Service) Warm(ctx context.Context) (time.Duration, int, error) {
+	start := time.Now()
+	idx, err := s.screens.now(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	return time.Since(start), idx.ix.Len(), nil
+}
+
+// ScreenOptions tune screening.
+type ScreenOptions struct {
+	// Threshold is the score from which a result is a match (default
+	// screen.DefaultThreshold).
+	Threshold float64 `json:"threshold,omitempty"`
+	// Limit caps results per query (default 10, at most 100).
+	Limit int `json:"limit,omitempty"`
+	// All returns results below the threshold too.
+	All bool `json:"all,omitempty"`
+	// NoAudit skips the audit record (the local CLI only).
+	NoAudit bool `json:"-"`
+}
+
+func (o *ScreenOptions) check() error {
+	if o.Threshold == 0 {
+		o.Threshold = screen.DefaultThreshold
+	}
+	if o.Threshold < 0 || o.Threshold > 1 {
+		return Errorf(CodeInvalid, "threshold %v: want a score in (0, 1]", o.Threshold)
+	}
+	if o.Limit == 0 {
+		o.Limit = 10
+	}
+	if o.Limit < 1 || o.Limit > 100 {
+		return Errorf(CodeInvalid, "limit %d: want 1 to 100", o.Limit)
+	}
+	return nil
+}
+
+// Match is one entity found for a query.
+type Match struct {
+	Entity      string   `json:"entity"`
+	Name        string   `json:"name"`
+	Type        string   `json:"type"`
+	Score       float64  `json:"score"`
+	Match       bool     `json:"match"`
+	IMO         string   `json:"imo,omitempty"`
+	MatchedName string   `json:"matched_name,omitempty"`
+	Sources     []string `json:"sources"`
+	Programmes  []string `json:"programmes,omitempty"`
+	Explanation []string `json:"explanation"`
+	// Listings are the designations behind Sources (lists, dates,
+	// programmes, versions).
+	Listings []sanctions.Listing `json:"listings,omitempty"`
+	entity   *sanctions.Entity
+}
+
+// Entity returns the matched entity (for rendering).
+func (m Match) EntityRecord() *sanctions.Entity { return m.entity }
+
+func toMatch(r screen.Result) Match {
+	m := Match{Entity: r.Entity.ID, Name: r.Entity.Name, Type: string(r.Entity.Type), Score: r.Score, Match: r.Match, MatchedName: r.MatchedName,
+		Explanation: r.Explanation, Listings: r.Entity.Listings, entity: r.Entity}
+	if imo := r.Entity.ShipIMO(); imo != "" {
+		m.IMO = "IMO" + imo
+	} else if ids := r.Entity.IDs(sanctions.SchemeCompanyIMO); len(ids) > 0 {
+		m.IMO = "IMO" + ids[0]
+	}
+	seen := map[string]bool{}
+	for _, l := range r.Entity.Listings {
+		m.Sources = append(m.Sources, l.Ref())
+		for _, p := range l.Programmes {
+			if !seen[p] {
+				seen[p] = true
+				m.Programmes = append(m.Programmes, p)
+			}
+		}
+	}
+	if m.Explanation == nil {
+		m.Explanation = []string{}
+	}
+	return m
+}
+
+// Provenance says what produced an answer: the list versions, the
+// program and the configuration.
+type Provenance struct {
+	Lists      []VersionRef `json:"lists"`
+	Program    string       `json:"program"`
+	ConfigHash string       `json:"config_hash"`
+}
+
+func (s *Service) provenance(idx *screenIndex) Provenance {
+	refs := idx.refs
+	if refs == nil {
+		refs = []VersionRef{}
+	}
+	return Provenance{Lists: refs, Program: "tidewatch " + s.version, ConfigHash: s.risk.Hash()}
+}
+
+// ScreenResult answers one query.
+type ScreenResult struct {
+	Query     screen.Query `json:"query"`
+	Threshold float64      `json:"threshold"`
+	Warnings  []string     `json:"warnings,omitempty"`
+	Matches   []Match      `json:"results"`
+	Provenance
+	AuditSeq int64 `json:"audit_seq,omitempty"`
+}
+
+// Screen screens one query against the lists in force now.
+func (s *Service) Screen(ctx context.Context, p Principal, q screen.Query, o ScreenOptions) (ScreenResult, error) {
+	if err := p.need(RoleViewer, "screening"); err != nil {
+		return ScreenResult{}, err
+	}
+	if err := o.check(); err != nil {
+		return ScreenResult{}, err
+	}
+	if err := q.Validate(); err != nil {
+		return ScreenResult{}, Errorf(CodeInvalid, "%v", err)
+	}
+	idx, err := s.screens.now(ctx)
+	if err != nil {
+		return ScreenResult{}, err
+	}
+	res := ScreenResult{Query: q, Threshold: o.Threshold, Provenance: s.provenance(idx)}
+	res.Matches, res.Warnings, err = s.screenOne(idx, q, o)
+	if err != nil {
+		return res, err
+	}
+	s.Metrics.add(func(m *Metrics) { m.ScreenQueries++ })
+	if o.NoAudit && p.Tenant == LocalTenant {
+		return res, nil
+	}
+	var matches []string
+	for _, m := range res.Matches {
+		if m.Match {
+			matches = append(matches, fmt.Sprintf("%s %.3f", m.Entity, m.Score))
+		}
+	}
+	rec, err := s.record(ctx, p, audit.ActionScreen, querySubject(q), map[string]any{"query": q, "lists": versionIDs(idx), "threshold": o.Threshold, "matches": matches, "warnings": res.Warnings})
+	res.AuditSeq = rec.Seq
+	return res, err
+}
+
+func versionIDs(idx *screenIndex) []string {
+	out := make([]string, 0, len(idx.refs))
+	for _, r := range idx.refs {
+		out = append(out, r.ID)
+	}
+	return out
+}
+
+// querySubject names a screening in the audit log by its strongest
+// identifier.
+func querySubject(q screen.Query) string {
+	switch {
+	case q.IMO != "":
+		if v, err := ParseVessel(q.IMO); err == nil && v.IMO != 0 {
+			return SubjectOf(v)
+		}
+		return "imo:" + q.IMO
+	case q.MMSI != "":
+		return "mmsi:" + q.MMSI
+	case q.CallSign != "":
+		return "call_sign:" + q.CallSign
+	}
+	return "name:" + q.Name
+}
+
+// screenOne runs a query: identifiers that cannot be right are dropped
+// with a warning (never used to lower a score), then the index searched.
+func (s *Service) screenOne(idx *screenIndex, q screen.Query, o ScreenOptions) ([]Match, []string, error) {
+	sq, warns := q.Sanitised()
+	if err := sq.Validate(); err != nil {
+		return nil, warns, Errorf(CodeInvalid, "%v", err)
+	}
+	res, err := idx.ix.Search(sq, screen.Options{Threshold: o.Threshold, Limit: o.Limit, All: o.All})
+	if err != nil {
+		return nil, warns, Errorf(CodeInvalid, "%v", err)
+	}
+	out := make([]Match, 0, len(res))
+	for _, r := range res {
+		out = append(out, toMatch(r))
+	}
+	return out, warns, nil
+}
+
+// BatchQuery is one row of a batch.
+type BatchQuery struct {
+	// Row is the row's number in its file (0 when not from a file).
+	Row   int          `json:"row,omitempty"`
+	Query screen.Query `json:"query"`
+	// Error is a row that could not be read; it is passed through.
+	Error string `json:"error,omitempty"`
+}
+
+// BatchRow is one row's answer.
+type BatchRow struct {
+	Row      int          `json:"row,omitempty"`
+	ID       string       `json:"id"`
+	Query    screen.Query `json:"query"`
+	Hit      bool         `json:"hit"`
+	Matches  []Match      `json:"matches"`
+	Warnings []string     `json:"warnings,omitempty"`
+	Error    string       `json:"error,omitempty"`
+}
+
+// BatchResult answers a batch.
+type BatchResult struct {
+	Rows      []BatchRow `json:"rows"`
+	Threshold float64    `json:"threshold"`
+	Hits      int        `json:"hits"`
+	Errors    int        `json:"errors"`
+	Provenance
+	AuditSeq int64 `json:"audit_seq,omitempty"`
+}
+
+// MaxBatch is the most queries one synchronous batch may hold.
+const MaxBatch = 10000
+
+// ScreenBatch screens many queries on every core; rows come back in
+// input order. progress, when set, is called with the rows done so far.
+// inputHash names the input file in the audit record.
+func (s *Service) ScreenBatch(ctx context.Context, p Principal, qs []BatchQuery, o ScreenOptions, inputName, inputHash string, progress func(done int)) (BatchResult, error) {
+	if err := p.need(RoleViewer, "screening"); err != nil {
+		return BatchResult{}, err
+	}
+	if err := o.check(); err != nil {
+		return BatchResult{}, err
+	}
+	idx, err := s.screens.now(ctx)
+	if err != nil {
+		return BatchResult{}, err
+	}
+	res := BatchResult{Rows: make([]BatchRow, len(qs)), Threshold: o.Threshold, Provenance: s.provenance(idx)}
+	var next, done atomic.Int64
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(qs)/64+1))
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(qs) || ctx.Err() != nil {
+					return
+				}
+				in := qs[i]
+				row := BatchRow{Row: in.Row, ID: in.Query.ID, Query: in.Query, Error: in.Error, Matches: []Match{}}
+				if row.Error == "" {
+					m, warns, err := s.screenOne(idx, in.Query, o)
+					row.Warnings = warns
+					if err != nil {
+						row.Error = err.Error()
+					}
+					for _, x := range m {
+						if x.Match || o.All {
+							row.Matches = append(row.Matches, x)
+						}
+						row.Hit = row.Hit || x.Match
+					}
+				}
+				res.Rows[i] = row
+				if n := done.Add(1); progress != nil && n%256 == 0 {
+					progress(int(n))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+	if progress != nil {
+		progress(len(qs))
+	}
+	var hitRows []int
+	for _, r := range res.Rows {
+		if r.Error != "" {
+			res.Errors++
+		}
+		if r.Hit {
+			res.Hits++
+			if len(hitRows) < 1000 {
+				hitRows = append(hitRows, r.Row)
+			}
+		}
+	}
+	s.Metrics.add(func(m *Metrics) { m.ScreenQueries += int64(len(qs)) })
+	if o.NoAudit && p.Tenant == LocalTenant {
+		return res, nil
+	}
+	sort.Ints(hitRows)
+	rec, err := s.record(ctx, p, audit.ActionScreen, "batch:"+inputName, map[string]any{"batch": inputName, "input_sha256": inputHash, "rows": len(qs),
+		"hits": res.Hits, "errors": res.Errors, "hit_rows": hitRows, "lists": versionIDs(idx), "threshold": o.Threshold})
+	res.AuditSeq = rec.Seq
+	return res, err
+}
+
+// Entities returns merged entities in force now, filtered.
+func (s *Service) Entities(ctx context.Context, p Principal, keep func(*sanctions.Entity) bool) ([]*sanctions.Entity, Provenance, error) {
+	if err := p.need(RoleViewer, "reading lists"); err != nil {
+		return nil, Provenance{}, err
+	}
+	idx, err := s.screens.now(ctx)
+	if err != nil {
+		return nil, Provenance{}, err
+	}
+	var out []*sanctions.Entity
+	for i := 0; i < idx.ix.Len(); i++ {
+		if e := idx.ix.Entity(i); keep == nil || keep(e) {
+			out = append(out, e)
+		}
+	}
+	return out, s.provenance(idx), nil
+}
+
+// PinLists makes the service screen against these datasets instead of
+// the store's versions in force (the CLI's --lists DIR and --embedded):
+// answers still name the versions they used, and are audited as usual.
+func (s *Service) PinLists(ds []*sanctions.Dataset) {
+	start := time.Now()
+	idx := &screenIndex{datasets: ds}
+	var ids []string
+	for _, d := range ds {
+		idx.versions = append(idx.versions, d.Version)
+		idx.refs = append(idx.refs, VersionRef{ID: d.Version.ID, List: d.Version.List, SHA256: d.Version.SHA256, Published: d.Version.Published})
+		ids = append(ids, d.Version.ID)
+	}
+	idx.key = "pinned " + strings.Join(ids, " ")
+	idx.ix = screen.NewIndex(sanctions.Merge(ds...))
+	idx.risk = risk.ScreenerFor(idx.ix)
+	idx.built = time.Since(start)
+	s.screens.mu.Lock()
+	s.screens.pinned = idx
+	s.screens.mu.Unlock()
+}
