@@ -46,7 +46,7 @@ func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(form
 func commands() []command {
 	return []command{
 		{"demo", "show what Tidewatch does, on the embedded list snapshot (no network needed)", runDemo},
-		// {"serve", "run the HTTP API (and the web interface) for many users, tenants and keys", runServe},
+		{"serve", "run the HTTP API (and the web interface) for many users, tenants and keys", runServe},
 		{"init", "create a store (commands that write refuse a --store path that does not exist)", runInit},
 		{"screen", "screen a vessel, company or person (or a CSV portfolio) against the sanctions lists", runScreen},
 		{"lists", "read, import, update, version and diff sanctions lists (run 'tidewatch lists' for its commands)", runLists},

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
-	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tidewatch/tidewatch/internal/app"
+	"github.com/tidewatch/tidewatch/internal/batchfile"
 	"github.com/tidewatch/tidewatch/liststore"
 	"github.com/tidewatch/tidewatch/sanctions"
 	"github.com/tidewatch/tidewatch/sanctions/snapshot"
@@ -213,62 +212,6 @@ func printResults(w io.Writer, r app.ScreenResult) {
 	fmt.Fprintf(w, "\n%d match(es) at or above %.2f.\n", matches, r.Threshold)
 }
 
-// batchHeader is the required header of a batch file, in any order.
-var batchHeader = []string{"id", "type", "name", "imo", "mmsi", "call_sign", "flag"}
-
-// readBatch reads a CSV of queries; a row that cannot be read becomes a
-// row with an error (counted in the output), never a silent loss.
-func readBatch(r io.Reader, name string) ([]app.BatchQuery, error) {
-	cr := csv.NewReader(bufio.NewReaderSize(r, 1<<20))
-	cr.FieldsPerRecord = -1
-	head, err := cr.Read()
-	if err != nil {
-		return nil, fmt.Errorf("%s: read header: %w", name, err)
-	}
-	col := map[string]int{}
-	for i, h := range head {
-		col[strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))] = i
-	}
-	var missing []string
-	for _, h := range batchHeader {
-		if _, ok := col[h]; !ok {
-			missing = append(missing, h)
-		}
-	}
-	if len(missing) > 0 {
-		return nil, usagef("%s: header lacks column(s) %s; want %s", name, strings.Join(missing, ", "), strings.Join(batchHeader, ","))
-	}
-	var qs []app.BatchQuery
-	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			return qs, nil
-		}
-		line, _ := cr.FieldPos(0)
-		bq := app.BatchQuery{Row: line}
-		if err != nil {
-			var pe *csv.ParseError
-			if !errors.As(err, &pe) {
-				return nil, fmt.Errorf("%s: %w", name, err)
-			}
-			bq.Error = fmt.Sprintf("unreadable CSV row: %v", pe.Err)
-			bq.Row = pe.StartLine
-		} else {
-			get := func(name string) string {
-				if i := col[name]; i < len(rec) {
-					return strings.TrimSpace(rec[i])
-				}
-				return ""
-			}
-			bq.Query = screen.Query{ID: get("id"), Type: get("type"), Name: get("name"), IMO: get("imo"), MMSI: get("mmsi"), CallSign: get("call_sign"), Flag: get("flag")}
-			if len(rec) != len(head) {
-				bq.Error = fmt.Sprintf("row has %d columns, header %d", len(rec), len(head))
-			}
-		}
-		qs = append(qs, bq)
-	}
-}
-
 // screenBatch screens a CSV of queries on every core, writing results in
 // input order.
 func screenBatch(e *env, s *app.Service, p app.Principal, opt app.ScreenOptions, in, out string, start time.Time) error {
@@ -283,7 +226,10 @@ func screenBatch(e *env, s *app.Service, p app.Principal, opt app.ScreenOptions,
 		hash = hex.EncodeToString(sum[:])
 		r = strings.NewReader(string(b))
 	}
-	qs, err := readBatch(r, in)
+	qs, err := batchfile.ReadCSV(r, in)
+	if errors.Is(err, batchfile.ErrHeader) {
+		return usagef("%v", err)
+	}
 	if err != nil {
 		return err
 	}
@@ -297,20 +243,9 @@ func screenBatch(e *env, s *app.Service, p app.Principal, opt app.ScreenOptions,
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(bw)
-	warned := 0
-	for _, row := range res.Rows {
-		o := map[string]any{"id": row.ID, "hit": row.Hit, "matches": row.Matches}
-		if row.Error != "" {
-			o = map[string]any{"id": row.ID, "line": row.Row, "error": row.Error}
-		}
-		if len(row.Warnings) > 0 {
-			o["warnings"] = row.Warnings
-			warned++
-		}
-		if err := enc.Encode(o); err != nil {
-			return err
-		}
+	warned, err := batchfile.WriteJSONL(bw, res)
+	if err != nil {
+		return err
 	}
 	if err := finish(); err != nil {
 		return err

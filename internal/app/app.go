@@ -227,9 +227,8 @@ func CodeOf(err error) Code {
 	return CodeInternal
 }
 
-// Metrics are counters the service keeps; the server exports them.
-type Metrics struct {
-	mu               sync.Mutex
+// Counters are what the service counts; the server exports them.
+type Counters struct {
 	ScreenQueries    int64
 	ProfilesBuilt    int64
 	IndexBuilds      int64
@@ -240,16 +239,21 @@ type Metrics struct {
 	ListImportErrors int64
 }
 
-func (m *Metrics) add(f func(m *Metrics)) {
+// Metrics keeps the counters, safe for concurrent use.
+type Metrics struct {
+	mu sync.Mutex
+	c  Counters
+}
+
+func (m *Metrics) add(f func(c *Counters)) {
 	m.mu.Lock()
-	f(m)
+	f(&m.c)
 	m.mu.Unlock()
 }
 
 // Snapshot copies the counters.
-func (m *Metrics) Snapshot() Metrics {
+func (m *Metrics) Snapshot() Counters {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return Metrics{ScreenQueries: m.ScreenQueries, ProfilesBuilt: m.ProfilesBuilt, IndexBuilds: m.IndexBuilds, IndexBuildSecs: m.IndexBuildSecs,
-		IngestFixes: m.IngestFixes, IngestEvents: m.IngestEvents, ListImports: m.ListImports, ListImportErrors: m.ListImportErrors}
+	return m.c
 }

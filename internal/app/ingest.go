@@ -89,7 +89,7 @@ func (s *Service) Ingest(ctx context.Context, p Principal, req IngestRequest) (I
 		return res, err
 	}
 	if !r.AlreadyDone {
-		s.Metrics.add(func(m *Metrics) { m.IngestFixes += r.Run.Fixes; m.IngestEvents += r.Run.Events })
+		s.Metrics.add(func(m *Counters) { m.IngestFixes += r.Run.Fixes; m.IngestEvents += r.Run.Events })
 		var names []string
 		for _, in := range req.Inputs {
 			names = append(names, in.Name)

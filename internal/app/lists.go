@@ -215,7 +215,7 @@ func (s *Service) importLists(ctx context.Context, actor string, req ImportReque
 		s.screens.invalidate()
 	}
 	s.logImports(ctx, actor, req.Source, now, res)
-	s.Metrics.add(func(m *Metrics) { m.ListImports += int64(len(put)); m.ListImportErrors += int64(res.Failed()) })
+	s.Metrics.add(func(m *Counters) { m.ListImports += int64(len(put)); m.ListImportErrors += int64(res.Failed()) })
 	return res, nil
 }
 

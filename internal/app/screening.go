@@ -184,7 +184,7 @@ func (c *screenCache) build(ctx context.Context, key string, vs []sanctions.Vers
 		idx.refs = append(idx.refs, VersionRef{ID: v.ID, List: v.List, SHA256: v.SHA256, Published: v.Published})
 	}
 	idx.built = time.Since(start)
-	c.s.Metrics.add(func(m *Metrics) { m.IndexBuilds++; m.IndexBuildSecs += idx.built.Seconds() })
+	c.s.Metrics.add(func(m *Counters) { m.IndexBuilds++; m.IndexBuildSecs += idx.built.Seconds() })
 	c.s.log.Info("screening index built", "versions", key, "entities", idx.ix.Len(), "seconds", idx.built.Seconds())
 	return idx, nil
 }
@@ -329,7 +329,7 @@ func (s *Service) Screen(ctx context.Context, p Principal, q screen.Query, o Scr
 	if err != nil {
 		return res, err
 	}
-	s.Metrics.add(func(m *Metrics) { m.ScreenQueries++ })
+	s.Metrics.add(func(m *Counters) { m.ScreenQueries++ })
 	if o.NoAudit && p.Tenant == LocalTenant {
 		return res, nil
 	}
@@ -488,7 +488,7 @@ func (s *Service) ScreenBatch(ctx context.Context, p Principal, qs []BatchQuery,
 			}
 		}
 	}
-	s.Metrics.add(func(m *Metrics) { m.ScreenQueries += int64(len(qs)) })
+	s.Metrics.add(func(m *Counters) { m.ScreenQueries += int64(len(qs)) })
 	if o.NoAudit && p.Tenant == LocalTenant {
 		return res, nil
 	}

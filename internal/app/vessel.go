@@ -84,7 +84,7 @@ func (s *Service) Profile(ctx context.Context, p Principal, req ProfileRequest) 
 		return nil, err
 	}
 	res.AuditSeq, res.AuditHash = rec.Seq, rec.Hash
-	s.Metrics.add(func(m *Metrics) { m.ProfilesBuilt++ })
+	s.Metrics.add(func(m *Counters) { m.ProfilesBuilt++ })
 	return res, nil
 }
 

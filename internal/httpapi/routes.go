@@ -1,0 +1,871 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tidewatch/tidewatch/ais"
+	"github.com/tidewatch/tidewatch/audit"
+	"github.com/tidewatch/tidewatch/detect"
+	"github.com/tidewatch/tidewatch/ingest"
+	"github.com/tidewatch/tidewatch/internal/app"
+	"github.com/tidewatch/tidewatch/internal/batchfile"
+	"github.com/tidewatch/tidewatch/liststore"
+	"github.com/tidewatch/tidewatch/sanctions"
+	"github.com/tidewatch/tidewatch/screen"
+	"github.com/tidewatch/tidewatch/store"
+)
+
+// route is one endpoint: how it is dispatched and how it is documented.
+// The OpenAPI document is generated from these, and a test checks every
+// route's answers against it.
+type route struct {
+	method, path string
+	pattern      string // method and path, as metrics and logs name it
+	summary      string
+	description  string
+	tag          string
+	// role is the least role that may call it (0: no key needed).
+	role app.Role
+	// shared: only the operator tenant (it changes shared data).
+	shared bool
+	// long: no request timeout (uploads that run as jobs).
+	long   bool
+	params []param
+	// body: the JSON request type (nil: none), or bodyContent for a raw
+	// upload.
+	body        reflect.Type
+	bodyContent string
+	// resp: the JSON answer's type, or respContent for another media type.
+	resp        reflect.Type
+	respContent string
+	status      int
+	handle      func(w http.ResponseWriter, r *http.Request, p app.Principal) error
+}
+
+// param is a path or query parameter.
+type param struct {
+	name, in, typ, desc string
+	required             bool
+}
+
+func pathParam(name, desc string) param { return param{name: name, in: "path", typ: "string", desc: desc, required: true} }
+func query(name, typ, desc string) param { return param{name: name, in: "query", typ: typ, desc: desc} }
+
+// add registers a route on the mux with authentication, rate limits,
+// timeouts, logging and metrics.
+func (s *Server) add(rt *route) {
+	rt.pattern = rt.method + " " + rt.path
+	if rt.status == 0 {
+		rt.status = http.StatusOK
+	}
+	s.routes = append(s.routes, rt)
+	s.mux.HandleFunc(rt.pattern, func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		r = r.WithContext(context.WithValue(r.Context(), routeKey, rt))
+		var p app.Principal
+		var err error
+		if rt.role != 0 {
+			p, err = s.principal(r)
+			if err == nil && !s.allow(p.KeyID) {
+				sw.Header().Set("Retry-After", "1")
+				err = app.Errorf(app.CodeRateLimited, "too many requests for this key: slow down")
+			}
+		}
+		if err == nil {
+			req, cancel := s.withTimeout(r, rt)
+			err = rt.handle(sw, req, p)
+			cancel()
+		}
+		if err != nil {
+			s.writeError(sw, r, err)
+		}
+		el := time.Since(start)
+		s.metrics.observe(rt.pattern, sw.status, el)
+		s.log.Info("request", "method", r.Method, "route", rt.pattern, "status", sw.status, "ms", float64(el.Microseconds())/1000,
+			"bytes", sw.bytes, "tenant", p.Tenant, "key", p.KeyID)
+	})
+}
+
+// noBody is the request type of a route without a body.
+type noBody struct{}
+
+// jsonRoute registers a route whose answer is JSON: fn gets the decoded
+// body (a *Req) and returns the answer.
+func jsonRoute[Req, Resp any](s *Server, rt route, fn func(ctx context.Context, p app.Principal, r *http.Request, req *Req) (Resp, error)) {
+	if reflect.TypeFor[Req]() != reflect.TypeFor[noBody]() {
+		rt.body = reflect.TypeFor[Req]()
+	}
+	rt.resp = reflect.TypeFor[Resp]()
+	status := rt.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	rt.handle = func(w http.ResponseWriter, r *http.Request, p app.Principal) error {
+		req := new(Req)
+		if rt.body != nil {
+			if err := decodeJSON(http.MaxBytesReader(w, r.Body, s.opt.MaxBody), req); err != nil {
+				return err
+			}
+		}
+		resp, err := fn(r.Context(), p, r, req)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, status, resp)
+		return nil
+	}
+	s.add(&rt)
+}
+
+// vesselOf reads the {vessel} path parameter: an IMO number or an MMSI.
+func vesselOf(r *http.Request) (store.VesselQuery, error) {
+	return app.ParseVessel(r.PathValue("vessel"))
+}
+
+// timeParam reads a date or RFC 3339 time from the query (zero when
+// absent).
+func timeParam(r *http.Request, name string) (time.Time, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := app.ParseAsOf(v)
+	if err != nil {
+		return t, app.Errorf(app.CodeInvalid, "%s: %v", name, err)
+	}
+	if len(v) == 10 && name == "from" {
+		t = t.Truncate(24 * time.Hour)
+	}
+	return t, nil
+}
+
+func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, app.Errorf(app.CodeInvalid, "%s %q: want a whole number from %d to %d", name, v, lo, hi)
+	}
+	return n, nil
+}
+
+// profileRequest reads a profile's parameters.
+func profileRequest(r *http.Request) (app.ProfileRequest, error) {
+	var req app.ProfileRequest
+	var err error
+	if req.Vessel, err = vesselOf(r); err != nil {
+		return req, err
+	}
+	q := r.URL.Query()
+	if req.AsOf, err = timeParam(r, "as_of"); err != nil {
+		return req, err
+	}
+	if w := q.Get("window"); w != "" {
+		if req.Window, err = app.ParseSpan(w); err != nil {
+			return req, app.Errorf(app.CodeInvalid, "window %v", err)
+		}
+	}
+	req.Owner, req.Manager, req.Operator = q.Get("owner"), q.Get("manager"), q.Get("operator")
+	for _, v := range []string{req.Owner, req.Manager, req.Operator} {
+		if len(v) > screen.MaxNameLength {
+			return req, app.Errorf(app.CodeInvalid, "party names are limited to %d bytes", screen.MaxNameLength)
+		}
+	}
+	if req.Built, err = intParam(r, "built", 0, 1850, 2200); err != nil {
+		return req, err
+	}
+	return req, nil
+}
+
+var profileParams = []param{
+	pathParam("vessel", "IMO number (7 digits, valid check digit) or MMSI (9 digits)"),
+	query("as_of", "string", "date (YYYY-MM-DD, the end of that day) or RFC 3339 time of the assessment; default now"),
+	query("window", "string", "review window before as_of: 12m (calendar months), 90d, 2y; default 12m"),
+	query("owner", "string", "registered owner to screen"),
+	query("manager", "string", "ship manager to screen"),
+	query("operator", "string", "operator to screen"),
+	query("built", "integer", "build year when the lists do not give it"),
+}
+
+// ScreenRequest is one query and its options.
+type ScreenRequest struct {
+	// Type is vessel, organization, person or any.
+	Type      string  `json:"type,omitempty"`
+	Name      string  `json:"name,omitempty"`
+	IMO       string  `json:"imo,omitempty"`
+	MMSI      string  `json:"mmsi,omitempty"`
+	CallSign  string  `json:"call_sign,omitempty"`
+	Flag      string  `json:"flag,omitempty"`
+	Threshold float64 `json:"threshold,omitempty"`
+	Limit     int     `json:"limit,omitempty"`
+	All       bool    `json:"all,omitempty"`
+}
+
+// BatchRequest is up to 10,000 queries screened in one request.
+type BatchRequest struct {
+	Queries   []screen.Query `json:"queries"`
+	Threshold float64        `json:"threshold,omitempty"`
+	Limit     int            `json:"limit,omitempty"`
+	All       bool           `json:"all,omitempty"`
+}
+
+// DecisionRequest records a decision.
+type DecisionRequest struct {
+	Decision       string `json:"decision"`
+	Reason         string `json:"reason"`
+	OverrideReason string `json:"override_reason,omitempty"`
+}
+
+// ApproveRequest approves or rejects a pending decision.
+type ApproveRequest struct {
+	Approve bool   `json:"approve"`
+	Note    string `json:"note,omitempty"`
+}
+
+// KeyRequest asks for an API key.
+type KeyRequest struct {
+	Tenant string `json:"tenant,omitempty"`
+	Name   string `json:"name"`
+	Role   string `json:"role"`
+	// TTL is the key's life: 90d, 12m, 1y (default 90d, at most 2y).
+	TTL string `json:"ttl,omitempty"`
+}
+
+// TenantRequest creates a tenant.
+type TenantRequest struct {
+	ID       string `json:"id"`
+	Name     string `json:"name,omitempty"`
+	FourEyes bool   `json:"four_eyes,omitempty"`
+}
+
+// PolicyRequest sets the tenant's governance policy.
+type PolicyRequest struct {
+	FourEyes bool `json:"four_eyes"`
+}
+
+// Health is the answer of /healthz and /readyz.
+type Health struct {
+	Status  string `json:"status"`
+	Version string `json:"version"`
+}
+
+// Diff is what changed between two list versions.
+type Diff struct {
+	From    sanctions.Version   `json:"from"`
+	To      sanctions.Version   `json:"to"`
+	Added   []*sanctions.Entity `json:"added"`
+	Removed []*sanctions.Entity `json:"removed"`
+	Changed []DiffChange        `json:"changed"`
+}
+
+// DiffChange is one changed entity.
+type DiffChange struct {
+	ID     string            `json:"id"`
+	Fields []string          `json:"fields"`
+	Old    *sanctions.Entity `json:"old"`
+	New    *sanctions.Entity `json:"new"`
+}
+
+// Events is a page of events.
+type Events struct {
+	Events []detect.Event `json:"events"`
+	Count  int            `json:"count"`
+}
+
+// Track is a vessel's positions.
+type Track struct {
+	MMSI   uint32        `json:"mmsi"`
+	Points []store.Point `json:"points"`
+}
+
+// JobAccepted is the answer to work started in the background.
+type JobAccepted struct {
+	Job app.Job `json:"job"`
+	// Status is where to follow it.
+	Status string `json:"status_url"`
+}
+
+// StoreInfo is what the store holds.
+type StoreInfo struct {
+	Stats store.Stats `json:"stats"`
+	Runs  []store.Run `json:"runs"`
+}
+
+func (s *Server) registerRoutes() {
+	s.add(&route{method: "GET", path: "/healthz", summary: "Liveness: the process answers", tag: "operations", resp: reflect.TypeFor[Health](),
+		handle: func(w http.ResponseWriter, r *http.Request, _ app.Principal) error {
+			writeJSON(w, http.StatusOK, Health{Status: "ok", Version: s.svc.Version()})
+			return nil
+		}})
+	s.add(&route{method: "GET", path: "/readyz", summary: "Readiness: the store answers and the screening index is built", tag: "operations", resp: reflect.TypeFor[Health](),
+		handle: func(w http.ResponseWriter, r *http.Request, _ app.Principal) error {
+			if !s.ready.Load() {
+				return app.Errorf(app.CodeUnavailable, "starting: the screening index is being built")
+			}
+			if _, err := s.svc.StoreStats(r.Context(), app.LocalPrincipal("readyz")); err != nil {
+				return app.Errorf(app.CodeUnavailable, "store: %v", err)
+			}
+			writeJSON(w, http.StatusOK, Health{Status: "ready", Version: s.svc.Version()})
+			return nil
+		}})
+	s.add(&route{method: "GET", path: "/metrics", summary: "Prometheus metrics", tag: "operations", respContent: "text/plain",
+		handle: func(w http.ResponseWriter, r *http.Request, _ app.Principal) error {
+			s.metrics.serve(w, r)
+			return nil
+		}})
+	s.add(&route{method: "GET", path: "/openapi.json", summary: "This API's OpenAPI 3.1 description", tag: "operations", respContent: "application/json",
+		handle: func(w http.ResponseWriter, r *http.Request, _ app.Principal) error {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(s.OpenAPI())
+			return nil
+		}})
+
+	// Screening.
+	jsonRoute(s, route{method: "POST", path: "/v1/screen", tag: "screening", role: app.RoleViewer, summary: "Screen one vessel, organization or person",
+		description: "Identifiers first (IMO, MMSI, call sign), then names with numbers as identity, romanisation and spacing folded. An IMO or MMSI that cannot be right is a warning, never used to lower a score. Recorded in the tenant's audit log."},
+		func(ctx context.Context, p app.Principal, r *http.Request, req *ScreenRequest) (app.ScreenResult, error) {
+			q := screen.Query{Type: req.Type, Name: req.Name, IMO: req.IMO, MMSI: req.MMSI, CallSign: req.CallSign, Flag: req.Flag}
+			return s.svc.Screen(ctx, p, q, app.ScreenOptions{Threshold: req.Threshold, Limit: req.Limit, All: req.All})
+		})
+	jsonRoute(s, route{method: "POST", path: "/v1/screen/batch", tag: "screening", role: app.RoleViewer, summary: "Screen up to 10,000 queries in one request",
+		description: "The same fields as the batch CLI; rows come back in order, each with its matches, warnings or error. Larger files: POST /v1/screen/jobs."},
+		func(ctx context.Context, p app.Principal, r *http.Request, req *BatchRequest) (app.BatchResult, error) {
+			if len(req.Queries) == 0 || len(req.Queries) > app.MaxBatch {
+				return app.BatchResult{}, app.Errorf(app.CodeInvalid, "send 1 to %d queries (larger files: POST /v1/screen/jobs)", app.MaxBatch)
+			}
+			qs := make([]app.BatchQuery, len(req.Queries))
+			for i, q := range req.Queries {
+				qs[i] = app.BatchQuery{Row: i + 1, Query: q}
+			}
+			return s.svc.ScreenBatch(ctx, p, qs, app.ScreenOptions{Threshold: req.Threshold, Limit: req.Limit, All: req.All}, "api", "", nil)
+		})
+	s.add(&route{method: "POST", path: "/v1/screen/jobs", tag: "screening", role: app.RoleViewer, long: true, status: http.StatusAccepted,
+		summary:     "Screen a CSV file of any size as a background job",
+		description: "Body: CSV with the header id,type,name,imo,mmsi,call_sign,flag. Answers 202 with the job; follow GET /v1/jobs/{id} and fetch GET /v1/jobs/{id}/result.",
+		params:      []param{query("threshold", "number", "score from which a result is a match"), query("name", "string", "the file's name, for the audit log")},
+		bodyContent: "text/csv", resp: reflect.TypeFor[JobAccepted](), handle: s.screenJob})
+	jsonRoute(s, route{method: "GET", path: "/v1/jobs", tag: "jobs", role: app.RoleViewer, summary: "The tenant's background jobs, newest first"},
+		func(ctx context.Context, p app.Principal, r *http.Request, _ *noBody) ([]app.Job, error) { return s.svc.Jobs(p) })
+	jsonRoute(s, route{method: "GET", path: "/v1/jobs/{id}", tag: "jobs", role: app.RoleViewer, summary: "A job's state and progress", params: []param{pathParam("id", "job id")}},
+		func(ctx context.Context, p app.Principal, r *http.Request, _ *noBody) (app.Job, error) {
+			j, _, err := s.svc.Job(p, r.PathValue("id"))
+			return j, err
+		})
+	jsonRoute(s, route{method: "DELETE", path: "/v1/jobs/{id}", tag: "jobs", role: app.RoleViewer, summary: "Cancel a running job", params: []param{pathParam("id", "job id")}},
+		func(ctx context.Context, p app.Principal, r *http.Request, _ *noBody) (app.Job, error) {
+			return s.svc.CancelJob(p, r.PathValue("id"))
+		})
+	s.add(&route{method: "GET", path: "/v1/jobs/{id}/result", tag: "jobs", role: app.RoleViewer, summary: "A finished job's result",
+		description: "A screening job's rows as JSON (default) or JSON lines (format=jsonl); an ingest job's result as JSON.",
+		params:      []param{pathParam("id", "job id"), query("format", "string", "json or jsonl")}, respContent: "application/json", handle: s.jobResult})
+
+	// Vessels.
+	jsonRoute(s, route{method: "GET", path: "/v1/vessels/{vessel}/profile", tag: "vessels", role: app.RoleViewer, params: profileParams,
+		summary:     "A vessel's risk profile as of a date",
+		description: "List hits, identity, behaviour and facts, each factor with its evidence; decline, refer, accept or insufficient_evidence (with what is missing). Stored and recorded in the tenant's audit log."},
+		func(ctx context.Context, p app.Principal, r *http.Request, _ *noBody) (*app.ProfileResult, error) {
+			req, err := profileRequest(r)
+			if err != nil {
+				return nil, err
+			}
+			return s.svc.Profile(ctx, p, req)
+		})
+	s.add(&route{method: "GET", path: "/v1/vessels/{vessel}/report", tag: "vessels", role: app.RoleViewer, params: profileParams, respContent: "text/html",
+		summary: "The underwriter's report (self-contained HTML, prints to PDF)",
+		handle: func(w http.ResponseWriter, r *http.Request, p app.Principal) error {
+			req, err := profileRequest(r)
+			if err != nil {
+				return err
+			}
+			res, err := s.svc.Report(r.Context(), p, req, "http "+r.URL.Path)
+			if err != nil {
+				return err
+			}
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:")
+			w.Header().Set("X-Content-Type-Options", "nosniff")
+			w.Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="tidewatch-%s.html"`, strings.ReplaceAll(app.SubjectOf(req.Vessel), ":", "-")))
+			w.Write(res.HTML)
+			return nil
+		}})
+	jsonRoute(s, route{method: "GET", path: "/v1/vessels/{vessel}/identity", tag: "vessels", role: app.RoleViewer, params: []param{profileParams[0]},
+		summary: "Every identity value the vessel broadcast, with first and last seen"},
+		func(ctx context.Context, p app.Principal, r *http.Request, _ *noBody) ([]store.Identity, error) {
+			q, err := vesselOf(r)
+			if err != nil {
+				return nil, err
+			}
+			ids, err := s.svc.Identity(ctx, p, q)
+			if ids == nil {
+				ids = []store.Identity{}
+			}
+			return ids, err
+		})
+	jsonRoute(s, route{method: "GET", path: "/v1/vessels/{vessel}/track", tag: "vessels", role: app.RoleViewer,
+		params: []param{pathParam("vessel", "MMSI (9 digits)"), query("from", "string", "start (date or RFC 3339; default 12 months before to)"),
+			query("to", "string", "end (default now)"), query("max_points", "integer", "thin the track to at most this many points (default 5000)")},
+		summary: "A transmitter's stored track"},
+		func(ctx context.Context, p app.Principal, r *http.Request, _ *noBody) (Track, error) {
+			q, err := vesselOf(r)
+			if err != nil {
+				return Track{}, err
+			}
+			if q.MMSI == 0 {
+				return Track{}, app.Errorf(app.CodeInvalid, "a track is per transmitter: give an MMSI")
+			}
+			to, err := timeParam(r, "to")
+			if err != nil {
+				return Track{}, err
+			}
+			if to.IsZero() {
+				to = s.svc.Now()
+			}
+			from, err := timeParam(r, "from")
+			if err != nil {
+				return Track{}, err
+			}
+			if from.IsZero() {
+				from = app.DefaultWindow.Before(to)
+			}
+			maxPts, err := intParam(r, "max_points", 5000, 2, 1000000)
+			if err != nil {
+				return Track{}, err
+			}
+			pts, err := s.svc.Track(ctx, p, q.MMSI, from, to, maxPts)
+			if pts == nil {
+				pts = []store.Point{}
+			}
+			return Track{MMSI: q.MMSI, Points: pts}, err
+		})
+	jsonRoute(s, route{method: "GET", path: "/v1/vessels/{vessel}/decisions", tag: "decisions", role: app.RoleViewer, params: []param{profileParams[0]},
+		summary: "The tenant's decisions about a vessel"},
+		func(ctx context.Context, p app.Principal, r *http.Request, _ *noBody) ([]store.Decision, error) {
+			q, err := vesselOf(r)
+			if err != nil {
+				return nil, err
+			}
+			ds, err := s.svc.Decisions(ctx, p, q)
+			if ds == nil {
+				ds = []store.Decision{}
+			}
+			return ds, err
+		})
+	jsonRoute(s, route{method: "POST", path: "/v1/vessels/{vessel}/decisions", tag: "decisions", role: app.RoleUnderwriter, status: http.StatusCreated,
+		params: []param{profileParams[0], query("as_of", "string", "weigh against the profile as of this date (default now)")},
+		summary: "Record a decision (reason required; an override of the profile needs its own reason, and four eyes when the tenant's policy says so)"},
+		func(ctx context.Context, p app.Principal, r *http.Request, req *DecisionRequest) (app.DecideResult, error) {
+			q, err := vesselOf(r)
+			if err != nil {
+				return app.DecideResult{}, err
+			}
+			asOf, err := timeParam(r, "as_of")
+			if err != nil {
+				return app.DecideResult{}, err
+			}
+			return s.svc.Decide(ctx, p, app.DecideRequest{Vessel: q, Decision: req.Decision, Reason: req.Reason, OverrideReason: req.OverrideReason, AsOf: asOf})
+		})
+	jsonRoute(s, route{method: "GET", path: "/v1/decisions", tag: "decisions", role: app.RoleViewer, summary: "Every decision of the tenant"},
+		func(ctx context.Context, p app.Principal, r *http.Request, _ *noBody) ([]store.Decision, error) {
+			ds, err := s.svc.Decisions(ctx, p, store.VesselQuery{})
+			if ds == nil {
+				ds = []store.Decision{}
+			}
+			return ds, err
+		})
+	jsonRoute(s, route{method: "POST", path: "/v1/decisions/{id}/approval", tag: "decisions", role: app.RoleUnderwriter, params: []param{pathParam("id", "decision id")},
+		summary: "Approve or reject a pending override (by another underwriter)"},
+		func(ctx context.Context, p app.Principal, r *http.Request, req *ApproveRequest) (store.Decision, error) {
+			id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+			if err != nil || id < 1 {
+				return store.Decision{}, app.Errorf(app.CodeInvalid, "decision id %q", r.PathValue("id"))
+			}
+			return s.svc.ApproveDecision(ctx, p, id, req.Approve, req.Note)
+		})
+
+	// Events.
+	jsonRoute(s, route{method: "GET", path: "/v1/events", tag: "events", role: app.RoleViewer, summary: "Events by vessel, kind, area and time",
+		params: []param{query("vessel", "string", "IMO number (every MMSI that broadcast it) or MMSI"), query("kind", "string", "kinds, comma-separated"),
+			query("from", "string", "events ending on or after (date or RFC 3339)"), query("to", "string", "events starting on or before"),
+			query("bbox", "string", "south,west,north,east in degrees"), query("zone", "string", "a built-in zone by id or name"),
+			query("limit", "integer", "at most this many (default 1000, at most 10000)")}},
+		func(ctx context.Context, p app.Principal, r *http.Request, _ *noBody) (Events, error) {
+			var req app.EventsRequest
+			var err error
+			q := r.URL.Query()
+			if v := q.Get("vessel"); v != "" {
+				if req.Vessel, err = app.ParseVessel(v); err != nil {
+					return Events{}, err
+				}
+			}
+			if k := q.Get("kind"); k != "" {
+				req.Kinds = strings.Split(k, ",")
+			}
+			if req.From, err = timeParam(r, "from"); err != nil {
+				return Events{}, err
+			}
+			if req.To, err = timeParam(r, "to"); err != nil {
+				return Events{}, err
+			}
+			if b := q.Get("bbox"); b != "" {
+				if req.Area, err = parseBBox(b); err != nil {
+					return Events{}, err
+				}
+			}
+			req.Zone = q.Get("zone")
+			if req.Limit, err = intParam(r, "limit", 1000, 1, app.MaxEvents); err != nil {
+				return Events{}, err
+			}
+			evs, err := s.svc.Events(ctx, p, req)
+			return Events{Events: evs, Count: len(evs)}, err
+		})
+
+	// Lists.
+	jsonRoute(s, route{method: "GET", path: "/v1/lists/versions", tag: "lists", role: app.RoleViewer, summary: "Every stored list version, the ones in force marked"},
+		func(ctx context.Context, p app.Principal, r *http.Request, _ *noBody) ([]app.ListVersionInfo, error) {
+			vs, err := s.svc.ListVersions(ctx, p)
+			if vs == nil {
+				vs = []app.ListVersionInfo{}
+			}
+			return vs, err
+		})
+	jsonRoute(s, route{method: "GET", path: "/v1/lists/imports", tag: "lists", role: app.RoleViewer, summary: "The list import log (every attempt, with the reason for failures)",
+		params: []param{query("list", "string", "one list (un, ofac-sdn, ofac-cons, uk, eu)")}},
+		func(ctx context.Context, p app.Principal, r *http.Request, _ *noBody) ([]store.ListImport, error) {
+			is, err := s.svc.ListImports(ctx, p, r.URL.Query().Get("list"))
+			if is == nil {
+				is = []store.ListImport{}
+			}
+			return is, err
+		})
+	jsonRoute(s, route{method: "GET", path: "/v1/lists/diff", tag: "lists", role: app.RoleViewer, summary: "What changed between two versions of a list",
+		params: []param{{name: "from", in: "query", typ: "string", desc: "version id", required: true}, {name: "to", in: "query", typ: "string", desc: "version id", required: true}}},
+		func(ctx context.Context, p app.Principal, r *http.Request, _ *noBody) (Diff, error) {
+			from, to := r.URL.Query().Get("from"), r.URL.Query().Get("to")
+			if from == "" || to == "" {
+				return Diff{}, app.Errorf(app.CodeInvalid, "give from and to version ids")
+			}
+			d, err := s.svc.DiffVersions(ctx, p, from, to)
+			if err != nil {
+				return Diff{}, err
+			}
+			out := Diff{From: d.From, To: d.To, Added: d.Added, Removed: d.Removed, Changed: []DiffChange{}}
+			if out.Added == nil {
+				out.Added = []*sanctions.Entity{}
+			}
+			if out.Removed == nil {
+				out.Removed = []*sanctions.Entity{}
+			}
+			for _, c := range d.Changed {
+				out.Changed = append(out.Changed, DiffChange{ID: c.New.ID, Fields: c.Fields, Old: c.Old, New: c.New})
+			}
+			return out, nil
+		})
+	s.add(&route{method: "POST", path: "/v1/lists/import", tag: "lists", role: app.RoleAnalyst, shared: true, long: true,
+		summary:     "Import a list file (UN XML, OFAC XML or CSV, EU or UK CSV, FollowTheMoney JSON)",
+		description: "Body: the file as published; ?name= its file name (format and date hints). Guards as in the CLI: a file that does not parse or shrinks the list by half is refused. Operator tenant only.",
+		params:      []param{{name: "name", in: "query", typ: "string", desc: "the file's name, e.g. un_consolidated_2026-02-27.xml", required: true}, query("min_ratio", "number", "shrink guard (default 0.5; 0 disables)")},
+		bodyContent: "application/octet-stream", resp: reflect.TypeFor[app.ImportResult](), handle: s.importList})
+
+	// AIS.
+	s.add(&route{method: "POST", path: "/v1/ingest", tag: "ais", role: app.RoleAnalyst, shared: true, long: true, status: http.StatusAccepted,
+		summary:     "Upload an AIS file (NMEA, optionally gzipped, or a MarineCadastre/DMA CSV) to ingest as a background job",
+		description: "Answers 202 with the job; its progress counts fixes stored. Operator tenant only (AIS is shared by every tenant).",
+		params:      []param{{name: "name", in: "query", typ: "string", desc: "the file's name (its extension tells the format)", required: true}},
+		bodyContent: "application/octet-stream", resp: reflect.TypeFor[JobAccepted](), handle: s.ingestUpload})
+	jsonRoute(s, route{method: "GET", path: "/v1/store", tag: "ais", role: app.RoleViewer, summary: "What the store holds: counts and ingest runs"},
+		func(ctx context.Context, p app.Principal, r *http.Request, _ *noBody) (StoreInfo, error) {
+			st, err := s.svc.StoreStats(ctx, p)
+			if err != nil {
+				return StoreInfo{}, err
+			}
+			runs, err := s.svc.Runs(ctx, p)
+			if runs == nil {
+				runs = []store.Run{}
+			}
+			return StoreInfo{Stats: st, Runs: runs}, err
+		})
+
+	// Audit.
+	jsonRoute(s, route{method: "GET", path: "/v1/audit/verify", tag: "audit", role: app.RoleViewer, summary: "Verify the tenant's audit chain (and a head kept elsewhere)",
+		params: []param{query("head", "string", "SEQ:HASH printed on a report, to check it is still in the log")}},
+		func(ctx context.Context, p app.Principal, r *http.Request, _ *noBody) (audit.Report, error) {
+			return s.svc.VerifyAudit(ctx, p, r.URL.Query().Get("head"))
+		})
+	jsonRoute(s, route{method: "GET", path: "/v1/audit/records", tag: "audit", role: app.RoleViewer, summary: "The tenant's audit records",
+		params: []param{query("subject", "string", "imo:N, mmsi:N, or a bare IMO number or MMSI"), query("action", "string", "screen, profile, report, decision, ..."),
+			query("after", "integer", "records after this sequence number"), query("limit", "integer", "at most this many (default 1000)")}},
+		func(ctx context.Context, p app.Principal, r *http.Request, _ *noBody) ([]store.AuditRecord, error) {
+			after, err := intParam(r, "after", 0, 0, 1<<62)
+			if err != nil {
+				return nil, err
+			}
+			limit, err := intParam(r, "limit", 1000, 1, 100000)
+			if err != nil {
+				return nil, err
+			}
+			recs, err := s.svc.AuditRecords(ctx, p, app.AuditFilter{Subject: r.URL.Query().Get("subject"), Action: r.URL.Query().Get("action"), After: int64(after), Limit: limit})
+			if recs == nil {
+				recs = []store.AuditRecord{}
+			}
+			return recs, err
+		})
+
+	// Tenants and keys.
+	jsonRoute(s, route{method: "GET", path: "/v1/keys", tag: "admin", role: app.RoleAdmin, summary: "The tenant's API keys (no secrets)"},
+		func(ctx context.Context, p app.Principal, r *http.Request, _ *noBody) ([]store.APIKey, error) {
+			ks, err := s.svc.APIKeys(ctx, p)
+			if ks == nil {
+				ks = []store.APIKey{}
+			}
+			return ks, err
+		})
+	jsonRoute(s, route{method: "POST", path: "/v1/keys", tag: "admin", role: app.RoleAdmin, status: http.StatusCreated,
+		summary: "Make an API key (the key is in this answer only; stored hashed)"},
+		func(ctx context.Context, p app.Principal, r *http.Request, req *KeyRequest) (app.NewKey, error) {
+			var ttl time.Duration
+			if req.TTL != "" {
+				sp, err := app.ParseSpan(req.TTL)
+				if err != nil {
+					return app.NewKey{}, app.Errorf(app.CodeInvalid, "ttl %v", err)
+				}
+				now := s.svc.Now()
+				ttl = sp.After(now).Sub(now)
+			}
+			return s.svc.CreateAPIKey(ctx, p, app.CreateKeyRequest{Tenant: req.Tenant, Name: req.Name, Role: req.Role, TTL: ttl})
+		})
+	jsonRoute(s, route{method: "DELETE", path: "/v1/keys/{id}", tag: "admin", role: app.RoleAdmin, params: []param{pathParam("id", "key id")},
+		summary: "Revoke an API key"},
+		func(ctx context.Context, p app.Principal, r *http.Request, _ *noBody) (store.APIKey, error) {
+			return s.svc.RevokeAPIKey(ctx, p, r.PathValue("id"))
+		})
+	jsonRoute(s, route{method: "GET", path: "/v1/tenants", tag: "admin", role: app.RoleViewer, summary: "Tenants: every one for the operator's admins, one's own otherwise"},
+		func(ctx context.Context, p app.Principal, r *http.Request, _ *noBody) ([]store.Tenant, error) { return s.svc.Tenants(ctx, p) })
+	jsonRoute(s, route{method: "POST", path: "/v1/tenants", tag: "admin", role: app.RoleAdmin, shared: true, status: http.StatusCreated, summary: "Create a tenant (operator admins)"},
+		func(ctx context.Context, p app.Principal, r *http.Request, req *TenantRequest) (store.Tenant, error) {
+			return s.svc.CreateTenant(ctx, p, req.ID, req.Name, store.TenantPolicy{FourEyes: req.FourEyes})
+		})
+	jsonRoute(s, route{method: "PUT", path: "/v1/tenant/policy", tag: "admin", role: app.RoleAdmin, summary: "Set the tenant's governance policy"},
+		func(ctx context.Context, p app.Principal, r *http.Request, req *PolicyRequest) (store.Tenant, error) {
+			return s.svc.SetPolicy(ctx, p, store.TenantPolicy{FourEyes: req.FourEyes})
+		})
+	jsonRoute(s, route{method: "GET", path: "/v1/whoami", tag: "admin", role: app.RoleViewer, summary: "The key's tenant, actor and role"},
+		func(ctx context.Context, p app.Principal, r *http.Request, _ *noBody) (Whoami, error) {
+			return Whoami{Tenant: p.Tenant, Actor: p.Actor, Role: p.Role.String(), Operator: p.Operator}, nil
+		})
+}
+
+// Whoami describes the caller.
+type Whoami struct {
+	Tenant   string `json:"tenant"`
+	Actor    string `json:"actor"`
+	Role     string `json:"role"`
+	Operator bool   `json:"operator"`
+}
+
+func parseBBox(s string) (*store.BBox, error) {
+	parts := strings.Split(s, ",")
+	if len(parts) != 4 {
+		return nil, app.Errorf(app.CodeInvalid, "bbox %q: give south,west,north,east", s)
+	}
+	var v [4]float64
+	for i, p := range parts {
+		f, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil {
+			return nil, app.Errorf(app.CodeInvalid, "bbox %q: %q is not a number", s, p)
+		}
+		v[i] = f
+	}
+	return &store.BBox{South: v[0], West: v[1], North: v[2], East: v[3]}, nil
+}
+
+// upload copies a request body to a temporary file, bounded by MaxUpload,
+// and returns its path and SHA-256.
+func (s *Server) upload(w http.ResponseWriter, r *http.Request, name string) (path, sum string, err error) {
+	dir, err := os.MkdirTemp(s.opt.UploadDir, "tidewatch-upload-")
+	if err != nil {
+		return "", "", err
+	}
+	path = filepath.Join(dir, name)
+	f, err := os.Create(path)
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", "", err
+	}
+	h := sha256.New()
+	_, err = io.Copy(io.MultiWriter(f, h), http.MaxBytesReader(w, r.Body, s.opt.MaxUpload))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", "", err
+	}
+	return path, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// safeName keeps a client-given file name's base, without path tricks.
+func safeName(n string) (string, error) {
+	n = filepath.Base(strings.ReplaceAll(n, `\`, "/"))
+	if n == "" || n == "." || n == "/" || strings.HasPrefix(n, ".") || len(n) > 200 {
+		return "", app.Errorf(app.CodeInvalid, "name %q: give the file's name, e.g. day.nmea.gz", n)
+	}
+	return n, nil
+}
+
+func (s *Server) screenJob(w http.ResponseWriter, r *http.Request, p app.Principal) error {
+	threshold := 0.0
+	if v := r.URL.Query().Get("threshold"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return app.Errorf(app.CodeInvalid, "threshold %q", v)
+		}
+		threshold = f
+	}
+	name := r.URL.Query().Get("name")
+	if name == "" {
+		name = "upload.csv"
+	}
+	name, err := safeName(name)
+	if err != nil {
+		return err
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opt.MaxUpload))
+	if err != nil {
+		return err
+	}
+	qs, err := batchfile.ReadCSV(bytes.NewReader(body), name)
+	if err != nil {
+		return app.Errorf(app.CodeInvalid, "%v", err)
+	}
+	sum := sha256.Sum256(body)
+	hash := hex.EncodeToString(sum[:])
+	opt := app.ScreenOptions{Threshold: threshold}
+	job := s.svc.StartJob(p, "screen", int64(len(qs)), func(ctx context.Context, pr app.JobProgress) (any, error) {
+		res, err := s.svc.ScreenBatch(ctx, p, qs, opt, name, hash, func(n int) { pr.Set(int64(n), int64(len(qs)), "") })
+		return &res, err
+	})
+	writeJSON(w, http.StatusAccepted, JobAccepted{Job: job, Status: "/v1/jobs/" + job.ID})
+	return nil
+}
+
+func (s *Server) jobResult(w http.ResponseWriter, r *http.Request, p app.Principal) error {
+	j, res, err := s.svc.Job(p, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if j.State == app.JobRunning {
+		return app.Errorf(app.CodePrecondition, "job %s is still running (%d of %d done)", j.ID, j.Done, j.Total)
+	}
+	if j.State != app.JobDone {
+		return app.Errorf(app.CodePrecondition, "job %s %s: %s", j.ID, j.State, j.Error)
+	}
+	if br, ok := res.(*app.BatchResult); ok && r.URL.Query().Get("format") == "jsonl" {
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		_, err := batchfile.WriteJSONL(w, *br)
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+func (s *Server) importList(w http.ResponseWriter, r *http.Request, p app.Principal) error {
+	if err := checkShared(p, app.RoleAnalyst); err != nil {
+		return err
+	}
+	name, err := safeName(r.URL.Query().Get("name"))
+	if err != nil {
+		return err
+	}
+	minRatio := 0.0
+	if v := r.URL.Query().Get("min_ratio"); v != "" {
+		if minRatio, err = strconv.ParseFloat(v, 64); err != nil || minRatio < 0 || minRatio > 1 {
+			return app.Errorf(app.CodeInvalid, "min_ratio %q: a share from 0 to 1", v)
+		}
+		if minRatio == 0 {
+			minRatio = -1
+		}
+	}
+	path, _, err := s.upload(w, r, name)
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(filepath.Dir(path))
+	files, err := liststore.FromPaths([]string{path})
+	if err != nil {
+		return err
+	}
+	res, err := s.svc.ImportLists(r.Context(), p, app.ImportRequest{Files: files, Source: "upload " + name, MinRatio: minRatio, KeepFiles: true})
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if res.Failed() > 0 {
+		status = http.StatusUnprocessableEntity
+	}
+	writeJSON(w, status, res)
+	return nil
+}
+
+// checkShared refuses before reading a large body what the core would
+// refuse after.
+func checkShared(p app.Principal, r app.Role) error {
+	if p.Role < r {
+		return app.Errorf(app.CodeForbidden, "this needs the %s role; the key has %s", r, p.Role)
+	}
+	if !p.Operator {
+		return app.Errorf(app.CodeForbidden, "this changes data shared by every tenant: only the operator tenant may")
+	}
+	return nil
+}
+
+func (s *Server) ingestUpload(w http.ResponseWriter, r *http.Request, p app.Principal) error {
+	if err := checkShared(p, app.RoleAnalyst); err != nil {
+		return err
+	}
+	name, err := safeName(r.URL.Query().Get("name"))
+	if err != nil {
+		return err
+	}
+	path, sum, err := s.upload(w, r, name)
+	if err != nil {
+		return err
+	}
+	in, err := ingest.FileInput(path, func(ctx context.Context) (ais.Source, io.Closer, error) {
+		return ais.OpenInput(ctx, path, ais.FeedOptions{})
+	})
+	if err != nil {
+		os.RemoveAll(filepath.Dir(path))
+		return err
+	}
+	in.Name = "upload " + name + " sha256:" + sum[:16]
+	job := s.svc.StartJob(p, "ingest", 0, func(ctx context.Context, pr app.JobProgress) (any, error) {
+		defer os.RemoveAll(filepath.Dir(path))
+		res, err := s.svc.Ingest(ctx, p, app.IngestRequest{Inputs: []ingest.Input{in},
+			Progress: func(g ingest.Progress) { pr.Set(g.Fixes, 0, fmt.Sprintf("%d fixes, %d events stored", g.Fixes, g.Events)) }})
+		if err != nil {
+			return nil, err
+		}
+		if len(res.Failed) > 0 {
+			return &res, errors.New(res.Failed[0].Error())
+		}
+		return &res, nil
+	})
+	writeJSON(w, http.StatusAccepted, JobAccepted{Job: job, Status: "/v1/jobs/" + job.ID})
+	return nil
+}

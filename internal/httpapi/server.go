@@ -1,0 +1,284 @@
+// Package httpapi is Tidewatch's HTTP adapter: a JSON API under /v1 over
+// the application core (internal/app), described by an OpenAPI 3.1
+// document at /openapi.json that is generated from the same route table
+// the server dispatches with; yente-compatible matching (/match/{dataset})
+// and the Reconciliation API (/reconcile) for the tools analysts already
+// use; health, readiness and Prometheus metrics. It holds no use case of
+// its own: it authenticates, decodes, calls the core and encodes.
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/tidewatch/tidewatch/internal/app"
+)
+
+// Options configure the server.
+type Options struct {
+	// MaxBody caps a JSON request body (default 16 MiB).
+	MaxBody int64
+	// MaxUpload caps an uploaded file (AIS, lists, screening CSV; default
+	// 1 GiB).
+	MaxUpload int64
+	// RequestTimeout bounds a request's work (default 60 s; uploads and
+	// jobs run in the background and are not bound by it).
+	RequestTimeout time.Duration
+	// Rate and Burst limit requests per API key (default 2,000 a second,
+	// burst 4,000; 0 keeps the default, negative disables).
+	Rate  float64
+	Burst int
+	// Logger receives one structured line per request (never a secret).
+	Logger *slog.Logger
+	// UploadDir holds uploads while they are processed (default the OS
+	// temporary directory).
+	UploadDir string
+}
+
+// Server serves the API.
+type Server struct {
+	svc     *app.Service
+	opt     Options
+	log     *slog.Logger
+	mux     *http.ServeMux
+	routes  []*route
+	metrics *metrics
+	ready   atomic.Bool
+	limits  sync.Map // key id -> *rate.Limiter
+	handler http.Handler
+
+	openapiOnce sync.Once
+	openapiDoc  []byte
+}
+
+// New makes a server over the service.
+func New(svc *app.Service, opt Options) *Server {
+	if opt.MaxBody <= 0 {
+		opt.MaxBody = 16 << 20
+	}
+	if opt.MaxUpload <= 0 {
+		opt.MaxUpload = 1 << 30
+	}
+	if opt.RequestTimeout <= 0 {
+		opt.RequestTimeout = 60 * time.Second
+	}
+	if opt.Rate == 0 {
+		opt.Rate = 2000
+	}
+	if opt.Burst <= 0 {
+		opt.Burst = int(max(opt.Rate*2, 1))
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	}
+	s := &Server{svc: svc, opt: opt, log: opt.Logger, mux: http.NewServeMux()}
+	s.metrics = newMetrics(svc)
+	s.registerRoutes()
+	s.handler = s.recoverer(s.mux)
+	return s
+}
+
+// SetReady marks the server ready (the screening index is warm).
+func (s *Server) SetReady(v bool) { s.ready.Store(v) }
+
+// ServeHTTP serves a request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Handle mounts another handler (the web interface) on the server's mux.
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// Error is the body of every error answer.
+type Error struct {
+	Error ErrorBody `json:"error"`
+}
+
+// ErrorBody is an error's code and message. Codes are stable (see
+// app.Code); messages are for people.
+type ErrorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+var statusOf = map[app.Code]int{
+	app.CodeInvalid: http.StatusBadRequest, app.CodeNotFound: http.StatusNotFound, app.CodeUnauthenticated: http.StatusUnauthorized,
+	app.CodeForbidden: http.StatusForbidden, app.CodeConflict: http.StatusConflict, app.CodePrecondition: http.StatusUnprocessableEntity,
+	app.CodeTooLarge: http.StatusRequestEntityTooLarge, app.CodeRateLimited: http.StatusTooManyRequests, app.CodeUnavailable: http.StatusServiceUnavailable,
+	app.CodeInternal: http.StatusInternalServerError,
+}
+
+// writeError answers with the error's code. Internal errors are logged
+// and answered without their detail.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := app.CodeOf(err)
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		code, err = app.CodeTooLarge, app.Errorf(app.CodeTooLarge, "request body larger than %d bytes", mbe.Limit)
+	}
+	status := statusOf[code]
+	msg := err.Error()
+	if code == app.CodeInternal {
+		s.log.Error("internal error", "route", routeName(r), "err", err.Error())
+		msg = "internal error (logged on the server)"
+	}
+	if code == app.CodeUnavailable && r.Context().Err() != nil {
+		msg = "the request ran out of time or was canceled"
+	}
+	writeJSON(w, status, Error{ErrorBody{Code: string(code), Message: msg}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(true)
+	if err := enc.Encode(v); err != nil {
+		http.Error(w, `{"error":{"code":"internal","message":"encoding failed"}}`, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// decodeJSON reads one JSON object into v: unknown fields, trailing data,
+// wrong types and oversize bodies are errors a client can act on.
+func decodeJSON(r io.Reader, v any) error {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe):
+			return err
+		case errors.Is(err, io.EOF):
+			return app.Errorf(app.CodeInvalid, "empty body: send a JSON object")
+		case errors.As(err, &se):
+			return app.Errorf(app.CodeInvalid, "malformed JSON at byte %d: %v", se.Offset, err)
+		case errors.As(err, &te):
+			return app.Errorf(app.CodeInvalid, "field %q: want %s, got %s", te.Field, te.Type, te.Value)
+		case strings.HasPrefix(err.Error(), "json: unknown field"):
+			return app.Errorf(app.CodeInvalid, "%s", strings.TrimPrefix(err.Error(), "json: "))
+		}
+		return app.Errorf(app.CodeInvalid, "bad JSON: %v", err)
+	}
+	if dec.More() {
+		return app.Errorf(app.CodeInvalid, "trailing data after the JSON object")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return app.Errorf(app.CodeInvalid, "trailing data after the JSON object")
+	}
+	return nil
+}
+
+// principal authenticates a request: "Authorization: Bearer KEY" (or
+// "ApiKey KEY", as yente clients send), or "X-API-Key: KEY".
+func (s *Server) principal(r *http.Request) (app.Principal, error) {
+	key := r.Header.Get("X-API-Key")
+	if key == "" {
+		auth := r.Header.Get("Authorization")
+		for _, scheme := range []string{"Bearer ", "ApiKey ", "Token "} {
+			if len(auth) > len(scheme) && strings.EqualFold(auth[:len(scheme)], scheme) {
+				key = auth[len(scheme):]
+			}
+		}
+	}
+	if key == "" {
+		return app.Principal{}, app.Errorf(app.CodeUnauthenticated, "no API key: send Authorization: Bearer KEY")
+	}
+	return s.svc.Authenticate(r.Context(), key)
+}
+
+// allow applies the per-key rate limit.
+func (s *Server) allow(keyID string) bool {
+	if s.opt.Rate < 0 {
+		return true
+	}
+	l, ok := s.limits.Load(keyID)
+	if !ok {
+		l, _ = s.limits.LoadOrStore(keyID, rate.NewLimiter(rate.Limit(s.opt.Rate), s.opt.Burst))
+	}
+	return l.(*rate.Limiter).Allow()
+}
+
+type ctxKey int
+
+const routeKey ctxKey = 0
+
+func routeName(r *http.Request) string {
+	if rt, ok := r.Context().Value(routeKey).(*route); ok {
+		return rt.pattern
+	}
+	return "unmatched"
+}
+
+// recoverer turns a panic into a 500 and a log line, never a dead server.
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("panic", "route", routeName(r), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				writeJSON(w, http.StatusInternalServerError, Error{ErrorBody{Code: string(app.CodeInternal), Message: "internal error (logged on the server)"}})
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// statusWriter records the status for logs and metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// Flush lets streaming answers (server-sent events) through.
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// withTimeout bounds a request's work.
+func (s *Server) withTimeout(r *http.Request, rt *route) (*http.Request, context.CancelFunc) {
+	if rt.long {
+		return r, func() {}
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.opt.RequestTimeout)
+	return r.WithContext(ctx), cancel
+}
