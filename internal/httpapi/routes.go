@@ -58,10 +58,12 @@ type route struct {
 // param is a path or query parameter.
 type param struct {
 	name, in, typ, desc string
-	required             bool
+	required            bool
 }
 
-func pathParam(name, desc string) param { return param{name: name, in: "path", typ: "string", desc: desc, required: true} }
+func pathParam(name, desc string) param {
+	return param{name: name, in: "path", typ: "string", desc: desc, required: true}
+}
 func query(name, typ, desc string) param { return param{name: name, in: "query", typ: typ, desc: desc} }
 
 // add registers a route on the mux with authentication, rate limits,
@@ -361,7 +363,9 @@ func (s *Server) registerRoutes() {
 		params:      []param{query("threshold", "number", "score from which a result is a match"), query("name", "string", "the file's name, for the audit log")},
 		bodyContent: "text/csv", resp: reflect.TypeFor[JobAccepted](), handle: s.screenJob})
 	jsonRoute(s, route{method: "GET", path: "/v1/jobs", tag: "jobs", role: app.RoleViewer, summary: "The tenant's background jobs, newest first"},
-		func(ctx context.Context, p app.Principal, r *http.Request, _ *noBody) ([]app.Job, error) { return s.svc.Jobs(p) })
+		func(ctx context.Context, p app.Principal, r *http.Request, _ *noBody) ([]app.Job, error) {
+			return s.svc.Jobs(p)
+		})
 	jsonRoute(s, route{method: "GET", path: "/v1/jobs/{id}", tag: "jobs", role: app.RoleViewer, summary: "A job's state and progress", params: []param{pathParam("id", "job id")}},
 		func(ctx context.Context, p app.Principal, r *http.Request, _ *noBody) (app.Job, error) {
 			j, _, err := s.svc.Job(p, r.PathValue("id"))
@@ -467,7 +471,7 @@ func (s *Server) registerRoutes() {
 			return ds, err
 		})
 	jsonRoute(s, route{method: "POST", path: "/v1/vessels/{vessel}/decisions", tag: "decisions", role: app.RoleUnderwriter, status: http.StatusCreated,
-		params: []param{profileParams[0], query("as_of", "string", "weigh against the profile as of this date (default now)")},
+		params:  []param{profileParams[0], query("as_of", "string", "weigh against the profile as of this date (default now)")},
 		summary: "Record a decision (reason required; an override of the profile needs its own reason, and four eyes when the tenant's policy says so)"},
 		func(ctx context.Context, p app.Principal, r *http.Request, req *DecisionRequest) (app.DecideResult, error) {
 			q, err := vesselOf(r)
@@ -655,7 +659,9 @@ func (s *Server) registerRoutes() {
 			return s.svc.RevokeAPIKey(ctx, p, r.PathValue("id"))
 		})
 	jsonRoute(s, route{method: "GET", path: "/v1/tenants", tag: "admin", role: app.RoleViewer, summary: "Tenants: every one for the operator's admins, one's own otherwise"},
-		func(ctx context.Context, p app.Principal, r *http.Request, _ *noBody) ([]store.Tenant, error) { return s.svc.Tenants(ctx, p) })
+		func(ctx context.Context, p app.Principal, r *http.Request, _ *noBody) ([]store.Tenant, error) {
+			return s.svc.Tenants(ctx, p)
+		})
 	jsonRoute(s, route{method: "POST", path: "/v1/tenants", tag: "admin", role: app.RoleAdmin, shared: true, status: http.StatusCreated, summary: "Create a tenant (operator admins)"},
 		func(ctx context.Context, p app.Principal, r *http.Request, req *TenantRequest) (store.Tenant, error) {
 			return s.svc.CreateTenant(ctx, p, req.ID, req.Name, store.TenantPolicy{FourEyes: req.FourEyes})
@@ -857,7 +863,9 @@ func (s *Server) ingestUpload(w http.ResponseWriter, r *http.Request, p app.Prin
 	job := s.svc.StartJob(p, "ingest", 0, func(ctx context.Context, pr app.JobProgress) (any, error) {
 		defer os.RemoveAll(filepath.Dir(path))
 		res, err := s.svc.Ingest(ctx, p, app.IngestRequest{Inputs: []ingest.Input{in},
-			Progress: func(g ingest.Progress) { pr.Set(g.Fixes, 0, fmt.Sprintf("%d fixes, %d events stored", g.Fixes, g.Events)) }})
+			Progress: func(g ingest.Progress) {
+				pr.Set(g.Fixes, 0, fmt.Sprintf("%d fixes, %d events stored", g.Fixes, g.Events))
+			}})
 		if err != nil {
 			return nil, err
 		}
