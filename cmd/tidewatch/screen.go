@@ -95,8 +95,10 @@ Examples:
 	}
 	q := screen.Query{Type: typ, Name: strings.Join(pos, " "), IMO: imo, MMSI: mmsi, CallSign: callSign, Flag: flagName}
 	if in == "" {
-		if err := q.Validate(); err != nil {
-			return usagef("%v", err)
+		// Identifiers that cannot be right are warnings, not errors: the
+		// rest of the query is still screened.
+		if sq, _ := q.Sanitised(); sq.Validate() != nil {
+			return usagef("%v", sq.Validate())
 		}
 	}
 	start := time.Now()

@@ -482,3 +482,11 @@ func (s *Service) UpdateLists(ctx context.Context, p Principal, sources []ListSo
 	}
 	return all, nil
 }
+
+// ListFilesOf returns a stored version's raw files.
+func (s *Service) ListFilesOf(ctx context.Context, p Principal, versionID string) ([]store.ListFile, error) {
+	if err := p.need(RoleViewer, "reading list files"); err != nil {
+		return nil, err
+	}
+	return s.st.ListFiles(ctx, versionID)
+}

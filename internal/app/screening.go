@@ -317,9 +317,6 @@ func (s *Service) Screen(ctx context.Context, p Principal, q screen.Query, o Scr
 	if err := o.check(); err != nil {
 		return ScreenResult{}, err
 	}
-	if err := q.Validate(); err != nil {
-		return ScreenResult{}, Errorf(CodeInvalid, "%v", err)
-	}
 	idx, err := s.screens.now(ctx)
 	if err != nil {
 		return ScreenResult{}, err
