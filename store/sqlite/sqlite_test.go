@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tidewatch/tidewatch/store"
+	"github.com/tidewatch/tidewatch/store/storetest"
 )
 
 func TestSchemaVersions(t *testing.T) {
@@ -74,4 +75,15 @@ func TestConcurrentOpenOfANewStore(t *testing.T) {
 			}
 		}
 	}
+}
+
+// The SQLite store passes the store conformance suite.
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		db, err := Open(filepath.Join(t.TempDir(), "s.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	})
 }
