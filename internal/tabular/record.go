@@ -17,7 +17,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 )
 
 // Limits bound what a reader accepts. Zero fields take the defaults.
@@ -115,6 +114,9 @@ type RecordReader struct {
 	done    error
 	rows    int
 	errs    int
+	lineBuf []byte // the current line, reused
+	recBuf  []byte // the current record's cells, end to end
+	ends    []int  // where each cell ends in recBuf
 }
 
 // NewRecordReader reads records separated by comma (',' ';' or '\t').
@@ -140,7 +142,7 @@ func (rr *RecordReader) next() (physLine, error) {
 		rr.pushed = rr.pushed[:n-1]
 		return l, nil
 	}
-	var buf []byte
+	buf := rr.lineBuf[:0]
 	tooLong := false
 	for {
 		chunk, err := rr.br.ReadSlice('\n')
@@ -168,8 +170,10 @@ func (rr *RecordReader) next() (physLine, error) {
 		rr.started = true
 		buf = bytes.TrimPrefix(buf, []byte("\xef\xbb\xbf"))
 	}
+	rr.lineBuf = buf
 	buf = bytes.TrimSuffix(buf, []byte("\n"))
 	buf = bytes.TrimSuffix(buf, []byte("\r"))
+	// text is valid until the next call; continued copies what it keeps.
 	return physLine{no: rr.line, text: buf, tooLong: tooLong}, nil
 }
 
@@ -246,6 +250,7 @@ func (rr *RecordReader) continued(first physLine) ([]string, bool) {
 			rr.pushed = append(rr.pushed, n)
 			break
 		}
+		n.text = append([]byte(nil), n.text...)
 		taken = append(taken, n)
 		buf = append(append(buf, '\n'), n.text...)
 		if len(buf) > rr.lim.MaxFieldBytes+rr.lim.MaxLineBytes {
@@ -282,57 +287,68 @@ func (rr *RecordReader) wholeRecord(line []byte) bool {
 }
 
 // parse splits buf into cells. open reports a quoted field still open at
-// the end of buf.
+// the end of buf. The cells share one string.
 func (rr *RecordReader) parse(buf []byte) (cells []string, open bool) {
-	var b strings.Builder
+	rb := rr.recBuf[:0]
+	ends := rr.ends[:0]
 	i := 0
 	for {
-		b.Reset()
 		if i < len(buf) && buf[i] == '"' {
 			i++
 			closed := false
-			for i < len(buf) {
-				c := buf[i]
-				if c != '"' {
-					b.WriteByte(c)
-					i++
-					continue
+			for i < len(buf) && !closed {
+				j := bytes.IndexByte(buf[i:], '"')
+				if j < 0 {
+					rb = append(rb, buf[i:]...)
+					i = len(buf)
+					break
 				}
+				rb = append(rb, buf[i:i+j]...)
+				i += j
 				switch {
 				case i+1 < len(buf) && buf[i+1] == '"':
-					b.WriteByte('"')
+					rb = append(rb, '"')
 					i += 2
 				case i+1 == len(buf) || buf[i+1] == rr.comma:
 					closed = true
 					i++
 				default:
-					b.WriteByte('"') // a stray quote: kept
+					rb = append(rb, '"') // a stray quote: kept
 					i++
 				}
-				if closed {
-					break
-				}
 			}
-			cells = append(cells, b.String())
+			ends = append(ends, len(rb))
 			if !closed {
-				return cells, true
+				open = true
+				break
 			}
 		} else {
 			j := bytes.IndexByte(buf[i:], rr.comma)
 			if j < 0 {
 				j = len(buf) - i
 			}
-			cells = append(cells, string(buf[i:i+j]))
+			rb = append(rb, buf[i:i+j]...)
+			ends = append(ends, len(rb))
 			i += j
 		}
 		if i >= len(buf) {
-			return cells, false
+			break
 		}
 		i++ // the separator
 		if i == len(buf) {
-			return append(cells, ""), false
+			ends = append(ends, len(rb))
+			break
 		}
 	}
+	rr.recBuf, rr.ends = rb, ends
+	str := string(rb)
+	cells = make([]string, len(ends))
+	prev := 0
+	for k, e := range ends {
+		cells[k] = str[prev:e]
+		prev = e
+	}
+	return cells, open
 }
 
 // SniffComma picks the separator of a CSV from its first line: the most
