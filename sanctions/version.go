@@ -328,14 +328,7 @@ func Load(b Bundle, retrieved time.Time) (*Dataset, error) {
 		v.Published = b.DateHint
 		v.PublishedFrom = "file name"
 	}
-	date := b.DateHint
-	if !published.IsZero() {
-		date = published.UTC().Format("2006-01-02")
-	}
-	if date == "" {
-		date = v.Retrieved.Format("2006-01-02")
-	}
-	v.ID = fmt.Sprintf("%s@%s-%s", b.List, date, v.SHA256[:8])
+	v.ID = versionID(b.List, b.DateHint, published, v.SHA256)
 	for _, e := range ds.Entities {
 		v.Counts[e.Type]++
 		for i := range e.Listings {
@@ -344,6 +337,22 @@ func Load(b Bundle, retrieved time.Time) (*Dataset, error) {
 	}
 	v.Total = len(ds.Entities)
 	return ds, nil
+}
+
+// versionID names a version by its publication date and content hash:
+// "un@2026-02-27-66b392a4" with the date from the content (UN
+// dateGenerated, OFAC Publish_Date) or, failing that, from the file or
+// folder name; "uk@sha256-5ed3f2bf" when neither gives one. Never from a
+// file's modification time: the same content always gets the same id.
+func versionID(list, dateHint string, published time.Time, sha string) string {
+	date := dateHint
+	if !published.IsZero() {
+		date = published.UTC().Format("2006-01-02")
+	}
+	if date == "" {
+		return fmt.Sprintf("%s@sha256-%s", list, sha[:8])
+	}
+	return fmt.Sprintf("%s@%s-%s", list, date, sha[:8])
 }
 
 // dateInPath finds a YYYY-MM-DD date in the file name, or failing that in
