@@ -6,18 +6,18 @@ import (
 	"io"
 	"strings"
 
-	"github.com/tidewatch/tidewatch/internal/tabular"
+	"github.com/tidewatch/tidewatch/internal/tabular/csvrecord"
 )
 
 // listLimits bound the CSV list files: generous (OFAC remarks and EU
 // reasons run to kilobytes), but a corrupt or hostile file still cannot
 // make one field or one line take unbounded memory.
-var listLimits = tabular.Limits{MaxFieldBytes: 1 << 20, MaxColumns: 1000, MaxRows: 10_000_000, MaxLineBytes: 4 << 20, MaxQuotedLines: 64}
+var listLimits = csvrecord.Limits{MaxFieldBytes: 1 << 20, MaxColumns: 1000, MaxRows: 10_000_000, MaxLineBytes: 4 << 20, MaxQuotedLines: 64}
 
-// newCSV reads a list's CSV records (tabular.RecordReader): an unclosed
+// newCSV reads a list's CSV records (csvrecord.Reader): an unclosed
 // quote costs its own row, reported with its line, not the rows after it.
-func newCSV(r io.Reader) *tabular.RecordReader {
-	return tabular.NewRecordReader(r, ',', listLimits)
+func newCSV(r io.Reader) *csvrecord.Reader {
+	return csvrecord.NewReader(r, ',', listLimits)
 }
 
 // csvRows streams the records of a CSV file to fn, counting unreadable rows
@@ -37,7 +37,7 @@ func csvRows(r io.Reader, file string, wantCols int, header []string, probs *Pro
 			return nil
 		}
 		if err != nil {
-			var re *tabular.RowError
+			var re *csvrecord.RowError
 			if errors.As(err, &re) {
 				probs.Add(Problem{File: file, Line: re.Line, Reason: re.Reason}, "unreadable CSV row")
 				continue

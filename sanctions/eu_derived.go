@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/tidewatch/tidewatch/identity"
-	"github.com/tidewatch/tidewatch/internal/tabular"
+	"github.com/tidewatch/tidewatch/internal/tabular/csvrecord"
 	"github.com/tidewatch/tidewatch/sanctions/names"
 )
 
@@ -47,7 +47,7 @@ func ParseEUJournalCSV(r io.Reader, file string, emit func(*Entity)) (Problems, 
 			break
 		}
 		if err != nil {
-			var re *tabular.RowError
+			var re *csvrecord.RowError
 			if errors.As(err, &re) {
 				probs.Add(Problem{File: file, Line: re.Line, Reason: re.Reason}, "unreadable CSV row")
 				continue

@@ -146,3 +146,26 @@ func TestVersionIDNotFromModTime(t *testing.T) {
 		t.Errorf("ids %v", ids)
 	}
 }
+
+// A publisher's id given twice loses neither entity and is counted.
+func TestDuplicateIDsKeptApart(t *testing.T) {
+	_, b := embeddedFile(t, "sdn_2024-05-03.csv")
+	lines := strings.SplitAfter(string(b), "\n")
+	dup := strings.Replace(lines[1], lines[1][:strings.Index(lines[1], ",")], lines[0][:strings.Index(lines[0], ",")], 1)
+	in := lines[0] + dup + strings.Join(lines[2:], "")
+	res := sanctions.LoadFiles([]sanctions.File{memFile("ofac/sdn_2024-05-03.csv", []byte(in), time.Time{})})
+	if len(res.Datasets) != 1 {
+		t.Fatalf("%+v", res.Failed)
+	}
+	d := res.Datasets[0]
+	seen := map[string]bool{}
+	for _, e := range d.Entities {
+		if seen[e.ID] {
+			t.Errorf("id %s twice", e.ID)
+		}
+		seen[e.ID] = true
+	}
+	if d.Version.Total != 14965 || d.Version.Problems.ByReason["duplicate id"] != 1 {
+		t.Errorf("%d entities, problems %v", d.Version.Total, d.Version.Problems.ByReason)
+	}
+}

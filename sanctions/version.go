@@ -329,6 +329,7 @@ func Load(b Bundle, retrieved time.Time) (*Dataset, error) {
 		v.PublishedFrom = "file name"
 	}
 	v.ID = versionID(b.List, b.DateHint, published, v.SHA256)
+	uniqueIDs(ds.Entities, b.MainFile().Name, &v.Problems)
 	for _, e := range ds.Entities {
 		v.Counts[e.Type]++
 		for i := range e.Listings {
@@ -337,6 +338,27 @@ func Load(b Bundle, retrieved time.Time) (*Dataset, error) {
 	}
 	v.Total = len(ds.Entities)
 	return ds, nil
+}
+
+// uniqueIDs keeps entity ids unique within a version: a publisher's id
+// given twice (a broken file) is counted as a problem and the later
+// entities get "~2", "~3" in file order, so that none is lost and no
+// evidence cites an id that names two things.
+func uniqueIDs(es []*Entity, file string, probs *Problems) {
+	seen := make(map[string]int, len(es))
+	for _, e := range es {
+		n := seen[e.ID] + 1
+		seen[e.ID] = n
+		if n == 1 {
+			continue
+		}
+		probs.Add(Problem{File: file, Reason: fmt.Sprintf("id %s given %d times; this one kept as %s~%d", e.ID, n, e.ID, n)}, "duplicate id")
+		suffix := fmt.Sprintf("~%d", n)
+		e.ID += suffix
+		for i := range e.Listings {
+			e.Listings[i].SourceID += suffix
+		}
+	}
 }
 
 // versionID names a version by its publication date and content hash:

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/tidewatch/tidewatch/internal/tabular/csvrecord"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -118,7 +119,7 @@ type Reader struct {
 
 // NewReader reads the header of r, sniffing XLSX (a zip file) from CSV.
 func NewReader(r io.Reader, cols []Column, opt Options) (*Reader, error) {
-	rd := &Reader{cols: cols, names: map[string]int{}, lim: opt.Limits.withDefaults()}
+	rd := &Reader{cols: cols, names: map[string]int{}, lim: csvrecord.WithDefaults(opt.Limits)}
 	for i, c := range cols {
 		rd.names[c.Name] = i
 	}
@@ -131,7 +132,9 @@ func NewReader(r io.Reader, cols []Column, opt Options) (*Reader, error) {
 	if comma == 0 {
 		comma = SniffComma(head)
 	}
-	rd.csv = NewRecordReader(br, comma, opt.Limits)
+	lim := rd.lim
+	lim.MaxRows++ // the header is a record too
+	rd.csv = NewRecordReader(br, comma, lim)
 	rd.header.Format, rd.header.Comma = CSV, comma
 	for {
 		rec, err := rd.csv.Read()
@@ -149,7 +152,6 @@ func NewReader(r io.Reader, cols []Column, opt Options) (*Reader, error) {
 			return nil, err
 		}
 		rd.csv.SetFields(len(rec.Cells))
-		rd.csv.rows = 0
 		return rd, nil
 	}
 }

@@ -1,15 +1,10 @@
-// Package tabular reads and writes the tables people hand to Tidewatch and
-// get back from it: CSV (comma, semicolon or tab, sniffed; an optional
-// byte-order mark) and XLSX (the first sheet). Reading is robust in the
-// ways real files need: a header mapped case-insensitively, with aliases,
-// onto the columns the caller knows; a row that cannot be read (an unclosed
-// quote, too many columns, an over-long field) is reported with its line
-// number and counted, and reading goes on at the next line, so one bad row
-// never takes the rows after it; limits bound fields, columns and rows.
-//
-// RecordReader is the CSV layer without a header (the sanctions-list
-// parsers use it); Reader adds the header, the column mapping and XLSX.
-package tabular
+// Package csvrecord reads CSV records line by line so that an unclosed
+// quote costs its own row, reported with its line number, and never the
+// rows after it; limits bound fields, lines, columns and rows. It has no
+// dependencies beyond the standard library, so the sanctions-list parsers
+// use it directly; package tabular builds headers, column mapping and XLSX
+// on it.
+package csvrecord
 
 import (
 	"bufio"
@@ -37,7 +32,8 @@ type Limits struct {
 // DefaultLimits are the limits used for zero fields.
 var DefaultLimits = Limits{MaxFieldBytes: 64 << 10, MaxColumns: 512, MaxRows: 1_000_000, MaxLineBytes: 1 << 20, MaxQuotedLines: 32}
 
-func (l Limits) withDefaults() Limits {
+// WithDefaults fills the zero fields of l from DefaultLimits.
+func WithDefaults(l Limits) Limits {
 	d := DefaultLimits
 	if l.MaxFieldBytes > 0 {
 		d.MaxFieldBytes = l.MaxFieldBytes
@@ -93,7 +89,7 @@ type physLine struct {
 	tooLong bool
 }
 
-// RecordReader reads CSV records line by line. A quoted field may span
+// Reader reads CSV records line by line. A quoted field may span
 // lines (RFC 4180), but only when it is plausibly a value with a line
 // break in it: the line that closes it holds an odd number of quote
 // characters, the record then has the expected number of cells (when
@@ -103,7 +99,7 @@ type physLine struct {
 // line) and reading resumes at the next line. Quotes inside an unquoted
 // field, or a quote inside a quoted field that is not followed by the
 // separator or the end of the line, are kept as characters.
-type RecordReader struct {
+type Reader struct {
 	br      *bufio.Reader
 	comma   byte
 	fields  int
@@ -119,24 +115,24 @@ type RecordReader struct {
 	ends    []int  // where each cell ends in recBuf
 }
 
-// NewRecordReader reads records separated by comma (',' ';' or '\t').
-func NewRecordReader(r io.Reader, comma byte, lim Limits) *RecordReader {
-	return &RecordReader{br: bufio.NewReaderSize(r, 64<<10), comma: comma, lim: lim.withDefaults()}
+// NewReader reads records separated by comma (',' ';' or '\t').
+func NewReader(r io.Reader, comma byte, lim Limits) *Reader {
+	return &Reader{br: bufio.NewReaderSize(r, 64<<10), comma: comma, lim: WithDefaults(lim)}
 }
 
 // SetFields sets the number of cells a record should have (0: any); it
 // makes the detection of unclosed quotes sharper.
-func (rr *RecordReader) SetFields(n int) { rr.fields = n }
+func (rr *Reader) SetFields(n int) { rr.fields = n }
 
 // Rows is the number of records returned so far; Errors the number of
 // *RowError returned.
-func (rr *RecordReader) Rows() int   { return rr.rows }
-func (rr *RecordReader) Errors() int { return rr.errs }
+func (rr *Reader) Rows() int   { return rr.rows }
+func (rr *Reader) Errors() int { return rr.errs }
 
 // Line is the last physical line read.
-func (rr *RecordReader) Line() int { return rr.line }
+func (rr *Reader) Line() int { return rr.line }
 
-func (rr *RecordReader) next() (physLine, error) {
+func (rr *Reader) next() (physLine, error) {
 	if n := len(rr.pushed); n > 0 {
 		l := rr.pushed[n-1]
 		rr.pushed = rr.pushed[:n-1]
@@ -177,7 +173,7 @@ func (rr *RecordReader) next() (physLine, error) {
 	return physLine{no: rr.line, text: buf, tooLong: tooLong}, nil
 }
 
-func (rr *RecordReader) rowError(line int, format string, args ...any) error {
+func (rr *Reader) rowError(line int, format string, args ...any) error {
 	rr.errs++
 	return &RowError{Line: line, Reason: fmt.Sprintf(format, args...)}
 }
@@ -185,7 +181,7 @@ func (rr *RecordReader) rowError(line int, format string, args ...any) error {
 // Read returns the next record; a *RowError for a row that cannot be read
 // (call Read again for the next); a *LimitError past Limits.MaxRows; io.EOF
 // at the end; or the underlying reader's error.
-func (rr *RecordReader) Read() (Record, error) {
+func (rr *Reader) Read() (Record, error) {
 	if rr.done != nil {
 		return Record{}, rr.done
 	}
@@ -236,7 +232,7 @@ func (rr *RecordReader) Read() (Record, error) {
 
 // continued tries to complete a record whose quoted field is open at the
 // end of line first. On failure the lines it read are pushed back.
-func (rr *RecordReader) continued(first physLine) ([]string, bool) {
+func (rr *Reader) continued(first physLine) ([]string, bool) {
 	buf := append([]byte(nil), first.text...)
 	var taken []physLine
 	var cells []string
@@ -278,7 +274,7 @@ func (rr *RecordReader) continued(first physLine) ([]string, bool) {
 
 // wholeRecord reports a line that reads on its own as a complete record
 // of the expected width.
-func (rr *RecordReader) wholeRecord(line []byte) bool {
+func (rr *Reader) wholeRecord(line []byte) bool {
 	if rr.fields == 0 {
 		return false
 	}
@@ -288,7 +284,7 @@ func (rr *RecordReader) wholeRecord(line []byte) bool {
 
 // parse splits buf into cells. open reports a quoted field still open at
 // the end of buf. The cells share one string.
-func (rr *RecordReader) parse(buf []byte) (cells []string, open bool) {
+func (rr *Reader) parse(buf []byte) (cells []string, open bool) {
 	rb := rr.recBuf[:0]
 	ends := rr.ends[:0]
 	i := 0
