@@ -56,9 +56,9 @@ func (w Warning) String() string { return w.Message }
 // warning for each query field that could not be used.
 type Answer struct {
 	// Query is the query as screened: unusable identifiers removed.
-	Query    Query
-	Results  []Result
-	Warnings []Warning
+	Query    Query     `json:"query"`
+	Results  []Result  `json:"results"`
+	Warnings []Warning `json:"warnings,omitempty"`
 }
 
 // Options tune a search.

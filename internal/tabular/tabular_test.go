@@ -286,3 +286,50 @@ func FuzzRecordsLikeEncodingCSV(f *testing.F) {
 		}
 	})
 }
+
+// benchInput is a 100,000-row batch file.
+func benchInput() []byte {
+	var b bytes.Buffer
+	b.WriteString("id,type,name,imo,mmsi,call_sign,flag\n")
+	for i := 0; i < 100_000; i++ {
+		fmt.Fprintf(&b, "%d,vessel,\"SHIP, NO. %d\",IMO %d,44%07d,HM%04d,KP\n", i, i, 9000000+i, i, i%10000)
+	}
+	return b.Bytes()
+}
+
+// BenchmarkReader reads a 100,000-row batch file with Reader.
+func BenchmarkReader(b *testing.B) {
+	in := benchInput()
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	for b.Loop() {
+		rd, err := NewReader(bytes.NewReader(in), batchCols, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			if _, err := rd.Read(); err == io.EOF {
+				break
+			} else if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// BenchmarkEncodingCSV reads the same file with encoding/csv, for scale.
+func BenchmarkEncodingCSV(b *testing.B) {
+	in := benchInput()
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	for b.Loop() {
+		cr := csv.NewReader(bytes.NewReader(in))
+		for {
+			if _, err := cr.Read(); err == io.EOF {
+				break
+			} else if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
