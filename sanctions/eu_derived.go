@@ -1,12 +1,17 @@
 package sanctions
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
 
 	"github.com/tidewatch/tidewatch/identity"
+	"github.com/tidewatch/tidewatch/internal/tabular/csvrecord"
+	"github.com/tidewatch/tidewatch/sanctions/names"
 )
 
 // euHeader is the start of OpenSanctions' transcription of EU regulation
@@ -17,36 +22,54 @@ var euHeader = []string{"celex", "recordId", "programKey", "annex", "measure", "
 // their columns by header name, so a later column order still reads.
 //
 // Vessel names there hold former names in parentheses ("Chol Ryong (Ryong
-// Gun Bong)"); organization names hold abbreviations the same way. Rows
-// without a recordId (annex XIII.B vessels) are identified by annex and IMO
-// number, which are stable across consolidations.
+// Gun Bong)"); organization names hold abbreviations the same way.
+//
+// The transcription's recordId is the entry's number within its annex
+// (eu:1 would be a dozen entities), and annex XIII.B vessels have none, so
+// the id of a listing is derived from content (see euRecordID): the annex
+// and the IMO number for a vessel that has one, else the annex and the
+// primary name folded. It stays the same across versions while the entry
+// does, whatever the annex's numbering.
 func ParseEUJournalCSV(r io.Reader, file string, emit func(*Entity)) (Problems, error) {
 	var probs Problems
 	var col map[string]int
-	n := 0
 	get := func(rec []string, name string) string {
 		if i, ok := col[name]; ok && i < len(rec) {
 			return strings.TrimSpace(rec[i])
 		}
 		return ""
 	}
-
-	err := csvRows(r, file, 0, nil, &probs, func(line int, rec []string) {
-
+	var rows []euRow
+	cr := newCSV(r)
+	for {
+		rr, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var re *csvrecord.RowError
+			if errors.As(err, &re) {
+				probs.Add(Problem{File: file, Line: re.Line, Reason: re.Reason}, "unreadable CSV row")
+				continue
+			}
+			return probs, fmt.Errorf("read %s: %w", file, err)
+		}
+		line, rec := rr.Line, rr.Cells
 		if col == nil {
 			if !headerMatches(rec, euHeader) {
 				probs.Add(Problem{File: file, Line: line, Reason: "unexpected header"}, "bad header")
-				return
+				continue
 			}
 			col = map[string]int{}
 			for i, h := range rec {
-				col[strings.TrimSpace(h)] = i
+				col[strings.TrimPrefix(strings.TrimSpace(h), "\ufeff")] = i
 			}
-			return
+			cr.SetFields(len(rec))
+			continue
 		}
 		if len(rec) != len(col) {
 			probs.Add(Problem{File: file, Line: line, Reason: fmt.Sprintf("want %d columns, got %d; row skipped", len(col), len(rec))}, "wrong column count")
-			return
+			continue
 		}
 		e := &Entity{}
 		switch get(rec, "schema") {
@@ -58,13 +81,13 @@ func ParseEUJournalCSV(r io.Reader, file string, emit func(*Entity)) (Problems, 
 			e.Type = Organization
 		default:
 			probs.Add(Problem{File: file, Line: line, Element: "schema", Reason: fmt.Sprintf("unknown schema %q; row skipped", get(rec, "schema"))}, "unknown schema")
-			return
+			continue
 		}
 		base, inParens := splitParens(get(rec, "name"))
 		e.AddName(base, NamePrimary)
 		if e.Name == "" {
 			probs.Add(Problem{File: file, Line: line, Element: "name", Reason: "empty name; row skipped"}, "empty name")
-			return
+			continue
 		}
 		for _, p := range inParens {
 			if e.Type == Vessel {
@@ -125,30 +148,124 @@ func ParseEUJournalCSV(r io.Reader, file string, emit func(*Entity)) (Problems, 
 				probs.Add(Problem{File: file, Line: line, Element: "notes", Reason: b + "; value dropped"}, "invalid identifier")
 			}
 		}
-		id := get(rec, "recordId")
-		if id == "" {
-			key := e.ShipIMO()
-			if key == "" {
-				key = strings.ToUpper(e.Name)
-			}
-			id = get(rec, "annex") + ":" + key
-		}
-		e.ID = "eu:" + id
-		e.Listings = []Listing{{List: "eu", SourceID: id, ListedOn: dmyToISO(get(rec, "startDate")), Programmes: []string{get(rec, "programKey")}}}
-		e.normalise()
-		n++
-		emit(e)
-	})
-	if err != nil {
-		return probs, err
+		e.Listings = []Listing{{List: "eu", ListedOn: dmyToISO(get(rec, "startDate")), Programmes: []string{get(rec, "programKey")}}}
+		rows = append(rows, euRow{e: e, line: line, annex: get(rec, "annex"), record: get(rec, "recordId"), content: euContent(rec, col)})
 	}
 	if col == nil {
 		return probs, &ParseError{Problem: Problem{File: file, Line: 1, Reason: fmt.Sprintf("not an EU annex transcription: header must start %q", strings.Join(euHeader, ","))}}
+	}
+	n := 0
+	for _, row := range assignEURecordIDs(rows, file, &probs) {
+		n++
+		emit(row)
 	}
 	if n == 0 {
 		return probs, &ParseError{Problem: Problem{File: file, Reason: "no records read"}}
 	}
 	return probs, nil
+}
+
+// euRow is one parsed row waiting for its id.
+type euRow struct {
+	e       *Entity
+	line    int
+	annex   string
+	record  string // the annex's own entry number, when given
+	content string // the row without its entry number, for a hash
+}
+
+// euContent is the row's text without the recordId column, so that a
+// renumbered annex keeps its hashes.
+func euContent(rec []string, col map[string]int) string {
+	skip := col["recordId"]
+	var b strings.Builder
+	for i, v := range rec {
+		if i != skip {
+			b.WriteString(strings.TrimSpace(v))
+			b.WriteByte(0)
+		}
+	}
+	return b.String()
+}
+
+// euRecordID derives a listing id from an entry's content: the annex and
+// the ship IMO number for a vessel that has one ("XIV.B:8604917"), else the
+// annex and the primary name folded to capitals and hyphens
+// ("XIII.A:YUN-HO-JIN"), with a short content hash when the name folds to
+// nothing.
+func euRecordID(row euRow) string {
+	if imo := row.e.ShipIMO(); row.e.Type == Vessel && imo != "" {
+		return row.annex + ":" + imo
+	}
+	slug := strings.ReplaceAll(names.Fold(row.e.Name), " ", "-")
+	if slug == "" || !isASCIIText(slug) {
+		return row.annex + ":" + shortHash(row.content)
+	}
+	return row.annex + ":" + slug
+}
+
+// assignEURecordIDs gives every row its id. Two entries of one annex that
+// derive the same id (two people of one name) both get a suffix: the first
+// birth date when that tells them apart, else a hash of the entry. An
+// entry repeated word for word is reported once and kept once.
+func assignEURecordIDs(rows []euRow, file string, probs *Problems) []*Entity {
+	ids := make([]string, len(rows))
+	byID := map[string][]int{}
+	for i, r := range rows {
+		ids[i] = euRecordID(r)
+		byID[ids[i]] = append(byID[ids[i]], i)
+	}
+	for id, idx := range byID {
+		if len(idx) < 2 {
+			continue
+		}
+		births := map[string]int{}
+		for _, i := range idx {
+			births[firstOr(rows[i].e.BirthDates)]++
+		}
+		for _, i := range idx {
+			if b := firstOr(rows[i].e.BirthDates); b != "" && births[b] == 1 {
+				ids[i] = id + "~" + b
+			} else {
+				ids[i] = id + "~" + shortHash(rows[i].content)
+			}
+		}
+	}
+	seen := map[string]int{}
+	var out []*Entity
+	for i, r := range rows {
+		if first, dup := seen[ids[i]]; dup {
+			probs.Add(Problem{File: file, Line: r.line, Reason: fmt.Sprintf("the same entry as line %d; row skipped", first)}, "duplicate entry")
+			continue
+		}
+		seen[ids[i]] = r.line
+		r.e.ID = "eu:" + ids[i]
+		r.e.Listings[0].SourceID = ids[i]
+		r.e.normalise()
+		out = append(out, r.e)
+	}
+	return out
+}
+
+func firstOr(v []string) string {
+	if len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+func shortHash(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:4])
+}
+
+func isASCIIText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // splitParens splits "Chong Bong (Greenlight) (Blue Nouvelle)" into the base

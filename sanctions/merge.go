@@ -18,31 +18,41 @@ func priority(e *Entity) (int, string) {
 	return p, e.ID
 }
 
+// mergeKey is an exact identifier that proves two listings designate the
+// same thing.
+type mergeKey struct {
+	key   string
+	by    JoinBy
+	value string
+}
+
 // mergeKeys are the exact identifiers that prove two listings designate the
 // same thing: a ship IMO number (the hull), a company IMO number, a UN
-// reference number that another list quotes. Names never merge.
-func mergeKeys(e *Entity) []string {
-	var keys []string
-	add := func(prefix string, s Scheme) {
+// reference number that another list quotes.
+func mergeKeys(e *Entity) []mergeKey {
+	var keys []mergeKey
+	add := func(prefix string, s Scheme, by JoinBy) {
 		for _, v := range e.IDs(s) {
-			keys = append(keys, string(e.Type)+"|"+prefix+strings.ToUpper(v))
+			keys = append(keys, mergeKey{string(e.Type) + "|" + prefix + strings.ToUpper(v), by, v})
 		}
 	}
 	switch e.Type {
 	case Vessel:
-		add("imo:", SchemeShipIMO)
+		add("imo:", SchemeShipIMO, JoinByShipIMO)
 	case Organization:
-		add("coimo:", SchemeCompanyIMO)
+		add("coimo:", SchemeCompanyIMO, JoinByCompanyIMO)
 	}
-	add("unref:", SchemeUNReference)
+	add("unref:", SchemeUNReference, JoinByUNReference)
 	return keys
 }
 
 // Merge combines the entities of several datasets (normally the current
 // version of each list) so that one designation found on several lists, or
 // twice on one, becomes one entity with several listings. Entities are
-// joined on exact identifiers only: ship IMO, company IMO, UN reference,
-// and MMSI when neither side has a different IMO number. The result is
+// joined on exact identifiers: ship IMO, company IMO, UN reference, and
+// MMSI when neither side has a different IMO number. Entities that no
+// identifier joins are then joined by name across lists (see joinByName).
+// Every join is recorded in the merged entity's Joins. The result is
 // sorted by ID and does not depend on the order of the inputs.
 func Merge(datasets ...*Dataset) []*Entity {
 	var all []*Entity
@@ -52,29 +62,24 @@ func Merge(datasets ...*Dataset) []*Entity {
 	// Sort first so that union order, and with it every tie, is fixed.
 	sort.SliceStable(all, func(i, j int) bool { return all[i].ID < all[j].ID })
 	uf := newUnionFind(len(all))
+	var joins []joinEdge
+	join := func(i, j int, by JoinBy, value string) {
+		if uf.union(i, j) {
+			joins = append(joins, joinEdge{i, j, Join{A: ref(all[j]), B: ref(all[i]), By: by, Value: value}})
+		}
+	}
 	owner := map[string]int{}
 	for i, e := range all {
 		for _, k := range mergeKeys(e) {
-			if j, ok := owner[k]; ok {
-				uf.union(i, j)
+			if j, ok := owner[k.key]; ok {
+				join(i, j, k.by, k.value)
 			} else {
-				owner[k] = i
+				owner[k.key] = i
 			}
 		}
 	}
 	// MMSIs are reassigned and spoofed, so they join two vessels only when
 	// no IMO number says they are different hulls.
-	imos := func(root int) map[string]bool {
-		s := map[string]bool{}
-		for i := range all {
-			if uf.find(i) == root {
-				for _, v := range all[i].IDs(SchemeShipIMO) {
-					s[v] = true
-				}
-			}
-		}
-		return s
-	}
 	mmsiOwner := map[string]int{}
 	for i, e := range all {
 		if e.Type != Vessel {
@@ -86,12 +91,13 @@ func Merge(datasets ...*Dataset) []*Entity {
 				mmsiOwner[m] = i
 				continue
 			}
-			a, b := imos(uf.find(i)), imos(uf.find(j))
+			a, b := componentIDs(all, uf, uf.find(i), SchemeShipIMO), componentIDs(all, uf, uf.find(j), SchemeShipIMO)
 			if len(a) == 0 || len(b) == 0 || overlaps(a, b) {
-				uf.union(i, j)
+				join(i, j, JoinByMMSI, m)
 			}
 		}
 	}
+	joinByName(all, uf, join)
 	groups := map[int][]*Entity{}
 	var roots []int
 	for i, e := range all {
@@ -101,12 +107,48 @@ func Merge(datasets ...*Dataset) []*Entity {
 		}
 		groups[r] = append(groups[r], e)
 	}
+	groupJoins := map[int][]Join{}
+	for _, j := range joins {
+		r := uf.find(j.i)
+		groupJoins[r] = append(groupJoins[r], j.join)
+	}
 	out := make([]*Entity, 0, len(roots))
 	for _, r := range roots {
-		out = append(out, mergeGroup(groups[r]))
+		m := mergeGroup(groups[r])
+		if len(groups[r]) > 1 {
+			m.Joins = groupJoins[r]
+		}
+		out = append(out, m)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
+}
+
+type joinEdge struct {
+	i, j int
+	join Join
+}
+
+// ref names an unmerged entity by its listing.
+func ref(e *Entity) string {
+	if len(e.Listings) > 0 {
+		return e.Listings[0].Ref()
+	}
+	return e.ID
+}
+
+// componentIDs collects the identifiers in scheme s of every entity in the
+// component of root.
+func componentIDs(all []*Entity, uf *unionFind, root int, s Scheme) map[string]bool {
+	ids := map[string]bool{}
+	for i := range all {
+		if uf.find(i) == root {
+			for _, v := range all[i].IDs(s) {
+				ids[strings.ToUpper(v)] = true
+			}
+		}
+	}
+	return ids
 }
 
 func overlaps(a, b map[string]bool) bool {
@@ -220,14 +262,16 @@ func (u *unionFind) find(i int) int {
 	return i
 }
 
-// union keeps the smaller index as root so results do not depend on call order.
-func (u *unionFind) union(a, b int) {
+// union keeps the smaller index as root so results do not depend on call
+// order. It reports whether a and b were apart.
+func (u *unionFind) union(a, b int) bool {
 	ra, rb := u.find(a), u.find(b)
 	if ra == rb {
-		return
+		return false
 	}
 	if rb < ra {
 		ra, rb = rb, ra
 	}
 	u.parent[rb] = ra
+	return true
 }

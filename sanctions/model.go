@@ -138,6 +138,32 @@ type Entity struct {
 	Links         []Link       `json:"links,omitempty"`
 	Listings      []Listing    `json:"listings"`
 	Remarks       string       `json:"remarks,omitempty"`
+	// Joins says why the listings of a merged entity were merged: one
+	// entry per pair of listings joined, by a shared identifier or by name.
+	Joins []Join `json:"joins,omitempty"`
+}
+
+// JoinBy names what joined two listings into one entity.
+type JoinBy string
+
+const (
+	JoinByShipIMO     JoinBy = "imo"
+	JoinByCompanyIMO  JoinBy = "imo_company"
+	JoinByUNReference JoinBy = "un_reference"
+	JoinByMMSI        JoinBy = "mmsi"
+	// JoinByName: no identifier joins them and none tells them apart; the
+	// normalised name, the type and the programme agree (see Merge).
+	JoinByName JoinBy = "name"
+)
+
+// Join is one reason two listings were merged: A and B are listing
+// references (Listing.Ref), Value the shared identifier or, for a join by
+// name, the normalised name.
+type Join struct {
+	A     string `json:"a"`
+	B     string `json:"b"`
+	By    JoinBy `json:"by"`
+	Value string `json:"value"`
 }
 
 // AddName appends a name unless the entity already has it (case-folded).

@@ -304,7 +304,7 @@ func TestMergeRealLists(t *testing.T) {
 	for _, l := range achim[0].Listings {
 		refs = append(refs, l.Ref())
 	}
-	if strings.Join(refs, " ") != "eu:61 ofac:23707 uk:DPR0144 un:KPe.061" {
+	if strings.Join(refs, " ") != "eu:XIII.B:KOREA-ACHIM-SHIPPING-CO ofac:23707 uk:DPR0144 un:KPe.061" {
 		t.Errorf("listings %v", refs)
 	}
 	if achim[0].ID != "un:KPe.061" {

@@ -328,14 +328,8 @@ func Load(b Bundle, retrieved time.Time) (*Dataset, error) {
 		v.Published = b.DateHint
 		v.PublishedFrom = "file name"
 	}
-	date := b.DateHint
-	if !published.IsZero() {
-		date = published.UTC().Format("2006-01-02")
-	}
-	if date == "" {
-		date = v.Retrieved.Format("2006-01-02")
-	}
-	v.ID = fmt.Sprintf("%s@%s-%s", b.List, date, v.SHA256[:8])
+	v.ID = versionID(b.List, b.DateHint, published, v.SHA256)
+	uniqueIDs(ds.Entities, b.MainFile().Name, &v.Problems)
 	for _, e := range ds.Entities {
 		v.Counts[e.Type]++
 		for i := range e.Listings {
@@ -344,6 +338,43 @@ func Load(b Bundle, retrieved time.Time) (*Dataset, error) {
 	}
 	v.Total = len(ds.Entities)
 	return ds, nil
+}
+
+// uniqueIDs keeps entity ids unique within a version: a publisher's id
+// given twice (a broken file) is counted as a problem and the later
+// entities get "~2", "~3" in file order, so that none is lost and no
+// evidence cites an id that names two things.
+func uniqueIDs(es []*Entity, file string, probs *Problems) {
+	seen := make(map[string]int, len(es))
+	for _, e := range es {
+		n := seen[e.ID] + 1
+		seen[e.ID] = n
+		if n == 1 {
+			continue
+		}
+		probs.Add(Problem{File: file, Reason: fmt.Sprintf("id %s given %d times; this one kept as %s~%d", e.ID, n, e.ID, n)}, "duplicate id")
+		suffix := fmt.Sprintf("~%d", n)
+		e.ID += suffix
+		for i := range e.Listings {
+			e.Listings[i].SourceID += suffix
+		}
+	}
+}
+
+// versionID names a version by its publication date and content hash:
+// "un@2026-02-27-66b392a4" with the date from the content (UN
+// dateGenerated, OFAC Publish_Date) or, failing that, from the file or
+// folder name; "uk@sha256-5ed3f2bf" when neither gives one. Never from a
+// file's modification time: the same content always gets the same id.
+func versionID(list, dateHint string, published time.Time, sha string) string {
+	date := dateHint
+	if !published.IsZero() {
+		date = published.UTC().Format("2006-01-02")
+	}
+	if date == "" {
+		return fmt.Sprintf("%s@sha256-%s", list, sha[:8])
+	}
+	return fmt.Sprintf("%s@%s-%s", list, date, sha[:8])
 }
 
 // dateInPath finds a YYYY-MM-DD date in the file name, or failing that in

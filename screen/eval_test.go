@@ -84,20 +84,41 @@ func variantsFor(e *sanctions.Entity) []evalQuery {
 			add("hyphenated given name", strings.Join(words[:len(words)-1], " ")+"-"+words[len(words)-1])
 		}
 	}
+	if e.Type == sanctions.Vessel {
+		for v, n := range slips(name) {
+			add(v, n)
+		}
+		for v, n := range numberForms(name) {
+			add(v, n)
+		}
+		add("look-alike: full-width", lookAlike(name, false))
+		add("look-alike: Cyrillic", lookAlike(name, true))
+	}
 	for _, n := range e.Names {
 		if n.Kind == sanctions.NameFormer || (n.Kind == sanctions.NameAlias && e.Type == sanctions.Vessel) {
 			add(string(n.Kind)+" name", n.Value)
+			if n.Kind == sanctions.NameFormer {
+				add("name (former name)", name+" ("+n.Value+")")
+			}
 		}
 	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].variant < out[j].variant })
 	return out
 }
 
+// isMarker reports a number marker ("NO", "NO.", "#") followed by a number.
+func isMarker(words []string, i int) bool {
+	w := strings.ToUpper(strings.TrimRight(words[i], "."))
+	return (w == "NO" || w == "NR" || w == "#") && i+1 < len(words) && words[i+1] != "" && words[i+1][0] >= '0' && words[i+1][0] <= '9'
+}
+
 // joinLetters writes a multiword name the way it is often written on a
-// hull or in a registry: letters run together, numbers apart.
+// hull or in a registry: letters run together, numbers (with a number
+// marker before them) apart.
 func joinLetters(words []string) string {
 	var letters, nums []string
-	for _, w := range words {
-		if w[0] >= '0' && w[0] <= '9' {
+	for i, w := range words {
+		if w[0] >= '0' && w[0] <= '9' || isMarker(words, i) {
 			nums = append(nums, w)
 		} else {
 			letters = append(letters, w)
@@ -107,10 +128,14 @@ func joinLetters(words []string) string {
 }
 
 // romanise rewrites the first Korean-looking syllable in the other
-// romanisation system: McCune-Reischauer <-> Revised Romanization.
+// romanisation system: McCune-Reischauer <-> Revised Romanization. Number
+// markers are not syllables.
 func romanise(name string) string {
 	words := strings.Fields(name)
 	for i, w := range words {
+		if isMarker(words, i) {
+			continue
+		}
 		u := strings.ToUpper(w)
 		var r string
 		switch {
@@ -131,6 +156,85 @@ func romanise(name string) string {
 		return strings.Join(words, " ")
 	}
 	return name
+}
+
+// slips writes a numbered vessel name with one slip in its longest word
+// of four letters or more: a letter dropped, a letter doubled, two
+// neighbouring letters swapped.
+func slips(name string) map[string]string {
+	words := strings.Fields(name)
+	best, hasNum := -1, false
+	for i, w := range words {
+		if w[0] >= '0' && w[0] <= '9' {
+			hasNum = true
+		} else if len(w) >= 4 && isLetters(w) && (best < 0 || len(w) > len(words[best])) {
+			best = i
+		}
+	}
+	if best < 0 || !hasNum {
+		return nil
+	}
+	w := words[best]
+	p := len(w) / 2
+	with := func(v string) string {
+		c := append([]string(nil), words...)
+		c[best] = v
+		return strings.Join(c, " ")
+	}
+	return map[string]string{
+		"slip: dropped letter":  with(w[:p] + w[p+1:]),
+		"slip: doubled letter":  with(w[:p+1] + w[p:]),
+		"slip: swapped letters": with(w[:p-1] + string(w[p]) + string(w[p-1]) + w[p+1:]),
+	}
+}
+
+func isLetters(w string) bool {
+	for i := 0; i < len(w); i++ {
+		if c := w[i] | 0x20; c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return true
+}
+
+// numberForms writes a vessel name's last number with a marker or as a
+// word: JI SONG 6 -> JI SONG NO. 6, JI SONG #6, JI SONG SIX.
+func numberForms(name string) map[string]string {
+	words := strings.Fields(name)
+	last := len(words) - 1
+	if last < 1 || words[last][0] < '0' || words[last][0] > '9' || isMarker(words, last-1) {
+		return nil
+	}
+	head := strings.Join(words[:last], " ")
+	out := map[string]string{
+		"number: NO.": head + " NO. " + words[last],
+		"number: #":   head + " #" + words[last],
+	}
+	numWords := []string{"ZERO", "ONE", "TWO", "THREE", "FOUR", "FIVE", "SIX", "SEVEN", "EIGHT", "NINE", "TEN", "ELEVEN", "TWELVE"}
+	for i, nw := range numWords {
+		if words[last] == fmt.Sprint(i) && i > 0 {
+			out["number: word"] = head + " " + nw
+		}
+	}
+	return out
+}
+
+// lookAlike writes a name in full-width letters, or with the Cyrillic
+// letters that look like Latin capitals.
+func lookAlike(name string, cyrillic bool) string {
+	cyr := map[rune]rune{'A': 'А', 'B': 'В', 'C': 'С', 'E': 'Е', 'H': 'Н', 'K': 'К', 'M': 'М', 'O': 'О', 'P': 'Р', 'T': 'Т', 'X': 'Х'}
+	return strings.Map(func(r rune) rune {
+		if cyrillic {
+			if c, ok := cyr[r]; ok {
+				return c
+			}
+			return r
+		}
+		if r > ' ' && r < 0x7f {
+			return r - 0x21 + 0xFF01
+		}
+		return r
+	}, strings.ToUpper(name))
 }
 
 // typo changes one letter in the middle of the longest word of five or
@@ -239,13 +343,13 @@ func negativeNames(t testing.TB, ix *Index) []string {
 	listed := map[string]bool{}
 	for _, ni := range ix.byType {
 		for _, e := range ni.entries {
-			listed[e.key.joined+"|"+e.key.numbers] = true
+			listed[e.key.Joined+"|"+e.key.Numbers] = true
 		}
 	}
 	var out []string
 	for _, n := range names {
 		k := keyFor(n, sanctions.Vessel)
-		if !listed[k.joined+"|"+k.numbers] {
+		if !listed[k.Joined+"|"+k.Numbers] {
 			out = append(out, n)
 		}
 	}

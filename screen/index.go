@@ -9,6 +9,7 @@ import (
 
 	"github.com/tidewatch/tidewatch/identity"
 	"github.com/tidewatch/tidewatch/sanctions"
+	"github.com/tidewatch/tidewatch/sanctions/names"
 )
 
 // DefaultThreshold is the score from which a result is a match. It was set
@@ -44,8 +45,12 @@ type nameIndex struct {
 	typ     sanctions.EntityType
 	entries []nameEntry
 	grams   map[uint32][]int32
-	idf     map[string]float64
-	defIDF  float64
+	// byNumber finds vessel names by their numbers, for the short names
+	// whose slips share too few trigrams to be found by them (STAR 18 and
+	// SATR 18 share none).
+	byNumber map[string][]int32
+	idf      map[string]float64
+	defIDF   float64
 }
 
 // NewIndex indexes merged entities (sanctions.Merge output). Name keys are
@@ -116,7 +121,7 @@ func NewIndex(entities []*sanctions.Entity) *Index {
 
 // buildNameIndex indexes the names of the entities of type t.
 func buildNameIndex(t sanctions.EntityType, entities []*sanctions.Entity, keys [][]nameKey) *nameIndex {
-	ni := &nameIndex{typ: t, grams: map[uint32][]int32{}, idf: map[string]float64{}}
+	ni := &nameIndex{typ: t, grams: map[uint32][]int32{}, byNumber: map[string][]int32{}, idf: map[string]float64{}}
 	df := map[string]int{}
 	var g []uint32
 	ents := 0
@@ -128,7 +133,7 @@ func buildNameIndex(t sanctions.EntityType, entities []*sanctions.Entity, keys [
 		seen := map[string]bool{}
 		for j, n := range e.Names {
 			k := keys[i][j]
-			if k.joined == "" && k.numbers == "" {
+			if k.Joined == "" && k.Numbers == "" {
 				continue
 			}
 			ei := int32(len(ni.entries))
@@ -137,7 +142,10 @@ func buildNameIndex(t sanctions.EntityType, entities []*sanctions.Entity, keys [
 			for _, gr := range g {
 				ni.grams[gr] = append(ni.grams[gr], ei)
 			}
-			for _, w := range k.words {
+			if t == sanctions.Vessel && k.Numbers != "" {
+				ni.byNumber[k.Numbers] = append(ni.byNumber[k.Numbers], ei)
+			}
+			for _, w := range k.Words {
 				if !seen[w] {
 					seen[w] = true
 					df[w]++
@@ -202,6 +210,17 @@ func (ni *nameIndex) candidates(key nameKey, sc *scratch, limit int) []int32 {
 			out = append(out, e)
 		}
 	}
+	// Vessel names with the same number and one letter more or fewer: the
+	// candidates for a slip (see nameScore).
+	if key.Numbers != "" && len(key.Raw) >= minSlipLetters {
+		for _, e := range ni.byNumber[key.Numbers] {
+			if d := len(ni.entries[e].key.Raw) - len(key.Raw); d >= -1 && d <= 1 && sc.counts[e] < need {
+				out = append(out, e)
+				sc.counts[e] = need // not twice
+				sc.touched = append(sc.touched, e)
+			}
+		}
+	}
 	if len(out) > limit {
 		sort.Slice(out, func(i, j int) bool {
 			ci, cj := sc.counts[out[i]], sc.counts[out[j]]
@@ -229,6 +248,14 @@ func (ni *nameIndex) weight(w string) float64 {
 	return ni.defIDF
 }
 
+// slipScore is the score of a vessel name one slip (a letter dropped,
+// doubled or two swapped) from a listed name with the same number, and
+// minSlipLetters the fewest letters a name needs for it.
+const (
+	slipScore      = 0.9
+	minSlipLetters = 4
+)
+
 // foldMargin is taken off a distance measured on folded letters: folding
 // makes names closer than they look.
 const foldMargin = 0.06
@@ -246,35 +273,43 @@ func (ni *nameIndex) nameScore(q nameKey, c *nameEntry) (float64, string) {
 		// folded letters less a margin (a typo on top of a romanisation
 		// variant), so that folding alone never brings two different
 		// short names within reach of each other.
-		if q.joined == k.joined {
+		if q.Joined == k.Joined {
 			s = 1
 			why = "same name once case, spacing, prefixes and romanisation are folded"
 		} else {
-			s = math.Max(levSim(q.raw, k.raw), levSim(q.joined, k.joined)-foldMargin)
+			s = math.Max(levSim(q.Raw, k.Raw), levSim(q.Joined, k.Joined)-foldMargin)
 			why = "similar spelling (one or two letters differ)"
+		}
+		// A short name with one letter dropped, doubled or two swapped is
+		// the same name when the number agrees: the number carries the
+		// identity that a short name's letters cannot.
+		if s < slipScore && q.Numbers != "" && q.Numbers == k.Numbers && min(len(q.Raw), len(k.Raw)) >= minSlipLetters &&
+			names.OneSlip(q.Raw, k.Raw) {
+			s = slipScore
+			why = "one letter dropped, doubled or two swapped, and the number " + q.Numbers + " agrees"
 		}
 		// Numbers are identity: JI SONG 6 is not JI SONG 8.
 		switch {
-		case q.numbers != "" && q.numbers != k.numbers:
+		case q.Numbers != "" && q.Numbers != k.Numbers:
 			s *= 0.5
-			why = "number differs (" + q.numbers + " vs " + orNone(k.numbers) + "): a different vessel"
-		case q.numbers == "" && k.numbers != "":
+			why = "number differs (" + q.Numbers + " vs " + orNone(k.Numbers) + "): a different vessel"
+		case q.Numbers == "" && k.Numbers != "":
 			s *= 0.85
-			why += "; the listed name carries number " + k.numbers + ", the query none"
+			why += "; the listed name carries number " + k.Numbers + ", the query none"
 		}
 	default:
 		ws := ni.wordScore(q, k)
-		js := math.Max(levSim(q.sorted, k.sorted), levSim(q.joined, k.joined))
+		js := math.Max(levSim(q.Sorted, k.Sorted), levSim(q.Joined, k.Joined))
 		s = math.Max(ws, js)
 		switch {
-		case q.sorted == k.sorted && q.joined == k.joined:
+		case q.Sorted == k.Sorted && q.Joined == k.Joined:
 			why = "same name once case, punctuation, legal form and romanisation are folded"
-		case q.sorted == k.sorted:
+		case q.Sorted == k.Sorted:
 			why = "same words in another order"
 		default:
 			why = "similar words"
 		}
-		if q.numbers != k.numbers && (q.numbers != "" || k.numbers != "") {
+		if q.Numbers != k.Numbers && (q.Numbers != "" || k.Numbers != "") {
 			s *= 0.8
 			why += "; numbers differ"
 		}
@@ -297,19 +332,19 @@ func orNone(s string) string {
 // name counts by its rarity, and matches if equal or a near spelling
 // (one typo in a word of five letters or more).
 func (ni *nameIndex) wordScore(q, k nameKey) float64 {
-	if len(q.words) == 0 || len(k.words) == 0 {
+	if len(q.Words) == 0 || len(k.Words) == 0 {
 		return 0
 	}
 	var qw, kw, matched float64
-	used := make([]bool, len(k.words))
-	for _, w := range k.words {
+	used := make([]bool, len(k.Words))
+	for _, w := range k.Words {
 		kw += ni.weight(w)
 	}
-	for _, w := range q.words {
+	for _, w := range q.Words {
 		wt := ni.weight(w)
 		qw += wt
 		best, bi := 0.0, -1
-		for j, v := range k.words {
+		for j, v := range k.Words {
 			if used[j] {
 				continue
 			}
@@ -327,7 +362,7 @@ func (ni *nameIndex) wordScore(q, k nameKey) float64 {
 		}
 		if bi >= 0 {
 			used[bi] = true
-			matched += best * (wt + ni.weight(k.words[bi])) / 2
+			matched += best * (wt + ni.weight(k.Words[bi])) / 2
 		}
 	}
 	return 2 * matched / (qw + kw)
@@ -336,8 +371,8 @@ func (ni *nameIndex) wordScore(q, k nameKey) float64 {
 // gramKey is what candidates are found by: the letters, or the numbers of
 // a name that has no letters ("7-28").
 func gramKey(k nameKey) string {
-	if k.joined == "" {
-		return k.numbers
+	if k.Joined == "" {
+		return k.Numbers
 	}
-	return k.joined
+	return k.Joined
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tidewatch/tidewatch/identity"
 	"github.com/tidewatch/tidewatch/sanctions"
+	"github.com/tidewatch/tidewatch/sanctions/names"
 )
 
 // Query is what is screened: a name and/or identifiers.
@@ -39,6 +40,25 @@ type Result struct {
 	Match       bool // Score >= the threshold
 	MatchedName string
 	Explanation []string
+}
+
+// Warning is a query field that could not be used, and why. The field is
+// treated as absent: it never lowers a score.
+type Warning struct {
+	Field   string `json:"field"` // "imo" or "mmsi"
+	Value   string `json:"value"` // as given
+	Message string `json:"message"`
+}
+
+func (w Warning) String() string { return w.Message }
+
+// Answer is what screening one query gives: the results, best first, and a
+// warning for each query field that could not be used.
+type Answer struct {
+	// Query is the query as screened: unusable identifiers removed.
+	Query    Query     `json:"query"`
+	Results  []Result  `json:"results"`
+	Warnings []Warning `json:"warnings,omitempty"`
 }
 
 // Options tune a search.
@@ -79,11 +99,25 @@ func (q *Query) Validate() error {
 }
 
 // Sanitised returns the query with unusable identifiers removed and a
-// warning for each, so that one bad field in a portfolio row does not stop
-// the rest of the row from being screened. An IMO of zeros ("IMO0000000",
-// AIS's "not available") is dropped without a warning.
+// warning for each (Warning.Message), as Screen does, so that one bad field
+// in a portfolio row does not stop the rest of the row from being screened.
 func (q Query) Sanitised() (Query, []string) {
-	var warns []string
+	q, ws := q.sanitise()
+	var out []string
+	for _, w := range ws {
+		out = append(out, w.Message)
+	}
+	return q, out
+}
+
+// sanitise removes identifiers that cannot be used, with a warning for
+// each: an IMO that is not seven digits or fails the check digit of the
+// number space the query's type screens (ship numbers for vessels, company
+// numbers for organizations, either for any type), an MMSI that is not
+// nine digits or has no structure ITU-R M.585 defines. An IMO of zeros
+// ("IMO0000000", AIS's "not available") is dropped without a warning.
+func (q Query) sanitise() (Query, []Warning) {
+	var warns []Warning
 	if strings.TrimSpace(q.IMO) != "" {
 		ds := strings.Trim(strings.Map(func(r rune) rune {
 			if r >= '0' && r <= '9' {
@@ -91,17 +125,39 @@ func (q Query) Sanitised() (Query, []string) {
 			}
 			return -1
 		}, q.IMO), "0")
+		n := imoDigits(q.IMO)
+		ship, company := identity.ValidShipIMO(n), identity.ValidCompanyIMO(n)
+		var msg string
 		switch {
 		case ds == "":
-			q.IMO = ""
-		case imoDigits(q.IMO) == 0:
-			warns = append(warns, fmt.Sprintf("IMO %q is not a seven-digit IMO number: ignored", q.IMO))
+		case n == 0:
+			msg = fmt.Sprintf("IMO %q is not a seven-digit IMO number: ignored", q.IMO)
+		case q.Type == "vessel" && !ship && company:
+			msg = fmt.Sprintf("IMO %d is a company IMO number (its check digit is a company's, not a ship's): ignored for a vessel", n)
+		case q.Type == "vessel" && !ship:
+			msg = fmt.Sprintf("IMO %d fails the ship IMO check digit (a mistyped number?): ignored", n)
+		case q.Type == "organization" && !company && ship:
+			msg = fmt.Sprintf("IMO %d is a ship IMO number (its check digit is a ship's, not a company's): ignored for an organization", n)
+		case q.Type == "organization" && !company:
+			msg = fmt.Sprintf("IMO %d fails the company IMO check digit (a mistyped number?): ignored", n)
+		case !ship && !company:
+			msg = fmt.Sprintf("IMO %d fails both the ship and the company IMO check digit (a mistyped number?): ignored", n)
+		}
+		if msg != "" {
+			warns = append(warns, Warning{Field: "imo", Value: q.IMO, Message: msg})
+		}
+		if ds == "" || msg != "" {
 			q.IMO = ""
 		}
 	}
 	if strings.TrimSpace(q.MMSI) != "" {
-		if _, err := identity.ParseMMSI(q.MMSI); err != nil {
-			warns = append(warns, fmt.Sprintf("MMSI %q is not nine digits: ignored", q.MMSI))
+		m, err := identity.ParseMMSI(q.MMSI)
+		switch {
+		case err != nil:
+			warns = append(warns, Warning{Field: "mmsi", Value: q.MMSI, Message: fmt.Sprintf("MMSI %q is not nine digits: ignored", q.MMSI)})
+			q.MMSI = ""
+		case m.Kind() == identity.StationInvalid:
+			warns = append(warns, Warning{Field: "mmsi", Value: q.MMSI, Message: fmt.Sprintf("MMSI %s has no structure ITU-R M.585 defines (no valid MID): ignored", m)})
 			q.MMSI = ""
 		}
 	}
@@ -131,11 +187,35 @@ type hit struct {
 	nameWhy  string
 }
 
-// Search screens one query. Results are best first, ties broken by entity
-// ID, so the same index and query always give the same answer.
+// Search screens one query whose identifiers are well formed (Validate:
+// an IMO that is not seven digits or an MMSI that is not nine is an
+// error). An identifier that is well formed but unusable (an IMO failing
+// its check digit, an MMSI with no valid structure) is treated as absent;
+// Screen says so in its warnings. Results are best first, ties broken by
+// entity ID, so the same index and query always give the same answer.
 func (ix *Index) Search(q Query, opt Options) ([]Result, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
+	}
+	a, err := ix.Screen(q, opt)
+	return a.Results, err
+}
+
+// Screen screens one query. Identifiers that cannot be used are removed
+// with a warning each (see Query.Sanitised) and never lower a score; the
+// rest of the query is screened. A query that is not valid UTF-8, has a
+// name over MaxNameLength or an unknown type, or is left with no name and
+// no identifier, is an error (ErrBadQuery, ErrEmptyQuery); the answer then
+// still carries the warnings. Results are best first, ties broken by
+// entity ID, so the same index and query always give the same answer.
+func (ix *Index) Screen(q Query, opt Options) (Answer, error) {
+	q, warns := q.sanitise()
+	ans := Answer{Query: q, Warnings: warns}
+	if err := q.Validate(); err != nil {
+		if errors.Is(err, ErrEmptyQuery) && len(warns) > 0 {
+			err = fmt.Errorf("%w once the unusable fields are set aside", err)
+		}
+		return ans, err
 	}
 	if opt.Threshold == 0 {
 		opt.Threshold = DefaultThreshold
@@ -166,17 +246,20 @@ func (ix *Index) Search(q Query, opt Options) ([]Result, error) {
 	}
 
 	// Identifiers first: an exact identifier is a match whatever the name says.
-	queryIMO := 0
+	queryIMO, shipIMO := 0, 0
 	if q.IMO != "" {
 		queryIMO = imoDigits(q.IMO)
-		if wants(sanctions.Vessel) {
+		if identity.ValidShipIMO(queryIMO) {
+			shipIMO = queryIMO
+		}
+		if wants(sanctions.Vessel) && shipIMO != 0 {
 			for _, e := range ix.shipIMO[queryIMO] {
 				h := get(e)
 				h.score = 1
 				h.why = append(h.why, fmt.Sprintf("IMO %d is the listed ship IMO number: an exact identifier match, whatever the name says", queryIMO))
 			}
 		}
-		if wants(sanctions.Organization) {
+		if wants(sanctions.Organization) && identity.ValidCompanyIMO(queryIMO) {
 			for _, e := range ix.coIMO[queryIMO] {
 				h := get(e)
 				h.score = 1
@@ -200,29 +283,46 @@ func (ix *Index) Search(q Query, opt Options) ([]Result, error) {
 		}
 	}
 
-	// Names.
+	// Names: the name as given and, when it holds brackets, the name
+	// outside them and each name inside, the way lists and registries
+	// write former names and names in another script.
 	if strings.TrimSpace(q.Name) != "" {
 		sc := ix.scratch.Get().(*scratch)
+		alts := nameAlternatives(q.Name)
 		for _, t := range types {
 			ni := ix.byType[t]
-			key := keyFor(q.Name, t)
-			if key.joined == "" && key.numbers == "" {
-				continue
-			}
-			for _, ei := range ni.candidates(key, sc, 64) {
-				c := &ni.entries[ei]
-				s, why := ni.nameScore(key, c)
-				if s < 0.5 {
+			seen := map[string]bool{}
+			for _, alt := range alts {
+				key := keyFor(alt, t)
+				if key.Empty() || seen[key.Joined+"|"+key.Numbers] {
 					continue
 				}
-				h := get(c.entity)
-				nameWhy := fmt.Sprintf("name %q ~ %s %q (%.2f): %s", q.Name, kindWord(c.kind), c.name, s, why)
-				if s > h.nameScore() {
-					h.setName(s, c.name, nameWhy)
+				seen[key.Joined+"|"+key.Numbers] = true
+				part := ""
+				if alt != q.Name {
+					part = fmt.Sprintf(" (bracketed part %q tried on its own)", alt)
+				}
+				for _, ei := range ni.candidates(key, sc, 64) {
+					c := &ni.entries[ei]
+					s, why := ni.nameScore(key, c)
+					if s < 0.5 {
+						continue
+					}
+					h := get(c.entity)
+					if s > h.nameScore() {
+						h.setName(s, c.name, fmt.Sprintf("name %q%s ~ %s %q (%.2f): %s", q.Name, part, kindWord(c.kind), c.name, s, why))
+					}
 				}
 			}
 		}
 		ix.scratch.Put(sc)
+	}
+	// An IMO set aside for its check digit may be a slip of a listed one.
+	var badIMO int
+	for _, w := range warns {
+		if w.Field == "imo" {
+			badIMO = imoDigits(w.Value)
+		}
 	}
 
 	out := make([]Result, 0, len(hits))
@@ -234,10 +334,10 @@ func (ix *Index) Search(q Query, opt Options) ([]Result, error) {
 			ns := h.nameOnly
 			// A query IMO that differs from the listed one says the name
 			// belongs to another hull; the name alone still refers.
-			if queryIMO != 0 && ent.Type == sanctions.Vessel && score < 1 {
-				if listed := ent.ShipIMO(); listed != "" && listed != strconv.Itoa(queryIMO) {
+			if shipIMO != 0 && ent.Type == sanctions.Vessel && score < 1 {
+				if listed := ent.ShipIMO(); listed != "" && listed != strconv.Itoa(shipIMO) {
 					ns *= 0.85
-					why = append(why, fmt.Sprintf("query IMO %d differs from the listed IMO %s: the name match may be another ship of that name", queryIMO, listed))
+					why = append(why, fmt.Sprintf("query IMO %d differs from the listed IMO %s: the name match may be another ship of that name", shipIMO, listed))
 				}
 			}
 			if ns > score {
@@ -245,6 +345,14 @@ func (ix *Index) Search(q Query, opt Options) ([]Result, error) {
 			}
 			why = append(why, h.nameWhy)
 		}
+		if badIMO != 0 && ent.Type == sanctions.Vessel {
+			for _, listed := range ent.IDs(sanctions.SchemeShipIMO) {
+				if n, _ := strconv.Atoi(listed); oneDigitSlip(badIMO, n) {
+					why = append(why, fmt.Sprintf("the query's IMO %d, set aside for its check digit, is one slip from the listed IMO %s", badIMO, listed))
+				}
+			}
+		}
+		why = append(why, joinNotes(ent)...)
 		if q.Flag != "" && ent.Type == sanctions.Vessel {
 			why = append(why, flagNote(q.Flag, ent))
 		}
@@ -263,7 +371,57 @@ func (ix *Index) Search(q Query, opt Options) ([]Result, error) {
 	if len(out) > opt.Limit {
 		out = out[:opt.Limit]
 	}
-	return out, nil
+	ans.Results = out
+	return ans, nil
+}
+
+// nameAlternatives is the name as given, then, when it holds brackets,
+// the name outside them and each name inside.
+func nameAlternatives(name string) []string {
+	out := []string{name}
+	if !strings.ContainsAny(name, "([") {
+		return out
+	}
+	base, inner := names.SplitBrackets(name)
+	if strings.TrimSpace(base) != "" {
+		out = append(out, base)
+	}
+	return append(out, inner...)
+}
+
+// oneDigitSlip reports IMO numbers that differ in one digit or by two
+// neighbouring digits swapped.
+func oneDigitSlip(a, b int) bool {
+	x, y := strconv.Itoa(a), strconv.Itoa(b)
+	if len(x) != len(y) || x == y {
+		return false
+	}
+	var diff []int
+	for i := range x {
+		if x[i] != y[i] {
+			diff = append(diff, i)
+		}
+	}
+	switch len(diff) {
+	case 1:
+		return true
+	case 2:
+		i, j := diff[0], diff[1]
+		return j == i+1 && x[i] == y[j] && x[j] == y[i]
+	}
+	return false
+}
+
+// joinNotes explains listings that were merged into the entity by name
+// rather than by a shared identifier.
+func joinNotes(e *sanctions.Entity) []string {
+	var out []string
+	for _, j := range e.Joins {
+		if j.By == sanctions.JoinByName {
+			out = append(out, fmt.Sprintf("listings %s and %s joined by name: the same normalised name (%s), type and programme, and no identifier that tells them apart", j.A, j.B, j.Value))
+		}
+	}
+	return out
 }
 
 func (h *hit) nameScore() float64 { return h.nameOnly }

@@ -32,7 +32,7 @@ func TestDemo(t *testing.T) {
 		"ofac-sdn@2024-05-03-54e0823e",
 		"RYONG GUN BONG",
 		"IMO8606173",
-		"[eu:61 ofac:23707 uk:DPR0144 un:KPe.061]",
+		"[eu:XIII.B:KOREA-ACHIM-SHIPPING-CO ofac:23707 uk:DPR0144 un:KPe.061]",
 		"445123000: MMSI, ship, MID 445 -> North Korea (KP)",
 		"added 130, removed 4, changed 16",
 		"distinct MMSIs  121 (119 with a valid position)",

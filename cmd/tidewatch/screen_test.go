@@ -31,7 +31,7 @@ func TestScreenCLI(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &doc) != nil || len(doc.Results) != 1 {
 		t.Fatalf("org JSON: %d %s", code, out)
 	}
-	if got := strings.Join(doc.Results[0].Sources, " "); got != "eu:61 ofac:23707 uk:DPR0144 un:KPe.061" || doc.Results[0].IMO != "IMO5936312" {
+	if got := strings.Join(doc.Results[0].Sources, " "); got != "eu:XIII.B:KOREA-ACHIM-SHIPPING-CO ofac:23707 uk:DPR0144 un:KPe.061" || doc.Results[0].IMO != "IMO5936312" {
 		t.Errorf("sources %q imo %q", got, doc.Results[0].IMO)
 	}
 	for _, c := range []struct {

@@ -1,0 +1,312 @@
+package names
+
+import (
+	"sort"
+	"strings"
+)
+
+// Kind is the kind of thing a name names; it decides which words are
+// noise (vessel prefixes, legal forms) and what numbers mean.
+type Kind uint8
+
+const (
+	Other Kind = iota
+	Vessel
+	Organization
+	Person
+)
+
+// Key is a name prepared for comparison.
+type Key struct {
+	// Words are the folded words: romanisation variants folded, numbers,
+	// vessel prefixes, number markers and legal forms removed.
+	Words []string
+	// Numbers are the name's numbers in order ("6", "1 2"), leading zeros
+	// dropped; in vessel names they are identity.
+	Numbers string
+	// Joined is Words concatenated: CHON MA SAN and CHONMASAN meet.
+	Joined string
+	// Raw is the same before romanisation folding (for typo distance).
+	Raw string
+	// Sorted is Words sorted then concatenated: word order ignored.
+	Sorted string
+	// Legal reports that a legal-form word was removed.
+	Legal bool
+	// Text is the name as compared, for display: the words as written
+	// (not romanisation-folded), then the numbers, space-separated.
+	Text string
+}
+
+// Empty reports a key with neither letters nor numbers.
+func (k Key) Empty() bool { return k.Joined == "" && k.Numbers == "" }
+
+// Exact is the strict normalised name: letters as written (no romanisation
+// folding) and numbers. Two names with equal Exact keys are the same name
+// written with other case, spacing, punctuation, script look-alikes, vessel
+// prefixes, number markers or legal forms.
+func (k Key) Exact() string { return k.Raw + "|" + k.Numbers }
+
+// vesselPrefixes are words that type a ship rather than name it; they are
+// dropped from the start of vessel names ("M/V", "MT", "M.T.", "SS").
+var vesselPrefixes = map[string]bool{"MV": true, "MT": true, "SS": true, "MS": true, "MY": true, "FV": true, "RV": true, "TS": true}
+
+// legalForms are words that say what kind of company, not which company.
+var legalForms = map[string]bool{
+	"CO": true, "LTD": true, "LIMITED": true, "COMPANY": true, "CORP": true, "CORPORATION": true, "INC": true,
+	"INCORPORATED": true, "LLC": true, "JSC": true, "OJSC": true, "PJSC": true, "CJSC": true, "OOO": true, "ZAO": true,
+	"OAO": true, "PAO": true, "AO": true, "PLC": true, "GMBH": true, "AG": true, "SA": true, "SARL": true, "BV": true, "NV": true,
+	"PTE": true, "PTY": true, "SDN": true, "BHD": true, "SRL": true, "SPA": true, "LLP": true, "LP": true, "FZE": true,
+	"FZCO": true, "DMCC": true, "THE": true, "AND": true, "OF": true, "CC": true, "KK": true,
+}
+
+// foldedLegal holds the legal forms as RomanKey folds them.
+var foldedLegal = func() map[string]bool {
+	m := map[string]bool{}
+	for w := range legalForms {
+		m[RomanKey(w)] = true
+	}
+	return m
+}()
+
+// longLegal are the folded legal forms long enough to recognise with a typo.
+var longLegal = func() []string {
+	var out []string
+	for w := range foldedLegal {
+		if len(w) >= 6 {
+			out = append(out, w)
+		}
+	}
+	sort.Strings(out)
+	return out
+}()
+
+// isLegalForm recognises a folded legal-form word, and a long one with a
+// typo in it (CORPOXATION).
+func isLegalForm(f string) bool {
+	if foldedLegal[f] {
+		return true
+	}
+	if len(f) < 6 {
+		return false
+	}
+	for _, w := range longLegal {
+		if d := len(f) - len(w); d >= -2 && d <= 2 && Similarity(f, w) >= 0.8 {
+			return true
+		}
+	}
+	return false
+}
+
+// abbreviations expand the shortenings lists and registries use.
+var abbreviations = map[string]string{
+	"SHPG": "SHIPPING", "SHIPG": "SHIPPING", "INTL": "INTERNATIONAL", "TRDG": "TRADING",
+	"MGMT": "MANAGEMENT", "MGT": "MANAGEMENT", "MARIT": "MARITIME", "NAV": "NAVIGATION", "DEVT": "DEVELOPMENT",
+	"DEV": "DEVELOPMENT", "IND": "INDUSTRIAL", "HLDGS": "HOLDINGS", "HLDG": "HOLDING", "ENT": "ENTERPRISE",
+	"TECH": "TECHNOLOGY", "SVCS": "SERVICES", "SVC": "SERVICE", "BROS": "BROTHERS", "ASSN": "ASSOCIATION",
+}
+
+// numberMarkers are words that say "number" before one: NO 8, NO. 8,
+// No. 8, NR 8, N°8 (° becomes a space), Nº8 and №8 (NFKC: "No").
+var numberMarkers = map[string]bool{"NO": true, "N": true, "NR": true, "NUM": true, "NUMBER": true, "NBR": true}
+
+// numberWords read as numbers in vessel names: CHON MYONG ONE is
+// CHON MYONG 1.
+var numberWords = map[string]string{
+	"ONE": "1", "TWO": "2", "THREE": "3", "FOUR": "4", "FIVE": "5", "SIX": "6", "SEVEN": "7", "EIGHT": "8", "NINE": "9",
+	"TEN": "10", "ELEVEN": "11", "TWELVE": "12", "THIRTEEN": "13", "FOURTEEN": "14", "FIFTEEN": "15", "SIXTEEN": "16",
+	"SEVENTEEN": "17", "EIGHTEEN": "18", "NINETEEN": "19", "TWENTY": "20",
+}
+
+// romanNumerals read as numbers when they end a vessel name of two words
+// or more (VICTORY I, SEALION II).
+var romanNumerals = map[string]string{
+	"I": "1", "II": "2", "III": "3", "IV": "4", "V": "5", "VI": "6", "VII": "7", "VIII": "8", "IX": "9", "X": "10",
+}
+
+func isNumber(w string) bool { return w != "" && isDigit(w[0]) }
+
+// KeyOf prepares a name of the given kind.
+func KeyOf(name string, kind Kind) Key {
+	return keyOfWords(strings.Fields(Fold(name)), kind)
+}
+
+func keyOfWords(words []string, kind Kind) Key {
+	var k Key
+	var nums []string
+	if kind == Vessel {
+		// "M V" (from M/V), "M T", "M.T." and one-word prefixes.
+		for len(words) > 1 {
+			switch {
+			case vesselPrefixes[words[0]]:
+				words = words[1:]
+				continue
+			case len(words) > 2 && words[0] == "M" && (words[1] == "V" || words[1] == "T" || words[1] == "S" || words[1] == "Y"):
+				words = words[2:]
+				continue
+			}
+			break
+		}
+	}
+	var raw strings.Builder
+	var text []string
+	for i, w := range words {
+		if kind == Vessel {
+			if n, ok := numberWords[w]; ok && i > 0 {
+				w = n
+			} else if n, ok := romanNumerals[w]; ok && i > 0 && i == len(words)-1 && !isNumber(words[i-1]) {
+				w = n
+			}
+		}
+		if kind == Vessel || kind == Organization {
+			// A number marker before a number: BILLIONS NO. 18 is BILLIONS 18.
+			if numberMarkers[w] && i+1 < len(words) && (isNumber(words[i+1]) || (kind == Vessel && numberWords[words[i+1]] != "")) {
+				continue
+			}
+		}
+		if isNumber(w) {
+			n := strings.TrimLeft(w, "0")
+			if n == "" {
+				n = "0"
+			}
+			nums = append(nums, n)
+			continue
+		}
+		if kind == Organization {
+			if full, ok := abbreviations[w]; ok {
+				w = full
+			}
+		}
+		f := RomanKey(w)
+		if kind == Organization && isLegalForm(f) {
+			k.Legal = true
+			continue
+		}
+		k.Words = append(k.Words, f)
+		raw.WriteString(w)
+		text = append(text, w)
+	}
+	k.Raw = raw.String()
+	k.Numbers = strings.Join(nums, " ")
+	k.Text = strings.Join(append(text, nums...), " ")
+	k.Joined = strings.Join(k.Words, "")
+	s := append([]string(nil), k.Words...)
+	sort.Strings(s)
+	k.Sorted = strings.Join(s, "")
+	return k
+}
+
+// Similarity is 1 - edit distance / longer length, in [0,1]; strings of
+// which one is more than twice the other's length score 0, and only the
+// first 64 bytes are compared.
+func Similarity(a, b string) float64 {
+	if a == b {
+		return 1
+	}
+	la, lb := len(a), len(b)
+	if la == 0 || lb == 0 {
+		return 0
+	}
+	if d := la - lb; 2*max(d, -d) > max(la, lb) {
+		return 0
+	}
+	if la > 64 || lb > 64 {
+		a, b = a[:min(la, 64)], b[:min(lb, 64)]
+		la, lb = len(a), len(b)
+	}
+	var prev, cur [65]int
+	for j := 0; j <= lb; j++ {
+		prev[j] = j
+	}
+	for i := 1; i <= la; i++ {
+		cur[0] = i
+		for j := 1; j <= lb; j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return 1 - float64(prev[lb])/float64(max(la, lb))
+}
+
+// OneSlip reports whether a and b differ by exactly one dropped (or
+// added, or doubled) letter or one swap of two neighbouring letters.
+func OneSlip(a, b string) bool {
+	la, lb := len(a), len(b)
+	switch {
+	case a == b:
+		return false
+	case la == lb:
+		i := 0
+		for i < la && a[i] == b[i] {
+			i++
+		}
+		return i+1 < la && a[i] == b[i+1] && a[i+1] == b[i] && a[i+2:] == b[i+2:]
+	case la == lb+1:
+		return oneDrop(a, b)
+	case lb == la+1:
+		return oneDrop(b, a)
+	}
+	return false
+}
+
+// oneDrop reports whether short is long with one letter removed.
+func oneDrop(long, short string) bool {
+	i := 0
+	for i < len(short) && long[i] == short[i] {
+		i++
+	}
+	return long[i+1:] == short[i:]
+}
+
+// SplitBrackets splits "NAME (OTHER NAME) [THIRD]" into the name outside
+// the brackets and the names inside them, the way lists and registries
+// write former names and names in another script. A leading "EX", "FORMER",
+// "FKA", "F/K/A", "AKA", "A.K.A." or "FORMERLY" inside a bracket is dropped.
+// Unbalanced brackets are read as far as they go.
+func SplitBrackets(s string) (string, []string) {
+	var inner []string
+	var base strings.Builder
+	depth, start := 0, 0
+	for i := 0; i < len(s); i++ {
+		c := s[i] // brackets are ASCII: bytes keep invalid UTF-8 as it was
+		switch {
+		case depth == 0 && (c == '(' || c == '['):
+			depth, start = 1, i+1
+			base.WriteByte(' ')
+		case depth > 0 && (c == '(' || c == '['):
+			depth++
+		case depth > 0 && (c == ')' || c == ']'):
+			depth--
+			if depth == 0 {
+				// A mismatched closer still closes: "(X]" is read as "X".
+				inner = appendInner(inner, s[start:i])
+			}
+		case depth == 0:
+			base.WriteByte(c)
+		}
+	}
+	if depth > 0 {
+		inner = appendInner(inner, s[start:])
+	}
+	return strings.Join(strings.Fields(base.String()), " "), inner
+}
+
+var formerMarkers = []string{"FORMERLY", "FORMER", "F/K/A", "A.K.A.", "F.K.A.", "FKA", "AKA", "EX-", "EX.", "EX "}
+
+func appendInner(inner []string, s string) []string {
+	s = strings.TrimSpace(s)
+	u := strings.ToUpper(s)
+	for _, m := range formerMarkers {
+		if strings.HasPrefix(u, m) {
+			s = strings.TrimSpace(strings.TrimLeft(s[len(m):], ":.- "))
+			break
+		}
+	}
+	if s == "" {
+		return inner
+	}
+	return append(inner, s)
+}

@@ -1,0 +1,173 @@
+package names
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestFoldLookAlikes(t *testing.T) {
+	want := KeyOf("CHON MA SAN", Vessel)
+	for _, s := range []string{
+		"ＣＨＯＮ ＭＡ ＳＡＮ",  // full-width
+		"СНОN МА SАN",  // Cyrillic С, Н, О, М, А
+		"ΜΑ",           // Greek: checked below on its own
+		"Ch'ŏn Ma San", // McCune-Reischauer with breve and apostrophe
+		"천마산",          // Hangul
+		"CHEON MA SAN", // Revised Romanization
+		"M/V CHONMASAN",
+	} {
+		if s == "ΜΑ" {
+			if got := Fold(s); got != "MA" {
+				t.Errorf("Fold(%q) = %q, want MA", s, got)
+			}
+			continue
+		}
+		if got := KeyOf(s, Vessel); got.Joined != want.Joined || got.Numbers != want.Numbers {
+			t.Errorf("KeyOf(%q) = %+v, want joined %q", s, got, want.Joined)
+		}
+	}
+	if got := Fold("ＣＨＯＮ ＭＡ ＳＡＮ"); got != "CHON MA SAN" {
+		t.Errorf("full-width folds to %q", got)
+	}
+	if got := Fold("천마산"); got != "CHEONMASAN" {
+		t.Errorf("Hangul romanised to %q", got)
+	}
+	if got := Fold("Ryŏng-gun-bong 8"); got != "RYONG GUN BONG 8" {
+		t.Errorf("Fold = %q", got)
+	}
+	if got := Fold("NAMSAN8"); got != "NAMSAN 8" {
+		t.Errorf("Fold = %q", got)
+	}
+	if got := Fold("ＮＯ．８"); got != "NO 8" {
+		t.Errorf("full-width number: %q", got)
+	}
+}
+
+func TestNumbers(t *testing.T) {
+	for _, s := range []string{"BILLIONS 18", "BILLIONS NO. 18", "BILLIONS NO 18", "BILLIONS NO.18", "Billions No. 18", "BILLIONS #18", "BILLIONS N°18", "BILLIONS Nº18", "BILLIONS №18", "BILLIONS NR 18", "BILLIONS EIGHTEEN", "BILLIONS NO EIGHTEEN", "BILLIONS 018"} {
+		k := KeyOf(s, Vessel)
+		if k.Raw != "BILLIONS" || k.Numbers != "18" {
+			t.Errorf("%q: raw %q numbers %q", s, k.Raw, k.Numbers)
+		}
+	}
+	if k := KeyOf("CHON MYONG ONE", Vessel); k.Numbers != "1" || k.Raw != "CHONMYONG" {
+		t.Errorf("number word: %+v", k)
+	}
+	if k := KeyOf("VICTORY I", Vessel); k.Numbers != "1" || k.Raw != "VICTORY" {
+		t.Errorf("roman numeral: %+v", k)
+	}
+	// A marker that precedes no number is a word; "NO" is a Korean surname.
+	if k := KeyOf("NO Kwang Chol", Person); k.Raw != "NOKWANGCHOL" {
+		t.Errorf("person NO: %+v", k)
+	}
+	if k := KeyOf("SEA NO WAY", Vessel); k.Raw != "SEANOWAY" || k.Numbers != "" {
+		t.Errorf("NO word: %+v", k)
+	}
+	// The first word is never a number word (ONE OCEAN), and a roman
+	// numeral counts only at the end.
+	if k := KeyOf("ONE OCEAN", Vessel); k.Numbers != "" {
+		t.Errorf("ONE OCEAN: %+v", k)
+	}
+	if k := KeyOf("I AM", Vessel); k.Numbers != "" {
+		t.Errorf("I AM: %+v", k)
+	}
+	if k := KeyOf("JI SONG 6", Vessel); k.Numbers != "6" {
+		t.Errorf("JI SONG 6: %+v", k)
+	}
+	if k := KeyOf("HAI 0", Vessel); k.Numbers != "0" {
+		t.Errorf("zero: %+v", k)
+	}
+}
+
+func TestOrganizationKey(t *testing.T) {
+	a := KeyOf("SHANGHAI DONGFENG SHPG CO LTD", Organization)
+	b := KeyOf("Shanghai Dongfeng Shipping Co., Ltd.", Organization)
+	if a.Exact() != b.Exact() || !a.Legal {
+		t.Errorf("%+v vs %+v", a, b)
+	}
+}
+
+func TestSplitBrackets(t *testing.T) {
+	cases := []struct {
+		in   string
+		base string
+		rest []string
+	}{
+		{"CHON MA SAN (천마산)", "CHON MA SAN", []string{"천마산"}},
+		{"Chong Bong (Greenlight) (Blue Nouvelle)", "Chong Bong", []string{"Greenlight", "Blue Nouvelle"}},
+		{"NEW NAME (ex OLD NAME)", "NEW NAME", []string{"OLD NAME"}},
+		{"NEW NAME [f.k.a. OLD NAME]", "NEW NAME", []string{"OLD NAME"}},
+		{"NAME (OPEN", "NAME", []string{"OPEN"}},
+		{"NAME ()", "NAME", nil},
+		{"PLAIN", "PLAIN", nil},
+	}
+	for _, c := range cases {
+		base, rest := SplitBrackets(c.in)
+		if base != c.base || strings.Join(rest, "|") != strings.Join(c.rest, "|") {
+			t.Errorf("SplitBrackets(%q) = %q %q", c.in, base, rest)
+		}
+	}
+}
+
+func TestOneSlip(t *testing.T) {
+	yes := [][2]string{{"JISONG", "JISNG"}, {"JISONG", "JISSONG"}, {"JISONG", "JISOGN"}, {"JISONG", "IJSONG"}, {"PAEKMA", "PAEKMAA"}}
+	no := [][2]string{{"JISONG", "JISONG"}, {"JISONG", "JISANG"}, {"JISONG", "JIS"}, {"JISONG", "SJIONG"}, {"AB", "BA C"}}
+	for _, p := range yes {
+		if !OneSlip(p[0], p[1]) || !OneSlip(p[1], p[0]) {
+			t.Errorf("OneSlip(%q, %q) false", p[0], p[1])
+		}
+	}
+	for _, p := range no {
+		if OneSlip(p[0], p[1]) {
+			t.Errorf("OneSlip(%q, %q) true", p[0], p[1])
+		}
+	}
+}
+
+// FuzzFold checks the normaliser on any text: it never panics, gives
+// valid UTF-8 without leading, trailing or double spaces, is idempotent,
+// and a name written in full-width or with Cyrillic look-alikes folds as
+// the plain name does.
+func FuzzFold(f *testing.F) {
+	for _, s := range []string{"CHON MA SAN", "ＣＨＯＮ ＭＡ ＳＡＮ", "СНОN МА SАN", "CHON MA SAN (천마산)", "BILLIONS No.18", "Ch'ŏn", "\xff\xfe", "ǅ ﬁ ẞ Ⅻ ①", "NAMSAN8", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := Fold(s)
+		if !utf8.ValidString(got) {
+			t.Fatalf("Fold(%q) = %q: invalid UTF-8", s, got)
+		}
+		if strings.TrimSpace(got) != got || strings.Contains(got, "  ") {
+			t.Fatalf("Fold(%q) = %q: stray spaces", s, got)
+		}
+		if again := Fold(got); again != got {
+			t.Fatalf("Fold not idempotent: %q -> %q -> %q", s, got, again)
+		}
+		// Full-width forms of ASCII letters and digits fold as ASCII.
+		wide := strings.Map(func(r rune) rune {
+			if r > ' ' && r < 0x7f {
+				return r - 0x21 + 0xFF01
+			}
+			return r
+		}, s)
+		if utf8.ValidString(s) && isASCII(s) && Fold(wide) != got {
+			t.Fatalf("full-width %q folds to %q, ASCII %q to %q", wide, Fold(wide), s, got)
+		}
+		for _, k := range []Kind{Vessel, Organization, Person, Other} {
+			key := KeyOf(s, k)
+			if key.Joined != strings.Join(key.Words, "") {
+				t.Fatalf("key %+v", key)
+			}
+		}
+		base, inner := SplitBrackets(s)
+		if len(base) > len(s) {
+			t.Fatalf("SplitBrackets grew %q to %q", s, base)
+		}
+		for _, in := range inner {
+			if len(in) > len(s) {
+				t.Fatalf("SplitBrackets inner %q longer than %q", in, s)
+			}
+		}
+	})
+}
