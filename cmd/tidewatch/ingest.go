@@ -11,7 +11,6 @@ import (
 	"github.com/tidewatch/tidewatch/detect"
 	"github.com/tidewatch/tidewatch/ingest"
 	"github.com/tidewatch/tidewatch/internal/app"
-	"github.com/tidewatch/tidewatch/liststore"
 	"github.com/tidewatch/tidewatch/sanctions/snapshot"
 )
 
@@ -163,7 +162,7 @@ flagged in the events.`)
 func storeLists(ctx context.Context, e *env, s *app.Service, p app.Principal, dir string, embedded bool) error {
 	var reqs []app.ImportRequest
 	if dir != "" {
-		files, err := liststore.FromPaths([]string{dir})
+		files, err := listFiles(e, []string{dir})
 		if err != nil {
 			return err
 		}

@@ -68,7 +68,7 @@ type loaded struct {
 func (s *listSource) load(e *env, paths []string) (*loaded, error) {
 	switch {
 	case len(paths) > 0:
-		files, err := liststore.FromPaths(paths)
+		files, err := listFiles(e, paths)
 		if err != nil {
 			return nil, err
 		}
@@ -454,7 +454,7 @@ Examples:
 	case len(paths) == 0:
 		return usagef("give files or directories to import, or --embedded")
 	default:
-		if req.Files, err = liststore.FromPaths(paths); err != nil {
+		if req.Files, err = listFiles(e, paths); err != nil {
 			return err
 		}
 		req.Source = strings.Join(paths, " ")

@@ -22,7 +22,7 @@ import (
 
 func runScreen(e *env, args []string) error {
 	var sf storeFlags
-	var lists, in, out, typ, imo, mmsi, callSign, flagName, by string
+	var lists, in, out, formatS, typ, imo, mmsi, callSign, flagName, by string
 	var asJSON, embedded, noAudit bool
 	var opt app.ScreenOptions
 	fs := newFlagSet(e, "screen", "tidewatch screen [--type T] [--imo N] [--mmsi N] [--call-sign CS] [--flag F] [--json] [NAME]\n       tidewatch screen --in queries.csv [--out results.jsonl]", fmt.Sprintf(`
@@ -43,25 +43,31 @@ A score of %.2f or more is a match (--threshold). Lists: the versions in
 force in the store (the embedded snapshot is stored on first use); or
 --lists DIR (files read directly) or --embedded (the snapshot built in).
 
-Batch: --in a CSV with the header id,type,name,imo,mmsi,call_sign,flag
-(type vessel|organization|person|any; other fields may be blank) writes
-one JSON object per query to --out (or stdout):
-  {"id":...,"hit":true,"matches":[{"entity":...,"name":...,"score":...,
+Batch: --in a CSV (comma or semicolon) or XLSX file whose header names any
+of id, type, name, imo, mmsi, call_sign, flag, in any order (spellings such
+as "IMO number", "Vessel name" or "Call sign" are understood; type is
+vessel, organization, person or any). --out FILE.csv or FILE.xlsx writes
+one row per query for people: the input echoed, hit (yes, no, error), the
+best match with its entity, score, IMO, lists, programmes and reason, the
+other matches, warnings and the row's error. FILE.jsonl writes one JSON
+object per query for programs:
+  {"id":...,"row":2,"hit":true,"matches":[{"entity":...,"name":...,"score":...,
    "imo":"IMO8606173","sources":["ofac:23729","un:KPe.061"],"explanation":[...]}]}
-with the matches at or above the threshold, best first, at most 10. A row
-that cannot be screened gets {"id":...,"error":...}; the exit status is 1
-when any row failed.
+A row that cannot be read or screened is reported on its row; the exit
+status is 1 when any row failed.
 
 Examples:
   tidewatch screen --imo 8606173
   tidewatch screen CHONMASAN
   tidewatch screen --type organization "Korea Achim Shipping Co" --json
-  tidewatch screen --lists ../shared/data/lists --in portfolio.csv --out results.jsonl`, screen.DefaultThreshold))
+  tidewatch screen --in portfolio.xlsx --out results.xlsx
+  tidewatch screen --lists ../shared/data/lists --in portfolio.csv --out results.csv`, screen.DefaultThreshold))
 	sf.register(fs, true)
 	fs.StringVar(&lists, "lists", "", "screen against the list files in this directory instead of the store's")
 	fs.BoolVar(&embedded, "embedded", false, "screen against the list snapshot built into the binary")
 	fs.StringVar(&in, "in", "", "batch: CSV file of queries (- for stdin)")
-	fs.StringVar(&out, "out", "", "batch: write JSON lines here (default stdout)")
+	fs.StringVar(&out, "out", "", "batch: write the results here (default stdout); .csv, .xlsx, .jsonl or .json says the format")
+	fs.StringVar(&formatS, "format", "", "batch: csv, xlsx, jsonl or json (default from --out's extension, else csv)")
 	fs.StringVar(&typ, "type", "any", "vessel, organization, person or any")
 	fs.StringVar(&imo, "imo", "", "IMO number, any written form (ship or company)")
 	fs.StringVar(&mmsi, "mmsi", "", "MMSI (vessels)")
@@ -124,7 +130,13 @@ Examples:
 	}
 	p := localPrincipal(by)
 	if in != "" {
-		return screenBatch(e, s, p, opt, in, out, start)
+		var f batchfile.Format
+		if formatS != "" {
+			if f, err = batchfile.ParseFormat(formatS); err != nil {
+				return usagef("--format: %v", err)
+			}
+		}
+		return screenBatch(e, s, p, opt, in, out, f, start)
 	}
 	res, err := s.Screen(ctx, p, q, opt)
 	if err != nil {
@@ -144,11 +156,24 @@ Examples:
 
 // pinFiles makes the service screen against the list files under dir.
 func pinFiles(e *env, s *app.Service, dir string) error {
-	files, err := liststore.FromPaths([]string{dir})
+	files, err := listFiles(e, []string{dir})
 	if err != nil {
 		return err
 	}
 	return pinDatasets(e, s, sanctions.LoadFiles(files))
+}
+
+// listFiles expands list paths, noting what a directory held that is not
+// read (documentation, test data, other folders).
+func listFiles(e *env, paths []string) ([]sanctions.File, error) {
+	ex, err := liststore.Expand(paths)
+	if err != nil {
+		return nil, err
+	}
+	if n := len(ex.Ignored); n > 0 {
+		fmt.Fprintf(e.stderr, "note: %d entries under %s are not list files and were not read (%s)\n", n, strings.Join(paths, " "), strings.Join(ex.Ignored[:min(n, 5)], ", "))
+	}
+	return ex.Files, nil
 }
 
 func pinDatasets(e *env, s *app.Service, res sanctions.LoadResult) error {
@@ -183,7 +208,7 @@ func printResults(w io.Writer, r app.ScreenResult) {
 	}
 	fmt.Fprintf(w, "Screening %s (type %s) against %s\n\n", strings.Join(desc, ", "), safeText(typ), strings.Join(ids, ", "))
 	for _, warn := range r.Warnings {
-		fmt.Fprintf(w, "warning: %s\n", safeText(warn))
+		fmt.Fprintf(w, "warning: %s\n", safeText(warn.Message))
 	}
 	if len(r.Warnings) > 0 {
 		fmt.Fprintln(w)
@@ -216,7 +241,7 @@ func printResults(w io.Writer, r app.ScreenResult) {
 
 // screenBatch screens a CSV of queries on every core, writing results in
 // input order.
-func screenBatch(e *env, s *app.Service, p app.Principal, opt app.ScreenOptions, in, out string, start time.Time) error {
+func screenBatch(e *env, s *app.Service, p app.Principal, opt app.ScreenOptions, in, out string, format batchfile.Format, start time.Time) error {
 	var r io.Reader = e.stdin
 	hash := ""
 	if in != "-" {
@@ -228,12 +253,15 @@ func screenBatch(e *env, s *app.Service, p app.Principal, opt app.ScreenOptions,
 		hash = hex.EncodeToString(sum[:])
 		r = strings.NewReader(string(b))
 	}
-	qs, err := batchfile.ReadCSV(r, in)
+	qs, err := batchfile.Read(r, in)
 	if errors.Is(err, batchfile.ErrHeader) {
 		return usagef("%v", err)
 	}
 	if err != nil {
 		return err
+	}
+	if format == "" {
+		format = batchfile.FormatOf(out)
 	}
 	bw, finish, err := createOutput(e, out)
 	if err != nil {
@@ -245,12 +273,17 @@ func screenBatch(e *env, s *app.Service, p app.Principal, opt app.ScreenOptions,
 	if err != nil {
 		return err
 	}
-	warned, err := batchfile.WriteJSONL(bw, res)
-	if err != nil {
+	if err := batchfile.Write(bw, format, res); err != nil {
 		return err
 	}
 	if err := finish(); err != nil {
 		return err
+	}
+	warned := 0
+	for _, row := range res.Rows {
+		if len(row.Warnings) > 0 {
+			warned++
+		}
 	}
 	el := time.Since(start)
 	fmt.Fprintf(e.stderr, "%d queries in %s (%.0f/s): %d with matches, %d errors, %d with ignored fields (see \"warnings\")\n", len(qs), el.Round(time.Millisecond), float64(len(qs))/el.Seconds(), res.Hits, res.Errors, warned)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/tidewatch/tidewatch/internal/app"
+	"github.com/tidewatch/tidewatch/internal/tabular"
 )
 
 func TestScreenCLI(t *testing.T) {
@@ -109,12 +110,58 @@ func TestScreenBatch(t *testing.T) {
 	if code != 1 || !strings.Contains(errs, "9 queries") || !strings.Contains(errs, "3 errors, 1 with ignored fields") || !strings.Contains(errs, "3 of 9 rows could not be screened") {
 		t.Errorf("summary %q", errs)
 	}
-	// A CSV without the required columns is refused with their names.
+	// A file whose header has nothing to screen is refused, naming what
+	// it has.
 	bad := filepath.Join(dir, "bad.csv")
-	os.WriteFile(bad, []byte("id,name\n1,X\n"), 0o644)
+	os.WriteFile(bad, []byte("id,flag\n1,KP\n"), 0o644)
 	code, _, errs = tw(t, "screen", "--embedded", "--in", bad)
-	if code != 2 || !strings.Contains(errs, "type, imo, mmsi, call_sign, flag") {
-		t.Errorf("missing columns: %d %s", code, errs)
+	if code != 2 || !strings.Contains(errs, "none of name, imo, mmsi, call_sign") {
+		t.Errorf("no screenable column: %d %s", code, errs)
+	}
+}
+
+// Analysts' files: any subset of columns under their usual spellings,
+// semicolons, and results as CSV or Excel with the input echoed.
+func TestScreenBatchAnalystFiles(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "fleet.csv")
+	os.WriteFile(in, []byte("IMO Number;Vessel Name\n8606173;RYONG GUN BONG\n9999998;NOT A SHIP\n;CHON MYONG ONE\n8606174;RYONG GUN BONG\n"), 0o644)
+	out := filepath.Join(dir, "results.csv")
+	code, _, errs := tw(t, "screen", "--embedded", "--no-audit", "--in", in, "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	b, _ := os.ReadFile(out)
+	rows := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(rows) != 5 || !strings.HasPrefix(rows[0], "row,id,type,name,imo,mmsi,call_sign,flag,hit,best_match") {
+		t.Fatalf("results:\n%s", b)
+	}
+	for i, want := range []string{"yes,RYONG GUN BONG", "no,", "yes,CHON MYONG 1", "yes,RYONG GUN BONG"} {
+		if !strings.Contains(rows[i+1], want) {
+			t.Errorf("row %d: %s lacks %q", i+1, rows[i+1], want)
+		}
+	}
+	// A mistyped IMO is a warning on its row, never a reason to miss.
+	if !strings.Contains(rows[4], "8606174") || !strings.Contains(rows[4], "check digit") {
+		t.Errorf("mistyped IMO row: %s", rows[4])
+	}
+	// Excel out, read back.
+	xl := filepath.Join(dir, "results.xlsx")
+	if code, _, errs := tw(t, "screen", "--embedded", "--no-audit", "--in", in, "--out", xl); code != 0 {
+		t.Fatalf("xlsx: %s", errs)
+	}
+	f, err := os.Open(xl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rd, err := tabular.NewReader(f, []tabular.Column{{Name: "name"}, {Name: "hit"}, {Name: "best_match"}}, tabular.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	row, err := rd.Read()
+	if err != nil || row.Get("hit") != "yes" || row.Get("best_match") != "RYONG GUN BONG" {
+		t.Errorf("xlsx first row: %+v %v", row.Values, err)
 	}
 }
 

@@ -283,7 +283,11 @@ func TestAPIKeys(t *testing.T) {
 	if err != nil || p.Tenant != app.LocalTenant || p.Role != app.RoleAnalyst || !p.Operator || p.KeyID != k.ID {
 		t.Fatalf("authenticate: %+v %v", p, err)
 	}
-	for _, bad := range []string{"", "tw_", k.Secret + "x", k.Secret[:len(k.Secret)-1] + "a", strings.Replace(k.Secret, k.ID, "000000000000", 1), "Bearer " + k.Secret} {
+	flipped := k.Secret[:len(k.Secret)-1] + "a"
+	if flipped == k.Secret {
+		flipped = k.Secret[:len(k.Secret)-1] + "b"
+	}
+	for _, bad := range []string{"", "tw_", k.Secret + "x", flipped, strings.Replace(k.Secret, k.ID, "000000000000", 1), "Bearer " + k.Secret} {
 		if _, err := s.Authenticate(ctx, bad); !errors.Is(err, app.ErrBadKey) {
 			t.Errorf("%q: %v", bad, err)
 		}

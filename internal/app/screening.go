@@ -303,8 +303,10 @@ func (s *Service) provenance(idx *screenIndex) Provenance {
 type ScreenResult struct {
 	Query     screen.Query `json:"query"`
 	Threshold float64      `json:"threshold"`
-	Warnings  []string     `json:"warnings,omitempty"`
-	Matches   []Match      `json:"results"`
+	// Warnings name identifiers that cannot be right (a failed check
+	// digit): they were left out, never used to lower a score.
+	Warnings []screen.Warning `json:"warnings,omitempty"`
+	Matches  []Match          `json:"results"`
 	Provenance
 	AuditSeq int64 `json:"audit_seq,omitempty"`
 }
@@ -366,22 +368,18 @@ func querySubject(q screen.Query) string {
 	return "name:" + q.Name
 }
 
-// screenOne runs a query: identifiers that cannot be right are dropped
+// screenOne runs a query: identifiers that cannot be right are set aside
 // with a warning (never used to lower a score), then the index searched.
-func (s *Service) screenOne(idx *screenIndex, q screen.Query, o ScreenOptions) ([]Match, []string, error) {
-	sq, warns := q.Sanitised()
-	if err := sq.Validate(); err != nil {
-		return nil, warns, Errorf(CodeInvalid, "%v", err)
-	}
-	res, err := idx.ix.Search(sq, screen.Options{Threshold: o.Threshold, Limit: o.Limit, All: o.All})
+func (s *Service) screenOne(idx *screenIndex, q screen.Query, o ScreenOptions) ([]Match, []screen.Warning, error) {
+	ans, err := idx.ix.Screen(q, screen.Options{Threshold: o.Threshold, Limit: o.Limit, All: o.All})
 	if err != nil {
-		return nil, warns, Errorf(CodeInvalid, "%v", err)
+		return nil, ans.Warnings, Errorf(CodeInvalid, "%v", err)
 	}
-	out := make([]Match, 0, len(res))
-	for _, r := range res {
+	out := make([]Match, 0, len(ans.Results))
+	for _, r := range ans.Results {
 		out = append(out, toMatch(r))
 	}
-	return out, warns, nil
+	return out, ans.Warnings, nil
 }
 
 // BatchQuery is one row of a batch.
@@ -395,13 +393,13 @@ type BatchQuery struct {
 
 // BatchRow is one row's answer.
 type BatchRow struct {
-	Row      int          `json:"row,omitempty"`
-	ID       string       `json:"id"`
-	Query    screen.Query `json:"query"`
-	Hit      bool         `json:"hit"`
-	Matches  []Match      `json:"matches"`
-	Warnings []string     `json:"warnings,omitempty"`
-	Error    string       `json:"error,omitempty"`
+	Row      int              `json:"row,omitempty"`
+	ID       string           `json:"id"`
+	Query    screen.Query     `json:"query"`
+	Hit      bool             `json:"hit"`
+	Matches  []Match          `json:"matches"`
+	Warnings []screen.Warning `json:"warnings,omitempty"`
+	Error    string           `json:"error,omitempty"`
 }
 
 // BatchResult answers a batch.

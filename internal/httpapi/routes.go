@@ -358,8 +358,8 @@ func (s *Server) registerRoutes() {
 			return s.svc.ScreenBatch(ctx, p, qs, app.ScreenOptions{Threshold: req.Threshold, Limit: req.Limit, All: req.All}, "api", "", nil)
 		})
 	s.add(&route{method: "POST", path: "/v1/screen/jobs", tag: "screening", role: app.RoleViewer, long: true, status: http.StatusAccepted,
-		summary:     "Screen a CSV file of any size as a background job",
-		description: "Body: CSV with the header id,type,name,imo,mmsi,call_sign,flag. Answers 202 with the job; follow GET /v1/jobs/{id} and fetch GET /v1/jobs/{id}/result.",
+		summary:     "Screen a CSV or XLSX file of any size as a background job",
+		description: "Body: a CSV (comma or semicolon) or XLSX file whose header names any of id, type, name, imo, mmsi, call_sign, flag (common spellings such as \"IMO number\" or \"Vessel name\" are understood). Answers 202 with the job; follow GET /v1/jobs/{id} and fetch GET /v1/jobs/{id}/result.",
 		params:      []param{query("threshold", "number", "score from which a result is a match"), query("name", "string", "the file's name, for the audit log")},
 		bodyContent: "text/csv", resp: reflect.TypeFor[JobAccepted](), handle: s.screenJob})
 	jsonRoute(s, route{method: "GET", path: "/v1/jobs", tag: "jobs", role: app.RoleViewer, summary: "The tenant's background jobs, newest first"},
@@ -376,8 +376,8 @@ func (s *Server) registerRoutes() {
 			return s.svc.CancelJob(p, r.PathValue("id"))
 		})
 	s.add(&route{method: "GET", path: "/v1/jobs/{id}/result", tag: "jobs", role: app.RoleViewer, summary: "A finished job's result",
-		description: "A screening job's rows as JSON (default) or JSON lines (format=jsonl); an ingest job's result as JSON.",
-		params:      []param{pathParam("id", "job id"), query("format", "string", "json or jsonl")}, respContent: "application/json", handle: s.jobResult})
+		description: "A screening job's rows as JSON (default), JSON lines (format=jsonl), CSV (format=csv) or Excel (format=xlsx) with the input echoed, hit or no hit, best match, score, lists and reason per row; an ingest job's result as JSON.",
+		params:      []param{pathParam("id", "job id"), query("format", "string", "json, jsonl, csv or xlsx")}, respContent: "application/json", handle: s.jobResult})
 
 	// Vessels.
 	jsonRoute(s, route{method: "GET", path: "/v1/vessels/{vessel}/profile", tag: "vessels", role: app.RoleViewer, params: profileParams,
@@ -755,7 +755,7 @@ func (s *Server) screenJob(w http.ResponseWriter, r *http.Request, p app.Princip
 	if err != nil {
 		return err
 	}
-	qs, err := batchfile.ReadCSV(bytes.NewReader(body), name)
+	qs, err := batchfile.Read(bytes.NewReader(body), name)
 	if err != nil {
 		return app.Errorf(app.CodeInvalid, "%v", err)
 	}
@@ -781,10 +781,18 @@ func (s *Server) jobResult(w http.ResponseWriter, r *http.Request, p app.Princip
 	if j.State != app.JobDone {
 		return app.Errorf(app.CodePrecondition, "job %s %s: %s", j.ID, j.State, j.Error)
 	}
-	if br, ok := res.(*app.BatchResult); ok && r.URL.Query().Get("format") == "jsonl" {
-		w.Header().Set("Content-Type", "application/x-ndjson")
-		_, err := batchfile.WriteJSONL(w, *br)
-		return err
+	if br, ok := res.(*app.BatchResult); ok {
+		f := batchfile.JSON
+		if v := r.URL.Query().Get("format"); v != "" {
+			if f, err = batchfile.ParseFormat(v); err != nil {
+				return app.Errorf(app.CodeInvalid, "%v", err)
+			}
+		}
+		if f != batchfile.JSON {
+			w.Header().Set("Content-Type", f.ContentType())
+			w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="screening-%s.%s"`, j.ID, f))
+			return batchfile.Write(w, f, *br)
+		}
 	}
 	writeJSON(w, http.StatusOK, res)
 	return nil
