@@ -89,7 +89,14 @@ type IngestStore interface {
 	ResetRun(ctx context.Context, r Run) error
 	CommitBatch(ctx context.Context, b *Batch) error
 	Runs(ctx context.Context) ([]Run, error)
+	// LockIngest takes the store's ingest lock, held until unlock: one
+	// ingest writes to a store at a time (ErrLocked when another holds
+	// it, in this process or another).
+	LockIngest(ctx context.Context) (unlock func() error, err error)
 }
+
+// ErrLocked says another ingest holds the store's ingest lock.
+var ErrLocked = errors.New("another ingest holds this store")
 
 // VesselStore answers reads about vessels and events.
 type VesselStore interface {

@@ -17,7 +17,7 @@ import (
 func runDetect(e *env, args []string) error {
 	var config, zonesFile, out string
 	var noBuiltinZones bool
-	fs := newFlagSet(e, "detect", "tidewatch detect [--config FILE] [--zones FILE.geojson] [--out events.jsonl] INPUT...", `
+	fs := newFlagSet(e, "detect", "tidewatch detect [--thresholds FILE] [--zones FILE.geojson] [--out events.jsonl] INPUT...", `
 Reads AIS (the inputs of 'tidewatch ais', see 'tidewatch ais -h') and
 reports behaviour as one JSON object per event:
   {"kind":"encounter","vessels":[{"mmsi":445123000,"imo":8660313,"name":"..."},...],
@@ -52,10 +52,10 @@ fields) cannot be placed in event time and are counted and skipped.
 On a terminal, a line on standard error shows how much of the input files
 has been read.
 
---config is a JSON file overriding any threshold, e.g.
+--thresholds is a JSON file overriding any threshold, e.g.
   {"gap_min_hours": 8, "encounter_max_metres": 300}
 (every key: see docs/detection.md; unknown keys are refused).`)
-	fs.StringVar(&config, "config", "", "JSON file of detector thresholds")
+	fs.StringVar(&config, "thresholds", "", "JSON file of detector thresholds (docs/detection.md)")
 	fs.StringVar(&zonesFile, "zones", "", "GeoJSON file of extra zones (Polygon/MultiPolygon features)")
 	fs.BoolVar(&noBuiltinZones, "no-builtin-zones", false, "only the --zones zones")
 	fs.StringVar(&out, "out", "", "write events here (default stdout)")

@@ -54,7 +54,7 @@ func TestDetectCLI(t *testing.T) {
 	// Bad config keys and zone files are refused.
 	cfg := filepath.Join(dir, "c.json")
 	os.WriteFile(cfg, []byte(`{"gap_minimum_hours": 3}`), 0o644)
-	if code, _, errs := tw(t, "detect", "--config", cfg, "x"); code != 2 || !strings.Contains(errs, "unknown field") {
+	if code, _, errs := tw(t, "detect", "--thresholds", cfg, "x"); code != 2 || !strings.Contains(errs, "unknown field") {
 		t.Errorf("bad config: %d %s", code, errs)
 	}
 	zones := filepath.Join(dir, "z.geojson")

@@ -18,7 +18,7 @@ func runIngest(e *env, args []string) error {
 	var sf storeFlags
 	var config, zonesFile, lists, by string
 	var embeddedLists bool
-	fs := newFlagSet(e, "ingest", "tidewatch ingest [--store FILE] [--config FILE] [--zones FILE.geojson] [--lists DIR] INPUT...", `
+	fs := newFlagSet(e, "ingest", "tidewatch ingest [--store FILE] [--thresholds FILE] [--zones FILE.geojson] [--lists DIR] INPUT...", `
 Loads AIS into the store through the detectors (see 'tidewatch detect -h'
 for the inputs and the detectors): events, each vessel's identity history
 (every name, IMO, call sign, type, destination, length, draught and the
@@ -44,7 +44,7 @@ them, all in one transaction. Versions already held are kept. Ships that
 broadcast the IMO or MMSI of a vessel designated on a list in force are
 flagged in the events.`)
 	sf.register(fs, true)
-	fs.StringVar(&config, "config", "", "JSON file of detector thresholds (see 'tidewatch detect -h')")
+	fs.StringVar(&config, "thresholds", "", "JSON file of detector thresholds (see 'tidewatch detect --help')")
 	fs.StringVar(&zonesFile, "zones", "", "GeoJSON file of extra zones")
 	fs.StringVar(&lists, "lists", "", "store the list versions in this directory too")
 	fs.BoolVar(&embeddedLists, "embedded-lists", false, "store the embedded list snapshot too")

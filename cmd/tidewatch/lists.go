@@ -520,7 +520,7 @@ func runListsUpdate(e *env, args []string) error {
 	var timeout time.Duration
 	var minRatio float64
 	var sources sourceFlag
-	fs := newFlagSet(e, "lists update", "tidewatch lists update [--store FILE] [--config FILE] [--only LIST,...] [--source LIST=URL,...]", `
+	fs := newFlagSet(e, "lists update", "tidewatch lists update [--store FILE] [--sources-file FILE] [--only LIST,...] [--source LIST=URL,...]", `
 Downloads each list from its publisher and stores it as a new version when
 its content changed. A failed or truncated download, a file that does not
 parse, or a version with far fewer entities than the newest one held is
@@ -529,11 +529,11 @@ refused: the versions held stay, and the reason is printed and logged
 
 Default addresses:
 `+defaultSourcesText()+`
-A --config JSON file replaces addresses per list:
+A --sources-file JSON file replaces addresses per list:
   {"sources": [{"list": "un", "urls": ["https://..."]}], "timeout": "5m",
    "max_bytes": 1073741824, "min_ratio": 0.5}`)
 	sf.register(fs, true)
-	fs.StringVar(&config, "config", "", "JSON file with list addresses (see above)")
+	fs.StringVar(&config, "sources-file", "", "JSON file with list addresses (see above)")
 	fs.StringVar(&only, "only", "", "comma-separated lists to update (default: all configured)")
 	fs.Var(&sources, "source", "LIST=URL[,URL...]: download LIST from these addresses (repeatable)")
 	fs.DurationVar(&timeout, "timeout", 5*time.Minute, "time limit per list")

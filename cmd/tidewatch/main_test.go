@@ -252,3 +252,27 @@ func TestProfiledWritesCPUProfile(t *testing.T) {
 		t.Fatalf("status %d", got)
 	}
 }
+
+// A store the process cannot write still answers the commands that only
+// read, and a write says plainly why it cannot (it used to fail every
+// command with "(14)"). Tests run as root, where permissions do not bind:
+// a directory in the place of the store's shared-memory file makes the
+// store unwritable the same way.
+func TestReadOnlyStore(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	if code, _, errs := tw(t, "init", "--store", path); code != 0 {
+		t.Fatal(errs)
+	}
+	if err := os.Mkdir(path+"-shm", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"store"}, {"lists", "versions"}, {"audit", "verify"}, {"events"}} {
+		if code, out, errs := tw(t, append(args, "--store", path)...); code != 0 {
+			t.Errorf("%v on a read-only store: %d %s %s", args, code, out, errs)
+		}
+	}
+	code, _, errs := tw(t, "decide", "9417115", "--decision", "decline", "--reason", "x", "--by", "me", "--store", path)
+	if code != 1 || !strings.Contains(errs, "the store is read-only") {
+		t.Errorf("a write to a read-only store: %d %s", code, errs)
+	}
+}

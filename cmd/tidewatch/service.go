@@ -65,7 +65,7 @@ func closeService(s *app.Service, st *sqlite.DB) {
 	st.Close()
 }
 
-// riskConfig reads --config for the risk weights.
+// riskConfig reads --weights for the risk weights.
 func riskConfig(path string) (*risk.Config, error) {
 	if path == "" {
 		return nil, nil

@@ -34,7 +34,7 @@ vessel facts. Each factor carries its points and its evidence; the score
 maps to decline, refer or accept. An accept needs evidence: with no list
 version in force (or without the UN or OFAC SDN list), AIS on fewer than
 half the window's days, or nothing known of the ship, the answer is
-"insufficient evidence" and says what is missing. Weights: --config
+"insufficient evidence" and says what is missing. Weights: --weights
 (docs/risk.md). The same store, date, window and configuration give the
 same profile, byte for byte.
 
@@ -47,7 +47,7 @@ log ('tidewatch audit').`)
 	fs.StringVar(&windowS, "window", "12m", "behaviour review window before the as-of date: calendar months (12m), days (90d), years (2y)")
 	fs.StringVar(&reportPath, "report", "", "write the HTML report here")
 	fs.BoolVar(&asJSON, "json", false, "print the profile as JSON")
-	fs.StringVar(&config, "config", "", "JSON file of risk weights and bands (docs/risk.md)")
+	fs.StringVar(&config, "weights", "", "JSON file of risk weights and bands (docs/risk.md)")
 	fs.StringVar(&req.Owner, "owner", "", "registered owner to screen")
 	fs.StringVar(&req.Manager, "manager", "", "ship manager to screen")
 	fs.StringVar(&req.Operator, "operator", "", "operator to screen")

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -81,9 +82,15 @@ func (s *Service) Ingest(ctx context.Context, p Principal, req IngestRequest) (I
 	zones := append(append([]*geo.Zone(nil), g.Zones...), req.Zones...)
 	opt := ingest.Options{Detect: cfg, BatchFixes: req.BatchFixes, Land: g.Land, Ports: g.Ports, Zones: zones, Log: req.Log,
 		Progress: req.Progress, Summary: req.Summary, Designated: designated}
-	s.ingestMu.Lock()
+	unlock, err := s.st.LockIngest(ctx)
+	if errors.Is(err, store.ErrLocked) {
+		return res, Errorf(CodeConflict, "another ingest is writing to this store: wait for it to finish (it can be resumed if stopped)")
+	}
+	if err != nil {
+		return res, err
+	}
 	r, err := ingest.Run(ctx, s.st, req.Inputs, opt)
-	s.ingestMu.Unlock()
+	unlock()
 	res.Result = r
 	if err != nil {
 		return res, err

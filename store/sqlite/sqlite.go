@@ -153,7 +153,7 @@ type DB struct {
 var _ store.Store = (*DB)(nil)
 
 // ErrReadOnly is returned by writes to a store opened read-only.
-var ErrReadOnly = errors.New("the store is read-only")
+var ErrReadOnly = errors.New("the store is read-only (check the permissions of the file and its directory): nothing was written")
 
 // Options say how to open a store.
 type Options struct {
@@ -225,6 +225,16 @@ func OpenWith(path string, o Options) (*DB, error) {
 			return nil, fmt.Errorf("open store %s: %w", path, err)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+	// A file SQLite opened but cannot write (permissions, a read-only
+	// disk) is found now, by a write that changes nothing, so that reads
+	// work and every write says plainly why it cannot.
+	if _, err := w.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, len(migrations))); err != nil {
+		w.Close()
+		if isReadOnlyErr(err) {
+			return openReadOnly(path)
+		}
+		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	r, err := sql.Open("sqlite", "file:"+escapePath(path)+common+"&_pragma=query_only(1)")
 	if err != nil {

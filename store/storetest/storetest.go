@@ -46,6 +46,7 @@ func Run(t *testing.T, open Open) {
 		{"AssessmentsAndDecisions", testAssessmentsAndDecisions},
 		{"AuditPerTenant", testAudit},
 		{"Stats", testStats},
+		{"IngestLock", testIngestLock},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			st := open(t)
@@ -464,4 +465,18 @@ func testStats(t *testing.T, st store.Store) {
 	if s.SchemaVersion < 1 || s.Tenants < 1 {
 		t.Errorf("stats: %+v", s)
 	}
+}
+
+func testIngestLock(t *testing.T, st store.Store) {
+	unlock, err := st.LockIngest(ctx)
+	must(t, err)
+	if _, err := st.LockIngest(ctx); !errors.Is(err, store.ErrLocked) {
+		t.Errorf("a second ingest lock: %v", err)
+	}
+	must(t, unlock())
+	again, err := st.LockIngest(ctx)
+	if err != nil {
+		t.Fatalf("lock after unlock: %v", err)
+	}
+	must(t, again())
 }
