@@ -22,7 +22,7 @@ Lists the events stored by ingest, oldest first, filtered by vessel (an
 IMO number takes in every MMSI that broadcast it), kind, period (events
 overlapping it) and area: a box (south,west,north,east in degrees; west
 greater than east crosses the antimeridian) or a built-in zone by id or
-name (dprk-waters, sts-east-china-sea, ...).
+name (dprk-territorial-sea, sts-east-china-sea, sts-korea-bay-nampo-chodo, ...).
 
 Example: every encounter in the East China Sea STS area in March 2026
   tidewatch events --kind encounter --zone sts-east-china-sea --from 2026-03-01 --to 2026-03-31`)

@@ -390,3 +390,24 @@ func TestForgedStaticIsAClaimNotTheShip(t *testing.T) {
 		t.Errorf("the forger's own profile: %v %s", fr.Profile.MMSIs, fr.Profile.Recommendation)
 	}
 }
+
+// A list version that changes what is in force reaches screening: the
+// import builds the new index before it returns, and screening never
+// waits for a build while an index is current.
+func TestImportRefreshesScreening(t *testing.T) {
+	s, _ := newService(t)
+	if _, err := s.ImportLists(ctx, local, app.ImportRequest{Files: []sanctions.File{unBundle(t, "2025")}, MinRatio: -1}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Screen(ctx, local, screen.Query{Name: "CHONMASAN"}, app.ScreenOptions{})
+	if err != nil || len(res.Lists) != 1 || res.Lists[0].ID != "un@2025-04-19-929a40ec" {
+		t.Fatalf("before: %+v %v", res.Lists, err)
+	}
+	if _, err := s.ImportLists(ctx, local, app.ImportRequest{Files: []sanctions.File{unBundle(t, "2026")}, MinRatio: -1}); err != nil {
+		t.Fatal(err)
+	}
+	res, err = s.Screen(ctx, local, screen.Query{Name: "CHONMASAN"}, app.ScreenOptions{})
+	if err != nil || len(res.Lists) != 1 || res.Lists[0].ID != "un@2026-02-27-66b392a4" {
+		t.Errorf("after the import: %+v %v", res.Lists, err)
+	}
+}

@@ -213,6 +213,14 @@ func (s *Service) importLists(ctx context.Context, actor string, req ImportReque
 			return res, fmt.Errorf("store list versions: %w", err)
 		}
 		s.screens.invalidate()
+		// Build the new index before answering: the import's caller then
+		// screens against what it imported, and screenings meanwhile use
+		// the previous index.
+		if s.screens.current.Load() != nil {
+			if err := s.screens.refresh(ctx); err != nil {
+				s.log.Warn("screening index after import", "err", err)
+			}
+		}
 	}
 	s.logImports(ctx, actor, req.Source, now, res)
 	s.Metrics.add(func(m *Counters) { m.ListImports += int64(len(put)); m.ListImportErrors += int64(res.Failed()) })

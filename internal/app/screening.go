@@ -190,12 +190,74 @@ func (c *screenCache) build(ctx context.Context, key string, vs []sanctions.Vers
 }
 
 // now returns the index in force now, and keeps it as the current one.
+// When a new list version has changed what is in force, the new index is
+// built in the background and, until it is ready, the previous one keeps
+// answering (every answer names the versions it used): a list update
+// never stalls screening.
 func (c *screenCache) now(ctx context.Context) (*screenIndex, error) {
+	cur := c.current.Load()
+	if cur != nil {
+		key, err := c.keyAt(ctx, c.s.now())
+		if err != nil {
+			return nil, err
+		}
+		if key != cur.key {
+			c.mu.Lock()
+			e, ok := c.entries[key]
+			c.mu.Unlock()
+			ready := false
+			if ok {
+				select {
+				case <-e.ready:
+					ready = e.err == nil
+				default:
+				}
+			}
+			if !ready {
+				go func() {
+					if idx, err := c.at(context.WithoutCancel(ctx), c.s.now()); err == nil {
+						c.current.CompareAndSwap(cur, idx)
+					}
+				}()
+				return cur, nil
+			}
+		}
+	}
 	idx, err := c.at(ctx, c.s.now())
 	if err == nil {
 		c.current.Store(idx)
 	}
 	return idx, err
+}
+
+// keyAt names the set of versions in force at t.
+func (c *screenCache) keyAt(ctx context.Context, t time.Time) (string, error) {
+	c.mu.Lock()
+	pinned := c.pinned
+	c.mu.Unlock()
+	if pinned != nil {
+		return pinned.key, nil
+	}
+	all, err := c.allVersions(ctx)
+	if err != nil {
+		return "", err
+	}
+	vs := risk.VersionsAt(all, t)
+	ids := make([]string, len(vs))
+	for i, v := range vs {
+		ids[i] = v.ID
+	}
+	return strings.Join(ids, " "), nil
+}
+
+// refresh builds the index in force now and makes it current (after an
+// import: the caller waits, screenings meanwhile use the previous one).
+func (c *screenCache) refresh(ctx context.Context) error {
+	idx, err := c.at(ctx, c.s.now())
+	if err == nil {
+		c.current.Store(idx)
+	}
+	return err
 }
 
 // Warm builds the screening index in force now (a server calls it at
