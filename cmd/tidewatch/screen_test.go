@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -188,5 +189,52 @@ func TestScreeningIsAudited(t *testing.T) {
 	tw(t, "screen", "--store", storePath, "--no-audit", "--imo", "8606173")
 	if _, out, _ := tw(t, "audit", "verify", "--store", storePath); !strings.Contains(out, "2 records") {
 		t.Errorf("--no-audit recorded: %s", out)
+	}
+}
+
+// One unclosed quote in a portfolio costs its own row only: the rows after
+// it, a listed vessel among them, are screened and the broken row is
+// reported with its line (it used to swallow rows 10-20 silently).
+func TestBatchUnclosedQuoteLosesOneRow(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("id,type,name,imo,mmsi,call_sign,flag\n")
+	for i := 1; i <= 30; i++ {
+		switch i {
+		case 10:
+			b.WriteString("10,vessel,\"KOTI,,,,\n")
+		case 15:
+			b.WriteString("15,vessel,KOTI,9417115,,,\n")
+		default:
+			fmt.Fprintf(&b, "%d,vessel,PLAIN SHIP %d,,,,\n", i, i)
+		}
+	}
+	in := filepath.Join(dir, "portfolio.csv")
+	os.WriteFile(in, []byte(b.String()), 0o644)
+	out := filepath.Join(dir, "r.csv")
+	code, _, errs := tw(t, "screen", "--embedded", "--no-audit", "--in", in, "--out", out)
+	if code != 1 || !strings.Contains(errs, "30 queries") || !strings.Contains(errs, "1 errors") {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	res, _ := os.ReadFile(out)
+	rows := strings.Split(strings.TrimSpace(string(res)), "\n")
+	if len(rows) != 31 {
+		t.Fatalf("%d result rows, want 30 and the header", len(rows)-1)
+	}
+	if !strings.HasPrefix(rows[10], "11,,,,,,,,error") {
+		t.Errorf("the broken row: %s", rows[10])
+	}
+	if !strings.Contains(rows[15], ",yes,KOTI,") {
+		t.Errorf("the listed vessel after the broken row: %s", rows[15])
+	}
+}
+
+// Text from outside (list records here) never reaches the terminal raw.
+func TestTerminalEscapesShown(t *testing.T) {
+	if got := safeText("KOTI\x1b[2J\x1b]0;pwned\x07 \u202eX\r"); strings.ContainsAny(got, "\x1b\x07\r\u202e") || !strings.Contains(got, `\x1b[2J`) || !strings.Contains(got, `\u202e`) {
+		t.Errorf("safeText = %q", got)
+	}
+	if got := safeText("CHON MA SAN 천마산"); got != "CHON MA SAN 천마산" {
+		t.Errorf("plain text changed: %q", got)
 	}
 }

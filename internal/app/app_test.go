@@ -411,3 +411,13 @@ func TestImportRefreshesScreening(t *testing.T) {
 		t.Errorf("after the import: %+v %v", res.Lists, err)
 	}
 }
+
+// Only the simulator's own receiver name marks data simulated (a source
+// merely containing "sim", such as a Simrad receiver, used to).
+func TestSimulatedSource(t *testing.T) {
+	for src, want := range map[string]bool{"sim": true, "Simrad-RX": false, "simferopol-station": false, "": false} {
+		if got := app.IsSimulatedSource(src); got != want {
+			t.Errorf("%q: %v", src, got)
+		}
+	}
+}
