@@ -26,15 +26,18 @@ import (
 
 // Actions.
 const (
-	ActionScreen   = "screen"
-	ActionProfile  = "profile"
-	ActionReport   = "report"
-	ActionDecision = "decision"
-	ActionPrune    = "prune"
-	ActionApprove  = "approve" // a second person approves a decision
-	ActionLists    = "lists"   // list versions imported or updated
-	ActionIngest   = "ingest"  // AIS ingested
-	ActionAdmin    = "admin"   // tenants, users and keys changed
+	ActionScreen    = "screen"
+	ActionProfile   = "profile"
+	ActionReport    = "report"
+	ActionDecision  = "decision"
+	ActionPrune     = "prune"
+	ActionApprove   = "approve"   // a second person approves a decision
+	ActionLists     = "lists"     // list versions imported or updated
+	ActionIngest    = "ingest"    // AIS ingested
+	ActionAdmin     = "admin"     // tenants, users and keys changed
+	ActionPortfolio = "portfolio" // portfolios and their vessels changed
+	ActionAlert     = "alert"     // an alert raised, acknowledged or closed
+	ActionWebhook   = "webhook"   // webhooks added, rotated or removed
 )
 
 // Store is what the log needs of a store (store.AuditStore).

@@ -36,6 +36,7 @@ type Store interface {
 	TenantStore
 	AssessmentStore
 	AuditStore
+	MonitorStore
 	Close() error
 }
 
@@ -371,4 +372,200 @@ type AuditAnchor struct {
 	Seq     int64  `json:"seq"`
 	Hash    string `json:"hash"`
 	Records int64  `json:"records"`
+}
+
+// MonitorStore holds what continuous monitoring keeps: portfolios with
+// their vessels' status, alerts with their deliveries, webhooks, and the
+// monitor's cursors.
+type MonitorStore interface {
+	PutPortfolio(ctx context.Context, p Portfolio) error
+	Portfolios(ctx context.Context, tenant string) ([]Portfolio, error)
+	DeletePortfolio(ctx context.Context, tenant, id string) error
+	// PutPortfolioVessels creates or replaces vessels of a portfolio, all
+	// or none.
+	PutPortfolioVessels(ctx context.Context, vs []PortfolioVessel) error
+	DeletePortfolioVessel(ctx context.Context, tenant, portfolio, id string) error
+	// PortfolioVessels returns a tenant's vessels (portfolio "" : all of
+	// the tenant's; tenant "": every tenant's, for the monitor).
+	PortfolioVessels(ctx context.Context, tenant, portfolio string) ([]PortfolioVessel, error)
+
+	// PutAlert creates an alert (ID 0: the store assigns the next of the
+	// tenant) or stores a new version of one, with its deliveries queued
+	// in the outbox, in one transaction. payload, when set, makes each
+	// delivery's body from the alert as stored (its id assigned). An
+	// alert is unique per tenant and Key: creating one whose key exists
+	// is ErrConflict.
+	PutAlert(ctx context.Context, a *Alert, deliveries []Delivery, payload func(*Alert) []byte) error
+	Alert(ctx context.Context, tenant string, id int64) (Alert, error)
+	AlertByKey(ctx context.Context, tenant, key string) (Alert, error)
+	Alerts(ctx context.Context, tenant string, f AlertFilter) ([]Alert, error)
+
+	PutWebhook(ctx context.Context, w Webhook) error
+	Webhooks(ctx context.Context, tenant string) ([]Webhook, error)
+	DeleteWebhook(ctx context.Context, tenant, id string) error
+	// ClaimDeliveries takes up to limit deliveries due by now and not
+	// held by another worker, holding them until leaseUntil.
+	ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, limit int) ([]Delivery, error)
+	UpdateDelivery(ctx context.Context, d Delivery) error
+	Deliveries(ctx context.Context, tenant string, f DeliveryFilter) ([]Delivery, error)
+
+	// MonitorState and PutMonitorState keep the monitor's cursors (the
+	// list versions last screened, the last event seen).
+	MonitorState(ctx context.Context, key string) ([]byte, error) // ErrNotFound when unset
+	PutMonitorState(ctx context.Context, key string, v []byte) error
+	// EventsAfter returns stored events in the order they were stored,
+	// after a cursor (0: from the start), with the cursor of each.
+	EventsAfter(ctx context.Context, cursor int64, limit int) ([]CursorEvent, error)
+}
+
+// CursorEvent is an event with its place in the store.
+type CursorEvent struct {
+	Cursor int64
+	Event  detect.Event
+}
+
+// Portfolio is a tenant's set of insured (or chartered, financed) ships.
+type Portfolio struct {
+	Tenant  string    `json:"tenant"`
+	ID      string    `json:"id"`
+	Name    string    `json:"name"`
+	Created time.Time `json:"created"`
+}
+
+// PortfolioVessel is a ship in a portfolio, with the companies behind it
+// and its monitored status.
+type PortfolioVessel struct {
+	Tenant    string `json:"tenant"`
+	Portfolio string `json:"portfolio"`
+	// ID is the tenant's own reference for the entry.
+	ID        string    `json:"id"`
+	IMO       uint32    `json:"imo,omitempty"`
+	MMSI      uint32    `json:"mmsi,omitempty"`
+	Name      string    `json:"name,omitempty"`
+	Flag      string    `json:"flag,omitempty"`
+	Parties   []Party   `json:"parties,omitempty"`
+	CoverFrom time.Time `json:"cover_from,omitzero"`
+	CoverTo   time.Time `json:"cover_to,omitzero"`
+	Added     time.Time `json:"added"`
+	// Status is what the monitor last found; Seen is the status when a
+	// person last looked (the fleet table shows what changed between).
+	Status *VesselStatus `json:"status,omitempty"`
+	Seen   *VesselStatus `json:"seen,omitempty"`
+}
+
+// Party is a company behind a ship.
+type Party struct {
+	Role string `json:"role"` // owner, manager, operator, charterer
+	Name string `json:"name"`
+	// CompanyIMO is the IMO company number (7 digits), when known.
+	CompanyIMO string `json:"company_imo,omitempty"`
+}
+
+// VesselStatus is a vessel's monitored state.
+type VesselStatus struct {
+	Recommendation string    `json:"recommendation"`
+	Score          float64   `json:"score"`
+	ProfileHash    string    `json:"profile_hash,omitempty"`
+	AsOf           time.Time `json:"as_of"`
+	// Hits are the list entities matched, on the vessel or its parties:
+	// "vessel ofac-sdn:17104", "owner eu:...".
+	Hits []string `json:"hits,omitempty"`
+}
+
+// Alert is a change of state worth a person's attention: a list hit
+// added or removed, a risk band change, a high-severity event. One alert
+// per change of state: a later version of the same occurrence updates it.
+type Alert struct {
+	Tenant string `json:"tenant"`
+	ID     int64  `json:"id"` // assigned by the store, per tenant
+	// Key identifies the change of state ("list:<vessel>:<entity>",
+	// "event:<event id>:<vessel>", "band:<vessel>:<band>").
+	Key      string `json:"key"`
+	Version  int    `json:"version"`
+	Kind     string `json:"kind"`     // list_hit_added, list_hit_removed, band_changed, event
+	Severity string `json:"severity"` // low, medium, high
+	State    string `json:"state"`    // open, acknowledged, closed
+	// The vessel it is about.
+	Portfolio  string `json:"portfolio"`
+	VesselRef  string `json:"vessel_ref"`
+	IMO        uint32 `json:"imo,omitempty"`
+	MMSI       uint32 `json:"mmsi,omitempty"`
+	VesselName string `json:"vessel_name,omitempty"`
+	Title      string `json:"title"`
+	// Why says in words what changed and why it matters.
+	Why      string          `json:"why"`
+	Evidence []AlertEvidence `json:"evidence"`
+	Created  time.Time       `json:"created"`
+	Updated  time.Time       `json:"updated"`
+	// Lifecycle.
+	By          string    `json:"by,omitempty"` // who acknowledged or closed it
+	At          time.Time `json:"at,omitzero"`
+	CloseReason string    `json:"close_reason,omitempty"`
+	// Suppress: closed as a false positive, suppressing this cause for
+	// this vessel.
+	Suppress bool `json:"suppress,omitempty"`
+}
+
+// AlertEvidence points at what an alert rests on.
+type AlertEvidence struct {
+	Kind string `json:"kind"` // event, list_record, list_version, profile
+	Ref  string `json:"ref"`  // an event id, an entity id, a version id, a profile hash
+	Text string `json:"text"`
+}
+
+// AlertFilter selects alerts; zero fields do not filter.
+type AlertFilter struct {
+	States    []string
+	Kinds     []string
+	Portfolio string
+	VesselRef string
+	// AfterID keeps alerts with a higher id; Limit caps them.
+	AfterID int64
+	Limit   int
+}
+
+// Webhook is where a tenant's alerts are POSTed.
+type Webhook struct {
+	Tenant string `json:"tenant"`
+	ID     string `json:"id"`
+	URL    string `json:"url"`
+	// Secrets are the signing keys, newest first (two while rotating),
+	// sealed with the installation's key: never stored in clear.
+	Secrets []SealedSecret `json:"-"`
+	// Kinds and MinSeverity select the alerts sent (empty: all).
+	Kinds       []string  `json:"kinds,omitempty"`
+	MinSeverity string    `json:"min_severity,omitempty"`
+	Active      bool      `json:"active"`
+	Created     time.Time `json:"created"`
+}
+
+// SealedSecret is a secret encrypted with the installation's key.
+type SealedSecret struct {
+	ID      string    `json:"id"` // shown in signatures' key id
+	Sealed  []byte    `json:"sealed"`
+	Created time.Time `json:"created"`
+}
+
+// Delivery is one alert version to POST to one webhook (the outbox).
+type Delivery struct {
+	ID           int64     `json:"id"`
+	Tenant       string    `json:"tenant"`
+	Webhook      string    `json:"webhook"`
+	AlertID      int64     `json:"alert_id"`
+	AlertVersion int       `json:"alert_version"`
+	// IdempotencyKey is the same for every attempt of one alert version.
+	IdempotencyKey string    `json:"idempotency_key"`
+	Payload        []byte    `json:"-"`
+	State          string    `json:"state"` // pending, delivered, dead
+	Attempts       int       `json:"attempts"`
+	NextAttempt    time.Time `json:"next_attempt"`
+	LastError      string    `json:"last_error,omitempty"`
+	Created        time.Time `json:"created"`
+	Delivered      time.Time `json:"delivered,omitzero"`
+}
+
+// DeliveryFilter selects deliveries.
+type DeliveryFilter struct {
+	States []string
+	Limit  int
 }

@@ -41,6 +41,7 @@ type Store interface {
 	DecisionStore
 	audit.Store
 	IngestStore
+	MonitorStore
 	Stats(ctx context.Context) (store.Stats, error)
 }
 
@@ -59,6 +60,9 @@ type Config struct {
 	// Version names the program in answers and reports (default: the
 	// module's build information).
 	Version string
+	// SealKey (32 bytes) encrypts the secrets the service must read back
+	// (webhook signing keys); without it webhooks cannot be added.
+	SealKey []byte
 	// MaxListEntities refuses a list version larger than this (default
 	// 200,000 entities: the largest official list, OFAC's SDN file, holds
 	// about 18,000; a file ten times larger is not a sanctions list and
@@ -89,6 +93,12 @@ type Service struct {
 	audit     auditWriter
 	closeOnce sync.Once
 	Metrics   Metrics
+
+	// monitoring
+	monitorMu sync.Mutex
+	hub       alertHub
+	wake      chan struct{}
+	sealKey   []byte
 }
 
 // New makes a service.
@@ -117,6 +127,8 @@ func New(cfg Config) *Service {
 	s.keys = newKeyCache()
 	s.jobs = newJobs()
 	s.audit.s = s
+	s.wake = make(chan struct{}, 1)
+	s.sealKey = cfg.SealKey
 	return s
 }
 

@@ -421,3 +421,11 @@ func TestSimulatedSource(t *testing.T) {
 		}
 	}
 }
+
+func sqliteOpen(t *testing.T) (*sqlite.DB, error) {
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "s.db"))
+	if err == nil {
+		t.Cleanup(func() { st.Close() })
+	}
+	return st, err
+}

@@ -68,6 +68,9 @@ type ImportRequest struct {
 type ImportResult struct {
 	Versions []VersionImport     `json:"versions"`
 	Skipped  []sanctions.Problem `json:"skipped,omitempty"`
+	// Monitor is the reverse screening of the changes against every
+	// portfolio (when versions in force changed).
+	Monitor *MonitorResult `json:"monitor,omitempty"`
 }
 
 // VersionImport is one version's outcome.
@@ -105,7 +108,25 @@ func (s *Service) ImportLists(ctx context.Context, p Principal, req ImportReques
 	if _, err := s.record(ctx, p, audit.ActionLists, "lists", map[string]any{"source": req.Source, "versions": res.Versions}); err != nil {
 		return res, err
 	}
-	return res, nil
+	return res, s.afterImport(ctx, &res)
+}
+
+// afterImport screens what changed against the portfolios when stored
+// versions may have changed what is in force.
+func (s *Service) afterImport(ctx context.Context, res *ImportResult) error {
+	stored := false
+	for _, v := range res.Versions {
+		stored = stored || v.Outcome == OutcomeStored
+	}
+	if !stored {
+		return nil
+	}
+	m, err := s.ScreenListChanges(ctx)
+	if err != nil {
+		return fmt.Errorf("screen list changes against portfolios: %w", err)
+	}
+	res.Monitor = &m
+	return nil
 }
 
 func (s *Service) importLists(ctx context.Context, actor string, req ImportRequest) (ImportResult, error) {
@@ -488,7 +509,7 @@ func (s *Service) UpdateLists(ctx context.Context, p Principal, sources []ListSo
 	if _, err := s.record(ctx, p, audit.ActionLists, "lists", map[string]any{"update": true, "versions": all.Versions}); err != nil {
 		return all, err
 	}
-	return all, nil
+	return all, s.afterImport(ctx, &all)
 }
 
 // ListFilesOf returns a stored version's raw files.

@@ -79,6 +79,19 @@ var migrations = []migration{
 	CREATE INDEX events_start ON events(start_ms);
 	CREATE INDEX events_kind ON events(kind, start_ms);`,
 		fn: migrateLocalTenant},
+	// 3: monitoring: portfolios and their vessels, alerts, webhooks, the
+	// delivery outbox, the monitor's cursors.
+	{sql: `CREATE TABLE portfolios(tenant TEXT NOT NULL, id TEXT NOT NULL, json TEXT NOT NULL, PRIMARY KEY(tenant, id));
+	CREATE TABLE portfolio_vessels(tenant TEXT NOT NULL, portfolio TEXT NOT NULL, id TEXT NOT NULL, imo INTEGER, mmsi INTEGER, json TEXT NOT NULL, PRIMARY KEY(tenant, portfolio, id));
+	CREATE INDEX portfolio_vessels_imo ON portfolio_vessels(imo) WHERE imo != 0;
+	CREATE INDEX portfolio_vessels_mmsi ON portfolio_vessels(mmsi) WHERE mmsi != 0;
+	CREATE TABLE alerts(tenant TEXT NOT NULL, id INTEGER NOT NULL, key TEXT NOT NULL, state TEXT NOT NULL, kind TEXT NOT NULL, portfolio TEXT NOT NULL, vessel TEXT NOT NULL, json TEXT NOT NULL, PRIMARY KEY(tenant, id));
+	CREATE UNIQUE INDEX alerts_key ON alerts(tenant, key);
+	CREATE TABLE webhooks(tenant TEXT NOT NULL, id TEXT NOT NULL, json TEXT NOT NULL, PRIMARY KEY(tenant, id));
+	CREATE TABLE outbox(id INTEGER PRIMARY KEY AUTOINCREMENT, tenant TEXT NOT NULL, webhook TEXT NOT NULL, state TEXT NOT NULL, next_ms INTEGER NOT NULL, payload BLOB NOT NULL, json TEXT NOT NULL);
+	CREATE INDEX outbox_due ON outbox(state, next_ms);
+	CREATE INDEX outbox_tenant ON outbox(tenant, id);
+	CREATE TABLE monitor_state(key TEXT PRIMARY KEY, value BLOB NOT NULL);`},
 }
 
 // migrateLocalTenant creates the "local" operator tenant and moves the

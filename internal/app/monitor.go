@@ -1,0 +1,534 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tidewatch/tidewatch/audit"
+	"github.com/tidewatch/tidewatch/sanctions"
+	"github.com/tidewatch/tidewatch/screen"
+	"github.com/tidewatch/tidewatch/store"
+)
+
+// Alert states.
+const (
+	AlertOpen         = "open"
+	AlertAcknowledged = "acknowledged"
+	AlertClosed       = "closed"
+)
+
+// Alert kinds.
+const (
+	AlertListHitAdded   = "list_hit_added"
+	AlertListHitRemoved = "list_hit_removed"
+	AlertBandChanged    = "band_changed"
+	AlertEvent          = "event"
+)
+
+// monitorListsKey keeps the list versions the portfolios were last
+// screened against.
+const monitorListsKey = "lists-screened"
+
+// MonitorResult says what a monitoring pass did.
+type MonitorResult struct {
+	// Lists names the list versions whose changes were screened.
+	Lists   []string      `json:"lists,omitempty"`
+	Changed int           `json:"changed_records"`
+	Vessels int           `json:"vessels"`
+	Parties int           `json:"parties"`
+	Alerts  int           `json:"alerts"`
+	Took    time.Duration `json:"took_ns"`
+}
+
+// ScreenListChanges compares the list versions in force now with those
+// the portfolios were last screened against and matches only the records
+// that changed against every tenant's portfolio vessels and parties
+// (reverse screening): a new designation of a vessel, its owner, manager
+// or operator raises one alert; a removed one too. Vessels whose hits
+// changed get a new status, and an alert when their band changes. The
+// first pass only records the versions (statuses were computed when the
+// vessels were added).
+func (s *Service) ScreenListChanges(ctx context.Context) (MonitorResult, error) {
+	start := time.Now()
+	var res MonitorResult
+	s.monitorMu.Lock()
+	defer s.monitorMu.Unlock()
+	idx, err := s.screens.now(ctx)
+	if err != nil {
+		return res, err
+	}
+	var prev []string
+	if b, err := s.st.MonitorState(ctx, monitorListsKey); err == nil {
+		json.Unmarshal(b, &prev)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return res, err
+	}
+	cur := versionIDs(idx)
+	save := func() error {
+		b, _ := json.Marshal(cur)
+		return s.st.PutMonitorState(ctx, monitorListsKey, b)
+	}
+	if prev == nil {
+		return res, save()
+	}
+	was := map[string]string{} // list -> version id screened before
+	for _, id := range prev {
+		was[listOf(id)] = id
+	}
+	var changed []*sanctions.Entity
+	var removed []*sanctions.Entity
+	var changedLists []string
+	for _, d := range idx.datasets {
+		old, ok := was[d.Version.List]
+		if ok && old == d.Version.ID {
+			continue
+		}
+		changedLists = append(changedLists, d.Version.ID)
+		if !ok {
+			changed = append(changed, d.Entities...)
+			continue
+		}
+		from, err := s.dataset(ctx, old)
+		if err != nil {
+			// The version screened before is gone from the store: screen
+			// the whole new version.
+			changed = append(changed, d.Entities...)
+			continue
+		}
+		diff, err := sanctions.Diff(from, d)
+		if err != nil {
+			return res, err
+		}
+		changed = append(changed, diff.Added...)
+		for _, c := range diff.Changed {
+			changed = append(changed, c.New)
+		}
+		removed = append(removed, diff.Removed...)
+	}
+	res.Lists, res.Changed = changedLists, len(changed)+len(removed)
+	if len(changedLists) == 0 {
+		return res, save()
+	}
+	vessels, err := s.st.PortfolioVessels(ctx, "", "")
+	if err != nil {
+		return res, err
+	}
+	res.Vessels = len(vessels)
+	// Vessels whose status cites a removed or changed record, or that a
+	// changed record now matches, get a new status.
+	touched := map[int]bool{}
+	gone := map[string]bool{}
+	for _, e := range append(append([]*sanctions.Entity(nil), removed...), changed...) {
+		for _, l := range e.Listings {
+			gone[l.Ref()] = true
+		}
+		gone[e.ID] = true
+	}
+	for i, v := range vessels {
+		if v.Status == nil {
+			continue
+		}
+		for _, h := range v.Status.Hits {
+			if _, id, ok := strings.Cut(h, " "); ok && gone[id] {
+				touched[i] = true
+			}
+		}
+	}
+	if len(changed) > 0 {
+		small := screen.NewIndex(changed)
+		for i := range vessels {
+			n, hit := screenVessel(small, &vessels[i])
+			res.Parties += n
+			if hit {
+				touched[i] = true
+			}
+		}
+	}
+	var order []int
+	for i := range touched {
+		order = append(order, i)
+	}
+	sort.Ints(order)
+	var put []store.PortfolioVessel
+	for _, i := range order {
+		v := vessels[i]
+		before := v.Status
+		st, err := s.vesselStatus(ctx, idx, &v)
+		if err != nil {
+			return res, err
+		}
+		v.Status = st
+		put = append(put, v)
+		n, err := s.alertStatusChange(ctx, v, before, st, changedLists)
+		if err != nil {
+			return res, err
+		}
+		res.Alerts += n
+	}
+	if len(put) > 0 {
+		if err := s.st.PutPortfolioVessels(ctx, put); err != nil {
+			return res, err
+		}
+	}
+	res.Took = time.Since(start)
+	s.log.Info("list changes screened against portfolios", "versions", strings.Join(changedLists, " "), "records", res.Changed,
+		"vessels", res.Vessels, "alerts", res.Alerts, "seconds", res.Took.Seconds())
+	return res, save()
+}
+
+func listOf(versionID string) string {
+	l, _, _ := strings.Cut(versionID, "@")
+	return l
+}
+
+// screenVessel screens a portfolio vessel and its parties against an
+// index (the changed records); it returns the parties screened and
+// whether anything matched.
+func screenVessel(ix *screen.Index, v *store.PortfolioVessel) (int, bool) {
+	hit := false
+	opt := screen.Options{Limit: 3}
+	q := screen.Query{Type: "vessel", Name: v.Name}
+	if v.IMO != 0 {
+		q.IMO = fmt.Sprintf("%07d", v.IMO)
+	}
+	if v.MMSI != 0 {
+		q.MMSI = fmt.Sprintf("%09d", v.MMSI)
+	}
+	if ans, err := ix.Screen(q, opt); err == nil {
+		for _, r := range ans.Results {
+			hit = hit || r.Match
+		}
+	}
+	for _, pt := range v.Parties {
+		pq := screen.Query{Type: "organization", Name: pt.Name, IMO: pt.CompanyIMO}
+		if ans, err := ix.Screen(pq, opt); err == nil {
+			for _, r := range ans.Results {
+				hit = hit || r.Match
+			}
+		}
+	}
+	return len(v.Parties), hit
+}
+
+// partyIDHits screens parties given by their IMO company number (the
+// profile screens party names).
+func (s *Service) partyIDHits(idx *screenIndex, v *store.PortfolioVessel) []string {
+	var out []string
+	for _, pt := range v.Parties {
+		if pt.CompanyIMO == "" {
+			continue
+		}
+		ans, err := idx.ix.Screen(screen.Query{Type: "organization", IMO: pt.CompanyIMO}, screen.Options{Limit: 3})
+		if err != nil {
+			continue
+		}
+		for _, r := range ans.Results {
+			if r.Match {
+				for _, l := range r.Entity.Listings {
+					out = append(out, pt.Role+" "+l.Ref())
+				}
+			}
+		}
+	}
+	return out
+}
+
+// alertStatusChange raises the alerts a status change calls for: one per
+// list hit added or removed, and one when the band changed.
+func (s *Service) alertStatusChange(ctx context.Context, v store.PortfolioVessel, before, after *store.VesselStatus, versions []string) (int, error) {
+	if before == nil || after == nil {
+		return 0, nil
+	}
+	n := 0
+	was := map[string]bool{}
+	for _, h := range before.Hits {
+		was[h] = true
+	}
+	is := map[string]bool{}
+	for _, h := range after.Hits {
+		is[h] = true
+	}
+	ev := []store.AlertEvidence{}
+	for _, id := range versions {
+		ev = append(ev, store.AlertEvidence{Kind: "list_version", Ref: id, Text: "list version " + id})
+	}
+	ev = append(ev, store.AlertEvidence{Kind: "profile", Ref: after.ProfileHash, Text: fmt.Sprintf("profile as of %s: %s, score %g", after.AsOf.Format("2006-01-02"), after.Recommendation, after.Score)})
+	for _, h := range after.Hits {
+		if was[h] {
+			continue
+		}
+		about, id, _ := strings.Cut(h, " ")
+		a := alertFor(v, AlertListHitAdded, "high", "list:"+v.Portfolio+":"+v.ID+":"+h,
+			fmt.Sprintf("%s now matches a sanctions list record: %s", subjectWords(about, v), id),
+			fmt.Sprintf("A list version in force since the last screening designates %s (%s). The vessel's recommendation is %s (score %g).", subjectWords(about, v), id,
+				strings.ReplaceAll(after.Recommendation, "_", " "), after.Score),
+			append([]store.AlertEvidence{{Kind: "list_record", Ref: id, Text: about + " matched " + id}}, ev...))
+		if ok, err := s.raise(ctx, a); err != nil {
+			return n, err
+		} else if ok {
+			n++
+		}
+	}
+	for _, h := range before.Hits {
+		if is[h] {
+			continue
+		}
+		about, id, _ := strings.Cut(h, " ")
+		a := alertFor(v, AlertListHitRemoved, "medium", "unlist:"+v.Portfolio+":"+v.ID+":"+h,
+			fmt.Sprintf("%s no longer matches %s", subjectWords(about, v), id),
+			fmt.Sprintf("The list record %s that matched %s is gone or changed in the versions now in force. The vessel's recommendation is %s (score %g).", id, subjectWords(about, v),
+				strings.ReplaceAll(after.Recommendation, "_", " "), after.Score),
+			append([]store.AlertEvidence{{Kind: "list_record", Ref: id, Text: "no longer matched"}}, ev...))
+		if ok, err := s.raise(ctx, a); err != nil {
+			return n, err
+		} else if ok {
+			n++
+		}
+	}
+	// A band change that a list hit explains is said in that hit's alert:
+	// one change of state, one alert.
+	if before.Recommendation != after.Recommendation && n == 0 {
+		sev := "medium"
+		if after.Recommendation == "decline" {
+			sev = "high"
+		}
+		a := alertFor(v, AlertBandChanged, sev, "band:"+v.Portfolio+":"+v.ID+":"+before.Recommendation+">"+after.Recommendation+":"+after.ProfileHash[:min(12, len(after.ProfileHash))],
+			fmt.Sprintf("%s: %s -> %s", vesselWords(v), strings.ReplaceAll(before.Recommendation, "_", " "), strings.ReplaceAll(after.Recommendation, "_", " ")),
+			fmt.Sprintf("The risk recommendation for %s changed from %s (score %g) to %s (score %g).", vesselWords(v), before.Recommendation, before.Score, after.Recommendation, after.Score), ev)
+		if ok, err := s.raise(ctx, a); err != nil {
+			return n, err
+		} else if ok {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func vesselWords(v store.PortfolioVessel) string {
+	name := v.Name
+	if name == "" {
+		name = "vessel " + v.ID
+	}
+	if v.IMO != 0 {
+		return fmt.Sprintf("%s (IMO %d)", name, v.IMO)
+	}
+	return fmt.Sprintf("%s (MMSI %09d)", name, v.MMSI)
+}
+
+func subjectWords(about string, v store.PortfolioVessel) string {
+	if about == "vessel" {
+		return vesselWords(v)
+	}
+	for _, pt := range v.Parties {
+		if pt.Role == about {
+			return fmt.Sprintf("the %s of %s, %s", about, vesselWords(v), pt.Name)
+		}
+	}
+	return fmt.Sprintf("the %s of %s", strings.ReplaceAll(about, "_", " "), vesselWords(v))
+}
+
+func alertFor(v store.PortfolioVessel, kind, severity, key, title, why string, ev []store.AlertEvidence) store.Alert {
+	return store.Alert{Tenant: v.Tenant, Key: key, Kind: kind, Severity: severity, Portfolio: v.Portfolio, VesselRef: v.ID, IMO: v.IMO, MMSI: v.MMSI,
+		VesselName: v.Name, Title: title, Why: why, Evidence: ev}
+}
+
+// raise stores an alert (one per change of state: a key seen before
+// updates that alert if what it says changed, or does nothing) with its
+// webhook deliveries in the same transaction, and tells the tenant's live
+// subscribers. An alert closed as a false positive with suppression is
+// never raised again for that key.
+func (s *Service) raise(ctx context.Context, a store.Alert) (bool, error) {
+	now := s.now().UTC().Truncate(time.Millisecond)
+	old, err := s.st.AlertByKey(ctx, a.Tenant, a.Key)
+	switch {
+	case err == nil:
+		if old.Suppress || (old.Title == a.Title && old.Why == a.Why && old.Severity == a.Severity) {
+			return false, nil
+		}
+		a.ID, a.Version, a.Created, a.State = old.ID, old.Version+1, old.Created, old.State
+		if old.State == AlertClosed {
+			a.State = AlertOpen
+		}
+		a.By, a.At, a.CloseReason = old.By, old.At, old.CloseReason
+	case errors.Is(err, store.ErrNotFound):
+		a.Version, a.Created, a.State = 1, now, AlertOpen
+	default:
+		return false, err
+	}
+	if s.suppressed(ctx, a) {
+		return false, nil
+	}
+	a.Updated = now
+	deliveries, err := s.deliveriesFor(ctx, a)
+	if err != nil {
+		return false, err
+	}
+	if err := s.st.PutAlert(ctx, &a, deliveries, alertPayload); err != nil {
+		return false, err
+	}
+	if _, err := s.record(ctx, Principal{Tenant: a.Tenant, Actor: "monitor"}, audit.ActionAlert, "alert:"+fmt.Sprint(a.ID),
+		map[string]any{"raised": a.Kind, "version": a.Version, "key": a.Key, "title": a.Title}); err != nil {
+		return true, err
+	}
+	s.hub.publish(a)
+	s.wakeDeliveries()
+	return true, nil
+}
+
+// suppressed says an alert's cause was closed as a false positive for
+// this vessel: the same kind on the same vessel (and, for list hits, the
+// same record) stays quiet.
+func (s *Service) suppressed(ctx context.Context, a store.Alert) bool {
+	closed, err := s.st.Alerts(ctx, a.Tenant, store.AlertFilter{States: []string{AlertClosed}, Kinds: []string{a.Kind}, VesselRef: a.VesselRef, Portfolio: a.Portfolio})
+	if err != nil {
+		return false
+	}
+	for _, c := range closed {
+		if c.Suppress && suppressionCause(c) == suppressionCause(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// suppressionCause is what a suppression covers: for list hits, the
+// record; for bands, the new band; for events, the event kind.
+func suppressionCause(a store.Alert) string {
+	switch a.Kind {
+	case AlertListHitAdded, AlertListHitRemoved:
+		for _, e := range a.Evidence {
+			if e.Kind == "list_record" {
+				return e.Ref
+			}
+		}
+	case AlertEvent:
+		for _, e := range a.Evidence {
+			if e.Kind == "event_kind" {
+				return e.Ref
+			}
+		}
+	case AlertBandChanged:
+		if _, band, ok := strings.Cut(a.Title, "-> "); ok {
+			return band
+		}
+	}
+	return a.Key
+}
+
+// Alerts lists the tenant's alerts, newest first.
+func (s *Service) Alerts(ctx context.Context, p Principal, f store.AlertFilter) ([]store.Alert, error) {
+	if err := p.need(RoleViewer, "reading alerts"); err != nil {
+		return nil, err
+	}
+	as, err := s.st.Alerts(ctx, p.Tenant, f)
+	if as == nil {
+		as = []store.Alert{}
+	}
+	return as, err
+}
+
+// GetAlert returns one of the tenant's alerts.
+func (s *Service) GetAlert(ctx context.Context, p Principal, id int64) (store.Alert, error) {
+	if err := p.need(RoleViewer, "reading an alert"); err != nil {
+		return store.Alert{}, err
+	}
+	a, err := s.st.Alert(ctx, p.Tenant, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return a, Errorf(CodeNotFound, "no alert %d", id)
+	}
+	return a, err
+}
+
+// AcknowledgeAlert marks an alert seen and being handled.
+func (s *Service) AcknowledgeAlert(ctx context.Context, p Principal, id int64) (store.Alert, error) {
+	return s.alertLifecycle(ctx, p, id, AlertAcknowledged, "", false)
+}
+
+// CloseAlert closes an alert with a reason; suppress (for a false
+// positive) keeps the same cause on the same vessel quiet from now on.
+func (s *Service) CloseAlert(ctx context.Context, p Principal, id int64, reason string, suppress bool) (store.Alert, error) {
+	if strings.TrimSpace(reason) == "" {
+		return store.Alert{}, Errorf(CodeInvalid, "closing an alert needs a reason")
+	}
+	return s.alertLifecycle(ctx, p, id, AlertClosed, reason, suppress)
+}
+
+func (s *Service) alertLifecycle(ctx context.Context, p Principal, id int64, state, reason string, suppress bool) (store.Alert, error) {
+	if err := p.need(RoleAnalyst, "handling an alert"); err != nil {
+		return store.Alert{}, err
+	}
+	a, err := s.GetAlert(ctx, p, id)
+	if err != nil {
+		return a, err
+	}
+	if a.State == AlertClosed {
+		return a, Errorf(CodePrecondition, "alert %d is closed", id)
+	}
+	if len(reason) > 4000 {
+		return a, Errorf(CodeInvalid, "a reason is at most 4,000 characters")
+	}
+	a.State, a.By, a.At = state, p.Actor, s.now().UTC().Truncate(time.Second)
+	if state == AlertClosed {
+		a.CloseReason, a.Suppress = strings.TrimSpace(reason), suppress
+	}
+	if err := s.st.PutAlert(ctx, &a, nil, nil); err != nil {
+		return a, err
+	}
+	if _, err := s.record(ctx, p, audit.ActionAlert, "alert:"+fmt.Sprint(id), map[string]any{"state": state, "reason": reason, "suppress": suppress}); err != nil {
+		return a, err
+	}
+	s.hub.publish(a)
+	return a, nil
+}
+
+// alertHub fans alerts out to live subscribers (server-sent events), per
+// tenant. A slow subscriber loses alerts rather than slowing the monitor
+// (it reads the inbox to catch up).
+type alertHub struct {
+	mu   sync.Mutex
+	subs map[string]map[chan store.Alert]bool
+}
+
+func (h *alertHub) publish(a store.Alert) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for ch := range h.subs[a.Tenant] {
+		select {
+		case ch <- a:
+		default:
+		}
+	}
+}
+
+// SubscribeAlerts returns a channel of the tenant's alerts as they are
+// raised or change, and a function to stop.
+func (s *Service) SubscribeAlerts(p Principal) (<-chan store.Alert, func(), error) {
+	if err := p.need(RoleViewer, "following alerts"); err != nil {
+		return nil, nil, err
+	}
+	ch := make(chan store.Alert, 256)
+	h := &s.hub
+	h.mu.Lock()
+	if h.subs == nil {
+		h.subs = map[string]map[chan store.Alert]bool{}
+	}
+	if h.subs[p.Tenant] == nil {
+		h.subs[p.Tenant] = map[chan store.Alert]bool{}
+	}
+	h.subs[p.Tenant][ch] = true
+	h.mu.Unlock()
+	var once sync.Once
+	return ch, func() {
+		once.Do(func() {
+			h.mu.Lock()
+			delete(h.subs[p.Tenant], ch)
+			h.mu.Unlock()
+		})
+	}, nil
+}

@@ -1,0 +1,206 @@
+package app_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tidewatch/tidewatch/internal/app"
+	"github.com/tidewatch/tidewatch/sanctions"
+	"github.com/tidewatch/tidewatch/store"
+)
+
+// ftmList is a FollowTheMoney export of one list version, dated by its
+// file name; with designate it also designates the vessel IMO 9417115
+// (KOTI, clean on this list before).
+func ftmList(date string, designate bool) sanctions.File {
+	lines := []string{
+		`{"id":"os-company-achim","schema":"Company","properties":{"name":["KOREA ACHIM SHIPPING CO"],"imoNumber":["5936312"],"country":["kp"],"topics":["sanction"]},"datasets":["os"],"target":true}`,
+	}
+	if designate {
+		lines = append(lines, `{"id":"os-vessel-koti","schema":"Vessel","properties":{"name":["KOTI"],"imoNumber":["9417115"],"flag":["pa"],"topics":["sanction"],"programId":["UN-SC1718"]},"datasets":["os"],"target":true}`)
+	}
+	body := []byte(strings.Join(lines, "\n") + "\n")
+	return sanctions.File{Name: "opensanctions_" + date + ".jsonl", ModTime: now, Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }}
+}
+
+// The issue's demonstration: a portfolio of ships; a list version that
+// designates one of them gives exactly one alert, delivered to a local
+// receiver whose signature verifies; a restart in between loses and
+// duplicates nothing.
+func TestListChangeRaisesOneAlertDelivered(t *testing.T) {
+	st, err := sqliteOpen(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := bytes.Repeat([]byte{7}, 32)
+	clock := now
+	var mu sync.Mutex
+	nowFn := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	s := app.New(app.Config{Store: st, Now: nowFn, SealKey: key})
+	if _, err := s.ImportLists(ctx, local, app.ImportRequest{Files: []sanctions.File{ftmList("2026-01-01", false)}, MinRatio: -1}); err != nil {
+		t.Fatal(err)
+	}
+	club := app.Principal{Tenant: "club", Actor: "admin@club", Role: app.RoleAdmin}
+	if _, err := s.CreateTenant(ctx, local, "club", "Club", store.TenantPolicy{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreatePortfolio(ctx, club, "entered", "Entered ships"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.AddVessels(ctx, club, "entered", []app.VesselEntry{
+		{ID: "P-1", IMO: "9417115", Name: "KOTI"},
+		{ID: "P-2", IMO: "9100009", Name: "PLAIN SAILING", Parties: []store.Party{{Role: "owner", Name: "Plain Shipping Ltd"}}},
+		{ID: "P-3", IMO: "9417116"}, // a mistyped IMO: refused, the rest added
+	}, nil)
+	if err != nil || res.Added != 2 || len(res.Errors) != 1 || !strings.Contains(res.Errors[0].Error, "check digit") {
+		t.Fatalf("add: %+v %v", res, err)
+	}
+	// A receiver that checks signatures.
+	var got [][]byte
+	var sigOK []bool
+	var rmu sync.Mutex
+	var secret string
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		rmu.Lock()
+		defer rmu.Unlock()
+		got = append(got, b)
+		sigOK = append(sigOK, app.VerifySignature(r.Header.Get(app.SignatureHeader), b, secret, nowFn(), 5*time.Minute) == nil && r.Header.Get("Idempotency-Key") != "")
+	}))
+	defer recv.Close()
+	wh, err := s.CreateWebhook(ctx, club, app.WebhookRequest{URL: recv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret = wh.Secret
+	// The first pass records the versions screened; nothing changed yet.
+	if m, err := s.ScreenListChanges(ctx); err != nil || m.Alerts != 0 {
+		t.Fatalf("first pass: %+v %v", m, err)
+	}
+	// A new version designates KOTI.
+	imp, err := s.ImportLists(ctx, local, app.ImportRequest{Files: []sanctions.File{ftmList("2026-06-01", true)}, MinRatio: -1})
+	if err != nil || imp.Monitor == nil {
+		t.Fatalf("import: %+v %v", imp, err)
+	}
+	if imp.Monitor.Alerts != 1 || imp.Monitor.Vessels != 2 {
+		t.Errorf("monitor: %+v", imp.Monitor)
+	}
+	alerts, _ := s.Alerts(ctx, club, store.AlertFilter{})
+	if len(alerts) != 1 || alerts[0].Kind != app.AlertListHitAdded || alerts[0].VesselRef != "P-1" || !strings.Contains(alerts[0].Why, "opensanctions") {
+		t.Fatalf("alerts: %+v", alerts)
+	}
+	// Another tenant sees none of it.
+	if as, _ := s.Alerts(ctx, local, store.AlertFilter{}); len(as) != 0 {
+		t.Errorf("the operator sees the club's alerts: %+v", as)
+	}
+	// "Restart": a new service over the same store delivers what was
+	// queued, once.
+	s.Close()
+	s2 := app.New(app.Config{Store: st, Now: nowFn, SealKey: key})
+	defer s2.Close()
+	if n := s2.DeliverDue(ctx, recv.Client()); n != 1 {
+		t.Errorf("%d deliveries after the restart, want 1", n)
+	}
+	if n := s2.DeliverDue(ctx, recv.Client()); n != 0 {
+		t.Errorf("%d deliveries on the second pass", n)
+	}
+	if len(got) != 1 || !sigOK[0] {
+		t.Fatalf("received %d, signatures %v", len(got), sigOK)
+	}
+	var p app.AlertPayload
+	if err := json.Unmarshal(got[0], &p); err != nil || p.Alert.VesselRef != "P-1" || p.Alert.Version != 1 {
+		t.Errorf("payload: %s", got[0])
+	}
+	// The same version screened again raises nothing new.
+	if m, _ := s2.ScreenListChanges(ctx); m.Alerts != 0 {
+		t.Errorf("a second pass raised %d", m.Alerts)
+	}
+	// The fleet table ranks KOTI first and says what changed.
+	fleet, err := s2.Fleet(ctx, club, "entered")
+	if err != nil || len(fleet) != 2 || fleet[0].ID != "P-1" || len(fleet[0].Changes) == 0 || fleet[0].OpenAlerts != 1 {
+		t.Errorf("fleet: %+v %v", fleet, err)
+	}
+	// Close as a false positive with suppression: the same cause stays
+	// quiet.
+	if _, err := s2.CloseAlert(ctx, club, alerts[0].ID, "", false); app.CodeOf(err) != app.CodeInvalid {
+		t.Errorf("close without a reason: %v", err)
+	}
+	if a, err := s2.CloseAlert(ctx, club, alerts[0].ID, "false positive: another KOTI", true); err != nil || a.State != app.AlertClosed || !a.Suppress {
+		t.Errorf("close: %+v %v", a, err)
+	}
+}
+
+// A receiver that is down is retried with backoff, never twice for one
+// version once delivered, and marked dead after the retry window.
+func TestWebhookRetriesThenDead(t *testing.T) {
+	st, err := sqliteOpen(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := now
+	var mu sync.Mutex
+	nowFn := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	advance := func(d time.Duration) { mu.Lock(); clock = clock.Add(d); mu.Unlock() }
+	s := app.New(app.Config{Store: st, Now: nowFn, SealKey: bytes.Repeat([]byte{9}, 32)})
+	defer s.Close()
+	s.ImportLists(ctx, local, app.ImportRequest{Files: []sanctions.File{ftmList("2026-01-01", false)}, MinRatio: -1})
+	s.CreatePortfolio(ctx, local, "p", "")
+	s.AddVessels(ctx, local, "p", []app.VesselEntry{{IMO: "9417115"}}, nil)
+	var hits int
+	down := true
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits++
+		if down {
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	}))
+	defer recv.Close()
+	if _, err := s.CreateWebhook(ctx, local, app.WebhookRequest{URL: recv.URL}); err != nil {
+		t.Fatal(err)
+	}
+	s.ScreenListChanges(ctx)
+	s.ImportLists(ctx, local, app.ImportRequest{Files: []sanctions.File{ftmList("2026-06-01", true)}, MinRatio: -1})
+	if n := s.DeliverDue(ctx, recv.Client()); n != 1 || hits != 1 {
+		t.Fatalf("first attempt: %d %d", n, hits)
+	}
+	if n := s.DeliverDue(ctx, recv.Client()); n != 0 {
+		t.Errorf("retried at once: %d", n)
+	}
+	// Hours of failures: attempts back off, the delivery stays pending.
+	for i := 0; i < 12; i++ {
+		advance(time.Hour)
+		s.DeliverDue(ctx, recv.Client())
+	}
+	ds, _ := s.Deliveries(ctx, local, []string{app.DeliveryPending}, 0)
+	if len(ds) != 1 || ds[0].Attempts < 5 || ds[0].Attempts > 14 {
+		t.Fatalf("after 12 h down: %+v", ds)
+	}
+	// Past the retry window: dead, listed.
+	for i := 0; i < 16; i++ {
+		advance(time.Hour)
+		s.DeliverDue(ctx, recv.Client())
+	}
+	dead, _ := s.Deliveries(ctx, local, []string{app.DeliveryDead}, 0)
+	if len(dead) != 1 || dead[0].LastError != "HTTP 500" {
+		t.Fatalf("dead letters: %+v", dead)
+	}
+	// Redelivered by hand once the receiver is back: delivered once.
+	down = false
+	if _, err := s.RedeliverDead(ctx, local, dead[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	before := hits
+	s.DeliverDue(ctx, recv.Client())
+	s.DeliverDue(ctx, recv.Client())
+	if hits != before+1 {
+		t.Errorf("redelivery: %d posts", hits-before)
+	}
+}
+

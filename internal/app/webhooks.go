@@ -1,0 +1,537 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	mrand "math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tidewatch/tidewatch/audit"
+	"github.com/tidewatch/tidewatch/store"
+)
+
+// Webhook delivery: every alert version is POSTed to each of the
+// tenant's matching webhooks, at least once. The deliveries are queued in
+// the store's outbox in the same transaction as the alert, so a restart
+// loses none; a worker claims due ones (a lease keeps two workers off
+// one), POSTs them signed, and on failure retries with exponential
+// backoff for at least 24 hours, then marks them dead (listed in the
+// API). Receivers de-duplicate with the Idempotency-Key, the same for
+// every attempt of one alert version.
+
+// SignatureHeader carries the signatures: "t=<unix seconds>,v1=<hex>
+// [,v1=<hex>]", one v1 per signing key in force (two while rotating).
+// Each is HMAC-SHA256 over "<t>.<body>" (docs/webhooks.md).
+const SignatureHeader = "Tidewatch-Signature"
+
+// Delivery schedule.
+const (
+	firstRetry    = 10 * time.Second
+	maxRetryDelay = time.Hour
+	// RetryWindow is how long a delivery is retried before it is dead.
+	RetryWindow = 25 * time.Hour
+	deliveryLease = 2 * time.Minute
+)
+
+// Delivery states.
+const (
+	DeliveryPending   = "pending"
+	DeliveryDelivered = "delivered"
+	DeliveryDead      = "dead"
+)
+
+// WebhookRequest adds a webhook.
+type WebhookRequest struct {
+	URL         string   `json:"url"`
+	Kinds       []string `json:"kinds,omitempty"`
+	MinSeverity string   `json:"min_severity,omitempty"`
+}
+
+// NewWebhook is a webhook just made or rotated, with its signing secret
+// shown once.
+type NewWebhook struct {
+	store.Webhook
+	Secret   string `json:"secret"`
+	SecretID string `json:"secret_id"`
+}
+
+// sealer encrypts secrets with the installation's key (AES-256-GCM).
+func (s *Service) sealer() (cipher.AEAD, error) {
+	if len(s.sealKey) != 32 {
+		return nil, Errorf(CodePrecondition, "no sealing key configured: webhooks need one to keep their secrets (tidewatch serve makes one beside the store)")
+	}
+	b, err := aes.NewCipher(s.sealKey)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(b)
+}
+
+func (s *Service) seal(secret []byte) ([]byte, error) {
+	g, err := s.sealer()
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, g.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	return g.Seal(nonce, nonce, secret, nil), nil
+}
+
+func (s *Service) unseal(sealed []byte) ([]byte, error) {
+	g, err := s.sealer()
+	if err != nil {
+		return nil, err
+	}
+	if len(sealed) < g.NonceSize() {
+		return nil, errors.New("sealed secret too short")
+	}
+	return g.Open(nil, sealed[:g.NonceSize()], sealed[g.NonceSize():], nil)
+}
+
+func (s *Service) newSecret() (store.SealedSecret, string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return store.SealedSecret{}, "", err
+	}
+	secret := "whsec_" + base64.RawURLEncoding.EncodeToString(b[:])
+	sealed, err := s.seal([]byte(secret))
+	if err != nil {
+		return store.SealedSecret{}, "", err
+	}
+	var id [4]byte
+	rand.Read(id[:])
+	return store.SealedSecret{ID: hex.EncodeToString(id[:]), Sealed: sealed, Created: s.now().UTC().Truncate(time.Second)}, secret, nil
+}
+
+// checkURL allows http(s) URLs only.
+func checkURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(raw) > 2000 {
+		return Errorf(CodeInvalid, "webhook URL %q: give an http or https URL", raw)
+	}
+	return nil
+}
+
+// CreateWebhook adds a webhook for the tenant and returns its signing
+// secret, shown once (stored sealed).
+func (s *Service) CreateWebhook(ctx context.Context, p Principal, req WebhookRequest) (NewWebhook, error) {
+	if err := p.need(RoleAdmin, "adding a webhook"); err != nil {
+		return NewWebhook{}, err
+	}
+	if err := checkURL(req.URL); err != nil {
+		return NewWebhook{}, err
+	}
+	if req.MinSeverity != "" && severityRank(req.MinSeverity) == 0 {
+		return NewWebhook{}, Errorf(CodeInvalid, "min_severity %q: low, medium or high", req.MinSeverity)
+	}
+	for _, k := range req.Kinds {
+		switch k {
+		case AlertListHitAdded, AlertListHitRemoved, AlertBandChanged, AlertEvent:
+		default:
+			return NewWebhook{}, Errorf(CodeInvalid, "alert kind %q: list_hit_added, list_hit_removed, band_changed or event", k)
+		}
+	}
+	sec, secret, err := s.newSecret()
+	if err != nil {
+		return NewWebhook{}, err
+	}
+	var id [6]byte
+	rand.Read(id[:])
+	w := store.Webhook{Tenant: p.Tenant, ID: hex.EncodeToString(id[:]), URL: req.URL, Secrets: []store.SealedSecret{sec}, Kinds: req.Kinds,
+		MinSeverity: req.MinSeverity, Active: true, Created: s.now().UTC().Truncate(time.Second)}
+	if err := s.st.PutWebhook(ctx, w); err != nil {
+		return NewWebhook{}, err
+	}
+	if _, err := s.record(ctx, p, audit.ActionWebhook, "webhook:"+w.ID, map[string]any{"created": w.ID, "url": w.URL}); err != nil {
+		return NewWebhook{}, err
+	}
+	w.Secrets = nil
+	return NewWebhook{Webhook: w, Secret: secret, SecretID: sec.ID}, nil
+}
+
+// Webhooks lists the tenant's webhooks (never their secrets).
+func (s *Service) Webhooks(ctx context.Context, p Principal) ([]store.Webhook, error) {
+	if err := p.need(RoleAdmin, "listing webhooks"); err != nil {
+		return nil, err
+	}
+	ws, err := s.st.Webhooks(ctx, p.Tenant)
+	for i := range ws {
+		ws[i].Secrets = nil
+	}
+	if ws == nil {
+		ws = []store.Webhook{}
+	}
+	return ws, err
+}
+
+func (s *Service) webhook(ctx context.Context, p Principal, id string) (store.Webhook, error) {
+	ws, err := s.st.Webhooks(ctx, p.Tenant)
+	if err != nil {
+		return store.Webhook{}, err
+	}
+	for _, w := range ws {
+		if w.ID == id {
+			return w, nil
+		}
+	}
+	return store.Webhook{}, Errorf(CodeNotFound, "no webhook %q", id)
+}
+
+// RotateWebhookSecret adds a new signing secret; the newest two sign
+// every delivery until the older is retired (retire: true drops every
+// secret but the new one).
+func (s *Service) RotateWebhookSecret(ctx context.Context, p Principal, id string, retire bool) (NewWebhook, error) {
+	if err := p.need(RoleAdmin, "rotating a webhook secret"); err != nil {
+		return NewWebhook{}, err
+	}
+	w, err := s.webhook(ctx, p, id)
+	if err != nil {
+		return NewWebhook{}, err
+	}
+	sec, secret, err := s.newSecret()
+	if err != nil {
+		return NewWebhook{}, err
+	}
+	w.Secrets = append([]store.SealedSecret{sec}, w.Secrets...)
+	if retire || len(w.Secrets) > 2 {
+		keep := 2
+		if retire {
+			keep = 1
+		}
+		w.Secrets = w.Secrets[:keep]
+	}
+	if err := s.st.PutWebhook(ctx, w); err != nil {
+		return NewWebhook{}, err
+	}
+	if _, err := s.record(ctx, p, audit.ActionWebhook, "webhook:"+w.ID, map[string]any{"rotated": w.ID, "secret_id": sec.ID, "retired_old": retire}); err != nil {
+		return NewWebhook{}, err
+	}
+	w.Secrets = nil
+	return NewWebhook{Webhook: w, Secret: secret, SecretID: sec.ID}, nil
+}
+
+// RetireOldSecrets keeps only a webhook's newest secret.
+func (s *Service) RetireOldSecrets(ctx context.Context, p Principal, id string) (store.Webhook, error) {
+	if err := p.need(RoleAdmin, "retiring webhook secrets"); err != nil {
+		return store.Webhook{}, err
+	}
+	w, err := s.webhook(ctx, p, id)
+	if err != nil {
+		return w, err
+	}
+	w.Secrets = w.Secrets[:min(1, len(w.Secrets))]
+	if err := s.st.PutWebhook(ctx, w); err != nil {
+		return w, err
+	}
+	_, err = s.record(ctx, p, audit.ActionWebhook, "webhook:"+w.ID, map[string]any{"retired_old_secrets": w.ID})
+	w.Secrets = nil
+	return w, err
+}
+
+// DeleteWebhook removes a webhook; its pending deliveries become dead.
+func (s *Service) DeleteWebhook(ctx context.Context, p Principal, id string) error {
+	if err := p.need(RoleAdmin, "removing a webhook"); err != nil {
+		return err
+	}
+	if err := s.st.DeleteWebhook(ctx, p.Tenant, id); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return Errorf(CodeNotFound, "no webhook %q", id)
+		}
+		return err
+	}
+	_, err := s.record(ctx, p, audit.ActionWebhook, "webhook:"+id, map[string]any{"deleted": id})
+	return err
+}
+
+// Deliveries lists the tenant's deliveries (state "dead": the dead
+// letters).
+func (s *Service) Deliveries(ctx context.Context, p Principal, states []string, limit int) ([]store.Delivery, error) {
+	if err := p.need(RoleAdmin, "reading webhook deliveries"); err != nil {
+		return nil, err
+	}
+	ds, err := s.st.Deliveries(ctx, p.Tenant, store.DeliveryFilter{States: states, Limit: limit})
+	if ds == nil {
+		ds = []store.Delivery{}
+	}
+	return ds, err
+}
+
+// RedeliverDead queues a dead delivery again.
+func (s *Service) RedeliverDead(ctx context.Context, p Principal, id int64) (store.Delivery, error) {
+	if err := p.need(RoleAdmin, "redelivering"); err != nil {
+		return store.Delivery{}, err
+	}
+	ds, err := s.st.Deliveries(ctx, p.Tenant, store.DeliveryFilter{States: []string{DeliveryDead}})
+	if err != nil {
+		return store.Delivery{}, err
+	}
+	for _, d := range ds {
+		if d.ID == id {
+			d.State, d.NextAttempt, d.Attempts, d.Created = DeliveryPending, s.now().UTC(), 0, s.now().UTC()
+			if err := s.st.UpdateDelivery(ctx, d); err != nil {
+				return d, err
+			}
+			s.wakeDeliveries()
+			return d, nil
+		}
+	}
+	return store.Delivery{}, Errorf(CodeNotFound, "no dead delivery %d", id)
+}
+
+func severityRank(s string) int {
+	switch s {
+	case "low":
+		return 1
+	case "medium":
+		return 2
+	case "high":
+		return 3
+	}
+	return 0
+}
+
+// AlertPayload is the body of a webhook delivery.
+type AlertPayload struct {
+	// Type is "alert".
+	Type string `json:"type"`
+	// ID names this alert version: the idempotency key.
+	ID    string      `json:"id"`
+	Alert store.Alert `json:"alert"`
+	Sent  time.Time   `json:"created"`
+}
+
+// deliveriesFor are the deliveries of an alert version to the tenant's
+// matching webhooks.
+func (s *Service) deliveriesFor(ctx context.Context, a store.Alert) ([]store.Delivery, error) {
+	ws, err := s.st.Webhooks(ctx, a.Tenant)
+	if err != nil {
+		return nil, err
+	}
+	var out []store.Delivery
+	now := s.now().UTC()
+	for _, w := range ws {
+		if !w.Active || (w.MinSeverity != "" && severityRank(a.Severity) < severityRank(w.MinSeverity)) {
+			continue
+		}
+		if len(w.Kinds) > 0 {
+			ok := false
+			for _, k := range w.Kinds {
+				ok = ok || k == a.Kind
+			}
+			if !ok {
+				continue
+			}
+		}
+		// The alert's id is assigned when it is stored: the payload is
+		// built at delivery from the stored alert version.
+		out = append(out, store.Delivery{Tenant: a.Tenant, Webhook: w.ID, State: DeliveryPending, NextAttempt: now, Created: now})
+	}
+	return out, nil
+}
+
+// alertPayload is the body of every delivery of an alert version.
+func alertPayload(a *store.Alert) []byte {
+	b, _ := json.Marshal(AlertPayload{Type: "alert", ID: fmt.Sprintf("%s-%d-%d", a.Tenant, a.ID, a.Version), Alert: *a, Sent: a.Updated})
+	return b
+}
+
+// Sign computes the signature header value for a body with secrets.
+func Sign(t time.Time, body []byte, secrets ...string) string {
+	ts := strconv.FormatInt(t.Unix(), 10)
+	parts := []string{"t=" + ts}
+	for _, sec := range secrets {
+		m := hmac.New(sha256.New, []byte(sec))
+		m.Write([]byte(ts))
+		m.Write([]byte("."))
+		m.Write(body)
+		parts = append(parts, "v1="+hex.EncodeToString(m.Sum(nil)))
+	}
+	return strings.Join(parts, ",")
+}
+
+// VerifySignature checks a signature header against a body and a secret,
+// refusing timestamps more than tolerance away from now (replays).
+func VerifySignature(header string, body []byte, secret string, now time.Time, tolerance time.Duration) error {
+	var ts int64 = -1
+	var sigs []string
+	for _, p := range strings.Split(header, ",") {
+		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+		switch k {
+		case "t":
+			ts, _ = strconv.ParseInt(v, 10, 64)
+		case "v1":
+			sigs = append(sigs, v)
+		}
+	}
+	if ts < 0 || len(sigs) == 0 {
+		return errors.New("malformed signature header")
+	}
+	if d := now.Sub(time.Unix(ts, 0)); math.Abs(float64(d)) > float64(tolerance) {
+		return errors.New("signature timestamp outside the tolerance")
+	}
+	want := Sign(time.Unix(ts, 0), body, secret)
+	_, w, _ := strings.Cut(want, ",v1=")
+	for _, s := range sigs {
+		if hmac.Equal([]byte(s), []byte(w)) {
+			return nil
+		}
+	}
+	return errors.New("no signature matches")
+}
+
+// DeliveryOptions configure the delivery worker.
+type DeliveryOptions struct {
+	Client *http.Client // default: 10 s timeout
+	// Poll is how often due deliveries are looked for (besides wake-ups
+	// when an alert is raised); default 1 s.
+	Poll time.Duration
+}
+
+// wakeDeliveries tells the delivery worker something is due.
+func (s *Service) wakeDeliveries() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// RunDeliveries delivers webhooks until ctx ends.
+func (s *Service) RunDeliveries(ctx context.Context, o DeliveryOptions) {
+	if o.Client == nil {
+		o.Client = &http.Client{Timeout: 10 * time.Second}
+	}
+	if o.Poll <= 0 {
+		o.Poll = time.Second
+	}
+	t := time.NewTicker(o.Poll)
+	defer t.Stop()
+	for {
+		for s.DeliverDue(ctx, o.Client) > 0 && ctx.Err() == nil {
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-s.wake:
+		}
+	}
+}
+
+// DeliverDue attempts the deliveries due now and returns how many it
+// attempted.
+func (s *Service) DeliverDue(ctx context.Context, client *http.Client) int {
+	now := s.now().UTC()
+	ds, err := s.st.ClaimDeliveries(ctx, now, now.Add(deliveryLease), 32)
+	if err != nil {
+		s.log.Warn("claim deliveries", "err", err.Error())
+		return 0
+	}
+	for _, d := range ds {
+		s.deliver(ctx, client, d)
+	}
+	return len(ds)
+}
+
+func (s *Service) deliver(ctx context.Context, client *http.Client, d store.Delivery) {
+	fail := func(msg string) {
+		d.Attempts++
+		d.LastError = msg
+		now := s.now().UTC()
+		if now.Sub(d.Created) >= RetryWindow {
+			d.State = DeliveryDead
+			s.log.Warn("webhook delivery dead", "tenant", d.Tenant, "webhook", d.Webhook, "alert", d.AlertID, "attempts", d.Attempts, "err", msg)
+		} else {
+			delay := firstRetry << min(d.Attempts-1, 20)
+			if delay > maxRetryDelay || delay <= 0 {
+				delay = maxRetryDelay
+			}
+			delay += time.Duration(mrand.Int64N(int64(delay/5) + 1)) // jitter
+			d.NextAttempt = now.Add(delay)
+		}
+		if err := s.st.UpdateDelivery(ctx, d); err != nil {
+			s.log.Warn("update delivery", "err", err.Error())
+		}
+	}
+	ws, err := s.st.Webhooks(ctx, d.Tenant)
+	if err != nil {
+		fail(err.Error())
+		return
+	}
+	var w *store.Webhook
+	for i := range ws {
+		if ws[i].ID == d.Webhook {
+			w = &ws[i]
+		}
+	}
+	if w == nil {
+		d.State, d.LastError = DeliveryDead, "webhook deleted"
+		s.st.UpdateDelivery(ctx, d)
+		return
+	}
+	var a store.Alert
+	if len(d.Payload) == 0 {
+		if a, err = s.st.Alert(ctx, d.Tenant, d.AlertID); err != nil {
+			fail("alert: " + err.Error())
+			return
+		}
+	}
+	// The body is the alert version as it was raised (queued with it):
+	// a later version has its own delivery.
+	body := d.Payload
+	if len(body) == 0 {
+		a.Version = d.AlertVersion
+		body, _ = json.Marshal(AlertPayload{Type: "alert", ID: d.IdempotencyKey, Alert: a, Sent: d.Created})
+	}
+	var secrets []string
+	for _, sec := range w.Secrets {
+		plain, err := s.unseal(sec.Sealed)
+		if err != nil {
+			fail("unseal secret: " + err.Error())
+			return
+		}
+		secrets = append(secrets, string(plain))
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
+	if err != nil {
+		fail(err.Error())
+		return
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "tidewatch-webhooks")
+	req.Header.Set("Idempotency-Key", d.IdempotencyKey)
+	req.Header.Set(SignatureHeader, Sign(s.now(), body, secrets...))
+	resp, err := client.Do(req)
+	if err != nil {
+		fail(err.Error())
+		return
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		fail(fmt.Sprintf("HTTP %d", resp.StatusCode))
+		return
+	}
+	d.Attempts++
+	d.State, d.Delivered, d.LastError = DeliveryDelivered, s.now().UTC(), ""
+	if err := s.st.UpdateDelivery(ctx, d); err != nil {
+		s.log.Warn("update delivery", "err", err.Error())
+	}
+}
