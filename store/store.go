@@ -548,11 +548,11 @@ type SealedSecret struct {
 
 // Delivery is one alert version to POST to one webhook (the outbox).
 type Delivery struct {
-	ID           int64     `json:"id"`
-	Tenant       string    `json:"tenant"`
-	Webhook      string    `json:"webhook"`
-	AlertID      int64     `json:"alert_id"`
-	AlertVersion int       `json:"alert_version"`
+	ID           int64  `json:"id"`
+	Tenant       string `json:"tenant"`
+	Webhook      string `json:"webhook"`
+	AlertID      int64  `json:"alert_id"`
+	AlertVersion int    `json:"alert_version"`
 	// IdempotencyKey is the same for every attempt of one alert version.
 	IdempotencyKey string    `json:"idempotency_key"`
 	Payload        []byte    `json:"-"`

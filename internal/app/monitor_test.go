@@ -203,4 +203,3 @@ func TestWebhookRetriesThenDead(t *testing.T) {
 		t.Errorf("redelivery: %d posts", hits-before)
 	}
 }
-

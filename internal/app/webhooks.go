@@ -45,7 +45,7 @@ const (
 	firstRetry    = 10 * time.Second
 	maxRetryDelay = time.Hour
 	// RetryWindow is how long a delivery is retried before it is dead.
-	RetryWindow = 25 * time.Hour
+	RetryWindow   = 25 * time.Hour
 	deliveryLease = 2 * time.Minute
 )
 
