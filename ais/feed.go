@@ -433,20 +433,7 @@ func (t *tcpFeed) Read(p []byte) (int, error) {
 			continue
 		}
 		now := t.feed.now()
-		// The bytes of the last Read have been decoded: did they hold AIS?
-		if s := t.dec.Stats.Sentences; s != t.sentences {
-			t.sentences = s
-			t.lastProgress = now
-			t.delivered = true
-		}
-		if t.delivered && !t.healthy && now.Sub(t.connectedAt) >= t.opt.HealthyAfter {
-			t.healthy = true
-			t.fails = 0
-			t.backoff.reset()
-			t.feed.mu.Lock()
-			t.feed.h.Backoff = 0
-			t.feed.mu.Unlock()
-		}
+		t.observe(now)
 		var deadline time.Time
 		if t.opt.IdleTimeout > 0 {
 			deadline = t.lastProgress.Add(t.opt.IdleTimeout)
@@ -490,16 +477,36 @@ func (t *tcpFeed) Read(p []byte) (int, error) {
 	}
 }
 
+// observe notes whether the bytes of the last Read, decoded since, held
+// AIS, and whether the connection has become healthy (which resets the
+// backoff).
+func (t *tcpFeed) observe(now time.Time) {
+	if s := t.dec.Stats.Sentences; s != t.sentences {
+		t.sentences = s
+		t.lastProgress = now
+		t.delivered = true
+	}
+	if t.delivered && !t.healthy && now.Sub(t.connectedAt) >= t.opt.HealthyAfter {
+		t.healthy = true
+		t.fails = 0
+		t.backoff.reset()
+		t.feed.mu.Lock()
+		t.feed.h.Backoff = 0
+		t.feed.mu.Unlock()
+	}
+}
+
 // disconnect closes the current connection and counts why it ended. When
 // the connection's last bytes did not end a line, a newline is put in p
 // (and 1 returned), ending the partial line so it cannot join the next
 // connection's first line.
 func (t *tcpFeed) disconnect(p []byte, why int, err error) int {
+	now := t.feed.now()
+	t.observe(now)
 	t.mu.Lock()
 	t.conn.Close()
 	t.conn = nil
 	t.mu.Unlock()
-	now := t.feed.now()
 	t.lastErr = err
 	t.feed.mu.Lock()
 	h := &t.feed.h

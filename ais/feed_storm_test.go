@@ -338,3 +338,32 @@ func (s *syncBuf) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// A connection that delivered AIS and stayed up past the healthy period is
+// healthy even when it fell quiet before the peer closed it: the feed
+// redials at once, without a backoff wait.
+func TestFeedQuietHealthyConnectionRedialledAtOnce(t *testing.T) {
+	h := newHostile(t, func(c net.Conn, done <-chan struct{}) {
+		c.Write([]byte(feedLine + feedLine))
+		select {
+		case <-done:
+		case <-time.After(300 * time.Millisecond):
+		}
+		c.Close()
+	})
+	var log syncBuf
+	f, err := OpenFeed(context.Background(), h.addr(), FeedOptions{Log: &log, HealthyAfter: 100 * time.Millisecond, MinBackoff: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	go f.Run(func(*Message) error { return nil })
+	for start := time.Now(); f.Health().Connects < 2; time.Sleep(5 * time.Millisecond) {
+		if time.Since(start) > 30*time.Second {
+			t.Fatalf("not redialled: %+v\n%s", f.Health(), log.String())
+		}
+	}
+	if hs := f.Health(); hs.Errors.Closed != 1 || hs.Backoff != 0 || strings.Contains(log.String(), "retrying") {
+		t.Errorf("%+v\n%s", hs, log.String())
+	}
+}
