@@ -371,6 +371,8 @@ type tcpFeed struct {
 	addr string
 	opt  FeedOptions
 	dec  *Decoder // the decoder the bytes go to: its sentence count is "AIS arrived"
+	// dial, when set (tests), replaces the TCP dial.
+	dial func(ctx context.Context) (net.Conn, error)
 
 	mu   sync.Mutex // guards conn against wake and closeConn
 	conn net.Conn
@@ -464,6 +466,8 @@ func (t *tcpFeed) Read(p []byte) (int, error) {
 		}
 		var ne net.Error
 		switch {
+		case err == nil: // a Read may return nothing and no error
+			continue
 		case errors.As(err, &ne) && ne.Timeout():
 			continue // the idle deadline: decided above with the clock
 		case err == io.EOF:
@@ -567,8 +571,14 @@ func (t *tcpFeed) connect() error {
 		t.feed.mu.Lock()
 		t.feed.setStateLocked(FeedConnecting, t.feed.now())
 		t.feed.mu.Unlock()
-		d := net.Dialer{Timeout: t.opt.DialTimeout}
-		conn, err := d.DialContext(ctx, "tcp", t.addr)
+		var conn net.Conn
+		var err error
+		if t.dial != nil {
+			conn, err = t.dial(ctx)
+		} else {
+			d := net.Dialer{Timeout: t.opt.DialTimeout}
+			conn, err = d.DialContext(ctx, "tcp", t.addr)
+		}
 		now := t.feed.now()
 		if err != nil {
 			if ctx.Err() != nil {
