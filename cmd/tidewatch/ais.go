@@ -157,7 +157,7 @@ func isLive(in string) bool { return ais.IsLive(in) }
 // set (Log goes to log). ingest and detect can share it.
 func feedFlags(fs *flag.FlagSet, log io.Writer) *ais.FeedOptions {
 	o := &ais.FeedOptions{Log: log}
-	fs.Var(idleTimeout{&o.IdleTimeout}, "idle-timeout", "live TCP feeds: drop and redial a connection that sends no valid AIS sentence for this long (90s, 5m = minutes; 0 = never)")
+	fs.Var(idleTimeout{&o.IdleTimeout}, "idle-timeout", "live TCP feeds: drop and redial a connection that sends no valid AIS sentence for this `duration`: 90s, 5m (minutes); 0 = never (default 2m)")
 	fs.IntVar(&o.MaxReconnects, "max-reconnects", 0, "live TCP feeds: give up after this many connections in a row that fail or end before they are healthy (0 = never)")
 	return o
 }
