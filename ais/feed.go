@@ -178,6 +178,10 @@ type Feed struct {
 	udp    *udpFeed
 	now    func() time.Time
 
+	// arrived is when the last Read returned bytes: the arrival time of
+	// the messages decoded from them.
+	arrived time.Time
+
 	mu sync.Mutex // guards h, errs
 	h  FeedHealth
 	// errs is the decoder's error counts as of the last Next, copied so
@@ -228,7 +232,10 @@ func OpenFeed(ctx context.Context, addr string, opt FeedOptions) (*Feed, error) 
 // gives up (FeedOptions.MaxReconnects).
 func (f *Feed) Next(m *Message) error {
 	err := f.r.Next(m)
-	now := f.now()
+	now := f.arrived // when the bytes holding the message were read
+	if err != nil {
+		now = f.now()
+	}
 	st := &f.r.Decoder.Stats
 	stamped := false
 	if err == nil && m.Time.IsZero() {
@@ -453,6 +460,7 @@ func (t *tcpFeed) Read(p []byte) (int, error) {
 		n, err := t.conn.Read(p)
 		if n > 0 {
 			t.partial = p[n-1] != '\n'
+			t.feed.arrived = t.feed.now()
 			t.feed.mu.Lock()
 			t.feed.h.Bytes += int64(n)
 			// The bytes of the last Read have been decoded: their bad
@@ -636,6 +644,7 @@ func (u *udpFeed) Read(p []byte) (int, error) {
 			}
 			return 0, io.EOF
 		}
+		u.feed.arrived = u.feed.now()
 		u.feed.mu.Lock()
 		u.feed.h.Bytes += int64(n)
 		u.feed.syncStatsLocked()

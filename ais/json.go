@@ -198,6 +198,15 @@ func appendPadded(dst []byte, v uint64, width int) []byte {
 	return append(dst, b...)
 }
 
+// jsonPlain marks the bytes appendString writes as they are: printable
+// ASCII but the quote and the backslash.
+var jsonPlain = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // appendString writes s as a JSON string. Besides what JSON requires
 // (quotes, backslashes, C0 controls), every character termtext escapes for
 // a terminal (DEL, C1 controls, bidirectional overrides, invisibles) is
@@ -208,6 +217,17 @@ func appendString(dst []byte, k, s string) []byte {
 	const hex = "0123456789abcdef"
 	dst = append(appendKey(dst, k), '"')
 	for i := 0; i < len(s); {
+		// A run of characters written as they are (a whole AIS name).
+		j := i
+		for j < len(s) && jsonPlain[s[j]] {
+			j++
+		}
+		if j > i {
+			dst = append(dst, s[i:j]...)
+			if i = j; i == len(s) {
+				break
+			}
+		}
 		c := s[i]
 		switch {
 		case c == '"' || c == '\\':
@@ -215,9 +235,7 @@ func appendString(dst []byte, k, s string) []byte {
 		case c < 0x20 || c == 0x7f:
 			dst = append(dst, `\u00`...)
 			dst = append(dst, hex[c>>4], hex[c&15])
-		case c < 0x80:
-			dst = append(dst, c)
-		default:
+		case c >= 0x80:
 			r, n := utf8.DecodeRuneInString(s[i:])
 			switch {
 			case r == utf8.RuneError && n == 1:
