@@ -18,9 +18,10 @@ import (
 //	tcp://HOST:PORT   TCP client, reconnecting with backoff
 //	udp://HOST:PORT   UDP listener on that address (HOST may be empty)
 //
-// Live feeds stamp messages that carry no time with the time they arrived.
-// The returned Closer releases the input; cancelling ctx ends a live feed
-// with io.EOF.
+// Live feeds stamp messages that carry no time with the time they arrived;
+// for them the Source and the Closer are the same *Feed (OpenFeed). The
+// returned Closer releases the input; cancelling ctx ends a live feed with
+// io.EOF. Errors of a file's gzip layer name the file.
 func OpenInput(ctx context.Context, name string, opt FeedOptions) (Source, io.Closer, error) {
 	if IsLive(name) {
 		f, err := OpenFeed(ctx, name, opt)

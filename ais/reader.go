@@ -82,8 +82,10 @@ func newStreamReader(r io.Reader) *Reader {
 
 // Next decodes into m the next complete message. At the end of input it
 // counts unfinished fragments as orphans and returns io.EOF; an I/O error
-// (a truncated gzip stream, say) is returned as is. Bad lines never stop
-// it: they are counted in r.Decoder.Stats.
+// is returned instead, after the messages before it: a gzip stream cut
+// short gives an error wrapping io.ErrUnexpectedEOF (named after the file
+// when opened with OpenInput), never io.EOF. Bad lines never stop it: they
+// are counted in r.Decoder.Stats.
 func (r *Reader) Next(m *Message) error {
 	for {
 		line, err := r.r.ReadSlice('\n')
