@@ -30,7 +30,7 @@ func TestMarineCadastreCSV(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	src, err := detect(f)
+	src, err := detect(f, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestDMACSV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := detect(bytes.NewReader(b))
+	src, err := detect(bytes.NewReader(b), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func BenchmarkMarineCadastreCSV(b *testing.B) {
 	}
 	var rows int64
 	for b.Loop() {
-		src, err := detect(bytes.NewReader(data))
+		src, err := detect(bytes.NewReader(data), "")
 		if err != nil {
 			b.Fatal(err)
 		}

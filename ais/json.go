@@ -4,6 +4,10 @@ import (
 	"math"
 	"strconv"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/tidewatch/tidewatch/internal/termtext"
 )
 
 // AppendJSON appends m as one JSON object, with the field names of gpsd's
@@ -194,19 +198,62 @@ func appendPadded(dst []byte, v uint64, width int) []byte {
 	return append(dst, b...)
 }
 
+// jsonPlain marks the bytes appendString writes as they are: printable
+// ASCII but the quote and the backslash.
+var jsonPlain = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// appendString writes s as a JSON string. Besides what JSON requires
+// (quotes, backslashes, C0 controls), every character termtext escapes for
+// a terminal (DEL, C1 controls, bidirectional overrides, invisibles) is
+// written as a \u escape: the decoded string is exactly s, and the output
+// is safe to print. Bytes that are not UTF-8 become U+FFFD, as
+// encoding/json writes them (JSON text is UTF-8).
 func appendString(dst []byte, k, s string) []byte {
+	const hex = "0123456789abcdef"
 	dst = append(appendKey(dst, k), '"')
-	for i := 0; i < len(s); i++ {
+	for i := 0; i < len(s); {
+		// A run of characters written as they are (a whole AIS name).
+		j := i
+		for j < len(s) && jsonPlain[s[j]] {
+			j++
+		}
+		if j > i {
+			dst = append(dst, s[i:j]...)
+			if i = j; i == len(s) {
+				break
+			}
+		}
 		c := s[i]
 		switch {
 		case c == '"' || c == '\\':
 			dst = append(dst, '\\', c)
-		case c < 0x20:
+		case c < 0x20 || c == 0x7f:
 			dst = append(dst, `\u00`...)
-			dst = append(dst, "0123456789abcdef"[c>>4], "0123456789abcdef"[c&15])
-		default:
-			dst = append(dst, c)
+			dst = append(dst, hex[c>>4], hex[c&15])
+		case c >= 0x80:
+			r, n := utf8.DecodeRuneInString(s[i:])
+			switch {
+			case r == utf8.RuneError && n == 1:
+				dst = append(dst, `\ufffd`...)
+			case termtext.NeedsEscape(r):
+				if r > 0xffff {
+					r1, r2 := utf16.EncodeRune(r)
+					dst = append(dst, '\\', 'u', hex[r1>>12&15], hex[r1>>8&15], hex[r1>>4&15], hex[r1&15])
+					r = r2
+				}
+				dst = append(dst, '\\', 'u', hex[r>>12&15], hex[r>>8&15], hex[r>>4&15], hex[r&15])
+			default:
+				dst = append(dst, s[i:i+n]...)
+			}
+			i += n
+			continue
 		}
+		i++
 	}
 	return append(dst, '"')
 }

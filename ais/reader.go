@@ -24,7 +24,7 @@ type Reader struct {
 // NewReader reads NMEA text from r. A gzip stream is recognised by its
 // magic bytes and decompressed.
 func NewReader(r io.Reader) (*Reader, error) {
-	br, err := gunzipped(bufio.NewReaderSize(r, 64<<10))
+	br, err := gunzipped(bufio.NewReaderSize(r, 64<<10), "")
 	if err != nil {
 		return nil, err
 	}
@@ -32,16 +32,46 @@ func NewReader(r io.Reader) (*Reader, error) {
 }
 
 // gunzipped returns br, or a reader of its decompressed content when it
-// starts with the gzip magic bytes.
-func gunzipped(br *bufio.Reader) (*bufio.Reader, error) {
+// starts with the gzip magic bytes. name, when not empty, prefixes the
+// errors of the gzip layer.
+func gunzipped(br *bufio.Reader, name string) (*bufio.Reader, error) {
 	if head, _ := br.Peek(2); len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return nil, fmt.Errorf("gzip: %w", err)
+			return nil, gzipError("", err)
 		}
-		return bufio.NewReaderSize(zr, 64<<10), nil
+		return bufio.NewReaderSize(&gzipLayer{zr: zr, name: name}, 64<<10), nil
 	}
 	return br, nil
+}
+
+// gzipLayer names the errors of a gzip stream. A stream cut short (a
+// copy interrupted, a disk filled) ends in io.ErrUnexpectedEOF, never in
+// io.EOF, so a caller cannot take a truncated file for a complete one.
+type gzipLayer struct {
+	zr   *gzip.Reader
+	name string
+}
+
+func (g *gzipLayer) Read(p []byte) (int, error) {
+	n, err := g.zr.Read(p)
+	if err != nil && err != io.EOF {
+		err = gzipError(g.name, err)
+	}
+	return n, err
+}
+
+// gzipError says what a gzip error means for the input: errors.Is still
+// finds io.ErrUnexpectedEOF (truncated) or the gzip and flate errors.
+func gzipError(name string, err error) error {
+	what := "corrupt gzip stream"
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		what = "truncated: the gzip stream ends before its end marker (an interrupted copy?)"
+	}
+	if name == "" {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return fmt.Errorf("%s: %s: %w", name, what, err)
 }
 
 // newStreamReader reads NMEA text from a live feed: no gzip sniffing, which
@@ -52,8 +82,10 @@ func newStreamReader(r io.Reader) *Reader {
 
 // Next decodes into m the next complete message. At the end of input it
 // counts unfinished fragments as orphans and returns io.EOF; an I/O error
-// (a truncated gzip stream, say) is returned as is. Bad lines never stop
-// it: they are counted in r.Decoder.Stats.
+// is returned instead, after the messages before it: a gzip stream cut
+// short gives an error wrapping io.ErrUnexpectedEOF (named after the file
+// when opened with OpenInput), never io.EOF. Bad lines never stop it: they
+// are counted in r.Decoder.Stats.
 func (r *Reader) Next(m *Message) error {
 	for {
 		line, err := r.r.ReadSlice('\n')

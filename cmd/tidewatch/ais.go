@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tidewatch/tidewatch/ais"
+	"github.com/tidewatch/tidewatch/internal/termtext"
 )
 
 var aisCommands = []command{
@@ -32,11 +34,16 @@ const aisInputsHelp = `INPUT is one of:
   tcp://HOST:PORT   live feed, TCP client; reconnects with backoff
   udp://HOST:PORT   live feed, UDP listener on that address
 Live feeds run until interrupted (Ctrl-C); their messages without a time
-get the time they arrived.
+get the time they arrived. A TCP feed that fails, or ends a connection
+within 10 s or before any AIS, is redialled after a wait from 0.5 s
+doubling to 30 s (with jitter); one that sends no valid AIS sentence for
+--idle-timeout (silence or garbage) is dropped and redialled.
 
 Lines that cannot be used are counted by reason (checksum, malformed,
 bad_payload, orphan_fragment, short_payload, bad_field, line_too_long,
-not_ais) and skipped; a summary goes to stderr at the end.`
+not_ais) and skipped; a summary goes to stderr at the end. A file that
+holds no AIS message at all, or a .gz file cut short, is an error (exit
+status 1).`
 
 func runAIS(e *env, args []string) error {
 	return group{name: "ais", commands: aisCommands,
@@ -61,6 +68,11 @@ shiptype, to_bow..., draught, destination) plus "time" when the input
 carries one. "Not available" values (lat 91, lon 181, speed 102.3,
 heading 511...) are left out, not written as numbers.
 
+Text from the input (names, call signs, destinations) never reaches the
+terminal raw: control characters, escape sequences and bidirectional
+overrides are shown as escapes (\x1b, \u202e) in the readable lines and
+written as JSON escapes with --json (the decoded strings are exact).
+
 `+aisInputsHelp+`
 
 Examples:
@@ -68,6 +80,7 @@ Examples:
   tidewatch ais decode --types 5,24 tcp://127.0.0.1:5631`)
 	fs.BoolVar(&asJSON, "json", false, "one JSON object per message")
 	fs.StringVar(&types, "types", "", "only these message types, comma-separated (e.g. 1,2,3,18)")
+	feed := feedFlags(fs, e.stderr)
 	inputs, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -95,12 +108,12 @@ Examples:
 	defer w.Flush()
 	var m ais.Message
 	var buf []byte
-	failed := 0
+	var failed failures
 	for _, in := range inputs {
-		src, closer, err := ais.OpenInput(ctx, in, ais.FeedOptions{Log: e.stderr})
+		src, closer, err := ais.OpenInput(ctx, in, *feed)
 		if err != nil {
-			fmt.Fprintf(e.stderr, "%s: %v\n", in, err)
-			failed++
+			fmt.Fprintln(e.stderr, inputError(in, err))
+			failed.unreadable++
 			continue
 		}
 		for {
@@ -126,20 +139,93 @@ Examples:
 			}
 		}
 		closer.Close()
-		if err != io.EOF {
-			fmt.Fprintf(e.stderr, "%s: %v\n", in, err)
-			failed++
-		}
 		summary(e.stderr, in, src.Stats())
+		if err != io.EOF {
+			fmt.Fprintln(e.stderr, inputError(in, err))
+			failed.unreadable++
+		} else if msg := noAIS(in, src.Stats()); msg != "" {
+			fmt.Fprintln(e.stderr, msg)
+			failed.noAIS++
+		}
 	}
-	if failed > 0 {
-		return fmt.Errorf("%d of %d inputs could not be read to the end", failed, len(inputs))
+	return failed.err(len(inputs))
+}
+
+func isLive(in string) bool { return ais.IsLive(in) }
+
+// feedFlags adds the live-feed flags to fs and returns the options they
+// set (Log goes to log). ingest and detect can share it.
+func feedFlags(fs *flag.FlagSet, log io.Writer) *ais.FeedOptions {
+	o := &ais.FeedOptions{Log: log}
+	fs.Var(idleTimeout{&o.IdleTimeout}, "idle-timeout", "live TCP feeds: drop and redial a connection that sends no valid AIS sentence for this `duration`: 90s, 5m (minutes); 0 = never (default 2m)")
+	fs.IntVar(&o.MaxReconnects, "max-reconnects", 0, "live TCP feeds: give up after this many connections in a row that fail or end before they are healthy (0 = never)")
+	return o
+}
+
+// idleTimeout is the --idle-timeout flag: a Go duration, 0 for never.
+type idleTimeout struct{ d *time.Duration }
+
+func (f idleTimeout) String() string {
+	if f.d == nil || *f.d == 0 {
+		return ais.DefaultIdleTimeout.String()
 	}
+	if *f.d < 0 {
+		return "0"
+	}
+	return f.d.String()
+}
+
+func (f idleTimeout) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return fmt.Errorf("want a duration such as 90s or 5m (minutes), or 0 for never")
+	}
+	if d == 0 {
+		d = -1 // FeedOptions: negative is never, zero the default
+	}
+	*f.d = d
 	return nil
 }
 
-func isLive(in string) bool {
-	return strings.HasPrefix(in, "tcp://") || strings.HasPrefix(in, "udp://")
+// inputError names the input in err unless err already does.
+func inputError(in string, err error) string {
+	if strings.Contains(err.Error(), in) {
+		return err.Error()
+	}
+	return in + ": " + err.Error()
+}
+
+// noAIS is the error for a file or stream that ended without yielding a
+// single AIS message ("" when it yielded some, or is a live feed).
+func noAIS(in string, s *ais.Stats) string {
+	if s.Messages > 0 || isLive(in) {
+		return ""
+	}
+	if s.Lines == 0 {
+		return in + ": no AIS message found: the input is empty"
+	}
+	msg := fmt.Sprintf("%s: no AIS message found in %d lines", in, s.Lines)
+	if n := s.ErrorCount(); n > 0 {
+		msg += fmt.Sprintf(" (%d unusable: %s)", n, errorList(s))
+	}
+	return msg + "; expected NMEA sentences (!AIVDM/!AIVDO) or a MarineCadastre or DMA CSV export"
+}
+
+// failures counts the inputs that failed, by kind.
+type failures struct{ unreadable, noAIS int }
+
+func (f failures) err(inputs int) error {
+	if f.unreadable+f.noAIS == 0 {
+		return nil
+	}
+	var parts []string
+	if f.unreadable > 0 {
+		parts = append(parts, fmt.Sprintf("%d could not be read to the end", f.unreadable))
+	}
+	if f.noAIS > 0 {
+		parts = append(parts, fmt.Sprintf("%d held no AIS message", f.noAIS))
+	}
+	return fmt.Errorf("%d of %d inputs failed: %s", f.unreadable+f.noAIS, inputs, strings.Join(parts, ", "))
 }
 
 // summary is the one-line account printed at the end of each input.
@@ -180,17 +266,17 @@ func appendText(b []byte, m *ais.Message) []byte {
 			b = fmt.Appendf(b, " hdg %3d", h)
 		}
 		if m.ShipName != "" {
-			b = fmt.Appendf(b, " %q", m.ShipName)
+			b = appendQuoted(append(b, ' '), m.ShipName)
 		}
 	case m.Type == 5 || m.Type == 24:
 		if m.ShipName != "" {
-			b = fmt.Appendf(b, " %q", m.ShipName)
+			b = appendQuoted(append(b, ' '), m.ShipName)
 		}
 		if m.IMO != 0 {
 			b = fmt.Appendf(b, " IMO%d", m.IMO)
 		}
 		if m.CallSign != "" {
-			b = fmt.Appendf(b, " callsign %s", m.CallSign)
+			b = termtext.AppendSafe(append(b, " callsign "...), m.CallSign)
 		}
 		if m.ShipType != 0 {
 			b = fmt.Appendf(b, " type %d", m.ShipType)
@@ -199,12 +285,19 @@ func appendText(b []byte, m *ais.Message) []byte {
 			b = fmt.Appendf(b, " draught %.1fm", d)
 		}
 		if m.Destination != "" {
-			b = fmt.Appendf(b, " to %q", m.Destination)
+			b = appendQuoted(append(b, " to "...), m.Destination)
 		}
 	default:
 		b = fmt.Appendf(b, " (%d bits, not decoded)", m.PayloadBits)
 	}
 	return b
+}
+
+// appendQuoted writes text from the input between quotes, made safe for a
+// terminal (termtext).
+func appendQuoted(b []byte, s string) []byte {
+	b = termtext.AppendSafe(append(b, '"'), s)
+	return append(b, '"')
 }
 
 // inputStats is what 'ais stats' reports for one input.
@@ -222,6 +315,8 @@ type inputStats struct {
 	Errors       map[string]int64 `json:"errors"`
 	TagBlockBad  int64            `json:"tag_block_checksum_warnings,omitempty"`
 	ReadError    string           `json:"read_error,omitempty"`
+	// NoAIS says why a file that yielded no message is not AIS.
+	NoAIS string `json:"no_ais,omitempty"`
 }
 
 func runAISStats(e *env, args []string) error {
@@ -233,6 +328,7 @@ unusable lines by reason.
 
 `+aisInputsHelp)
 	fs.BoolVar(&asJSON, "json", false, "one JSON object per input")
+	feed := feedFlags(fs, e.stderr)
 	inputs, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -242,16 +338,21 @@ unusable lines by reason.
 	}
 	ctx, cancel := signalContext()
 	defer cancel()
-	failed := 0
+	var failed failures
 	for _, in := range inputs {
-		st, err := statsOf(ctx, in, e.stderr)
+		st, err := statsOf(ctx, in, *feed)
 		if err != nil {
-			fmt.Fprintf(e.stderr, "%s: %v\n", in, err)
-			failed++
+			fmt.Fprintln(e.stderr, inputError(in, err))
+			failed.unreadable++
 			continue
 		}
-		if st.ReadError != "" {
-			failed++
+		switch {
+		case st.ReadError != "":
+			fmt.Fprintln(e.stderr, st.ReadError)
+			failed.unreadable++
+		case st.NoAIS != "":
+			fmt.Fprintln(e.stderr, st.NoAIS)
+			failed.noAIS++
 		}
 		if asJSON {
 			b, _ := json.Marshal(st)
@@ -260,14 +361,11 @@ unusable lines by reason.
 		}
 		printStats(e.stdout, st)
 	}
-	if failed > 0 {
-		return fmt.Errorf("%d of %d inputs could not be read to the end", failed, len(inputs))
-	}
-	return nil
+	return failed.err(len(inputs))
 }
 
-func statsOf(ctx context.Context, in string, log io.Writer) (*inputStats, error) {
-	src, closer, err := ais.OpenInput(ctx, in, ais.FeedOptions{Log: log})
+func statsOf(ctx context.Context, in string, opt ais.FeedOptions) (*inputStats, error) {
+	src, closer, err := ais.OpenInput(ctx, in, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -291,7 +389,9 @@ func collectStats(in string, src ais.Source) *inputStats {
 	s := src.Stats()
 	st := &inputStats{Input: in, Lines: s.Lines, Sentences: s.Sentences, Messages: s.Messages, ByType: map[string]int64{}, DistinctMMSI: len(mmsis), Errors: s.ErrorsByName(), TagBlockBad: s.TagBlockChecksum}
 	if err != io.EOF {
-		st.ReadError = err.Error()
+		st.ReadError = inputError(in, err)
+	} else {
+		st.NoAIS = noAIS(in, s)
 	}
 	for t, n := range s.ByType {
 		if n > 0 {
@@ -356,5 +456,8 @@ func printStats(w io.Writer, st *inputStats) {
 	}
 	if st.ReadError != "" {
 		fmt.Fprintf(w, "  READ ERROR  %s\n", st.ReadError)
+	}
+	if st.NoAIS != "" {
+		fmt.Fprintf(w, "  NOT AIS     no AIS message found\n")
 	}
 }
