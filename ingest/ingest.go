@@ -326,7 +326,7 @@ func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
 	for _, in := range ordered {
 		src, closer, err := in.Open(ctx)
 		if err != nil {
-			p.failed = append(p.failed, fmt.Errorf("%s: %w", in.Name, err))
+			p.failed = append(p.failed, inputError(in.Name, err))
 			continue
 		}
 		_, u, err := detect.FeedAISConcurrent(eng, &ctxSource{Source: src, ctx: ctx})
@@ -345,7 +345,7 @@ func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
 			return 0, fmt.Errorf("ingest interrupted after %d committed batches (rerun the same command to resume): %w", p.run.Batches, ctx.Err())
 		}
 		if err != io.EOF && !(in.Live && ctx.Err() != nil) {
-			p.failed = append(p.failed, fmt.Errorf("%s: %w", in.Name, err))
+			p.failed = append(p.failed, inputError(in.Name, err))
 		}
 		if p.o.Summary != nil {
 			p.o.Summary(in.Name, src.Stats())
@@ -370,6 +370,15 @@ func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
 		return 0, err
 	}
 	return 0, nil
+}
+
+// inputError names the input in its error once (readers' errors often
+// name their file already).
+func inputError(name string, err error) error {
+	if strings.HasPrefix(err.Error(), name+": ") {
+		return err
+	}
+	return fmt.Errorf("%s: %w", name, err)
 }
 
 // inputFailed says an input could not be opened or read to its end.

@@ -11,6 +11,7 @@ import (
 	"github.com/tidewatch/tidewatch/ais/sample"
 	"github.com/tidewatch/tidewatch/detect"
 	"github.com/tidewatch/tidewatch/internal/app"
+	"github.com/tidewatch/tidewatch/internal/termtext"
 	"github.com/tidewatch/tidewatch/risk"
 	"github.com/tidewatch/tidewatch/sanctions"
 	"github.com/tidewatch/tidewatch/screen"
@@ -208,7 +209,7 @@ func demoAIS(ctx context.Context, w io.Writer, s *app.Service, p app.Principal) 
 		screened++
 		for _, m := range row.Matches {
 			hits++
-			fmt.Fprintf(w, "  HIT %s (IMO %d) -> %s %q %.2f\n", safeText(src.static[i].ShipName), src.static[i].IMO, m.Entity, m.Name, m.Score)
+			fmt.Fprintf(w, "  HIT %s (IMO %d) -> %s %q %.2f\n", termtext.Safe(src.static[i].ShipName), src.static[i].IMO, m.Entity, m.Name, m.Score)
 		}
 	}
 	fmt.Fprintf(w, "  %d ships that sent static data screened by IMO, name and call sign: %d matches\n", screened, hits)

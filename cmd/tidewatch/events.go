@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tidewatch/tidewatch/internal/app"
+	"github.com/tidewatch/tidewatch/internal/termtext"
 	"github.com/tidewatch/tidewatch/store"
 )
 
@@ -92,7 +93,7 @@ Example: every encounter in the East China Sea STS area in March 2026
 		for _, v := range ev.Vessels {
 			n := fmt.Sprintf("%09d", v.MMSI)
 			if v.Name != "" {
-				n += " " + safeText(v.Name)
+				n += " " + termtext.Safe(v.Name)
 			}
 			names = append(names, n)
 		}

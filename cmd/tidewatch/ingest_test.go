@@ -223,3 +223,25 @@ func TestVesselAuditCLI(t *testing.T) {
 		t.Errorf("tampered log: exit %d %s", code, out)
 	}
 }
+
+// A .gz cut short is an error, and its run is not marked finished (it
+// used to be): a rerun with the whole file completes it.
+func TestIngestTruncatedGzip(t *testing.T) {
+	src := "../../../shared/data/ais/dma_aisabnormal_2013-11-12_ais-sample.nmea.gz"
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Skip("shared/data/ais not beside the repository")
+	}
+	dir := t.TempDir()
+	cut := filepath.Join(dir, "cut.nmea.gz")
+	os.WriteFile(cut, b[:len(b)/2], 0o644)
+	storePath := filepath.Join(dir, "s.db")
+	code, _, errs := tw(t, "ingest", "--store", storePath, "--create", cut)
+	if code != 1 || !strings.Contains(errs, "truncated") || strings.Contains(errs, cut+": "+cut) {
+		t.Errorf("truncated input: %d %s", code, errs)
+	}
+	_, out, _ := tw(t, "store", "--store", storePath)
+	if !strings.Contains(out, "INCOMPLETE") || strings.Contains(out, "finished") {
+		t.Errorf("the run of a truncated input: %s", out)
+	}
+}

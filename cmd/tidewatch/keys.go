@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tidewatch/tidewatch/internal/app"
+	"github.com/tidewatch/tidewatch/internal/termtext"
 	"github.com/tidewatch/tidewatch/store"
 )
 
@@ -138,7 +139,7 @@ func runKeysList(e *env, args []string) error {
 		if !k.LastUsed.IsZero() {
 			last = k.LastUsed.Format("2006-01-02 15:04")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, safeText(k.Name), k.Role, state, k.Created.Format("2006-01-02"), k.Expires.Format("2006-01-02"), last)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, termtext.Safe(k.Name), k.Role, state, k.Created.Format("2006-01-02"), k.Expires.Format("2006-01-02"), last)
 	}
 	return tw.Flush()
 }
@@ -171,7 +172,7 @@ func runKeysRevoke(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "key %s (%s) revoked %s\n", k.ID, safeText(k.Name), k.Revoked.Format(time.RFC3339))
+	fmt.Fprintf(e.stdout, "key %s (%s) revoked %s\n", k.ID, termtext.Safe(k.Name), k.Revoked.Format(time.RFC3339))
 	return nil
 }
 
@@ -214,7 +215,7 @@ wait for a second underwriter's approval.`)
 			if t.Operator {
 				op = " (operator)"
 			}
-			fmt.Fprintf(e.stdout, "%-20s %s%s, four eyes: %v, created %s\n", t.ID, safeText(t.Name), op, t.Policy.FourEyes, t.Created.Format("2006-01-02"))
+			fmt.Fprintf(e.stdout, "%-20s %s%s, four eyes: %v, created %s\n", t.ID, termtext.Safe(t.Name), op, t.Policy.FourEyes, t.Created.Format("2006-01-02"))
 		}
 		return nil
 	}

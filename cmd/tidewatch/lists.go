@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tidewatch/tidewatch/internal/app"
+	"github.com/tidewatch/tidewatch/internal/termtext"
 	"github.com/tidewatch/tidewatch/liststore"
 	"github.com/tidewatch/tidewatch/listupdate"
 	"github.com/tidewatch/tidewatch/sanctions"
@@ -246,7 +247,7 @@ func printShow(w io.Writer, l *loaded, verbose bool) {
 			fmt.Fprintln(w)
 			if verbose {
 				for _, p := range v.Problems.Samples {
-					fmt.Fprintf(w, "  %s\n", safeText(fmt.Sprint(p)))
+					fmt.Fprintf(w, "  %s\n", termtext.Safe(fmt.Sprint(p)))
 				}
 			}
 		}
@@ -416,7 +417,7 @@ func entityLine(en *sanctions.Entity) string {
 	if len(former) > 0 {
 		fmt.Fprintf(&b, " former: %s", strings.Join(former, "; "))
 	}
-	return safeText(b.String())
+	return termtext.Safe(b.String())
 }
 
 func runListsImport(e *env, args []string) error {
@@ -782,17 +783,17 @@ func printDiff(w io.Writer, d *sanctions.DiffResult, summary bool) {
 		return
 	}
 	for _, en := range d.Added {
-		fmt.Fprintf(w, "+ %-22s %-12s %s%s\n", en.Listings[0].Ref(), en.Type, safeText(en.Name), listedOn(en))
+		fmt.Fprintf(w, "+ %-22s %-12s %s%s\n", en.Listings[0].Ref(), en.Type, termtext.Safe(en.Name), listedOn(en))
 	}
 	for _, en := range d.Removed {
-		fmt.Fprintf(w, "- %-22s %-12s %s\n", en.Listings[0].Ref(), en.Type, safeText(en.Name))
+		fmt.Fprintf(w, "- %-22s %-12s %s\n", en.Listings[0].Ref(), en.Type, termtext.Safe(en.Name))
 	}
 	for _, c := range d.Changed {
 		name := c.New.Name
 		if c.Old.Name != c.New.Name {
 			name = c.Old.Name + " -> " + c.New.Name
 		}
-		fmt.Fprintf(w, "~ %-22s %-12s %s: %s\n", c.New.Listings[0].Ref(), c.New.Type, safeText(name), strings.Join(c.Fields, ", "))
+		fmt.Fprintf(w, "~ %-22s %-12s %s: %s\n", c.New.Listings[0].Ref(), c.New.Type, termtext.Safe(name), strings.Join(c.Fields, ", "))
 	}
 }
 

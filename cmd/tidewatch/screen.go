@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tidewatch/tidewatch/internal/app"
+	"github.com/tidewatch/tidewatch/internal/termtext"
 	"github.com/tidewatch/tidewatch/internal/batchfile"
 	"github.com/tidewatch/tidewatch/liststore"
 	"github.com/tidewatch/tidewatch/sanctions"
@@ -191,11 +192,11 @@ func printResults(w io.Writer, r app.ScreenResult) {
 	q := r.Query
 	var desc []string
 	if q.Name != "" {
-		desc = append(desc, fmt.Sprintf("%q", safeText(q.Name)))
+		desc = append(desc, fmt.Sprintf("%q", termtext.Safe(q.Name)))
 	}
 	for _, kv := range [][2]string{{"IMO", q.IMO}, {"MMSI", q.MMSI}, {"call sign", q.CallSign}, {"flag", q.Flag}} {
 		if kv[1] != "" {
-			desc = append(desc, kv[0]+" "+safeText(kv[1]))
+			desc = append(desc, kv[0]+" "+termtext.Safe(kv[1]))
 		}
 	}
 	typ := q.Type
@@ -206,9 +207,9 @@ func printResults(w io.Writer, r app.ScreenResult) {
 	for _, l := range r.Lists {
 		ids = append(ids, l.ID)
 	}
-	fmt.Fprintf(w, "Screening %s (type %s) against %s\n\n", strings.Join(desc, ", "), safeText(typ), strings.Join(ids, ", "))
+	fmt.Fprintf(w, "Screening %s (type %s) against %s\n\n", strings.Join(desc, ", "), termtext.Safe(typ), strings.Join(ids, ", "))
 	for _, warn := range r.Warnings {
-		fmt.Fprintf(w, "warning: %s\n", safeText(warn.Message))
+		fmt.Fprintf(w, "warning: %s\n", termtext.Safe(warn.Message))
 	}
 	if len(r.Warnings) > 0 {
 		fmt.Fprintln(w)
@@ -228,12 +229,12 @@ func printResults(w io.Writer, r app.ScreenResult) {
 		if !m.Match {
 			verdict = "below threshold"
 		}
-		fmt.Fprintf(w, "%d. %s  %.3f  %s  %s %q\n", i+1, verdict, m.Score, m.Entity, m.Type, safeText(m.Name))
+		fmt.Fprintf(w, "%d. %s  %.3f  %s  %s %q\n", i+1, verdict, m.Score, m.Entity, m.Type, termtext.Safe(m.Name))
 		if en := m.EntityRecord(); en != nil {
-			fmt.Fprintf(w, "   %s\n", safeText(entityLine(en)))
+			fmt.Fprintf(w, "   %s\n", termtext.Safe(entityLine(en)))
 		}
 		for _, x := range m.Explanation {
-			fmt.Fprintf(w, "   - %s\n", safeText(x))
+			fmt.Fprintf(w, "   - %s\n", termtext.Safe(x))
 		}
 	}
 	fmt.Fprintf(w, "\n%d match(es) at or above %.2f.\n", matches, r.Threshold)

@@ -229,12 +229,16 @@ func TestBatchUnclosedQuoteLosesOneRow(t *testing.T) {
 	}
 }
 
-// Text from outside (list records here) never reaches the terminal raw.
+// Text from outside (list records here) never reaches the terminal raw:
+// a name carrying escape sequences is printed with them shown.
 func TestTerminalEscapesShown(t *testing.T) {
-	if got := safeText("KOTI\x1b[2J\x1b]0;pwned\x07 \u202eX\r"); strings.ContainsAny(got, "\x1b\x07\r\u202e") || !strings.Contains(got, `\x1b[2J`) || !strings.Contains(got, `\u202e`) {
-		t.Errorf("safeText = %q", got)
-	}
-	if got := safeText("CHON MA SAN 천마산"); got != "CHON MA SAN 천마산" {
-		t.Errorf("plain text changed: %q", got)
+	dir := t.TempDir()
+	p := filepath.Join(dir, "opensanctions_2026-01-01.jsonl")
+	os.WriteFile(p, []byte(`{"id":"x1","schema":"Vessel","properties":{"name":["KOTI\u001b[2J\u001b]0;pwned\u0007 \u202eX"],"imoNumber":["9417115"],"topics":["sanction"]},"datasets":["os"],"target":true}`+"\n"), 0o644)
+	for _, args := range [][]string{{"lists", "entities", p}, {"screen", "--lists", dir, "--no-audit", "--imo", "9417115"}} {
+		code, out, errs := tw(t, args...)
+		if code != 0 || strings.ContainsAny(out, "\x1b\x07\u202e") || !strings.Contains(out, `\x1b[2J`) {
+			t.Errorf("%v: %d %q %s", args, code, out, errs)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tidewatch/tidewatch/internal/app"
+	"github.com/tidewatch/tidewatch/internal/termtext"
 	"github.com/tidewatch/tidewatch/risk"
 )
 
@@ -132,7 +133,7 @@ func printProfile(w io.Writer, p *risk.Profile) {
 	if name == "" {
 		name = "(no name)"
 	}
-	fmt.Fprintf(w, "%s", safeText(name))
+	fmt.Fprintf(w, "%s", termtext.Safe(name))
 	if p.IMO != 0 {
 		fmt.Fprintf(w, "  IMO %d", p.IMO)
 	}
@@ -148,9 +149,9 @@ func printProfile(w io.Writer, p *risk.Profile) {
 		fmt.Fprintln(w, "no risk factor")
 	}
 	for _, f := range p.Factors {
-		fmt.Fprintf(w, "  %5g  %s\n", f.Points, safeText(f.Title))
+		fmt.Fprintf(w, "  %5g  %s\n", f.Points, termtext.Safe(f.Title))
 		for _, ev := range f.Evidence {
-			fmt.Fprintf(w, "         %s %s\n", ev.Ref, safeText(ev.Text))
+			fmt.Fprintf(w, "         %s %s\n", ev.Ref, termtext.Safe(ev.Text))
 		}
 	}
 	fmt.Fprintf(w, "lists consulted:")
@@ -349,7 +350,7 @@ func runAudit(e *env, args []string) error {
 				}
 				continue
 			}
-			if _, err := fmt.Fprintf(e.stdout, "#%d %s %-9s %-18s %s %s\n", r.Seq, r.Time.Format(time.RFC3339), r.Action, safeText(r.Subject), safeText(r.Actor), safeText(string(r.Data))); err != nil {
+			if _, err := fmt.Fprintf(e.stdout, "#%d %s %-9s %-18s %s %s\n", r.Seq, r.Time.Format(time.RFC3339), r.Action, termtext.Safe(r.Subject), termtext.Safe(r.Actor), termtext.Safe(string(r.Data))); err != nil {
 				return err
 			}
 		}
