@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/tidewatch/tidewatch/internal/app"
-	"github.com/tidewatch/tidewatch/internal/termtext"
 	"github.com/tidewatch/tidewatch/internal/batchfile"
+	"github.com/tidewatch/tidewatch/internal/termtext"
 	"github.com/tidewatch/tidewatch/liststore"
 	"github.com/tidewatch/tidewatch/sanctions"
 	"github.com/tidewatch/tidewatch/sanctions/snapshot"
