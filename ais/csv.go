@@ -221,6 +221,9 @@ func (c *CSVReader) row(rec []string) bool {
 			return true // base stations, AtoN, SAR aircraft: not vessels; skipped
 		}
 	}
+	if err == nil && !PlausibleTime(tm) {
+		err = errTimeRange
+	}
 	if err != nil {
 		return false
 	}

@@ -3,6 +3,7 @@ package ais
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"time"
 )
 
@@ -237,6 +238,20 @@ func (tb *tagBlock) field(kv []byte) {
 	}
 }
 
+// The times an AIS message may carry: AIS began in the late 1990s, and a
+// time past 2100 is a corrupt field (Go's nanosecond clock, which the
+// detectors use, ends in 2262; "c:9999999999" used to wrap to 1702).
+var (
+	minAISTime = time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxAISTime = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// PlausibleTime says t can be an AIS message's time (1990 to 2099); a
+// message with another is read as having no time.
+func PlausibleTime(t time.Time) bool { return !t.Before(minAISTime) && t.Before(maxAISTime) }
+
+var errTimeRange = errors.New("time out of range (1990-2099)")
+
 // epochTime reads Unix time in seconds (up to 10 digits, optional
 // fraction), milliseconds (13 digits) or nanoseconds (19 digits).
 func epochTime(b []byte) (time.Time, bool) {
@@ -265,17 +280,20 @@ func epochTime(b []byte) (time.Time, bool) {
 	if i != len(b) {
 		return time.Time{}, false
 	}
+	var t time.Time
 	switch {
 	case n <= 10:
-		return time.Unix(v, frac).UTC(), v > 0
+		t = time.Unix(v, frac).UTC()
 	case n == 13:
-		return time.UnixMilli(v).UTC(), true
+		t = time.UnixMilli(v).UTC()
 	case n == 16:
-		return time.UnixMicro(v).UTC(), true
+		t = time.UnixMicro(v).UTC()
 	case n == 19:
-		return time.Unix(0, v).UTC(), true
+		t = time.Unix(0, v).UTC()
+	default:
+		return time.Time{}, false
 	}
-	return time.Time{}, false
+	return t, PlausibleTime(t)
 }
 
 // parsePGHP reads Gatehouse's "$PGHP,1,YYYY,M,D,h,m,s,ms,..." time line.

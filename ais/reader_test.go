@@ -331,3 +331,24 @@ func TestXorBytes(t *testing.T) {
 		}
 	}
 }
+
+// A time past what AIS can carry (c:9999999999 is the year 2286, past
+// the detectors' nanosecond clock, and used to be stored as 1702) is read
+// as no time; so is one before AIS existed.
+func TestImplausibleTimesAreNoTime(t *testing.T) {
+	for _, c := range []struct {
+		v    string
+		want bool
+	}{{"1772323216", true}, {"9999999999", false}, {"1772323216123", true}, {"99999999999999", false}, {"315532800", false}, {"631152000", true}} {
+		tm, ok := epochTime([]byte(c.v))
+		if ok != c.want {
+			t.Errorf("%s: %v %v, want ok %v", c.v, tm, ok, c.want)
+		}
+	}
+	if _, err := parseMarineCadastreTime("2300-01-01T00:00:00"); err != nil {
+		t.Fatal(err)
+	}
+	if PlausibleTime(time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)) || !PlausibleTime(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Error("PlausibleTime")
+	}
+}
