@@ -64,6 +64,7 @@ has been read.
 	withLists := fs.Bool("sanctions", false, "flag ships broadcasting the IMO or MMSI of a designated vessel (lists in force in --store if it exists, else the embedded snapshot; or --lists / --embedded)")
 	lists := fs.String("lists", "", "with --sanctions: read list files from this directory")
 	embedded := fs.Bool("embedded", false, "with --sanctions: the list snapshot built into the binary")
+	feedOpt := feedFlags(fs, e.stderr)
 	lateness := fs.Duration("lateness", 0, "reorder window for out-of-order fixes (default: whole input for files, 2h with live feeds)")
 	inputs, err := parseFlags(fs, args)
 	if err != nil {
@@ -133,7 +134,9 @@ has been read.
 		prog = startReadProgress(e.stderr, inputs, label)
 	}
 	req.Open = func(ctx context.Context, name string) (ais.Source, io.Closer, error) {
-		return ais.OpenInput(ctx, name, ais.FeedOptions{Log: e.stderr, Read: prog.counter()})
+		o := *feedOpt
+		o.Read = prog.counter()
+		return ais.OpenInput(ctx, name, o)
 	}
 	res, err := s.Detect(ctx, req)
 	if prog != nil {

@@ -50,6 +50,7 @@ flagged in the events.`)
 	fs.BoolVar(&embeddedLists, "embedded-lists", false, "store the embedded list snapshot too")
 	batch := fs.Int64("batch", 1<<20, "positions per committed batch (part of the run's identity: resume with the same value)")
 	fs.StringVar(&by, "by", currentUser(), "who ingests (audit log)")
+	feedOpt := feedFlags(fs, e.stderr)
 	lateness := fs.Duration("lateness", 0, "reorder window (default 2h; files found out of time order are read again, sorted whole)")
 	inputs, err := parseFlags(fs, args)
 	if err != nil {
@@ -92,7 +93,7 @@ flagged in the events.`)
 	for _, name := range inputs {
 		name := name
 		open := func(ctx context.Context) (ais.Source, io.Closer, error) {
-			return ais.OpenInput(ctx, name, ais.FeedOptions{Log: e.stderr})
+			return ais.OpenInput(ctx, name, *feedOpt)
 		}
 		switch {
 		case isLive(name):
