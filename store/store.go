@@ -416,6 +416,8 @@ type MonitorStore interface {
 	// EventsAfter returns stored events in the order they were stored,
 	// after a cursor (0: from the start), with the cursor of each.
 	EventsAfter(ctx context.Context, cursor int64, limit int) ([]CursorEvent, error)
+	// EventCursor is the cursor of the last event stored (0: none).
+	EventCursor(ctx context.Context) (int64, error)
 }
 
 // CursorEvent is an event with its place in the store.

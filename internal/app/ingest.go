@@ -49,6 +49,8 @@ type IngestResult struct {
 	// ListsAdded counts list versions stored first because the store had
 	// none (the embedded snapshot), or lacked some of them.
 	ListsAdded int `json:"lists_added,omitempty"`
+	// Monitor is what the new events raised on portfolio vessels.
+	Monitor *MonitorResult `json:"monitor,omitempty"`
 }
 
 // Ingest loads AIS through the detectors into the store (see package
@@ -105,6 +107,11 @@ func (s *Service) Ingest(ctx context.Context, p Principal, req IngestRequest) (I
 			"events": r.Run.Events, "done": r.Run.Done, "failed": len(r.Failed)}); err != nil {
 			return res, err
 		}
+		m, err := s.ScreenNewEvents(ctx)
+		if err != nil {
+			return res, fmt.Errorf("alerts on the new events: %w", err)
+		}
+		res.Monitor = &m
 	}
 	return res, nil
 }

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/tidewatch/tidewatch/internal/app"
 	"github.com/tidewatch/tidewatch/sanctions"
+	"github.com/tidewatch/tidewatch/sim"
 	"github.com/tidewatch/tidewatch/store"
 )
 
@@ -202,4 +205,71 @@ func TestWebhookRetriesThenDead(t *testing.T) {
 	if hits != before+1 {
 		t.Errorf("redelivery: %d posts", hits-before)
 	}
+}
+
+// New events on a portfolio vessel raise one alert per occurrence; a
+// second pass (a restart) raises nothing again; events stored before
+// monitoring began are the baseline, not news.
+func TestEventAlerts(t *testing.T) {
+	st, err := sqliteOpen(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := app.New(app.Config{Store: st, Now: func() time.Time { return now }})
+	defer s.Close()
+	if _, err := s.EnsureLists(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreatePortfolio(ctx, local, "fleet", ""); err != nil {
+		t.Fatal(err)
+	}
+	// The simulated STS tanker (IMO 9300207) and the DPRK tanker (by MMSI).
+	if res, err := s.AddVessels(ctx, local, "fleet", []app.VesselEntry{{ID: "sts", IMO: "9300207"}, {ID: "dprk", MMSI: "445000101"}}, nil); err != nil || res.Added != 2 {
+		t.Fatalf("add: %+v %v", res, err)
+	}
+	path := demoScenarioFile(t)
+	res, err := ingestFile(s, path)
+	if err != nil || res.Monitor == nil {
+		t.Fatalf("ingest: %+v %v", res, err)
+	}
+	alerts, _ := s.Alerts(ctx, local, store.AlertFilter{Kinds: []string{app.AlertEvent}})
+	if len(alerts) == 0 || res.Monitor.Alerts != len(alerts) {
+		t.Fatalf("%d event alerts, monitor says %+v", len(alerts), res.Monitor)
+	}
+	perEvent := map[string]int{}
+	var portCall, metDPRK bool
+	for _, a := range alerts {
+		perEvent[a.Evidence[0].Ref+" "+a.VesselRef]++
+		portCall = portCall || (a.VesselRef == "dprk" && strings.Contains(a.Title, "DPRK port"))
+		metDPRK = metDPRK || (a.VesselRef == "sts" && strings.Contains(a.Title, "met the DPRK-flagged ship"))
+	}
+	for k, n := range perEvent {
+		if n != 1 {
+			t.Errorf("%d alerts for one occurrence %s", n, k)
+		}
+	}
+	if !portCall || !metDPRK {
+		for _, a := range alerts {
+			t.Logf("%s: %s", a.VesselRef, a.Title)
+		}
+		t.Errorf("port call alerted: %v; encounter with the DPRK tanker alerted: %v", portCall, metDPRK)
+	}
+	if m, err := s.ScreenNewEvents(ctx); err != nil || m.Alerts != 0 {
+		t.Errorf("second pass: %+v %v", m, err)
+	}
+}
+
+func demoScenarioFile(t *testing.T) string {
+	t.Helper()
+	sc := sim.DefaultScenario
+	sc.Duration, sc.Background, sc.DPRKTankerIMO = 72*time.Hour, 5, 8660313
+	var buf bytes.Buffer
+	if err := sim.Run(sc, &buf, nil); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "scenario.nmea")
+	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -46,6 +46,14 @@ func (s *Service) CreatePortfolio(ctx context.Context, p Principal, id, name str
 	if err := s.st.PutPortfolio(ctx, pf); err != nil {
 		return pf, err
 	}
+	// Monitoring starts from here: the list versions and events held now
+	// are the baseline, not news.
+	if _, err := s.ScreenListChanges(ctx); err != nil {
+		return pf, err
+	}
+	if _, err := s.ScreenNewEvents(ctx); err != nil {
+		return pf, err
+	}
 	_, err = s.record(ctx, p, audit.ActionPortfolio, "portfolio:"+id, map[string]any{"created": id, "name": name})
 	return pf, err
 }

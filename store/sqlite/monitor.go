@@ -393,3 +393,10 @@ func (s *DB) EventsAfter(ctx context.Context, cursor int64, limit int) ([]store.
 	}
 	return out, rows.Err()
 }
+
+// EventCursor is the last event's row id.
+func (s *DB) EventCursor(ctx context.Context) (int64, error) {
+	var n sql.NullInt64
+	err := s.r.QueryRowContext(ctx, `SELECT max(rowid) FROM events`).Scan(&n)
+	return n.Int64, err
+}
