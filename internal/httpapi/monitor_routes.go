@@ -51,7 +51,9 @@ func alertID(r *http.Request) (int64, error) {
 func (s *Server) registerMonitor() {
 	pf := pathParam("portfolio", "portfolio id")
 	jsonRoute(s, route{method: "GET", path: "/v1/portfolios", tag: "monitoring", role: app.RoleViewer, summary: "The tenant's portfolios"},
-		func(ctx context.Context, p app.Principal, r *http.Request, _ *noBody) ([]store.Portfolio, error) { return s.svc.Portfolios(ctx, p) })
+		func(ctx context.Context, p app.Principal, r *http.Request, _ *noBody) ([]store.Portfolio, error) {
+			return s.svc.Portfolios(ctx, p)
+		})
 	jsonRoute(s, route{method: "POST", path: "/v1/portfolios", tag: "monitoring", role: app.RoleAnalyst, status: http.StatusCreated, summary: "Create a portfolio"},
 		func(ctx context.Context, p app.Principal, r *http.Request, req *PortfolioRequest) (store.Portfolio, error) {
 			return s.svc.CreatePortfolio(ctx, p, req.ID, req.Name)
@@ -140,7 +142,9 @@ func (s *Server) registerMonitor() {
 
 	// Webhooks.
 	jsonRoute(s, route{method: "GET", path: "/v1/webhooks", tag: "monitoring", role: app.RoleAdmin, summary: "The tenant's webhooks (no secrets)"},
-		func(ctx context.Context, p app.Principal, r *http.Request, _ *noBody) ([]store.Webhook, error) { return s.svc.Webhooks(ctx, p) })
+		func(ctx context.Context, p app.Principal, r *http.Request, _ *noBody) ([]store.Webhook, error) {
+			return s.svc.Webhooks(ctx, p)
+		})
 	jsonRoute(s, route{method: "POST", path: "/v1/webhooks", tag: "monitoring", role: app.RoleAdmin, status: http.StatusCreated,
 		summary: "Add a webhook; the signing secret is in this answer only (docs/webhooks.md)"},
 		func(ctx context.Context, p app.Principal, r *http.Request, req *app.WebhookRequest) (app.NewWebhook, error) {
