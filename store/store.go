@@ -90,10 +90,11 @@ type IngestStore interface {
 	ResetRun(ctx context.Context, r Run) error
 	CommitBatch(ctx context.Context, b *Batch) error
 	Runs(ctx context.Context) ([]Run, error)
-	// LockIngest takes the store's ingest lock, held until unlock: one
-	// ingest writes to a store at a time (ErrLocked when another holds
-	// it, in this process or another).
-	LockIngest(ctx context.Context) (unlock func() error, err error)
+	// LockIngest takes the ingest lock of one run (key: its id), held
+	// until unlock: one ingest writes a run at a time (ErrLocked when
+	// another holds it, in this process or another); different runs, such
+	// as a live feed and an uploaded file, go on side by side.
+	LockIngest(ctx context.Context, key string) (unlock func() error, err error)
 }
 
 // ErrLocked says another ingest holds the store's ingest lock.

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -10,20 +12,27 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 
+	"github.com/tidewatch/tidewatch/ais"
 	"github.com/tidewatch/tidewatch/internal/app"
 	"github.com/tidewatch/tidewatch/internal/httpapi"
+	"github.com/tidewatch/tidewatch/listupdate"
 	"github.com/tidewatch/tidewatch/store"
 	"github.com/tidewatch/tidewatch/store/sqlite"
 )
 
 func runServe(e *env, args []string) error {
 	var sf storeFlags
-	var addr, logLevel, demoDir string
+	var addr, logLevel, demoDir, sealFile, watchDir string
 	var demo bool
 	var opt httpapi.Options
+	var feeds multiFlag
+	var updateEvery, monitorEvery, commitEvery time.Duration
 	fs := newFlagSet(e, "serve", "tidewatch serve [--store FILE] [--addr 127.0.0.1:8080] [--demo]", `
 Serves the HTTP API for many users at once: screening (one query, batches
 of up to 10,000, files of any size as jobs), vessel profiles and reports
@@ -40,6 +49,16 @@ Logs are JSON lines on standard error (never a key). SIGINT or SIGTERM
 stops accepting requests, lets those in flight finish (30 s at most) and
 closes the store.
 
+Monitoring runs inside the server: AIS from --feed (tcp:// or udp://,
+reconnecting) and from files dropped into --watch DIR; list updates from
+the publishers every --update-lists (offline, the versions held stay and
+the operator's admins get an alert); every new list version is screened
+against every portfolio, and new events on portfolio vessels raise
+alerts, delivered over /v1/alerts/stream and to webhooks (signed; retried
+for 25 hours; the outbox survives restarts). Webhook signing secrets are
+sealed with the key in --seal-key-file (made on first start, mode 0600:
+back it up with the store).
+
 --demo builds the demo store (the embedded lists, the real AIS sample and
 the simulated DPRK scenario) in --demo-dir, makes an admin key for the
 local tenant and a key for a second tenant, and prints them with the URL.`)
@@ -52,6 +71,12 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 	fs.DurationVar(&opt.RequestTimeout, "timeout", 60*time.Second, "time limit of a request (uploads run as jobs)")
 	fs.Int64Var(&opt.MaxBody, "max-body", 16<<20, "largest JSON request body in bytes")
 	fs.Int64Var(&opt.MaxUpload, "max-upload", 1<<30, "largest uploaded file in bytes")
+	fs.Var(&feeds, "feed", "a live AIS feed to ingest: tcp://host:port or udp://host:port (repeatable)")
+	fs.StringVar(&watchDir, "watch", "", "ingest AIS files dropped into this folder (moved to ingested/ or failed/ after)")
+	fs.DurationVar(&updateEvery, "update-lists", 24*time.Hour, "download the lists from their publishers this often (0: never)")
+	fs.DurationVar(&monitorEvery, "monitor-every", 2*time.Second, "how often the monitor looks for new events and list versions")
+	fs.DurationVar(&commitEvery, "commit-every", time.Second, "live feeds: commit what was received this often")
+	fs.StringVar(&sealFile, "seal-key-file", "", "the key that seals webhook secrets (default: the store's path + .key, made if missing)")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -66,10 +91,22 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 	var st *sqlite.DB
 	var keys []app.NewKey
 	var err error
+	storePath := sf.path
 	if demo {
-		s, st, keys, err = serveDemo(demoDir, logger)
+		storePath = filepath.Join(demoDir, "tidewatch.db")
+		updateEvery = 0
+	}
+	if sealFile == "" {
+		sealFile = storePath + ".key"
+	}
+	sealKey, err := loadSealKey(sealFile)
+	if err != nil {
+		return err
+	}
+	if demo {
+		s, st, keys, err = serveDemo(demoDir, logger, sealKey)
 	} else {
-		s, st, err = sf.service(app.Config{Logger: logger})
+		s, st, err = sf.service(app.Config{Logger: logger, SealKey: sealKey})
 	}
 	if err != nil {
 		return err
@@ -100,6 +137,44 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 		return fmt.Errorf("build the screening index: %w", err)
 	}
 	api.SetReady(true)
+	// Monitoring and live inputs, each until shutdown.
+	operator := localPrincipal("server")
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	runCtx, cancelRun := context.WithCancel(ctx)
+	defer cancelRun()
+	loop := func(f func()) {
+		wg.Add(1)
+		go func() { defer wg.Done(); f() }()
+	}
+	loop(func() { s.RunDeliveries(runCtx, app.DeliveryOptions{}) })
+	loop(func() { s.RunMonitor(runCtx, monitorEvery) })
+	for _, f := range feeds {
+		loop(func() {
+			if err := s.RunFeed(runCtx, operator, f, ais.FeedOptions{Log: io.Discard}, commitEvery); err != nil {
+				logger.Error("feed", "feed", f, "err", err.Error())
+			}
+		})
+	}
+	if watchDir != "" {
+		loop(func() {
+			if err := s.WatchFolder(runCtx, operator, watchDir, 2*time.Second); err != nil {
+				logger.Error("watch", "dir", watchDir, "err", err.Error())
+			}
+		})
+	}
+	if updateEvery > 0 {
+		d := &listupdate.Downloader{Client: &http.Client{}, Timeout: 5 * time.Minute}
+		loop(func() {
+			s.RunListUpdates(runCtx, operator, func() []app.ListSource {
+				var ls []app.ListSource
+				for _, src := range listupdate.DefaultSources() {
+					ls = append(ls, d.Source(src))
+				}
+				return ls
+			}, updateEvery)
+		})
+	}
 	logger.Info("ready", "url", url, "store", st.Path(), "entities", entities, "index_seconds", took.Seconds(), "startup_seconds", time.Since(start).Seconds())
 	fmt.Fprintf(e.stdout, "Tidewatch API at %s (store %s; ready in %s)\n", url, st.Path(), time.Since(start).Round(time.Millisecond))
 	fmt.Fprintf(e.stdout, "  %s/openapi.json describes every route; docs/api.md has curl examples\n", url)
@@ -127,7 +202,7 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 }
 
 // serveDemo builds the demo store and makes two tenants' keys.
-func serveDemo(dir string, logger *slog.Logger) (*app.Service, *sqlite.DB, []app.NewKey, error) {
+func serveDemo(dir string, logger *slog.Logger, sealKey []byte) (*app.Service, *sqlite.DB, []app.NewKey, error) {
 	s, st, _, err := openDemoStore(dir)
 	if err != nil {
 		return nil, nil, nil, err
@@ -140,7 +215,7 @@ func serveDemo(dir string, logger *slog.Logger) (*app.Service, *sqlite.DB, []app
 	}
 	// The service again, with the server's logger.
 	s.Close()
-	s = app.New(app.Config{Store: st, Logger: logger})
+	s = app.New(app.Config{Store: st, Logger: logger, SealKey: sealKey})
 	var keys []app.NewKey
 	admin, err := s.CreateAPIKey(ctx, p, app.CreateKeyRequest{Name: "demo admin", Role: "admin", TTL: 7 * 24 * time.Hour})
 	if err != nil {
@@ -159,4 +234,44 @@ func serveDemo(dir string, logger *slog.Logger) (*app.Service, *sqlite.DB, []app
 	}
 	keys = append(keys, other)
 	return s, st, keys, nil
+}
+
+// multiFlag collects a repeated flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// loadSealKey reads the 32-byte key that seals webhook secrets, hex in a
+// file, or makes one (mode 0600) when the file does not exist.
+func loadSealKey(path string) ([]byte, error) {
+	if v := os.Getenv("TIDEWATCH_SEAL_KEY"); v != "" {
+		k, err := hex.DecodeString(strings.TrimSpace(v))
+		if err != nil || len(k) != 32 {
+			return nil, errors.New("TIDEWATCH_SEAL_KEY: give 64 hex digits")
+		}
+		return k, nil
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		k := make([]byte, 32)
+		if _, err := rand.Read(k); err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(path, []byte(hex.EncodeToString(k)+"\n"), 0o600); err != nil {
+			return nil, fmt.Errorf("seal key %s: %w", path, err)
+		}
+		return k, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("seal key %s: %w", path, err)
+	}
+	k, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(k) != 32 {
+		return nil, fmt.Errorf("seal key %s: want 64 hex digits", path)
+	}
+	return k, nil
 }

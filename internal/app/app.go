@@ -99,6 +99,7 @@ type Service struct {
 	hub       alertHub
 	wake      chan struct{}
 	sealKey   []byte
+	live      liveInputs
 }
 
 // New makes a service.

@@ -38,9 +38,11 @@ type IngestRequest struct {
 	Zones []*geo.Zone
 	// BatchFixes is the positions per committed batch (0: the default).
 	BatchFixes int64
-	Progress   func(ingest.Progress)
-	Summary    func(name string, st *ais.Stats)
-	Log        io.Writer
+	// CommitEvery commits a live input on a clock (default 10 s).
+	CommitEvery time.Duration
+	Progress    func(ingest.Progress)
+	Summary     func(name string, st *ais.Stats)
+	Log         io.Writer
 }
 
 // IngestResult is what an ingest did.
@@ -82,11 +84,11 @@ func (s *Service) Ingest(ctx context.Context, p Principal, req IngestRequest) (I
 		return res, err
 	}
 	zones := append(append([]*geo.Zone(nil), g.Zones...), req.Zones...)
-	opt := ingest.Options{Detect: cfg, BatchFixes: req.BatchFixes, Land: g.Land, Ports: g.Ports, Zones: zones, Log: req.Log,
+	opt := ingest.Options{Detect: cfg, BatchFixes: req.BatchFixes, CommitEvery: req.CommitEvery, Land: g.Land, Ports: g.Ports, Zones: zones, Log: req.Log,
 		Progress: req.Progress, Summary: req.Summary, Designated: designated}
-	unlock, err := s.st.LockIngest(ctx)
+	unlock, err := s.st.LockIngest(ctx, ingest.RunID(req.Inputs, opt))
 	if errors.Is(err, store.ErrLocked) {
-		return res, Errorf(CodeConflict, "another ingest is writing to this store: wait for it to finish (it can be resumed if stopped)")
+		return res, Errorf(CodeConflict, "another ingest of the same inputs is writing to this store: wait for it to finish (it can be resumed if stopped)")
 	}
 	if err != nil {
 		return res, err

@@ -29,6 +29,8 @@ const (
 	AlertListHitRemoved = "list_hit_removed"
 	AlertBandChanged    = "band_changed"
 	AlertEvent          = "event"
+	// AlertSystem is about the installation (a failed list update).
+	AlertSystem = "system"
 )
 
 // monitorListsKey keeps the list versions the portfolios were last

@@ -144,7 +144,7 @@ func (s *Service) CreateWebhook(ctx context.Context, p Principal, req WebhookReq
 	}
 	for _, k := range req.Kinds {
 		switch k {
-		case AlertListHitAdded, AlertListHitRemoved, AlertBandChanged, AlertEvent:
+		case AlertListHitAdded, AlertListHitRemoved, AlertBandChanged, AlertEvent, AlertSystem:
 		default:
 			return NewWebhook{}, Errorf(CodeInvalid, "alert kind %q: list_hit_added, list_hit_removed, band_changed or event", k)
 		}

@@ -140,6 +140,11 @@ func (s *Server) registerMonitor() {
 		description: "Each event is `event: alert` with the alert as JSON in `data`, its id as the event id; a comment line every 20 s keeps connections open.",
 		handle:      s.alertStream})
 
+	jsonRoute(s, route{method: "GET", path: "/v1/feeds", tag: "ais", role: app.RoleViewer, summary: "Live AIS inputs: feeds and watched folders, with their health (state, last message, lag, errors)"},
+		func(ctx context.Context, p app.Principal, r *http.Request, _ *noBody) ([]app.FeedStatus, error) {
+			return s.svc.Feeds(p)
+		})
+
 	// Webhooks.
 	jsonRoute(s, route{method: "GET", path: "/v1/webhooks", tag: "monitoring", role: app.RoleAdmin, summary: "The tenant's webhooks (no secrets)"},
 		func(ctx context.Context, p app.Principal, r *http.Request, _ *noBody) ([]store.Webhook, error) {

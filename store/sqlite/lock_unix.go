@@ -7,19 +7,24 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"syscall"
 
 	"github.com/tidewatch/tidewatch/store"
 )
 
 // LockIngest takes an exclusive advisory lock on a file beside the store
-// (path + "-ingest.lock"): the kernel releases it when the process dies,
-// kill -9 included, so a crash never leaves the store locked.
-func (s *DB) LockIngest(ctx context.Context) (func() error, error) {
+// (path + ".locks/ingest-" + key): the kernel releases it when the
+// process dies, kill -9 included, so a crash never leaves a run locked.
+func (s *DB) LockIngest(ctx context.Context, key string) (func() error, error) {
 	if s.readOnly {
 		return nil, ErrReadOnly
 	}
-	f, err := os.OpenFile(s.path+"-ingest.lock", os.O_CREATE|os.O_RDWR, 0o644)
+	dir := s.path + ".locks"
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("ingest lock: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "ingest-"+lockName(key)), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("ingest lock: %w", err)
 	}
@@ -34,4 +39,18 @@ func (s *DB) LockIngest(ctx context.Context) (func() error, error) {
 		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 		return f.Close()
 	}, nil
+}
+
+// lockName keeps a key safe as a file name.
+func lockName(key string) string {
+	b := []byte(key)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			b[i] = '_'
+		}
+	}
+	if len(b) > 100 {
+		b = b[:100]
+	}
+	return string(b)
 }

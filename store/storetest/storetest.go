@@ -468,13 +468,19 @@ func testStats(t *testing.T, st store.Store) {
 }
 
 func testIngestLock(t *testing.T, st store.Store) {
-	unlock, err := st.LockIngest(ctx)
+	unlock, err := st.LockIngest(ctx, "run-a")
 	must(t, err)
-	if _, err := st.LockIngest(ctx); !errors.Is(err, store.ErrLocked) {
+	if _, err := st.LockIngest(ctx, "run-a"); !errors.Is(err, store.ErrLocked) {
 		t.Errorf("a second ingest lock: %v", err)
 	}
+	other, err := st.LockIngest(ctx, "run-b")
+	if err != nil {
+		t.Errorf("another run's lock: %v", err)
+	} else {
+		must(t, other())
+	}
 	must(t, unlock())
-	again, err := st.LockIngest(ctx)
+	again, err := st.LockIngest(ctx, "run-a")
 	if err != nil {
 		t.Fatalf("lock after unlock: %v", err)
 	}

@@ -1,0 +1,256 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tidewatch/tidewatch/ais"
+	"github.com/tidewatch/tidewatch/ingest"
+	"github.com/tidewatch/tidewatch/store"
+)
+
+// Live operation inside a server: AIS from live feeds and from files
+// dropped into a folder, list updates on a schedule, the monitor's passes
+// and webhook deliveries, each a loop that runs until its context ends.
+
+// FeedStatus is one live input's health, for the dashboard and the API.
+type FeedStatus struct {
+	Name    string         `json:"name"`
+	Kind    string         `json:"kind"` // feed, folder
+	Health  ais.FeedHealth `json:"health,omitzero"`
+	Run     string         `json:"run,omitempty"`
+	Started time.Time      `json:"started"`
+	// LastIngest is when the folder last ingested a file; Files counts
+	// them, Failed those that could not be read.
+	LastIngest time.Time `json:"last_ingest,omitzero"`
+	Files      int       `json:"files,omitempty"`
+	Failed     int       `json:"failed,omitempty"`
+	LastError  string    `json:"last_error,omitempty"`
+}
+
+type liveInputs struct {
+	mu     sync.Mutex
+	feeds  map[string]*ais.Feed
+	status map[string]*FeedStatus
+}
+
+func (l *liveInputs) set(name string, f func(st *FeedStatus)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.status == nil {
+		l.status, l.feeds = map[string]*FeedStatus{}, map[string]*ais.Feed{}
+	}
+	st, ok := l.status[name]
+	if !ok {
+		st = &FeedStatus{Name: name}
+		l.status[name] = st
+	}
+	f(st)
+}
+
+// Feeds reports every live input's health (operator tenant: AIS is
+// shared).
+func (s *Service) Feeds(p Principal) ([]FeedStatus, error) {
+	if err := p.need(RoleViewer, "reading feed health"); err != nil {
+		return nil, err
+	}
+	s.live.mu.Lock()
+	defer s.live.mu.Unlock()
+	out := []FeedStatus{}
+	for name, st := range s.live.status {
+		c := *st
+		if f := s.live.feeds[name]; f != nil {
+			c.Health = f.Health()
+		}
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// RunFeed ingests a live feed (tcp:// or udp://) until ctx ends: each
+// connection session is an ingest run committing every commitEvery; the
+// feed reconnects by itself (package ais), and a run that stops on an
+// error is started again after a pause.
+func (s *Service) RunFeed(ctx context.Context, p Principal, addr string, opt ais.FeedOptions, commitEvery time.Duration) error {
+	if err := p.needShared(RoleAnalyst, "ingesting a live feed"); err != nil {
+		return err
+	}
+	if !ais.IsLive(addr) {
+		return Errorf(CodeInvalid, "%q is not a live feed (tcp://host:port or udp://host:port)", addr)
+	}
+	s.live.set(addr, func(st *FeedStatus) { st.Kind, st.Started = "feed", s.now().UTC() })
+	for ctx.Err() == nil {
+		in := ingest.Input{Name: addr, ID: addr, Live: true, Open: func(ctx context.Context) (ais.Source, io.Closer, error) {
+			f, err := ais.OpenFeed(ctx, addr, opt)
+			if err != nil {
+				return nil, nil, err
+			}
+			s.live.set(addr, func(st *FeedStatus) { s.live.feeds[addr] = f })
+			return f, f, nil
+		}}
+		res, err := s.Ingest(ctx, p, IngestRequest{Inputs: []ingest.Input{in}, CommitEvery: commitEvery})
+		s.live.set(addr, func(st *FeedStatus) {
+			st.Run = res.Run.ID
+			if err != nil {
+				st.LastError = err.Error()
+			}
+		})
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			s.log.Warn("live feed ingest stopped; starting again", "feed", addr, "err", err.Error())
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(5 * time.Second):
+		}
+	}
+	return nil
+}
+
+// WatchFolder ingests AIS files dropped into dir: a file is taken once
+// its size has not changed between two looks (a copy in progress is not
+// read), ingested (resumable, named by content, so a file dropped twice is
+// ingested once), and moved to dir/ingested or, when it could not be
+// read whole, dir/failed.
+func (s *Service) WatchFolder(ctx context.Context, p Principal, dir string, every time.Duration) error {
+	if err := p.needShared(RoleAnalyst, "ingesting a folder"); err != nil {
+		return err
+	}
+	for _, sub := range []string{"ingested", "failed"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+			return err
+		}
+	}
+	name := "folder " + dir
+	s.live.set(name, func(st *FeedStatus) { st.Kind, st.Started = "folder", s.now().UTC() })
+	sizes := map[string]int64{}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			s.live.set(name, func(st *FeedStatus) { st.LastError = err.Error() })
+		}
+		for _, e := range entries {
+			n := e.Name()
+			if e.IsDir() || strings.HasPrefix(n, ".") || strings.HasSuffix(n, ".part") || strings.HasSuffix(n, ".tmp") {
+				continue
+			}
+			path := filepath.Join(dir, n)
+			fi, err := e.Info()
+			if err != nil {
+				continue
+			}
+			if prev, ok := sizes[path]; !ok || prev != fi.Size() {
+				sizes[path] = fi.Size()
+				continue
+			}
+			delete(sizes, path)
+			dest := "ingested"
+			in, err := ingest.FileInput(path, func(ctx context.Context) (ais.Source, io.Closer, error) {
+				return ais.OpenInput(ctx, path, ais.FeedOptions{})
+			})
+			var res IngestResult
+			if err == nil {
+				res, err = s.Ingest(ctx, p, IngestRequest{Inputs: []ingest.Input{in}})
+			}
+			if err == nil && len(res.Failed) > 0 {
+				err = res.Failed[0]
+			}
+			if ctx.Err() != nil {
+				return nil
+			}
+			if err != nil {
+				dest = "failed"
+				s.log.Warn("watched file not ingested", "file", path, "err", err.Error())
+			}
+			if rerr := os.Rename(path, filepath.Join(dir, dest, n)); rerr != nil {
+				s.log.Warn("move watched file", "file", path, "err", rerr.Error())
+			}
+			s.live.set(name, func(st *FeedStatus) {
+				st.LastIngest = s.now().UTC()
+				st.Files++
+				if err != nil {
+					st.Failed++
+					st.LastError = fmt.Sprintf("%s: %v", n, err)
+				}
+			})
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// RunListUpdates updates the lists from their publishers every interval
+// (the first time at once). Offline or failing, the versions held stay in
+// force, and the operator's admins get an alert saying why.
+func (s *Service) RunListUpdates(ctx context.Context, p Principal, sources func() []ListSource, every time.Duration) {
+	for {
+		res, err := s.UpdateLists(ctx, p, sources(), 0)
+		if ctx.Err() != nil {
+			return
+		}
+		var failed []string
+		for _, v := range res.Versions {
+			if v.Outcome == OutcomeFailed {
+				failed = append(failed, v.List+": "+v.Reason)
+			}
+		}
+		if err != nil {
+			failed = append(failed, err.Error())
+		}
+		if len(failed) > 0 {
+			s.systemAlert(ctx, p.Tenant, "list-update:"+s.now().UTC().Format("2006-01-02"), "List update failed: the versions held stay in force",
+				strings.Join(failed, "; "))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
+		}
+	}
+}
+
+// RunMonitor runs the monitor's passes every interval: the events stored
+// since (live feeds commit as they go) and list changes.
+func (s *Service) RunMonitor(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if _, err := s.ScreenNewEvents(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("monitor: events", "err", err.Error())
+		}
+		if _, err := s.ScreenListChanges(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("monitor: lists", "err", err.Error())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// systemAlert raises an alert about the installation for a tenant's
+// admins (a failed list update).
+func (s *Service) systemAlert(ctx context.Context, tenant, key, title, why string) {
+	a := store.Alert{Tenant: tenant, Key: "system:" + key, Kind: AlertSystem, Severity: "medium", Title: title, Why: why,
+		Evidence: []store.AlertEvidence{{Kind: "system", Ref: key, Text: why}}}
+	if _, err := s.raise(ctx, a); err != nil && !errors.Is(err, context.Canceled) {
+		s.log.Warn("system alert", "err", err.Error())
+	}
+}
