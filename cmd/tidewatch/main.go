@@ -56,6 +56,8 @@ func commands() []command {
 		{"vessel", "a vessel's point-in-time risk profile and underwriter's report (HTML)", runVessel},
 		{"decide", "record (or approve) an underwriting decision about a vessel, with its reason", runDecide},
 		{"events", "query stored events by vessel, kind, area and time", runEvents},
+		{"portfolio", "portfolios of ships and their parties, watched for list changes and events; the fleet table", runPortfolio},
+		{"alerts", "the alerts inbox: what changed on portfolio vessels; acknowledge, close", runAlerts},
 		{"audit", "verify, show or prune the tamper-evident audit log", runAudit},
 		{"detect", "find gaps, ship-to-ship encounters, loitering, port calls and zone entries in AIS", runDetect},
 		{"simulate", "write simulated AIS with planted DPRK evasion behaviour and its ground truth", runSimulate},

@@ -276,3 +276,41 @@ func TestReadOnlyStore(t *testing.T) {
 		t.Errorf("a write to a read-only store: %d %s", code, errs)
 	}
 }
+
+// The monitoring story on the command line: a portfolio from an analyst's
+// file; a list version that designates one of its vessels raises one
+// alert; closing it needs a reason.
+func TestPortfolioAndAlertsCLI(t *testing.T) {
+	dir := t.TempDir()
+	st := filepath.Join(dir, "s.db")
+	if code, _, errs := tw(t, "init", "--store", st); code != 0 {
+		t.Fatal(errs)
+	}
+	if code, _, errs := tw(t, "portfolio", "create", "club", "--store", st); code != 0 {
+		t.Fatal(errs)
+	}
+	pf := filepath.Join(dir, "fleet.csv")
+	os.WriteFile(pf, []byte("Reference;IMO Number;Vessel Name\nP1;9100009;PLAIN SAILING\nP2;9300207;SIM OCEAN STAR\n"), 0o644)
+	if code, out, errs := tw(t, "portfolio", "import", "club", pf, "--store", st); code != 0 || !strings.Contains(out, "2 vessels added") {
+		t.Fatalf("import: %s %s", out, errs)
+	}
+	list := filepath.Join(dir, "opensanctions_2026-11-01.jsonl")
+	os.WriteFile(list, []byte(`{"id":"x","schema":"Vessel","properties":{"name":["PLAIN SAILING"],"imoNumber":["9100009"],"topics":["sanction"]},"datasets":["os"],"target":true}`+"\n"), 0o644)
+	code, out, errs := tw(t, "lists", "import", list, "--store", st)
+	if code != 0 {
+		t.Fatalf("lists import: %s %s", out, errs)
+	}
+	code, out, _ = tw(t, "alerts", "list", "--store", st)
+	if code != 0 || strings.Count(out, "\n") != 1 || !strings.Contains(out, "list_hit_added") || !strings.Contains(out, "PLAIN SAILING (IMO 9100009)") {
+		t.Fatalf("alerts: %s", out)
+	}
+	if code, _, errs := tw(t, "alerts", "close", "1", "--store", st); code != 2 || !strings.Contains(errs, "--reason") {
+		t.Errorf("close without a reason: %d %s", code, errs)
+	}
+	if code, out, _ := tw(t, "alerts", "close", "1", "--reason", "known, declined already", "--store", st); code != 0 || !strings.Contains(out, "closed") {
+		t.Errorf("close: %s", out)
+	}
+	if _, out, _ := tw(t, "portfolio", "fleet", "club", "--store", st); !strings.Contains(out, "new list hit") {
+		t.Errorf("fleet: %s", out)
+	}
+}
