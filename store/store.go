@@ -126,6 +126,24 @@ type TenantStore interface {
 	PutAPIKey(ctx context.Context, k APIKey) error
 	APIKey(ctx context.Context, id string) (APIKey, error)
 	APIKeys(ctx context.Context, tenant string) ([]APIKey, error)
+	// Sessions of signed-in users, by the hash of their token: kept in
+	// the store, so every server node honours them.
+	PutSession(ctx context.Context, s Session) error
+	Session(ctx context.Context, idHash string) (Session, error)
+	DeleteSession(ctx context.Context, idHash string) error
+	// DeleteSessions ends every session of a user (a password change).
+	DeleteSessions(ctx context.Context, tenant, user string) error
+}
+
+// Session is a signed-in user's session. The token is in the user's
+// cookie only; the store keeps its hash, and the hash of its CSRF token.
+type Session struct {
+	IDHash   string    `json:"id_hash"`
+	Tenant   string    `json:"tenant"`
+	User     string    `json:"user"`
+	CSRFHash string    `json:"csrf_hash"`
+	Created  time.Time `json:"created"`
+	Expires  time.Time `json:"expires"`
 }
 
 // AssessmentStore holds risk profiles and decisions.

@@ -429,3 +429,46 @@ func sqliteOpen(t *testing.T) (*sqlite.DB, error) {
 	}
 	return st, err
 }
+
+func TestUsersAndSessions(t *testing.T) {
+	s, st := newService(t)
+	if _, err := s.CreateUser(ctx, local, "", "alice", "underwriter", "short"); app.CodeOf(err) != app.CodeInvalid {
+		t.Errorf("short password: %v", err)
+	}
+	u, err := s.CreateUser(ctx, local, "", "alice", "underwriter", "correct horse battery")
+	if err != nil || u.PasswordHash != "" || u.Role != "underwriter" {
+		t.Fatalf("create: %+v %v", u, err)
+	}
+	stored, _ := st.User(ctx, app.LocalTenant, "alice")
+	if !strings.HasPrefix(stored.PasswordHash, "$argon2id$") || strings.Contains(stored.PasswordHash, "horse") {
+		t.Errorf("stored hash: %q", stored.PasswordHash)
+	}
+	se, err := s.Login(ctx, app.LocalTenant, "alice", "correct horse battery")
+	if err != nil || se.Role != app.RoleUnderwriter || se.Token == "" || se.CSRF == "" {
+		t.Fatalf("login: %+v %v", se, err)
+	}
+	if p, err := s.SessionPrincipal(ctx, se.Token, se.CSRF, true); err != nil || p.Actor != "alice" {
+		t.Errorf("session: %+v %v", p, err)
+	}
+	if _, err := s.SessionPrincipal(ctx, se.Token, "forged", true); app.CodeOf(err) != app.CodeForbidden {
+		t.Errorf("a forged CSRF token: %v", err)
+	}
+	// Five failures lock the account, even for the right password.
+	for i := 0; i < app.LockAfter; i++ {
+		if _, err := s.Login(ctx, app.LocalTenant, "alice", "wrong password here"); !errors.Is(err, app.ErrBadLogin) {
+			t.Fatalf("failure %d: %v", i, err)
+		}
+	}
+	if _, err := s.Login(ctx, app.LocalTenant, "alice", "correct horse battery"); !errors.Is(err, app.ErrBadLogin) {
+		t.Errorf("a locked account signed in: %v", err)
+	}
+	if _, err := s.Login(ctx, app.LocalTenant, "nobody", "correct horse battery"); !errors.Is(err, app.ErrBadLogin) {
+		t.Errorf("an unknown user: %v", err)
+	}
+	if err := s.Logout(ctx, se.Token); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SessionPrincipal(ctx, se.Token, se.CSRF, false); err == nil {
+		t.Error("a session outlived its logout")
+	}
+}

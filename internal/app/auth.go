@@ -114,6 +114,10 @@ type TenantStore interface {
 	PutAPIKey(ctx context.Context, k store.APIKey) error
 	APIKey(ctx context.Context, id string) (store.APIKey, error)
 	APIKeys(ctx context.Context, tenant string) ([]store.APIKey, error)
+	PutSession(ctx context.Context, s store.Session) error
+	Session(ctx context.Context, idHash string) (store.Session, error)
+	DeleteSession(ctx context.Context, idHash string) error
+	DeleteSessions(ctx context.Context, tenant, user string) error
 }
 
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)

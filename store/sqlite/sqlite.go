@@ -92,6 +92,9 @@ var migrations = []migration{
 	CREATE INDEX outbox_due ON outbox(state, next_ms);
 	CREATE INDEX outbox_tenant ON outbox(tenant, id);
 	CREATE TABLE monitor_state(key TEXT PRIMARY KEY, value BLOB NOT NULL);`},
+	// 4: sessions of signed-in users.
+	{sql: `CREATE TABLE sessions(id_hash TEXT PRIMARY KEY, tenant TEXT NOT NULL, user TEXT NOT NULL, expires_ms INTEGER NOT NULL, json TEXT NOT NULL);
+	CREATE INDEX sessions_user ON sessions(tenant, user);`},
 }
 
 // migrateLocalTenant creates the "local" operator tenant and moves the

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/tidewatch/tidewatch/store"
 )
@@ -121,4 +122,36 @@ func (s *DB) APIKey(ctx context.Context, id string) (store.APIKey, error) {
 // APIKeys returns a tenant's keys (without hashes).
 func (s *DB) APIKeys(ctx context.Context, tenant string) ([]store.APIKey, error) {
 	return jsonRows[store.APIKey](ctx, s.r, "api key", `SELECT json FROM api_keys WHERE tenant = ? ORDER BY id`, tenant)
+}
+
+// PutSession stores a session.
+func (s *DB) PutSession(ctx context.Context, se store.Session) error {
+	j, err := json.Marshal(se)
+	if err != nil {
+		return err
+	}
+	_, err = s.exec(ctx, `INSERT INTO sessions(id_hash, tenant, user, expires_ms, json) VALUES(?,?,?,?,?)
+		ON CONFLICT(id_hash) DO UPDATE SET expires_ms = excluded.expires_ms, json = excluded.json`, se.IDHash, se.Tenant, se.User, ms(se.Expires), string(j))
+	if err == nil {
+		// Expired sessions go as new ones come.
+		_, err = s.exec(ctx, `DELETE FROM sessions WHERE expires_ms < ?`, ms(se.Created.Add(-24*time.Hour)))
+	}
+	return err
+}
+
+// Session returns a session by its token's hash.
+func (s *DB) Session(ctx context.Context, idHash string) (store.Session, error) {
+	return jsonRow[store.Session](ctx, s.r, "session", `SELECT json FROM sessions WHERE id_hash = ?`, idHash)
+}
+
+// DeleteSession ends a session.
+func (s *DB) DeleteSession(ctx context.Context, idHash string) error {
+	_, err := s.exec(ctx, `DELETE FROM sessions WHERE id_hash = ?`, idHash)
+	return err
+}
+
+// DeleteSessions ends every session of a user.
+func (s *DB) DeleteSessions(ctx context.Context, tenant, user string) error {
+	_, err := s.exec(ctx, `DELETE FROM sessions WHERE tenant = ? AND user = ?`, tenant, user)
+	return err
 }
