@@ -1,0 +1,185 @@
+// Command twload is the load generator for the screening-server
+// comparison (docs/benchmarks.md): it sends single-name vessel screening
+// queries to Tidewatch (POST /v1/screen) or to Moov Watchman (GET
+// /v2/search?type=vessel) at a fixed concurrency, for a bounded time and
+// number of requests, to loopback addresses only, and prints throughput
+// and latency percentiles. Both servers get the same names, in the same
+// order.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "twload:", err)
+		os.Exit(1)
+	}
+}
+
+// Result is one load run's figures.
+type Result struct {
+	Target      string  `json:"target"`
+	Concurrency int     `json:"concurrency"`
+	Requests    int64   `json:"requests"`
+	Errors      int64   `json:"errors"`
+	Seconds     float64 `json:"seconds"`
+	PerSecond   float64 `json:"requests_per_second"`
+	P50ms       float64 `json:"p50_ms"`
+	P90ms       float64 `json:"p90_ms"`
+	P99ms       float64 `json:"p99_ms"`
+	Maxms       float64 `json:"max_ms"`
+}
+
+func run(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("twload", flag.ContinueOnError)
+	target := fs.String("target", "tidewatch", "tidewatch or watchman")
+	base := fs.String("url", "http://127.0.0.1:8080", "the server's base URL (loopback only)")
+	key := fs.String("key", "", "tidewatch: the API key")
+	conc := fs.Int("c", 32, "concurrent clients")
+	dur := fs.Duration("duration", 10*time.Second, "how long to send (at most 5m)")
+	maxReq := fs.Int64("n", 1000000, "at most this many requests")
+	names := fs.String("names", "", "file of names, one a line (default: a built-in set of listed and unlisted vessel names)")
+	warm := fs.Int("warm", 200, "requests sent before measuring")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	u, err := url.Parse(*base)
+	if err != nil {
+		return err
+	}
+	if ip := net.ParseIP(u.Hostname()); (ip == nil || !ip.IsLoopback()) && u.Hostname() != "localhost" {
+		return fmt.Errorf("%s is not a loopback address: twload only loads servers on this machine", u.Host)
+	}
+	if *dur <= 0 || *dur > 5*time.Minute || *conc < 1 || *conc > 1024 {
+		return fmt.Errorf("give a duration up to 5m and a concurrency of 1 to 1024")
+	}
+	qs := defaultNames
+	if *names != "" {
+		if qs, err = readLines(*names); err != nil {
+			return err
+		}
+	}
+	tr := &http.Transport{MaxIdleConns: *conc * 2, MaxIdleConnsPerHost: *conc * 2, IdleConnTimeout: time.Minute}
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	send := func(ctx context.Context, name string) error {
+		var req *http.Request
+		switch *target {
+		case "tidewatch":
+			b, _ := json.Marshal(map[string]string{"type": "vessel", "name": name})
+			req, _ = http.NewRequestWithContext(ctx, http.MethodPost, *base+"/v1/screen", bytes.NewReader(b))
+			req.Header.Set("Authorization", "Bearer "+*key)
+			req.Header.Set("Content-Type", "application/json")
+		case "watchman":
+			req, _ = http.NewRequestWithContext(ctx, http.MethodGet, *base+"/v2/search?type=vessel&limit=10&name="+url.QueryEscape(name), nil)
+		default:
+			return fmt.Errorf("target %q: tidewatch or watchman", *target)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("HTTP %d", resp.StatusCode)
+		}
+		return nil
+	}
+	ctx := context.Background()
+	for i := 0; i < *warm; i++ {
+		if err := send(ctx, qs[i%len(qs)]); err != nil {
+			return fmt.Errorf("warm-up request: %w", err)
+		}
+	}
+	var next, errs atomic.Int64
+	lat := make([][]time.Duration, *conc)
+	deadline := time.Now().Add(*dur)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < *conc; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				i := next.Add(1) - 1
+				if i >= *maxReq {
+					return
+				}
+				t := time.Now()
+				if err := send(ctx, qs[int(i)%len(qs)]); err != nil {
+					errs.Add(1)
+					continue
+				}
+				lat[w] = append(lat[w], time.Since(t))
+			}
+		}()
+	}
+	wg.Wait()
+	el := time.Since(start)
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	pct := func(p float64) float64 {
+		if len(all) == 0 {
+			return 0
+		}
+		return float64(all[min(len(all)-1, int(p*float64(len(all))))].Microseconds()) / 1000
+	}
+	r := Result{Target: *target, Concurrency: *conc, Requests: int64(len(all)), Errors: errs.Load(), Seconds: el.Seconds(),
+		PerSecond: float64(len(all)) / el.Seconds(), P50ms: pct(0.5), P90ms: pct(0.9), P99ms: pct(0.99), Maxms: pct(1)}
+	if *asJSON {
+		return json.NewEncoder(out).Encode(r)
+	}
+	fmt.Fprintf(out, "%s c=%d: %d requests in %.1f s = %.0f/s; latency p50 %.2f ms, p90 %.2f, p99 %.2f, max %.2f; %d errors\n",
+		r.Target, r.Concurrency, r.Requests, r.Seconds, r.PerSecond, r.P50ms, r.P90ms, r.P99ms, r.Maxms, r.Errors)
+	return nil
+}
+
+func readLines(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if s := strings.TrimSpace(sc.Text()); s != "" {
+			out = append(out, s)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s holds no names", path)
+	}
+	return out, sc.Err()
+}
+
+// defaultNames mixes listed DPRK vessels (as lists and analysts write
+// them) with ordinary merchant ships' names: a screening server's day.
+var defaultNames = []string{
+	"CHON MA SAN", "CHONMASAN", "RYONG GUN BONG", "KOTI", "JI SONG 6", "JI SONG 8", "CHON MYONG 1", "SAM JONG 2", "YU SON", "KUM UN SAN 3",
+	"NAM SAN 8", "PAEK MA", "AN SAN 1", "MAN GYONG DAE", "WAN HENG 11", "NEW REGENT", "SHANG YUAN BAO", "SUBBLIC", "DIAMOND 8", "VIFINE",
+	"EVER GIVEN", "MAERSK ESSEN", "MSC OSCAR", "PACIFIC VOYAGER", "NORDIC STAR", "OCEAN PRIDE", "SEA EMPRESS", "GOLDEN BRIDGE", "BLUE WHALE",
+	"STAR APEX", "HANJIN PARIS", "COSCO SHIPPING ARIES", "ATLANTIC SUN", "CAPE ORCHID", "IRON LADY", "KING OF THE SEA", "POLAR EXPRESS",
+	"GRAND HARMONY", "JADE STAR", "SILVER MOON",
+}
