@@ -513,6 +513,7 @@ func metresText(m float64) string {
 	}
 	return fmt.Sprintf("%.0f m", m)
 }
+
 // draughtText is a draught to the decimetre AIS gives: "6.0 m".
 func draughtText(m float64) string { return fmt.Sprintf("%.1f m", m) }
 
