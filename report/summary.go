@@ -72,7 +72,14 @@ func summarise(p *risk.Profile, zones []*geo.Zone) Summary {
 		out.Lead = out.Verdict + " (" + score + "): " + strings.Join(lead, "; ") + more + "."
 	case risk.Insufficient:
 		out.Verdict = "Insufficient evidence"
-		out.Lead = "Insufficient evidence to accept (" + score + "): " + strings.Join(p.Missing, "; ") + "."
+		var miss []string
+		for _, m := range p.Missing {
+			if i := strings.Index(m, ":"); i > 0 {
+				m = m[:i]
+			}
+			miss = append(miss, m)
+		}
+		out.Lead = "Insufficient evidence to accept (" + score + "): " + strings.Join(miss, "; ") + " (below)."
 		if len(out.Found) > 0 {
 			out.Lead += " Found: " + strings.Join(lead, "; ") + more + "."
 		} else {
@@ -111,18 +118,36 @@ func (s *summariser) checked() []string {
 			}
 			ls = append(ls, n+" of "+d)
 		}
-		what := "its IMO number, MMSIs and names"
-		if len(p.Parties) > 0 {
-			what += ", its linked companies"
+		var what []string
+		if p.IMO != 0 {
+			what = append(what, "IMO "+strconv.FormatUint(uint64(p.IMO), 10))
 		}
-		if hasEncounter(p) {
-			what += " and its encounter counterparts"
+		if n := len(p.MMSIs); n > 0 {
+			what = append(what, plural(n, "MMSI", "MMSIs"))
+		}
+		names := map[string]bool{}
+		for _, o := range p.Identity {
+			if o.Field == "name" {
+				names[o.Value] = true
+			}
+		}
+		if len(names) > 0 {
+			what = append(what, plural(len(names), "name", "names"))
+		}
+		if len(p.Parties) > 0 {
+			what = append(what, plural(len(p.Parties), "linked company", "linked companies"))
+		}
+		if n := len(s.counterparts()); n > 0 {
+			what = append(what, plural(n, "encounter counterpart", "encounter counterparts"))
+		}
+		if len(what) == 0 {
+			what = append(what, "nothing: no identifier is known")
 		}
 		hits := "no match"
 		if len(p.Hits) > 0 {
 			hits = plural(len(p.Hits), "match", "matches") + " (Sanctions lists, below)"
 		}
-		out = append(out, fmt.Sprintf("Screened %s against %s in force on %s (%s): %s.", what, plural(len(p.Lists), "list", "lists"), dateText(p.AsOf), strings.Join(ls, "; "), hits))
+		out = append(out, fmt.Sprintf("Screened %s against %s in force on %s (%s): %s.", andList(what), plural(len(p.Lists), "list", "lists"), dateText(p.AsOf), strings.Join(ls, "; "), hits))
 	}
 	c := p.Coverage
 	window := dateText(p.WindowStart) + " to " + dateText(p.AsOf)
@@ -140,13 +165,22 @@ func (s *summariser) checked() []string {
 	return out
 }
 
-func hasEncounter(p *risk.Profile) bool {
-	for _, e := range p.Events {
-		if e.Kind == detect.KindEncounter {
-			return true
+// counterparts are the other ships of the profile's encounters.
+func (s *summariser) counterparts() []uint32 {
+	seen := map[uint32]bool{}
+	var out []uint32
+	for _, e := range s.p.Events {
+		if e.Kind != detect.KindEncounter {
+			continue
+		}
+		for _, v := range e.Vessels {
+			if !s.own[v.MMSI] && !seen[v.MMSI] {
+				seen[v.MMSI] = true
+				out = append(out, v.MMSI)
+			}
 		}
 	}
-	return false
+	return out
 }
 
 // factor is one factor in words, with its date.
@@ -489,13 +523,12 @@ func (s *summariser) sequence(field string, show func(string) string) string {
 		return ""
 	}
 	sort.SliceStable(obs, func(i, j int) bool { return obs[i].First.Before(obs[j].First) })
-	var parts []string
-	for i, o := range obs {
-		if i == 0 {
-			parts = append(parts, "from "+show(o.Value))
-			continue
+	t := "from " + show(obs[0].Value)
+	for i, o := range obs[1:] {
+		if i > 0 {
+			t += ", then"
 		}
-		parts = append(parts, "to "+show(o.Value)+" on "+dateText(o.First))
+		t += " to " + show(o.Value) + " on " + dateText(o.First)
 	}
-	return strings.Join(parts, ", ")
+	return t
 }

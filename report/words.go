@@ -115,7 +115,10 @@ func eventWords(e detect.Event) string {
 	case detect.KindIdentityChange:
 		s = identityChangeWords(f, ships)
 	case detect.KindDraughtChange:
-		s = fmt.Sprintf("Draught changed at sea from %s to %s (%s) (%s)", draughtText(f.fromM), draughtText(f.toM), signedDraught(f.toM-f.fromM), ships)
+		s = "Draught changed at sea (" + ships + ")"
+		if f.has("from_m") && f.has("to_m") {
+			s = fmt.Sprintf("Draught changed at sea from %s to %s (%s) (%s)", draughtText(f.fromM), draughtText(f.toM), signedDraught(f.toM-f.fromM), ships)
+		}
 		var m []string
 		if f.fromPos != nil {
 			m = append(m, "since "+posText(f.fromPos[0], f.fromPos[1]))
@@ -162,7 +165,10 @@ func identityChangeWords(f eventFacts, ships string) string {
 		}
 		return s
 	}
-	return fmt.Sprintf("%s changed from %s to %s (%s)", strings.ToUpper(f.field[:min(1, len(f.field))])+strings.ReplaceAll(f.field[min(1, len(f.field)):], "_", " "), f.from, f.to, ships)
+	if f.field == "" {
+		return "Identity changed (" + ships + ")" + joinParts(f.rest(nil))
+	}
+	return fmt.Sprintf("%s changed from %s to %s (%s)", kindTitle(f.field), f.from, f.to, ships)
 }
 
 func conflictWords(f eventFacts, ships string) string {
@@ -518,7 +524,10 @@ func metresText(m float64) string {
 func draughtText(m float64) string { return fmt.Sprintf("%.1f m", m) }
 
 func signedDraught(m float64) string {
-	if m > 0 {
+	switch {
+	case math.Abs(m) < 0.05:
+		return "no change"
+	case m > 0:
 		return "+" + draughtText(m)
 	}
 	return "−" + draughtText(-m)
@@ -599,6 +608,9 @@ func shipType(s string) string {
 func zoneText(kind, name, id string) string {
 	if name == "" {
 		name = id
+	}
+	if name == "" && kind == "" {
+		return "a zone"
 	}
 	switch kind {
 	case "sts_area":
