@@ -24,6 +24,8 @@ type mapView struct {
 	// Places are the DPRK ports drawn; Zones the areas drawn.
 	Places []string
 	Zones  []zoneKey
+	// STS and DPRK say which kinds of zone are drawn, for the key.
+	STS, DPRK, User bool
 	// Kinds are the event kinds on the map, for the colour key.
 	Kinds []string
 	// Scale is the scale bar's text.
@@ -102,11 +104,17 @@ func mapSVG(in *Input, names map[uint32]string) mapView {
 		}
 		fill, stroke := "rgba(142,68,173,0.08)", "#8e44ad"
 		name := "STS area: " + z.Name
+		if z.Kind != "sts_area" {
+			name = z.Name
+		}
 		if z.Kind == "dprk_waters" {
 			fill, stroke = "rgba(192,57,43,0.06)", "#c0392b"
 			name = "DPRK territorial sea"
 		}
 		mv.Zones = append(mv.Zones, zoneKey{Name: z.Name, Kind: z.Kind, Source: z.Source})
+		mv.STS = mv.STS || z.Kind == "sts_area"
+		mv.User = mv.User || (z.Kind != "sts_area" && z.Kind != "dprk_waters")
+		mv.DPRK = mv.DPRK || z.Kind == "dprk_waters"
 		fmt.Fprintf(&b, `<path class="zone" data-zone="%s" fill="%s" stroke="%s" stroke-width="0.8" stroke-dasharray="4 3" d="`, esc(z.ID), fill, stroke)
 		for _, ring := range z.Rings() {
 			for i, p := range ring {

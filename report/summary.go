@@ -191,7 +191,17 @@ func (s *summariser) factor(f risk.Factor) string {
 		var hs []string
 		for _, ev := range f.Evidence {
 			if h, ok := s.hit(ev.Ref); ok {
-				hs = append(hs, hitPhrase(h))
+				role := ""
+				if f.ID == "listed_party" {
+					// A company: its role when the user named it, else
+					// the list's link.
+					switch h.About {
+					case "owner", "manager", "operator":
+						role = "its " + h.About + " "
+					}
+					h.About = "vessel"
+				}
+				hs = append(hs, role+hitPhrase(h))
 			}
 		}
 		if len(hs) == 0 {

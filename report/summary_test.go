@@ -151,3 +151,22 @@ func TestSummaryAcceptSaysWhatWasChecked(t *testing.T) {
 		}
 	}
 }
+
+func TestSummaryListedVesselAndParty(t *testing.T) {
+	in := risk.Input{IMO: 9417115, AsOf: st0, WindowStart: st0.AddDate(-1, 0, 0), Lists: allLists, Coverage: risk.Coverage{Window: 365},
+		Parties: []risk.Party{{Role: "owner", Name: "KOTI CORP", From: "user"}},
+		Hits: []risk.ListHit{{About: "vessel", Query: "IMO 9417115", Name: "KOTI", Type: "vessel", Score: 1, ByID: true,
+			Listings: []sanctions.Listing{{List: "uk", SourceID: "DPR0115", ListedOn: "2018-03-30"}, {List: "ofac-sdn", SourceID: "23786", ListedOn: "2018-02-23"}}},
+			{About: "owner", Query: `"KOTI CORP"`, Name: "KOTI CORP", Type: "organization", Score: 0.97, Listings: []sanctions.Listing{{List: "un", SourceID: "KPe.067"}}}}}
+	p := risk.Assess(in, risk.DefaultConfig)
+	s := summarise(&p, nil)
+	for _, w := range []string{"Decline (score 160;", "designated: KOTI on the UK and OFAC lists since 23 Feb 2018 (by identifier) [L1]",
+		"a linked company is designated: its owner KOTI CORP on the UN list (by name, score 0.97) [L2]"} {
+		if !strings.Contains(s.Lead, w) {
+			t.Errorf("lead lacks %q: %s", w, s.Lead)
+		}
+	}
+	if !strings.Contains(s.Checked[1], "no position in the review window") {
+		t.Errorf("checked: %q", s.Checked)
+	}
+}

@@ -574,11 +574,22 @@ func flagName(code string) string {
 	if code == "" {
 		return "unknown"
 	}
-	n := identity.Country(code).Name()
+	n := countryName(code)
 	if n == code {
 		return code
 	}
 	return n + " (" + code + ")"
+}
+
+// countryName is a country's short name: the ITU's names for territories
+// ("United Kingdom of Great Britain and Northern Ireland - Bermuda") keep
+// the territory.
+func countryName(code string) string {
+	n := identity.Country(code).Name()
+	if i := strings.LastIndex(n, " - "); i > 0 {
+		n = n[i+3:]
+	}
+	return n
 }
 
 // flagShort is the country name alone (for the summary): DPRK for KP.
@@ -586,7 +597,7 @@ func flagShort(code string) string {
 	if code == "KP" {
 		return "DPRK"
 	}
-	return identity.Country(code).Name()
+	return countryName(code)
 }
 
 func mmsiText(s string) string {
@@ -633,7 +644,7 @@ func vesselText(v detect.Vessel) string {
 		extra = append(extra, "IMO "+strconv.FormatUint(uint64(v.IMO), 10))
 	}
 	if v.MIDFlag != "" {
-		extra = append(extra, identity.Country(v.MIDFlag).Name()+" MMSI")
+		extra = append(extra, countryName(v.MIDFlag)+" MMSI")
 	}
 	if len(extra) > 0 {
 		s += " (" + strings.Join(extra, ", ") + ")"

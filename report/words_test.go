@@ -101,7 +101,7 @@ func TestPositionsAndUnits(t *testing.T) {
 		{numText(9.300207e+06), "9300207"}, {numText(0.126), "0.13"}, {numText(2.5), "2.5"},
 		{plural(1, "gap", "gaps"), "1 gap"}, {plural(2, "gap", "gaps"), "2 gaps"}, {plural(0, "gap", "gaps"), "0 gaps"},
 		{hoursText(4.98), "5.0 h"}, {hoursText(14.02), "14 h"}, {hoursText(0.02), "1 min"}, {hoursText(100), "4.2 days (100 h)"},
-		{flagName("KP"), "North Korea (KP)"}, {flagName("TV"), "Tuvalu (TV)"}, {flagName("ZZ"), "ZZ"},
+		{flagName("KP"), "North Korea (KP)"}, {flagName("TV"), "Tuvalu (TV)"}, {flagName("ZZ"), "ZZ"}, {flagName("BM"), "Bermuda (BM)"},
 		{identityValue("draught", "11"), "11.0 m"}, {identityValue("length", "110"), "110 m"}, {identityValue("flag", "SL"), "Sierra Leone (SL)"},
 		{identityValue("ship_type", "80"), "tanker (80)"},
 		{compressRefs([]string{"E3", "E1", "E2", "E5", "E7", "E8"}), "E1–E3, E5, E7, E8"},
