@@ -46,8 +46,8 @@ type zoneKey struct {
 
 const (
 	mapW       = 900.0
-	mapFont    = 11.0
-	placeFont  = 10.0
+	mapFont    = 13.0
+	placeFont  = 11.5
 	dprkPortFg = "#7b241c"
 )
 
@@ -208,7 +208,7 @@ func mapSVG(in *Input, names map[uint32]string) mapView {
 	for _, p := range places {
 		lw := textWidth(p.name, placeFont)
 		if at, ok := pl.place(p.x, p.y, lw, placeFont+3, 4); ok {
-			fmt.Fprintf(&b, `<text class="place-label" x="%.1f" y="%.1f" font-size="%.0f" fill="%s" stroke="white" stroke-width="2.5" paint-order="stroke">%s</text>`,
+			fmt.Fprintf(&b, `<text class="place-label" x="%.1f" y="%.1f" font-size="%.1f" fill="%s" stroke="white" stroke-width="2.5" paint-order="stroke">%s</text>`,
 				at.x0+1, at.y1-3, placeFont, dprkPortFg, esc(p.name))
 		}
 	}
@@ -247,7 +247,7 @@ func mapSVG(in *Input, names map[uint32]string) mapView {
 				continue
 			}
 			pl.taken = append(pl.taken, at)
-			fmt.Fprintf(&b, `<text class="zone-label" font-size="%.0f" font-style="italic" fill="%s" stroke="white" stroke-width="2.5" paint-order="stroke"><title>%s</title>`, placeFont, z.fg, esc(z.z.Name))
+			fmt.Fprintf(&b, `<text class="zone-label" font-size="%.1f" font-style="italic" fill="%s" stroke="white" stroke-width="2.5" paint-order="stroke"><title>%s</title>`, placeFont, z.fg, esc(z.z.Name))
 			for i, l := range lines {
 				fmt.Fprintf(&b, `<tspan x="%.1f" y="%.1f">%s</tspan>`, at.x0+1, at.y0+float64(i+1)*(placeFont+2)-1, esc(l))
 			}
@@ -387,20 +387,20 @@ func drawGraticule(b *strings.Builder, pr projection, pl *placer) {
 		_, y := pr.xy(lat, pr.minLon)
 		fmt.Fprintf(b, `<line x1="0" x2="%.0f" y1="%.1f" y2="%.1f"/>`, pr.w, y, y)
 		t := latLabel(round6(lat))
-		lb := box{2, y - 12, 2 + textWidth(t, 9), y - 1}
+		lb := box{2, y - 13, 2 + textWidth(t, 10), y - 1}
 		if lb.inside(pr.w, pr.h) {
 			pl.taken = append(pl.taken, lb)
-			fmt.Fprintf(&labels, `<text x="3" y="%.1f" font-size="9">%s</text>`, y-3, t)
+			fmt.Fprintf(&labels, `<text x="3" y="%.1f" font-size="10">%s</text>`, y-3, t)
 		}
 	}
 	for lon := math.Ceil(pr.minLon/step) * step; lon <= pr.maxLon; lon += step {
 		x, _ := pr.xy(pr.minLat, lon)
 		fmt.Fprintf(b, `<line y1="0" y2="%.0f" x1="%.1f" x2="%.1f"/>`, pr.h, x, x)
 		t := lonLabel(round6(lon))
-		lb := box{x + 1, pr.h - 13, x + 2 + textWidth(t, 9), pr.h - 1}
+		lb := box{x + 1, pr.h - 14, x + 2 + textWidth(t, 10), pr.h - 1}
 		if lb.inside(pr.w, pr.h) {
 			pl.taken = append(pl.taken, lb)
-			fmt.Fprintf(&labels, `<text x="%.1f" y="%.1f" font-size="9">%s</text>`, x+2, pr.h-3, t)
+			fmt.Fprintf(&labels, `<text x="%.1f" y="%.1f" font-size="10">%s</text>`, x+2, pr.h-3, t)
 		}
 	}
 	b.WriteString(`</g><g class="graticule-labels" fill="#4d6577" stroke="#eaf2f8" stroke-width="2" paint-order="stroke">`)
@@ -431,7 +431,7 @@ func drawScale(b *strings.Builder, pr projection, pl *placer) string {
 	y := pr.h - 44
 	x0 := x1 - math.Max(kmPx, nmPx)
 	pl.taken = append(pl.taken, box{x0 - 6, y - 16, pr.w, y + 22})
-	fmt.Fprintf(b, `<g class="scale-bar" font-size="9" fill="#333"><rect x="%.1f" y="%.1f" width="%.1f" height="36" fill="white" fill-opacity="0.85"/>`, x0-6, y-14, x1-x0+12)
+	fmt.Fprintf(b, `<g class="scale-bar" font-size="10" fill="#333"><rect x="%.1f" y="%.1f" width="%.1f" height="36" fill="white" fill-opacity="0.85"/>`, x0-6, y-14, x1-x0+12)
 	fmt.Fprintf(b, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="#333" stroke-width="2"/>`, x1-nmPx, x1, y, y)
 	fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="end">%s nm</text>`, x1, y-4, numText(nm))
 	fmt.Fprintf(b, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="#333" stroke-width="2"/>`, x1-kmPx, x1, y+6, y+6)

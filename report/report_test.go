@@ -271,7 +271,7 @@ func TestPrintCSS(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := buf.String()
-	for _, w := range []string{"@page{margin:", "h1,h2,h3,.keep-next{break-after:avoid", "thead{display:table-header-group}", "figure,svg,.legend{break-inside:avoid",
+	for _, w := range []string{"@page{margin:", "h1,h2,h3,.keep-next{break-after:avoid", "thead{display:table-header-group}", "svg,.legend,#timeline{break-inside:avoid",
 		"<thead><tr><th>Ref</th><th>Kind</th>", `<figure id="map">`, `<figure id="timeline">`} {
 		if !strings.Contains(page, w) {
 			t.Errorf("page lacks %s", w)

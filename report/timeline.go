@@ -15,10 +15,10 @@ const (
 	tlW      = 900.0
 	tlLeft   = 128.0
 	tlRight  = 12.0
-	tlRowH   = 18.0
-	tlFont   = 10.0
+	tlRowH   = 19.0
+	tlFont   = 11.0
 	tlAxisH  = 30.0
-	tlBarH   = 12.0
+	tlBarH   = 13.0
 	tlLabelG = 3.0
 )
 
@@ -229,7 +229,7 @@ func timelineSVG(p *risk.Profile, cov risk.Coverage) template.HTML {
 	// Axis grid and labels.
 	ticks := axisTicks(from, to, inner)
 	axisY := y + 4
-	b.WriteString(`<g class="axis" font-size="10" fill="#444">`)
+	b.WriteString(`<g class="axis" font-size="11" fill="#444">`)
 	for _, k := range ticks {
 		tx := tlLeft + k.x
 		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="4" y2="%.1f" stroke="#e3e3e3"/>`, tx, tx, axisY)
@@ -239,23 +239,23 @@ func timelineSVG(p *risk.Profile, cov risk.Coverage) template.HTML {
 	}
 	fmt.Fprintf(&b, `<line x1="%.0f" x2="%.0f" y1="%.1f" y2="%.1f" stroke="#888"/>`, tlLeft, tlW-tlRight, axisY, axisY)
 	// The period the axis spans, with the year the ticks may not show.
-	fmt.Fprintf(&b, `<text x="0" y="%.1f" font-size="9" fill="#666">%s</text>`, axisY+15, esc(axisSpan(from, to)))
+	fmt.Fprintf(&b, `<text x="0" y="%.1f" font-size="10" fill="#666">%s</text>`, axisY+15, esc(axisSpan(from, to)))
 	b.WriteString(`</g>`)
 	// AIS coverage strip.
-	fmt.Fprintf(&b, `<text x="0" y="13" font-size="10" fill="#333">AIS held</text>`)
+	fmt.Fprintf(&b, `<text x="0" y="13" font-size="11" fill="#333">AIS held</text>`)
 	if !cov.First.IsZero() {
 		x1, x2 := x(maxTime(cov.First, from)), x(minTime(cov.Last, to))
 		fmt.Fprintf(&b, `<rect class="coverage" x="%.1f" y="6" width="%.1f" height="7" fill="#aed6f1"><title>AIS positions held %s</title></rect>`,
 			x1, math.Max(1, x2-x1), esc(spanText(cov.First, cov.Last)))
 	} else {
-		fmt.Fprintf(&b, `<text x="%.0f" y="13" font-size="10" fill="#888">none in the review window</text>`, tlLeft)
+		fmt.Fprintf(&b, `<text x="%.0f" y="13" font-size="11" fill="#888">none in the review window</text>`, tlLeft)
 	}
 	for _, l := range ls {
-		fmt.Fprintf(&b, `<text x="0" y="%.1f" font-size="10" fill="#333">%s</text>`, l.y+12, esc(kindTitle(l.kind)))
+		fmt.Fprintf(&b, `<text x="0" y="%.1f" font-size="11" fill="#333">%s</text>`, l.y+12, esc(kindTitle(l.kind)))
 		fmt.Fprintf(&b, `<line x1="%.0f" x2="%.0f" y1="%.1f" y2="%.1f" stroke="#eee"/>`, tlLeft, tlW-tlRight, l.y+float64(l.rows)*tlRowH+2, l.y+float64(l.rows)*tlRowH+2)
 		for _, bb := range lanes[l.kind] {
 			by := l.y + float64(bb.row)*tlRowH + 2
-			fmt.Fprintf(&b, `<a href="#%s"><rect class="event-bar" data-ref="%s" x="%.1f" y="%.1f" width="%.1f" height="%.0f" fill="%s"><title>%s %s: %s</title></rect><text class="bar-label" x="%.1f" y="%.1f" font-size="10" text-anchor="%s" fill="#222">%s</text></a>`,
+			fmt.Fprintf(&b, `<a href="#%s"><rect class="event-bar" data-ref="%s" x="%.1f" y="%.1f" width="%.1f" height="%.0f" fill="%s"><title>%s %s: %s</title></rect><text class="bar-label" x="%.1f" y="%.1f" font-size="11" text-anchor="%s" fill="#222">%s</text></a>`,
 				esc(bb.e.Ref), esc(bb.e.Ref), bb.x1, by, bb.x2-bb.x1, tlBarH, colour(bb.e.Kind), esc(bb.e.Ref), esc(spanText(bb.e.Start, bb.e.End)), esc(eventWords(bb.e.Event)),
 				bb.lx, by+tlBarH-2, bb.anchor, esc(bb.e.Ref))
 		}
