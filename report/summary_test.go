@@ -101,6 +101,13 @@ func TestSummaryClaimsOnlyTheEvidence(t *testing.T) {
 	if p.Recommendation == risk.Decline || strings.HasPrefix(s.Lead, "Decline") {
 		t.Errorf("%s: %s", p.Recommendation, s.Lead)
 	}
+	// The whole story with that ship refers, and says so.
+	p = risk.Assess(stsStory(false, false), risk.DefaultConfig)
+	s = summarise(&p, zonesT(t))
+	if p.Recommendation != risk.Refer || s.Verdict != "Refer" || !strings.HasPrefix(s.Lead, "Refer (score 70; refer at 30, decline at 100): AIS dark for 14 h") ||
+		strings.Contains(s.Lead, "DPRK MMSI") || strings.Contains(s.Lead, "afterwards") {
+		t.Errorf("%s: %s", p.Recommendation, s.Lead)
+	}
 }
 
 func TestSummaryInsufficientSaysWhatIsMissing(t *testing.T) {
