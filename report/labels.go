@@ -24,22 +24,56 @@ func textWidth(s string, size float64) float64 {
 	return float64(len([]rune(s)))*0.62*size + 2
 }
 
-// placer puts labels where they overlap no other label or obstacle.
+// placer puts labels where they overlap no other label or obstacle. The
+// boxes taken are indexed by a grid of cells, so a crowded map (thousands
+// of events) is checked box by neighbouring box, not against all.
 type placer struct {
 	w, h  float64
 	taken []box
+	grid  map[[2]int][]int
+}
+
+const placerCell = 32.0
+
+func (p *placer) cells(b box, f func(k [2]int)) {
+	for cx := int(math.Floor(b.x0 / placerCell)); cx <= int(math.Floor(b.x1/placerCell)); cx++ {
+		for cy := int(math.Floor(b.y0 / placerCell)); cy <= int(math.Floor(b.y1/placerCell)); cy++ {
+			f([2]int{cx, cy})
+		}
+	}
+}
+
+// add reserves a box.
+func (p *placer) add(b box) {
+	if p.grid == nil {
+		p.grid = map[[2]int][]int{}
+	}
+	i := len(p.taken)
+	p.taken = append(p.taken, b)
+	p.cells(b, func(k [2]int) { p.grid[k] = append(p.grid[k], i) })
+}
+
+// reset keeps only the given boxes reserved.
+func (p *placer) reset(bs []box) {
+	p.taken, p.grid = nil, nil
+	for _, b := range bs {
+		p.add(b)
+	}
 }
 
 func (p *placer) free(b box) bool {
 	if !b.inside(p.w, p.h) {
 		return false
 	}
-	for _, t := range p.taken {
-		if b.overlaps(t) {
-			return false
+	ok := true
+	p.cells(b, func(k [2]int) {
+		for _, i := range p.grid[k] {
+			if ok && b.overlaps(p.taken[i]) {
+				ok = false
+			}
 		}
-	}
-	return true
+	})
+	return ok
 }
 
 // place finds a spot for a label of the given size near (x, y): beside
@@ -64,7 +98,7 @@ func (p *placer) place(x, y, lw, lh, r float64) (box, bool) {
 			}
 			b := box{bx, by, bx + lw, by + lh}
 			if p.free(b) {
-				p.taken = append(p.taken, b)
+				p.add(b)
 				return b, true
 			}
 		}
@@ -104,15 +138,27 @@ func clusterMarkers(ms []marker, d float64) []*cluster {
 		}
 		return i
 	}
-	for i := range ms {
-		for j := i + 1; j < len(ms); j++ {
-			if math.Hypot(ms[i].x-ms[j].x, ms[i].y-ms[j].y) < d {
-				a, b := find(i), find(j)
-				if a != b {
-					if a < b {
-						parent[b] = a
-					} else {
-						parent[a] = b
+	// Pairs closer than d are in the same or a neighbouring cell of size d.
+	cells := map[[2]int][]int{}
+	for i, m := range ms {
+		k := [2]int{int(math.Floor(m.x / d)), int(math.Floor(m.y / d))}
+		cells[k] = append(cells[k], i)
+	}
+	for i, m := range ms {
+		cx, cy := int(math.Floor(m.x/d)), int(math.Floor(m.y/d))
+		for dx := -1; dx <= 1; dx++ {
+			for dy := -1; dy <= 1; dy++ {
+				for _, j := range cells[[2]int{cx + dx, cy + dy}] {
+					if j <= i || math.Hypot(m.x-ms[j].x, m.y-ms[j].y) >= d {
+						continue
+					}
+					a, b := find(i), find(j)
+					if a != b {
+						if a < b {
+							parent[b] = a
+						} else {
+							parent[a] = b
+						}
 					}
 				}
 			}
@@ -201,7 +247,7 @@ func labelMarkers(p *placer, ms []marker, fontSize float64) []*cluster {
 	base := append([]box(nil), p.taken...)
 	var out []*cluster
 	for _, d := range []float64{9, 16, 28, 48, 80, 130} {
-		p.taken = append(base[:len(base):len(base)], markerBoxes(ms)...)
+		p.reset(append(base[:len(base):len(base)], markerBoxes(ms)...))
 		out = clusterMarkers(ms, d)
 		keys := 0
 		ok := true

@@ -161,7 +161,7 @@ func mapSVG(in *Input, names map[uint32]string) mapView {
 			places = append(places, place{n, x, y})
 			mv.Places = append(mv.Places, n)
 			fmt.Fprintf(&b, `<rect class="place" x="%.1f" y="%.1f" width="6" height="6" fill="%s"><title>%s, DPRK port (World Port Index)</title></rect>`, x-3, y-3, dprkPortFg, esc(n))
-			pl.taken = append(pl.taken, box{x - 4, y - 4, x + 4, y + 4})
+			pl.add(box{x - 4, y - 4, x + 4, y + 4})
 		}
 	}
 	// Event markers; their labels come first, then places and zones take
@@ -246,7 +246,7 @@ func mapSVG(in *Input, names map[uint32]string) mapView {
 			if at.y0 < z.vis.y0 || at.y1 > z.vis.y1 || !pl.free(at) {
 				continue
 			}
-			pl.taken = append(pl.taken, at)
+			pl.add(at)
 			fmt.Fprintf(&b, `<text class="zone-label" font-size="%.1f" font-style="italic" fill="%s" stroke="white" stroke-width="2.5" paint-order="stroke"><title>%s</title>`, placeFont, z.fg, esc(z.z.Name))
 			for i, l := range lines {
 				fmt.Fprintf(&b, `<tspan x="%.1f" y="%.1f">%s</tspan>`, at.x0+1, at.y0+float64(i+1)*(placeFont+2)-1, esc(l))
@@ -389,7 +389,7 @@ func drawGraticule(b *strings.Builder, pr projection, pl *placer) {
 		t := latLabel(round6(lat))
 		lb := box{2, y - 13, 2 + textWidth(t, 10), y - 1}
 		if lb.inside(pr.w, pr.h) {
-			pl.taken = append(pl.taken, lb)
+			pl.add(lb)
 			fmt.Fprintf(&labels, `<text x="3" y="%.1f" font-size="10">%s</text>`, y-3, t)
 		}
 	}
@@ -399,7 +399,7 @@ func drawGraticule(b *strings.Builder, pr projection, pl *placer) {
 		t := lonLabel(round6(lon))
 		lb := box{x + 1, pr.h - 14, x + 2 + textWidth(t, 10), pr.h - 1}
 		if lb.inside(pr.w, pr.h) {
-			pl.taken = append(pl.taken, lb)
+			pl.add(lb)
 			fmt.Fprintf(&labels, `<text x="%.1f" y="%.1f" font-size="10">%s</text>`, x+2, pr.h-3, t)
 		}
 	}
@@ -430,7 +430,7 @@ func drawScale(b *strings.Builder, pr projection, pl *placer) string {
 	x1 := pr.w - 14
 	y := pr.h - 44
 	x0 := x1 - math.Max(kmPx, nmPx)
-	pl.taken = append(pl.taken, box{x0 - 6, y - 16, pr.w, y + 22})
+	pl.add(box{x0 - 6, y - 16, pr.w, y + 22})
 	fmt.Fprintf(b, `<g class="scale-bar" font-size="10" fill="#333"><rect x="%.1f" y="%.1f" width="%.1f" height="36" fill="white" fill-opacity="0.85"/>`, x0-6, y-14, x1-x0+12)
 	fmt.Fprintf(b, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="#333" stroke-width="2"/>`, x1-nmPx, x1, y, y)
 	fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="end">%s nm</text>`, x1, y-4, numText(nm))
@@ -443,7 +443,7 @@ func drawScale(b *strings.Builder, pr projection, pl *placer) string {
 // drawNorth draws a north arrow at the top right.
 func drawNorth(b *strings.Builder, pr projection, pl *placer) {
 	x, y := pr.w-22, 8.0
-	pl.taken = append(pl.taken, box{x - 10, y - 2, x + 10, y + 32})
+	pl.add(box{x - 10, y - 2, x + 10, y + 32})
 	fmt.Fprintf(b, `<g class="north-arrow"><path d="M%.1f %.1fL%.1f %.1fL%.1f %.1fL%.1f %.1fZ" fill="#333"/><text x="%.1f" y="%.1f" font-size="11" font-weight="bold" text-anchor="middle" fill="#333">N</text></g>`,
 		x, y+12, x-6, y+30, x, y+25, x+6, y+30, x, y+10)
 }
