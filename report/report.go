@@ -158,13 +158,7 @@ func Write(w io.Writer, in Input) error {
 	if v.Verdict == "" {
 		v.Verdict = in.Profile.Recommendation
 	}
-	s := summariser{p: &in.Profile, zones: in.Zones, events: map[string]risk.EventRef{}, own: map[uint32]bool{}}
-	for _, e := range in.Profile.Events {
-		s.events[e.Ref] = e
-	}
-	for _, m := range in.Profile.MMSIs {
-		s.own[m] = true
-	}
+	s := newSummariser(&in.Profile, in.Zones)
 	for _, f := range in.Profile.Factors {
 		row := factorRow{Factor: f}
 		for _, ev := range f.Evidence {

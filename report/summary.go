@@ -44,15 +44,20 @@ type summariser struct {
 	prev *risk.EventRef
 }
 
-// summarise writes the summary of a profile.
-func summarise(p *risk.Profile, zones []*geo.Zone) Summary {
-	s := summariser{p: p, zones: zones, events: map[string]risk.EventRef{}, own: map[uint32]bool{}}
+func newSummariser(p *risk.Profile, zones []*geo.Zone) *summariser {
+	s := &summariser{p: p, zones: zones, events: map[string]risk.EventRef{}, own: map[uint32]bool{}}
 	for _, e := range p.Events {
 		s.events[e.Ref] = e
 	}
 	for _, m := range p.MMSIs {
 		s.own[m] = true
 	}
+	return s
+}
+
+// summarise writes the summary of a profile.
+func summarise(p *risk.Profile, zones []*geo.Zone) Summary {
+	s := newSummariser(p, zones)
 	var out Summary
 	for _, f := range p.Factors {
 		out.Found = append(out.Found, s.factor(f))
