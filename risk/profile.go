@@ -559,7 +559,7 @@ func (s *scorer) behaviour() {
 		if s.cfg.GapCap > 0 && pts > s.cfg.GapCap {
 			pts = s.cfg.GapCap
 		}
-		s.add("ais_gap", "AIS dark periods", pts, fmt.Sprintf("%d gaps, %d likely deliberate (long and far offshore)", nGap, nDeliberate), gaps)
+		s.add("ais_gap", "AIS dark periods", pts, fmt.Sprintf("%d %s, %d likely deliberate (long and far offshore)", nGap, map[bool]string{true: "gap", false: "gaps"}[nGap == 1], nDeliberate), gaps)
 	}
 	if len(draught) > 0 {
 		s.add("draught_change_at_sea", "Draught changed at sea", capped(len(draught), s.cfg.DraughtAtSea, s.cfg.DraughtCap), "cargo loaded or discharged with no port call between", draught)

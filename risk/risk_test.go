@@ -243,3 +243,10 @@ func TestLoadConfigRefusesUnknownKeys(t *testing.T) {
 		t.Error("inverted bands accepted")
 	}
 }
+
+func TestGapDetailSingular(t *testing.T) {
+	p := Assess(stsTanker(), DefaultConfig)
+	if f := factor(p, "ais_gap"); f == nil || !strings.HasPrefix(f.Detail, "1 gap, 1 likely deliberate") {
+		t.Errorf("ais_gap detail: %+v", f)
+	}
+}

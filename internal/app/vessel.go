@@ -116,8 +116,11 @@ func (s *Service) Report(ctx context.Context, p Principal, req ProfileRequest, f
 	if err != nil {
 		return nil, err
 	}
-	in := report.Input{Profile: res.Profile, ProfileHash: res.Hash, Track: res.Track, Land: g.Land, Zones: g.Zones,
+	in := report.Input{Profile: res.Profile, ProfileHash: res.Hash, Track: res.Track, Land: g.Land, Zones: g.Zones, Ports: g.Ports,
 		Generated: s.now().UTC(), GeneratedBy: p.Actor, Version: s.version, AuditSeq: rec.Seq, AuditHash: rec.Hash, Window: res.Window.String()}
+	if in.Counterparts, err = s.counterpartTracks(ctx, &res.Profile); err != nil {
+		return nil, err
+	}
 	for _, d := range decisions {
 		note := d.Reason
 		if d.Override {
@@ -141,6 +144,35 @@ func (s *Service) Report(ctx context.Context, p Principal, req ProfileRequest, f
 		return nil, err
 	}
 	return &ReportResult{ProfileResult: res, HTML: buf.Bytes()}, nil
+}
+
+// counterpartTracks are the other ships' tracks around each encounter
+// (12 hours either side), thinned for the report's map.
+func (s *Service) counterpartTracks(ctx context.Context, p *risk.Profile) ([]report.TrackPoint, error) {
+	own := map[uint32]bool{}
+	for _, m := range p.MMSIs {
+		own[m] = true
+	}
+	var out []report.TrackPoint
+	for _, e := range p.Events {
+		if e.Kind != detect.KindEncounter {
+			continue
+		}
+		for _, v := range e.Vessels {
+			if own[v.MMSI] {
+				continue
+			}
+			pts, err := s.st.Track(ctx, v.MMSI, e.Start.Add(-12*time.Hour), e.End.Add(12*time.Hour))
+			if err != nil {
+				return nil, err
+			}
+			step := max(1, len(pts)/1000)
+			for i := 0; i < len(pts); i += step {
+				out = append(out, report.TrackPoint{MMSI: v.MMSI, Time: pts[i].Time, Lat: pts[i].Lat, Lon: pts[i].Lon})
+			}
+		}
+	}
+	return out, nil
 }
 
 // SimulatedSource is the receiver name `tidewatch simulate` writes in
