@@ -100,6 +100,7 @@ type Service struct {
 	wake      chan struct{}
 	sealKey   []byte
 	live      liveInputs
+	riskHash  string
 }
 
 // New makes a service.
@@ -124,6 +125,7 @@ func New(cfg Config) *Service {
 	if s.maxEnts <= 0 {
 		s.maxEnts = 200000
 	}
+	s.riskHash = s.risk.Hash()
 	s.screens = newScreenCache(s)
 	s.keys = newKeyCache()
 	s.jobs = newJobs()

@@ -40,6 +40,10 @@ func (s *Service) ScreenNewEvents(ctx context.Context) (MonitorResult, error) {
 	} else {
 		return res, err
 	}
+	last, err := s.st.EventCursor(ctx)
+	if err != nil || last <= cursor {
+		return res, err
+	}
 	vessels, err := s.st.PortfolioVessels(ctx, "", "")
 	if err != nil {
 		return res, err

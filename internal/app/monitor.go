@@ -115,7 +115,7 @@ func (s *Service) ScreenListChanges(ctx context.Context) (MonitorResult, error) 
 	}
 	res.Lists, res.Changed = changedLists, len(changed)+len(removed)
 	if len(changedLists) == 0 {
-		return res, save()
+		return res, nil
 	}
 	vessels, err := s.st.PortfolioVessels(ctx, "", "")
 	if err != nil {

@@ -358,7 +358,7 @@ func (s *Service) provenance(idx *screenIndex) Provenance {
 	if refs == nil {
 		refs = []VersionRef{}
 	}
-	return Provenance{Lists: refs, Program: "tidewatch " + s.version, ConfigHash: s.risk.Hash()}
+	return Provenance{Lists: refs, Program: "tidewatch " + s.version, ConfigHash: s.riskHash}
 }
 
 // ScreenResult answers one query.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/tidewatch/tidewatch/store"
 )
@@ -99,8 +100,13 @@ func scanAudit(scan func(...any) error) (store.AuditRecord, error) {
 }
 
 // AppendAudit appends records whose Seqs follow their tenants' tails,
-// and moves each tenant's anchor to its new head, in one transaction.
+// and moves each tenant's anchor to its new head, in one transaction (a
+// group of records: one statement for the rows, one anchor update per
+// tenant).
 func (s *DB) AppendAudit(ctx context.Context, rs []store.AuditRecord) error {
+	if len(rs) == 0 {
+		return nil
+	}
 	tx, err := s.begin(ctx)
 	if err != nil {
 		return err
@@ -108,6 +114,8 @@ func (s *DB) AppendAudit(ctx context.Context, rs []store.AuditRecord) error {
 	defer tx.Rollback()
 	tails := map[string]int64{}
 	counts := map[string]int64{}
+	heads := map[string]store.AuditRecord{}
+	var order []string
 	for _, r := range rs {
 		tail, ok := tails[r.Tenant]
 		if !ok {
@@ -116,19 +124,33 @@ func (s *DB) AppendAudit(ctx context.Context, rs []store.AuditRecord) error {
 				return err
 			}
 			tail = t.Int64
+			order = append(order, r.Tenant)
 		}
 		if r.Seq != tail+1 {
 			return fmt.Errorf("append audit record %d of %s: the log's tail is %d: %w", r.Seq, r.Tenant, tail, store.ErrConflict)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO audit(`+auditCols+`) VALUES(?,?,?,?,?,?,?,?,?)`,
-			r.Tenant, r.Seq, ms(r.Time), r.Actor, r.Action, r.Subject, string(r.Data), r.Prev, r.Hash); err != nil {
-			return fmt.Errorf("append audit record %d: %w", r.Seq, err)
-		}
 		tails[r.Tenant] = r.Seq
 		counts[r.Tenant]++
-		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_anchor(tenant, seq, hash, records) VALUES(?,?,?,1)
-			ON CONFLICT(tenant) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, records = audit_anchor.records + 1`, r.Tenant, r.Seq, r.Hash); err != nil {
-			return fmt.Errorf("append audit record %d: anchor: %w", r.Seq, err)
+		heads[r.Tenant] = r
+	}
+	// Rows in statements of up to 100 (SQLite's bound on parameters).
+	const per = 100
+	for i := 0; i < len(rs); i += per {
+		part := rs[i:min(len(rs), i+per)]
+		q := `INSERT INTO audit(` + auditCols + `) VALUES` + strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?,?,?,?),", len(part)), ",")
+		args := make([]any, 0, 9*len(part))
+		for _, r := range part {
+			args = append(args, r.Tenant, r.Seq, ms(r.Time), r.Actor, r.Action, r.Subject, string(r.Data), r.Prev, r.Hash)
+		}
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("append audit records %d to %d: %w", part[0].Seq, part[len(part)-1].Seq, err)
+		}
+	}
+	for _, t := range order {
+		h := heads[t]
+		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_anchor(tenant, seq, hash, records) VALUES(?,?,?,?)
+			ON CONFLICT(tenant) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, records = audit_anchor.records + excluded.records`, t, h.Seq, h.Hash, counts[t]); err != nil {
+			return fmt.Errorf("append audit record %d: anchor: %w", h.Seq, err)
 		}
 	}
 	return tx.Commit()
