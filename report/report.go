@@ -5,6 +5,7 @@ package report
 
 import (
 	"embed"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tidewatch/tidewatch/detect"
 	"github.com/tidewatch/tidewatch/geo"
 	"github.com/tidewatch/tidewatch/risk"
 )
@@ -68,7 +70,12 @@ var tmpl = template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap
 	},
 	"colour": colour,
 	"add":    func(i int) int { return i + 1 },
-	"details": func(d map[string]any) string {
+	"details": func(dd detect.Details) string {
+		// The evidence's fields as their JSON keys, in key order.
+		var d map[string]any
+		if b, err := json.Marshal(dd); err == nil {
+			json.Unmarshal(b, &d)
+		}
 		keys := make([]string, 0, len(d))
 		for k := range d {
 			keys = append(keys, k)

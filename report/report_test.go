@@ -21,7 +21,7 @@ func TestReportRenders(t *testing.T) {
 	in := risk.Input{IMO: 9300207, AsOf: t0.Add(72 * time.Hour), Window: 365 * 24 * time.Hour,
 		Observations: []risk.Observation{{MMSI: 667000202, Field: "name", Value: `<script>alert(1)</script>`, First: t0, Last: t0.Add(time.Hour)}},
 		Events: []detect.Event{{Kind: "encounter", Start: t0.Add(7 * time.Hour), End: t0.Add(12 * time.Hour), Lat: 38.2, Lon: 124,
-			Vessels: []detect.Vessel{{MMSI: 445000101, MIDFlag: "KP"}, {MMSI: 667000202}}, Details: map[string]any{"hours": 5.0}}}}
+			Vessels: []detect.Vessel{{MMSI: 445000101, MIDFlag: "KP"}, {MMSI: 667000202}}, Details: detect.Details{Hours: 5}}}}
 	p := risk.Assess(in, risk.DefaultConfig)
 	var track []TrackPoint
 	for i := 0; i < 100; i++ {
