@@ -402,27 +402,32 @@ func (e *Engine) countActivity(st *segState, f track.Fix) {
 	e.activity[k]++
 }
 
-// receptionDuring counts other ships (once per ship, cell and hour) in the 1-degree cells around
-// p during whole hours strictly inside (a, b): evidence that a receiver
-// covered the area while this ship was silent.
-func (e *Engine) receptionDuring(lat, lon float64, a, b track.Time) (int64, bool) {
+// receptionDuring counts other ships (once per ship, cell and hour) in
+// the 1-degree cells around p during whole hours strictly inside (a, b),
+// and how many of those hours had any: evidence that a receiver covered
+// the area while this ship was silent.
+func (e *Engine) receptionDuring(lat, lon float64, a, b track.Time) (n, covered, hours int64, known bool) {
 	h0, h1 := a.Unix()/3600+1, b.Unix()/3600-1
 	if h1 < h0 {
-		return 0, true
+		return 0, 0, 0, true
 	}
 	if a.Before(e.now.Add(-13 * 24 * time.Hour)) {
-		return 0, false // counts that old were forgotten
+		return 0, 0, 0, false // counts that old were forgotten
 	}
-	var n int64
 	la, lo := int16(math.Floor(lat)), int16(math.Floor(lon))
 	for h := h0; h <= h1; h++ {
+		var m int64
 		for dy := int16(-1); dy <= 1; dy++ {
 			for dx := int16(-1); dx <= 1; dx++ {
-				n += int64(e.activity[activityKey{la + dy, lo + dx, h}])
+				m += int64(e.activity[activityKey{la + dy, lo + dx, h}])
 			}
 		}
+		n += m
+		if m > 0 {
+			covered++
+		}
 	}
-	return n, true
+	return n, covered, h1 - h0 + 1, true
 }
 
 // gap reports the MMSI's silence from its last fix to f. A ship silent at
@@ -457,8 +462,11 @@ func (e *Engine) gapEvent(mmsi uint32, vs *vesselState, end track.Time, lat, lon
 		shoreNM = e.land.DistanceToShore(vs.lastLat, vs.lastLon, 500*geo.NauticalMile) / geo.NauticalMile
 		d.StartShoreNM = round2(shoreNM)
 	}
-	if n, known := e.receptionDuring(vs.lastLat, vs.lastLon, vs.lastT, end); known {
-		cont := n > 0
+	// Reception continued when other ships were heard nearby in at least
+	// half the gap's whole hours (a gap shorter than two hours has none
+	// to judge by, and counts as covered).
+	if n, covered, all, known := e.receptionDuring(vs.lastLat, vs.lastLon, vs.lastT, end); known {
+		cont := 2*covered >= all
 		d.ReceptionContinued, d.OtherShipHoursNearby = &cont, &n
 	}
 	// Deliberate needs the receivers to have heard other ships nearby
@@ -666,7 +674,8 @@ func (e *Engine) portCallEvent(st *segState, r *runState, open bool) (Event, boo
 type zoneState struct {
 	since []track.Time // per zone: entry time while inside (confirmed)
 	// a pending crossing per zone: the first fix on the other side
-	pend []track.Fix
+	pend    []track.Fix
+	pending int // crossings pending
 	// inside beyond the first 64 zones (the mask covers those)
 	in []bool
 }
@@ -695,12 +704,9 @@ func (e *Engine) zoneCheck(st *segState, f track.Fix) {
 		// The first 64 zones in one lookup; nothing to do unless the
 		// segment is on the other side of one, or there are more zones.
 		mask = e.zoneIndex.Mask(f.Lat, f.Lon)
-		if mask == st.inMask && len(e.zones) <= 64 && st.zones == nil {
+		if mask == st.inMask && len(e.zones) <= 64 && (st.zones == nil || st.zones.pending == 0) {
 			return
 		}
-	}
-	if mask == st.inMask && len(e.zones) <= 64 && !e.pendingCrossing(st) {
-		return
 	}
 	zs := e.zoneStateOf(st)
 	for i, z := range e.zones {
@@ -711,13 +717,17 @@ func (e *Engine) zoneCheck(st *segState, f track.Fix) {
 			in = z.Contains(f.Lat, f.Lon)
 		}
 		was := zs.in[i]
+		p := &zs.pend[i]
 		if in == was {
-			zs.pend[i] = track.Fix{} // back on the confirmed side
+			if !p.Time.IsZero() {
+				*p = track.Fix{} // back on the confirmed side
+				zs.pending--
+			}
 			continue
 		}
-		p := &zs.pend[i]
 		if p.Time.IsZero() {
 			*p = f
+			zs.pending++
 			continue // one fix confirms nothing: it may be an outlier
 		}
 		if f.Time.Sub(p.Time) < e.zoneDwell && e.distanceToBoundary(z, f.Lat, f.Lon) < e.cfg.ZoneBufferKM*1000 {
@@ -725,6 +735,7 @@ func (e *Engine) zoneCheck(st *segState, f track.Fix) {
 		}
 		cross := *p
 		*p = track.Fix{}
+		zs.pending--
 		zs.in[i] = in
 		if i < 64 {
 			if in {
@@ -744,21 +755,9 @@ func (e *Engine) zoneCheck(st *segState, f track.Fix) {
 			e.emit(Event{Kind: KindZoneExit, Vessels: []Vessel{e.vessel(st.key)}, Start: since.Std(), End: cross.Time.Std(), Lat: cross.Lat, Lon: cross.Lon, Details: d})
 		}
 	}
-	if !e.pendingCrossing(st) && st.inMask == 0 && len(e.zones) <= 64 {
+	if zs.pending == 0 && st.inMask == 0 && len(e.zones) <= 64 {
 		st.zones = nil // outside every zone with nothing pending: free it
 	}
-}
-
-func (e *Engine) pendingCrossing(st *segState) bool {
-	if st.zones == nil {
-		return false
-	}
-	for _, p := range st.zones.pend {
-		if !p.Time.IsZero() {
-			return true
-		}
-	}
-	return false
 }
 
 // distanceToBoundary is the distance in metres from a point to the
