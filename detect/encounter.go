@@ -1,7 +1,9 @@
 package detect
 
 import (
+	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/tidewatch/tidewatch/geo"
@@ -40,6 +42,11 @@ func makePair(x, y segKey) pairKey {
 
 // pairState is the current window of closeness of two ships, and the last
 // qualifying window waiting to see whether the next one merges with it.
+// A window qualifies as soon as it has lasted EncounterMinHours with a
+// median speed under EncounterMaxMedianKn and its centre away from
+// ports (checked at each close pair of fixes from then on): what follows
+// cannot undo it, so an open window reported at a checkpoint is always
+// reported again when it closes.
 type pairState struct {
 	start, last track.Time
 	samples     int
@@ -47,11 +54,21 @@ type pairState struct {
 	lonSum      float64
 	minDist     float64
 	speeds      [301]uint16 // histogram of both ships' speeds, 0.1 kn bins up to 30 kn
+	qualified   bool
 	pending     *Event
 }
 
 func (p *pairState) reset(t track.Time) {
 	*p = pairState{start: t, last: t, minDist: math.Inf(1), pending: p.pending}
+}
+
+// qualifies checks the current window against the encounter rule.
+func (e *Engine) qualifies(p *pairState) bool {
+	if p.samples == 0 || p.last.Sub(p.start).Hours() < e.cfg.EncounterMinHours || p.medianSpeed() >= e.cfg.EncounterMaxMedianKn {
+		return false
+	}
+	lat, lon := p.latSum/float64(p.samples), p.lonSum/float64(p.samples)
+	return e.awayFromPort(encCell(lat, lon), lat, lon)
 }
 
 func (p *pairState) addSpeed(kn float64) {
@@ -179,6 +196,9 @@ func (e *Engine) encounter(st *segState, f track.Fix, speed float64) {
 				p.minDist = math.Min(p.minDist, d)
 				p.addSpeed(speed)
 				p.addSpeed(other.entry.speed)
+				if !p.qualified && f.Time.Sub(p.start).Hours() >= e.cfg.EncounterMinHours {
+					p.qualified = e.qualifies(p)
+				}
 			}
 			switch {
 			case !dropped:
@@ -196,25 +216,12 @@ func (e *Engine) encounter(st *segState, f track.Fix, speed float64) {
 // final emits the pending one and forgets the pair.
 func (e *Engine) closePair(k pairKey, p *pairState, final bool) {
 	if p.samples > 0 {
-		hours := p.last.Sub(p.start).Hours()
-		lat, lon := p.latSum/float64(p.samples), p.lonSum/float64(p.samples)
-		med := p.medianSpeed()
-		if hours >= e.cfg.EncounterMinHours && med < e.cfg.EncounterMaxMedianKn && e.awayFromPort(encCell(lat, lon), lat, lon) {
-			merge := time.Duration(e.cfg.EncounterMergeHours * float64(time.Hour))
-			if pe := p.pending; pe != nil && p.start.Std().Sub(pe.End) < merge {
-				pe.End = p.last.Std()
-				pe.Details["hours"] = round2(pe.End.Sub(pe.Start).Hours())
-				pe.Details["windows"] = pe.Details["windows"].(int) + 1
-				pe.Details["min_distance_m"] = math.Min(pe.Details["min_distance_m"].(float64), math.Round(p.minDist))
-			} else {
-				if p.pending != nil {
+		if p.qualified || e.qualifies(p) {
+			if merged, ok := e.windowEvent(k, p); ok {
+				if p.pending != nil && merged.Start != p.pending.Start {
 					e.emit(*p.pending)
 				}
-				d := map[string]any{"hours": round2(hours), "median_speed_kn": med, "min_distance_m": math.Round(p.minDist), "close_fixes": p.samples, "windows": 1}
-				if e.land != nil {
-					d["shore_nm"] = round2(e.land.DistanceToShore(lat, lon, 500*geo.NauticalMile) / geo.NauticalMile)
-				}
-				p.pending = &Event{Kind: KindEncounter, Vessels: []Vessel{e.vessel(k.a), e.vessel(k.b)}, Start: p.start.Std(), End: p.last.Std(), Lat: round5(lat), Lon: round5(lon), Details: d}
+				p.pending = &merged
 			}
 		}
 		p.samples = 0
@@ -226,6 +233,53 @@ func (e *Engine) closePair(k pairKey, p *pairState, final bool) {
 		}
 		delete(e.pairs, k)
 	}
+}
+
+// windowEvent is the encounter the current (qualifying) window makes: the
+// pending one extended when the window began less than the merge interval
+// after it ended, else a new one.
+func (e *Engine) windowEvent(k pairKey, p *pairState) (Event, bool) {
+	h := p.last.Sub(p.start).Hours()
+	lat, lon := p.latSum/float64(p.samples), p.lonSum/float64(p.samples)
+	med := p.medianSpeed()
+	merge := hours(e.cfg.EncounterMergeHours)
+	if pe := p.pending; pe != nil && p.start.Std().Sub(pe.End) < merge {
+		ev := *pe
+		ev.End = p.last.Std()
+		ev.Details.Hours = round2(ev.End.Sub(ev.Start).Hours())
+		ev.Details.Windows++
+		ev.Details.CloseFixes += p.samples
+		ev.Details.MinDistanceM = math.Min(ev.Details.MinDistanceM, math.Round(p.minDist))
+		return ev, true
+	}
+	d := Details{Hours: round2(h), MedianSpeedKn: med, MinDistanceM: math.Round(p.minDist), CloseFixes: p.samples, Windows: 1}
+	if e.land != nil {
+		d.ShoreNM = round2(e.land.DistanceToShore(lat, lon, 500*geo.NauticalMile) / geo.NauticalMile)
+	}
+	if z := e.watchZone(lat, lon); z != nil {
+		d.Zone, d.ZoneName, d.ZoneKind = z.ID, z.Name, z.Kind
+	}
+	ev := Event{Kind: KindEncounter, Vessels: []Vessel{e.vessel(k.a), e.vessel(k.b)}, Start: p.start.Std(), End: p.last.Std(), Lat: round5(lat), Lon: round5(lon), Details: d}
+	d.Counterpart = e.counterpart(ev.Vessels)
+	ev.Details = d
+	return ev, true
+}
+
+// counterpart says why an encounter matters most: a DPRK MMSI (MID 445)
+// or a designated vessel among the two.
+func (e *Engine) counterpart(vs []Vessel) string {
+	var why []string
+	for _, v := range vs {
+		if v.MMSI/1000000 == 445 {
+			why = append(why, fmt.Sprintf("MMSI %09d is DPRK-registered (MID 445)", v.MMSI))
+		}
+		if e.Designated != nil {
+			if what, _, ok := e.Designated(v.IMO, v.MMSI); ok {
+				why = append(why, fmt.Sprintf("MMSI %09d is designated: %s", v.MMSI, what))
+			}
+		}
+	}
+	return strings.Join(why, "; ")
 }
 
 // Port proximity of encounter cells, as awayFromPort caches it.

@@ -19,11 +19,9 @@ type Engine struct {
 	land    *geo.Land
 	ports   *geo.Ports
 	zones   []*geo.Zone
-	emit    func(Event)
-	tracker *track.Tracker[segState]
+	out     func(Event)
+	tracker *track.Tracker[segState, vesselState]
 	reorder *track.Reorder
-	// per-MMSI state, indexed by the tracker's dense MMSI index
-	mmsis []mmsiInfo
 	// encounter state
 	cells     map[cellKey][]*segState
 	zoneIndex *geo.ZoneIndex // nil: no zones, or test each zone
@@ -36,8 +34,14 @@ type Engine struct {
 	pairs    map[pairKey]*pairState
 	// reception activity: 1-degree cell and hour -> fixes
 	activity map[activityKey]int32
-	// identity state per IMO
-	imoSeen map[uint32]imoUser
+	// identity state per IMO, and the IMOs and MMSIs with occurrences
+	// waiting to close (swept hourly).
+	imos         map[uint32]*imoState
+	imoPending   map[uint32]struct{}
+	identPending map[uint32]struct{}
+	imoPruned    track.Time
+	// jumping lists the segments with a jump episode open (spoof.go).
+	jumping []*segment
 	// Designated, when set, says whether an IMO or MMSI belongs to a
 	// designated (sanctioned) vessel, which listing, and the flag the
 	// lists record for it (ISO alpha-2, "" when none).
@@ -53,6 +57,8 @@ type Engine struct {
 	StopWhenLate bool
 	now          track.Time
 	sweepAt      track.Time
+	// durations from cfg, precomputed
+	gapMin, resume, runBreak, zoneDwell time.Duration
 }
 
 type segKey struct {
@@ -65,21 +71,33 @@ type staticInfo struct {
 	name string
 }
 
-// mmsiInfo is what the engine keeps per MMSI: its last IMO and name, and
-// its identity state (nil until its first static report).
-type mmsiInfo struct {
-	static staticInfo
-	ident  *staticState
+// vesselState is what the engine keeps per MMSI, inline in the tracker's
+// entry: its last position (for gaps, which are per MMSI: one dark
+// period of a ship is one gap however many segments it had), its last
+// IMO and name, and its identity state (nil until its first static
+// report).
+type vesselState struct {
+	lastT            track.Time
+	lastLat, lastLon float64
+	lastSeg          int32
+	flagged          uint16 // inconsistencies reported (flag* bits)
+	static           staticInfo
+	ident            *staticState
 }
 
-// info returns the MMSI's state, through the tracker's dense index (a
-// slice, not a map: one of these is read per static report).
-func (e *Engine) info(mmsi uint32) *mmsiInfo {
-	i := e.tracker.Index(mmsi)
-	for i >= len(e.mmsis) {
-		e.mmsis = append(e.mmsis, mmsiInfo{})
+// vesselAt returns the MMSI's state, creating its entry (which may evict
+// idle vessels first). The pointer is valid until the next call that may
+// create an entry.
+func (e *Engine) vesselAt(mmsi uint32) *vesselState {
+	return e.tracker.Data(e.tracker.Index(mmsi))
+}
+
+// known returns the MMSI's state or nil, creating nothing.
+func (e *Engine) known(mmsi uint32) *vesselState {
+	if i := e.tracker.Lookup(mmsi); i >= 0 {
+		return e.tracker.Data(i)
 	}
-	return &e.mmsis[i]
+	return nil
 }
 
 type segState struct {
@@ -89,11 +107,11 @@ type segState struct {
 	// slow, stopped or frozen) come last.
 	jump      *jumpInfo
 	entry     cellEntry // this segment's latest position in the encounter grid
-	inZone    []track.Time
-	inMask    uint64 // bit i: inside zone i (i < 64)
+	zones     *zoneState
+	inMask    uint64 // bit i: confirmed inside zone i (i < 64)
 	speed     float64
 	lastAtSea track.Time
-	frozen    int
+	frozen    int32
 	key       segKey
 	cell      cellKey
 	activity  activityKey
@@ -101,43 +119,81 @@ type segState struct {
 	slow      bool
 	stopped   bool
 	counted   bool
-	spoofed   bool
 	onLand    bool
+	// runs: loitering, port call, inland spoofing, frozen positions
+	runs *runState
+}
+
+// runState is a segment's loitering, port-call and spoofing runs,
+// allocated when the segment first needs one (most fixes of most ships
+// never do).
+type runState struct {
 	// loitering run
 	slowN                        int
 	slowLat, slowLon, slowSpeeds float64
 	slowStart, slowLast          track.Fix
+	slowFastSince                track.Time // first fast fix of a spell that has not yet ended the run
+	slowChecked                  track.Time // last qualification check
+	slowQualified                bool
 	// port-call run
 	stopPortDist        float64
 	stopStart, stopLast track.Fix
+	stopFastSince       track.Time
 	stopPort            geo.Port
-	// spoofing
-	frozenStart track.Fix
+	// inland positions
+	land                 bool
+	landStart, landLast  track.Fix
+	landFixes            int
+	landInlandKM         float64
+	landAtSea            track.Time
+	frozenStart, frozenL track.Fix
+}
+
+func (st *segState) run() *runState {
+	if st.runs == nil {
+		st.runs = &runState{}
+	}
+	return st.runs
 }
 
 // NewEngine builds an engine. land, ports and zones may be nil, which
 // disables what needs them (shore distances, port exclusions and port
 // calls, zone events).
 func NewEngine(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo.Zone, emit func(Event)) *Engine {
-	// Every event names the flag each vessel's MID implies.
-	withFlags := func(ev Event) {
-		for i := range ev.Vessels {
-			if ev.Vessels[i].MIDFlag == "" {
-				if f, ok := identity.MMSI(ev.Vessels[i].MMSI).Flag(); ok {
-					ev.Vessels[i].MIDFlag = string(f)
-				}
+	e := &Engine{cfg: cfg, land: land, ports: ports, zones: zones, out: emit,
+		cells: map[cellKey][]*segState{}, cellPort: map[cellKey]uint8{}, pairs: map[pairKey]*pairState{}, activity: map[activityKey]int32{},
+		imos: map[uint32]*imoState{}, imoPending: map[uint32]struct{}{}, identPending: map[uint32]struct{}{}}
+	e.gapMin = hours(cfg.GapMinHours)
+	e.resume = hours(cfg.IdentityResumeHours)
+	e.runBreak = minutes(cfg.RunBreakMinutes)
+	e.zoneDwell = minutes(cfg.ZoneDwellMinutes)
+	e.zoneIndex = geo.NewZoneIndex(zones)
+	e.tracker = track.NewTracker[segState, vesselState](track.Config{MaxSpeedKn: cfg.MaxTrackSpeedKn,
+		MinInterval: minutes(cfg.TrackMinIntervalMin), MaxVessels: cfg.MaxVessels})
+	e.tracker.Closed = e.segmentClosed
+	e.tracker.Evicted = e.vesselEvicted
+	e.reorder = track.NewReorder(minutes(cfg.ReorderLatenessMinutes))
+	return e
+}
+
+func hours(h float64) time.Duration   { return time.Duration(h * float64(time.Hour)) }
+func minutes(m float64) time.Duration { return time.Duration(m * float64(time.Minute)) }
+
+// emit completes an event (flags, status, ID, severity) and hands it on.
+func (e *Engine) emit(ev Event) {
+	for i := range ev.Vessels {
+		if ev.Vessels[i].MIDFlag == "" {
+			if f, ok := identity.MMSI(ev.Vessels[i].MMSI).Flag(); ok {
+				ev.Vessels[i].MIDFlag = string(f)
 			}
 		}
-		emit(ev)
 	}
-	e := &Engine{cfg: cfg, land: land, ports: ports, zones: zones, emit: withFlags,
-		cells: map[cellKey][]*segState{}, cellPort: map[cellKey]uint8{}, pairs: map[pairKey]*pairState{}, activity: map[activityKey]int32{},
-		imoSeen: map[uint32]imoUser{}}
-	e.zoneIndex = geo.NewZoneIndex(zones)
-	e.tracker = track.NewTracker[segState](track.Config{MaxSpeedKn: cfg.MaxTrackSpeedKn})
-	e.tracker.Closed = e.segmentClosed
-	e.reorder = track.NewReorder(time.Duration(cfg.ReorderLatenessMinutes * float64(time.Minute)))
-	return e
+	if ev.Status == "" {
+		ev.Status = StatusClosed
+	}
+	ev.ID = ev.OccurrenceID()
+	ev.Severity = e.severity(&ev)
+	e.out(ev)
 }
 
 // Static records a static report. Static reports go through the same
@@ -169,8 +225,8 @@ func (e *Engine) Position(f track.Fix) { e.reorder.Push(f, e.process) }
 // Late is the number of fixes dropped for arriving after the lateness.
 func (e *Engine) Late() int64 { return e.reorder.Late }
 
-// Flush processes everything held and closes every open run, window and
-// segment, emitting what qualifies.
+// Flush processes everything held and closes every open occurrence, run,
+// window and segment, emitting what qualifies: the end of the input.
 func (e *Engine) Flush() {
 	e.reorder.Flush(e.collector())
 	e.processReleased()
@@ -183,6 +239,7 @@ func (e *Engine) Flush() {
 	for _, k := range keys {
 		e.closePair(k, e.pairs[k], true)
 	}
+	e.closeIdentity(true)
 }
 
 // segment is a track segment with the detectors' state for it inline.
@@ -191,9 +248,20 @@ type segment = track.Segment[segState]
 // ActiveSegments is the tracker's open segment count (memory).
 func (e *Engine) ActiveSegments() int { return e.tracker.Active() }
 
+// TrackedVessels is the number of MMSIs the engine holds state for.
+func (e *Engine) TrackedVessels() int { return e.tracker.Tracked() }
+
+// Evictions is the number of vessels forgotten to stay under
+// Config.MaxVessels (0 unless the input had more MMSIs than that in
+// play at once).
+func (e *Engine) Evictions() int64 { return e.tracker.Evictions() }
+
 func (e *Engine) vessel(k segKey) Vessel {
-	s := e.info(k.mmsi).static
-	return Vessel{MMSI: k.mmsi, Segment: k.id, IMO: s.imo, Name: s.name}
+	v := Vessel{MMSI: k.mmsi, Segment: k.id}
+	if s := e.known(k.mmsi); s != nil {
+		v.IMO, v.Name = s.static.imo, s.static.name
+	}
+	return v
 }
 
 func (e *Engine) process(f track.Fix) {
@@ -207,7 +275,7 @@ func (e *Engine) process(f track.Fix) {
 		}
 		return
 	}
-	seg, prev, res := e.tracker.Add(f)
+	seg, vs, prev, res := e.tracker.Track(f)
 	if res == track.Invalid || res == track.Stale {
 		return
 	}
@@ -228,16 +296,18 @@ func (e *Engine) process(f track.Fix) {
 			}
 		}
 	}
-	if res == track.Extended && f.Time.Sub(prev.Time).Hours() >= e.cfg.GapMinHours {
-		e.gap(k, prev, f)
+	// Gaps are per MMSI: silence of the MMSI, whichever segment speaks.
+	if !vs.lastT.IsZero() && f.Time.Sub(vs.lastT) >= e.gapMin {
+		e.gap(f.MMSI, vs, f)
+	}
+	vs.lastT, vs.lastLat, vs.lastLon, vs.lastSeg = f.Time, f.Lat, f.Lon, int32(seg.ID)
+	if res == track.Extended && f.Time.Sub(prev.Time) >= e.gapMin && st.runs != nil {
 		// A gap ends any run: nobody knows what the ship did meanwhile.
 		e.endSlow(st)
 		e.endStop(st)
 	}
-	if res == track.Started {
-		e.twoAtOnce(st, seg, f)
-	} else {
-		e.jumpProgress(st, seg)
+	if st.jump != nil || res == track.Started || len(e.tracker.Open(seg.MMSI)) > 1 {
+		e.jumps(st, seg, f, res == track.Started)
 	}
 	e.countActivity(st, f)
 	e.spoof(st, f, prev)
@@ -254,21 +324,45 @@ func (e *Engine) process(f track.Fix) {
 
 func (e *Engine) segmentClosed(s *segment) {
 	st := &s.Data
-	e.endSlow(st)
-	e.endStop(st)
-	e.jumpClosed(st, s)
+	if st.runs != nil {
+		e.endSlow(st)
+		e.endStop(st)
+		e.endLand(st)
+		e.endFrozen(st)
+	}
+	e.jumpSegmentClosed(s)
 	e.removeFromCell(st)
 }
 
+// vesselEvicted closes what an evicted vessel has open: its encounter
+// pairs and its identity occurrences (its segments were closed first).
+func (e *Engine) vesselEvicted(mmsi uint32, v *vesselState) {
+	var keys []pairKey
+	for k := range e.pairs {
+		if k.a.mmsi == mmsi || k.b.mmsi == mmsi {
+			keys = append(keys, k)
+		}
+	}
+	sortPairs(keys)
+	for _, k := range keys {
+		e.closePair(k, e.pairs[k], true)
+	}
+	if s := v.ident; s != nil && len(s.pending) > 0 {
+		e.closeChanges(mmsi, v, true)
+	}
+	delete(e.identPending, mmsi)
+}
+
 // sweep, once per event-time hour, closes encounter windows whose ships
-// stopped reporting together and forgets old reception counts.
+// stopped reporting together and identity occurrences that were not
+// resumed, and forgets old reception counts.
 func (e *Engine) sweep() {
 	if e.now.Before(e.sweepAt) {
 		return
 	}
 	e.sweepAt = e.now.Add(time.Hour)
-	brk := time.Duration(e.cfg.EncounterBreakMinutes * float64(time.Minute))
-	merge := time.Duration(e.cfg.EncounterMergeHours * float64(time.Hour))
+	brk := minutes(e.cfg.EncounterBreakMinutes)
+	merge := hours(e.cfg.EncounterMergeHours)
 	var keys []pairKey
 	for k, p := range e.pairs {
 		if e.now.Sub(p.last) > brk+merge {
@@ -285,6 +379,8 @@ func (e *Engine) sweep() {
 			delete(e.activity, k)
 		}
 	}
+	e.closeIdentity(false)
+	e.sweepJumps()
 }
 
 // --- gaps ---
@@ -306,77 +402,170 @@ func (e *Engine) countActivity(st *segState, f track.Fix) {
 	e.activity[k]++
 }
 
-// receptionDuring counts other ships (once per ship, cell and hour) in the 1-degree cells around
-// p during whole hours strictly inside (a, b): evidence that a receiver
-// covered the area while this ship was silent.
-func (e *Engine) receptionDuring(p track.Fix, a, b track.Time) (int64, bool) {
+// receptionDuring counts other ships (once per ship, cell and hour) in
+// the 1-degree cells around p during whole hours strictly inside (a, b),
+// and how many of those hours had any: evidence that a receiver covered
+// the area while this ship was silent.
+func (e *Engine) receptionDuring(lat, lon float64, a, b track.Time) (n, covered, hours int64, known bool) {
 	h0, h1 := a.Unix()/3600+1, b.Unix()/3600-1
 	if h1 < h0 {
-		return 0, true
+		return 0, 0, 0, true
 	}
 	if a.Before(e.now.Add(-13 * 24 * time.Hour)) {
-		return 0, false // counts that old were forgotten
+		return 0, 0, 0, false // counts that old were forgotten
 	}
-	var n int64
-	la, lo := int16(math.Floor(p.Lat)), int16(math.Floor(p.Lon))
+	la, lo := int16(math.Floor(lat)), int16(math.Floor(lon))
 	for h := h0; h <= h1; h++ {
+		var m int64
 		for dy := int16(-1); dy <= 1; dy++ {
 			for dx := int16(-1); dx <= 1; dx++ {
-				n += int64(e.activity[activityKey{la + dy, lo + dx, h}])
+				m += int64(e.activity[activityKey{la + dy, lo + dx, h}])
 			}
 		}
+		n += m
+		if m > 0 {
+			covered++
+		}
 	}
-	return n, true
+	return n, covered, h1 - h0 + 1, true
 }
 
-func (e *Engine) gap(k segKey, a, b track.Fix) {
-	// A ship silent at its berth or anchorage, and found there again, is
-	// not hiding: ports throttle or switch off AIS. Such gaps are dropped.
+// gap reports the MMSI's silence from its last fix to f. A ship silent at
+// its berth or anchorage, and found there again, is not hiding: ports
+// throttle or switch off AIS. Such gaps are dropped.
+func (e *Engine) gap(mmsi uint32, vs *vesselState, f track.Fix) {
 	if e.ports != nil {
 		r := e.cfg.PortCallMaxKM * 1000
-		if _, _, na := e.ports.Nearest(a.Lat, a.Lon, r); na {
-			if _, _, nb := e.ports.Nearest(b.Lat, b.Lon, r); nb {
+		if _, _, na := e.ports.Nearest(vs.lastLat, vs.lastLon, r); na {
+			if _, _, nb := e.ports.Nearest(f.Lat, f.Lon, r); nb {
 				return
 			}
 		}
 	}
-	hours := b.Time.Sub(a.Time).Hours()
-	dist := geo.Distance(a.Lat, a.Lon, b.Lat, b.Lon)
-	d := map[string]any{
-		"hours":            round2(hours),
-		"start_position":   []float64{round5(a.Lat), round5(a.Lon)},
-		"end_position":     []float64{round5(b.Lat), round5(b.Lon)},
-		"distance_km":      round2(dist / 1000),
-		"implied_speed_kn": round2(dist / geo.NauticalMile / hours),
+	e.emit(e.gapEvent(mmsi, vs, f.Time, f.Lat, f.Lon, true))
+}
+
+// gapEvent describes the silence of the MMSI from its last fix until end;
+// ended says the ship was heard again at (lat, lon), otherwise the gap is
+// still open.
+func (e *Engine) gapEvent(mmsi uint32, vs *vesselState, end track.Time, lat, lon float64, ended bool) Event {
+	h := end.Sub(vs.lastT).Hours()
+	d := Details{Hours: round2(h), StartPosition: LatLon{round5(vs.lastLat), round5(vs.lastLon)}}
+	if ended {
+		dist := geo.Distance(vs.lastLat, vs.lastLon, lat, lon)
+		d.EndPosition = LatLon{round5(lat), round5(lon)}
+		d.DistanceKM = round2(dist / 1000)
+		d.ImpliedSpeedKn = round2(dist / geo.NauticalMile / h)
 	}
 	shoreNM := -1.0
 	if e.land != nil {
-		shoreNM = e.land.DistanceToShore(a.Lat, a.Lon, 500*geo.NauticalMile) / geo.NauticalMile
-		d["start_shore_nm"] = round2(shoreNM)
+		shoreNM = e.land.DistanceToShore(vs.lastLat, vs.lastLon, 500*geo.NauticalMile) / geo.NauticalMile
+		d.StartShoreNM = round2(shoreNM)
 	}
-	if n, known := e.receptionDuring(a, a.Time, b.Time); known {
-		d["reception_continued"] = n > 0
-		d["other_ship_hours_nearby"] = n
+	// Reception continued when other ships were heard nearby in at least
+	// half the gap's whole hours (a gap shorter than two hours has none
+	// to judge by, and counts as covered).
+	if n, covered, all, known := e.receptionDuring(vs.lastLat, vs.lastLon, vs.lastT, end); known {
+		cont := 2*covered >= all
+		d.ReceptionContinued, d.OtherShipHoursNearby = &cont, &n
 	}
-	d["likely_deliberate"] = hours >= e.cfg.GapDeliberateHours && shoreNM > e.cfg.GapDeliberateShoreNM
-	e.emit(Event{Kind: KindGap, Vessels: []Vessel{e.vessel(k)}, Start: a.Time.Std(), End: b.Time.Std(), Lat: a.Lat, Lon: a.Lon, Details: d})
+	// Deliberate needs the receivers to have heard other ships nearby
+	// meanwhile: otherwise the silence may be the coverage's.
+	d.LikelyDeliberate = h >= e.cfg.GapDeliberateHours && shoreNM > e.cfg.GapDeliberateShoreNM &&
+		d.ReceptionContinued != nil && *d.ReceptionContinued
+	// The zone it went dark or reappeared in, DPRK waters first.
+	if z := e.watchZone(vs.lastLat, vs.lastLon); z != nil {
+		d.Zone, d.ZoneName, d.ZoneKind = z.ID, z.Name, z.Kind
+	} else if ended {
+		if z := e.watchZone(lat, lon); z != nil {
+			d.Zone, d.ZoneName, d.ZoneKind = z.ID, z.Name, z.Kind
+		}
+	}
+	ev := Event{Kind: KindGap, Vessels: []Vessel{e.vessel(segKey{mmsi, int(vs.lastSeg)})}, Start: vs.lastT.Std(), End: end.Std(),
+		Lat: vs.lastLat, Lon: vs.lastLon, Details: d}
+	if !ended {
+		ev.Status = StatusOpen
+	}
+	return ev
+}
+
+// watchZone returns the built-in zone of concern containing the point:
+// DPRK waters before an STS area; nil when none.
+func (e *Engine) watchZone(lat, lon float64) *geo.Zone {
+	var best *geo.Zone
+	for i, z := range e.zones {
+		if z.Kind != "dprk_waters" && z.Kind != "sts_area" {
+			continue
+		}
+		var in bool
+		if i < 64 && e.zoneIndex != nil {
+			in = e.zoneIndex.Mask(lat, lon)&(1<<uint(i)) != 0
+		} else {
+			in = z.Contains(lat, lon)
+		}
+		if in && (best == nil || (z.Kind == "dprk_waters" && best.Kind != "dprk_waters")) {
+			best = z
+		}
+	}
+	return best
 }
 
 // --- loitering ---
 
+// A loitering run is a segment under LoiterMaxKn; a faster spell shorter
+// than RunBreakMinutes does not end it (its fixes do not count). It
+// qualifies when it has lasted LoiterMinHours with its mean position far
+// from shore and not at an anchorage: checked when it reaches that age
+// and every hour after until it qualifies, and at its end. A run that
+// qualified once is reported however its mean moves after.
 func (e *Engine) loiter(st *segState, f track.Fix, speed float64) {
 	if speed < e.cfg.LoiterMaxKn {
+		r := st.run()
 		if !st.slow {
-			st.slow, st.slowStart, st.slowN, st.slowLat, st.slowLon, st.slowSpeeds = true, f, 0, 0, 0, 0
+			st.slow = true
+			r.slowStart, r.slowN, r.slowLat, r.slowLon, r.slowSpeeds, r.slowChecked, r.slowQualified = f, 0, 0, 0, 0, 0, false
 		}
-		st.slowLast = f
-		st.slowN++
-		st.slowLat += f.Lat
-		st.slowLon += f.Lon
-		st.slowSpeeds += speed
+		r.slowFastSince = 0
+		r.slowLast = f
+		r.slowN++
+		r.slowLat += f.Lat
+		r.slowLon += f.Lon
+		r.slowSpeeds += speed
+		if !r.slowQualified && f.Time.Sub(r.slowStart.Time).Hours() >= e.cfg.LoiterMinHours && f.Time.Sub(r.slowChecked) >= time.Hour {
+			r.slowChecked = f.Time
+			_, ok := e.loiterPlace(r)
+			r.slowQualified = ok
+		}
 		return
 	}
-	e.endSlow(st)
+	if !st.slow {
+		return
+	}
+	r := st.runs
+	if r.slowFastSince == 0 {
+		r.slowFastSince = f.Time
+	}
+	if f.Time.Sub(r.slowFastSince) >= e.runBreak {
+		e.endSlow(st)
+	}
+}
+
+// loiterPlace is the run's mean position's shore distance, and whether it
+// is far enough from shore and from any port or anchorage.
+func (e *Engine) loiterPlace(r *runState) (shoreNM float64, ok bool) {
+	lat, lon := r.slowLat/float64(r.slowN), r.slowLon/float64(r.slowN)
+	if e.ports != nil {
+		if _, _, near := e.ports.Nearest(lat, lon, e.cfg.PortCallMaxKM*1000); near {
+			return 0, false // waiting at an anchorage is not loitering
+		}
+	}
+	if e.land != nil {
+		shoreNM = e.land.DistanceToShore(lat, lon, 500*geo.NauticalMile) / geo.NauticalMile
+		if shoreNM < e.cfg.LoiterMinShoreNM {
+			return shoreNM, false
+		}
+	}
+	return shoreNM, true
 }
 
 func (e *Engine) endSlow(st *segState) {
@@ -384,45 +573,72 @@ func (e *Engine) endSlow(st *segState) {
 		return
 	}
 	st.slow = false
-	hours := st.slowLast.Time.Sub(st.slowStart.Time).Hours()
-	if hours < e.cfg.LoiterMinHours {
-		return
+	r := st.runs
+	if ev, ok := e.loiterEvent(st, r, false); ok {
+		e.emit(ev)
 	}
-	lat, lon := st.slowLat/float64(st.slowN), st.slowLon/float64(st.slowN)
-	d := map[string]any{"hours": round2(hours), "fixes": st.slowN, "mean_speed_kn": round2(st.slowSpeeds / float64(st.slowN))}
+}
+
+func (e *Engine) loiterEvent(st *segState, r *runState, open bool) (Event, bool) {
+	h := r.slowLast.Time.Sub(r.slowStart.Time).Hours()
+	if h < e.cfg.LoiterMinHours {
+		return Event{}, false
+	}
+	shore, ok := e.loiterPlace(r)
+	if !ok && !r.slowQualified {
+		return Event{}, false
+	}
+	lat, lon := r.slowLat/float64(r.slowN), r.slowLon/float64(r.slowN)
+	d := Details{Hours: round2(h), Fixes: r.slowN, MeanSpeedKn: round2(r.slowSpeeds / float64(r.slowN))}
 	if e.land != nil {
-		shore := e.land.DistanceToShore(lat, lon, 500*geo.NauticalMile) / geo.NauticalMile
-		if shore < e.cfg.LoiterMinShoreNM {
-			return
-		}
-		d["shore_nm"] = round2(shore)
+		d.ShoreNM = round2(shore)
 	}
-	if e.ports != nil {
-		if _, _, near := e.ports.Nearest(lat, lon, e.cfg.PortCallMaxKM*1000); near {
-			return // waiting at an anchorage is not loitering
-		}
+	if z := e.watchZone(lat, lon); z != nil {
+		d.Zone, d.ZoneName, d.ZoneKind = z.ID, z.Name, z.Kind
 	}
-	e.emit(Event{Kind: KindLoitering, Vessels: []Vessel{e.vessel(st.key)}, Start: st.slowStart.Time.Std(), End: st.slowLast.Time.Std(), Lat: round5(lat), Lon: round5(lon), Details: d})
+	ev := Event{Kind: KindLoitering, Vessels: []Vessel{e.vessel(st.key)}, Start: r.slowStart.Time.Std(), End: r.slowLast.Time.Std(), Lat: round5(lat), Lon: round5(lon), Details: d}
+	if open {
+		ev.Status = StatusOpen
+	}
+	return ev, true
 }
 
 // --- port calls ---
 
+// A port call is a run under PortCallMaxKn within PortCallMaxKM of one
+// port or anchorage; a spell faster or farther shorter than
+// RunBreakMinutes does not end it.
 func (e *Engine) portCall(st *segState, f track.Fix, speed float64) {
 	if e.ports == nil {
 		return
 	}
 	if speed < e.cfg.PortCallMaxKn {
-		if st.stopped && geo.Distance(f.Lat, f.Lon, st.stopPort.Lat, st.stopPort.Lon) <= e.cfg.PortCallMaxKM*1000 {
-			st.stopLast = f
+		r := st.run()
+		if st.stopped && geo.Distance(f.Lat, f.Lon, r.stopPort.Lat, r.stopPort.Lon) <= e.cfg.PortCallMaxKM*1000 {
+			r.stopLast = f
+			r.stopFastSince = 0
 			return
 		}
-		e.endStop(st)
 		if p, d, ok := e.ports.Nearest(f.Lat, f.Lon, e.cfg.PortCallMaxKM*1000); ok {
-			st.stopped, st.stopStart, st.stopLast, st.stopPort, st.stopPortDist = true, f, f, p, d
+			if st.stopped && p.Name == r.stopPort.Name && p.Lat == r.stopPort.Lat && p.Lon == r.stopPort.Lon {
+				r.stopLast, r.stopFastSince = f, 0
+				return
+			}
+			e.endStop(st)
+			st.stopped, r.stopStart, r.stopLast, r.stopPort, r.stopPortDist, r.stopFastSince = true, f, f, p, d, 0
+			return
 		}
+	}
+	if !st.stopped {
 		return
 	}
-	e.endStop(st)
+	r := st.runs
+	if r.stopFastSince == 0 {
+		r.stopFastSince = f.Time
+	}
+	if f.Time.Sub(r.stopFastSince) >= e.runBreak {
+		e.endStop(st)
+	}
 }
 
 func (e *Engine) endStop(st *segState) {
@@ -430,31 +646,69 @@ func (e *Engine) endStop(st *segState) {
 		return
 	}
 	st.stopped = false
-	hours := st.stopLast.Time.Sub(st.stopStart.Time).Hours()
-	if hours < e.cfg.PortCallMinHours {
-		return
+	r := st.runs
+	if ev, ok := e.portCallEvent(st, r, false); ok {
+		e.notePortCall(st.key.mmsi, r.stopLast.Time)
+		e.emit(ev)
 	}
-	p := st.stopPort
-	e.notePortCall(st.key.mmsi, st.stopLast.Time)
-	d := map[string]any{"port": p.Name, "country": p.Country, "port_source": p.Source, "hours": round2(hours), "distance_km": round2(st.stopPortDist / 1000), "dprk_port": p.DPRK}
-	if p.LOCODE != "" {
-		d["locode"] = p.LOCODE
+}
+
+func (e *Engine) portCallEvent(st *segState, r *runState, open bool) (Event, bool) {
+	h := r.stopLast.Time.Sub(r.stopStart.Time).Hours()
+	if h < e.cfg.PortCallMinHours {
+		return Event{}, false
 	}
-	e.emit(Event{Kind: KindPortCall, Vessels: []Vessel{e.vessel(st.key)}, Start: st.stopStart.Time.Std(), End: st.stopLast.Time.Std(), Lat: round5(st.stopStart.Lat), Lon: round5(st.stopStart.Lon), Details: d})
+	p := r.stopPort
+	d := Details{Port: p.Name, Country: p.Country, PortSource: p.Source, Hours: round2(h), DistanceKM: round2(r.stopPortDist / 1000), DPRKPort: p.DPRK, LOCODE: p.LOCODE}
+	ev := Event{Kind: KindPortCall, Vessels: []Vessel{e.vessel(st.key)}, Start: r.stopStart.Time.Std(), End: r.stopLast.Time.Std(), Lat: round5(r.stopStart.Lat), Lon: round5(r.stopStart.Lon), Details: d}
+	if open {
+		ev.Status = StatusOpen
+	}
+	return ev, true
 }
 
 // --- zones ---
 
+// zoneState is a segment's zone bookkeeping beyond the confirmed mask:
+// when it entered each zone it is in, and a crossing not yet confirmed.
+type zoneState struct {
+	since []track.Time // per zone: entry time while inside (confirmed)
+	// a pending crossing per zone: the first fix on the other side
+	pend    []track.Fix
+	pending int // crossings pending
+	// inside beyond the first 64 zones (the mask covers those)
+	in []bool
+}
+
+func (e *Engine) zoneStateOf(st *segState) *zoneState {
+	if st.zones == nil {
+		n := len(e.zones)
+		st.zones = &zoneState{since: make([]track.Time, n), pend: make([]track.Fix, n), in: make([]bool, n)}
+	}
+	return st.zones
+}
+
+// zoneCheck finds zone entries and exits with hysteresis: a fix on the
+// other side of a zone's boundary starts a crossing, confirmed by a later
+// fix still on that side that is ZoneBufferKM or more past the boundary
+// or ZoneDwellMinutes after the crossing began; a fix back on the first
+// side before that cancels it. The entry or exit is placed at the crossing's
+// first fix. A ship following a boundary, in and out every few minutes,
+// crosses nothing.
 func (e *Engine) zoneCheck(st *segState, f track.Fix) {
+	if len(e.zones) == 0 {
+		return
+	}
 	var mask uint64
 	if e.zoneIndex != nil {
 		// The first 64 zones in one lookup; nothing to do unless the
-		// segment entered or left one, or there are more zones.
+		// segment is on the other side of one, or there are more zones.
 		mask = e.zoneIndex.Mask(f.Lat, f.Lon)
-		if mask == st.inMask && len(e.zones) <= 64 {
+		if mask == st.inMask && len(e.zones) <= 64 && (st.zones == nil || st.zones.pending == 0) {
 			return
 		}
 	}
+	zs := e.zoneStateOf(st)
 	for i, z := range e.zones {
 		var in bool
 		if i < 64 && e.zoneIndex != nil {
@@ -462,35 +716,73 @@ func (e *Engine) zoneCheck(st *segState, f track.Fix) {
 		} else {
 			in = z.Contains(f.Lat, f.Lon)
 		}
-		// Which zones the segment is in is a bit in segState (no second
-		// cache line per fix); the entry times are read only on a change.
-		was := false
-		if i < 64 {
-			was = st.inMask&(1<<uint(i)) != 0
-		} else if st.inZone != nil {
-			was = !st.inZone[i].IsZero()
+		was := zs.in[i]
+		p := &zs.pend[i]
+		if in == was {
+			if !p.Time.IsZero() {
+				*p = track.Fix{} // back on the confirmed side
+				zs.pending--
+			}
+			continue
 		}
-		switch {
-		case in && !was:
-			if st.inZone == nil {
-				st.inZone = make([]track.Time, len(e.zones))
-			}
-			st.inZone[i] = f.Time
-			if i < 64 {
+		if p.Time.IsZero() {
+			*p = f
+			zs.pending++
+			continue // one fix confirms nothing: it may be an outlier
+		}
+		if f.Time.Sub(p.Time) < e.zoneDwell && e.distanceToBoundary(z, f.Lat, f.Lon) < e.cfg.ZoneBufferKM*1000 {
+			continue // not yet confirmed
+		}
+		cross := *p
+		*p = track.Fix{}
+		zs.pending--
+		zs.in[i] = in
+		if i < 64 {
+			if in {
 				st.inMask |= 1 << uint(i)
-			}
-			e.emit(Event{Kind: KindZoneEntry, Vessels: []Vessel{e.vessel(st.key)}, Start: f.Time.Std(), End: f.Time.Std(), Lat: f.Lat, Lon: f.Lon,
-				Details: map[string]any{"zone": z.ID, "zone_name": z.Name, "zone_kind": z.Kind}})
-		case !in && was:
-			since := st.inZone[i]
-			st.inZone[i] = 0
-			if i < 64 {
+			} else {
 				st.inMask &^= 1 << uint(i)
 			}
-			e.emit(Event{Kind: KindZoneExit, Vessels: []Vessel{e.vessel(st.key)}, Start: since.Std(), End: f.Time.Std(), Lat: f.Lat, Lon: f.Lon,
-				Details: map[string]any{"zone": z.ID, "zone_name": z.Name, "zone_kind": z.Kind, "hours_inside": round2(f.Time.Sub(since).Hours())}})
+		}
+		d := Details{Zone: z.ID, ZoneName: z.Name, ZoneKind: z.Kind}
+		if in {
+			zs.since[i] = cross.Time
+			e.emit(Event{Kind: KindZoneEntry, Vessels: []Vessel{e.vessel(st.key)}, Start: cross.Time.Std(), End: cross.Time.Std(), Lat: cross.Lat, Lon: cross.Lon, Details: d})
+		} else {
+			since := zs.since[i]
+			zs.since[i] = 0
+			d.HoursInside = round2(cross.Time.Sub(since).Hours())
+			e.emit(Event{Kind: KindZoneExit, Vessels: []Vessel{e.vessel(st.key)}, Start: since.Std(), End: cross.Time.Std(), Lat: cross.Lat, Lon: cross.Lon, Details: d})
 		}
 	}
+	if zs.pending == 0 && st.inMask == 0 && len(e.zones) <= 64 {
+		st.zones = nil // outside every zone with nothing pending: free it
+	}
+}
+
+// distanceToBoundary is the distance in metres from a point to the
+// nearest edge of the zone's rings (an equirectangular approximation,
+// good to a fraction of a percent at the scale of a boundary buffer).
+func (e *Engine) distanceToBoundary(z *geo.Zone, lat, lon float64) float64 {
+	kx := math.Cos(lat*math.Pi/180) * 111320.0
+	const ky = 110574.0
+	best := math.Inf(1)
+	for _, ring := range z.Rings() {
+		for i := 1; i < len(ring); i++ {
+			ax, ay := (ring[i-1].Lon-lon)*kx, (ring[i-1].Lat-lat)*ky
+			bx, by := (ring[i].Lon-lon)*kx, (ring[i].Lat-lat)*ky
+			dx, dy := bx-ax, by-ay
+			t := 0.0
+			if l := dx*dx + dy*dy; l > 0 {
+				t = math.Max(0, math.Min(1, -(ax*dx+ay*dy)/l))
+			}
+			px, py := ax+t*dx, ay+t*dy
+			if d := px*px + py*py; d < best {
+				best = d
+			}
+		}
+	}
+	return math.Sqrt(best)
 }
 
 func round2(f float64) float64 { return math.Round(f*100) / 100 }

@@ -85,11 +85,11 @@ func TestEncounterAcrossCells(t *testing.T) {
 		t.Fatalf("%d encounters: %+v", len(enc), evs)
 	}
 	e := enc[0]
-	if e.Vessels[0].MMSI != 352000002 || e.Vessels[1].MMSI != 445000001 || e.Details["hours"].(float64) < 2.9 || e.Details["median_speed_kn"].(float64) > 0.5 {
+	if e.Vessels[0].MMSI != 352000002 || e.Vessels[1].MMSI != 445000001 || e.Details.Hours < 2.9 || e.Details.MedianSpeedKn > 0.5 {
 		t.Errorf("encounter %+v", e)
 	}
 	// The pair also entered the Korea Bay STS area.
-	if z := ofKind(evs, KindZoneEntry); len(z) != 2 || z[0].Details["zone"] != "sts-korea-bay-nampo-chodo" {
+	if z := ofKind(evs, KindZoneEntry); len(z) != 2 || z[0].Details.Zone != "sts-korea-bay-nampo-chodo" {
 		t.Errorf("zone entries %+v", z)
 	}
 }
@@ -111,7 +111,7 @@ func TestEncounterLookAlikes(t *testing.T) {
 		t.Errorf("ships in port made %d encounters", len(enc))
 	}
 	calls := ofKind(evs, KindPortCall)
-	if len(calls) != 2 || calls[0].Details["port"] != "Nampo" || calls[0].Details["dprk_port"] != true {
+	if len(calls) != 2 || calls[0].Details.Port != "Nampo" || !calls[0].Details.DPRKPort {
 		t.Errorf("port calls %+v", calls)
 	}
 	// Close for only an hour: no encounter.
@@ -134,7 +134,7 @@ func TestEncounterMerge(t *testing.T) {
 		f = append(f, path(11, s, 2*time.Hour+10*time.Minute, 5*time.Minute, 38.2104, 124.0, 0.1, 0)...)
 		return byTime(f)
 	}
-	if enc := ofKind(run(t, mk(3*time.Hour), true), KindEncounter); len(enc) != 1 || enc[0].Details["windows"] != 2 {
+	if enc := ofKind(run(t, mk(3*time.Hour), true), KindEncounter); len(enc) != 1 || enc[0].Details.Windows != 2 {
 		t.Errorf("3 h apart: %+v", enc)
 	}
 	if enc := ofKind(run(t, mk(6*time.Hour), true), KindEncounter); len(enc) != 2 {
@@ -157,7 +157,7 @@ func TestGap(t *testing.T) {
 		t.Fatalf("%d gaps: %+v", len(evs), evs)
 	}
 	g := evs[0]
-	if g.Vessels[0].MMSI != 7 || g.Details["likely_deliberate"] != true || g.Details["reception_continued"] != true || g.Details["hours"].(float64) != 13 {
+	if g.Vessels[0].MMSI != 7 || !g.Details.LikelyDeliberate || g.Details.ReceptionContinued == nil || !*g.Details.ReceptionContinued || g.Details.Hours != 13 {
 		t.Errorf("gap %+v", g)
 	}
 }
@@ -165,7 +165,7 @@ func TestGap(t *testing.T) {
 func TestLoitering(t *testing.T) {
 	f := path(12, 0, 5*time.Hour, 10*time.Minute, 36.5, 123.5, 1.0, 30)
 	evs := ofKind(run(t, f, true), KindLoitering)
-	if len(evs) != 1 || evs[0].Details["hours"].(float64) != 5 {
+	if len(evs) != 1 || evs[0].Details.Hours != 5 {
 		t.Errorf("loitering %+v", evs)
 	}
 	// Near the coast (the Skagen anchorage): not loitering.
@@ -216,17 +216,30 @@ func summary(evs []Event) string {
 	return b.String()
 }
 
-// A ship at sea whose position jumps 100 km inland is spoofed; a ship
-// that only ever appears "on land" (a lake Natural Earth draws as land)
-// is not.
+// A ship at sea whose track goes on 100 km inland is spoofed, once for
+// the inland run; a ship that only ever appears "on land" (a lake Natural
+// Earth draws as land) is not; one far position inland is a jump of its
+// own (an outlier), not this.
 func TestSpoofingOnLand(t *testing.T) {
 	var f []track.Fix
-	f = append(f, path(20, 0, time.Hour, 10*time.Minute, 38.2, 124.0, 8, 0)...)
-	f = append(f, track.Fix{MMSI: 20, Time: t0.Add(70 * time.Minute), Lat: 40.3, Lon: 127.0, SOG: 8})
-	f = append(f, path(21, 0, time.Hour, 10*time.Minute, 42.2, -81.0, 8, 90)...) // Lake Erie
+	// At sea off Nampo, then silent 5 hours, then three fixes 100 km
+	// inland (reachable in 5 hours at 30 kn, so the same track).
+	f = append(f, path(445000020, 0, time.Hour, 10*time.Minute, 38.6, 124.9, 8, 0)...)
+	f = append(f, path(445000020, 6*time.Hour, 20*time.Minute, 10*time.Minute, 39.3, 125.8, 0, 0)...)
+	f = append(f, path(412000021, 0, time.Hour, 10*time.Minute, 42.2, -81.0, 8, 90)...) // Lake Erie
 	evs := ofKind(run(t, byTime(f), true), KindSpoofing)
-	if len(evs) != 1 || evs[0].Vessels[0].MMSI != 20 || evs[0].Details["reason"] != "position_on_land" {
+	if len(evs) != 1 || evs[0].Vessels[0].MMSI != 445000020 || evs[0].Details.Reason != "position_on_land" || evs[0].Details.Fixes != 3 {
 		t.Errorf("spoofing %v", summary(evs))
+	}
+	var g []track.Fix
+	g = append(g, path(445000022, 0, time.Hour, 10*time.Minute, 38.2, 124.0, 8, 0)...)
+	g = append(g, track.Fix{MMSI: 445000022, Time: t0.Add(70 * time.Minute), Lat: 40.3, Lon: 127.0, SOG: 8})
+	evs = run(t, byTime(g), true)
+	if s := ofKind(evs, KindSpoofing); len(s) != 0 {
+		t.Errorf("one far position inland: %v", summary(evs))
+	}
+	if o := ofKind(evs, KindInconsistency); len(o) != 1 || o[0].Details.Reason != "position_outlier" || o[0].Details.InlandKM < 30 {
+		t.Errorf("outlier: %v", summary(evs))
 	}
 }
 
@@ -299,9 +312,9 @@ func TestManyZones(t *testing.T) {
 	for _, ev := range evs {
 		switch ev.Kind {
 		case KindZoneEntry:
-			entries[ev.Details["zone"].(string)]++
+			entries[ev.Details.Zone]++
 		case KindZoneExit:
-			exits[ev.Details["zone"].(string)]++
+			exits[ev.Details.Zone]++
 		}
 	}
 	for i := 0; i < 70; i++ {

@@ -3,6 +3,8 @@ package detect
 import (
 	"fmt"
 	"math"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/tidewatch/tidewatch/geo"
@@ -34,7 +36,24 @@ type StaticReport struct {
 	Source      string
 }
 
-// staticState is the last identity an MMSI reported.
+// imoNotAvailable is the 30-bit all-ones IMO transponders send when none
+// was configured: no IMO, not a bad one.
+const imoNotAvailable = 1<<30 - 1
+
+// Inconsistency reasons, one bit each in staticState.flagged: each is
+// reported once per MMSI.
+const (
+	flagIMOCheck = 1 << iota
+	flagDesignated
+	flagDPRKCallSign
+	flagCallSignCountry
+	flagMIDNotAllocated
+	flagClassB
+	flagPlaceholder
+)
+
+// staticState is the last identity an MMSI reported, and its identity
+// occurrences waiting to close.
 type staticState struct {
 	imo                    uint32
 	name, callSign, dest   string
@@ -44,11 +63,11 @@ type staticState struct {
 	draughtLat, draughtLon float64
 	lengthM                int
 	classB                 bool
-	flagged                map[string]bool // inconsistencies already reported
+	imoValid               bool // imo passes its check digit
+	seen                   bool // a report was processed
 	checkedCallSign        string
 	lastPortCallEnd        track.Time
-	seen                   bool // a report was processed
-	imoValid               bool // imo passes its check digit
+	pending                []fieldChange
 }
 
 // repeats says the report is the last one again, field for field: most
@@ -59,97 +78,164 @@ func (s *staticState) repeats(r *StaticReport) bool {
 		r.Destination == s.dest && r.Draught == s.draught && r.LengthM == s.lengthM && r.ClassB == s.classB
 }
 
-// Static records a ship's static report, emitting identity changes,
-// draught changes at sea and inconsistencies.
+// fieldChange is one identity or draught change occurrence of an MMSI:
+// a field went from one value to another; changes back and forth between
+// the same two values within IdentityResumeHours of the last one are the
+// same occurrence (two transmitters sharing an MMSI alternate their
+// names every few minutes: one occurrence, not a change per report).
+type fieldChange struct {
+	field       string
+	from, to    string
+	start, last track.Time // the occurrence's start and its latest change
+	changes     int
+	lat, lon    float64
+	toFishing   bool
+	// draught changes
+	fromM, toM float64
+	fromPos    LatLon
+}
+
+// placeholderMMSI reports an MMSI no real ship station should carry but
+// many transponders do: not a ship's structure (seven digits such as a
+// manufacturer's default 1193046, 0, 12345678), a MID followed by six
+// zeros (273000000), or one digit nine times (111111111). Identity and
+// position-conflict findings on them say nothing about one ship: they are
+// reported once as an inconsistency instead.
+func placeholderMMSI(mmsi uint32) bool {
+	m := identity.MMSI(mmsi)
+	if m.Kind() == identity.StationInvalid {
+		return true
+	}
+	if mmsi >= 200000000 && mmsi <= 799999999 && mmsi%1000000 == 0 {
+		return true
+	}
+	if mmsi%111111111 == 0 || mmsi == 123456789 {
+		return true
+	}
+	return false
+}
+
+// shipMMSI reports an MMSI whose identity the detectors judge: a ship
+// station that is not a placeholder.
+func shipMMSI(mmsi uint32) bool {
+	return identity.MMSI(mmsi).Kind() == identity.StationShip && !placeholderMMSI(mmsi)
+}
+
+// sharedPlaceholder reports a placeholder MMSI once, when it shows a
+// second transmitter (a far segment, a changed identity): what would be
+// a conflict or a change on a real MMSI.
+func (e *Engine) sharedPlaceholder(mmsi uint32, v *vesselState, at track.Time, lat, lon float64) {
+	if placeholderMMSI(mmsi) {
+		e.flagOnce(mmsi, v, at, lat, lon, flagPlaceholder, Details{Reason: "placeholder_mmsi",
+			Explanation: fmt.Sprintf("MMSI %09d is a default or placeholder several transponders share: identity findings on it are not reported", mmsi)})
+	}
+}
+
+// flagOnce emits an inconsistency the first time its reason is found for
+// the MMSI.
+func (e *Engine) flagOnce(mmsi uint32, v *vesselState, at track.Time, lat, lon float64, bit uint16, d Details) {
+	if v.flagged&bit != 0 {
+		return
+	}
+	v.flagged |= bit
+	e.emit(Event{Kind: KindInconsistency, Vessels: []Vessel{{MMSI: mmsi, IMO: v.static.imo, Name: v.static.name}}, Start: at.Std(), End: at.Std(), Lat: lat, Lon: lon, Details: d})
+}
+
+// StaticReport records a ship's static report, finding identity changes,
+// draught changes at sea, identity conflicts and inconsistencies.
 func (e *Engine) StaticReport(r StaticReport) {
 	if r.Time.IsZero() {
 		return
 	}
-	mi := e.info(r.MMSI)
-	s := mi.ident
-	if s == nil {
-		s = &staticState{flagged: map[string]bool{}}
-		mi.ident = s
+	if r.IMO == imoNotAvailable {
+		r.IMO = 0
 	}
+	i := e.tracker.Index(r.MMSI)
+	e.tracker.Seen(i, r.Time)
+	v := e.tracker.Data(i)
+	if v.ident == nil {
+		v.ident = &staticState{}
+	}
+	s := v.ident
 	if r.IMO != 0 {
-		mi.static.imo = r.IMO
+		v.static.imo = r.IMO
 	}
 	if r.Name != "" {
-		mi.static.name = r.Name
+		v.static.name = r.Name
 	}
+	ship := shipMMSI(r.MMSI)
 	if e.Designated == nil && s.repeats(&r) {
 		// Only the IMO's last use moves on (another MMSI may take it).
-		if r.IMO != 0 && s.imoValid {
-			e.imoUse(r, mi)
+		if r.IMO != 0 && s.imoValid && ship {
+			e.imoUse(r)
 		}
 		return
 	}
-	info := mi.static
-	v := []Vessel{{MMSI: r.MMSI, IMO: info.imo, Name: info.name}}
-	pos := e.lastPosition(r.MMSI)
-	change := func(field string, from, to any, extra map[string]any) {
-		d := map[string]any{"field": field, "from": from, "to": to}
-		for k, x := range extra {
-			d[k] = x
+	lat, lon := v.lastLat, v.lastLon
+	{
+		change := func(field, from, to string) {
+			if !ship {
+				e.sharedPlaceholder(r.MMSI, v, r.Time, lat, lon)
+				return
+			}
+			e.fieldChanged(r.MMSI, s, fieldChange{field: field, from: from, to: to, start: r.Time, last: r.Time, lat: lat, lon: lon,
+				toFishing: field == "ship_type" && to == "30"})
 		}
-		e.emit(Event{Kind: KindIdentityChange, Vessels: v, Start: r.Time.Std(), End: r.Time.Std(), Lat: pos.Lat, Lon: pos.Lon, Details: d})
-	}
-	if r.Name != "" && s.name != "" && r.Name != s.name {
-		change("name", s.name, r.Name, nil)
-	}
-	if r.IMO != 0 && s.imo != 0 && r.IMO != s.imo {
-		change("imo", s.imo, r.IMO, nil)
-	}
-	if r.CallSign != "" && s.callSign != "" && r.CallSign != s.callSign {
-		change("call_sign", s.callSign, r.CallSign, nil)
-	}
-	if r.ShipType != 0 && s.shipType != 0 && r.ShipType != s.shipType {
-		// Declaring a fishing vessel during an STS transfer is a known
-		// trick: it explains loitering and close company.
-		change("ship_type", s.shipType, r.ShipType, map[string]any{"to_fishing": r.ShipType == 30})
-	}
-	if r.Destination != "" && s.dest != "" && r.Destination != s.dest {
-		change("destination", s.dest, r.Destination, nil)
-	}
-	// Draught: a change of 1 m or more without a port call in between is a
-	// transfer of cargo at sea.
-	if r.Draught > 0 {
-		if s.draught > 0 && math.Abs(r.Draught-s.draught) >= e.cfg.DraughtChangeMetres && !s.lastPortCallEnd.After(s.draughtAt) && !e.inPortCall(r.MMSI) {
-			e.emit(Event{Kind: KindDraughtChange, Vessels: v, Start: s.draughtAt.Std(), End: r.Time.Std(), Lat: pos.Lat, Lon: pos.Lon, Details: map[string]any{
-				"from_m": s.draught, "to_m": r.Draught, "change_m": round2(r.Draught - s.draught),
-				"from_position": []float64{round5(s.draughtLat), round5(s.draughtLon)}, "no_port_call_between": true}})
+		if r.Name != "" && s.name != "" && r.Name != s.name {
+			change("name", s.name, r.Name)
 		}
-		if r.Draught != s.draught || s.draughtAt.IsZero() {
-			s.draught, s.draughtAt, s.draughtLat, s.draughtLon = r.Draught, r.Time, pos.Lat, pos.Lon
+		if r.IMO != 0 && s.imo != 0 && r.IMO != s.imo {
+			change("imo", strconv.Itoa(int(s.imo)), strconv.Itoa(int(r.IMO)))
+		}
+		if r.CallSign != "" && s.callSign != "" && r.CallSign != s.callSign {
+			change("call_sign", s.callSign, r.CallSign)
+		}
+		if r.ShipType != 0 && s.shipType != 0 && r.ShipType != s.shipType {
+			// Declaring a fishing vessel during an STS transfer is a known
+			// trick: it explains loitering and close company.
+			change("ship_type", strconv.Itoa(int(s.shipType)), strconv.Itoa(int(r.ShipType)))
+		}
+		if r.Destination != "" && s.dest != "" && r.Destination != s.dest {
+			change("destination", s.dest, r.Destination)
+		}
+		// Draught: a change of 1 m or more without a port call in between
+		// is a transfer of cargo at sea.
+		if ship && r.Draught > 0 && s.draught > 0 && math.Abs(r.Draught-s.draught) >= e.cfg.DraughtChangeMetres &&
+			!s.lastPortCallEnd.After(s.draughtAt) && !e.inPortCall(r.MMSI) {
+			e.fieldChanged(r.MMSI, s, fieldChange{field: "draught", from: ftoa(s.draught), to: ftoa(r.Draught), start: s.draughtAt, last: r.Time,
+				lat: lat, lon: lon, fromM: s.draught, toM: r.Draught, fromPos: LatLon{round5(s.draughtLat), round5(s.draughtLon)}})
 		}
 	}
-	// IMO numbers: invalid check digits, and one IMO under two MMSIs.
+	if r.Draught > 0 && (r.Draught != s.draught || s.draughtAt.IsZero()) {
+		s.draught, s.draughtAt, s.draughtLat, s.draughtLon = r.Draught, r.Time, lat, lon
+	}
+	// IMO numbers: a bad check digit is a data-quality finding; a valid
+	// one may be broadcast by two MMSIs.
 	if r.IMO != 0 {
-		if !identity.ValidShipIMO(int(r.IMO)) && !s.flagged["imo-check"] {
-			s.flagged["imo-check"] = true
-			e.emit(Event{Kind: KindIdentityConflict, Vessels: v, Start: r.Time.Std(), End: r.Time.Std(), Lat: pos.Lat, Lon: pos.Lon,
-				Details: map[string]any{"reason": "imo_check_digit", "imo": r.IMO, "explanation": fmt.Sprintf("IMO %d fails the ship IMO check digit", r.IMO)}})
-		}
-		if identity.ValidShipIMO(int(r.IMO)) {
-			// Placeholder and junk numbers (1, 111, 2^30-1) would tie
-			// unrelated ships together.
-			e.imoUse(r, mi)
+		if !identity.ValidShipIMO(int(r.IMO)) {
+			e.flagOnce(r.MMSI, v, r.Time, lat, lon, flagIMOCheck, Details{Reason: "imo_check_digit", IMO: r.IMO,
+				Explanation: fmt.Sprintf("IMO %d fails the ship IMO check digit", r.IMO)})
+		} else if ship {
+			// Placeholder and junk numbers (1, 111) fail the check digit
+			// and would tie unrelated ships together.
+			e.imoUse(r)
 		}
 	}
-	if e.Designated != nil && !s.flagged["designated"] {
+	if e.Designated != nil && v.flagged&flagDesignated == 0 {
 		if what, listedFlag, ok := e.Designated(r.IMO, r.MMSI); ok {
-			s.flagged["designated"] = true
-			d := map[string]any{"reason": "designated_identity", "listing": what,
-				"explanation": "the ship broadcasts an identity (IMO or MMSI) of a designated vessel"}
+			v.flagged |= flagDesignated
+			d := Details{Reason: "designated_identity", Listing: what,
+				Explanation: "the ship broadcasts an identity (IMO or MMSI) of a designated vessel"}
 			// The flag its radio licence implies against the flag the lists
 			// record: a designated ship under a new flag has hopped.
 			if mid, ok := identity.MMSI(r.MMSI).Flag(); ok && listedFlag != "" {
-				d["listed_flag"], d["mid_flag"], d["flag_differs"] = listedFlag, string(mid), string(mid) != listedFlag
+				d.ListedFlag, d.MIDFlag, d.FlagDiffers = listedFlag, string(mid), string(mid) != listedFlag
 			}
-			e.emit(Event{Kind: KindIdentityConflict, Vessels: v, Start: r.Time.Std(), End: r.Time.Std(), Lat: pos.Lat, Lon: pos.Lon, Details: d})
+			e.emit(Event{Kind: KindIdentityConflict, Vessels: []Vessel{{MMSI: r.MMSI, IMO: v.static.imo, Name: v.static.name}},
+				Start: r.Time.Std(), End: r.Time.Std(), Lat: lat, Lon: lon, Details: d})
 		}
 	}
-	e.inconsistencies(r, s, v, pos)
+	e.inconsistencies(r, v, s)
 	if r.Name != "" {
 		s.name = r.Name
 	}
@@ -173,70 +259,326 @@ func (e *Engine) StaticReport(r StaticReport) {
 	s.seen = true
 }
 
-// imoUse reports one IMO broadcast by two MMSIs: at once (a conflict), or
-// one after the other (an identity change; the flag the MID implies may
-// change with it).
-func (e *Engine) imoUse(r StaticReport, mi *mmsiInfo) {
-	u, ok := e.imoSeen[r.IMO]
-	e.imoSeen[r.IMO] = imoUser{mmsi: r.MMSI, at: r.Time}
-	if !ok || u.mmsi == r.MMSI {
-		return
+func ftoa(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) }
+
+// fieldChanged opens a change occurrence (fc.last is when the change was
+// reported), or extends the one open for the same field between the same
+// two values.
+func (e *Engine) fieldChanged(mmsi uint32, s *staticState, fc fieldChange) {
+	at := fc.last
+	for i := range s.pending {
+		p := &s.pending[i]
+		if p.field != fc.field {
+			continue
+		}
+		if ((p.from == fc.from && p.to == fc.to) || (p.from == fc.to && p.to == fc.from)) && at.Sub(p.last) <= e.resume {
+			p.changes++
+			p.last = at
+			return
+		}
+		// Another change of the field: the open one is over.
+		e.emit(e.changeEvent(mmsi, *p, false))
+		s.pending = slices.Delete(s.pending, i, i+1)
+		break
 	}
-	v := []Vessel{{MMSI: r.MMSI, IMO: mi.static.imo, Name: mi.static.name}}
-	pos := e.lastPosition(r.MMSI)
-	other := Vessel{MMSI: u.mmsi, IMO: r.IMO, Name: e.info(u.mmsi).static.name}
-	fromFlag, _ := identity.MMSI(u.mmsi).Flag()
-	toFlag, _ := identity.MMSI(r.MMSI).Flag()
-	if r.Time.Sub(u.at) <= time.Duration(e.cfg.SameTimeMinutes*float64(time.Minute)) && e.recentlyActive(u.mmsi, r.Time) {
-		e.emit(Event{Kind: KindIdentityConflict, Vessels: []Vessel{other, v[0]}, Start: u.at.Std(), End: r.Time.Std(), Lat: pos.Lat, Lon: pos.Lon,
-			Details: map[string]any{"reason": "one_imo_two_mmsi", "imo": r.IMO}})
-		return
-	}
-	e.emit(Event{Kind: KindIdentityChange, Vessels: []Vessel{other, v[0]}, Start: u.at.Std(), End: r.Time.Std(), Lat: pos.Lat, Lon: pos.Lon,
-		Details: map[string]any{"field": "mmsi", "from": u.mmsi, "to": r.MMSI, "imo": r.IMO, "flag_from": string(fromFlag), "flag_to": string(toFlag), "flag_changed": fromFlag != toFlag}})
+	fc.changes = 1
+	s.pending = append(s.pending, fc)
+	e.identPending[mmsi] = struct{}{}
 }
 
+func (e *Engine) changeEvent(mmsi uint32, c fieldChange, open bool) Event {
+	v := []Vessel{{MMSI: mmsi}}
+	if s := e.known(mmsi); s != nil {
+		v[0].IMO, v[0].Name = s.static.imo, s.static.name
+	}
+	ev := Event{Kind: KindIdentityChange, Vessels: v, Start: c.start.Std(), End: c.last.Std(), Lat: c.lat, Lon: c.lon,
+		Details: Details{Field: c.field, From: c.from, To: c.to, ToFishing: c.toFishing, Changes: c.changes}}
+	if c.field == "draught" {
+		ev.Kind = KindDraughtChange
+		ev.Details = Details{FromM: c.fromM, ToM: c.toM, ChangeM: round2(c.toM - c.fromM), FromPosition: c.fromPos,
+			NoPortCallBetween: true, Changes: c.changes}
+	}
+	if open {
+		ev.Status = StatusOpen
+	}
+	return ev
+}
+
+// closeChanges emits the MMSI's change occurrences not resumed within
+// IdentityResumeHours (all of them when all is set).
+func (e *Engine) closeChanges(mmsi uint32, v *vesselState, all bool) {
+	s := v.ident
+	kept := s.pending[:0]
+	for _, c := range s.pending {
+		if all || e.now.Sub(c.last) > e.resume {
+			e.emit(e.changeEvent(mmsi, c, false))
+			continue
+		}
+		kept = append(kept, c)
+	}
+	clear(s.pending[len(kept):])
+	s.pending = kept
+	if len(kept) == 0 {
+		s.pending = nil
+		delete(e.identPending, mmsi)
+	}
+}
+
+// closeIdentity closes the identity occurrences that were not resumed
+// (all when all is set), in MMSI and IMO order.
+func (e *Engine) closeIdentity(all bool) {
+	mmsis := make([]uint32, 0, len(e.identPending))
+	for m := range e.identPending {
+		mmsis = append(mmsis, m)
+	}
+	slices.Sort(mmsis)
+	for _, m := range mmsis {
+		if v := e.known(m); v != nil && v.ident != nil {
+			e.closeChanges(m, v, all)
+		} else {
+			delete(e.identPending, m)
+		}
+	}
+	imos := make([]uint32, 0, len(e.imoPending))
+	for k := range e.imoPending {
+		imos = append(imos, k)
+	}
+	slices.Sort(imos)
+	for _, k := range imos {
+		e.closeIMO(k, all)
+	}
+	if all || e.now.Sub(e.imoPruned) >= 24*time.Hour {
+		e.imoPruned = e.now
+		// Forget IMOs nobody broadcast for 30 days (memory follows the
+		// ships in play): a handover after that is not seen.
+		for k, st := range e.imos {
+			if _, busy := e.imoPending[k]; !busy && e.now.Sub(st.users[len(st.users)-1].last) > imoForget {
+				delete(e.imos, k)
+			}
+		}
+	}
+}
+
+// imoForget is how long an IMO's last MMSI is remembered.
+const imoForget = 30 * 24 * time.Hour
+
+// imoState is who broadcast one IMO: its recent users (at most
+// maxIMOUsers, most recent last), a handover from one MMSI to another
+// waiting to be confirmed, and the conflicts open on it.
+type imoState struct {
+	users     []imoUser
+	hand      *handover
+	conflicts []*imoConflict
+}
+
+const maxIMOUsers = 4
+
 type imoUser struct {
-	mmsi uint32
-	at   track.Time
+	mmsi        uint32
+	first, last track.Time // the current spell of use
+}
+
+type handover struct {
+	from, to          uint32
+	fromLast, toFirst track.Time
+	lat, lon          float64
+}
+
+type imoConflict struct {
+	a, b        uint32
+	start, last track.Time
+}
+
+// imoUse follows one IMO's MMSIs. Two MMSIs using it in overlapping
+// spells (or one within SameTimeMinutes of the other's last use while
+// that one is still heard) are an identity conflict, one occurrence while
+// both keep using it, closed when one of them has not for
+// IdentityResumeHours. One MMSI taking over from another without overlap
+// is an identity change (field "mmsi"), reported once the old one has not
+// come back for IdentityResumeHours: if it does, both are in use and it
+// is a conflict instead.
+func (e *Engine) imoUse(r StaticReport) {
+	x, m, t := r.IMO, r.MMSI, r.Time
+	st := e.imos[x]
+	if st == nil {
+		st = &imoState{}
+		e.imos[x] = st
+	}
+	ui := -1
+	for i := range st.users {
+		if st.users[i].mmsi == m {
+			ui = i
+		}
+	}
+	if ui < 0 {
+		if len(st.users) == maxIMOUsers {
+			st.users = st.users[1:]
+		}
+		st.users = append(st.users, imoUser{mmsi: m, first: t, last: t})
+	} else {
+		u := st.users[ui]
+		if t.Sub(u.last) > e.resume {
+			u.first = t // a new spell of use
+		}
+		u.last = t
+		// most recent last
+		st.users = append(slices.Delete(st.users, ui, ui+1), u)
+	}
+	u := st.users[len(st.users)-1]
+	same := minutes(e.cfg.SameTimeMinutes)
+	var prev *imoUser
+	for i := len(st.users) - 2; i >= 0; i-- {
+		o := st.users[i]
+		// Spells overlap when the other was used after this one began.
+		concurrent := !o.last.Before(u.first)
+		if !concurrent && u.first.Sub(o.last) <= same {
+			concurrent = e.recentlyActive(o.mmsi, t)
+		}
+		if concurrent {
+			e.imoConflictSeen(x, st, o, u, t)
+		} else if prev == nil {
+			prev = &st.users[i]
+		}
+	}
+	if prev != nil && st.hand == nil && prev.last.Before(u.first) && u.first == t && !e.inConflict(st, prev.mmsi, m) {
+		v := e.known(m)
+		st.hand = &handover{from: prev.mmsi, to: m, fromLast: prev.last, toFirst: t, lat: v.lastLat, lon: v.lastLon}
+		e.imoPending[x] = struct{}{}
+	}
+}
+
+func (e *Engine) inConflict(st *imoState, a, b uint32) bool {
+	a, b = min(a, b), max(a, b)
+	for _, c := range st.conflicts {
+		if c.a == a && c.b == b {
+			return true
+		}
+	}
+	return false
+}
+
+// imoConflictSeen extends or opens the conflict of two MMSIs on one IMO.
+func (e *Engine) imoConflictSeen(x uint32, st *imoState, o, u imoUser, t track.Time) {
+	a, b := min(o.mmsi, u.mmsi), max(o.mmsi, u.mmsi)
+	if h := st.hand; h != nil && min(h.from, h.to) == a && max(h.from, h.to) == b {
+		st.hand = nil // not a handover: both are in use
+	}
+	for _, c := range st.conflicts {
+		if c.a == a && c.b == b {
+			c.last = t
+			return
+		}
+	}
+	st.conflicts = append(st.conflicts, &imoConflict{a: a, b: b, start: max(o.first, u.first), last: t})
+	e.imoPending[x] = struct{}{}
+}
+
+// imoConflictEvent reports the conflict with the two MMSIs' latest
+// positions.
+func (e *Engine) imoConflictEvent(x uint32, c *imoConflict, open bool) Event {
+	ev := Event{Kind: KindIdentityConflict, Vessels: []Vessel{e.vessel(segKey{c.a, 0}), e.vessel(segKey{c.b, 0})},
+		Start: c.start.Std(), End: c.last.Std(),
+		Details: Details{Reason: "one_imo_two_mmsi", IMO: x, Hours: round2(c.last.Sub(c.start).Hours()),
+			Explanation: fmt.Sprintf("IMO %d broadcast by MMSIs %09d and %09d at once", x, c.a, c.b)}}
+	va, vb := e.known(c.a), e.known(c.b)
+	if va != nil && vb != nil && !va.lastT.IsZero() && !vb.lastT.IsZero() {
+		ev.Details.Positions = []LatLon{{round5(va.lastLat), round5(va.lastLon)}, {round5(vb.lastLat), round5(vb.lastLon)}}
+		ev.Details.DistanceKM = round2(geo.Distance(va.lastLat, va.lastLon, vb.lastLat, vb.lastLon) / 1000)
+	}
+	if va != nil && !va.lastT.IsZero() {
+		ev.Lat, ev.Lon = va.lastLat, va.lastLon
+	}
+	for i := range ev.Vessels {
+		ev.Vessels[i].IMO = x
+	}
+	if open {
+		ev.Status = StatusOpen
+	}
+	return ev
+}
+
+// closeIMO closes the IMO's conflicts not resumed within
+// IdentityResumeHours and confirms a handover whose old MMSI stayed away
+// that long (all of them when all is set).
+func (e *Engine) closeIMO(x uint32, all bool) {
+	st := e.imos[x]
+	if st == nil {
+		delete(e.imoPending, x)
+		return
+	}
+	kept := st.conflicts[:0]
+	for _, c := range st.conflicts {
+		if all || e.now.Sub(c.last) > e.resume {
+			e.emit(e.imoConflictEvent(x, c, false))
+			continue
+		}
+		kept = append(kept, c)
+	}
+	clear(st.conflicts[len(kept):])
+	st.conflicts = kept
+	if h := st.hand; h != nil && (all || e.now.Sub(h.toFirst) > e.resume) {
+		st.hand = nil
+		fromFlag, _ := identity.MMSI(h.from).Flag()
+		toFlag, _ := identity.MMSI(h.to).Flag()
+		from, to := e.vessel(segKey{h.from, 0}), e.vessel(segKey{h.to, 0})
+		from.IMO, to.IMO = x, x
+		e.emit(Event{Kind: KindIdentityChange, Vessels: []Vessel{from, to}, Start: h.fromLast.Std(), End: h.toFirst.Std(), Lat: h.lat, Lon: h.lon,
+			Details: Details{Field: "mmsi", From: fmt.Sprintf("%09d", h.from), To: fmt.Sprintf("%09d", h.to), IMO: x, Changes: 1,
+				FlagFrom: string(fromFlag), FlagTo: string(toFlag), FlagChanged: fromFlag != toFlag}})
+	}
+	if len(st.conflicts) == 0 && st.hand == nil {
+		st.conflicts = nil
+		delete(e.imoPending, x)
+	}
+	// Users no longer in play make room (the most recent stays, for
+	// handovers).
+	if len(st.users) > 1 {
+		last := st.users[len(st.users)-1]
+		kept := st.users[:0]
+		for _, u := range st.users[:len(st.users)-1] {
+			if e.now.Sub(u.last) <= e.resume {
+				kept = append(kept, u)
+			}
+		}
+		st.users = append(kept, last)
+	}
 }
 
 // inconsistencies: a DPRK call sign on a non-DPRK MMSI, a MID allocated to
 // nobody, a class B transponder on a large ship.
-func (e *Engine) inconsistencies(r StaticReport, s *staticState, v []Vessel, pos track.Fix) {
-	flag := func(key string, d map[string]any) {
-		if s.flagged[key] {
-			return
-		}
-		s.flagged[key] = true
-		d["reason"] = key
-		e.emit(Event{Kind: KindInconsistency, Vessels: v, Start: r.Time.Std(), End: r.Time.Std(), Lat: pos.Lat, Lon: pos.Lon, Details: d})
-	}
+func (e *Engine) inconsistencies(r StaticReport, v *vesselState, s *staticState) {
+	lat, lon := v.lastLat, v.lastLon
+	flag := func(bit uint16, d Details) { e.flagOnce(r.MMSI, v, r.Time, lat, lon, bit, d) }
 	m := identity.MMSI(r.MMSI)
 	midFlag, midOK := m.Flag()
 	// The call-sign checks depend only on the call sign and the MMSI, so
 	// they run when the call sign changes, not on every static report.
 	if cs := r.CallSign; cs != "" && cs != s.checkedCallSign {
 		s.checkedCallSign = cs
-		if identity.IsDPRKCallSign(cs) && midFlag != "KP" {
-			flag("dprk_call_sign_on_foreign_mmsi", map[string]any{"call_sign": cs, "mmsi_flag": string(midFlag)})
+		// A ship's call sign is four or five characters in the DPRK
+		// series; longer ones are something else run together (HMAS
+		// Armidale sends "P83VKCV": its pennant number P83 and its
+		// Australian call sign VKCV).
+		if identity.IsDPRKCallSign(cs) && midFlag != "KP" && len(cs) <= 5 {
+			flag(flagDPRKCallSign, Details{Reason: "dprk_call_sign_on_foreign_mmsi", CallSign: cs, MMSIFlag: string(midFlag)})
 		}
 		if c, ok := identity.CallSignCountry(cs); ok && midOK && !sameAdministration(c, midFlag) && c != "KP" {
-			flag("call_sign_country_differs_from_mid", map[string]any{"call_sign": cs, "call_sign_country": string(c), "mmsi_flag": string(midFlag)})
+			flag(flagCallSignCountry, Details{Reason: "call_sign_country_differs_from_mid", CallSign: cs, CSCountry: string(c), MMSIFlag: string(midFlag)})
 		}
 	}
 	if m.Kind() == identity.StationShip && !midOK {
-		flag("mid_not_allocated", map[string]any{"mid": m.MID()})
+		flag(flagMIDNotAllocated, Details{Reason: "mid_not_allocated", MID: m.MID()})
 	}
 	length := r.LengthM
 	if length == 0 {
 		length = s.lengthM
 	}
 	if (r.ClassB || s.classB) && length >= e.cfg.ClassBMaxLengthM {
-		flag("class_b_on_large_ship", map[string]any{"length_m": length})
+		flag(flagClassB, Details{Reason: "class_b_on_large_ship", LengthM: length})
 	}
 }
 
+// lastPosition is the latest fix of the MMSI's open segments.
 func (e *Engine) lastPosition(mmsi uint32) track.Fix {
 	var best track.Fix
 	for _, s := range e.tracker.Open(mmsi) {
@@ -263,122 +605,9 @@ func (e *Engine) inPortCall(mmsi uint32) bool {
 
 // notePortCall remembers when an MMSI last left a port, for draught changes.
 func (e *Engine) notePortCall(mmsi uint32, end track.Time) {
-	if s := e.info(mmsi).ident; s != nil && end.After(s.lastPortCallEnd) {
-		s.lastPortCallEnd = end
+	if v := e.known(mmsi); v != nil && v.ident != nil && end.After(v.ident.lastPortCallEnd) {
+		v.ident.lastPortCallEnd = end
 	}
-}
-
-// twoAtOnce notes a new segment that started far from another segment of
-// the same MMSI that reported moments before. What it was is decided by
-// what follows: if the new segment goes on reporting (jumpConfirmFixes
-// fixes), two ships share the MMSI (identity_conflict, reported then); if
-// it dies out, the position was a one-off impossible jump (spoofing,
-// reported when the segment closes).
-func (e *Engine) twoAtOnce(st *segState, seg *segment, f track.Fix) {
-	window := time.Duration(e.cfg.SameTimeMinutes * float64(time.Minute))
-	for _, o := range e.tracker.Open(seg.MMSI) {
-		if o == seg || f.Time.Sub(o.Last.Time) > window {
-			continue
-		}
-		if d := geo.Distance(o.Last.Lat, o.Last.Lon, f.Lat, f.Lon); d < e.cfg.ConflictMinKM*1000 {
-			continue // near enough to be one ship with a jittery clock or GPS
-		}
-		st.jump = &jumpInfo{otherID: o.ID, other: o.Last, first: f}
-		return
-	}
-}
-
-// jumpInfo is a segment that began far from a live segment of its MMSI.
-type jumpInfo struct {
-	otherID  int
-	other    track.Fix
-	first    track.Fix
-	reported bool
-}
-
-// jumpConfirmFixes is how many fixes make a far-away segment a second ship.
-const jumpConfirmFixes = 3
-
-// jumpProgress reports the conflict once the new segment has kept reporting.
-func (e *Engine) jumpProgress(st *segState, seg *segment) {
-	j := st.jump
-	if j == nil || j.reported || seg.Fixes < jumpConfirmFixes {
-		return
-	}
-	j.reported = true
-	d := geo.Distance(j.other.Lat, j.other.Lon, j.first.Lat, j.first.Lon)
-	info := e.info(seg.MMSI).static
-	e.emit(Event{Kind: KindIdentityConflict,
-		Vessels: []Vessel{{MMSI: seg.MMSI, Segment: j.otherID, IMO: info.imo, Name: info.name}, {MMSI: seg.MMSI, Segment: seg.ID, IMO: info.imo, Name: info.name}},
-		Start:   j.other.Time.Std(), End: j.first.Time.Std(), Lat: j.first.Lat, Lon: j.first.Lon,
-		Details: map[string]any{"reason": "one_mmsi_two_positions", "distance_km": round2(d / 1000),
-			"positions":        [][]float64{{round5(j.other.Lat), round5(j.other.Lon)}, {round5(j.first.Lat), round5(j.first.Lon)}},
-			"implied_speed_kn": round2(d / geo.NauticalMile / math.Max(j.first.Time.Sub(j.other.Time).Hours(), 1.0/3600))}})
-}
-
-// jumpClosed reports a far-away segment that never became a second ship.
-func (e *Engine) jumpClosed(st *segState, seg *segment) {
-	j := st.jump
-	if j == nil || j.reported || st.spoofed {
-		return // already reported as a position on land
-	}
-	d := geo.Distance(j.other.Lat, j.other.Lon, j.first.Lat, j.first.Lon)
-	e.emit(Event{Kind: KindSpoofing, Vessels: []Vessel{e.vessel(st.key)}, Start: j.other.Time.Std(), End: seg.Last.Time.Std(), Lat: j.first.Lat, Lon: j.first.Lon,
-		Details: map[string]any{"reason": "impossible_jump", "fixes": seg.Fixes, "distance_km": round2(d / 1000),
-			"from_position":    []float64{round5(j.other.Lat), round5(j.other.Lon)},
-			"implied_speed_kn": round2(d / geo.NauticalMile / math.Max(j.first.Time.Sub(j.other.Time).Hours(), 1.0/3600))}})
-}
-
-// spoof checks a fix for signs of a falsified position: well inland, or
-// frozen while reporting speed.
-func (e *Engine) spoof(st *segState, f, prev track.Fix) {
-	if e.land != nil && e.land.OnLand(f.Lat, f.Lon) {
-		if !st.onLand {
-			// Natural Earth 1:10m land has no rivers or canals: ships on the
-			// Kiel Canal or the Mississippi look inland. Only a position far
-			// inland and far from any port or anchorage counts.
-			// And only for a ship that was at sea: a ship that has only
-			// ever been seen "on land" is on a lake or river Natural Earth
-			// draws as land (the Great Lakes), not spoofing. The tests run
-			// cheapest first; a ship in port stops at the shore distance.
-			var atSea track.Time
-			for _, o := range e.tracker.Open(st.key.mmsi) {
-				if o.Data.lastAtSea.After(atSea) {
-					atSea = o.Data.lastAtSea
-				}
-			}
-			var inland float64
-			spoofed := !atSea.IsZero() && f.Time.Sub(atSea) <= 24*time.Hour
-			if spoofed {
-				inland = e.land.DistanceToShore(f.Lat, f.Lon, 100*geo.NauticalMile)
-				spoofed = inland >= e.cfg.SpoofInlandKM*1000
-			}
-			if spoofed && e.ports != nil {
-				_, _, nearPort := e.ports.Nearest(f.Lat, f.Lon, e.cfg.SpoofInlandKM*1000)
-				spoofed = !nearPort
-			}
-			if spoofed {
-				st.onLand, st.spoofed = true, true
-				e.emit(Event{Kind: KindSpoofing, Vessels: []Vessel{e.vessel(st.key)}, Start: f.Time.Std(), End: f.Time.Std(), Lat: f.Lat, Lon: f.Lon,
-					Details: map[string]any{"reason": "position_on_land", "inland_km": round2(inland / 1000), "last_at_sea": atSea}})
-			}
-		}
-	} else {
-		st.onLand = false
-		st.lastAtSea = f.Time
-	}
-	if f.HasSOG() && f.SOG >= e.cfg.SpoofFrozenMinKn && f.Lat == prev.Lat && f.Lon == prev.Lon && !prev.Time.IsZero() {
-		if st.frozen == 0 {
-			st.frozenStart = prev
-		}
-		st.frozen++
-		if st.frozen == e.cfg.SpoofFrozenFixes {
-			e.emit(Event{Kind: KindSpoofing, Vessels: []Vessel{e.vessel(st.key)}, Start: st.frozenStart.Time.Std(), End: f.Time.Std(), Lat: f.Lat, Lon: f.Lon,
-				Details: map[string]any{"reason": "frozen_position_while_moving", "fixes": st.frozen + 1, "reported_speed_kn": f.SOG}})
-		}
-		return
-	}
-	st.frozen = 0
 }
 
 // sameAdministration treats China, Taiwan, Hong Kong and Macao as one for

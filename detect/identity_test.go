@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"sort"
 	"testing"
 	"time"
 
@@ -36,17 +37,18 @@ func TestIdentityChanges(t *testing.T) {
 	for _, e := range evs {
 		switch e.Kind {
 		case KindIdentityChange:
-			fields = append(fields, e.Details["field"].(string))
-			if e.Details["field"] == "ship_type" && e.Details["to_fishing"] != true {
+			fields = append(fields, e.Details.Field)
+			if e.Details.Field == "ship_type" && !e.Details.ToFishing {
 				t.Errorf("to fishing not flagged: %v", e.Details)
 			}
 		case KindDraughtChange:
 			draught++
-			if e.Details["change_m"].(float64) != 2.5 {
+			if e.Details.ChangeM != 2.5 {
 				t.Errorf("draught %v", e.Details)
 			}
 		}
 	}
+	sort.Strings(fields)
 	if len(fields) != 2 || fields[0] != "name" || fields[1] != "ship_type" || draught != 1 {
 		t.Errorf("changes %v, draught %d: %v", fields, draught, summary(evs))
 	}
@@ -70,11 +72,11 @@ func TestIdentityConflicts(t *testing.T) {
 	evs := runWithStatic(t, fixes, statics)
 	reasons := map[string]int{}
 	for _, e := range evs {
-		if r, ok := e.Details["reason"].(string); ok {
+		if r := e.Details.Reason; r != "" {
 			reasons[e.Kind+"/"+r]++
 		}
 	}
-	for _, want := range []string{"identity_conflict/one_mmsi_two_positions", "identity_conflict/one_imo_two_mmsi", "identity_conflict/imo_check_digit", "inconsistency/dprk_call_sign_on_foreign_mmsi"} {
+	for _, want := range []string{"identity_conflict/one_mmsi_two_positions", "identity_conflict/one_imo_two_mmsi", "inconsistency/imo_check_digit", "inconsistency/dprk_call_sign_on_foreign_mmsi"} {
 		if reasons[want] != 1 {
 			t.Errorf("%s: %d (all: %v)", want, reasons[want], reasons)
 		}
@@ -85,10 +87,10 @@ func TestSpoofing(t *testing.T) {
 	// Frozen position while reporting 12 knots.
 	var f []track.Fix
 	for i := 0; i < 15; i++ {
-		f = append(f, track.Fix{MMSI: 9, Time: t0.Add(time.Duration(i) * time.Minute), Lat: 30.5, Lon: 124.5, SOG: 12})
+		f = append(f, track.Fix{MMSI: 412345679, Time: t0.Add(time.Duration(i) * time.Minute), Lat: 30.5, Lon: 124.5, SOG: 12})
 	}
 	evs := runWithStatic(t, f, nil)
-	if len(evs) != 1 || evs[0].Kind != KindSpoofing || evs[0].Details["reason"] != "frozen_position_while_moving" {
+	if len(evs) != 1 || evs[0].Kind != KindSpoofing || evs[0].Details.Reason != "frozen_position_while_moving" {
 		t.Errorf("frozen: %v", summary(evs))
 	}
 }
@@ -110,9 +112,9 @@ func TestDesignatedIdentity(t *testing.T) {
 	e.Flush()
 	n := 0
 	for _, ev := range evs {
-		if ev.Details["reason"] == "designated_identity" {
+		if ev.Details.Reason == "designated_identity" {
 			n++
-			if ev.Details["listed_flag"] != "KP" || ev.Details["mid_flag"] != "PA" || ev.Details["flag_differs"] != true {
+			if ev.Details.ListedFlag != "KP" || ev.Details.MIDFlag != "PA" || !ev.Details.FlagDiffers {
 				t.Errorf("flags %v", ev.Details)
 			}
 		}
@@ -122,13 +124,15 @@ func TestDesignatedIdentity(t *testing.T) {
 	}
 }
 
-// One position far off the track, never repeated, is an impossible jump;
-// a second ship that keeps reporting is a conflict (TestIdentityConflicts).
-func TestImpossibleJump(t *testing.T) {
+// One position far off an established track, never repeated, is a
+// position outlier (a data error far more often than spoofing), not
+// spoofing; a second ship that keeps reporting is a conflict
+// (TestIdentityConflicts).
+func TestOneOffJumpIsOutlier(t *testing.T) {
 	f := path(445000077, 0, 2*time.Hour, 5*time.Minute, 38.2, 124.0, 8, 0)
 	f = append(f, track.Fix{MMSI: 445000077, Time: t0.Add(62 * time.Minute), Lat: 33.0, Lon: 124.0, SOG: 8})
 	evs := runWithStatic(t, byTime(f), nil)
-	if len(evs) != 1 || evs[0].Kind != KindSpoofing || evs[0].Details["reason"] != "impossible_jump" {
+	if len(evs) != 1 || evs[0].Kind != KindInconsistency || evs[0].Details.Reason != "position_outlier" || evs[0].Severity != SeverityInfo {
 		t.Errorf("events %v", summary(evs))
 	}
 }

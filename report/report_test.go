@@ -25,7 +25,7 @@ func TestReportRenders(t *testing.T) {
 	in := risk.Input{IMO: 9300207, AsOf: t0.Add(72 * time.Hour), WindowStart: t0.Add(72*time.Hour).AddDate(-1, 0, 0),
 		Observations: []risk.Observation{{MMSI: 667000202, Field: "name", Value: `<script>alert(1)</script>`, First: t0, Last: t0.Add(time.Hour)}},
 		Events: []detect.Event{{Kind: "encounter", Start: t0.Add(7 * time.Hour), End: t0.Add(12 * time.Hour), Lat: 38.2, Lon: 124,
-			Vessels: []detect.Vessel{{MMSI: 445000101, MIDFlag: "KP"}, {MMSI: 667000202}}, Details: map[string]any{"hours": 5.0}}}}
+			Vessels: []detect.Vessel{{MMSI: 445000101, MIDFlag: "KP"}, {MMSI: 667000202}}, Details: detect.Details{Hours: 5}}}}
 	p := risk.Assess(in, risk.DefaultConfig)
 	var track []TrackPoint
 	for i := 0; i < 100; i++ {
@@ -205,8 +205,8 @@ func TestHostileNamesEscaped(t *testing.T) {
 		risk.Observation{MMSI: 667000202, Field: "destination", Value: hostile, First: sh(1), Last: sh(2)})
 	in.Events[0].Vessels[0].Name = hostile
 	in.Events = append(in.Events, detect.Event{Kind: "identity_change", Start: sh(3), End: sh(3), Lat: 38, Lon: 124, Vessels: []detect.Vessel{{MMSI: 667000202, Name: hostile}},
-		Details: map[string]any{"field": "name", "from": "A", "to": hostile, hostile: hostile}})
-	in.Events = append(in.Events, detect.Event{Kind: hostile, Start: sh(4), End: sh(5), Lat: 38.1, Lon: 124.1, Vessels: []detect.Vessel{{MMSI: 667000202}}, Details: map[string]any{hostile: 1.5}})
+		Details: detailsOf(map[string]any{"field": "name", "from": "A", "to": hostile, hostile: hostile})})
+	in.Events = append(in.Events, detect.Event{Kind: hostile, Start: sh(4), End: sh(5), Lat: 38.1, Lon: 124.1, Vessels: []detect.Vessel{{MMSI: 667000202}}, Details: detailsOf(map[string]any{hostile: 1.5})})
 	in.Hits[0].Name = hostile
 	in.Hits[0].Explanation = []string{hostile}
 	in.Parties = []risk.Party{{Role: "owner", Name: hostile, From: hostile}}

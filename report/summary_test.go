@@ -41,11 +41,11 @@ func stsStory(counterpartKP, designated bool) risk.Input {
 		},
 		Events: []detect.Event{
 			{Kind: detect.KindEncounter, Start: sh(7.1), End: sh(12.1), Lat: 38.2063, Lon: 124.0075, Vessels: []detect.Vessel{cp, own},
-				Details: map[string]any{"hours": 4.98, "median_speed_kn": 0.2, "min_distance_m": 80.0}},
+				Details: detailsOf(map[string]any{"hours": 4.98, "median_speed_kn": 0.2, "min_distance_m": 80.0})},
 			{Kind: detect.KindGap, Start: sh(30.15), End: sh(44.17), Lat: 35.5, Lon: 123.8, Vessels: []detect.Vessel{own},
-				Details: map[string]any{"hours": 14.02, "likely_deliberate": true, "start_shore_nm": 92.55}},
+				Details: detailsOf(map[string]any{"hours": 14.02, "likely_deliberate": true, "start_shore_nm": 92.55})},
 			{Kind: detect.KindIdentityChange, Start: sh(48.1), End: sh(48.7), Lat: 33.07, Lon: 124.34, Vessels: []detect.Vessel{own, {MMSI: 572000222}},
-				Details: map[string]any{"field": "mmsi", "from": 667000202.0, "to": 572000222.0, "imo": 9300207.0, "flag_from": "SL", "flag_to": "TV", "flag_changed": true}},
+				Details: detailsOf(map[string]any{"field": "mmsi", "from": "667000202", "to": "572000222", "imo": 9300207.0, "flag_from": "SL", "flag_to": "TV", "flag_changed": true})},
 		},
 	}
 	if designated {

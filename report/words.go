@@ -265,11 +265,11 @@ type eventFacts struct {
 
 func (f eventFacts) has(k string) bool { _, ok := f.d[k]; return ok }
 
-// facts reads an event's details (the one reader of detect.Event.Details;
-// after the typed Details it reads their fields). Values arrive typed from
-// the detectors or as JSON numbers and strings from the store.
+// facts reads an event's details (the one reader of detect.Event.Details),
+// through their JSON form: the keys docs/detection.md documents, the same
+// whether the event came from the detectors or the store.
 func facts(e detect.Event) eventFacts {
-	d := e.Details
+	d := detailsMap(e.Details)
 	f := eventFacts{d: d}
 	f.hours = firstNum(d, "hours", "hours_inside")
 	if f.hours == 0 && !e.End.IsZero() && (e.Kind == detect.KindEncounter || e.Kind == detect.KindGap || e.Kind == detect.KindLoitering || e.Kind == detect.KindPortCall) {
@@ -318,6 +318,15 @@ func facts(e detect.Event) eventFacts {
 		f.lastAtSea, _ = time.Parse(time.RFC3339Nano, t)
 	}
 	return f
+}
+
+// detailsMap is the details as their JSON keys and values.
+func detailsMap(dd detect.Details) map[string]any {
+	d := map[string]any{}
+	if b, err := json.Marshal(dd); err == nil {
+		json.Unmarshal(b, &d)
+	}
+	return d
 }
 
 // rest is the details not named in skip, as "key value" in words, for

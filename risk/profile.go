@@ -460,7 +460,7 @@ func (s *scorer) identity() {
 	// Identity events add the moments of change.
 	var imoChange, fishing, conflict, incons []Evidence
 	for _, e := range s.p.Events {
-		field, _ := e.Details["field"].(string)
+		field := e.Details.Field
 		txt := eventText(e)
 		switch {
 		case e.Kind == detect.KindIdentityChange && field == "mmsi":
@@ -469,7 +469,7 @@ func (s *scorer) identity() {
 			names = append(names, Evidence{Ref: e.Ref, Text: txt})
 		case e.Kind == detect.KindIdentityChange && field == "imo":
 			imoChange = append(imoChange, Evidence{Ref: e.Ref, Text: txt})
-		case e.Kind == detect.KindIdentityChange && field == "ship_type" && e.Details["to_fishing"] == true:
+		case e.Kind == detect.KindIdentityChange && field == "ship_type" && e.Details.ToFishing:
 			fishing = append(fishing, Evidence{Ref: e.Ref, Text: txt})
 		case e.Kind == detect.KindIdentityConflict:
 			conflict = append(conflict, Evidence{Ref: e.Ref, Text: txt})
@@ -520,14 +520,14 @@ func (s *scorer) behaviour() {
 			}
 		case detect.KindGap:
 			nGap++
-			if e.Details["likely_deliberate"] == true {
+			if e.Details.LikelyDeliberate {
 				nDeliberate++
 			}
 			gaps = append(gaps, ev)
 		case detect.KindLoitering:
 			loiter = append(loiter, ev)
 		case detect.KindZoneEntry:
-			switch k, _ := e.Details["zone_kind"].(string); k {
+			switch e.Details.ZoneKind {
 			case "sts_area":
 				zones = append(zones, ev)
 			case "dprk_waters":
@@ -538,7 +538,7 @@ func (s *scorer) behaviour() {
 		case detect.KindDraughtChange:
 			draught = append(draught, ev)
 		case detect.KindPortCall:
-			if e.Details["dprk_port"] == true {
+			if e.Details.DPRKPort {
 				ports = append(ports, ev)
 			}
 		case detect.KindSpoofing:

@@ -30,10 +30,10 @@ func stsTanker() Input {
 		},
 		Events: []detect.Event{
 			{Kind: "encounter", Start: h(7), End: h(12), Lat: 38.2, Lon: 124, Vessels: []detect.Vessel{{MMSI: 445000101, MIDFlag: "KP"}, {MMSI: 667000202, MIDFlag: "SL"}}},
-			{Kind: "gap", Start: h(29), End: h(43), Vessels: []detect.Vessel{{MMSI: 667000202}}, Details: map[string]any{"likely_deliberate": true}},
-			{Kind: "identity_change", Start: h(46), End: h(47), Vessels: []detect.Vessel{{MMSI: 667000202}, {MMSI: 572000222}}, Details: map[string]any{"field": "mmsi", "flag_changed": true}},
+			{Kind: "gap", Start: h(29), End: h(43), Vessels: []detect.Vessel{{MMSI: 667000202}}, Details: detect.Details{LikelyDeliberate: true}},
+			{Kind: "identity_change", Start: h(46), End: h(47), Vessels: []detect.Vessel{{MMSI: 667000202}, {MMSI: 572000222}}, Details: detect.Details{Field: "mmsi", FlagChanged: true}},
 			// after the as-of date: not known yet
-			{Kind: "port_call", Start: h(80), End: h(90), Vessels: []detect.Vessel{{MMSI: 572000222}}, Details: map[string]any{"dprk_port": true}},
+			{Kind: "port_call", Start: h(80), End: h(90), Vessels: []detect.Vessel{{MMSI: 572000222}}, Details: detect.Details{DPRKPort: true}},
 		},
 	}
 }

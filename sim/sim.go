@@ -49,9 +49,13 @@ var DefaultScenario = Scenario{Start: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC
 
 // Truth is one planted behaviour (or look-alike: Expect false).
 type Truth struct {
-	Kind    string    `json:"kind"`
-	Expect  bool      `json:"expect"` // false: a look-alike that must not be reported
-	MMSIs   []uint32  `json:"mmsi"`
+	Kind   string   `json:"kind"`
+	Expect bool     `json:"expect"` // false: a look-alike that must not be reported
+	MMSIs  []uint32 `json:"mmsi"`
+	// Key narrows the kind when set: the identity field of an
+	// identity_change, the reason of a conflict or spoofing, the zone of
+	// a zone entry or exit.
+	Key     string    `json:"key,omitempty"`
 	Start   time.Time `json:"start"`
 	End     time.Time `json:"end"`
 	Note    string    `json:"note"`
@@ -77,6 +81,18 @@ type ship struct {
 	silent   [][2]time.Time // no transmission
 	statics  []staticChange // changes of name, type, draught at times
 	interval time.Duration
+	// jitter stamps each report up to this late (satellite AIS is
+	// stamped on the ground, in batches): reports reach the file out of
+	// time order.
+	jitter time.Duration
+	// displaced moves the reported position during windows (spoofing,
+	// or a one-off bad fix).
+	displaced []displacement
+}
+
+type displacement struct {
+	from, to   time.Time
+	dLat, dLon float64
 }
 
 type staticChange struct {
@@ -103,6 +119,11 @@ func (s *ship) position(t time.Time) (geo.Point, float64, float64, bool) {
 			kn = dist / geo.NauticalMile / h
 		}
 		cog := math.Mod(math.Atan2((l.to.Lon-l.from.Lon)*math.Cos(l.from.Lat*math.Pi/180), l.to.Lat-l.from.Lat)*180/math.Pi+360, 360)
+		for _, d := range s.displaced {
+			if !t.Before(d.from) && t.Before(d.to) {
+				p.Lat, p.Lon = p.Lat+d.dLat, p.Lon+d.dLon
+			}
+		}
 		return p, kn, cog, true
 	}
 	return geo.Point{}, 0, 0, false
@@ -174,6 +195,10 @@ func Run(sc Scenario, nmea, truth io.Writer) error {
 		if !ok {
 			continue
 		}
+		stamp := tk.t
+		if s.jitter > 0 {
+			stamp = stamp.Add(time.Duration(rng.Int63n(int64(s.jitter))))
+		}
 		var lines []string
 		if tk.kind == 0 {
 			lat, lon := ais.RawLatLon(p.Lat, p.Lon)
@@ -184,7 +209,7 @@ func Run(sc Scenario, nmea, truth io.Writer) error {
 			m := ais.Message{MMSI: s.mmsi, Status: status, SpeedRaw: uint16(math.Round(kn * 10)), LatRaw: lat, LonRaw: lon,
 				Course: uint16(math.Round(cog*10)) % 3600, Heading: uint16(math.Round(cog)) % 360, Second: uint8(tk.t.Second())}
 			pl, fill := ais.EncodePosition(&m)
-			lines = ais.Sentences(pl, fill, tk.t.Unix(), "sim", 0, 0, 'A')
+			lines = ais.Sentences(pl, fill, stamp.Unix(), "sim", 0, 0, 'A')
 		} else {
 			name, typ, draught := s.name, s.shipType, s.draught
 			for _, c := range s.statics {
@@ -205,7 +230,7 @@ func Run(sc Scenario, nmea, truth io.Writer) error {
 				ETAMonth: uint8(sc.Start.Month()), ETADay: uint8(sc.Start.Day()), ETAHour: 12}
 			pl, fill := ais.EncodeStatic(&m)
 			group++
-			lines = ais.Sentences(pl, fill, tk.t.Unix(), "sim", group, group, 'B')
+			lines = ais.Sentences(pl, fill, stamp.Unix(), "sim", group, group, 'B')
 		}
 		for _, l := range lines {
 			if _, err := io.WriteString(nmea, l+"\n"); err != nil {
@@ -345,14 +370,16 @@ func planted(sc Scenario) ([]*ship, []Truth) {
 		ships = append(ships, renamed)
 		truths = append(truths,
 			Truth{Kind: "gap", Expect: true, MMSIs: []uint32{foreign.mmsi}, Start: darkFrom, End: darkTo, Note: "the STS tanker goes dark for 14 hours mid-sea"},
-			Truth{Kind: "identity_change", Expect: true, MMSIs: []uint32{foreign.mmsi, renamed.mmsi}, Start: reflag.Add(-time.Hour), End: reflag.Add(time.Hour), Note: "the STS tanker re-flags: its IMO moves from a Sierra Leone to a Tuvalu MMSI"})
+			Truth{Kind: "identity_change", Key: "mmsi", Expect: true, MMSIs: []uint32{foreign.mmsi, renamed.mmsi}, Start: reflag.Add(-time.Hour), End: reflag.Add(time.Hour), Note: "the STS tanker re-flags: its IMO moves from a Sierra Leone to a Tuvalu MMSI"},
+			Truth{Kind: "identity_conflict", Key: "one_imo_two_mmsi", Expect: false, MMSIs: []uint32{foreign.mmsi, renamed.mmsi}, Start: sc.Start, End: end, Note: "look-alike: a re-flag hands the IMO over, the two MMSIs never speak at once"})
 	}
 	truths = append(truths,
 		Truth{Kind: "encounter", Expect: true, MMSIs: []uint32{dprk.mmsi, foreign.mmsi}, Start: arrive, End: arrive.Add(5 * time.Hour), Note: "STS transfer between a DPRK tanker and a foreign tanker in the Korea Bay"},
 		Truth{Kind: "port_call", Expect: true, MMSIs: []uint32{dprk.mmsi}, Start: inPort, End: end, Note: "DPRK tanker calls at Nampo"},
 		Truth{Kind: "draught_change", Expect: true, MMSIs: []uint32{foreign.mmsi}, Start: arrive, End: arrive.Add(6 * time.Hour), Note: "draught falls 11.0 -> 6.0 m at sea"},
-		Truth{Kind: "identity_change", Expect: true, MMSIs: []uint32{dprk.mmsi}, Start: arrive, End: arrive.Add(2 * time.Hour), Note: "renames itself and declares fishing during the STS"},
-		Truth{Kind: "zone_entry", Expect: true, MMSIs: []uint32{dprk.mmsi}, Start: sc.Start, End: arrive, Note: "enters the Korea Bay STS area"},
+		Truth{Kind: "identity_change", Key: "name", Expect: true, MMSIs: []uint32{dprk.mmsi}, Start: arrive, End: arrive.Add(2 * time.Hour), Note: "renames itself during the STS"},
+		Truth{Kind: "identity_change", Key: "ship_type", Expect: true, MMSIs: []uint32{dprk.mmsi}, Start: arrive, End: arrive.Add(2 * time.Hour), Note: "declares itself a fishing vessel during the STS"},
+		Truth{Kind: "zone_entry", Key: "sts-korea-bay-nampo-chodo", Expect: true, MMSIs: []uint32{dprk.mmsi}, Start: sc.Start, End: arrive, Note: "enters the Korea Bay STS area"},
 	)
 
 	// 2. Dark period: a tanker 60+ nm off the Chinese coast goes silent for
@@ -374,7 +401,7 @@ func planted(sc Scenario) ([]*ship, []Truth) {
 	twin2.legs = []leg{sail(geo.Point{Lat: 30.0, Lon: 125.0}, geo.Point{Lat: 31.0, Lon: 126.0}, 11, t(6))}
 	twin2.legs = append(twin2.legs, stay(twin2.legs[0].to, twin2.legs[0].end, end))
 	ships = append(ships, twin1, twin2)
-	truths = append(truths, Truth{Kind: "identity_conflict", Expect: true, MMSIs: []uint32{511000404}, Start: t(6), End: end, Note: "one MMSI broadcast by two ships 600 km apart"})
+	truths = append(truths, Truth{Kind: "identity_conflict", Key: "one_mmsi_two_positions", Expect: true, MMSIs: []uint32{511000404}, Start: t(6), End: end, Note: "one MMSI broadcast by two ships 600 km apart"})
 
 	// Look-alikes. 4. Two ships pass within 300 m at 12 knots.
 	pa := &ship{mmsi: 477000505, imo: imoWithCheck(9600500), name: "SIM PASSER A", callSign: "VRAA1", shipType: 70, draught: 8, dest: "BUSAN"}
@@ -405,5 +432,94 @@ func planted(sc Scenario) ([]*ship, []Truth) {
 	sg.silent = [][2]time.Time{{t(10), t(13)}}
 	ships = append(ships, sg)
 	truths = append(truths, Truth{Kind: "gap", Expect: false, MMSIs: []uint32{sg.mmsi}, Start: t(10), End: t(13), Note: "3-hour reception gap"})
+
+	p, tr := plantedIssue12(sc, t, end)
+	return append(ships, p...), append(truths, tr...)
+}
+
+// plantedIssue12 adds the cases the detection-quality issue found
+// mishandled, with their look-alikes: one IMO on two MMSIs at once, a
+// ship following an STS area's boundary and one crossing it, a position
+// that jumps far away and comes back and a one-off bad position, and a
+// satellite-stamped ship (receive times out of order) going dark.
+func plantedIssue12(sc Scenario, t func(float64) time.Time, end time.Time) ([]*ship, []Truth) {
+	var ships []*ship
+	var truths []Truth
+	hold := func(s *ship) { // stay where the last leg ends until the end
+		l := s.legs[len(s.legs)-1]
+		s.legs = append(s.legs, stay(l.to, l.end, end))
+	}
+
+	// 7. One IMO broadcast at once by two MMSIs in different seas, all
+	//    the time: one conflict for the whole period.
+	imo := imoWithCheck(9800100)
+	k1 := &ship{mmsi: 352001111, imo: imo, name: "SIM KOTI", callSign: "3EKT1", shipType: 80, draught: 9, dest: "NINGBO"}
+	k1.legs = []leg{sail(geo.Point{Lat: 35.2, Lon: 122.6}, geo.Point{Lat: 37.0, Lon: 123.2}, 6, sc.Start)}
+	hold(k1)
+	k2 := &ship{mmsi: 667001111, imo: imo, name: "SIM KOTI", callSign: "9LKT2", shipType: 80, draught: 9, dest: "VLADIVOSTOK"}
+	k2.legs = []leg{sail(geo.Point{Lat: 38.0, Lon: 131.0}, geo.Point{Lat: 40.0, Lon: 132.5}, 6, sc.Start)}
+	hold(k2)
+	ships = append(ships, k1, k2)
+	truths = append(truths, Truth{Kind: "identity_conflict", Key: "one_imo_two_mmsi", Expect: true, MMSIs: []uint32{k1.mmsi, k2.mmsi}, Start: sc.Start, End: end,
+		Note: "one IMO broadcast at once by two MMSIs 900 km apart"},
+		Truth{Kind: "identity_change", Key: "mmsi", Expect: false, MMSIs: []uint32{k1.mmsi, k2.mmsi}, Start: sc.Start, End: end,
+			Note: "look-alike: two MMSIs using one IMO at once are no hand-over"})
+
+	// 8. A ship following the northern edge of the East China Sea STS
+	//    area, 330 m either side, switching every 8 minutes: no entry.
+	//    Another crosses the area: one entry and one exit.
+	f := &ship{mmsi: 413000808, imo: imoWithCheck(9810800), name: "SIM EDGE", callSign: "BSED1", shipType: 70, draught: 8, dest: "BUSAN"}
+	lon, at, side := 123.5, t(2), -1.0 // begins outside (north of 32.5 N)
+	for lon < 126.0 {
+		next := geo.Point{Lat: 32.5 + side*0.003, Lon: lon + 0.025}
+		l := leg{geo.Point{Lat: 32.5 - side*0.003, Lon: lon}, next, at, at.Add(8 * time.Minute)}
+		f.legs = append(f.legs, l)
+		lon, at, side = next.Lon, l.end, -side
+	}
+	f.legs = append([]leg{stay(f.legs[0].from, sc.Start, t(2))}, f.legs...)
+	last := f.legs[len(f.legs)-1]
+	f.legs = append(f.legs, sail(last.to, geo.Point{Lat: 33.2, Lon: last.to.Lon}, 10, last.end)) // then away north
+	hold(f)
+	c := &ship{mmsi: 413000909, imo: imoWithCheck(9810900), name: "SIM CROSSER", callSign: "BSCR1", shipType: 70, draught: 8, dest: "QINGDAO"}
+	across := sail(geo.Point{Lat: 28.2, Lon: 124.0}, geo.Point{Lat: 32.8, Lon: 124.5}, 15, t(2))
+	c.legs = []leg{stay(across.from, sc.Start, t(2)), across}
+	hold(c)
+	frac := func(lat float64) time.Time { // when the crossing passes lat
+		return across.start.Add(time.Duration(float64(across.end.Sub(across.start)) * (lat - across.from.Lat) / (across.to.Lat - across.from.Lat)))
+	}
+	inAt, outAt := frac(28.5), frac(32.5)
+	ships = append(ships, f, c)
+	truths = append(truths,
+		Truth{Kind: "zone_entry", Key: "sts-east-china-sea", Expect: false, MMSIs: []uint32{f.mmsi}, Start: sc.Start, End: end, Note: "look-alike: a ship following the STS area's edge, 330 m either side"},
+		Truth{Kind: "zone_exit", Key: "sts-east-china-sea", Expect: false, MMSIs: []uint32{f.mmsi}, Start: sc.Start, End: end, Note: "look-alike: a ship following the STS area's edge, 330 m either side"},
+		Truth{Kind: "zone_entry", Key: "sts-east-china-sea", Expect: true, MMSIs: []uint32{c.mmsi}, Start: inAt.Add(-time.Hour), End: inAt.Add(time.Hour), Note: "a ship crosses the East China Sea STS area: in"},
+		Truth{Kind: "zone_exit", Key: "sts-east-china-sea", Expect: true, MMSIs: []uint32{c.mmsi}, Start: outAt.Add(-time.Hour), End: outAt.Add(time.Hour), Note: "a ship crosses the East China Sea STS area: out"})
+
+	// 9. A position that jumps 340 km south, stays there 5 hours and
+	//    comes back (the real track silent meanwhile); and a ship with
+	//    one bad position 330 km off its track.
+	j := &ship{mmsi: 636001010, imo: imoWithCheck(9811000), name: "SIM JUMPER", callSign: "A8JP1", shipType: 80, draught: 10, dest: "DALIAN",
+		displaced: []displacement{{t(10), t(15), -3.0, 0.5}}}
+	j.legs = []leg{sail(geo.Point{Lat: 35.6, Lon: 122.3}, geo.Point{Lat: 36.6, Lon: 123.3}, 5, sc.Start)}
+	hold(j)
+	o := &ship{mmsi: 636001111, imo: imoWithCheck(9811100), name: "SIM GLITCH", callSign: "A8GL1", shipType: 70, draught: 8, dest: "NIIGATA",
+		displaced: []displacement{{t(9), t(9).Add(sc.Interval), -3.0, 0}}}
+	o.legs = []leg{sail(geo.Point{Lat: 39.0, Lon: 132.0}, geo.Point{Lat: 40.0, Lon: 134.0}, 8, sc.Start)}
+	hold(o)
+	ships = append(ships, j, o)
+	truths = append(truths,
+		Truth{Kind: "position_spoofing", Key: "far_jump", Expect: true, MMSIs: []uint32{j.mmsi}, Start: t(10), End: t(15), Note: "the position jumps 340 km away for 5 hours and comes back"},
+		Truth{Kind: "position_spoofing", Expect: false, MMSIs: []uint32{o.mmsi}, Start: sc.Start, End: end, Note: "look-alike: one bad position 330 km off the track"})
+
+	// 10. A satellite-received ship, reports stamped up to 6 minutes out
+	//     of order, goes dark for 13 hours far out in the Sea of Japan:
+	//     one gap (jitter split it into tracks, and each had its gap).
+	g := &ship{mmsi: 235001212, imo: imoWithCheck(9811200), name: "SIM SATELLITE", callSign: "MSAT1", shipType: 60, draught: 8, dest: "VLADIVOSTOK",
+		interval: 20 * time.Second, jitter: 6 * time.Minute}
+	g.legs = []leg{sail(geo.Point{Lat: 37.2, Lon: 130.8}, geo.Point{Lat: 44.0, Lon: 137.5}, 17, sc.Start)}
+	hold(g)
+	g.silent = [][2]time.Time{{t(3), t(16)}}
+	ships = append(ships, g)
+	truths = append(truths, Truth{Kind: "gap", Expect: true, MMSIs: []uint32{g.mmsi}, Start: t(3), End: t(16), Note: "13-hour dark period of a ship with satellite-stamped (jittered) reports"})
 	return ships, truths
 }

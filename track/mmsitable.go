@@ -5,8 +5,9 @@ package track
 // built-in map's groups no longer fit in cache and that lookup was the
 // largest single cost of detection (docs/detection.md). Here a lookup
 // probes an array of key and index pairs (8 bytes a slot, a few hundred
-// KB at most; key and index share a cache line). Entries are never deleted: memory follows the
-// distinct MMSIs seen (8 bytes of table each), not the input.
+// KB at most; key and index share a cache line). Entries are deleted only
+// when the tracker evicts a vessel: memory follows the MMSIs tracked (16
+// bytes of table each at most), not the input.
 type mmsiTable struct {
 	slots []slot
 	n     int
@@ -82,4 +83,45 @@ func (t *mmsiTable) put(k uint32, v int32) {
 	}
 	t.insert(k, v)
 	t.n++
+}
+
+// del removes k (absent k is a no-op). Linear probing keeps its chains by
+// moving later entries of the cluster back into the hole (no tombstones,
+// so lookups stay as short as before deletions).
+func (t *mmsiTable) del(k uint32) {
+	if k == 0 {
+		t.zero = -1
+		return
+	}
+	mask := len(t.slots) - 1
+	i := t.slot(k)
+	for {
+		switch t.slots[i].key {
+		case 0:
+			return
+		case k:
+		default:
+			i = (i + 1) & mask
+			continue
+		}
+		break
+	}
+	t.n--
+	for j := i; ; {
+		t.slots[i] = slot{}
+		for {
+			j = (j + 1) & mask
+			if t.slots[j].key == 0 {
+				return
+			}
+			// The entry at j may move to the hole at i unless its home
+			// slot lies cyclically in (i, j].
+			h := t.slot(t.slots[j].key)
+			if (j > i && (h <= i || h > j)) || (j < i && h <= i && h > j) {
+				break
+			}
+		}
+		t.slots[i] = t.slots[j]
+		i = j
+	}
 }

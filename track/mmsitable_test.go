@@ -60,3 +60,39 @@ func BenchmarkMMSILookup(b *testing.B) {
 		_ = s
 	})
 }
+
+// Deleting keeps every other key findable, whatever the clusters: keys
+// are put, deleted and put again at random against a map.
+func TestMMSITableDelete(t *testing.T) {
+	tab := newMMSITable()
+	ref := map[uint32]int32{}
+	rng := rand.New(rand.NewSource(2))
+	for i := 0; i < 200000; i++ {
+		k := uint32(rng.Intn(3))*100000000 + uint32(rng.Intn(3000))
+		if _, ok := ref[k]; ok && rng.Intn(2) == 0 {
+			tab.del(k)
+			delete(ref, k)
+		} else if !ok {
+			tab.put(k, int32(i))
+			ref[k] = int32(i)
+		}
+		if i%997 == 0 {
+			for k, v := range ref {
+				if got := tab.get(k); got != v {
+					t.Fatalf("step %d: get(%d) = %d, want %d", i, k, got, v)
+				}
+			}
+		}
+	}
+	want := len(ref)
+	if _, ok := ref[0]; ok {
+		want-- // MMSI 0 is kept aside, not counted
+	}
+	if tab.n != want {
+		t.Errorf("count %d, want %d", tab.n, want)
+	}
+	tab.del(123456789) // absent: no-op
+	if tab.n != want {
+		t.Errorf("deleting an absent key changed the count")
+	}
+}

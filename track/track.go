@@ -7,7 +7,9 @@
 package track
 
 import (
+	"cmp"
 	"math"
+	"slices"
 	"sort"
 	"time"
 	"unsafe"
@@ -88,30 +90,56 @@ type Config struct {
 	// Expire closes a segment with no fix for this long in event time
 	// (default 72 h): a ship silent that long starts a new segment.
 	Expire time.Duration
+	// MinInterval is the shortest interval a speed is computed over
+	// (default 2 min): receive times jitter (satellite AIS is stamped on
+	// the ground, in batches), so two fixes a few seconds apart may be
+	// minutes apart in truth.
+	MinInterval time.Duration
+	// MaxVessels caps the MMSIs tracked at once (default 1,000,000).
+	// Adding one more evicts the idlest sixteenth (by the event time
+	// each was last heard): their segments close, Evicted sees their
+	// state, and each is forgotten. A vessel heard again after eviction
+	// is a new vessel: its segments are numbered from 0 again. Eviction
+	// bounds memory whatever the input (a flood of distinct MMSIs) and
+	// never happens below the cap.
+	MaxVessels int
 }
 
 // DefaultConfig is the published-method default: 30 knots is above any
 // merchant ship's speed, as GFW's and DMA's trackers use.
-var DefaultConfig = Config{MaxSpeedKn: 30, MaxOpen: 8, Expire: 72 * time.Hour}
+var DefaultConfig = Config{MaxSpeedKn: 30, MaxOpen: 8, Expire: 72 * time.Hour, MinInterval: 2 * time.Minute, MaxVessels: 1_000_000}
 
 // Tracker assigns fixes to segments. Fixes must come in event-time order
 // (see Reorder); a fix older than its segment's last fix is a duplicate
 // or a late arrival and is reported as such, never used to go backwards.
-type Tracker[D any] struct {
+// D is the caller's state per segment, V per MMSI; both are held inline
+// (one allocation per segment, none per MMSI beyond its table entry).
+type Tracker[D, V any] struct {
 	cfg Config
-	// ids maps an MMSI to its entry in vessels: the open segments and
-	// the next segment ID. Entries stay after their segments close.
+	// ids maps an MMSI to its entry in vessels: the open segments, the
+	// next segment ID and the caller's state. Entries stay after their
+	// segments close, until evicted (MaxVessels).
 	ids     *mmsiTable
-	vessels []vesselEntry[D]
-	open    int // open segments in all
+	vessels []vesselEntry[D, V]
+	free    []int32 // entries evicted, to reuse
+	open    int     // open segments in all
 	now     Time
 	sweepAt Time
-	// Closed receives segments as they close (expired or evicted).
+	// minDt is cfg.MinInterval in hours.
+	minDt float64
+	// evicting guards against eviction re-entering from the callbacks.
+	evicting  bool
+	evictions int64
+	// Closed receives segments as they close (expired, pushed out by
+	// MaxOpen, evicted with their vessel, or flushed).
 	Closed func(*Segment[D])
+	// Evicted, when set, sees a vessel's state as it is evicted (after
+	// its segments were closed), before the entry is forgotten.
+	Evicted func(mmsi uint32, v *V)
 }
 
 // NewTracker returns a tracker with cfg (zero fields take defaults).
-func NewTracker[D any](cfg Config) *Tracker[D] {
+func NewTracker[D, V any](cfg Config) *Tracker[D, V] {
 	if cfg.MaxSpeedKn == 0 {
 		cfg.MaxSpeedKn = DefaultConfig.MaxSpeedKn
 	}
@@ -121,26 +149,133 @@ func NewTracker[D any](cfg Config) *Tracker[D] {
 	if cfg.Expire == 0 {
 		cfg.Expire = DefaultConfig.Expire
 	}
-	return &Tracker[D]{cfg: cfg, ids: newMMSITable()}
+	if cfg.MinInterval == 0 {
+		cfg.MinInterval = DefaultConfig.MinInterval
+	}
+	if cfg.MaxVessels <= 0 {
+		cfg.MaxVessels = DefaultConfig.MaxVessels
+	}
+	return &Tracker[D, V]{cfg: cfg, ids: newMMSITable(), minDt: cfg.MinInterval.Hours()}
 }
 
-type vesselEntry[D any] struct {
+type vesselEntry[D, V any] struct {
 	mmsi   uint32
-	nextID int
-	segs   []*Segment[D]
+	nextID int32
+	// seen is the event time the MMSI was last heard (Add, Seen): what
+	// eviction goes by.
+	seen Time
+	segs []*Segment[D]
+	data V
 }
 
-// Index returns a dense, stable index for the MMSI (0, 1, 2... in order
-// of first sighting), so callers can keep per-MMSI state in a slice
-// instead of a map.
-func (t *Tracker[D]) Index(mmsi uint32) int {
+// Index returns a dense index for the MMSI, creating its entry: stable
+// until the MMSI is evicted (MaxVessels), after which the index may
+// serve another MMSI. Creating an entry may evict others first.
+func (t *Tracker[D, V]) Index(mmsi uint32) int {
 	i := t.ids.get(mmsi)
 	if i < 0 {
-		i = int32(len(t.vessels))
-		t.vessels = append(t.vessels, vesselEntry[D]{mmsi: mmsi})
+		if t.Tracked() >= t.cfg.MaxVessels && !t.evicting {
+			t.evict()
+		}
+		if n := len(t.free); n > 0 {
+			i = t.free[n-1]
+			t.free = t.free[:n-1]
+			t.vessels[i] = vesselEntry[D, V]{mmsi: mmsi}
+		} else {
+			i = int32(len(t.vessels))
+			t.vessels = append(t.vessels, vesselEntry[D, V]{mmsi: mmsi})
+		}
 		t.ids.put(mmsi, i)
 	}
 	return int(i)
+}
+
+// Lookup returns the MMSI's index, or -1 when it has no entry.
+func (t *Tracker[D, V]) Lookup(mmsi uint32) int { return int(t.ids.get(mmsi)) }
+
+// Data returns the caller's state of the vessel at index i (Index). The
+// pointer is valid until the next call that may create an entry.
+func (t *Tracker[D, V]) Data(i int) *V { return &t.vessels[i].data }
+
+// MMSIOf returns the MMSI at index i.
+func (t *Tracker[D, V]) MMSIOf(i int) uint32 { return t.vessels[i].mmsi }
+
+// Seen records that the MMSI at index i was heard at time at (a static
+// report, say): eviction spares the recently heard.
+func (t *Tracker[D, V]) Seen(i int, at Time) {
+	if at.After(t.vessels[i].seen) {
+		t.vessels[i].seen = at
+	}
+}
+
+// Tracked is the number of MMSIs with an entry.
+func (t *Tracker[D, V]) Tracked() int { return len(t.vessels) - len(t.free) }
+
+// Evictions is the number of vessels evicted so far to stay under
+// MaxVessels.
+func (t *Tracker[D, V]) Evictions() int64 { return t.evictions }
+
+// Each calls fn for every tracked vessel, in index order.
+func (t *Tracker[D, V]) Each(fn func(i int, mmsi uint32, v *V)) {
+	for i := range t.vessels {
+		if e := &t.vessels[i]; e.mmsi != 0 || t.ids.zero == int32(i) {
+			fn(i, e.mmsi, &e.data)
+		}
+	}
+}
+
+// evict forgets the idlest sixteenth of the tracked vessels (by the time
+// each was last heard; ties in index order), closing their segments in
+// MMSI order first.
+func (t *Tracker[D, V]) evict() {
+	t.evicting = true
+	defer func() { t.evicting = false }()
+	n := t.Tracked()
+	k := max(1, n/16)
+	seen := make([]int64, 0, n)
+	live := func(i int) bool { return t.vessels[i].mmsi != 0 || t.ids.zero == int32(i) }
+	for i := range t.vessels {
+		if live(i) {
+			seen = append(seen, int64(t.vessels[i].seen))
+		}
+	}
+	slices.Sort(seen)
+	limit := Time(seen[k-1])
+	var victims []int32
+	for i := range t.vessels {
+		if live(i) && t.vessels[i].seen.Before(limit) {
+			victims = append(victims, int32(i))
+		}
+	}
+	for i := range t.vessels {
+		if len(victims) >= k {
+			break
+		}
+		if live(i) && t.vessels[i].seen == limit {
+			victims = append(victims, int32(i))
+		}
+	}
+	slices.SortFunc(victims, func(a, b int32) int { return cmp.Compare(t.vessels[a].mmsi, t.vessels[b].mmsi) })
+	for _, i := range victims {
+		v := &t.vessels[i]
+		segs := v.segs
+		v.segs = nil
+		t.open -= len(segs)
+		for _, s := range segs {
+			t.close(s)
+		}
+		// The callbacks may have created entries (none are evicted
+		// meanwhile): look the vessel up again.
+		v = &t.vessels[i]
+		if t.Evicted != nil {
+			t.Evicted(v.mmsi, &v.data)
+			v = &t.vessels[i]
+		}
+		t.ids.del(v.mmsi)
+		*v = vesselEntry[D, V]{}
+		t.free = append(t.free, i)
+		t.evictions++
+	}
 }
 
 // Prefetch starts loading, without waiting for it, the state the next Add
@@ -150,7 +285,7 @@ func (t *Tracker[D]) Index(mmsi uint32) int {
 // cache) and stage 2 just before Add (its segment). With ten thousand
 // ships that state is rarely in cache, and a fix waiting for each link
 // in turn spent most of its time waiting.
-func (t *Tracker[D]) Prefetch(mmsi uint32, stage int) {
+func (t *Tracker[D, V]) Prefetch(mmsi uint32, stage int) {
 	switch stage {
 	case 0:
 		if mmsi != 0 {
@@ -170,7 +305,7 @@ func (t *Tracker[D]) Prefetch(mmsi uint32, stage int) {
 }
 
 // entry returns the MMSI's entry, creating it.
-func (t *Tracker[D]) entry(mmsi uint32) *vesselEntry[D] { return &t.vessels[t.Index(mmsi)] }
+func (t *Tracker[D, V]) entry(mmsi uint32) *vesselEntry[D, V] { return &t.vessels[t.Index(mmsi)] }
 
 // Result says what happened to a fix.
 type Result int
@@ -190,15 +325,26 @@ const (
 
 // Add assigns a fix. It returns the segment and the fix's previous fix on
 // that segment (zero Time when the segment is new).
-func (t *Tracker[D]) Add(f Fix) (*Segment[D], Fix, Result) {
+func (t *Tracker[D, V]) Add(f Fix) (*Segment[D], Fix, Result) {
+	s, _, prev, r := t.Track(f)
+	return s, prev, r
+}
+
+// Track is Add that also returns the caller's state of the fix's MMSI
+// (nil for an invalid fix), valid until the next call that may create an
+// entry.
+func (t *Tracker[D, V]) Track(f Fix) (*Segment[D], *V, Fix, Result) {
 	if !f.Valid() {
-		return nil, Fix{}, Invalid
+		return nil, nil, Fix{}, Invalid
 	}
 	if f.Time.After(t.now) {
 		t.now = f.Time
 	}
 	t.sweep()
 	v := t.entry(f.MMSI)
+	if f.Time.After(v.seen) {
+		v.seen = f.Time
+	}
 	segs := v.segs
 	var best *Segment[D]
 	bestD := math.Inf(1)
@@ -209,7 +355,7 @@ func (t *Tracker[D]) Add(f Fix) (*Segment[D], Fix, Result) {
 			// on. If even the distance's upper bound is within the
 			// reachable distance, the haversine cannot change the answer
 			// (a hair of margin keeps rounding out of it).
-			reach := 500 + t.cfg.MaxSpeedKn*geo.NauticalMile*math.Max(dt, 2.0/60)
+			reach := 500 + t.cfg.MaxSpeedKn*geo.NauticalMile*math.Max(dt, t.minDt)
 			if geo.DistanceBound(s.Last.Lat, s.Last.Lon, f.Lat, f.Lon)*(1+1e-9) < reach {
 				best = s
 				break
@@ -220,15 +366,15 @@ func (t *Tracker[D]) Add(f Fix) (*Segment[D], Fix, Result) {
 			// Same time or older: a duplicate or a late report of this
 			// ship if it is where the ship was.
 			if d < 1000 {
-				return s, s.Last, Stale
+				return s, &v.data, s.Last, Stale
 			}
 			continue
 		}
 		// Positions are a few metres apart for a moored ship: allow 500 m
 		// of noise before a speed is implied. Receive times jitter by a
 		// minute or more (satellite AIS is stamped on the ground, in
-		// batches), so no interval counts as shorter than two minutes.
-		if kn := math.Max(0, d-500) / geo.NauticalMile / math.Max(dt, 2.0/60); kn <= t.cfg.MaxSpeedKn && d < bestD {
+		// batches), so no interval counts as shorter than MinInterval.
+		if kn := math.Max(0, d-500) / geo.NauticalMile / math.Max(dt, t.minDt); kn <= t.cfg.MaxSpeedKn && d < bestD {
 			best, bestD = s, d
 		}
 	}
@@ -236,7 +382,7 @@ func (t *Tracker[D]) Add(f Fix) (*Segment[D], Fix, Result) {
 		prev := best.Last
 		best.Last = f
 		best.Fixes++
-		return best, prev, Extended
+		return best, &v.data, prev, Extended
 	}
 	if len(segs) >= t.cfg.MaxOpen {
 		// Evict the least recently updated.
@@ -253,15 +399,15 @@ func (t *Tracker[D]) Add(f Fix) (*Segment[D], Fix, Result) {
 		// entries: look this one up again.
 		v = t.entry(f.MMSI)
 	}
-	s := &Segment[D]{MMSI: f.MMSI, ID: v.nextID, Last: f, Fixes: 1}
+	s := &Segment[D]{MMSI: f.MMSI, ID: int(v.nextID), Last: f, Fixes: 1}
 	v.nextID++
 	v.segs = append(segs, s)
 	t.open++
-	return s, Fix{}, Started
+	return s, &v.data, Fix{}, Started
 }
 
 // Open returns the open segments of an MMSI.
-func (t *Tracker[D]) Open(mmsi uint32) []*Segment[D] {
+func (t *Tracker[D, V]) Open(mmsi uint32) []*Segment[D] {
 	if i := t.ids.get(mmsi); i >= 0 {
 		return t.vessels[i].segs
 	}
@@ -269,9 +415,9 @@ func (t *Tracker[D]) Open(mmsi uint32) []*Segment[D] {
 }
 
 // Active is the number of open segments: the tracker's memory.
-func (t *Tracker[D]) Active() int { return t.open }
+func (t *Tracker[D, V]) Active() int { return t.open }
 
-func (t *Tracker[D]) close(s *Segment[D]) {
+func (t *Tracker[D, V]) close(s *Segment[D]) {
 	if t.Closed != nil {
 		t.Closed(s)
 	}
@@ -279,7 +425,7 @@ func (t *Tracker[D]) close(s *Segment[D]) {
 
 // sweep closes expired segments once per event-time hour, in MMSI order
 // so that whatever the Closed callback emits comes out the same every run.
-func (t *Tracker[D]) sweep() {
+func (t *Tracker[D, V]) sweep() {
 	if t.now.Before(t.sweepAt) {
 		return
 	}
@@ -312,7 +458,7 @@ func (t *Tracker[D]) sweep() {
 }
 
 // Flush closes every open segment, in MMSI order (end of input).
-func (t *Tracker[D]) Flush() {
+func (t *Tracker[D, V]) Flush() {
 	var all []*Segment[D]
 	for i := range t.vessels {
 		all = append(all, t.vessels[i].segs...)

@@ -17,7 +17,7 @@ func fix(mmsi uint32, minutes int, lat, lon float64) Fix {
 // One MMSI broadcast by two ships 300 km apart becomes two segments; each
 // ship's later fixes extend its own segment.
 func TestSharedMMSISplits(t *testing.T) {
-	tr := NewTracker[struct{}](Config{})
+	tr := NewTracker[struct{}, struct{}](Config{})
 	a := []Fix{fix(445000001, 0, 38.5, 124.8), fix(445000001, 10, 38.52, 124.82), fix(445000001, 20, 38.54, 124.84)}
 	b := []Fix{fix(445000001, 5, 31.0, 124.0), fix(445000001, 15, 31.02, 124.02)}
 	order := []Fix{a[0], b[0], a[1], b[1], a[2]}
@@ -47,7 +47,7 @@ func equal(a, b []int) bool {
 }
 
 func TestDuplicatesAndInvalid(t *testing.T) {
-	tr := NewTracker[struct{}](Config{})
+	tr := NewTracker[struct{}, struct{}](Config{})
 	f := fix(1, 0, 10, 10)
 	tr.Add(f)
 	if _, _, r := tr.Add(f); r != Stale {
@@ -67,7 +67,7 @@ func TestDuplicatesAndInvalid(t *testing.T) {
 
 // Memory follows the active ships: segments expire in event time.
 func TestExpiryBoundsMemory(t *testing.T) {
-	tr := NewTracker[struct{}](Config{Expire: 2 * time.Hour})
+	tr := NewTracker[struct{}, struct{}](Config{Expire: 2 * time.Hour})
 	closed := 0
 	tr.Closed = func(*Segment[struct{}]) { closed++ }
 	for i := 0; i < 10000; i++ {
@@ -235,7 +235,7 @@ func TestFixHeapOrder(t *testing.T) {
 // segments right.
 func TestOpenSegmentListsStayRight(t *testing.T) {
 	for _, maxOpen := range []int{1, 2, 8} {
-		tr := NewTracker[int](Config{MaxOpen: maxOpen, Expire: 3 * time.Hour})
+		tr := NewTracker[int, struct{}](Config{MaxOpen: maxOpen, Expire: 3 * time.Hour})
 		var closed []*Segment[int]
 		tr.Closed = func(s *Segment[int]) { closed = append(closed, s) }
 		// Ships far apart under one MMSI, so each starts a segment;
@@ -276,7 +276,7 @@ func TestOpenSegmentListsStayRight(t *testing.T) {
 // Prefetch has no effect but speed: on known, unknown, closed and zero
 // MMSIs, at every stage, the tracker is as it was.
 func TestPrefetchChangesNothing(t *testing.T) {
-	tr := NewTracker[int](Config{Expire: time.Hour})
+	tr := NewTracker[int, struct{}](Config{Expire: time.Hour})
 	tr.Add(fix(5, 0, 10, 10))
 	tr.Add(fix(6, 0, 20, 20))
 	tr.Add(fix(6, 180, 20, 20)) // MMSI 5's segment expires in the sweep

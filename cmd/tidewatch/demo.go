@@ -287,17 +287,17 @@ func demoDetail(e detect.Event) string {
 	d := e.Details
 	switch e.Kind {
 	case detect.KindEncounter:
-		return fmt.Sprintf("%.1f h within %.0f m, median %.1f kn, %.0f nm offshore", d["hours"], d["min_distance_m"], d["median_speed_kn"], d["shore_nm"])
+		return fmt.Sprintf("%.1f h within %.0f m, median %.1f kn, %.0f nm offshore", d.Hours, d.MinDistanceM, d.MedianSpeedKn, d.ShoreNM)
 	case detect.KindGap:
-		return fmt.Sprintf("%.1f h dark, %.0f nm offshore, likely deliberate: %v", d["hours"], d["start_shore_nm"], d["likely_deliberate"])
+		return fmt.Sprintf("%.1f h dark, %.0f nm offshore, likely deliberate: %v", d.Hours, d.StartShoreNM, d.LikelyDeliberate)
 	case detect.KindPortCall:
-		return fmt.Sprintf("at %s (%s), DPRK port: %v", d["port"], d["country"], d["dprk_port"])
+		return fmt.Sprintf("at %s (%s), DPRK port: %v", d.Port, d.Country, d.DPRKPort)
 	case detect.KindDraughtChange:
-		return fmt.Sprintf("draught %.1f -> %.1f m at sea", d["from_m"], d["to_m"])
+		return fmt.Sprintf("draught %.1f -> %.1f m at sea", d.FromM, d.ToM)
 	case detect.KindIdentityChange:
-		return fmt.Sprintf("%v: %v -> %v", d["field"], d["from"], d["to"])
+		return fmt.Sprintf("%v: %v -> %v", d.Field, d.From, d.To)
 	case detect.KindIdentityConflict:
-		return fmt.Sprintf("%v", d["reason"])
+		return d.Reason
 	}
 	return ""
 }

@@ -19,8 +19,9 @@ func runDetect(e *env, args []string) error {
 	var noBuiltinZones bool
 	fs := newFlagSet(e, "detect", "tidewatch detect [--thresholds FILE] [--zones FILE.geojson] [--out events.jsonl] INPUT...", `
 Reads AIS (the inputs of 'tidewatch ais', see 'tidewatch ais -h') and
-reports behaviour as one JSON object per event:
-  {"kind":"encounter","vessels":[{"mmsi":445123000,"imo":8660313,"name":"..."},...],
+reports behaviour as one JSON object per event, one event per occurrence:
+  {"id":"...","kind":"encounter","severity":"high","status":"closed",
+   "vessels":[{"mmsi":445123000,"imo":8660313,"name":"..."},...],
    "start":"RFC3339","end":"RFC3339","lat":..,"lon":..,"details":{...}}
 
 Kinds: gap (no position for 6 h or more; shore distance, whether other
@@ -32,13 +33,15 @@ merged), loitering (under 2 kn for 4 h or more, 20 nm or more from shore,
 not at an anchorage), port_call (under 0.5 kn within 3 km of a port or
 anchorage for 2 h or more; DPRK ports flagged), zone_entry and zone_exit (DPRK waters, the six STS areas of the
 UN Panel's reports, and --zones), identity_change (name, IMO, call sign,
-type - "to fishing" flagged -, destination, MMSI), identity_conflict (one
-MMSI at two places at once, one IMO on two MMSIs, a bad IMO check digit,
-with --sanctions a designated vessel's IMO or MMSI), draught_change (1 m or
-more with no port call between), position_spoofing (a jump far inland,
-a frozen position while reporting speed) and inconsistency (a DPRK call
-sign on a foreign MMSI, call sign vs MID country, an unallocated MID,
-class B on a large ship). Thresholds and their sources: docs/detection.md.
+type - "to fishing" flagged -, destination, MMSI), identity_conflict (two
+ships on one MMSI, one IMO on two MMSIs at once, with --sanctions a
+designated vessel's IMO or MMSI), draught_change (1 m or more with no port
+call between), position_spoofing (a far jump that stays, a track going far
+inland, a frozen position while reporting speed) and inconsistency
+(data quality: a bad IMO check digit, a DPRK call sign on a foreign MMSI,
+call sign vs MID country, an unallocated MID, class B on a large ship, a
+placeholder MMSI, a one-off far position). Severities, occurrences and
+thresholds: docs/detection.md.
 
 Detectors work in event time. Fixes are put in time order within a window
 (default 2 h: reorder_lateness_minutes, or --lateness), so memory follows

@@ -119,67 +119,19 @@ func (s *Service) mmsiIndex(ctx context.Context, vessels []store.PortfolioVessel
 	return out, nil
 }
 
-// eventSeverity rates an event for alerting, as seen from one of its
-// vessels (own), and says why in words.
-func eventSeverity(e detect.Event, g *Geography, own uint32) (string, string) {
-	d := e.Details
-	switch e.Kind {
-	case detect.KindPortCall:
-		if d["dprk_port"] == true {
-			return "high", fmt.Sprintf("called at the DPRK port %v", d["port"])
-		}
-	case detect.KindEncounter:
-		for _, v := range e.Vessels {
-			if v.MMSI != own && v.MIDFlag == "KP" {
-				return "high", fmt.Sprintf("met the DPRK-flagged ship MMSI %09d %s", v.MMSI, v.Name)
-			}
-		}
-		if why := designatedIn(d); why != "" {
-			return "high", "met a designated ship: " + why
-		}
-	case detect.KindIdentityConflict:
-		return "high", fmt.Sprintf("identity conflict (%v)", d["reason"])
-	case detect.KindGap:
-		if z := zoneAt(g, e.Lat, e.Lon); z != "" {
-			return "high", fmt.Sprintf("went dark for %v h in %s", d["hours"], z)
-		}
-	case detect.KindZoneEntry:
-		if d["zone_kind"] == "dprk_waters" {
-			for _, v := range e.Vessels {
-				if v.MMSI == own && v.MIDFlag != "KP" {
-					return "high", "entered DPRK waters"
-				}
-			}
-		}
-	case detect.KindSpoofing:
-		return "medium", "position spoofing"
-	}
-	return "low", ""
+// eventSeverity rates an event for alerting (the detectors' severity,
+// docs/detection.md) and says it in words.
+func eventSeverity(e detect.Event, _ *Geography, _ uint32) (string, string) {
+	return string(e.Severity), e.Summary()
 }
 
-// designatedIn reads a designated counterpart from an event's details.
-func designatedIn(d map[string]any) string {
-	for _, k := range []string{"designated", "counterpart_designated", "listing"} {
-		if v, ok := d[k].(string); ok && v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-// zoneAt names the STS area or DPRK waters holding a point ("" if none).
-func zoneAt(g *Geography, lat, lon float64) string {
-	for _, z := range g.Zones {
-		if (z.Kind == "sts_area" || z.Kind == "dprk_waters") && z.Contains(lat, lon) {
-			return z.Name
-		}
-	}
-	return ""
-}
-
-// eventKey names an occurrence: its id when the detectors give one, else
-// its kind, vessels and start.
+// eventKey names an occurrence: its id (stable while the occurrence
+// grows: a later, longer version updates the same alert), else its kind,
+// vessels and start.
 func eventKey(e detect.Event) string {
+	if e.ID != "" {
+		return e.ID
+	}
 	var ms []string
 	for _, v := range e.Vessels {
 		ms = append(ms, fmt.Sprintf("%09d", v.MMSI))
@@ -190,10 +142,36 @@ func eventKey(e detect.Event) string {
 
 func eventAlert(v store.PortfolioVessel, e detect.Event, why string) store.Alert {
 	key := "event:" + v.Portfolio + ":" + v.ID + ":" + eventKey(e)
-	title := fmt.Sprintf("%s %s", vesselWords(v), why)
-	text := fmt.Sprintf("%s from %s to %s at %.3f, %.3f", strings.ReplaceAll(e.Kind, "_", " "), e.Start.UTC().Format("2006-01-02 15:04"), e.End.UTC().Format("2006-01-02 15:04"), e.Lat, e.Lon)
-	a := alertFor(v, AlertEvent, "high", key, title,
-		fmt.Sprintf("%s: %s. Detected in the AIS stored for the vessel's transmitters.", vesselWords(v), text),
-		[]store.AlertEvidence{{Kind: "event", Ref: eventKey(e), Text: text}, {Kind: "event_kind", Ref: e.Kind, Text: e.Kind}})
+	title := fmt.Sprintf("%s: %s", vesselWords(v), kindTitle(e))
+	status := ""
+	if e.Status == detect.StatusOpen {
+		status = " (still going on when last seen)"
+	}
+	a := alertFor(v, AlertEvent, string(e.Severity), key, title,
+		why+status+". Detected in the AIS stored for the vessel's transmitters.",
+		[]store.AlertEvidence{{Kind: "event", Ref: eventKey(e), Text: why}, {Kind: "event_kind", Ref: e.Kind, Text: e.Kind}})
 	return a
+}
+
+// kindTitle names an event's kind for an alert's title.
+func kindTitle(e detect.Event) string {
+	switch e.Kind {
+	case detect.KindPortCall:
+		if e.Details.DPRKPort {
+			return "DPRK port call at " + e.Details.Port
+		}
+	case detect.KindEncounter:
+		if e.Details.Counterpart != "" {
+			return "ship-to-ship encounter (" + e.Details.Counterpart + ")"
+		}
+		return "ship-to-ship encounter"
+	case detect.KindGap:
+		if e.Details.ZoneName != "" {
+			return "AIS dark in " + e.Details.ZoneName
+		}
+		return "AIS dark period"
+	case detect.KindZoneEntry:
+		return "entered " + e.Details.ZoneName
+	}
+	return strings.ReplaceAll(e.Kind, "_", " ")
 }

@@ -241,7 +241,7 @@ func TestEventAlerts(t *testing.T) {
 	for _, a := range alerts {
 		perEvent[a.Evidence[0].Ref+" "+a.VesselRef]++
 		portCall = portCall || (a.VesselRef == "dprk" && strings.Contains(a.Title, "DPRK port"))
-		metDPRK = metDPRK || (a.VesselRef == "sts" && strings.Contains(a.Title, "met the DPRK-flagged ship"))
+		metDPRK = metDPRK || (a.VesselRef == "sts" && strings.Contains(a.Title, "ship-to-ship encounter") && strings.Contains(a.Title, "445000101"))
 	}
 	for k, n := range perEvent {
 		if n != 1 {

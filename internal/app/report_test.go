@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -39,7 +40,7 @@ func TestReportDrawsCounterpartAndPorts(t *testing.T) {
 	}
 	b.Events = []store.StoredEvent{{Seq: 1, Event: detect.Event{Kind: detect.KindEncounter, Start: t0.Add(10 * time.Hour), End: t0.Add(14 * time.Hour), Lat: 38.2, Lon: 124.8,
 		Vessels: []detect.Vessel{{MMSI: other, Name: "DARK STAR", MIDFlag: "KP"}, {MMSI: own, IMO: imo, Name: "PLAIN SAILING", MIDFlag: "HK"}},
-		Details: map[string]any{"hours": 4.0, "min_distance_m": 120.0, "median_speed_kn": 0.4}}}}
+		Details: detailsOf(map[string]any{"hours": 4.0, "min_distance_m": 120.0, "median_speed_kn": 0.4})}}}
 	if err := st.PutRun(ctx, store.Run{ID: "sts"}); err != nil {
 		t.Fatal(err)
 	}
@@ -57,4 +58,12 @@ func TestReportDrawsCounterpartAndPorts(t *testing.T) {
 			t.Errorf("report lacks %s", w)
 		}
 	}
+}
+
+// detailsOf makes typed event details from their JSON keys.
+func detailsOf(m map[string]any) detect.Details {
+	var d detect.Details
+	b, _ := json.Marshal(m)
+	json.Unmarshal(b, &d)
+	return d
 }
