@@ -674,6 +674,7 @@ func (s *Server) registerRoutes() {
 		func(ctx context.Context, p app.Principal, r *http.Request, _ *noBody) (Whoami, error) {
 			return Whoami{Tenant: p.Tenant, Actor: p.Actor, Role: p.Role.String(), Operator: p.Operator}, nil
 		})
+	s.registerCompat()
 }
 
 // Whoami describes the caller.
