@@ -253,6 +253,8 @@ func TestCompat(t *testing.T) {
 		bodies := []string{
 			vesselQuery(`{"name": ["CHON MA SAN"], "imoNumber": ["9300207"]}`),
 			vesselQuery(`{"name": ["JI SONG 6", "JI SONG 8"], "imoNumber": ["8503228", "IMO 8660313"]}`),
+			// The better name first: the result keeps its score and match.
+			vesselQuery(`{"name": ["CHON MA SAN", "CHON MAS"]}`),
 			`{"queries": {"a": {"schema": "Vessel", "properties": {"name": ["Kum Un San 3"], "flag": ["Sierra Leone"]}},
 			  "b": {"schema": "Organization", "properties": {"imoNumber": ["5936312"]}},
 			  "c": {"schema": "Thing", "properties": {"name": ["Korea Achim"]}},
