@@ -31,6 +31,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -503,6 +504,12 @@ func (q *compatQuery) addNames(prop string, vs []string) {
 // addIdentifier keeps a usable identifier and warns about one that
 // cannot be right (never used to lower a score).
 func (q *compatQuery) addIdentifier(prop, v string) {
+	// A spreadsheet's number may come as 8660313.0.
+	if prop == "imoNumber" || prop == "mmsi" {
+		if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && f == math.Trunc(f) && f > 0 && f < 1e10 {
+			v = strconv.FormatInt(int64(f), 10)
+		}
+	}
 	var sq screen.Query
 	switch prop {
 	case "imoNumber":
@@ -1596,6 +1603,11 @@ func reconcileSchema(types []string) (string, []sanctions.EntityType, error) {
 	return "Thing", keep, nil
 }
 
+var (
+	imoQuery  = regexp.MustCompile(`^(?i:IMO)?[\s:.]*[1-9][0-9]{6}$`)
+	mmsiQuery = regexp.MustCompile(`^[0-9]{9}$`)
+)
+
 // compileReconcile turns a reconciliation query into a screening.
 func compileReconcile(key string, rq ReconcileQuery) (*compatQuery, int, error) {
 	schema, keep, err := reconcileSchema(rq.Type)
@@ -1603,8 +1615,14 @@ func compileReconcile(key string, rq ReconcileQuery) (*compatQuery, int, error) 
 		return nil, 0, app.Errorf(app.CodeInvalid, "query %q: %v", clip(key, 40), err)
 	}
 	ex := &YenteEntityExample{Schema: schema, Properties: map[string]FtMValues{}}
-	if strings.TrimSpace(rq.Query) != "" {
-		ex.Properties["name"] = FtMValues{rq.Query}
+	// A column of IMO numbers or MMSIs is reconciled by the number.
+	switch query := strings.TrimSpace(rq.Query); {
+	case imoQuery.MatchString(query):
+		ex.Properties["imoNumber"] = FtMValues{query}
+	case mmsiQuery.MatchString(query):
+		ex.Properties["mmsi"] = FtMValues{query}
+	case query != "":
+		ex.Properties["name"] = FtMValues{query}
 	}
 	for _, pr := range rq.Properties {
 		ftm := ""
@@ -1682,10 +1700,15 @@ func decodeReconcile(data []byte) ([]*compatQuery, []int, error) {
 // Authorization or X-API-Key header, or ?api_key= (OpenRefine cannot send
 // headers). Logs name the route, never the URL, so the key stays out of
 // them.
+//
+// OpenRefine fetches the manifest and the suggestions from the browser:
+// CORS lets it read them. Any origin may: these routes take no cookies,
+// so a page can only do what the key it already holds allows.
 func (s *Server) reconcilePrincipal(w http.ResponseWriter, r *http.Request) (app.Principal, error) {
+	w.Header().Set("Access-Control-Allow-Origin", "*")
 	q := r.URL.Query()
 	if q.Has("callback") {
-		return app.Principal{}, app.Errorf(app.CodeInvalid, "JSONP (callback=) is not served: it would run the answer as script in any web page; OpenRefine does not need it")
+		return app.Principal{}, app.Errorf(app.CodeInvalid, "JSONP (callback=) is not served: the answer would run as script in the calling page; OpenRefine reads this service with CORS")
 	}
 	var p app.Principal
 	var err error

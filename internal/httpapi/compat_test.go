@@ -381,6 +381,9 @@ func TestCompat(t *testing.T) {
 		if code != 200 || json.Unmarshal(b, &sug) != nil || len(sug.Result) != 1 || sug.Result[0].ID != "Vessel" {
 			t.Errorf("type suggest: %d %s", code, b)
 		}
+		if code, hdr, _ := f.do(t, "GET", "/reconcile?api_key="+url.QueryEscape(f.keyA), "", "", nil); code != 200 || hdr.Get("Access-Control-Allow-Origin") != "*" {
+			t.Errorf("manifest: CORS header %q: OpenRefine reads the manifest from the browser", hdr.Get("Access-Control-Allow-Origin"))
+		}
 		code, hdr, b := f.do(t, "GET", strings.TrimPrefix(strings.ReplaceAll(m.Preview.URL, "{{id}}", "ofac-sdn:23729"), f.url), "", "", nil)
 		if code != 200 || !strings.Contains(string(b), "CHON MA SAN") || !strings.HasPrefix(hdr.Get("Content-Type"), "text/html") || hdr.Get("Content-Security-Policy") == "" {
 			t.Errorf("preview: %d %s %s", code, hdr, b)
@@ -399,7 +402,10 @@ func TestCompat(t *testing.T) {
 		queries := `{"q0":{"query":"CHONMASAN","type":"Vessel","type_strict":"should"},` +
 			`"q1":{"query":"JI SONG 6","type":"Vessel","type_strict":"should","properties":[{"pid":"imo","v":8503228}]},` +
 			`"q2":{"query":"Korea Achim Shipping Company","type":"Organization","type_strict":"should","limit":3},` +
-			`"q3":{"query":"Pacific Dawn","type":"Vessel","type_strict":"should","properties":[{"pid":"flag","v":"Panama"},{"pid":"call_sign","v":"3EXX9"}]}}`
+			`"q3":{"query":"Pacific Dawn","type":"Vessel","type_strict":"should","properties":[{"pid":"flag","v":"Panama"},{"pid":"call_sign","v":"3EXX9"}]},` +
+			// A column of IMO numbers, and a number read as a float.
+			`"q4":{"query":"IMO 8660313","type":"Vessel","type_strict":"should"},` +
+			`"q5":{"query":"Chon Ma San","type":"Vessel","type_strict":"should","properties":[{"pid":"imo","v":8660313.0}]}}`
 		form := url.Values{"queries": {queries}}.Encode()
 		code, _, b := f.do(t, "POST", "/reconcile?api_key="+url.QueryEscape(f.keyA), "", "application/x-www-form-urlencoded; charset=UTF-8", []byte(form))
 		if code != http.StatusOK {
@@ -423,6 +429,11 @@ func TestCompat(t *testing.T) {
 		}
 		if c := res["q3"].Result; c == nil {
 			t.Errorf("q3: result must be a list, even empty")
+		}
+		for _, k := range []string{"q4", "q5"} {
+			if c := res[k].Result; len(c) == 0 || c[0].Name != "CHON MA SAN" || c[0].Features[0].ID != "imo_match" {
+				t.Errorf("%s: %+v, want CHON MA SAN by its IMO", k, c)
+			}
 		}
 		// The same batch as a JSON body, and on a dataset's URL.
 		code, _, b2 := f.do(t, "POST", "/reconcile/default", "Bearer "+f.keyA, "application/json", []byte(queries))
