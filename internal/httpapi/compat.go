@@ -772,7 +772,19 @@ func (s *Server) compatScreen(ctx context.Context, p app.Principal, qs []*compat
 	}
 	for i, q := range qs {
 		var parts map[string]app.NamePart
-		if len(q.names) > 0 {
+		switch {
+		case len(q.imos)+len(q.mmsis)+len(q.callSigns) == 0:
+			// Names alone: each score is its name's part (the first
+			// sentence says so), no second search needed.
+			parts = map[string]app.NamePart{}
+			for id, h := range byQuery[i] {
+				np := app.NamePart{Score: h.score, MatchedName: h.m.MatchedName}
+				if len(h.m.Explanation) > 0 {
+					np.Explanation = h.m.Explanation[0]
+				}
+				parts[id] = np
+			}
+		case len(q.names) > 0:
 			var ok bool
 			var err error
 			parts, ok, err = s.svc.NameParts(ctx, p, q.typ, q.names, run.prov.Lists)

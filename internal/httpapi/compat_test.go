@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -51,7 +52,7 @@ func (l *compatLog) String() string {
 	return l.buf.String()
 }
 
-func newCompatFixture(t *testing.T) *compatFixture {
+func newCompatFixture(t testing.TB) *compatFixture {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.OpenWith(filepath.Join(t.TempDir(), "tw.db"), sqlite.Options{Create: true})
@@ -88,7 +89,7 @@ func newCompatFixture(t *testing.T) *compatFixture {
 
 // do sends a request; auth is a full Authorization header value ("" for
 // none).
-func (f *compatFixture) do(t *testing.T, method, path, auth, ctype string, body []byte) (int, http.Header, []byte) {
+func (f *compatFixture) do(t testing.TB, method, path, auth, ctype string, body []byte) (int, http.Header, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, f.url+path, bytes.NewReader(body))
 	if err != nil {
@@ -113,7 +114,7 @@ func (f *compatFixture) do(t *testing.T, method, path, auth, ctype string, body 
 }
 
 // match posts a yente match request with tenant A's key.
-func (f *compatFixture) match(t *testing.T, path, body string) YenteMatchResponse {
+func (f *compatFixture) match(t testing.TB, path, body string) YenteMatchResponse {
 	t.Helper()
 	code, _, b := f.do(t, "POST", path, "ApiKey "+f.keyA, "application/json", []byte(body))
 	if code != http.StatusOK {
@@ -609,6 +610,50 @@ func TestCompat(t *testing.T) {
 			}
 			if want.method == "post" && op.RequestBody == nil {
 				t.Errorf("%s %s: no request body documented", want.method, want.path)
+			}
+		}
+	})
+}
+
+// BenchmarkCompat measures the compatible routes end to end over
+// loopback: one yente query, a batch of 100, and an OpenRefine batch of
+// 10 (its default batch size).
+func BenchmarkCompat(b *testing.B) {
+	f := newCompatFixture(b)
+	one := vesselQuery(`{"name": ["CHON MA SAN"], "imoNumber": ["8660313"]}`)
+	var batch, recon strings.Builder
+	batch.WriteString(`{"queries": {`)
+	recon.WriteString(`{`)
+	names := []string{"CHON MA SAN", "JI SONG 6", "PACIFIC DAWN", "Korea Achim Shipping", "OCEAN STAR"}
+	for i := 0; i < 100; i++ {
+		if i > 0 {
+			batch.WriteString(",")
+		}
+		fmt.Fprintf(&batch, `"q%d": {"schema": "Thing", "properties": {"name": ["%s %d"]}}`, i, names[i%len(names)], i%3)
+		if i < 10 {
+			if i > 0 {
+				recon.WriteString(",")
+			}
+			fmt.Fprintf(&recon, `"q%d": {"query": "%s", "type": "Vessel", "type_strict": "should"}`, i, names[i%len(names)])
+		}
+	}
+	batch.WriteString(`}}`)
+	recon.WriteString(`}`)
+	form := []byte(url.Values{"queries": {recon.String()}}.Encode())
+	b.Run("match1", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			f.match(b, "/match/default", one)
+		}
+	})
+	b.Run("match100", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			f.match(b, "/match/default", batch.String())
+		}
+	})
+	b.Run("reconcile10", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if code, _, out := f.do(b, "POST", "/reconcile?api_key="+url.QueryEscape(f.keyA), "", "application/x-www-form-urlencoded", form); code != 200 {
+				b.Fatalf("%d %s", code, out)
 			}
 		}
 	})
