@@ -564,6 +564,24 @@ func TestCompat(t *testing.T) {
 		if code, _, b = f.do(t, "GET", "/entities/un:NOPE.1", auth, "", nil); code != 404 {
 			t.Errorf("unknown entity: %d %s", code, b)
 		}
+		// An ID the lists give to several entities is refused, not
+		// answered with one of them.
+		ents, _, err := f.svc.Entities(context.Background(), f.adminA, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]int{}
+		dup := ""
+		for _, e := range ents {
+			if seen[e.ID]++; seen[e.ID] == 2 && dup == "" {
+				dup = e.ID
+			}
+		}
+		if dup != "" {
+			if code, _, b = f.do(t, "GET", "/entities/"+dup, auth, "", nil); code != 409 {
+				t.Errorf("entity %s (%d entities have that ID): %d %s, want 409", dup, seen[dup], code, b)
+			}
+		}
 		code, _, b = f.do(t, "GET", "/catalog", auth, "", nil)
 		var cat YenteCatalog
 		if code != 200 || json.Unmarshal(b, &cat) != nil || !contains(cat.Current, "un_sc_sanctions") || !contains(cat.Current, "us_ofac_sdn") {
