@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/tidewatch/tidewatch/sanctions"
 	"github.com/tidewatch/tidewatch/screen"
 )
 
@@ -19,12 +20,14 @@ type NamePart struct {
 
 // NameParts scores names alone (the type kept, identifiers left out)
 // against the lists that a screening already made and recorded used, and
-// returns each entity's best part over the names. It answers nothing a
+// returns each entity's best part over the names. Parts are keyed by the
+// entity itself: list IDs are not always unique (the EU transcription
+// reuses record numbers across annexes). It answers nothing a
 // screening did not, so it writes no audit record: call it only to break
 // down a screening's scores. lists are the versions the screening named;
 // when the lists in force have changed since, ok is false and no parts
 // are given (the parts would belong to other lists).
-func (s *Service) NameParts(ctx context.Context, p Principal, typ string, names []string, lists []VersionRef) (parts map[string]NamePart, ok bool, err error) {
+func (s *Service) NameParts(ctx context.Context, p Principal, typ string, names []string, lists []VersionRef) (parts map[*sanctions.Entity]NamePart, ok bool, err error) {
 	if err := p.need(RoleViewer, "screening"); err != nil {
 		return nil, false, err
 	}
@@ -40,7 +43,7 @@ func (s *Service) NameParts(ctx context.Context, p Principal, typ string, names 
 			return nil, false, nil
 		}
 	}
-	parts = map[string]NamePart{}
+	parts = map[*sanctions.Entity]NamePart{}
 	for _, n := range names {
 		if strings.TrimSpace(n) == "" {
 			continue
@@ -52,14 +55,14 @@ func (s *Service) NameParts(ctx context.Context, p Principal, typ string, names 
 			return nil, false, Errorf(CodeInvalid, "%v", err)
 		}
 		for _, r := range res {
-			if old, seen := parts[r.Entity.ID]; seen && old.Score >= r.Score {
+			if old, seen := parts[r.Entity]; seen && old.Score >= r.Score {
 				continue
 			}
 			np := NamePart{Score: r.Score, MatchedName: r.MatchedName}
 			if len(r.Explanation) > 0 {
 				np.Explanation = r.Explanation[len(r.Explanation)-1]
 			}
-			parts[r.Entity.ID] = np
+			parts[r.Entity] = np
 		}
 	}
 	return parts, true, nil

@@ -749,9 +749,11 @@ func (s *Server) compatScreen(ctx context.Context, p app.Principal, qs []*compat
 	for _, v := range run.prov.Lists {
 		published[v.ID] = v.Published
 	}
-	byQuery := make([]map[string]*compatHit, len(qs))
+	// Results are keyed by the entity, not its ID: list IDs are not
+	// always unique (the EU transcription reuses record numbers).
+	byQuery := make([]map[*sanctions.Entity]*compatHit, len(qs))
 	for i := range qs {
-		byQuery[i] = map[string]*compatHit{}
+		byQuery[i] = map[*sanctions.Entity]*compatHit{}
 	}
 	for i, ms := range matches {
 		hq := byQuery[owner[i]]
@@ -760,10 +762,10 @@ func (s *Server) compatScreen(ctx context.Context, p app.Principal, qs []*compat
 			if e == nil {
 				continue
 			}
-			h := hq[e.ID]
+			h := hq[e]
 			if h == nil {
 				h = &compatHit{e: e, m: m, score: m.Score}
-				hq[e.ID] = h
+				hq[e] = h
 			} else if m.Score > h.score {
 				h.m, h.score = m, m.Score
 			}
@@ -771,18 +773,18 @@ func (s *Server) compatScreen(ctx context.Context, p app.Principal, qs []*compat
 		}
 	}
 	for i, q := range qs {
-		var parts map[string]app.NamePart
+		var parts map[*sanctions.Entity]app.NamePart
 		switch {
 		case len(q.imos)+len(q.mmsis)+len(q.callSigns) == 0:
 			// Names alone: each score is its name's part (the first
 			// sentence says so), no second search needed.
-			parts = map[string]app.NamePart{}
-			for id, h := range byQuery[i] {
+			parts = map[*sanctions.Entity]app.NamePart{}
+			for e, h := range byQuery[i] {
 				np := app.NamePart{Score: h.score, MatchedName: h.m.MatchedName}
 				if len(h.m.Explanation) > 0 {
 					np.Explanation = h.m.Explanation[0]
 				}
-				parts[id] = np
+				parts[e] = np
 			}
 		case len(q.names) > 0:
 			var ok bool
@@ -805,10 +807,17 @@ func (s *Server) compatScreen(ctx context.Context, p app.Principal, qs []*compat
 			}
 		}
 		sort.Slice(out, func(a, b int) bool {
-			if out[a].score != out[b].score {
-				return out[a].score > out[b].score
+			x, y := out[a], out[b]
+			if x.score != y.score {
+				return x.score > y.score
 			}
-			return out[a].e.ID < out[b].e.ID
+			if x.e.ID != y.e.ID {
+				return x.e.ID < y.e.ID
+			}
+			if x.e.Name != y.e.Name {
+				return x.e.Name < y.e.Name
+			}
+			return x.e.Type < y.e.Type
 		})
 		if len(out) > o.limit {
 			out = out[:o.limit]
@@ -819,7 +828,7 @@ func (s *Server) compatScreen(ctx context.Context, p app.Principal, qs []*compat
 }
 
 // breakdown gives a result its features: the parts of its score.
-func (q *compatQuery) breakdown(h *compatHit, parts map[string]app.NamePart) {
+func (q *compatQuery) breakdown(h *compatHit, parts map[*sanctions.Entity]app.NamePart) {
 	h.features = map[string]float64{}
 	h.explain = map[string]YenteFeatureResult{}
 	e := h.e
@@ -828,7 +837,7 @@ func (q *compatQuery) breakdown(h *compatHit, parts map[string]app.NamePart) {
 		h.features[name] = v
 		h.explain[name] = r
 	}
-	if np, ok := parts[e.ID]; ok && np.Score > 0 {
+	if np, ok := parts[e]; ok && np.Score > 0 {
 		put("name_match", np.Score, YenteFeatureResult{Detail: np.Explanation, Candidate: np.MatchedName})
 	}
 	imoHit := false

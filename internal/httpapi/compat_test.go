@@ -581,6 +581,25 @@ func TestCompat(t *testing.T) {
 			if code, _, b = f.do(t, "GET", "/entities/"+dup, auth, "", nil); code != 409 {
 				t.Errorf("entity %s (%d entities have that ID): %d %s, want 409", dup, seen[dup], code, b)
 			}
+			// Two entities sharing the ID, both found by one query, are
+			// two results.
+			var names []string
+			for _, e := range ents {
+				if e.ID == dup && len(names) < 2 {
+					names = append(names, e.Name)
+				}
+			}
+			nb, _ := json.Marshal(names)
+			r := f.match(t, "/match/default?limit=20", `{"queries": {"q": {"schema": "Thing", "properties": {"name": `+string(nb)+`}}}}`)
+			found := 0
+			for _, x := range r.Responses["q"].Results {
+				if x.ID == dup && x.Match && (x.Caption == names[0] || x.Caption == names[1]) {
+					found++
+				}
+			}
+			if found != 2 {
+				t.Errorf("names %q of two entities with the ID %s: %d matched, want 2", names, dup, found)
+			}
 		}
 		code, _, b = f.do(t, "GET", "/catalog", auth, "", nil)
 		var cat YenteCatalog
