@@ -22,6 +22,9 @@ import (
 	"github.com/tidewatch/tidewatch/store/sqlite"
 )
 
+// compatTestMaxBody is the fixture's body limit (small, to test it).
+const compatTestMaxBody = 1 << 20
+
 // compatFixture is a real server over a store holding the embedded lists,
 // with keys of two tenants.
 type compatFixture struct {
@@ -80,7 +83,7 @@ func newCompatFixture(t testing.TB) *compatFixture {
 		t.Fatal(err)
 	}
 	logs := &compatLog{}
-	api := New(svc, Options{Logger: slog.New(slog.NewJSONHandler(logs, nil)), Rate: -1})
+	api := New(svc, Options{Logger: slog.New(slog.NewJSONHandler(logs, nil)), Rate: -1, MaxBody: compatTestMaxBody})
 	api.SetReady(true)
 	ts := httptest.NewServer(api)
 	t.Cleanup(ts.Close)
@@ -351,6 +354,8 @@ func TestCompat(t *testing.T) {
 			{"/match/default?threshold=2", vesselQuery(`{"name": ["X"]}`), 400},
 			{"/match/no_such_list", vesselQuery(`{"name": ["X"]}`), 404},
 			{"/match/default", vesselQuery(`{"name": ["` + strings.Repeat("A", 1001) + `"]}`), 400},
+			{"/match/default", vesselQuery(`{"name": ["` + strings.Repeat("A", compatTestMaxBody) + `"]}`), 413},
+			{"/reconcile?api_key=" + url.QueryEscape(f.keyA), `{"q0": {"query": "` + strings.Repeat("A", compatTestMaxBody) + `"}}`, 413},
 		}
 		for _, c := range cases {
 			code, hdr, b := f.do(t, "POST", c.path, "ApiKey "+f.keyA, "application/json", []byte(c.body))
