@@ -58,9 +58,11 @@ func (s *Service) NameParts(ctx context.Context, p Principal, typ string, names 
 			if old, seen := parts[r.Entity]; seen && old.Score >= r.Score {
 				continue
 			}
+			// A query without identifiers explains its name first (notes
+			// about the entity may follow).
 			np := NamePart{Score: r.Score, MatchedName: r.MatchedName}
 			if len(r.Explanation) > 0 {
-				np.Explanation = r.Explanation[len(r.Explanation)-1]
+				np.Explanation = r.Explanation[0]
 			}
 			parts[r.Entity] = np
 		}
