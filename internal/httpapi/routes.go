@@ -675,6 +675,7 @@ func (s *Server) registerRoutes() {
 			return Whoami{Tenant: p.Tenant, Actor: p.Actor, Role: p.Role.String(), Operator: p.Operator}, nil
 		})
 	s.registerMonitor()
+	s.registerCompat()
 }
 
 // Whoami describes the caller.
