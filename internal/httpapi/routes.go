@@ -51,8 +51,14 @@ type route struct {
 	// resp: the JSON answer's type, or respContent for another media type.
 	resp        reflect.Type
 	respContent string
-	status      int
-	handle      func(w http.ResponseWriter, r *http.Request, p app.Principal) error
+	// respOneOf: with respContent application/json, the types the answer
+	// may be (documented as anyOf).
+	respOneOf []reflect.Type
+	// respAlso: other media types the route may answer with (a query
+	// parameter chooses).
+	respAlso []string
+	status   int
+	handle   func(w http.ResponseWriter, r *http.Request, p app.Principal) error
 }
 
 // param is a path or query parameter.
@@ -377,7 +383,9 @@ func (s *Server) registerRoutes() {
 		})
 	s.add(&route{method: "GET", path: "/v1/jobs/{id}/result", tag: "jobs", role: app.RoleViewer, summary: "A finished job's result",
 		description: "A screening job's rows as JSON (default) or JSON lines (format=jsonl); an ingest job's result as JSON.",
-		params:      []param{pathParam("id", "job id"), query("format", "string", "json or jsonl")}, respContent: "application/json", handle: s.jobResult})
+		params:      []param{pathParam("id", "job id"), query("format", "string", "json or jsonl")}, respContent: "application/json",
+		respOneOf: []reflect.Type{reflect.TypeFor[app.BatchResult](), reflect.TypeFor[app.IngestResult]()}, respAlso: []string{"application/x-ndjson"},
+		handle: s.jobResult})
 
 	// Vessels.
 	jsonRoute(s, route{method: "GET", path: "/v1/vessels/{vessel}/profile", tag: "vessels", role: app.RoleViewer, params: profileParams,
