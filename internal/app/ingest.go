@@ -110,12 +110,19 @@ func (s *Service) Runs(ctx context.Context, p Principal) ([]store.Run, error) {
 	return s.st.Runs(ctx)
 }
 
-// StoreStats counts what the store holds.
+// StoreStats counts what the store holds. The counts of what tenants own
+// (assessments, decisions, audit records, tenants) are the whole
+// installation's: only the operator sees them, other tenants get zeros
+// (their own decisions and audit log are theirs to read).
 func (s *Service) StoreStats(ctx context.Context, p Principal) (store.Stats, error) {
 	if err := p.need(RoleViewer, "reading store statistics"); err != nil {
 		return store.Stats{}, err
 	}
-	return s.st.Stats(ctx)
+	st, err := s.st.Stats(ctx)
+	if err == nil && !p.Operator {
+		st.Assessments, st.Decisions, st.Audit, st.Tenants = 0, 0, 0, 0
+	}
+	return st, err
 }
 
 // Designated returns the matcher the detectors use to flag designated

@@ -355,31 +355,34 @@ func (ts *testServer) decide(t testing.TB, key, vessel string, req DecisionReque
 
 var asOfQuery = "as_of=" + scenarioEnd.Format(time.RFC3339) + "&window=3d"
 
-// TestEveryRoute calls every route of the server's table with a valid
-// request at the least role it needs, and checks the status and the
-// answer against /openapi.json. A route added without a case here fails
-// the test.
-func TestEveryRoute(t *testing.T) {
-	e := env(t)
-	ts := startServer(t, Options{})
-	doc := ts.openAPIDoc(t)
-	// What the cases need: a finished screening job, a pending override
-	// in tenant A (four eyes), a key to revoke, two list versions.
-	job := ts.startScreenJob(t, e.key(tenantA, app.RoleViewer))
-	if job.State != app.JobDone {
-		t.Fatalf("screening job %s: %s", job.State, job.Error)
+// fixtures are what the valid cases of a tenant refer to.
+type fixtures struct {
+	job     app.Job          // a finished screening job
+	pending app.DecideResult // an override waiting for a second person
+	doomed  app.NewKey       // a key to revoke
+}
+
+// validCases returns a valid call of every route for a tenant (the
+// operator's for routes that change shared data), each at the least role
+// the route takes, after making what they refer to.
+func (ts *testServer) validCases(t *testing.T, tenant string) (map[string]routeCase, fixtures) {
+	t.Helper()
+	e := ts.e
+	var fx fixtures
+	fx.job = ts.startScreenJob(t, e.key(tenant, app.RoleViewer))
+	if fx.job.State != app.JobDone {
+		t.Fatalf("screening job %s: %s", fx.job.State, fx.job.Error)
 	}
-	maker := e.newKey(t, tenantA, app.RoleUnderwriter, 2*time.Hour)
-	pending := ts.decide(t, maker.Secret, strconv.Itoa(dprkIMO), DecisionRequest{Decision: "accept", Reason: "test: charter is short",
+	maker := e.newKey(t, tenant, app.RoleUnderwriter, 2*time.Hour)
+	fx.pending = ts.decide(t, maker.Secret, strconv.Itoa(dprkIMO), DecisionRequest{Decision: "accept", Reason: "test: charter is short",
 		OverrideReason: "test: the owner's assurances"}, scenarioEnd)
-	if pending.Decision.Status != app.DecisionPending {
-		t.Fatalf("override in a four-eyes tenant: status %q, want pending", pending.Decision.Status)
+	if fx.pending.Decision.Status != app.DecisionPending {
+		t.Fatalf("override in a four-eyes tenant: status %q, want pending", fx.pending.Decision.Status)
 	}
-	doomed := e.newKey(t, tenantA, app.RoleViewer, 2*time.Hour)
+	fx.doomed = e.newKey(t, tenant, app.RoleViewer, 2*time.Hour)
 	unOld, unNew := unVersions(t)
 	euName, euData := euListFile(t)
 	newTenant := fmt.Sprintf("tenant-new-%d-%d", time.Now().UnixNano()%1e6, tenantSeq.Add(1))
-
 	cases := map[string]routeCase{
 		"GET /healthz": {check: func(t *testing.T, r reply) {
 			if !strings.Contains(string(r.body), `"ok"`) {
@@ -400,9 +403,9 @@ func TestEveryRoute(t *testing.T) {
 		"POST /v1/screen/jobs": {role: app.RoleViewer, path: "/v1/screen/jobs?name=p.csv&threshold=0.8", body: screenCSV,
 			header: http.Header{"Content-Type": {"text/csv"}}, status: http.StatusAccepted},
 		"GET /v1/jobs":             {role: app.RoleViewer},
-		"GET /v1/jobs/{id}":        {role: app.RoleViewer, path: "/v1/jobs/" + job.ID},
-		"DELETE /v1/jobs/{id}":     {role: app.RoleViewer, path: "/v1/jobs/" + job.ID},
-		"GET /v1/jobs/{id}/result": {role: app.RoleViewer, path: "/v1/jobs/" + job.ID + "/result"},
+		"GET /v1/jobs/{id}":        {role: app.RoleViewer, path: "/v1/jobs/" + fx.job.ID},
+		"DELETE /v1/jobs/{id}":     {role: app.RoleViewer, path: "/v1/jobs/" + fx.job.ID},
+		"GET /v1/jobs/{id}/result": {role: app.RoleViewer, path: "/v1/jobs/" + fx.job.ID + "/result"},
 		"GET /v1/vessels/{vessel}/profile": {role: app.RoleViewer, path: "/v1/vessels/" + strconv.Itoa(dprkIMO) + "/profile?" + asOfQuery, check: func(t *testing.T, r reply) {
 			var p app.ProfileResult
 			json.Unmarshal(r.body, &p)
@@ -424,7 +427,7 @@ func TestEveryRoute(t *testing.T) {
 		"POST /v1/vessels/{vessel}/decisions": {role: app.RoleUnderwriter, path: fmt.Sprintf("/v1/vessels/%d/decisions?as_of=%s", dprkIMO, scenarioEnd.Format(time.RFC3339)),
 			body: DecisionRequest{Decision: "decline", Reason: "test: STS with a designated tanker"}, status: http.StatusCreated},
 		"GET /v1/decisions": {role: app.RoleViewer, check: nonEmptyArray},
-		"POST /v1/decisions/{id}/approval": {role: app.RoleUnderwriter, path: fmt.Sprintf("/v1/decisions/%d/approval", pending.Decision.ID),
+		"POST /v1/decisions/{id}/approval": {role: app.RoleUnderwriter, path: fmt.Sprintf("/v1/decisions/%d/approval", fx.pending.Decision.ID),
 			body: map[string]any{"approve": false, "note": "test: not convinced"}, check: func(t *testing.T, r reply) {
 				var d store.Decision
 				json.Unmarshal(r.body, &d)
@@ -449,16 +452,56 @@ func TestEveryRoute(t *testing.T) {
 				var k app.NewKey
 				json.Unmarshal(r.body, &k)
 				rememberSecret(k.Secret)
-				if !strings.HasPrefix(k.Secret, app.KeyPrefix) || k.Tenant != tenantA {
+				if !strings.HasPrefix(k.Secret, app.KeyPrefix) || k.Tenant != tenant {
 					t.Errorf("new key: %s", r)
 				}
 			}},
-		"DELETE /v1/keys/{id}":  {role: app.RoleAdmin, path: "/v1/keys/" + doomed.ID},
+		"DELETE /v1/keys/{id}":  {role: app.RoleAdmin, path: "/v1/keys/" + fx.doomed.ID},
 		"GET /v1/tenants":       {role: app.RoleViewer},
 		"POST /v1/tenants":      {tenant: tenantOp, role: app.RoleAdmin, body: TenantRequest{ID: newTenant, Name: "A new insurer"}, status: http.StatusCreated},
 		"PUT /v1/tenant/policy": {role: app.RoleAdmin, body: map[string]any{"four_eyes": true}},
 		"GET /v1/whoami":        {role: app.RoleViewer},
 	}
+	for p, c := range cases {
+		if c.tenant == "" {
+			c.tenant = tenant
+		}
+		if rt := ts.findRoute(p); rt != nil {
+			if c.path == "" {
+				c.path = rt.path
+			}
+			if c.status == 0 {
+				c.status = rt.status
+			}
+		}
+		cases[p] = c
+	}
+	return cases, fx
+}
+
+// send makes a case's request with the key of a tenant and role ("" and
+// 0: none).
+func (ts *testServer) send(t testing.TB, rt *route, c routeCase, tenant string, role app.Role) reply {
+	t.Helper()
+	h := http.Header{}
+	for k, vs := range c.header {
+		h[k] = vs
+	}
+	if role != 0 {
+		h.Set("Authorization", "Bearer "+ts.e.key(tenant, role))
+	}
+	return ts.callHeaders(t, rt.method, c.path, c.body, h)
+}
+
+// TestEveryRoute calls every route of the server's table with a valid
+// request at the least role it needs, and checks the status and the
+// answer against /openapi.json. A route added without a case here fails
+// the test.
+func TestEveryRoute(t *testing.T) {
+	e := env(t)
+	ts := startServer(t, Options{})
+	doc := ts.openAPIDoc(t)
+	cases, _ := ts.validCases(t, tenantA)
 	for _, rt := range ts.routes {
 		c, ok := cases[rt.pattern]
 		if !ok {
@@ -467,32 +510,16 @@ func TestEveryRoute(t *testing.T) {
 		}
 		delete(cases, rt.pattern)
 		t.Run(strings.ReplaceAll(rt.pattern, "/", "_"), func(t *testing.T) {
-			if c.tenant == "" {
-				c.tenant = tenantA
-			}
 			if c.role != rt.role {
 				t.Fatalf("the case calls %s as %s: call it at the least role the route takes, %s", rt.pattern, c.role, rt.role)
 			}
 			if rt.shared && c.tenant != tenantOp {
 				t.Fatalf("%s changes shared data: call it as the operator", rt.pattern)
 			}
-			if c.path == "" {
-				c.path = rt.path
-			}
 			if !strings.HasPrefix(c.path, strings.SplitN(rt.path, "{", 2)[0]) {
 				t.Fatalf("case path %s is not under %s", c.path, rt.path)
 			}
-			if c.status == 0 {
-				c.status = rt.status
-			}
-			h := http.Header{}
-			for k, vs := range c.header {
-				h[k] = vs
-			}
-			if c.role != 0 {
-				h.Set("Authorization", "Bearer "+e.key(c.tenant, c.role))
-			}
-			r := ts.callHeaders(t, rt.method, c.path, c.body, h)
+			r := ts.send(t, rt, c, c.tenant, c.role)
 			if r.status != c.status {
 				t.Fatalf("%s %s: %s, want %d", rt.method, c.path, r, c.status)
 			}

@@ -167,6 +167,10 @@ func buildEnv() (e *testEnv, err error) {
 			return nil, err
 		}
 	}
+	// Every tenant asks for four eyes on overrides (the operator too).
+	if _, err := e.svc.SetPolicy(ctx, op, store.TenantPolicy{FourEyes: true}); err != nil {
+		return nil, err
+	}
 	for _, tn := range tenantIDs {
 		e.keys[tn], e.keyIDs[tn] = map[app.Role]string{}, map[app.Role]string{}
 		for _, r := range roles {
