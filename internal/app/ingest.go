@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -102,12 +103,25 @@ func (s *Service) Ingest(ctx context.Context, p Principal, req IngestRequest) (I
 	return res, nil
 }
 
-// Runs lists the ingest runs.
+// Runs lists the ingest runs. Runs are shared data, but their inputs name
+// files on the operator's machines: other tenants see the files' base
+// names only.
 func (s *Service) Runs(ctx context.Context, p Principal) ([]store.Run, error) {
 	if err := p.need(RoleViewer, "reading ingest runs"); err != nil {
 		return nil, err
 	}
-	return s.st.Runs(ctx)
+	runs, err := s.st.Runs(ctx)
+	if err != nil || p.Operator {
+		return runs, err
+	}
+	for i := range runs {
+		in := make([]string, len(runs[i].Inputs))
+		for j, name := range runs[i].Inputs {
+			in[j] = filepath.Base(name)
+		}
+		runs[i].Inputs = in
+	}
+	return runs, nil
 }
 
 // StoreStats counts what the store holds. The counts of what tenants own

@@ -149,6 +149,9 @@ func TestTenantIsolation(t *testing.T) {
 					t.Errorf("%s as %s: %s, want %d", rt.pattern, c.tenant, r, c.status)
 				}
 				noMarkers(t, rt, r, markers)
+				if other != tenantOp {
+					noPaths(t, rt, r)
+				}
 			}
 			// The lists of tenant-owned things hold only the caller's.
 			for path, tenantOf := range map[string]func([]byte) []string{
@@ -261,6 +264,16 @@ func noMarkers(t *testing.T, rt *route, r reply, markers []string) {
 	}
 }
 
+// noPaths fails when an answer holds a path of the server's file system.
+func noPaths(t *testing.T, rt *route, r reply) {
+	t.Helper()
+	for _, p := range []string{env(t).dir, "/tmp/", "tidewatch-upload-"} {
+		if strings.Contains(string(r.body), p) {
+			t.Errorf("%s: the answer holds the server's path %q", rt.pattern, p)
+		}
+	}
+}
+
 // TestSharedData: lists, events, identity, tracks and the ingest runs are
 // the same for every tenant.
 func TestSharedData(t *testing.T) {
@@ -290,7 +303,7 @@ func TestSharedData(t *testing.T) {
 			}
 		}
 	}
-	// Ingest runs are shared too.
+	// Ingest runs are shared too (the operator's file paths are not).
 	var runs [2][]string
 	for i, tn := range []string{tenantA, tenantB} {
 		var si StoreInfo
