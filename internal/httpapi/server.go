@@ -8,6 +8,7 @@
 package httpapi
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -156,7 +157,32 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // decodeJSON reads one JSON object into v: unknown fields, trailing data,
 // wrong types and oversize bodies are errors a client can act on.
 func decodeJSON(r io.Reader, v any) error {
-	dec := json.NewDecoder(r)
+	// The body must be an object: null would decode into the zero
+	// request (a policy with four eyes off, an approval that rejects),
+	// and an array or a scalar would be answered in Go's type names.
+	br := bufio.NewReader(r)
+	for {
+		c, err := br.ReadByte()
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return err
+			}
+			if errors.Is(err, io.EOF) {
+				return app.Errorf(app.CodeInvalid, "empty body: send a JSON object")
+			}
+			return app.Errorf(app.CodeInvalid, "reading the body: %v", err)
+		}
+		if c == ' ' || c == '\t' || c == '\n' || c == '\r' {
+			continue
+		}
+		br.UnreadByte()
+		if c != '{' {
+			return app.Errorf(app.CodeInvalid, "the body must be a JSON object ({...})")
+		}
+		break
+	}
+	dec := json.NewDecoder(br)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var se *json.SyntaxError
