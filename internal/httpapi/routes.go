@@ -240,9 +240,10 @@ type DecisionRequest struct {
 	OverrideReason string `json:"override_reason,omitempty"`
 }
 
-// ApproveRequest approves or rejects a pending decision.
+// ApproveRequest approves or rejects a pending decision. Approve is
+// required: a body without it is refused, never read as a rejection.
 type ApproveRequest struct {
-	Approve bool   `json:"approve"`
+	Approve *bool  `json:"approve"`
 	Note    string `json:"note,omitempty"`
 }
 
@@ -262,9 +263,10 @@ type TenantRequest struct {
 	FourEyes bool   `json:"four_eyes,omitempty"`
 }
 
-// PolicyRequest sets the tenant's governance policy.
+// PolicyRequest sets the tenant's governance policy. FourEyes is
+// required: a body without it is refused, never read as "off".
 type PolicyRequest struct {
-	FourEyes bool `json:"four_eyes"`
+	FourEyes *bool `json:"four_eyes"`
 }
 
 // Health is the answer of /healthz and /readyz.
@@ -507,7 +509,10 @@ func (s *Server) registerRoutes() {
 			if err != nil || id < 1 {
 				return store.Decision{}, app.Errorf(app.CodeInvalid, "decision id %q", r.PathValue("id"))
 			}
-			return s.svc.ApproveDecision(ctx, p, id, req.Approve, req.Note)
+			if req.Approve == nil {
+				return store.Decision{}, app.Errorf(app.CodeInvalid, "give approve: true or false")
+			}
+			return s.svc.ApproveDecision(ctx, p, id, *req.Approve, req.Note)
 		})
 
 	// Events.
@@ -676,7 +681,10 @@ func (s *Server) registerRoutes() {
 		})
 	jsonRoute(s, route{method: "PUT", path: "/v1/tenant/policy", tag: "admin", role: app.RoleAdmin, summary: "Set the tenant's governance policy"},
 		func(ctx context.Context, p app.Principal, r *http.Request, req *PolicyRequest) (store.Tenant, error) {
-			return s.svc.SetPolicy(ctx, p, store.TenantPolicy{FourEyes: req.FourEyes})
+			if req.FourEyes == nil {
+				return store.Tenant{}, app.Errorf(app.CodeInvalid, "give four_eyes: true or false")
+			}
+			return s.svc.SetPolicy(ctx, p, store.TenantPolicy{FourEyes: *req.FourEyes})
 		})
 	jsonRoute(s, route{method: "GET", path: "/v1/whoami", tag: "admin", role: app.RoleViewer, summary: "The key's tenant, actor and role"},
 		func(ctx context.Context, p app.Principal, r *http.Request, _ *noBody) (Whoami, error) {
