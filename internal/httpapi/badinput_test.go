@@ -418,3 +418,17 @@ func TestBadKeys(t *testing.T) {
 		t.Errorf("the good key after the bad ones: %s", r)
 	}
 }
+
+// TestUnknownRoutes: paths and methods the server does not serve get
+// JSON errors with a stable code, like every other error.
+func TestUnknownRoutes(t *testing.T) {
+	ts := startServer(t, Options{})
+	k := env(t).key(tenantA, app.RoleViewer)
+	checkBadAnswer(t, "unknown path", ts.call(t, "GET", "/v1/nothing-here", k, nil), 404, app.CodeNotFound, "")
+	checkBadAnswer(t, "unknown path outside /v1", ts.call(t, "GET", "/wp-admin/setup.php", "", nil), 404, app.CodeNotFound, "")
+	r := ts.call(t, "DELETE", "/v1/whoami", k, nil)
+	checkBadAnswer(t, "wrong method", r, 405, CodeMethodNotAllowed, "method")
+	if r.header.Get("Allow") == "" {
+		t.Error("405 without Allow")
+	}
+}

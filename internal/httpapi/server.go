@@ -88,7 +88,7 @@ func New(svc *app.Service, opt Options) *Server {
 	s := &Server{svc: svc, opt: opt, log: opt.Logger, mux: http.NewServeMux()}
 	s.metrics = newMetrics(svc)
 	s.registerRoutes()
-	s.handler = s.recoverer(s.mux)
+	s.handler = s.recoverer(s.unmatched(s.mux))
 	return s
 }
 
@@ -266,6 +266,60 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(w, r)
 	})
+}
+
+// CodeMethodNotAllowed is the code of a 405: the path is served, the
+// method is not (the Allow header lists those that are).
+const CodeMethodNotAllowed app.Code = "method_not_allowed"
+
+// unmatched answers requests no route takes (an unknown path, a method a
+// path does not serve) with JSON errors like every other, instead of the
+// mux's plain text.
+func (s *Server) unmatched(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := s.mux.Handler(r)
+		if pattern != "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		// Learn what the mux would answer: 404, 405 with Allow, or a
+		// redirect to the clean path (passed through).
+		probe := &probeWriter{header: http.Header{}}
+		h.ServeHTTP(probe, r)
+		start := time.Now()
+		switch probe.status {
+		case http.StatusNotFound:
+			writeJSON(w, http.StatusNotFound, Error{ErrorBody{Code: string(app.CodeNotFound), Message: "no such route: /openapi.json lists them"}})
+		case http.StatusMethodNotAllowed:
+			w.Header().Set("Allow", probe.header.Get("Allow"))
+			writeJSON(w, http.StatusMethodNotAllowed, Error{ErrorBody{Code: string(CodeMethodNotAllowed),
+				Message: "method " + r.Method + " is not served on this path; allowed: " + probe.header.Get("Allow")}})
+		default:
+			next.ServeHTTP(w, r)
+			return
+		}
+		s.metrics.observe("unmatched", probe.status, time.Since(start))
+		s.log.Info("request", "method", r.Method, "route", "unmatched", "status", probe.status)
+	})
+}
+
+// probeWriter records a handler's status and headers, and drops its body.
+type probeWriter struct {
+	header http.Header
+	status int
+}
+
+func (p *probeWriter) Header() http.Header { return p.header }
+func (p *probeWriter) WriteHeader(code int) {
+	if p.status == 0 {
+		p.status = code
+	}
+}
+func (p *probeWriter) Write(b []byte) (int, error) {
+	if p.status == 0 {
+		p.status = http.StatusOK
+	}
+	return len(b), nil
 }
 
 // statusWriter records the status for logs and metrics.
