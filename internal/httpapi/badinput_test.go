@@ -398,6 +398,9 @@ func TestBadKeys(t *testing.T) {
 			unchanged(t, rt.pattern+" "+what, func() {
 				r := ts.callHeaders(t, rt.method, path, "{}", hd)
 				checkBadAnswer(t, rt.pattern+" "+what, r, 401, app.CodeUnauthenticated, "")
+				if r.header.Get("WWW-Authenticate") == "" {
+					t.Errorf("%s %s: a 401 without WWW-Authenticate", rt.pattern, what)
+				}
 				if what == "bearer, no key" || what == "basic scheme" {
 					return // no key was read: the answer says how to send one
 				}

@@ -129,6 +129,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		code, err = app.CodeTooLarge, app.Errorf(app.CodeTooLarge, "request body larger than %d bytes", mbe.Limit)
 	}
 	status := statusOf[code]
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="tidewatch"`)
+	}
 	msg := err.Error()
 	if code == app.CodeInternal {
 		s.log.Error("internal error", "route", routeName(r), "err", err.Error())
