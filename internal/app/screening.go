@@ -226,7 +226,9 @@ func (o *ScreenOptions) check() error {
 	if o.Threshold == 0 {
 		o.Threshold = screen.DefaultThreshold
 	}
-	if o.Threshold < 0 || o.Threshold > 1 {
+	// Written so that NaN fails too: a NaN threshold matches nothing,
+	// and would clear every query.
+	if !(o.Threshold > 0 && o.Threshold <= 1) {
 		return Errorf(CodeInvalid, "threshold %v: want a score in (0, 1]", o.Threshold)
 	}
 	if o.Limit == 0 {
@@ -237,6 +239,10 @@ func (o *ScreenOptions) check() error {
 	}
 	return nil
 }
+
+// Validate checks the options as a screening will (a job checks them
+// before it starts).
+func (o ScreenOptions) Validate() error { return o.check() }
 
 // Match is one entity found for a query.
 type Match struct {

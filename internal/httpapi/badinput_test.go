@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"reflect"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tidewatch/tidewatch/internal/app"
+	"github.com/tidewatch/tidewatch/screen"
 	"github.com/tidewatch/tidewatch/store"
 )
 
@@ -197,6 +199,10 @@ func TestBadUploads(t *testing.T) {
 		{"/v1/lists/import?name=un_consolidated_2026-02-27.xml&min_ratio=abc", "x", "min_ratio"},
 		{"/v1/screen/jobs?name=p.csv", "no,header,here\n1,2,3\n", "header"},
 		{"/v1/screen/jobs?name=p.csv&threshold=abc", screenCSV, "threshold"},
+		{"/v1/screen/jobs?name=p.csv&threshold=NaN", screenCSV, "threshold"},
+		{"/v1/screen/jobs?name=p.csv&threshold=2", screenCSV, "threshold"},
+		{"/v1/screen/jobs?name=p.csv&threshold=-1", screenCSV, "threshold"},
+		{"/v1/screen/jobs?name=p.csv&threshold=Inf", screenCSV, "threshold"},
 		{"/v1/screen/jobs?name=.p.csv", screenCSV, "name"},
 	} {
 		unchanged(t, c.path, func() {
@@ -433,5 +439,25 @@ func TestUnknownRoutes(t *testing.T) {
 	checkBadAnswer(t, "wrong method", r, 405, CodeMethodNotAllowed, "method")
 	if r.header.Get("Allow") == "" {
 		t.Error("405 without Allow")
+	}
+}
+
+// TestNaNThresholdRefused: a NaN threshold matches nothing, so it would
+// clear every query (the CLI skips the audit record that happened to
+// refuse it over HTTP): the core refuses it.
+func TestNaNThresholdRefused(t *testing.T) {
+	e := env(t)
+	ctx := context.Background()
+	p := app.LocalPrincipal("test")
+	q := screen.Query{Name: "CHON MA SAN"}
+	for _, th := range []float64{math.NaN(), math.Inf(1), -0.1, 1.5} {
+		_, err := e.svc.Screen(ctx, p, q, app.ScreenOptions{Threshold: th, NoAudit: true})
+		if app.CodeOf(err) != app.CodeInvalid {
+			t.Errorf("Screen with threshold %v: %v, want invalid_argument", th, err)
+		}
+		_, err = e.svc.ScreenBatch(ctx, p, []app.BatchQuery{{Query: q}}, app.ScreenOptions{Threshold: th, NoAudit: true}, "t", "", nil)
+		if app.CodeOf(err) != app.CodeInvalid {
+			t.Errorf("ScreenBatch with threshold %v: %v, want invalid_argument", th, err)
+		}
 	}
 }

@@ -755,9 +755,14 @@ func (s *Server) screenJob(w http.ResponseWriter, r *http.Request, p app.Princip
 	if v := r.URL.Query().Get("threshold"); v != "" {
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil {
-			return app.Errorf(app.CodeInvalid, "threshold %q", v)
+			return app.Errorf(app.CodeInvalid, "threshold %q: want a score in (0, 1]", v)
 		}
 		threshold = f
+	}
+	// Checked now, not when the job runs: a bad threshold is the
+	// request's error, not a failed job's.
+	if err := (app.ScreenOptions{Threshold: threshold}).Validate(); err != nil {
+		return err
 	}
 	name := r.URL.Query().Get("name")
 	if name == "" {
