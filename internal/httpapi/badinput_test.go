@@ -197,6 +197,8 @@ func TestBadUploads(t *testing.T) {
 		{"/v1/lists/import", "x", "name"},
 		{"/v1/lists/import?name=un_consolidated_2026-02-27.xml&min_ratio=2", "x", "min_ratio"},
 		{"/v1/lists/import?name=un_consolidated_2026-02-27.xml&min_ratio=abc", "x", "min_ratio"},
+		{"/v1/lists/import?name=un_consolidated_2026-02-27.xml&min_ratio=NaN", "x", "min_ratio"},
+		{"/v1/lists/import?name=un_consolidated_2026-02-27.xml&min_ratio=-Inf", "x", "min_ratio"},
 		{"/v1/screen/jobs?name=p.csv", "no,header,here\n1,2,3\n", "header"},
 		{"/v1/screen/jobs?name=p.csv&threshold=abc", screenCSV, "threshold"},
 		{"/v1/screen/jobs?name=p.csv&threshold=NaN", screenCSV, "threshold"},

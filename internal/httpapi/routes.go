@@ -821,7 +821,9 @@ func (s *Server) importList(w http.ResponseWriter, r *http.Request, p app.Princi
 	}
 	minRatio := 0.0
 	if v := r.URL.Query().Get("min_ratio"); v != "" {
-		if minRatio, err = strconv.ParseFloat(v, 64); err != nil || minRatio < 0 || minRatio > 1 {
+		// Written so that NaN fails too: a NaN ratio turned the shrink
+		// guard off.
+		if minRatio, err = strconv.ParseFloat(v, 64); err != nil || !(minRatio >= 0 && minRatio <= 1) {
 			return app.Errorf(app.CodeInvalid, "min_ratio %q: a share from 0 to 1", v)
 		}
 		if minRatio == 0 {
