@@ -354,7 +354,8 @@ func (s *Service) Events(ctx context.Context, p Principal, r EventsRequest) ([]d
 	}
 	q := store.EventQuery{Kinds: r.Kinds, From: r.From, To: r.To, Area: r.Area, Limit: r.Limit}
 	if b := q.Area; b != nil {
-		if b.South < -90 || b.North > 90 || b.South > b.North || b.West < -180 || b.West > 180 || b.East < -180 || b.East > 180 {
+		// Written so that NaN fails too (it passed every comparison).
+		if !(b.South >= -90 && b.North <= 90 && b.South <= b.North && b.West >= -180 && b.West <= 180 && b.East >= -180 && b.East <= 180) {
 			return nil, Errorf(CodeInvalid, "area: south,west,north,east in degrees, south <= north")
 		}
 	}

@@ -269,7 +269,7 @@ func TestBadParameters(t *testing.T) {
 		inv("GET", track+"max_points=99999999", va, nil, "max_points"),
 	)
 	for _, q := range []string{"vessel=abc", "vessel=1234568", "kind=nonsense", "kind=gap,", "from=bad", "to=2026-13-01", "from=2026-03-03&to=2026-03-01",
-		"bbox=1,2,3", "bbox=a,b,c,d", "bbox=91,0,92,1", "bbox=10,0,5,1", "bbox=0,0,1,181",
+		"bbox=1,2,3", "bbox=a,b,c,d", "bbox=91,0,92,1", "bbox=10,0,5,1", "bbox=0,0,1,181", "bbox=NaN,0,1,1", "bbox=0,0,1,Inf", "bbox=-Inf,0,1,1", "bbox=0,nan,1,1",
 		"bbox=0,0,1,1,2", "limit=0", "limit=10001", "limit=-1", "limit=1e3", "zone=nowhere"} {
 		cases = append(cases, inv("GET", "/v1/events?"+q, va, nil, ""))
 	}
@@ -441,6 +441,18 @@ func TestUnknownRoutes(t *testing.T) {
 	checkBadAnswer(t, "wrong method", r, 405, CodeMethodNotAllowed, "method")
 	if r.header.Get("Allow") == "" {
 		t.Error("405 without Allow")
+	}
+}
+
+// TestNaNAreaRefused: the core refuses a NaN area (an empty answer
+// that looked like "no events here").
+func TestNaNAreaRefused(t *testing.T) {
+	e := env(t)
+	for _, b := range []store.BBox{{South: math.NaN(), West: 0, North: 1, East: 1}, {South: 0, West: 0, North: 1, East: math.NaN()}} {
+		_, err := e.svc.Events(context.Background(), app.LocalPrincipal("test"), app.EventsRequest{Area: &b})
+		if app.CodeOf(err) != app.CodeInvalid {
+			t.Errorf("Events in %+v: %v, want invalid_argument", b, err)
+		}
 	}
 }
 
