@@ -196,6 +196,8 @@ func TestBadUploads(t *testing.T) {
 		{"/v1/ingest?name=" + strings.Repeat("a", 300), "x", "name"},
 		{"/v1/lists/import", "x", "name"},
 		{"/v1/lists/import?name=un_consolidated_2026-02-27.xml&min_ratio=2", "x", "min_ratio"},
+		{"/v1/lists/import?name=notes.txt", "hello", "notes.txt"},
+		{"/v1/lists/import?name=notes.bin", "hello", "notes.bin"},
 		{"/v1/lists/import?name=un_consolidated_2026-02-27.xml&min_ratio=abc", "x", "min_ratio"},
 		{"/v1/lists/import?name=un_consolidated_2026-02-27.xml&min_ratio=NaN", "x", "min_ratio"},
 		{"/v1/lists/import?name=un_consolidated_2026-02-27.xml&min_ratio=-Inf", "x", "min_ratio"},

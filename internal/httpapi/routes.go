@@ -840,6 +840,12 @@ func (s *Server) importList(w http.ResponseWriter, r *http.Request, p app.Princi
 	if err != nil {
 		return err
 	}
+	// The file is known by the name its sender gave, not by where the
+	// server keeps it while importing (messages and the stored version
+	// name it).
+	for i := range files {
+		files[i].Name = name
+	}
 	res, err := s.svc.ImportLists(r.Context(), p, app.ImportRequest{Files: files, Source: "upload " + name, MinRatio: minRatio, KeepFiles: true})
 	if err != nil {
 		return err
