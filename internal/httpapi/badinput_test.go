@@ -477,3 +477,43 @@ func TestNaNThresholdRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusedListImport: a list file that reads but would shrink its
+// list by more than half is refused with 422 and its reasons: the
+// versions in force are kept; the attempt is in the import log and the
+// operator's audit log (by design: every attempt is), and nothing else
+// changed.
+func TestRefusedListImport(t *testing.T) {
+	e := env(t)
+	ts := startServer(t, Options{})
+	doc := ts.openAPIDoc(t)
+	name, data := euListFile(t)
+	lines := strings.SplitAfter(string(data), "\n")
+	short := strings.Join(lines[:4], "")
+	name = strings.Replace(name, "2025-12-17", "2026-12-01", 1)
+	before := ts.call(t, "GET", "/v1/lists/versions", e.key(tenantA, app.RoleViewer), nil)
+	st0, _ := e.st.Stats(context.Background())
+	r := ts.call(t, "POST", "/v1/lists/import?name="+name, e.key(tenantOp, app.RoleAnalyst), short)
+	if r.status != http.StatusUnprocessableEntity {
+		t.Fatalf("a truncated list: %s, want 422", r)
+	}
+	checkAgainstDoc(t, doc, ts.findRoute("POST /v1/lists/import"), r)
+	var res app.ImportResult
+	if err := json.Unmarshal(r.body, &res); err != nil || res.Failed() != 1 || !strings.Contains(res.Versions[0].Reason, "truncated") {
+		t.Errorf("a truncated list: %s", r)
+	}
+	for _, m := range leakMarks {
+		if strings.Contains(string(r.body), m) {
+			t.Errorf("the answer holds %q: %s", m, r)
+		}
+	}
+	after := ts.call(t, "GET", "/v1/lists/versions", e.key(tenantA, app.RoleViewer), nil)
+	if string(after.body) != string(before.body) {
+		t.Error("a refused list version changed the versions held")
+	}
+	st1, _ := e.st.Stats(context.Background())
+	if st1.ListVersions != st0.ListVersions || st1.ListEntities != st0.ListEntities || st1.Audit != st0.Audit+1 {
+		t.Errorf("refused import: versions %d -> %d, entities %d -> %d, audit %d -> %d (want one audit record)", st0.ListVersions, st1.ListVersions,
+			st0.ListEntities, st1.ListEntities, st0.Audit, st1.Audit)
+	}
+}

@@ -204,7 +204,11 @@ func (s *Server) openapi() map[string]any {
 			ok["content"] = content
 		}
 		errResp := map[string]any{"description": "an error with a stable code", "content": map[string]any{"application/json": map[string]any{"schema": errRef}}}
-		op["responses"] = map[string]any{itoa(rt.status): ok, "default": errResp}
+		resps := map[string]any{itoa(rt.status): ok, "default": errResp}
+		for _, o := range rt.other {
+			resps[itoa(o.status)] = map[string]any{"description": o.desc, "content": map[string]any{"application/json": map[string]any{"schema": g.schema(o.typ)}}}
+		}
+		op["responses"] = resps
 		item, _ := paths[rt.path].(map[string]any)
 		if item == nil {
 			item = map[string]any{}

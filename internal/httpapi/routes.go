@@ -59,7 +59,17 @@ type route struct {
 	// parameter chooses).
 	respAlso []string
 	status   int
-	handle   func(w http.ResponseWriter, r *http.Request, p app.Principal) error
+	// other: statuses besides status answered with a JSON body of their
+	// own, not an Error (an import some of whose versions were refused).
+	other  []otherResp
+	handle func(w http.ResponseWriter, r *http.Request, p app.Principal) error
+}
+
+// otherResp is one more documented answer of a route.
+type otherResp struct {
+	status int
+	desc   string
+	typ    reflect.Type
 }
 
 // param is a path or query parameter.
@@ -598,7 +608,8 @@ func (s *Server) registerRoutes() {
 		summary:     "Import a list file (UN XML, OFAC XML or CSV, EU or UK CSV, FollowTheMoney JSON)",
 		description: "Body: the file as published; ?name= its file name (format and date hints). Guards as in the CLI: a file that does not parse or shrinks the list by half is refused. Operator tenant only.",
 		params:      []param{{name: "name", in: "query", typ: "string", desc: "the file's name, e.g. un_consolidated_2026-02-27.xml", required: true}, query("min_ratio", "number", "shrink guard (default 0.5; 0 disables)")},
-		bodyContent: "application/octet-stream", resp: reflect.TypeFor[app.ImportResult](), handle: s.importList})
+		bodyContent: "application/octet-stream", resp: reflect.TypeFor[app.ImportResult](), handle: s.importList,
+		other: []otherResp{{http.StatusUnprocessableEntity, "a version was refused (each version's outcome and reason); the versions held are kept", reflect.TypeFor[app.ImportResult]()}}})
 
 	// AIS.
 	s.add(&route{method: "POST", path: "/v1/ingest", tag: "ais", role: app.RoleAnalyst, shared: true, long: true, status: http.StatusAccepted,
