@@ -323,6 +323,9 @@ func (s *Service) Screen(ctx context.Context, p Principal, q screen.Query, o Scr
 	if err := o.check(); err != nil {
 		return ScreenResult{}, err
 	}
+	if err := checkQueryLengths(q); err != nil {
+		return ScreenResult{}, err
+	}
 	if err := q.Validate(); err != nil {
 		return ScreenResult{}, Errorf(CodeInvalid, "%v", err)
 	}
@@ -375,9 +378,26 @@ func querySubject(q screen.Query) string {
 	return "name:" + q.Name
 }
 
+// MaxFieldLength bounds a query's short fields (id, call sign, flag,
+// IMO, MMSI): the name has screen.MaxNameLength; without a bound a
+// megabyte call sign went into the audit log as the record's subject.
+const MaxFieldLength = 100
+
+func checkQueryLengths(q screen.Query) error {
+	for _, f := range []struct{ name, v string }{{"id", q.ID}, {"call sign", q.CallSign}, {"flag", q.Flag}, {"IMO", q.IMO}, {"MMSI", q.MMSI}} {
+		if len(f.v) > MaxFieldLength {
+			return Errorf(CodeInvalid, "%s is %d bytes, more than %d", f.name, len(f.v), MaxFieldLength)
+		}
+	}
+	return nil
+}
+
 // screenOne runs a query: identifiers that cannot be right are dropped
 // with a warning (never used to lower a score), then the index searched.
 func (s *Service) screenOne(idx *screenIndex, q screen.Query, o ScreenOptions) ([]Match, []string, error) {
+	if err := checkQueryLengths(q); err != nil {
+		return nil, nil, err
+	}
 	sq, warns := q.Sanitised()
 	if err := sq.Validate(); err != nil {
 		return nil, warns, Errorf(CodeInvalid, "%v", err)

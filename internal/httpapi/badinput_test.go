@@ -326,6 +326,9 @@ func TestBadParameters(t *testing.T) {
 		inv("POST", "/v1/screen", va, ScreenRequest{IMO: "12"}, "IMO"),
 		inv("POST", "/v1/screen", va, ScreenRequest{MMSI: "12x"}, ""),
 		inv("POST", "/v1/screen", va, `{"name":"\xff\xfe"}`, ""),
+		inv("POST", "/v1/screen", va, ScreenRequest{CallSign: strings.Repeat("C", 5000)}, "call sign"),
+		inv("POST", "/v1/screen", va, ScreenRequest{Name: "X", Flag: strings.Repeat("F", 5000)}, "flag"),
+		inv("POST", "/v1/screen", va, ScreenRequest{IMO: strings.Repeat("1", 5000)}, "IMO"),
 		inv("POST", "/v1/screen/batch", va, BatchRequest{}, "queries"),
 		inv("POST", "/v1/screen/batch", va, map[string]any{"queries": []any{map[string]any{"nme": "x"}}}, "nme"),
 		inv("POST", "/v1/screen/batch", va, map[string]any{"queries": []any{"x"}}, ""),
@@ -447,6 +450,21 @@ func TestUnknownRoutes(t *testing.T) {
 	checkBadAnswer(t, "wrong method", r, 405, CodeMethodNotAllowed, "method")
 	if r.header.Get("Allow") == "" {
 		t.Error("405 without Allow")
+	}
+}
+
+// TestBatchRowTooLong: a batch row with an over-long field is that row's
+// error; the other rows are screened.
+func TestBatchRowTooLong(t *testing.T) {
+	ts := startServer(t, Options{})
+	r := ts.call(t, "POST", "/v1/screen/batch", env(t).key(tenantA, app.RoleViewer),
+		BatchRequest{Queries: []screen.Query{{Name: "X", CallSign: strings.Repeat("C", 5000)}, {IMO: "8660313"}}})
+	var res app.BatchResult
+	if err := json.Unmarshal(r.body, &res); err != nil || r.status != http.StatusOK {
+		t.Fatalf("%s", r)
+	}
+	if res.Errors != 1 || !strings.Contains(res.Rows[0].Error, "call sign") || !res.Rows[1].Hit {
+		t.Errorf("rows: %+v", res.Rows)
 	}
 }
 
