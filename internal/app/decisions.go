@@ -132,6 +132,9 @@ func (s *Service) ApproveDecision(ctx context.Context, p Principal, id int64, ap
 	if err := p.need(RoleUnderwriter, "approving a decision"); err != nil {
 		return store.Decision{}, err
 	}
+	if len(note) > 4000 {
+		return store.Decision{}, Errorf(CodeInvalid, "an approval's note is limited to 4,000 characters")
+	}
 	d, err := s.st.Decision(ctx, p.Tenant, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return d, Errorf(CodeNotFound, "no decision %d", id)

@@ -307,6 +307,7 @@ func TestBadParameters(t *testing.T) {
 		inv("POST", "/v1/decisions/1/approval", uw, map[string]any{}, "approve"),
 		inv("POST", "/v1/decisions/1/approval", uw, map[string]any{"approve": nil}, "approve"),
 		inv("POST", "/v1/decisions/1/approval", uw, map[string]any{"note": "fine"}, "approve"),
+		inv("POST", "/v1/decisions/1/approval", uw, map[string]any{"approve": true, "note": strings.Repeat("n", 5000)}, "note"),
 		inv("POST", fmt.Sprintf("/v1/vessels/%d/decisions", dprkIMO), uw, DecisionRequest{Decision: "maybe", Reason: "x"}, "decision"),
 		inv("POST", fmt.Sprintf("/v1/vessels/%d/decisions", dprkIMO), uw, DecisionRequest{Decision: "decline"}, "reason"),
 		inv("POST", fmt.Sprintf("/v1/vessels/%d/decisions", dprkIMO), uw, DecisionRequest{Decision: "decline", Reason: "   "}, "reason"),
@@ -344,6 +345,7 @@ func TestBadParameters(t *testing.T) {
 		inv("PUT", "/v1/tenant/policy", adm, map[string]any{"four_eyes": nil}, "four_eyes"),
 		inv("POST", "/v1/tenants", e.key(tenantOp, app.RoleAdmin), TenantRequest{ID: "Bad ID"}, "tenant id"),
 		inv("POST", "/v1/tenants", e.key(tenantOp, app.RoleAdmin), TenantRequest{ID: strings.Repeat("a", 64)}, "tenant id"),
+		inv("POST", "/v1/tenants", e.key(tenantOp, app.RoleAdmin), TenantRequest{ID: "ok-id", Name: strings.Repeat("n", 1000)}, "name"),
 		bad{"POST", "/v1/tenants", e.key(tenantOp, app.RoleAdmin), TenantRequest{ID: tenantA}, 409, app.CodeConflict, "exists"},
 	)
 	for _, c := range cases {
