@@ -99,9 +99,11 @@ func (s *Server) add(rt *route) {
 		var err error
 		if rt.role != 0 {
 			p, err = s.principal(r)
-			if err == nil && !s.allow(p.KeyID) {
-				sw.Header().Set("Retry-After", "1")
-				err = app.Errorf(app.CodeRateLimited, "too many requests for this key: slow down")
+			if err == nil {
+				if wait, ok := s.allow(p.KeyID); !ok {
+					sw.Header().Set("Retry-After", strconv.Itoa(wait))
+					err = app.Errorf(app.CodeRateLimited, "too many requests for this key: slow down (retry in %d s)", wait)
+				}
 			}
 		}
 		if err == nil {

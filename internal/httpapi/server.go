@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -232,16 +233,29 @@ func (s *Server) principal(r *http.Request) (app.Principal, error) {
 	return s.svc.Authenticate(r.Context(), key)
 }
 
-// allow applies the per-key rate limit.
-func (s *Server) allow(keyID string) bool {
+// allow applies the per-key rate limit; when the key is over it, wait
+// is the whole seconds until its next request is allowed (Retry-After).
+func (s *Server) allow(keyID string) (wait int, ok bool) {
 	if s.opt.Rate < 0 {
-		return true
+		return 0, true
 	}
-	l, ok := s.limits.Load(keyID)
-	if !ok {
+	l, found := s.limits.Load(keyID)
+	if !found {
 		l, _ = s.limits.LoadOrStore(keyID, rate.NewLimiter(rate.Limit(s.opt.Rate), s.opt.Burst))
 	}
-	return l.(*rate.Limiter).Allow()
+	lim := l.(*rate.Limiter)
+	now := time.Now()
+	res := lim.ReserveN(now, 1)
+	if !res.OK() {
+		return 1, false
+	}
+	d := res.DelayFrom(now)
+	if d == 0 {
+		return 0, true
+	}
+	// Over the limit: give the token back, and say when one will be there.
+	res.CancelAt(now)
+	return int(math.Ceil(d.Seconds())), false
 }
 
 type ctxKey int

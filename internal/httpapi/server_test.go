@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -570,5 +571,96 @@ func wantEvents(t *testing.T, r reply) {
 	json.Unmarshal(r.body, &ev)
 	if ev.Count == 0 || len(ev.Events) != ev.Count {
 		t.Errorf("the planted STS: no encounter: %s", r)
+	}
+}
+
+// TestRateLimit: a key over its rate gets 429 rate_limited with a
+// Retry-After that says how long to wait, and nothing is done; another
+// key, and the routes that need none, are unaffected.
+func TestRateLimit(t *testing.T) {
+	e := env(t)
+	ts := startServer(t, Options{Rate: 0.01, Burst: 2}) // a request per 100 s, two at once
+	k1 := e.newKey(t, tenantA, app.RoleViewer, 2*time.Hour)
+	k2 := e.newKey(t, tenantA, app.RoleViewer, 2*time.Hour)
+	rememberSecret(k1.Secret)
+	rememberSecret(k2.Secret)
+	for i := 0; i < 2; i++ {
+		if r := ts.call(t, "GET", "/v1/whoami", k1.Secret, nil); r.status != http.StatusOK {
+			t.Fatalf("request %d within the burst: %s", i+1, r)
+		}
+	}
+	unchanged(t, "over the rate", func() {
+		r := ts.call(t, "POST", "/v1/screen", k1.Secret, ScreenRequest{Name: "CHON MA SAN"})
+		checkBadAnswer(t, "over the rate", r, http.StatusTooManyRequests, app.CodeRateLimited, "")
+		ra, err := strconv.Atoi(r.header.Get("Retry-After"))
+		// At 0.01 a second the next token is up to 100 s away: a
+		// Retry-After of 1 would send the client back too early.
+		if err != nil || ra < 2 || ra > 101 {
+			t.Errorf("Retry-After %q, want the seconds until the next request is allowed (about 100)", r.header.Get("Retry-After"))
+		}
+	})
+	if r := ts.call(t, "GET", "/v1/whoami", k2.Secret, nil); r.status != http.StatusOK {
+		t.Errorf("another key after the first ran out: %s", r)
+	}
+	if r := ts.call(t, "GET", "/healthz", "", nil); r.status != http.StatusOK {
+		t.Errorf("healthz after a key ran out: %s", r)
+	}
+}
+
+// TestGracefulShutdown: a long batch in flight when the server is told
+// to stop gets its whole answer (and its audit record); the server takes
+// no new connection meanwhile.
+func TestGracefulShutdown(t *testing.T) {
+	e := env(t)
+	ts := startServer(t, Options{})
+	key := e.key(tenantB, app.RoleViewer)
+	qs := make([]screen.Query, app.MaxBatch)
+	for i := range qs {
+		qs[i] = screen.Query{ID: strconv.Itoa(i), Type: "vessel", Name: fmt.Sprintf("OCEAN CARRIER %d", i)}
+		if i%100 == 0 {
+			qs[i].IMO = "8660313"
+		}
+	}
+	entered, release := make(chan struct{}), make(chan struct{})
+	gate := func(r *http.Request) {
+		if r.URL.Path == "/v1/screen/batch" {
+			close(entered)
+			<-release
+		}
+	}
+	ts.gate.Store(&gate)
+	got := make(chan reply, 1)
+	go func() { got <- ts.call(t, "POST", "/v1/screen/batch", key, BatchRequest{Queries: qs}) }()
+	<-entered
+	stopped := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		stopped <- ts.shutdown(ctx)
+	}()
+	// Shutdown has begun once the listener refuses connections; only
+	// then does the batch go on.
+	for {
+		c, err := net.DialTimeout("tcp", strings.TrimPrefix(ts.url, "http://"), time.Second)
+		if err != nil {
+			break
+		}
+		c.Close()
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(release)
+	r := <-got
+	if err := <-stopped; err != nil {
+		t.Errorf("shutdown: %v", err)
+	}
+	if r.status != http.StatusOK {
+		t.Fatalf("the batch in flight at shutdown: %s", r)
+	}
+	var res app.BatchResult
+	if err := json.Unmarshal(r.body, &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != app.MaxBatch || res.Hits < app.MaxBatch/100 || res.AuditSeq == 0 {
+		t.Errorf("the batch in flight at shutdown: %d rows, %d hits, audit seq %d", len(res.Rows), res.Hits, res.AuditSeq)
 	}
 }

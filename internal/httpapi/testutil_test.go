@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -289,6 +290,12 @@ type testServer struct {
 	// errLog receives the http.Server's own complaints.
 	errLog *syncBuffer
 	client *http.Client
+	served chan error
+	// stopped: shut down by the test itself.
+	stopped bool
+	// gate, when set, is called with each request before the server
+	// sees it (a test holds a request there).
+	gate atomic.Pointer[func(*http.Request)]
 }
 
 // startServer serves the environment's service on 127.0.0.1:0 until the
@@ -308,23 +315,39 @@ func startServer(t testing.TB, opt Options) *testServer {
 		t.Fatal(err)
 	}
 	ts.url = "http://" + ln.Addr().String()
-	ts.hs = &http.Server{Handler: ts.Server, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10,
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if g := ts.gate.Load(); g != nil {
+			(*g)(r)
+		}
+		ts.Server.ServeHTTP(w, r)
+	})
+	ts.hs = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(slog.NewJSONHandler(ts.errLog, nil).WithGroup("http"), slog.LevelWarn)}
-	done := make(chan error, 1)
-	go func() { done <- ts.hs.Serve(ln) }()
+	ts.served = make(chan error, 1)
+	go func() { ts.served <- ts.hs.Serve(ln) }()
 	ts.client = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := ts.hs.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		if err := <-done; !errors.Is(err, http.ErrServerClosed) {
-			t.Errorf("serve: %v", err)
+		if !ts.stopped {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := ts.shutdown(ctx); err != nil {
+				t.Errorf("shutdown: %v", err)
+			}
 		}
 		ts.checkLogsClean(t)
 	})
 	return ts
+}
+
+// shutdown stops the server gracefully: no new connections, requests in
+// flight finish.
+func (ts *testServer) shutdown(ctx context.Context) error {
+	ts.stopped = true
+	err := ts.hs.Shutdown(ctx)
+	if serr := <-ts.served; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	return err
 }
 
 // checkLogsClean fails the test when a key's text, or its secret part,
