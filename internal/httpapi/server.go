@@ -138,7 +138,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.Error("internal error", "route", routeName(r), "err", err.Error())
 		msg = "internal error (logged on the server)"
 	}
-	if code == app.CodeUnavailable && r.Context().Err() != nil {
+	// The request's own time limit is on the handler's context, not r's:
+	// look at the error.
+	if code == app.CodeUnavailable && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || r.Context().Err() != nil) {
 		msg = "the request ran out of time or was canceled"
 	}
 	writeJSON(w, status, Error{ErrorBody{Code: string(code), Message: msg}})

@@ -664,3 +664,14 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Errorf("the batch in flight at shutdown: %d rows, %d hits, audit seq %d", len(res.Rows), res.Hits, res.AuditSeq)
 	}
 }
+
+// TestRequestTimeout: a request that runs out of time is answered 503
+// unavailable, and what it did not finish is not recorded.
+func TestRequestTimeout(t *testing.T) {
+	e := env(t)
+	ts := startServer(t, Options{RequestTimeout: time.Nanosecond})
+	unchanged(t, "timed out batch", func() {
+		r := ts.call(t, "POST", "/v1/screen/batch", e.key(tenantA, app.RoleViewer), BatchRequest{Queries: []screen.Query{{Name: "X"}, {Name: "Y"}}})
+		checkBadAnswer(t, "timed out batch", r, http.StatusServiceUnavailable, app.CodeUnavailable, "time")
+	})
+}
