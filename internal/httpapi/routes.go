@@ -107,6 +107,11 @@ func (s *Server) add(rt *route) {
 			}
 		}
 		if err == nil {
+			if !rt.long {
+				// The time limit covers reading the body too: a client
+				// sending it a byte a minute is cut off, not waited for.
+				http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.opt.RequestTimeout))
+			}
 			req, cancel := s.withTimeout(r, rt)
 			err = rt.handle(sw, req, p)
 			cancel()

@@ -17,6 +17,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -177,7 +178,7 @@ func decodeJSON(r io.Reader, v any) error {
 			if errors.Is(err, io.EOF) {
 				return app.Errorf(app.CodeInvalid, "empty body: send a JSON object")
 			}
-			return app.Errorf(app.CodeInvalid, "reading the body: %v", err)
+			return readError(err)
 		}
 		if c == ' ' || c == '\t' || c == '\n' || c == '\r' {
 			continue
@@ -205,6 +206,8 @@ func decodeJSON(r io.Reader, v any) error {
 			return app.Errorf(app.CodeInvalid, "field %q: want %s, got %s", te.Field, te.Type, te.Value)
 		case strings.HasPrefix(err.Error(), "json: unknown field"):
 			return app.Errorf(app.CodeInvalid, "%s", strings.TrimPrefix(err.Error(), "json: "))
+		case isNetError(err):
+			return readError(err)
 		}
 		return app.Errorf(app.CodeInvalid, "bad JSON: %v", err)
 	}
@@ -215,6 +218,21 @@ func decodeJSON(r io.Reader, v any) error {
 		return app.Errorf(app.CodeInvalid, "trailing data after the JSON object")
 	}
 	return nil
+}
+
+func isNetError(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne)
+}
+
+// readError describes a body that could not be read, without the
+// addresses and system messages of the network error.
+func readError(err error) error {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return app.Errorf(app.CodeInvalid, "the request body did not arrive within the request's time limit")
+	}
+	return app.Errorf(app.CodeInvalid, "the request body could not be read")
 }
 
 // principal authenticates a request: "Authorization: Bearer KEY" (or

@@ -675,3 +675,29 @@ func TestRequestTimeout(t *testing.T) {
 		checkBadAnswer(t, "timed out batch", r, http.StatusServiceUnavailable, app.CodeUnavailable, "time")
 	})
 }
+
+// TestSlowBody: a client that sends a request's headers and then its
+// body too slowly is cut off at the request time limit, not held forever.
+func TestSlowBody(t *testing.T) {
+	e := env(t)
+	ts := startServer(t, Options{RequestTimeout: 300 * time.Millisecond})
+	c, err := net.Dial("tcp", strings.TrimPrefix(ts.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "POST /v1/screen HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"name\":", e.key(tenantA, app.RoleViewer))
+	// The body's other 92 bytes never come. A minute is far beyond the
+	// server's limit: reaching it means the server waits forever.
+	c.SetReadDeadline(time.Now().Add(time.Minute))
+	b, err := io.ReadAll(c)
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatal("the server still waits for the body after a minute")
+	}
+	if !bytes.HasPrefix(b, []byte("HTTP/1.1 400")) || !bytes.Contains(b, []byte(`"code":"invalid_argument"`)) || !bytes.Contains(b, []byte("time limit")) {
+		t.Errorf("answer to a slow body: %q", b)
+	}
+	if bytes.Contains(b, []byte("127.0.0.1")) {
+		t.Errorf("the answer names addresses: %q", b)
+	}
+}
