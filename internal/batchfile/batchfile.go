@@ -49,8 +49,7 @@ func ReadCSV(r io.Reader, name string) ([]app.BatchQuery, error) {
 		if err == io.EOF {
 			return qs, nil
 		}
-		line, _ := cr.FieldPos(0)
-		bq := app.BatchQuery{Row: line}
+		var bq app.BatchQuery
 		if err != nil {
 			var pe *csv.ParseError
 			if !errors.As(err, &pe) {
@@ -59,6 +58,9 @@ func ReadCSV(r io.Reader, name string) ([]app.BatchQuery, error) {
 			bq.Error = fmt.Sprintf("unreadable CSV row: %v", pe.Err)
 			bq.Row = pe.StartLine
 		} else {
+			// FieldPos only after a row that read: after a parse error
+			// it panics.
+			bq.Row, _ = cr.FieldPos(0)
 			get := func(name string) string {
 				if i := col[name]; i < len(rec) {
 					return strings.TrimSpace(rec[i])

@@ -541,3 +541,26 @@ func TestRefusedListImport(t *testing.T) {
 			st0.ListEntities, st1.ListEntities, st0.Audit, st1.Audit)
 	}
 }
+
+// TestScreenCSVBadRow: a screening file with a row that does not parse
+// (a bare quote) is screened, that row reported as its error; reading it
+// panicked (a 500 over HTTP, a crash in the CLI).
+func TestScreenCSVBadRow(t *testing.T) {
+	ts := startServer(t, Options{})
+	key := env(t).key(tenantA, app.RoleViewer)
+	csv := "id,type,name,imo,mmsi,call_sign,flag\n1,vessel,CHON MA SAN,8660313,,,\n0\"000000000000\n3,vessel,KOTI,,,,\n"
+	r := ts.callHeaders(t, "POST", "/v1/screen/jobs?name=bad.csv", csv, withType(authHeader(key), "text/csv"))
+	if r.status != http.StatusAccepted {
+		t.Fatalf("a file with a bad row: %s", r)
+	}
+	var acc JobAccepted
+	json.Unmarshal(r.body, &acc)
+	if j := ts.waitJob(t, key, acc.Job.ID); j.State != app.JobDone {
+		t.Fatalf("job %s: %s", j.State, j.Error)
+	}
+	var res app.BatchResult
+	json.Unmarshal(ts.call(t, "GET", "/v1/jobs/"+acc.Job.ID+"/result", key, nil).body, &res)
+	if len(res.Rows) != 3 || res.Errors != 1 || !strings.Contains(res.Rows[1].Error, "CSV") || res.Rows[1].Row != 3 || !res.Rows[0].Hit {
+		t.Errorf("rows: %+v", res.Rows)
+	}
+}
