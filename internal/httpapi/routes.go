@@ -318,8 +318,34 @@ type Events struct {
 
 // Track is a vessel's positions.
 type Track struct {
-	MMSI   uint32        `json:"mmsi"`
-	Points []store.Point `json:"points"`
+	MMSI   uint32       `json:"mmsi"`
+	Points []TrackPoint `json:"points"`
+}
+
+// TrackPoint is a stored position. Speed and course are null when the
+// transmitter did not give them (the store keeps NaN, which JSON cannot
+// carry: such a track was answered 500).
+type TrackPoint struct {
+	Time    time.Time `json:"t"`
+	Lat     float64   `json:"lat"`
+	Lon     float64   `json:"lon"`
+	SOG     *float64  `json:"sog"`
+	COG     *float64  `json:"cog"`
+	Segment int       `json:"seg,omitempty"`
+}
+
+func trackPoints(pts []store.Point) []TrackPoint {
+	num := func(v float64) *float64 {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil
+		}
+		return &v
+	}
+	out := make([]TrackPoint, len(pts))
+	for i, p := range pts {
+		out[i] = TrackPoint{Time: p.Time, Lat: p.Lat, Lon: p.Lon, SOG: num(p.SOG), COG: num(p.COG), Segment: p.Segment}
+	}
+	return out
 }
 
 // JobAccepted is the answer to work started in the background.
@@ -480,10 +506,7 @@ func (s *Server) registerRoutes() {
 				return Track{}, err
 			}
 			pts, err := s.svc.Track(ctx, p, q.MMSI, from, to, maxPts)
-			if pts == nil {
-				pts = []store.Point{}
-			}
-			return Track{MMSI: q.MMSI, Points: pts}, err
+			return Track{MMSI: q.MMSI, Points: trackPoints(pts)}, err
 		})
 	jsonRoute(s, route{method: "GET", path: "/v1/vessels/{vessel}/decisions", tag: "decisions", role: app.RoleViewer, params: []param{profileParams[0]},
 		summary: "The tenant's decisions about a vessel"},

@@ -701,3 +701,29 @@ func TestSlowBody(t *testing.T) {
 		t.Errorf("the answer names addresses: %q", b)
 	}
 }
+
+// TestTrackWithoutSpeed: a real transmitter that did not give its speed
+// or course (the store keeps NaN) has a track: null where it gave none.
+func TestTrackWithoutSpeed(t *testing.T) {
+	const mmsi = 636091539 // in the embedded exactEarth sample
+	ts := startServer(t, Options{})
+	doc := ts.openAPIDoc(t)
+	r := ts.call(t, "GET", fmt.Sprintf("/v1/vessels/%d/track?from=2000-01-01&to=2100-01-01", mmsi), env(t).key(tenantA, app.RoleViewer), nil)
+	if r.status != http.StatusOK {
+		t.Fatalf("track: %s", r)
+	}
+	checkAgainstDoc(t, doc, ts.findRoute("GET /v1/vessels/{vessel}/track"), r)
+	var tr struct {
+		Points []map[string]any `json:"points"`
+	}
+	json.Unmarshal(r.body, &tr)
+	nulls := 0
+	for _, p := range tr.Points {
+		if p["sog"] == nil || p["cog"] == nil {
+			nulls++
+		}
+	}
+	if len(tr.Points) == 0 || nulls == 0 {
+		t.Errorf("%d points, %d without speed or course: %s", len(tr.Points), nulls, r)
+	}
+}
