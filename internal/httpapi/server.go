@@ -152,8 +152,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(true)
 	if err := enc.Encode(v); err != nil {
-		http.Error(w, `{"error":{"code":"internal","message":"encoding failed"}}`, http.StatusInternalServerError)
-		return
+		// An answer that cannot be encoded (a NaN) is the server's bug:
+		// the recoverer logs it and answers a JSON 500 (http.Error said
+		// text/plain and logged nothing).
+		panic(fmt.Errorf("encoding the answer: %w", err))
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")

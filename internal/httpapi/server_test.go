@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
+	"math"
 	"mime"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"sort"
@@ -725,5 +728,20 @@ func TestTrackWithoutSpeed(t *testing.T) {
 	}
 	if len(tr.Points) == 0 || nulls == 0 {
 		t.Errorf("%d points, %d without speed or course: %s", len(tr.Points), nulls, r)
+	}
+}
+
+// TestUnencodableAnswer: an answer JSON cannot carry is a logged
+// internal error, answered as a JSON error like any other.
+func TestUnencodableAnswer(t *testing.T) {
+	logs := &syncBuffer{}
+	s := New(env(t).svc, Options{Logger: slog.New(slog.NewJSONHandler(logs, nil))})
+	h := s.recoverer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, math.NaN()) }))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/x", nil))
+	r := reply{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}
+	checkBadAnswer(t, "NaN answer", r, http.StatusInternalServerError, app.CodeInternal, "internal error")
+	if !strings.Contains(logs.String(), "encoding the answer") {
+		t.Errorf("not logged: %s", logs)
 	}
 }
