@@ -331,6 +331,9 @@ func TestBadParameters(t *testing.T) {
 		inv("POST", "/v1/screen", va, ScreenRequest{Name: "X", Flag: strings.Repeat("F", 5000)}, "flag"),
 		inv("POST", "/v1/screen", va, ScreenRequest{IMO: strings.Repeat("1", 5000)}, "IMO"),
 		inv("POST", "/v1/screen/batch", va, BatchRequest{}, "queries"),
+		inv("POST", "/v1/screen/batch", va, BatchRequest{Queries: make([]screen.Query, app.MaxBatch+1)}, "queries"),
+		inv("POST", "/v1/screen/batch", va, BatchRequest{Queries: manyQueries(1001), All: true, Limit: 100}, "100000"),
+		inv("POST", "/v1/screen/batch", va, BatchRequest{Queries: manyQueries(app.MaxBatch), Limit: 11}, "100000"),
 		inv("POST", "/v1/screen/batch", va, map[string]any{"queries": []any{map[string]any{"nme": "x"}}}, "nme"),
 		inv("POST", "/v1/screen/batch", va, map[string]any{"queries": []any{"x"}}, ""),
 		inv("POST", "/v1/screen/batch", va, map[string]any{"queries": []any{map[string]any{"name": "x"}}, "threshold": 7}, "threshold"),
@@ -358,6 +361,14 @@ func TestBadParameters(t *testing.T) {
 			checkBadAnswer(t, what, r, c.status, c.code, c.want)
 		})
 	}
+}
+
+func manyQueries(n int) []screen.Query {
+	qs := make([]screen.Query, n)
+	for i := range qs {
+		qs[i] = screen.Query{Name: "KOREA TRADING CORPORATION"}
+	}
+	return qs
 }
 
 // TestBadKeys: a missing, malformed, unknown, wrong, revoked or expired

@@ -243,6 +243,11 @@ type ScreenRequest struct {
 	All       bool    `json:"all,omitempty"`
 }
 
+// MaxBatchMatches bounds the matches one synchronous batch may answer:
+// queries times the per-query limit (10,000 queries at the default limit
+// of 10).
+const MaxBatchMatches = 100000
+
 // BatchRequest is up to 10,000 queries screened in one request.
 type BatchRequest struct {
 	Queries   []screen.Query `json:"queries"`
@@ -398,10 +403,21 @@ func (s *Server) registerRoutes() {
 			return s.svc.Screen(ctx, p, q, app.ScreenOptions{Threshold: req.Threshold, Limit: req.Limit, All: req.All})
 		})
 	jsonRoute(s, route{method: "POST", path: "/v1/screen/batch", tag: "screening", role: app.RoleViewer, summary: "Screen up to 10,000 queries in one request",
-		description: "The same fields as the batch CLI; rows come back in order, each with its matches, warnings or error. Larger files: POST /v1/screen/jobs."},
+		description: "The same fields as the batch CLI; rows come back in order, each with its matches, warnings or error. Queries times limit is at most 100,000 (10,000 queries at the default limit of 10). Larger files: POST /v1/screen/jobs."},
 		func(ctx context.Context, p app.Principal, r *http.Request, req *BatchRequest) (app.BatchResult, error) {
 			if len(req.Queries) == 0 || len(req.Queries) > app.MaxBatch {
 				return app.BatchResult{}, app.Errorf(app.CodeInvalid, "send 1 to %d queries (larger files: POST /v1/screen/jobs)", app.MaxBatch)
+			}
+			// The answer is built in memory: bound the matches it may hold
+			// (10,000 queries at all=true, limit=100 answered 420,000
+			// matches, 200 MB, for one viewer's request).
+			limit := req.Limit
+			if limit <= 0 {
+				limit = 10
+			}
+			if len(req.Queries)*limit > MaxBatchMatches {
+				return app.BatchResult{}, app.Errorf(app.CodeInvalid, "%d queries with a limit of %d matches each could answer %d matches; at most %d in one request: lower the limit or split the batch",
+					len(req.Queries), limit, len(req.Queries)*limit, MaxBatchMatches)
 			}
 			qs := make([]app.BatchQuery, len(req.Queries))
 			for i, q := range req.Queries {
