@@ -439,7 +439,8 @@ func (s *Server) registerRoutes() {
 			j, _, err := s.svc.Job(p, r.PathValue("id"))
 			return j, err
 		})
-	jsonRoute(s, route{method: "DELETE", path: "/v1/jobs/{id}", tag: "jobs", role: app.RoleViewer, summary: "Cancel a running job", params: []param{pathParam("id", "job id")}},
+	jsonRoute(s, route{method: "DELETE", path: "/v1/jobs/{id}", tag: "jobs", role: app.RoleViewer, summary: "Cancel a running job", params: []param{pathParam("id", "job id")},
+		description: "An ingest job needs the analyst role (it changes data every tenant shares)."},
 		func(ctx context.Context, p app.Principal, r *http.Request, _ *noBody) (app.Job, error) {
 			return s.svc.CancelJob(p, r.PathValue("id"))
 		})

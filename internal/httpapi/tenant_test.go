@@ -397,3 +397,29 @@ func TestRoles(t *testing.T) {
 		}
 	}
 }
+
+// TestCancelIngestNeedsAnalyst: a viewer of the operator may follow an
+// ingest job but not stop it (an ingest changes shared data).
+func TestCancelIngestNeedsAnalyst(t *testing.T) {
+	e := env(t)
+	ts := startServer(t, Options{})
+	an := e.key(tenantOp, app.RoleAnalyst)
+	r := ts.call(t, "POST", "/v1/ingest?name=cancel.nmea", an, smallNMEA(t, 11))
+	if r.status != http.StatusAccepted {
+		t.Fatalf("ingest: %s", r)
+	}
+	var acc JobAccepted
+	json.Unmarshal(r.body, &acc)
+	ts.waitJob(t, an, acc.Job.ID)
+	vw := e.key(tenantOp, app.RoleViewer)
+	if r := ts.call(t, "GET", "/v1/jobs/"+acc.Job.ID, vw, nil); r.status != http.StatusOK {
+		t.Errorf("a viewer following an ingest: %s", r)
+	}
+	r = ts.call(t, "DELETE", "/v1/jobs/"+acc.Job.ID, vw, nil)
+	if r.status != http.StatusForbidden || r.errorBody().Code != string(app.CodeForbidden) {
+		t.Errorf("a viewer canceling an ingest: %s, want 403", r)
+	}
+	if r := ts.call(t, "DELETE", "/v1/jobs/"+acc.Job.ID, an, nil); r.status != http.StatusOK {
+		t.Errorf("an analyst canceling an ingest: %s", r)
+	}
+}
