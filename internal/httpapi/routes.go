@@ -98,6 +98,8 @@ func (s *Server) add(rt *route) {
 		var p app.Principal
 		var err error
 		if rt.role != 0 {
+			// A tenant's answers are its own: no shared cache keeps them.
+			sw.Header().Set("Cache-Control", "no-store")
 			p, err = s.principal(r)
 			if err == nil {
 				if wait, ok := s.allow(p.KeyID); !ok {

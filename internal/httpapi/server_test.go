@@ -528,6 +528,9 @@ func TestEveryRoute(t *testing.T) {
 				t.Fatalf("%s %s: %s, want %d", rt.method, c.path, r, c.status)
 			}
 			checkAgainstDoc(t, doc, rt, r)
+			if rt.role != 0 && r.header.Get("Cache-Control") != "no-store" {
+				t.Errorf("%s: a tenant's answer with Cache-Control %q, want no-store", rt.pattern, r.header.Get("Cache-Control"))
+			}
 			if c.check != nil {
 				c.check(t, r)
 			}
