@@ -503,3 +503,29 @@ func (s *Server) findRoute(pattern string) *route {
 	}
 	return nil
 }
+
+// fakeTB records failures (to test the test helpers).
+type fakeTB struct {
+	testing.TB
+	failed bool
+}
+
+func (f *fakeTB) Errorf(string, ...any) { f.failed = true }
+func (f *fakeTB) Helper()               {}
+
+// TestLogCheck: the log check does catch a key's secret in the logs.
+func TestLogCheck(t *testing.T) {
+	ts := startServer(t, Options{})
+	f := &fakeTB{TB: t}
+	ts.checkLogsClean(f)
+	if f.failed {
+		t.Fatal("clean logs reported unclean")
+	}
+	k := ts.e.key(tenantB, app.RoleAnalyst)
+	ts.logs.Write([]byte(`{"msg":"oops","secret":"` + secretOf(k) + `"}` + "\n"))
+	ts.checkLogsClean(f)
+	if !f.failed {
+		t.Error("a key's secret in the logs went unnoticed")
+	}
+	ts.logs.b.Reset()
+}
