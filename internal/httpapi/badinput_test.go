@@ -575,3 +575,28 @@ func TestScreenCSVBadRow(t *testing.T) {
 		t.Errorf("rows: %+v", res.Rows)
 	}
 }
+
+// TestIngestNotAIS: an uploaded file that holds no AIS position fails
+// its job with a reason (it was "done", 0 fixes, and the client none the
+// wiser); what it is called never names the server's paths.
+func TestIngestNotAIS(t *testing.T) {
+	ts := startServer(t, Options{})
+	k := env(t).key(tenantOp, app.RoleAnalyst)
+	for _, c := range []struct{ name, body string }{{"notes.nmea", "garbage\nmore garbage\n"}, {"notes.nmea.gz", "not gzip at all"}, {"table.csv", "a,b\n1,2\n"}} {
+		r := ts.call(t, "POST", "/v1/ingest?name="+c.name, k, c.body)
+		if r.status != http.StatusAccepted {
+			t.Fatalf("%s: %s", c.name, r)
+		}
+		var acc JobAccepted
+		json.Unmarshal(r.body, &acc)
+		j := ts.waitJob(t, k, acc.Job.ID)
+		if j.State != app.JobFailed || !strings.Contains(j.Error, "no AIS position") || !strings.Contains(j.Error, c.name) {
+			t.Errorf("%s: job %s %q", c.name, j.State, j.Error)
+		}
+		for _, m := range leakMarks {
+			if strings.Contains(j.Error, m) {
+				t.Errorf("%s: the job's error holds %q: %s", c.name, m, j.Error)
+			}
+		}
+	}
+}
