@@ -748,3 +748,31 @@ func TestUnencodableAnswer(t *testing.T) {
 		t.Errorf("not logged: %s", logs)
 	}
 }
+
+// TestJobResultFormats: a screening job's result as JSON lines is
+// documented and one JSON object per row; an unknown format is a 400.
+func TestJobResultFormats(t *testing.T) {
+	e := env(t)
+	ts := startServer(t, Options{})
+	doc := ts.openAPIDoc(t)
+	key := e.key(tenantA, app.RoleViewer)
+	j := ts.startScreenJob(t, key)
+	rt := ts.findRoute("GET /v1/jobs/{id}/result")
+	r := ts.call(t, "GET", "/v1/jobs/"+j.ID+"/result?format=jsonl", key, nil)
+	if r.status != http.StatusOK {
+		t.Fatalf("jsonl: %s", r)
+	}
+	checkAgainstDoc(t, doc, rt, r)
+	lines := strings.Split(strings.TrimSpace(string(r.body)), "\n")
+	if len(lines) != 3 {
+		t.Errorf("%d lines for 3 rows: %s", len(lines), r)
+	}
+	for _, l := range lines {
+		if !json.Valid([]byte(l)) {
+			t.Errorf("not JSON: %q", l)
+		}
+	}
+	unchanged(t, "format=xml", func() {
+		checkBadAnswer(t, "format=xml", ts.call(t, "GET", "/v1/jobs/"+j.ID+"/result?format=xml", key, nil), 400, app.CodeInvalid, "format")
+	})
+}
