@@ -386,6 +386,9 @@ func TestBadKeys(t *testing.T) {
 	if _, err := e.svc.RevokeAPIKey(ctx, app.LocalPrincipal("test"), revoked.ID); err == nil {
 		t.Fatal("the operator revoked another tenant's key")
 	}
+	if r := ts.call(t, "GET", "/v1/whoami", revoked.Secret, nil); r.status != http.StatusOK {
+		t.Fatalf("the key before it is revoked: %s", r)
+	}
 	if r := ts.call(t, "DELETE", "/v1/keys/"+revoked.ID, e.key(tenantA, app.RoleAdmin), nil); r.status != http.StatusOK {
 		t.Fatalf("revoke: %s", r)
 	}
@@ -401,6 +404,18 @@ func TestBadKeys(t *testing.T) {
 	}
 	expired := app.KeyPrefix + expID + "_" + expSecret
 	rememberSecret(expired)
+	// The same key but for its expiry does authenticate: what the
+	// expired one is refused for is its expiry.
+	liveID := "0f0f0f0f0f0f"
+	if err := e.st.PutAPIKey(ctx, store.APIKey{ID: liveID, Tenant: tenantA, Name: "live", Role: "admin", Hash: hex.EncodeToString(h[:]),
+		CreatedBy: "test", Created: now.Add(-48 * time.Hour), Expires: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	live := app.KeyPrefix + liveID + "_" + expSecret
+	rememberSecret(live)
+	if r := ts.call(t, "GET", "/v1/whoami", live, nil); r.status != http.StatusOK {
+		t.Fatalf("the control key, stored as the expired one but live: %s", r)
+	}
 	wrongSecret := app.KeyPrefix + id + "_" + strings.Repeat("b", 32)
 	bads := map[string]http.Header{
 		"malformed":          authHeader("tw_x"),
