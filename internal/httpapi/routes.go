@@ -853,11 +853,6 @@ func (s *Server) screenJob(w http.ResponseWriter, r *http.Request, p app.Princip
 }
 
 func (s *Server) jobResult(w http.ResponseWriter, r *http.Request, p app.Principal) error {
-	switch f := r.URL.Query().Get("format"); f {
-	case "", "json", "jsonl":
-	default:
-		return app.Errorf(app.CodeInvalid, "format %q: json or jsonl", f)
-	}
 	j, res, err := s.svc.Job(p, r.PathValue("id"))
 	if err != nil {
 		return err
