@@ -112,7 +112,11 @@ func TestBadJSONBodies(t *testing.T) {
 			continue
 		}
 		n++
-		c := cases[rt.pattern]
+		c, ok := cases[rt.pattern]
+		if !ok {
+			t.Errorf("route %s has no case in validCases (server_test.go): add one", rt.pattern)
+			continue
+		}
 		valid, err := json.Marshal(c.body)
 		if err != nil {
 			t.Fatal(err)
@@ -586,7 +590,7 @@ func TestScreenCSVBadRow(t *testing.T) {
 	}
 	var res app.BatchResult
 	json.Unmarshal(ts.call(t, "GET", "/v1/jobs/"+acc.Job.ID+"/result", key, nil).body, &res)
-	if len(res.Rows) != 3 || res.Errors != 1 || !strings.Contains(res.Rows[1].Error, "CSV") || res.Rows[1].Row != 3 || !res.Rows[0].Hit {
+	if len(res.Rows) != 3 || res.Errors != 1 || res.Rows[1].Error == "" || res.Rows[1].Row != 3 || !res.Rows[0].Hit {
 		t.Errorf("rows: %+v", res.Rows)
 	}
 }

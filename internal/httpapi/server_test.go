@@ -509,7 +509,7 @@ func TestEveryRoute(t *testing.T) {
 	for _, rt := range ts.routes {
 		c, ok := cases[rt.pattern]
 		if !ok {
-			t.Errorf("route %s has no case in TestEveryRoute: add one", rt.pattern)
+			t.Errorf("route %s has no case in validCases (server_test.go): add one", rt.pattern)
 			continue
 		}
 		delete(cases, rt.pattern)

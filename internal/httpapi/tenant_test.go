@@ -101,7 +101,7 @@ func TestTenantIsolation(t *testing.T) {
 			for _, rt := range ts.routes {
 				c, ok := cases[other][rt.pattern]
 				if !ok {
-					t.Errorf("route %s has no valid case", rt.pattern)
+					t.Errorf("route %s has no case in validCases (server_test.go): add one", rt.pattern)
 					continue
 				}
 				if rt.shared && other != tenantOp {
@@ -353,7 +353,7 @@ func TestRoles(t *testing.T) {
 	for _, rt := range ts.routes {
 		c, ok := cases[rt.pattern]
 		if !ok {
-			t.Errorf("route %s has no valid case", rt.pattern)
+			t.Errorf("route %s has no case in validCases (server_test.go): add one", rt.pattern)
 			continue
 		}
 		if rt.role == 0 {
