@@ -133,6 +133,9 @@ func (s *Service) CreateTenant(ctx context.Context, p Principal, id, name string
 	if strings.TrimSpace(name) == "" {
 		name = id
 	}
+	if len(name) > 200 {
+		return store.Tenant{}, Errorf(CodeInvalid, "tenant name: at most 200 bytes")
+	}
 	if _, err := s.st.Tenant(ctx, id); err == nil {
 		return store.Tenant{}, Errorf(CodeConflict, "tenant %s exists", id)
 	} else if !errors.Is(err, store.ErrNotFound) {

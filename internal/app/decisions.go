@@ -78,7 +78,10 @@ func (s *Service) Decide(ctx context.Context, p Principal, req DecideRequest) (D
 	if err != nil {
 		return DecideResult{}, err
 	}
-	prof, err := s.Profile(ctx, p, ProfileRequest{Vessel: req.Vessel, AsOf: req.AsOf, Window: req.Window})
+	// The profile is built first and kept only once the decision is
+	// accepted: a refused decision leaves nothing in the store.
+	preq := ProfileRequest{Vessel: req.Vessel, AsOf: req.AsOf, Window: req.Window}
+	prof, err := s.assess(ctx, preq)
 	if err != nil {
 		return DecideResult{}, err
 	}
@@ -87,6 +90,9 @@ func (s *Service) Decide(ctx context.Context, p Principal, req DecideRequest) (D
 	override := risk.Strictness(req.Decision) < risk.Strictness(rec)
 	if override && req.OverrideReason == "" {
 		return res, Errorf(CodePrecondition, "the profile recommends %s (score %g): %s goes against it and needs an override reason", rec, prof.Profile.Score, req.Decision)
+	}
+	if err := s.keepProfile(ctx, p, preq, prof); err != nil {
+		return res, err
 	}
 	d := store.Decision{Tenant: p.Tenant, Subject: SubjectOf(req.Vessel), IMO: prof.Profile.IMO, MMSI: req.Vessel.MMSI, Decision: req.Decision,
 		Reason: req.Reason, Recommendation: rec, ProfileHash: prof.Hash, Override: override, By: p.Actor, Time: s.now().UTC().Truncate(time.Second),
@@ -125,6 +131,9 @@ func (s *Service) Decide(ctx context.Context, p Principal, req DecideRequest) (D
 func (s *Service) ApproveDecision(ctx context.Context, p Principal, id int64, approve bool, note string) (store.Decision, error) {
 	if err := p.need(RoleUnderwriter, "approving a decision"); err != nil {
 		return store.Decision{}, err
+	}
+	if len(note) > 4000 {
+		return store.Decision{}, Errorf(CodeInvalid, "an approval's note is limited to 4,000 characters")
 	}
 	d, err := s.st.Decision(ctx, p.Tenant, id)
 	if errors.Is(err, store.ErrNotFound) {

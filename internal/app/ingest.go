@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -118,20 +119,40 @@ func (s *Service) Ingest(ctx context.Context, p Principal, req IngestRequest) (I
 	return res, nil
 }
 
-// Runs lists the ingest runs.
+// Runs lists the ingest runs. Runs are shared data, but their inputs name
+// files on the operator's machines: other tenants see the files' base
+// names only.
 func (s *Service) Runs(ctx context.Context, p Principal) ([]store.Run, error) {
 	if err := p.need(RoleViewer, "reading ingest runs"); err != nil {
 		return nil, err
 	}
-	return s.st.Runs(ctx)
+	runs, err := s.st.Runs(ctx)
+	if err != nil || p.Operator {
+		return runs, err
+	}
+	for i := range runs {
+		in := make([]string, len(runs[i].Inputs))
+		for j, name := range runs[i].Inputs {
+			in[j] = filepath.Base(name)
+		}
+		runs[i].Inputs = in
+	}
+	return runs, nil
 }
 
-// StoreStats counts what the store holds.
+// StoreStats counts what the store holds. The counts of what tenants own
+// (assessments, decisions, audit records, tenants) are the whole
+// installation's: only the operator sees them, other tenants get zeros
+// (their own decisions and audit log are theirs to read).
 func (s *Service) StoreStats(ctx context.Context, p Principal) (store.Stats, error) {
 	if err := p.need(RoleViewer, "reading store statistics"); err != nil {
 		return store.Stats{}, err
 	}
-	return s.st.Stats(ctx)
+	st, err := s.st.Stats(ctx)
+	if err == nil && !p.Operator {
+		st.Assessments, st.Decisions, st.Audit, st.Tenants = 0, 0, 0, 0
+	}
+	return st, err
 }
 
 // Designated returns the matcher the detectors use to flag designated
@@ -349,7 +370,8 @@ func (s *Service) Events(ctx context.Context, p Principal, r EventsRequest) ([]d
 	}
 	q := store.EventQuery{Kinds: r.Kinds, From: r.From, To: r.To, Area: r.Area, Limit: r.Limit}
 	if b := q.Area; b != nil {
-		if b.South < -90 || b.North > 90 || b.South > b.North || b.West < -180 || b.West > 180 || b.East < -180 || b.East > 180 {
+		// Written so that NaN fails too (it passed every comparison).
+		if !(b.South >= -90 && b.North <= 90 && b.South <= b.North && b.West >= -180 && b.West <= 180 && b.East >= -180 && b.East <= 180) {
 			return nil, Errorf(CodeInvalid, "area: south,west,north,east in degrees, south <= north")
 		}
 	}

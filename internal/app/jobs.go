@@ -157,11 +157,21 @@ func (s *Service) Jobs(p Principal) ([]Job, error) {
 	return out, nil
 }
 
+// jobRole is the least role that may cancel a job of a kind: an ingest
+// changes data every tenant shares, so a viewer who may follow it may
+// not stop it.
+var jobRole = map[string]Role{"ingest": RoleAnalyst}
+
 // CancelJob stops one of the tenant's running jobs.
 func (s *Service) CancelJob(p Principal, id string) (Job, error) {
 	j, _, err := s.Job(p, id)
 	if err != nil {
 		return j, err
+	}
+	if r, ok := jobRole[j.Kind]; ok {
+		if err := p.need(r, "canceling an "+j.Kind+" job"); err != nil {
+			return Job{}, err
+		}
 	}
 	if j.State == JobRunning && j.cancel != nil {
 		j.cancel()

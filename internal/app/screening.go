@@ -288,7 +288,9 @@ func (o *ScreenOptions) check() error {
 	if o.Threshold == 0 {
 		o.Threshold = screen.DefaultThreshold
 	}
-	if o.Threshold < 0 || o.Threshold > 1 {
+	// Written so that NaN fails too: a NaN threshold matches nothing,
+	// and would clear every query.
+	if !(o.Threshold > 0 && o.Threshold <= 1) {
 		return Errorf(CodeInvalid, "threshold %v: want a score in (0, 1]", o.Threshold)
 	}
 	if o.Limit == 0 {
@@ -299,6 +301,10 @@ func (o *ScreenOptions) check() error {
 	}
 	return nil
 }
+
+// Validate checks the options as a screening will (a job checks them
+// before it starts).
+func (o ScreenOptions) Validate() error { return o.check() }
 
 // Match is one entity found for a query.
 type Match struct {
@@ -430,9 +436,26 @@ func querySubject(q screen.Query) string {
 	return "name:" + q.Name
 }
 
+// MaxFieldLength bounds a query's short fields (id, call sign, flag,
+// IMO, MMSI): the name has screen.MaxNameLength; without a bound a
+// megabyte call sign went into the audit log as the record's subject.
+const MaxFieldLength = 100
+
+func checkQueryLengths(q screen.Query) error {
+	for _, f := range []struct{ name, v string }{{"id", q.ID}, {"call sign", q.CallSign}, {"flag", q.Flag}, {"IMO", q.IMO}, {"MMSI", q.MMSI}} {
+		if len(f.v) > MaxFieldLength {
+			return Errorf(CodeInvalid, "%s is %d bytes, more than %d", f.name, len(f.v), MaxFieldLength)
+		}
+	}
+	return nil
+}
+
 // screenOne runs a query: identifiers that cannot be right are set aside
 // with a warning (never used to lower a score), then the index searched.
 func (s *Service) screenOne(idx *screenIndex, q screen.Query, o ScreenOptions) ([]Match, []screen.Warning, error) {
+	if err := checkQueryLengths(q); err != nil {
+		return nil, nil, err
+	}
 	ans, err := idx.ix.Screen(q, screen.Options{Threshold: o.Threshold, Limit: o.Limit, All: o.All})
 	if err != nil {
 		return nil, ans.Warnings, Errorf(CodeInvalid, "%v", err)

@@ -73,19 +73,28 @@ func (s *Service) Profile(ctx context.Context, p Principal, req ProfileRequest) 
 	if err != nil {
 		return nil, err
 	}
+	if err := s.keepProfile(ctx, p, req, res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// keepProfile stores a profile as the tenant's assessment and records it
+// in the tenant's audit log.
+func (s *Service) keepProfile(ctx context.Context, p Principal, req ProfileRequest, res *ProfileResult) error {
 	if err := s.st.PutAssessment(ctx, store.Assessment{Tenant: p.Tenant, ID: res.Hash, IMO: res.Profile.IMO, MMSI: req.Vessel.MMSI, AsOf: res.Profile.AsOf,
 		Score: res.Profile.Score, Outcome: res.Profile.Recommendation, Profile: res.JSON()}); err != nil {
-		return nil, err
+		return err
 	}
 	rec, err := s.record(ctx, p, audit.ActionProfile, SubjectOf(req.Vessel), map[string]any{"profile_hash": res.Hash, "as_of": res.Profile.AsOf,
 		"window": res.Window.String(), "score": res.Profile.Score, "recommendation": res.Profile.Recommendation, "config_hash": res.Profile.ConfigHash,
 		"lists": res.Provenance.Lists})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	res.AuditSeq, res.AuditHash = rec.Seq, rec.Hash
 	s.Metrics.add(func(m *Counters) { m.ProfilesBuilt++ })
-	return res, nil
+	return nil
 }
 
 // ReportResult is a rendered report with its profile.

@@ -1743,8 +1743,8 @@ func (s *Server) reconcilePrincipal(w http.ResponseWriter, r *http.Request) (app
 	if err != nil {
 		return p, err
 	}
-	if !s.allow(p.KeyID) {
-		w.Header().Set("Retry-After", "1")
+	if wait, ok := s.allow(p.KeyID); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(wait))
 		return p, app.Errorf(app.CodeRateLimited, "too many requests for this key: slow down")
 	}
 	return p, nil

@@ -186,10 +186,29 @@ func (s *Server) openapi() map[string]any {
 		case rt.resp != nil:
 			ok["content"] = map[string]any{"application/json": map[string]any{"schema": g.schema(rt.resp)}}
 		case rt.respContent != "":
-			ok["content"] = map[string]any{rt.respContent: map[string]any{"schema": map[string]any{"type": "string"}}}
+			schema := map[string]any{"type": "string"}
+			switch {
+			case len(rt.respOneOf) > 0:
+				var alts []any
+				for _, t := range rt.respOneOf {
+					alts = append(alts, g.schema(t))
+				}
+				schema = map[string]any{"anyOf": alts}
+			case rt.respContent == "application/json":
+				schema = map[string]any{"type": "object"}
+			}
+			content := map[string]any{rt.respContent: map[string]any{"schema": schema}}
+			for _, m := range rt.respAlso {
+				content[m] = map[string]any{"schema": map[string]any{"type": "string"}}
+			}
+			ok["content"] = content
 		}
 		errResp := map[string]any{"description": "an error with a stable code", "content": map[string]any{"application/json": map[string]any{"schema": errRef}}}
-		op["responses"] = map[string]any{itoa(rt.status): ok, "default": errResp}
+		resps := map[string]any{itoa(rt.status): ok, "default": errResp}
+		for _, o := range rt.other {
+			resps[itoa(o.status)] = map[string]any{"description": o.desc, "content": map[string]any{"application/json": map[string]any{"schema": g.schema(o.typ)}}}
+		}
+		op["responses"] = resps
 		item, _ := paths[rt.path].(map[string]any)
 		if item == nil {
 			item = map[string]any{}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -51,8 +52,24 @@ type route struct {
 	// resp: the JSON answer's type, or respContent for another media type.
 	resp        reflect.Type
 	respContent string
-	status      int
-	handle      func(w http.ResponseWriter, r *http.Request, p app.Principal) error
+	// respOneOf: with respContent application/json, the types the answer
+	// may be (documented as anyOf).
+	respOneOf []reflect.Type
+	// respAlso: other media types the route may answer with (a query
+	// parameter chooses).
+	respAlso []string
+	status   int
+	// other: statuses besides status answered with a JSON body of their
+	// own, not an Error (an import some of whose versions were refused).
+	other  []otherResp
+	handle func(w http.ResponseWriter, r *http.Request, p app.Principal) error
+}
+
+// otherResp is one more documented answer of a route.
+type otherResp struct {
+	status int
+	desc   string
+	typ    reflect.Type
 }
 
 // param is a path or query parameter.
@@ -81,13 +98,22 @@ func (s *Server) add(rt *route) {
 		var p app.Principal
 		var err error
 		if rt.role != 0 {
+			// A tenant's answers are its own: no shared cache keeps them.
+			sw.Header().Set("Cache-Control", "no-store")
 			p, err = s.principal(r)
-			if err == nil && !s.allow(p.KeyID) {
-				sw.Header().Set("Retry-After", "1")
-				err = app.Errorf(app.CodeRateLimited, "too many requests for this key: slow down")
+			if err == nil {
+				if wait, ok := s.allow(p.KeyID); !ok {
+					sw.Header().Set("Retry-After", strconv.Itoa(wait))
+					err = app.Errorf(app.CodeRateLimited, "too many requests for this key: slow down (retry in %d s)", wait)
+				}
 			}
 		}
 		if err == nil {
+			if !rt.long {
+				// The time limit covers reading the body too: a client
+				// sending it a byte a minute is cut off, not waited for.
+				http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.opt.RequestTimeout))
+			}
 			req, cancel := s.withTimeout(r, rt)
 			err = rt.handle(sw, req, p)
 			cancel()
@@ -219,6 +245,11 @@ type ScreenRequest struct {
 	All       bool    `json:"all,omitempty"`
 }
 
+// MaxBatchMatches bounds the matches one synchronous batch may answer:
+// queries times the per-query limit (10,000 queries at the default limit
+// of 10).
+const MaxBatchMatches = 100000
+
 // BatchRequest is up to 10,000 queries screened in one request.
 type BatchRequest struct {
 	Queries   []screen.Query `json:"queries"`
@@ -234,9 +265,10 @@ type DecisionRequest struct {
 	OverrideReason string `json:"override_reason,omitempty"`
 }
 
-// ApproveRequest approves or rejects a pending decision.
+// ApproveRequest approves or rejects a pending decision. Approve is
+// required: a body without it is refused, never read as a rejection.
 type ApproveRequest struct {
-	Approve bool   `json:"approve"`
+	Approve *bool  `json:"approve"`
 	Note    string `json:"note,omitempty"`
 }
 
@@ -256,9 +288,10 @@ type TenantRequest struct {
 	FourEyes bool   `json:"four_eyes,omitempty"`
 }
 
-// PolicyRequest sets the tenant's governance policy.
+// PolicyRequest sets the tenant's governance policy. FourEyes is
+// required: a body without it is refused, never read as "off".
 type PolicyRequest struct {
-	FourEyes bool `json:"four_eyes"`
+	FourEyes *bool `json:"four_eyes"`
 }
 
 // Health is the answer of /healthz and /readyz.
@@ -292,8 +325,34 @@ type Events struct {
 
 // Track is a vessel's positions.
 type Track struct {
-	MMSI   uint32        `json:"mmsi"`
-	Points []store.Point `json:"points"`
+	MMSI   uint32       `json:"mmsi"`
+	Points []TrackPoint `json:"points"`
+}
+
+// TrackPoint is a stored position. Speed and course are null when the
+// transmitter did not give them (the store keeps NaN, which JSON cannot
+// carry: such a track was answered 500).
+type TrackPoint struct {
+	Time    time.Time `json:"t"`
+	Lat     float64   `json:"lat"`
+	Lon     float64   `json:"lon"`
+	SOG     *float64  `json:"sog"`
+	COG     *float64  `json:"cog"`
+	Segment int       `json:"seg,omitempty"`
+}
+
+func trackPoints(pts []store.Point) []TrackPoint {
+	num := func(v float64) *float64 {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil
+		}
+		return &v
+	}
+	out := make([]TrackPoint, len(pts))
+	for i, p := range pts {
+		out[i] = TrackPoint{Time: p.Time, Lat: p.Lat, Lon: p.Lon, SOG: num(p.SOG), COG: num(p.COG), Segment: p.Segment}
+	}
+	return out
 }
 
 // JobAccepted is the answer to work started in the background.
@@ -346,10 +405,21 @@ func (s *Server) registerRoutes() {
 			return s.svc.Screen(ctx, p, q, app.ScreenOptions{Threshold: req.Threshold, Limit: req.Limit, All: req.All})
 		})
 	jsonRoute(s, route{method: "POST", path: "/v1/screen/batch", tag: "screening", role: app.RoleViewer, summary: "Screen up to 10,000 queries in one request",
-		description: "The same fields as the batch CLI; rows come back in order, each with its matches, warnings or error. Larger files: POST /v1/screen/jobs."},
+		description: "The same fields as the batch CLI; rows come back in order, each with its matches, warnings or error. Queries times limit is at most 100,000 (10,000 queries at the default limit of 10). Larger files: POST /v1/screen/jobs."},
 		func(ctx context.Context, p app.Principal, r *http.Request, req *BatchRequest) (app.BatchResult, error) {
 			if len(req.Queries) == 0 || len(req.Queries) > app.MaxBatch {
 				return app.BatchResult{}, app.Errorf(app.CodeInvalid, "send 1 to %d queries (larger files: POST /v1/screen/jobs)", app.MaxBatch)
+			}
+			// The answer is built in memory: bound the matches it may hold
+			// (10,000 queries at all=true, limit=100 answered 420,000
+			// matches, 200 MB, for one viewer's request).
+			limit := req.Limit
+			if limit <= 0 {
+				limit = 10
+			}
+			if len(req.Queries)*limit > MaxBatchMatches {
+				return app.BatchResult{}, app.Errorf(app.CodeInvalid, "%d queries with a limit of %d matches each could answer %d matches; at most %d in one request: lower the limit or split the batch",
+					len(req.Queries), limit, len(req.Queries)*limit, MaxBatchMatches)
 			}
 			qs := make([]app.BatchQuery, len(req.Queries))
 			for i, q := range req.Queries {
@@ -371,13 +441,17 @@ func (s *Server) registerRoutes() {
 			j, _, err := s.svc.Job(p, r.PathValue("id"))
 			return j, err
 		})
-	jsonRoute(s, route{method: "DELETE", path: "/v1/jobs/{id}", tag: "jobs", role: app.RoleViewer, summary: "Cancel a running job", params: []param{pathParam("id", "job id")}},
+	jsonRoute(s, route{method: "DELETE", path: "/v1/jobs/{id}", tag: "jobs", role: app.RoleViewer, summary: "Cancel a running job", params: []param{pathParam("id", "job id")},
+		description: "An ingest job needs the analyst role (it changes data every tenant shares)."},
 		func(ctx context.Context, p app.Principal, r *http.Request, _ *noBody) (app.Job, error) {
 			return s.svc.CancelJob(p, r.PathValue("id"))
 		})
 	s.add(&route{method: "GET", path: "/v1/jobs/{id}/result", tag: "jobs", role: app.RoleViewer, summary: "A finished job's result",
 		description: "A screening job's rows as JSON (default), JSON lines (format=jsonl), CSV (format=csv) or Excel (format=xlsx) with the input echoed, hit or no hit, best match, score, lists and reason per row; an ingest job's result as JSON.",
-		params:      []param{pathParam("id", "job id"), query("format", "string", "json, jsonl, csv or xlsx")}, respContent: "application/json", handle: s.jobResult})
+		params:      []param{pathParam("id", "job id"), query("format", "string", "json, jsonl, csv or xlsx")}, respContent: "application/json",
+		respOneOf: []reflect.Type{reflect.TypeFor[app.BatchResult](), reflect.TypeFor[app.IngestResult]()},
+		respAlso:  []string{"application/x-ndjson", "text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+		handle:    s.jobResult})
 
 	// Vessels.
 	jsonRoute(s, route{method: "GET", path: "/v1/vessels/{vessel}/profile", tag: "vessels", role: app.RoleViewer, params: profileParams,
@@ -452,10 +526,7 @@ func (s *Server) registerRoutes() {
 				return Track{}, err
 			}
 			pts, err := s.svc.Track(ctx, p, q.MMSI, from, to, maxPts)
-			if pts == nil {
-				pts = []store.Point{}
-			}
-			return Track{MMSI: q.MMSI, Points: pts}, err
+			return Track{MMSI: q.MMSI, Points: trackPoints(pts)}, err
 		})
 	jsonRoute(s, route{method: "GET", path: "/v1/vessels/{vessel}/decisions", tag: "decisions", role: app.RoleViewer, params: []param{profileParams[0]},
 		summary: "The tenant's decisions about a vessel"},
@@ -499,7 +570,10 @@ func (s *Server) registerRoutes() {
 			if err != nil || id < 1 {
 				return store.Decision{}, app.Errorf(app.CodeInvalid, "decision id %q", r.PathValue("id"))
 			}
-			return s.svc.ApproveDecision(ctx, p, id, req.Approve, req.Note)
+			if req.Approve == nil {
+				return store.Decision{}, app.Errorf(app.CodeInvalid, "give approve: true or false")
+			}
+			return s.svc.ApproveDecision(ctx, p, id, *req.Approve, req.Note)
 		})
 
 	// Events.
@@ -584,7 +658,8 @@ func (s *Server) registerRoutes() {
 		summary:     "Import a list file (UN XML, OFAC XML or CSV, EU or UK CSV, FollowTheMoney JSON)",
 		description: "Body: the file as published; ?name= its file name (format and date hints). Guards as in the CLI: a file that does not parse or shrinks the list by half is refused. Operator tenant only.",
 		params:      []param{{name: "name", in: "query", typ: "string", desc: "the file's name, e.g. un_consolidated_2026-02-27.xml", required: true}, query("min_ratio", "number", "shrink guard (default 0.5; 0 disables)")},
-		bodyContent: "application/octet-stream", resp: reflect.TypeFor[app.ImportResult](), handle: s.importList})
+		bodyContent: "application/octet-stream", resp: reflect.TypeFor[app.ImportResult](), handle: s.importList,
+		other: []otherResp{{http.StatusUnprocessableEntity, "a version was refused (each version's outcome and reason); the versions held are kept", reflect.TypeFor[app.ImportResult]()}}})
 
 	// AIS.
 	s.add(&route{method: "POST", path: "/v1/ingest", tag: "ais", role: app.RoleAnalyst, shared: true, long: true, status: http.StatusAccepted,
@@ -668,7 +743,10 @@ func (s *Server) registerRoutes() {
 		})
 	jsonRoute(s, route{method: "PUT", path: "/v1/tenant/policy", tag: "admin", role: app.RoleAdmin, summary: "Set the tenant's governance policy"},
 		func(ctx context.Context, p app.Principal, r *http.Request, req *PolicyRequest) (store.Tenant, error) {
-			return s.svc.SetPolicy(ctx, p, store.TenantPolicy{FourEyes: req.FourEyes})
+			if req.FourEyes == nil {
+				return store.Tenant{}, app.Errorf(app.CodeInvalid, "give four_eyes: true or false")
+			}
+			return s.svc.SetPolicy(ctx, p, store.TenantPolicy{FourEyes: *req.FourEyes})
 		})
 	jsonRoute(s, route{method: "GET", path: "/v1/whoami", tag: "admin", role: app.RoleViewer, summary: "The key's tenant, actor and role"},
 		func(ctx context.Context, p app.Principal, r *http.Request, _ *noBody) (Whoami, error) {
@@ -694,7 +772,7 @@ func parseBBox(s string) (*store.BBox, error) {
 	var v [4]float64
 	for i, p := range parts {
 		f, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
-		if err != nil {
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 			return nil, app.Errorf(app.CodeInvalid, "bbox %q: %q is not a number", s, p)
 		}
 		v[i] = f
@@ -741,9 +819,14 @@ func (s *Server) screenJob(w http.ResponseWriter, r *http.Request, p app.Princip
 	if v := r.URL.Query().Get("threshold"); v != "" {
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil {
-			return app.Errorf(app.CodeInvalid, "threshold %q", v)
+			return app.Errorf(app.CodeInvalid, "threshold %q: want a score in (0, 1]", v)
 		}
 		threshold = f
+	}
+	// Checked now, not when the job runs: a bad threshold is the
+	// request's error, not a failed job's.
+	if err := (app.ScreenOptions{Threshold: threshold}).Validate(); err != nil {
+		return err
 	}
 	name := r.URL.Query().Get("name")
 	if name == "" {
@@ -810,7 +893,9 @@ func (s *Server) importList(w http.ResponseWriter, r *http.Request, p app.Princi
 	}
 	minRatio := 0.0
 	if v := r.URL.Query().Get("min_ratio"); v != "" {
-		if minRatio, err = strconv.ParseFloat(v, 64); err != nil || minRatio < 0 || minRatio > 1 {
+		// Written so that NaN fails too: a NaN ratio turned the shrink
+		// guard off.
+		if minRatio, err = strconv.ParseFloat(v, 64); err != nil || !(minRatio >= 0 && minRatio <= 1) {
 			return app.Errorf(app.CodeInvalid, "min_ratio %q: a share from 0 to 1", v)
 		}
 		if minRatio == 0 {
@@ -825,6 +910,12 @@ func (s *Server) importList(w http.ResponseWriter, r *http.Request, p app.Princi
 	files, err := liststore.FromPaths([]string{path})
 	if err != nil {
 		return err
+	}
+	// The file is known by the name its sender gave, not by where the
+	// server keeps it while importing (messages and the stored version
+	// name it).
+	for i := range files {
+		files[i].Name = name
 	}
 	res, err := s.svc.ImportLists(r.Context(), p, app.ImportRequest{Files: files, Source: "upload " + name, MinRatio: minRatio, KeepFiles: true})
 	if err != nil {
@@ -881,6 +972,11 @@ func (s *Server) ingestUpload(w http.ResponseWriter, r *http.Request, p app.Prin
 		}
 		if len(res.Failed) > 0 {
 			return &res, errors.New(res.Failed[0].Error())
+		}
+		if res.Run.Fixes == 0 {
+			// A file that is not AIS (or not one Tidewatch reads) reads as
+			// no positions, not as an error: say so rather than "done".
+			return &res, fmt.Errorf("no AIS position read from %s: is it NMEA (optionally gzipped) or a MarineCadastre or DMA CSV?", name)
 		}
 		return &res, nil
 	})

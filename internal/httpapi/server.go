@@ -8,6 +8,7 @@
 package httpapi
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -15,6 +16,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -87,7 +90,7 @@ func New(svc *app.Service, opt Options) *Server {
 	s := &Server{svc: svc, opt: opt, log: opt.Logger, mux: http.NewServeMux()}
 	s.metrics = newMetrics(svc)
 	s.registerRoutes()
-	s.handler = s.recoverer(s.mux)
+	s.handler = s.recoverer(s.unmatched(s.mux))
 	return s
 }
 
@@ -128,12 +131,17 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		code, err = app.CodeTooLarge, app.Errorf(app.CodeTooLarge, "request body larger than %d bytes", mbe.Limit)
 	}
 	status := statusOf[code]
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="tidewatch"`)
+	}
 	msg := err.Error()
 	if code == app.CodeInternal {
 		s.log.Error("internal error", "route", routeName(r), "err", err.Error())
 		msg = "internal error (logged on the server)"
 	}
-	if code == app.CodeUnavailable && r.Context().Err() != nil {
+	// The request's own time limit is on the handler's context, not r's:
+	// look at the error.
+	if code == app.CodeUnavailable && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || r.Context().Err() != nil) {
 		msg = "the request ran out of time or was canceled"
 	}
 	writeJSON(w, status, Error{ErrorBody{Code: string(code), Message: msg}})
@@ -144,8 +152,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(true)
 	if err := enc.Encode(v); err != nil {
-		http.Error(w, `{"error":{"code":"internal","message":"encoding failed"}}`, http.StatusInternalServerError)
-		return
+		// An answer that cannot be encoded (a NaN) is the server's bug:
+		// the recoverer logs it and answers a JSON 500 (http.Error said
+		// text/plain and logged nothing).
+		panic(fmt.Errorf("encoding the answer: %w", err))
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
@@ -156,7 +166,32 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // decodeJSON reads one JSON object into v: unknown fields, trailing data,
 // wrong types and oversize bodies are errors a client can act on.
 func decodeJSON(r io.Reader, v any) error {
-	dec := json.NewDecoder(r)
+	// The body must be an object: null would decode into the zero
+	// request (a policy with four eyes off, an approval that rejects),
+	// and an array or a scalar would be answered in Go's type names.
+	br := bufio.NewReader(r)
+	for {
+		c, err := br.ReadByte()
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return err
+			}
+			if errors.Is(err, io.EOF) {
+				return app.Errorf(app.CodeInvalid, "empty body: send a JSON object")
+			}
+			return readError(err)
+		}
+		if c == ' ' || c == '\t' || c == '\n' || c == '\r' {
+			continue
+		}
+		br.UnreadByte()
+		if c != '{' {
+			return app.Errorf(app.CodeInvalid, "the body must be a JSON object ({...})")
+		}
+		break
+	}
+	dec := json.NewDecoder(br)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var se *json.SyntaxError
@@ -173,6 +208,8 @@ func decodeJSON(r io.Reader, v any) error {
 			return app.Errorf(app.CodeInvalid, "field %q: want %s, got %s", te.Field, te.Type, te.Value)
 		case strings.HasPrefix(err.Error(), "json: unknown field"):
 			return app.Errorf(app.CodeInvalid, "%s", strings.TrimPrefix(err.Error(), "json: "))
+		case isNetError(err):
+			return readError(err)
 		}
 		return app.Errorf(app.CodeInvalid, "bad JSON: %v", err)
 	}
@@ -183,6 +220,21 @@ func decodeJSON(r io.Reader, v any) error {
 		return app.Errorf(app.CodeInvalid, "trailing data after the JSON object")
 	}
 	return nil
+}
+
+func isNetError(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne)
+}
+
+// readError describes a body that could not be read, without the
+// addresses and system messages of the network error.
+func readError(err error) error {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return app.Errorf(app.CodeInvalid, "the request body did not arrive within the request's time limit")
+	}
+	return app.Errorf(app.CodeInvalid, "the request body could not be read")
 }
 
 // principal authenticates a request: "Authorization: Bearer KEY" (or
@@ -203,16 +255,29 @@ func (s *Server) principal(r *http.Request) (app.Principal, error) {
 	return s.svc.Authenticate(r.Context(), key)
 }
 
-// allow applies the per-key rate limit.
-func (s *Server) allow(keyID string) bool {
+// allow applies the per-key rate limit; when the key is over it, wait
+// is the whole seconds until its next request is allowed (Retry-After).
+func (s *Server) allow(keyID string) (wait int, ok bool) {
 	if s.opt.Rate < 0 {
-		return true
+		return 0, true
 	}
-	l, ok := s.limits.Load(keyID)
-	if !ok {
+	l, found := s.limits.Load(keyID)
+	if !found {
 		l, _ = s.limits.LoadOrStore(keyID, rate.NewLimiter(rate.Limit(s.opt.Rate), s.opt.Burst))
 	}
-	return l.(*rate.Limiter).Allow()
+	lim := l.(*rate.Limiter)
+	now := time.Now()
+	res := lim.ReserveN(now, 1)
+	if !res.OK() {
+		return 1, false
+	}
+	d := res.DelayFrom(now)
+	if d == 0 {
+		return 0, true
+	}
+	// Over the limit: give the token back, and say when one will be there.
+	res.CancelAt(now)
+	return int(math.Ceil(d.Seconds())), false
 }
 
 type ctxKey int
@@ -240,6 +305,60 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(w, r)
 	})
+}
+
+// CodeMethodNotAllowed is the code of a 405: the path is served, the
+// method is not (the Allow header lists those that are).
+const CodeMethodNotAllowed app.Code = "method_not_allowed"
+
+// unmatched answers requests no route takes (an unknown path, a method a
+// path does not serve) with JSON errors like every other, instead of the
+// mux's plain text.
+func (s *Server) unmatched(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := s.mux.Handler(r)
+		if pattern != "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		// Learn what the mux would answer: 404, 405 with Allow, or a
+		// redirect to the clean path (passed through).
+		probe := &probeWriter{header: http.Header{}}
+		h.ServeHTTP(probe, r)
+		start := time.Now()
+		switch probe.status {
+		case http.StatusNotFound:
+			writeJSON(w, http.StatusNotFound, Error{ErrorBody{Code: string(app.CodeNotFound), Message: "no such route: /openapi.json lists them"}})
+		case http.StatusMethodNotAllowed:
+			w.Header().Set("Allow", probe.header.Get("Allow"))
+			writeJSON(w, http.StatusMethodNotAllowed, Error{ErrorBody{Code: string(CodeMethodNotAllowed),
+				Message: "method " + r.Method + " is not served on this path; allowed: " + probe.header.Get("Allow")}})
+		default:
+			next.ServeHTTP(w, r)
+			return
+		}
+		s.metrics.observe("unmatched", probe.status, time.Since(start))
+		s.log.Info("request", "method", r.Method, "route", "unmatched", "status", probe.status)
+	})
+}
+
+// probeWriter records a handler's status and headers, and drops its body.
+type probeWriter struct {
+	header http.Header
+	status int
+}
+
+func (p *probeWriter) Header() http.Header { return p.header }
+func (p *probeWriter) WriteHeader(code int) {
+	if p.status == 0 {
+		p.status = code
+	}
+}
+func (p *probeWriter) Write(b []byte) (int, error) {
+	if p.status == 0 {
+		p.status = http.StatusOK
+	}
+	return len(b), nil
 }
 
 // statusWriter records the status for logs and metrics.
