@@ -152,6 +152,11 @@ type AssessmentStore interface {
 	Assessment(ctx context.Context, tenant, id string) (Assessment, error)
 	// PutDecision creates a decision or updates its approval.
 	PutDecision(ctx context.Context, d Decision) error
+	// UpdateDecisionIf stores d over the decision of the same id only if
+	// that decision's status is still from (ErrConflict otherwise,
+	// ErrNotFound when there is none): two approvers at once cannot both
+	// win.
+	UpdateDecisionIf(ctx context.Context, d Decision, from string) error
 	Decisions(ctx context.Context, tenant string, q VesselQuery) ([]Decision, error)
 	Decision(ctx context.Context, tenant string, id int64) (Decision, error)
 }
@@ -333,6 +338,10 @@ type APIKey struct {
 	Expires   time.Time `json:"expires"`
 	Revoked   time.Time `json:"revoked,omitempty"`
 	LastUsed  time.Time `json:"last_used,omitempty"`
+	// User, when set, binds the key to a user of its tenant: the key acts
+	// as that person (four eyes count people, not keys) and stops
+	// working when the user is disabled.
+	User string `json:"user,omitempty"`
 }
 
 // Assessment is one stored risk profile.
@@ -363,7 +372,10 @@ type Decision struct {
 	ProfileHash    string    `json:"profile_hash"`
 	Override       bool      `json:"override,omitempty"`
 	By             string    `json:"by"`
-	Time           time.Time `json:"time"`
+	// ByPerson is the person behind By (a user, or the CLI's operator);
+	// empty when a key not bound to a user made it.
+	ByPerson string    `json:"by_person,omitempty"`
+	Time     time.Time `json:"time"`
 	// Status is "in_force", or "pending_approval" until a second person
 	// approves (or "rejected").
 	Status     string    `json:"status"`

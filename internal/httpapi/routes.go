@@ -277,6 +277,9 @@ type KeyRequest struct {
 	Tenant string `json:"tenant,omitempty"`
 	Name   string `json:"name"`
 	Role   string `json:"role"`
+	// User binds the key to a user of the tenant: it acts as that person
+	// (four eyes count people) and holds no more than the user's role.
+	User string `json:"user,omitempty"`
 	// TTL is the key's life: 90d, 12m, 1y (default 90d, at most 2y).
 	TTL string `json:"ttl,omitempty"`
 }
@@ -726,7 +729,7 @@ func (s *Server) registerRoutes() {
 				now := s.svc.Now()
 				ttl = sp.After(now).Sub(now)
 			}
-			return s.svc.CreateAPIKey(ctx, p, app.CreateKeyRequest{Tenant: req.Tenant, Name: req.Name, Role: req.Role, TTL: ttl})
+			return s.svc.CreateAPIKey(ctx, p, app.CreateKeyRequest{Tenant: req.Tenant, Name: req.Name, Role: req.Role, User: req.User, TTL: ttl})
 		})
 	jsonRoute(s, route{method: "DELETE", path: "/v1/keys/{id}", tag: "admin", role: app.RoleAdmin, params: []param{pathParam("id", "key id")},
 		summary: "Revoke an API key"},

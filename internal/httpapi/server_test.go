@@ -451,7 +451,7 @@ func (ts *testServer) validCases(t *testing.T, tenant string) (map[string]routeC
 	if fx.job.State != app.JobDone {
 		t.Fatalf("screening job %s: %s", fx.job.State, fx.job.Error)
 	}
-	maker := e.newKey(t, tenant, app.RoleUnderwriter, 2*time.Hour)
+	maker := e.newPersonalKey(t, tenant, app.RoleUnderwriter, 2*time.Hour)
 	fx.pending = ts.decide(t, maker.Secret, strconv.Itoa(dprkIMO), DecisionRequest{Decision: "accept", Reason: "test: charter is short",
 		OverrideReason: "test: the owner's assurances"}, scenarioEnd)
 	if fx.pending.Decision.Status != app.DecisionPending {

@@ -59,6 +59,36 @@ func (s *DB) PutDecision(ctx context.Context, d store.Decision) error {
 	return tx.Commit()
 }
 
+// UpdateDecisionIf stores d only if the stored decision's status is from.
+func (s *DB) UpdateDecisionIf(ctx context.Context, d store.Decision, from string) error {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var cur string
+	if err := tx.QueryRowContext(ctx, `SELECT json FROM decisions WHERE tenant = ? AND id = ?`, d.Tenant, d.ID).Scan(&cur); err == sql.ErrNoRows {
+		return store.ErrNotFound
+	} else if err != nil {
+		return err
+	}
+	var old store.Decision
+	if err := json.Unmarshal([]byte(cur), &old); err != nil {
+		return fmt.Errorf("decision %d: %w", d.ID, err)
+	}
+	if old.Status != from {
+		return store.ErrConflict
+	}
+	j, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE decisions SET json = ? WHERE tenant = ? AND id = ?`, string(j), d.Tenant, d.ID); err != nil {
+		return fmt.Errorf("store decision: %w", err)
+	}
+	return tx.Commit()
+}
+
 // Decisions returns a tenant's decisions about a vessel (by IMO or MMSI;
 // both zero: every decision), oldest first.
 func (s *DB) Decisions(ctx context.Context, tenant string, q store.VesselQuery) ([]store.Decision, error) {
