@@ -368,10 +368,10 @@ type Decision struct {
 	Reason   string `json:"reason"`
 	// Recommendation and ProfileHash are the profile the decision was
 	// taken on; Override says the decision goes against it.
-	Recommendation string    `json:"recommendation"`
-	ProfileHash    string    `json:"profile_hash"`
-	Override       bool      `json:"override,omitempty"`
-	By             string    `json:"by"`
+	Recommendation string `json:"recommendation"`
+	ProfileHash    string `json:"profile_hash"`
+	Override       bool   `json:"override,omitempty"`
+	By             string `json:"by"`
 	// ByPerson is the person behind By (a user, or the CLI's operator);
 	// empty when a key not bound to a user made it.
 	ByPerson string    `json:"by_person,omitempty"`
