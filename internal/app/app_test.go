@@ -578,3 +578,71 @@ func TestFourEyesCountPeople(t *testing.T) {
 		t.Error("a disabled user's key still authenticates")
 	}
 }
+
+func TestParseVessel(t *testing.T) {
+	for in, want := range map[string]store.VesselQuery{
+		"9300207": {IMO: 9300207}, "IMO 9300207": {IMO: 9300207}, "imo:9300207": {IMO: 9300207},
+		"445000101": {MMSI: 445000101}, "mmsi:445000101": {MMSI: 445000101},
+		// Numbers no station has, as spoofers broadcast them.
+		"mmsi:123456": {MMSI: 123456}, "MMSI: 0000001": {MMSI: 1},
+	} {
+		if got, err := app.ParseVessel(in); err != nil || got != want {
+			t.Errorf("%q: %+v %v, want %+v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"9300208", "123456", "000123456", "mmsi:0", "mmsi:1234567890", "mmsi:", "x"} {
+		if _, err := app.ParseVessel(in); app.CodeOf(err) != app.CodeInvalid {
+			t.Errorf("%q: %v, want invalid", in, err)
+		}
+	}
+}
+
+// TestJobsBounded: a tenant runs at most MaxRunningJobsPerTenant jobs at
+// once; the next is refused (rate_limited) while another tenant's start;
+// once one ends the tenant may start again.
+func TestJobsBounded(t *testing.T) {
+	s, _ := newService(t)
+	release := make(chan struct{})
+	block := func(ctx context.Context, _ app.JobProgress) (any, error) {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return nil, nil
+	}
+	a := app.Principal{Tenant: "a", Actor: "x", Role: app.RoleViewer}
+	b := app.Principal{Tenant: "b", Actor: "y", Role: app.RoleViewer}
+	var started []app.Job
+	for i := 0; i < app.MaxRunningJobsPerTenant; i++ {
+		j, err := s.StartJob(a, "screen", 1, block)
+		if err != nil {
+			t.Fatalf("job %d: %v", i+1, err)
+		}
+		started = append(started, j)
+	}
+	if err := s.CanStartJob(a); app.CodeOf(err) != app.CodeRateLimited {
+		t.Errorf("CanStartJob over the bound: %v", err)
+	}
+	if _, err := s.StartJob(a, "screen", 1, block); app.CodeOf(err) != app.CodeRateLimited {
+		t.Errorf("a job over the bound: %v", err)
+	}
+	if _, err := s.StartJob(b, "screen", 1, block); err != nil {
+		t.Errorf("another tenant's job: %v", err)
+	}
+	close(release)
+	for _, j := range started {
+		for {
+			got, _, err := s.Job(a, j.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.State != app.JobRunning {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	if _, err := s.StartJob(a, "screen", 1, block); err != nil {
+		t.Errorf("after the jobs ended: %v", err)
+	}
+}

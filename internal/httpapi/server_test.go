@@ -473,7 +473,7 @@ func (ts *testServer) validCases(t *testing.T, tenant string) (map[string]routeC
 			}
 		}},
 		"GET /readyz": {},
-		"GET /metrics": {check: func(t *testing.T, r reply) {
+		"GET /metrics": {header: authHeader(e.key(tenantOp, app.RoleViewer)), check: func(t *testing.T, r reply) {
 			for _, m := range []string{"tidewatch_http_requests_total", "tidewatch_http_request_duration_seconds", "tidewatch_screen_queries_total", "tidewatch_store_bytes"} {
 				if !strings.Contains(string(r.body), m) {
 					t.Errorf("metrics lack %s", m)

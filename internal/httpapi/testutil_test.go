@@ -334,6 +334,11 @@ func startServer(t testing.TB, opt Options) *testServer {
 	if opt.UploadDir == "" {
 		opt.UploadDir = t.TempDir()
 	}
+	if opt.AuthFailures == 0 {
+		// The tests send many bad keys from one address on purpose;
+		// TestAuthFailuresLimited sets a limit.
+		opt.AuthFailures = -1
+	}
 	ts.Server = New(e.svc, opt)
 	ts.SetReady(true)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
