@@ -76,7 +76,7 @@ type Server struct {
 	// failures limits failed authentications per client address.
 	failures  sync.Map // address -> *rate.Limiter
 	nFailures atomic.Int64
-	handler http.Handler
+	handler   http.Handler
 
 	openapiOnce sync.Once
 	openapiDoc  []byte
