@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -28,7 +29,7 @@ import (
 
 func runServe(e *env, args []string) error {
 	var sf storeFlags
-	var addr, logLevel, demoDir, sealFile, watchDir string
+	var addr, logLevel, demoDir, sealFile, watchDir, pprofAddr string
 	var demo bool
 	var opt httpapi.Options
 	var feeds multiFlag
@@ -72,6 +73,7 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 	fs.Float64Var(&opt.AuthFailures, "auth-failures", 1, "failed authentications per second allowed per client address, after a burst of 20 (negative: no limit)")
 	fs.BoolVar(&opt.MetricsPublic, "metrics-public", false, "serve /metrics without a key (default: it needs a key of the operator tenant)")
 	fs.BoolVar(&opt.TrustProxy, "trust-proxy", false, "take client addresses from X-Forwarded-For (only behind a proxy that sets it)")
+	fs.StringVar(&pprofAddr, "pprof", "", "serve Go's profiler (net/http/pprof) on this loopback address, e.g. 127.0.0.1:6060")
 	fs.Int64Var(&opt.MaxBody, "max-body", 16<<20, "largest JSON request body in bytes")
 	fs.Int64Var(&opt.MaxUpload, "max-upload", 1<<30, "largest uploaded file in bytes")
 	fs.Var(&feeds, "feed", "a live AIS feed to ingest: tcp://host:port or udp://host:port (repeatable)")
@@ -123,6 +125,11 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 		logger.Info("the store lacked list versions: stored the embedded snapshot's", "versions", n)
 	}
 	api := httpapi.New(s, opt)
+	if pprofAddr != "" {
+		if err := servePprof(pprofAddr, logger); err != nil {
+			return err
+		}
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
@@ -277,4 +284,31 @@ func loadSealKey(path string) ([]byte, error) {
 		return nil, fmt.Errorf("seal key %s: want 64 hex digits", path)
 	}
 	return k, nil
+}
+
+// servePprof serves the profiler on a loopback address only: profiles
+// show the program's memory, never for other hosts.
+func servePprof(addr string, logger *slog.Logger) error {
+	host, _, err := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+		return usagef("--pprof %s: give a loopback address such as 127.0.0.1:6060", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	go func() {
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		if err := srv.Serve(ln); err != nil {
+			logger.Warn("pprof", "err", err.Error())
+		}
+	}()
+	logger.Info("profiler", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
+	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -168,6 +169,9 @@ type DB struct {
 	// readOnly: opened without write access (a read-only file or
 	// directory); writes fail with ErrReadOnly.
 	readOnly bool
+	// stmts holds the writer's prepared statements of hot writes (SQL
+	// text -> *sql.Stmt): parsing a statement cost more than running it.
+	stmts sync.Map
 }
 
 var _ store.Store = (*DB)(nil)
@@ -267,6 +271,10 @@ func OpenWith(path string, o Options) (*DB, error) {
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	s.r = r
+	if err := s.prepareHot(context.Background()); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
 	return s, nil
 }
 
@@ -365,6 +373,10 @@ func (s *DB) migrate() error {
 
 // Close closes the store.
 func (s *DB) Close() error {
+	s.stmts.Range(func(k, v any) bool {
+		v.(*sql.Stmt).Close()
+		return true
+	})
 	err := s.w.Close()
 	if s.r != s.w {
 		if e := s.r.Close(); err == nil {
@@ -383,6 +395,29 @@ func (s *DB) begin(ctx context.Context) (*sql.Tx, error) {
 		return nil, ErrReadOnly
 	}
 	return s.w.BeginTx(ctx, nil)
+}
+
+// prepared returns the writer's prepared statement of q bound to tx (one
+// of hotWrites, prepared when the store opened), or q prepared for tx
+// alone.
+func (s *DB) prepared(ctx context.Context, tx *sql.Tx, q string) (*sql.Stmt, error) {
+	if st, ok := s.stmts.Load(q); ok {
+		return tx.StmtContext(ctx, st.(*sql.Stmt)), nil
+	}
+	return tx.PrepareContext(ctx, q)
+}
+
+// prepareHot prepares the hot writes on the writer (its one connection
+// must be free: done when the store opens).
+func (s *DB) prepareHot(ctx context.Context) error {
+	for _, q := range hotWrites() {
+		st, err := s.w.PrepareContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("prepare %.40s: %w", q, err)
+		}
+		s.stmts.Store(q, st)
+	}
+	return nil
 }
 
 // exec runs one write statement.
