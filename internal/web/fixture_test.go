@@ -168,6 +168,9 @@ func buildFixture() (*fixture, error) {
 	}
 	f.aAlert = aa[len(aa)-1].ID
 	// Tenant B's own things, which tenant A must never see.
+	if _, err := s.CreateUser(ctx, b, "", bUser+"2", "viewer", password); err != nil {
+		return nil, err
+	}
 	if _, err := s.Decide(ctx, b, app.DecideRequest{Vessel: store.VesselQuery{IMO: 9300207}, Decision: risk.Decline, Reason: bReason}); err != nil {
 		return nil, err
 	}

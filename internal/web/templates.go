@@ -47,6 +47,13 @@ var funcs = template.FuncMap{
 		return fmt.Sprintf("%d days ago", int(d.Hours()/24))
 	},
 	"label": kindLabel,
+	// pub shows a list's publication date (a date-time's date).
+	"pub": func(s string) string {
+		if len(s) > 10 && s[4] == '-' && s[10] == 'T' {
+			return s[:10]
+		}
+		return s
+	},
 	// lag is how far behind the clock a feed's messages arrive.
 	"lag": func(at, event time.Time) string {
 		if at.IsZero() || event.IsZero() {
