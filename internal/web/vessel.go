@@ -225,12 +225,14 @@ func duration(d time.Duration) string {
 // PlainSummary says a profile's outcome in a few plain sentences: what it
 // recommends, the heaviest reasons, and what the evidence lacks.
 func PlainSummary(p *risk.Profile) []string {
-	name := p.Name
+	// The vessel's name to start a sentence, and within one.
+	name, within := p.Name, p.Name
 	if name == "" {
-		name = "This vessel"
+		name, within = "This vessel", "this vessel"
 	}
 	if p.IMO != 0 {
 		name += fmt.Sprintf(" (IMO %d)", p.IMO)
+		within += fmt.Sprintf(" (IMO %d)", p.IMO)
 	}
 	var out []string
 	switch p.Recommendation {
@@ -241,7 +243,7 @@ func PlainSummary(p *risk.Profile) []string {
 	case risk.Accept:
 		out = append(out, fmt.Sprintf("%s can be accepted: its risk score is %g, below the refer threshold of %g.", name, p.Score, p.Bands[0]))
 	case risk.Insufficient:
-		out = append(out, fmt.Sprintf("There is not enough evidence to clear %s: the score so far is %g.", name, p.Score))
+		out = append(out, fmt.Sprintf("There is not enough evidence to clear %s: the score so far is %g.", within, p.Score))
 	default:
 		out = append(out, fmt.Sprintf("%s: %s, score %g.", name, p.Recommendation, p.Score))
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -30,10 +31,14 @@ func (h *Handler) formFile(w http.ResponseWriter, r *http.Request, field string)
 	r.Body = http.MaxBytesReader(w, r.Body, h.opt.MaxUpload+1<<20)
 	f, hdr, err := r.FormFile(field)
 	if err != nil {
-		if err == http.ErrMissingFile {
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe):
+			return nil, "", err
+		case errors.Is(err, http.ErrMissingFile):
 			return nil, "", app.Errorf(app.CodeInvalid, "choose a file to upload")
 		}
-		return nil, "", err
+		return nil, "", app.Errorf(app.CodeInvalid, "the upload did not arrive as a file form: %v", err)
 	}
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, h.opt.MaxUpload+1))
