@@ -483,7 +483,9 @@ func TestBrowserYearTrack(t *testing.T) {
 		waitMap(b)
 		ms := eval[float64](b, `performance.getEntriesByName("map-ready")[0].startTime`)
 		status := b.text("#map-status")
-		t.Logf("12-month track (370,000 positions): map interactive %.0f ms after navigation start; %s", ms, status)
+		res := eval[string](b, `performance.getEntriesByType("resource").filter(e => e.name.includes(".json")).map(e => e.name.replace(location.origin, "").split("?")[0] + " " + Math.round(e.duration) + " ms " + e.encodedBodySize + " B").join("; ")`)
+		nav := eval[string](b, `(() => { const n = performance.getEntriesByType("navigation")[0]; return "page " + Math.round(n.responseEnd) + " ms, DOM ready " + Math.round(n.domContentLoadedEventEnd) + " ms"; })()`)
+		t.Logf("12-month track (370,000 positions): map interactive %.0f ms after navigation start (%s; %s); %s", ms, nav, res, status)
 		if i == 0 && b.shots != "" {
 			b.check("vessel-year-track")
 		}

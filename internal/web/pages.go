@@ -78,6 +78,11 @@ func (h *Handler) register() {
 	h.add("GET", "/geo/ports.json", false, v, h.portsJSON)
 
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; strings.HasPrefix(p, "/v1/") || strings.HasPrefix(p, "/match/") || strings.HasPrefix(p, "/reconcile") {
+			// An API path the API does not have: the API's error shape.
+			writeJSON(w, http.StatusNotFound, map[string]any{"error": map[string]string{"code": string(app.CodeNotFound), "message": "no route " + r.Method + " " + p}})
+			return
+		}
 		c, _ := h.session(r, false)
 		h.fail(w, r, c, app.Errorf(app.CodeNotFound, "no page at %s", r.URL.Path))
 	})

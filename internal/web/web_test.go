@@ -130,3 +130,17 @@ func TestRolesHideAndRefuse(t *testing.T) {
 		t.Errorf("a viewer acknowledges an alert: %d", resp.StatusCode)
 	}
 }
+
+// The interface is mounted at / beside the API: an API path it does not
+// know still answers as the API does, in JSON.
+func TestUnknownAPIPathIsJSON(t *testing.T) {
+	f := getFixture(t)
+	c := newClient(t, f)
+	resp, body := c.get("/v1/no-such-route")
+	if resp.StatusCode != http.StatusNotFound || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") || !strings.Contains(body, `"not_found"`) {
+		t.Errorf("/v1/no-such-route: %d %s %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	if resp, _ := c.get("/healthz"); resp.StatusCode != http.StatusOK {
+		t.Errorf("/healthz through the mount: %d", resp.StatusCode)
+	}
+}
