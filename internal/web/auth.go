@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -45,13 +46,26 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusForbidden, "login", nil, "Sign in", lv)
 		return
 	}
+	select {
+	case h.logins <- struct{}{}:
+	case <-time.After(10 * time.Second):
+		lv.Token = randomToken()
+		h.setCookie(w, r, loginCookie, lv.Token, time.Time{})
+		lv.Error = "Too many sign-ins at once: please try again in a moment."
+		w.Header().Set("Retry-After", "5")
+		h.render(w, r, http.StatusServiceUnavailable, "login", nil, "Sign in", lv)
+		return
+	case <-r.Context().Done():
+		return
+	}
 	ns, err := h.svc.Login(r.Context(), tenant, user, pw)
+	<-h.logins
 	if err != nil {
 		lv.Token = randomToken()
 		h.setCookie(w, r, loginCookie, lv.Token, time.Time{})
 		status := http.StatusUnauthorized
 		lv.Error = "Wrong tenant, user name or password — or the account is locked. After " +
-			itoa(app.LockAfter) + " failed attempts in a row an account is locked for " + app.LockFor.String() +
+			strconv.Itoa(app.LockAfter) + " failed attempts in a row an account is locked for " + app.LockFor.String() +
 			": wait, or ask your administrator to unlock it."
 		if app.CodeOf(err) != app.CodeUnauthenticated {
 			status = http.StatusInternalServerError
@@ -94,17 +108,4 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request, c *reqC
 	h.setCookie(w, r, sessionCookie, "", time.Time{})
 	redirect(w, r, "/login", "Password changed: sign in again.")
 	return nil
-}
-
-func itoa(n int) string {
-	const digits = "0123456789"
-	if n < 10 && n >= 0 {
-		return digits[n : n+1]
-	}
-	s := ""
-	for n > 0 {
-		s = digits[n%10:n%10+1] + s
-		n /= 10
-	}
-	return s
 }

@@ -3,8 +3,10 @@ package web_test
 import (
 	"bufio"
 	"context"
+	"io"
 	"io/fs"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -15,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tidewatch/tidewatch/internal/app"
+	"github.com/tidewatch/tidewatch/internal/web"
 	"github.com/tidewatch/tidewatch/store"
 )
 
@@ -242,5 +245,33 @@ func TestNothingFromOutside(t *testing.T) {
 	}
 	if resp, _ := c.get("/static/"); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("the static folder lists itself: %d", resp.StatusCode)
+	}
+}
+
+// A server shutting down ends the open alert streams (Options.Done), so
+// its graceful shutdown does not wait on every open inbox.
+func TestAlertStreamEndsOnShutdown(t *testing.T) {
+	f := getFixture(t)
+	done := make(chan struct{})
+	srv := httptest.NewServer(web.New(f.svc, web.Options{Done: done}))
+	defer srv.Close()
+	c := newClient(t, f)
+	c.base = srv.URL
+	c.login("local", "viewer", password)
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", srv.URL+"/alerts/stream", nil)
+	resp, err := c.hc.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("stream: %v", err)
+	}
+	ended := make(chan error, 1)
+	go func() { _, err := io.Copy(io.Discard, resp.Body); ended <- err }()
+	close(done)
+	select {
+	case err := <-ended:
+		if err != nil {
+			t.Errorf("the stream ended with %v, want a clean end", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stream outlived the shutdown")
 	}
 }

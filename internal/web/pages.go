@@ -313,6 +313,8 @@ func (h *Handler) alertStream(w http.ResponseWriter, r *http.Request, c *reqCtx)
 		select {
 		case <-r.Context().Done():
 			return nil
+		case <-h.opt.Done:
+			return nil
 		case <-tick.C:
 			w.Write([]byte(": keep-alive\n\n"))
 		case a := <-ch:

@@ -51,6 +51,13 @@ type Options struct {
 	MaxUpload int64
 	// Logger receives errors the pages hide from users (default: discard).
 	Logger *slog.Logger
+	// Done, when closed, ends the live alert streams (a server shutting
+	// down would otherwise wait for every open inbox).
+	Done <-chan struct{}
+	// MaxLogins bounds the sign-ins checked at once (default 4): each
+	// spends 64 MiB and a few hundred milliseconds on argon2id, so a flood
+	// of attempts waits in line instead of exhausting memory.
+	MaxLogins int
 }
 
 // Handler serves the interface.
@@ -64,6 +71,7 @@ type Handler struct {
 	// (the tenant-isolation test walks every one).
 	routes []Route
 	geo    *geoCache
+	logins chan struct{}
 }
 
 // Route is one of the interface's routes.
@@ -83,7 +91,10 @@ func New(svc *app.Service, opt Options) *Handler {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	h := &Handler{svc: svc, opt: opt, log: opt.Logger, mux: http.NewServeMux(), geo: newGeoCache(svc)}
+	if opt.MaxLogins <= 0 {
+		opt.MaxLogins = 4
+	}
+	h := &Handler{svc: svc, opt: opt, log: opt.Logger, mux: http.NewServeMux(), geo: newGeoCache(svc), logins: make(chan struct{}, opt.MaxLogins)}
 	h.parseTemplates()
 	h.register()
 	return h
