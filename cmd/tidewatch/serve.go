@@ -126,7 +126,7 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 		logger.Info("the store lacked list versions: stored the embedded snapshot's", "versions", n)
 	}
 	api := httpapi.New(s, opt)
-	api.Handle("/", web.New(s, web.Options{SecureCookies: secureCookies, Logger: logger}))
+	api.Handle("/", web.New(s, web.Options{SecureCookies: secureCookies, Logger: logger, Done: ctx.Done()}))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
