@@ -2,11 +2,14 @@ package web_test
 
 import (
 	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/tidewatch/tidewatch/internal/app"
+	"github.com/tidewatch/tidewatch/internal/web"
 )
 
 func TestSignInSessionAndHeaders(t *testing.T) {
@@ -142,5 +145,39 @@ func TestUnknownAPIPathIsJSON(t *testing.T) {
 	}
 	if resp, _ := c.get("/healthz"); resp.StatusCode != http.StatusOK {
 		t.Errorf("/healthz through the mount: %d", resp.StatusCode)
+	}
+}
+
+// The session cookie is Secure over TLS, and on plain HTTP when the
+// server says a TLS proxy is in front (serve --secure-cookies).
+func TestSecureCookie(t *testing.T) {
+	f := getFixture(t)
+	for _, tc := range []struct {
+		name   string
+		srv    *httptest.Server
+		secure bool
+	}{
+		{"tls", httptest.NewTLSServer(web.New(f.svc, web.Options{})), true},
+		{"proxy", httptest.NewServer(web.New(f.svc, web.Options{SecureCookies: true})), true},
+	} {
+		defer tc.srv.Close()
+		hc := tc.srv.Client()
+		jar, _ := cookiejar.New(nil)
+		hc.Jar = jar
+		hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		c := &client{t: t, base: tc.srv.URL, hc: hc}
+		resp := c.login("local", "viewer", password)
+		found := false
+		for _, ck := range resp.Cookies() {
+			if ck.Name == "tw_session" {
+				found = true
+				if ck.Secure != tc.secure || !ck.HttpOnly {
+					t.Errorf("%s: session cookie Secure=%v HttpOnly=%v", tc.name, ck.Secure, ck.HttpOnly)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s: no session cookie (status %d)", tc.name, resp.StatusCode)
+		}
 	}
 }
