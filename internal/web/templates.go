@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -89,10 +90,11 @@ var funcs = template.FuncMap{
 		}
 		return strings.Join(out, "; ")
 	},
-	"details": func(d map[string]any) string {
+	"details": func(d any) string {
+		m := detailMap(d)
 		var parts []string
-		for _, k := range sortedKeys(d) {
-			parts = append(parts, fmt.Sprintf("%s: %v", strings.ReplaceAll(k, "_", " "), d[k]))
+		for _, k := range sortedKeys(m) {
+			parts = append(parts, fmt.Sprintf("%s: %v", strings.ReplaceAll(k, "_", " "), m[k]))
 		}
 		return truncate(strings.Join(parts, "; "), 400)
 	},
@@ -106,6 +108,28 @@ var funcs = template.FuncMap{
 		}
 		return ""
 	},
+}
+
+// detailMap reads an event's details by their JSON names, whatever Go
+// type holds them.
+func detailMap(d any) map[string]any {
+	b, err := json.Marshal(d)
+	if err != nil {
+		return nil
+	}
+	var m map[string]any
+	if json.Unmarshal(b, &m) != nil {
+		return nil
+	}
+	return m
+}
+
+// detail is one of an event's details as text ("" when absent).
+func detail(d any, key string) string {
+	if v, ok := detailMap(d)[key].(string); ok {
+		return v
+	}
+	return ""
 }
 
 func truncate(s string, n int) string {

@@ -189,10 +189,12 @@ func eventText(e detect.Event, why string) string {
 	default:
 		parts = append(parts, e.Start.UTC().Format("2006-01-02 15:04"))
 	}
-	if port, ok := e.Details["port"].(string); ok && port != "" {
+	if port := detail(e.Details, "port"); port != "" {
 		parts = append(parts, "at "+port)
 	}
-	if z, ok := e.Details["zone"].(string); ok && z != "" {
+	if z := detail(e.Details, "zone_name"); z != "" {
+		parts = append(parts, z)
+	} else if z := detail(e.Details, "zone"); z != "" {
 		parts = append(parts, z)
 	}
 	var others []string

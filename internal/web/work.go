@@ -232,7 +232,7 @@ func (h *Handler) eventsRequest(r *http.Request) (eventsView, app.EventsRequest,
 	return v, req, nil
 }
 
-var sevRank = map[string]int{"low": 1, "medium": 2, "high": 3}
+var sevRank = map[string]int{"info": 0, "low": 1, "medium": 2, "high": 3}
 
 func (h *Handler) events(r *http.Request, c *reqCtx) (eventsView, error) {
 	v, req, err := h.eventsRequest(r)
