@@ -22,6 +22,7 @@ import (
 	"github.com/tidewatch/tidewatch/ais"
 	"github.com/tidewatch/tidewatch/internal/app"
 	"github.com/tidewatch/tidewatch/internal/httpapi"
+	"github.com/tidewatch/tidewatch/internal/web"
 	"github.com/tidewatch/tidewatch/listupdate"
 	"github.com/tidewatch/tidewatch/store"
 	"github.com/tidewatch/tidewatch/store/sqlite"
@@ -30,7 +31,8 @@ import (
 func runServe(e *env, args []string) error {
 	var sf storeFlags
 	var addr, logLevel, demoDir, sealFile, watchDir, pprofAddr string
-	var demo bool
+	var demo, secureCookies bool
+	var users []demoUser
 	var opt httpapi.Options
 	var feeds multiFlag
 	var updateEvery, monitorEvery, commitEvery time.Duration
@@ -81,6 +83,7 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 	fs.DurationVar(&updateEvery, "update-lists", 24*time.Hour, "download the lists from their publishers this often (0: never)")
 	fs.DurationVar(&monitorEvery, "monitor-every", 2*time.Second, "how often the monitor looks for new events and list versions")
 	fs.DurationVar(&commitEvery, "commit-every", time.Second, "live feeds: commit what was received this often")
+	fs.BoolVar(&secureCookies, "secure-cookies", false, "mark the web interface's cookies Secure on plain HTTP too (behind a TLS proxy)")
 	fs.StringVar(&sealFile, "seal-key-file", "", "the key that seals webhook secrets (default: the store's path + .key, made if missing)")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
@@ -110,6 +113,9 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 	}
 	if demo {
 		s, st, keys, err = serveDemo(demoDir, logger, sealKey)
+		if err == nil {
+			users, err = demoUsers(s)
+		}
 	} else {
 		s, st, err = sf.service(app.Config{Logger: logger, SealKey: sealKey})
 	}
@@ -125,6 +131,7 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 		logger.Info("the store lacked list versions: stored the embedded snapshot's", "versions", n)
 	}
 	api := httpapi.New(s, opt)
+	api.Handle("/", web.New(s, web.Options{SecureCookies: secureCookies, Logger: logger, Done: ctx.Done()}))
 	if pprofAddr != "" {
 		if err := servePprof(pprofAddr, logger); err != nil {
 			return err
@@ -191,6 +198,12 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 	for _, k := range keys {
 		fmt.Fprintf(e.stdout, "  API key for tenant %-10s role %-11s %s\n", k.Tenant, k.Role, k.Secret)
 	}
+	if len(users) > 0 {
+		fmt.Fprintf(e.stdout, "  web interface at %s/ : sign in as\n", url)
+	}
+	for _, u := range users {
+		fmt.Fprintf(e.stdout, "    tenant %-10s user %-12s role %-11s password %s\n", u.tenant, u.name, u.role, u.password)
+	}
 	if len(keys) > 0 {
 		fmt.Fprintf(e.stdout, "  try: curl -s -H 'Authorization: Bearer %s' %s/v1/vessels/9300207/profile?as_of=2026-03-04T00:00:00Z\\&window=3d\n", keys[0].Secret, url)
 	}
@@ -244,6 +257,29 @@ func serveDemo(dir string, logger *slog.Logger, sealKey []byte) (*app.Service, *
 	}
 	keys = append(keys, other)
 	return s, st, keys, nil
+}
+
+// demoUser is a demo sign-in for the web interface.
+type demoUser struct{ tenant, name, role, password string }
+
+// demoUsers makes the demo's people, one per role in the local tenant and
+// an underwriter in the second, with random passwords printed at start.
+func demoUsers(s *app.Service) ([]demoUser, error) {
+	p := localPrincipal("demo")
+	var out []demoUser
+	for _, u := range []demoUser{{app.LocalTenant, "admin", "admin", ""}, {app.LocalTenant, "analyst", "analyst", ""},
+		{app.LocalTenant, "underwriter", "underwriter", ""}, {app.LocalTenant, "viewer", "viewer", ""}, {"insurer-b", "underwriter", "underwriter", ""}} {
+		var b [12]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, err
+		}
+		u.password = hex.EncodeToString(b[:])
+		if _, err := s.CreateUser(context.Background(), p, u.tenant, u.name, u.role, u.password); err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, nil
 }
 
 // multiFlag collects a repeated flag.
