@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -112,10 +113,7 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 		return err
 	}
 	if demo {
-		s, st, keys, err = serveDemo(demoDir, logger, sealKey)
-		if err == nil {
-			users, err = demoUsers(s)
-		}
+		s, st, keys, users, err = serveDemo(demoDir, logger, sealKey)
 	} else {
 		s, st, err = sf.service(app.Config{Logger: logger, SealKey: sealKey})
 	}
@@ -225,38 +223,60 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 }
 
 // serveDemo builds the demo store and makes two tenants' keys.
-func serveDemo(dir string, logger *slog.Logger, sealKey []byte) (*app.Service, *sqlite.DB, []app.NewKey, error) {
+func serveDemo(dir string, logger *slog.Logger, sealKey []byte) (*app.Service, *sqlite.DB, []app.NewKey, []demoUser, error) {
 	s, st, _, err := openDemoStore(dir)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
+	}
+	fail := func(err error) (*app.Service, *sqlite.DB, []app.NewKey, []demoUser, error) {
+		closeService(s, st)
+		return nil, nil, nil, nil, err
 	}
 	ctx := context.Background()
 	p := localPrincipal("demo")
-	if _, err := demoStore(ctx, io.Discard, s, p, dir); err != nil {
-		closeService(s, st)
-		return nil, nil, nil, err
+	if _, err := s.CreateTenant(ctx, p, "insurer-b", "Insurer B (demo)", store.TenantPolicy{FourEyes: true}); err != nil {
+		return fail(err)
+	}
+	users, err := demoUsers(s)
+	if err != nil {
+		return fail(err)
+	}
+	// A portfolio watched from the start, so the scenario's events raise
+	// alerts the dashboard and inbox show.
+	watch := func(ctx context.Context) error {
+		if _, err := s.CreatePortfolio(ctx, p, "demo-fleet", "Demo fleet"); err != nil {
+			return err
+		}
+		_, err := s.AddVessels(ctx, p, "demo-fleet", []app.VesselEntry{
+			{ID: "sts-tanker", MMSI: "667000202", Name: "SIM OCEAN STAR"},
+			{ID: "dprk-tanker", IMO: strconv.Itoa(demoTankerIMO), Name: "SIM PAEK SONG"},
+			{ID: "night-owl", MMSI: "352000303", Name: "SIM NIGHT OWL"},
+		}, nil)
+		if err != nil {
+			return err
+		}
+		_, err = s.ScreenNewEvents(ctx)
+		return err
+	}
+	if _, err := demoStore(ctx, io.Discard, s, p, dir, watch); err != nil {
+		return fail(err)
 	}
 	// The service again, with the server's logger.
 	s.Close()
 	s = app.New(app.Config{Store: st, Logger: logger, SealKey: sealKey})
+	// The keys act as the demo's people (four eyes count people).
 	var keys []app.NewKey
-	admin, err := s.CreateAPIKey(ctx, p, app.CreateKeyRequest{Name: "demo admin", Role: "admin", TTL: 7 * 24 * time.Hour})
-	if err != nil {
-		closeService(s, st)
-		return nil, nil, nil, err
+	for _, k := range []app.CreateKeyRequest{
+		{Name: "demo admin", Role: "admin", User: "admin", TTL: 7 * 24 * time.Hour},
+		{Tenant: "insurer-b", Name: "demo underwriter", Role: "underwriter", User: "underwriter", TTL: 7 * 24 * time.Hour},
+	} {
+		nk, err := s.CreateAPIKey(ctx, p, k)
+		if err != nil {
+			return fail(err)
+		}
+		keys = append(keys, nk)
 	}
-	keys = append(keys, admin)
-	if _, err := s.CreateTenant(ctx, p, "insurer-b", "Insurer B (demo)", store.TenantPolicy{FourEyes: true}); err != nil {
-		closeService(s, st)
-		return nil, nil, nil, err
-	}
-	other, err := s.CreateAPIKey(ctx, p, app.CreateKeyRequest{Tenant: "insurer-b", Name: "demo underwriter", Role: "underwriter", TTL: 7 * 24 * time.Hour})
-	if err != nil {
-		closeService(s, st)
-		return nil, nil, nil, err
-	}
-	keys = append(keys, other)
-	return s, st, keys, nil
+	return s, st, keys, users, nil
 }
 
 // demoUser is a demo sign-in for the web interface.
