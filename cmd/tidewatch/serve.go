@@ -128,6 +128,7 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 	} else if n > 0 {
 		logger.Info("the store lacked list versions: stored the embedded snapshot's", "versions", n)
 	}
+	opt.Done = ctx.Done()
 	api := httpapi.New(s, opt)
 	api.Handle("/", web.New(s, web.Options{SecureCookies: secureCookies, Logger: logger, Done: ctx.Done()}))
 	if pprofAddr != "" {

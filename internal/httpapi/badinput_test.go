@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"os"
@@ -666,5 +667,34 @@ func TestAuthFailuresLimited(t *testing.T) {
 	open := startServer(t, Options{MetricsPublic: true})
 	if r := open.call(t, "GET", "/metrics", "", nil); r.status != http.StatusOK {
 		t.Errorf("public metrics: %s", r)
+	}
+}
+
+// TestAlertStreamEndsOnDone: the alert stream ends when the server shuts
+// down (Options.Done), so a graceful shutdown does not wait for clients.
+func TestAlertStreamEndsOnDone(t *testing.T) {
+	e := env(t)
+	done := make(chan struct{})
+	ts := startServer(t, Options{Done: done})
+	req, _ := http.NewRequest("GET", ts.url+"/v1/alerts/stream", nil)
+	req.Header.Set("Authorization", "Bearer "+e.key(tenantA, app.RoleViewer))
+	resp, err := ts.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if _, err := readFirstEvent(resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	close(done)
+	ended := make(chan error, 1)
+	go func() { _, err := io.ReadAll(resp.Body); ended <- err }()
+	select {
+	case err := <-ended:
+		if err != nil {
+			t.Errorf("the stream ended with %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the stream did not end when the server shut down")
 	}
 }

@@ -58,6 +58,9 @@ type Options struct {
 	// MetricsPublic serves /metrics without a key (for a Prometheus on a
 	// trusted network); otherwise it needs a key of the operator tenant.
 	MetricsPublic bool
+	// Done, when closed, ends the long-lived answers (the alert stream):
+	// http.Server.Shutdown waits for requests but does not cancel them.
+	Done <-chan struct{}
 	// TrustProxy takes the client's address from X-Forwarded-For's last
 	// entry (set it only behind a proxy that sets the header).
 	TrustProxy bool
