@@ -25,3 +25,12 @@ func open(t testing.TB, url string) *postgres.DB {
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return open(t, pgtest.URL(t)) })
 }
+
+// Two stores on one database, as two server nodes have, pass the suite
+// of several nodes.
+func TestConformanceNodes(t *testing.T) {
+	storetest.RunNodes(t, func(t *testing.T) (store.Store, store.Store) {
+		url := pgtest.URL(t)
+		return open(t, url), open(t, url)
+	})
+}
