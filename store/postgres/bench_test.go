@@ -1,14 +1,19 @@
 package postgres_test
 
 import (
+	"context"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/tidewatch/tidewatch/detect"
+	"github.com/tidewatch/tidewatch/ingest"
 	"github.com/tidewatch/tidewatch/store"
 	"github.com/tidewatch/tidewatch/store/postgres"
 	"github.com/tidewatch/tidewatch/store/postgres/pgtest"
+	"github.com/tidewatch/tidewatch/store/sqlite"
 )
 
 // yearStore holds a year of one slow ship (one point a minute, every
@@ -137,4 +142,68 @@ func BenchmarkCommitChunks(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(ships*per*b.N)/b.Elapsed().Seconds(), "points/s")
+}
+
+// timedStore counts the time spent committing batches.
+type timedStore struct {
+	store.Store
+	commit time.Duration
+}
+
+func (s *timedStore) CommitBatch(ctx context.Context, b *store.Batch) error {
+	t := time.Now()
+	err := s.Store.CommitBatch(ctx, b)
+	s.commit += time.Since(t)
+	return err
+}
+
+// BenchmarkIngest ingests the AIS file TIDEWATCH_BENCH_AIS names (the
+// simulated 10,000-ship day: docs/scale.md) into PostgreSQL and into
+// SQLite, one sub-benchmark after the other (with -count, interleaved),
+// each time into a new store, with ingest's default batch size. It
+// reports fixes/s end to end and commit-fixes/s, the fixes per second of
+// time spent in CommitBatch: what one worker's store writes sustain.
+func BenchmarkIngest(b *testing.B) {
+	path := os.Getenv("TIDEWATCH_BENCH_AIS")
+	if path == "" {
+		b.Skip("TIDEWATCH_BENCH_AIS names no AIS file")
+	}
+	in := fileInput(b, path)
+	opt := ingestOptions()
+	opt.BatchFixes = 0 // the default
+	for _, kind := range []string{"postgres", "sqlite"} {
+		b.Run(kind, func(b *testing.B) {
+			var fixes int64
+			var commit, total time.Duration
+			for b.Loop() {
+				b.StopTimer()
+				var st store.Store
+				if kind == "postgres" {
+					st = open(b, pgtest.URL(b))
+				} else {
+					db, err := sqlite.Open(filepath.Join(b.TempDir(), "s.db"))
+					if err != nil {
+						b.Fatal(err)
+					}
+					st = db
+				}
+				ts := &timedStore{Store: st}
+				b.StartTimer()
+				t := time.Now()
+				res, err := ingest.Run(ctx, ts, []ingest.Input{in}, opt)
+				total += time.Since(t)
+				if err != nil {
+					b.Fatal(err)
+				}
+				fixes += res.Run.Fixes
+				commit += ts.commit
+				b.StopTimer()
+				st.Close()
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(fixes)/total.Seconds(), "fixes/s")
+			b.ReportMetric(float64(fixes)/commit.Seconds(), "commit-fixes/s")
+			b.ReportMetric(commit.Seconds()/float64(b.N), "commit-s/op")
+		})
+	}
 }
