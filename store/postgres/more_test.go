@@ -58,6 +58,16 @@ func TestSchemaVersions(t *testing.T) {
 	}
 }
 
+func TestMissingSchema(t *testing.T) {
+	u, _ := url.Parse(pgtest.URL(t))
+	q := u.Query()
+	q.Set("search_path", "tw_no_such_schema")
+	u.RawQuery = q.Encode()
+	if _, err := postgres.Open(ctx, u.String(), postgres.Options{Create: true}); err == nil || !strings.Contains(err.Error(), "CREATE SCHEMA") {
+		t.Errorf("a search_path naming no schema: %v", err)
+	}
+}
+
 // Nodes starting at once on a new database migrate it once.
 func TestConcurrentOpenOfANewStore(t *testing.T) {
 	for round := 0; round < 3; round++ {

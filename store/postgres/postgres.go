@@ -138,10 +138,16 @@ func Open(ctx context.Context, url string, o Options) (*DB, error) {
 		return nil, fmt.Errorf("open store %s: %w", Redact(url), err)
 	}
 	s := &DB{pool: pool, url: Redact(url)}
-	if err := pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&s.schema); err != nil {
+	var schema *string
+	if err := pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open store %s: %w", s.url, err)
 	}
+	if schema == nil {
+		pool.Close()
+		return nil, fmt.Errorf("open store %s: no schema of the search_path exists: create it first (CREATE SCHEMA ...)", s.url)
+	}
+	s.schema = *schema
 	if err := s.migrate(ctx, o.Create); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open store %s: %w", s.url, err)
@@ -167,9 +173,6 @@ func Redact(s string) string {
 }
 
 func (s *DB) migrate(ctx context.Context, create bool) error {
-	if s.schema == "" {
-		return errors.New("no schema to create the store in: the search_path names none that exists")
-	}
 	var exists bool
 	if err := s.pool.QueryRow(ctx, `SELECT to_regclass(quote_ident(current_schema()) || '.tidewatch_schema') IS NOT NULL`).Scan(&exists); err != nil {
 		return err
