@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -64,6 +65,37 @@ func (s *DB) PutDecision(ctx context.Context, d store.Decision) error {
 	})
 }
 
+// UpdateDecisionIf stores d over the decision of the same id only if
+// that decision's status is still from (ErrConflict otherwise,
+// ErrNotFound when there is none): the stored row is locked while it is
+// compared, so two approvers on two nodes cannot both win.
+func (s *DB) UpdateDecisionIf(ctx context.Context, d store.Decision, from string) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		var cur []byte
+		if err := tx.QueryRow(ctx, `SELECT json FROM decisions WHERE tenant = $1 AND id = $2 FOR UPDATE`, d.Tenant, d.ID).Scan(&cur); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) || isBadText(err) {
+				return store.ErrNotFound
+			}
+			return err
+		}
+		var old store.Decision
+		if err := json.Unmarshal(cur, &old); err != nil {
+			return fmt.Errorf("decision %d: %w", d.ID, err)
+		}
+		if old.Status != from {
+			return store.ErrConflict
+		}
+		j, err := json.Marshal(d)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE decisions SET json = $1 WHERE tenant = $2 AND id = $3`, j, d.Tenant, d.ID); err != nil {
+			return fmt.Errorf("store decision: %w", err)
+		}
+		return nil
+	})
+}
+
 // Decisions returns a tenant's decisions about a vessel (by IMO or MMSI;
 // both zero: every decision), oldest first.
 func (s *DB) Decisions(ctx context.Context, tenant string, q store.VesselQuery) ([]store.Decision, error) {
@@ -105,12 +137,20 @@ func (s *DB) AuditTail(ctx context.Context, tenant string) (store.AuditRecord, e
 }
 
 // AppendAudit appends records whose Seqs follow their tenants' tails,
-// and moves each tenant's anchor to its new head, in one transaction.
-// Nodes appending to one tenant's log at once take turns on the tenant's
-// lock: the second finds the tail moved and gets ErrConflict.
+// and moves each tenant's anchor to its new head, in one transaction (the
+// rows by COPY, one anchor update per tenant). Nodes appending to one
+// tenant's log at once take turns on the tenant's lock: the second finds
+// the tail moved and gets ErrConflict.
 func (s *DB) AppendAudit(ctx context.Context, rs []store.AuditRecord) error {
+	if len(rs) == 0 {
+		return nil
+	}
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		tails := map[string]int64{}
+		counts := map[string]int64{}
+		heads := map[string]store.AuditRecord{}
+		var order []string
+		rows := make([][]any, 0, len(rs))
 		for _, r := range rs {
 			tail, ok := tails[r.Tenant]
 			if !ok {
@@ -124,22 +164,28 @@ func (s *DB) AppendAudit(ctx context.Context, rs []store.AuditRecord) error {
 				if t != nil {
 					tail = *t
 				}
+				order = append(order, r.Tenant)
 			}
 			if r.Seq != tail+1 {
 				return fmt.Errorf("append audit record %d of %s: the log's tail is %d: %w", r.Seq, r.Tenant, tail, store.ErrConflict)
 			}
+			tails[r.Tenant] = r.Seq
+			counts[r.Tenant]++
+			heads[r.Tenant] = r
 			data := []byte(r.Data)
 			if data == nil {
 				data = []byte{}
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO audit(`+auditCols+`) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9)`,
-				r.Tenant, r.Seq, ms(r.Time), []byte(r.Actor), []byte(r.Action), []byte(r.Subject), data, r.Prev, r.Hash); err != nil {
-				return fmt.Errorf("append audit record %d: %w", r.Seq, err)
-			}
-			tails[r.Tenant] = r.Seq
-			if _, err := tx.Exec(ctx, `INSERT INTO audit_anchor(tenant, seq, hash, records) VALUES($1,$2,$3,1)
-				ON CONFLICT (tenant) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, records = audit_anchor.records + 1`, r.Tenant, r.Seq, r.Hash); err != nil {
-				return fmt.Errorf("append audit record %d: anchor: %w", r.Seq, err)
+			rows = append(rows, []any{r.Tenant, r.Seq, ms(r.Time), []byte(r.Actor), []byte(r.Action), []byte(r.Subject), data, r.Prev, r.Hash})
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"audit"}, strings.Split(auditCols, ", "), pgx.CopyFromRows(rows)); err != nil {
+			return fmt.Errorf("append audit records %d to %d: %w", rs[0].Seq, rs[len(rs)-1].Seq, err)
+		}
+		for _, t := range order {
+			h := heads[t]
+			if _, err := tx.Exec(ctx, `INSERT INTO audit_anchor(tenant, seq, hash, records) VALUES($1,$2,$3,$4)
+				ON CONFLICT (tenant) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, records = audit_anchor.records + excluded.records`, t, h.Seq, h.Hash, counts[t]); err != nil {
+				return fmt.Errorf("append audit record %d: anchor: %w", h.Seq, err)
 			}
 		}
 		return nil

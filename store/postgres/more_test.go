@@ -365,3 +365,50 @@ func TestReadsDoNotWaitForAWrite(t *testing.T) {
 	}()
 	wg.Wait()
 }
+
+// Approvals on two nodes at once: one wins, the others are told they
+// lost (the contract's UpdateDecisionIf).
+func TestUpdateDecisionIfAcrossNodes(t *testing.T) {
+	url := pgtest.URL(t)
+	a, b := open(t, url), open(t, url)
+	defer a.Close()
+	defer b.Close()
+	d := store.Decision{Tenant: "club", Subject: "imo:9100009", IMO: 9100009, Decision: "accept", Status: "pending_approval", Time: time.Now().UTC()}
+	if err := a.PutDecision(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	d.ID = 1
+	var mu sync.Mutex
+	won, lost := 0, 0
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st := a
+			if i%2 == 1 {
+				st = b
+			}
+			x := d
+			x.Status, x.ApprovedBy = "in_force", fmt.Sprint("approver", i)
+			err := st.UpdateDecisionIf(ctx, x, "pending_approval")
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				won++
+			case errors.Is(err, store.ErrConflict):
+				lost++
+			default:
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if won != 1 || lost != 7 {
+		t.Errorf("%d approvals won, %d lost", won, lost)
+	}
+	if err := a.UpdateDecisionIf(ctx, store.Decision{Tenant: "club", ID: 9}, "pending_approval"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("no such decision: %v", err)
+	}
+}

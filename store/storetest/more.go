@@ -543,6 +543,37 @@ func testEventsAfter(t *testing.T, st store.Store) {
 	}
 }
 
+// A group of records for two tenants is appended whole, each tenant's
+// anchor at its own head; a group refused leaves nothing of itself.
+func testAuditGroups(t *testing.T, st store.Store) {
+	var group []store.AuditRecord
+	tails := map[string]*store.AuditRecord{}
+	for i, tn := range []string{"a", "b", "a", "a", "b"} {
+		r := audit.Chain(tails[tn], store.AuditRecord{Tenant: tn, Time: t0, Actor: "x", Action: "screen", Subject: fmt.Sprint(i), Data: json.RawMessage(`{"i":` + fmt.Sprint(i) + `}`)})
+		tails[tn] = &r
+		group = append(group, r)
+	}
+	must(t, st.AppendAudit(ctx, group))
+	must(t, st.AppendAudit(ctx, nil))
+	for tn, want := range map[string]int64{"a": 3, "b": 2} {
+		rep, err := audit.Verify(ctx, st, tn)
+		must(t, err)
+		if !rep.OK() || rep.Records != want || rep.Anchor.Seq != want || rep.Anchor.Records != want || rep.Anchor.Hash != tails[tn].Hash {
+			t.Errorf("%s after a group: %+v", tn, rep)
+		}
+	}
+	// b's record follows b's tail, a's does not: neither is stored.
+	nb := audit.Chain(tails["b"], store.AuditRecord{Tenant: "b", Time: t0, Actor: "x", Action: "screen", Subject: "s", Data: json.RawMessage(`{}`)})
+	stale := audit.Chain(tails["a"], store.AuditRecord{Tenant: "a", Time: t0, Actor: "x", Action: "screen", Subject: "s", Data: json.RawMessage(`{}`)})
+	stale.Seq = 2
+	if err := st.AppendAudit(ctx, []store.AuditRecord{nb, stale}); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("a group with a stale record: %v", err)
+	}
+	if a, _ := st.AuditAnchor(ctx, "b"); a.Seq != 2 || a.Records != 2 {
+		t.Errorf("b's anchor moved by a refused group: %+v", a)
+	}
+}
+
 // Writers working at once on one store (goroutines of one process, or
 // with RunNodes several processes) lose and double nothing.
 

@@ -44,6 +44,7 @@ func Run(t *testing.T, open Open) {
 		{"APIKeys", testAPIKeys},
 		{"AssessmentsAndDecisions", testAssessmentsAndDecisions},
 		{"AuditPerTenant", testAudit},
+		{"AuditGroups", testAuditGroups},
 		{"Stats", testStats},
 		{"IngestLock", testIngestLock},
 		{"UsersAndSessions", testUsersAndSessions},
