@@ -81,8 +81,8 @@ func TestMergeTrackDropsPointsStoredTwice(t *testing.T) {
 }
 
 func TestUniqueEventsOrderDoesNotDependOnRowOrder(t *testing.T) {
-	ev := func(hours float64) []byte {
-		b, _ := json.Marshal(detect.Event{Kind: detect.KindGap, Vessels: []detect.Vessel{{MMSI: 1}}, Start: m0, End: m0.Add(time.Hour), Details: map[string]any{"hours": hours}})
+	ev := func(lat float64) []byte {
+		b, _ := json.Marshal(detect.Event{Kind: detect.KindGap, Vessels: []detect.Vessel{{MMSI: 1}}, Start: m0, End: m0.Add(time.Hour), Lat: lat})
 		return b
 	}
 	early, _ := json.Marshal(detect.Event{Kind: detect.KindGap, Vessels: []detect.Vessel{{MMSI: 9}}, Start: m0.Add(-time.Hour), End: m0})
@@ -98,7 +98,7 @@ func TestUniqueEventsOrderDoesNotDependOnRowOrder(t *testing.T) {
 	if len(a) != 3 || !reflect.DeepEqual(a, b) {
 		t.Fatalf("the same events read in two orders:\n%+v\n%+v", a, b)
 	}
-	if a[0].Vessels[0].MMSI != 9 || a[1].Details["hours"] != 1.0 || a[2].Details["hours"] != 2.0 {
+	if a[0].Vessels[0].MMSI != 9 || a[1].Lat != 1 || a[2].Lat != 2 {
 		t.Errorf("order: %+v", a)
 	}
 	if _, err := UniqueEvents([]EventRow{{"r", 3, []byte("{")}}); err == nil {

@@ -50,7 +50,7 @@ func yearStore(tb testing.TB, others int) (*postgres.DB, uint32, time.Time) {
 			b.Chunks = append(b.Chunks, store.Chunk{MMSI: mmsi, Start: start, End: start.Add(time.Duration(n-1) * every), N: n, Fixes: int64(n * 3), Data: append([]byte(nil), enc.Bytes()...)})
 		}
 		ev := detect.Event{Kind: "loitering", Start: t0.Add(time.Duration(day) * 24 * time.Hour), End: t0.Add(time.Duration(day)*24*time.Hour + 5*time.Hour),
-			Vessels: []detect.Vessel{{MMSI: subject}}, Details: map[string]any{"hours": 5.0}}
+			Vessels: []detect.Vessel{{MMSI: subject}}}
 		b.Events = append(b.Events, store.StoredEvent{Seq: seq, Event: ev})
 		seq++
 		run.Batches++

@@ -174,9 +174,8 @@ func testOddBytes(t *testing.T, st store.Store) {
 // Two events detect.SortEvents ranks equal come back in one order, not
 // in the order some run happened to store them.
 func testEventTies(t *testing.T, st store.Store) {
-	ev := func(mmsi uint32, hours float64) detect.Event {
-		return detect.Event{Kind: detect.KindGap, Vessels: []detect.Vessel{{MMSI: mmsi}}, Start: t0, End: t0.Add(8 * time.Hour), Lat: 1, Lon: 2,
-			Details: map[string]any{"hours": hours}}
+	ev := func(mmsi uint32, lat float64) detect.Event {
+		return detect.Event{Kind: detect.KindGap, Vessels: []detect.Vessel{{MMSI: mmsi}}, Start: t0, End: t0.Add(8 * time.Hour), Lat: lat, Lon: 2}
 	}
 	must(t, st.PutRun(ctx, store.Run{ID: "a"}))
 	must(t, st.CommitBatch(ctx, &store.Batch{Run: store.Run{ID: "a", Batches: 1}, Events: []store.StoredEvent{
@@ -186,7 +185,7 @@ func testEventTies(t *testing.T, st store.Store) {
 	first := func(evs []detect.Event) []any {
 		var out []any
 		for _, e := range evs {
-			out = append(out, e.Details["hours"])
+			out = append(out, e.Lat)
 		}
 		return out
 	}
