@@ -26,6 +26,7 @@ import (
 	"github.com/tidewatch/tidewatch/internal/web"
 	"github.com/tidewatch/tidewatch/listupdate"
 	"github.com/tidewatch/tidewatch/store"
+	"github.com/tidewatch/tidewatch/store/postgres"
 	"github.com/tidewatch/tidewatch/store/sqlite"
 )
 
@@ -97,13 +98,16 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 	opt.Logger = logger
 	start := time.Now()
 	var s *app.Service
-	var st *sqlite.DB
+	var st cliStore
 	var keys []app.NewKey
 	var err error
 	storePath := sf.path
 	if demo {
 		storePath = filepath.Join(demoDir, "tidewatch.db")
 		updateEvery = 0
+	}
+	if sealFile == "" && postgres.IsURL(storePath) && os.Getenv("TIDEWATCH_SEAL_KEY") == "" {
+		return usagef("with a PostgreSQL store give --seal-key-file or TIDEWATCH_SEAL_KEY: every server on the database must seal webhook secrets with the same key")
 	}
 	if sealFile == "" {
 		sealFile = storePath + ".key"

@@ -228,7 +228,12 @@ func OpenWith(path string, o Options) (*DB, error) {
 	// appending an audit record per screening checkpoints a tenth as often.
 	common := "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)" +
 		"&_pragma=cache_size(-65536)&_pragma=mmap_size(1073741824)&_pragma=wal_autocheckpoint(10000)"
-	w, err := sql.Open("sqlite", "file:"+escapePath(path)+common)
+	// Write transactions begin IMMEDIATE: they take the write lock at
+	// BEGIN, waiting (busy_timeout) for another process's writer. A
+	// deferred one that read first and then found another process had
+	// written meanwhile fails at once with SQLITE_BUSY, which the
+	// timeout does not cover (a server and a CLI command on one file).
+	w, err := sql.Open("sqlite", "file:"+escapePath(path)+common+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}

@@ -1,6 +1,5 @@
 // Package storetest is the conformance suite every store.Store
-// implementation must pass: the embedded SQLite store today, PostgreSQL
-// next. Each test gets a new, empty store from the adapter's open
+// implementation must pass: the embedded SQLite store and PostgreSQL. Each test gets a new, empty store from the adapter's open
 // function, so the suite says what a store must do, not how.
 package storetest
 
@@ -45,8 +44,28 @@ func Run(t *testing.T, open Open) {
 		{"APIKeys", testAPIKeys},
 		{"AssessmentsAndDecisions", testAssessmentsAndDecisions},
 		{"AuditPerTenant", testAudit},
+		{"AuditGroups", testAuditGroups},
 		{"Stats", testStats},
 		{"IngestLock", testIngestLock},
+		{"UsersAndSessions", testUsersAndSessions},
+		{"BytewiseOrder", testBytewiseOrder},
+		{"OddBytes", testOddBytes},
+		{"EventTies", testEventTies},
+		{"AreaEdges", testAreaEdges},
+		{"IdentityTwiceInABatch", testIdentityTwiceInABatch},
+		{"StatsCounts", testStatsCounts},
+		{"ListVersionTwiceInACall", testListVersionTwiceInACall},
+		{"Portfolios", testPortfolios},
+		{"Alerts", testAlerts},
+		{"WebhooksAndDeliveries", testWebhooksAndDeliveries},
+		{"MonitorState", testMonitorState},
+		{"EventsAfter", testEventsAfter},
+		{"ClaimOnce", testClaimOnce},
+		{"AlertOnce", testAlertOnce},
+		{"AuditConcurrent", testAuditConcurrent},
+		{"DecisionsConcurrent", testDecideConcurrent},
+		{"ListVersionsOnce", testVersionsOnce},
+		{"FollowEvents", testFollowEvents},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			st := open(t)
