@@ -20,6 +20,15 @@ func defaultStore() string { return filepath.Join(defaultDataDir(), "tidewatch.d
 
 // storeFlags are --store (every command that reads or writes stored
 // data) and, for commands that write, --create.
+// shown is the store's name for messages: a PostgreSQL URL without its
+// password.
+func (sf storeFlags) shown() string {
+	if postgres.IsURL(sf.path) {
+		return postgres.Redact(sf.path)
+	}
+	return sf.path
+}
+
 type storeFlags struct {
 	path   string
 	create bool

@@ -155,6 +155,16 @@ func (s *Service) StoreStats(ctx context.Context, p Principal) (store.Stats, err
 	return st, err
 }
 
+// Ready checks the store answers, with one small read (not Stats, which
+// counts every row: on years of data that is a scan per probe).
+func (s *Service) Ready(ctx context.Context) error {
+	_, err := s.st.Tenant(ctx, LocalTenant)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // a store without tenants yet answers all the same
+	}
+	return err
+}
+
 // Designated returns the matcher the detectors use to flag designated
 // vessels: a ship broadcasting the IMO or MMSI of a vessel on a list in
 // force now (identifiers only: a name alone does not make an identity).

@@ -386,7 +386,7 @@ func (s *Server) registerRoutes() {
 			if !s.ready.Load() {
 				return app.Errorf(app.CodeUnavailable, "starting: the screening index is being built")
 			}
-			if _, err := s.svc.StoreStats(r.Context(), app.LocalPrincipal("readyz")); err != nil {
+			if err := s.svc.Ready(r.Context()); err != nil {
 				return app.Errorf(app.CodeUnavailable, "store: %v", err)
 			}
 			writeJSON(w, http.StatusOK, Health{Status: "ready", Version: s.svc.Version()})
