@@ -565,9 +565,12 @@ type Webhook struct {
 	// Secrets are the signing keys, newest first (two while rotating),
 	// sealed with the installation's key: never stored in clear.
 	Secrets []SealedSecret `json:"-"`
-	// Kinds and MinSeverity select the alerts sent (empty: all).
+	// Kinds, MinSeverity and Portfolios select the alerts sent (empty:
+	// all). System alerts (about the installation) belong to no
+	// portfolio and are sent whatever Portfolios says.
 	Kinds       []string  `json:"kinds,omitempty"`
 	MinSeverity string    `json:"min_severity,omitempty"`
+	Portfolios  []string  `json:"portfolios,omitempty"`
 	Active      bool      `json:"active"`
 	Created     time.Time `json:"created"`
 }

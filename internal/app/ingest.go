@@ -85,8 +85,16 @@ func (s *Service) Ingest(ctx context.Context, p Principal, req IngestRequest) (I
 		return res, err
 	}
 	zones := append(append([]*geo.Zone(nil), g.Zones...), req.Zones...)
+	progress := func(pr ingest.Progress) {
+		if req.Progress != nil {
+			req.Progress(pr)
+		}
+		if pr.Events > 0 {
+			s.wakeMonitor() // a live feed's events are screened at once
+		}
+	}
 	opt := ingest.Options{Detect: cfg, BatchFixes: req.BatchFixes, CommitEvery: req.CommitEvery, Land: g.Land, Ports: g.Ports, Zones: zones, Log: req.Log,
-		Progress: req.Progress, Summary: req.Summary, Designated: designated}
+		Progress: progress, Summary: req.Summary, Designated: designated}
 	unlock, err := s.st.LockIngest(ctx, ingest.RunID(req.Inputs, opt))
 	if errors.Is(err, store.ErrLocked) {
 		return res, Errorf(CodeConflict, "another ingest of the same inputs is writing to this store: wait for it to finish (it can be resumed if stopped)")

@@ -337,3 +337,69 @@ func TestPortfolioRefusesNonUTF8(t *testing.T) {
 		t.Errorf("%+v %v", res, err)
 	}
 }
+
+// TestWebhookPortfolioRule: a webhook limited to one portfolio is sent
+// that portfolio's alerts and no other's.
+func TestWebhookPortfolioRule(t *testing.T) {
+	st, err := sqliteOpen(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := app.New(app.Config{Store: st, Now: func() time.Time { return now }, SealKey: make([]byte, 32)})
+	defer s.Close()
+	if _, err := s.EnsureLists(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, pf := range []string{"tankers", "bulkers"} {
+		if _, err := s.CreatePortfolio(ctx, local, pf, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.AddVessels(ctx, local, "tankers", []app.VesselEntry{{ID: "dprk", MMSI: "445000101"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddVessels(ctx, local, "bulkers", []app.VesselEntry{{ID: "sts", IMO: "9300207"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateWebhook(ctx, local, app.WebhookRequest{URL: "https://example.invalid/x", Portfolios: []string{"nope"}}); app.CodeOf(err) != app.CodeNotFound {
+		t.Errorf("a webhook for no portfolio: %v", err)
+	}
+	only, err := s.CreateWebhook(ctx, local, app.WebhookRequest{URL: "https://example.invalid/tankers", Portfolios: []string{"tankers"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := s.CreateWebhook(ctx, local, app.WebhookRequest{URL: "https://example.invalid/all"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ingestFile(s, demoScenarioFile(t)); err != nil {
+		t.Fatal(err)
+	}
+	alerts, _ := s.Alerts(ctx, local, store.AlertFilter{})
+	byID := map[int64]store.Alert{}
+	perPortfolio := map[string]int{}
+	for _, a := range alerts {
+		byID[a.ID] = a
+		perPortfolio[a.Portfolio]++
+	}
+	if perPortfolio["tankers"] == 0 || perPortfolio["bulkers"] == 0 {
+		t.Fatalf("alerts per portfolio: %v", perPortfolio)
+	}
+	ds, err := s.Deliveries(ctx, local, nil, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := map[string]map[string]int{}
+	for _, d := range ds {
+		if sent[d.Webhook] == nil {
+			sent[d.Webhook] = map[string]int{}
+		}
+		sent[d.Webhook][byID[d.AlertID].Portfolio]++
+	}
+	if sent[only.ID]["bulkers"] != 0 || sent[only.ID]["tankers"] == 0 {
+		t.Errorf("the tankers' webhook was sent %v", sent[only.ID])
+	}
+	if sent[all.ID]["bulkers"] == 0 || sent[all.ID]["tankers"] == 0 {
+		t.Errorf("the webhook for all was sent %v", sent[all.ID])
+	}
+}
