@@ -256,6 +256,10 @@ type Counters struct {
 	IngestEvents     int64
 	ListImports      int64
 	ListImportErrors int64
+	// AuditCommits and AuditRecords: the audit writer's transactions and
+	// the records they held (records per commit: how well it groups).
+	AuditCommits int64
+	AuditRecords int64
 }
 
 // Metrics keeps the counters, safe for concurrent use.

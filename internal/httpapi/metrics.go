@@ -40,6 +40,8 @@ func newMetrics(svc *app.Service) *metrics {
 	counter("tidewatch_ingest_events_total", "Events stored by ingest.", func(s app.Counters) float64 { return float64(s.IngestEvents) })
 	counter("tidewatch_list_imports_total", "List versions stored.", func(s app.Counters) float64 { return float64(s.ListImports) })
 	counter("tidewatch_list_import_errors_total", "List versions refused.", func(s app.Counters) float64 { return float64(s.ListImportErrors) })
+	counter("tidewatch_audit_commits_total", "Audit log transactions.", func(s app.Counters) float64 { return float64(s.AuditCommits) })
+	counter("tidewatch_audit_records_total", "Audit records written.", func(s app.Counters) float64 { return float64(s.AuditRecords) })
 	// The store's size counts rows: read at most every five minutes, not
 	// at every scrape.
 	var sizeMu sync.Mutex
