@@ -11,7 +11,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/tidewatch/tidewatch/internal/app"
-	"github.com/tidewatch/tidewatch/internal/tabular"
 	"github.com/tidewatch/tidewatch/internal/termtext"
 	"github.com/tidewatch/tidewatch/store"
 )
@@ -180,23 +179,19 @@ func runPortfolioExport(e *env, args []string) error {
 		return err
 	}
 	defer done()
-	rows, err := s.Fleet(context.Background(), p, pos[0])
+	format := "csv"
+	if strings.HasSuffix(strings.ToLower(out), ".xlsx") {
+		format = "xlsx"
+	}
+	f, err := s.ExportPortfolio(context.Background(), p, pos[0], format)
 	if err != nil {
 		return err
-	}
-	vs := make([]store.PortfolioVessel, len(rows))
-	for i, r := range rows {
-		vs[i] = r.PortfolioVessel
-	}
-	f := tabular.CSV
-	if strings.HasSuffix(strings.ToLower(out), ".xlsx") {
-		f = tabular.XLSX
 	}
 	w, finish, err := createOutput(e, out)
 	if err != nil {
 		return err
 	}
-	if err := app.WritePortfolio(w, f, vs); err != nil {
+	if _, err := w.Write(f.Data); err != nil {
 		return err
 	}
 	return finish()

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -425,6 +426,43 @@ func ReadPortfolio(r io.Reader) ([]VesselEntry, []int, []EntryError, error) {
 
 // WritePortfolio writes a portfolio's vessels in the columns ReadPortfolio
 // reads, with their status.
+// PortfolioFile is a portfolio exported as a file.
+type PortfolioFile struct {
+	Name        string // portfolio-<id>.csv or .xlsx
+	ContentType string
+	Data        []byte
+}
+
+// ExportPortfolio writes a portfolio with each vessel's status as CSV
+// (format "" or "csv") or Excel ("xlsx"), ranked as the fleet table is.
+func (s *Service) ExportPortfolio(ctx context.Context, p Principal, portfolio, format string) (PortfolioFile, error) {
+	f := tabular.CSV
+	switch format {
+	case "", "csv":
+	case "xlsx":
+		f = tabular.XLSX
+	default:
+		return PortfolioFile{}, Errorf(CodeInvalid, "format %q: csv or xlsx", format)
+	}
+	rows, err := s.Fleet(ctx, p, portfolio)
+	if err != nil {
+		return PortfolioFile{}, err
+	}
+	vs := make([]store.PortfolioVessel, len(rows))
+	for i, row := range rows {
+		vs[i] = row.PortfolioVessel
+	}
+	var buf bytes.Buffer
+	if err := WritePortfolio(&buf, f, vs); err != nil {
+		return PortfolioFile{}, err
+	}
+	out := PortfolioFile{Name: fmt.Sprintf("portfolio-%s.%s", portfolio, f), ContentType: "text/csv; charset=utf-8", Data: buf.Bytes()}
+	if f == tabular.XLSX {
+		out.ContentType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+	}
+	return out, nil
+}
+
 func WritePortfolio(w io.Writer, f tabular.Format, vs []store.PortfolioVessel) error {
 	head := []string{"id", "imo", "mmsi", "name", "flag", "owner", "owner_imo", "manager", "manager_imo", "operator", "operator_imo", "charterer", "charterer_imo",
 		"cover_from", "cover_to", "recommendation", "score", "hits"}

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/tidewatch/tidewatch/internal/app"
-	"github.com/tidewatch/tidewatch/internal/tabular"
 	"github.com/tidewatch/tidewatch/store"
 )
 
@@ -213,33 +212,13 @@ func (s *Server) importPortfolio(w http.ResponseWriter, r *http.Request, p app.P
 }
 
 func (s *Server) exportPortfolio(w http.ResponseWriter, r *http.Request, p app.Principal) error {
-	f := tabular.CSV
-	switch r.URL.Query().Get("format") {
-	case "", "csv":
-	case "xlsx":
-		f = tabular.XLSX
-	default:
-		return app.Errorf(app.CodeInvalid, "format: csv or xlsx")
-	}
-	rows, err := s.svc.Fleet(r.Context(), p, r.PathValue("portfolio"))
+	f, err := s.svc.ExportPortfolio(r.Context(), p, r.PathValue("portfolio"), r.URL.Query().Get("format"))
 	if err != nil {
 		return err
 	}
-	vs := make([]store.PortfolioVessel, len(rows))
-	for i, row := range rows {
-		vs[i] = row.PortfolioVessel
-	}
-	var buf bytes.Buffer
-	if err := app.WritePortfolio(&buf, f, vs); err != nil {
-		return err
-	}
-	ct := "text/csv; charset=utf-8"
-	if f == tabular.XLSX {
-		ct = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-	}
-	w.Header().Set("Content-Type", ct)
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="portfolio-%s.%s"`, r.PathValue("portfolio"), f))
-	w.Write(buf.Bytes())
+	w.Header().Set("Content-Type", f.ContentType)
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s"`, f.Name))
+	w.Write(f.Data)
 	return nil
 }
 

@@ -19,7 +19,6 @@ import (
 	"github.com/tidewatch/tidewatch/detect"
 	"github.com/tidewatch/tidewatch/internal/app"
 	"github.com/tidewatch/tidewatch/internal/batchfile"
-	"github.com/tidewatch/tidewatch/internal/tabular"
 	"github.com/tidewatch/tidewatch/screen"
 	"github.com/tidewatch/tidewatch/store"
 )
@@ -445,32 +444,12 @@ func (h *Handler) redeliver(w http.ResponseWriter, r *http.Request, c *reqCtx) e
 // ---- portfolio export
 
 func (h *Handler) exportPortfolio(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
-	f := tabular.CSV
-	switch r.URL.Query().Get("format") {
-	case "", "csv":
-	case "xlsx":
-		f = tabular.XLSX
-	default:
-		return app.Errorf(app.CodeInvalid, "format: csv or xlsx")
-	}
-	rows, err := h.svc.Fleet(r.Context(), c.P, r.PathValue("id"))
+	f, err := h.svc.ExportPortfolio(r.Context(), c.P, r.PathValue("id"), r.URL.Query().Get("format"))
 	if err != nil {
 		return err
 	}
-	vs := make([]store.PortfolioVessel, len(rows))
-	for i, row := range rows {
-		vs[i] = row.PortfolioVessel
-	}
-	var buf bytes.Buffer
-	if err := app.WritePortfolio(&buf, f, vs); err != nil {
-		return err
-	}
-	ct := "text/csv; charset=utf-8"
-	if f == tabular.XLSX {
-		ct = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-	}
-	w.Header().Set("Content-Type", ct)
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="portfolio-%s.%s"`, r.PathValue("id"), f))
-	w.Write(buf.Bytes())
+	w.Header().Set("Content-Type", f.ContentType)
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s"`, f.Name))
+	w.Write(f.Data)
 	return nil
 }
