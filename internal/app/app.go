@@ -101,9 +101,9 @@ type Service struct {
 	// monitorWake tells RunMonitor a batch was committed (a live feed's
 	// events are screened at once, not at the next tick).
 	monitorWake chan struct{}
-	sealKey   []byte
-	live      liveInputs
-	riskHash  string
+	sealKey     []byte
+	live        liveInputs
+	riskHash    string
 }
 
 // New makes a service.
