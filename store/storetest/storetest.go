@@ -47,6 +47,8 @@ func Run(t *testing.T, open Open) {
 		{"AuditPerTenant", testAudit},
 		{"Stats", testStats},
 		{"IngestLock", testIngestLock},
+		{"Ledger", testLedger},
+		{"Cases", testCases},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			st := open(t)
