@@ -22,6 +22,8 @@ type Vessel struct {
 	TankerWhy string `json:"tanker_why,omitempty"`
 	// Capacity is nil when nothing gives one.
 	Capacity *Capacity `json:"capacity,omitempty"`
+	// Simulated: the ship's AIS comes from the simulator (the demo).
+	Simulated bool `json:"simulated,omitempty"`
 }
 
 // key names the ship across its MMSIs.
@@ -58,6 +60,8 @@ type Trigger struct {
 	// Why in words: "encounter in Korea Bay... with 667000202 SIM OCEAN
 	// STAR (tanker)".
 	Why string `json:"why"`
+	// MMSIs are the event's ships.
+	MMSIs []uint32 `json:"mmsis"`
 }
 
 // Estimate is one estimated delivery: a tanker's DPRK port call after a
@@ -205,7 +209,11 @@ func Estimates(events []detect.Event, facts func(mmsi uint32) Vessel, rules Rule
 			if l.ev.End.After(c.ev.Start) || !l.ev.End.After(since) {
 				continue
 			}
-			trig = append(trig, Trigger{EventID: l.ev.ID, Kind: l.ev.Kind, Time: l.ev.End, Why: l.why})
+			var ms []uint32
+			for _, v := range l.ev.Vessels {
+				ms = append(ms, v.MMSI)
+			}
+			trig = append(trig, Trigger{EventID: l.ev.ID, Kind: l.ev.Kind, Time: l.ev.End, Why: l.why, MMSIs: ms})
 		}
 		if len(trig) == 0 {
 			skipped = append(skipped, Skipped{PortCallID: c.ev.ID, Vessel: c.v, Port: c.ev.Details.Port, Arrival: c.ev.Start,
@@ -246,6 +254,22 @@ func zoneLabel(e detect.Event) string {
 		return e.Details.Zone
 	}
 	return "a supply area"
+}
+
+// Involves says the estimate concerns a ship: the delivering tanker, or
+// a ship of one of its loadings (the supplier of an STS).
+func (e Estimate) Involves(mmsi uint32) bool {
+	if e.Vessel.MMSI == mmsi {
+		return true
+	}
+	for _, t := range e.Triggers {
+		for _, m := range t.MMSIs {
+			if m == mmsi {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Amount is a scenario's figure of an estimate.

@@ -323,6 +323,12 @@ func ParseNotifiedCSV(r io.Reader) ([]Notified, []RowError, error) {
 	return out, bad, nil
 }
 
+// EmbeddedNotifiedCSV is ledger/data/notified_supplies.csv as embedded.
+func EmbeddedNotifiedCSV() []byte {
+	b, _ := data.ReadFile("data/notified_supplies.csv")
+	return b
+}
+
 // EmbeddedNotified is the transcription of published notified figures
 // (ledger/data/notified_supplies.csv).
 func EmbeddedNotified() []Notified {

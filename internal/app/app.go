@@ -42,6 +42,8 @@ type Store interface {
 	audit.Store
 	IngestStore
 	MonitorStore
+	LedgerStore
+	CaseStore
 	Stats(ctx context.Context) (store.Stats, error)
 }
 
