@@ -36,9 +36,9 @@ func (v Vessel) key() string {
 
 // Rules configure the estimate.
 type Rules struct {
-	// Lookback is how long before a DPRK port call a loading still counts
-	// (default 30 days).
-	Lookback time.Duration `json:"lookback"`
+	// LookbackDays is how long before a DPRK port call a loading still
+	// counts (default 30 days).
+	LookbackDays int `json:"lookback_days"`
 	// Product is the cargo's conversion factor (default unspecified
 	// refined products).
 	Product string `json:"product"`
@@ -49,8 +49,16 @@ type Rules struct {
 }
 
 // DefaultRules are the rules docs/ledger.md describes.
-var DefaultRules = Rules{Lookback: 30 * 24 * time.Hour, Product: Unspecified,
+var DefaultRules = Rules{LookbackDays: 30, Product: Unspecified,
 	VoyageZones: []string{"sts-east-china-sea", "sts-hangzhou-bay", "sts-lianyungang", "sts-gulf-of-tonkin", "sts-vostochny-nakhodka"}}
+
+// Lookback is the rules' lookback (30 days when unset).
+func (r Rules) Lookback() time.Duration {
+	if r.LookbackDays <= 0 {
+		return time.Duration(DefaultRules.LookbackDays) * 24 * time.Hour
+	}
+	return time.Duration(r.LookbackDays) * 24 * time.Hour
+}
 
 // Trigger is an event that makes a DPRK port call a delivery.
 type Trigger struct {
@@ -111,9 +119,7 @@ type Skipped struct {
 // is known of a ship by MMSI. Events may come in any order; the result is
 // ordered by arrival.
 func Estimates(events []detect.Event, facts func(mmsi uint32) Vessel, rules Rules, factors Factors) ([]Estimate, []Skipped) {
-	if rules.Lookback <= 0 {
-		rules.Lookback = DefaultRules.Lookback
-	}
+	lookback := rules.Lookback()
 	cargo, _ := factors.Get(rules.Product)
 	evs := append([]detect.Event(nil), events...)
 	detect.SortEvents(evs)
@@ -199,7 +205,7 @@ func Estimates(events []detect.Event, facts func(mmsi uint32) Vessel, rules Rule
 	prevCall := map[string]time.Time{}
 	for _, c := range calls {
 		k := c.v.key()
-		since := c.ev.Start.Add(-rules.Lookback)
+		since := c.ev.Start.Add(-lookback)
 		if p, ok := prevCall[k]; ok && p.After(since) {
 			since = p
 		}
@@ -217,7 +223,7 @@ func Estimates(events []detect.Event, facts func(mmsi uint32) Vessel, rules Rule
 		}
 		if len(trig) == 0 {
 			skipped = append(skipped, Skipped{PortCallID: c.ev.ID, Vessel: c.v, Port: c.ev.Details.Port, Arrival: c.ev.Start,
-				Reason: fmt.Sprintf("no ship-to-ship encounter in a supply area or with a tanker, and no voyage from a supply area, in the %d days before (since the previous DPRK port call)", int(rules.Lookback.Hours()/24))})
+				Reason: fmt.Sprintf("no ship-to-ship encounter in a supply area or with a tanker, and no voyage from a supply area, in the %d days before (since the previous DPRK port call)", int(lookback.Hours()/24))})
 			continue
 		}
 		sum := sha256.Sum256([]byte("ledger-estimate\x00" + c.ev.ID))

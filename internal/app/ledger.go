@@ -431,7 +431,7 @@ func (s *Service) estimates(ctx context.Context, from, to time.Time, only []uint
 		// the first call on.
 		var lf time.Time
 		if !first.IsZero() {
-			lf = first.Add(-rules.Lookback)
+			lf = first.Add(-rules.Lookback())
 		}
 		lt := to
 		if lt.IsZero() {
@@ -648,7 +648,7 @@ func (s *Service) vesselLedger(ctx context.Context, mmsis []uint32, from, to tim
 	rules := ledger.DefaultRules
 	// The ship's own calls, and the calls of the ships it met.
 	involved := append([]uint32(nil), mmsis...)
-	evs, err := s.st.Events(ctx, mmsis, from.Add(-rules.Lookback), to)
+	evs, err := s.st.Events(ctx, mmsis, from.Add(-rules.Lookback()), to)
 	if err != nil {
 		return nil, err
 	}
@@ -678,4 +678,48 @@ func (s *Service) vesselLedger(ctx context.Context, mmsis []uint32, from, to tim
 // CaseStore is what case files need of storage (store.CaseStore).
 type CaseStore interface {
 	store.CaseStore
+}
+
+// VesselLedgerOf is VesselLedger for a vessel by IMO (every MMSI that
+// broadcast it) or MMSI, over [from, to] (zero: the last 12 months).
+func (s *Service) VesselLedgerOf(ctx context.Context, p Principal, q store.VesselQuery, from, to time.Time) ([]ledger.Estimate, error) {
+	if err := p.need(RoleViewer, "reading the cap ledger"); err != nil {
+		return nil, err
+	}
+	if to.IsZero() {
+		to = s.Now()
+	}
+	if from.IsZero() {
+		from = DefaultWindow.Before(to)
+	}
+	if !to.After(from) {
+		return nil, Errorf(CodeInvalid, "the period's end must be after its start")
+	}
+	mmsis, err := s.mmsisOf(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.vesselLedger(ctx, mmsis, from, to)
+	if out == nil {
+		out = []ledger.Estimate{}
+	}
+	return out, err
+}
+
+// mmsisOf is the MMSI asked for, or every MMSI that broadcast the IMO.
+func (s *Service) mmsisOf(ctx context.Context, q store.VesselQuery) ([]uint32, error) {
+	var out []uint32
+	if q.MMSI != 0 {
+		out = append(out, q.MMSI)
+	}
+	if q.IMO != 0 {
+		ids, err := s.st.IdentityHistory(ctx, store.VesselQuery{IMO: q.IMO})
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			out = appendUniq(out, id.MMSI)
+		}
+	}
+	return out, nil
 }

@@ -754,6 +754,7 @@ func (s *Server) registerRoutes() {
 		})
 	s.registerMonitor()
 	s.registerCompat()
+	s.registerLedger()
 }
 
 // Whoami describes the caller.
