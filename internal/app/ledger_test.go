@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"math"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -185,5 +186,38 @@ func TestLedgerRecordsAudited(t *testing.T) {
 	}
 	if _, err := s.SetCapacity(ctx, local, app.CapacityRequest{Vessel: store.VesselQuery{IMO: 8660313}, DWT: 1e9, Source: "x"}); app.CodeOf(err) != app.CodeInvalid {
 		t.Errorf("an absurd deadweight: %v", err)
+	}
+}
+
+// The report of a tanker in the ledger has the ledger section, with the
+// estimate's events by their references in the report.
+func TestReportLedgerSection(t *testing.T) {
+	s, _ := seeded(t)
+	if _, err := ingestFile(s, demoScenarioFile(t)); err != nil {
+		t.Fatal(err)
+	}
+	asOf := time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC)
+	rep, err := s.Report(ctx, local, app.ProfileRequest{Vessel: store.VesselQuery{MMSI: 445000101}, AsOf: asOf, Window: app.Span{Days: 3}}, "r.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	html := string(rep.HTML)
+	for _, want := range []string{`id="ledger-estimates"`, "the tanker calling at the DPRK port", "at Nampo", "58,494 (49,314-82,157)", "11.7% (9.9%-16.4%)", "(simulated)"} {
+		if !strings.Contains(html, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	// Its events are named by the report's own references (E1, E2...).
+	if !regexp.MustCompile(`<code>E\d+ \([0-9a-f]{16}\), E\d+ \([0-9a-f]{16}\)</code>`).MatchString(html) {
+		t.Error("the estimate's events are not referenced as the report's events")
+	}
+	// The supplier's report shows it too; a clean ship's has no section.
+	rep, _ = s.Report(ctx, local, app.ProfileRequest{Vessel: store.VesselQuery{MMSI: 667000202}, AsOf: asOf, Window: app.Span{Days: 3}}, "r.html")
+	if !strings.Contains(string(rep.HTML), "a ship of the tanker&#39;s loading") {
+		t.Error("the supplier's report lacks the ledger section")
+	}
+	rep, _ = s.Report(ctx, local, app.ProfileRequest{Vessel: store.VesselQuery{MMSI: 412000000}, AsOf: asOf, Window: app.Span{Days: 3}}, "r.html")
+	if strings.Contains(string(rep.HTML), `id="ledger-estimates"`) {
+		t.Error("a clean ship's report has a ledger section")
 	}
 }
