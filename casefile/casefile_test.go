@@ -332,7 +332,7 @@ func TestExcerpt(t *testing.T) {
 		pos(445000101, t0.Add(2*time.Hour)),
 		"garbage line",
 		pghp, pghpPos(445000101),
-		pos(445000101, t0.Add(100*time.Hour)), // after
+		pos(445000101, t0.Add(100*time.Hour)),             // after
 		"!AIVDM,1,1,,A,15MgK45P3@G?fl0E`JbR0OwT0@MS,0*4E", // no time
 	}, "\r\n") + "\r\n"
 	keep := func(m uint32, at time.Time) bool {
