@@ -18,6 +18,7 @@ var keysCommands = []command{
 	{"list", "list a tenant's API keys (never their secrets)", runKeysList},
 	{"revoke", "revoke an API key at once", runKeysRevoke},
 	{"tenant", "create a tenant (an insurer, broker or government unit) or list them", runKeysTenant},
+	{"signing", "signing keys for case files: create, list, export", runKeysSigning},
 }
 
 func runKeys(e *env, args []string) error {
