@@ -755,6 +755,7 @@ func (s *Server) registerRoutes() {
 	s.registerMonitor()
 	s.registerCompat()
 	s.registerLedger()
+	s.registerCases()
 }
 
 // Whoami describes the caller.

@@ -591,6 +591,9 @@ func (ts *testServer) validCases(t *testing.T, tenant string) (map[string]routeC
 	for p, c := range ledgerCases(ts.makeLedgerFixtures(t)) {
 		cases[p] = c
 	}
+	for p, c := range caseCases(t) {
+		cases[p] = c
+	}
 	for p, c := range cases {
 		if c.tenant == "" {
 			c.tenant = tenant
