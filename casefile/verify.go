@@ -68,9 +68,14 @@ func Verify(b *Bag, trusted []ed25519.PublicKey) Report {
 	bad := func(file, format string, a ...any) {
 		r.Problems = append(r.Problems, Problem{File: file, Problem: fmt.Sprintf(format, a...)})
 	}
-	sumOf := func(p string) string {
+	sums := map[string]string{}
+	sumOf := func(p string) string { // each file hashed once
+		if s, ok := sums[p]; ok {
+			return s
+		}
 		s := sha256.Sum256(b.files[p])
-		return hex.EncodeToString(s[:])
+		sums[p] = hex.EncodeToString(s[:])
+		return sums[p]
 	}
 	// bagit.txt
 	if d, ok := b.files[BagItFile]; !ok {
