@@ -154,6 +154,11 @@ type AssessmentStore interface {
 	Assessment(ctx context.Context, tenant, id string) (Assessment, error)
 	// PutDecision creates a decision or updates its approval.
 	PutDecision(ctx context.Context, d Decision) error
+	// UpdateDecisionIf stores d over the decision of the same id only if
+	// that decision's status is still from (ErrConflict otherwise,
+	// ErrNotFound when there is none): two approvers at once cannot both
+	// win.
+	UpdateDecisionIf(ctx context.Context, d Decision, from string) error
 	Decisions(ctx context.Context, tenant string, q VesselQuery) ([]Decision, error)
 	Decision(ctx context.Context, tenant string, id int64) (Decision, error)
 }
@@ -335,6 +340,10 @@ type APIKey struct {
 	Expires   time.Time `json:"expires"`
 	Revoked   time.Time `json:"revoked,omitempty"`
 	LastUsed  time.Time `json:"last_used,omitempty"`
+	// User, when set, binds the key to a user of its tenant: the key acts
+	// as that person (four eyes count people, not keys) and stops
+	// working when the user is disabled.
+	User string `json:"user,omitempty"`
 }
 
 // Assessment is one stored risk profile.
@@ -361,11 +370,14 @@ type Decision struct {
 	Reason   string `json:"reason"`
 	// Recommendation and ProfileHash are the profile the decision was
 	// taken on; Override says the decision goes against it.
-	Recommendation string    `json:"recommendation"`
-	ProfileHash    string    `json:"profile_hash"`
-	Override       bool      `json:"override,omitempty"`
-	By             string    `json:"by"`
-	Time           time.Time `json:"time"`
+	Recommendation string `json:"recommendation"`
+	ProfileHash    string `json:"profile_hash"`
+	Override       bool   `json:"override,omitempty"`
+	By             string `json:"by"`
+	// ByPerson is the person behind By (a user, or the CLI's operator);
+	// empty when a key not bound to a user made it.
+	ByPerson string    `json:"by_person,omitempty"`
+	Time     time.Time `json:"time"`
 	// Status is "in_force", or "pending_approval" until a second person
 	// approves (or "rejected").
 	Status     string    `json:"status"`
@@ -555,9 +567,12 @@ type Webhook struct {
 	// Secrets are the signing keys, newest first (two while rotating),
 	// sealed with the installation's key: never stored in clear.
 	Secrets []SealedSecret `json:"-"`
-	// Kinds and MinSeverity select the alerts sent (empty: all).
+	// Kinds, MinSeverity and Portfolios select the alerts sent (empty:
+	// all). System alerts (about the installation) belong to no
+	// portfolio and are sent whatever Portfolios says.
 	Kinds       []string  `json:"kinds,omitempty"`
 	MinSeverity string    `json:"min_severity,omitempty"`
+	Portfolios  []string  `json:"portfolios,omitempty"`
 	Active      bool      `json:"active"`
 	Created     time.Time `json:"created"`
 }

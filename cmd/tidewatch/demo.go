@@ -134,7 +134,7 @@ in that scenario (decline) and of a clean ship (accept).`)
 	fmt.Fprintln(w, "   Real lists; AIS: a real satellite sample plus a SIMULATED scenario. The DPRK tanker in it broadcasts the IMO of the")
 	fmt.Fprintln(w, "   designated tanker CHON MA SAN, as DPRK tankers do; its movements, and every other ship, are simulated.")
 	fmt.Fprintln(w)
-	res, err := demoStore(ctx, w, s, p, *dir)
+	res, err := demoStore(ctx, w, s, p, *dir, nil)
 	if err != nil {
 		return err
 	}

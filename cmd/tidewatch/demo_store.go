@@ -73,7 +73,7 @@ var demoWindow = app.Span{Days: 3}
 // demoStore ingests the embedded real AIS sample and a simulated DPRK
 // scenario into the service's store, records a decision and writes the
 // reports of the STS tanker and of a clean ship.
-func demoStore(ctx context.Context, w io.Writer, s *app.Service, p app.Principal, dir string) (*demoStoreResult, error) {
+func demoStore(ctx context.Context, w io.Writer, s *app.Service, p app.Principal, dir string, beforeIngest func(context.Context) error) (*demoStoreResult, error) {
 	res := &demoStoreResult{}
 	vs, err := s.ListVersions(ctx, p)
 	if err != nil {
@@ -100,6 +100,11 @@ func demoStore(ctx context.Context, w io.Writer, s *app.Service, p app.Principal
 	})
 	if err != nil {
 		return nil, err
+	}
+	if beforeIngest != nil {
+		if err := beforeIngest(ctx); err != nil {
+			return nil, err
+		}
 	}
 	for _, in := range []ingest.Input{real, simIn} {
 		start := time.Now()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/tidewatch/tidewatch/store/postgres"
 	"io"
 	"time"
 
@@ -105,7 +106,7 @@ has been read.
 		if err := pinFiles(e, s, *lists); err != nil {
 			return err
 		}
-	case req.Designated && !*embedded && fileExists(sf.path):
+	case req.Designated && !*embedded && (postgres.IsURL(sf.path) || fileExists(sf.path)):
 		svc, st, err := sf.service(app.Config{})
 		if err != nil {
 			return err
@@ -114,7 +115,7 @@ has been read.
 		s = svc
 	case req.Designated:
 		if !*embedded {
-			fmt.Fprintf(e.stderr, "note: no store at %s; flagging against the embedded list snapshot\n", sf.path)
+			fmt.Fprintf(e.stderr, "note: no store at %s; flagging against the embedded list snapshot\n", sf.shown())
 		}
 		s = app.New(app.Config{})
 		if err := pinDatasets(e, s, sanctions.LoadFiles(snapshot.Files())); err != nil {

@@ -144,7 +144,7 @@ flagged in the events.`)
 	}
 	el := time.Since(start)
 	fmt.Fprintf(e.stderr, "ingested into %s (run %s): %d position fixes in %s (%.0f fixes/s); %d points kept (%.1f%%), %d events",
-		sf.path, r.ID, r.Fixes, el.Round(time.Millisecond), float64(r.Fixes)/el.Seconds(), r.Kept, 100*float64(r.Kept)/float64(max(r.Fixes, 1)), r.Events)
+		sf.shown(), r.ID, r.Fixes, el.Round(time.Millisecond), float64(r.Fixes)/el.Seconds(), r.Kept, 100*float64(r.Kept)/float64(max(r.Fixes, 1)), r.Events)
 	if res.Untimed > 0 {
 		fmt.Fprintf(e.stderr, "; %d positions without a time skipped", res.Untimed)
 	}

@@ -18,6 +18,7 @@ var keysCommands = []command{
 	{"list", "list a tenant's API keys (never their secrets)", runKeysList},
 	{"revoke", "revoke an API key at once", runKeysRevoke},
 	{"tenant", "create a tenant (an insurer, broker or government unit) or list them", runKeysTenant},
+	{"user", "add, list, disable or enable the people who sign in to the web interface", runKeysUser},
 	{"signing", "signing keys for case files: create, list, export", runKeysSigning},
 }
 
@@ -58,15 +59,20 @@ func tenantPrincipal(ctx context.Context, s *app.Service, tenant, by string) (ap
 
 func runKeysCreate(e *env, args []string) error {
 	var sf storeFlags
-	var tenant, name, role, ttl, by string
+	var tenant, name, role, ttl, by, user string
 	var asJSON bool
-	fs := newFlagSet(e, "keys create", "tidewatch keys create --name NAME --role ROLE [--tenant ID] [--ttl 90d]", `
-Makes an API key and prints it once: keep it where you keep passwords.`)
+	fs := newFlagSet(e, "keys create", "tidewatch keys create --name NAME --role ROLE [--tenant ID] [--user NAME] [--ttl 90d]", `
+Makes an API key and prints it once: keep it where you keep passwords.
+--user binds the key to a person (see 'tidewatch keys user'): the key acts
+as them, holds no more than their role and stops when they are disabled.
+In a tenant with four eyes, overrides and approvals need such a key (or
+the web interface): four eyes count people, not keys.`)
 	sf.register(fs, true)
 	fs.StringVar(&tenant, "tenant", app.LocalTenant, "the key's tenant")
 	fs.StringVar(&name, "name", "", "what the key is for (required)")
 	fs.StringVar(&role, "role", "viewer", "viewer, analyst, underwriter or admin")
 	fs.StringVar(&ttl, "ttl", "90d", "how long the key lives (at most 2y)")
+	fs.StringVar(&user, "user", "", "the user the key belongs to (optional)")
 	fs.StringVar(&by, "by", currentUser(), "who makes it (audit log)")
 	fs.BoolVar(&asJSON, "json", false, "print the key as JSON")
 	if _, err := parseFlags(fs, args); err != nil {
@@ -83,7 +89,7 @@ Makes an API key and prints it once: keep it where you keep passwords.`)
 		return err
 	}
 	defer closeService(s, st)
-	k, err := s.CreateAPIKey(context.Background(), localPrincipal(by), app.CreateKeyRequest{Tenant: tenant, Name: name, Role: role, TTL: life})
+	k, err := s.CreateAPIKey(context.Background(), localPrincipal(by), app.CreateKeyRequest{Tenant: tenant, Name: name, Role: role, User: user, TTL: life})
 	if err != nil {
 		if app.CodeOf(err) == app.CodeInvalid {
 			return usagef("%v", err)
@@ -127,7 +133,7 @@ func runKeysList(e *env, args []string) error {
 		return json.NewEncoder(e.stdout).Encode(ks)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tROLE\tSTATE\tCREATED\tEXPIRES\tLAST USED")
+	fmt.Fprintln(tw, "ID\tNAME\tUSER\tROLE\tSTATE\tCREATED\tEXPIRES\tLAST USED")
 	for _, k := range ks {
 		state := "active"
 		switch {
@@ -140,7 +146,11 @@ func runKeysList(e *env, args []string) error {
 		if !k.LastUsed.IsZero() {
 			last = k.LastUsed.Format("2006-01-02 15:04")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, termtext.Safe(k.Name), k.Role, state, k.Created.Format("2006-01-02"), k.Expires.Format("2006-01-02"), last)
+		user := "-"
+		if k.User != "" {
+			user = termtext.Safe(k.User)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, termtext.Safe(k.Name), user, k.Role, state, k.Created.Format("2006-01-02"), k.Expires.Format("2006-01-02"), last)
 	}
 	return tw.Flush()
 }

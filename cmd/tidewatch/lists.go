@@ -665,7 +665,7 @@ for any failure).`)
 		}
 	}
 	if len(lists) == 0 {
-		fmt.Fprintf(e.stdout, "no lists stored in %s\n", sf.path)
+		fmt.Fprintf(e.stdout, "no lists stored in %s\n", sf.shown())
 		return nil
 	}
 	for _, l := range lists {
@@ -773,7 +773,7 @@ func resolveVersion(sf *storeFlags, arg string) (*sanctions.Dataset, error) {
 			return d, nil
 		}
 	}
-	return nil, fmt.Errorf("version %s: not in the store (%s) nor in the embedded snapshot", arg, sf.path)
+	return nil, fmt.Errorf("version %s: not in the store (%s) nor in the embedded snapshot", arg, sf.shown())
 }
 
 func printDiff(w io.Writer, d *sanctions.DiffResult, summary bool) {

@@ -10,9 +10,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,15 +23,18 @@ import (
 	"github.com/tidewatch/tidewatch/ais"
 	"github.com/tidewatch/tidewatch/internal/app"
 	"github.com/tidewatch/tidewatch/internal/httpapi"
+	"github.com/tidewatch/tidewatch/internal/web"
 	"github.com/tidewatch/tidewatch/listupdate"
 	"github.com/tidewatch/tidewatch/store"
+	"github.com/tidewatch/tidewatch/store/postgres"
 	"github.com/tidewatch/tidewatch/store/sqlite"
 )
 
 func runServe(e *env, args []string) error {
 	var sf storeFlags
-	var addr, logLevel, demoDir, sealFile, watchDir string
-	var demo bool
+	var addr, logLevel, demoDir, sealFile, watchDir, pprofAddr string
+	var demo, secureCookies bool
+	var users []demoUser
 	var opt httpapi.Options
 	var feeds multiFlag
 	var updateEvery, monitorEvery, commitEvery time.Duration
@@ -69,6 +74,10 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.Float64Var(&opt.Rate, "rate", 2000, "requests per second allowed per API key (negative: no limit)")
 	fs.DurationVar(&opt.RequestTimeout, "timeout", 60*time.Second, "time limit of a request (uploads run as jobs)")
+	fs.Float64Var(&opt.AuthFailures, "auth-failures", 1, "failed authentications per second allowed per client address, after a burst of 20 (negative: no limit)")
+	fs.BoolVar(&opt.MetricsPublic, "metrics-public", false, "serve /metrics without a key (default: it needs a key of the operator tenant)")
+	fs.BoolVar(&opt.TrustProxy, "trust-proxy", false, "take client addresses from X-Forwarded-For (only behind a proxy that sets it)")
+	fs.StringVar(&pprofAddr, "pprof", "", "serve Go's profiler (net/http/pprof) on this loopback address, e.g. 127.0.0.1:6060")
 	fs.Int64Var(&opt.MaxBody, "max-body", 16<<20, "largest JSON request body in bytes")
 	fs.Int64Var(&opt.MaxUpload, "max-upload", 1<<30, "largest uploaded file in bytes")
 	fs.Var(&feeds, "feed", "a live AIS feed to ingest: tcp://host:port or udp://host:port (repeatable)")
@@ -76,6 +85,7 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 	fs.DurationVar(&updateEvery, "update-lists", 24*time.Hour, "download the lists from their publishers this often (0: never)")
 	fs.DurationVar(&monitorEvery, "monitor-every", 2*time.Second, "how often the monitor looks for new events and list versions")
 	fs.DurationVar(&commitEvery, "commit-every", time.Second, "live feeds: commit what was received this often")
+	fs.BoolVar(&secureCookies, "secure-cookies", false, "mark the web interface's cookies Secure on plain HTTP too (behind a TLS proxy)")
 	fs.StringVar(&sealFile, "seal-key-file", "", "the key that seals webhook secrets (default: the store's path + .key, made if missing)")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
@@ -88,13 +98,16 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 	opt.Logger = logger
 	start := time.Now()
 	var s *app.Service
-	var st *sqlite.DB
+	var st cliStore
 	var keys []app.NewKey
 	var err error
 	storePath := sf.path
 	if demo {
 		storePath = filepath.Join(demoDir, "tidewatch.db")
 		updateEvery = 0
+	}
+	if sealFile == "" && postgres.IsURL(storePath) && os.Getenv("TIDEWATCH_SEAL_KEY") == "" {
+		return usagef("with a PostgreSQL store give --seal-key-file or TIDEWATCH_SEAL_KEY: every server on the database must seal webhook secrets with the same key")
 	}
 	if sealFile == "" {
 		sealFile = storePath + ".key"
@@ -104,7 +117,7 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 		return err
 	}
 	if demo {
-		s, st, keys, err = serveDemo(demoDir, logger, sealKey)
+		s, st, keys, users, err = serveDemo(demoDir, logger, sealKey)
 	} else {
 		s, st, err = sf.service(app.Config{Logger: logger, SealKey: sealKey})
 	}
@@ -119,7 +132,14 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 	} else if n > 0 {
 		logger.Info("the store lacked list versions: stored the embedded snapshot's", "versions", n)
 	}
+	opt.Done = ctx.Done()
 	api := httpapi.New(s, opt)
+	api.Handle("/", web.New(s, web.Options{SecureCookies: secureCookies, Logger: logger, Done: ctx.Done()}))
+	if pprofAddr != "" {
+		if err := servePprof(pprofAddr, logger); err != nil {
+			return err
+		}
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
@@ -181,6 +201,12 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 	for _, k := range keys {
 		fmt.Fprintf(e.stdout, "  API key for tenant %-10s role %-11s %s\n", k.Tenant, k.Role, k.Secret)
 	}
+	if len(users) > 0 {
+		fmt.Fprintf(e.stdout, "  web interface at %s/ : sign in as\n", url)
+	}
+	for _, u := range users {
+		fmt.Fprintf(e.stdout, "    tenant %-10s user %-12s role %-11s password %s\n", u.tenant, u.name, u.role, u.password)
+	}
 	if len(keys) > 0 {
 		fmt.Fprintf(e.stdout, "  try: curl -s -H 'Authorization: Bearer %s' %s/v1/vessels/9300207/profile?as_of=2026-03-04T00:00:00Z\\&window=3d\n", keys[0].Secret, url)
 	}
@@ -202,38 +228,83 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 }
 
 // serveDemo builds the demo store and makes two tenants' keys.
-func serveDemo(dir string, logger *slog.Logger, sealKey []byte) (*app.Service, *sqlite.DB, []app.NewKey, error) {
+func serveDemo(dir string, logger *slog.Logger, sealKey []byte) (*app.Service, *sqlite.DB, []app.NewKey, []demoUser, error) {
 	s, st, _, err := openDemoStore(dir)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
+	}
+	fail := func(err error) (*app.Service, *sqlite.DB, []app.NewKey, []demoUser, error) {
+		closeService(s, st)
+		return nil, nil, nil, nil, err
 	}
 	ctx := context.Background()
 	p := localPrincipal("demo")
-	if _, err := demoStore(ctx, io.Discard, s, p, dir); err != nil {
-		closeService(s, st)
-		return nil, nil, nil, err
+	if _, err := s.CreateTenant(ctx, p, "insurer-b", "Insurer B (demo)", store.TenantPolicy{FourEyes: true}); err != nil {
+		return fail(err)
+	}
+	users, err := demoUsers(s)
+	if err != nil {
+		return fail(err)
+	}
+	// A portfolio watched from the start, so the scenario's events raise
+	// alerts the dashboard and inbox show.
+	watch := func(ctx context.Context) error {
+		if _, err := s.CreatePortfolio(ctx, p, "demo-fleet", "Demo fleet"); err != nil {
+			return err
+		}
+		_, err := s.AddVessels(ctx, p, "demo-fleet", []app.VesselEntry{
+			{ID: "sts-tanker", MMSI: "667000202", Name: "SIM OCEAN STAR"},
+			{ID: "dprk-tanker", IMO: strconv.Itoa(demoTankerIMO), Name: "SIM PAEK SONG"},
+			{ID: "night-owl", MMSI: "352000303", Name: "SIM NIGHT OWL"},
+		}, nil)
+		if err != nil {
+			return err
+		}
+		_, err = s.ScreenNewEvents(ctx)
+		return err
+	}
+	if _, err := demoStore(ctx, io.Discard, s, p, dir, watch); err != nil {
+		return fail(err)
 	}
 	// The service again, with the server's logger.
 	s.Close()
 	s = app.New(app.Config{Store: st, Logger: logger, SealKey: sealKey})
+	// The keys act as the demo's people (four eyes count people).
 	var keys []app.NewKey
-	admin, err := s.CreateAPIKey(ctx, p, app.CreateKeyRequest{Name: "demo admin", Role: "admin", TTL: 7 * 24 * time.Hour})
-	if err != nil {
-		closeService(s, st)
-		return nil, nil, nil, err
+	for _, k := range []app.CreateKeyRequest{
+		{Name: "demo admin", Role: "admin", User: "admin", TTL: 7 * 24 * time.Hour},
+		{Tenant: "insurer-b", Name: "demo underwriter", Role: "underwriter", User: "underwriter", TTL: 7 * 24 * time.Hour},
+	} {
+		nk, err := s.CreateAPIKey(ctx, p, k)
+		if err != nil {
+			return fail(err)
+		}
+		keys = append(keys, nk)
 	}
-	keys = append(keys, admin)
-	if _, err := s.CreateTenant(ctx, p, "insurer-b", "Insurer B (demo)", store.TenantPolicy{FourEyes: true}); err != nil {
-		closeService(s, st)
-		return nil, nil, nil, err
+	return s, st, keys, users, nil
+}
+
+// demoUser is a demo sign-in for the web interface.
+type demoUser struct{ tenant, name, role, password string }
+
+// demoUsers makes the demo's people, one per role in the local tenant and
+// an underwriter in the second, with random passwords printed at start.
+func demoUsers(s *app.Service) ([]demoUser, error) {
+	p := localPrincipal("demo")
+	var out []demoUser
+	for _, u := range []demoUser{{app.LocalTenant, "admin", "admin", ""}, {app.LocalTenant, "analyst", "analyst", ""},
+		{app.LocalTenant, "underwriter", "underwriter", ""}, {app.LocalTenant, "viewer", "viewer", ""}, {"insurer-b", "underwriter", "underwriter", ""}} {
+		var b [12]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, err
+		}
+		u.password = hex.EncodeToString(b[:])
+		if _, err := s.CreateUser(context.Background(), p, u.tenant, u.name, u.role, u.password); err != nil {
+			return nil, err
+		}
+		out = append(out, u)
 	}
-	other, err := s.CreateAPIKey(ctx, p, app.CreateKeyRequest{Tenant: "insurer-b", Name: "demo underwriter", Role: "underwriter", TTL: 7 * 24 * time.Hour})
-	if err != nil {
-		closeService(s, st)
-		return nil, nil, nil, err
-	}
-	keys = append(keys, other)
-	return s, st, keys, nil
+	return out, nil
 }
 
 // multiFlag collects a repeated flag.
@@ -274,4 +345,31 @@ func loadSealKey(path string) ([]byte, error) {
 		return nil, fmt.Errorf("seal key %s: want 64 hex digits", path)
 	}
 	return k, nil
+}
+
+// servePprof serves the profiler on a loopback address only: profiles
+// show the program's memory, never for other hosts.
+func servePprof(addr string, logger *slog.Logger) error {
+	host, _, err := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+		return usagef("--pprof %s: give a loopback address such as 127.0.0.1:6060", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	go func() {
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		if err := srv.Serve(ln); err != nil {
+			logger.Warn("pprof", "err", err.Error())
+		}
+	}()
+	logger.Info("profiler", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
+	return nil
 }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/tidewatch/tidewatch/internal/app"
 	"github.com/tidewatch/tidewatch/risk"
+	"github.com/tidewatch/tidewatch/store"
+	"github.com/tidewatch/tidewatch/store/postgres"
 	"github.com/tidewatch/tidewatch/store/sqlite"
 )
 
@@ -18,6 +20,15 @@ func defaultStore() string { return filepath.Join(defaultDataDir(), "tidewatch.d
 
 // storeFlags are --store (every command that reads or writes stored
 // data) and, for commands that write, --create.
+// shown is the store's name for messages: a PostgreSQL URL without its
+// password.
+func (sf storeFlags) shown() string {
+	if postgres.IsURL(sf.path) {
+		return postgres.Redact(sf.path)
+	}
+	return sf.path
+}
+
 type storeFlags struct {
 	path   string
 	create bool
@@ -26,17 +37,30 @@ type storeFlags struct {
 
 func (o *storeFlags) register(fs *flag.FlagSet, write bool) {
 	o.write = write
-	fs.StringVar(&o.path, "store", defaultStore(), "the store file")
+	fs.StringVar(&o.path, "store", defaultStore(), "the store: a file (embedded SQLite), or postgres://... (a PostgreSQL database shared by several servers)")
 	if write {
 		fs.BoolVar(&o.create, "create", false, "create the store if --store names a file that does not exist")
 	}
+}
+
+// cliStore is the store a command opens: SQLite's file or PostgreSQL's
+// database.
+type cliStore interface {
+	store.Store
+	Path() string
+	ReadOnly() bool
 }
 
 // open opens the store. The default store is created when a command
 // writes to it; any other path must exist unless --create says to make it
 // (a mistyped path must not silently start an empty store and audit log).
 // A command that only reads opens a store it cannot write read-only.
-func (o *storeFlags) open() (*sqlite.DB, error) {
+// A postgres:// URL opens store/postgres: the database must exist, and
+// hold a store unless --create says to make one in it.
+func (o *storeFlags) open() (cliStore, error) {
+	if postgres.IsURL(o.path) {
+		return postgres.Open(context.Background(), o.path, postgres.Options{Create: o.create})
+	}
 	_, err := os.Stat(o.path)
 	missing := errors.Is(err, os.ErrNotExist)
 	switch {
@@ -49,7 +73,7 @@ func (o *storeFlags) open() (*sqlite.DB, error) {
 }
 
 // service opens the store and wraps it in the application core.
-func (o *storeFlags) service(cfg app.Config) (*app.Service, *sqlite.DB, error) {
+func (o *storeFlags) service(cfg app.Config) (*app.Service, cliStore, error) {
 	st, err := o.open()
 	if err != nil {
 		return nil, nil, err
@@ -60,7 +84,7 @@ func (o *storeFlags) service(cfg app.Config) (*app.Service, *sqlite.DB, error) {
 }
 
 // closeService flushes the service's background work and closes the store.
-func closeService(s *app.Service, st *sqlite.DB) {
+func closeService(s *app.Service, st cliStore) {
 	s.Close()
 	st.Close()
 }
@@ -98,16 +122,32 @@ stores the embedded list snapshot in it. Commands that write refuse a
 --store path that does not exist, so a mistyped path cannot start an
 empty store and audit log by accident: make a new one with this command
 (or --create).`)
-	fs.StringVar(&path, "store", defaultStore(), "the store file to create")
+	fs.StringVar(&path, "store", defaultStore(), "the store file to create, or a postgres://... database to create it in")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if _, err := os.Stat(path); err == nil {
-		return fmt.Errorf("%s exists already", path)
-	}
-	st, err := sqlite.OpenWith(path, sqlite.Options{Create: true})
-	if err != nil {
-		return err
+	var st cliStore
+	if postgres.IsURL(path) {
+		if db, err := postgres.Open(context.Background(), path, postgres.Options{}); err == nil {
+			db.Close()
+			return fmt.Errorf("%s holds a store already", db.Path())
+		} else if !errors.Is(err, postgres.ErrNoStore) {
+			return err
+		}
+		db, err := postgres.Open(context.Background(), path, postgres.Options{Create: true})
+		if err != nil {
+			return err
+		}
+		st, path = db, db.Path()
+	} else {
+		if _, err := os.Stat(path); err == nil {
+			return fmt.Errorf("%s exists already", path)
+		}
+		db, err := sqlite.OpenWith(path, sqlite.Options{Create: true})
+		if err != nil {
+			return err
+		}
+		st = db
 	}
 	s := app.New(app.Config{Store: st})
 	defer closeService(s, st)

@@ -42,14 +42,14 @@ events) and the rows of each table.`)
 		return err
 	}
 	if asJSON {
-		return json.NewEncoder(e.stdout).Encode(map[string]any{"path": sf.path, "stats": stats, "runs": runs, "list_versions": versions})
+		return json.NewEncoder(e.stdout).Encode(map[string]any{"path": sf.shown(), "stats": stats, "runs": runs, "list_versions": versions})
 	}
 	w := e.stdout
 	ro := ""
 	if st.ReadOnly() {
 		ro = " (opened read-only)"
 	}
-	fmt.Fprintf(w, "%s: %.1f MB, schema version %d%s\n", sf.path, float64(stats.Bytes)/1e6, stats.SchemaVersion, ro)
+	fmt.Fprintf(w, "%s: %.1f MB, schema version %d%s\n", sf.shown(), float64(stats.Bytes)/1e6, stats.SchemaVersion, ro)
 	fmt.Fprintf(w, "positions: %d kept points of %d MMSIs in %d chunks; %d events; %d identity values\n",
 		stats.Points, stats.MMSIs, stats.Chunks, stats.Events, stats.Identities)
 	fmt.Fprintf(w, "tenants: %d; assessments: %d; decisions: %d; audit records: %d\n", stats.Tenants, stats.Assessments, stats.Decisions, stats.Audit)

@@ -104,6 +104,9 @@ type Service struct {
 	monitorMu sync.Mutex
 	hub       alertHub
 	wake      chan struct{}
+	// monitorWake tells RunMonitor a batch was committed (a live feed's
+	// events are screened at once, not at the next tick).
+	monitorWake chan struct{}
 	sealKey   []byte
 	live      liveInputs
 	riskHash  string
@@ -138,6 +141,7 @@ func New(cfg Config) *Service {
 	s.jobs = newJobs()
 	s.audit.s = s
 	s.wake = make(chan struct{}, 1)
+	s.monitorWake = make(chan struct{}, 1)
 	s.sealKey = cfg.SealKey
 	s.scratch = cfg.Scratch
 	return s

@@ -7,6 +7,7 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -230,8 +231,8 @@ func TestDecisionGovernance(t *testing.T) {
 	if _, err := s.CreateTenant(ctx, local, "club", "A P&I club", store.TenantPolicy{FourEyes: true}); err != nil {
 		t.Fatal(err)
 	}
-	alice := app.Principal{Tenant: "club", Actor: "alice", Role: app.RoleUnderwriter}
-	bob := app.Principal{Tenant: "club", Actor: "bob", Role: app.RoleUnderwriter}
+	alice := app.Principal{Tenant: "club", Actor: "alice", Role: app.RoleUnderwriter, Person: "alice"}
+	bob := app.Principal{Tenant: "club", Actor: "bob", Role: app.RoleUnderwriter, Person: "bob"}
 	viewer := app.Principal{Tenant: "club", Actor: "vera", Role: app.RoleViewer}
 	koti := store.VesselQuery{IMO: 9417115} // on three lists: the profile declines
 	if _, err := s.Decide(ctx, alice, app.DecideRequest{Vessel: koti, Decision: risk.Accept}); app.CodeOf(err) != app.CodeInvalid {
@@ -471,5 +472,177 @@ func TestUsersAndSessions(t *testing.T) {
 	}
 	if _, err := s.SessionPrincipal(ctx, se.Token, se.CSRF, false); err == nil {
 		t.Error("a session outlived its logout")
+	}
+}
+
+// TestFourEyesCountPeople: in a four-eyes tenant an override and its
+// approval are made by people; two keys of one user are one person, a
+// key bound to no user can do neither, and of two approvers at once one
+// wins.
+func TestFourEyesCountPeople(t *testing.T) {
+	s, _ := seeded(t)
+	if _, err := s.CreateTenant(ctx, local, "club", "A P&I club", store.TenantPolicy{FourEyes: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"alice", "bob", "carol"} {
+		if _, err := s.CreateUser(ctx, local, "club", u, "underwriter", "correct horse battery "+u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	key := func(user string) app.Principal {
+		k, err := s.CreateAPIKey(ctx, local, app.CreateKeyRequest{Tenant: "club", Name: "desk " + user, Role: "underwriter", User: user})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := s.Authenticate(ctx, k.Secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	koti := store.VesselQuery{IMO: 9417115}
+	override := app.DecideRequest{Vessel: koti, Decision: risk.Accept, Reason: "member", OverrideReason: "sold and renamed"}
+	// A key bound to nobody makes no override in a four-eyes tenant.
+	anon, err := s.CreateAPIKey(ctx, local, app.CreateKeyRequest{Tenant: "club", Name: "script", Role: "underwriter"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ap, _ := s.Authenticate(ctx, anon.Secret)
+	if _, err := s.Decide(ctx, ap, override); app.CodeOf(err) != app.CodeForbidden {
+		t.Errorf("override with an unbound key: %v", err)
+	}
+	// Alice's two keys are one person.
+	a1, a2 := key("alice"), key("alice")
+	if a1.Person != "alice" || a1.Actor == a2.Actor {
+		t.Fatalf("bound keys: %+v %+v", a1, a2)
+	}
+	res, err := s.Decide(ctx, a1, override)
+	if err != nil || res.Decision.Status != app.DecisionPending || res.Decision.ByPerson != "alice" {
+		t.Fatalf("override: %+v %v", res.Decision, err)
+	}
+	if _, err := s.ApproveDecision(ctx, a2, res.Decision.ID, true, ""); app.CodeOf(err) != app.CodeForbidden {
+		t.Errorf("alice approves her own override with her other key: %v", err)
+	}
+	if _, err := s.ApproveDecision(ctx, ap, res.Decision.ID, true, ""); app.CodeOf(err) != app.CodeForbidden {
+		t.Errorf("an unbound key approves: %v", err)
+	}
+	// A key holds no more than its user.
+	if _, err := s.CreateUser(ctx, local, "club", "vera", "viewer", "correct horse battery vera"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateAPIKey(ctx, local, app.CreateKeyRequest{Tenant: "club", Name: "x", Role: "underwriter", User: "vera"}); app.CodeOf(err) != app.CodeForbidden {
+		t.Errorf("a key above its user's role: %v", err)
+	}
+	if _, err := s.CreateAPIKey(ctx, local, app.CreateKeyRequest{Tenant: "club", Name: "x", Role: "viewer", User: "nobody"}); app.CodeOf(err) != app.CodeNotFound {
+		t.Errorf("a key for no user: %v", err)
+	}
+	// Bob and Carol approve at once: one wins, the other is told.
+	b, c := key("bob"), key("carol")
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, p := range []app.Principal{b, c} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = s.ApproveDecision(ctx, p, res.Decision.ID, i == 0, "checked")
+		}()
+	}
+	wg.Wait()
+	won := 0
+	for _, err := range errs {
+		if err == nil {
+			won++
+		} else if app.CodeOf(err) != app.CodePrecondition {
+			t.Errorf("the losing approver: %v", err)
+		}
+	}
+	if won != 1 {
+		t.Errorf("%d approvals of one decision won: %v", won, errs)
+	}
+	recs, _ := s.AuditRecords(ctx, b, app.AuditFilter{Action: "approve"})
+	if len(recs) != 1 {
+		t.Errorf("%d approval records, want 1", len(recs))
+	}
+	// A disabled user's keys stop at once.
+	k, err := s.CreateAPIKey(ctx, local, app.CreateKeyRequest{Tenant: "club", Name: "laptop", Role: "viewer", User: "carol"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Authenticate(ctx, k.Secret); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetUserDisabled(ctx, app.Principal{Tenant: "club", Actor: "admin", Role: app.RoleAdmin, Person: "admin"}, "carol", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Authenticate(ctx, k.Secret); err == nil {
+		t.Error("a disabled user's key still authenticates")
+	}
+}
+
+func TestParseVessel(t *testing.T) {
+	for in, want := range map[string]store.VesselQuery{
+		"9300207": {IMO: 9300207}, "IMO 9300207": {IMO: 9300207}, "imo:9300207": {IMO: 9300207},
+		"445000101": {MMSI: 445000101}, "mmsi:445000101": {MMSI: 445000101},
+		// Numbers no station has, as spoofers broadcast them.
+		"mmsi:123456": {MMSI: 123456}, "MMSI: 0000001": {MMSI: 1},
+	} {
+		if got, err := app.ParseVessel(in); err != nil || got != want {
+			t.Errorf("%q: %+v %v, want %+v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"9300208", "123456", "000123456", "mmsi:0", "mmsi:1234567890", "mmsi:", "x"} {
+		if _, err := app.ParseVessel(in); app.CodeOf(err) != app.CodeInvalid {
+			t.Errorf("%q: %v, want invalid", in, err)
+		}
+	}
+}
+
+// TestJobsBounded: a tenant runs at most MaxRunningJobsPerTenant jobs at
+// once; the next is refused (rate_limited) while another tenant's start;
+// once one ends the tenant may start again.
+func TestJobsBounded(t *testing.T) {
+	s, _ := newService(t)
+	release := make(chan struct{})
+	block := func(ctx context.Context, _ app.JobProgress) (any, error) {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return nil, nil
+	}
+	a := app.Principal{Tenant: "a", Actor: "x", Role: app.RoleViewer}
+	b := app.Principal{Tenant: "b", Actor: "y", Role: app.RoleViewer}
+	var started []app.Job
+	for i := 0; i < app.MaxRunningJobsPerTenant; i++ {
+		j, err := s.StartJob(a, "screen", 1, block)
+		if err != nil {
+			t.Fatalf("job %d: %v", i+1, err)
+		}
+		started = append(started, j)
+	}
+	if err := s.CanStartJob(a); app.CodeOf(err) != app.CodeRateLimited {
+		t.Errorf("CanStartJob over the bound: %v", err)
+	}
+	if _, err := s.StartJob(a, "screen", 1, block); app.CodeOf(err) != app.CodeRateLimited {
+		t.Errorf("a job over the bound: %v", err)
+	}
+	if _, err := s.StartJob(b, "screen", 1, block); err != nil {
+		t.Errorf("another tenant's job: %v", err)
+	}
+	close(release)
+	for _, j := range started {
+		for {
+			got, _, err := s.Job(a, j.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.State != app.JobRunning {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	if _, err := s.StartJob(a, "screen", 1, block); err != nil {
+		t.Errorf("after the jobs ended: %v", err)
 	}
 }

@@ -66,6 +66,10 @@ type Principal struct {
 	Operator bool `json:"operator,omitempty"`
 	// KeyID is the API key used, when any.
 	KeyID string `json:"key_id,omitempty"`
+	// Person is the person acting: a signed-in user, the user a key is
+	// bound to, or the CLI's operator; empty for a key bound to no user.
+	// Four eyes count persons.
+	Person string `json:"person,omitempty"`
 }
 
 // RoleName is the principal's role by name.
@@ -74,7 +78,7 @@ func (p Principal) RoleName() string { return p.Role.String() }
 // LocalPrincipal is the CLI's principal: the local operator tenant, with
 // every right, named after the person running it.
 func LocalPrincipal(actor string) Principal {
-	return Principal{Tenant: LocalTenant, Actor: actor, Role: RoleAdmin, Operator: true}
+	return Principal{Tenant: LocalTenant, Actor: actor, Role: RoleAdmin, Operator: true, Person: actor}
 }
 
 // LocalTenant is the tenant of a one-machine installation (every store
@@ -208,6 +212,10 @@ type CreateKeyRequest struct {
 	Tenant string `json:"tenant,omitempty"`
 	Name   string `json:"name"`
 	Role   string `json:"role"`
+	// User binds the key to a user of the tenant: it acts as that person
+	// (needed for overrides and approvals in a four-eyes tenant) and
+	// holds no more than the user's role.
+	User string `json:"user,omitempty"`
 	// TTL is how long the key lives (default 90 days, at most 2 years).
 	TTL time.Duration `json:"-"`
 }
@@ -243,6 +251,22 @@ func (s *Service) CreateAPIKey(ctx context.Context, p Principal, req CreateKeyRe
 	if tenant == p.Tenant && role > p.Role {
 		return NewKey{}, Errorf(CodeForbidden, "a key cannot hold more rights (%s) than its maker (%s)", role, p.Role)
 	}
+	user := strings.TrimSpace(req.User)
+	if user != "" {
+		u, err := s.st.User(ctx, t.ID, user)
+		if errors.Is(err, store.ErrNotFound) {
+			return NewKey{}, Errorf(CodeNotFound, "no user %q in tenant %s", user, t.ID)
+		}
+		if err != nil {
+			return NewKey{}, err
+		}
+		if ur, err := ParseRole(u.Role); err != nil || role > ur {
+			return NewKey{}, Errorf(CodeForbidden, "a key bound to %s cannot hold more rights (%s) than the user (%s)", user, role, u.Role)
+		}
+		if u.Disabled {
+			return NewKey{}, Errorf(CodePrecondition, "user %s is disabled", user)
+		}
+	}
 	name := strings.TrimSpace(req.Name)
 	if name == "" || len(name) > 100 {
 		return NewKey{}, Errorf(CodeInvalid, "a key needs a name of 1 to 100 characters (what it is for)")
@@ -263,13 +287,13 @@ func (s *Service) CreateAPIKey(ctx context.Context, p Principal, req CreateKeyRe
 		return NewKey{}, err
 	}
 	now := s.now().UTC().Truncate(time.Second)
-	k := store.APIKey{ID: hex.EncodeToString(idb[:]), Tenant: t.ID, Name: name, Role: role.String(), CreatedBy: p.Actor, Created: now, Expires: now.Add(ttl)}
+	k := store.APIKey{ID: hex.EncodeToString(idb[:]), Tenant: t.ID, Name: name, Role: role.String(), CreatedBy: p.Actor, Created: now, Expires: now.Add(ttl), User: user}
 	sec := strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(secret[:]))
 	k.Hash = hashSecret(sec)
 	if err := s.st.PutAPIKey(ctx, k); err != nil {
 		return NewKey{}, err
 	}
-	if _, err := s.record(ctx, p, audit.ActionAdmin, "key:"+k.ID, map[string]any{"created_key": k.ID, "tenant": k.Tenant, "name": k.Name, "role": k.Role, "expires": k.Expires}); err != nil {
+	if _, err := s.record(ctx, p, audit.ActionAdmin, "key:"+k.ID, map[string]any{"created_key": k.ID, "tenant": k.Tenant, "name": k.Name, "role": k.Role, "expires": k.Expires, "user": k.User}); err != nil {
 		return NewKey{}, err
 	}
 	k.Hash = ""
@@ -333,6 +357,7 @@ type keyCache struct {
 type cachedKey struct {
 	key     store.APIKey
 	tenant  store.Tenant
+	user    store.User // the user the key is bound to, when any
 	expires time.Time
 }
 
@@ -365,6 +390,18 @@ func (c *keyCache) forget(id string) {
 	c.mu.Unlock()
 }
 
+// forgetUser drops the keys bound to a user (disabled: they stop at once
+// on this node; other nodes within keyCacheTTL).
+func (c *keyCache) forgetUser(tenant, user string) {
+	c.mu.Lock()
+	for id, k := range c.m {
+		if k.key.Tenant == tenant && k.key.User == user {
+			delete(c.m, id)
+		}
+	}
+	c.mu.Unlock()
+}
+
 // ErrBadKey is the one answer to any key that does not authenticate:
 // unknown, malformed, wrong secret, revoked or expired look the same to
 // the caller (the reason goes to the server's log).
@@ -391,6 +428,13 @@ func (s *Service) Authenticate(ctx context.Context, text string) (Principal, err
 			return Principal{}, err
 		}
 		c = cachedKey{key: k, tenant: t, expires: now.Add(keyCacheTTL)}
+		if k.User != "" {
+			if c.user, err = s.st.User(ctx, k.Tenant, k.User); errors.Is(err, store.ErrNotFound) {
+				c.user.Disabled = true // the user is gone: so is the key
+			} else if err != nil {
+				return Principal{}, err
+			}
+		}
 		s.keys.put(id, c)
 	}
 	k := c.key
@@ -403,6 +447,12 @@ func (s *Service) Authenticate(ctx context.Context, text string) (Principal, err
 	role, err := ParseRole(k.Role)
 	if err != nil {
 		return Principal{}, ErrBadKey
+	}
+	if k.User != "" {
+		if c.user.Disabled {
+			return Principal{}, ErrBadKey
+		}
+		return Principal{Tenant: k.Tenant, Actor: fmt.Sprintf("%s (key %s)", k.User, k.ID), Role: role, Operator: c.tenant.Operator, KeyID: k.ID, Person: k.User}, nil
 	}
 	return Principal{Tenant: k.Tenant, Actor: fmt.Sprintf("key %s (%s)", k.ID, k.Name), Role: role, Operator: c.tenant.Operator, KeyID: k.ID}, nil
 }

@@ -16,6 +16,7 @@ type DecisionStore interface {
 	PutAssessment(ctx context.Context, a store.Assessment) error
 	Assessment(ctx context.Context, tenant, id string) (store.Assessment, error)
 	PutDecision(ctx context.Context, d store.Decision) error
+	UpdateDecisionIf(ctx context.Context, d store.Decision, from string) error
 	Decisions(ctx context.Context, tenant string, q store.VesselQuery) ([]store.Decision, error)
 	Decision(ctx context.Context, tenant string, id int64) (store.Decision, error)
 }
@@ -91,10 +92,13 @@ func (s *Service) Decide(ctx context.Context, p Principal, req DecideRequest) (D
 	if override && req.OverrideReason == "" {
 		return res, Errorf(CodePrecondition, "the profile recommends %s (score %g): %s goes against it and needs an override reason", rec, prof.Profile.Score, req.Decision)
 	}
+	if override && t.Policy.FourEyes && p.Person == "" {
+		return res, Errorf(CodeForbidden, "the tenant asks for four eyes, which count people: an override is made by a signed-in user or with a key bound to a user (keys create --user), not by %s", p.Actor)
+	}
 	if err := s.keepProfile(ctx, p, preq, prof); err != nil {
 		return res, err
 	}
-	d := store.Decision{Tenant: p.Tenant, Subject: SubjectOf(req.Vessel), IMO: prof.Profile.IMO, MMSI: req.Vessel.MMSI, Decision: req.Decision,
+	d := store.Decision{ByPerson: p.Person, Tenant: p.Tenant, Subject: SubjectOf(req.Vessel), IMO: prof.Profile.IMO, MMSI: req.Vessel.MMSI, Decision: req.Decision,
 		Reason: req.Reason, Recommendation: rec, ProfileHash: prof.Hash, Override: override, By: p.Actor, Time: s.now().UTC().Truncate(time.Second),
 		Status: DecisionInForce}
 	if override {
@@ -145,17 +149,36 @@ func (s *Service) ApproveDecision(ctx context.Context, p Principal, id int64, ap
 	if d.Status != DecisionPending {
 		return d, Errorf(CodePrecondition, "decision %d is %s, not pending approval", id, strings.ReplaceAll(d.Status, "_", " "))
 	}
-	if samePerson(d.By, p.Actor) {
-		return d, Errorf(CodeForbidden, "four eyes: %s made decision %d and cannot approve it", p.Actor, id)
+	if p.Person == "" {
+		return d, Errorf(CodeForbidden, "four eyes count people: approve as a signed-in user or with a key bound to a user (keys create --user), not with %s", p.Actor)
 	}
+	maker := d.ByPerson
+	if maker == "" {
+		maker = d.By
+	}
+	if samePerson(maker, p.Person) || samePerson(d.By, p.Actor) {
+		return d, Errorf(CodeForbidden, "four eyes: %s made decision %d and cannot approve it", p.Person, id)
+	}
+	prev := d
 	d.Status, d.ApprovedBy, d.ApprovedAt = DecisionInForce, p.Actor, s.now().UTC().Truncate(time.Second)
 	if !approve {
 		d.Status = DecisionRejected
 	}
-	if _, err := s.record(ctx, p, audit.ActionApprove, d.Subject, map[string]any{"decision_id": id, "approved": approve, "note": note}); err != nil {
+	// The change is made only if the decision is still pending, so two
+	// approvers at once cannot both win; then it is recorded (and undone
+	// if the record cannot be written).
+	if err := s.st.UpdateDecisionIf(ctx, d, DecisionPending); errors.Is(err, store.ErrConflict) {
+		return d, Errorf(CodePrecondition, "decision %d was approved or rejected by someone else just now", id)
+	} else if err != nil {
 		return d, err
 	}
-	return d, s.st.PutDecision(ctx, d)
+	if _, err := s.record(ctx, p, audit.ActionApprove, d.Subject, map[string]any{"decision_id": id, "approved": approve, "note": note}); err != nil {
+		if uerr := s.st.UpdateDecisionIf(ctx, prev, d.Status); uerr != nil {
+			s.log.Error("approval not recorded and not undone", "tenant", p.Tenant, "decision", id, "err", uerr)
+		}
+		return prev, err
+	}
+	return d, nil
 }
 
 // samePerson compares actors, ignoring case and surrounding space.

@@ -25,6 +25,11 @@ func (s *Service) ScreenNewEvents(ctx context.Context) (MonitorResult, error) {
 	var res MonitorResult
 	s.monitorMu.Lock()
 	defer s.monitorMu.Unlock()
+	unlock, ok, err := s.monitorLease(ctx)
+	if err != nil || !ok {
+		return res, err
+	}
+	defer unlock()
 	var cursor int64
 	if b, err := s.st.MonitorState(ctx, monitorEventsKey); err == nil {
 		json.Unmarshal(b, &cursor)

@@ -85,8 +85,16 @@ func (s *Service) Ingest(ctx context.Context, p Principal, req IngestRequest) (I
 		return res, err
 	}
 	zones := append(append([]*geo.Zone(nil), g.Zones...), req.Zones...)
+	progress := func(pr ingest.Progress) {
+		if req.Progress != nil {
+			req.Progress(pr)
+		}
+		if pr.Events > 0 {
+			s.wakeMonitor() // a live feed's events are screened at once
+		}
+	}
 	opt := ingest.Options{Detect: cfg, BatchFixes: req.BatchFixes, CommitEvery: req.CommitEvery, Land: g.Land, Ports: g.Ports, Zones: zones, Log: req.Log,
-		Progress: req.Progress, Summary: req.Summary, Designated: designated}
+		Progress: progress, Summary: req.Summary, Designated: designated}
 	unlock, err := s.st.LockIngest(ctx, ingest.RunID(req.Inputs, opt))
 	if errors.Is(err, store.ErrLocked) {
 		return res, Errorf(CodeConflict, "another ingest of the same inputs is writing to this store: wait for it to finish (it can be resumed if stopped)")
@@ -157,6 +165,16 @@ func (s *Service) StoreStats(ctx context.Context, p Principal) (store.Stats, err
 		st.Assessments, st.Decisions, st.Audit, st.Tenants = 0, 0, 0, 0
 	}
 	return st, err
+}
+
+// Ready checks the store answers, with one small read (not Stats, which
+// counts every row: on years of data that is a scan per probe).
+func (s *Service) Ready(ctx context.Context) error {
+	_, err := s.st.Tenant(ctx, LocalTenant)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // a store without tenants yet answers all the same
+	}
+	return err
 }
 
 // Designated returns the matcher the detectors use to flag designated

@@ -51,6 +51,14 @@ const (
 	maxJobs      = 200
 )
 
+// MaxRunningJobs bounds the jobs running at once per tenant and in all:
+// a job holds its input in memory (a screening file) or the store's
+// writer (an ingest), so a tenant cannot queue work without end.
+const (
+	MaxRunningJobsPerTenant = 4
+	MaxRunningJobs          = 16
+)
+
 // JobProgress reports a job's progress.
 type JobProgress struct {
 	s  *Service
@@ -69,14 +77,20 @@ func (h JobProgress) Set(done, total int64, note string) {
 	}
 }
 
-// StartJob runs fn in the background for the principal's tenant.
-func (s *Service) StartJob(p Principal, kind string, total int64, fn func(ctx context.Context, pr JobProgress) (any, error)) Job {
+// StartJob runs fn in the background for the principal's tenant; it is
+// refused (rate_limited) while the tenant, or the server, runs as many
+// jobs as it may.
+func (s *Service) StartJob(p Principal, kind string, total int64, fn func(ctx context.Context, pr JobProgress) (any, error)) (Job, error) {
 	var b [8]byte
 	rand.Read(b[:])
-	ctx, cancel := context.WithCancel(context.Background())
-	j := &Job{ID: hex.EncodeToString(b[:]), Tenant: p.Tenant, Kind: kind, State: JobRunning, Actor: p.Actor, Created: s.now().UTC(), Total: total, cancel: cancel}
 	s.jobs.mu.Lock()
 	s.jobs.gc(p.Tenant, s.now())
+	if err := s.jobs.room(p.Tenant); err != nil {
+		s.jobs.mu.Unlock()
+		return Job{}, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	j := &Job{ID: hex.EncodeToString(b[:]), Tenant: p.Tenant, Kind: kind, State: JobRunning, Actor: p.Actor, Created: s.now().UTC(), Total: total, cancel: cancel}
 	s.jobs.m[j.ID] = j
 	snapshot := *j
 	s.jobs.mu.Unlock()
@@ -99,7 +113,33 @@ func (s *Service) StartJob(p Principal, kind string, total int64, fn func(ctx co
 		}
 		cancel()
 	}()
-	return snapshot
+	return snapshot, nil
+}
+
+// CanStartJob says whether StartJob would be refused now (checked before
+// an upload is read; StartJob checks again).
+func (s *Service) CanStartJob(p Principal) error {
+	s.jobs.mu.Lock()
+	defer s.jobs.mu.Unlock()
+	return s.jobs.room(p.Tenant)
+}
+
+// room refuses a job while the tenant or the server runs its most (mu
+// held).
+func (j *jobs) room(tenant string) error {
+	mine, all := 0, 0
+	for _, x := range j.m {
+		if x.State == JobRunning {
+			all++
+			if x.Tenant == tenant {
+				mine++
+			}
+		}
+	}
+	if mine >= MaxRunningJobsPerTenant || all >= MaxRunningJobs {
+		return Errorf(CodeRateLimited, "%d jobs are running for this tenant and %d in all (at most %d and %d): wait for one to finish", mine, all, MaxRunningJobsPerTenant, MaxRunningJobs)
+	}
+	return nil
 }
 
 // gc drops finished jobs past their retention and the oldest beyond

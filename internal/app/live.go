@@ -241,7 +241,16 @@ func (s *Service) RunMonitor(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-s.monitorWake:
 		}
+	}
+}
+
+// wakeMonitor tells RunMonitor new events may be stored.
+func (s *Service) wakeMonitor() {
+	select {
+	case s.monitorWake <- struct{}{}:
+	default:
 	}
 }
 

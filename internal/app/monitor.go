@@ -48,6 +48,22 @@ type MonitorResult struct {
 	Took    time.Duration `json:"took_ns"`
 }
 
+// monitorLease takes the store-wide monitor lock, so that of several
+// processes on one store (API nodes, a CLI ingest) one screens at a time
+// and an alert is raised once; ok is false when another holds it (its
+// pass, or the next, sees the same changes: the cursors are in the
+// store).
+func (s *Service) monitorLease(ctx context.Context) (unlock func(), ok bool, err error) {
+	u, err := s.st.LockIngest(ctx, "monitor")
+	if errors.Is(err, store.ErrLocked) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return func() { u() }, true, nil
+}
+
 // ScreenListChanges compares the list versions in force now with those
 // the portfolios were last screened against and matches only the records
 // that changed against every tenant's portfolio vessels and parties
@@ -61,6 +77,11 @@ func (s *Service) ScreenListChanges(ctx context.Context) (MonitorResult, error) 
 	var res MonitorResult
 	s.monitorMu.Lock()
 	defer s.monitorMu.Unlock()
+	unlock, ok, err := s.monitorLease(ctx)
+	if err != nil || !ok {
+		return res, err
+	}
+	defer unlock()
 	idx, err := s.screens.now(ctx)
 	if err != nil {
 		return res, err

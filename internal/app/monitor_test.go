@@ -273,3 +273,133 @@ func demoScenarioFile(t testing.TB) string {
 	}
 	return p
 }
+
+// TestMonitorOneProcessAtATime: the monitor's passes take a store-wide
+// lease, so of several processes on one store (API nodes, a CLI ingest)
+// one screens at a time and raises each alert once. While another holds
+// the lease a pass does nothing (the events wait in the store, behind
+// the cursor); the next pass raises them.
+func TestMonitorOneProcessAtATime(t *testing.T) {
+	st, err := sqliteOpen(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := app.New(app.Config{Store: st, Now: func() time.Time { return now }})
+	defer s.Close()
+	if _, err := s.EnsureLists(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreatePortfolio(ctx, local, "fleet", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddVessels(ctx, local, "fleet", []app.VesselEntry{{ID: "dprk", MMSI: "445000101"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ScreenNewEvents(ctx); err != nil { // the cursor starts here
+		t.Fatal(err)
+	}
+	// Another process holds the lease through the ingest and a pass.
+	other, err := st.LockIngest(ctx, "monitor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ingestFile(s, demoScenarioFile(t)); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := s.ScreenNewEvents(ctx); err != nil || m.Alerts != 0 {
+		t.Errorf("a pass while another process screens: %+v %v", m, err)
+	}
+	if as, _ := s.Alerts(ctx, local, store.AlertFilter{}); len(as) != 0 {
+		t.Fatalf("%d alerts raised while another process held the monitor", len(as))
+	}
+	other()
+	m, err := s.ScreenNewEvents(ctx)
+	if err != nil || m.Alerts == 0 {
+		t.Errorf("the pass after: %+v %v", m, err)
+	}
+}
+
+// TestPortfolioRefusesNonUTF8: a portfolio row in another encoding is
+// refused with its row (never stored garbled, nor stored by one store
+// and refused by another); the rows around it are added.
+func TestPortfolioRefusesNonUTF8(t *testing.T) {
+	s, _ := seeded(t)
+	if _, err := s.CreatePortfolio(ctx, local, "fleet", ""); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.AddVessels(ctx, local, "fleet", []app.VesselEntry{
+		{ID: "a", IMO: "9300207"},
+		{ID: "b", IMO: "8660313", Parties: []store.Party{{Role: "owner", Name: "SOCI\xc9T\xc9 MARITIME"}}}, // Latin-1
+		{ID: "c\x00", MMSI: "445000101"},
+		{ID: "d", MMSI: "445000101"},
+	}, []int{2, 3, 4, 5})
+	if err != nil || res.Added != 2 || len(res.Errors) != 2 || res.Errors[0].Row != 3 || res.Errors[1].Row != 4 || !strings.Contains(res.Errors[0].Error, "UTF-8") {
+		t.Errorf("%+v %v", res, err)
+	}
+}
+
+// TestWebhookPortfolioRule: a webhook limited to one portfolio is sent
+// that portfolio's alerts and no other's.
+func TestWebhookPortfolioRule(t *testing.T) {
+	st, err := sqliteOpen(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := app.New(app.Config{Store: st, Now: func() time.Time { return now }, SealKey: make([]byte, 32)})
+	defer s.Close()
+	if _, err := s.EnsureLists(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, pf := range []string{"tankers", "bulkers"} {
+		if _, err := s.CreatePortfolio(ctx, local, pf, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.AddVessels(ctx, local, "tankers", []app.VesselEntry{{ID: "dprk", MMSI: "445000101"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddVessels(ctx, local, "bulkers", []app.VesselEntry{{ID: "sts", IMO: "9300207"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateWebhook(ctx, local, app.WebhookRequest{URL: "https://example.invalid/x", Portfolios: []string{"nope"}}); app.CodeOf(err) != app.CodeNotFound {
+		t.Errorf("a webhook for no portfolio: %v", err)
+	}
+	only, err := s.CreateWebhook(ctx, local, app.WebhookRequest{URL: "https://example.invalid/tankers", Portfolios: []string{"tankers"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := s.CreateWebhook(ctx, local, app.WebhookRequest{URL: "https://example.invalid/all"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ingestFile(s, demoScenarioFile(t)); err != nil {
+		t.Fatal(err)
+	}
+	alerts, _ := s.Alerts(ctx, local, store.AlertFilter{})
+	byID := map[int64]store.Alert{}
+	perPortfolio := map[string]int{}
+	for _, a := range alerts {
+		byID[a.ID] = a
+		perPortfolio[a.Portfolio]++
+	}
+	if perPortfolio["tankers"] == 0 || perPortfolio["bulkers"] == 0 {
+		t.Fatalf("alerts per portfolio: %v", perPortfolio)
+	}
+	ds, err := s.Deliveries(ctx, local, nil, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := map[string]map[string]int{}
+	for _, d := range ds {
+		if sent[d.Webhook] == nil {
+			sent[d.Webhook] = map[string]int{}
+		}
+		sent[d.Webhook][byID[d.AlertID].Portfolio]++
+	}
+	if sent[only.ID]["bulkers"] != 0 || sent[only.ID]["tankers"] == 0 {
+		t.Errorf("the tankers' webhook was sent %v", sent[only.ID])
+	}
+	if sent[all.ID]["bulkers"] == 0 || sent[all.ID]["tankers"] == 0 {
+		t.Errorf("the webhook for all was sent %v", sent[all.ID])
+	}
+}

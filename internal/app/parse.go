@@ -136,10 +136,16 @@ func ParseVessel(s string) (store.VesselQuery, error) {
 	case strings.HasPrefix(t, "IMO:"):
 		t = t[4:]
 	case strings.HasPrefix(t, "MMSI:"):
-		t = t[5:]
-		if len(t) != 9 {
-			return q, Errorf(CodeInvalid, "%q: an MMSI has 9 digits", s)
+		// An MMSI as broadcast, valid or not: spoofers and broken
+		// transmitters send numbers no station has (123456, 0000001),
+		// and their tracks and events are stored under them.
+		t = strings.TrimSpace(t[5:])
+		n, err := strconv.ParseUint(t, 10, 32)
+		if err != nil || n == 0 || len(t) > 9 {
+			return q, Errorf(CodeInvalid, "%q: an MMSI is 1 to 9 digits, not all zero", s)
 		}
+		q.MMSI = uint32(n)
+		return q, nil
 	}
 	t = strings.TrimSpace(strings.TrimPrefix(t, "IMO"))
 	n, err := strconv.ParseUint(t, 10, 32)
@@ -153,7 +159,7 @@ func ParseVessel(s string) (store.VesselQuery, error) {
 		q.IMO = uint32(n)
 	case len(t) == 9:
 		if n < 1000000 {
-			return q, Errorf(CodeInvalid, "MMSI %s is not a station number", t)
+			return q, Errorf(CodeInvalid, "MMSI %s is not a station number (for a number as broadcast, write mmsi:%s)", t, t)
 		}
 		q.MMSI = uint32(n)
 	default:

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tidewatch/tidewatch/audit"
 	"github.com/tidewatch/tidewatch/identity"
@@ -133,6 +134,18 @@ const MaxPortfolioVessels = 50000
 // refused (a portfolio entry is an identity, not a search).
 func (s *Service) toVessel(tenant, portfolio string, e VesselEntry) (store.PortfolioVessel, error) {
 	v := store.PortfolioVessel{Tenant: tenant, Portfolio: portfolio, ID: strings.TrimSpace(e.ID), Name: strings.TrimSpace(e.Name), Flag: strings.TrimSpace(e.Flag)}
+	// Text is kept as given and must be text: a file in another encoding
+	// (Latin-1, UTF-16) is refused here, with the row, rather than stored
+	// garbled (or refused by a PostgreSQL store but kept by SQLite).
+	texts := []string{e.ID, e.Name, e.Flag, e.IMO, e.MMSI, e.CoverFrom, e.CoverTo}
+	for _, pt := range e.Parties {
+		texts = append(texts, pt.Role, pt.Name, pt.CompanyIMO)
+	}
+	for _, t := range texts {
+		if !utf8.ValidString(t) || strings.ContainsRune(t, 0) {
+			return v, fmt.Errorf("%q is not UTF-8 text (save the file as UTF-8)", strings.ToValidUTF8(strings.ReplaceAll(t, "\x00", ""), "?"))
+		}
+	}
 	if imo := strings.TrimSpace(strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(e.IMO)), "IMO")); imo != "" {
 		n, err := strconv.Atoi(imo)
 		if err != nil || len(imo) != 7 || !identity.ValidShipIMO(n) {

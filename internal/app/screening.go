@@ -49,6 +49,14 @@ type screenCache struct {
 	current  atomic.Pointer[screenIndex]
 	// pinned replaces the store's versions (PinLists).
 	pinned *screenIndex
+	// memo keeps the key in force within one second: screening asks for
+	// it on every query.
+	memo atomic.Pointer[keyMemo]
+}
+
+type keyMemo struct {
+	second time.Time
+	key    string
 }
 
 type cacheEntry struct {
@@ -68,6 +76,7 @@ func newScreenCache(s *Service) *screenCache {
 func (c *screenCache) invalidate() {
 	c.mu.Lock()
 	c.versions = nil
+	c.memo.Store(nil)
 	c.mu.Unlock()
 }
 
@@ -201,26 +210,29 @@ func (c *screenCache) now(ctx context.Context) (*screenIndex, error) {
 		if err != nil {
 			return nil, err
 		}
-		if key != cur.key {
-			c.mu.Lock()
-			e, ok := c.entries[key]
-			c.mu.Unlock()
-			ready := false
-			if ok {
-				select {
-				case <-e.ready:
-					ready = e.err == nil
-				default:
+		if key == cur.key {
+			return cur, nil
+		}
+		// Another set is in force: screen with the current index until
+		// the new one is built.
+		c.mu.Lock()
+		e, ok := c.entries[key]
+		c.mu.Unlock()
+		ready := false
+		if ok {
+			select {
+			case <-e.ready:
+				ready = e.err == nil
+			default:
+			}
+		}
+		if !ready {
+			go func() {
+				if idx, err := c.at(context.WithoutCancel(ctx), c.s.now()); err == nil {
+					c.current.CompareAndSwap(cur, idx)
 				}
-			}
-			if !ready {
-				go func() {
-					if idx, err := c.at(context.WithoutCancel(ctx), c.s.now()); err == nil {
-						c.current.CompareAndSwap(cur, idx)
-					}
-				}()
-				return cur, nil
-			}
+			}()
+			return cur, nil
 		}
 	}
 	idx, err := c.at(ctx, c.s.now())
@@ -238,6 +250,10 @@ func (c *screenCache) keyAt(ctx context.Context, t time.Time) (string, error) {
 	if pinned != nil {
 		return pinned.key, nil
 	}
+	sec := t.Truncate(time.Second)
+	if m := c.memo.Load(); m != nil && m.second.Equal(sec) {
+		return m.key, nil
+	}
 	all, err := c.allVersions(ctx)
 	if err != nil {
 		return "", err
@@ -247,7 +263,9 @@ func (c *screenCache) keyAt(ctx context.Context, t time.Time) (string, error) {
 	for i, v := range vs {
 		ids[i] = v.ID
 	}
-	return strings.Join(ids, " "), nil
+	key := strings.Join(ids, " ")
+	c.memo.Store(&keyMemo{second: sec, key: key})
+	return key, nil
 }
 
 // refresh builds the index in force now and makes it current (after an

@@ -175,6 +175,7 @@ func (s *Service) SetUserDisabled(ctx context.Context, p Principal, name string,
 	}
 	if disabled {
 		s.st.DeleteSessions(ctx, u.Tenant, u.Name)
+		s.keys.forgetUser(u.Tenant, u.Name)
 	}
 	_, err = s.record(ctx, p, audit.ActionAdmin, "user:"+u.Tenant+"/"+u.Name, map[string]any{"disabled": disabled})
 	u.PasswordHash = ""
@@ -323,7 +324,7 @@ func (s *Service) SessionPrincipal(ctx context.Context, token, csrf string, need
 	if err != nil {
 		return Principal{}, bad
 	}
-	return Principal{Tenant: se.Tenant, Actor: se.User, Role: role, Operator: t.Operator}, nil
+	return Principal{Tenant: se.Tenant, Actor: se.User, Role: role, Operator: t.Operator, Person: se.User}, nil
 }
 
 // Logout ends a session.

@@ -18,6 +18,7 @@ import (
 	mrand "math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -61,6 +62,9 @@ type WebhookRequest struct {
 	URL         string   `json:"url"`
 	Kinds       []string `json:"kinds,omitempty"`
 	MinSeverity string   `json:"min_severity,omitempty"`
+	// Portfolios limits the webhook to alerts about these portfolios'
+	// vessels (empty: every portfolio).
+	Portfolios []string `json:"portfolios,omitempty"`
 }
 
 // NewWebhook is a webhook just made or rotated, with its signing secret
@@ -149,6 +153,11 @@ func (s *Service) CreateWebhook(ctx context.Context, p Principal, req WebhookReq
 			return NewWebhook{}, Errorf(CodeInvalid, "alert kind %q: list_hit_added, list_hit_removed, band_changed or event", k)
 		}
 	}
+	for _, pf := range req.Portfolios {
+		if _, err := s.portfolio(ctx, p, pf); err != nil {
+			return NewWebhook{}, err
+		}
+	}
 	sec, secret, err := s.newSecret()
 	if err != nil {
 		return NewWebhook{}, err
@@ -156,7 +165,7 @@ func (s *Service) CreateWebhook(ctx context.Context, p Principal, req WebhookReq
 	var id [6]byte
 	rand.Read(id[:])
 	w := store.Webhook{Tenant: p.Tenant, ID: hex.EncodeToString(id[:]), URL: req.URL, Secrets: []store.SealedSecret{sec}, Kinds: req.Kinds,
-		MinSeverity: req.MinSeverity, Active: true, Created: s.now().UTC().Truncate(time.Second)}
+		MinSeverity: req.MinSeverity, Portfolios: req.Portfolios, Active: true, Created: s.now().UTC().Truncate(time.Second)}
 	if err := s.st.PutWebhook(ctx, w); err != nil {
 		return NewWebhook{}, err
 	}
@@ -331,14 +340,11 @@ func (s *Service) deliveriesFor(ctx context.Context, a store.Alert) ([]store.Del
 		if !w.Active || (w.MinSeverity != "" && severityRank(a.Severity) < severityRank(w.MinSeverity)) {
 			continue
 		}
-		if len(w.Kinds) > 0 {
-			ok := false
-			for _, k := range w.Kinds {
-				ok = ok || k == a.Kind
-			}
-			if !ok {
-				continue
-			}
+		if len(w.Kinds) > 0 && !slices.Contains(w.Kinds, a.Kind) {
+			continue
+		}
+		if len(w.Portfolios) > 0 && a.Kind != AlertSystem && !slices.Contains(w.Portfolios, a.Portfolio) {
+			continue
 		}
 		// The alert's id is assigned when it is stored: the payload is
 		// built at delivery from the stored alert version.

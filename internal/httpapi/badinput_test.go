@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"os"
@@ -249,7 +250,7 @@ func TestBadParameters(t *testing.T) {
 	}
 	var cases []bad
 	for _, sub := range []string{"profile", "report", "identity", "track", "decisions"} {
-		for _, v := range []string{"123", "abc", "1234568", "IMO1234568", "12345678901", "mmsi:123", "0000000", "000000000", "-9300207", "%20", "9300207x"} {
+		for _, v := range []string{"123", "abc", "1234568", "IMO1234568", "12345678901", "mmsi:0", "mmsi:1234567890", "0000000", "000000000", "-9300207", "%20", "9300207x"} {
 			cases = append(cases, inv("GET", "/v1/vessels/"+v+"/"+sub, va, nil, ""))
 		}
 	}
@@ -617,5 +618,83 @@ func TestIngestNotAIS(t *testing.T) {
 				t.Errorf("%s: the job's error holds %q: %s", c.name, m, j.Error)
 			}
 		}
+	}
+}
+
+// TestAuthFailuresLimited: an address that fails to authenticate more
+// than the burst is answered 429 with Retry-After before its key is
+// looked at, even a good one; another address is not affected; /metrics
+// needs an operator key; the failures are logged with the address and
+// never the key.
+func TestAuthFailuresLimited(t *testing.T) {
+	e := env(t)
+	ts := startServer(t, Options{AuthFailures: 0.001, AuthFailureBurst: 3})
+	good := e.key(tenantA, app.RoleViewer)
+	bad := app.KeyPrefix + "ffffffffffff_" + strings.Repeat("c", 32)
+	for i := 0; i < 3; i++ {
+		if r := ts.call(t, "GET", "/v1/whoami", bad, nil); r.status != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %s", i+1, r)
+		}
+	}
+	for _, k := range []string{bad, good} {
+		r := ts.call(t, "GET", "/v1/whoami", k, nil)
+		if r.status != http.StatusTooManyRequests || r.errorBody().Code != string(app.CodeRateLimited) || r.header.Get("Retry-After") == "" {
+			t.Errorf("after the burst: %s", r)
+		}
+	}
+	// Another address is not affected (X-Forwarded-For is trusted only
+	// behind a proxy: here it is ignored, so use the server directly).
+	other := startServer(t, Options{AuthFailures: 0.001, AuthFailureBurst: 3})
+	if r := other.call(t, "GET", "/v1/whoami", good, nil); r.status != http.StatusOK {
+		t.Errorf("a fresh server: %s", r)
+	}
+	if n := strings.Count(ts.logs.String(), `"msg":"authentication failed"`); n != 3 {
+		t.Errorf("%d failures logged, want 3", n)
+	}
+	if strings.Contains(ts.logs.String(), strings.Repeat("c", 32)) || !strings.Contains(ts.logs.String(), `"client":"127.0.0.1"`) {
+		t.Errorf("the failure log holds the key or lacks the address")
+	}
+	// /metrics: an operator key, not a tenant's; or public by option.
+	if r := other.call(t, "GET", "/metrics", "", nil); r.status != http.StatusUnauthorized {
+		t.Errorf("metrics without a key: %s", r)
+	}
+	if r := other.call(t, "GET", "/metrics", e.key(tenantA, app.RoleAdmin), nil); r.status != http.StatusForbidden {
+		t.Errorf("metrics with a tenant's key: %s", r)
+	}
+	if r := other.call(t, "GET", "/metrics", e.key(tenantOp, app.RoleViewer), nil); r.status != http.StatusOK {
+		t.Errorf("metrics with the operator's key: %s", r)
+	}
+	open := startServer(t, Options{MetricsPublic: true})
+	if r := open.call(t, "GET", "/metrics", "", nil); r.status != http.StatusOK {
+		t.Errorf("public metrics: %s", r)
+	}
+}
+
+// TestAlertStreamEndsOnDone: the alert stream ends when the server shuts
+// down (Options.Done), so a graceful shutdown does not wait for clients.
+func TestAlertStreamEndsOnDone(t *testing.T) {
+	e := env(t)
+	done := make(chan struct{})
+	ts := startServer(t, Options{Done: done})
+	req, _ := http.NewRequest("GET", ts.url+"/v1/alerts/stream", nil)
+	req.Header.Set("Authorization", "Bearer "+e.key(tenantA, app.RoleViewer))
+	resp, err := ts.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if _, err := readFirstEvent(resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	close(done)
+	ended := make(chan error, 1)
+	go func() { _, err := io.ReadAll(resp.Body); ended <- err }()
+	select {
+	case err := <-ended:
+		if err != nil {
+			t.Errorf("the stream ended with %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the stream did not end when the server shut down")
 	}
 }

@@ -1736,7 +1736,7 @@ func (s *Server) reconcilePrincipal(w http.ResponseWriter, r *http.Request) (app
 	if r.Header.Get("Authorization") != "" || r.Header.Get("X-API-Key") != "" {
 		p, err = s.principal(r)
 	} else if key := q.Get("api_key"); key != "" {
-		p, err = s.svc.Authenticate(r.Context(), key)
+		p, err = s.authenticate(r, key)
 	} else {
 		err = app.Errorf(app.CodeUnauthenticated, "no API key: add ?api_key=KEY to the service URL (OpenRefine cannot send headers) or send Authorization: Bearer KEY")
 	}

@@ -28,7 +28,7 @@ import (
 // parserServer is a server over a service without a store: enough for
 // the route table and the parsers, which touch no storage.
 func parserServer() *Server {
-	return New(app.New(app.Config{}), Options{})
+	return New(app.New(app.Config{}), Options{AuthFailures: -1})
 }
 
 // statusOfError is the status and code the server answers an error with.
@@ -106,7 +106,7 @@ func FuzzDecodeJSON(f *testing.F) {
 // may be: whatever it is, the answer is 401 unauthenticated.
 func FuzzKeyParser(f *testing.F) {
 	e := env(f)
-	s := New(e.svc, Options{})
+	s := New(e.svc, Options{AuthFailures: -1})
 	good := e.key(tenantA, app.RoleViewer)
 	for _, seed := range []string{"", "tw_", "tw__", "tw_" + strings.Repeat("0", 12) + "_" + strings.Repeat("a", 32), good[:len(good)-1] + "x",
 		strings.ToUpper(good), " " + good[:20], "tw_" + e.keyIDs[tenantA][app.RoleViewer] + "_", "Bearer tw_x", "tw_\x00\x00_", "tw_é"} {
@@ -217,8 +217,8 @@ func FuzzParseSpan(f *testing.F) {
 	})
 }
 
-// FuzzParseVessel: a vessel is an IMO number with its check digit or a
-// 9-digit MMSI, or a 400.
+// FuzzParseVessel: a vessel is an IMO number with its check digit, a
+// 9-digit MMSI or "mmsi:" and any MMSI as broadcast, or a 400.
 func FuzzParseVessel(f *testing.F) {
 	s := parserServer()
 	for _, seed := range []string{"9300207", "IMO 9300207", "imo:9300207", "mmsi:445000101", "445000101", "1234568", "000000000", "0000000", "+123456", "mmsi:12345", "IMO", " 9300207 ", "4294967296"} {
@@ -236,7 +236,9 @@ func FuzzParseVessel(f *testing.F) {
 				t.Fatalf("%q: IMO %d", in, q.IMO)
 			}
 		case q.MMSI != 0 && q.IMO == 0:
-			if q.MMSI < 1000000 || q.MMSI > 999999999 {
+			// A bare number is a station's; "mmsi:" takes any as broadcast.
+			explicit := strings.HasPrefix(strings.ToLower(strings.TrimSpace(in)), "mmsi:")
+			if q.MMSI > 999999999 || (!explicit && q.MMSI < 1000000) {
 				t.Fatalf("%q: MMSI %d", in, q.MMSI)
 			}
 		default:

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -39,12 +40,21 @@ func newMetrics(svc *app.Service) *metrics {
 	counter("tidewatch_ingest_events_total", "Events stored by ingest.", func(s app.Counters) float64 { return float64(s.IngestEvents) })
 	counter("tidewatch_list_imports_total", "List versions stored.", func(s app.Counters) float64 { return float64(s.ListImports) })
 	counter("tidewatch_list_import_errors_total", "List versions refused.", func(s app.Counters) float64 { return float64(s.ListImportErrors) })
-	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tidewatch_store_bytes", Help: "Size of the store on disk."}, func() float64 {
-		st, err := svc.StoreStats(bgContext(), app.LocalPrincipal("metrics"))
-		if err != nil {
-			return -1
+	// The store's size counts rows: read at most every five minutes, not
+	// at every scrape.
+	var sizeMu sync.Mutex
+	var sizeAt time.Time
+	size := -1.0
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tidewatch_store_bytes", Help: "Size of the store on disk (read at most every 5 minutes)."}, func() float64 {
+		sizeMu.Lock()
+		defer sizeMu.Unlock()
+		if time.Since(sizeAt) > 5*time.Minute {
+			sizeAt = time.Now()
+			if st, err := svc.StoreStats(bgContext(), app.LocalPrincipal("metrics")); err == nil {
+				size = float64(st.Bytes)
+			}
 		}
-		return float64(st.Bytes)
+		return size
 	}))
 	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 	return m

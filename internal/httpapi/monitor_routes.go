@@ -266,6 +266,8 @@ func (s *Server) alertStream(w http.ResponseWriter, r *http.Request, p app.Princ
 		select {
 		case <-r.Context().Done():
 			return nil
+		case <-s.opt.Done:
+			return nil
 		case <-tick.C:
 			fmt.Fprint(w, ": keep-alive\n\n")
 		case a := <-ch:

@@ -124,9 +124,13 @@ func (s *Server) add(rt *route) {
 		el := time.Since(start)
 		s.metrics.observe(rt.pattern, sw.status, el)
 		s.log.Info("request", "method", r.Method, "route", rt.pattern, "status", sw.status, "ms", float64(el.Microseconds())/1000,
-			"bytes", sw.bytes, "tenant", p.Tenant, "key", p.KeyID)
+			"bytes", sw.bytes, "tenant", p.Tenant, "key", p.KeyID, "client", s.clientAddr(r))
 	})
 }
+
+// MaxScreenFile caps a screening file (it is read whole, then screened
+// as a job): 64 MiB holds about a million rows of names and identifiers.
+const MaxScreenFile = 64 << 20
 
 // noBody is the request type of a route without a body.
 type noBody struct{}
@@ -277,6 +281,9 @@ type KeyRequest struct {
 	Tenant string `json:"tenant,omitempty"`
 	Name   string `json:"name"`
 	Role   string `json:"role"`
+	// User binds the key to a user of the tenant: it acts as that person
+	// (four eyes count people) and holds no more than the user's role.
+	User string `json:"user,omitempty"`
 	// TTL is the key's life: 90d, 12m, 1y (default 90d, at most 2y).
 	TTL string `json:"ttl,omitempty"`
 }
@@ -379,14 +386,24 @@ func (s *Server) registerRoutes() {
 			if !s.ready.Load() {
 				return app.Errorf(app.CodeUnavailable, "starting: the screening index is being built")
 			}
-			if _, err := s.svc.StoreStats(r.Context(), app.LocalPrincipal("readyz")); err != nil {
+			if err := s.svc.Ready(r.Context()); err != nil {
 				return app.Errorf(app.CodeUnavailable, "store: %v", err)
 			}
 			writeJSON(w, http.StatusOK, Health{Status: "ready", Version: s.svc.Version()})
 			return nil
 		}})
 	s.add(&route{method: "GET", path: "/metrics", summary: "Prometheus metrics", tag: "operations", respContent: "text/plain",
+		description: "Needs a key of the operator tenant (any role): the counts cover every tenant. `serve --metrics-public` serves it without one, for a Prometheus on a trusted network.",
 		handle: func(w http.ResponseWriter, r *http.Request, _ app.Principal) error {
+			if !s.opt.MetricsPublic {
+				p, err := s.principal(r)
+				if err != nil {
+					return err
+				}
+				if !p.Operator {
+					return app.Errorf(app.CodeForbidden, "metrics cover every tenant: they need a key of the operator tenant")
+				}
+			}
 			s.metrics.serve(w, r)
 			return nil
 		}})
@@ -726,7 +743,7 @@ func (s *Server) registerRoutes() {
 				now := s.svc.Now()
 				ttl = sp.After(now).Sub(now)
 			}
-			return s.svc.CreateAPIKey(ctx, p, app.CreateKeyRequest{Tenant: req.Tenant, Name: req.Name, Role: req.Role, TTL: ttl})
+			return s.svc.CreateAPIKey(ctx, p, app.CreateKeyRequest{Tenant: req.Tenant, Name: req.Name, Role: req.Role, User: req.User, TTL: ttl})
 		})
 	jsonRoute(s, route{method: "DELETE", path: "/v1/keys/{id}", tag: "admin", role: app.RoleAdmin, params: []param{pathParam("id", "key id")},
 		summary: "Revoke an API key"},
@@ -817,6 +834,9 @@ func safeName(n string) (string, error) {
 }
 
 func (s *Server) screenJob(w http.ResponseWriter, r *http.Request, p app.Principal) error {
+	if err := s.svc.CanStartJob(p); err != nil {
+		return err
+	}
 	threshold := 0.0
 	if v := r.URL.Query().Get("threshold"); v != "" {
 		f, err := strconv.ParseFloat(v, 64)
@@ -838,7 +858,7 @@ func (s *Server) screenJob(w http.ResponseWriter, r *http.Request, p app.Princip
 	if err != nil {
 		return err
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opt.MaxUpload))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, min(s.opt.MaxUpload, MaxScreenFile)))
 	if err != nil {
 		return err
 	}
@@ -849,10 +869,13 @@ func (s *Server) screenJob(w http.ResponseWriter, r *http.Request, p app.Princip
 	sum := sha256.Sum256(body)
 	hash := hex.EncodeToString(sum[:])
 	opt := app.ScreenOptions{Threshold: threshold}
-	job := s.svc.StartJob(p, "screen", int64(len(qs)), func(ctx context.Context, pr app.JobProgress) (any, error) {
+	job, err := s.svc.StartJob(p, "screen", int64(len(qs)), func(ctx context.Context, pr app.JobProgress) (any, error) {
 		res, err := s.svc.ScreenBatch(ctx, p, qs, opt, name, hash, func(n int) { pr.Set(int64(n), int64(len(qs)), "") })
 		return &res, err
 	})
+	if err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusAccepted, JobAccepted{Job: job, Status: "/v1/jobs/" + job.ID})
 	return nil
 }
@@ -951,6 +974,9 @@ func (s *Server) ingestUpload(w http.ResponseWriter, r *http.Request, p app.Prin
 	if err != nil {
 		return err
 	}
+	if err := s.svc.CanStartJob(p); err != nil {
+		return err
+	}
 	path, sum, err := s.upload(w, r, name)
 	if err != nil {
 		return err
@@ -963,7 +989,7 @@ func (s *Server) ingestUpload(w http.ResponseWriter, r *http.Request, p app.Prin
 		return err
 	}
 	in.Name = "upload " + name + " sha256:" + sum[:16]
-	job := s.svc.StartJob(p, "ingest", 0, func(ctx context.Context, pr app.JobProgress) (any, error) {
+	job, err := s.svc.StartJob(p, "ingest", 0, func(ctx context.Context, pr app.JobProgress) (any, error) {
 		defer os.RemoveAll(filepath.Dir(path))
 		res, err := s.svc.Ingest(ctx, p, app.IngestRequest{Inputs: []ingest.Input{in},
 			Progress: func(g ingest.Progress) {
@@ -982,6 +1008,10 @@ func (s *Server) ingestUpload(w http.ResponseWriter, r *http.Request, p app.Prin
 		}
 		return &res, nil
 	})
+	if err != nil {
+		os.RemoveAll(filepath.Dir(path))
+		return err
+	}
 	writeJSON(w, http.StatusAccepted, JobAccepted{Job: job, Status: "/v1/jobs/" + job.ID})
 	return nil
 }

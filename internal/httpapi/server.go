@@ -49,6 +49,21 @@ type Options struct {
 	// UploadDir holds uploads while they are processed (default the OS
 	// temporary directory).
 	UploadDir string
+	// AuthFailures limits failed authentications per client address: a
+	// burst of AuthFailureBurst, then AuthFailures a second (default 1 a
+	// second, burst 20; negative disables). An address over it is
+	// answered 429 before its key is even looked at.
+	AuthFailures     float64
+	AuthFailureBurst int
+	// MetricsPublic serves /metrics without a key (for a Prometheus on a
+	// trusted network); otherwise it needs a key of the operator tenant.
+	MetricsPublic bool
+	// Done, when closed, ends the long-lived answers (the alert stream):
+	// http.Server.Shutdown waits for requests but does not cancel them.
+	Done <-chan struct{}
+	// TrustProxy takes the client's address from X-Forwarded-For's last
+	// entry (set it only behind a proxy that sets the header).
+	TrustProxy bool
 }
 
 // Server serves the API.
@@ -61,7 +76,10 @@ type Server struct {
 	metrics *metrics
 	ready   atomic.Bool
 	limits  sync.Map // key id -> *rate.Limiter
-	handler http.Handler
+	// failures limits failed authentications per client address.
+	failures  sync.Map // address -> *rate.Limiter
+	nFailures atomic.Int64
+	handler   http.Handler
 
 	openapiOnce sync.Once
 	openapiDoc  []byte
@@ -83,6 +101,12 @@ func New(svc *app.Service, opt Options) *Server {
 	}
 	if opt.Burst <= 0 {
 		opt.Burst = int(max(opt.Rate*2, 1))
+	}
+	if opt.AuthFailures == 0 {
+		opt.AuthFailures = 1
+	}
+	if opt.AuthFailureBurst <= 0 {
+		opt.AuthFailureBurst = 20
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
@@ -133,6 +157,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status := statusOf[code]
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tidewatch"`)
+	}
+	if code == app.CodeRateLimited && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", "1")
 	}
 	msg := err.Error()
 	if code == app.CodeInternal {
@@ -252,7 +279,57 @@ func (s *Server) principal(r *http.Request) (app.Principal, error) {
 	if key == "" {
 		return app.Principal{}, app.Errorf(app.CodeUnauthenticated, "no API key: send Authorization: Bearer KEY")
 	}
-	return s.svc.Authenticate(r.Context(), key)
+	return s.authenticate(r, key)
+}
+
+// authenticate checks a key, counting failures per client address: an
+// address that failed too often is refused before its key is looked at,
+// so guessing keys costs the server nothing.
+func (s *Server) authenticate(r *http.Request, key string) (app.Principal, error) {
+	client := s.clientAddr(r)
+	var lim *rate.Limiter
+	if s.opt.AuthFailures > 0 {
+		if l, ok := s.failures.Load(client); ok {
+			lim = l.(*rate.Limiter)
+			if lim.Tokens() < 1 {
+				wait := int(math.Ceil(1 / s.opt.AuthFailures))
+				return app.Principal{}, app.Errorf(app.CodeRateLimited, "too many failed authentications from this address: retry in %d s", wait)
+			}
+		}
+	}
+	p, err := s.svc.Authenticate(r.Context(), key)
+	if err != nil && app.CodeOf(err) == app.CodeUnauthenticated {
+		s.log.Warn("authentication failed", "client", client, "path", r.URL.Path)
+		if s.opt.AuthFailures > 0 {
+			if lim == nil {
+				if s.nFailures.Add(1) > 100000 {
+					// Bounded memory: forget every address (they start
+					// again with a full burst).
+					s.failures.Clear()
+					s.nFailures.Store(1)
+				}
+				l, _ := s.failures.LoadOrStore(client, rate.NewLimiter(rate.Limit(s.opt.AuthFailures), s.opt.AuthFailureBurst))
+				lim = l.(*rate.Limiter)
+			}
+			lim.Allow()
+		}
+	}
+	return p, err
+}
+
+// clientAddr is the request's client address (without its port).
+func (s *Server) clientAddr(r *http.Request) string {
+	if s.opt.TrustProxy {
+		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+			parts := strings.Split(xff, ",")
+			return strings.TrimSpace(parts[len(parts)-1])
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // allow applies the per-key rate limit; when the key is over it, wait

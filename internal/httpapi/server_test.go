@@ -451,7 +451,7 @@ func (ts *testServer) validCases(t *testing.T, tenant string) (map[string]routeC
 	if fx.job.State != app.JobDone {
 		t.Fatalf("screening job %s: %s", fx.job.State, fx.job.Error)
 	}
-	maker := e.newKey(t, tenant, app.RoleUnderwriter, 2*time.Hour)
+	maker := e.newPersonalKey(t, tenant, app.RoleUnderwriter, 2*time.Hour)
 	fx.pending = ts.decide(t, maker.Secret, strconv.Itoa(dprkIMO), DecisionRequest{Decision: "accept", Reason: "test: charter is short",
 		OverrideReason: "test: the owner's assurances"}, scenarioEnd)
 	if fx.pending.Decision.Status != app.DecisionPending {
@@ -473,7 +473,7 @@ func (ts *testServer) validCases(t *testing.T, tenant string) (map[string]routeC
 			}
 		}},
 		"GET /readyz": {},
-		"GET /metrics": {check: func(t *testing.T, r reply) {
+		"GET /metrics": {header: authHeader(e.key(tenantOp, app.RoleViewer)), check: func(t *testing.T, r reply) {
 			for _, m := range []string{"tidewatch_http_requests_total", "tidewatch_http_request_duration_seconds", "tidewatch_screen_queries_total", "tidewatch_store_bytes"} {
 				if !strings.Contains(string(r.body), m) {
 					t.Errorf("metrics lack %s", m)

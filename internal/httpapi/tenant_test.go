@@ -60,7 +60,7 @@ func TestTenantIsolation(t *testing.T) {
 
 	// Tenant A's things.
 	ts.decide(t, ka(app.RoleUnderwriter), strconv.Itoa(dprkIMO), DecisionRequest{Decision: "decline", Reason: marker + " decline"}, scenarioEnd)
-	maker := e.newKey(t, tenantA, app.RoleUnderwriter, 2*time.Hour)
+	maker := e.newPersonalKey(t, tenantA, app.RoleUnderwriter, 2*time.Hour)
 	markers = append(markers, maker.ID)
 	pending := ts.decide(t, maker.Secret, strconv.Itoa(dprkIMO), DecisionRequest{Decision: "accept", Reason: marker + " accept",
 		OverrideReason: marker + " override"}, scenarioEnd)

@@ -179,7 +179,12 @@ func buildEnv() (e *testEnv, err error) {
 	for _, tn := range tenantIDs {
 		e.keys[tn], e.keyIDs[tn] = map[app.Role]string{}, map[app.Role]string{}
 		for _, r := range roles {
-			k, err := e.svc.CreateAPIKey(ctx, op, app.CreateKeyRequest{Tenant: tn, Name: "test " + r.String(), Role: r.String(), TTL: 24 * time.Hour})
+			// Each key is a person's (four eyes count people).
+			user := r.String() + "-user"
+			if _, err := e.svc.CreateUser(ctx, op, tn, user, r.String(), "a long test password for "+user); err != nil {
+				return nil, err
+			}
+			k, err := e.svc.CreateAPIKey(ctx, op, app.CreateKeyRequest{Tenant: tn, Name: "test " + r.String(), Role: r.String(), User: user, TTL: 24 * time.Hour})
 			if err != nil {
 				return nil, err
 			}
@@ -213,6 +218,23 @@ func (e *testEnv) newKey(t testing.TB, tenant string, r app.Role, ttl time.Durat
 	t.Helper()
 	k, err := e.svc.CreateAPIKey(context.Background(), app.LocalPrincipal("test setup"),
 		app.CreateKeyRequest{Tenant: tenant, Name: "test " + t.Name(), Role: r.String(), TTL: ttl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// newPersonalKey makes a user of a test of its own and a key bound to
+// them: another person than every other key's.
+func (e *testEnv) newPersonalKey(t testing.TB, tenant string, r app.Role, ttl time.Duration) app.NewKey {
+	t.Helper()
+	ctx := context.Background()
+	user := fmt.Sprintf("person-%d", tenantSeq.Add(1))
+	if _, err := e.svc.CreateUser(ctx, app.LocalPrincipal("test setup"), tenant, user, r.String(), "a long test password for "+user); err != nil {
+		t.Fatal(err)
+	}
+	k, err := e.svc.CreateAPIKey(ctx, app.LocalPrincipal("test setup"),
+		app.CreateKeyRequest{Tenant: tenant, Name: "test " + t.Name(), Role: r.String(), User: user, TTL: ttl})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,6 +333,11 @@ func startServer(t testing.TB, opt Options) *testServer {
 	opt.Logger = slog.New(slog.NewJSONHandler(ts.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if opt.UploadDir == "" {
 		opt.UploadDir = t.TempDir()
+	}
+	if opt.AuthFailures == 0 {
+		// The tests send many bad keys from one address on purpose;
+		// TestAuthFailuresLimited sets a limit.
+		opt.AuthFailures = -1
 	}
 	ts.Server = New(e.svc, opt)
 	ts.SetReady(true)

@@ -59,6 +59,36 @@ func (s *DB) PutDecision(ctx context.Context, d store.Decision) error {
 	return tx.Commit()
 }
 
+// UpdateDecisionIf stores d only if the stored decision's status is from.
+func (s *DB) UpdateDecisionIf(ctx context.Context, d store.Decision, from string) error {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var cur string
+	if err := tx.QueryRowContext(ctx, `SELECT json FROM decisions WHERE tenant = ? AND id = ?`, d.Tenant, d.ID).Scan(&cur); err == sql.ErrNoRows {
+		return store.ErrNotFound
+	} else if err != nil {
+		return err
+	}
+	var old store.Decision
+	if err := json.Unmarshal([]byte(cur), &old); err != nil {
+		return fmt.Errorf("decision %d: %w", d.ID, err)
+	}
+	if old.Status != from {
+		return store.ErrConflict
+	}
+	j, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE decisions SET json = ? WHERE tenant = ? AND id = ?`, string(j), d.Tenant, d.ID); err != nil {
+		return fmt.Errorf("store decision: %w", err)
+	}
+	return tx.Commit()
+}
+
 // Decisions returns a tenant's decisions about a vessel (by IMO or MMSI;
 // both zero: every decision), oldest first.
 func (s *DB) Decisions(ctx context.Context, tenant string, q store.VesselQuery) ([]store.Decision, error) {
@@ -120,7 +150,11 @@ func (s *DB) AppendAudit(ctx context.Context, rs []store.AuditRecord) error {
 		tail, ok := tails[r.Tenant]
 		if !ok {
 			var t sql.NullInt64
-			if err := tx.QueryRowContext(ctx, `SELECT max(seq) FROM audit WHERE tenant = ?`, r.Tenant).Scan(&t); err != nil {
+			st, err := s.prepared(ctx, tx, auditTail)
+			if err != nil {
+				return err
+			}
+			if err := st.QueryRowContext(ctx, r.Tenant).Scan(&t); err != nil {
 				return err
 			}
 			tail = t.Int64
@@ -133,27 +167,59 @@ func (s *DB) AppendAudit(ctx context.Context, rs []store.AuditRecord) error {
 		counts[r.Tenant]++
 		heads[r.Tenant] = r
 	}
-	// Rows in statements of up to 100 (SQLite's bound on parameters).
-	const per = 100
-	for i := 0; i < len(rs); i += per {
-		part := rs[i:min(len(rs), i+per)]
-		q := `INSERT INTO audit(` + auditCols + `) VALUES` + strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?,?,?,?),", len(part)), ",")
+	// Rows in statements of 64, 16, 4 and 1 rows, each prepared once
+	// (SQLite allows 32,766 parameters; parsing a statement of new length
+	// every time cost more than the insert).
+	for i := 0; i < len(rs); {
+		n := 1
+		for _, k := range []int{64, 16, 4} {
+			if len(rs)-i >= k {
+				n = k
+				break
+			}
+		}
+		part := rs[i : i+n]
+		i += n
+		st, err := s.prepared(ctx, tx, auditInsert(n))
+		if err != nil {
+			return err
+		}
 		args := make([]any, 0, 9*len(part))
 		for _, r := range part {
 			args = append(args, r.Tenant, r.Seq, ms(r.Time), r.Actor, r.Action, r.Subject, string(r.Data), r.Prev, r.Hash)
 		}
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		if _, err := st.ExecContext(ctx, args...); err != nil {
 			return fmt.Errorf("append audit records %d to %d: %w", part[0].Seq, part[len(part)-1].Seq, err)
 		}
 	}
+	anchor, err := s.prepared(ctx, tx, auditAnchor)
+	if err != nil {
+		return err
+	}
 	for _, t := range order {
 		h := heads[t]
-		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_anchor(tenant, seq, hash, records) VALUES(?,?,?,?)
-			ON CONFLICT(tenant) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, records = audit_anchor.records + excluded.records`, t, h.Seq, h.Hash, counts[t]); err != nil {
+		if _, err := anchor.ExecContext(ctx, t, h.Seq, h.Hash, counts[t]); err != nil {
 			return fmt.Errorf("append audit record %d: anchor: %w", h.Seq, err)
 		}
 	}
 	return tx.Commit()
+}
+
+const (
+	auditTail   = `SELECT max(seq) FROM audit WHERE tenant = ?`
+	auditAnchor = `INSERT INTO audit_anchor(tenant, seq, hash, records) VALUES(?,?,?,?)
+			ON CONFLICT(tenant) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, records = audit_anchor.records + excluded.records`
+)
+
+// hotWrites are the statements prepared once when the store opens: an
+// audit append runs them for every screening a server answers.
+func hotWrites() []string {
+	return []string{auditTail, auditAnchor, auditInsert(64), auditInsert(16), auditInsert(4), auditInsert(1)}
+}
+
+// auditInsert is the statement inserting n audit rows.
+func auditInsert(n int) string {
+	return `INSERT INTO audit(` + auditCols + `) VALUES` + strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?,?,?,?),", n), ",")
 }
 
 // AuditRecords calls fn for every record of the tenant, by seq.

@@ -19,7 +19,7 @@ func (s *DB) PutSigningKey(ctx context.Context, k store.SigningKey, update bool)
 	if update {
 		return s.execOne(ctx, "signing key "+k.ID, `UPDATE signing_keys SET sealed = ?, json = ? WHERE tenant = ? AND id = ?`, k.Sealed, string(j), k.Tenant, k.ID)
 	}
-	_, err = s.exec(ctx, `INSERT INTO signing_keys(tenant, id, sealed, json) VALUES(?,?,?,?) ON CONFLICT DO NOTHING`, k.Tenant, k.ID, k.Sealed, string(j))
+	_, err = s.exec(ctx, `INSERT INTO signing_keys(tenant, id, created_ms, sealed, json) VALUES(?,?,?,?,?) ON CONFLICT DO NOTHING`, k.Tenant, k.ID, k.Created.UnixMilli(), k.Sealed, string(j))
 	if err != nil {
 		return err
 	}
@@ -62,7 +62,7 @@ func (s *DB) signingKeys(ctx context.Context, q string, args ...any) ([]store.Si
 
 // SigningKeys returns a tenant's signing keys, oldest first.
 func (s *DB) SigningKeys(ctx context.Context, tenant string) ([]store.SigningKey, error) {
-	return s.signingKeys(ctx, `SELECT json, sealed FROM signing_keys WHERE tenant = ? ORDER BY json_extract(json, '$.created'), id`, tenant)
+	return s.signingKeys(ctx, `SELECT json, sealed FROM signing_keys WHERE tenant = ? ORDER BY created_ms, id`, tenant)
 }
 
 // SigningKey returns one of a tenant's signing keys.

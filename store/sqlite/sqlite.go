@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -105,7 +106,7 @@ var migrations = []migration{
 	{sql: `CREATE TABLE ledger_notified(id TEXT PRIMARY KEY, period_start TEXT NOT NULL, json TEXT NOT NULL);
 	CREATE TABLE ledger_capacities(key TEXT PRIMARY KEY, json TEXT NOT NULL);
 	CREATE TABLE ledger_factors(product TEXT PRIMARY KEY, json TEXT NOT NULL);
-	CREATE TABLE signing_keys(tenant TEXT NOT NULL, id TEXT NOT NULL, sealed BLOB NOT NULL, json TEXT NOT NULL, PRIMARY KEY(tenant, id));
+	CREATE TABLE signing_keys(tenant TEXT NOT NULL, id TEXT NOT NULL, created_ms INTEGER NOT NULL, sealed BLOB NOT NULL, json TEXT NOT NULL, PRIMARY KEY(tenant, id));
 	CREATE TABLE input_records(run TEXT NOT NULL, name TEXT NOT NULL, json TEXT NOT NULL, PRIMARY KEY(run, name));
 	CREATE TABLE imported_cases(tenant TEXT NOT NULL, id TEXT NOT NULL, imo INTEGER, mmsi INTEGER, imported_ms INTEGER NOT NULL, json TEXT NOT NULL, PRIMARY KEY(tenant, id));`},
 }
@@ -177,6 +178,9 @@ type DB struct {
 	// readOnly: opened without write access (a read-only file or
 	// directory); writes fail with ErrReadOnly.
 	readOnly bool
+	// stmts holds the writer's prepared statements of hot writes (SQL
+	// text -> *sql.Stmt): parsing a statement cost more than running it.
+	stmts sync.Map
 }
 
 var _ store.Store = (*DB)(nil)
@@ -233,7 +237,12 @@ func OpenWith(path string, o Options) (*DB, error) {
 	// appending an audit record per screening checkpoints a tenth as often.
 	common := "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)" +
 		"&_pragma=cache_size(-65536)&_pragma=mmap_size(1073741824)&_pragma=wal_autocheckpoint(10000)"
-	w, err := sql.Open("sqlite", "file:"+escapePath(path)+common)
+	// Write transactions begin IMMEDIATE: they take the write lock at
+	// BEGIN, waiting (busy_timeout) for another process's writer. A
+	// deferred one that read first and then found another process had
+	// written meanwhile fails at once with SQLITE_BUSY, which the
+	// timeout does not cover (a server and a CLI command on one file).
+	w, err := sql.Open("sqlite", "file:"+escapePath(path)+common+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
@@ -276,6 +285,10 @@ func OpenWith(path string, o Options) (*DB, error) {
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	s.r = r
+	if err := s.prepareHot(context.Background()); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
 	return s, nil
 }
 
@@ -374,6 +387,10 @@ func (s *DB) migrate() error {
 
 // Close closes the store.
 func (s *DB) Close() error {
+	s.stmts.Range(func(k, v any) bool {
+		v.(*sql.Stmt).Close()
+		return true
+	})
 	err := s.w.Close()
 	if s.r != s.w {
 		if e := s.r.Close(); err == nil {
@@ -392,6 +409,29 @@ func (s *DB) begin(ctx context.Context) (*sql.Tx, error) {
 		return nil, ErrReadOnly
 	}
 	return s.w.BeginTx(ctx, nil)
+}
+
+// prepared returns the writer's prepared statement of q bound to tx (one
+// of hotWrites, prepared when the store opened), or q prepared for tx
+// alone.
+func (s *DB) prepared(ctx context.Context, tx *sql.Tx, q string) (*sql.Stmt, error) {
+	if st, ok := s.stmts.Load(q); ok {
+		return tx.StmtContext(ctx, st.(*sql.Stmt)), nil
+	}
+	return tx.PrepareContext(ctx, q)
+}
+
+// prepareHot prepares the hot writes on the writer (its one connection
+// must be free: done when the store opens).
+func (s *DB) prepareHot(ctx context.Context) error {
+	for _, q := range hotWrites() {
+		st, err := s.w.PrepareContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("prepare %.40s: %w", q, err)
+		}
+		s.stmts.Store(q, st)
+	}
+	return nil
 }
 
 // exec runs one write statement.

@@ -87,3 +87,20 @@ func TestConformance(t *testing.T) {
 		return db
 	})
 }
+
+// Two handles on one SQLite file (two processes on one machine: a
+// server and a CLI command) pass the suite of several nodes.
+func TestConformanceNodes(t *testing.T) {
+	storetest.RunNodes(t, func(t *testing.T) (store.Store, store.Store) {
+		path := filepath.Join(t.TempDir(), "s.db")
+		a, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a, b
+	})
+}

@@ -3,9 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
-	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -14,7 +11,8 @@ import (
 )
 
 // IdentityHistory returns every identity value seen for a vessel, summed
-// over runs. By IMO, it covers every MMSI that broadcast the IMO.
+// over runs (store.MergeIdentities). By IMO, it covers every MMSI that
+// broadcast the IMO.
 func (s *DB) IdentityHistory(ctx context.Context, q store.VesselQuery) ([]store.Identity, error) {
 	mmsis := []uint32{}
 	if q.MMSI != 0 {
@@ -35,10 +33,9 @@ func (s *DB) IdentityHistory(ctx context.Context, q store.VesselQuery) ([]store.
 		}
 		rows.Close()
 	}
-	var out []store.Identity
-	for _, m := range uniq(mmsis) {
-		rows, err := s.r.QueryContext(ctx, `SELECT field, value, max(imo), min(first_ms), max(last_ms), sum(count), min(source)
-			FROM identities WHERE mmsi = ? GROUP BY field, value ORDER BY field, min(first_ms), value`, m)
+	var all []store.Identity
+	for _, m := range store.UniqueMMSIs(mmsis) {
+		rows, err := s.r.QueryContext(ctx, `SELECT field, value, imo, first_ms, last_ms, count, source FROM identities WHERE mmsi = ?`, m)
 		if err != nil {
 			return nil, err
 		}
@@ -52,7 +49,7 @@ func (s *DB) IdentityHistory(ctx context.Context, q store.VesselQuery) ([]store.
 				return nil, err
 			}
 			id.IMO, id.First, id.Last, id.Source = uint32(imo.Int64), fromMS(first), fromMS(last), src.String
-			out = append(out, id)
+			all = append(all, id)
 		}
 		if err := rows.Err(); err != nil {
 			rows.Close()
@@ -60,88 +57,33 @@ func (s *DB) IdentityHistory(ctx context.Context, q store.VesselQuery) ([]store.
 		}
 		rows.Close()
 	}
-	return out, nil
+	return store.MergeIdentities(all), nil
 }
 
-func uniq(v []uint32) []uint32 {
-	sort.Slice(v, func(i, j int) bool { return v[i] < v[j] })
-	out := v[:0]
-	for i, x := range v {
-		if i == 0 || x != v[i-1] {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
-// Track returns an MMSI's stored positions in [from, to], in time order.
-// A position stored by two runs (the same data ingested twice) is returned
-// once.
+// Track returns an MMSI's stored positions in [from, to], in time order,
+// a position stored by two runs once (store.MergeTrack).
 func (s *DB) Track(ctx context.Context, mmsi uint32, from, to time.Time) ([]store.Point, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT start_ms, n, data FROM chunks WHERE mmsi = ? AND start_ms <= ? AND end_ms >= ? ORDER BY start_ms, run`,
 		mmsi, to.UnixMilli(), from.UnixMilli())
 	if err != nil {
 		return nil, err
 	}
-	type chunk struct {
-		start int64
-		data  []byte
-	}
-	var chunks []chunk
-	total := 0
+	var chunks []store.StoredChunk
 	for rows.Next() {
-		var c chunk
-		var n int
-		if err := rows.Scan(&c.start, &n, &c.data); err != nil {
+		var c store.StoredChunk
+		var start int64
+		if err := rows.Scan(&start, &c.N, &c.Data); err != nil {
 			rows.Close()
 			return nil, err
 		}
+		c.Start = fromMS(start)
 		chunks = append(chunks, c)
-		total += n
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	// One allocation for the whole track: a year can be half a million
-	// points, and growing the slice chunk by chunk cost more than decoding.
-	pts := make([]store.Point, 0, total)
-	for _, c := range chunks {
-		n := len(pts)
-		pts, err = store.DecodeChunk(pts, fromMS(c.start), c.data)
-		if err != nil {
-			return nil, fmt.Errorf("track of %d: chunk at %s: %w", mmsi, fromMS(c.start).Format(time.RFC3339), err)
-		}
-		// keep only the window
-		w := n
-		for i := n; i < len(pts); i++ {
-			if p := &pts[i]; !p.Time.Before(from) && !p.Time.After(to) {
-				pts[w] = *p
-				w++
-			}
-		}
-		pts = pts[:w]
-	}
-	// Chunks of one run never overlap; only data ingested by two runs
-	// needs sorting and de-duplicating.
-	sorted := true
-	for i := 1; i < len(pts); i++ {
-		if pts[i].Time.Before(pts[i-1].Time) {
-			sorted = false
-			break
-		}
-	}
-	if !sorted {
-		sort.SliceStable(pts, func(i, j int) bool { return pts[i].Time.Before(pts[j].Time) })
-	}
-	out := pts[:0]
-	for i := range pts {
-		if i > 0 && pts[i].Time.Equal(pts[i-1].Time) && pts[i].Lat == pts[i-1].Lat && pts[i].Lon == pts[i-1].Lon {
-			continue
-		}
-		out = append(out, pts[i])
-	}
-	return out, nil
+	return store.MergeTrack(mmsi, chunks, from, to)
 }
 
 // Events returns the events involving any of the MMSIs that overlap
@@ -164,56 +106,37 @@ func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
 }
 
-// Coverage sums the chunks of the MMSIs overlapping [from, to]. Chunks
-// straddling the window's ends count whole: coverage is a summary, the
-// track itself is exact.
+// Coverage sums the chunks of the MMSIs overlapping [from, to]
+// (store.CoverageBuilder).
 func (s *DB) Coverage(ctx context.Context, mmsis []uint32, from, to time.Time) (store.Coverage, error) {
-	var c store.Coverage
-	days := map[int64]bool{}
-	for _, m := range uniq(append([]uint32(nil), mmsis...)) {
+	var b store.CoverageBuilder
+	for _, m := range store.UniqueMMSIs(mmsis) {
 		rows, err := s.r.QueryContext(ctx, `SELECT start_ms, end_ms, n, fixes FROM chunks WHERE mmsi = ? AND start_ms <= ? AND end_ms >= ?`,
 			m, to.UnixMilli(), from.UnixMilli())
 		if err != nil {
-			return c, err
+			return b.Coverage(), err
 		}
 		for rows.Next() {
-			var a, b, n, f int64
-			if err := rows.Scan(&a, &b, &n, &f); err != nil {
+			var a, e, n, f int64
+			if err := rows.Scan(&a, &e, &n, &f); err != nil {
 				rows.Close()
-				return c, err
+				return b.Coverage(), err
 			}
-			c.Points += n
-			c.Fixes += f
-			if t := fromMS(a); c.First.IsZero() || t.Before(c.First) {
-				c.First = t
-			}
-			if t := fromMS(b); t.After(c.Last) {
-				c.Last = t
-			}
-			for d := a / 86400000; d <= b/86400000; d++ {
-				days[d] = true
-			}
+			b.Add(fromMS(a), fromMS(e), n, f)
 		}
 		if err := rows.Err(); err != nil {
 			rows.Close()
-			return c, err
+			return b.Coverage(), err
 		}
 		rows.Close()
 	}
-	c.Days = len(days)
-	return c, nil
+	return b.Coverage(), nil
 }
-
-// maxQueryEvents caps QueryEvents when the query sets no lower limit.
-const maxQueryEvents = 10000
 
 // QueryEvents selects events by vessel, kind, time and area, in
 // detect.SortEvents order, each occurrence once.
 func (s *DB) QueryEvents(ctx context.Context, q store.EventQuery) ([]detect.Event, error) {
-	limit := q.Limit
-	if limit <= 0 || limit > maxQueryEvents {
-		limit = maxQueryEvents
-	}
+	limit := store.QueryLimit(q.Limit)
 	var where []string
 	var args []any
 	from := "events e"
@@ -256,7 +179,7 @@ func (s *DB) QueryEvents(ctx context.Context, q store.EventQuery) ([]detect.Even
 	// One occurrence stored by two runs (the same data ingested twice)
 	// is two rows, dropped to one below: read a margin past the limit.
 	query += " ORDER BY e.start_ms, e.kind, e.run, e.seq LIMIT ?"
-	args = append(args, limit*2+16)
+	args = append(args, store.EventScanLimit(limit))
 	out, err := s.eventRows(ctx, query, args...)
 	if err != nil {
 		return nil, err
@@ -267,37 +190,24 @@ func (s *DB) QueryEvents(ctx context.Context, q store.EventQuery) ([]detect.Even
 	return out, nil
 }
 
-// eventRows decodes (run, seq, json) rows into events, each occurrence
-// once (the same event stored by two runs: the same data ingested twice),
-// sorted by detect.SortEvents.
+// eventRows reads (run, seq, json) rows into events, each occurrence
+// once, in detect.SortEvents order (store.UniqueEvents).
 func (s *DB) eventRows(ctx context.Context, query string, args ...any) ([]detect.Event, error) {
 	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []detect.Event
-	seen := map[string]bool{}
+	var raw []store.EventRow
 	for rows.Next() {
-		var run string
-		var seq int64
-		var j []byte
-		if err := rows.Scan(&run, &seq, &j); err != nil {
+		var r store.EventRow
+		if err := rows.Scan(&r.Run, &r.Seq, &r.JSON); err != nil {
 			return nil, err
 		}
-		if seen[string(j)] {
-			continue
-		}
-		seen[string(j)] = true
-		var ev detect.Event
-		if err := json.Unmarshal(j, &ev); err != nil {
-			return nil, fmt.Errorf("event %s/%d: %w", run, seq, err)
-		}
-		out = append(out, ev)
+		raw = append(raw, r)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	detect.SortEvents(out)
-	return out, nil
+	return store.UniqueEvents(raw)
 }

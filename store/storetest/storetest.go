@@ -1,6 +1,5 @@
 // Package storetest is the conformance suite every store.Store
-// implementation must pass: the embedded SQLite store today, PostgreSQL
-// next. Each test gets a new, empty store from the adapter's open
+// implementation must pass: the embedded SQLite store and PostgreSQL. Each test gets a new, empty store from the adapter's open
 // function, so the suite says what a store must do, not how.
 package storetest
 
@@ -45,8 +44,28 @@ func Run(t *testing.T, open Open) {
 		{"APIKeys", testAPIKeys},
 		{"AssessmentsAndDecisions", testAssessmentsAndDecisions},
 		{"AuditPerTenant", testAudit},
+		{"AuditGroups", testAuditGroups},
 		{"Stats", testStats},
 		{"IngestLock", testIngestLock},
+		{"UsersAndSessions", testUsersAndSessions},
+		{"BytewiseOrder", testBytewiseOrder},
+		{"OddBytes", testOddBytes},
+		{"EventTies", testEventTies},
+		{"AreaEdges", testAreaEdges},
+		{"IdentityTwiceInABatch", testIdentityTwiceInABatch},
+		{"StatsCounts", testStatsCounts},
+		{"ListVersionTwiceInACall", testListVersionTwiceInACall},
+		{"Portfolios", testPortfolios},
+		{"Alerts", testAlerts},
+		{"WebhooksAndDeliveries", testWebhooksAndDeliveries},
+		{"MonitorState", testMonitorState},
+		{"EventsAfter", testEventsAfter},
+		{"ClaimOnce", testClaimOnce},
+		{"AlertOnce", testAlertOnce},
+		{"AuditConcurrent", testAuditConcurrent},
+		{"DecisionsConcurrent", testDecideConcurrent},
+		{"ListVersionsOnce", testVersionsOnce},
+		{"FollowEvents", testFollowEvents},
 		{"Ledger", testLedger},
 		{"Cases", testCases},
 	} {
@@ -400,6 +419,24 @@ func testAssessmentsAndDecisions(t *testing.T, st store.Store) {
 	}
 	if _, err := st.Decision(ctx, "a", 3); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("missing decision: %v", err)
+	}
+	// A conditional update wins only from the status it expects.
+	p := store.Decision{Tenant: "b", Subject: "imo:9100009", IMO: 9100009, Decision: "accept", Status: "pending_approval", Time: t0}
+	must(t, st.PutDecision(ctx, p))
+	p.ID = 2
+	won := p
+	won.Status, won.ApprovedBy = "in_force", "carol"
+	must(t, st.UpdateDecisionIf(ctx, won, "pending_approval"))
+	lost := p
+	lost.Status, lost.ApprovedBy = "rejected", "dave"
+	if err := st.UpdateDecisionIf(ctx, lost, "pending_approval"); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("second approval of one decision: %v, want ErrConflict", err)
+	}
+	if got, _ := st.Decision(ctx, "b", 2); got.Status != "in_force" || got.ApprovedBy != "carol" {
+		t.Errorf("after a lost approval: %+v", got)
+	}
+	if err := st.UpdateDecisionIf(ctx, store.Decision{Tenant: "a", ID: 99, Status: "in_force"}, "pending_approval"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("conditional update of no decision: %v", err)
 	}
 }
 

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestKeysAndUsers: tenants, users (a generated password and one from a
+// file), a key bound to a user (never above the user's role), the key
+// list naming the user, and a disabled user's key refused.
+func TestKeysAndUsers(t *testing.T) {
+	dir := t.TempDir()
+	st := filepath.Join(dir, "tw.db")
+	if code, _, errs := tw(t, "init", "--store", st); code != 0 {
+		t.Fatalf("init: %s", errs)
+	}
+	mustRun := func(args ...string) string {
+		t.Helper()
+		code, out, errs := tw(t, append(args, "--store", st)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errs)
+		}
+		return out
+	}
+	mustRun("keys", "tenant", "create", "club", "--four-eyes", "--name", "A P&I club")
+	out := mustRun("keys", "user", "create", "alice", "--tenant", "club", "--role", "underwriter")
+	if !regexp.MustCompile(`password \(shown once\): [a-z2-7]{24}\n`).MatchString(out) {
+		t.Errorf("a generated password is printed once: %q", out)
+	}
+	pw := filepath.Join(dir, "pw")
+	os.WriteFile(pw, []byte("a long enough password\n"), 0o600)
+	if out := mustRun("keys", "user", "create", "bob", "--tenant", "club", "--role", "viewer", "--password-file", pw); strings.Contains(out, "password") {
+		t.Errorf("a given password is not printed: %q", out)
+	}
+	if code, _, errs := tw(t, "keys", "user", "create", "carol", "--tenant", "club", "--store", st, "--password-file", pw+"-missing"); code == 0 || !strings.Contains(errs, "no such file") {
+		t.Errorf("a missing password file: exit %d: %s", code, errs)
+	}
+	if code, _, errs := tw(t, "keys", "create", "--tenant", "club", "--user", "bob", "--role", "underwriter", "--name", "x", "--store", st); code == 0 || !strings.Contains(errs, "more rights") {
+		t.Errorf("a key above its user's role: exit %d: %s", code, errs)
+	}
+	key := strings.TrimSpace(mustRun("keys", "create", "--tenant", "club", "--user", "alice", "--role", "underwriter", "--name", "desk"))
+	if !strings.HasPrefix(key, "tw_") {
+		t.Fatalf("key: %q", key)
+	}
+	if out := mustRun("keys", "list", "--tenant", "club"); !regexp.MustCompile(`desk\s+alice\s+underwriter\s+active`).MatchString(out) {
+		t.Errorf("key list: %s", out)
+	}
+	out = mustRun("keys", "user", "list", "--tenant", "club")
+	if !regexp.MustCompile(`alice\s+underwriter\s+active`).MatchString(out) || !regexp.MustCompile(`bob\s+viewer\s+active`).MatchString(out) {
+		t.Errorf("user list: %s", out)
+	}
+	mustRun("keys", "user", "disable", "alice", "--tenant", "club")
+	if out := mustRun("keys", "user", "list", "--tenant", "club"); !regexp.MustCompile(`alice\s+underwriter\s+disabled`).MatchString(out) {
+		t.Errorf("user list after disabling: %s", out)
+	}
+	if code, _, errs := tw(t, "keys", "user", "frob", "--store", st); code != 2 || !strings.Contains(errs, "unknown action") {
+		t.Errorf("an unknown action: exit %d: %s", code, errs)
+	}
+}

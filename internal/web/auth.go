@@ -1,0 +1,111 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tidewatch/tidewatch/internal/app"
+)
+
+type loginView struct {
+	Tenant, User, Next string
+	Error              string
+	Token              string
+}
+
+// The sign-in form carries a token that must match a cookie set with it
+// (double submit), so another site cannot sign a browser in to an
+// account of its choosing.
+func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
+	if c, err := h.session(r, false); err == nil {
+		redirect(w, r, localPath(r.URL.Query().Get("next")), "")
+		_ = c
+		return
+	}
+	tok := randomToken()
+	h.setCookie(w, r, loginCookie, tok, time.Time{})
+	tenant := r.URL.Query().Get("tenant")
+	if tenant == "" {
+		tenant = app.LocalTenant
+	}
+	h.render(w, r, http.StatusOK, "login", nil, "Sign in", loginView{Tenant: tenant, Next: localPath(r.URL.Query().Get("next")), Token: tok})
+}
+
+func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	tenant, user, pw := strings.TrimSpace(r.PostFormValue("tenant")), strings.TrimSpace(r.PostFormValue("user")), r.PostFormValue("password")
+	next := localPath(r.PostFormValue("next"))
+	lv := loginView{Tenant: tenant, User: user, Next: next}
+	ck, err := r.Cookie(loginCookie)
+	if err != nil || ck.Value == "" || ck.Value != r.PostFormValue("login_token") {
+		lv.Token = randomToken()
+		h.setCookie(w, r, loginCookie, lv.Token, time.Time{})
+		lv.Error = "The sign-in form expired or cookies are blocked: please try again."
+		h.render(w, r, http.StatusForbidden, "login", nil, "Sign in", lv)
+		return
+	}
+	select {
+	case h.logins <- struct{}{}:
+	case <-time.After(10 * time.Second):
+		lv.Token = randomToken()
+		h.setCookie(w, r, loginCookie, lv.Token, time.Time{})
+		lv.Error = "Too many sign-ins at once: please try again in a moment."
+		w.Header().Set("Retry-After", "5")
+		h.render(w, r, http.StatusServiceUnavailable, "login", nil, "Sign in", lv)
+		return
+	case <-r.Context().Done():
+		return
+	}
+	ns, err := h.svc.Login(r.Context(), tenant, user, pw)
+	<-h.logins
+	if err != nil {
+		lv.Token = randomToken()
+		h.setCookie(w, r, loginCookie, lv.Token, time.Time{})
+		status := http.StatusUnauthorized
+		lv.Error = "Wrong tenant, user name or password — or the account is locked. After " +
+			strconv.Itoa(app.LockAfter) + " failed attempts in a row an account is locked for " + app.LockFor.String() +
+			": wait, or ask your administrator to unlock it."
+		if app.CodeOf(err) != app.CodeUnauthenticated {
+			status = http.StatusInternalServerError
+			lv.Error = "Signing in failed on the server; please try again."
+			h.log.Error("web: login", "err", err.Error())
+		}
+		h.render(w, r, status, "login", nil, "Sign in", lv)
+		return
+	}
+	h.setCookie(w, r, loginCookie, "", time.Time{})
+	h.setCookie(w, r, sessionCookie, ns.Token+"."+ns.CSRF, ns.Expires)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
+	if ck, err := r.Cookie(sessionCookie); err == nil {
+		tok, _, _ := strings.Cut(ck.Value, ".")
+		if err := h.svc.Logout(r.Context(), tok); err != nil {
+			return err
+		}
+	}
+	h.setCookie(w, r, sessionCookie, "", time.Time{})
+	redirect(w, r, "/login", "You are signed out.")
+	return nil
+}
+
+func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
+	h.render(w, r, http.StatusOK, "account", c, "Your account", nil)
+	return nil
+}
+
+func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
+	if r.PostFormValue("new") != r.PostFormValue("again") {
+		return app.Errorf(app.CodeInvalid, "the new password and its repetition differ")
+	}
+	if err := h.svc.ChangePassword(r.Context(), c.P, r.PostFormValue("old"), r.PostFormValue("new")); err != nil {
+		return err
+	}
+	// Every session ended, this one too.
+	h.setCookie(w, r, sessionCookie, "", time.Time{})
+	redirect(w, r, "/login", "Password changed: sign in again.")
+	return nil
+}

@@ -1,0 +1,362 @@
+// Package web is Tidewatch's web interface for analysts, underwriters and
+// admins: server-rendered pages (html/template) over the application core
+// (internal/app), with a little script for what a page cannot do alone
+// (the map, live alerts, a job's progress). Everything it serves is
+// embedded in the binary: templates, styles, scripts, the map library
+// (Leaflet, vendored with its licence) and the geography (drawn from
+// package geo), so it works on a network with no internet.
+//
+// People sign in with a tenant, a name and a password (app.Login); the
+// session lives in an HttpOnly, SameSite=Lax cookie together with its CSRF
+// token, which every state-changing form and fetch sends back
+// (app.SessionPrincipal checks it). Every page acts as the session's
+// principal, so the core's tenant and role rules apply unchanged; pages
+// hide what the role cannot do, and the core refuses it anyway.
+package web
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/tidewatch/tidewatch/internal/app"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Options configure the interface.
+type Options struct {
+	// SecureCookies marks cookies Secure even on plain HTTP (behind a
+	// proxy that terminates TLS). Requests over TLS always get Secure
+	// cookies.
+	SecureCookies bool
+	// MaxUpload caps an uploaded file (screening, portfolio; default 64 MiB).
+	MaxUpload int64
+	// Logger receives errors the pages hide from users (default: discard).
+	Logger *slog.Logger
+	// Done, when closed, ends the live alert streams (a server shutting
+	// down would otherwise wait for every open inbox).
+	Done <-chan struct{}
+	// MaxLogins bounds the sign-ins checked at once (default 4): each
+	// spends 64 MiB and a few hundred milliseconds on argon2id, so a flood
+	// of attempts waits in line instead of exhausting memory.
+	MaxLogins int
+}
+
+// Handler serves the interface.
+type Handler struct {
+	svc   *app.Service
+	opt   Options
+	log   *slog.Logger
+	mux   *http.ServeMux
+	pages map[string]*template.Template
+	// Pages lists the GET routes that render a page for a signed-in user
+	// (the tenant-isolation test walks every one).
+	routes []Route
+	geo    *geoCache
+	logins chan struct{}
+}
+
+// Route is one of the interface's routes.
+type Route struct {
+	Method, Path string
+	// Page: renders HTML for a signed-in user.
+	Page bool
+	// Role is the least role that sees it.
+	Role app.Role
+}
+
+// New makes the interface over the service.
+func New(svc *app.Service, opt Options) *Handler {
+	if opt.MaxUpload <= 0 {
+		opt.MaxUpload = 64 << 20
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opt.MaxLogins <= 0 {
+		opt.MaxLogins = 4
+	}
+	h := &Handler{svc: svc, opt: opt, log: opt.Logger, mux: http.NewServeMux(), geo: newGeoCache(svc), logins: make(chan struct{}, opt.MaxLogins)}
+	h.parseTemplates()
+	h.register()
+	return h
+}
+
+// Routes lists the interface's routes.
+func (h *Handler) Routes() []Route { return h.routes }
+
+// ServeHTTP serves a request with the interface's security headers.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("Content-Security-Policy", csp)
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "same-origin")
+	hd.Set("Cross-Origin-Opener-Policy", "same-origin")
+	hd.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+	if !strings.HasPrefix(r.URL.Path, "/static/") {
+		// Tenant pages are never kept by a browser or a proxy.
+		hd.Set("Cache-Control", "no-store")
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			h.log.Error("web panic", "path", r.URL.Path, "panic", fmt.Sprint(v))
+			http.Error(w, "internal error (logged on the server)", http.StatusInternalServerError)
+		}
+	}()
+	h.mux.ServeHTTP(w, r)
+}
+
+// csp allows the interface's own scripts, styles, images and requests,
+// and nothing else: no inline script, no framing.
+const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; " +
+	"form-action 'self'; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// handler kinds.
+type (
+	pageFunc func(w http.ResponseWriter, r *http.Request, c *reqCtx) error
+)
+
+// reqCtx is a signed-in request.
+type reqCtx struct {
+	P    app.Principal
+	CSRF string
+}
+
+func (h *Handler) add(method, path string, page bool, role app.Role, fn pageFunc) {
+	h.routes = append(h.routes, Route{Method: method, Path: path, Page: page, Role: role})
+	h.mux.HandleFunc(method+" "+path, func(w http.ResponseWriter, r *http.Request) {
+		c, err := h.session(r, method != http.MethodGet && method != http.MethodHead)
+		if err != nil {
+			if app.CodeOf(err) == app.CodeUnauthenticated {
+				if method == http.MethodGet && page {
+					http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+					return
+				}
+				h.fail(w, r, nil, err)
+				return
+			}
+			h.fail(w, r, nil, err)
+			return
+		}
+		if c.P.Role < role {
+			h.fail(w, r, c, app.Errorf(app.CodeForbidden, "this page needs the %s role; you have %s", role, c.P.Role))
+			return
+		}
+		if err := fn(w, r, c); err != nil {
+			h.fail(w, r, c, err)
+		}
+	})
+}
+
+const (
+	sessionCookie = "tw_session"
+	loginCookie   = "tw_login"
+)
+
+// session reads the session cookie: "TOKEN.CSRF". State-changing
+// requests must also carry the CSRF token in a form field or header.
+func (h *Handler) session(r *http.Request, needCSRF bool) (*reqCtx, error) {
+	ck, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return nil, app.Errorf(app.CodeUnauthenticated, "not signed in")
+	}
+	tok, csrf, ok := strings.Cut(ck.Value, ".")
+	if !ok {
+		return nil, app.Errorf(app.CodeUnauthenticated, "not signed in")
+	}
+	sent := ""
+	if needCSRF {
+		sent = r.Header.Get("X-CSRF-Token")
+		if sent == "" {
+			sent = r.PostFormValue("csrf")
+		}
+		if sent == "" {
+			return nil, app.Errorf(app.CodeForbidden, "the form carries no CSRF token: reload the page")
+		}
+	}
+	p, err := h.svc.SessionPrincipal(r.Context(), tok, sent, needCSRF)
+	if err != nil {
+		return nil, err
+	}
+	return &reqCtx{P: p, CSRF: csrf}, nil
+}
+
+func (h *Handler) secure(r *http.Request) bool { return r.TLS != nil || h.opt.SecureCookies }
+
+// setCookie sets (or, with no value, deletes) a cookie; a session's lasts
+// until the session expires, counted on the service's clock.
+func (h *Handler) setCookie(w http.ResponseWriter, r *http.Request, name, value string, expires time.Time) {
+	c := &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: h.secure(r)}
+	if value == "" {
+		c.MaxAge = -1
+	} else if !expires.IsZero() {
+		c.MaxAge = max(1, int(expires.Sub(h.svc.Now()).Seconds()))
+	}
+	http.SetCookie(w, c)
+}
+
+var statusOf = map[app.Code]int{
+	app.CodeInvalid: http.StatusBadRequest, app.CodeNotFound: http.StatusNotFound, app.CodeUnauthenticated: http.StatusUnauthorized,
+	app.CodeForbidden: http.StatusForbidden, app.CodeConflict: http.StatusConflict, app.CodePrecondition: http.StatusUnprocessableEntity,
+	app.CodeTooLarge: http.StatusRequestEntityTooLarge, app.CodeRateLimited: http.StatusTooManyRequests, app.CodeUnavailable: http.StatusServiceUnavailable,
+	app.CodeInternal: http.StatusInternalServerError,
+}
+
+// fail answers an error: JSON to scripts, a page to people.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, c *reqCtx, err error) {
+	code := app.CodeOf(err)
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		code, err = app.CodeTooLarge, app.Errorf(app.CodeTooLarge, "the file is larger than %d MiB", mbe.Limit>>20)
+	}
+	status := statusOf[code]
+	if status == 0 {
+		status = http.StatusInternalServerError
+	}
+	msg := err.Error()
+	if code == app.CodeInternal {
+		h.log.Error("web: internal error", "path", r.URL.Path, "err", err.Error())
+		msg = "internal error (logged on the server)"
+	}
+	if wantsJSON(r) {
+		writeJSON(w, status, map[string]any{"error": map[string]string{"code": string(code), "message": msg}})
+		return
+	}
+	h.render(w, r, status, "error", c, "Something went wrong", errorView{Status: status, Code: string(code), Message: msg})
+}
+
+type errorView struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func wantsJSON(r *http.Request) bool {
+	return strings.HasSuffix(r.URL.Path, ".json") || strings.Contains(r.Header.Get("Accept"), "application/json") || r.Header.Get("X-CSRF-Token") != ""
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(v); err != nil {
+		http.Error(w, "encoding failed", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// view is what every page template gets.
+type view struct {
+	Title string
+	Nav   string
+	P     app.Principal
+	CSRF  string
+	// Can: what the role may do (pages hide the rest).
+	Analyst, Underwriter, Admin bool
+	Flash                       string
+	Data                        any
+	Scripts                     []string
+	Version                     string
+}
+
+// render executes a page template into a buffer, then writes it: a
+// template error is a 500, never half a page.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, c *reqCtx, title string, data any, scripts ...string) {
+	t, ok := h.pages[name]
+	if !ok {
+		http.Error(w, "no page "+name, http.StatusInternalServerError)
+		return
+	}
+	v := view{Title: title, Nav: name, Data: data, Scripts: scripts, Version: h.svc.Version(), Flash: r.URL.Query().Get("flash")}
+	if len(v.Flash) > 300 {
+		v.Flash = v.Flash[:300]
+	}
+	if c != nil {
+		v.P, v.CSRF = c.P, c.CSRF
+		v.Analyst, v.Underwriter, v.Admin = c.P.Role >= app.RoleAnalyst, c.P.Role >= app.RoleUnderwriter, c.P.Role >= app.RoleAdmin
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
+		h.log.Error("web: template", "page", name, "err", err.Error())
+		http.Error(w, "internal error (logged on the server)", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// redirect sends the browser on after a form, with a message.
+func redirect(w http.ResponseWriter, r *http.Request, to, flash string) {
+	if flash != "" {
+		path, frag, hasFrag := strings.Cut(to, "#")
+		sep := "?"
+		if strings.Contains(path, "?") {
+			sep = "&"
+		}
+		if strings.HasSuffix(path, "?") {
+			sep = ""
+		}
+		to = path + sep + "flash=" + url.QueryEscape(flash)
+		if hasFrag {
+			to += "#" + frag
+		}
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// localPath keeps a "next" URL on this site.
+func localPath(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+		return "/"
+	}
+	return next
+}
+
+func randomToken() string {
+	var b [24]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// static serves the embedded assets, cached for an hour.
+func (h *Handler) static() http.Handler {
+	sub, _ := fs.Sub(staticFS, "static")
+	fsrv := http.StripPrefix("/static/", http.FileServer(http.FS(sub)))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		fsrv.ServeHTTP(w, r)
+	})
+}
+
+// ctxTimeout bounds a page's work.
+func ctxTimeout(r *http.Request, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.Context(), d)
+}

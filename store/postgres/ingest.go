@@ -1,0 +1,182 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tidewatch/tidewatch/store"
+)
+
+// Run returns a stored run.
+func (s *DB) Run(ctx context.Context, id string) (store.Run, error) {
+	var j []byte
+	err := s.pool.QueryRow(ctx, `SELECT json FROM runs WHERE id = $1`, id).Scan(&j)
+	if errors.Is(err, pgx.ErrNoRows) || isBadText(err) {
+		return store.Run{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.Run{}, err
+	}
+	var r store.Run
+	return r, json.Unmarshal(j, &r)
+}
+
+func putRun(ctx context.Context, tx pgx.Tx, r store.Run) error {
+	j, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	now := time.Now().UnixMilli()
+	_, err = tx.Exec(ctx, `INSERT INTO runs(id, json, started_ms, updated_ms) VALUES($1,$2,$3,$3)
+		ON CONFLICT (id) DO UPDATE SET json = excluded.json, updated_ms = excluded.updated_ms`, r.ID, j, now)
+	return err
+}
+
+// Runs returns every run's record, by ID.
+func (s *DB) Runs(ctx context.Context) ([]store.Run, error) {
+	return jsonRows[store.Run](ctx, s, "run record", `SELECT json FROM runs ORDER BY id`)
+}
+
+// PutRun stores a run's record.
+func (s *DB) PutRun(ctx context.Context, r store.Run) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		if err := putRun(ctx, tx, r); err != nil {
+			return fmt.Errorf("store run %s: %w", r.ID, err)
+		}
+		return nil
+	})
+}
+
+// ResetRun deletes what a run wrote and stores its new record, in one
+// transaction.
+func (s *DB) ResetRun(ctx context.Context, r store.Run) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		for _, t := range []string{"chunks", "events", "event_vessels", "identities"} {
+			if _, err := tx.Exec(ctx, `DELETE FROM `+t+` WHERE run = $1`, r.ID); err != nil {
+				return fmt.Errorf("reset run %s: %w", r.ID, err)
+			}
+		}
+		if err := putRun(ctx, tx, r); err != nil {
+			return fmt.Errorf("reset run %s: %w", r.ID, err)
+		}
+		return nil
+	})
+}
+
+// identStage is the per-connection table identities are copied into
+// before they are merged into the identities table (COPY cannot update
+// a row already there); its rows go at commit.
+const identStage = `CREATE TEMP TABLE IF NOT EXISTS tidewatch_identities_in(mmsi bigint, field text COLLATE "C", value bytea, imo bigint, first_ms bigint, last_ms bigint, count bigint, source bytea) ON COMMIT DELETE ROWS`
+
+// CommitBatch stores a batch and the run's progress in one transaction:
+// chunks, events and identities by COPY.
+func (s *DB) CommitBatch(ctx context.Context, b *store.Batch) error {
+	run := b.Run.ID
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		if len(b.Chunks) > 0 {
+			rows := make([][]any, len(b.Chunks))
+			for i, c := range b.Chunks {
+				rows[i] = []any{int64(c.MMSI), ms(c.Start), run, ms(c.End), int32(c.N), c.Fixes, c.Data}
+			}
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"chunks"}, []string{"mmsi", "start_ms", "run", "end_ms", "n", "fixes", "data"}, pgx.CopyFromRows(rows)); err != nil {
+				return fmt.Errorf("store %d chunks: %w", len(b.Chunks), err)
+			}
+		}
+		if len(b.Identities) > 0 {
+			if err := copyIdentities(ctx, tx, run, b.Identities); err != nil {
+				return err
+			}
+		}
+		if err := putRun(ctx, tx, b.Run); err != nil {
+			return fmt.Errorf("store run %s: %w", run, err)
+		}
+		if len(b.Events) > 0 {
+			// Events are numbered (their cursor for EventsAfter) under
+			// one lock held to the commit, so cursors grow in commit
+			// order: a reader that has seen cursor n never later finds
+			// an event below n committed by another node. Taken last,
+			// it covers only the events' own writes.
+			if err := s.lock(ctx, tx, "events"); err != nil {
+				return err
+			}
+			if err := copyEvents(ctx, tx, run, b.Events); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("commit batch %d of run %s: %w", b.Run.Batches, run, err)
+	}
+	return nil
+}
+
+// copyIdentities merges a batch's identity rows: they hold the run's
+// totals so far, so writing them again (a resumed run) replaces rather
+// than adds. A value given twice in one batch keeps its last row.
+func copyIdentities(ctx context.Context, tx pgx.Tx, run string, ids []store.Identity) error {
+	type key struct {
+		mmsi         uint32
+		field, value string
+	}
+	last := make(map[key]int, len(ids))
+	for i, id := range ids {
+		last[key{id.MMSI, id.Field, id.Value}] = i
+	}
+	rows := make([][]any, 0, len(last))
+	for i, id := range ids {
+		if last[key{id.MMSI, id.Field, id.Value}] != i {
+			continue
+		}
+		rows = append(rows, []any{int64(id.MMSI), id.Field, []byte(id.Value), int64(id.IMO), ms(id.First), ms(id.Last), id.Count, []byte(id.Source)})
+	}
+	if _, err := tx.Exec(ctx, identStage); err != nil {
+		return fmt.Errorf("store identities: %w", err)
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"tidewatch_identities_in"}, []string{"mmsi", "field", "value", "imo", "first_ms", "last_ms", "count", "source"}, pgx.CopyFromRows(rows)); err != nil {
+		return fmt.Errorf("store %d identities: %w", len(rows), err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO identities(mmsi, field, value, run, imo, first_ms, last_ms, count, source)
+		SELECT mmsi, field, value, $1, imo, first_ms, last_ms, count, source FROM tidewatch_identities_in
+		ON CONFLICT (mmsi, field, value, run) DO UPDATE SET imo = excluded.imo, first_ms = excluded.first_ms, last_ms = excluded.last_ms, count = excluded.count, source = excluded.source`, run); err != nil {
+		return fmt.Errorf("store %d identities: %w", len(rows), err)
+	}
+	return nil
+}
+
+func copyEvents(ctx context.Context, tx pgx.Tx, run string, evs []store.StoredEvent) error {
+	rows := make([][]any, len(evs))
+	type vkey struct {
+		mmsi uint32
+		seq  int64
+	}
+	seen := map[vkey]bool{}
+	var vrows [][]any
+	for i, e := range evs {
+		j, err := json.Marshal(e.Event)
+		if err != nil {
+			return fmt.Errorf("store event %d: %w", e.Seq, err)
+		}
+		rows[i] = []any{run, e.Seq, e.Event.Kind, ms(e.Event.Start), ms(e.Event.End), e.Event.Lat, e.Event.Lon, j}
+		for _, v := range e.Event.Vessels {
+			// One row per vessel of an event, the first IMO given.
+			if seen[vkey{v.MMSI, e.Seq}] {
+				continue
+			}
+			seen[vkey{v.MMSI, e.Seq}] = true
+			vrows = append(vrows, []any{int64(v.MMSI), ms(e.Event.Start), run, e.Seq, ms(e.Event.End), int64(v.IMO)})
+		}
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"events"}, []string{"run", "seq", "kind", "start_ms", "end_ms", "lat", "lon", "json"}, pgx.CopyFromRows(rows)); err != nil {
+		return fmt.Errorf("store %d events: %w", len(rows), err)
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"event_vessels"}, []string{"mmsi", "start_ms", "run", "seq", "end_ms", "imo"}, pgx.CopyFromRows(vrows)); err != nil {
+		return fmt.Errorf("store the vessels of %d events: %w", len(rows), err)
+	}
+	return nil
+}
