@@ -107,10 +107,10 @@ type Service struct {
 	// monitorWake tells RunMonitor a batch was committed (a live feed's
 	// events are screened at once, not at the next tick).
 	monitorWake chan struct{}
-	sealKey   []byte
-	live      liveInputs
-	riskHash  string
-	scratch   func() (ScratchStore, error)
+	sealKey     []byte
+	live        liveInputs
+	riskHash    string
+	scratch     func() (ScratchStore, error)
 }
 
 // New makes a service.
