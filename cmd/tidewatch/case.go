@@ -16,6 +16,7 @@ import (
 	"github.com/tidewatch/tidewatch/internal/app"
 	"github.com/tidewatch/tidewatch/internal/termtext"
 	"github.com/tidewatch/tidewatch/store"
+	"github.com/tidewatch/tidewatch/store/postgres"
 	"github.com/tidewatch/tidewatch/store/sqlite"
 )
 
@@ -89,6 +90,9 @@ func (c *caseFlags) register(fs *flag.FlagSet, write bool) {
 
 func (c *caseFlags) open() (*app.Service, func(), app.Principal, error) {
 	sealFile := c.sealFile
+	if sealFile == "" && postgres.IsURL(c.sf.path) && os.Getenv("TIDEWATCH_SEAL_KEY") == "" {
+		return nil, nil, app.Principal{}, usagef("with a PostgreSQL store give --seal-key-file or TIDEWATCH_SEAL_KEY (the key the servers seal with)")
+	}
 	if sealFile == "" {
 		sealFile = c.sf.path + ".key"
 	}

@@ -824,14 +824,14 @@ func (s *Service) ReplayCase(ctx context.Context, bag *casefile.Bag) (CaseReplay
 			payload[p], _ = bag.File(p)
 		}
 	}
-	q := store.VesselQuery{IMO: pred.Vessel.IMO, MMSI: pred.Vessel.MMSI}
+	// The vessel as it was asked for: by MMSI when exported by MMSI (the
+	// predicate then names the MMSI; its IMO is the profile's), else by IMO.
+	q := store.VesselQuery{IMO: pred.Vessel.IMO}
+	if pred.Vessel.MMSI != 0 {
+		q = store.VesselQuery{MMSI: pred.Vessel.MMSI}
+	}
 	if q.MMSI == 0 && q.IMO == 0 && len(pred.Vessel.MMSIs) > 0 {
 		q.MMSI = pred.Vessel.MMSIs[0]
-	}
-	// The vessel as exported: by MMSI when asked by MMSI.
-	var sumj CaseSummary
-	if err := json.Unmarshal(payload[caseSummaryFile], &sumj); err == nil && sumj.Predicate.Vessel.MMSI != 0 {
-		q = store.VesselQuery{MMSI: sumj.Predicate.Vessel.MMSI}
 	}
 	in, err := caseDeriveInput(payload, q, pred.From, pred.To)
 	if err != nil {
