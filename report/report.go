@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tidewatch/tidewatch/geo"
+	"github.com/tidewatch/tidewatch/ledger"
 	"github.com/tidewatch/tidewatch/risk"
 	"github.com/tidewatch/tidewatch/sanctions"
 )
@@ -59,6 +60,11 @@ type Input struct {
 	AuditSeq  int64
 	AuditHash string
 	Window    string // as the user gave it: "12m"
+	// Ledger is the cap ledger's estimated deliveries the vessel is part
+	// of (package ledger); Cases the case files about it the tenant
+	// received. Each section is left out when empty.
+	Ledger []ledger.Estimate
+	Cases  []CaseFile
 }
 
 //go:embed report.html.tmpl
@@ -130,6 +136,9 @@ type view struct {
 	Verdict  string
 	Factors  []factorRow
 	Events   []eventRow
+	// LedgerRows and CaseRows are the ledger and case file sections.
+	LedgerRows []ledgerRow
+	CaseRows   []caseRow
 }
 
 type factorRow struct {
@@ -176,6 +185,8 @@ func Write(w io.Writer, in Input) error {
 		}
 		v.Events = append(v.Events, eventRow{Ref: e.Ref, Kind: kindTitle(e.Kind), Colour: colour(e.Kind), When: spanText(e.Start, e.End), Where: where, What: eventWords(e.Event)})
 	}
+	v.LedgerRows = ledgerRows(&in)
+	v.CaseRows = caseRows(&in)
 	var buf bytes.Buffer
 	if err := tmpl.Execute(&buf, v); err != nil {
 		return fmt.Errorf("render report: %w", err)

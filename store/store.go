@@ -37,6 +37,8 @@ type Store interface {
 	AssessmentStore
 	AuditStore
 	MonitorStore
+	LedgerStore
+	CaseStore
 	Close() error
 }
 

@@ -167,6 +167,9 @@ in that scenario (decline) and of a clean ship (accept).`)
 			}
 		}
 	}
+	if err := demoLedgerAndCase(ctx, w, st, p, *dir, storePath); err != nil {
+		return err
+	}
 	rep, err := s.VerifyAudit(ctx, p, "")
 	if err != nil {
 		return err

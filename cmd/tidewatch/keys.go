@@ -19,6 +19,7 @@ var keysCommands = []command{
 	{"revoke", "revoke an API key at once", runKeysRevoke},
 	{"tenant", "create a tenant (an insurer, broker or government unit) or list them", runKeysTenant},
 	{"user", "add, list, disable or enable the people who sign in to the web interface", runKeysUser},
+	{"signing", "signing keys for case files: create, list, export", runKeysSigning},
 }
 
 func runKeys(e *env, args []string) error {

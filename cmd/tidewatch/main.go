@@ -62,7 +62,9 @@ func commands() []command {
 		{"detect", "find gaps, ship-to-ship encounters, loitering, port calls and zone entries in AIS", runDetect},
 		{"simulate", "write simulated AIS with planted DPRK evasion behaviour and its ground truth", runSimulate},
 		{"identify", "explain an IMO number, MMSI or call sign: check digits, station kind, flag", runIdentify},
-		{"keys", "create, list and revoke API keys (and tenants) for 'tidewatch serve'", runKeys},
+		{"keys", "create, list and revoke API keys (and tenants) for 'tidewatch serve'; signing keys for case files", runKeys},
+		{"case", "signed, replayable case files: export, verify, replay, sign, import", runCase},
+		{"ledger", "the refined-petroleum cap ledger: notified deliveries, estimates from DPRK port calls, share of the cap", runLedger},
 		{"version", "print the program version", runVersion},
 	}
 }

@@ -42,6 +42,8 @@ type Store interface {
 	audit.Store
 	IngestStore
 	MonitorStore
+	LedgerStore
+	CaseStore
 	Stats(ctx context.Context) (store.Stats, error)
 }
 
@@ -63,6 +65,10 @@ type Config struct {
 	// SealKey (32 bytes) encrypts the secrets the service must read back
 	// (webhook signing keys); without it webhooks cannot be added.
 	SealKey []byte
+	// Scratch makes an empty store the service throws away after use:
+	// case files derive their events and profile in one (docs/cases.md).
+	// Without it, case export and replay are refused.
+	Scratch func() (ScratchStore, error)
 	// MaxListEntities refuses a list version larger than this (default
 	// 200,000 entities: the largest official list, OFAC's SDN file, holds
 	// about 18,000; a file ten times larger is not a sanctions list and
@@ -104,6 +110,7 @@ type Service struct {
 	sealKey     []byte
 	live        liveInputs
 	riskHash    string
+	scratch     func() (ScratchStore, error)
 }
 
 // New makes a service.
@@ -136,6 +143,7 @@ func New(cfg Config) *Service {
 	s.wake = make(chan struct{}, 1)
 	s.monitorWake = make(chan struct{}, 1)
 	s.sealKey = cfg.SealKey
+	s.scratch = cfg.Scratch
 	return s
 }
 

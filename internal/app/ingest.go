@@ -108,6 +108,10 @@ func (s *Service) Ingest(ctx context.Context, p Principal, req IngestRequest) (I
 	if err != nil {
 		return res, err
 	}
+	// What each input was, so a case file can tell it is the file ingested.
+	if err := s.recordInputs(ctx, r.Run.ID, req.Inputs); err != nil {
+		return res, fmt.Errorf("record the inputs: %w", err)
+	}
 	if !r.AlreadyDone {
 		s.Metrics.add(func(m *Counters) { m.IngestFixes += r.Run.Fixes; m.IngestEvents += r.Run.Events })
 		var names []string

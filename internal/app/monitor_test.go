@@ -259,7 +259,7 @@ func TestEventAlerts(t *testing.T) {
 	}
 }
 
-func demoScenarioFile(t *testing.T) string {
+func demoScenarioFile(t testing.TB) string {
 	t.Helper()
 	sc := sim.DefaultScenario
 	sc.Duration, sc.Background, sc.DPRKTankerIMO = 72*time.Hour, 5, 8660313

@@ -143,6 +143,12 @@ func (s *Service) Report(ctx context.Context, p Principal, req ProfileRequest, f
 		}
 		in.Decisions = append(in.Decisions, report.Decision{Time: d.Time, Actor: d.By, Decision: d.Decision, Note: note, AuditSeq: d.AuditSeq})
 	}
+	if in.Ledger, err = s.vesselLedger(ctx, res.Profile.MMSIs, res.Profile.WindowStart, res.Profile.AsOf); err != nil {
+		return nil, err
+	}
+	if in.Cases, err = s.reportCases(ctx, p, req.Vessel, res.Profile.IMO); err != nil {
+		return nil, err
+	}
 	for _, src := range res.Profile.Coverage.Sources {
 		if IsSimulatedSource(src) {
 			in.Simulated = append(in.Simulated, "AIS source "+strconv.Quote(src))

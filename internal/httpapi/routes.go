@@ -771,6 +771,8 @@ func (s *Server) registerRoutes() {
 		})
 	s.registerMonitor()
 	s.registerCompat()
+	s.registerLedger()
+	s.registerCases()
 }
 
 // Whoami describes the caller.

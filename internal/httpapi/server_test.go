@@ -588,6 +588,12 @@ func (ts *testServer) validCases(t *testing.T, tenant string) (map[string]routeC
 		"GET /reconcile/suggest/{kind}": {path: "/reconcile/suggest/type?prefix=ves&" + keyQ},
 		"GET /reconcile/preview":        {path: "/reconcile/preview?id=" + url.QueryEscape(mf.entity) + "&" + keyQ},
 	}
+	for p, c := range ledgerCases(ts.makeLedgerFixtures(t)) {
+		cases[p] = c
+	}
+	for p, c := range caseCases(t) {
+		cases[p] = c
+	}
 	for p, c := range cases {
 		if c.tenant == "" {
 			c.tenant = tenant

@@ -188,6 +188,9 @@ func buildFixture() (*fixture, error) {
 		return nil, err
 	}
 	f.bJob = job.ID
+	if err := importTestCase(ctx, s, b, bSigner); err != nil {
+		return nil, err
+	}
 	if _, err := s.Decide(ctx, local, app.DecideRequest{Vessel: store.VesselQuery{IMO: 9300207}, Decision: risk.Decline, Reason: aReasonMark}); err != nil {
 		return nil, err
 	}

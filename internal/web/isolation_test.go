@@ -25,7 +25,8 @@ func TestTenantIsolationEveryRoute(t *testing.T) {
 		t.Fatalf("login B: %d", resp.StatusCode)
 	}
 	// B sees its own things: the markers are real.
-	for path, want := range map[string]string{"/portfolios/" + bPortfolio: bShip, "/vessels/" + stsIMO: bReason, "/admin": bKey, "/jobs/" + f.bJob: f.bJob} {
+	for path, want := range map[string]string{"/portfolios/" + bPortfolio: bShip, "/vessels/" + stsIMO: bReason, "/admin": bKey, "/jobs/" + f.bJob: f.bJob,
+		"/vessels/" + dprkMMSI + "?as_of=2026-03-04&window=4d": bSigner} {
 		if resp, body := b.get(path); resp.StatusCode != 200 || !strings.Contains(body, want) {
 			t.Fatalf("B's own %s: %d, lacks %q", path, resp.StatusCode, want)
 		}
@@ -35,7 +36,7 @@ func TestTenantIsolationEveryRoute(t *testing.T) {
 	}
 	// (The operator's own audit log records that it made tenant B and its
 	// first user: B's second user, made by B, is B's secret.)
-	bSecrets := []string{bPortfolio, bShip, bReason, bKey, bHook, bUser + "2", f.bJob, "B SECRET OWNER"}
+	bSecrets := []string{bPortfolio, bShip, bReason, bKey, bHook, bUser + "2", f.bJob, "B SECRET OWNER", bSigner}
 	aSecrets := []string{aPortfolio, aReasonMark, "underwriter2", "STS TANKER"}
 
 	// Path parameters aimed at the other tenant's objects.

@@ -73,6 +73,8 @@ func (h *Handler) register() {
 	h.add("POST", "/admin/webhooks/{id}/delete", false, ad, h.deleteWebhook)
 	h.add("POST", "/admin/deliveries/{id}/redeliver", false, ad, h.redeliver)
 
+	h.registerLedger()
+
 	h.add("GET", "/geo/land.json", false, v, h.landJSON)
 	h.add("GET", "/geo/zones.json", false, v, h.zonesJSON)
 	h.add("GET", "/geo/ports.json", false, v, h.portsJSON)

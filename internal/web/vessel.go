@@ -16,6 +16,7 @@ import (
 
 	"github.com/tidewatch/tidewatch/detect"
 	"github.com/tidewatch/tidewatch/internal/app"
+	"github.com/tidewatch/tidewatch/ledger"
 	"github.com/tidewatch/tidewatch/risk"
 	"github.com/tidewatch/tidewatch/store"
 )
@@ -76,6 +77,11 @@ type vesselView struct {
 	// Override says which decisions go against the recommendation.
 	Stricter map[string]bool
 	FourEyes bool
+	// Ledger: the cap ledger's estimates the vessel is part of in the
+	// window; Cases: the case files about it the tenant imported, with
+	// who signed them and when.
+	Ledger []ledger.Estimate
+	Cases  []store.ImportedCase
 }
 
 type timelineItem struct {
@@ -138,6 +144,12 @@ func (h *Handler) vesselPage(w http.ResponseWriter, r *http.Request, c *reqCtx) 
 				v.FourEyes = t.Policy.FourEyes
 			}
 		}
+	}
+	if v.Ledger, err = h.svc.VesselLedger(ctx, c.P, p.MMSIs, p.WindowStart, p.AsOf); err != nil {
+		return err
+	}
+	if v.Cases, err = h.svc.ImportedCases(ctx, c.P, store.VesselQuery{IMO: p.IMO, MMSI: req.Vessel.MMSI}); err != nil {
+		return err
 	}
 	v.Stricter = map[string]bool{}
 	for _, d := range []string{risk.Decline, risk.Refer, risk.Accept} {

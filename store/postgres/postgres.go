@@ -92,6 +92,16 @@ var migrations = []string{
 	CREATE INDEX outbox_due ON outbox(next_ms, id) WHERE state = 'pending';
 	CREATE INDEX outbox_tenant ON outbox(tenant, id);
 	CREATE TABLE monitor_state(key text COLLATE "C" PRIMARY KEY, value bytea NOT NULL);`,
+	// 2: the cap ledger (notified records, capacities, factors: shared)
+	// and case files (signing keys with their sealed private halves,
+	// ingested inputs' content ids, imported cases per tenant), as
+	// SQLite's version 6.
+	`CREATE TABLE ledger_notified(id text COLLATE "C" PRIMARY KEY, period_start text COLLATE "C" NOT NULL, json json NOT NULL);
+	CREATE TABLE ledger_capacities(key text COLLATE "C" PRIMARY KEY, json json NOT NULL);
+	CREATE TABLE ledger_factors(product text COLLATE "C" PRIMARY KEY, json json NOT NULL);
+	CREATE TABLE signing_keys(tenant text COLLATE "C" NOT NULL, id text COLLATE "C" NOT NULL, created_ms bigint NOT NULL, sealed bytea NOT NULL, json json NOT NULL, PRIMARY KEY(tenant, id));
+	CREATE TABLE input_records(run text COLLATE "C" NOT NULL, name text COLLATE "C" NOT NULL, json json NOT NULL, PRIMARY KEY(run, name));
+	CREATE TABLE imported_cases(tenant text COLLATE "C" NOT NULL, id text COLLATE "C" NOT NULL, imo bigint NOT NULL, mmsi bigint NOT NULL, imported_ms bigint NOT NULL, json json NOT NULL, PRIMARY KEY(tenant, id));`,
 }
 
 // SchemaVersion is the number of migrations this build knows.

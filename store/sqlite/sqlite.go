@@ -100,6 +100,15 @@ var migrations = []migration{
 	// filtered as they stream, and the index cost a page write per
 	// screening.
 	{sql: `DROP INDEX IF EXISTS audit_subject;`},
+	// 6: the cap ledger (notified records, capacities, factors: shared)
+	// and case files (signing keys, ingested inputs' content ids, imported
+	// cases per tenant).
+	{sql: `CREATE TABLE ledger_notified(id TEXT PRIMARY KEY, period_start TEXT NOT NULL, json TEXT NOT NULL);
+	CREATE TABLE ledger_capacities(key TEXT PRIMARY KEY, json TEXT NOT NULL);
+	CREATE TABLE ledger_factors(product TEXT PRIMARY KEY, json TEXT NOT NULL);
+	CREATE TABLE signing_keys(tenant TEXT NOT NULL, id TEXT NOT NULL, created_ms INTEGER NOT NULL, sealed BLOB NOT NULL, json TEXT NOT NULL, PRIMARY KEY(tenant, id));
+	CREATE TABLE input_records(run TEXT NOT NULL, name TEXT NOT NULL, json TEXT NOT NULL, PRIMARY KEY(run, name));
+	CREATE TABLE imported_cases(tenant TEXT NOT NULL, id TEXT NOT NULL, imo INTEGER, mmsi INTEGER, imported_ms INTEGER NOT NULL, json TEXT NOT NULL, PRIMARY KEY(tenant, id));`},
 }
 
 // migrateLocalTenant creates the "local" operator tenant and moves the

@@ -66,6 +66,8 @@ func Run(t *testing.T, open Open) {
 		{"DecisionsConcurrent", testDecideConcurrent},
 		{"ListVersionsOnce", testVersionsOnce},
 		{"FollowEvents", testFollowEvents},
+		{"Ledger", testLedger},
+		{"Cases", testCases},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			st := open(t)

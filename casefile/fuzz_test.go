@@ -1,0 +1,102 @@
+package casefile
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func zipOf(t testing.TB, b *Bag) []byte {
+	var buf bytes.Buffer
+	if err := b.WriteZip(&buf, "case", when); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// FuzzReadZip: any bytes read as a package give a bag or an error, never
+// a crash or an unbounded read; a bag read verifies without a crash.
+func FuzzReadZip(f *testing.F) {
+	good := zipOf(f, testBag(f))
+	f.Add(good)
+	f.Add(good[:len(good)/2])
+	f.Add([]byte("PK\x05\x06" + strings.Repeat("\x00", 18)))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		b, err := ReadZip(data)
+		if err != nil {
+			return
+		}
+		r := Verify(b, []ed25519.PublicKey{pub(key(1))})
+		if r.Files != len(b.Paths()) {
+			t.Fatalf("report counts %d files, the bag holds %d", r.Files, len(b.Paths()))
+		}
+	})
+}
+
+// FuzzVerifyFile: a package whose one file is replaced by any bytes never
+// crashes Verify, and verifies only when the bytes are the original ones.
+func FuzzVerifyFile(f *testing.F) {
+	b := testBag(f)
+	paths := b.Paths()
+	for i, p := range paths {
+		d, _ := b.File(p)
+		f.Add(uint8(i), d)
+		f.Add(uint8(i), append(append([]byte(nil), d...), '\n'))
+	}
+	f.Fuzz(func(t *testing.T, which uint8, data []byte) {
+		p := paths[int(which)%len(paths)]
+		c := b.Clone()
+		c.Put(p, data)
+		orig, _ := b.File(p)
+		r := Verify(c, nil)
+		if r.Intact() != bytes.Equal(orig, data) {
+			t.Fatalf("%s replaced by %q: intact %v", p, data, r.Intact())
+		}
+	})
+}
+
+// FuzzManifest: manifest and bag-info parsing never crash.
+func FuzzManifest(f *testing.F) {
+	b := testBag(f)
+	m, _ := b.File(ManifestFile)
+	info, _ := b.File(BagInfoFile)
+	f.Add(m)
+	f.Add(info)
+	f.Add([]byte("0000  data/%0Ax\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		entries, _ := parseManifest(data)
+		for _, e := range entries {
+			if checkPath(e.path) != nil {
+				t.Fatalf("an unsafe path %q was accepted", e.path)
+			}
+		}
+		parseInfo(data)
+	})
+}
+
+// FuzzExcerpt: any text gives an excerpt whose lines are lines of the
+// input, in order.
+func FuzzExcerpt(f *testing.F) {
+	f.Add([]byte("\\g:1-2-7,s:sim,c:1772326800*00\\!AIVDM,2,1,7,A,5,0*00\n\\g:2-2-7*00\\!AIVDM,2,2,7,A,0,2*00\n"))
+	f.Add([]byte("!AIVDM,1,1,,A,15MgK45P3@G?fl0E`JbR0OwT0@MS,0*4E,1327992119173\n$PGHP,1,2012,1,27,9,58,26,36,316,2,316000002,1AIS_S,0F*32\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var out bytes.Buffer
+		st, err := Excerpt(bytes.NewReader(data), func(uint32, time.Time) bool { return true }, &out)
+		if err != nil && err != io.EOF {
+			t.Fatal(err)
+		}
+		if st.KeptLines > st.Lines || st.Kept > st.Messages {
+			t.Fatalf("stats: %+v", st)
+		}
+		in := string(data)
+		for _, l := range strings.SplitAfter(out.String(), "\n") {
+			if l != "" && !strings.Contains(in, strings.TrimSuffix(l, "\n")) {
+				t.Fatalf("an excerpt line not in the input: %q", l)
+			}
+		}
+	})
+}

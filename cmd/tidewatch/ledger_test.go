@@ -1,0 +1,147 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/tidewatch/tidewatch/internal/app"
+	"github.com/tidewatch/tidewatch/sim"
+)
+
+// scenarioStore is a store holding the embedded lists and the demo's
+// simulated DPRK scenario (72 hours, a few background ships), built once
+// for the package's tests; each test copies it.
+var (
+	scenarioOnce sync.Once
+	scenarioDB   string
+	scenarioNMEA string
+	scenarioErr  string
+)
+
+func demoScenarioStore(t *testing.T) (db, nmea string) {
+	t.Helper()
+	scenarioOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "tidewatch-cmd-scenario")
+		if err != nil {
+			scenarioErr = err.Error()
+			return
+		}
+		sc := demoScenario()
+		sc.Background = 5
+		p := filepath.Join(dir, "scenario.nmea")
+		f, err := os.Create(p)
+		if err == nil {
+			err = sim.Run(sc, f, nil)
+			f.Close()
+		}
+		if err != nil {
+			scenarioErr = err.Error()
+			return
+		}
+		scenarioDB, scenarioNMEA = filepath.Join(dir, "s.db"), p
+		if code, _, errs := tw(t, "ingest", "--store", scenarioDB, "--create", p); code != 0 {
+			scenarioErr = errs
+		}
+	})
+	if scenarioErr != "" {
+		t.Fatalf("scenario store: %s", scenarioErr)
+	}
+	dst := filepath.Join(t.TempDir(), "s.db")
+	b, err := os.ReadFile(scenarioDB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dst, scenarioNMEA
+}
+
+func TestLedgerCommands(t *testing.T) {
+	db, _ := demoScenarioStore(t)
+	code, out, errs := tw(t, "ledger", "--store", db, "--year", "2026")
+	if code != 0 {
+		t.Fatalf("ledger: %d %s", code, errs)
+	}
+	for _, want := range []string{"estimated: 1 delivery", "MMSI 445000101", "at Nampo", "after encounter", "667000202 SIM OCEAN STAR (tanker)",
+		"fully laden 58,494 (49,314-82,157) bbl", "fully laden      58,494 (49,314-82,157)  11.7% (9.9%-16.4%)", "SIMULATED"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("ledger lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, _ = tw(t, "ledger", "--store", db, "--year", "2026", "--json")
+	var res app.LedgerResult
+	if code != 0 || json.Unmarshal([]byte(out), &res) != nil || len(res.Years) != 1 || len(res.Years[0].Estimates) != 1 {
+		t.Fatalf("json: %d %s", code, out)
+	}
+	est := res.Years[0].Estimates[0]
+	// The estimate's events are the stored ones.
+	code, evs, _ := tw(t, "events", "--store", db, "--vessel", "445000101", "--json")
+	for _, id := range est.EventIDs {
+		if code != 0 || !strings.Contains(evs, `"id":"`+id+`"`) {
+			t.Errorf("event %s of the estimate is not among the vessel's events", id)
+		}
+	}
+
+	// Records: import the embedded figures, add, edit, delete.
+	if code, out, errs := tw(t, "ledger", "import", "--embedded", "--store", db); code != 0 || !strings.Contains(out, "11 records added") {
+		t.Fatalf("import: %d %s %s", code, out, errs)
+	}
+	if _, out, _ := tw(t, "ledger", "import", "--embedded", "--store", db); !strings.Contains(out, "0 records added, 11 already held") {
+		t.Errorf("import again: %s", out)
+	}
+	code, out, errs = tw(t, "ledger", "records", "add", "--store", db, "--from", "2026-01-01", "--to", "2026-01-31", "--supplier", "China",
+		"--quantity", "1000", "--unit", "t", "--product", "gas_diesel_oil", "--source", "https://example.org/jan")
+	if code != 0 {
+		t.Fatalf("add: %s", errs)
+	}
+	id := strings.Fields(out)[1]
+	if code, _, errs := tw(t, "ledger", "records", "edit", id, "--quantity", "2000", "--store", db); code != 0 {
+		t.Fatalf("edit: %s", errs)
+	}
+	_, out, _ = tw(t, "ledger", "--store", db, "--year", "2026")
+	// 2,000 t x 7.23 bbl/t = 14,460 bbl notified.
+	if !strings.Contains(out, "notified: 14,460 bbl, 2.9% of the cap") || !strings.Contains(out, "2,000 t") {
+		t.Errorf("after the edit:\n%s", out)
+	}
+	if code, _, _ := tw(t, "ledger", "records", "delete", id, "--store", db); code != 0 {
+		t.Error("delete")
+	}
+	if code, _, errs := tw(t, "ledger", "records", "add", "--store", db, "--from", "2026-01-01", "--to", "2027-01-31", "--supplier", "China",
+		"--quantity", "1", "--unit", "t", "--source", "x"); code != 1 || !strings.Contains(errs, "spans two years") {
+		t.Errorf("a record across years: %d %s", code, errs)
+	}
+	// A bad CSV row costs itself only, and fails the command.
+	csv := filepath.Join(t.TempDir(), "n.csv")
+	os.WriteFile(csv, []byte("period_start,period_end,supplier,quantity,unit,source\n2025-03-01,2025-03-31,China,500,bbl,https://a.example\n2025-04-01,2025-04-30,China,many,bbl,https://a.example\n"), 0o644)
+	code, out, errs = tw(t, "ledger", "import", csv, "--store", db)
+	if code != 1 || !strings.Contains(out, "1 records added") || !strings.Contains(errs, "line 3") {
+		t.Errorf("csv import: %d %s %s", code, out, errs)
+	}
+
+	// Capacity and factors: recomputed at once.
+	if code, out, errs := tw(t, "ledger", "capacity", "set", "8660313", "--dwt", "3000", "--source", "test", "--store", db); code != 0 || !strings.Contains(out, "imo:8660313") {
+		t.Fatalf("capacity: %s %s", out, errs)
+	}
+	_, out, _ = tw(t, "ledger", "--store", db, "--year", "2026")
+	if !strings.Contains(out, "fully laden 22,500 (22,500-24,990) bbl") {
+		t.Errorf("after the capacity was set:\n%s", out)
+	}
+	if code, _, errs := tw(t, "ledger", "factors", "set", "unspecified", "--bbl-per-tonne", "8", "--low", "7.6", "--high", "8.4", "--source", "test", "--store", db); code != 0 {
+		t.Fatalf("factor: %s", errs)
+	}
+	_, out, _ = tw(t, "ledger", "--store", db, "--year", "2026")
+	if !strings.Contains(out, "fully laden 24,000 (22,800-25,200) bbl") {
+		t.Errorf("after the factor changed:\n%s", out)
+	}
+	if _, out, _ := tw(t, "ledger", "factors", "--store", db); !strings.Contains(out, "unspecified          8 (7.6-8.4)") {
+		t.Errorf("factors:\n%s", out)
+	}
+	if code, _, _ := tw(t, "ledger", "capacity", "delete", "8660313", "--store", db); code != 0 {
+		t.Error("capacity delete")
+	}
+}

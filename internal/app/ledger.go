@@ -1,0 +1,725 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tidewatch/tidewatch/detect"
+	"github.com/tidewatch/tidewatch/ledger"
+	"github.com/tidewatch/tidewatch/screen"
+	"github.com/tidewatch/tidewatch/store"
+)
+
+// The refined-petroleum cap ledger (package ledger, docs/ledger.md). Its
+// reference data (notified records, capacities, factors) is shared by
+// every tenant, like the lists: the operator's analysts change it, every
+// tenant reads the ledger, which is computed afresh from the current
+// records, factors, capacities and stored events on every call.
+
+// LedgerStore is what the ledger needs of storage (store.LedgerStore).
+type LedgerStore interface {
+	store.LedgerStore
+}
+
+// ActionLedger is the audit action of changes to the ledger's data.
+const ActionLedger = "ledger"
+
+// NotifiedRecords lists the notified records.
+func (s *Service) NotifiedRecords(ctx context.Context, p Principal) ([]ledger.Notified, error) {
+	if err := p.need(RoleViewer, "reading the cap ledger"); err != nil {
+		return nil, err
+	}
+	rs, err := s.st.NotifiedRecords(ctx)
+	if rs == nil {
+		rs = []ledger.Notified{}
+	}
+	return rs, err
+}
+
+func newLedgerID(prefix string) string {
+	var b [6]byte
+	rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+func invalid(err error) error {
+	if err == nil {
+		return nil
+	}
+	return Errorf(CodeInvalid, "%s", err.Error())
+}
+
+// AddNotified enters a notified record (the operator's analysts: the
+// ledger is shared). The record's ID is assigned.
+func (s *Service) AddNotified(ctx context.Context, p Principal, n ledger.Notified) (ledger.Notified, error) {
+	if err := p.needShared(RoleAnalyst, "entering a notified delivery"); err != nil {
+		return n, err
+	}
+	now := s.Now()
+	n.ID, n.Created, n.CreatedBy, n.Updated, n.UpdatedBy = newLedgerID("n-"), now, p.Actor, now, p.Actor
+	if err := invalid(n.Validate()); err != nil {
+		return n, err
+	}
+	if err := s.st.PutNotified(ctx, n); err != nil {
+		return n, err
+	}
+	_, err := s.record(ctx, p, ActionLedger, "notified:"+n.ID, map[string]any{"added": n})
+	return n, err
+}
+
+// UpdateNotified replaces a notified record's fields (its ID, creation and
+// creator stay); the audit log keeps the record before and after.
+func (s *Service) UpdateNotified(ctx context.Context, p Principal, id string, n ledger.Notified) (ledger.Notified, error) {
+	if err := p.needShared(RoleAnalyst, "changing a notified delivery"); err != nil {
+		return n, err
+	}
+	old, err := s.notified(ctx, id)
+	if err != nil {
+		return n, err
+	}
+	n.ID, n.Created, n.CreatedBy, n.Updated, n.UpdatedBy = old.ID, old.Created, old.CreatedBy, s.Now(), p.Actor
+	if err := invalid(n.Validate()); err != nil {
+		return n, err
+	}
+	if err := s.st.PutNotified(ctx, n); err != nil {
+		return n, err
+	}
+	_, err = s.record(ctx, p, ActionLedger, "notified:"+n.ID, map[string]any{"before": old, "after": n})
+	return n, err
+}
+
+// DeleteNotified deletes a notified record (kept in the audit log).
+func (s *Service) DeleteNotified(ctx context.Context, p Principal, id string) error {
+	if err := p.needShared(RoleAnalyst, "deleting a notified delivery"); err != nil {
+		return err
+	}
+	old, err := s.notified(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := s.st.DeleteNotified(ctx, id); err != nil {
+		return err
+	}
+	_, err = s.record(ctx, p, ActionLedger, "notified:"+id, map[string]any{"deleted": old})
+	return err
+}
+
+func (s *Service) notified(ctx context.Context, id string) (ledger.Notified, error) {
+	rs, err := s.st.NotifiedRecords(ctx)
+	if err != nil {
+		return ledger.Notified{}, err
+	}
+	for _, r := range rs {
+		if r.ID == id {
+			return r, nil
+		}
+	}
+	return ledger.Notified{}, Errorf(CodeNotFound, "no notified record %q", id)
+}
+
+// NotifiedImport is what a CSV import did.
+type NotifiedImport struct {
+	Added []ledger.Notified `json:"added"`
+	// Held counts rows equal to a record already held (same period,
+	// supplier, product, quantity, unit, barrels and source): skipped, so
+	// importing a file twice adds nothing.
+	Held int               `json:"already_held"`
+	Bad  []ledger.RowError `json:"bad_rows"`
+}
+
+// sameFigure says two records state the same figure.
+func sameFigure(a, b ledger.Notified) bool {
+	return a.PeriodStart == b.PeriodStart && a.PeriodEnd == b.PeriodEnd && strings.EqualFold(a.Supplier, b.Supplier) && a.Product == b.Product &&
+		a.Quantity == b.Quantity && a.Unit == b.Unit && a.BarrelsAsPublished == b.BarrelsAsPublished && a.Source == b.Source
+}
+
+// ImportNotified reads notified records from CSV (docs/ledger.md gives
+// the columns); a bad row is reported with its line and costs itself
+// only; rows already held are skipped. name labels the file in the audit
+// log. embedded: import the transcription built into the binary instead.
+func (s *Service) ImportNotified(ctx context.Context, p Principal, r io.Reader, name string) (NotifiedImport, error) {
+	res := NotifiedImport{Added: []ledger.Notified{}, Bad: []ledger.RowError{}}
+	if err := p.needShared(RoleAnalyst, "importing notified deliveries"); err != nil {
+		return res, err
+	}
+	recs, bad, err := ledger.ParseNotifiedCSV(io.LimitReader(r, 64<<20))
+	if err != nil {
+		return res, Errorf(CodeInvalid, "%s: %v", name, err)
+	}
+	if bad != nil {
+		res.Bad = bad
+	}
+	held, err := s.st.NotifiedRecords(ctx)
+	if err != nil {
+		return res, err
+	}
+	now := s.Now()
+	for _, n := range recs {
+		dup := false
+		for _, h := range held {
+			dup = dup || sameFigure(h, n)
+		}
+		if dup {
+			res.Held++
+			continue
+		}
+		n.ID, n.Created, n.CreatedBy, n.Updated, n.UpdatedBy = newLedgerID("n-"), now, p.Actor, now, p.Actor
+		if err := s.st.PutNotified(ctx, n); err != nil {
+			return res, err
+		}
+		held = append(held, n)
+		res.Added = append(res.Added, n)
+	}
+	var ids []string
+	for _, n := range res.Added {
+		ids = append(ids, n.ID)
+	}
+	_, err = s.record(ctx, p, ActionLedger, "notified:import", map[string]any{"file": name, "added": ids, "already_held": res.Held, "bad_rows": len(res.Bad)})
+	return res, err
+}
+
+// ImportEmbeddedNotified imports the published notified figures built
+// into the binary (ledger/data/notified_supplies.csv).
+func (s *Service) ImportEmbeddedNotified(ctx context.Context, p Principal) (NotifiedImport, error) {
+	return s.ImportNotified(ctx, p, bytes.NewReader(ledger.EmbeddedNotifiedCSV()), "embedded:ledger/data/notified_supplies.csv")
+}
+
+// CapacityRequest sets a vessel's capacity.
+type CapacityRequest struct {
+	Vessel store.VesselQuery `json:"-"`
+	DWT    float64           `json:"dwt_tonnes"`
+	Source string            `json:"source"`
+	Note   string            `json:"note,omitempty"`
+}
+
+// SetCapacity sets a tanker's deadweight (by IMO when given, else MMSI):
+// it comes before list tonnage and AIS length in every estimate.
+func (s *Service) SetCapacity(ctx context.Context, p Principal, req CapacityRequest) (store.VesselCapacity, error) {
+	if err := p.needShared(RoleAnalyst, "setting a vessel's capacity"); err != nil {
+		return store.VesselCapacity{}, err
+	}
+	if req.Vessel.IMO == 0 && req.Vessel.MMSI == 0 {
+		return store.VesselCapacity{}, Errorf(CodeInvalid, "give the vessel's IMO number or MMSI")
+	}
+	if !(req.DWT >= 50 && req.DWT <= 600000) {
+		return store.VesselCapacity{}, Errorf(CodeInvalid, "deadweight %v t: give tonnes between 50 and 600,000", req.DWT)
+	}
+	if strings.TrimSpace(req.Source) == "" || len(req.Source) > 2000 || len(req.Note) > 4000 {
+		return store.VesselCapacity{}, Errorf(CodeInvalid, "give the capacity's source (at most 2,000 bytes; a note at most 4,000)")
+	}
+	c := store.VesselCapacity{IMO: req.Vessel.IMO, MMSI: req.Vessel.MMSI, DWT: req.DWT, Source: req.Source, Note: req.Note, Set: s.Now(), SetBy: p.Actor}
+	if c.IMO != 0 {
+		c.MMSI = 0 // the ship, whatever MMSI it uses
+	}
+	if err := s.st.PutCapacity(ctx, c); err != nil {
+		return c, err
+	}
+	_, err := s.record(ctx, p, ActionLedger, c.Key(), map[string]any{"capacity": c})
+	return c, err
+}
+
+// DeleteCapacity removes a capacity set by an analyst.
+func (s *Service) DeleteCapacity(ctx context.Context, p Principal, q store.VesselQuery) error {
+	if err := p.needShared(RoleAnalyst, "removing a vessel's capacity"); err != nil {
+		return err
+	}
+	key := store.VesselCapacity{IMO: q.IMO, MMSI: q.MMSI}.Key()
+	if q.IMO == 0 && q.MMSI == 0 {
+		return Errorf(CodeInvalid, "give the vessel's IMO number or MMSI")
+	}
+	if err := s.st.DeleteCapacity(ctx, key); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return Errorf(CodeNotFound, "no capacity set for %s", key)
+		}
+		return err
+	}
+	_, err := s.record(ctx, p, ActionLedger, key, map[string]any{"capacity_removed": key})
+	return err
+}
+
+// Capacities lists the capacities analysts set.
+func (s *Service) Capacities(ctx context.Context, p Principal) ([]store.VesselCapacity, error) {
+	if err := p.need(RoleViewer, "reading the cap ledger"); err != nil {
+		return nil, err
+	}
+	cs, err := s.st.Capacities(ctx)
+	if cs == nil {
+		cs = []store.VesselCapacity{}
+	}
+	return cs, err
+}
+
+// SetFactor changes (or adds) a product's conversion factor; every
+// ledger after it uses the new one.
+func (s *Service) SetFactor(ctx context.Context, p Principal, f ledger.Factor) (ledger.Factor, error) {
+	if err := p.needShared(RoleAnalyst, "changing a conversion factor"); err != nil {
+		return f, err
+	}
+	if f.Low == 0 && f.High == 0 {
+		f.Low, f.High = f.BblPerTonne, f.BblPerTonne
+	}
+	if err := invalid(f.Validate()); err != nil {
+		return f, err
+	}
+	cur, err := s.factors(ctx)
+	if err != nil {
+		return f, err
+	}
+	old, _ := cur.Get(f.Product)
+	if err := s.st.PutFactor(ctx, f); err != nil {
+		return f, err
+	}
+	_, err = s.record(ctx, p, ActionLedger, "factor:"+f.Product, map[string]any{"before": old, "after": f})
+	return f, err
+}
+
+// DeleteFactor removes a stored factor: the embedded one applies again.
+func (s *Service) DeleteFactor(ctx context.Context, p Principal, product string) error {
+	if err := p.needShared(RoleAnalyst, "removing a conversion factor"); err != nil {
+		return err
+	}
+	if err := s.st.DeleteFactor(ctx, product); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return Errorf(CodeNotFound, "no stored factor for %q (embedded factors cannot be removed, only changed)", product)
+		}
+		return err
+	}
+	_, err := s.record(ctx, p, ActionLedger, "factor:"+product, map[string]any{"factor_removed": product})
+	return err
+}
+
+// Factors are the conversion factors in force: the embedded ones with
+// the stored changes.
+func (s *Service) Factors(ctx context.Context, p Principal) ([]ledger.Factor, error) {
+	if err := p.need(RoleViewer, "reading the cap ledger"); err != nil {
+		return nil, err
+	}
+	fs, err := s.factors(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return fs.Sorted(), nil
+}
+
+func (s *Service) factors(ctx context.Context) (ledger.Factors, error) {
+	over, err := s.st.Factors(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return ledger.DefaultFactors().With(over), nil
+}
+
+// LedgerRequest asks for the ledger.
+type LedgerRequest struct {
+	// Year is the year (0: every year with a record, an estimate or a
+	// published figure).
+	Year int
+}
+
+// LedgerResult is the ledger with what it rests on.
+type LedgerResult struct {
+	Years   []ledger.Year   `json:"years"`
+	Rules   ledger.Rules    `json:"rules"`
+	Factors []ledger.Factor `json:"factors"`
+	Program string          `json:"program"`
+	// Computed is when (the figures are recomputed on every call).
+	Computed time.Time `json:"computed"`
+	// Simulated names the estimates resting on simulated AIS (the demo).
+	Simulated []string `json:"simulated,omitempty"`
+}
+
+// dprkBox bounds every DPRK port: port calls are read from it only.
+var dprkBox = &store.BBox{South: 37.5, West: 124.0, North: 43.1, East: 131.0}
+
+// Ledger computes the cap ledger for a year, or every year: notified
+// records converted with the current factors, estimates from the stored
+// events with the current capacities, published estimates beside ours.
+func (s *Service) Ledger(ctx context.Context, p Principal, req LedgerRequest) (LedgerResult, error) {
+	if err := p.need(RoleViewer, "reading the cap ledger"); err != nil {
+		return LedgerResult{}, err
+	}
+	if req.Year != 0 && (req.Year < 2000 || req.Year > 2200) {
+		return LedgerResult{}, Errorf(CodeInvalid, "year %d: give a year such as 2024", req.Year)
+	}
+	fs, err := s.factors(ctx)
+	if err != nil {
+		return LedgerResult{}, err
+	}
+	recs, err := s.st.NotifiedRecords(ctx)
+	if err != nil {
+		return LedgerResult{}, err
+	}
+	rules := ledger.DefaultRules
+	var from, to time.Time
+	if req.Year != 0 {
+		from = time.Date(req.Year, 1, 1, 0, 0, 0, 0, time.UTC)
+		to = from.AddDate(1, 0, 0).Add(-time.Millisecond)
+		// Published periods that start in the year may run into the next.
+		for _, pb := range ledger.EmbeddedPublished() {
+			if strings.HasPrefix(pb.PeriodStart, strconv.Itoa(req.Year)) {
+				if e, err := time.Parse("2006-01-02", pb.PeriodEnd); err == nil && e.AddDate(0, 0, 1).After(to) {
+					to = e.AddDate(0, 0, 1)
+				}
+			}
+		}
+	}
+	ests, skipped, err := s.estimates(ctx, from, to, nil, rules, fs)
+	if err != nil {
+		return LedgerResult{}, err
+	}
+	published := ledger.EmbeddedPublished()
+	years := []int{req.Year}
+	if req.Year == 0 {
+		years = ledger.Years(recs, ests, published)
+	}
+	res := LedgerResult{Rules: rules, Factors: fs.Sorted(), Program: "tidewatch " + s.version, Computed: s.Now(), Years: []ledger.Year{}}
+	for _, y := range years {
+		res.Years = append(res.Years, ledger.Build(y, recs, ests, skipped, published, fs))
+	}
+	for _, e := range ests {
+		if e.Vessel.Simulated {
+			res.Simulated = append(res.Simulated, fmt.Sprintf("estimate %s (%09d %s): simulated AIS", e.ID, e.Vessel.MMSI, e.Vessel.Name))
+		}
+	}
+	return res, nil
+}
+
+// estimates finds the deliveries arriving in [from, to] (zero: no bound),
+// of every tanker (only: nil) or of the tankers given.
+func (s *Service) estimates(ctx context.Context, from, to time.Time, only []uint32, rules ledger.Rules, fs ledger.Factors) ([]ledger.Estimate, []ledger.Skipped, error) {
+	calls, err := s.allEvents(ctx, store.EventQuery{Kinds: []string{detect.KindPortCall}, From: from, To: to, Area: dprkBox, MMSIs: only})
+	if err != nil {
+		return nil, nil, err
+	}
+	facts, err := s.vesselFacts(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	evs := []detect.Event{}
+	seen := map[string]bool{}
+	isTanker := map[uint32]bool{}
+	var tankers []uint32
+	first := to
+	for _, e := range calls {
+		if !e.Details.DPRKPort || len(e.Vessels) == 0 || (!from.IsZero() && e.Start.Before(from)) {
+			continue
+		}
+		m := e.Vessels[0].MMSI
+		if !facts(m).Tanker {
+			continue
+		}
+		evs = append(evs, e)
+		seen[e.ID] = true
+		if !isTanker[m] {
+			isTanker[m] = true
+			tankers = append(tankers, m)
+		}
+		if first.IsZero() || e.Start.Before(first) {
+			first = e.Start
+		}
+	}
+	if len(tankers) > 0 {
+		// Their loadings and earlier DPRK calls, from the lookback before
+		// the first call on.
+		var lf time.Time
+		if !first.IsZero() {
+			lf = first.Add(-rules.Lookback())
+		}
+		lt := to
+		if lt.IsZero() {
+			lt = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+		}
+		if lf.IsZero() {
+			lf = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+		}
+		more, err := s.st.Events(ctx, tankers, lf, lt)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, e := range more {
+			if seen[e.ID] {
+				continue
+			}
+			switch e.Kind {
+			case detect.KindEncounter, detect.KindZoneExit, detect.KindPortCall:
+				seen[e.ID] = true
+				evs = append(evs, e)
+			}
+		}
+	}
+	ests, skipped := ledger.Estimates(evs, facts, rules, fs)
+	// Earlier calls were read for the chain of calls only.
+	keep := ests[:0]
+	for _, e := range ests {
+		if (from.IsZero() || !e.Arrival.Before(from)) && (to.IsZero() || !e.Arrival.After(to)) {
+			keep = append(keep, e)
+		}
+	}
+	keptSkips := skipped[:0]
+	for _, k := range skipped {
+		if (from.IsZero() || !k.Arrival.Before(from)) && (to.IsZero() || !k.Arrival.After(to)) {
+			keptSkips = append(keptSkips, k)
+		}
+	}
+	if keep == nil {
+		keep = []ledger.Estimate{}
+	}
+	return keep, keptSkips, nil
+}
+
+// allEvents reads every event a query selects, page by page past the
+// store's cap on one answer.
+func (s *Service) allEvents(ctx context.Context, q store.EventQuery) ([]detect.Event, error) {
+	q.Limit = MaxEvents
+	var out []detect.Event
+	seen := map[string]int{}
+	for page := 0; page < 10000; page++ {
+		evs, err := s.st.QueryEvents(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		added := 0
+		for _, e := range evs {
+			if i, ok := seen[e.ID]; ok {
+				if e.End.After(out[i].End) {
+					out[i] = e
+				}
+				continue
+			}
+			seen[e.ID] = len(out)
+			out = append(out, e)
+			added++
+		}
+		if len(evs) < q.Limit || added == 0 {
+			break
+		}
+		q.From = evs[len(evs)-1].Start
+	}
+	detect.SortEvents(out)
+	return out, nil
+}
+
+// vesselFacts returns what the ledger knows of ships by MMSI: identity
+// from AIS, type and tonnage from the lists in force, the capacity an
+// analyst set (which comes first), else list tonnage, else AIS length.
+func (s *Service) vesselFacts(ctx context.Context) (func(uint32) ledger.Vessel, error) {
+	caps, err := s.st.Capacities(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byKey := map[string]store.VesselCapacity{}
+	for _, c := range caps {
+		byKey[c.Key()] = c
+	}
+	idx, err := s.screens.now(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ferr error
+	f := func(m uint32) ledger.Vessel {
+		v := ledger.Vessel{MMSI: m}
+		ids, err := s.st.IdentityHistory(ctx, store.VesselQuery{MMSI: m})
+		if err != nil {
+			ferr = err
+			return v
+		}
+		var best int64
+		var length float64
+		var named time.Time
+		for _, id := range ids {
+			switch id.Field {
+			case "imo":
+				if n, err := strconv.Atoi(id.Value); err == nil && id.Count >= best {
+					v.IMO, best = uint32(n), id.Count
+				}
+			case "name":
+				if v.Name == "" || id.Last.After(named) {
+					v.Name, named = id.Value, id.Last
+				}
+			case "ship_type":
+				if t, err := strconv.Atoi(id.Value); err == nil && t >= 80 && t <= 89 && !v.Tanker {
+					v.Tanker, v.TankerWhy = true, fmt.Sprintf("AIS ship type %d (tanker)", t)
+				}
+			case "length":
+				if l, err := strconv.ParseFloat(id.Value, 64); err == nil && l > length {
+					length = l
+				}
+			}
+			if IsSimulatedSource(id.Source) {
+				v.Simulated = true
+			}
+		}
+		var ent *listVessel
+		if idx != nil {
+			ent = lookupListVessel(idx.ix, v.IMO, m)
+		}
+		if ent != nil && !v.Tanker && strings.Contains(strings.ToLower(ent.vesselType), "tanker") {
+			v.Tanker, v.TankerWhy = true, "listed as "+ent.vesselType+" ("+ent.ref+")"
+		}
+		if c, ok := byKey[store.VesselCapacity{IMO: v.IMO}.Key()]; ok && v.IMO != 0 {
+			cp := ledger.FromDeadweight(c.DWT, c.Source)
+			v.Capacity = &cp
+		} else if c, ok := byKey[store.VesselCapacity{MMSI: m}.Key()]; ok {
+			cp := ledger.FromDeadweight(c.DWT, c.Source)
+			v.Capacity = &cp
+		}
+		if v.Capacity != nil && !v.Tanker {
+			v.Tanker, v.TankerWhy = true, "an analyst set its cargo capacity"
+		}
+		if v.Capacity == nil && ent != nil && ent.tonnage != "" {
+			if cp, ok := ledger.FromListTonnage(ent.tonnage, ent.ref); ok {
+				v.Capacity = &cp
+			}
+		}
+		if v.Capacity == nil && length > 0 {
+			if cp, ok := ledger.FromLength(length); ok {
+				v.Capacity = &cp
+			}
+		}
+		return v
+	}
+	return func(m uint32) ledger.Vessel {
+		v := f(m)
+		if ferr != nil {
+			s.log.Warn("ledger: vessel facts", "mmsi", m, "err", ferr.Error())
+		}
+		return v
+	}, nil
+}
+
+// listVessel is a designated vessel's facts the ledger uses.
+type listVessel struct {
+	vesselType, tonnage, ref string
+}
+
+// lookupListVessel finds the list record of a ship by its identifiers.
+func lookupListVessel(ix *screen.Index, imo, mmsi uint32) *listVessel {
+	if ix == nil {
+		return nil
+	}
+	q := screen.Query{Type: "vessel"}
+	if imo != 0 {
+		q.IMO = strconv.Itoa(int(imo))
+	}
+	if mmsi != 0 {
+		q.MMSI = fmt.Sprintf("%09d", mmsi)
+	}
+	q, _ = q.Sanitised()
+	if q.IMO == "" && q.MMSI == "" {
+		return nil
+	}
+	res, err := ix.Search(q, screen.Options{Limit: 1})
+	if err != nil || len(res) == 0 || !res[0].Match || res[0].MatchedName != "" || res[0].Entity == nil {
+		return nil
+	}
+	e := res[0].Entity
+	var refs []string
+	for _, li := range e.Listings {
+		refs = append(refs, li.Ref())
+	}
+	return &listVessel{vesselType: e.VesselType, tonnage: e.Tonnage, ref: e.Name + " [" + strings.Join(refs, " ") + "]"}
+}
+
+// VesselLedger is the ledger's estimates a vessel is part of (as the
+// delivering tanker or a ship of its loading) arriving in [from, to].
+func (s *Service) VesselLedger(ctx context.Context, p Principal, mmsis []uint32, from, to time.Time) ([]ledger.Estimate, error) {
+	if err := p.need(RoleViewer, "reading the cap ledger"); err != nil {
+		return nil, err
+	}
+	return s.vesselLedger(ctx, mmsis, from, to)
+}
+
+func (s *Service) vesselLedger(ctx context.Context, mmsis []uint32, from, to time.Time) ([]ledger.Estimate, error) {
+	if len(mmsis) == 0 {
+		return nil, nil
+	}
+	fs, err := s.factors(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rules := ledger.DefaultRules
+	// The ship's own calls, and the calls of the ships it met.
+	involved := append([]uint32(nil), mmsis...)
+	evs, err := s.st.Events(ctx, mmsis, from.Add(-rules.Lookback()), to)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range evs {
+		if e.Kind == detect.KindEncounter {
+			for _, v := range e.Vessels {
+				involved = appendUniq(involved, v.MMSI)
+			}
+		}
+	}
+	ests, _, err := s.estimates(ctx, from, to, involved, rules, fs)
+	if err != nil {
+		return nil, err
+	}
+	var out []ledger.Estimate
+	for _, e := range ests {
+		for _, m := range mmsis {
+			if e.Involves(m) {
+				out = append(out, e)
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// CaseStore is what case files need of storage (store.CaseStore).
+type CaseStore interface {
+	store.CaseStore
+}
+
+// VesselLedgerOf is VesselLedger for a vessel by IMO (every MMSI that
+// broadcast it) or MMSI, over [from, to] (zero: the last 12 months).
+func (s *Service) VesselLedgerOf(ctx context.Context, p Principal, q store.VesselQuery, from, to time.Time) ([]ledger.Estimate, error) {
+	if err := p.need(RoleViewer, "reading the cap ledger"); err != nil {
+		return nil, err
+	}
+	if to.IsZero() {
+		to = s.Now()
+	}
+	if from.IsZero() {
+		from = DefaultWindow.Before(to)
+	}
+	if !to.After(from) {
+		return nil, Errorf(CodeInvalid, "the period's end must be after its start")
+	}
+	mmsis, err := s.mmsisOf(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.vesselLedger(ctx, mmsis, from, to)
+	if out == nil {
+		out = []ledger.Estimate{}
+	}
+	return out, err
+}
+
+// mmsisOf is the MMSI asked for, or every MMSI that broadcast the IMO.
+func (s *Service) mmsisOf(ctx context.Context, q store.VesselQuery) ([]uint32, error) {
+	var out []uint32
+	if q.MMSI != 0 {
+		out = append(out, q.MMSI)
+	}
+	if q.IMO != 0 {
+		ids, err := s.st.IdentityHistory(ctx, store.VesselQuery{IMO: q.IMO})
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			out = appendUniq(out, id.MMSI)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,153 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/tidewatch/tidewatch/casefile"
+	"github.com/tidewatch/tidewatch/internal/app"
+)
+
+// bSigner signs the case file tenant B imported: A must never see it.
+const bSigner = "B-SECRET-SIGNER"
+
+var scenarioStart = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+
+// importTestCase makes a small signed case file about the scenario's DPRK
+// tanker, signed by signer, and imports it for the principal.
+func importTestCase(ctx context.Context, s *app.Service, p app.Principal, signer string) error {
+	ev, _ := json.Marshal(map[string]any{"id": "5b0f584a575cf1d9", "kind": "encounter", "severity": "high", "status": "closed",
+		"vessels": []map[string]any{{"mmsi": 445000101}, {"mmsi": 667000202}}, "start": scenarioStart, "end": scenarioStart.Add(5 * time.Hour), "lat": 38.2, "lon": 124.0, "details": map[string]any{}})
+	b, err := casefile.New(map[string][]byte{"data/events.jsonl": append(ev, '\n'), "data/profile.json": []byte("{}\n")}, nil)
+	if err != nil {
+		return err
+	}
+	if err := b.Seal(casefile.Predicate{Vessel: casefile.PredicateVessel{IMO: 8660313, MMSI: 445000101, MMSIs: []uint32{445000101}}, From: scenarioStart,
+		To: scenarioStart.Add(72 * time.Hour), ExportedBy: signer, Organization: "Panel", Recommendation: "decline", Score: 450, Events: 1, Complete: true, Gaps: []string{}}); err != nil {
+		return err
+	}
+	_, k, _ := ed25519.GenerateKey(rand.Reader)
+	if err := b.Sign(k, signer, "Panel", scenarioStart.Add(80*time.Hour)); err != nil {
+		return err
+	}
+	_, err = s.ImportCase(ctx, p, app.CaseImportRequest{Bag: b})
+	return err
+}
+
+// The ledger page: the scenario's estimate with its events and the
+// totals; records entered by the operator's analysts (not by viewers, not
+// by another tenant); bad input a 4xx.
+func TestLedgerPage(t *testing.T) {
+	f := getFixture(t)
+	a := newClient(t, f)
+	a.login("local", "analyst", password)
+	resp, body := a.get("/ledger?year=2026")
+	if resp.StatusCode != 200 {
+		t.Fatalf("ledger: %d", resp.StatusCode)
+	}
+	for _, want := range []string{`id="scenario-totals"`, `id="estimates"`, "MMSI 445000101", "Korea Bay", "667000202 SIM OCEAN STAR (tanker)", "simulated",
+		`id="record-form"`, "fully laden"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the ledger page lacks %q", want)
+		}
+	}
+	resp, _ = a.post("/ledger/records", url.Values{"csrf": {a.csrf}, "period_start": {"2026-01-01"}, "period_end": {"2026-01-31"}, "supplier": {"China"},
+		"quantity": {"1000"}, "unit": {"t"}, "product": {"gas_diesel_oil"}, "source": {"https://example.org/jan"}})
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/ledger?year=2026&flash=") {
+		t.Fatalf("add a record: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	_, body = a.get("/ledger?year=2026")
+	// 1,000 t x 7.23 bbl/t.
+	if !strings.Contains(body, `<b id="notified-total">7,230</b>`) {
+		t.Errorf("the record is not in the notified total")
+	}
+	// A CSV upload.
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	mw.WriteField("csrf", a.csrf)
+	fw, _ := mw.CreateFormFile("file", "n.csv")
+	fw.Write([]byte("period_start,period_end,supplier,quantity,unit,source\n2026-02-01,2026-02-28,Russia,500,bbl,https://example.org/feb\n2026-03-01,2026-03-31,Russia,lots,bbl,x\n"))
+	mw.Close()
+	req, _ := http.NewRequest("POST", f.srv.URL+"/ledger/records/import", &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	up, err := a.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ub bytes.Buffer
+	ub.ReadFrom(up.Body)
+	up.Body.Close()
+	if up.StatusCode != 200 || !strings.Contains(ub.String(), "1 records added, 0 already held, 1 bad rows") || !strings.Contains(ub.String(), "line 3") {
+		t.Errorf("CSV import: %d %.400s", up.StatusCode, ub.String())
+	}
+	if resp, _ := a.post("/ledger/capacities", url.Values{"csrf": {a.csrf}, "vessel": {"8660313"}, "dwt": {"many"}, "source": {"x"}}); resp.StatusCode != 400 {
+		t.Errorf("a capacity of words: %d", resp.StatusCode)
+	}
+	if resp, _ := a.get("/ledger?year=abc"); resp.StatusCode != 400 {
+		t.Errorf("year=abc: %d", resp.StatusCode)
+	}
+	// A viewer reads without forms; another tenant's admin reads but may
+	// not write (the ledger is shared, the operator's to change).
+	v := newClient(t, f)
+	v.login("local", "viewer", password)
+	if _, body := v.get("/ledger?year=2026"); strings.Contains(body, `id="record-form"`) || !strings.Contains(body, "MMSI 445000101") {
+		t.Error("a viewer's ledger page")
+	}
+	b := newClient(t, f)
+	b.login(bTenant, bUser, password)
+	if _, body := b.get("/ledger?year=2026"); strings.Contains(body, `id="record-form"`) {
+		t.Error("another tenant is offered the record form")
+	}
+	if resp, _ := b.post("/ledger/records", url.Values{"csrf": {b.csrf}, "period_start": {"2026-01-01"}, "period_end": {"2026-01-31"}, "supplier": {"X"},
+		"quantity": {"1"}, "unit": {"bbl"}, "source": {"x"}}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("another tenant adds a record: %d", resp.StatusCode)
+	}
+}
+
+// The vessel page shows the ledger's estimate and the case files the
+// tenant imported, with who signed them; another tenant's import is not
+// shown.
+func TestVesselPageLedgerAndCases(t *testing.T) {
+	f := getFixture(t)
+	if err := importTestCase(t.Context(), f.svc, app.LocalPrincipal("fixture"), "Panel Expert"); err != nil {
+		t.Fatal(err)
+	}
+	a := newClient(t, f)
+	a.login("local", "viewer", password)
+	_, body := a.get("/vessels/" + dprkMMSI + "?as_of=2026-03-04&window=4d")
+	for _, want := range []string{`id="vessel-estimates"`, "Nampo", `id="case-files"`, "Panel Expert (Panel)", "valid, key not among the trusted ones"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the vessel page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, bSigner) {
+		t.Error("tenant B's case file shows on A's vessel page")
+	}
+}
+
+// The ledger page and a vessel page with its ledger and case sections in
+// a real browser: no console error, no accessibility violation.
+func TestBrowserLedger(t *testing.T) {
+	f := getFixture(t)
+	b := newBrowser(t, f.srv.URL)
+	defer b.finish()
+	b.open("login", "/login", "#user")
+	b.signIn("local", "analyst")
+	b.open("ledger", "/ledger?year=2026", "#scenario-totals")
+	if s := b.text("#estimates"); !strings.Contains(s, "445000101") {
+		t.Errorf("estimates: %.300s", s)
+	}
+	b.do("vessel", chromedp.Navigate(b.base+"/vessels/"+dprkMMSI+"?as_of=2026-03-04&window=4d"), chromedp.WaitVisible(chromedp.ID("vessel-estimates")))
+	b.check("vessel-ledger")
+}
