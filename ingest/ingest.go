@@ -123,7 +123,10 @@ type Result struct {
 	// sorted whole.
 	Resorted bool
 	Untimed  int64
-	Failed   []error // inputs that could not be read to the end
+	// Evicted counts the vessels the detectors forgot to stay under
+	// detect.Config.MaxVessels (0 unless more MMSIs were in play).
+	Evicted int64
+	Failed  []error // inputs that could not be read to the end
 }
 
 func (o *Options) defaults() {
@@ -146,7 +149,7 @@ func (o *Options) defaults() {
 
 // formatVersion changes when what ingest writes changes, so that old runs
 // are not resumed by a build that would write differently.
-const formatVersion = 1
+const formatVersion = 2
 
 // RunID names the run of these inputs with these settings, whatever the
 // inputs' order.
@@ -208,7 +211,7 @@ func Run(ctx context.Context, st store.Store, inputs []Input, o Options) (Result
 		p := &pass{o: o, st: st, run: run, committed: run.Batches, vessels: map[uint32]*vesselState{},
 			idents: map[identKey]*identRec{}, live: live, lastCommit: time.Now()}
 		late, err := p.do(ctx, inputs)
-		res.Untimed, res.Failed = p.untimed, p.failed
+		res.Untimed, res.Failed, res.Evicted = p.untimed, p.failed, p.forgotten
 		if err != nil {
 			res.Run = p.run
 			return res, err
@@ -228,11 +231,12 @@ func Run(ctx context.Context, st store.Store, inputs []Input, o Options) (Result
 	}
 }
 
-// vesselState is one MMSI's open chunk and thinning state.
+// vesselState is one MMSI's open chunk and thinning state: about 250
+// bytes for each vessel in play (docs/detection.md, "Memory").
 type vesselState struct {
 	thin       thinState
 	enc        store.ChunkEncoder
-	start, end time.Time
+	start, end track.Time
 	day        int64
 	fixes      int64
 	imo        uint32
@@ -240,8 +244,8 @@ type vesselState struct {
 	flag       *identRec // the MID flag's record, updated on every fix
 	// last holds, per static field, the value last reported and its
 	// record: most static reports repeat the last, which then costs no
-	// map lookup.
-	last [nStaticFields]lastValue
+	// map lookup. Allocated at the vessel's first static report.
+	last *[nStaticFields]lastValue
 }
 
 type lastValue struct {
@@ -258,16 +262,22 @@ const (
 	fLength
 	fDraught
 	nStaticFields
+	fFlag = nStaticFields // the MID's flag, from every position
 )
 
+// fieldNames are the stored names of the fields.
+var fieldNames = [...]string{fImo: "imo", fName: "name", fCallSign: "call_sign", fShipType: "ship_type", fDestination: "destination",
+	fLength: "length", fDraught: "draught", fFlag: "flag"}
+
 type identKey struct {
-	mmsi         uint32
-	field, value string
+	mmsi  uint32
+	field uint8
+	value string
 }
 
 type identRec struct {
 	imo         uint32
-	first, last time.Time
+	first, last track.Time
 	count       int64
 	source      string
 }
@@ -290,6 +300,7 @@ type pass struct {
 
 	fixes, kept, nEvents int64
 	untimed              int64
+	forgotten            int64 // vessels evicted
 	failed               []error
 	err                  error
 	lastCommit           time.Time
@@ -308,6 +319,7 @@ func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
 	defer st.finish()
 	eng := detect.NewEngine(cfg, p.o.Land, p.o.Ports, p.o.Zones, st.event)
 	eng.Observe = st.observe
+	eng.Forget = st.forget
 	// An unordered file shows itself within its first reorder window:
 	// stop there, and let the caller read it again sorted.
 	eng.StopWhenLate = !p.run.Sorted && !p.live
@@ -365,9 +377,10 @@ type stage struct {
 }
 
 type stageItem struct {
-	fix   track.Fix
-	seg   int
-	event *detect.Event
+	fix    track.Fix
+	seg    int
+	event  *detect.Event
+	forget bool // the engine evicted fix.MMSI
 }
 
 func newStage(p *pass) *stage {
@@ -380,9 +393,12 @@ func newStage(p *pass) *stage {
 					st.failed.Store(true)
 					return // the rest is drained unread
 				}
-				if it := &items[i]; it.event != nil {
+				switch it := &items[i]; {
+				case it.event != nil:
 					p.event(*it.event)
-				} else {
+				case it.forget:
+					p.forget(it.fix.MMSI)
+				default:
 					p.observe(it.fix, it.seg)
 				}
 			}
@@ -397,6 +413,10 @@ func newStage(p *pass) *stage {
 func (st *stage) observe(f track.Fix, segment int) { st.pipe.Put(stageItem{fix: f, seg: segment}) }
 
 func (st *stage) event(ev detect.Event) { st.pipe.Put(stageItem{event: &ev}) }
+
+func (st *stage) forget(mmsi uint32) {
+	st.pipe.Put(stageItem{fix: track.Fix{MMSI: mmsi}, forget: true})
+}
 
 // finish hands over what is left and waits for the storing goroutine.
 func (st *stage) finish() {
@@ -425,6 +445,7 @@ func (p *pass) event(ev detect.Event) {
 	p.events = append(p.events, store.StoredEvent{Seq: p.seq, Event: ev})
 	p.seq++
 	p.nEvents++
+	p.maybeEndBatch()
 }
 
 func (p *pass) observe(f track.Fix, segment int) {
@@ -438,13 +459,14 @@ func (p *pass) observe(f track.Fix, segment int) {
 	}
 	if r := detect.StaticIn(&f); r != nil {
 		p.static(v, *r)
+		p.maybeEndBatch()
 		return
 	}
-	t := f.Time.Std()
+	t := f.Time
 	if !v.flagSeen {
 		v.flagSeen = true
 		if fl, ok := identity.MMSI(f.MMSI).Flag(); ok {
-			v.flag = p.ident(f.MMSI, v.imo, "flag", string(fl), t, f.Source())
+			v.flag = p.ident(f.MMSI, v.imo, fFlag, string(fl), t, f.Source())
 		}
 	} else if r := v.flag; r != nil {
 		// The flag stays the same for every position of an MMSI: one
@@ -455,7 +477,7 @@ func (p *pass) observe(f track.Fix, segment int) {
 		r.count++
 	}
 	p.fixes++
-	pt := store.Point{Time: t, Lat: f.Lat, Lon: f.Lon, SOG: f.SOG, COG: f.COG, Segment: segment}
+	pt := tpoint{Time: t, Lat: f.Lat, Lon: f.Lon, SOG: f.SOG, COG: f.COG, Segment: int32(segment)}
 	day := f.Time.Unix() / 86400
 	keep, keepPrev := p.o.Thin.decide(&v.thin, pt)
 	if v.enc.Len() > 0 && day != v.day {
@@ -470,13 +492,42 @@ func (p *pass) observe(f track.Fix, segment int) {
 	}
 	v.thin.prev, v.thin.prevKept, v.thin.any = pt, keep, true
 	if p.fixes%p.o.BatchFixes == 0 || (p.live && p.fixes%4096 == 0 && time.Since(p.lastCommit) >= p.o.CommitEvery) {
-		if err := p.commit(false); err != nil {
-			p.err = err
-		}
+		p.endBatch()
+		return
+	}
+	p.maybeEndBatch()
+}
+
+// maybeEndBatch ends a batch that holds finalPiece chunks or events, or
+// identities seen for the first time: a flood of MMSIs (each evicted
+// seals a chunk, each may bring an event and records) would otherwise
+// pile a batch up until its fixes are counted. The cut points depend on
+// the input alone, so a resumed run cuts at the same places.
+func (p *pass) maybeEndBatch() {
+	if len(p.chunks) >= finalPiece || len(p.events) >= finalPiece || len(p.newIdents) >= finalPiece {
+		p.endBatch()
 	}
 }
 
-func (p *pass) keep(mmsi uint32, v *vesselState, pt store.Point) {
+func (p *pass) endBatch() {
+	if err := p.commit(false); err != nil {
+		p.err = err
+	}
+}
+
+// forget drops an MMSI the engine evicted: its open chunk is sealed into
+// the batch and its state freed; its identity records stay (their totals
+// go on counting if it is heard again). Memory then follows the engine's
+// vessels, not every MMSI of the run.
+func (p *pass) forget(mmsi uint32) {
+	p.forgotten++
+	if v := p.vessels[mmsi]; v != nil {
+		p.seal(mmsi, v)
+		delete(p.vessels, mmsi)
+	}
+}
+
+func (p *pass) keep(mmsi uint32, v *vesselState, pt tpoint) {
 	day := pt.Time.Unix() / 86400
 	if v.enc.Len() > 0 && (day != v.day || v.enc.Len() >= p.o.ChunkPoints) {
 		p.seal(mmsi, v)
@@ -485,12 +536,12 @@ func (p *pass) keep(mmsi uint32, v *vesselState, pt store.Point) {
 		v.enc.Reset()
 		v.start, v.day = pt.Time, day
 	}
-	if err := v.enc.Append(pt); err != nil {
+	if err := v.enc.Append(pt.point()); err != nil {
 		p.err = fmt.Errorf("ingest %d: %w", mmsi, err)
 		return
 	}
 	v.end = pt.Time
-	v.thin.kept = pt
+	v.thin.kept = keptPoint{pt.Time, pt.SOG, pt.COG}
 	p.kept++
 }
 
@@ -498,53 +549,56 @@ func (p *pass) seal(mmsi uint32, v *vesselState) {
 	if v.enc.Len() == 0 {
 		return
 	}
-	p.chunks = append(p.chunks, store.Chunk{MMSI: mmsi, Start: v.start, End: v.end, N: v.enc.Len(), Fixes: v.fixes,
+	p.chunks = append(p.chunks, store.Chunk{MMSI: mmsi, Start: v.start.Std(), End: v.end.Std(), N: v.enc.Len(), Fixes: v.fixes,
 		Data: append([]byte(nil), v.enc.Bytes()...)})
 	v.enc.Reset()
 	v.fixes = 0
 }
 
 func (p *pass) static(v *vesselState, r detect.StaticReport) {
+	if v.last == nil {
+		v.last = new([nStaticFields]lastValue)
+	}
 	if r.IMO != 0 {
 		v.imo = r.IMO
-		p.staticField(v, r, fImo, "imo", strconv.FormatUint(uint64(r.IMO), 10))
+		p.staticField(v, r, fImo, strconv.FormatUint(uint64(r.IMO), 10))
 	}
 	if r.Name != "" {
-		p.staticField(v, r, fName, "name", r.Name)
+		p.staticField(v, r, fName, r.Name)
 	}
 	if r.CallSign != "" {
-		p.staticField(v, r, fCallSign, "call_sign", r.CallSign)
+		p.staticField(v, r, fCallSign, r.CallSign)
 	}
 	if r.ShipType != 0 {
-		p.staticField(v, r, fShipType, "ship_type", strconv.Itoa(int(r.ShipType)))
+		p.staticField(v, r, fShipType, strconv.Itoa(int(r.ShipType)))
 	}
 	if r.Destination != "" {
-		p.staticField(v, r, fDestination, "destination", r.Destination)
+		p.staticField(v, r, fDestination, r.Destination)
 	}
 	if r.LengthM != 0 {
-		p.staticField(v, r, fLength, "length", strconv.Itoa(r.LengthM))
+		p.staticField(v, r, fLength, strconv.Itoa(r.LengthM))
 	}
 	if r.Draught != 0 {
-		p.staticField(v, r, fDraught, "draught", strconv.FormatFloat(r.Draught, 'f', 1, 64))
+		p.staticField(v, r, fDraught, strconv.FormatFloat(r.Draught, 'f', 1, 64))
 	}
 }
 
-func (p *pass) staticField(v *vesselState, r detect.StaticReport, i int, field, value string) {
+func (p *pass) staticField(v *vesselState, r detect.StaticReport, i uint8, value string) {
 	l := &v.last[i]
 	if l.rec != nil && l.value == value {
 		if r.IMO != 0 {
 			l.rec.imo = r.IMO
 		}
-		if t := r.Time.Std(); t.After(l.rec.last) {
-			l.rec.last = t
+		if r.Time.After(l.rec.last) {
+			l.rec.last = r.Time
 		}
 		l.rec.count++
 		return
 	}
-	l.value, l.rec = value, p.ident(r.MMSI, v.imo, field, value, r.Time.Std(), r.Source)
+	l.value, l.rec = value, p.ident(r.MMSI, v.imo, i, value, r.Time, r.Source)
 }
 
-func (p *pass) ident(mmsi, imo uint32, field, value string, t time.Time, source string) *identRec {
+func (p *pass) ident(mmsi, imo uint32, field uint8, value string, t track.Time, source string) *identRec {
 	k := identKey{mmsi, field, value}
 	r := p.idents[k]
 	if r == nil {
@@ -565,55 +619,87 @@ func (p *pass) ident(mmsi, imo uint32, field, value string, t time.Time, source 
 	return r
 }
 
+// finalPiece bounds the rows of one batch at the end of a run, when every
+// vessel's open chunk and every identity's totals are written: with a
+// million vessels in play, one batch of all of them held hundreds of MB
+// at once.
+const finalPiece = 1 << 16
+
 // commit ends the current batch. Identity rows are written when first
-// seen and, with their final totals, in the final batch: totals are
-// absolute, so a resumed run writing them again replaces, never adds.
+// seen and, with their final totals, at the end of the run: totals are
+// absolute, so a resumed run writing them again replaces, never adds. The
+// end of a run seals every open chunk and writes every total in batches
+// of at most finalPiece rows, the last one marking the run done; the
+// pieces are cut at the same places every time, so a resumed run skips
+// the ones already committed.
 func (p *pass) commit(final bool) error {
+	if !final {
+		return p.commitBatch(false, p.newIdents)
+	}
+	keys := make([]uint32, 0, len(p.vessels))
+	for m := range p.vessels {
+		keys = append(keys, m)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+	for _, m := range keys {
+		p.seal(m, p.vessels[m])
+		delete(p.vessels, m) // the run is over: free as it goes
+		if len(p.chunks) >= finalPiece {
+			if err := p.commitBatch(false, p.newIdents); err != nil {
+				return err
+			}
+		}
+	}
+	all := make([]identKey, 0, len(p.idents))
+	for k := range p.idents {
+		all = append(all, k)
+	}
+	sortIdents(all)
+	for len(all) > finalPiece {
+		if err := p.commitBatch(false, all[:finalPiece]); err != nil {
+			return err
+		}
+		all = all[finalPiece:]
+	}
+	return p.commitBatch(true, all)
+}
+
+func sortIdents(keys []identKey) {
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := keys[i], keys[j]
+		if a.mmsi != b.mmsi {
+			return a.mmsi < b.mmsi
+		}
+		if a.field != b.field {
+			return fieldNames[a.field] < fieldNames[b.field]
+		}
+		return a.value < b.value
+	})
+}
+
+// commitBatch stores the batch built so far with the identities keys name
+// (their totals so far), done marking the run complete.
+func (p *pass) commitBatch(done bool, keys []identKey) error {
 	idx := p.batch
 	p.batch++
 	p.lastCommit = time.Now()
-	if final {
-		keys := make([]uint32, 0, len(p.vessels))
-		for m := range p.vessels {
-			keys = append(keys, m)
-		}
-		sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
-		for _, m := range keys {
-			p.seal(m, p.vessels[m])
-		}
-	}
 	skipped := idx < p.committed
 	if !skipped {
 		b := &store.Batch{Run: p.run, Chunks: p.chunks, Events: p.events}
 		b.Run.Batches = idx + 1
-		b.Run.Fixes, b.Run.Kept, b.Run.Events, b.Run.Done = p.fixes, p.kept, p.nEvents, final
-		keys := p.newIdents
-		if final {
-			keys = keys[:0]
-			for k := range p.idents {
-				keys = append(keys, k)
-			}
-		}
-		sort.Slice(keys, func(i, j int) bool {
-			a, b := keys[i], keys[j]
-			if a.mmsi != b.mmsi {
-				return a.mmsi < b.mmsi
-			}
-			if a.field != b.field {
-				return a.field < b.field
-			}
-			return a.value < b.value
-		})
+		b.Run.Fixes, b.Run.Kept, b.Run.Events, b.Run.Done = p.fixes, p.kept, p.nEvents, done
+		sortIdents(keys)
 		for _, k := range keys {
 			r := p.idents[k]
-			b.Identities = append(b.Identities, store.Identity{MMSI: k.mmsi, IMO: r.imo, Field: k.field, Value: k.value,
-				First: r.first, Last: r.last, Count: r.count, Source: r.source})
+			b.Identities = append(b.Identities, store.Identity{MMSI: k.mmsi, IMO: r.imo, Field: fieldNames[k.field], Value: k.value,
+				First: r.first.Std(), Last: r.last.Std(), Count: r.count, Source: r.source})
 		}
 		if err := p.st.CommitBatch(context.Background(), b); err != nil {
 			return err
 		}
 		p.run = b.Run
 	}
+	clear(p.chunks)
 	p.chunks, p.events, p.newIdents = p.chunks[:0], p.events[:0], p.newIdents[:0]
 	if p.o.Progress != nil {
 		p.o.Progress(Progress{Batch: idx, Fixes: p.fixes, Kept: p.kept, Events: p.nEvents, Skipped: skipped})

@@ -242,3 +242,62 @@ func TestLiveFeedIngest(t *testing.T) {
 	}
 	t.Logf("live feed: %d fixes, %d kept, %d events in %d batches", res.Run.Fixes, res.Run.Kept, res.Run.Events, res.Run.Batches)
 }
+
+// With more MMSIs in play than detect.Config.MaxVessels, ingest follows
+// the engine's evictions: it counts them, seals the evicted vessels'
+// chunks, and still stores every position; killed and resumed, it stores
+// the same as a clean run (the batches, cut by the flood's chunks too,
+// are cut at the same places).
+func TestIngestEvictsWithTheEngine(t *testing.T) {
+	var buf bytes.Buffer
+	if err := sim.Flood(&buf, 3000, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), 1, true); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "flood.nmea")
+	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in := fileInput(t, p)
+	opt := options(t)
+	opt.Detect.MaxVessels = 500
+	opt.BatchFixes = 1000
+	ctx := context.Background()
+	clean := open(t)
+	res, err := Run(ctx, clean, []Input{in}, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Evicted < 2500 || res.Run.Fixes != 6000 || !res.Run.Done {
+		t.Fatalf("evicted %d, %+v", res.Evicted, res.Run)
+	}
+	cov, err := clean.Coverage(ctx, []uint32{res0MMSI(t, clean)}, time.Time{}, time.Now())
+	if err != nil || cov.Fixes != 2 {
+		t.Errorf("an evicted vessel's positions: %+v %v", cov, err)
+	}
+	want := dump(t, clean)
+	db := open(t)
+	if _, err := Run(ctx, &failingStore{Store: db, n: 3}, []Input{in}, opt); !errors.Is(err, errKilled) {
+		t.Fatal(err)
+	}
+	if _, err := Run(ctx, db, []Input{in}, opt); err != nil {
+		t.Fatal(err)
+	}
+	if dump(t, db) != want {
+		t.Error("resumed run differs from a clean one")
+	}
+}
+
+// res0MMSI is the first MMSI of the flood (evicted, then heard again).
+func res0MMSI(t *testing.T, db *sqlite.DB) uint32 {
+	var first uint32
+	err := db.Dump(context.Background(), func(table string, row []any) error {
+		if table == "chunks" && first == 0 {
+			first = uint32(row[0].(int64))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return first
+}
