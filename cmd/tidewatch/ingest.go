@@ -149,6 +149,9 @@ version gets the snapshot, with a note. Versions already held are kept.`)
 	if res.Untimed > 0 {
 		fmt.Fprintf(e.stderr, "; %d positions without a time skipped", res.Untimed)
 	}
+	if res.Evicted > 0 {
+		fmt.Fprintf(e.stderr, "; %d idle vessels evicted to stay under max_vessels (%d)", res.Evicted, cfg.MaxVessels)
+	}
 	fmt.Fprintln(e.stderr)
 	if len(res.Failed) > 0 {
 		for _, f := range res.Failed {
