@@ -298,3 +298,54 @@ func nanLow(f float64) float64 {
 	}
 	return f
 }
+
+// ReorderState is a reorder buffer's state for a checkpoint: the fixes
+// it holds, in output order, and its clock.
+type ReorderState struct {
+	Fixes      []Fix
+	Max        Time
+	LastOut    Fix
+	HasLastOut bool
+	Late       int64
+	Lateness   time.Duration
+}
+
+// State returns the buffer's state (the fixes are copies).
+func (r *Reorder) State() ReorderState {
+	s := ReorderState{Max: r.max, LastOut: r.lastOut, HasLastOut: r.hasLastOut, Late: r.Late, Lateness: r.Lateness}
+	for i := 0; i < r.qLen; i++ {
+		s.Fixes = append(s.Fixes, r.q[(r.qHead+i)&(len(r.q)-1)])
+	}
+	s.Fixes = append(s.Fixes, r.h...)
+	s.Fixes = append(s.Fixes, r.pend...)
+	slices.SortFunc(s.Fixes, func(a, b Fix) int { return fixCmp(&a, &b) })
+	return s
+}
+
+// Restore replaces the buffer's state with s: it then releases exactly
+// what the buffer that took s would have.
+func (r *Reorder) Restore(s ReorderState) {
+	*r = Reorder{Lateness: s.Lateness, Late: s.Late, max: s.Max, lastOut: s.LastOut, hasLastOut: s.HasLastOut}
+	for len(r.q) < len(s.Fixes) {
+		r.growQueue()
+	}
+	copy(r.q, s.Fixes)
+	r.qLen = len(s.Fixes)
+}
+
+// SetLateness changes the window and releases, through emit, what is
+// now older than it (a narrower window after a pass read sorted whole).
+func (r *Reorder) SetLateness(d time.Duration, emit func(Fix)) {
+	r.Lateness = d
+	r.settle()
+	limit := r.max.Add(-r.Lateness)
+	for {
+		g := r.peek()
+		if g == nil || !g.Time.Before(limit) {
+			return
+		}
+		r.lastOut, r.hasLastOut = *g, true
+		r.pop()
+		emit(r.lastOut)
+	}
+}
