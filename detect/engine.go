@@ -85,6 +85,7 @@ type vesselState struct {
 	lastLat, lastLon float64
 	lastSeg          int32
 	flagged          uint16 // inconsistencies reported (flag* bits)
+	gapOpen          bool   // a checkpoint reported the silence since lastT as an open gap
 	static           staticInfo
 	ident            *staticState
 }
@@ -190,8 +191,16 @@ func NewEngine(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo.Zone, 
 	return e
 }
 
-func hours(h float64) time.Duration   { return time.Duration(h * float64(time.Hour)) }
-func minutes(m float64) time.Duration { return time.Duration(m * float64(time.Minute)) }
+func hours(h float64) time.Duration { return time.Duration(h * float64(time.Hour)) }
+
+// minutes converts, saturating: a window of math.MaxInt32 minutes (a
+// pass read sorted whole) is the longest duration, not an overflow.
+func minutes(m float64) time.Duration {
+	if d := m * float64(time.Minute); d < float64(math.MaxInt64) {
+		return time.Duration(d)
+	}
+	return math.MaxInt64
+}
 
 // emit completes an event (flags, status, ID, severity) and hands it on.
 func (e *Engine) emit(ev Event) {
@@ -244,6 +253,19 @@ func (e *Engine) Late() int64 { return e.reorder.Late }
 func (e *Engine) Flush() {
 	e.reorder.Flush(e.collector())
 	e.processReleased()
+	// A gap a checkpoint reported open has a version in the caller's
+	// store: it closes at the end of the data, with no end position.
+	// (Gaps nobody saw open are not reported at the end of the data: the
+	// ship may simply have left the area.)
+	e.tracker.Each(func(_ int, mmsi uint32, v *vesselState) {
+		if v.gapOpen {
+			v.gapOpen = false
+			ev := e.gapEvent(mmsi, v, e.now, 0, 0, false)
+			ev.Status = StatusClosed
+			ev.Details.Explanation = "the data ended before the vessel was heard again"
+			e.emit(ev)
+		}
+	})
 	e.tracker.Flush()
 	keys := make([]pairKey, 0, len(e.pairs))
 	for k := range e.pairs {
@@ -314,6 +336,7 @@ func (e *Engine) process(f track.Fix) {
 	if !vs.lastT.IsZero() && f.Time.Sub(vs.lastT) >= e.gapMin {
 		e.gap(f.MMSI, vs, f)
 	}
+	vs.gapOpen = false
 	vs.lastT, vs.lastLat, vs.lastLon, vs.lastSeg = f.Time, f.Lat, f.Lon, int32(seg.ID)
 	if res == track.Extended && f.Time.Sub(prev.Time) >= e.gapMin && st.runs != nil {
 		// A gap ends any run: nobody knows what the ship did meanwhile.
