@@ -40,6 +40,8 @@ var migrations = []string{
 	CREATE INDEX identities_run ON identities(run);
 	CREATE TABLE assessments(id TEXT PRIMARY KEY, imo INTEGER, mmsi INTEGER, as_of_ms INTEGER, score REAL, outcome TEXT, json TEXT NOT NULL);
 	CREATE TABLE audit(seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL, data TEXT NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL);`,
+	// 2: the detectors' checkpoint between ingests.
+	`CREATE TABLE detector_state(key TEXT PRIMARY KEY, data BLOB NOT NULL, updated_ms INTEGER NOT NULL);`,
 }
 
 // DB is the SQLite store.
@@ -390,6 +392,11 @@ func (s *DB) CommitBatch(ctx context.Context, b *store.Batch) error {
 		}
 		st.Close()
 	}
+	if b.State != nil {
+		if err := putState(ctx, tx, b.State.Key, b.State.Data); err != nil {
+			return fmt.Errorf("store detector state: %w", err)
+		}
+	}
 	if err := putRun(ctx, tx, b.Run); err != nil {
 		return fmt.Errorf("store run %s: %w", run, err)
 	}
@@ -397,6 +404,35 @@ func (s *DB) CommitBatch(ctx context.Context, b *store.Batch) error {
 		return fmt.Errorf("commit batch %d of run %s: %w", b.Run.Batches, run, err)
 	}
 	return nil
+}
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func putState(ctx context.Context, x execer, key string, data []byte) error {
+	if data == nil {
+		_, err := x.ExecContext(ctx, `DELETE FROM detector_state WHERE key = ?`, key)
+		return err
+	}
+	_, err := x.ExecContext(ctx, `INSERT INTO detector_state(key, data, updated_ms) VALUES(?,?,?)
+		ON CONFLICT(key) DO UPDATE SET data = excluded.data, updated_ms = excluded.updated_ms`, key, data, time.Now().UnixMilli())
+	return err
+}
+
+// DetectorState returns the detectors' checkpoint stored under key.
+func (s *DB) DetectorState(ctx context.Context, key string) ([]byte, error) {
+	var b []byte
+	err := s.db.QueryRowContext(ctx, `SELECT data FROM detector_state WHERE key = ?`, key).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, store.ErrNotFound
+	}
+	return b, err
+}
+
+// PutDetectorState stores (nil data: deletes) the checkpoint under key.
+func (s *DB) PutDetectorState(ctx context.Context, key string, data []byte) error {
+	return putState(ctx, s.db, key, data)
 }
 
 // IdentityHistory returns every identity value seen for a vessel, summed
@@ -536,8 +572,8 @@ func (s *DB) Events(ctx context.Context, mmsis []uint32, from, to time.Time) ([]
 	if len(mmsis) == 0 {
 		return nil, nil
 	}
-	q := `SELECT DISTINCT e.run, e.seq, e.json FROM event_vessels v JOIN events e ON e.run = v.run AND e.seq = v.seq
-		WHERE v.mmsi IN (` + placeholders(len(mmsis)) + `) AND v.start_ms <= ? AND v.end_ms >= ?`
+	q := `SELECT DISTINCT e.rowid, e.run, e.seq, e.json FROM event_vessels v JOIN events e ON e.run = v.run AND e.seq = v.seq
+		WHERE v.mmsi IN (` + placeholders(len(mmsis)) + `) AND v.start_ms <= ? AND v.end_ms >= ? ORDER BY e.rowid`
 	args := make([]any, 0, len(mmsis)+2)
 	for _, m := range mmsis {
 		args = append(args, m)
@@ -550,11 +586,13 @@ func (s *DB) Events(ctx context.Context, mmsis []uint32, from, to time.Time) ([]
 	defer rows.Close()
 	var out []detect.Event
 	seen := map[string]bool{}
+	byID := map[string]int{} // an occurrence's place in out
 	for rows.Next() {
+		var rowid int64
 		var run string
 		var seq int64
 		var j []byte
-		if err := rows.Scan(&run, &seq, &j); err != nil {
+		if err := rows.Scan(&rowid, &run, &seq, &j); err != nil {
 			return nil, err
 		}
 		// The same event stored by two runs (same data ingested twice)
@@ -566,6 +604,15 @@ func (s *DB) Events(ctx context.Context, mmsis []uint32, from, to time.Time) ([]
 		var ev detect.Event
 		if err := json.Unmarshal(j, &ev); err != nil {
 			return nil, fmt.Errorf("event %s/%d: %w", run, seq, err)
+		}
+		// A later version of an occurrence (its ID stored before: open at
+		// a checkpoint, then longer or closed) replaces the earlier one.
+		if ev.ID != "" {
+			if i, ok := byID[ev.ID]; ok {
+				out[i] = ev
+				continue
+			}
+			byID[ev.ID] = len(out)
 		}
 		out = append(out, ev)
 	}
@@ -702,6 +749,7 @@ func (s *DB) Dump(ctx context.Context, fn func(table string, row []any) error) e
 		{"events", `SELECT run, seq, kind, start_ms, end_ms, json FROM events ORDER BY run, seq`},
 		{"event_vessels", `SELECT mmsi, start_ms, run, seq, end_ms, imo FROM event_vessels ORDER BY mmsi, start_ms, run, seq`},
 		{"identities", `SELECT mmsi, field, value, run, imo, first_ms, last_ms, count, source FROM identities ORDER BY mmsi, field, value, run`},
+		{"detector_state", `SELECT key, hex(data) FROM detector_state ORDER BY key`},
 	}
 	for _, q := range queries {
 		rows, err := s.db.QueryContext(ctx, q.q)

@@ -2,11 +2,14 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/tidewatch/tidewatch/detect"
 	"github.com/tidewatch/tidewatch/store"
 )
 
@@ -73,5 +76,83 @@ func TestConcurrentOpenOfANewStore(t *testing.T) {
 				t.Fatalf("round %d: %v", round, err)
 			}
 		}
+	}
+}
+
+// The detectors' checkpoint: stored, replaced, deleted, and written with
+// a batch in the same transaction; a store made by the first schema gains
+// the table on opening (migration 2).
+func TestDetectorState(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "s.db")
+	old, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.Exec(migrations[0]); err != nil {
+		t.Fatal(err)
+	}
+	old.Exec(`PRAGMA user_version = 1`)
+	old.Close()
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.DetectorState(ctx, "ingest"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("empty: %v", err)
+	}
+	if err := db.PutDetectorState(ctx, "ingest", []byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CommitBatch(ctx, &store.Batch{Run: store.Run{ID: "r"}, State: &store.StateBlob{Key: "ingest", Data: []byte("two")}}); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := db.DetectorState(ctx, "ingest"); err != nil || string(b) != "two" {
+		t.Fatalf("after the batch: %q %v", b, err)
+	}
+	// A batch that fails stores no state either.
+	bad := &store.Batch{Run: store.Run{ID: "r"}, Chunks: []store.Chunk{{MMSI: 1}, {MMSI: 1}}, State: &store.StateBlob{Key: "ingest", Data: []byte("three")}}
+	if err := db.CommitBatch(ctx, bad); err == nil {
+		t.Fatal("duplicate chunk stored")
+	}
+	if b, _ := db.DetectorState(ctx, "ingest"); string(b) != "two" {
+		t.Errorf("a failed batch changed the state: %q", b)
+	}
+	if err := db.PutDetectorState(ctx, "ingest", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.DetectorState(ctx, "ingest"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("deleted: %v", err)
+	}
+}
+
+// A later version of an occurrence (the same ID) replaces the earlier
+// one for readers: one event, the last stored.
+func TestEventsLatestVersion(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	ev := detect.Event{ID: "abc", Kind: detect.KindGap, Status: detect.StatusOpen, Vessels: []detect.Vessel{{MMSI: 7}}, Start: t0, End: t0.Add(7 * time.Hour)}
+	closed := ev
+	closed.Status, closed.End = detect.StatusClosed, t0.Add(9*time.Hour)
+	other := ev
+	other.ID, other.Start = "def", t0.Add(time.Hour)
+	if err := db.CommitBatch(ctx, &store.Batch{Run: store.Run{ID: "r1"}, Events: []store.StoredEvent{{Seq: 0, Event: ev}, {Seq: 1, Event: other}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CommitBatch(ctx, &store.Batch{Run: store.Run{ID: "r2"}, Events: []store.StoredEvent{{Seq: 0, Event: closed}}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Events(ctx, []uint32{7}, t0, t0.Add(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].ID != "abc" || got[0].Status != detect.StatusClosed || !got[0].End.Equal(closed.End) || got[1].ID != "def" {
+		t.Errorf("events %+v", got)
 	}
 }
