@@ -100,7 +100,15 @@ type Options struct {
 	Summary func(name string, st *ais.Stats)
 	// Log receives notes.
 	Log io.Writer
+	// Flush closes every occurrence still open at the end of the run and
+	// clears the detectors' state, as if the stream ended here; without
+	// it the run ends at a checkpoint the next run continues from.
+	Flush bool
 }
+
+// StateKey is the key of the detectors' state in the store: one
+// continuous stream per store.
+const StateKey = "ingest"
 
 // Progress is reported after each batch.
 type Progress struct {
@@ -122,7 +130,12 @@ type Result struct {
 	// Resorted: the inputs were found out of time order and read again,
 	// sorted whole.
 	Resorted bool
-	Untimed  int64
+	// Continued: the detectors started from the state the previous run
+	// left; Detached: the inputs reached further back than that state's
+	// window, so they were read on their own (flushed at the end, the
+	// state left as it was).
+	Continued, Detached bool
+	Untimed             int64
 	// Evicted counts the vessels the detectors forgot to stay under
 	// detect.Config.MaxVessels (0 unless more MMSIs were in play).
 	Evicted int64
@@ -168,31 +181,83 @@ func RunID(inputs []Input, o Options) string {
 		Batch  int64
 		Chunk  int
 		Inputs []string
-	}{formatVersion, o.Detect, o.Thin, o.BatchFixes, o.ChunkPoints, ids})
+		Flush  bool
+	}{formatVersion, o.Detect, o.Thin, o.BatchFixes, o.ChunkPoints, ids, o.Flush})
 	h.Write(cfg)
 	return hex.EncodeToString(h.Sum(nil))[:20]
 }
 
-// Run ingests the inputs into st.
+// Run ingests the inputs into st, continuing the detectors' state the
+// previous run left in the store (Options.Flush: and closing everything
+// at the end).
+//
+// Continuity: the run starts from the stored state (its hash is the
+// run's StartState) and ends at a checkpoint: the occurrences still open
+// are stored with status "open" (a later run stores their later
+// versions under the same IDs) and the state, with the fixes still in
+// the reorder window, is stored in the run's last batch. Positions in
+// that window are stored when a later run releases them, or by a flush.
+// Inputs that reach back before the state's window are read on their own
+// (Result.Detached). A run resumed after a stop starts from the same
+// state it started from; if another run changed the state meanwhile, the
+// run starts over.
 func Run(ctx context.Context, st store.Store, inputs []Input, o Options) (Result, error) {
 	o.defaults()
 	if len(inputs) == 0 {
 		return Result{}, errors.New("ingest: no inputs")
 	}
+	return run(ctx, st, inputs, o, "")
+}
+
+// Flush closes the stored stream: every occurrence still open is closed
+// and stored, the reorder window's positions are stored, and the state is
+// cleared. Nothing to flush is no error (Result.AlreadyDone).
+func Flush(ctx context.Context, st store.Store, o Options) (Result, error) {
+	o.defaults()
+	o.Flush = true
+	state, err := st.DetectorState(ctx, StateKey)
+	if errors.Is(err, store.ErrNotFound) {
+		return Result{AlreadyDone: true}, nil
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("ingest: read detector state: %w", err)
+	}
+	return run(ctx, st, nil, o, "flush-"+stateHash(state))
+}
+
+func stateHash(b []byte) string {
+	if b == nil {
+		return "none"
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:12])
+}
+
+func run(ctx context.Context, st store.Store, inputs []Input, o Options, id string) (Result, error) {
 	live := false
 	for _, in := range inputs {
 		live = live || in.Live
 	}
-	id := RunID(inputs, o)
+	if id == "" {
+		id = RunID(inputs, o)
+	}
 	if live {
 		// A feed cannot be replayed: each session is its own run.
 		id += "-live-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	}
 	var res Result
+	state, err := st.DetectorState(ctx, StateKey)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		state = nil
+	case err != nil:
+		return res, fmt.Errorf("ingest: read detector state: %w", err)
+	}
+	start := stateHash(state)
 	run, err := st.Run(ctx, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		run = store.Run{ID: id}
+		run = store.Run{ID: id, StartState: start}
 		for _, in := range inputs {
 			run.Inputs = append(run.Inputs, in.Name)
 		}
@@ -204,26 +269,47 @@ func Run(ctx context.Context, st store.Store, inputs []Input, o Options) (Result
 	case run.Done:
 		res.Run, res.AlreadyDone = run, true
 		return res, nil
+	case run.StartState != start:
+		// Another run moved the state on since this one began: what it
+		// committed was detected from another start. Start it over.
+		fmt.Fprintf(o.Log, "note: run %s began from another detector state; starting it over\n", id)
+		run = store.Run{ID: run.ID, Inputs: run.Inputs, StartState: start}
+		if err := st.ResetRun(ctx, run); err != nil {
+			return res, err
+		}
 	default:
 		res.Resumed, res.ResumedBatches = run.Batches > 0, run.Batches
 	}
 	for {
 		p := &pass{o: o, st: st, run: run, committed: run.Batches, vessels: map[uint32]*vesselState{},
 			idents: map[identKey]*identRec{}, live: live, lastCommit: time.Now()}
+		if !run.Detached {
+			p.start = state
+		}
 		late, err := p.do(ctx, inputs)
 		res.Untimed, res.Failed, res.Evicted = p.untimed, p.failed, p.forgotten
+		res.Continued, res.Detached = p.restored, run.Detached
 		if err != nil {
 			res.Run = p.run
 			return res, err
 		}
-		if late > 0 && !run.Sorted && !live {
-			fmt.Fprintf(o.Log, "note: the input is not in time order (a fix came more than %.0f min late); reading it again, sorted whole\n",
-				o.Detect.ReorderLatenessMinutes)
-			run = store.Run{ID: run.ID, Inputs: run.Inputs, Sorted: true}
+		if late > 0 && !live {
+			next := store.Run{ID: run.ID, Inputs: run.Inputs, StartState: start, Sorted: true, Detached: run.Detached}
+			switch {
+			case !run.Sorted:
+				fmt.Fprintf(o.Log, "note: the input is not in time order (a fix came more than %.0f min late); reading it again, sorted whole\n",
+					o.Detect.ReorderLatenessMinutes)
+				res.Resorted = true
+			case !run.Detached:
+				fmt.Fprintf(o.Log, "note: the input reaches back before the detectors' state (%d fixes older than its window); reading it on its own\n", late)
+				next.Detached = true
+			default:
+				return res, fmt.Errorf("ingest: %d fixes late in a pass sorted whole", late)
+			}
+			run = next
 			if err := st.ResetRun(ctx, run); err != nil {
 				return res, err
 			}
-			res.Resorted = true
 			continue
 		}
 		res.Run = p.run
@@ -301,13 +387,18 @@ type pass struct {
 	fixes, kept, nEvents int64
 	untimed              int64
 	forgotten            int64 // vessels evicted
-	failed               []error
-	err                  error
-	lastCommit           time.Time
+
+	start      []byte           // the detector state to start from (nil: fresh)
+	restored   bool             // the engine started from start
+	state      *store.StateBlob // the state to store with the last batch
+	failed     []error
+	err        error
+	lastCommit time.Time
 }
 
 func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
 	cfg := p.o.Detect
+	window := minutes(cfg.ReorderLatenessMinutes)
 	if p.run.Sorted {
 		cfg.ReorderLatenessMinutes = math.MaxInt32
 	}
@@ -318,6 +409,20 @@ func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
 	st := newStage(p)
 	defer st.finish()
 	eng := detect.NewEngine(cfg, p.o.Land, p.o.Ports, p.o.Zones, st.event)
+	if p.start != nil {
+		switch err := eng.Restore(p.start); {
+		case err == nil:
+			p.restored = true
+			// The pass's window, not the one the state was taken with.
+			eng.SetLateness(minutes(cfg.ReorderLatenessMinutes))
+		default:
+			// Settings changed, or the state is unreadable: this run
+			// starts the stream afresh (and its checkpoint replaces the
+			// state).
+			fmt.Fprintf(p.o.Log, "note: the detectors' stored state cannot continue here (%v); starting afresh\n", err)
+			eng = detect.NewEngine(cfg, p.o.Land, p.o.Ports, p.o.Zones, st.event)
+		}
+	}
 	eng.Observe = st.observe
 	eng.Forget = st.forget
 	// An unordered file shows itself within its first reorder window:
@@ -355,7 +460,25 @@ func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
 			p.o.Summary(in.Name, src.Stats())
 		}
 	}
-	eng.Flush()
+	if p.restored && eng.Late() > 0 && !p.live {
+		// Sorted whole, the input still reaches back before the state's
+		// window: the caller reads it on its own.
+		st.finish()
+		return eng.Late(), p.err
+	}
+	switch {
+	case p.run.Detached || p.o.Flush:
+		// Nothing continues a detached run; a flush ends the stream.
+		eng.Flush()
+		if !p.run.Detached {
+			p.state = &store.StateBlob{Key: StateKey}
+		}
+	default:
+		if p.run.Sorted {
+			eng.SetLateness(window)
+		}
+		p.state = &store.StateBlob{Key: StateKey, Data: eng.Checkpoint()}
+	}
 	st.finish()
 	if p.err != nil {
 		return 0, p.err
@@ -366,6 +489,15 @@ func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
 		return 0, err
 	}
 	return 0, nil
+}
+
+// minutes converts, saturating: a window of math.MaxInt32 minutes (a
+// pass read sorted whole) is the longest duration, not an overflow.
+func minutes(m float64) time.Duration {
+	if d := m * float64(time.Minute); d < float64(math.MaxInt64) {
+		return time.Duration(d)
+	}
+	return math.MaxInt64
 }
 
 // stage hands the detectors' output to the storing goroutine in batches.
@@ -686,6 +818,9 @@ func (p *pass) commitBatch(done bool, keys []identKey) error {
 	skipped := idx < p.committed
 	if !skipped {
 		b := &store.Batch{Run: p.run, Chunks: p.chunks, Events: p.events}
+		if done {
+			b.State = p.state
+		}
 		b.Run.Batches = idx + 1
 		b.Run.Fixes, b.Run.Kept, b.Run.Events, b.Run.Done = p.fixes, p.kept, p.nEvents, done
 		sortIdents(keys)
