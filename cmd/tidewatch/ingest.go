@@ -41,8 +41,14 @@ the store a single clean run would have written. A run already complete
 is not repeated. A run is named by its inputs' contents and the settings,
 so the same files under other names are the same run.
 
-Ingest the files of one period together: detectors see across files of
-one run, not across runs.
+Runs continue each other: the detectors' state is kept in the store, so
+data ingested later continues what came before (a gap or an encounter
+across two files is one event). A run ends at a checkpoint: occurrences
+still going on are stored with status "open" and replaced by their later
+versions, and the last positions (the reorder window) are stored by the
+next run. --flush ends the stream instead: everything still open is
+closed and the state cleared; with no input, it flushes what earlier runs
+left. Files reaching back before the stored state are read on their own.
 
 Lists: --lists DIR stores the list versions found in DIR; --embedded-lists
 stores the snapshot built into the binary. A store that holds no list
@@ -54,12 +60,13 @@ version gets the snapshot, with a note. Versions already held are kept.`)
 	fs.BoolVar(&embeddedLists, "embedded-lists", false, "store the embedded list snapshot too")
 	batch := fs.Int64("batch", 1<<20, "positions per committed batch (part of the run's identity: resume with the same value)")
 	lateness := fs.Duration("lateness", 0, "reorder window (default 2h; files found out of time order are read again, sorted whole)")
+	flush := fs.Bool("flush", false, "close everything still open at the end and clear the detectors' state (alone: flush the stored state)")
 	inputs, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(inputs) == 0 && lists == "" && !embeddedLists {
-		return usagef("give one or more AIS inputs (or --lists / --embedded-lists)")
+	if len(inputs) == 0 && lists == "" && !embeddedLists && !*flush {
+		return usagef("give one or more AIS inputs (or --lists / --embedded-lists / --flush)")
 	}
 	cfg := detect.DefaultConfig
 	if config != "" {
@@ -87,7 +94,7 @@ version gets the snapshot, with a note. Versions already held are kept.`)
 	if err := storeLists(ctx, e, st, lists, embeddedLists); err != nil {
 		return err
 	}
-	if len(inputs) == 0 {
+	if len(inputs) == 0 && !*flush {
 		return nil
 	}
 	var ins []ingest.Input
@@ -128,7 +135,13 @@ version gets the snapshot, with a note. Versions already held are kept.`)
 			fmt.Fprintf(e.stderr, "batch %d %s: %d fixes, %d points kept, %d events (%.0f fixes/s)\n", p.Batch+1, state, p.Fixes, p.Kept, p.Events,
 				float64(p.Fixes)/time.Since(start).Seconds())
 		}}
-	res, err := ingest.Run(ctx, st, ins, opt)
+	opt.Flush = *flush
+	var res ingest.Result
+	if len(ins) == 0 {
+		res, err = ingest.Flush(ctx, st, opt)
+	} else {
+		res, err = ingest.Run(ctx, st, ins, opt)
+	}
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return fmt.Errorf("%w\n(rerun the same command to resume)", err)
@@ -137,6 +150,9 @@ version gets the snapshot, with a note. Versions already held are kept.`)
 	}
 	r := res.Run
 	switch {
+	case res.AlreadyDone && len(ins) == 0:
+		fmt.Fprintln(e.stderr, "no detector state to flush")
+		return nil
 	case res.AlreadyDone:
 		fmt.Fprintf(e.stderr, "already ingested (run %s: %d fixes, %d points kept, %d events); nothing to do\n", r.ID, r.Fixes, r.Kept, r.Events)
 		return nil
