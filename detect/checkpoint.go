@@ -189,23 +189,23 @@ func (e *Engine) SetLateness(d time.Duration) {
 }
 
 func (e *Engine) encode() []byte {
-	w := &enc{}
+	// Sized up front from the fixes held and the vessels: a buffer grown
+	// by doubling would hold half as much again while it copies.
+	w := &enc{b: make([]byte, 0, 4096+e.reorder.Held()*56+e.tracker.Tracked()*160+e.tracker.Active()*160)}
 	w.b = append(w.b, checkpointMagic...)
 	w.u(checkpointVersion)
 	w.s(e.environment())
 	w.t(e.now)
 	w.t(e.sweepAt)
 	w.t(e.imoPruned)
-	rs := e.reorder.State()
+	rs := e.reorder.State(false)
 	w.i(int64(rs.Lateness))
 	w.i(rs.Late)
 	w.t(rs.Max)
 	w.bool(rs.HasLastOut)
 	w.fix(rs.LastOut)
-	w.u(uint64(len(rs.Fixes)))
-	for _, f := range rs.Fixes {
-		w.fix(f)
-	}
+	w.u(uint64(e.reorder.Held()))
+	e.reorder.EachHeld(func(f *track.Fix) { w.fix(*f) })
 	sn := e.tracker.Snapshot()
 	w.t(sn.Now)
 	w.t(sn.SweepAt)
@@ -533,7 +533,16 @@ func (e *Engine) Restore(b []byte) error {
 	rs.HasLastOut = r.bool()
 	rs.LastOut = r.fix()
 	k := r.n()
-	rs.Fixes = make([]track.Fix, 0, k)
+	if k > len(r.b)/35 { // a fix takes 35 bytes or more
+		r.fail()
+		k = 0
+	}
+	// A power of two the reorder buffer can keep as its ring.
+	c := 1024
+	for c < k {
+		c *= 2
+	}
+	rs.Fixes = make([]track.Fix, 0, c)
 	for i := 0; i < k && r.err == nil; i++ {
 		rs.Fixes = append(rs.Fixes, r.fix())
 	}

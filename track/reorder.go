@@ -300,8 +300,12 @@ func nanLow(f float64) float64 {
 }
 
 // ReorderState is a reorder buffer's state for a checkpoint: the fixes
-// it holds, in output order, and its clock.
+// it holds and its clock.
 type ReorderState struct {
+	// Fixes are the fixes held, in any order (State gives them unsorted;
+	// Restore sorts them in place and, when the slice's capacity is a
+	// power of two, keeps it as the buffer: a window of two million
+	// fixes is then never copied).
 	Fixes      []Fix
 	Max        Time
 	LastOut    Fix
@@ -310,27 +314,44 @@ type ReorderState struct {
 	Lateness   time.Duration
 }
 
-// State returns the buffer's state (the fixes are copies).
-func (r *Reorder) State() ReorderState {
+// State returns the buffer's clock, and its fixes unless fixes is false
+// (EachHeld reads them without a copy).
+func (r *Reorder) State(fixes bool) ReorderState {
 	s := ReorderState{Max: r.max, LastOut: r.lastOut, HasLastOut: r.hasLastOut, Late: r.Late, Lateness: r.Lateness}
-	for i := 0; i < r.qLen; i++ {
-		s.Fixes = append(s.Fixes, r.q[(r.qHead+i)&(len(r.q)-1)])
+	if fixes {
+		r.EachHeld(func(f *Fix) { s.Fixes = append(s.Fixes, *f) })
 	}
-	s.Fixes = append(s.Fixes, r.h...)
-	s.Fixes = append(s.Fixes, r.pend...)
-	slices.SortFunc(s.Fixes, func(a, b Fix) int { return fixCmp(&a, &b) })
 	return s
 }
 
-// Restore replaces the buffer's state with s: it then releases exactly
-// what the buffer that took s would have.
+// EachHeld calls fn for every fix held, in no particular order.
+func (r *Reorder) EachHeld(fn func(*Fix)) {
+	for i := 0; i < r.qLen; i++ {
+		fn(&r.q[(r.qHead+i)&(len(r.q)-1)])
+	}
+	for i := range r.h {
+		fn(&r.h[i])
+	}
+	for i := range r.pend {
+		fn(&r.pend[i])
+	}
+}
+
+// Restore replaces the buffer's state with s (taking s.Fixes): it then
+// releases exactly what the buffer that took s would have.
 func (r *Reorder) Restore(s ReorderState) {
 	*r = Reorder{Lateness: s.Lateness, Late: s.Late, max: s.Max, lastOut: s.LastOut, hasLastOut: s.HasLastOut}
-	for len(r.q) < len(s.Fixes) {
-		r.growQueue()
+	slices.SortFunc(s.Fixes, func(a, b Fix) int { return fixCmp(&a, &b) })
+	n := len(s.Fixes)
+	if c := cap(s.Fixes); c >= 1024 && c&(c-1) == 0 {
+		r.q = s.Fixes[:c]
+	} else {
+		for len(r.q) < n {
+			r.growQueue()
+		}
+		copy(r.q, s.Fixes)
 	}
-	copy(r.q, s.Fixes)
-	r.qLen = len(s.Fixes)
+	r.qLen = n
 }
 
 // SetLateness changes the window and releases, through emit, what is
