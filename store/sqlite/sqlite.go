@@ -40,8 +40,10 @@ var migrations = []string{
 	CREATE INDEX identities_run ON identities(run);
 	CREATE TABLE assessments(id TEXT PRIMARY KEY, imo INTEGER, mmsi INTEGER, as_of_ms INTEGER, score REAL, outcome TEXT, json TEXT NOT NULL);
 	CREATE TABLE audit(seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL, data TEXT NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL);`,
-	// 2: the detectors' checkpoint between ingests.
-	`CREATE TABLE detector_state(key TEXT PRIMARY KEY, data BLOB NOT NULL, updated_ms INTEGER NOT NULL);`,
+	// 2: the detectors' checkpoint between ingests, in parts of at most
+	// statePart bytes (SQLite and its driver hold a blob read whole about
+	// four times over; a checkpoint can be a hundred MB).
+	`CREATE TABLE detector_state(key TEXT NOT NULL, part INTEGER NOT NULL, data BLOB NOT NULL, updated_ms INTEGER NOT NULL, PRIMARY KEY(key, part)) WITHOUT ROWID;`,
 }
 
 // DB is the SQLite store.
@@ -410,24 +412,50 @@ type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
+// statePart is the size of one row of a detector state.
+const statePart = 1 << 20
+
 func putState(ctx context.Context, x execer, key string, data []byte) error {
-	if data == nil {
-		_, err := x.ExecContext(ctx, `DELETE FROM detector_state WHERE key = ?`, key)
+	if _, err := x.ExecContext(ctx, `DELETE FROM detector_state WHERE key = ?`, key); err != nil || data == nil {
 		return err
 	}
-	_, err := x.ExecContext(ctx, `INSERT INTO detector_state(key, data, updated_ms) VALUES(?,?,?)
-		ON CONFLICT(key) DO UPDATE SET data = excluded.data, updated_ms = excluded.updated_ms`, key, data, time.Now().UnixMilli())
-	return err
+	now := time.Now().UnixMilli()
+	for part := 0; part == 0 || part*statePart < len(data); part++ {
+		end := min((part+1)*statePart, len(data))
+		if _, err := x.ExecContext(ctx, `INSERT INTO detector_state(key, part, data, updated_ms) VALUES(?,?,?,?)`, key, part, data[part*statePart:end], now); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // DetectorState returns the detectors' checkpoint stored under key.
 func (s *DB) DetectorState(ctx context.Context, key string) ([]byte, error) {
-	var b []byte
-	err := s.db.QueryRowContext(ctx, `SELECT data FROM detector_state WHERE key = ?`, key).Scan(&b)
-	if errors.Is(err, sql.ErrNoRows) {
+	var size sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT sum(length(data)) FROM detector_state WHERE key = ?`, key).Scan(&size); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT data FROM detector_state WHERE key = ? ORDER BY part`, key)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	b := make([]byte, 0, size.Int64)
+	found := false
+	for rows.Next() {
+		var part []byte
+		if err := rows.Scan(&part); err != nil {
+			return nil, err
+		}
+		b, found = append(b, part...), true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if !found {
 		return nil, store.ErrNotFound
 	}
-	return b, err
+	return b, nil
 }
 
 // PutDetectorState stores (nil data: deletes) the checkpoint under key.
@@ -749,7 +777,7 @@ func (s *DB) Dump(ctx context.Context, fn func(table string, row []any) error) e
 		{"events", `SELECT run, seq, kind, start_ms, end_ms, json FROM events ORDER BY run, seq`},
 		{"event_vessels", `SELECT mmsi, start_ms, run, seq, end_ms, imo FROM event_vessels ORDER BY mmsi, start_ms, run, seq`},
 		{"identities", `SELECT mmsi, field, value, run, imo, first_ms, last_ms, count, source FROM identities ORDER BY mmsi, field, value, run`},
-		{"detector_state", `SELECT key, hex(data) FROM detector_state ORDER BY key`},
+		{"detector_state", `SELECT key, part, hex(data) FROM detector_state ORDER BY key, part`},
 	}
 	for _, q := range queries {
 		rows, err := s.db.QueryContext(ctx, q.q)

@@ -119,6 +119,23 @@ func TestDetectorState(t *testing.T) {
 	if b, _ := db.DetectorState(ctx, "ingest"); string(b) != "two" {
 		t.Errorf("a failed batch changed the state: %q", b)
 	}
+	// Larger than a part: stored in parts, read back whole.
+	big := make([]byte, 5*statePart/2)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	if err := db.PutDetectorState(ctx, "ingest", big); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := db.DetectorState(ctx, "ingest"); err != nil || string(b) != string(big) {
+		t.Fatalf("a state of %d bytes came back as %d: %v", len(big), len(b), err)
+	}
+	if err := db.PutDetectorState(ctx, "ingest", []byte("small")); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := db.DetectorState(ctx, "ingest"); err != nil || string(b) != "small" {
+		t.Fatalf("after a smaller one: %d bytes %v", len(b), err)
+	}
 	if err := db.PutDetectorState(ctx, "ingest", nil); err != nil {
 		t.Fatal(err)
 	}
