@@ -225,6 +225,18 @@ func Flush(ctx context.Context, st store.Store, o Options) (Result, error) {
 	return run(ctx, st, nil, o, "flush-"+stateHash(state))
 }
 
+// loadState reads the stored detector state (nil when there is none).
+func loadState(ctx context.Context, st store.Store) ([]byte, error) {
+	b, err := st.DetectorState(ctx, StateKey)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("ingest: read detector state: %w", err)
+	}
+	return b, nil
+}
+
 func stateHash(b []byte) string {
 	if b == nil {
 		return "none"
@@ -246,14 +258,13 @@ func run(ctx context.Context, st store.Store, inputs []Input, o Options, id stri
 		id += "-live-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	}
 	var res Result
-	state, err := st.DetectorState(ctx, StateKey)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		state = nil
-	case err != nil:
-		return res, fmt.Errorf("ingest: read detector state: %w", err)
+	state, err := loadState(ctx, st)
+	if err != nil {
+		return res, err
 	}
 	start := stateHash(state)
+	hasState := state != nil
+	state = nil // each pass reads it again: a large state is not held twice
 	run, err := st.Run(ctx, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -283,9 +294,7 @@ func run(ctx context.Context, st store.Store, inputs []Input, o Options, id stri
 	for {
 		p := &pass{o: o, st: st, run: run, committed: run.Batches, vessels: map[uint32]*vesselState{},
 			idents: map[identKey]*identRec{}, live: live, lastCommit: time.Now()}
-		if !run.Detached {
-			p.start = state
-		}
+		p.continues = hasState && !run.Detached
 		late, err := p.do(ctx, inputs)
 		res.Untimed, res.Failed, res.Evicted = p.untimed, p.failed, p.forgotten
 		res.Continued, res.Detached = p.restored, run.Detached
@@ -388,8 +397,8 @@ type pass struct {
 	untimed              int64
 	forgotten            int64 // vessels evicted
 
-	start      []byte           // the detector state to start from (nil: fresh)
-	restored   bool             // the engine started from start
+	continues  bool             // start from the stored detector state
+	restored   bool             // the engine did
 	state      *store.StateBlob // the state to store with the last batch
 	failed     []error
 	err        error
@@ -409,8 +418,12 @@ func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
 	st := newStage(p)
 	defer st.finish()
 	eng := detect.NewEngine(cfg, p.o.Land, p.o.Ports, p.o.Zones, st.event)
-	if p.start != nil {
-		switch err := eng.Restore(p.start); {
+	if p.continues {
+		state, err := loadState(ctx, p.st)
+		if err != nil {
+			return 0, err
+		}
+		switch err := eng.Restore(state); {
 		case err == nil:
 			p.restored = true
 			// The pass's window, not the one the state was taken with.
