@@ -653,7 +653,16 @@ func (r *dec) fix() track.Fix {
 	}
 	src := r.s()
 	if !r.bool() {
-		f.Extra = &track.Extra{Source: src}
+		// Positions of one source share one Extra, as the decoder's do.
+		x := r.extras[src]
+		if x == nil {
+			if r.extras == nil {
+				r.extras = map[string]*track.Extra{}
+			}
+			x = &track.Extra{Source: src}
+			r.extras[src] = x
+		}
+		f.Extra = x
 		return f
 	}
 	rep := StaticReport{MMSI: uint32(r.u()), Time: r.t(), IMO: uint32(r.u()), Name: r.s(), CallSign: r.s(), ShipType: uint8(r.u()),

@@ -54,9 +54,10 @@ func (w *enc) bytes(v []byte) {
 var errCorrupt = errors.New("detect: checkpoint truncated or corrupt")
 
 type dec struct {
-	b    []byte
-	strs []string
-	err  error
+	b      []byte
+	strs   []string
+	extras map[string]*track.Extra
+	err    error
 }
 
 func (r *dec) fail() {
