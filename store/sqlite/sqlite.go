@@ -379,10 +379,14 @@ func (s *DB) CommitBatch(ctx context.Context, b *store.Batch) error {
 		sv.Close()
 	}
 	if len(b.Identities) > 0 {
-		// Identity rows hold the run's totals so far, so writing them
-		// again (a resumed run) replaces rather than adds.
+		// Ingest writes an identity record of a run in parts (when first
+		// seen, when its vessel is evicted, at the end), each what was
+		// counted since the last: the row adds them up. A resumed run
+		// does not write again the parts of the batches it skips.
 		st, err := tx.PrepareContext(ctx, `INSERT INTO identities(mmsi, field, value, run, imo, first_ms, last_ms, count, source) VALUES(?,?,?,?,?,?,?,?,?)
-			ON CONFLICT(mmsi, field, value, run) DO UPDATE SET imo = excluded.imo, first_ms = excluded.first_ms, last_ms = excluded.last_ms, count = excluded.count, source = excluded.source`)
+			ON CONFLICT(mmsi, field, value, run) DO UPDATE SET imo = CASE WHEN excluded.imo != 0 THEN excluded.imo ELSE identities.imo END,
+			first_ms = min(identities.first_ms, excluded.first_ms), last_ms = max(identities.last_ms, excluded.last_ms),
+			count = identities.count + excluded.count`)
 		if err != nil {
 			return err
 		}
