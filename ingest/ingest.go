@@ -337,6 +337,7 @@ type vesselState struct {
 	imo        uint32
 	flagSeen   bool
 	flag       *identRec // the MID flag's record, updated on every fix
+	recs       *identRec // every record of the vessel, linked by next
 	// last holds, per static field, the value last reported and its
 	// record: most static reports repeat the last, which then costs no
 	// map lookup. Allocated at the vessel's first static report.
@@ -370,11 +371,41 @@ type identKey struct {
 	value string
 }
 
+// identRec is one identity record of the run: what has been counted
+// since it was last written (first, last, count: first is zero when
+// nothing has been). The store adds each written part to the row (the
+// earliest first, the latest last, the counts summed), so a record can be
+// written when first seen, when its vessel is evicted (and then
+// forgotten), and at the end, and memory follows the vessels in play.
 type identRec struct {
+	key         identKey
 	imo         uint32
 	first, last track.Time
 	count       int64
 	source      string
+	next        *identRec // the vessel's next record
+}
+
+// see counts a report at t.
+func (r *identRec) see(t track.Time, imo uint32) {
+	if imo != 0 {
+		r.imo = imo
+	}
+	if r.count == 0 {
+		r.first, r.last = t, t
+	} else if t.After(r.last) {
+		r.last = t
+	}
+	r.count++
+}
+
+// take returns what the record counted since it was last written, and
+// starts counting afresh.
+func (r *identRec) take() store.Identity {
+	id := store.Identity{MMSI: r.key.mmsi, IMO: r.imo, Field: fieldNames[r.key.field], Value: r.key.value,
+		First: r.first.Std(), Last: r.last.Std(), Count: r.count, Source: r.source}
+	r.first, r.last, r.count = 0, 0, 0
+	return id
 }
 
 type pass struct {
@@ -387,7 +418,8 @@ type pass struct {
 
 	vessels   map[uint32]*vesselState
 	idents    map[identKey]*identRec
-	newIdents []identKey
+	newIdents []*identRec      // records created in this batch
+	written   []store.Identity // parts of evicted vessels' records, for this batch
 
 	chunks []store.Chunk
 	events []store.StoredEvent
@@ -611,15 +643,12 @@ func (p *pass) observe(f track.Fix, segment int) {
 	if !v.flagSeen {
 		v.flagSeen = true
 		if fl, ok := identity.MMSI(f.MMSI).Flag(); ok {
-			v.flag = p.ident(f.MMSI, v.imo, fFlag, string(fl), t, f.Source())
+			v.flag = p.ident(v, f.MMSI, v.imo, fFlag, string(fl), t, f.Source())
 		}
 	} else if r := v.flag; r != nil {
 		// The flag stays the same for every position of an MMSI: one
 		// record per MMSI, extended in place.
-		if t.After(r.last) {
-			r.last = t
-		}
-		r.count++
+		r.see(t, 0)
 	}
 	p.fixes++
 	pt := tpoint{Time: t, Lat: f.Lat, Lon: f.Lon, SOG: f.SOG, COG: f.COG, Segment: int32(segment)}
@@ -649,7 +678,7 @@ func (p *pass) observe(f track.Fix, segment int) {
 // pile a batch up until its fixes are counted. The cut points depend on
 // the input alone, so a resumed run cuts at the same places.
 func (p *pass) maybeEndBatch() {
-	if len(p.chunks) >= finalPiece || len(p.events) >= finalPiece || len(p.newIdents) >= finalPiece {
+	if len(p.chunks) >= finalPiece || len(p.events) >= finalPiece || len(p.newIdents)+len(p.written) >= finalPiece {
 		p.endBatch()
 	}
 }
@@ -668,6 +697,12 @@ func (p *pass) forget(mmsi uint32) {
 	p.forgotten++
 	if v := p.vessels[mmsi]; v != nil {
 		p.seal(mmsi, v)
+		for r := v.recs; r != nil; r = r.next {
+			if r.count > 0 {
+				p.written = append(p.written, r.take())
+			}
+			delete(p.idents, r.key)
+		}
 		delete(p.vessels, mmsi)
 	}
 }
@@ -731,36 +766,25 @@ func (p *pass) static(v *vesselState, r detect.StaticReport) {
 func (p *pass) staticField(v *vesselState, r detect.StaticReport, i uint8, value string) {
 	l := &v.last[i]
 	if l.rec != nil && l.value == value {
-		if r.IMO != 0 {
-			l.rec.imo = r.IMO
-		}
-		if r.Time.After(l.rec.last) {
-			l.rec.last = r.Time
-		}
-		l.rec.count++
+		l.rec.see(r.Time, r.IMO)
 		return
 	}
-	l.value, l.rec = value, p.ident(r.MMSI, v.imo, i, value, r.Time, r.Source)
+	l.value, l.rec = value, p.ident(v, r.MMSI, v.imo, i, value, r.Time, r.Source)
 }
 
-func (p *pass) ident(mmsi, imo uint32, field uint8, value string, t track.Time, source string) *identRec {
+func (p *pass) ident(v *vesselState, mmsi, imo uint32, field uint8, value string, t track.Time, source string) *identRec {
 	k := identKey{mmsi, field, value}
 	r := p.idents[k]
 	if r == nil {
 		if source == "" {
 			source = "ais"
 		}
-		r = &identRec{imo: imo, first: t, last: t, source: source}
+		r = &identRec{key: k, imo: imo, source: source, next: v.recs}
+		v.recs = r
 		p.idents[k] = r
-		p.newIdents = append(p.newIdents, k)
+		p.newIdents = append(p.newIdents, r)
 	}
-	if imo != 0 {
-		r.imo = imo
-	}
-	if t.After(r.last) {
-		r.last = t
-	}
-	r.count++
+	r.see(t, imo)
 	return r
 }
 
@@ -770,13 +794,13 @@ func (p *pass) ident(mmsi, imo uint32, field uint8, value string, t track.Time, 
 // at once.
 const finalPiece = 1 << 16
 
-// commit ends the current batch. Identity rows are written when first
-// seen and, with their final totals, at the end of the run: totals are
-// absolute, so a resumed run writing them again replaces, never adds. The
-// end of a run seals every open chunk and writes every total in batches
-// of at most finalPiece rows, the last one marking the run done; the
-// pieces are cut at the same places every time, so a resumed run skips
-// the ones already committed.
+// commit ends the current batch. Identity records are written in parts
+// (see identRec): when first seen, when their vessel is evicted, and at
+// the end of the run; the store adds the parts up. A resumed run cuts
+// its batches at the same places and counts the parts it skips as
+// written, so each part is stored once. The end of a run seals every
+// open chunk and writes every record's last part in batches of at most
+// finalPiece rows, the last one marking the run done.
 func (p *pass) commit(final bool) error {
 	if !final {
 		return p.commitBatch(false, p.newIdents)
@@ -795,23 +819,32 @@ func (p *pass) commit(final bool) error {
 			}
 		}
 	}
-	all := make([]identKey, 0, len(p.idents))
-	for k := range p.idents {
-		all = append(all, k)
+	// Every record's last part (those created in this batch are in
+	// newIdents already).
+	inBatch := make(map[*identRec]bool, len(p.newIdents))
+	for _, r := range p.newIdents {
+		inBatch[r] = true
 	}
-	sortIdents(all)
-	for len(all) > finalPiece {
-		if err := p.commitBatch(false, all[:finalPiece]); err != nil {
+	var all []*identRec
+	for _, r := range p.idents {
+		if r.count > 0 && !inBatch[r] {
+			all = append(all, r)
+		}
+	}
+	sortRecs(all)
+	for len(all)+len(p.newIdents) > finalPiece {
+		n := max(0, finalPiece-len(p.newIdents))
+		if err := p.commitBatch(false, append(p.newIdents, all[:n]...)); err != nil {
 			return err
 		}
-		all = all[finalPiece:]
+		all = all[n:]
 	}
-	return p.commitBatch(true, all)
+	return p.commitBatch(true, append(p.newIdents, all...))
 }
 
-func sortIdents(keys []identKey) {
-	sort.Slice(keys, func(i, j int) bool {
-		a, b := keys[i], keys[j]
+func sortRecs(rs []*identRec) {
+	sort.Slice(rs, func(i, j int) bool {
+		a, b := rs[i].key, rs[j].key
 		if a.mmsi != b.mmsi {
 			return a.mmsi < b.mmsi
 		}
@@ -822,33 +855,47 @@ func sortIdents(keys []identKey) {
 	})
 }
 
-// commitBatch stores the batch built so far with the identities keys name
-// (their totals so far), done marking the run complete.
-func (p *pass) commitBatch(done bool, keys []identKey) error {
+// commitBatch stores the batch built so far with the parts of the
+// records recs (what each counted since last written) and those of
+// evicted vessels, done marking the run complete. A batch an earlier
+// attempt committed is not written again, but its parts count as written.
+func (p *pass) commitBatch(done bool, recs []*identRec) error {
 	idx := p.batch
 	p.batch++
 	p.lastCommit = time.Now()
 	skipped := idx < p.committed
+	ids := p.written
+	sortRecs(recs)
+	for _, r := range recs {
+		if r.count > 0 {
+			ids = append(ids, r.take())
+		}
+	}
 	if !skipped {
-		b := &store.Batch{Run: p.run, Chunks: p.chunks, Events: p.events}
+		b := &store.Batch{Run: p.run, Chunks: p.chunks, Events: p.events, Identities: ids}
 		if done {
 			b.State = p.state
 		}
 		b.Run.Batches = idx + 1
 		b.Run.Fixes, b.Run.Kept, b.Run.Events, b.Run.Done = p.fixes, p.kept, p.nEvents, done
-		sortIdents(keys)
-		for _, k := range keys {
-			r := p.idents[k]
-			b.Identities = append(b.Identities, store.Identity{MMSI: k.mmsi, IMO: r.imo, Field: fieldNames[k.field], Value: k.value,
-				First: r.first.Std(), Last: r.last.Std(), Count: r.count, Source: r.source})
-		}
+		sort.SliceStable(b.Identities, func(i, j int) bool {
+			a, c := b.Identities[i], b.Identities[j]
+			if a.MMSI != c.MMSI {
+				return a.MMSI < c.MMSI
+			}
+			if a.Field != c.Field {
+				return a.Field < c.Field
+			}
+			return a.Value < c.Value
+		})
 		if err := p.st.CommitBatch(context.Background(), b); err != nil {
 			return err
 		}
 		p.run = b.Run
 	}
 	clear(p.chunks)
-	p.chunks, p.events, p.newIdents = p.chunks[:0], p.events[:0], p.newIdents[:0]
+	clear(p.newIdents)
+	p.chunks, p.events, p.newIdents, p.written = p.chunks[:0], p.events[:0], p.newIdents[:0], ids[:0]
 	if p.o.Progress != nil {
 		p.o.Progress(Progress{Batch: idx, Fixes: p.fixes, Kept: p.kept, Events: p.nEvents, Skipped: skipped})
 	}
