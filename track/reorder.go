@@ -262,19 +262,21 @@ func sameTimeCmp(a, b *Fix) int {
 	if c := cmp.Compare(a.MMSI, b.MMSI); c != 0 {
 		return c
 	}
-	if c := cmp.Compare(a.Lat, b.Lat); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(a.Lon, b.Lon); c != 0 {
-		return c
-	}
-	// Static reports after positions of the same time.
+	// Static reports after the positions of the same MMSI and time, so
+	// that what the report shows is placed where the ship was (a
+	// MarineCadastre row is both, and its report carries no position).
 	as, bs := a.Static(), b.Static()
 	if (as == nil) != (bs == nil) {
 		if as == nil {
 			return -1
 		}
 		return 1
+	}
+	if c := cmp.Compare(a.Lat, b.Lat); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.Lon, b.Lon); c != 0 {
+		return c
 	}
 	if c := cmp.Compare(nanLow(a.SOG), nanLow(b.SOG)); c != 0 {
 		return c
@@ -288,8 +290,8 @@ func sameTimeCmp(a, b *Fix) int {
 	return strings.Compare(fmt.Sprint(as), fmt.Sprint(bs))
 }
 
-// fixLess is a total order on fixes: time, then MMSI, then position,
-// then static after position reports, speed and source.
+// fixLess is a total order on fixes: time, then MMSI, then positions
+// before static reports, then position, speed and source.
 func fixLess(a, b Fix) bool { return fixCmp(&a, &b) < 0 }
 
 func nanLow(f float64) float64 {
