@@ -228,6 +228,9 @@ func StaticOf(m *ais.Message) StaticReport {
 		Destination: m.Destination, LengthM: int(m.ToBow) + int(m.ToStern), ClassB: m.Type != 5, Source: m.Source}
 	if m.Type == 5 {
 		r.IMO = m.IMO
+		if r.IMO == imoNotAvailable {
+			r.IMO = 0 // the 30-bit "not available": no IMO
+		}
 		if d, ok := m.DraughtMetres(); ok {
 			r.Draught = d
 		}

@@ -98,25 +98,37 @@ type cellEntry struct {
 	speed    float64
 }
 
+// The grid is a map from cell to the first of its ships, each linked to
+// the next and previous (cellNext, cellPrev): 8 bytes of map value per
+// occupied cell, where a slice per cell cost 24 and an allocation, for
+// every ship in play (a flood of a million MMSIs at random places fills a
+// million cells).
+
 func (e *Engine) removeFromCell(st *segState) {
 	if !st.inCell {
 		return
 	}
 	st.inCell = false
-	list := e.cells[st.cell]
-	for i := range list {
-		if list[i] == st {
-			list[i] = list[len(list)-1]
-			list[len(list)-1] = nil
-			list = list[:len(list)-1]
-			break
-		}
-	}
-	if len(list) == 0 {
-		delete(e.cells, st.cell)
+	if st.cellPrev != nil {
+		st.cellPrev.cellNext = st.cellNext
+	} else if st.cellNext != nil {
+		e.cells[st.cell] = st.cellNext
 	} else {
-		e.cells[st.cell] = list
+		delete(e.cells, st.cell)
 	}
+	if st.cellNext != nil {
+		st.cellNext.cellPrev = st.cellPrev
+	}
+	st.cellPrev, st.cellNext = nil, nil
+}
+
+func (e *Engine) addToCell(st *segState, c cellKey) {
+	head := e.cells[c]
+	st.cell, st.inCell, st.cellPrev, st.cellNext = c, true, nil, head
+	if head != nil {
+		head.cellPrev = st
+	}
+	e.cells[c] = st
 }
 
 func (e *Engine) encounter(st *segState, f track.Fix, speed float64) {
@@ -124,8 +136,7 @@ func (e *Engine) encounter(st *segState, f track.Fix, speed float64) {
 	st.entry = cellEntry{t: f.Time, lat: f.Lat, lon: f.Lon, speed: speed}
 	if !st.inCell || st.cell != c {
 		e.removeFromCell(st)
-		st.cell, st.inCell = c, true
-		e.cells[c] = append(e.cells[c], st)
+		e.addToCell(st, c)
 	}
 	// A ship under way at several times the encounter speed cannot be in
 	// a transfer now: skip the neighbour scan (slow ships nearby still see
@@ -149,19 +160,13 @@ func (e *Engine) encounter(st *segState, f track.Fix, speed float64) {
 	for dy := int32(-1); dy <= 1; dy++ {
 		for dx := int32(-1); dx <= 1; dx++ {
 			ck := cellKey{c.x + dx, c.y + dy}
-			list := e.cells[ck]
-			dropped := false
-			for i := 0; i < len(list); i++ {
-				other := list[i]
+			var next *segState
+			for other := e.cells[ck]; other != nil; other = next {
+				next = other.cellNext
 				if f.Time.Sub(other.entry.t) > fresh {
 					// Stale: the ship left or fell silent. Drop it from the
 					// grid so crowded cells stay short.
-					other.inCell = false
-					list[i] = list[len(list)-1]
-					list[len(list)-1] = nil
-					list = list[:len(list)-1]
-					i--
-					dropped = true
+					e.removeFromCell(other)
 					continue
 				}
 				if other == st || other.key.mmsi == st.key.mmsi {
@@ -199,13 +204,6 @@ func (e *Engine) encounter(st *segState, f track.Fix, speed float64) {
 				if !p.qualified && f.Time.Sub(p.start).Hours() >= e.cfg.EncounterMinHours {
 					p.qualified = e.qualifies(p)
 				}
-			}
-			switch {
-			case !dropped:
-			case len(list) == 0:
-				delete(e.cells, ck)
-			default:
-				e.cells[ck] = list
 			}
 		}
 	}

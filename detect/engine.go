@@ -23,8 +23,8 @@ type Engine struct {
 	tracker *track.Tracker[segState, vesselState]
 	reorder *track.Reorder
 	// encounter state
-	cells     map[cellKey][]*segState
-	zoneIndex *geo.ZoneIndex // nil: no zones, or test each zone
+	cells     map[cellKey]*segState // the first ship of each occupied cell
+	zoneIndex *geo.ZoneIndex        // nil: no zones, or test each zone
 	// released gathers the fixes the reorder buffer releases in a batch
 	// (collect appends to it), so processAll can look ahead.
 	released []track.Fix
@@ -51,6 +51,10 @@ type Engine struct {
 	// segment they joined and static reports (StaticIn gives the report;
 	// segment -1). Ingest stores what it sees.
 	Observe func(f track.Fix, segment int)
+	// Forget, when set, is told each MMSI evicted to stay under
+	// Config.MaxVessels, after the events that closed with it, in the
+	// order of the fixes (Observe's): ingest drops its own state for it.
+	Forget func(mmsi uint32)
 	// StopWhenLate makes FeedAIS and FeedAISConcurrent return
 	// ErrOutOfOrder at the first fix later than the reorder window, for
 	// callers that then read the input again sorted whole.
@@ -81,6 +85,7 @@ type vesselState struct {
 	lastLat, lastLon float64
 	lastSeg          int32
 	flagged          uint16 // inconsistencies reported (flag* bits)
+	gapOpen          bool   // a checkpoint reported the silence since lastT as an open gap
 	static           staticInfo
 	ident            *staticState
 }
@@ -107,9 +112,10 @@ type segState struct {
 	// slow, stopped or frozen) come last.
 	jump      *jumpInfo
 	entry     cellEntry // this segment's latest position in the encounter grid
+	cellNext  *segState // the grid's list of the cell's ships
+	cellPrev  *segState
 	zones     *zoneState
 	inMask    uint64 // bit i: confirmed inside zone i (i < 64)
-	speed     float64
 	lastAtSea track.Time
 	frozen    int32
 	key       segKey
@@ -126,28 +132,37 @@ type segState struct {
 
 // runState is a segment's loitering, port-call and spoofing runs,
 // allocated when the segment first needs one (most fixes of most ships
-// never do).
+// never do). Positions are kept as time and place only (pt, 24 bytes).
 type runState struct {
 	// loitering run
-	slowN                        int
+	slowN                        int32
+	slowQualified                bool
 	slowLat, slowLon, slowSpeeds float64
-	slowStart, slowLast          track.Fix
+	slowStart, slowLast          pt
 	slowFastSince                track.Time // first fast fix of a spell that has not yet ended the run
 	slowChecked                  track.Time // last qualification check
-	slowQualified                bool
 	// port-call run
 	stopPortDist        float64
-	stopStart, stopLast track.Fix
+	stopStart, stopLast pt
 	stopFastSince       track.Time
 	stopPort            geo.Port
 	// inland positions
-	land                 bool
-	landStart, landLast  track.Fix
-	landFixes            int
-	landInlandKM         float64
-	landAtSea            track.Time
-	frozenStart, frozenL track.Fix
+	landStart, landLast pt
+	landFixes           int32
+	landInlandKM        float64
+	landAtSea           track.Time
+	// frozen positions
+	frozenStart, frozenL pt
+	frozenSOG            float64
 }
+
+// pt is a fix's time and place.
+type pt struct {
+	Time     track.Time
+	Lat, Lon float64
+}
+
+func ptOf(f track.Fix) pt { return pt{f.Time, f.Lat, f.Lon} }
 
 func (st *segState) run() *runState {
 	if st.runs == nil {
@@ -161,7 +176,7 @@ func (st *segState) run() *runState {
 // calls, zone events).
 func NewEngine(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo.Zone, emit func(Event)) *Engine {
 	e := &Engine{cfg: cfg, land: land, ports: ports, zones: zones, out: emit,
-		cells: map[cellKey][]*segState{}, cellPort: map[cellKey]uint8{}, pairs: map[pairKey]*pairState{}, activity: map[activityKey]int32{},
+		cells: map[cellKey]*segState{}, cellPort: map[cellKey]uint8{}, pairs: map[pairKey]*pairState{}, activity: map[activityKey]int32{},
 		imos: map[uint32]*imoState{}, imoPending: map[uint32]struct{}{}, identPending: map[uint32]struct{}{}}
 	e.gapMin = hours(cfg.GapMinHours)
 	e.resume = hours(cfg.IdentityResumeHours)
@@ -176,8 +191,16 @@ func NewEngine(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo.Zone, 
 	return e
 }
 
-func hours(h float64) time.Duration   { return time.Duration(h * float64(time.Hour)) }
-func minutes(m float64) time.Duration { return time.Duration(m * float64(time.Minute)) }
+func hours(h float64) time.Duration { return time.Duration(h * float64(time.Hour)) }
+
+// minutes converts, saturating: a window of math.MaxInt32 minutes (a
+// pass read sorted whole) is the longest duration, not an overflow.
+func minutes(m float64) time.Duration {
+	if d := m * float64(time.Minute); d < float64(math.MaxInt64) {
+		return time.Duration(d)
+	}
+	return math.MaxInt64
+}
 
 // emit completes an event (flags, status, ID, severity) and hands it on.
 func (e *Engine) emit(ev Event) {
@@ -230,6 +253,19 @@ func (e *Engine) Late() int64 { return e.reorder.Late }
 func (e *Engine) Flush() {
 	e.reorder.Flush(e.collector())
 	e.processReleased()
+	// A gap a checkpoint reported open has a version in the caller's
+	// store: it closes at the end of the data, with no end position.
+	// (Gaps nobody saw open are not reported at the end of the data: the
+	// ship may simply have left the area.)
+	e.tracker.Each(func(_ int, mmsi uint32, v *vesselState) {
+		if v.gapOpen {
+			v.gapOpen = false
+			ev := e.gapEvent(mmsi, v, e.now, 0, 0, false)
+			ev.Status = StatusClosed
+			ev.Details.Explanation = "the data ended before the vessel was heard again"
+			e.emit(ev)
+		}
+	})
 	e.tracker.Flush()
 	keys := make([]pairKey, 0, len(e.pairs))
 	for k := range e.pairs {
@@ -300,6 +336,7 @@ func (e *Engine) process(f track.Fix) {
 	if !vs.lastT.IsZero() && f.Time.Sub(vs.lastT) >= e.gapMin {
 		e.gap(f.MMSI, vs, f)
 	}
+	vs.gapOpen = false
 	vs.lastT, vs.lastLat, vs.lastLon, vs.lastSeg = f.Time, f.Lat, f.Lon, int32(seg.ID)
 	if res == track.Extended && f.Time.Sub(prev.Time) >= e.gapMin && st.runs != nil {
 		// A gap ends any run: nobody knows what the ship did meanwhile.
@@ -314,7 +351,6 @@ func (e *Engine) process(f track.Fix) {
 	e.loiter(st, f, speed)
 	e.portCall(st, f, speed)
 	e.zoneCheck(st, f)
-	st.speed = speed
 	e.encounter(st, f, speed)
 	e.sweep()
 	if e.Observe != nil {
@@ -351,6 +387,18 @@ func (e *Engine) vesselEvicted(mmsi uint32, v *vesselState) {
 		e.closeChanges(mmsi, v, true)
 	}
 	delete(e.identPending, mmsi)
+	// Its IMO's state goes with it when it was the only user and nothing
+	// is open on it: the IMOs in memory follow the vessels.
+	if x := v.static.imo; x != 0 {
+		if st := e.imos[x]; st != nil && len(st.users) == 1 && st.users[0].mmsi == mmsi {
+			if _, busy := e.imoPending[x]; !busy {
+				delete(e.imos, x)
+			}
+		}
+	}
+	if e.Forget != nil {
+		e.Forget(mmsi)
+	}
 }
 
 // sweep, once per event-time hour, closes encounter windows whose ships
@@ -523,10 +571,10 @@ func (e *Engine) loiter(st *segState, f track.Fix, speed float64) {
 		r := st.run()
 		if !st.slow {
 			st.slow = true
-			r.slowStart, r.slowN, r.slowLat, r.slowLon, r.slowSpeeds, r.slowChecked, r.slowQualified = f, 0, 0, 0, 0, 0, false
+			r.slowStart, r.slowN, r.slowLat, r.slowLon, r.slowSpeeds, r.slowChecked, r.slowQualified = ptOf(f), 0, 0, 0, 0, 0, false
 		}
 		r.slowFastSince = 0
-		r.slowLast = f
+		r.slowLast = ptOf(f)
 		r.slowN++
 		r.slowLat += f.Lat
 		r.slowLon += f.Lon
@@ -589,7 +637,7 @@ func (e *Engine) loiterEvent(st *segState, r *runState, open bool) (Event, bool)
 		return Event{}, false
 	}
 	lat, lon := r.slowLat/float64(r.slowN), r.slowLon/float64(r.slowN)
-	d := Details{Hours: round2(h), Fixes: r.slowN, MeanSpeedKn: round2(r.slowSpeeds / float64(r.slowN))}
+	d := Details{Hours: round2(h), Fixes: int(r.slowN), MeanSpeedKn: round2(r.slowSpeeds / float64(r.slowN))}
 	if e.land != nil {
 		d.ShoreNM = round2(shore)
 	}
@@ -615,17 +663,17 @@ func (e *Engine) portCall(st *segState, f track.Fix, speed float64) {
 	if speed < e.cfg.PortCallMaxKn {
 		r := st.run()
 		if st.stopped && geo.Distance(f.Lat, f.Lon, r.stopPort.Lat, r.stopPort.Lon) <= e.cfg.PortCallMaxKM*1000 {
-			r.stopLast = f
+			r.stopLast = ptOf(f)
 			r.stopFastSince = 0
 			return
 		}
 		if p, d, ok := e.ports.Nearest(f.Lat, f.Lon, e.cfg.PortCallMaxKM*1000); ok {
 			if st.stopped && p.Name == r.stopPort.Name && p.Lat == r.stopPort.Lat && p.Lon == r.stopPort.Lon {
-				r.stopLast, r.stopFastSince = f, 0
+				r.stopLast, r.stopFastSince = ptOf(f), 0
 				return
 			}
 			e.endStop(st)
-			st.stopped, r.stopStart, r.stopLast, r.stopPort, r.stopPortDist, r.stopFastSince = true, f, f, p, d, 0
+			st.stopped, r.stopStart, r.stopLast, r.stopPort, r.stopPortDist, r.stopFastSince = true, ptOf(f), ptOf(f), p, d, 0
 			return
 		}
 	}

@@ -197,8 +197,6 @@ type Details struct {
 	NearFixes int  `json:"near_fixes,omitempty"`
 	FarFixes  int  `json:"far_fixes,omitempty"`
 	Returned  bool `json:"returned,omitempty"`
-	// MMSIs lists the MMSIs one IMO was broadcast under at once.
-	MMSIs []uint32 `json:"mmsis,omitempty"`
 }
 
 // idKey is the part of an occurrence's identity its kind adds to the
@@ -271,7 +269,7 @@ type Config struct {
 	ClassBMaxLengthM       int     `json:"class_b_max_length_m"`     // 100: class B on a ship this long is wrong
 	MaxTrackSpeedKn        float64 `json:"max_track_speed_kn"`       // 30 (track segmentation)
 	TrackMinIntervalMin    float64 `json:"track_min_interval_min"`   // 10: no interval counts as shorter (receive-time jitter)
-	MaxVessels             int     `json:"max_vessels"`              // 1,000,000: MMSIs tracked at once; the idlest are evicted past it
+	MaxVessels             int     `json:"max_vessels"`              // 250,000: MMSIs tracked at once; the idlest are evicted past it
 	ReorderLatenessMinutes float64 `json:"reorder_lateness_minutes"` // 120
 }
 
@@ -283,7 +281,7 @@ var DefaultConfig = Config{
 	LoiterMaxKn: 2, LoiterMinHours: 4, LoiterMinShoreNM: 20, RunBreakMinutes: 30,
 	PortCallMaxKn: 0.5, PortCallMaxKM: 3, PortCallMinHours: 2,
 	PositionFreshMinutes: 30, ZoneBufferKM: 1, ZoneDwellMinutes: 30,
-	MaxTrackSpeedKn: 30, TrackMinIntervalMin: 10, MaxVessels: 1_000_000, ReorderLatenessMinutes: 120,
+	MaxTrackSpeedKn: 30, TrackMinIntervalMin: 10, MaxVessels: 250_000, ReorderLatenessMinutes: 120,
 	DraughtChangeMetres: 1, SameTimeMinutes: 10, IdentityResumeHours: 6, ConflictMinKM: 50, JumpConfirmFixes: 3,
 	SpoofInlandKM: 30, SpoofFrozenFixes: 10, SpoofFrozenMinKn: 3, ClassBMaxLengthM: 100,
 }

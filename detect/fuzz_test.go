@@ -45,3 +45,31 @@ func FuzzEngine(f *testing.F) {
 		e.Flush()
 	})
 }
+
+// FuzzRestore restores arbitrary bytes (seeded with real checkpoints):
+// a checkpoint that does not decode is an error, never a panic, and an
+// engine restored from one that does goes on without panicking.
+func FuzzRestore(f *testing.F) {
+	e := NewEngine(DefaultConfig, nil, nil, nil, func(Event) {})
+	for _, x := range path(445000001, 0, 9*time.Hour, 10*time.Minute, 38.2, 124.0, 0.5, 90) {
+		e.Position(x)
+	}
+	for _, x := range path(352000002, 0, 9*time.Hour, 10*time.Minute, 38.2005, 124.0, 0.5, 90) {
+		e.Position(x)
+	}
+	e.Static(StaticReport{MMSI: 445000001, Time: t0.Add(time.Hour), IMO: 9417115, Name: "A"})
+	e.Static(StaticReport{MMSI: 445000001, Time: t0.Add(2 * time.Hour), IMO: 9417115, Name: "B", Draught: 5})
+	f.Add(e.Checkpoint())
+	f.Add(NewEngine(DefaultConfig, nil, nil, nil, func(Event) {}).Checkpoint())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e := NewEngine(DefaultConfig, nil, nil, nil, func(Event) {})
+		if err := e.Restore(b); err != nil {
+			return
+		}
+		for _, x := range path(445000001, 10*time.Hour, time.Hour, 10*time.Minute, 38.3, 124.1, 5, 0) {
+			e.Position(x)
+		}
+		e.Checkpoint()
+		e.Flush()
+	})
+}

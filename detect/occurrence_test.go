@@ -386,3 +386,41 @@ func TestSummary(t *testing.T) {
 		}
 	}
 }
+
+// MaxVessels bounds the engine's vessels: a ship heard, then silent
+// while 500 other MMSIs come and go, then heard again 12 hours later is a
+// gap under a cap it never reaches, and a new vessel (no gap) once it
+// was evicted as the idlest; the engine's count stays under the cap and
+// the evictions are counted and told to Forget.
+func TestEngineMaxVessels(t *testing.T) {
+	var f []track.Fix
+	f = append(f, path(412000001, 0, 30*time.Minute, 10*time.Minute, 30.0, 124.0, 10, 0)...)
+	for i := 0; i < 500; i++ {
+		f = append(f, track.Fix{MMSI: uint32(413000000 + i), Time: t0.Add(time.Hour + time.Duration(i)*time.Minute), Lat: 31 + float64(i%50)*0.1, Lon: 125, SOG: 10, COG: 0})
+	}
+	f = append(f, path(412000001, 12*time.Hour, 30*time.Minute, 10*time.Minute, 30.5, 124.0, 10, 0)...)
+	for _, c := range []struct {
+		cap     int
+		gaps    int
+		evicted bool
+	}{{10000, 1, false}, {100, 0, true}} {
+		cfg := DefaultConfig
+		cfg.MaxVessels = c.cap
+		var evs []Event
+		e := NewEngine(cfg, nil, nil, nil, func(ev Event) { evs = append(evs, ev) })
+		forgot := map[uint32]bool{}
+		e.Forget = func(m uint32) { forgot[m] = true }
+		most := 0
+		for _, x := range f {
+			e.Position(x)
+			most = max(most, e.TrackedVessels())
+		}
+		e.Flush()
+		if g := ofKind(evs, KindGap); len(g) != c.gaps {
+			t.Errorf("cap %d: %d gaps: %v", c.cap, len(g), summary(evs))
+		}
+		if most > c.cap || int64(len(forgot)) != e.Evictions() || forgot[412000001] != c.evicted {
+			t.Errorf("cap %d: at most %d tracked, %d evictions, %d forgotten, ship forgotten %v", c.cap, most, e.Evictions(), len(forgot), forgot[412000001])
+		}
+	}
+}

@@ -180,7 +180,7 @@ func (e *Engine) spoof(st *segState, f, prev track.Fix) {
 	if e.land != nil && e.land.OnLand(f.Lat, f.Lon) {
 		if st.onLand {
 			r := st.runs
-			r.landLast = f
+			r.landLast = ptOf(f)
 			r.landFixes++
 		} else {
 			e.startLand(st, f)
@@ -194,10 +194,10 @@ func (e *Engine) spoof(st *segState, f, prev track.Fix) {
 	if f.HasSOG() && f.SOG >= e.cfg.SpoofFrozenMinKn && f.Lat == prev.Lat && f.Lon == prev.Lon && !prev.Time.IsZero() {
 		r := st.run()
 		if st.frozen == 0 {
-			r.frozenStart = prev
+			r.frozenStart = ptOf(prev)
 		}
 		st.frozen++
-		r.frozenL = f
+		r.frozenL, r.frozenSOG = ptOf(f), f.SOG
 		return
 	}
 	if st.frozen > 0 {
@@ -231,7 +231,7 @@ func (e *Engine) startLand(st *segState, f track.Fix) {
 	}
 	r := st.run()
 	st.onLand = true
-	r.landStart, r.landLast, r.landFixes, r.landInlandKM, r.landAtSea = f, f, 1, inland/1000, atSea
+	r.landStart, r.landLast, r.landFixes, r.landInlandKM, r.landAtSea = ptOf(f), ptOf(f), 1, inland/1000, atSea
 }
 
 func (e *Engine) endLand(st *segState) {
@@ -245,7 +245,7 @@ func (e *Engine) endLand(st *segState) {
 func (e *Engine) landEvent(st *segState, open bool) Event {
 	r := st.runs
 	ev := Event{Kind: KindSpoofing, Vessels: []Vessel{e.vessel(st.key)}, Start: r.landStart.Time.Std(), End: r.landLast.Time.Std(), Lat: r.landStart.Lat, Lon: r.landStart.Lon,
-		Details: Details{Reason: "position_on_land", InlandKM: round2(r.landInlandKM), LastAtSea: r.landAtSea.Std(), Fixes: r.landFixes,
+		Details: Details{Reason: "position_on_land", InlandKM: round2(r.landInlandKM), LastAtSea: r.landAtSea.Std(), Fixes: int(r.landFixes),
 			Hours: round2(r.landLast.Time.Sub(r.landStart.Time).Hours())}}
 	if open {
 		ev.Status = StatusOpen
@@ -266,7 +266,7 @@ func (e *Engine) endFrozen(st *segState) {
 func (e *Engine) frozenEvent(st *segState, n int, open bool) Event {
 	r := st.runs
 	ev := Event{Kind: KindSpoofing, Vessels: []Vessel{e.vessel(st.key)}, Start: r.frozenStart.Time.Std(), End: r.frozenL.Time.Std(), Lat: r.frozenL.Lat, Lon: r.frozenL.Lon,
-		Details: Details{Reason: "frozen_position_while_moving", Fixes: n + 1, ReportedSpeedKn: r.frozenL.SOG,
+		Details: Details{Reason: "frozen_position_while_moving", Fixes: n + 1, ReportedSpeedKn: r.frozenSOG,
 			Hours: round2(r.frozenL.Time.Sub(r.frozenStart.Time).Hours())}}
 	if open {
 		ev.Status = StatusOpen

@@ -104,7 +104,19 @@ type Options struct {
 	// Designated, when set, tells the detectors which IMOs and MMSIs
 	// belong to designated vessels (detect.Engine.Designated).
 	Designated func(imo, mmsi uint32) (listing, listedFlag string, ok bool)
+	// Flush closes every occurrence still open at the end of the run and
+	// clears the detectors' state, as if the stream ended here; without
+	// it the run ends at a checkpoint the next run continues from.
+	Flush bool
+	// Detach reads the inputs on their own: the stored detector state is
+	// neither continued nor changed (for a run made while another one,
+	// such as a live feed, owns the state).
+	Detach bool
 }
+
+// StateKey is the key of the detectors' state in the store: one
+// continuous stream per store.
+const StateKey = "ingest"
 
 // Progress is reported after each batch.
 type Progress struct {
@@ -126,8 +138,16 @@ type Result struct {
 	// Resorted: the inputs were found out of time order and read again,
 	// sorted whole.
 	Resorted bool
-	Untimed  int64
-	Failed   []error // inputs that could not be read to the end
+	// Continued: the detectors started from the state the previous run
+	// left; Detached: the inputs reached further back than that state's
+	// window, so they were read on their own (flushed at the end, the
+	// state left as it was).
+	Continued, Detached bool
+	Untimed             int64
+	// Evicted counts the vessels the detectors forgot to stay under
+	// detect.Config.MaxVessels (0 unless more MMSIs were in play).
+	Evicted int64
+	Failed  []error // inputs that could not be read to the end
 }
 
 func (o *Options) defaults() {
@@ -150,7 +170,7 @@ func (o *Options) defaults() {
 
 // formatVersion changes when what ingest writes changes, so that old runs
 // are not resumed by a build that would write differently.
-const formatVersion = 1
+const formatVersion = 2
 
 // RunID names the run of these inputs with these settings, whatever the
 // inputs' order.
@@ -169,31 +189,94 @@ func RunID(inputs []Input, o Options) string {
 		Batch  int64
 		Chunk  int
 		Inputs []string
-	}{formatVersion, o.Detect, o.Thin, o.BatchFixes, o.ChunkPoints, ids})
+		Flush  bool
+	}{formatVersion, o.Detect, o.Thin, o.BatchFixes, o.ChunkPoints, ids, o.Flush})
 	h.Write(cfg)
 	return hex.EncodeToString(h.Sum(nil))[:20]
 }
 
-// Run ingests the inputs into st.
+// Run ingests the inputs into st, continuing the detectors' state the
+// previous run left in the store (Options.Flush: and closing everything
+// at the end).
+//
+// Continuity: the run starts from the stored state (its hash is the
+// run's StartState) and ends at a checkpoint: the occurrences still open
+// are stored with status "open" (a later run stores their later
+// versions under the same IDs) and the state, with the fixes still in
+// the reorder window, is stored in the run's last batch. Positions in
+// that window are stored when a later run releases them, or by a flush.
+// Inputs that reach back before the state's window are read on their own
+// (Result.Detached). A run resumed after a stop starts from the same
+// state it started from; if another run changed the state meanwhile, the
+// run starts over.
 func Run(ctx context.Context, st store.IngestStore, inputs []Input, o Options) (Result, error) {
 	o.defaults()
 	if len(inputs) == 0 {
 		return Result{}, errors.New("ingest: no inputs")
 	}
+	return run(ctx, st, inputs, o, "")
+}
+
+// Flush closes the stored stream: every occurrence still open is closed
+// and stored, the reorder window's positions are stored, and the state is
+// cleared. Nothing to flush is no error (Result.AlreadyDone).
+func Flush(ctx context.Context, st store.IngestStore, o Options) (Result, error) {
+	o.defaults()
+	o.Flush = true
+	state, err := st.DetectorState(ctx, StateKey)
+	if errors.Is(err, store.ErrNotFound) {
+		return Result{AlreadyDone: true}, nil
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("ingest: read detector state: %w", err)
+	}
+	return run(ctx, st, nil, o, "flush-"+stateHash(state))
+}
+
+// loadState reads the stored detector state (nil when there is none).
+func loadState(ctx context.Context, st store.IngestStore) ([]byte, error) {
+	b, err := st.DetectorState(ctx, StateKey)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("ingest: read detector state: %w", err)
+	}
+	return b, nil
+}
+
+func stateHash(b []byte) string {
+	if b == nil {
+		return "none"
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:12])
+}
+
+func run(ctx context.Context, st store.IngestStore, inputs []Input, o Options, id string) (Result, error) {
 	live := false
 	for _, in := range inputs {
 		live = live || in.Live
 	}
-	id := RunID(inputs, o)
+	if id == "" {
+		id = RunID(inputs, o)
+	}
 	if live {
 		// A feed cannot be replayed: each session is its own run.
 		id += "-live-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	}
 	var res Result
+	state, err := loadState(ctx, st)
+	if err != nil {
+		return res, err
+	}
+	start := stateHash(state)
+	hasState := state != nil
+	state = nil // each pass reads it again: a large state is not held twice
 	run, err := st.Run(ctx, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		run = store.Run{ID: id}
+		run = store.Run{ID: id, StartState: start, Detached: o.Detach}
 		for _, in := range inputs {
 			run.Inputs = append(run.Inputs, in.Name)
 		}
@@ -205,26 +288,53 @@ func Run(ctx context.Context, st store.IngestStore, inputs []Input, o Options) (
 	case run.Done:
 		res.Run, res.AlreadyDone = run, true
 		return res, nil
+	case o.Detach && !run.Detached:
+		// Begun continuing the state, resumed while another run owns it:
+		// read it on its own, from the start.
+		fmt.Fprintf(o.Log, "note: run %s is read on its own this time (another run holds the detectors' state); starting it over\n", id)
+		run = store.Run{ID: run.ID, Inputs: run.Inputs, StartState: start, Detached: true}
+		if err := st.ResetRun(ctx, run); err != nil {
+			return res, err
+		}
+	case run.StartState != start && !run.Detached:
+		// Another run moved the state on since this one began: what it
+		// committed was detected from another start. Start it over.
+		fmt.Fprintf(o.Log, "note: run %s began from another detector state; starting it over\n", id)
+		run = store.Run{ID: run.ID, Inputs: run.Inputs, StartState: start}
+		if err := st.ResetRun(ctx, run); err != nil {
+			return res, err
+		}
 	default:
 		res.Resumed, res.ResumedBatches = run.Batches > 0, run.Batches
 	}
 	for {
 		p := &pass{o: o, st: st, run: run, committed: run.Batches, vessels: map[uint32]*vesselState{},
 			idents: map[identKey]*identRec{}, live: live, lastCommit: time.Now()}
+		p.continues = hasState && !run.Detached
 		late, err := p.do(ctx, inputs)
-		res.Untimed, res.Failed = p.untimed, p.failed
+		res.Untimed, res.Failed, res.Evicted = p.untimed, p.failed, p.forgotten
+		res.Continued, res.Detached = p.restored, run.Detached
 		if err != nil {
 			res.Run = p.run
 			return res, err
 		}
-		if late > 0 && !run.Sorted && !live {
-			fmt.Fprintf(o.Log, "note: the input is not in time order (a fix came more than %.0f min late); reading it again, sorted whole\n",
-				o.Detect.ReorderLatenessMinutes)
-			run = store.Run{ID: run.ID, Inputs: run.Inputs, Sorted: true}
+		if late > 0 && !live {
+			next := store.Run{ID: run.ID, Inputs: run.Inputs, StartState: start, Sorted: true, Detached: run.Detached}
+			switch {
+			case !run.Sorted:
+				fmt.Fprintf(o.Log, "note: the input is not in time order (a fix came more than %.0f min late); reading it again, sorted whole\n",
+					o.Detect.ReorderLatenessMinutes)
+				res.Resorted = true
+			case !run.Detached:
+				fmt.Fprintf(o.Log, "note: the input reaches back before the detectors' state (%d fixes older than its window); reading it on its own\n", late)
+				next.Detached = true
+			default:
+				return res, fmt.Errorf("ingest: %d fixes late in a pass sorted whole", late)
+			}
+			run = next
 			if err := st.ResetRun(ctx, run); err != nil {
 				return res, err
 			}
-			res.Resorted = true
 			continue
 		}
 		res.Run = p.run
@@ -232,20 +342,22 @@ func Run(ctx context.Context, st store.IngestStore, inputs []Input, o Options) (
 	}
 }
 
-// vesselState is one MMSI's open chunk and thinning state.
+// vesselState is one MMSI's open chunk and thinning state: about 250
+// bytes for each vessel in play (docs/detection.md, "Memory").
 type vesselState struct {
 	thin       thinState
 	enc        store.ChunkEncoder
-	start, end time.Time
+	start, end track.Time
 	day        int64
 	fixes      int64
 	imo        uint32
 	flagSeen   bool
 	flag       *identRec // the MID flag's record, updated on every fix
+	recs       *identRec // every record of the vessel, linked by next
 	// last holds, per static field, the value last reported and its
 	// record: most static reports repeat the last, which then costs no
-	// map lookup.
-	last [nStaticFields]lastValue
+	// map lookup. Allocated at the vessel's first static report.
+	last *[nStaticFields]lastValue
 }
 
 type lastValue struct {
@@ -262,18 +374,54 @@ const (
 	fLength
 	fDraught
 	nStaticFields
+	fFlag = nStaticFields // the MID's flag, from every position
 )
 
+// fieldNames are the stored names of the fields.
+var fieldNames = [...]string{fImo: "imo", fName: "name", fCallSign: "call_sign", fShipType: "ship_type", fDestination: "destination",
+	fLength: "length", fDraught: "draught", fFlag: "flag"}
+
 type identKey struct {
-	mmsi         uint32
-	field, value string
+	mmsi  uint32
+	field uint8
+	value string
 }
 
+// identRec is one identity record of the run: what has been counted
+// since it was last written (first, last, count: first is zero when
+// nothing has been). The store adds each written part to the row (the
+// earliest first, the latest last, the counts summed), so a record can be
+// written when first seen, when its vessel is evicted (and then
+// forgotten), and at the end, and memory follows the vessels in play.
 type identRec struct {
+	key         identKey
 	imo         uint32
-	first, last time.Time
+	first, last track.Time
 	count       int64
 	source      string
+	next        *identRec // the vessel's next record
+}
+
+// see counts a report at t.
+func (r *identRec) see(t track.Time, imo uint32) {
+	if imo != 0 {
+		r.imo = imo
+	}
+	if r.count == 0 {
+		r.first, r.last = t, t
+	} else if t.After(r.last) {
+		r.last = t
+	}
+	r.count++
+}
+
+// take returns what the record counted since it was last written, and
+// starts counting afresh.
+func (r *identRec) take() store.Identity {
+	id := store.Identity{MMSI: r.key.mmsi, IMO: r.imo, Field: fieldNames[r.key.field], Value: r.key.value,
+		First: r.first.Std(), Last: r.last.Std(), Count: r.count, Source: r.source}
+	r.first, r.last, r.count = 0, 0, 0
+	return id
 }
 
 type pass struct {
@@ -286,7 +434,8 @@ type pass struct {
 
 	vessels   map[uint32]*vesselState
 	idents    map[identKey]*identRec
-	newIdents []identKey
+	newIdents []*identRec      // records created in this batch
+	written   []store.Identity // parts of evicted vessels' records, for this batch
 
 	chunks []store.Chunk
 	events []store.StoredEvent
@@ -294,16 +443,22 @@ type pass struct {
 
 	fixes, kept, nEvents int64
 	untimed              int64
-	failed               []error
-	err                  error
-	lastCommit           time.Time
+	forgotten            int64 // vessels evicted
+
+	continues  bool             // start from the stored detector state
+	restored   bool             // the engine did
+	state      *store.StateBlob // the state to store with the last batch
+	failed     []error
+	err        error
+	lastCommit time.Time
 	// incomplete: an input was not read to its end; the run's last batch
-	// is committed without marking it done.
+	// is committed without marking it done (nor storing the state).
 	incomplete bool
 }
 
 func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
 	cfg := p.o.Detect
+	window := minutes(cfg.ReorderLatenessMinutes)
 	if p.run.Sorted {
 		cfg.ReorderLatenessMinutes = math.MaxInt32
 	}
@@ -314,8 +469,27 @@ func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
 	st := newStage(p)
 	defer st.finish()
 	eng := detect.NewEngine(cfg, p.o.Land, p.o.Ports, p.o.Zones, st.event)
+	if p.continues {
+		state, err := loadState(ctx, p.st)
+		if err != nil {
+			return 0, err
+		}
+		switch err := eng.Restore(state); {
+		case err == nil:
+			p.restored = true
+			// The pass's window, not the one the state was taken with.
+			eng.SetLateness(minutes(cfg.ReorderLatenessMinutes))
+		default:
+			// Settings changed, or the state is unreadable: this run
+			// starts the stream afresh (and its checkpoint replaces the
+			// state).
+			fmt.Fprintf(p.o.Log, "note: the detectors' stored state cannot continue here (%v); starting afresh\n", err)
+			eng = detect.NewEngine(cfg, p.o.Land, p.o.Ports, p.o.Zones, st.event)
+		}
+	}
 	eng.Observe = st.observe
 	eng.Designated = p.o.Designated
+	eng.Forget = st.forget
 	// An unordered file shows itself within its first reorder window:
 	// stop there, and let the caller read it again sorted.
 	eng.StopWhenLate = !p.run.Sorted && !p.live
@@ -351,7 +525,25 @@ func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
 			p.o.Summary(in.Name, src.Stats())
 		}
 	}
-	eng.Flush()
+	if p.restored && eng.Late() > 0 && !p.live {
+		// Sorted whole, the input still reaches back before the state's
+		// window: the caller reads it on its own.
+		st.finish()
+		return eng.Late(), p.err
+	}
+	switch {
+	case p.run.Detached || p.o.Flush:
+		// Nothing continues a detached run; a flush ends the stream.
+		eng.Flush()
+		if !p.run.Detached {
+			p.state = &store.StateBlob{Key: StateKey}
+		}
+	default:
+		if p.run.Sorted {
+			eng.SetLateness(window)
+		}
+		p.state = &store.StateBlob{Key: StateKey, Data: eng.Checkpoint()}
+	}
 	st.finish()
 	if p.err != nil {
 		return 0, p.err
@@ -391,6 +583,15 @@ func (p *pass) inputFailed(name string) bool {
 	return false
 }
 
+// minutes converts, saturating: a window of math.MaxInt32 minutes (a
+// pass read sorted whole) is the longest duration, not an overflow.
+func minutes(m float64) time.Duration {
+	if d := m * float64(time.Minute); d < float64(math.MaxInt64) {
+		return time.Duration(d)
+	}
+	return math.MaxInt64
+}
+
 // stage hands the detectors' output to the storing goroutine in batches.
 type stage struct {
 	pipe   *batch.Pipe[stageItem]
@@ -400,9 +601,10 @@ type stage struct {
 }
 
 type stageItem struct {
-	fix   track.Fix
-	seg   int
-	event *detect.Event
+	fix    track.Fix
+	seg    int
+	event  *detect.Event
+	forget bool // the engine evicted fix.MMSI
 }
 
 func newStage(p *pass) *stage {
@@ -415,9 +617,12 @@ func newStage(p *pass) *stage {
 					st.failed.Store(true)
 					return // the rest is drained unread
 				}
-				if it := &items[i]; it.event != nil {
+				switch it := &items[i]; {
+				case it.event != nil:
 					p.event(*it.event)
-				} else {
+				case it.forget:
+					p.forget(it.fix.MMSI)
+				default:
 					p.observe(it.fix, it.seg)
 				}
 			}
@@ -432,6 +637,10 @@ func newStage(p *pass) *stage {
 func (st *stage) observe(f track.Fix, segment int) { st.pipe.Put(stageItem{fix: f, seg: segment}) }
 
 func (st *stage) event(ev detect.Event) { st.pipe.Put(stageItem{event: &ev}) }
+
+func (st *stage) forget(mmsi uint32) {
+	st.pipe.Put(stageItem{fix: track.Fix{MMSI: mmsi}, forget: true})
+}
 
 // finish hands over what is left and waits for the storing goroutine.
 func (st *stage) finish() {
@@ -460,6 +669,7 @@ func (p *pass) event(ev detect.Event) {
 	p.events = append(p.events, store.StoredEvent{Seq: p.seq, Event: ev})
 	p.seq++
 	p.nEvents++
+	p.maybeEndBatch()
 }
 
 func (p *pass) observe(f track.Fix, segment int) {
@@ -473,24 +683,22 @@ func (p *pass) observe(f track.Fix, segment int) {
 	}
 	if r := detect.StaticIn(&f); r != nil {
 		p.static(v, *r)
+		p.maybeEndBatch()
 		return
 	}
-	t := f.Time.Std()
+	t := f.Time
 	if !v.flagSeen {
 		v.flagSeen = true
 		if fl, ok := identity.MMSI(f.MMSI).Flag(); ok {
-			v.flag = p.ident(f.MMSI, v.imo, "flag", string(fl), t, f.Source())
+			v.flag = p.ident(v, f.MMSI, v.imo, fFlag, string(fl), t, f.Source())
 		}
 	} else if r := v.flag; r != nil {
 		// The flag stays the same for every position of an MMSI: one
 		// record per MMSI, extended in place.
-		if t.After(r.last) {
-			r.last = t
-		}
-		r.count++
+		r.see(t, 0)
 	}
 	p.fixes++
-	pt := store.Point{Time: t, Lat: f.Lat, Lon: f.Lon, SOG: f.SOG, COG: f.COG, Segment: segment}
+	pt := tpoint{Time: t, Lat: f.Lat, Lon: f.Lon, SOG: f.SOG, COG: f.COG, Segment: int32(segment)}
 	day := f.Time.Unix() / 86400
 	keep, keepPrev := p.o.Thin.decide(&v.thin, pt)
 	if v.enc.Len() > 0 && day != v.day {
@@ -505,13 +713,48 @@ func (p *pass) observe(f track.Fix, segment int) {
 	}
 	v.thin.prev, v.thin.prevKept, v.thin.any = pt, keep, true
 	if p.fixes%p.o.BatchFixes == 0 || (p.live && p.fixes%4096 == 0 && time.Since(p.lastCommit) >= p.o.CommitEvery) {
-		if err := p.commit(false); err != nil {
-			p.err = err
-		}
+		p.endBatch()
+		return
+	}
+	p.maybeEndBatch()
+}
+
+// maybeEndBatch ends a batch that holds finalPiece chunks or events, or
+// identities seen for the first time: a flood of MMSIs (each evicted
+// seals a chunk, each may bring an event and records) would otherwise
+// pile a batch up until its fixes are counted. The cut points depend on
+// the input alone, so a resumed run cuts at the same places.
+func (p *pass) maybeEndBatch() {
+	if len(p.chunks) >= finalPiece || len(p.events) >= finalPiece || len(p.newIdents)+len(p.written) >= finalPiece {
+		p.endBatch()
 	}
 }
 
-func (p *pass) keep(mmsi uint32, v *vesselState, pt store.Point) {
+func (p *pass) endBatch() {
+	if err := p.commit(false); err != nil {
+		p.err = err
+	}
+}
+
+// forget drops an MMSI the engine evicted: its open chunk is sealed into
+// the batch and its state freed; its identity records stay (their totals
+// go on counting if it is heard again). Memory then follows the engine's
+// vessels, not every MMSI of the run.
+func (p *pass) forget(mmsi uint32) {
+	p.forgotten++
+	if v := p.vessels[mmsi]; v != nil {
+		p.seal(mmsi, v)
+		for r := v.recs; r != nil; r = r.next {
+			if r.count > 0 {
+				p.written = append(p.written, r.take())
+			}
+			delete(p.idents, r.key)
+		}
+		delete(p.vessels, mmsi)
+	}
+}
+
+func (p *pass) keep(mmsi uint32, v *vesselState, pt tpoint) {
 	day := pt.Time.Unix() / 86400
 	if v.enc.Len() > 0 && (day != v.day || v.enc.Len() >= p.o.ChunkPoints) {
 		p.seal(mmsi, v)
@@ -520,12 +763,12 @@ func (p *pass) keep(mmsi uint32, v *vesselState, pt store.Point) {
 		v.enc.Reset()
 		v.start, v.day = pt.Time, day
 	}
-	if err := v.enc.Append(pt); err != nil {
+	if err := v.enc.Append(pt.point()); err != nil {
 		p.err = fmt.Errorf("ingest %d: %w", mmsi, err)
 		return
 	}
 	v.end = pt.Time
-	v.thin.kept = pt
+	v.thin.kept = keptPoint{pt.Time, pt.SOG, pt.COG}
 	p.kept++
 }
 
@@ -533,123 +776,175 @@ func (p *pass) seal(mmsi uint32, v *vesselState) {
 	if v.enc.Len() == 0 {
 		return
 	}
-	p.chunks = append(p.chunks, store.Chunk{MMSI: mmsi, Start: v.start, End: v.end, N: v.enc.Len(), Fixes: v.fixes,
+	p.chunks = append(p.chunks, store.Chunk{MMSI: mmsi, Start: v.start.Std(), End: v.end.Std(), N: v.enc.Len(), Fixes: v.fixes,
 		Data: append([]byte(nil), v.enc.Bytes()...)})
 	v.enc.Reset()
 	v.fixes = 0
 }
 
 func (p *pass) static(v *vesselState, r detect.StaticReport) {
+	if v.last == nil {
+		v.last = new([nStaticFields]lastValue)
+	}
 	if r.IMO != 0 {
 		v.imo = r.IMO
-		p.staticField(v, r, fImo, "imo", strconv.FormatUint(uint64(r.IMO), 10))
+		p.staticField(v, r, fImo, strconv.FormatUint(uint64(r.IMO), 10))
 	}
 	if r.Name != "" {
-		p.staticField(v, r, fName, "name", r.Name)
+		p.staticField(v, r, fName, r.Name)
 	}
 	if r.CallSign != "" {
-		p.staticField(v, r, fCallSign, "call_sign", r.CallSign)
+		p.staticField(v, r, fCallSign, r.CallSign)
 	}
 	if r.ShipType != 0 {
-		p.staticField(v, r, fShipType, "ship_type", strconv.Itoa(int(r.ShipType)))
+		p.staticField(v, r, fShipType, strconv.Itoa(int(r.ShipType)))
 	}
 	if r.Destination != "" {
-		p.staticField(v, r, fDestination, "destination", r.Destination)
+		p.staticField(v, r, fDestination, r.Destination)
 	}
 	if r.LengthM != 0 {
-		p.staticField(v, r, fLength, "length", strconv.Itoa(r.LengthM))
+		p.staticField(v, r, fLength, strconv.Itoa(r.LengthM))
 	}
 	if r.Draught != 0 {
-		p.staticField(v, r, fDraught, "draught", strconv.FormatFloat(r.Draught, 'f', 1, 64))
+		p.staticField(v, r, fDraught, strconv.FormatFloat(r.Draught, 'f', 1, 64))
 	}
 }
 
-func (p *pass) staticField(v *vesselState, r detect.StaticReport, i int, field, value string) {
+func (p *pass) staticField(v *vesselState, r detect.StaticReport, i uint8, value string) {
 	l := &v.last[i]
 	if l.rec != nil && l.value == value {
-		if r.IMO != 0 {
-			l.rec.imo = r.IMO
-		}
-		if t := r.Time.Std(); t.After(l.rec.last) {
-			l.rec.last = t
-		}
-		l.rec.count++
+		l.rec.see(r.Time, r.IMO)
 		return
 	}
-	l.value, l.rec = value, p.ident(r.MMSI, v.imo, field, value, r.Time.Std(), r.Source)
+	l.value, l.rec = value, p.ident(v, r.MMSI, v.imo, i, value, r.Time, r.Source)
 }
 
-func (p *pass) ident(mmsi, imo uint32, field, value string, t time.Time, source string) *identRec {
+func (p *pass) ident(v *vesselState, mmsi, imo uint32, field uint8, value string, t track.Time, source string) *identRec {
 	k := identKey{mmsi, field, value}
 	r := p.idents[k]
 	if r == nil {
 		if source == "" {
 			source = "ais"
 		}
-		r = &identRec{imo: imo, first: t, last: t, source: source}
+		r = &identRec{key: k, imo: imo, source: source, next: v.recs}
+		v.recs = r
 		p.idents[k] = r
-		p.newIdents = append(p.newIdents, k)
+		p.newIdents = append(p.newIdents, r)
 	}
-	if imo != 0 {
-		r.imo = imo
-	}
-	if t.After(r.last) {
-		r.last = t
-	}
-	r.count++
+	r.see(t, imo)
 	return r
 }
 
-// commit ends the current batch. Identity rows are written when first
-// seen and, with their final totals, in the final batch: totals are
-// absolute, so a resumed run writing them again replaces, never adds.
+// finalPiece bounds the rows of one batch at the end of a run, when every
+// vessel's open chunk and every identity's totals are written: with a
+// million vessels in play, one batch of all of them held hundreds of MB
+// at once.
+const finalPiece = 1 << 16
+
+// commit ends the current batch. Identity records are written in parts
+// (see identRec): when first seen, when their vessel is evicted, and at
+// the end of the run; the store adds the parts up. A resumed run cuts
+// its batches at the same places and counts the parts it skips as
+// written, so each part is stored once. The end of a run seals every
+// open chunk and writes every record's last part in batches of at most
+// finalPiece rows, the last one marking the run done.
 func (p *pass) commit(final bool) error {
+	if !final {
+		return p.commitBatch(false, p.newIdents)
+	}
+	keys := make([]uint32, 0, len(p.vessels))
+	for m := range p.vessels {
+		keys = append(keys, m)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+	for _, m := range keys {
+		p.seal(m, p.vessels[m])
+		delete(p.vessels, m) // the run is over: free as it goes
+		if len(p.chunks) >= finalPiece {
+			if err := p.commitBatch(false, p.newIdents); err != nil {
+				return err
+			}
+		}
+	}
+	// Every record's last part (those created in this batch are in
+	// newIdents already).
+	inBatch := make(map[*identRec]bool, len(p.newIdents))
+	for _, r := range p.newIdents {
+		inBatch[r] = true
+	}
+	var all []*identRec
+	for _, r := range p.idents {
+		if r.count > 0 && !inBatch[r] {
+			all = append(all, r)
+		}
+	}
+	sortRecs(all)
+	for len(all)+len(p.newIdents) > finalPiece {
+		n := max(0, finalPiece-len(p.newIdents))
+		if err := p.commitBatch(false, append(p.newIdents, all[:n]...)); err != nil {
+			return err
+		}
+		all = all[n:]
+	}
+	return p.commitBatch(true, append(p.newIdents, all...))
+}
+
+func sortRecs(rs []*identRec) {
+	sort.Slice(rs, func(i, j int) bool {
+		a, b := rs[i].key, rs[j].key
+		if a.mmsi != b.mmsi {
+			return a.mmsi < b.mmsi
+		}
+		if a.field != b.field {
+			return fieldNames[a.field] < fieldNames[b.field]
+		}
+		return a.value < b.value
+	})
+}
+
+// commitBatch stores the batch built so far with the parts of the
+// records recs (what each counted since last written) and those of
+// evicted vessels, done marking the run complete. A batch an earlier
+// attempt committed is not written again, but its parts count as written.
+func (p *pass) commitBatch(done bool, recs []*identRec) error {
 	idx := p.batch
 	p.batch++
 	p.lastCommit = time.Now()
-	if final {
-		keys := make([]uint32, 0, len(p.vessels))
-		for m := range p.vessels {
-			keys = append(keys, m)
-		}
-		sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
-		for _, m := range keys {
-			p.seal(m, p.vessels[m])
+	skipped := idx < p.committed
+	ids := p.written
+	sortRecs(recs)
+	for _, r := range recs {
+		if r.count > 0 {
+			ids = append(ids, r.take())
 		}
 	}
-	skipped := idx < p.committed
 	if !skipped {
-		b := &store.Batch{Run: p.run, Chunks: p.chunks, Events: p.events}
+		b := &store.Batch{Run: p.run, Chunks: p.chunks, Events: p.events, Identities: ids}
+		if done && !p.incomplete {
+			// The state follows a run read to its end only: a run that
+			// will be resumed must start from the state it started from.
+			b.State = p.state
+		}
 		b.Run.Batches = idx + 1
-		b.Run.Fixes, b.Run.Kept, b.Run.Events, b.Run.Done = p.fixes, p.kept, p.nEvents, final && !p.incomplete
-		keys := p.newIdents
-		if final {
-			keys = keys[:0]
-			for k := range p.idents {
-				keys = append(keys, k)
+		b.Run.Fixes, b.Run.Kept, b.Run.Events, b.Run.Done = p.fixes, p.kept, p.nEvents, done && !p.incomplete
+		sort.SliceStable(b.Identities, func(i, j int) bool {
+			a, c := b.Identities[i], b.Identities[j]
+			if a.MMSI != c.MMSI {
+				return a.MMSI < c.MMSI
 			}
-		}
-		sort.Slice(keys, func(i, j int) bool {
-			a, b := keys[i], keys[j]
-			if a.mmsi != b.mmsi {
-				return a.mmsi < b.mmsi
+			if a.Field != c.Field {
+				return a.Field < c.Field
 			}
-			if a.field != b.field {
-				return a.field < b.field
-			}
-			return a.value < b.value
+			return a.Value < c.Value
 		})
-		for _, k := range keys {
-			r := p.idents[k]
-			b.Identities = append(b.Identities, store.Identity{MMSI: k.mmsi, IMO: r.imo, Field: k.field, Value: k.value,
-				First: r.first, Last: r.last, Count: r.count, Source: r.source})
-		}
 		if err := p.st.CommitBatch(context.Background(), b); err != nil {
 			return err
 		}
 		p.run = b.Run
 	}
-	p.chunks, p.events, p.newIdents = p.chunks[:0], p.events[:0], p.newIdents[:0]
+	clear(p.chunks)
+	clear(p.newIdents)
+	p.chunks, p.events, p.newIdents, p.written = p.chunks[:0], p.events[:0], p.newIdents[:0], ids[:0]
 	if p.o.Progress != nil {
 		p.o.Progress(Progress{Batch: idx, Fixes: p.fixes, Kept: p.kept, Events: p.nEvents, Skipped: skipped})
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/tidewatch/tidewatch/geo"
 	"github.com/tidewatch/tidewatch/store"
+	"github.com/tidewatch/tidewatch/track"
 )
 
 // ThinPolicy says which positions the store keeps. Every position goes
@@ -48,16 +49,36 @@ var DefaultThin = ThinPolicy{
 
 // thinState is one MMSI's thinning state.
 type thinState struct {
-	kept     store.Point // last kept
-	prev     store.Point // last seen
+	kept     keptPoint // last kept
+	prev     tpoint    // last seen
 	prevKept bool
 	any      bool
+}
+
+// tpoint is a point as ingest holds it between fixes: 48 bytes against a
+// store.Point's 64 (its time.Time carries a location), for every vessel
+// in play.
+type tpoint struct {
+	Time               track.Time
+	Lat, Lon, SOG, COG float64
+	Segment            int32
+}
+
+// keptPoint is what thinning needs of the last kept point.
+type keptPoint struct {
+	Time     track.Time
+	SOG, COG float64
+}
+
+// point is the stored form.
+func (q tpoint) point() store.Point {
+	return store.Point{Time: q.Time.Std(), Lat: q.Lat, Lon: q.Lon, SOG: q.SOG, COG: q.COG, Segment: int(q.Segment)}
 }
 
 // decide reports whether p is kept and whether the previous point, not
 // kept when it arrived, must be kept now (it ends a silence or starts a
 // jump).
-func (pol *ThinPolicy) decide(st *thinState, p store.Point) (keep, keepPrev bool) {
+func (pol *ThinPolicy) decide(st *thinState, p tpoint) (keep, keepPrev bool) {
 	if !st.any {
 		return true, false
 	}

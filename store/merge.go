@@ -129,13 +129,22 @@ type EventRow struct {
 	JSON []byte
 }
 
-// UniqueEvents decodes event rows into events, each occurrence once (the
-// same event stored by two runs has the same JSON), in detect.SortEvents
-// order; events that SortEvents ranks equal are ordered by their JSON, so
-// the order does not depend on the order the rows were read in.
+// UniqueEvents decodes event rows into events, each occurrence once, in
+// detect.SortEvents order; events that SortEvents ranks equal are ordered
+// by their JSON, so the order does not depend on the order the rows were
+// read in.
+//
+// "Once": the same event stored by two runs (the same data ingested
+// twice) has the same JSON; and an occurrence stored in several versions
+// (reported open at a checkpoint, then longer, then closed: the same ID)
+// is read as its latest version: a closed one before an open one, then
+// the one that ends last. Versions only grow, so this holds whatever
+// order the runs were stored in (a part ingested again later stores an
+// older version again).
 func UniqueEvents(rows []EventRow) ([]detect.Event, error) {
 	sort.SliceStable(rows, func(i, j int) bool { return bytes.Compare(rows[i].JSON, rows[j].JSON) < 0 })
 	out := make([]detect.Event, 0, len(rows))
+	byID := map[string]int{}
 	for i, r := range rows {
 		if i > 0 && bytes.Equal(r.JSON, rows[i-1].JSON) {
 			continue
@@ -144,10 +153,29 @@ func UniqueEvents(rows []EventRow) ([]detect.Event, error) {
 		if err := json.Unmarshal(r.JSON, &ev); err != nil {
 			return nil, fmt.Errorf("event %s/%d: %w", r.Run, r.Seq, err)
 		}
+		if ev.ID != "" {
+			if k, ok := byID[ev.ID]; ok {
+				if laterVersion(ev, out[k]) {
+					out[k] = ev
+				}
+				continue
+			}
+			byID[ev.ID] = len(out)
+		}
 		out = append(out, ev)
 	}
 	detect.SortEvents(out)
 	return out, nil
+}
+
+// laterVersion says whether a is a later version of b's occurrence than b
+// (rows arrive in JSON order, so among equals the first stays).
+func laterVersion(a, b detect.Event) bool {
+	aClosed, bClosed := a.Status != detect.StatusOpen, b.Status != detect.StatusOpen
+	if aClosed != bClosed {
+		return aClosed
+	}
+	return a.End.After(b.End)
 }
 
 // EventScanLimit is how many rows, in the order start time, kind, run,

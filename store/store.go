@@ -97,6 +97,13 @@ type IngestStore interface {
 	// another holds it, in this process or another); different runs, such
 	// as a live feed and an uploaded file, go on side by side.
 	LockIngest(ctx context.Context, key string) (unlock func() error, err error)
+	// Detector state: the engine's checkpoint between ingests (see
+	// package detect, Engine.Checkpoint), by key. DetectorState returns
+	// ErrNotFound when there is none; PutDetectorState with nil data
+	// deletes it. A batch can carry one too (Batch.State), written in the
+	// same transaction.
+	DetectorState(ctx context.Context, key string) ([]byte, error)
+	PutDetectorState(ctx context.Context, key string, data []byte) error
 }
 
 // ErrLocked says another ingest holds the store's ingest lock.
@@ -188,6 +195,12 @@ type Run struct {
 	// Sorted says the inputs are read fully sorted (they were found out
 	// of time order); otherwise with a bounded reorder window.
 	Sorted bool `json:"sorted"`
+	// Detached says the inputs reached back before the detector state's
+	// window and were read on their own (see package ingest).
+	Detached bool `json:"detached,omitempty"`
+	// StartState names (a hash of) the detector state the run started
+	// from: a run resumed from another state is started over.
+	StartState string `json:"start_state,omitempty"`
 	// Batches is how many batches are committed; a resumed run skips
 	// writing them again.
 	Batches int64 `json:"batches"`
@@ -205,10 +218,20 @@ type Batch struct {
 	Chunks     []Chunk
 	Events     []StoredEvent
 	Identities []Identity
+	// State, when set, is written (or, with nil Data, deleted) with the
+	// batch.
+	State *StateBlob
+}
+
+// StateBlob is a detector checkpoint under its key.
+type StateBlob struct {
+	Key  string
+	Data []byte
 }
 
 // StoredEvent is an event with its place in the run's deterministic
-// emission order.
+// emission order. An event whose ID was stored before is a later version
+// of that occurrence and replaces it for readers (Events).
 type StoredEvent struct {
 	Seq   int64
 	Event detect.Event

@@ -262,19 +262,21 @@ func sameTimeCmp(a, b *Fix) int {
 	if c := cmp.Compare(a.MMSI, b.MMSI); c != 0 {
 		return c
 	}
-	if c := cmp.Compare(a.Lat, b.Lat); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(a.Lon, b.Lon); c != 0 {
-		return c
-	}
-	// Static reports after positions of the same time.
+	// Static reports after the positions of the same MMSI and time, so
+	// that what the report shows is placed where the ship was (a
+	// MarineCadastre row is both, and its report carries no position).
 	as, bs := a.Static(), b.Static()
 	if (as == nil) != (bs == nil) {
 		if as == nil {
 			return -1
 		}
 		return 1
+	}
+	if c := cmp.Compare(a.Lat, b.Lat); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.Lon, b.Lon); c != 0 {
+		return c
 	}
 	if c := cmp.Compare(nanLow(a.SOG), nanLow(b.SOG)); c != 0 {
 		return c
@@ -288,8 +290,8 @@ func sameTimeCmp(a, b *Fix) int {
 	return strings.Compare(fmt.Sprint(as), fmt.Sprint(bs))
 }
 
-// fixLess is a total order on fixes: time, then MMSI, then position,
-// then static after position reports, speed and source.
+// fixLess is a total order on fixes: time, then MMSI, then positions
+// before static reports, then position, speed and source.
 func fixLess(a, b Fix) bool { return fixCmp(&a, &b) < 0 }
 
 func nanLow(f float64) float64 {
@@ -297,4 +299,76 @@ func nanLow(f float64) float64 {
 		return -1
 	}
 	return f
+}
+
+// ReorderState is a reorder buffer's state for a checkpoint: the fixes
+// it holds and its clock.
+type ReorderState struct {
+	// Fixes are the fixes held, in any order (State gives them unsorted;
+	// Restore sorts them in place and, when the slice's capacity is a
+	// power of two, keeps it as the buffer: a window of two million
+	// fixes is then never copied).
+	Fixes      []Fix
+	Max        Time
+	LastOut    Fix
+	HasLastOut bool
+	Late       int64
+	Lateness   time.Duration
+}
+
+// State returns the buffer's clock, and its fixes unless fixes is false
+// (EachHeld reads them without a copy).
+func (r *Reorder) State(fixes bool) ReorderState {
+	s := ReorderState{Max: r.max, LastOut: r.lastOut, HasLastOut: r.hasLastOut, Late: r.Late, Lateness: r.Lateness}
+	if fixes {
+		r.EachHeld(func(f *Fix) { s.Fixes = append(s.Fixes, *f) })
+	}
+	return s
+}
+
+// EachHeld calls fn for every fix held, in no particular order.
+func (r *Reorder) EachHeld(fn func(*Fix)) {
+	for i := 0; i < r.qLen; i++ {
+		fn(&r.q[(r.qHead+i)&(len(r.q)-1)])
+	}
+	for i := range r.h {
+		fn(&r.h[i])
+	}
+	for i := range r.pend {
+		fn(&r.pend[i])
+	}
+}
+
+// Restore replaces the buffer's state with s (taking s.Fixes): it then
+// releases exactly what the buffer that took s would have.
+func (r *Reorder) Restore(s ReorderState) {
+	*r = Reorder{Lateness: s.Lateness, Late: s.Late, max: s.Max, lastOut: s.LastOut, hasLastOut: s.HasLastOut}
+	slices.SortFunc(s.Fixes, func(a, b Fix) int { return fixCmp(&a, &b) })
+	n := len(s.Fixes)
+	if c := cap(s.Fixes); c >= 1024 && c&(c-1) == 0 {
+		r.q = s.Fixes[:c]
+	} else {
+		for len(r.q) < n {
+			r.growQueue()
+		}
+		copy(r.q, s.Fixes)
+	}
+	r.qLen = n
+}
+
+// SetLateness changes the window and releases, through emit, what is
+// now older than it (a narrower window after a pass read sorted whole).
+func (r *Reorder) SetLateness(d time.Duration, emit func(Fix)) {
+	r.Lateness = d
+	r.settle()
+	limit := r.max.Add(-r.Lateness)
+	for {
+		g := r.peek()
+		if g == nil || !g.Time.Before(limit) {
+			return
+		}
+		r.lastOut, r.hasLastOut = *g, true
+		r.pop()
+		emit(r.lastOut)
+	}
 }

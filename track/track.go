@@ -95,7 +95,7 @@ type Config struct {
 	// the ground, in batches), so two fixes a few seconds apart may be
 	// minutes apart in truth.
 	MinInterval time.Duration
-	// MaxVessels caps the MMSIs tracked at once (default 1,000,000).
+	// MaxVessels caps the MMSIs tracked at once (default 250,000).
 	// Adding one more evicts the idlest sixteenth (by the event time
 	// each was last heard): their segments close, Evicted sees their
 	// state, and each is forgotten. A vessel heard again after eviction
@@ -107,7 +107,7 @@ type Config struct {
 
 // DefaultConfig is the published-method default: 30 knots is above any
 // merchant ship's speed, as GFW's and DMA's trackers use.
-var DefaultConfig = Config{MaxSpeedKn: 30, MaxOpen: 8, Expire: 72 * time.Hour, MinInterval: 2 * time.Minute, MaxVessels: 1_000_000}
+var DefaultConfig = Config{MaxSpeedKn: 30, MaxOpen: 8, Expire: 72 * time.Hour, MinInterval: 2 * time.Minute, MaxVessels: 250_000}
 
 // Tracker assigns fixes to segments. Fixes must come in event-time order
 // (see Reorder); a fix older than its segment's last fix is a duplicate

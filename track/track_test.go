@@ -290,3 +290,60 @@ func TestPrefetchChangesNothing(t *testing.T) {
 		t.Errorf("tracker changed: %s -> %s", before, after)
 	}
 }
+
+// MaxVessels bounds the MMSIs tracked whatever the input: with a cap of
+// 1,000 and 20,000 distinct MMSIs each heard once in turn, the count
+// never passes the cap, the idlest are the ones forgotten (each eviction
+// closes its segment and is counted), and a vessel heard again after its
+// eviction is a new vessel: its segments are numbered from 0 again and
+// its state starts empty.
+func TestMaxVesselsEvictsIdlest(t *testing.T) {
+	tr := NewTracker[struct{}, int](Config{MaxVessels: 1000})
+	closed, evicted := 0, map[uint32]bool{}
+	tr.Closed = func(*Segment[struct{}]) { closed++ }
+	tr.Evicted = func(mmsi uint32, v *int) {
+		if *v != 7 {
+			t.Fatalf("evicted %d with state %d", mmsi, *v)
+		}
+		evicted[mmsi] = true
+	}
+	for i := 0; i < 20000; i++ {
+		m := uint32(200000000 + i)
+		s, v, _, r := tr.Track(fix(m, i, 10+float64(i%100)*0.01, 10))
+		if r != Started || s.ID != 0 {
+			t.Fatalf("MMSI %d: %v segment %d", m, r, s.ID)
+		}
+		*v = 7
+		if n := tr.Tracked(); n > 1000 {
+			t.Fatalf("%d tracked at MMSI %d", n, i)
+		}
+	}
+	// Each eviction forgets a sixteenth of the cap at once.
+	n := int64(tr.Tracked())
+	if n < 1000-1000/16 || tr.Evictions() != 20000-n || closed != int(20000-n) || len(evicted) != int(20000-n) {
+		t.Fatalf("%d tracked, %d evictions, %d closed, %d evicted", n, tr.Evictions(), closed, len(evicted))
+	}
+	// The most recent are the ones kept.
+	for i := 20000 - 1000 + 1000/16; i < 20000; i++ {
+		if evicted[uint32(200000000+i)] {
+			t.Fatalf("MMSI %d, heard last, was evicted", i)
+		}
+	}
+	// An early MMSI comes back: new entry, segment 0, state empty.
+	first := uint32(200000000)
+	if !evicted[first] || tr.Lookup(first) >= 0 {
+		t.Fatal("the first MMSI is still tracked")
+	}
+	s, v, _, r := tr.Track(fix(first, 30000, 10, 10))
+	if r != Started || s.ID != 0 || *v != 0 {
+		t.Errorf("returning vessel: %v segment %d state %d", r, s.ID, *v)
+	}
+	// Without eviction (the cap above the MMSIs) nothing is forgotten.
+	big := NewTracker[struct{}, int](Config{MaxVessels: 100000})
+	for i := 0; i < 20000; i++ {
+		big.Add(fix(uint32(200000000+i), i, 10, 10))
+	}
+	if big.Tracked() != 20000 || big.Evictions() != 0 {
+		t.Errorf("uncapped: %d tracked, %d evictions", big.Tracked(), big.Evictions())
+	}
+}

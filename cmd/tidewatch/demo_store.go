@@ -108,7 +108,9 @@ func demoStore(ctx context.Context, w io.Writer, s *app.Service, p app.Principal
 	}
 	for _, in := range []ingest.Input{real, simIn} {
 		start := time.Now()
-		r, err := s.Ingest(ctx, p, app.IngestRequest{Inputs: []ingest.Input{in}})
+		// The scenario is over when its file ends: the last input flushes
+		// (what is still open is closed, as a finished stream's).
+		r, err := s.Ingest(ctx, p, app.IngestRequest{Inputs: []ingest.Input{in}, Flush: in.ID == simIn.ID})
 		if err != nil {
 			return nil, err
 		}

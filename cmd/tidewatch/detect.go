@@ -172,6 +172,9 @@ has been read.
 	if late := res.Late; late > 0 {
 		fmt.Fprintf(e.stderr, "; %d fixes arrived later than the reorder window and were dropped", late)
 	}
+	if n := res.Evicted; n > 0 {
+		fmt.Fprintf(e.stderr, "; %d idle vessels evicted to stay under max_vessels (%d)", n, cfg.MaxVessels)
+	}
 	fmt.Fprintln(e.stderr)
 	if failed > 0 {
 		return fmt.Errorf("%d of %d inputs could not be read to the end", failed, len(inputs))

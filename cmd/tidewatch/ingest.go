@@ -34,8 +34,14 @@ the store a single clean run would have written. A run already complete
 is not repeated. A run is named by its inputs' contents and the settings,
 so the same files under other names are the same run.
 
-Ingest the files of one period together: detectors see across files of
-one run, not across runs.
+Runs continue each other: the detectors' state is kept in the store, so
+data ingested later continues what came before (a gap or an encounter
+across two files is one event). A run ends at a checkpoint: occurrences
+still going on are stored with status "open" and replaced by their later
+versions, and the last positions (the reorder window) are stored by the
+next run. --flush ends the stream instead: everything still open is
+closed and the state cleared; with no input, it flushes what earlier runs
+left. Files reaching back before the stored state are read on their own.
 
 Lists: --lists DIR stores the list versions found in DIR (as 'tidewatch
 lists import' does, with its guards); --embedded-lists stores the snapshot
@@ -52,12 +58,13 @@ flagged in the events.`)
 	fs.StringVar(&by, "by", currentUser(), "who ingests (audit log)")
 	feedOpt := feedFlags(fs, e.stderr)
 	lateness := fs.Duration("lateness", 0, "reorder window (default 2h; files found out of time order are read again, sorted whole)")
+	flush := fs.Bool("flush", false, "close everything still open at the end and clear the detectors' state (alone: flush the stored state)")
 	inputs, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(inputs) == 0 && lists == "" && !embeddedLists {
-		return usagef("give one or more AIS inputs (or --lists / --embedded-lists)")
+	if len(inputs) == 0 && lists == "" && !embeddedLists && !*flush {
+		return usagef("give one or more AIS inputs (or --lists / --embedded-lists / --flush)")
 	}
 	cfg := detect.DefaultConfig
 	if config != "" {
@@ -86,7 +93,7 @@ flagged in the events.`)
 	if err := storeLists(ctx, e, s, p, lists, embeddedLists); err != nil {
 		return err
 	}
-	if len(inputs) == 0 {
+	if len(inputs) == 0 && !*flush {
 		return nil
 	}
 	var ins []ingest.Input
@@ -110,7 +117,7 @@ flagged in the events.`)
 	}
 	start := time.Now()
 	lastPrint := start
-	req := app.IngestRequest{Inputs: ins, Zones: zones, BatchFixes: *batch, Log: e.stderr,
+	req := app.IngestRequest{Inputs: ins, Zones: zones, BatchFixes: *batch, Log: e.stderr, Flush: *flush,
 		Summary: func(name string, s *ais.Stats) { summary(e.stderr, name, s) },
 		Progress: func(p ingest.Progress) {
 			if time.Since(lastPrint) < 2*time.Second {
@@ -136,6 +143,9 @@ flagged in the events.`)
 	}
 	r := res.Run
 	switch {
+	case res.AlreadyDone && len(ins) == 0:
+		fmt.Fprintln(e.stderr, "no detector state to flush")
+		return nil
 	case res.AlreadyDone:
 		fmt.Fprintf(e.stderr, "already ingested (run %s: %d fixes, %d points kept, %d events); nothing to do\n", r.ID, r.Fixes, r.Kept, r.Events)
 		return nil
@@ -147,6 +157,9 @@ flagged in the events.`)
 		sf.shown(), r.ID, r.Fixes, el.Round(time.Millisecond), float64(r.Fixes)/el.Seconds(), r.Kept, 100*float64(r.Kept)/float64(max(r.Fixes, 1)), r.Events)
 	if res.Untimed > 0 {
 		fmt.Fprintf(e.stderr, "; %d positions without a time skipped", res.Untimed)
+	}
+	if res.Evicted > 0 {
+		fmt.Fprintf(e.stderr, "; %d idle vessels evicted to stay under max_vessels (%d)", res.Evicted, cfg.MaxVessels)
 	}
 	fmt.Fprintln(e.stderr)
 	if len(res.Failed) > 0 {

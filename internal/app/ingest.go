@@ -44,6 +44,9 @@ type IngestRequest struct {
 	Progress    func(ingest.Progress)
 	Summary     func(name string, st *ais.Stats)
 	Log         io.Writer
+	// Flush ends the stream: what is still open is closed and the
+	// detectors' state cleared (with no inputs: flush the stored state).
+	Flush bool
 }
 
 // IngestResult is what an ingest did.
@@ -63,7 +66,7 @@ func (s *Service) Ingest(ctx context.Context, p Principal, req IngestRequest) (I
 	if err := p.needShared(RoleAnalyst, "ingesting AIS"); err != nil {
 		return IngestResult{}, err
 	}
-	if len(req.Inputs) == 0 {
+	if len(req.Inputs) == 0 && !req.Flush {
 		return IngestResult{}, Errorf(CodeInvalid, "no AIS input")
 	}
 	var res IngestResult
@@ -94,15 +97,40 @@ func (s *Service) Ingest(ctx context.Context, p Principal, req IngestRequest) (I
 		}
 	}
 	opt := ingest.Options{Detect: cfg, BatchFixes: req.BatchFixes, CommitEvery: req.CommitEvery, Land: g.Land, Ports: g.Ports, Zones: zones, Log: req.Log,
-		Progress: progress, Summary: req.Summary, Designated: designated}
-	unlock, err := s.st.LockIngest(ctx, ingest.RunID(req.Inputs, opt))
+		Progress: progress, Summary: req.Summary, Designated: designated, Flush: req.Flush}
+	// The detectors' state is one stream's: the run that holds it
+	// continues it (a live feed holds it while it runs); a run made
+	// meanwhile (an upload, a dropped file) is read on its own rather than
+	// wait, and leaves the state as it was.
+	stateUnlock, err := s.st.LockIngest(ctx, "detector-state")
+	switch {
+	case errors.Is(err, store.ErrLocked):
+		if req.Flush {
+			return res, Errorf(CodeConflict, "another ingest (a live feed?) holds the detectors' state: flush when it has stopped")
+		}
+		opt.Detach = true
+	case err != nil:
+		return res, err
+	default:
+		defer stateUnlock()
+	}
+	runKey := "flush"
+	if len(req.Inputs) > 0 {
+		runKey = ingest.RunID(req.Inputs, opt)
+	}
+	unlock, err := s.st.LockIngest(ctx, runKey)
 	if errors.Is(err, store.ErrLocked) {
 		return res, Errorf(CodeConflict, "another ingest of the same inputs is writing to this store: wait for it to finish (it can be resumed if stopped)")
 	}
 	if err != nil {
 		return res, err
 	}
-	r, err := ingest.Run(ctx, s.st, req.Inputs, opt)
+	var r ingest.Result
+	if len(req.Inputs) == 0 {
+		r, err = ingest.Flush(ctx, s.st, opt)
+	} else {
+		r, err = ingest.Run(ctx, s.st, req.Inputs, opt)
+	}
 	unlock()
 	res.Result = r
 	if err != nil {
@@ -253,6 +281,8 @@ type DetectResult struct {
 	Untimed int64
 	Late    int64
 	Failed  int
+	// Evicted counts idle vessels dropped to stay under max_vessels.
+	Evicted int64
 	// Resorted: the input was read again, sorted whole.
 	Resorted bool
 }
@@ -342,7 +372,7 @@ func (s *Service) Detect(ctx context.Context, req DetectRequest) (DetectResult, 
 			})
 		}
 		eng.Flush()
-		res.Late = eng.Late()
+		res.Late, res.Evicted = eng.Late(), int64(eng.Evictions())
 		return false
 	}
 	if pass(cfg, twoPass, "detecting") {

@@ -92,6 +92,11 @@ func (s *DB) CommitBatch(ctx context.Context, b *store.Batch) error {
 				return err
 			}
 		}
+		if b.State != nil {
+			if err := putState(ctx, tx, b.State.Key, b.State.Data); err != nil {
+				return fmt.Errorf("store detector state: %w", err)
+			}
+		}
 		if err := putRun(ctx, tx, b.Run); err != nil {
 			return fmt.Errorf("store run %s: %w", run, err)
 		}
@@ -116,23 +121,41 @@ func (s *DB) CommitBatch(ctx context.Context, b *store.Batch) error {
 	return nil
 }
 
-// copyIdentities merges a batch's identity rows: they hold the run's
-// totals so far, so writing them again (a resumed run) replaces rather
-// than adds. A value given twice in one batch keeps its last row.
+// copyIdentities merges a batch's identity rows. Ingest writes an
+// identity record of a run in parts (when first seen, when its vessel is
+// evicted, at the end), each what was counted since the last: the row
+// adds them up (earliest first, latest last, counts summed, the IMO
+// given last that is not 0), as the SQLite store does; a value given
+// twice in one batch is added up the same way before the copy.
 func copyIdentities(ctx context.Context, tx pgx.Tx, run string, ids []store.Identity) error {
 	type key struct {
 		mmsi         uint32
 		field, value string
 	}
-	last := make(map[key]int, len(ids))
-	for i, id := range ids {
-		last[key{id.MMSI, id.Field, id.Value}] = i
-	}
-	rows := make([][]any, 0, len(last))
-	for i, id := range ids {
-		if last[key{id.MMSI, id.Field, id.Value}] != i {
+	at := make(map[key]int, len(ids))
+	var merged []store.Identity
+	for _, id := range ids {
+		k := key{id.MMSI, id.Field, id.Value}
+		i, ok := at[k]
+		if !ok {
+			at[k] = len(merged)
+			merged = append(merged, id)
 			continue
 		}
+		m := &merged[i]
+		if id.IMO != 0 {
+			m.IMO = id.IMO
+		}
+		if id.First.Before(m.First) {
+			m.First = id.First
+		}
+		if id.Last.After(m.Last) {
+			m.Last = id.Last
+		}
+		m.Count += id.Count
+	}
+	rows := make([][]any, 0, len(merged))
+	for _, id := range merged {
 		rows = append(rows, []any{int64(id.MMSI), id.Field, []byte(id.Value), int64(id.IMO), ms(id.First), ms(id.Last), id.Count, []byte(id.Source)})
 	}
 	if _, err := tx.Exec(ctx, identStage); err != nil {
@@ -143,7 +166,9 @@ func copyIdentities(ctx context.Context, tx pgx.Tx, run string, ids []store.Iden
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO identities(mmsi, field, value, run, imo, first_ms, last_ms, count, source)
 		SELECT mmsi, field, value, $1, imo, first_ms, last_ms, count, source FROM tidewatch_identities_in
-		ON CONFLICT (mmsi, field, value, run) DO UPDATE SET imo = excluded.imo, first_ms = excluded.first_ms, last_ms = excluded.last_ms, count = excluded.count, source = excluded.source`, run); err != nil {
+		ON CONFLICT (mmsi, field, value, run) DO UPDATE SET imo = CASE WHEN excluded.imo != 0 THEN excluded.imo ELSE identities.imo END,
+		first_ms = LEAST(identities.first_ms, excluded.first_ms), last_ms = GREATEST(identities.last_ms, excluded.last_ms),
+		count = identities.count + excluded.count`, run); err != nil {
 		return fmt.Errorf("store %d identities: %w", len(rows), err)
 	}
 	return nil
@@ -179,4 +204,52 @@ func copyEvents(ctx context.Context, tx pgx.Tx, run string, evs []store.StoredEv
 		return fmt.Errorf("store the vessels of %d events: %w", len(rows), err)
 	}
 	return nil
+}
+
+// statePart is the size of one row of a detector state (as in SQLite: a
+// state of a hundred MB is not one value).
+const statePart = 1 << 20
+
+func putState(ctx context.Context, tx pgx.Tx, key string, data []byte) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM detector_state WHERE key = $1`, key); err != nil || data == nil {
+		return err
+	}
+	now := time.Now().UnixMilli()
+	rows := [][]any{}
+	for part := 0; part == 0 || part*statePart < len(data); part++ {
+		end := min((part+1)*statePart, len(data))
+		rows = append(rows, []any{key, int32(part), data[part*statePart : end], now})
+	}
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"detector_state"}, []string{"key", "part", "data", "updated_ms"}, pgx.CopyFromRows(rows))
+	return err
+}
+
+// DetectorState returns the detectors' checkpoint stored under key.
+func (s *DB) DetectorState(ctx context.Context, key string) ([]byte, error) {
+	rows, err := s.pool.Query(ctx, `SELECT data FROM detector_state WHERE key = $1 ORDER BY part`, key)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var b []byte
+	found := false
+	for rows.Next() {
+		var part []byte
+		if err := rows.Scan(&part); err != nil {
+			return nil, err
+		}
+		b, found = append(b, part...), true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, store.ErrNotFound
+	}
+	return b, nil
+}
+
+// PutDetectorState stores (nil data: deletes) the checkpoint under key.
+func (s *DB) PutDetectorState(ctx context.Context, key string, data []byte) error {
+	return s.tx(ctx, func(tx pgx.Tx) error { return putState(ctx, tx, key, data) })
 }

@@ -102,6 +102,9 @@ var migrations = []string{
 	CREATE TABLE signing_keys(tenant text COLLATE "C" NOT NULL, id text COLLATE "C" NOT NULL, created_ms bigint NOT NULL, sealed bytea NOT NULL, json json NOT NULL, PRIMARY KEY(tenant, id));
 	CREATE TABLE input_records(run text COLLATE "C" NOT NULL, name text COLLATE "C" NOT NULL, json json NOT NULL, PRIMARY KEY(run, name));
 	CREATE TABLE imported_cases(tenant text COLLATE "C" NOT NULL, id text COLLATE "C" NOT NULL, imo bigint NOT NULL, mmsi bigint NOT NULL, imported_ms bigint NOT NULL, json json NOT NULL, PRIMARY KEY(tenant, id));`,
+	// 3: the detectors' checkpoint between ingests, in parts of 1 MiB, as
+	// SQLite's version 7.
+	`CREATE TABLE detector_state(key text COLLATE "C" NOT NULL, part integer NOT NULL, data bytea NOT NULL, updated_ms bigint NOT NULL, PRIMARY KEY(key, part));`,
 }
 
 // SchemaVersion is the number of migrations this build knows.

@@ -125,10 +125,14 @@ func (s *DB) CommitBatch(ctx context.Context, b *store.Batch) error {
 		sv.Close()
 	}
 	if len(b.Identities) > 0 {
-		// Identity rows hold the run's totals so far, so writing them
-		// again (a resumed run) replaces rather than adds.
+		// Ingest writes an identity record of a run in parts (when first
+		// seen, when its vessel is evicted, at the end), each what was
+		// counted since the last: the row adds them up. A resumed run
+		// does not write again the parts of the batches it skips.
 		st, err := tx.PrepareContext(ctx, `INSERT INTO identities(mmsi, field, value, run, imo, first_ms, last_ms, count, source) VALUES(?,?,?,?,?,?,?,?,?)
-			ON CONFLICT(mmsi, field, value, run) DO UPDATE SET imo = excluded.imo, first_ms = excluded.first_ms, last_ms = excluded.last_ms, count = excluded.count, source = excluded.source`)
+			ON CONFLICT(mmsi, field, value, run) DO UPDATE SET imo = CASE WHEN excluded.imo != 0 THEN excluded.imo ELSE identities.imo END,
+			first_ms = min(identities.first_ms, excluded.first_ms), last_ms = max(identities.last_ms, excluded.last_ms),
+			count = identities.count + excluded.count`)
 		if err != nil {
 			return err
 		}
@@ -140,6 +144,11 @@ func (s *DB) CommitBatch(ctx context.Context, b *store.Batch) error {
 		}
 		st.Close()
 	}
+	if b.State != nil {
+		if err := putState(ctx, tx, b.State.Key, b.State.Data); err != nil {
+			return fmt.Errorf("store detector state: %w", err)
+		}
+	}
 	if err := putRun(ctx, tx, b.Run); err != nil {
 		return fmt.Errorf("store run %s: %w", run, err)
 	}
@@ -147,4 +156,67 @@ func (s *DB) CommitBatch(ctx context.Context, b *store.Batch) error {
 		return fmt.Errorf("commit batch %d of run %s: %w", b.Run.Batches, run, err)
 	}
 	return nil
+}
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// statePart is the size of one row of a detector state.
+const statePart = 1 << 20
+
+func putState(ctx context.Context, x execer, key string, data []byte) error {
+	if _, err := x.ExecContext(ctx, `DELETE FROM detector_state WHERE key = ?`, key); err != nil || data == nil {
+		return err
+	}
+	now := time.Now().UnixMilli()
+	for part := 0; part == 0 || part*statePart < len(data); part++ {
+		end := min((part+1)*statePart, len(data))
+		if _, err := x.ExecContext(ctx, `INSERT INTO detector_state(key, part, data, updated_ms) VALUES(?,?,?,?)`, key, part, data[part*statePart:end], now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DetectorState returns the detectors' checkpoint stored under key.
+func (s *DB) DetectorState(ctx context.Context, key string) ([]byte, error) {
+	var size sql.NullInt64
+	if err := s.r.QueryRowContext(ctx, `SELECT sum(length(data)) FROM detector_state WHERE key = ?`, key).Scan(&size); err != nil {
+		return nil, err
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT data FROM detector_state WHERE key = ? ORDER BY part`, key)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	b := make([]byte, 0, size.Int64)
+	found := false
+	for rows.Next() {
+		var part []byte
+		if err := rows.Scan(&part); err != nil {
+			return nil, err
+		}
+		b, found = append(b, part...), true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, store.ErrNotFound
+	}
+	return b, nil
+}
+
+// PutDetectorState stores (nil data: deletes) the checkpoint under key.
+func (s *DB) PutDetectorState(ctx context.Context, key string, data []byte) error {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := putState(ctx, tx, key, data); err != nil {
+		return err
+	}
+	return tx.Commit()
 }

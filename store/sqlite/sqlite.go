@@ -109,6 +109,10 @@ var migrations = []migration{
 	CREATE TABLE signing_keys(tenant TEXT NOT NULL, id TEXT NOT NULL, created_ms INTEGER NOT NULL, sealed BLOB NOT NULL, json TEXT NOT NULL, PRIMARY KEY(tenant, id));
 	CREATE TABLE input_records(run TEXT NOT NULL, name TEXT NOT NULL, json TEXT NOT NULL, PRIMARY KEY(run, name));
 	CREATE TABLE imported_cases(tenant TEXT NOT NULL, id TEXT NOT NULL, imo INTEGER, mmsi INTEGER, imported_ms INTEGER NOT NULL, json TEXT NOT NULL, PRIMARY KEY(tenant, id));`},
+	// 7: the detectors' checkpoint between ingests, in parts of at most
+	// statePart bytes (SQLite and its driver hold a blob read whole about
+	// four times over; a checkpoint can be a hundred MB).
+	{sql: `CREATE TABLE detector_state(key TEXT NOT NULL, part INTEGER NOT NULL, data BLOB NOT NULL, updated_ms INTEGER NOT NULL, PRIMARY KEY(key, part)) WITHOUT ROWID;`},
 }
 
 // migrateLocalTenant creates the "local" operator tenant and moves the
@@ -540,6 +544,7 @@ func (s *DB) Dump(ctx context.Context, fn func(table string, row []any) error) e
 		{"events", `SELECT run, seq, kind, start_ms, end_ms, json FROM events ORDER BY run, seq`},
 		{"event_vessels", `SELECT mmsi, start_ms, run, seq, end_ms, imo FROM event_vessels ORDER BY mmsi, start_ms, run, seq`},
 		{"identities", `SELECT mmsi, field, value, run, imo, first_ms, last_ms, count, source FROM identities ORDER BY mmsi, field, value, run`},
+		{"detector_state", `SELECT key, part, hex(data) FROM detector_state ORDER BY key, part`},
 	}
 	for _, q := range queries {
 		rows, err := s.r.QueryContext(ctx, q.q)

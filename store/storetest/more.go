@@ -246,9 +246,10 @@ func testIdentityTwiceInABatch(t *testing.T, st store.Store) {
 		{MMSI: 1, Field: "name", Value: "X", First: t0, Last: t0, Count: 1, Source: "s"},
 		{MMSI: 1, Field: "name", Value: "X", First: t0, Last: t0.Add(time.Hour), Count: 7, Source: "s"},
 	}}))
+	// Two parts of one record in one batch add up, as in two batches.
 	ids, err := st.IdentityHistory(ctx, store.VesselQuery{MMSI: 1})
 	must(t, err)
-	if len(ids) != 1 || ids[0].Count != 7 || !ids[0].Last.Equal(t0.Add(time.Hour)) {
+	if len(ids) != 1 || ids[0].Count != 8 || !ids[0].First.Equal(t0) || !ids[0].Last.Equal(t0.Add(time.Hour)) {
 		t.Errorf("%+v", ids)
 	}
 }

@@ -4,6 +4,7 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -66,6 +67,8 @@ func Run(t *testing.T, open Open) {
 		{"DecisionsConcurrent", testDecideConcurrent},
 		{"ListVersionsOnce", testVersionsOnce},
 		{"FollowEvents", testFollowEvents},
+		{"DetectorState", testDetectorState},
+		{"EventsLatestVersion", testEventsLatestVersion},
 		{"Ledger", testLedger},
 		{"Cases", testCases},
 	} {
@@ -220,9 +223,12 @@ func testIdentityAcrossRuns(t *testing.T, st store.Store) {
 		}}
 		must(t, st.CommitBatch(ctx, b))
 	}
-	// The same totals written again by a resumed run replace, not add.
+	// A later part of a run's record (what was counted since its last
+	// part: ingest writes a record when first seen, when its vessel is
+	// evicted and at the end) adds to it; an IMO of 0 keeps the one held.
 	must(t, st.CommitBatch(ctx, &store.Batch{Run: store.Run{ID: "b", Batches: 2}, Identities: []store.Identity{
-		{MMSI: 477000001, Field: "name", Value: "PLAIN", First: t0.Add(time.Hour), Last: t0.Add(2 * time.Hour), Count: 5, Source: "s"}}}))
+		{MMSI: 477000001, Field: "name", Value: "PLAIN", First: t0.Add(2 * time.Hour), Last: t0.Add(3 * time.Hour), Count: 4, Source: "s"},
+		{MMSI: 477000001, Field: "imo", Value: "9100009", First: t0.Add(2 * time.Hour), Last: t0.Add(2 * time.Hour), Count: 1, Source: "s"}}}))
 	must(t, st.PutRun(ctx, store.Run{ID: "c"}))
 	must(t, st.CommitBatch(ctx, &store.Batch{Run: store.Run{ID: "c", Batches: 1}, Identities: []store.Identity{
 		{MMSI: 572000002, IMO: 9100009, Field: "imo", Value: "9100009", First: t0.Add(48 * time.Hour), Last: t0.Add(50 * time.Hour), Count: 3, Source: "s"}}}))
@@ -232,10 +238,10 @@ func testIdentityAcrossRuns(t *testing.T, st store.Store) {
 	for _, id := range ids {
 		byField[id.Field] = id
 	}
-	if n := byField["name"]; n.Count != 10 || !n.First.Equal(t0) || !n.Last.Equal(t0.Add(2*time.Hour)) {
-		t.Errorf("name summed over runs: %+v", n)
+	if n := byField["name"]; n.Count != 14 || !n.First.Equal(t0) || !n.Last.Equal(t0.Add(3*time.Hour)) {
+		t.Errorf("name summed over runs and parts: %+v", n)
 	}
-	if n := byField["imo"]; n.Count != 20 || n.IMO != 9100009 {
+	if n := byField["imo"]; n.Count != 21 || n.IMO != 9100009 {
 		t.Errorf("imo: %+v", n)
 	}
 	// By IMO: every MMSI that broadcast it.
@@ -524,4 +530,81 @@ func testIngestLock(t *testing.T, st store.Store) {
 		t.Fatalf("lock after unlock: %v", err)
 	}
 	must(t, again())
+}
+
+// testDetectorState: the detectors' checkpoint is stored, replaced,
+// deleted, written with a batch in the same transaction (a batch that
+// fails stores none), and read back whole when larger than a row.
+func testDetectorState(t *testing.T, st store.Store) {
+	if _, err := st.DetectorState(ctx, "ingest"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("empty: %v", err)
+	}
+	must(t, st.PutDetectorState(ctx, "ingest", []byte("one")))
+	must(t, st.PutRun(ctx, store.Run{ID: "r"}))
+	must(t, st.CommitBatch(ctx, &store.Batch{Run: store.Run{ID: "r", Batches: 1}, State: &store.StateBlob{Key: "ingest", Data: []byte("two")}}))
+	if b, err := st.DetectorState(ctx, "ingest"); err != nil || string(b) != "two" {
+		t.Fatalf("after the batch: %q %v", b, err)
+	}
+	pts := []store.Point{point(t0, 1, 1)}
+	bad := &store.Batch{Run: store.Run{ID: "r", Batches: 2}, Chunks: []store.Chunk{chunk(t, 1, pts), chunk(t, 1, pts)}, State: &store.StateBlob{Key: "ingest", Data: []byte("three")}}
+	if err := st.CommitBatch(ctx, bad); err == nil {
+		t.Fatal("a duplicate chunk was stored")
+	}
+	if b, _ := st.DetectorState(ctx, "ingest"); string(b) != "two" {
+		t.Errorf("a failed batch changed the state: %q", b)
+	}
+	big := make([]byte, 5<<19) // 2.5 MiB: more than one row in both stores
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	must(t, st.PutDetectorState(ctx, "ingest", big))
+	if b, err := st.DetectorState(ctx, "ingest"); err != nil || !bytes.Equal(b, big) {
+		t.Fatalf("a state of %d bytes came back as %d: %v", len(big), len(b), err)
+	}
+	must(t, st.PutDetectorState(ctx, "ingest", []byte("small")))
+	if b, err := st.DetectorState(ctx, "ingest"); err != nil || string(b) != "small" {
+		t.Fatalf("after a smaller one: %d bytes %v", len(b), err)
+	}
+	must(t, st.PutDetectorState(ctx, "other", []byte("x")))
+	must(t, st.PutDetectorState(ctx, "ingest", nil))
+	if _, err := st.DetectorState(ctx, "ingest"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("deleted: %v", err)
+	}
+	if b, _ := st.DetectorState(ctx, "other"); string(b) != "x" {
+		t.Errorf("another key: %q", b)
+	}
+}
+
+// testEventsLatestVersion: an occurrence stored in several versions (the
+// same ID: open at a checkpoint, then closed) is read once, as its latest
+// version: closed before open, then the one that ends last, whatever the
+// order they were stored in (an earlier part ingested again stores an
+// old version last).
+func testEventsLatestVersion(t *testing.T, st store.Store) {
+	ev := detect.Event{ID: "abc", Kind: detect.KindGap, Status: detect.StatusOpen, Vessels: []detect.Vessel{{MMSI: 7}}, Start: t0, End: t0.Add(7 * time.Hour)}
+	longer := ev
+	longer.End = t0.Add(8 * time.Hour)
+	closed := ev
+	closed.Status, closed.End = detect.StatusClosed, t0.Add(9*time.Hour)
+	other := ev
+	other.ID, other.Start = "def", t0.Add(time.Hour)
+	for i, evs := range [][]detect.Event{{ev, other}, {longer}, {closed}, {ev}} {
+		run := fmt.Sprintf("r%d", i)
+		must(t, st.PutRun(ctx, store.Run{ID: run}))
+		var se []store.StoredEvent
+		for j, e := range evs {
+			se = append(se, store.StoredEvent{Seq: int64(j), Event: e})
+		}
+		must(t, st.CommitBatch(ctx, &store.Batch{Run: store.Run{ID: run, Batches: 1}, Events: se}))
+	}
+	got, err := st.Events(ctx, []uint32{7}, t0, t0.Add(24*time.Hour))
+	must(t, err)
+	if len(got) != 2 || got[0].ID != "abc" || got[0].Status != detect.StatusClosed || !got[0].End.Equal(closed.End) || got[1].ID != "def" {
+		t.Errorf("Events: %+v", got)
+	}
+	q, err := st.QueryEvents(ctx, store.EventQuery{Kinds: []string{detect.KindGap}})
+	must(t, err)
+	if len(q) != 2 || q[0].Status != detect.StatusClosed {
+		t.Errorf("QueryEvents: %+v", q)
+	}
 }
