@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tidewatch/tidewatch/ais"
 	"github.com/tidewatch/tidewatch/ingest"
 	"github.com/tidewatch/tidewatch/internal/app"
+	"github.com/tidewatch/tidewatch/sim"
 )
 
 // TestConcurrentIngestRefusedPlainly: a second ingest of the same inputs
@@ -41,4 +45,57 @@ func TestConcurrentIngestRefusedPlainly(t *testing.T) {
 	if err := <-first; err != nil {
 		t.Errorf("the first ingest: %v", err)
 	}
+}
+
+// TestIngestWhileTheStateIsHeld: while another run (a live feed) holds
+// the detectors' state, an ingest is read on its own: it neither
+// continues nor changes the state; once the state is free, the next run
+// continues it.
+func TestIngestWhileTheStateIsHeld(t *testing.T) {
+	s, st := seeded(t)
+	path := scenarioFile(t)
+	first, err := ingestFile(s, path)
+	if err != nil || first.Detached {
+		t.Fatalf("first: %+v %v", first, err)
+	}
+	before, err := st.DetectorState(ctx, ingest.StateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := st.LockIngest(ctx, "detector-state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := scenarioFileAfter(t, 1)
+	res, err := ingestFile(s, other)
+	if err != nil || !res.Detached || !res.Run.Done {
+		t.Errorf("while held: %+v %v", res.Result, err)
+	}
+	after, _ := st.DetectorState(ctx, ingest.StateKey)
+	if !bytes.Equal(before, after) {
+		t.Error("a run made while the state was held changed it")
+	}
+	held()
+	third, err := ingestFile(s, scenarioFileAfter(t, 2))
+	if err != nil || third.Detached {
+		t.Errorf("after: %+v %v", third.Result, err)
+	}
+}
+
+// scenarioFileAfter is the 12-hour scenario moved days later (another
+// stretch of the same stream).
+func scenarioFileAfter(t *testing.T, days int) string {
+	t.Helper()
+	sc := sim.DefaultScenario
+	sc.Duration, sc.Background, sc.Seed = 12*time.Hour, 8, int64(days)
+	sc.Start = sc.Start.Add(time.Duration(days) * 24 * time.Hour)
+	var buf bytes.Buffer
+	if err := sim.Run(sc, &buf, nil); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "later.nmea")
+	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
