@@ -90,14 +90,6 @@ var funcs = template.FuncMap{
 		}
 		return strings.Join(out, "; ")
 	},
-	"details": func(d any) string {
-		m := detailMap(d)
-		var parts []string
-		for _, k := range sortedKeys(m) {
-			parts = append(parts, fmt.Sprintf("%s: %v", strings.ReplaceAll(k, "_", " "), m[k]))
-		}
-		return truncate(strings.Join(parts, "; "), 400)
-	},
 	"bandcount": func(m map[string]int, b string) int { return m[b] },
 	"vesselkey": func(imo, mmsi uint32) string {
 		if imo != 0 {
@@ -144,19 +136,6 @@ func truncate(s string, n int) string {
 }
 
 func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	for i := 1; i < len(keys); i++ {
-		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
-			keys[j], keys[j-1] = keys[j-1], keys[j]
-		}
-	}
-	return keys
-}
 
 // kindLabel names an event or alert kind for people.
 func kindLabel(k string) string {

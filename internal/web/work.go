@@ -197,6 +197,8 @@ type zoneOption struct{ ID, Name, Kind string }
 type eventRow struct {
 	detect.Event
 	Severity, Why string
+	// Summary is the event in plain words (detect.Event.Summary).
+	Summary string
 }
 
 // eventsRequest reads the explorer's filters.
@@ -258,7 +260,7 @@ func (h *Handler) events(r *http.Request, c *reqCtx) (eventsView, error) {
 		if v.Severity != "" && sevRank[sev] < sevRank[v.Severity] {
 			continue
 		}
-		v.Events = append(v.Events, eventRow{Event: e, Severity: sev, Why: why})
+		v.Events = append(v.Events, eventRow{Event: e, Severity: sev, Why: why, Summary: e.Summary()})
 	}
 	v.Count = len(v.Events)
 	return v, nil
