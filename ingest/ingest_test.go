@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -479,4 +480,95 @@ func TestIngestInParts(t *testing.T) {
 	if f := storedEvents(t, fresh); fmt.Sprint(f) == fmt.Sprint(want) {
 		t.Error("parts without continuity gave the same events: the test cuts nothing")
 	}
+}
+
+// liveSource plays a part of a feed, then waits as a quiet connection
+// does until its session is stopped.
+type liveSource struct {
+	ais.Source
+	ctx  context.Context
+	done chan struct{} // closed when the part has been read
+	once sync.Once
+}
+
+func (s *liveSource) Next(m *ais.Message) error {
+	err := s.Source.Next(m)
+	if err == io.EOF {
+		s.once.Do(func() { close(s.done) })
+		<-s.ctx.Done()
+		return s.ctx.Err()
+	}
+	return err
+}
+
+// TestLiveSessionsContinue: a live feed stopped (a server restart) and
+// started again continues the detectors' state: the sessions, then a
+// flush, store the same events as the stream ingested at once, even when
+// the stop falls inside an encounter and a dark period.
+func TestLiveSessionsContinue(t *testing.T) {
+	sc := sim.DefaultScenario
+	sc.Duration, sc.Background = 72*time.Hour, 20
+	var nmea bytes.Buffer
+	if err := sim.Run(sc, &nmea, nil); err != nil {
+		t.Fatal(err)
+	}
+	h := func(x float64) time.Time { return sc.Start.Add(time.Duration(x * float64(time.Hour))) }
+	parts := cutNMEA(nmea.Bytes(), h(9), h(36.5))
+	opt := options(t)
+	opt.CommitEvery = time.Millisecond
+	whole := opt
+	whole.Flush = true
+	atOnce := open(t)
+	if _, err := Run(context.Background(), atOnce, []Input{{Name: "feed", ID: "feed", Open: func(context.Context) (ais.Source, io.Closer, error) {
+		r, err := ais.NewReader(bytes.NewReader(nmea.Bytes()))
+		return r, io.NopCloser(nil), err
+	}}}, whole); err != nil {
+		t.Fatal(err)
+	}
+	want := storedEvents(t, atOnce)
+
+	path := filepath.Join(t.TempDir(), "live.db")
+	for i, part := range parts {
+		db, err := sqlite.Open(path) // the server restarts between sessions
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		src := &liveSource{ctx: ctx, done: make(chan struct{})}
+		in := Input{Name: "tcp://feed:1", ID: "tcp://feed:1", Live: true, Open: func(context.Context) (ais.Source, io.Closer, error) {
+			r, err := ais.NewReader(bytes.NewReader(part))
+			src.Source = r
+			return src, io.NopCloser(nil), err
+		}}
+		o := opt
+		o.Flush = i == len(parts)-1 // the stream ends after the last session
+		go func() { <-src.done; cancel() }()
+		res, err := Run(ctx, db, []Input{in}, o)
+		if err != nil {
+			t.Fatalf("session %d: %v", i, err)
+		}
+		if i > 0 && !res.Continued {
+			t.Errorf("session %d did not continue the state", i)
+		}
+		db.Close()
+		cancel()
+	}
+	db, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	got := storedEvents(t, db)
+	if len(got) != len(want) {
+		t.Fatalf("%d events at once, %d in live sessions", len(want), len(got))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("event %d differs:\n at once  %s\n sessions %s", i, want[i], got[i])
+		}
+	}
+	if len(want) < 20 {
+		t.Fatalf("only %d events: the scenario plants more", len(want))
+	}
+	t.Logf("%d events, the same at once and in %d live sessions", len(want), len(parts))
 }
