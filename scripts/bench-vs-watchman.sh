@@ -24,15 +24,33 @@ wait_for() { # URL: seconds until it answers 200
 "$work/tidewatch" lists import --store "$work/tw.db" --create "$lists" >/dev/null
 key=$("$work/tidewatch" keys create --store "$work/tw.db" --name bench --role viewer 2>/dev/null)
 
+# cpu PID: the process's user+system CPU so far, in clock ticks.
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+tck=$(getconf CLK_TCK)
+# load NAME PID ARGS...: runs twload and prints, besides its line, the
+# server's and the load generator's CPU per request (the machine's two
+# cores are shared by both: CPU per request is the server's own cost,
+# whatever the load generator and other jobs take).
+load() {
+	local name=$1 pid=$2; shift 2
+	local before after out n
+	before=$(cpu "$pid")
+	out=$(/usr/bin/time -f "%U %S" -o "$work/time" "$work/twload" -json "$@")
+	after=$(cpu "$pid")
+	n=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"])')
+	echo "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); print("%s c=%d: %d requests in %.1f s = %.0f/s; latency p50 %.2f ms, p99 %.2f ms; %d errors" % (sys.argv[1], d["concurrency"], d["requests"], d["seconds"], d["requests_per_second"], d["p50_ms"], d["p99_ms"], d["errors"]))' "$name"
+	awk -v b="$before" -v a="$after" -v t="$tck" -v n="$n" -v name="$name" '{ printf "  %s server CPU %.0f us a request; load generator %.0f us a request\n", name, (a-b)/t/n*1e6, ($1+$2)/n*1e6 }' "$work/time"
+}
+
 for r in $(seq "$rounds"); do
-	WATCHMAN_BIN="$work/watchman-server" bash ../shared/peers/watchman/run.sh "$lists" 18090 >/dev/null 2>&1 &
+	WATCHMAN_BIN="$work/watchman-server" WATCHMAN_PIDFILE="$work/wpid" bash ../shared/peers/watchman/run.sh "$lists" 18090 >/dev/null 2>&1 &
 	wpid=$!
 	wstart=$(wait_for "http://127.0.0.1:18090/ping")
 	"$work/tidewatch" serve --store "$work/tw.db" --addr 127.0.0.1:18091 --rate -1 --update-lists 0 >/dev/null 2>"$work/tw.log" &
 	tpid=$!
 	tstart=$(wait_for "http://127.0.0.1:18091/readyz")
 	echo "round $r: ready in watchman ${wstart}s, tidewatch ${tstart}s"
-	"$work/twload" -target watchman -url http://127.0.0.1:18090 -c "$conc" -duration "${secs}s"
-	"$work/twload" -target tidewatch -url http://127.0.0.1:18091 -key "$key" -c "$conc" -duration "${secs}s"
+	load watchman "$(cat "$work/wpid")" -target watchman -url http://127.0.0.1:18090 -c "$conc" -duration "${secs}s"
+	load tidewatch "$tpid" -target tidewatch -url http://127.0.0.1:18091 -key "$key" -c "$conc" -duration "${secs}s"
 	kill $wpid $tpid; wait $wpid $tpid 2>/dev/null || true
 done

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -157,19 +156,16 @@ func (w *auditWriter) tail(ctx context.Context, tenant string) (*store.AuditReco
 // record appends an audit record for the principal and waits until it is
 // committed.
 func (s *Service) record(ctx context.Context, p Principal, action, subject string, data any) (store.AuditRecord, error) {
+	// Marshal writes compact JSON (raw values inside compacted too).
 	raw, err := json.Marshal(data)
 	if err != nil {
 		return store.AuditRecord{}, fmt.Errorf("audit: encode data: %w", err)
-	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, raw); err != nil {
-		return store.AuditRecord{}, err
 	}
 	if p.Tenant == "" {
 		return store.AuditRecord{}, errors.New("audit: no tenant")
 	}
 	s.audit.start()
-	req := &auditReq{rec: store.AuditRecord{Tenant: p.Tenant, Time: s.now().UTC().Truncate(time.Millisecond), Actor: p.Actor, Action: action, Subject: subject, Data: buf.Bytes()},
+	req := &auditReq{rec: store.AuditRecord{Tenant: p.Tenant, Time: s.now().UTC().Truncate(time.Millisecond), Actor: p.Actor, Action: action, Subject: subject, Data: raw},
 		done: make(chan auditRes, 1)}
 	select {
 	case s.audit.reqs <- req:

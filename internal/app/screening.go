@@ -25,6 +25,9 @@ type screenIndex struct {
 	risk     *risk.Screener
 	refs     []VersionRef
 	built    time.Duration
+	// ids are the refs' ids, made once (every screening records them).
+	idsOnce sync.Once
+	ids     []string
 }
 
 // VersionRef names a list version an answer depends on.
@@ -424,17 +427,31 @@ func (s *Service) Screen(ctx context.Context, p Principal, q screen.Query, o Scr
 			matches = append(matches, fmt.Sprintf("%s %.3f", m.Entity, m.Score))
 		}
 	}
-	rec, err := s.record(ctx, p, audit.ActionScreen, querySubject(q), map[string]any{"query": q, "lists": versionIDs(idx), "threshold": o.Threshold, "matches": matches, "warnings": res.Warnings})
+	rec, err := s.record(ctx, p, audit.ActionScreen, querySubject(q), screenRecord{Query: q, Lists: versionIDs(idx), Threshold: o.Threshold, Matches: matches, Warnings: res.Warnings})
 	res.AuditSeq = rec.Seq
 	return res, err
 }
 
+// versionIDs are the ids of the index's list versions (shared: not to be
+// changed).
 func versionIDs(idx *screenIndex) []string {
-	out := make([]string, 0, len(idx.refs))
-	for _, r := range idx.refs {
-		out = append(out, r.ID)
-	}
-	return out
+	idx.idsOnce.Do(func() {
+		idx.ids = make([]string, 0, len(idx.refs))
+		for _, r := range idx.refs {
+			idx.ids = append(idx.ids, r.ID)
+		}
+	})
+	return idx.ids
+}
+
+// screenRecord is what the audit log keeps of a screening (fields in
+// the order a map of them was written before, so records read the same).
+type screenRecord struct {
+	Lists     []string         `json:"lists"`
+	Matches   []string         `json:"matches"`
+	Query     screen.Query     `json:"query"`
+	Threshold float64          `json:"threshold"`
+	Warnings  []screen.Warning `json:"warnings"`
 }
 
 // querySubject names a screening in the audit log by its strongest

@@ -8,7 +8,6 @@
 package httpapi
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -192,32 +191,36 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // decodeJSON reads one JSON object into v: unknown fields, trailing data,
 // wrong types and oversize bodies are errors a client can act on.
+// bodyBuffers hold request bodies while they are decoded (a body read
+// through a fresh bufio.Reader was a fifth of a screening's allocations).
+var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 func decodeJSON(r io.Reader, v any) error {
+	buf := bodyBuffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= 1<<20 {
+			bodyBuffers.Put(buf)
+		}
+	}()
+	if _, err := buf.ReadFrom(r); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return readError(err)
+	}
 	// The body must be an object: null would decode into the zero
 	// request (a policy with four eyes off, an approval that rejects),
 	// and an array or a scalar would be answered in Go's type names.
-	br := bufio.NewReader(r)
-	for {
-		c, err := br.ReadByte()
-		if err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				return err
-			}
-			if errors.Is(err, io.EOF) {
-				return app.Errorf(app.CodeInvalid, "empty body: send a JSON object")
-			}
-			return readError(err)
-		}
-		if c == ' ' || c == '\t' || c == '\n' || c == '\r' {
-			continue
-		}
-		br.UnreadByte()
-		if c != '{' {
-			return app.Errorf(app.CodeInvalid, "the body must be a JSON object ({...})")
-		}
-		break
+	body := bytes.TrimLeft(buf.Bytes(), " \t\n\r")
+	if len(body) == 0 {
+		return app.Errorf(app.CodeInvalid, "empty body: send a JSON object")
 	}
+	if body[0] != '{' {
+		return app.Errorf(app.CodeInvalid, "the body must be a JSON object ({...})")
+	}
+	br := bytes.NewReader(body)
 	dec := json.NewDecoder(br)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
