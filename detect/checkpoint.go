@@ -75,7 +75,7 @@ func (e *Engine) reportOpen() {
 	}
 	var evs []Event
 	e.tracker.Each(func(_ int, mmsi uint32, v *vesselState) {
-		if v.lastT.IsZero() || e.now.Sub(v.lastT) < e.gapMin {
+		if v.lastT.IsZero() || e.now.Sub(v.lastT) < e.gapMin || !e.Part.OwnsMMSI(mmsi) {
 			return
 		}
 		if e.ports != nil {

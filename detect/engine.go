@@ -59,6 +59,11 @@ type Engine struct {
 	// ErrOutOfOrder at the first fix later than the reorder window, for
 	// callers that then read the input again sorted whole.
 	StopWhenLate bool
+	// Part, when split (Count > 1), makes the engine emit only the
+	// events its partition owns, and run the per-vessel detectors and
+	// Observe only for its MMSIs (see Partition). Set it before the
+	// first fix.
+	Part         Partition
 	now          track.Time
 	sweepAt      track.Time
 	// durations from cfg, precomputed
@@ -204,6 +209,9 @@ func minutes(m float64) time.Duration {
 
 // emit completes an event (flags, status, ID, severity) and hands it on.
 func (e *Engine) emit(ev Event) {
+	if e.Part.Count > 1 && !e.Part.Owns(&ev) {
+		return
+	}
 	for i := range ev.Vessels {
 		if ev.Vessels[i].MIDFlag == "" {
 			if f, ok := identity.MMSI(ev.Vessels[i].MMSI).Flag(); ok {
@@ -306,7 +314,7 @@ func (e *Engine) process(f track.Fix) {
 			e.now = f.Time
 		}
 		e.StaticReport(*r)
-		if e.Observe != nil {
+		if e.Observe != nil && e.Part.OwnsMMSI(f.MMSI) {
 			e.Observe(f, -1)
 		}
 		return
@@ -332,12 +340,22 @@ func (e *Engine) process(f track.Fix) {
 			}
 		}
 	}
+	// Another partition's vessel: only what other owners' events read
+	// (its segments, last position, reception counts and place in the
+	// encounter grid) is kept.
+	own := e.Part.OwnsMMSI(f.MMSI)
 	// Gaps are per MMSI: silence of the MMSI, whichever segment speaks.
-	if !vs.lastT.IsZero() && f.Time.Sub(vs.lastT) >= e.gapMin {
+	if own && !vs.lastT.IsZero() && f.Time.Sub(vs.lastT) >= e.gapMin {
 		e.gap(f.MMSI, vs, f)
 	}
 	vs.gapOpen = false
 	vs.lastT, vs.lastLat, vs.lastLon, vs.lastSeg = f.Time, f.Lat, f.Lon, int32(seg.ID)
+	if !own {
+		e.countActivity(st, f)
+		e.encounter(st, f, speed)
+		e.sweep()
+		return
+	}
 	if res == track.Extended && f.Time.Sub(prev.Time) >= e.gapMin && st.runs != nil {
 		// A gap ends any run: nobody knows what the ship did meanwhile.
 		e.endSlow(st)
