@@ -63,9 +63,9 @@ type Engine struct {
 	// events its partition owns, and run the per-vessel detectors and
 	// Observe only for its MMSIs (see Partition). Set it before the
 	// first fix.
-	Part         Partition
-	now          track.Time
-	sweepAt      track.Time
+	Part    Partition
+	now     track.Time
+	sweepAt track.Time
 	// durations from cfg, precomputed
 	gapMin, resume, runBreak, zoneDwell time.Duration
 }
