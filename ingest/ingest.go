@@ -112,6 +112,20 @@ type Options struct {
 	// neither continued nor changed (for a run made while another one,
 	// such as a live feed, owns the state).
 	Detach bool
+	// StateKey is the key the detectors' state is stored under (default
+	// StateKey): one continuous stream per key.
+	StateKey string
+	// Part, when split, makes the run detect and store one partition's
+	// share: its events, and the positions and identity history of its
+	// MMSIs (detect.Partition; the workers of package pipeline).
+	Part detect.Partition
+}
+
+func (o *Options) stateKey() string {
+	if o.StateKey != "" {
+		return o.StateKey
+	}
+	return StateKey
 }
 
 // StateKey is the key of the detectors' state in the store: one
@@ -182,15 +196,21 @@ func RunID(inputs []Input, o Options) string {
 	}
 	sort.Strings(ids)
 	h := sha256.New()
+	var part *detect.Partition
+	if o.Part.Split() {
+		part = &o.Part
+	}
 	cfg, _ := json.Marshal(struct {
-		V      int
-		Detect detect.Config
-		Thin   ThinPolicy
-		Batch  int64
-		Chunk  int
-		Inputs []string
-		Flush  bool
-	}{formatVersion, o.Detect, o.Thin, o.BatchFixes, o.ChunkPoints, ids, o.Flush})
+		V        int
+		Detect   detect.Config
+		Thin     ThinPolicy
+		Batch    int64
+		Chunk    int
+		Inputs   []string
+		Flush    bool
+		StateKey string            `json:",omitempty"`
+		Part     *detect.Partition `json:",omitempty"`
+	}{formatVersion, o.Detect, o.Thin, o.BatchFixes, o.ChunkPoints, ids, o.Flush, o.StateKey, part})
 	h.Write(cfg)
 	return hex.EncodeToString(h.Sum(nil))[:20]
 }
@@ -223,7 +243,7 @@ func Run(ctx context.Context, st store.IngestStore, inputs []Input, o Options) (
 func Flush(ctx context.Context, st store.IngestStore, o Options) (Result, error) {
 	o.defaults()
 	o.Flush = true
-	state, err := st.DetectorState(ctx, StateKey)
+	state, err := st.DetectorState(ctx, o.stateKey())
 	if errors.Is(err, store.ErrNotFound) {
 		return Result{AlreadyDone: true}, nil
 	}
@@ -234,8 +254,8 @@ func Flush(ctx context.Context, st store.IngestStore, o Options) (Result, error)
 }
 
 // loadState reads the stored detector state (nil when there is none).
-func loadState(ctx context.Context, st store.IngestStore) ([]byte, error) {
-	b, err := st.DetectorState(ctx, StateKey)
+func loadState(ctx context.Context, st store.IngestStore, key string) ([]byte, error) {
+	b, err := st.DetectorState(ctx, key)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return nil, nil
@@ -266,7 +286,7 @@ func run(ctx context.Context, st store.IngestStore, inputs []Input, o Options, i
 		id += "-live-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	}
 	var res Result
-	state, err := loadState(ctx, st)
+	state, err := loadState(ctx, st, o.stateKey())
 	if err != nil {
 		return res, err
 	}
@@ -470,7 +490,7 @@ func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
 	defer st.finish()
 	eng := detect.NewEngine(cfg, p.o.Land, p.o.Ports, p.o.Zones, st.event)
 	if p.continues {
-		state, err := loadState(ctx, p.st)
+		state, err := loadState(ctx, p.st, p.o.stateKey())
 		if err != nil {
 			return 0, err
 		}
@@ -487,6 +507,7 @@ func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
 			eng = detect.NewEngine(cfg, p.o.Land, p.o.Ports, p.o.Zones, st.event)
 		}
 	}
+	eng.Part = p.o.Part
 	eng.Observe = st.observe
 	eng.Designated = p.o.Designated
 	eng.Forget = st.forget
@@ -536,13 +557,13 @@ func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
 		// Nothing continues a detached run; a flush ends the stream.
 		eng.Flush()
 		if !p.run.Detached {
-			p.state = &store.StateBlob{Key: StateKey}
+			p.state = &store.StateBlob{Key: p.o.stateKey()}
 		}
 	default:
 		if p.run.Sorted {
 			eng.SetLateness(window)
 		}
-		p.state = &store.StateBlob{Key: StateKey, Data: eng.Checkpoint()}
+		p.state = &store.StateBlob{Key: p.o.stateKey(), Data: eng.Checkpoint()}
 	}
 	st.finish()
 	if p.err != nil {

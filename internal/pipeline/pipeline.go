@@ -1,0 +1,124 @@
+// Package pipeline carries AIS over NATS JetStream (docs/scale.md):
+// receivers and API nodes publish raw NMEA, in blocks of whole sentence
+// groups, to one stream; workers, one per partition (detect.Partition),
+// each read the whole stream through a durable consumer of their own and
+// ingest their partition's share into the store (package ingest), acking
+// a range of the stream only after the run that read it committed.
+//
+// The domain packages know nothing of NATS: this adapter turns a range of
+// the stream into an ingest.Input and the ingest's completion into an ack.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// DefaultStream is the stream's name; its subjects are Subjects.
+const DefaultStream = "TIDEWATCH_AIS"
+
+// Subject is where raw NMEA blocks are published; Subjects is the
+// stream's filter.
+const (
+	Subject  = "tidewatch.ais.nmea"
+	Subjects = "tidewatch.ais.>"
+)
+
+// HeaderFlush marks a message that ends the stream for the detectors:
+// every worker closes what is open at that point (ingest.Options.Flush),
+// as `tidewatch detect` does at the end of its input.
+const HeaderFlush = "Tidewatch-Flush"
+
+// HeaderSource names what a block was read from (a file, a feed).
+const HeaderSource = "Tidewatch-Source"
+
+// EnsureStream creates the stream, or updates it to this configuration:
+// file storage, limits retention (the AIS is kept for replay; maxBytes
+// caps it, -1 for no cap), a two-minute window in which a block published
+// twice with the same message id is stored once.
+func EnsureStream(ctx context.Context, js jetstream.JetStream, name string, maxBytes int64) (jetstream.Stream, error) {
+	if name == "" {
+		name = DefaultStream
+	}
+	if maxBytes == 0 {
+		maxBytes = -1
+	}
+	s, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:       name,
+		Subjects:   []string{Subjects},
+		Storage:    jetstream.FileStorage,
+		Retention:  jetstream.LimitsPolicy,
+		MaxBytes:   maxBytes,
+		Duplicates: 2 * time.Minute,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("nats: stream %s: %w", name, err)
+	}
+	return s, nil
+}
+
+// Embedded is a NATS server run in this process, with JetStream storing
+// under its directory (for one machine and for tests).
+type Embedded struct {
+	Server *server.Server
+	Dir    string
+}
+
+// StartEmbedded starts a NATS server with JetStream on host:port (port
+// -1: any free port) storing under dir.
+func StartEmbedded(dir, host string, port int) (*Embedded, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	s, err := server.NewServer(&server.Options{ServerName: "tidewatch-embedded", Host: host, Port: port, JetStream: true,
+		StoreDir: abs, NoSigs: true, NoLog: true})
+	if err != nil {
+		return nil, fmt.Errorf("nats: embedded server: %w", err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(30 * time.Second) {
+		s.Shutdown()
+		return nil, errors.New("nats: the embedded server did not start within 30 s")
+	}
+	return &Embedded{Server: s, Dir: abs}, nil
+}
+
+// URL is the embedded server's client URL.
+func (e *Embedded) URL() string { return e.Server.ClientURL() }
+
+// Close stops the server and waits until it has.
+func (e *Embedded) Close() {
+	e.Server.Shutdown()
+	e.Server.WaitForShutdown()
+}
+
+// Connect connects to url, reconnecting for ever after a loss (a NATS
+// restart is waited out, not an error).
+func Connect(url, name string) (*nats.Conn, jetstream.JetStream, error) {
+	nc, err := nats.Connect(url, nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond),
+		nats.RetryOnFailedConnect(false))
+	if err != nil {
+		return nil, nil, fmt.Errorf("nats: connect %s: %w", url, err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, fmt.Errorf("nats: jetstream: %w", err)
+	}
+	return nc, js, nil
+}

@@ -1,0 +1,449 @@
+package pipeline_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"path/filepath"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tidewatch/tidewatch/ais"
+	"github.com/tidewatch/tidewatch/detect"
+	"github.com/tidewatch/tidewatch/geo"
+	"github.com/tidewatch/tidewatch/ingest"
+	"github.com/tidewatch/tidewatch/internal/pipeline"
+	"github.com/tidewatch/tidewatch/sim"
+	"github.com/tidewatch/tidewatch/store"
+	"github.com/tidewatch/tidewatch/store/postgres"
+	"github.com/tidewatch/tidewatch/store/postgres/pgtest"
+	"github.com/tidewatch/tidewatch/store/sqlite"
+	"github.com/tidewatch/tidewatch/track"
+)
+
+// fixture is the simulated set every test publishes, and what one
+// process makes of it.
+type fixture struct {
+	nmea   []byte
+	want   []string // detect's events, sorted JSON
+	fixes  int64    // positions one engine uses (Observe)
+	mmsis  []uint32
+	geo    ingest.Options
+	events int
+}
+
+var (
+	fixOnce sync.Once
+	fix     fixture
+)
+
+// theFixture: 100 background ships and every planted case over 36 hours
+// (planted encounters, dark periods, an IMO on two MMSIs, identity
+// changes), run through `detect` in one process.
+func theFixture(t testing.TB) *fixture {
+	t.Helper()
+	fixOnce.Do(func() {
+		sc := sim.DefaultScenario
+		sc.Background, sc.Duration, sc.Interval, sc.Seed = 100, 36*time.Hour, 3*time.Minute, 11
+		var nmea bytes.Buffer
+		if err := sim.Run(sc, &nmea, io.Discard); err != nil {
+			panic(err)
+		}
+		land, _ := geo.LoadLand()
+		ports, _ := geo.LoadPorts()
+		zones, _ := geo.BuiltinZones()
+		fix.nmea = nmea.Bytes()
+		fix.geo = ingest.Options{Detect: detect.DefaultConfig, Land: land, Ports: ports, Zones: zones, BatchFixes: 20000}
+		var evs []detect.Event
+		seen := map[uint32]bool{}
+		eng := detect.NewEngine(detect.DefaultConfig, land, ports, zones, func(e detect.Event) { evs = append(evs, e) })
+		eng.Observe = func(f track.Fix, seg int) {
+			if seg >= 0 {
+				fix.fixes++
+			}
+			if !seen[f.MMSI] {
+				seen[f.MMSI] = true
+				fix.mmsis = append(fix.mmsis, f.MMSI)
+			}
+		}
+		r, _ := ais.NewReader(bytes.NewReader(fix.nmea))
+		if _, _, err := detect.FeedAIS(eng, r); err != io.EOF {
+			panic(err)
+		}
+		eng.Flush()
+		fix.want = sortedJSON(evs)
+		fix.events = len(evs)
+	})
+	if fix.events == 0 {
+		t.Fatal("the fixture has no events")
+	}
+	return &fix
+}
+
+func sortedJSON(evs []detect.Event) []string {
+	out := make([]string, len(evs))
+	for i, e := range evs {
+		b, _ := json.Marshal(e)
+		out[i] = string(b)
+	}
+	sort.Strings(out)
+	return out
+}
+
+type testStore interface {
+	store.IngestStore
+	store.VesselStore
+	Close() error
+}
+
+// stores are the stores the tests run against: SQLite, and PostgreSQL
+// when TIDEWATCH_TEST_POSTGRES names a server (skipped otherwise, as the
+// store's own tests are).
+var stores = []struct {
+	name string
+	open func(t *testing.T) testStore
+}{
+	{"sqlite", func(t *testing.T) testStore {
+		db, err := sqlite.Open(filepath.Join(t.TempDir(), "tw.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}},
+	{"postgres", func(t *testing.T) testStore {
+		db, err := postgres.Open(context.Background(), pgtest.URL(t), postgres.Options{Create: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}},
+}
+
+// freePort finds a port in this helper's range (18300-18399) for a NATS
+// server that must come back on the same address.
+func freePort(t *testing.T) int {
+	for p := 18300; p < 18400; p++ {
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err == nil {
+			l.Close()
+			return p
+		}
+	}
+	t.Fatal("no free port in 18300-18399")
+	return 0
+}
+
+type cluster struct {
+	t      *testing.T
+	srv    *pipeline.Embedded
+	dir    string
+	port   int
+	st     testStore
+	n      int
+	opts   ingest.Options
+	block  int
+	runMax int
+}
+
+func newCluster(t *testing.T, st testStore, n int) *cluster {
+	c := &cluster{t: t, dir: t.TempDir(), port: freePort(t), st: st, n: n, opts: theFixture(t).geo, block: 32 << 10, runMax: 400 << 10}
+	c.start()
+	return c
+}
+
+func (c *cluster) start() {
+	srv, err := pipeline.StartEmbedded(c.dir, "127.0.0.1", c.port)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.srv = srv
+	c.t.Cleanup(srv.Close)
+}
+
+// publish puts the fixture on the stream, then the flush mark.
+func (c *cluster) publish() {
+	t := c.t
+	nc, js, err := pipeline.Connect(c.srv.URL(), "test-publisher")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ctx := context.Background()
+	if _, err := pipeline.EnsureStream(ctx, js, "", 0); err != nil {
+		t.Fatal(err)
+	}
+	p := &pipeline.Publisher{JS: js, BlockBytes: c.block}
+	st, err := p.Publish(ctx, "fixture", "sim", bytes.NewReader(theFixture(t).nmea))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Messages < 20 {
+		t.Fatalf("published %d messages: too few to cut runs", st.Messages)
+	}
+	if err := p.PublishFlush(ctx, "fixture"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// worker runs partition i until ctx ends; flushed is closed when it has
+// stored the run ending at the flush mark.
+type running struct {
+	cancel  context.CancelFunc
+	done    chan error
+	flushed chan struct{}
+	runs    []pipeline.RunInfo
+	mu      sync.Mutex
+}
+
+func (c *cluster) worker(i int, opts ingest.Options) *running {
+	t := c.t
+	nc, js, err := pipeline.Connect(c.srv.URL(), fmt.Sprintf("test-worker-%d", i))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{cancel: cancel, done: make(chan error, 1), flushed: make(chan struct{})}
+	var once sync.Once
+	w := &pipeline.Worker{JS: js, Part: detect.Partition{Index: i, Count: c.n}, Store: c.st, Options: opts,
+		RunBytes: c.runMax, Idle: 200 * time.Millisecond, Log: testLog{t},
+		OnRun: func(ri pipeline.RunInfo) {
+			r.mu.Lock()
+			r.runs = append(r.runs, ri)
+			r.mu.Unlock()
+			if ri.Flush {
+				once.Do(func() { close(r.flushed) })
+			}
+		}}
+	go func() {
+		r.done <- w.Run(ctx)
+		nc.Close()
+	}()
+	return r
+}
+
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(b []byte) (int, error) { l.t.Log(string(b)); return len(b), nil }
+
+func (r *running) stop(t *testing.T) {
+	r.cancel()
+	if err := <-r.done; err != nil {
+		t.Fatalf("worker: %v", err)
+	}
+}
+
+func (r *running) waitFlushed(t *testing.T) {
+	select {
+	case <-r.flushed:
+	case err := <-r.done:
+		t.Fatalf("worker ended before the flush mark: %v", err)
+	case <-time.After(90 * time.Second):
+		t.Fatal("worker did not reach the flush mark in 90 s")
+	}
+}
+
+// check compares the store with the one process: the same events byte
+// for byte (latest version of each), and nothing stored twice: the
+// positions are the runs' kept points, each run's events stored once, and
+// every position the engine used stored by exactly one partition's runs.
+func (c *cluster) check() {
+	t := c.t
+	f := theFixture(t)
+	ctx := context.Background()
+	evs, err := c.st.QueryEvents(ctx, store.EventQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := sortedJSON(evs)
+	if len(got) != len(f.want) {
+		t.Errorf("%d workers: %d events stored, %d from one process", c.n, len(got), len(f.want))
+	}
+	for i := range min(len(got), len(f.want)) {
+		if got[i] != f.want[i] {
+			t.Errorf("%d workers: event %d differs:\n got %s\nwant %s", c.n, i, got[i], f.want[i])
+			break
+		}
+	}
+	runs, err := c.st.Runs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fixes, kept, events int64
+	for _, r := range runs {
+		if !r.Done {
+			t.Errorf("run %s (%v) not done", r.ID, r.Inputs)
+		}
+		fixes, kept, events = fixes+r.Fixes, kept+r.Kept, events+r.Events
+	}
+	stats, err := c.st.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fixes != f.fixes {
+		t.Errorf("%d workers: the runs stored %d positions, one engine used %d", c.n, fixes, f.fixes)
+	}
+	if stats.Points != kept || stats.Events != events {
+		t.Errorf("%d workers: the store holds %d points and %d event rows, its runs wrote %d and %d", c.n, stats.Points, stats.Events, kept, events)
+	}
+	var points int64
+	for _, m := range f.mmsis {
+		tr, err := c.st.Track(ctx, m, time.Time{}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 1; i < len(tr); i++ {
+			if tr[i].Time.Before(tr[i-1].Time) {
+				t.Errorf("MMSI %d: position at %v stored out of order", m, tr[i].Time)
+				break
+			}
+		}
+		points += int64(len(tr))
+	}
+	if points != stats.Points {
+		t.Errorf("tracks hold %d points, the store %d", points, stats.Points)
+	}
+	t.Logf("%d workers: %d events, %d runs, %d positions, %d kept", c.n, len(got), len(runs), fixes, kept)
+}
+
+// TestWorkersSameEvents: the simulated set published to JetStream and
+// ingested by 1, 2 and 4 workers (one partition each) stores the events
+// `detect` makes of it in one process, byte for byte.
+func TestWorkersSameEvents(t *testing.T) {
+	for _, s := range stores {
+		t.Run(s.name, func(t *testing.T) {
+			for _, n := range []int{1, 2, 4} {
+				t.Run(fmt.Sprint(n), func(t *testing.T) {
+					c := newCluster(t, s.open(t), n)
+					c.publish()
+					var ws []*running
+					for i := range n {
+						ws = append(ws, c.worker(i, c.opts))
+					}
+					for _, w := range ws {
+						w.waitFlushed(t)
+					}
+					for _, w := range ws {
+						w.stop(t)
+					}
+					c.check()
+				})
+			}
+		})
+	}
+}
+
+// TestWorkerKilledAndRestarted: a worker stopped in the middle of a run
+// (after two of its batches committed, before the ack) and started again
+// resumes that run and stores what one uninterrupted worker would.
+func TestWorkerKilledAndRestarted(t *testing.T) {
+	for _, s := range stores {
+		t.Run(s.name, func(t *testing.T) {
+			c := newCluster(t, s.open(t), 2)
+			c.publish()
+			other := c.worker(1, c.opts)
+			// Worker 0 stops in its third run, after its second batch.
+			killed := make(chan struct{})
+			var once sync.Once
+			var w0 *running
+			opts := c.opts
+			opts.BatchFixes = 300
+			batches := 0
+			opts.Progress = func(p ingest.Progress) {
+				if w0 == nil {
+					return
+				}
+				w0.mu.Lock()
+				nruns := len(w0.runs)
+				w0.mu.Unlock()
+				if nruns == 2 && !p.Skipped {
+					batches++
+					if batches == 2 {
+						once.Do(func() { w0.cancel(); close(killed) })
+					}
+				}
+			}
+			w0 = c.worker(0, opts)
+			select {
+			case <-killed:
+			case <-w0.flushed:
+				t.Fatal("worker 0 finished before it was stopped")
+			case <-time.After(3 * time.Minute):
+				t.Fatal("worker 0 was never stopped")
+			}
+			if err := <-w0.done; err != nil {
+				t.Fatal(err)
+			}
+			runs, _ := c.st.Runs(context.Background())
+			open := 0
+			for _, r := range runs {
+				if !r.Done {
+					open++
+				}
+			}
+			if open != 1 {
+				t.Fatalf("%d runs left unfinished by the stopped worker, want 1", open)
+			}
+			opts.Progress = nil
+			again := c.worker(0, opts)
+			again.waitFlushed(t)
+			if !again.runs[0].Resumed {
+				t.Errorf("the restarted worker's first run %d-%d was not the resumed one", again.runs[0].From, again.runs[0].To)
+			}
+			other.waitFlushed(t)
+			again.stop(t)
+			other.stop(t)
+			c.check()
+		})
+	}
+}
+
+// TestNATSRestart: the NATS server stopped while the workers run and
+// started again on the same store directory: the workers wait, continue,
+// and store what they would have.
+func TestNATSRestart(t *testing.T) {
+	for _, s := range stores {
+		t.Run(s.name, func(t *testing.T) {
+			c := newCluster(t, s.open(t), 2)
+			c.publish()
+			restarted := make(chan struct{})
+			var once sync.Once
+			opts := c.opts
+			var w0 *running
+			opts.Progress = func(p ingest.Progress) {
+				if w0 == nil {
+					return
+				}
+				w0.mu.Lock()
+				nruns := len(w0.runs)
+				w0.mu.Unlock()
+				if nruns == 3 {
+					once.Do(func() {
+						c.srv.Close()
+						time.Sleep(300 * time.Millisecond)
+						c.start()
+						close(restarted)
+					})
+				}
+			}
+			w0 = c.worker(0, opts)
+			w1 := c.worker(1, c.opts)
+			select {
+			case <-restarted:
+			case <-time.After(3 * time.Minute):
+				t.Fatal("the server was never restarted")
+			}
+			w0.waitFlushed(t)
+			w1.waitFlushed(t)
+			w0.stop(t)
+			w1.stop(t)
+			c.check()
+		})
+	}
+}

@@ -1,0 +1,412 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/tidewatch/tidewatch/ais"
+	"github.com/tidewatch/tidewatch/detect"
+	"github.com/tidewatch/tidewatch/ingest"
+	"github.com/tidewatch/tidewatch/store"
+)
+
+// Worker ingests one partition's share of the stream into the store.
+//
+// It reads the whole stream, in order, through the durable consumer
+// ConsumerName (acks: AckAll). Messages are gathered into a run (up to
+// RunBytes of NMEA, or what came before the stream was quiet for Idle, or
+// up to a flush mark), and the run is an ingest of that range of the
+// stream (sequences A to B) continuing the partition's detector state
+// (StateKey). Only when the ingest has committed its last batch (with the
+// state) is message B acked.
+//
+// Restarts lose and double nothing: the store says where the partition
+// is. The run reading sequences A to B is named by the partition and A;
+// a worker starting finds the run after the last one done (a hint under
+// StateKey+"/seq" says where to look, the runs themselves are the truth)
+// and, when that run was begun and not finished, reads exactly its range
+// again from the stream (ingest resumes it, skipping the batches it
+// committed). Messages redelivered up to the last run done are acked and
+// skipped.
+type Worker struct {
+	JS     jetstream.JetStream
+	Stream string // default DefaultStream
+	Part   detect.Partition
+	Store  store.IngestStore
+	// Options configure each run (Detect, Land, Ports, Zones, Designated,
+	// Thin, BatchFixes); StateKey, Part and Flush are the worker's.
+	Options ingest.Options
+	// RunBytes is the NMEA a run reads at most (default 64 MiB); Idle how
+	// long the stream is quiet before a run starts with what came
+	// (default 1 s).
+	RunBytes int
+	Idle     time.Duration
+	Log      io.Writer
+	// OnRun, when set, is told of each run committed.
+	OnRun func(RunInfo)
+}
+
+// RunInfo says what one worker run did.
+type RunInfo struct {
+	From, To uint64 // stream sequences read
+	Flush    bool
+	Resumed  bool // an earlier attempt had begun it
+	Result   ingest.Result
+}
+
+// ConsumerName is the partition's durable consumer.
+func ConsumerName(stream string, p detect.Partition) string {
+	return fmt.Sprintf("tidewatch-%s-p%d-of-%d", stream, p.Index, max(p.Count, 1))
+}
+
+// StateKey is the key of the partition's detector state in the store.
+func StateKey(stream string, p detect.Partition) string {
+	return fmt.Sprintf("nats/%s/%d-of-%d", stream, p.Index, max(p.Count, 1))
+}
+
+func (w *Worker) stream() string {
+	if w.Stream == "" {
+		return DefaultStream
+	}
+	return w.Stream
+}
+
+func (w *Worker) logf(format string, args ...any) {
+	if w.Log != nil {
+		fmt.Fprintf(w.Log, format+"\n", args...)
+	}
+}
+
+// Run works until ctx ends (nil then) or an error stops it.
+func (w *Worker) Run(ctx context.Context) error {
+	if w.RunBytes <= 0 {
+		w.RunBytes = 64 << 20
+	}
+	if w.Idle <= 0 {
+		w.Idle = time.Second
+	}
+	if w.Part.Count <= 0 {
+		w.Part.Count = 1
+	}
+	if w.Part.Index < 0 || w.Part.Index >= w.Part.Count {
+		return fmt.Errorf("pipeline: partition %d of %d", w.Part.Index, w.Part.Count)
+	}
+	key := StateKey(w.stream(), w.Part)
+	unlock, err := w.Store.LockIngest(ctx, key)
+	if err != nil {
+		return fmt.Errorf("pipeline: partition %d of %d: %w", w.Part.Index, w.Part.Count, err)
+	}
+	defer unlock()
+	s, err := w.JS.Stream(ctx, w.stream())
+	if err != nil {
+		return fmt.Errorf("pipeline: stream %s: %w", w.stream(), err)
+	}
+	done, err := w.catchUp(ctx, s)
+	if err != nil {
+		return err
+	}
+	cons, err := w.consumer(ctx, done+1)
+	if err != nil {
+		return err
+	}
+	// queue holds the messages fetched and not yet stored, in stream
+	// order; runs are cut from its front.
+	var queue []jetstream.Msg
+	for ctx.Err() == nil {
+		// The server ends the pull after Idle (a client-side deadline
+		// could drop messages already on their way).
+		batch, err := cons.Fetch(256, jetstream.FetchMaxWait(w.Idle))
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			// The server went away (a restart) or the consumer did:
+			// start again after what is stored.
+			w.logf("fetch: %v (starting again after message %d)", err, done)
+			select {
+			case <-ctx.Done():
+			case <-time.After(w.Idle):
+			}
+			if c, err := w.consumer(ctx, done+1); err == nil {
+				cons, queue = c, nil
+			}
+			continue
+		}
+		got, missed := 0, false
+		for m := range batch.Messages() {
+			if missed {
+				continue // drained; fetched again from the start
+			}
+			seq, err := seqOf(m)
+			if err != nil {
+				return fmt.Errorf("pipeline: message metadata: %w", err)
+			}
+			last := done
+			if len(queue) > 0 {
+				last, _ = seqOf(queue[len(queue)-1])
+			}
+			if seq <= last {
+				// Redelivered: stored already (or queued already).
+				if seq <= done {
+					_ = m.Ack()
+				}
+				continue
+			}
+			if seq != last+1 {
+				if _, err := s.GetMsg(ctx, last+1); !errors.Is(err, jetstream.ErrMsgNotFound) {
+					w.logf("message %d arrived before %d (not removed from the stream): fetching again from %d", seq, last+1, done+1)
+					missed = true
+					continue
+				}
+			}
+			got++
+			queue = append(queue, m)
+		}
+		if err := batch.Error(); err != nil && ctx.Err() == nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) {
+			w.logf("fetch: %v", err)
+		}
+		if missed {
+			// A message the consumer passed over without delivering it
+			// here: start again after what is stored.
+			if c, err := w.consumer(ctx, done+1); err == nil {
+				cons, queue = c, nil
+			}
+			continue
+		}
+		for ctx.Err() == nil {
+			n, flush := w.cut(queue, got == 0)
+			if n == 0 {
+				break
+			}
+			run := queue[:n]
+			from, _ := seqOf(run[0])
+			to, _ := seqOf(run[n-1])
+			data := make([][]byte, n)
+			for i, m := range run {
+				data[i] = m.Data()
+			}
+			info, err := w.ingest(ctx, from, to, data, flush, false)
+			if err != nil {
+				if ctx.Err() != nil {
+					break // interrupted: nothing acked, the next start resumes the run
+				}
+				return err
+			}
+			if err := run[n-1].Ack(); err != nil {
+				w.logf("ack %d: %v (the next start skips it)", to, err)
+			}
+			done = to
+			if w.OnRun != nil {
+				w.OnRun(info)
+			}
+			clear(run)
+			queue = queue[n:]
+		}
+	}
+	return nil
+}
+
+// cut says how many messages from the front of the queue make the next
+// run: up to a flush mark, or RunBytes, or (quiet: the stream had nothing
+// more) all of them; 0 to wait for more.
+func (w *Worker) cut(queue []jetstream.Msg, quiet bool) (n int, flush bool) {
+	size := 0
+	for i, m := range queue {
+		if m.Headers().Get(HeaderFlush) != "" {
+			return i + 1, true
+		}
+		size += len(m.Data())
+		if size >= w.RunBytes {
+			return i + 1, false
+		}
+	}
+	if quiet {
+		return len(queue), false
+	}
+	return 0, false
+}
+
+// consumer (re)creates the partition's durable consumer to deliver from
+// sequence from on: the store, not the consumer, says where the partition
+// is, so messages a stopped worker fetched and never acked are delivered
+// again at once rather than after the ack wait.
+func (w *Worker) consumer(ctx context.Context, from uint64) (jetstream.Consumer, error) {
+	name := ConsumerName(w.stream(), w.Part)
+	if err := w.JS.DeleteConsumer(ctx, w.stream(), name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return nil, fmt.Errorf("pipeline: consumer %s: %w", name, err)
+	}
+	c, err := w.JS.CreateConsumer(ctx, w.stream(), jetstream.ConsumerConfig{
+		Durable:       name,
+		Description:   fmt.Sprintf("tidewatch worker, partition %d of %d", w.Part.Index, w.Part.Count),
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:   from,
+		AckPolicy:     jetstream.AckAllPolicy,
+		AckWait:       time.Hour, // a run acks when committed
+		MaxAckPending: -1,
+		FilterSubject: Subjects,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: consumer %s: %w", name, err)
+	}
+	return c, nil
+}
+
+func seqOf(m jetstream.Msg) (uint64, error) {
+	meta, err := m.Metadata()
+	if err != nil {
+		return 0, err
+	}
+	return meta.Sequence.Stream, nil
+}
+
+// inputName is the run's input name, which records its range.
+func (w *Worker) inputName(from, to uint64) string {
+	return fmt.Sprintf("nats:%s:%d-%d", w.stream(), from, to)
+}
+
+// inputID names a run by the partition and its first sequence, so that a
+// restart finds it whatever range it will turn out to have.
+func (w *Worker) inputID(from uint64) string {
+	return fmt.Sprintf("nats:%s:%d-of-%d:%d", w.stream(), w.Part.Index, w.Part.Count, from)
+}
+
+func (w *Worker) options(flush bool) ingest.Options {
+	o := w.Options
+	o.StateKey = StateKey(w.stream(), w.Part)
+	o.Part = w.Part
+	o.Flush = flush
+	o.Detach = false
+	return o
+}
+
+func (w *Worker) input(from, to uint64, data [][]byte) ingest.Input {
+	return ingest.Input{Name: w.inputName(from, to), ID: w.inputID(from), Open: func(context.Context) (ais.Source, io.Closer, error) {
+		rs := make([]io.Reader, len(data))
+		for i, d := range data {
+			rs[i] = bytes.NewReader(d)
+		}
+		r, err := ais.NewReader(io.MultiReader(rs...))
+		if err != nil {
+			return nil, nil, err
+		}
+		return r, io.NopCloser(nil), nil
+	}}
+}
+
+func (w *Worker) ingest(ctx context.Context, from, to uint64, data [][]byte, flush, resumed bool) (RunInfo, error) {
+	o := w.options(flush)
+	res, err := ingest.Run(ctx, w.Store, []ingest.Input{w.input(from, to, data)}, o)
+	info := RunInfo{From: from, To: to, Flush: flush, Resumed: resumed || res.Resumed, Result: res}
+	if err != nil {
+		return info, fmt.Errorf("pipeline: run %d-%d: %w", from, to, err)
+	}
+	if len(res.Failed) > 0 {
+		return info, fmt.Errorf("pipeline: run %d-%d: %v", from, to, errors.Join(res.Failed...))
+	}
+	if !res.Run.Done && !res.AlreadyDone {
+		return info, fmt.Errorf("pipeline: run %d-%d did not complete", from, to)
+	}
+	// The hint of where the partition is; the runs are the truth.
+	if err := w.Store.PutDetectorState(ctx, o.StateKey+"/seq", []byte(strconv.FormatUint(to, 10))); err != nil {
+		w.logf("note: progress hint not stored: %v", err)
+	}
+	return info, nil
+}
+
+// catchUp finds the last sequence the partition stored, finishing a run
+// an earlier worker began and did not complete.
+func (w *Worker) catchUp(ctx context.Context, s jetstream.Stream) (uint64, error) {
+	var done uint64
+	key := StateKey(w.stream(), w.Part)
+	if b, err := w.Store.DetectorState(ctx, key+"/seq"); err == nil {
+		done, _ = strconv.ParseUint(string(b), 10, 64)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return 0, err
+	}
+	for {
+		run, flush, err := w.runFrom(ctx, done+1)
+		if errors.Is(err, store.ErrNotFound) {
+			return done, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		from, to, ok := w.rangeOf(run)
+		if !ok {
+			return 0, fmt.Errorf("pipeline: run %s names no range of the stream (%v)", run.ID, run.Inputs)
+		}
+		if !run.Done {
+			w.logf("resuming run %d-%d (%d batches committed before)", from, to, run.Batches)
+			data, err := readRange(ctx, s, from, to)
+			if err != nil {
+				return 0, err
+			}
+			info, err := w.ingest(ctx, from, to, data, flush, true)
+			if err != nil {
+				return 0, err
+			}
+			if w.OnRun != nil {
+				w.OnRun(info)
+			}
+		}
+		done = to
+	}
+}
+
+// runFrom looks up the partition's run starting at sequence from (a
+// flushing one or not).
+func (w *Worker) runFrom(ctx context.Context, from uint64) (store.Run, bool, error) {
+	for _, flush := range []bool{false, true} {
+		id := ingest.RunID([]ingest.Input{{ID: w.inputID(from)}}, w.options(flush))
+		r, err := w.Store.Run(ctx, id)
+		if err == nil {
+			return r, flush, nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return store.Run{}, false, err
+		}
+	}
+	return store.Run{}, false, store.ErrNotFound
+}
+
+func (w *Worker) rangeOf(r store.Run) (from, to uint64, ok bool) {
+	if len(r.Inputs) != 1 {
+		return 0, 0, false
+	}
+	rest, found := strings.CutPrefix(r.Inputs[0], "nats:"+w.stream()+":")
+	if !found {
+		return 0, 0, false
+	}
+	a, b, found := strings.Cut(rest, "-")
+	if !found {
+		return 0, 0, false
+	}
+	from, err1 := strconv.ParseUint(a, 10, 64)
+	to, err2 := strconv.ParseUint(b, 10, 64)
+	return from, to, err1 == nil && err2 == nil && from <= to
+}
+
+// readRange reads the messages from..to of the stream again (those
+// removed by the stream's limits meanwhile are missing: counted as an
+// error, since the run would not be the one begun).
+func readRange(ctx context.Context, s jetstream.Stream, from, to uint64) ([][]byte, error) {
+	var out [][]byte
+	for seq := from; seq <= to; seq++ {
+		m, err := s.GetMsg(ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return nil, fmt.Errorf("pipeline: message %d of the stream is gone (its limits removed it): the run %d-%d cannot be read again", seq, from, to)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("pipeline: read message %d: %w", seq, err)
+		}
+		out = append(out, m.Data)
+	}
+	return out, nil
+}
