@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -339,63 +340,64 @@ func TestWorkersSameEvents(t *testing.T) {
 	}
 }
 
-// TestWorkerKilledAndRestarted: a worker stopped in the middle of a run
-// (after two of its batches committed, before the ack) and started again
-// resumes that run and stores what one uninterrupted worker would.
+// crashingStore fails its nth CommitBatch, as a worker killed in the
+// middle of that transaction leaves the store.
+type crashingStore struct {
+	testStore
+	mu      sync.Mutex
+	n, seen int
+}
+
+var errKilled = errors.New("killed")
+
+func (c *crashingStore) CommitBatch(ctx context.Context, b *store.Batch) error {
+	c.mu.Lock()
+	c.seen++
+	crash := c.seen == c.n
+	c.mu.Unlock()
+	if crash {
+		return errKilled
+	}
+	return c.testStore.CommitBatch(ctx, b)
+}
+
+// TestWorkerKilledAndRestarted: a worker dies in the middle of a run (its
+// 12th batch is never committed, nothing of the run acked) while the
+// other partition's worker goes on; started again, it resumes that run
+// from the stream and the store ends up with what uninterrupted workers
+// store.
 func TestWorkerKilledAndRestarted(t *testing.T) {
 	for _, s := range stores {
 		t.Run(s.name, func(t *testing.T) {
 			c := newCluster(t, s.open(t), 2)
 			c.publish()
-			other := c.worker(1, c.opts)
-			// Worker 0 stops in its third run, after its second batch.
-			killed := make(chan struct{})
-			var once sync.Once
-			var w0 *running
 			opts := c.opts
-			opts.BatchFixes = 300
-			batches := 0
-			opts.Progress = func(p ingest.Progress) {
-				if w0 == nil {
-					return
-				}
-				w0.mu.Lock()
-				nruns := len(w0.runs)
-				w0.mu.Unlock()
-				if nruns == 2 && !p.Skipped {
-					batches++
-					if batches == 2 {
-						once.Do(func() { w0.cancel(); close(killed) })
-					}
-				}
-			}
-			w0 = c.worker(0, opts)
+			opts.BatchFixes = 300 // several batches a run
+			other := c.worker(1, opts)
+			real := c.st
+			c.st = &crashingStore{testStore: real, n: 12}
+			w0 := c.worker(0, opts)
 			select {
-			case <-killed:
-			case <-w0.flushed:
-				t.Fatal("worker 0 finished before it was stopped")
-			case <-time.After(3 * time.Minute):
-				t.Fatal("worker 0 was never stopped")
-			}
-			if err := <-w0.done; err != nil {
-				t.Fatal(err)
-			}
-			runs, _ := c.st.Runs(context.Background())
-			open := 0
-			for _, r := range runs {
-				if !r.Done {
-					open++
+			case err := <-w0.done:
+				if !errors.Is(err, errKilled) {
+					t.Fatalf("worker 0 ended with %v, want it killed", err)
 				}
+			case <-time.After(90 * time.Second):
+				t.Fatal("worker 0 was never killed")
 			}
-			if open != 1 {
-				t.Fatalf("%d runs left unfinished by the stopped worker, want 1", open)
-			}
-			opts.Progress = nil
+			c.st = real
+			w0.mu.Lock()
+			before := len(w0.runs)
+			w0.mu.Unlock()
 			again := c.worker(0, opts)
 			again.waitFlushed(t)
-			if !again.runs[0].Resumed {
-				t.Errorf("the restarted worker's first run %d-%d was not the resumed one", again.runs[0].From, again.runs[0].To)
+			again.mu.Lock()
+			first := again.runs[0]
+			again.mu.Unlock()
+			if !first.Resumed || first.Result.ResumedBatches == 0 {
+				t.Errorf("the restarted worker's first run %d-%d did not resume the killed one (resumed %v, %d batches)", first.From, first.To, first.Resumed, first.Result.ResumedBatches)
 			}
+			t.Logf("killed after %d runs; the restart resumed run %d-%d with %d batches committed", before, first.From, first.To, first.Result.ResumedBatches)
 			other.waitFlushed(t)
 			again.stop(t)
 			other.stop(t)
