@@ -46,6 +46,9 @@ type Input struct {
 	// Live marks a feed that cannot be read again: its runs commit on a
 	// clock too, and a restart continues with what the feed sends next.
 	Live bool
+	// Path is the file the input reads, when it is one (FileInput): what
+	// an API node publishes to the AIS pipeline as it is.
+	Path string
 }
 
 // FileInput names a file by its size and the SHA-256 of its first and
@@ -79,7 +82,7 @@ func FileInput(path string, open func(ctx context.Context) (ais.Source, io.Close
 			return Input{}, fmt.Errorf("read %s: %w", path, err)
 		}
 	}
-	return Input{Name: path, ID: hex.EncodeToString(h.Sum(nil))[:24], Open: open}, nil
+	return Input{Name: path, ID: hex.EncodeToString(h.Sum(nil))[:24], Open: open, Path: path}, nil
 }
 
 // Options configure an ingest.

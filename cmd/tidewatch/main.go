@@ -52,6 +52,8 @@ func commands() []command {
 		{"lists", "read, import, update, version and diff sanctions lists (run 'tidewatch lists' for its commands)", runLists},
 		{"ais", "decode AIS (NMEA logs, CSV exports, live TCP/UDP feeds) and count what it holds", runAIS},
 		{"ingest", "load AIS into the store through the detectors (resumable)", runIngest},
+		{"worker", "AIS pipeline worker: ingest a partition of the NATS JetStream stream into the store", runWorker},
+		{"publish", "publish raw AIS files to the AIS pipeline's NATS JetStream stream", runPublish},
 		{"store", "show what a store holds: list versions, ingest runs, rows", runStore},
 		{"vessel", "a vessel's point-in-time risk profile and underwriter's report (HTML)", runVessel},
 		{"decide", "record (or approve) an underwriting decision about a vessel, with its reason", runDecide},

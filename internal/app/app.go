@@ -26,6 +26,7 @@ import (
 	"github.com/tidewatch/tidewatch/audit"
 	"github.com/tidewatch/tidewatch/detect"
 	"github.com/tidewatch/tidewatch/geo"
+	"github.com/tidewatch/tidewatch/ingest"
 	"github.com/tidewatch/tidewatch/risk"
 	"github.com/tidewatch/tidewatch/store"
 )
@@ -74,6 +75,11 @@ type Config struct {
 	// about 18,000; a file ten times larger is not a sanctions list and
 	// would make every screening slow).
 	MaxListEntities int
+	// Publish, when set, is where Ingest hands AIS inputs instead of
+	// running the detectors here: the AIS pipeline's stream (package
+	// pipeline), whose workers detect and store. It returns a name for
+	// what it published (the stream's range).
+	Publish func(ctx context.Context, inputs []ingest.Input, flush bool) (string, error)
 }
 
 // Service runs the use cases. It is safe for concurrent use.
@@ -85,6 +91,7 @@ type Service struct {
 	log     *slog.Logger
 	version string
 	maxEnts int
+	publish func(ctx context.Context, inputs []ingest.Input, flush bool) (string, error)
 
 	geoOnce sync.Once
 	geo     *Geography
@@ -144,6 +151,7 @@ func New(cfg Config) *Service {
 	s.monitorWake = make(chan struct{}, 1)
 	s.sealKey = cfg.SealKey
 	s.scratch = cfg.Scratch
+	s.publish = cfg.Publish
 	return s
 }
 

@@ -57,6 +57,9 @@ type IngestResult struct {
 	ListsAdded int `json:"lists_added,omitempty"`
 	// Monitor is what the new events raised on portfolio vessels.
 	Monitor *MonitorResult `json:"monitor,omitempty"`
+	// Published names where the inputs went when the service publishes
+	// AIS to the pipeline (Config.Publish): the workers store the events.
+	Published string `json:"published,omitempty"`
 }
 
 // Ingest loads AIS through the detectors into the store (see package
@@ -70,6 +73,17 @@ func (s *Service) Ingest(ctx context.Context, p Principal, req IngestRequest) (I
 		return IngestResult{}, Errorf(CodeInvalid, "no AIS input")
 	}
 	var res IngestResult
+	if s.publish != nil {
+		where, err := s.publish(ctx, req.Inputs, req.Flush)
+		if err != nil {
+			return res, err
+		}
+		res.Published = where
+		for _, in := range req.Inputs {
+			res.Run.Inputs = append(res.Run.Inputs, in.Name)
+		}
+		return res, nil
+	}
 	added, err := s.EnsureLists(ctx)
 	if err != nil {
 		return res, err

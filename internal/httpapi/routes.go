@@ -1001,7 +1001,7 @@ func (s *Server) ingestUpload(w http.ResponseWriter, r *http.Request, p app.Prin
 		if len(res.Failed) > 0 {
 			return &res, errors.New(res.Failed[0].Error())
 		}
-		if res.Run.Fixes == 0 {
+		if res.Run.Fixes == 0 && res.Published == "" {
 			// A file that is not AIS (or not one Tidewatch reads) reads as
 			// no positions, not as an error: say so rather than "done".
 			return &res, fmt.Errorf("no AIS position read from %s: is it NMEA (optionally gzipped) or a MarineCadastre or DMA CSV?", name)

@@ -3,14 +3,18 @@ package pipeline
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/tidewatch/tidewatch/ingest"
 )
 
 // DefaultBlockBytes is the size a published block is cut at (at the
@@ -38,6 +42,8 @@ type PublishStats struct {
 	Messages, Lines, Bytes int64
 	// TooLong counts lines dropped for being longer than any sentence.
 	TooLong int64
+	// First and Last are the stream sequences the blocks were stored at.
+	First, Last uint64
 }
 
 // Publish reads r to its end and publishes it. id names the content
@@ -75,7 +81,7 @@ func (p *Publisher) Publish(ctx context.Context, id, source string, r io.Reader)
 		st.Bytes += int64(len(block))
 		block = block[:0]
 		if len(futures) >= 256 {
-			return wait(ctx, &futures)
+			return wait(ctx, &futures, &st)
 		}
 		return nil
 	}
@@ -120,7 +126,7 @@ func (p *Publisher) Publish(ctx context.Context, id, source string, r io.Reader)
 	if err := send(); err != nil {
 		return st, err
 	}
-	return st, wait(ctx, &futures)
+	return st, wait(ctx, &futures, &st)
 }
 
 // PublishFlush publishes the end-of-stream mark (HeaderFlush), named id
@@ -139,10 +145,14 @@ func (p *Publisher) PublishFlush(ctx context.Context, id string) error {
 	return nil
 }
 
-func wait(ctx context.Context, fs *[]jetstream.PubAckFuture) error {
+func wait(ctx context.Context, fs *[]jetstream.PubAckFuture, st *PublishStats) error {
 	for _, f := range *fs {
 		select {
-		case <-f.Ok():
+		case ack := <-f.Ok():
+			if st.First == 0 || ack.Sequence < st.First {
+				st.First = ack.Sequence
+			}
+			st.Last = max(st.Last, ack.Sequence)
 		case err := <-f.Err():
 			return fmt.Errorf("nats: publish: %w", err)
 		case <-ctx.Done():
@@ -182,4 +192,74 @@ func continues(line []byte) bool {
 		return false
 	}
 	return num < total
+}
+
+// PublishFile publishes an NMEA file (gzipped or not) as it is, named by
+// id. Decoded CSV (MarineCadastre, DMA) is refused: a block of it does
+// not decode without the file's header line; ingest it on one machine,
+// or convert it to NMEA.
+func (p *Publisher) PublishFile(ctx context.Context, path, id string) (PublishStats, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return PublishStats{}, err
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 64<<10)
+	var r io.Reader = br
+	if head, _ := br.Peek(2); len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return PublishStats{}, fmt.Errorf("%s: %w", path, err)
+		}
+		defer zr.Close()
+		r = zr
+	}
+	zb := bufio.NewReaderSize(r, 64<<10)
+	head, _ := zb.Peek(512)
+	if !looksNMEA(head) {
+		return PublishStats{}, fmt.Errorf("%s: not NMEA (decoded CSV is not published to the pipeline: ingest it on one machine)", path)
+	}
+	return p.Publish(ctx, id, path, zb)
+}
+
+// looksNMEA says whether the first non-empty line of head is a sentence
+// (with or without a tag block or a leading timestamp field).
+func looksNMEA(head []byte) bool {
+	for _, l := range bytes.Split(head, []byte("\n")) {
+		l = bytes.TrimSpace(l)
+		if len(l) == 0 {
+			continue
+		}
+		return bytes.Contains(l, []byte("!AIVD")) || bytes.Contains(l, []byte("!BSVD")) || bytes.Contains(l, []byte("!ABVD")) ||
+			bytes.Contains(l, []byte("VDM,")) || bytes.Contains(l, []byte("VDO,")) || l[0] == '\\' || l[0] == '!' || l[0] == '$'
+	}
+	return len(head) == 0
+}
+
+// PublishInputs is the hook an API node gives the application
+// (app.Config.Publish): each file input is published as it is, named by
+// its content ID (a file uploaded twice within the duplicate window is
+// stored once), then the flush mark when asked. Live feeds are not
+// inputs here: a receiver publishes them (PublishFeed).
+func (p *Publisher) PublishInputs(ctx context.Context, inputs []ingest.Input, flush bool) (string, error) {
+	var first, last uint64
+	for _, in := range inputs {
+		if in.Live || in.Path == "" {
+			return "", fmt.Errorf("%s: only files are published to the AIS pipeline from here (live feeds: tidewatch publish --nats URL tcp://...)", in.Name)
+		}
+		st, err := p.PublishFile(ctx, in.Path, in.ID)
+		if err != nil {
+			return "", err
+		}
+		if first == 0 {
+			first = st.First
+		}
+		last = max(last, st.Last)
+	}
+	if flush {
+		if err := p.PublishFlush(ctx, fmt.Sprintf("%d", time.Now().UnixNano())); err != nil {
+			return "", err
+		}
+	}
+	return fmt.Sprintf("nats: stream messages %d-%d", first, last), nil
 }

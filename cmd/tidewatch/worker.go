@@ -1,0 +1,239 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tidewatch/tidewatch/detect"
+	"github.com/tidewatch/tidewatch/geo"
+	"github.com/tidewatch/tidewatch/ingest"
+	"github.com/tidewatch/tidewatch/internal/app"
+	"github.com/tidewatch/tidewatch/internal/pipeline"
+)
+
+// natsFlags are --nats (a server URL, or "embedded") and the embedded
+// server's directory and address, and the stream's name.
+type natsFlags struct {
+	url, dir, listen, stream string
+}
+
+func (n *natsFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&n.url, "nats", "", `the AIS pipeline's NATS server (nats://host:4222), or "embedded" to run one in this process`)
+	fs.StringVar(&n.dir, "nats-dir", "tidewatch-nats", "with --nats embedded: where JetStream stores the stream")
+	fs.StringVar(&n.listen, "nats-listen", "127.0.0.1:4222", "with --nats embedded: the address it listens on (other processes connect there)")
+	fs.StringVar(&n.stream, "stream", pipeline.DefaultStream, "the JetStream stream of raw AIS")
+}
+
+// connect connects (starting the embedded server first when asked) and
+// makes sure the stream exists; close undoes both.
+func (n *natsFlags) connect(ctx context.Context, name string) (js jetstream.JetStream, closeAll func(), err error) {
+	url := n.url
+	var emb *pipeline.Embedded
+	if url == "embedded" {
+		host, port, err := net.SplitHostPort(n.listen)
+		if err != nil {
+			return nil, nil, usagef("--nats-listen %q: %v", n.listen, err)
+		}
+		p, err := strconv.Atoi(port)
+		if err != nil {
+			return nil, nil, usagef("--nats-listen %q: bad port", n.listen)
+		}
+		if emb, err = pipeline.StartEmbedded(n.dir, host, p); err != nil {
+			return nil, nil, err
+		}
+		url = emb.URL()
+	}
+	var nc *nats.Conn
+	nc, js, err = pipeline.Connect(url, name)
+	if err == nil {
+		_, err = pipeline.EnsureStream(ctx, js, n.stream, 0)
+	}
+	closeAll = func() {
+		if nc != nil {
+			nc.Drain()
+		}
+		if emb != nil {
+			emb.Close()
+		}
+	}
+	if err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	return js, closeAll, nil
+}
+
+func runWorker(e *env, args []string) error {
+	var sf storeFlags
+	var nf natsFlags
+	var config, zonesFile string
+	fs := newFlagSet(e, "worker", "tidewatch worker --nats URL|embedded [--store FILE|postgres://...] [--partitions N] [--partition I]", `
+Runs AIS pipeline workers (docs/scale.md): each reads the whole stream of raw
+AIS from NATS JetStream and ingests its partition's share into the store:
+the events it owns (vessels by MMSI, encounters by the pair of ships,
+one-IMO-two-MMSIs and MMSI hand-overs by IMO) and the positions and
+identity history of its MMSIs. Together the N partitions store what
+'tidewatch ingest' of the same AIS stores. A range of the stream is acked
+only after the run that read it committed; a worker stopped at any moment
+and started again resumes where the store says, losing and doubling
+nothing. Run partitions 0..N-1 on one or several machines against one
+PostgreSQL store; --partition -1 (the default) runs all N in this process.
+
+Publish AIS with 'tidewatch publish' or 'tidewatch serve --nats URL'
+(uploads). A flush mark on the stream (publish --flush) closes everything
+still open, as the end of a 'tidewatch detect' input does.`)
+	sf.register(fs, true)
+	nf.register(fs)
+	n := fs.Int("partitions", 1, "how many partitions the stream's work is split into (the same on every worker)")
+	idx := fs.Int("partition", -1, "this worker's partition (0..partitions-1); -1: all of them, in this process")
+	fs.StringVar(&config, "thresholds", "", "JSON file of detector thresholds")
+	fs.StringVar(&zonesFile, "zones", "", "GeoJSON file of extra zones")
+	lateness := fs.Duration("lateness", 0, "reorder window (default 2h)")
+	batch := fs.Int64("batch", 1<<20, "positions per committed batch")
+	runBytes := fs.Int("run-bytes", 64<<20, "NMEA bytes a run reads at most (each run ends at a checkpoint of the detectors)")
+	idle := fs.Duration("idle", time.Second, "start a run with what came once the stream is quiet this long")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if nf.url == "" {
+		return usagef("give --nats URL (or --nats embedded)")
+	}
+	if *n < 1 || *idx < -1 || *idx >= *n {
+		return usagef("--partition must be -1 or 0..%d", *n-1)
+	}
+	cfg := detect.DefaultConfig
+	if config != "" {
+		var err error
+		if cfg, err = detect.LoadConfig(config); err != nil {
+			return usagef("%v", err)
+		}
+	}
+	if *lateness > 0 {
+		cfg.ReorderLatenessMinutes = lateness.Minutes()
+	}
+	zones, err := userZones(nil, zonesFile)
+	if err != nil {
+		return err
+	}
+	s, st, err := sf.service(app.Config{Detect: &cfg})
+	if err != nil {
+		return err
+	}
+	defer closeService(s, st)
+	ctx, cancel := signalContext()
+	defer cancel()
+	g, err := s.Geography()
+	if err != nil {
+		return err
+	}
+	if _, err := s.EnsureLists(ctx); err != nil {
+		return err
+	}
+	designated, err := s.Designated(ctx)
+	if err != nil {
+		return err
+	}
+	js, closeNATS, err := nf.connect(ctx, "tidewatch-worker")
+	if err != nil {
+		return err
+	}
+	defer closeNATS()
+	opts := ingest.Options{Detect: cfg, Land: g.Land, Ports: g.Ports, Zones: append(append([]*geo.Zone(nil), g.Zones...), zones...),
+		Designated: designated, BatchFixes: *batch, Log: e.stderr}
+	parts := []int{*idx}
+	if *idx < 0 {
+		parts = parts[:0]
+		for i := range *n {
+			parts = append(parts, i)
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(parts))
+	for k, i := range parts {
+		w := &pipeline.Worker{JS: js, Stream: nf.stream, Part: detect.Partition{Index: i, Count: *n}, Store: st, Options: opts,
+			RunBytes: *runBytes, Idle: *idle, Log: e.stderr,
+			OnRun: func(r pipeline.RunInfo) {
+				fmt.Fprintf(e.stderr, "partition %d/%d: stored messages %d-%d: %d fixes, %d points kept, %d events%s\n", i, *n, r.From, r.To,
+					r.Result.Run.Fixes, r.Result.Run.Kept, r.Result.Run.Events, map[bool]string{true: " (flushed)"}[r.Flush])
+			}}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if errs[k] = w.Run(ctx); errs[k] != nil {
+				cancel() // one partition failing stops the others: restart the whole
+			}
+		}()
+	}
+	fmt.Fprintf(e.stderr, "worker: partitions %v of %d, stream %s, store %s\n", parts, *n, nf.stream, sf.shown())
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func runPublish(e *env, args []string) error {
+	var nf natsFlags
+	fs := newFlagSet(e, "publish", "tidewatch publish --nats URL|embedded [--flush] FILE...", `
+Publishes raw AIS (NMEA files, gzipped or not) to the AIS pipeline's
+stream as it is, in blocks of whole sentence groups; the workers
+('tidewatch worker') detect and store. Each block is named by the file's
+content, so a publish retried within two minutes stores each block once.
+--flush then publishes the flush mark: every worker closes what is still
+open at that point of the stream (the end of the data).`)
+	nf.register(fs)
+	flush := fs.Bool("flush", false, "after the files, mark the end of the data (workers close everything open)")
+	block := fs.Int("block-bytes", pipeline.DefaultBlockBytes, "bytes per published message")
+	files, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if nf.url == "" {
+		return usagef("give --nats URL")
+	}
+	if len(files) == 0 && !*flush {
+		return usagef("give one or more NMEA files (or --flush)")
+	}
+	ctx, cancel := signalContext()
+	defer cancel()
+	js, closeNATS, err := nf.connect(ctx, "tidewatch-publish")
+	if err != nil {
+		return err
+	}
+	defer closeNATS()
+	p := &pipeline.Publisher{JS: js, BlockBytes: *block}
+	start := time.Now()
+	for _, f := range files {
+		in, err := ingest.FileInput(f, nil)
+		if err != nil {
+			return err
+		}
+		st, err := p.PublishFile(ctx, f, in.ID)
+		if err != nil {
+			return err
+		}
+		el := time.Since(start).Seconds()
+		fmt.Fprintf(e.stdout, "%s: %d lines, %d bytes in %d messages (stream %d-%d), %.1f s, %.0f lines/s\n", filepath.Base(f), st.Lines, st.Bytes, st.Messages,
+			st.First, st.Last, el, float64(st.Lines)/el)
+		if st.TooLong > 0 {
+			fmt.Fprintf(e.stderr, "%s: %d lines too long for a sentence were dropped\n", f, st.TooLong)
+		}
+	}
+	if *flush {
+		if err := p.PublishFlush(ctx, strconv.FormatInt(time.Now().UnixNano(), 10)); err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stdout, "published the flush mark")
+	}
+	if nf.url == "embedded" {
+		fmt.Fprintf(e.stderr, "note: the embedded server stops now; its stream is kept in %s\n", nf.dir)
+	}
+	return nil
+}
