@@ -37,6 +37,7 @@ func runServe(e *env, args []string) error {
 	var users []demoUser
 	var opt httpapi.Options
 	var feeds multiFlag
+	var nf natsFlags
 	var updateEvery, monitorEvery, commitEvery time.Duration
 	fs := newFlagSet(e, "serve", "tidewatch serve [--store FILE] [--addr 127.0.0.1:8080] [--demo]", `
 Serves the HTTP API for many users at once: screening (one query, batches
@@ -81,6 +82,7 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 	fs.Int64Var(&opt.MaxBody, "max-body", 16<<20, "largest JSON request body in bytes")
 	fs.Int64Var(&opt.MaxUpload, "max-upload", 1<<30, "largest uploaded file in bytes")
 	fs.Var(&feeds, "feed", "a live AIS feed to ingest: tcp://host:port or udp://host:port (repeatable)")
+	nf.register(fs) // --nats: publish AIS uploads to the pipeline's stream for 'tidewatch worker' (docs/scale.md)
 	fs.StringVar(&watchDir, "watch", "", "ingest AIS files dropped into this folder (moved to ingested/ or failed/ after)")
 	fs.DurationVar(&updateEvery, "update-lists", 24*time.Hour, "download the lists from their publishers this often (0: never)")
 	fs.DurationVar(&monitorEvery, "monitor-every", 2*time.Second, "how often the monitor looks for new events and list versions")
@@ -116,10 +118,18 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 	if err != nil {
 		return err
 	}
+	if nf.url != "" && len(feeds) > 0 {
+		return usagef("--feed with --nats: publish the feed to the stream with 'tidewatch publish --nats URL' instead")
+	}
+	publish, closeNATS, err := nf.publishHook()
+	if err != nil {
+		return err
+	}
+	defer closeNATS()
 	if demo {
 		s, st, keys, users, err = serveDemo(demoDir, logger, sealKey)
 	} else {
-		s, st, err = sf.service(app.Config{Logger: logger, SealKey: sealKey})
+		s, st, err = sf.service(app.Config{Logger: logger, SealKey: sealKey, Publish: publish})
 	}
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/tidewatch/tidewatch/ais"
 	"github.com/tidewatch/tidewatch/detect"
 	"github.com/tidewatch/tidewatch/geo"
 	"github.com/tidewatch/tidewatch/ingest"
@@ -181,13 +182,17 @@ still open, as the end of a 'tidewatch detect' input does.`)
 
 func runPublish(e *env, args []string) error {
 	var nf natsFlags
-	fs := newFlagSet(e, "publish", "tidewatch publish --nats URL|embedded [--flush] FILE...", `
+	fs := newFlagSet(e, "publish", "tidewatch publish --nats URL|embedded [--flush] FILE|tcp://host:port|udp://host:port...", `
 Publishes raw AIS (NMEA files, gzipped or not) to the AIS pipeline's
 stream as it is, in blocks of whole sentence groups; the workers
 ('tidewatch worker') detect and store. Each block is named by the file's
 content, so a publish retried within two minutes stores each block once.
 --flush then publishes the flush mark: every worker closes what is still
-open at that point of the stream (the end of the data).`)
+open at that point of the stream (the end of the data).
+
+Live feeds (tcp://host:port, udp://host:port) are read until interrupted
+and published every second; each line without a tag block gets one with
+its receive time and the feed as source, so every worker decodes it alike.`)
 	nf.register(fs)
 	flush := fs.Bool("flush", false, "after the files, mark the end of the data (workers close everything open)")
 	block := fs.Int("block-bytes", pipeline.DefaultBlockBytes, "bytes per published message")
@@ -210,7 +215,12 @@ open at that point of the stream (the end of the data).`)
 	defer closeNATS()
 	p := &pipeline.Publisher{JS: js, BlockBytes: *block}
 	start := time.Now()
+	var feeds []string
 	for _, f := range files {
+		if ais.IsLive(f) {
+			feeds = append(feeds, f)
+			continue
+		}
 		in, err := ingest.FileInput(f, nil)
 		if err != nil {
 			return err
@@ -232,8 +242,43 @@ open at that point of the stream (the end of the data).`)
 		}
 		fmt.Fprintln(e.stdout, "published the flush mark")
 	}
+	// Live feeds, until interrupted.
+	var wg sync.WaitGroup
+	for _, f := range feeds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var total int64
+			last := time.Now()
+			err := p.PublishFeed(ctx, f, func(lines int) {
+				total += int64(lines)
+				if time.Since(last) >= time.Minute {
+					last = time.Now()
+					fmt.Fprintf(e.stderr, "%s: %d lines published\n", f, total)
+				}
+			})
+			if err != nil {
+				fmt.Fprintf(e.stderr, "%s: %v\n", f, err)
+			}
+		}()
+	}
+	wg.Wait()
 	if nf.url == "embedded" {
 		fmt.Fprintf(e.stderr, "note: the embedded server stops now; its stream is kept in %s\n", nf.dir)
 	}
 	return nil
+}
+
+// publishHook is what 'serve --nats' gives the application: uploads and
+// other AIS inputs are published to the stream for the workers instead
+// of being detected in the server (nil when --nats is not set).
+func (n *natsFlags) publishHook() (func(context.Context, []ingest.Input, bool) (string, error), func(), error) {
+	if n.url == "" {
+		return nil, func() {}, nil
+	}
+	js, closeNATS, err := n.connect(context.Background(), "tidewatch-serve")
+	if err != nil {
+		return nil, nil, err
+	}
+	return (&pipeline.Publisher{JS: js}).PublishInputs, closeNATS, nil
 }
