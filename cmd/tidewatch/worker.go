@@ -8,6 +8,7 @@ import (
 	"net"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/tidewatch/tidewatch/ingest"
 	"github.com/tidewatch/tidewatch/internal/app"
 	"github.com/tidewatch/tidewatch/internal/pipeline"
+	"github.com/tidewatch/tidewatch/store/postgres"
 )
 
 // natsFlags are --nats (a server URL, or "embedded") and the embedded
@@ -103,6 +105,7 @@ still open, as the end of a 'tidewatch detect' input does.`)
 	batch := fs.Int64("batch", 1<<20, "positions per committed batch")
 	runBytes := fs.Int("run-bytes", 64<<20, "NMEA bytes a run reads at most (each run ends at a checkpoint of the detectors)")
 	idle := fs.Duration("idle", time.Second, "start a run with what came once the stream is quiet this long")
+	untilFlush := fs.Bool("until-flush", false, "stop each partition once it has stored the run ending at a flush mark (a backfill, a measurement)")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -125,6 +128,15 @@ still open, as the end of a 'tidewatch detect' input does.`)
 	zones, err := userZones(nil, zonesFile)
 	if err != nil {
 		return err
+	}
+	if postgres.IsURL(sf.path) && !strings.Contains(sf.path, "pool_max_conns") {
+		// Each partition holds a connection for its lock: room for them
+		// and for their commits.
+		sep := "?"
+		if strings.Contains(sf.path, "?") {
+			sep = "&"
+		}
+		sf.path += sep + "pool_max_conns=" + strconv.Itoa(2*len(partsOf(*idx, *n))+4)
 	}
 	s, st, err := sf.service(app.Config{Detect: &cfg})
 	if err != nil {
@@ -151,26 +163,25 @@ still open, as the end of a 'tidewatch detect' input does.`)
 	defer closeNATS()
 	opts := ingest.Options{Detect: cfg, Land: g.Land, Ports: g.Ports, Zones: append(append([]*geo.Zone(nil), g.Zones...), zones...),
 		Designated: designated, BatchFixes: *batch, Log: e.stderr}
-	parts := []int{*idx}
-	if *idx < 0 {
-		parts = parts[:0]
-		for i := range *n {
-			parts = append(parts, i)
-		}
-	}
+	parts := partsOf(*idx, *n)
 	var wg sync.WaitGroup
 	errs := make([]error, len(parts))
 	for k, i := range parts {
+		pctx, pcancel := context.WithCancel(ctx)
 		w := &pipeline.Worker{JS: js, Stream: nf.stream, Part: detect.Partition{Index: i, Count: *n}, Store: st, Options: opts,
 			RunBytes: *runBytes, Idle: *idle, Log: e.stderr,
 			OnRun: func(r pipeline.RunInfo) {
 				fmt.Fprintf(e.stderr, "partition %d/%d: stored messages %d-%d: %d fixes, %d points kept, %d events%s\n", i, *n, r.From, r.To,
 					r.Result.Run.Fixes, r.Result.Run.Kept, r.Result.Run.Events, map[bool]string{true: " (flushed)"}[r.Flush])
+				if r.Flush && *untilFlush {
+					pcancel()
+				}
 			}}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if errs[k] = w.Run(ctx); errs[k] != nil {
+			defer pcancel()
+			if errs[k] = w.Run(pctx); errs[k] != nil {
 				cancel() // one partition failing stops the others: restart the whole
 			}
 		}()
@@ -281,4 +292,16 @@ func (n *natsFlags) publishHook() (func(context.Context, []ingest.Input, bool) (
 		return nil, nil, err
 	}
 	return (&pipeline.Publisher{JS: js}).PublishInputs, closeNATS, nil
+}
+
+// partsOf lists the partitions a worker process runs: idx, or all n.
+func partsOf(idx, n int) []int {
+	if idx >= 0 {
+		return []int{idx}
+	}
+	parts := make([]int, n)
+	for i := range parts {
+		parts[i] = i
+	}
+	return parts
 }

@@ -118,7 +118,9 @@ var stores = []struct {
 		return db
 	}},
 	{"postgres", func(t *testing.T) testStore {
-		db, err := postgres.Open(context.Background(), pgtest.URL(t), postgres.Options{Create: true})
+		// Each worker holds a connection for its partition's lock: room
+		// for four workers and their commits.
+		db, err := postgres.Open(context.Background(), pgtest.URL(t)+"&pool_max_conns=12", postgres.Options{Create: true})
 		if err != nil {
 			t.Fatal(err)
 		}
