@@ -156,7 +156,7 @@ type cluster struct {
 }
 
 func newCluster(t *testing.T, st testStore, n int) *cluster {
-	c := &cluster{t: t, dir: t.TempDir(), port: freePort(t), st: st, n: n, opts: theFixture(t).geo, block: 32 << 10, runMax: 400 << 10}
+	c := &cluster{t: t, dir: t.TempDir(), port: freePort(t), st: st, n: n, opts: theFixture(t).geo, block: 32 << 10, runMax: 1 << 20}
 	c.start()
 	return c
 }
