@@ -28,8 +28,8 @@ psql_() { psql "$BASE" -qAtX -c "$1"; }
 T() { /usr/bin/time -f "%e s wall, %U s user, %S s sys, %M KB peak" "$@"; }
 
 echo "== machine: $(nproc) vCPU, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ)"
-echo "== detect (one process, 2 h reorder window, as the workers)"
-T "$TW" detect --lateness 2h --out "$WORK/detect.jsonl" "$DAY" 2>"$WORK/detect.log" || true
+echo "== detect (one process, 2 h reorder window and the embedded lists, as the workers)"
+T "$TW" detect --lateness 2h --sanctions --embedded --out "$WORK/detect.jsonl" "$DAY" 2>"$WORK/detect.log" || true
 tail -1 "$WORK/detect.log"
 
 for N in 1 2; do

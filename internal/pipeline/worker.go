@@ -121,8 +121,11 @@ func (w *Worker) Run(ctx context.Context) error {
 	var queue []jetstream.Msg
 	for ctx.Err() == nil {
 		// The server ends the pull after Idle (a client-side deadline
-		// could drop messages already on their way).
-		batch, err := cons.Fetch(256, jetstream.FetchMaxWait(w.Idle))
+		// could drop messages already on their way). Small pulls: a pull
+		// that expires while its messages are on their way leaves them
+		// pending, which the sequence check below catches (and costs a
+		// fetch again).
+		batch, err := cons.Fetch(32, jetstream.FetchMaxWait(w.Idle))
 		if err != nil {
 			if ctx.Err() != nil {
 				break
