@@ -152,24 +152,20 @@ still open, as the end of a 'tidewatch detect' input does.`)
 	if _, err := s.EnsureLists(ctx); err != nil {
 		return err
 	}
-	designated, err := s.Designated(ctx)
-	if err != nil {
-		return err
-	}
 	js, closeNATS, err := nf.connect(ctx, "tidewatch-worker")
 	if err != nil {
 		return err
 	}
 	defer closeNATS()
 	opts := ingest.Options{Detect: cfg, Land: g.Land, Ports: g.Ports, Zones: append(append([]*geo.Zone(nil), g.Zones...), zones...),
-		Designated: designated, BatchFixes: *batch, Log: e.stderr}
+		BatchFixes: *batch, Log: e.stderr}
 	parts := partsOf(*idx, *n)
 	var wg sync.WaitGroup
 	errs := make([]error, len(parts))
 	for k, i := range parts {
 		pctx, pcancel := context.WithCancel(ctx)
 		w := &pipeline.Worker{JS: js, Stream: nf.stream, Part: detect.Partition{Index: i, Count: *n}, Store: st, Options: opts,
-			RunBytes: *runBytes, Idle: *idle, Log: e.stderr,
+			RunBytes: *runBytes, Idle: *idle, Log: e.stderr, Designated: s.Designated,
 			OnRun: func(r pipeline.RunInfo) {
 				fmt.Fprintf(e.stderr, "partition %d/%d: stored messages %d-%d: %d fixes, %d points kept, %d events%s\n", i, *n, r.From, r.To,
 					r.Result.Run.Fixes, r.Result.Run.Kept, r.Result.Run.Events, map[bool]string{true: " (flushed)"}[r.Flush])

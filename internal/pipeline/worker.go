@@ -51,6 +51,10 @@ type Worker struct {
 	Log      io.Writer
 	// OnRun, when set, is told of each run committed.
 	OnRun func(RunInfo)
+	// Designated, when set, gives each run the designated-vessel matcher
+	// of the lists in force when it starts (ingest.Options.Designated), so
+	// a list update reaches a running worker at its next run.
+	Designated func(ctx context.Context) (func(imo, mmsi uint32) (string, string, bool), error)
 }
 
 // RunInfo says what one worker run did.
@@ -305,6 +309,13 @@ func (w *Worker) input(from, to uint64, data [][]byte) ingest.Input {
 
 func (w *Worker) ingest(ctx context.Context, from, to uint64, data [][]byte, flush, resumed bool) (RunInfo, error) {
 	o := w.options(flush)
+	if w.Designated != nil {
+		d, err := w.Designated(ctx)
+		if err != nil {
+			return RunInfo{From: from, To: to}, fmt.Errorf("pipeline: the lists in force: %w", err)
+		}
+		o.Designated = d
+	}
 	res, err := ingest.Run(ctx, w.Store, []ingest.Input{w.input(from, to, data)}, o)
 	info := RunInfo{From: from, To: to, Flush: flush, Resumed: resumed || res.Resumed, Result: res}
 	if err != nil {
