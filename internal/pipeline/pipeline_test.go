@@ -317,11 +317,16 @@ func (c *cluster) check() {
 
 // TestWorkersSameEvents: the simulated set published to JetStream and
 // ingested by 1, 2 and 4 workers (one partition each) stores the events
-// `detect` makes of it in one process, byte for byte.
+// `detect` makes of it in one process, byte for byte (on PostgreSQL with
+// 4 workers, the most concurrent, to keep the suite short).
 func TestWorkersSameEvents(t *testing.T) {
 	for _, s := range stores {
 		t.Run(s.name, func(t *testing.T) {
-			for _, n := range []int{1, 2, 4} {
+			counts := []int{1, 2, 4}
+			if s.name == "postgres" {
+				counts = []int{4}
+			}
+			for _, n := range counts {
 				t.Run(fmt.Sprint(n), func(t *testing.T) {
 					c := newCluster(t, s.open(t), n)
 					c.publish()
@@ -412,7 +417,7 @@ func TestWorkerKilledAndRestarted(t *testing.T) {
 // started again on the same store directory: the workers wait, continue,
 // and store what they would have.
 func TestNATSRestart(t *testing.T) {
-	for _, s := range stores {
+	for _, s := range stores[:1] { // the store plays no part in it
 		t.Run(s.name, func(t *testing.T) {
 			c := newCluster(t, s.open(t), 2)
 			c.publish()
