@@ -184,7 +184,21 @@ type hit struct {
 	why      []string
 	nameOnly float64 // best name score
 	name     string
+	// The best name match's explanation, written out only for a hit
+	// that makes the answer (a query scores dozens of candidates, and
+	// formatting each one's words was a third of its allocations).
+	namePart string // the bracketed part tried, or ""
+	nameKind sanctions.NameKind
 	nameWhy  string
+}
+
+// nameExplanation is the best name match's explanation for query name q.
+func (h *hit) nameExplanation(q string) string {
+	part := ""
+	if h.namePart != "" {
+		part = fmt.Sprintf(" (bracketed part %q tried on its own)", h.namePart)
+	}
+	return fmt.Sprintf("name %q%s ~ %s %q (%.2f): %s", q, part, kindWord(h.nameKind), h.name, h.nameOnly, h.nameWhy)
 }
 
 // Search screens one query whose identifiers are well formed (Validate:
@@ -300,7 +314,7 @@ func (ix *Index) Screen(q Query, opt Options) (Answer, error) {
 				seen[key.Joined+"|"+key.Numbers] = true
 				part := ""
 				if alt != q.Name {
-					part = fmt.Sprintf(" (bracketed part %q tried on its own)", alt)
+					part = alt
 				}
 				for _, ei := range ni.candidates(key, sc, 64) {
 					c := &ni.entries[ei]
@@ -310,7 +324,7 @@ func (ix *Index) Screen(q Query, opt Options) (Answer, error) {
 					}
 					h := get(c.entity)
 					if s > h.nameScore() {
-						h.setName(s, c.name, fmt.Sprintf("name %q%s ~ %s %q (%.2f): %s", q.Name, part, kindWord(c.kind), c.name, s, why))
+						h.nameOnly, h.name, h.namePart, h.nameKind, h.nameWhy = s, c.name, part, c.kind, why
 					}
 				}
 			}
@@ -328,22 +342,35 @@ func (ix *Index) Screen(q Query, opt Options) (Answer, error) {
 	out := make([]Result, 0, len(hits))
 	for e, h := range hits {
 		ent := ix.entities[e]
+		// The score first; the explanation only for a hit in the answer.
 		score := h.score
-		why := append([]string(nil), h.why...)
+		var listedIMO string
+		imoDiffers := false
 		if h.name != "" {
 			ns := h.nameOnly
 			// A query IMO that differs from the listed one says the name
 			// belongs to another hull; the name alone still refers.
 			if shipIMO != 0 && ent.Type == sanctions.Vessel && score < 1 {
-				if listed := ent.ShipIMO(); listed != "" && listed != strconv.Itoa(shipIMO) {
+				if listedIMO = ent.ShipIMO(); listedIMO != "" && listedIMO != strconv.Itoa(shipIMO) {
 					ns *= 0.85
-					why = append(why, fmt.Sprintf("query IMO %d differs from the listed IMO %s: the name match may be another ship of that name", shipIMO, listed))
+					imoDiffers = true
 				}
 			}
 			if ns > score {
 				score = ns
 			}
-			why = append(why, h.nameWhy)
+		}
+		r := Result{Entity: ent, Score: round3(score), MatchedName: h.name}
+		r.Match = r.Score >= opt.Threshold
+		if !r.Match && !opt.All {
+			continue
+		}
+		why := append([]string(nil), h.why...)
+		if h.name != "" {
+			if imoDiffers {
+				why = append(why, fmt.Sprintf("query IMO %d differs from the listed IMO %s: the name match may be another ship of that name", shipIMO, listedIMO))
+			}
+			why = append(why, h.nameExplanation(q.Name))
 		}
 		if badIMO != 0 && ent.Type == sanctions.Vessel {
 			for _, listed := range ent.IDs(sanctions.SchemeShipIMO) {
@@ -356,11 +383,8 @@ func (ix *Index) Screen(q Query, opt Options) (Answer, error) {
 		if q.Flag != "" && ent.Type == sanctions.Vessel {
 			why = append(why, flagNote(q.Flag, ent))
 		}
-		r := Result{Entity: ent, Score: round3(score), MatchedName: h.name, Explanation: why}
-		r.Match = r.Score >= opt.Threshold
-		if r.Match || opt.All {
-			out = append(out, r)
-		}
+		r.Explanation = why
+		out = append(out, r)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Score != out[j].Score {
@@ -425,10 +449,6 @@ func joinNotes(e *sanctions.Entity) []string {
 }
 
 func (h *hit) nameScore() float64 { return h.nameOnly }
-
-func (h *hit) setName(s float64, name, why string) {
-	h.nameOnly, h.name, h.nameWhy = s, name, why
-}
 
 func round3(f float64) float64 { return float64(int(f*1000+0.5)) / 1000 }
 

@@ -94,7 +94,11 @@ func (s *Server) add(rt *route) {
 	s.mux.HandleFunc(rt.pattern, func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
-		r = r.WithContext(context.WithValue(r.Context(), routeKey, rt))
+		// One derived request carries the route and the time limit (two
+		// copies of the request a call were a tenth of its allocations).
+		ctx, cancel := s.requestContext(r, rt)
+		defer cancel()
+		r = r.WithContext(ctx)
 		var p app.Principal
 		var err error
 		if rt.role != 0 {
@@ -114,9 +118,7 @@ func (s *Server) add(rt *route) {
 				// sending it a byte a minute is cut off, not waited for.
 				http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.opt.RequestTimeout))
 			}
-			req, cancel := s.withTimeout(r, rt)
-			err = rt.handle(sw, req, p)
-			cancel()
+			err = rt.handle(sw, r, p)
 		}
 		if err != nil {
 			s.writeError(sw, r, err)

@@ -174,8 +174,14 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	buf := bodyBuffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= 1<<20 {
+			bodyBuffers.Put(buf)
+		}
+	}()
+	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(true)
 	if err := enc.Encode(v); err != nil {
 		// An answer that cannot be encoded (a NaN) is the server's bug:
@@ -183,11 +189,19 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		// text/plain and logged nothing).
 		panic(fmt.Errorf("encoding the answer: %w", err))
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+	// Assigned, not Set: the values are shared and the keys already in
+	// canonical form (Set allocated both on every answer).
+	h := w.Header()
+	h["Content-Type"] = jsonContentType
+	h["X-Content-Type-Options"] = noSniff
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 }
+
+var (
+	jsonContentType = []string{"application/json; charset=utf-8"}
+	noSniff         = []string{"nosniff"}
+)
 
 // decodeJSON reads one JSON object into v: unknown fields, trailing data,
 // wrong types and oversize bodies are errors a client can act on.
@@ -473,11 +487,12 @@ func (w *statusWriter) Flush() {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// withTimeout bounds a request's work.
-func (s *Server) withTimeout(r *http.Request, rt *route) (*http.Request, context.CancelFunc) {
+// requestContext is a request's context: it knows its route, and it
+// bounds the work of every route but the long ones.
+func (s *Server) requestContext(r *http.Request, rt *route) (context.Context, context.CancelFunc) {
+	ctx := context.WithValue(r.Context(), routeKey, rt)
 	if rt.long {
-		return r, func() {}
+		return ctx, func() {}
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.opt.RequestTimeout)
-	return r.WithContext(ctx), cancel
+	return context.WithTimeout(ctx, s.opt.RequestTimeout)
 }
