@@ -115,20 +115,26 @@ func (q Query) Sanitised() (Query, []string) {
 // number space the query's type screens (ship numbers for vessels, company
 // numbers for organizations, either for any type), an MMSI that is not
 // nine digits or has no structure ITU-R M.585 defines. An IMO of zeros
-// ("IMO0000000", AIS's "not available") is dropped without a warning.
+// ("IMO0000000", AIS's "not available") is dropped without a warning;
+// one without digits ("n/a") is dropped with one.
 func (q Query) sanitise() (Query, []Warning) {
 	var warns []Warning
 	if strings.TrimSpace(q.IMO) != "" {
-		ds := strings.Trim(strings.Map(func(r rune) rune {
+		digits := strings.Map(func(r rune) rune {
 			if r >= '0' && r <= '9' {
 				return r
 			}
 			return -1
-		}, q.IMO), "0")
+		}, q.IMO)
+		ds := strings.Trim(digits, "0")
 		n := imoDigits(q.IMO)
 		ship, company := identity.ValidShipIMO(n), identity.ValidCompanyIMO(n)
 		var msg string
 		switch {
+		case digits == "":
+			// "abc", "n/a", "unknown": said, so a row never loses its
+			// IMO without a word.
+			msg = fmt.Sprintf("IMO %q holds no digits, so it is not an IMO number: ignored", q.IMO)
 		case ds == "":
 		case n == 0:
 			msg = fmt.Sprintf("IMO %q is not a seven-digit IMO number: ignored", q.IMO)
