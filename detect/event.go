@@ -156,6 +156,9 @@ type Details struct {
 	ZoneName    string  `json:"zone_name,omitempty"`
 	ZoneKind    string  `json:"zone_kind,omitempty"`
 	HoursInside float64 `json:"hours_inside,omitempty"`
+	// FirstHeardInside: a zone entry whose crossing was not seen, because
+	// the ship's track (or a new segment of it) began inside the zone.
+	FirstHeardInside bool `json:"first_heard_inside,omitempty"`
 
 	// Identity changes.
 	Field     string `json:"field,omitempty"`
