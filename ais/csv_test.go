@@ -3,9 +3,9 @@ package ais
 import (
 	"bytes"
 	"fmt"
-	"strings"
 	"io"
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
