@@ -69,7 +69,17 @@ type Options struct {
 	All bool
 }
 
-// Validate checks a query before it is screened.
+// typeWords reads a query's type as analysts' files write it: the
+// British spelling, "company", "ship", "individual".
+var typeWords = map[string]string{
+	"": "", "any": "any",
+	"vessel": "vessel", "ship": "vessel",
+	"organization": "organization", "organisation": "organization", "company": "organization", "entity": "organization",
+	"person": "person", "individual": "person",
+}
+
+// Validate checks a query before it is screened; a type written another
+// way ("Company", "ship") is read as its canonical word.
 func (q *Query) Validate() error {
 	for field, v := range map[string]string{"name": q.Name, "imo": q.IMO, "mmsi": q.MMSI, "call_sign": q.CallSign, "flag": q.Flag, "type": q.Type} {
 		if !utf8.ValidString(v) {
@@ -79,11 +89,11 @@ func (q *Query) Validate() error {
 	if len(q.Name) > MaxNameLength {
 		return fmt.Errorf("%w: name is %d bytes, more than %d", ErrBadQuery, len(q.Name), MaxNameLength)
 	}
-	switch q.Type {
-	case "", "any", "vessel", "organization", "person":
-	default:
+	t, ok := typeWords[strings.ToLower(strings.TrimSpace(q.Type))]
+	if !ok {
 		return fmt.Errorf("%w: type %q (want vessel, organization, person or any)", ErrBadQuery, q.Type)
 	}
+	q.Type = t
 	if strings.TrimSpace(q.Name) == "" && strings.TrimSpace(q.IMO) == "" && strings.TrimSpace(q.MMSI) == "" && strings.TrimSpace(q.CallSign) == "" {
 		return ErrEmptyQuery
 	}

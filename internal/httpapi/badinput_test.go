@@ -325,7 +325,7 @@ func TestBadParameters(t *testing.T) {
 			DecisionRequest{Decision: "refer", Reason: "test: no override reason", OverrideReason: "  "}, 422, app.CodePrecondition, "override"},
 		inv("POST", "/v1/screen", va, ScreenRequest{}, "query"),
 		inv("POST", "/v1/screen", va, ScreenRequest{Name: long}, "name"),
-		inv("POST", "/v1/screen", va, ScreenRequest{Name: "X", Type: "ship"}, "type"),
+		inv("POST", "/v1/screen", va, ScreenRequest{Name: "X", Type: "boat"}, "type"),
 		inv("POST", "/v1/screen", va, ScreenRequest{Name: "X", Threshold: 2}, "threshold"),
 		inv("POST", "/v1/screen", va, ScreenRequest{Name: "X", Threshold: -0.5}, "threshold"),
 		inv("POST", "/v1/screen", va, ScreenRequest{Name: "X", Limit: 1000}, "limit"),
