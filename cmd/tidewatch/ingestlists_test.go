@@ -1,11 +1,14 @@
 package main
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/tidewatch/tidewatch/sanctions/snapshot"
 )
 
 // ingest --lists DIR applies the same guard as 'lists import': a UN file
@@ -13,9 +16,22 @@ import (
 // properly) is refused, said so, and the version in force stays.
 func TestIngestListsShrinkGuard(t *testing.T) {
 	dir := t.TempDir()
-	b, err := os.ReadFile("../../../shared/data/lists/un/un_consolidated_2026-02-27.xml")
-	if err != nil {
-		t.Fatalf("real UN list: %v", err)
+	var b []byte
+	for _, f := range snapshot.Files() { // the real UN file, embedded
+		if strings.Contains(f.Name, "un_consolidated_2026-02-27") {
+			rc, err := f.Open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err = io.ReadAll(rc)
+			rc.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if len(b) == 0 {
+		t.Fatal("no embedded UN 2026-02-27 file")
 	}
 	x := strings.Replace(string(b), `dateGenerated="2026-02-27`, `dateGenerated="2026-06-01`, 1)
 	end := 0
