@@ -31,6 +31,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/tidewatch/tidewatch/internal/app"
 )
@@ -328,13 +330,32 @@ func redirect(w http.ResponseWriter, r *http.Request, to, flash string) {
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
-// localPath keeps a "next" URL on this site.
+// localPath keeps a "next" URL on this site: a path from the root and
+// nothing a browser could read as another site. Browsers drop tabs and
+// newlines from a URL and read a backslash as a slash, so "/\t/evil" or
+// "/\\evil" would become "//evil" (another host): any control character,
+// white space or backslash is refused, and what is left must parse with no
+// scheme, no host and a path starting with exactly one '/'. Anything else
+// is "/".
 func localPath(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
-		return "/"
+	const home = "/"
+	if next == "" || len(next) > maxNext || next[0] != '/' || (len(next) > 1 && next[1] == '/') || !utf8.ValidString(next) {
+		return home
+	}
+	for _, r := range next {
+		if r < 0x20 || r == 0x7f || r == '\\' || unicode.IsControl(r) || unicode.IsSpace(r) || r == '\u2028' || r == '\u2029' {
+			return home
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
+		return home
 	}
 	return next
 }
+
+// maxNext bounds a "next" URL kept across the sign-in.
+const maxNext = 2048
 
 func randomToken() string {
 	var b [24]byte
