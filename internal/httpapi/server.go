@@ -67,10 +67,10 @@ type Options struct {
 
 // Server serves the API.
 type Server struct {
-	svc     *app.Service
-	opt     Options
-	log     *slog.Logger
-	mux     *http.ServeMux
+	svc *app.Service
+	opt Options
+	log *slog.Logger
+	mux *http.ServeMux
 	// api holds the API's routes alone, and roots the first segments of
 	// their paths ("v1", "openapi.json", ...): under those, an unmatched
 	// request is answered by the API (JSON 404, or 405 with Allow) even
