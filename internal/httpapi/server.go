@@ -326,6 +326,11 @@ func (s *Server) authenticate(r *http.Request, key string) (app.Principal, error
 	return p, err
 }
 
+// ClientAddr is the request's client address (without its port): the
+// peer's, or X-Forwarded-For's last entry with Options.TrustProxy. The
+// web interface mounted on the server limits its sign-ins by it.
+func (s *Server) ClientAddr(r *http.Request) string { return s.clientAddr(r) }
+
 // clientAddr is the request's client address (without its port).
 func (s *Server) clientAddr(r *http.Request) string {
 	if s.opt.TrustProxy {

@@ -60,6 +60,17 @@ type Options struct {
 	// spends 64 MiB and a few hundred milliseconds on argon2id, so a flood
 	// of attempts waits in line instead of exhausting memory.
 	MaxLogins int
+	// LoginFailures limits failed sign-ins per client address: a burst of
+	// LoginFailureBurst (default 10), then LoginFailures a second
+	// (default 0.1: one every 10 s; negative: no limit). Past it the
+	// sign-in answers 429 with Retry-After without checking the password.
+	// The per-user lockout (app.LockAfter) applies as well.
+	LoginFailures     float64
+	LoginFailureBurst int
+	// ClientAddr gives a request's client address (default: the peer's
+	// address; the API server's, which honours its proxy setting, when
+	// mounted on it).
+	ClientAddr func(*http.Request) string
 }
 
 // Handler serves the interface.
@@ -74,6 +85,7 @@ type Handler struct {
 	routes []Route
 	geo    *geoCache
 	logins chan struct{}
+	gate   *loginGate // nil: no limit
 }
 
 // Route is one of the interface's routes.
@@ -96,7 +108,19 @@ func New(svc *app.Service, opt Options) *Handler {
 	if opt.MaxLogins <= 0 {
 		opt.MaxLogins = 4
 	}
+	if opt.LoginFailures == 0 {
+		opt.LoginFailures = 0.1
+	}
+	if opt.LoginFailureBurst <= 0 {
+		opt.LoginFailureBurst = 10
+	}
+	if opt.ClientAddr == nil {
+		opt.ClientAddr = remoteHost
+	}
 	h := &Handler{svc: svc, opt: opt, log: opt.Logger, mux: http.NewServeMux(), geo: newGeoCache(svc), logins: make(chan struct{}, opt.MaxLogins)}
+	if opt.LoginFailures > 0 {
+		h.gate = newLoginGate(opt.LoginFailures, opt.LoginFailureBurst)
+	}
 	h.parseTemplates()
 	h.register()
 	return h
