@@ -270,7 +270,7 @@ problem is found.`)
 	if err != nil {
 		return usagef("%v", err)
 	}
-	bag, err := casefile.ReadFile(pos[0])
+	bag, err := casefile.ReadFileWith(pos[0], casefile.ReadOptions{DigestPayload: true}) // payload hashed as read, not held
 	if err != nil {
 		return err
 	}

@@ -134,7 +134,7 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 	}
 	opt.Done = ctx.Done()
 	api := httpapi.New(s, opt)
-	api.Handle("/", web.New(s, web.Options{SecureCookies: secureCookies, Logger: logger, Done: ctx.Done()}))
+	api.Handle("/", web.New(s, web.Options{SecureCookies: secureCookies, Logger: logger, Done: ctx.Done(), ClientAddr: api.ClientAddr}))
 	if pprofAddr != "" {
 		if err := servePprof(pprofAddr, logger); err != nil {
 			return err

@@ -91,7 +91,10 @@ func (s *Server) add(rt *route) {
 		rt.status = http.StatusOK
 	}
 	s.routes = append(s.routes, rt)
-	s.mux.HandleFunc(rt.pattern, func(w http.ResponseWriter, r *http.Request) {
+	if root := pathRoot(rt.path); root != "" && !strings.HasPrefix(root, "{") {
+		s.roots[root] = true
+	}
+	handle := func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		// One derived request carries the route and the time limit (two
@@ -127,7 +130,9 @@ func (s *Server) add(rt *route) {
 		s.metrics.observe(rt.pattern, sw.status, el)
 		s.log.Info("request", "method", r.Method, "route", rt.pattern, "status", sw.status, "ms", float64(el.Microseconds())/1000,
 			"bytes", sw.bytes, "tenant", p.Tenant, "key", p.KeyID, "client", s.clientAddr(r))
-	})
+	}
+	s.mux.HandleFunc(rt.pattern, handle)
+	s.api.HandleFunc(rt.pattern, handle)
 }
 
 // MaxScreenFile caps a screening file (it is read whole, then screened

@@ -67,10 +67,16 @@ type Options struct {
 
 // Server serves the API.
 type Server struct {
-	svc     *app.Service
-	opt     Options
-	log     *slog.Logger
-	mux     *http.ServeMux
+	svc *app.Service
+	opt Options
+	log *slog.Logger
+	mux *http.ServeMux
+	// api holds the API's routes alone, and roots the first segments of
+	// their paths ("v1", "openapi.json", ...): under those, an unmatched
+	// request is answered by the API (JSON 404, or 405 with Allow) even
+	// when another handler (the web interface) is mounted at "/".
+	api     *http.ServeMux
+	roots   map[string]bool
 	routes  []*route
 	metrics *metrics
 	ready   atomic.Bool
@@ -110,7 +116,7 @@ func New(svc *app.Service, opt Options) *Server {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
-	s := &Server{svc: svc, opt: opt, log: opt.Logger, mux: http.NewServeMux()}
+	s := &Server{svc: svc, opt: opt, log: opt.Logger, mux: http.NewServeMux(), api: http.NewServeMux(), roots: map[string]bool{}}
 	s.metrics = newMetrics(svc)
 	s.registerRoutes()
 	s.handler = s.recoverer(s.unmatched(s.mux))
@@ -334,6 +340,11 @@ func (s *Server) authenticate(r *http.Request, key string) (app.Principal, error
 	return p, err
 }
 
+// ClientAddr is the request's client address (without its port): the
+// peer's, or X-Forwarded-For's last entry with Options.TrustProxy. The
+// web interface mounted on the server limits its sign-ins by it.
+func (s *Server) ClientAddr(r *http.Request) string { return s.clientAddr(r) }
+
 // clientAddr is the request's client address (without its port).
 func (s *Server) clientAddr(r *http.Request) string {
 	if s.opt.TrustProxy {
@@ -411,6 +422,11 @@ const CodeMethodNotAllowed app.Code = "method_not_allowed"
 func (s *Server) unmatched(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h, pattern := s.mux.Handler(r)
+		if s.roots[pathRoot(r.URL.Path)] {
+			// The API's own paths: the mounted handler at "/" must not
+			// answer them with its 404.
+			h, pattern = s.api.Handler(r)
+		}
 		if pattern != "" {
 			next.ServeHTTP(w, r)
 			return
@@ -434,6 +450,15 @@ func (s *Server) unmatched(next http.Handler) http.Handler {
 		s.metrics.observe("unmatched", probe.status, time.Since(start))
 		s.log.Info("request", "method", r.Method, "route", "unmatched", "status", probe.status)
 	})
+}
+
+// pathRoot is a path's first segment: "v1" of "/v1/screen".
+func pathRoot(p string) string {
+	p = strings.TrimPrefix(p, "/")
+	if i := strings.IndexAny(p, "/?"); i >= 0 {
+		p = p[:i]
+	}
+	return p
 }
 
 // probeWriter records a handler's status and headers, and drops its body.
