@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/tidewatch/tidewatch/internal/app"
 )
@@ -29,6 +31,12 @@ func BenchmarkScreenOne(b *testing.B) {
 	b.SetParallelism(16)
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := cpuTime()
+	defer func() {
+		// CPU per request (user + system, every goroutine): the server's
+		// own cost, whatever the wall clock spent waiting for commits.
+		b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+	}()
 	var n atomic.Int64
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -43,4 +51,10 @@ func BenchmarkScreenOne(b *testing.B) {
 			}
 		}
 	})
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
