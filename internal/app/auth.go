@@ -118,6 +118,7 @@ type TenantStore interface {
 	PutAPIKey(ctx context.Context, k store.APIKey) error
 	APIKey(ctx context.Context, id string) (store.APIKey, error)
 	APIKeys(ctx context.Context, tenant string) ([]store.APIKey, error)
+	TouchAPIKeys(ctx context.Context, used []store.KeyUse) error
 	PutSession(ctx context.Context, s store.Session) error
 	Session(ctx context.Context, idHash string) (store.Session, error)
 	DeleteSession(ctx context.Context, idHash string) error
@@ -452,9 +453,90 @@ func (s *Service) Authenticate(ctx context.Context, text string) (Principal, err
 		if c.user.Disabled {
 			return Principal{}, ErrBadKey
 		}
+		s.keyUse.note(s, k, now)
 		return Principal{Tenant: k.Tenant, Actor: fmt.Sprintf("%s (key %s)", k.User, k.ID), Role: role, Operator: c.tenant.Operator, KeyID: k.ID, Person: k.User}, nil
 	}
+	s.keyUse.note(s, k, now)
 	return Principal{Tenant: k.Tenant, Actor: fmt.Sprintf("key %s (%s)", k.ID, k.Name), Role: role, Operator: c.tenant.Operator, KeyID: k.ID}, nil
+}
+
+// keyUseEvery is how stale a key's stored last use may be: a key used
+// all day costs one store write a minute, not one a request.
+const keyUseEvery = time.Minute
+
+// keyUses records when API keys were last used, off the request path: a
+// request notes its key's use in memory (a map lookup under a mutex);
+// when a key's stored time is a minute old, the use is queued and one
+// goroutine writes the queue in a batch (Store.TouchAPIKeys). Close
+// writes what is queued.
+type keyUses struct {
+	mu      sync.Mutex
+	written map[string]time.Time // the last use written (or queued) per key
+	pending map[string]time.Time
+	running bool
+	closed  bool
+	wg      sync.WaitGroup
+}
+
+// note records key k's use at now.
+func (u *keyUses) note(s *Service, k store.APIKey, now time.Time) {
+	now = now.UTC().Truncate(time.Second)
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	last, ok := u.written[k.ID]
+	if !ok {
+		last = k.LastUsed
+	}
+	if now.Sub(last) < keyUseEvery || u.closed {
+		return
+	}
+	if u.written == nil {
+		u.written, u.pending = map[string]time.Time{}, map[string]time.Time{}
+	}
+	if len(u.written) > 100000 {
+		clear(u.written) // at worst one write more per key
+	}
+	u.written[k.ID], u.pending[k.ID] = now, now
+	if !u.running {
+		u.running = true
+		u.wg.Add(1)
+		go u.write(s)
+	}
+}
+
+// write stores the queued uses until the queue is empty.
+func (u *keyUses) write(s *Service) {
+	defer u.wg.Done()
+	for {
+		u.mu.Lock()
+		if len(u.pending) == 0 {
+			u.running = false
+			u.mu.Unlock()
+			return
+		}
+		batch := make([]store.KeyUse, 0, len(u.pending))
+		for id, at := range u.pending {
+			batch = append(batch, store.KeyUse{ID: id, At: at})
+		}
+		clear(u.pending)
+		u.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := s.st.TouchAPIKeys(ctx, batch)
+		cancel()
+		if err != nil {
+			// The time is informational: a failed write is logged and
+			// tried again at the key's next use a minute on.
+			s.log.Warn("api keys: recording last use", "keys", len(batch), "err", err.Error())
+		}
+	}
+}
+
+// close stops queueing and waits for the queued uses to be written.
+func (u *keyUses) close() {
+	u.mu.Lock()
+	u.closed = true
+	u.mu.Unlock()
+	u.wg.Wait()
 }
 
 // parseKey splits "tw_<id>_<secret>".
