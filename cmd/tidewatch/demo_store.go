@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/tidewatch/tidewatch/ais"
@@ -48,6 +49,11 @@ type demoStoreResult struct {
 // empty): a --dir pointing at a real store must never lose it.
 const demoMarker = ".tidewatch-demo"
 
+// demoSealKey is the one file a directory may hold and still count as
+// empty: 'serve --demo' makes the store's seal key beside it before the
+// store (and the demo never removes it).
+const demoSealKey = "tidewatch.db.key"
+
 // prepareDemoDir makes dir ready for a fresh demo store: it creates it (or
 // accepts it empty, or made by an earlier demo), writes the marker and
 // removes the earlier demo's store. A non-empty directory without the
@@ -61,7 +67,7 @@ func prepareDemoDir(dir string) error {
 		}
 	case err != nil:
 		return fmt.Errorf("demo directory %s: %w", dir, err)
-	case len(entries) > 0:
+	case slices.ContainsFunc(entries, func(e fs.DirEntry) bool { return e.Name() != demoSealKey }):
 		if _, err := os.Stat(filepath.Join(dir, demoMarker)); err != nil {
 			return fmt.Errorf("demo directory %s is not empty and was not made by the demo (no %s file in it): "+
 				"the demo replaces the store in its directory, so it refuses to; choose a new or empty directory "+

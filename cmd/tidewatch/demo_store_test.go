@@ -35,6 +35,18 @@ func TestDemoRefusesForeignDir(t *testing.T) {
 	if err := prepareDemoDir(t.TempDir()); err != nil {
 		t.Fatalf("empty dir: %v", err)
 	}
+	// 'serve --demo' makes the seal key first: a directory holding only
+	// it is new, and the key stays.
+	keyOnly := t.TempDir()
+	if err := os.WriteFile(filepath.Join(keyOnly, demoSealKey), []byte("k"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := prepareDemoDir(keyOnly); err != nil {
+		t.Fatalf("a directory with only the seal key: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(keyOnly, demoSealKey)); err != nil {
+		t.Fatal("the seal key was removed")
+	}
 	if err := os.WriteFile(filepath.Join(fresh, "tidewatch.db"), []byte("old demo"), 0o644); err != nil {
 		t.Fatal(err)
 	}
