@@ -67,6 +67,9 @@ flagged in the events.`)
 	if len(inputs) == 0 && lists == "" && !embeddedLists && !*flush {
 		return usagef("give one or more AIS inputs (or --lists / --embedded-lists / --flush)")
 	}
+	if err := noDirectories(inputs); err != nil {
+		return err
+	}
 	cfg := detect.DefaultConfig
 	if config != "" {
 		if cfg, err = detect.LoadConfig(config); err != nil {
