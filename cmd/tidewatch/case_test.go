@@ -2,12 +2,15 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/tidewatch/tidewatch/ais/sample"
 )
 
 // The case file workflow on the demo scenario: a signing key, an export
@@ -154,9 +157,9 @@ func TestCaseCommands(t *testing.T) {
 // from another directory finds the ingested file, and the package names
 // the file it read wherever it is read.
 func TestCaseExportRelativePaths(t *testing.T) {
-	_, nmea := demoScenarioStore(t)
+	// The embedded real sample: small, so the test is quick.
 	work := t.TempDir()
-	b, err := os.ReadFile(nmea)
+	b, err := io.ReadAll(sample.Open())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,9 +174,10 @@ func TestCaseExportRelativePaths(t *testing.T) {
 	if code, _, errs := tw(t, "keys", "signing", "create", "--name", "desk", "--store", db); code != 0 {
 		t.Fatalf("signing key: %s", errs)
 	}
+	export := []string{"case", "export", "212250000", "--from", "2012-04-13", "--to", "2012-04-14", "--store", db}
 	t.Chdir(t.TempDir())
 	out := filepath.Join(work, "case")
-	code, stdout, errs := tw(t, "case", "export", "445000101", "--from", "2026-03-01", "--to", "2026-03-04", "--out", out, "--store", db)
+	code, stdout, errs := tw(t, append(export, "--out", out)...)
 	if code != 0 || strings.Contains(errs, "GAP") {
 		t.Fatalf("export from another directory: %d %s %s", code, stdout, errs)
 	}
@@ -181,7 +185,7 @@ func TestCaseExportRelativePaths(t *testing.T) {
 	for _, pkg := range []string{out, filepath.Join(work, "case-ais")} {
 		if pkg != out {
 			t.Chdir(work)
-			if code, _, errs := tw(t, "case", "export", "445000101", "--from", "2026-03-01", "--to", "2026-03-04", "--ais", "rel.nmea", "--out", pkg, "--store", db); code != 0 {
+			if code, _, errs := tw(t, append(export, "--ais", "rel.nmea", "--out", pkg)...); code != 0 {
 				t.Fatalf("export --ais rel.nmea: %s", errs)
 			}
 		}
