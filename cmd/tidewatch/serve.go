@@ -84,6 +84,7 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 	fs.Float64Var(&opt.AuthFailures, "auth-failures", 1, "failed authentications per second allowed per client address, after a burst of 20 (negative: no limit)")
 	fs.BoolVar(&opt.MetricsPublic, "metrics-public", false, "serve /metrics without a key (default: it needs a key of the operator tenant)")
 	fs.BoolVar(&opt.TrustProxy, "trust-proxy", false, "take client addresses from X-Forwarded-For (only behind a proxy that sets it)")
+	fs.StringVar(&opt.PublicURL, "public-url", "", "the service's public base URL (https://tidewatch.example.org) for absolute links, e.g. OpenRefine's (default: links relative to the host)")
 	fs.StringVar(&pprofAddr, "pprof", "", "serve Go's profiler (net/http/pprof) on this loopback address, e.g. 127.0.0.1:6060")
 	fs.Int64Var(&opt.MaxBody, "max-body", 16<<20, "largest JSON request body in bytes")
 	fs.Int64Var(&opt.MaxUpload, "max-upload", 1<<30, "largest uploaded file in bytes")
@@ -101,6 +102,12 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
 		return usagef("--log-level %q: debug, info, warn or error", logLevel)
+	}
+	if opt.PublicURL != "" {
+		var err error
+		if opt.PublicURL, err = httpapi.CheckPublicURL(opt.PublicURL); err != nil {
+			return usagef("--public-url: %v", err)
+		}
 	}
 	logger := slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 	opt.Logger = logger

@@ -187,6 +187,7 @@ func (s *Service) record(ctx context.Context, p Principal, action, subject strin
 // Close stops the service's background work, writing what is queued.
 func (s *Service) Close() error {
 	s.closeOnce.Do(func() {
+		s.keyUse.close()
 		if s.audit.reqs != nil {
 			close(s.audit.reqs)
 		}

@@ -832,10 +832,13 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, name string) (pa
 }
 
 // safeName keeps a client-given file name's base, without path tricks.
-func safeName(n string) (string, error) {
-	n = filepath.Base(strings.ReplaceAll(n, `\`, "/"))
+func safeName(given string) (string, error) {
+	if strings.TrimSpace(given) == "" {
+		return "", app.Errorf(app.CodeInvalid, "no file name: give the file's name (?name=day.nmea.gz)")
+	}
+	n := filepath.Base(strings.ReplaceAll(given, `\`, "/"))
 	if n == "" || n == "." || n == "/" || strings.HasPrefix(n, ".") || len(n) > 200 {
-		return "", app.Errorf(app.CodeInvalid, "name %q: give the file's name, e.g. day.nmea.gz", n)
+		return "", app.Errorf(app.CodeInvalid, "name %q: give the file's name, e.g. day.nmea.gz", clip(given, 80))
 	}
 	return n, nil
 }

@@ -63,6 +63,11 @@ type Options struct {
 	// TrustProxy takes the client's address from X-Forwarded-For's last
 	// entry (set it only behind a proxy that sets the header).
 	TrustProxy bool
+	// PublicURL is the service's public base URL (CheckPublicURL), for
+	// the absolute links an answer carries (the reconciliation
+	// manifest); empty: links are relative to the host. Links are never
+	// built from a request's Host header.
+	PublicURL string
 }
 
 // Server serves the API.
