@@ -122,6 +122,14 @@ func demoStore(ctx context.Context, w io.Writer, s *app.Service, p app.Principal
 		return nil, err
 	}
 	fmt.Fprintf(w, "  store %s: %d list versions from the embedded snapshot\n", filepath.Join(dir, "tidewatch.db"), len(vs))
+	// The cap ledger's notified deliveries, as published (1718 Committee
+	// notifications; ledger/data/SOURCES): the ledger's years show them
+	// beside the estimates, not "notified: 0".
+	ni, err := s.ImportEmbeddedNotified(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("demo: notified deliveries: %w", err)
+	}
+	fmt.Fprintf(w, "  cap ledger: %d published notified deliveries (tidewatch ledger import --embedded)\n", len(ni.Added))
 
 	sc := demoScenario()
 	simPath := filepath.Join(dir, "simulated-dprk-scenario.nmea")
