@@ -36,8 +36,11 @@ const (
 //
 // Each row yields a position report (type 1 for class A, 18 for class B)
 // and, when the row's static fields differ from the last ones seen for
-// that MMSI, a static report (type 5 for class A; type 24 parts A and B for
-// class B), so downstream code sees what an NMEA feed would give. CSV
+// that MMSI or StaticEvery has passed since they were last given, a
+// static report (type 5 for class A; type 24 parts A and B for class B),
+// so downstream code sees what an NMEA feed would give: a transponder
+// repeats its static data every six minutes, and an identity that stays
+// in use (one IMO from two MMSIs) is seen to last, not to happen once. CSV
 // exports give length and width, not the antenna position: they are
 // written as to_bow = length, to_port = width, with stern and starboard 0.
 type CSVReader struct {
@@ -49,9 +52,18 @@ type CSVReader struct {
 	idx    [numCSVFields]int
 	stats  Stats
 	queue  []Message
-	head   int               // next message of queue to hand out
-	static map[uint32]string // MMSI -> last static fields emitted
-	key    []byte            // scratch for the static fields' key
+	head   int                   // next message of queue to hand out
+	static map[uint32]staticSeen // MMSI -> last static fields emitted
+	key    []byte                // scratch for the static fields' key
+}
+
+// StaticEvery is how often a CSV export's unchanged static fields are
+// given again: AIS class A repeats its static report every 6 minutes.
+const StaticEvery = 6 * time.Minute
+
+type staticSeen struct {
+	key string
+	at  int64 // row time, Unix seconds
 }
 
 // The fields a CSV export gives, by meaning; csvNames has each layout's
@@ -98,7 +110,7 @@ func NewCSVReader(r io.Reader) (*CSVReader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("CSV header: %w", err)
 	}
-	c := &CSVReader{r: cr, col: map[string]int{}, static: map[uint32]string{}}
+	c := &CSVReader{r: cr, col: map[string]int{}, static: map[uint32]staticSeen{}}
 	for i, h := range head {
 		h = strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(h, "\ufeff"), "#"))
 		c.col[strings.ToLower(strings.TrimSpace(h))] = i
@@ -259,7 +271,7 @@ func (c *CSVReader) row(rec []string) bool {
 	p.PayloadBits = 168
 	c.queue = append(c.queue, p)
 
-	// Static data, emitted when it changes.
+	// Static data, emitted when it changes and every StaticEvery.
 	var s Message
 	s.Time, s.MMSI = p.Time, p.MMSI
 	s.ShipName = name
@@ -289,10 +301,15 @@ func (c *CSVReader) row(rec []string) bool {
 	}
 	k = strconv.AppendBool(append(k, '|'), classB)
 	c.key = k
-	if c.static[s.MMSI] == string(k) {
-		return true
+	at := s.Time.Unix()
+	if last, ok := c.static[s.MMSI]; ok && last.key == string(k) {
+		if d := at - last.at; d < int64(StaticEvery/time.Second) && d > -int64(StaticEvery/time.Second) {
+			return true
+		}
+		c.static[s.MMSI] = staticSeen{last.key, at}
+	} else {
+		c.static[s.MMSI] = staticSeen{string(k), at}
 	}
-	c.static[s.MMSI] = string(k)
 	if !classB {
 		s.Type = 5
 		s.PayloadBits = 424

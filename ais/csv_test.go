@@ -2,8 +2,10 @@ package ais
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -144,4 +146,28 @@ func BenchmarkMarineCadastreCSV(b *testing.B) {
 		rows += src.Stats().Lines
 	}
 	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// Unchanged static fields are given again every StaticEvery of row time
+// (a transponder's own interval), so an identity in use is seen to last;
+// rows in between give none.
+func TestCSVStaticRepeated(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("MMSI,BaseDateTime,LAT,LON,SOG,COG,Heading,VesselName,IMO,CallSign,VesselType,Status,Length,Width,Draft,Cargo,TransceiverClass\n")
+	for _, hm := range []string{"00:00:00", "00:02:00", "00:05:59", "00:06:00", "00:07:00", "00:20:00"} {
+		fmt.Fprintf(&b, "367379190,2022-01-03T%s,30.37,-88.56,0.1,0,511,EAGLE,IMO8207721,WTD4583,31,0,30,9,3.3,,A\n", hm)
+	}
+	src, err := NewCSVReader(strings.NewReader(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var at []string
+	for _, m := range readAllSource(t, src) {
+		if m.Type == 5 {
+			at = append(at, m.Time.Format("15:04:05"))
+		}
+	}
+	if got := strings.Join(at, " "); got != "00:00:00 00:06:00 00:20:00" {
+		t.Errorf("statics at %s", got)
+	}
 }

@@ -40,7 +40,8 @@ const (
 // bagitText is bagit.txt: version 1.0, UTF-8 tag files.
 const bagitText = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 
-// Limits on what a bag may hold (a reader refuses more).
+// Limits on what a bag may hold (a reader refuses more; the defaults of
+// Limits).
 const (
 	MaxFiles     = 10000
 	MaxFileBytes = 1 << 30
@@ -48,32 +49,118 @@ const (
 	maxPathLen   = 512
 )
 
+// Limits bound what a reader takes, counted in bytes actually read (an
+// archive's claimed sizes are checked against them too); zero fields are
+// the package maximums (MaxFiles, MaxFileBytes, MaxBagBytes).
+type Limits struct {
+	Files     int
+	FileBytes int64 // one file
+	BagBytes  int64 // every file together
+	// Ratio, when set, bounds a zip's files together to Ratio times the
+	// archive's size (or RatioFloor, if more): a small upload cannot
+	// expand to the whole BagBytes (a zip bomb).
+	Ratio      int64
+	RatioFloor int64
+}
+
+// ServerLimits are what a server takes in an uploaded package: 256 MiB a
+// file, 512 MiB in all, at most 50 times the upload (64 MiB at least).
+var ServerLimits = Limits{Files: MaxFiles, FileBytes: 256 << 20, BagBytes: 512 << 20, Ratio: 50, RatioFloor: 64 << 20}
+
+func (l Limits) withDefaults() Limits {
+	if l.Files <= 0 || l.Files > MaxFiles {
+		l.Files = MaxFiles
+	}
+	if l.FileBytes <= 0 || l.FileBytes > MaxFileBytes {
+		l.FileBytes = MaxFileBytes
+	}
+	if l.BagBytes <= 0 || l.BagBytes > MaxBagBytes {
+		l.BagBytes = MaxBagBytes
+	}
+	return l
+}
+
+// ReadOptions configure reading a package.
+type ReadOptions struct {
+	Limits Limits
+	// DigestPayload keeps only the size and SHA-256 of the payload's
+	// files (under data/), hashed as they are read: enough to Verify,
+	// with memory for the tag files only. File, WriteZip and WriteDir do
+	// not have such a file's bytes (File answers false, the writers
+	// refuse).
+	DigestPayload bool
+}
+
 // Bag is a bag's files by slash path from its root.
 type Bag struct {
 	files map[string][]byte
+	// digests holds the files read as their size and SHA-256 only
+	// (ReadOptions.DigestPayload).
+	digests map[string]digest
+}
+
+type digest struct {
+	size int64
+	sum  [sha256.Size]byte
+}
+
+// has says whether the bag holds a file (bytes or digest).
+func (b *Bag) has(p string) bool {
+	if _, ok := b.files[p]; ok {
+		return true
+	}
+	_, ok := b.digests[p]
+	return ok
+}
+
+// sizeOf is a file's size in bytes.
+func (b *Bag) sizeOf(p string) int64 {
+	if d, ok := b.digests[p]; ok {
+		return d.size
+	}
+	return int64(len(b.files[p]))
+}
+
+// sha256Of is a file's SHA-256.
+func (b *Bag) sha256Of(p string) [sha256.Size]byte {
+	if d, ok := b.digests[p]; ok {
+		return d.sum
+	}
+	return sha256.Sum256(b.files[p])
 }
 
 // Paths lists the bag's files in byte order.
 func (b *Bag) Paths() []string {
-	out := make([]string, 0, len(b.files))
+	out := make([]string, 0, len(b.files)+len(b.digests))
 	for p := range b.files {
+		out = append(out, p)
+	}
+	for p := range b.digests {
 		out = append(out, p)
 	}
 	sort.Strings(out)
 	return out
 }
 
-// File returns a file's bytes (nil, false when absent).
+// File returns a file's bytes (nil, false when absent, or held as a
+// digest only).
 func (b *Bag) File(p string) ([]byte, bool) {
 	d, ok := b.files[p]
 	return d, ok
 }
+
+// Digested says whether some files of the bag are held as their digest
+// only (read with ReadOptions.DigestPayload).
+func (b *Bag) Digested() bool { return len(b.digests) > 0 }
 
 // Size is the bytes of every file.
 func (b *Bag) Size() int64 {
 	var n int64
 	for _, d := range b.files {
 		n += int64(len(d))
+	}
+	for _, d := range b.digests {
+		n += d.size
 	}
 	return n
 }
@@ -85,14 +172,26 @@ func (b *Bag) Clone() *Bag {
 	for p, d := range b.files {
 		c.files[p] = d
 	}
+	if len(b.digests) > 0 {
+		c.digests = make(map[string]digest, len(b.digests))
+		for p, d := range b.digests {
+			c.digests[p] = d
+		}
+	}
 	return c
 }
 
 // Put sets a file (tests tamper with bags through it).
-func (b *Bag) Put(p string, data []byte) { b.files[p] = data }
+func (b *Bag) Put(p string, data []byte) {
+	delete(b.digests, p)
+	b.files[p] = data
+}
 
 // Remove deletes a file.
-func (b *Bag) Remove(p string) { delete(b.files, p) }
+func (b *Bag) Remove(p string) {
+	delete(b.files, p)
+	delete(b.digests, p)
+}
 
 // InfoField is one "Label: value" line of bag-info.txt.
 type InfoField struct {
@@ -267,9 +366,9 @@ func parseInfo(data []byte) ([]InfoField, []string) {
 func (b *Bag) oxum() string {
 	var octets int64
 	n := 0
-	for p, d := range b.files {
+	for _, p := range b.Paths() {
 		if strings.HasPrefix(p, "data/") {
-			octets += int64(len(d))
+			octets += b.sizeOf(p)
 			n++
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"io"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -25,14 +26,31 @@ func FuzzReadZip(f *testing.F) {
 	f.Add(good[:len(good)/2])
 	f.Add([]byte("PK\x05\x06" + strings.Repeat("\x00", 18)))
 	f.Add([]byte{})
+	f.Add(bombZip(f, 2, -1))
+	f.Add(bombZip(f, 2, 1000))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// Read for verifying, within small limits: never past them, and
+		// the same report as the whole bag's when both read.
+		lim := Limits{FileBytes: 1 << 20, BagBytes: 4 << 20, Ratio: 50, RatioFloor: 1 << 20}
+		d, derr := ReadZipWith(data, ReadOptions{Limits: lim, DigestPayload: true})
+		if derr == nil && d.Size() > max(int64(50*len(data)), 1<<20) {
+			t.Fatalf("read %d bytes from a %d-byte archive", d.Size(), len(data))
+		}
 		b, err := ReadZip(data)
 		if err != nil {
+			if derr == nil {
+				t.Fatalf("read for verifying, not whole: %v", err)
+			}
 			return
 		}
 		r := Verify(b, []ed25519.PublicKey{pub(key(1))})
 		if r.Files != len(b.Paths()) {
 			t.Fatalf("report counts %d files, the bag holds %d", r.Files, len(b.Paths()))
+		}
+		if derr == nil {
+			if rd := Verify(d, []ed25519.PublicKey{pub(key(1))}); !reflect.DeepEqual(r, rd) {
+				t.Fatalf("whole %+v\ndigested %+v", r, rd)
+			}
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/flate"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -18,29 +19,39 @@ import (
 )
 
 // ReadFile reads a package from a directory or a .zip file.
-func ReadFile(name string) (*Bag, error) {
+func ReadFile(name string) (*Bag, error) { return ReadFileWith(name, ReadOptions{}) }
+
+// ReadFileWith reads a package from a directory or a .zip file within
+// the options' limits.
+func ReadFileWith(name string, opt ReadOptions) (*Bag, error) {
 	fi, err := os.Stat(name)
 	if err != nil {
 		return nil, err
 	}
 	if fi.IsDir() {
-		return ReadDir(name)
+		return ReadDirWith(name, opt)
 	}
-	if fi.Size() > MaxBagBytes {
+	lim := opt.Limits.withDefaults()
+	if fi.Size() > lim.BagBytes {
 		return nil, fmt.Errorf("%s: %d bytes, more than a package may hold", name, fi.Size())
 	}
 	data, err := os.ReadFile(name)
 	if err != nil {
 		return nil, err
 	}
-	return ReadZip(data)
+	return ReadZipWith(data, opt)
 }
 
 // ReadDir reads a bag from a directory. Symbolic links and special files
 // are refused (a package is plain files).
-func ReadDir(dir string) (*Bag, error) {
+func ReadDir(dir string) (*Bag, error) { return ReadDirWith(dir, ReadOptions{}) }
+
+// ReadDirWith reads a bag from a directory within the options' limits,
+// counting the bytes read (a file growing while it is read is cut at
+// the limit).
+func ReadDirWith(dir string, opt ReadOptions) (*Bag, error) {
 	b := &Bag{files: map[string][]byte{}}
-	var total int64
+	rd := newBagReader(b, opt, 0)
 	root := os.DirFS(dir)
 	err := fs.WalkDir(root, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -58,57 +69,163 @@ func ReadDir(dir string) (*Bag, error) {
 		if err := checkPath(p); err != nil {
 			return err
 		}
-		if len(b.files) >= MaxFiles {
-			return fmt.Errorf("more than %d files", MaxFiles)
+		if err := rd.admit(p); err != nil {
+			return err
 		}
 		info, err := d.Info()
 		if err != nil {
 			return err
 		}
-		if info.Size() > MaxFileBytes || total+info.Size() > MaxBagBytes {
-			return fmt.Errorf("%s: too large for a package", p)
+		if err := rd.claim(p, uint64(info.Size())); err != nil {
+			return err
 		}
-		data, err := fs.ReadFile(root, p)
+		f, err := root.Open(p)
 		if err != nil {
 			return err
 		}
-		total += int64(len(data))
-		b.files[p] = data
-		return nil
+		defer f.Close()
+		_, err = rd.put(p, f, nil)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read package %s: %w", dir, err)
 	}
-	if len(b.files) == 0 {
+	if len(b.Paths()) == 0 {
 		return nil, fmt.Errorf("read package %s: empty", dir)
 	}
 	return b, nil
 }
 
+// bagReader puts files into a bag, counting the bytes actually read
+// against the limits.
+type bagReader struct {
+	b     *Bag
+	opt   ReadOptions
+	lim   Limits
+	total int64 // bytes read so far
+	max   int64 // the total allowed
+	n     int
+}
+
+func newBagReader(b *Bag, opt ReadOptions, archiveSize int64) *bagReader {
+	lim := opt.Limits.withDefaults()
+	max := lim.BagBytes
+	if lim.Ratio > 0 && archiveSize > 0 {
+		max = min(max, max64(lim.RatioFloor, lim.Ratio*archiveSize))
+	}
+	return &bagReader{b: b, opt: opt, lim: lim, max: max}
+}
+
+func max64(a, b int64) int64 {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// LimitError is a package larger than a reader takes.
+type LimitError struct {
+	File  string // "" for the whole package
+	Limit int64
+}
+
+func (e *LimitError) Error() string {
+	if e.File == "" {
+		return fmt.Sprintf("the package expands past %d MiB, more than allowed here", e.Limit>>20)
+	}
+	return fmt.Sprintf("%s: larger than %d MiB, more than a package file may be here", e.File, e.Limit>>20)
+}
+
+// admit counts one more file.
+func (r *bagReader) admit(name string) error {
+	if r.b.has(name) {
+		return fmt.Errorf("%s: twice in the package", name)
+	}
+	if r.n >= r.lim.Files {
+		return fmt.Errorf("more than %d files", r.lim.Files)
+	}
+	r.n++
+	return nil
+}
+
+// claim refuses a file whose claimed size is over the limits before it
+// is read.
+func (r *bagReader) claim(name string, size uint64) error {
+	if size > uint64(r.lim.FileBytes) {
+		return &LimitError{File: name, Limit: r.lim.FileBytes}
+	}
+	if size > uint64(r.max-r.total) {
+		return &LimitError{Limit: r.max}
+	}
+	return nil
+}
+
+// put reads a file from src into the bag (bytes, or size and SHA-256 for
+// a payload file when digesting), never more than the limits allow:
+// past them it is an error whatever the file claimed. also, when set,
+// sees every byte (a CRC).
+func (r *bagReader) put(name string, src io.Reader, also io.Writer) (int64, error) {
+	budget := min(r.lim.FileBytes, r.max-r.total)
+	digestOnly := r.opt.DigestPayload && strings.HasPrefix(name, "data/")
+	var buf bytes.Buffer
+	h := sha256.New()
+	var dst io.Writer = &buf
+	if digestOnly {
+		dst = h
+	}
+	if also != nil {
+		dst = io.MultiWriter(dst, also)
+	}
+	n, err := io.Copy(dst, io.LimitReader(src, budget+1))
+	if err != nil {
+		return n, err
+	}
+	if n > budget {
+		if budget == r.lim.FileBytes {
+			return n, &LimitError{File: name, Limit: r.lim.FileBytes}
+		}
+		return n, &LimitError{Limit: r.max}
+	}
+	r.total += n
+	if digestOnly {
+		if r.b.digests == nil {
+			r.b.digests = map[string]digest{}
+		}
+		d := digest{size: n}
+		h.Sum(d.sum[:0])
+		r.b.digests[name] = d
+	} else {
+		r.b.files[name] = buf.Bytes()
+	}
+	return n, nil
+}
+
 // ReadZip reads a bag from a zip archive: the bag's files at the root, or
 // under one top-level directory (the usual way to zip a bag). Entries
 // whose data fail the archive's own CRC are reported with their name.
-func ReadZip(data []byte) (*Bag, error) {
+func ReadZip(data []byte) (*Bag, error) { return ReadZipWith(data, ReadOptions{}) }
+
+// ReadZipWith reads a bag from a zip archive within the options' limits,
+// counted in bytes actually inflated: an entry is inflated as it is read
+// (into the bag, or through SHA-256 when digesting), and reading stops
+// at the limit whatever the archive claims.
+func ReadZipWith(data []byte, opt ReadOptions) (*Bag, error) {
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		return nil, fmt.Errorf("not a readable zip archive (its structure is damaged): %w", err)
 	}
-	if len(zr.File) > MaxFiles {
-		return nil, fmt.Errorf("%d entries: at most %d", len(zr.File), MaxFiles)
+	b := &Bag{files: map[string][]byte{}}
+	rd := newBagReader(b, opt, int64(len(data)))
+	if len(zr.File) > rd.lim.Files {
+		return nil, fmt.Errorf("%d entries: at most %d", len(zr.File), rd.lim.Files)
 	}
 	// One top-level directory holding bagit.txt: strip it.
 	prefix := ""
-	var names []string
 	for _, f := range zr.File {
-		names = append(names, f.Name)
-	}
-	for _, n := range names {
-		if strings.HasSuffix(n, "/"+BagItFile) && strings.Count(n, "/") == 1 {
+		if n := f.Name; strings.HasSuffix(n, "/"+BagItFile) && strings.Count(n, "/") == 1 {
 			prefix = strings.TrimSuffix(n, BagItFile)
 		}
 	}
-	b := &Bag{files: map[string][]byte{}}
-	var total int64
 	for _, f := range zr.File {
 		name := f.Name
 		if strings.HasSuffix(name, "/") {
@@ -126,66 +243,79 @@ func ReadZip(data []byte) (*Bag, error) {
 		if !f.Mode().IsRegular() {
 			return nil, fmt.Errorf("%s: not a plain file", name)
 		}
-		if _, dup := b.files[name]; dup {
+		if b.has(name) {
 			return nil, fmt.Errorf("%s: twice in the archive", name)
 		}
-		if f.UncompressedSize64 > MaxFileBytes || total+int64(f.UncompressedSize64) > MaxBagBytes {
-			return nil, fmt.Errorf("%s: too large for a package", name)
+		if err := rd.admit(name); err != nil {
+			return nil, err
 		}
-		d, err := readEntry(f)
-		if err != nil {
+		if err := rd.claim(name, f.UncompressedSize64); err != nil {
+			return nil, err
+		}
+		if err := readEntry(data, f, name, rd); err != nil {
+			var le *LimitError
+			if errors.As(err, &le) {
+				return nil, err
+			}
 			return nil, &EntryError{Name: name, Err: err}
 		}
-		total += int64(len(d))
-		b.files[name] = d
 	}
-	if len(b.files) == 0 {
+	if len(b.Paths()) == 0 {
 		return nil, errors.New("the archive holds no file")
 	}
 	return b, nil
 }
 
-// readEntry reads an entry's bytes, checking what a flipped byte could
-// change: the compressed stream must end exactly at its end (a flipped
-// end-of-stream bit would otherwise hide the rest), and the bytes must
-// have the size and CRC-32 the archive's directory gives.
-func readEntry(f *zip.File) ([]byte, error) {
-	raw, err := f.OpenRaw()
+// readEntry inflates an entry into the bag, checking what a flipped byte
+// could change: the compressed stream must end exactly at its end (a
+// flipped end-of-stream bit would otherwise hide the rest), and the
+// bytes must have the size and CRC-32 the archive's directory gives.
+// The compressed bytes are read in place from data.
+func readEntry(data []byte, f *zip.File, name string, rd *bagReader) error {
+	off, err := f.DataOffset()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	comp, err := io.ReadAll(io.LimitReader(raw, int64(f.CompressedSize64)+1))
-	if err != nil {
-		return nil, err
+	if off < 0 || off > int64(len(data)) || f.CompressedSize64 > uint64(int64(len(data))-off) {
+		return fmt.Errorf("%d compressed bytes from offset %d: past the archive's end", f.CompressedSize64, off)
 	}
-	if uint64(len(comp)) != f.CompressedSize64 {
-		return nil, fmt.Errorf("%d compressed bytes, the archive says %d", len(comp), f.CompressedSize64)
-	}
-	var d []byte
+	comp := data[off : off+int64(f.CompressedSize64)]
+	crc := crc32.NewIEEE()
+	var n int64
 	switch f.Method {
 	case zip.Store:
-		d = comp
+		n, err = rd.put(name, bytes.NewReader(comp), crc)
+		if err != nil {
+			return err
+		}
 	case zip.Deflate:
 		br := bytes.NewReader(comp) // an io.ByteReader: flate reads no further than it needs
 		fr := flate.NewReader(br)
-		d, err = io.ReadAll(io.LimitReader(fr, int64(f.UncompressedSize64)+1))
+		n, err = rd.put(name, io.LimitReader(fr, int64(min(f.UncompressedSize64, 1<<62))+1), crc)
 		fr.Close()
 		if err != nil {
-			return nil, err
+			return err
+		}
+		if uint64(n) > f.UncompressedSize64 {
+			rd.b.Remove(name)
+			return fmt.Errorf("more than the %d bytes the archive says", f.UncompressedSize64)
 		}
 		if br.Len() != 0 {
-			return nil, fmt.Errorf("the compressed stream ends %d bytes before the entry does", br.Len())
+			rd.b.Remove(name)
+			return fmt.Errorf("the compressed stream ends %d bytes before the entry does", br.Len())
 		}
 	default:
-		return nil, fmt.Errorf("compression method %d: a package uses deflate or none", f.Method)
+		return fmt.Errorf("compression method %d: a package uses deflate or none", f.Method)
 	}
-	if uint64(len(d)) != f.UncompressedSize64 {
-		return nil, fmt.Errorf("%d bytes, the archive says %d", len(d), f.UncompressedSize64)
+	if uint64(n) != f.UncompressedSize64 {
+		rd.b.Remove(name)
+		return fmt.Errorf("%d bytes, the archive says %d", n, f.UncompressedSize64)
 	}
-	if crc32.ChecksumIEEE(d) != f.CRC32 {
-		return nil, zip.ErrChecksum
+	if crc.Sum32() != f.CRC32 {
+		rd.b.Remove(name)
+		return zip.ErrChecksum
 	}
-	return d, nil
+	return nil
 }
 
 // EntryError is a file of an archive that could not be read (its bytes
@@ -201,8 +331,14 @@ func (e *EntryError) Error() string {
 
 func (e *EntryError) Unwrap() error { return e.Err }
 
+// errDigested: a bag read as digests cannot be written.
+var errDigested = errors.New("the package was read for verifying only (its payload as digests): it cannot be written")
+
 // WriteDir writes the bag into dir (created; it must not hold anything).
 func (b *Bag) WriteDir(dir string) error {
+	if b.Digested() {
+		return errDigested
+	}
 	if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
 		return fmt.Errorf("%s exists and is not empty", dir)
 	}
@@ -224,6 +360,9 @@ func (b *Bag) WriteDir(dir string) error {
 func (b *Bag) WriteZip(w io.Writer, root string, mod time.Time) error {
 	if err := checkPath(root); err != nil || strings.Contains(root, "/") {
 		return fmt.Errorf("archive root %q: one plain name", root)
+	}
+	if b.Digested() {
+		return errDigested
 	}
 	zw := zip.NewWriter(w)
 	paths := b.Paths()

@@ -129,7 +129,7 @@ func (b *Bag) Seal(predicate any) error {
 		if p == SignersFile {
 			continue
 		}
-		sum := sha256.Sum256(b.files[p])
+		sum := b.sha256Of(p)
 		st.Subject = append(st.Subject, Subject{Name: p, Digest: Digest{SHA256: hex.EncodeToString(sum[:])}})
 	}
 	payload, err := json.Marshal(st)

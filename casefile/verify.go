@@ -2,7 +2,6 @@ package casefile
 
 import (
 	"crypto/ed25519"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
@@ -64,7 +63,7 @@ func (r Report) OK() bool { return r.Intact() && (!r.KeysGiven || r.Trusted) }
 // and every signer's claim (who, when) against the same key. Each
 // problem names the file it is in.
 func Verify(b *Bag, trusted []ed25519.PublicKey) Report {
-	r := Report{Files: len(b.files), Bytes: b.Size(), Problems: []Problem{}, Signatures: []SignatureCheck{}, KeysGiven: len(trusted) > 0}
+	r := Report{Files: len(b.Paths()), Bytes: b.Size(), Problems: []Problem{}, Signatures: []SignatureCheck{}, KeysGiven: len(trusted) > 0}
 	bad := func(file, format string, a ...any) {
 		r.Problems = append(r.Problems, Problem{File: file, Problem: fmt.Sprintf(format, a...)})
 	}
@@ -73,7 +72,7 @@ func Verify(b *Bag, trusted []ed25519.PublicKey) Report {
 		if s, ok := sums[p]; ok {
 			return s
 		}
-		s := sha256.Sum256(b.files[p])
+		s := b.sha256Of(p)
 		sums[p] = hex.EncodeToString(s[:])
 		return sums[p]
 	}
@@ -108,7 +107,7 @@ func Verify(b *Bag, trusted []ed25519.PublicKey) Report {
 				bad(name, "line %d: %s does not belong in this manifest", e.line, e.path)
 				continue
 			}
-			if _, ok := b.files[e.path]; !ok {
+			if !b.has(e.path) {
 				bad(name, "line %d: %s is listed but not in the package (removed?)", e.line, e.path)
 				continue
 			}
@@ -179,7 +178,7 @@ func Verify(b *Bag, trusted []ed25519.PublicKey) Report {
 			continue
 		}
 		named[s.Name] = true
-		if _, ok := b.files[s.Name]; !ok {
+		if !b.has(s.Name) {
 			bad(EnvelopeFile, "the statement names %s, which is not in the package (removed?)", s.Name)
 			continue
 		}

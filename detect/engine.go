@@ -368,7 +368,7 @@ func (e *Engine) process(f track.Fix) {
 	e.spoof(st, f, prev)
 	e.loiter(st, f, speed)
 	e.portCall(st, f, speed)
-	e.zoneCheck(st, f)
+	e.zoneCheck(st, f, res == track.Started)
 	e.encounter(st, f, speed)
 	e.sweep()
 	if e.Observe != nil {
@@ -754,14 +754,41 @@ func (e *Engine) zoneStateOf(st *segState) *zoneState {
 	return st.zones
 }
 
+// zoneCross records a confirmed crossing of zone i at fix cross (into
+// the zone when in) and emits its event.
+func (e *Engine) zoneCross(st *segState, zs *zoneState, i int, z *geo.Zone, cross track.Fix, in, firstHeard bool) {
+	zs.in[i] = in
+	if i < 64 {
+		if in {
+			st.inMask |= 1 << uint(i)
+		} else {
+			st.inMask &^= 1 << uint(i)
+		}
+	}
+	d := Details{Zone: z.ID, ZoneName: z.Name, ZoneKind: z.Kind, FirstHeardInside: firstHeard}
+	if in {
+		zs.since[i] = cross.Time
+		e.emit(Event{Kind: KindZoneEntry, Vessels: []Vessel{e.vessel(st.key)}, Start: cross.Time.Std(), End: cross.Time.Std(), Lat: cross.Lat, Lon: cross.Lon, Details: d})
+		return
+	}
+	since := zs.since[i]
+	zs.since[i] = 0
+	d.HoursInside = round2(cross.Time.Sub(since).Hours())
+	e.emit(Event{Kind: KindZoneExit, Vessels: []Vessel{e.vessel(st.key)}, Start: since.Std(), End: cross.Time.Std(), Lat: cross.Lat, Lon: cross.Lon, Details: d})
+}
+
 // zoneCheck finds zone entries and exits with hysteresis: a fix on the
 // other side of a zone's boundary starts a crossing, confirmed by a later
 // fix still on that side that is ZoneBufferKM or more past the boundary
 // or ZoneDwellMinutes after the crossing began; a fix back on the first
 // side before that cancels it. The entry or exit is placed at the crossing's
 // first fix. A ship following a boundary, in and out every few minutes,
-// crosses nothing.
-func (e *Engine) zoneCheck(st *segState, f track.Fix) {
+// crosses nothing. A segment's first fix inside a zone is taken as
+// inside at once, with an entry marked first_heard_inside (the crossing
+// was not seen: a feed began, or a ship reappeared after its track had
+// expired), so the start of every data set does not read as ships
+// entering.
+func (e *Engine) zoneCheck(st *segState, f track.Fix, started bool) {
 	if len(e.zones) == 0 {
 		return
 	}
@@ -784,6 +811,10 @@ func (e *Engine) zoneCheck(st *segState, f track.Fix) {
 		}
 		was := zs.in[i]
 		p := &zs.pend[i]
+		if started && in && !was {
+			e.zoneCross(st, zs, i, z, f, true, true)
+			continue
+		}
 		if in == was {
 			if !p.Time.IsZero() {
 				*p = track.Fix{} // back on the confirmed side
@@ -802,24 +833,7 @@ func (e *Engine) zoneCheck(st *segState, f track.Fix) {
 		cross := *p
 		*p = track.Fix{}
 		zs.pending--
-		zs.in[i] = in
-		if i < 64 {
-			if in {
-				st.inMask |= 1 << uint(i)
-			} else {
-				st.inMask &^= 1 << uint(i)
-			}
-		}
-		d := Details{Zone: z.ID, ZoneName: z.Name, ZoneKind: z.Kind}
-		if in {
-			zs.since[i] = cross.Time
-			e.emit(Event{Kind: KindZoneEntry, Vessels: []Vessel{e.vessel(st.key)}, Start: cross.Time.Std(), End: cross.Time.Std(), Lat: cross.Lat, Lon: cross.Lon, Details: d})
-		} else {
-			since := zs.since[i]
-			zs.since[i] = 0
-			d.HoursInside = round2(cross.Time.Sub(since).Hours())
-			e.emit(Event{Kind: KindZoneExit, Vessels: []Vessel{e.vessel(st.key)}, Start: since.Std(), End: cross.Time.Std(), Lat: cross.Lat, Lon: cross.Lon, Details: d})
-		}
+		e.zoneCross(st, zs, i, z, cross, in, false)
 	}
 	if zs.pending == 0 && st.inMask == 0 && len(e.zones) <= 64 {
 		st.zones = nil // outside every zone with nothing pending: free it

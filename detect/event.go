@@ -156,6 +156,9 @@ type Details struct {
 	ZoneName    string  `json:"zone_name,omitempty"`
 	ZoneKind    string  `json:"zone_kind,omitempty"`
 	HoursInside float64 `json:"hours_inside,omitempty"`
+	// FirstHeardInside: a zone entry whose crossing was not seen, because
+	// the ship's track (or a new segment of it) began inside the zone.
+	FirstHeardInside bool `json:"first_heard_inside,omitempty"`
 
 	// Identity changes.
 	Field     string `json:"field,omitempty"`
@@ -287,7 +290,8 @@ var DefaultConfig = Config{
 }
 
 // LoadConfig reads a JSON file of overrides onto the defaults. Unknown
-// keys are errors, so a misspelt threshold cannot be silently ignored.
+// keys are errors, so a misspelt threshold cannot be silently ignored, and
+// so is a threshold out of its range (Validate).
 func LoadConfig(path string) (Config, error) {
 	c := DefaultConfig
 	f, err := os.Open(path)
@@ -298,6 +302,9 @@ func LoadConfig(path string) (Config, error) {
 	dec := json.NewDecoder(f)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
+		return c, fmt.Errorf("detector config %s: %w", path, err)
+	}
+	if err := c.Validate(); err != nil {
 		return c, fmt.Errorf("detector config %s: %w", path, err)
 	}
 	return c, nil

@@ -228,6 +228,21 @@ func TestZoneHysteresis(t *testing.T) {
 	if out := evs[1]; out.Lat < 31 || out.Lat > 31.01 || out.Details.HoursInside < 4.9 || out.Details.HoursInside > 5.1 {
 		t.Errorf("exit %+v", out)
 	}
+	if evs[0].Details.FirstHeardInside {
+		t.Errorf("a seen crossing marked first heard inside: %+v", evs[0])
+	}
+	// A ship first heard inside the area: its entry is not seen, and the
+	// start of a feed is not ships entering (one marked entry at its first
+	// fix, info; the exit as usual).
+	inside := path(412000125, 0, 12*time.Hour, 2*time.Minute, 30.5, 124.5, 12, 0)
+	evs = engineRun(t, zones, inside, nil)
+	if r := reasons(evs); r["zone_entry"] != 1 || r["zone_exit"] != 1 || len(evs) != 2 {
+		t.Fatalf("first heard inside: %v", summary(evs))
+	}
+	if in := evs[0]; !in.Details.FirstHeardInside || in.Severity != SeverityInfo || !in.Start.Equal(inside[0].Time.Std()) ||
+		!strings.Contains(in.Summary(), "first heard inside") {
+		t.Errorf("first heard inside: %+v %s", in, in.Summary())
+	}
 }
 
 // Two transmitters on one MMSI alternating their names every few minutes

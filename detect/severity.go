@@ -38,12 +38,14 @@ func (e *Engine) severity(ev *Event) Severity {
 	case KindZoneEntry:
 		switch d.ZoneKind {
 		case "dprk_waters":
+			// Presence in DPRK waters is the finding, seen crossing or not.
 			if dprkShip {
 				return SeverityInfo
 			}
 			return SeverityHigh
-		case "sts_area":
-			return SeverityLow
+		}
+		if d.FirstHeardInside {
+			return SeverityInfo // where a feed began, not a move
 		}
 		return SeverityLow
 	case KindZoneExit:

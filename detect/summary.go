@@ -81,6 +81,10 @@ func (e *Event) Summary() string {
 		}
 		b.WriteString(".")
 	case KindZoneEntry:
+		if d.FirstHeardInside {
+			fmt.Fprintf(&b, "%s was first heard inside %s at %s, %s (its entry was not seen).", v0, zoneText(d), at, when(e.Start))
+			break
+		}
 		fmt.Fprintf(&b, "%s entered %s at %s, %s.", v0, zoneText(d), at, when(e.Start))
 	case KindZoneExit:
 		fmt.Fprintf(&b, "%s left %s at %s, %s, after %s inside.", v0, zoneText(d), at, when(e.End), hoursText(d.HoursInside))

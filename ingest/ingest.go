@@ -237,7 +237,7 @@ func Run(ctx context.Context, st store.IngestStore, inputs []Input, o Options) (
 	if len(inputs) == 0 {
 		return Result{}, errors.New("ingest: no inputs")
 	}
-	return run(ctx, st, inputs, o, "")
+	return run(ctx, st, inputs, o, "", nil)
 }
 
 // Flush closes the stored stream: every occurrence still open is closed
@@ -253,7 +253,10 @@ func Flush(ctx context.Context, st store.IngestStore, o Options) (Result, error)
 	if err != nil {
 		return Result{}, fmt.Errorf("ingest: read detector state: %w", err)
 	}
-	return run(ctx, st, nil, o, "flush-"+stateHash(state))
+	// The state read here is the one the flush restores: a large state
+	// is read from the store once, not once for its hash and again to
+	// use it (each read is the blob and the driver's copies of it).
+	return run(ctx, st, nil, o, "flush-"+stateHash(state), state)
 }
 
 // loadState reads the stored detector state (nil when there is none).
@@ -276,7 +279,9 @@ func stateHash(b []byte) string {
 	return hex.EncodeToString(h[:12])
 }
 
-func run(ctx context.Context, st store.IngestStore, inputs []Input, o Options, id string) (Result, error) {
+// run reads inputs as run id; state is the stored detector state when
+// the caller has read it already (nil: read here).
+func run(ctx context.Context, st store.IngestStore, inputs []Input, o Options, id string, state []byte) (Result, error) {
 	live := false
 	for _, in := range inputs {
 		live = live || in.Live
@@ -289,13 +294,14 @@ func run(ctx context.Context, st store.IngestStore, inputs []Input, o Options, i
 		id += "-live-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	}
 	var res Result
-	state, err := loadState(ctx, st, o.stateKey())
-	if err != nil {
-		return res, err
+	if state == nil {
+		var err error
+		if state, err = loadState(ctx, st, o.stateKey()); err != nil {
+			return res, err
+		}
 	}
 	start := stateHash(state)
 	hasState := state != nil
-	state = nil // each pass reads it again: a large state is not held twice
 	run, err := st.Run(ctx, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -334,6 +340,11 @@ func run(ctx context.Context, st store.IngestStore, inputs []Input, o Options, i
 		p := &pass{o: o, st: st, run: run, committed: run.Batches, vessels: map[uint32]*vesselState{},
 			idents: map[identKey]*identRec{}, live: live, lastCommit: time.Now()}
 		p.continues = hasState && !run.Detached
+		if p.continues {
+			// The first pass restores the state already read; a pass
+			// after it reads it again (it is not held meanwhile).
+			p.initial, state = state, nil
+		}
 		late, err := p.do(ctx, inputs)
 		res.Untimed, res.Failed, res.Evicted = p.untimed, p.failed, p.forgotten
 		res.Continued, res.Detached = p.restored, run.Detached
@@ -469,6 +480,7 @@ type pass struct {
 	forgotten            int64 // vessels evicted
 
 	continues  bool             // start from the stored detector state
+	initial    []byte           // that state, when already read
 	restored   bool             // the engine did
 	state      *store.StateBlob // the state to store with the last batch
 	failed     []error
@@ -493,9 +505,13 @@ func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
 	defer st.finish()
 	eng := detect.NewEngine(cfg, p.o.Land, p.o.Ports, p.o.Zones, st.event)
 	if p.continues {
-		state, err := loadState(ctx, p.st, p.o.stateKey())
-		if err != nil {
-			return 0, err
+		state := p.initial
+		p.initial = nil
+		if state == nil {
+			var err error
+			if state, err = loadState(ctx, p.st, p.o.stateKey()); err != nil {
+				return 0, err
+			}
 		}
 		switch err := eng.Restore(state); {
 		case err == nil:

@@ -116,9 +116,11 @@ type Skipped struct {
 // previous DPRK port call, a loading: a ship-to-ship encounter in a
 // supply area (an STS area) or with another tanker, or a voyage from a
 // supply area (leaving one of the rules' voyage zones). facts tells what
-// is known of a ship by MMSI. Events may come in any order; the result is
-// ordered by arrival.
-func Estimates(events []detect.Event, facts func(mmsi uint32) Vessel, rules Rules, factors Factors) ([]Estimate, []Skipped) {
+// is known of a ship by MMSI at an event's start: an MMSI can carry one
+// ship's identity (IMO, name) one month and another's the next, and an
+// event belongs to the ship that broadcast the MMSI then. Events may come
+// in any order; the result is ordered by arrival.
+func Estimates(events []detect.Event, facts func(mmsi uint32, at time.Time) Vessel, rules Rules, factors Factors) ([]Estimate, []Skipped) {
 	lookback := rules.Lookback()
 	cargo, _ := factors.Get(rules.Product)
 	evs := append([]detect.Event(nil), events...)
@@ -127,13 +129,18 @@ func Estimates(events []detect.Event, facts func(mmsi uint32) Vessel, rules Rule
 	for _, z := range rules.VoyageZones {
 		voyage[z] = true
 	}
-	cache := map[uint32]Vessel{}
-	fact := func(m uint32) Vessel {
-		v, ok := cache[m]
+	type at struct {
+		mmsi uint32
+		t    int64
+	}
+	cache := map[at]Vessel{}
+	fact := func(m uint32, t time.Time) Vessel {
+		k := at{m, t.UnixNano()}
+		v, ok := cache[k]
 		if !ok {
-			v = facts(m)
+			v = facts(m, t)
 			v.MMSI = m
-			cache[m] = v
+			cache[k] = v
 		}
 		return v
 	}
@@ -154,20 +161,20 @@ func Estimates(events []detect.Event, facts func(mmsi uint32) Vessel, rules Rule
 			if !e.Details.DPRKPort || len(e.Vessels) == 0 {
 				continue
 			}
-			v := fact(e.Vessels[0].MMSI)
+			v := fact(e.Vessels[0].MMSI, e.Start)
 			if v.Tanker {
 				calls = append(calls, call{e, v})
 			}
 		case detect.KindEncounter:
 			for _, me := range e.Vessels {
-				v := fact(me.MMSI)
+				v := fact(me.MMSI, e.Start)
 				var others []string
 				tankerOther := false
 				for _, o := range e.Vessels {
 					if o.MMSI == me.MMSI {
 						continue
 					}
-					ov := fact(o.MMSI)
+					ov := fact(o.MMSI, e.Start)
 					name := o.Name
 					if name == "" {
 						name = ov.Name
@@ -196,7 +203,7 @@ func Estimates(events []detect.Event, facts func(mmsi uint32) Vessel, rules Rule
 			if !voyage[e.Details.Zone] || len(e.Vessels) == 0 {
 				continue
 			}
-			v := fact(e.Vessels[0].MMSI)
+			v := fact(e.Vessels[0].MMSI, e.Start)
 			loads[v.key()] = append(loads[v.key()], load{e, fmt.Sprintf("voyage from a supply area: left %s after %.1f h inside", zoneLabel(e), e.Details.HoursInside)})
 		}
 	}

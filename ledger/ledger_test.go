@@ -232,7 +232,7 @@ func ev(id, kind string, start, end float64, mmsis ...uint32) detect.Event {
 func TestEstimates(t *testing.T) {
 	const dprk, foreign, fisher, other = 445000101, 667000202, 445000999, 445000888
 	capOf, _ := FromLength(110)
-	facts := func(m uint32) Vessel {
+	facts := func(m uint32, _ time.Time) Vessel {
 		switch m {
 		case dprk:
 			return Vessel{IMO: 8660313, Name: "SIM PAEK SONG", Tanker: true, TankerWhy: "AIS ship type 80", Capacity: &capOf}

@@ -10,8 +10,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"strings"
+	"time"
 )
 
 // Config holds the weights (points per factor), caps and the bands. The
@@ -113,13 +116,88 @@ func LoadConfig(path string) (Config, error) {
 	if err := dec.Decode(&cfg); err != nil {
 		return Config{}, fmt.Errorf("risk config %s: %w", path, err)
 	}
-	if cfg.DeclineAt <= cfg.ReferAt || cfg.ReferAt <= 0 {
-		return Config{}, fmt.Errorf("risk config %s: decline_at (%g) must be above refer_at (%g), and refer_at above 0", path, cfg.DeclineAt, cfg.ReferAt)
-	}
-	if cfg.MinCoverage < 0 || cfg.MinCoverage > 1 {
-		return Config{}, fmt.Errorf("risk config %s: min_coverage %g must be a share between 0 and 1", path, cfg.MinCoverage)
+	if err := cfg.Validate(); err != nil {
+		return Config{}, fmt.Errorf("risk config %s: %w", path, err)
 	}
 	return cfg, nil
+}
+
+// Allowed ranges. A weight of 0 (or less) would drop its factor, and the
+// evidence with it, from every profile: a designated vessel could read as
+// clean. A huge one (1e308) overflows the score to +Inf, which JSON cannot
+// encode. To lessen a factor, give it a small weight.
+const (
+	maxWeight = 1000    // points per occurrence
+	maxCap    = 100_000 // points; 0 is no cap
+	maxBand   = 100_000
+)
+
+// Validate checks every weight, cap and band against its range; the error
+// names each field out of range, its value and the range.
+func (c Config) Validate() error {
+	weights := []struct {
+		name string
+		v    float64
+	}{
+		{"listed_vessel", c.ListedVessel}, {"listed_vessel_by_name", c.ListedVesselByName}, {"listed_party", c.ListedParty},
+		{"dprk_flag", c.DPRKFlag}, {"dprk_port_call", c.DPRKPortCall}, {"encounter_dprk", c.EncounterDPRK},
+		{"encounter", c.Encounter}, {"gap", c.Gap}, {"gap_deliberate", c.GapDeliberate}, {"loitering", c.Loitering},
+		{"dprk_waters", c.DPRKWaters}, {"sts_zone_entry", c.STSZoneEntry}, {"draught_change_at_sea", c.DraughtAtSea},
+		{"flag_change", c.FlagChange}, {"name_change", c.NameChange}, {"type_to_fishing", c.TypeToFishing},
+		{"imo_change", c.IMOChange}, {"identity_conflict", c.IdentityConflict}, {"position_spoofing", c.Spoofing},
+		{"inconsistency", c.Inconsistency}, {"abused_registry", c.AbusedRegistry}, {"old_vessel", c.OldVessel},
+	}
+	caps := []struct {
+		name string
+		v    float64
+	}{
+		{"encounter_cap", c.EncounterCap}, {"gap_cap", c.GapCap}, {"loitering_cap", c.LoiteringCap},
+		{"sts_zone_cap", c.STSZoneCap}, {"draught_change_cap", c.DraughtCap}, {"flag_change_cap", c.FlagChangeCap},
+		{"name_change_cap", c.NameChangeCap},
+	}
+	var errs []error
+	// !(v > lo && v <= hi) also refuses NaN.
+	for _, w := range weights {
+		if !(w.v > 0 && w.v <= maxWeight) {
+			errs = append(errs, fmt.Errorf("%s %g out of range: a weight must be above 0 and at most %d points (0 would hide the factor and its evidence)", w.name, w.v, maxWeight))
+		}
+	}
+	for _, w := range caps {
+		if !(w.v >= 0 && w.v <= maxCap) {
+			errs = append(errs, fmt.Errorf("%s %g out of range: a cap must be from 0 (no cap) to %d points", w.name, w.v, maxCap))
+		}
+	}
+	if c.OldVesselYears < 1 || c.OldVesselYears > 200 {
+		errs = append(errs, fmt.Errorf("old_vessel_years %d out of range: must be from 1 to 200", c.OldVesselYears))
+	}
+	for _, b := range []struct {
+		name string
+		v    float64
+	}{{"refer_at", c.ReferAt}, {"decline_at", c.DeclineAt}} {
+		if !(b.v > 0 && b.v <= maxBand) {
+			errs = append(errs, fmt.Errorf("%s %g out of range: must be above 0 and at most %d points", b.name, b.v, maxBand))
+		}
+	}
+	if c.DeclineAt <= c.ReferAt {
+		errs = append(errs, fmt.Errorf("decline_at (%g) must be above refer_at (%g)", c.DeclineAt, c.ReferAt))
+	}
+	if !(c.MinCoverage >= 0 && c.MinCoverage <= 1) {
+		errs = append(errs, fmt.Errorf("min_coverage %g out of range: must be a share from 0 to 1", c.MinCoverage))
+	}
+	for i, r := range c.AbusedRegistries {
+		if len(r.Flag) != 2 || strings.ToUpper(r.Flag) != r.Flag {
+			errs = append(errs, fmt.Errorf("abused_registries[%d].flag %q: must be an ISO 3166 alpha-2 code in capitals", i, r.Flag))
+		}
+		if r.From != "" {
+			if _, err := time.Parse("2006-01-02", r.From); err != nil {
+				errs = append(errs, fmt.Errorf("abused_registries[%d].from %q: must be a date YYYY-MM-DD", i, r.From))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%d setting(s) out of range: %w", len(errs), errors.Join(errs...))
+	}
+	return nil
 }
 
 // Hash identifies a configuration: the report prints it, so two reports

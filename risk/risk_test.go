@@ -250,3 +250,37 @@ func TestGapDetailSingular(t *testing.T) {
 		t.Errorf("ais_gap detail: %+v", f)
 	}
 }
+
+// TestLoadConfigRanges: a zero weight (which would drop its factor and
+// hide a hit), a negative or huge one (an infinite score), bad bands and
+// coverage are refused on load, each named with its range.
+func TestLoadConfigRanges(t *testing.T) {
+	if err := DefaultConfig.Validate(); err != nil {
+		t.Fatalf("defaults: %v", err)
+	}
+	p := t.TempDir() + "/c.json"
+	for body, want := range map[string]string{
+		`{"listed_vessel": 0}`:                      "listed_vessel 0 out of range: a weight must be above 0 and at most 1000 points",
+		`{"encounter_dprk": -5}`:                    "encounter_dprk -5 out of range",
+		`{"encounter": 1e308}`:                      "encounter 1e+308 out of range",
+		`{"gap_cap": -1}`:                           "gap_cap -1 out of range: a cap must be from 0 (no cap)",
+		`{"decline_at": 1e308}`:                     "decline_at 1e+308 out of range",
+		`{"old_vessel_years": 0}`:                   "old_vessel_years 0 out of range",
+		`{"min_coverage": 2}`:                       "min_coverage 2 out of range",
+		`{"abused_registries": [{"flag": "fiji"}]}`: `abused_registries[0].flag "fiji"`,
+	} {
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := LoadConfig(p)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", body, err, want)
+		}
+	}
+	// A profile under a validated config always encodes: no +Inf score.
+	c := DefaultConfig
+	c.Encounter, c.EncounterCap = maxWeight, 0
+	if _, err := json.Marshal(Assess(stsTanker(), c)); err != nil {
+		t.Errorf("profile at the largest weight: %v", err)
+	}
+}

@@ -47,6 +47,17 @@ func TestInvalidIMOIsAWarning(t *testing.T) {
 	if other.Score >= plain.Score {
 		t.Errorf("a valid different IMO no longer lowers the score: %.3f", other.Score)
 	}
+	// An IMO without digits is said, not silently dropped; AIS's "not
+	// available" (zeros) is dropped without a word.
+	for _, imo := range []string{"abc", "n/a"} {
+		_, ans = top(t, Query{Type: "vessel", Name: "RYONG GUN BONG", IMO: imo}, "RYONG GUN BONG")
+		if len(ans.Warnings) != 1 || ans.Warnings[0].Field != "imo" || !strings.Contains(ans.Warnings[0].Message, "no digits") || ans.Query.IMO != "" {
+			t.Errorf("IMO %q: %+v", imo, ans.Warnings)
+		}
+	}
+	if _, ans = top(t, Query{Type: "vessel", Name: "RYONG GUN BONG", IMO: "IMO0000000"}, "RYONG GUN BONG"); len(ans.Warnings) != 0 {
+		t.Errorf("IMO of zeros: %+v", ans.Warnings)
+	}
 	// An MMSI with no valid structure, and one of eight digits.
 	for _, m := range []string{"123456789", "44512300"} {
 		_, ans = top(t, Query{Type: "vessel", Name: "RYONG GUN BONG", MMSI: m}, "RYONG GUN BONG")

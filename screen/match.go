@@ -69,7 +69,17 @@ type Options struct {
 	All bool
 }
 
-// Validate checks a query before it is screened.
+// typeWords reads a query's type as analysts' files write it: the
+// British spelling, "company", "ship", "individual".
+var typeWords = map[string]string{
+	"": "", "any": "any",
+	"vessel": "vessel", "ship": "vessel",
+	"organization": "organization", "organisation": "organization", "company": "organization", "entity": "organization",
+	"person": "person", "individual": "person",
+}
+
+// Validate checks a query before it is screened; a type written another
+// way ("Company", "ship") is read as its canonical word.
 func (q *Query) Validate() error {
 	for field, v := range map[string]string{"name": q.Name, "imo": q.IMO, "mmsi": q.MMSI, "call_sign": q.CallSign, "flag": q.Flag, "type": q.Type} {
 		if !utf8.ValidString(v) {
@@ -79,11 +89,11 @@ func (q *Query) Validate() error {
 	if len(q.Name) > MaxNameLength {
 		return fmt.Errorf("%w: name is %d bytes, more than %d", ErrBadQuery, len(q.Name), MaxNameLength)
 	}
-	switch q.Type {
-	case "", "any", "vessel", "organization", "person":
-	default:
+	t, ok := typeWords[strings.ToLower(strings.TrimSpace(q.Type))]
+	if !ok {
 		return fmt.Errorf("%w: type %q (want vessel, organization, person or any)", ErrBadQuery, q.Type)
 	}
+	q.Type = t
 	if strings.TrimSpace(q.Name) == "" && strings.TrimSpace(q.IMO) == "" && strings.TrimSpace(q.MMSI) == "" && strings.TrimSpace(q.CallSign) == "" {
 		return ErrEmptyQuery
 	}
@@ -115,20 +125,26 @@ func (q Query) Sanitised() (Query, []string) {
 // number space the query's type screens (ship numbers for vessels, company
 // numbers for organizations, either for any type), an MMSI that is not
 // nine digits or has no structure ITU-R M.585 defines. An IMO of zeros
-// ("IMO0000000", AIS's "not available") is dropped without a warning.
+// ("IMO0000000", AIS's "not available") is dropped without a warning;
+// one without digits ("n/a") is dropped with one.
 func (q Query) sanitise() (Query, []Warning) {
 	var warns []Warning
 	if strings.TrimSpace(q.IMO) != "" {
-		ds := strings.Trim(strings.Map(func(r rune) rune {
+		digits := strings.Map(func(r rune) rune {
 			if r >= '0' && r <= '9' {
 				return r
 			}
 			return -1
-		}, q.IMO), "0")
+		}, q.IMO)
+		ds := strings.Trim(digits, "0")
 		n := imoDigits(q.IMO)
 		ship, company := identity.ValidShipIMO(n), identity.ValidCompanyIMO(n)
 		var msg string
 		switch {
+		case digits == "":
+			// "abc", "n/a", "unknown": said, so a row never loses its
+			// IMO without a word.
+			msg = fmt.Sprintf("IMO %q holds no digits, so it is not an IMO number: ignored", q.IMO)
 		case ds == "":
 		case n == 0:
 			msg = fmt.Sprintf("IMO %q is not a seven-digit IMO number: ignored", q.IMO)
@@ -184,7 +200,21 @@ type hit struct {
 	why      []string
 	nameOnly float64 // best name score
 	name     string
+	// The best name match's explanation, written out only for a hit
+	// that makes the answer (a query scores dozens of candidates, and
+	// formatting each one's words was a third of its allocations).
+	namePart string // the bracketed part tried, or ""
+	nameKind sanctions.NameKind
 	nameWhy  string
+}
+
+// nameExplanation is the best name match's explanation for query name q.
+func (h *hit) nameExplanation(q string) string {
+	part := ""
+	if h.namePart != "" {
+		part = fmt.Sprintf(" (bracketed part %q tried on its own)", h.namePart)
+	}
+	return fmt.Sprintf("name %q%s ~ %s %q (%.2f): %s", q, part, kindWord(h.nameKind), h.name, h.nameOnly, h.nameWhy)
 }
 
 // Search screens one query whose identifiers are well formed (Validate:
@@ -300,7 +330,7 @@ func (ix *Index) Screen(q Query, opt Options) (Answer, error) {
 				seen[key.Joined+"|"+key.Numbers] = true
 				part := ""
 				if alt != q.Name {
-					part = fmt.Sprintf(" (bracketed part %q tried on its own)", alt)
+					part = alt
 				}
 				for _, ei := range ni.candidates(key, sc, 64) {
 					c := &ni.entries[ei]
@@ -310,7 +340,7 @@ func (ix *Index) Screen(q Query, opt Options) (Answer, error) {
 					}
 					h := get(c.entity)
 					if s > h.nameScore() {
-						h.setName(s, c.name, fmt.Sprintf("name %q%s ~ %s %q (%.2f): %s", q.Name, part, kindWord(c.kind), c.name, s, why))
+						h.nameOnly, h.name, h.namePart, h.nameKind, h.nameWhy = s, c.name, part, c.kind, why
 					}
 				}
 			}
@@ -328,22 +358,35 @@ func (ix *Index) Screen(q Query, opt Options) (Answer, error) {
 	out := make([]Result, 0, len(hits))
 	for e, h := range hits {
 		ent := ix.entities[e]
+		// The score first; the explanation only for a hit in the answer.
 		score := h.score
-		why := append([]string(nil), h.why...)
+		var listedIMO string
+		imoDiffers := false
 		if h.name != "" {
 			ns := h.nameOnly
 			// A query IMO that differs from the listed one says the name
 			// belongs to another hull; the name alone still refers.
 			if shipIMO != 0 && ent.Type == sanctions.Vessel && score < 1 {
-				if listed := ent.ShipIMO(); listed != "" && listed != strconv.Itoa(shipIMO) {
+				if listedIMO = ent.ShipIMO(); listedIMO != "" && listedIMO != strconv.Itoa(shipIMO) {
 					ns *= 0.85
-					why = append(why, fmt.Sprintf("query IMO %d differs from the listed IMO %s: the name match may be another ship of that name", shipIMO, listed))
+					imoDiffers = true
 				}
 			}
 			if ns > score {
 				score = ns
 			}
-			why = append(why, h.nameWhy)
+		}
+		r := Result{Entity: ent, Score: round3(score), MatchedName: h.name}
+		r.Match = r.Score >= opt.Threshold
+		if !r.Match && !opt.All {
+			continue
+		}
+		why := append([]string(nil), h.why...)
+		if h.name != "" {
+			if imoDiffers {
+				why = append(why, fmt.Sprintf("query IMO %d differs from the listed IMO %s: the name match may be another ship of that name", shipIMO, listedIMO))
+			}
+			why = append(why, h.nameExplanation(q.Name))
 		}
 		if badIMO != 0 && ent.Type == sanctions.Vessel {
 			for _, listed := range ent.IDs(sanctions.SchemeShipIMO) {
@@ -356,11 +399,8 @@ func (ix *Index) Screen(q Query, opt Options) (Answer, error) {
 		if q.Flag != "" && ent.Type == sanctions.Vessel {
 			why = append(why, flagNote(q.Flag, ent))
 		}
-		r := Result{Entity: ent, Score: round3(score), MatchedName: h.name, Explanation: why}
-		r.Match = r.Score >= opt.Threshold
-		if r.Match || opt.All {
-			out = append(out, r)
-		}
+		r.Explanation = why
+		out = append(out, r)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Score != out[j].Score {
@@ -425,10 +465,6 @@ func joinNotes(e *sanctions.Entity) []string {
 }
 
 func (h *hit) nameScore() float64 { return h.nameOnly }
-
-func (h *hit) setName(s float64, name, why string) {
-	h.nameOnly, h.name, h.nameWhy = s, name, why
-}
 
 func round3(f float64) float64 { return float64(int(f*1000+0.5)) / 1000 }
 

@@ -133,7 +133,7 @@ func TestBadQueries(t *testing.T) {
 		{Name: "   "},
 		{Name: strings.Repeat("A", 10<<20)},
 		{Name: "CHON\xff\xfeMA"},
-		{Name: "X", Type: "ship"},
+		{Name: "X", Type: "boat"},
 		{IMO: "12345"},
 		{MMSI: "44512300"},
 	}
@@ -145,6 +145,13 @@ func TestBadQueries(t *testing.T) {
 	}
 	if _, err := ix.Search(Query{}, Options{}); !errors.Is(err, ErrEmptyQuery) {
 		t.Errorf("empty: %v", err)
+	}
+	// Types as analysts' files write them are read, not refused.
+	for in, want := range map[string]string{"Ship": "vessel", "company": "organization", "Organisation": "organization", "individual": "person", " VESSEL ": "vessel"} {
+		q := Query{Name: "CHON MA SAN", Type: in}
+		if err := q.Validate(); err != nil || q.Type != want {
+			t.Errorf("type %q: %q %v", in, q.Type, err)
+		}
 	}
 }
 

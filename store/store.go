@@ -135,6 +135,11 @@ type TenantStore interface {
 	PutAPIKey(ctx context.Context, k APIKey) error
 	APIKey(ctx context.Context, id string) (APIKey, error)
 	APIKeys(ctx context.Context, tenant string) ([]APIKey, error)
+	// TouchAPIKeys records when keys were last used: each key's LastUsed
+	// is raised to the time given (never lowered), and nothing else of
+	// the key changes (a revocation made meanwhile stays). Unknown IDs
+	// are ignored.
+	TouchAPIKeys(ctx context.Context, used []KeyUse) error
 	// Sessions of signed-in users, by the hash of their token: kept in
 	// the store, so every server node honours them.
 	PutSession(ctx context.Context, s Session) error
@@ -291,8 +296,8 @@ func (b BBox) Contains(lat, lon float64) bool {
 type Coverage struct {
 	Points int64     `json:"points"` // positions kept
 	Fixes  int64     `json:"fixes"`  // positions received
-	First  time.Time `json:"first,omitempty"`
-	Last   time.Time `json:"last,omitempty"`
+	First  time.Time `json:"first,omitzero"`
+	Last   time.Time `json:"last,omitzero"`
 	// Days is the number of UTC days with at least one position.
 	Days int `json:"days"`
 }
@@ -347,7 +352,7 @@ type User struct {
 	// FailedLogins counts consecutive failures; LockedUntil is set when
 	// they reach the limit.
 	FailedLogins int       `json:"failed_logins,omitempty"`
-	LockedUntil  time.Time `json:"locked_until,omitempty"`
+	LockedUntil  time.Time `json:"locked_until,omitzero"`
 }
 
 // APIKey is a key for the HTTP API. The secret is shown once when the key
@@ -361,12 +366,18 @@ type APIKey struct {
 	CreatedBy string    `json:"created_by"`
 	Created   time.Time `json:"created"`
 	Expires   time.Time `json:"expires"`
-	Revoked   time.Time `json:"revoked,omitempty"`
-	LastUsed  time.Time `json:"last_used,omitempty"`
+	Revoked   time.Time `json:"revoked,omitzero"`
+	LastUsed  time.Time `json:"last_used,omitzero"`
 	// User, when set, binds the key to a user of its tenant: the key acts
 	// as that person (four eyes count people, not keys) and stops
 	// working when the user is disabled.
 	User string `json:"user,omitempty"`
+}
+
+// KeyUse is an API key's use at a time (TouchAPIKeys).
+type KeyUse struct {
+	ID string
+	At time.Time
 }
 
 // Assessment is one stored risk profile.
@@ -405,7 +416,7 @@ type Decision struct {
 	// approves (or "rejected").
 	Status     string    `json:"status"`
 	ApprovedBy string    `json:"approved_by,omitempty"`
-	ApprovedAt time.Time `json:"approved_at,omitempty"`
+	ApprovedAt time.Time `json:"approved_at,omitzero"`
 	AuditSeq   int64     `json:"audit_seq"`
 }
 

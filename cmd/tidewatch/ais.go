@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -88,6 +89,9 @@ Examples:
 	if len(inputs) == 0 {
 		return usagef("give one or more inputs (a file, -, tcp://HOST:PORT or udp://HOST:PORT)")
 	}
+	if err := noDirectories(inputs); err != nil {
+		return err
+	}
 	var keep [64]bool
 	if types != "" {
 		for _, t := range strings.Split(types, ",") {
@@ -153,11 +157,26 @@ Examples:
 
 func isLive(in string) bool { return ais.IsLive(in) }
 
+// noDirectories refuses an input that is a directory, before anything is
+// read ("read X: is a directory" after a summary of 0 messages said
+// little): AIS inputs are files, standard input or feeds.
+func noDirectories(inputs []string) error {
+	for _, in := range inputs {
+		if in == "-" || isLive(in) {
+			continue
+		}
+		if fi, err := os.Stat(in); err == nil && fi.IsDir() {
+			return usagef("%s is a directory: give AIS files (NMEA logs, CSV exports, .gz), e.g. %s", termtext.Safe(in), filepath.Join(termtext.Safe(in), "*.nmea"))
+		}
+	}
+	return nil
+}
+
 // feedFlags adds the live-feed flags to fs and returns the options they
 // set (Log goes to log). ingest and detect can share it.
 func feedFlags(fs *flag.FlagSet, log io.Writer) *ais.FeedOptions {
 	o := &ais.FeedOptions{Log: log}
-	fs.Var(idleTimeout{&o.IdleTimeout}, "idle-timeout", "live TCP feeds: drop and redial a connection that sends no valid AIS sentence for this `duration`: 90s, 5m (minutes); 0 = never (default 2m)")
+	fs.Var(idleTimeout{&o.IdleTimeout}, "idle-timeout", "live TCP feeds: drop and redial a connection that sends no valid AIS sentence for this `duration`: 90s, 5m (minutes); 0 = never")
 	fs.IntVar(&o.MaxReconnects, "max-reconnects", 0, "live TCP feeds: give up after this many connections in a row that fail or end before they are healthy (0 = never)")
 	return o
 }
@@ -336,6 +355,9 @@ unusable lines by reason.
 	if len(inputs) == 0 {
 		return usagef("give one or more inputs")
 	}
+	if err := noDirectories(inputs); err != nil {
+		return err
+	}
 	ctx, cancel := signalContext()
 	defer cancel()
 	var failed failures
@@ -413,6 +435,7 @@ func collectStats(in string, src ais.Source) *inputStats {
 
 func printStats(w io.Writer, st *inputStats) {
 	fmt.Fprintf(w, "%s\n", st.Input)
+	// One table, so every label lines up.
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  lines\t%d\n  sentences\t%d\n  messages\t%d\n", st.Lines, st.Sentences, st.Messages)
 	fmt.Fprintf(tw, "  distinct MMSIs\t%d (%d with a valid position)\n", st.DistinctMMSI, st.WithPosition)
@@ -421,7 +444,6 @@ func printStats(w io.Writer, st *inputStats) {
 	} else {
 		fmt.Fprintf(tw, "  time span\tunknown (the input carries no times)\n")
 	}
-	tw.Flush()
 	types := make([]int, 0, len(st.ByType))
 	for t := range st.ByType {
 		n, _ := strconv.Atoi(t)
@@ -429,16 +451,24 @@ func printStats(w io.Writer, st *inputStats) {
 	}
 	sort.Ints(types)
 	var parts []string
+	raw := false
 	for _, t := range types {
 		mark := ""
 		if !ais.Decoded(uint8(t)) {
-			mark = "*"
+			mark, raw = "*", true
 		}
 		parts = append(parts, fmt.Sprintf("%d%s:%d", t, mark, st.ByType[strconv.Itoa(t)]))
 	}
-	fmt.Fprintf(w, "  by type     %s   (* kept raw, not decoded)\n", strings.Join(parts, " "))
+	switch {
+	case len(parts) == 0:
+		fmt.Fprintf(tw, "  by type\tnone\n")
+	case raw:
+		fmt.Fprintf(tw, "  by type\t%s   (message type:count; * kept raw, not decoded)\n", strings.Join(parts, " "))
+	default:
+		fmt.Fprintf(tw, "  by type\t%s   (message type:count)\n", strings.Join(parts, " "))
+	}
 	if len(st.Errors) == 0 {
-		fmt.Fprintf(w, "  errors      none\n")
+		fmt.Fprintf(tw, "  errors\tnone\n")
 	} else {
 		keys := make([]string, 0, len(st.Errors))
 		for k := range st.Errors {
@@ -449,15 +479,16 @@ func printStats(w io.Writer, st *inputStats) {
 		for _, k := range keys {
 			ps = append(ps, fmt.Sprintf("%s %d", k, st.Errors[k]))
 		}
-		fmt.Fprintf(w, "  errors      %s\n", strings.Join(ps, ", "))
+		fmt.Fprintf(tw, "  errors\t%s   (lines skipped, by reason)\n", strings.Join(ps, ", "))
 	}
 	if st.TagBlockBad > 0 {
-		fmt.Fprintf(w, "  warnings    %d tag blocks with a missing or wrong checksum (fields used)\n", st.TagBlockBad)
+		fmt.Fprintf(tw, "  warnings\t%d tag blocks with a missing or wrong checksum (fields used)\n", st.TagBlockBad)
 	}
 	if st.ReadError != "" {
-		fmt.Fprintf(w, "  READ ERROR  %s\n", st.ReadError)
+		fmt.Fprintf(tw, "  READ ERROR\t%s\n", st.ReadError)
 	}
 	if st.NoAIS != "" {
-		fmt.Fprintf(w, "  NOT AIS     no AIS message found\n")
+		fmt.Fprintf(tw, "  NOT AIS\tno AIS message found\n")
 	}
+	tw.Flush()
 }

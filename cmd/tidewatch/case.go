@@ -126,7 +126,11 @@ recorded, checked to be the content ingested, or from --ais files), the
 list records in force at the period's end, the detector and risk
 configuration, the events and profile derived from exactly those lines,
 the report, and a cross-check with the store. An input that cannot be read
-is stated in the package (and here), never left out silently.`)
+is stated in the package (and here), never left out silently: the package
+is still written, and the command exits 1 saying what is missing. Inputs
+are recorded by absolute path (--ais files, and files 'tidewatch ingest'
+read); a store whose runs recorded relative paths is read from the
+current directory.`)
 	cf.register(fs, true)
 	fs.StringVar(&from, "from", "", "the period's start (default: 12 months before --to)")
 	fs.StringVar(&to, "to", "", "the period's end (default: now)")
@@ -141,7 +145,17 @@ is stated in the package (and here), never left out silently.`)
 	if len(pos) != 1 || out == "" {
 		return usagef("give the vessel's IMO number or MMSI, and --out")
 	}
-	req := app.CaseExportRequest{Margin: margin, AIS: aisFiles, KeyID: keyID}
+	// The package records each input by the path read: absolute, so the
+	// record means the same file wherever it is read from.
+	var abs []string
+	for _, f := range aisFiles {
+		a, err := filepath.Abs(f)
+		if err != nil {
+			return err
+		}
+		abs = append(abs, a)
+	}
+	req := app.CaseExportRequest{Margin: margin, AIS: abs, KeyID: keyID}
 	if req.Vessel, err = app.ParseVessel(pos[0]); err != nil {
 		return usagef("%v", err)
 	}
@@ -194,7 +208,10 @@ is stated in the package (and here), never left out silently.`)
 	fmt.Fprintf(e.stdout, "  cross-check with the store: %d stored events of the vessel in the period, %d not derived from the package, %d derived but not stored, %d different; store profile %s (score %g)\n",
 		cc.StoreEvents, len(cc.MissingIDs), len(cc.ExtraIDs), len(cc.ChangedIDs), cc.StoreRecommendation, cc.StoreScore)
 	if !pr.Complete {
+		// Written, signed and stating its gaps, but not the whole evidence:
+		// a script must not take it for a complete package.
 		fmt.Fprintln(e.stderr, "  the package is INCOMPLETE: the gaps above are stated in it (data/case.json and the signed statement)")
+		return fmt.Errorf("%s is incomplete: %d part(s) missing (%s)", out, len(pr.Gaps), termtext.Safe(strings.Join(pr.Gaps, "; ")))
 	}
 	return nil
 }
@@ -270,7 +287,7 @@ problem is found.`)
 	if err != nil {
 		return usagef("%v", err)
 	}
-	bag, err := casefile.ReadFile(pos[0])
+	bag, err := casefile.ReadFileWith(pos[0], casefile.ReadOptions{DigestPayload: true}) // payload hashed as read, not held
 	if err != nil {
 		return err
 	}

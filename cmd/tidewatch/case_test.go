@@ -1,12 +1,16 @@
 package main
 
 import (
+	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/tidewatch/tidewatch/ais/sample"
 )
 
 // The case file workflow on the demo scenario: a signing key, an export
@@ -134,11 +138,71 @@ func TestCaseCommands(t *testing.T) {
 			t.Errorf("the receiver's report lacks %q", want)
 		}
 	}
-	// An input that is gone: stated, with exit 0 and the gap on stderr.
+	// An input that is gone: the package is written stating the gap, and
+	// the command exits 1 saying what is missing.
 	os.Rename(nmea, nmea+".away")
 	defer os.Rename(nmea+".away", nmea)
 	code, _, errs = tw(t, "case", "export", "445000101", "--from", "2026-03-01", "--to", "2026-03-04", "--out", filepath.Join(dir, "gap"), "--store", db)
-	if code != 0 || !strings.Contains(errs, "GAP: input") || !strings.Contains(errs, "INCOMPLETE") {
+	if code != 1 || !strings.Contains(errs, "GAP: input") || !strings.Contains(errs, "INCOMPLETE") ||
+		!strings.Contains(errs, "is incomplete: 1 part(s) missing (input "+nmea) {
 		t.Errorf("export with a missing input: %d %s", code, errs)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "gap", "data", "case.json")); err != nil {
+		t.Errorf("the incomplete package was not written: %v", err)
+	}
+}
+
+// TestCaseExportRelativePaths: inputs given by relative paths (to ingest,
+// and to case export --ais) are recorded by absolute path: an export made
+// from another directory finds the ingested file, and the package names
+// the file it read wherever it is read.
+func TestCaseExportRelativePaths(t *testing.T) {
+	// The embedded real sample: small, so the test is quick.
+	work := t.TempDir()
+	b, err := io.ReadAll(sample.Open())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(work, "rel.nmea"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(work, "s.db")
+	t.Chdir(work)
+	if code, _, errs := tw(t, "ingest", "--store", db, "--create", "rel.nmea"); code != 0 {
+		t.Fatalf("ingest: %s", errs)
+	}
+	if code, _, errs := tw(t, "keys", "signing", "create", "--name", "desk", "--store", db); code != 0 {
+		t.Fatalf("signing key: %s", errs)
+	}
+	export := []string{"case", "export", "212250000", "--from", "2012-04-13", "--to", "2012-04-14", "--store", db}
+	t.Chdir(t.TempDir())
+	out := filepath.Join(work, "case")
+	code, stdout, errs := tw(t, append(export, "--out", out)...)
+	if code != 0 || strings.Contains(errs, "GAP") {
+		t.Fatalf("export from another directory: %d %s %s", code, stdout, errs)
+	}
+	abs := filepath.Join(work, "rel.nmea")
+	for _, pkg := range []string{out, filepath.Join(work, "case-ais")} {
+		if pkg != out {
+			t.Chdir(work)
+			if code, _, errs := tw(t, append(export, "--ais", "rel.nmea", "--out", pkg)...); code != 0 {
+				t.Fatalf("export --ais rel.nmea: %s", errs)
+			}
+		}
+		var doc struct {
+			Inputs []struct {
+				Name string `json:"name"`
+			} `json:"inputs"`
+		}
+		b, err := os.ReadFile(filepath.Join(pkg, "data", "case.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, &doc); err != nil {
+			t.Fatal(err)
+		}
+		if len(doc.Inputs) != 1 || doc.Inputs[0].Name != abs {
+			t.Errorf("%s records inputs %+v, want %s", pkg, doc.Inputs, abs)
+		}
 	}
 }

@@ -5,10 +5,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/tidewatch/tidewatch/ais"
@@ -41,17 +44,56 @@ type demoStoreResult struct {
 	subjectRep, cleanR      string
 }
 
+// demoMarker is the file the demo writes into its directory. The demo
+// replaces the store only in a directory that holds it (or that is new or
+// empty): a --dir pointing at a real store must never lose it.
+const demoMarker = ".tidewatch-demo"
+
+// demoSealKey is the one file a directory may hold and still count as
+// empty: 'serve --demo' makes the store's seal key beside it before the
+// store (and the demo never removes it).
+const demoSealKey = "tidewatch.db.key"
+
+// prepareDemoDir makes dir ready for a fresh demo store: it creates it (or
+// accepts it empty, or made by an earlier demo), writes the marker and
+// removes the earlier demo's store. A non-empty directory without the
+// marker is refused, and nothing in it is touched.
+func prepareDemoDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	case err != nil:
+		return fmt.Errorf("demo directory %s: %w", dir, err)
+	case slices.ContainsFunc(entries, func(e fs.DirEntry) bool { return e.Name() != demoSealKey }):
+		if _, err := os.Stat(filepath.Join(dir, demoMarker)); err != nil {
+			return fmt.Errorf("demo directory %s is not empty and was not made by the demo (no %s file in it): "+
+				"the demo replaces the store in its directory, so it refuses to; choose a new or empty directory "+
+				"(or, for an earlier demo's directory, remove it yourself)", dir, demoMarker)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, demoMarker), []byte("made by 'tidewatch demo': the demo replaces the store in this directory each run\n"), 0o644); err != nil {
+		return err
+	}
+	// A fresh store each time: the demo's output should not depend on an
+	// earlier run.
+	path := filepath.Join(dir, "tidewatch.db")
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(path + suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
 // openDemoStore makes a fresh store in dir holding the embedded lists.
 func openDemoStore(dir string) (*app.Service, *sqlite.DB, string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := prepareDemoDir(dir); err != nil {
 		return nil, nil, "", err
 	}
 	path := filepath.Join(dir, "tidewatch.db")
-	// A fresh store each time: the demo's output should not depend on an
-	// earlier run.
-	for _, suffix := range []string{"", "-wal", "-shm"} {
-		os.Remove(path + suffix)
-	}
 	st, err := sqlite.OpenWith(path, sqlite.Options{Create: true})
 	if err != nil {
 		return nil, nil, "", err
@@ -80,6 +122,14 @@ func demoStore(ctx context.Context, w io.Writer, s *app.Service, p app.Principal
 		return nil, err
 	}
 	fmt.Fprintf(w, "  store %s: %d list versions from the embedded snapshot\n", filepath.Join(dir, "tidewatch.db"), len(vs))
+	// The cap ledger's notified deliveries, as published (1718 Committee
+	// notifications; ledger/data/SOURCES): the ledger's years show them
+	// beside the estimates, not "notified: 0".
+	ni, err := s.ImportEmbeddedNotified(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("demo: notified deliveries: %w", err)
+	}
+	fmt.Fprintf(w, "  cap ledger: %d published notified deliveries (tidewatch ledger import --embedded)\n", len(ni.Added))
 
 	sc := demoScenario()
 	simPath := filepath.Join(dir, "simulated-dprk-scenario.nmea")

@@ -77,6 +77,9 @@ has been read.
 	if len(inputs) == 0 {
 		return usagef("give one or more AIS inputs")
 	}
+	if err := noDirectories(inputs); err != nil {
+		return err
+	}
 	cfg := detect.DefaultConfig
 	if config != "" {
 		if cfg, err = detect.LoadConfig(config); err != nil {

@@ -34,13 +34,16 @@ Example: every encounter in the East China Sea STS area in March 2026
 	fs.StringVar(&to, "to", "", "events starting on or before this date (a bare date: the end of that day)")
 	fs.StringVar(&area, "area", "", "a box: south,west,north,east in degrees")
 	fs.StringVar(&zone, "zone", "", "a built-in zone, by id or name")
-	fs.IntVar(&limit, "limit", 1000, "at most this many events")
+	fs.IntVar(&limit, "limit", 1000, "at most this many events (1 to 10000)")
 	fs.BoolVar(&asJSON, "json", false, "one JSON object per event")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	var req app.EventsRequest
 	var err error
+	if limit < 1 || limit > app.MaxEvents {
+		return usagef("--limit %d: give a number of events from 1 to %d", limit, app.MaxEvents)
+	}
 	req.Limit = limit
 	if vessel != "" {
 		if req.Vessel, err = app.ParseVessel(vessel); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"time"
 
 	"github.com/tidewatch/tidewatch/ais"
@@ -66,6 +67,9 @@ flagged in the events.`)
 	if len(inputs) == 0 && lists == "" && !embeddedLists && !*flush {
 		return usagef("give one or more AIS inputs (or --lists / --embedded-lists / --flush)")
 	}
+	if err := noDirectories(inputs); err != nil {
+		return err
+	}
 	cfg := detect.DefaultConfig
 	if config != "" {
 		if cfg, err = detect.LoadConfig(config); err != nil {
@@ -108,6 +112,14 @@ flagged in the events.`)
 		case name == "-":
 			return usagef("ingest reads its inputs twice when it resumes: give a file, not standard input")
 		default:
+			// The store records the input by its absolute path: a case
+			// export (or a resumed run) made later from another directory
+			// finds it again.
+			abs, err := filepath.Abs(name)
+			if err != nil {
+				return err
+			}
+			name = abs
 			in, err := ingest.FileInput(name, open)
 			if err != nil {
 				return err

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -191,10 +192,11 @@ func runKeysTenant(e *env, args []string) error {
 	var sf storeFlags
 	var name, by string
 	var fourEyes, asJSON bool
-	fs := newFlagSet(e, "keys tenant", "tidewatch keys tenant create ID [--name NAME] [--four-eyes]\n       tidewatch keys tenant list", `
-Creates a tenant (lower-case letters, digits and hyphens) or lists them.
---four-eyes makes a decision that overrides the profile's recommendation
-wait for a second underwriter's approval.`)
+	fs := newFlagSet(e, "keys tenant", "tidewatch keys tenant create ID [--name NAME] [--four-eyes]\n       tidewatch keys tenant policy ID --four-eyes=true|false\n       tidewatch keys tenant list", `
+Creates a tenant (lower-case letters, digits and hyphens), sets a tenant's
+policy, or lists them. --four-eyes makes a decision that overrides the
+profile's recommendation wait for a second person's approval; 'policy'
+turns it on or off for an existing tenant, "local" (the CLI's own) too.`)
 	sf.register(fs, true)
 	fs.StringVar(&name, "name", "", "the tenant's display name")
 	fs.BoolVar(&fourEyes, "four-eyes", false, "overrides need a second person's approval")
@@ -204,8 +206,13 @@ wait for a second underwriter's approval.`)
 	if err != nil {
 		return err
 	}
-	if len(pos) == 0 || (pos[0] != "create" && pos[0] != "list") || (pos[0] == "create" && len(pos) != 2) {
-		return usagef("give 'create ID' or 'list'")
+	if len(pos) == 0 || (pos[0] != "create" && pos[0] != "list" && pos[0] != "policy") || (pos[0] != "list" && len(pos) != 2) {
+		return usagef("give 'create ID', 'policy ID --four-eyes=true|false' or 'list'")
+	}
+	fourEyesSet := false
+	fs.Visit(func(f *flag.Flag) { fourEyesSet = fourEyesSet || f.Name == "four-eyes" })
+	if pos[0] == "policy" && !fourEyesSet {
+		return usagef("say the policy: --four-eyes=true or --four-eyes=false")
 	}
 	s, st, err := sf.service(app.Config{})
 	if err != nil {
@@ -228,6 +235,17 @@ wait for a second underwriter's approval.`)
 			}
 			fmt.Fprintf(e.stdout, "%-20s %s%s, four eyes: %v, created %s\n", t.ID, termtext.Safe(t.Name), op, t.Policy.FourEyes, t.Created.Format("2006-01-02"))
 		}
+		return nil
+	}
+	if pos[0] == "policy" {
+		// The CLI holds the store: it acts as the tenant's administrator.
+		p := localPrincipal(by)
+		p.Tenant = pos[1]
+		t, err := s.SetPolicy(ctx, p, store.TenantPolicy{FourEyes: fourEyes})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "tenant %s: four eyes %v\n", t.ID, t.Policy.FourEyes)
 		return nil
 	}
 	t, err := s.CreateTenant(ctx, localPrincipal(by), pos[1], name, store.TenantPolicy{FourEyes: fourEyes})

@@ -26,6 +26,21 @@ func TestKeysAndUsers(t *testing.T) {
 		return out
 	}
 	mustRun("keys", "tenant", "create", "club", "--four-eyes", "--name", "A P&I club")
+	// A tenant's policy is set from the CLI too, the CLI's own "local"
+	// tenant's among them; a policy must be said, not implied.
+	if out := mustRun("keys", "tenant", "policy", "local", "--four-eyes=true"); !strings.Contains(out, "tenant local: four eyes true") {
+		t.Errorf("policy: %q", out)
+	}
+	if out := mustRun("keys", "tenant", "list"); !regexp.MustCompile(`local .*four eyes: true`).MatchString(out) {
+		t.Errorf("policy not kept: %q", out)
+	}
+	mustRun("keys", "tenant", "policy", "local", "--four-eyes=false")
+	if code, _, errs := tw(t, "keys", "tenant", "policy", "local", "--store", st); code != 2 || !strings.Contains(errs, "say the policy") {
+		t.Errorf("policy without --four-eyes: exit %d: %s", code, errs)
+	}
+	if code, _, errs := tw(t, "keys", "tenant", "policy", "nosuch", "--four-eyes", "--store", st); code == 0 || !strings.Contains(errs, "not found") {
+		t.Errorf("policy of a missing tenant: exit %d: %s", code, errs)
+	}
 	out := mustRun("keys", "user", "create", "alice", "--tenant", "club", "--role", "underwriter")
 	if !regexp.MustCompile(`password \(shown once\): [a-z2-7]{24}\n`).MatchString(out) {
 		t.Errorf("a generated password is printed once: %q", out)

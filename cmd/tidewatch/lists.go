@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -150,9 +149,21 @@ Examples:
 	}
 	printShow(e.stdout, l, verbose)
 	if len(l.datasets) == 0 {
-		return errors.New("no list could be read (see the lines above)")
+		return noListsError(l)
 	}
 	return nil
+}
+
+// noListsError says why nothing was read: no files at all, only files
+// that are not lists, or files that failed (printed above).
+func noListsError(l *loaded) error {
+	switch {
+	case len(l.failed) > 0:
+		return fmt.Errorf("no list could be read from %s: %d file(s) failed (see the lines above)", l.from, len(l.failed))
+	case len(l.skipped) > 0:
+		return fmt.Errorf("no list in %s: %d file(s) skipped, none is a list file this version reads (UN XML, OFAC SDN CSV or XML, UK, EU, FollowTheMoney JSON)", l.from, len(l.skipped))
+	}
+	return fmt.Errorf("no list files in %s (an empty folder?): give list files or a folder of them, or --embedded, or --store", l.from)
 }
 
 func errStrings(errs []error) []string {

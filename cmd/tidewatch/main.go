@@ -226,7 +226,9 @@ func printFlags(w io.Writer, fs *flag.FlagSet) {
 		} else {
 			line += "\n" + strings.Repeat(" ", 25) + help
 		}
-		if d := f.DefValue; d != "" && d != "false" && d != "0" && d != "0s" {
+		// A help text that states its default itself is not given a
+		// second one.
+		if d := f.DefValue; d != "" && d != "false" && d != "0" && d != "0s" && !strings.Contains(help, "(default ") {
 			line += " (default " + d + ")"
 		}
 		fmt.Fprintln(w, line)
@@ -288,6 +290,9 @@ func (g group) run(e *env, args []string) error {
 			return err
 		case errors.As(err, &ue):
 			return usagef("%s: %s", c.name, ue.msg)
+		}
+		if strings.HasPrefix(err.Error(), c.name+": ") {
+			return err // it names the subcommand already ("diff: ...")
 		}
 		return fmt.Errorf("%s: %w", c.name, err)
 	}

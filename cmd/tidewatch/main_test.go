@@ -47,6 +47,7 @@ func TestDemo(t *testing.T) {
 		"designated as CHON MA SAN",
 		"recommendation: ACCEPT (score 0",
 		"chain intact: true",
+		"cap ledger: 11 published notified deliveries",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q", want)

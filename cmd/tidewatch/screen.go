@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -136,6 +137,8 @@ Examples:
 			if f, err = batchfile.ParseFormat(formatS); err != nil {
 				return usagef("--format: %v", err)
 			}
+		} else if f, err = outFormat(e, out); err != nil {
+			return err
 		}
 		return screenBatch(e, s, p, opt, in, out, f, start)
 	}
@@ -153,6 +156,23 @@ Examples:
 	}
 	printResults(e.stdout, res)
 	return nil
+}
+
+// outFormat is the batch output's format from --out's extension: an
+// extension it does not write (x.pdf) is refused rather than given CSV
+// under that name; no extension (or standard output) is CSV, said so.
+func outFormat(e *env, out string) (batchfile.Format, error) {
+	ext := strings.ToLower(filepath.Ext(out))
+	switch ext {
+	case ".csv", ".xlsx", ".jsonl", ".ndjson", ".json":
+		return batchfile.FormatOf(out), nil
+	case "":
+		if out != "" && out != "-" {
+			fmt.Fprintf(e.stderr, "writing CSV to %s (no extension; --format or .xlsx, .jsonl, .json for another)\n", termtext.Safe(out))
+		}
+		return batchfile.CSV, nil
+	}
+	return "", usagef("--out %s: Tidewatch does not write %s files: give a name ending .csv, .xlsx, .jsonl or .json, or --format", termtext.Safe(out), termtext.Safe(ext))
 }
 
 // pinFiles makes the service screen against the list files under dir.

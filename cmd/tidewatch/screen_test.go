@@ -45,7 +45,7 @@ func TestScreenCLI(t *testing.T) {
 		{[]string{"screen", "--embedded", "  "}, 2, "no name, IMO"},
 		{[]string{"screen", "--embedded", strings.Repeat("A", 10<<20)}, 2, "more than 1000"},
 		{[]string{"screen", "--embedded", "CHON\xffMA"}, 2, "not valid UTF-8"},
-		{[]string{"screen", "--embedded", "--type", "ship", "X"}, 2, "type \"ship\""},
+		{[]string{"screen", "--embedded", "--type", "boat", "X"}, 2, "type \"boat\""},
 		{[]string{"screen", "--embedded", "--threshold", "2", "X"}, 2, "--threshold"},
 	} {
 		code, out, errs := tw(t, c.args...)

@@ -99,6 +99,7 @@ type Service struct {
 
 	screens *screenCache
 	keys    *keyCache
+	keyUse  keyUses
 	// ingestMu lets one ingest write at a time in this process (the
 	// store's run records keep processes apart).
 	ingestMu  sync.Mutex

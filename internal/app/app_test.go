@@ -3,7 +3,9 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
+	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
@@ -329,6 +331,14 @@ func TestAPIKeys(t *testing.T) {
 // an identity conflict about that claim (issue: a forged type 5 flipped
 // ACCEPT 5 to DECLINE 140).
 func TestForgedStaticIsAClaimNotTheShip(t *testing.T) {
+	// A forgery mid-history, in the ship's last day while it goes on, and
+	// once after its latest report (the live edge): a claim each time.
+	for _, at := range []time.Duration{30 * time.Hour, 71 * time.Hour, 72*time.Hour - 30*time.Second} {
+		t.Run(at.String(), func(t *testing.T) { forgedStatic(t, at) })
+	}
+}
+
+func forgedStatic(t *testing.T, forgedAt time.Duration) {
 	s, st := seeded(t)
 	t0 := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
 	const imo, own, forger = 9100009, 477123000, 445999001
@@ -349,9 +359,9 @@ func TestForgedStaticIsAClaimNotTheShip(t *testing.T) {
 		{MMSI: own, IMO: imo, Field: "imo", Value: "9100009", First: t0, Last: end, Count: 400, Source: "ais"},
 		{MMSI: own, IMO: imo, Field: "name", Value: "PLAIN SAILING", First: t0, Last: end, Count: 400, Source: "ais"},
 		{MMSI: own, Field: "flag", Value: "HK", First: t0, Last: end, Count: 2000, Source: "ais"},
-		{MMSI: forger, IMO: imo, Field: "imo", Value: "9100009", First: t0.Add(30 * time.Hour), Last: t0.Add(30 * time.Hour), Count: 1, Source: "ais"},
-		{MMSI: forger, IMO: imo, Field: "name", Value: "FORGED", First: t0.Add(30 * time.Hour), Last: t0.Add(30 * time.Hour), Count: 1, Source: "ais"},
-		{MMSI: forger, Field: "flag", Value: "KP", First: t0.Add(30 * time.Hour), Last: t0.Add(30 * time.Hour), Count: 1, Source: "ais"},
+		{MMSI: forger, IMO: imo, Field: "imo", Value: "9100009", First: t0.Add(forgedAt), Last: t0.Add(forgedAt), Count: 1, Source: "ais"},
+		{MMSI: forger, IMO: imo, Field: "name", Value: "FORGED", First: t0.Add(forgedAt), Last: t0.Add(forgedAt), Count: 1, Source: "ais"},
+		{MMSI: forger, Field: "flag", Value: "KP", First: t0.Add(forgedAt), Last: t0.Add(forgedAt), Count: 1, Source: "ais"},
 	} {
 		b.Identities = append(b.Identities, id)
 	}
@@ -644,5 +654,40 @@ func TestJobsBounded(t *testing.T) {
 	}
 	if _, err := s.StartJob(a, "screen", 1, block); err != nil {
 		t.Errorf("after the jobs ended: %v", err)
+	}
+}
+
+// A log emptied, or cut at its tail, together with its anchor verifies
+// as a chain (nothing says records were ever written), but the decisions
+// the store keeps were each written as a numbered record: verify holds
+// the log to them.
+func TestAuditEmptiedWithItsAnchorIsCaught(t *testing.T) {
+	for _, cut := range []string{
+		`DELETE FROM audit; DELETE FROM audit_anchor`,
+		`DELETE FROM audit WHERE seq >= (SELECT MIN(seq) FROM audit WHERE action = 'decision'); UPDATE audit_anchor SET seq = (SELECT MAX(seq) FROM audit), hash = (SELECT hash FROM audit ORDER BY seq DESC LIMIT 1), records = (SELECT COUNT(*) FROM audit)`,
+	} {
+		s, st := seeded(t)
+		koti := store.VesselQuery{IMO: 9417115}
+		if _, err := s.Profile(ctx, local, app.ProfileRequest{Vessel: koti}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Decide(ctx, local, app.DecideRequest{Vessel: koti, Decision: risk.Decline, Reason: "on three lists"}); err != nil {
+			t.Fatal(err)
+		}
+		if rep, err := s.VerifyAudit(ctx, local, ""); err != nil || !rep.OK() {
+			t.Fatalf("intact: %+v %v", rep, err)
+		}
+		db, err := sql.Open("sqlite", st.Path())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(cut); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		rep, err := s.VerifyAudit(ctx, local, "")
+		if err != nil || rep.OK() || !strings.Contains(fmt.Sprint(rep.Problems), "no longer holds") {
+			t.Errorf("%s: verifies: %+v %v", cut, rep, err)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -186,6 +187,7 @@ func (s *Service) record(ctx context.Context, p Principal, action, subject strin
 // Close stops the service's background work, writing what is queued.
 func (s *Service) Close() error {
 	s.closeOnce.Do(func() {
+		s.keyUse.close()
 		if s.audit.reqs != nil {
 			close(s.audit.reqs)
 		}
@@ -203,12 +205,62 @@ func (s *Service) VerifyAudit(ctx context.Context, p Principal, head string) (au
 	if err != nil {
 		return rep, err
 	}
+	if err := s.checkDecisionsLogged(ctx, &rep); err != nil {
+		return rep, err
+	}
 	if head != "" {
 		if err := audit.CheckHead(ctx, s.st, &rep, head); err != nil {
 			return rep, Errorf(CodeInvalid, "%v", err)
 		}
 	}
 	return rep, nil
+}
+
+// checkDecisionsLogged holds the log to the decisions the store keeps:
+// each was written with the number of its audit record, so a log emptied
+// or cut at its tail together with its anchor (which a chain alone
+// cannot tell from a log never written) is caught while any decision it
+// recorded remains. Records pruned under a prune record are accounted for.
+func (s *Service) checkDecisionsLogged(ctx context.Context, rep *audit.Report) error {
+	ds, err := s.st.Decisions(ctx, rep.Tenant, store.VesselQuery{})
+	if err != nil {
+		return fmt.Errorf("audit: read decisions: %w", err)
+	}
+	want := map[int64]store.Decision{}
+	for _, d := range ds {
+		if d.AuditSeq > 0 && (rep.Records == 0 || d.AuditSeq >= rep.First) {
+			want[d.AuditSeq] = d
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	found := map[int64]string{}
+	err = s.st.AuditRecords(ctx, rep.Tenant, func(r store.AuditRecord) error {
+		if _, ok := want[r.Seq]; ok {
+			found[r.Seq] = r.Subject
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("audit: read log: %w", err)
+	}
+	seqs := make([]int64, 0, len(want))
+	for q := range want {
+		seqs = append(seqs, q)
+	}
+	slices.Sort(seqs)
+	for _, q := range seqs {
+		d := want[q]
+		subject, ok := found[q]
+		switch {
+		case !ok:
+			rep.Problems = append(rep.Problems, audit.Problem{Seq: q, Reason: fmt.Sprintf("decision %d (%s on %s, %s) was written as audit record %d, which the log no longer holds: records were deleted", d.ID, d.Decision, d.Subject, d.Time.UTC().Format(time.RFC3339), q)})
+		case subject != d.Subject:
+			rep.Problems = append(rep.Problems, audit.Problem{Seq: q, Reason: fmt.Sprintf("decision %d (%s) was written as audit record %d, which is now about %s", d.ID, d.Subject, q, subject)})
+		}
+	}
+	return nil
 }
 
 // AuditFilter selects audit records.

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tidewatch/tidewatch/audit"
 	"github.com/tidewatch/tidewatch/store"
@@ -53,7 +54,7 @@ func ParseRole(s string) (Role, error) {
 			return r, nil
 		}
 	}
-	return 0, Errorf(CodeInvalid, "role %q: give viewer, analyst, underwriter or admin", s)
+	return 0, Errorf(CodeInvalid, "role %q: give viewer, analyst, underwriter or admin", clipID(s))
 }
 
 // Principal is who a use case acts for.
@@ -118,6 +119,7 @@ type TenantStore interface {
 	PutAPIKey(ctx context.Context, k store.APIKey) error
 	APIKey(ctx context.Context, id string) (store.APIKey, error)
 	APIKeys(ctx context.Context, tenant string) ([]store.APIKey, error)
+	TouchAPIKeys(ctx context.Context, used []store.KeyUse) error
 	PutSession(ctx context.Context, s store.Session) error
 	Session(ctx context.Context, idHash string) (store.Session, error)
 	DeleteSession(ctx context.Context, idHash string) error
@@ -126,13 +128,28 @@ type TenantStore interface {
 
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
+// clipID is a client-given id or name as an error message shows it: at
+// most 80 bytes (cut on a rune boundary, "..." after), so a megabyte id
+// is not echoed back in full.
+func clipID(s string) string {
+	const n = 80
+	if len(s) <= n {
+		return s
+	}
+	i := n
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "..."
+}
+
 // CreateTenant makes a tenant (operator admins only).
 func (s *Service) CreateTenant(ctx context.Context, p Principal, id, name string, policy store.TenantPolicy) (store.Tenant, error) {
 	if err := p.needShared(RoleAdmin, "creating a tenant"); err != nil {
 		return store.Tenant{}, err
 	}
 	if !idPattern.MatchString(id) {
-		return store.Tenant{}, Errorf(CodeInvalid, "tenant id %q: lower-case letters, digits and hyphens, at most 63", id)
+		return store.Tenant{}, Errorf(CodeInvalid, "tenant id %q: lower-case letters, digits and hyphens, at most 63", clipID(id))
 	}
 	if strings.TrimSpace(name) == "" {
 		name = id
@@ -190,7 +207,7 @@ func (s *Service) SetPolicy(ctx context.Context, p Principal, policy store.Tenan
 func (s *Service) tenantOf(ctx context.Context, id string) (store.Tenant, error) {
 	t, err := s.st.Tenant(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return t, Errorf(CodeNotFound, "no tenant %q", id)
+		return t, Errorf(CodeNotFound, "no tenant %q", clipID(id))
 	}
 	return t, err
 }
@@ -255,7 +272,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, p Principal, req CreateKeyRe
 	if user != "" {
 		u, err := s.st.User(ctx, t.ID, user)
 		if errors.Is(err, store.ErrNotFound) {
-			return NewKey{}, Errorf(CodeNotFound, "no user %q in tenant %s", user, t.ID)
+			return NewKey{}, Errorf(CodeNotFound, "no user %q in tenant %s", clipID(user), t.ID)
 		}
 		if err != nil {
 			return NewKey{}, err
@@ -326,7 +343,7 @@ func (s *Service) RevokeAPIKey(ctx context.Context, p Principal, id string) (sto
 	if errors.Is(err, store.ErrNotFound) || (err == nil && k.Tenant != p.Tenant) {
 		// Another tenant's key is not found, not forbidden: its existence
 		// is not ours to reveal.
-		return store.APIKey{}, Errorf(CodeNotFound, "no API key %q", id)
+		return store.APIKey{}, Errorf(CodeNotFound, "no API key %q", clipID(id))
 	}
 	if err != nil {
 		return k, err
@@ -452,9 +469,90 @@ func (s *Service) Authenticate(ctx context.Context, text string) (Principal, err
 		if c.user.Disabled {
 			return Principal{}, ErrBadKey
 		}
+		s.keyUse.note(s, k, now)
 		return Principal{Tenant: k.Tenant, Actor: fmt.Sprintf("%s (key %s)", k.User, k.ID), Role: role, Operator: c.tenant.Operator, KeyID: k.ID, Person: k.User}, nil
 	}
+	s.keyUse.note(s, k, now)
 	return Principal{Tenant: k.Tenant, Actor: fmt.Sprintf("key %s (%s)", k.ID, k.Name), Role: role, Operator: c.tenant.Operator, KeyID: k.ID}, nil
+}
+
+// keyUseEvery is how stale a key's stored last use may be: a key used
+// all day costs one store write a minute, not one a request.
+const keyUseEvery = time.Minute
+
+// keyUses records when API keys were last used, off the request path: a
+// request notes its key's use in memory (a map lookup under a mutex);
+// when a key's stored time is a minute old, the use is queued and one
+// goroutine writes the queue in a batch (Store.TouchAPIKeys). Close
+// writes what is queued.
+type keyUses struct {
+	mu      sync.Mutex
+	written map[string]time.Time // the last use written (or queued) per key
+	pending map[string]time.Time
+	running bool
+	closed  bool
+	wg      sync.WaitGroup
+}
+
+// note records key k's use at now.
+func (u *keyUses) note(s *Service, k store.APIKey, now time.Time) {
+	now = now.UTC().Truncate(time.Second)
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	last, ok := u.written[k.ID]
+	if !ok {
+		last = k.LastUsed
+	}
+	if now.Sub(last) < keyUseEvery || u.closed {
+		return
+	}
+	if u.written == nil {
+		u.written, u.pending = map[string]time.Time{}, map[string]time.Time{}
+	}
+	if len(u.written) > 100000 {
+		clear(u.written) // at worst one write more per key
+	}
+	u.written[k.ID], u.pending[k.ID] = now, now
+	if !u.running {
+		u.running = true
+		u.wg.Add(1)
+		go u.write(s)
+	}
+}
+
+// write stores the queued uses until the queue is empty.
+func (u *keyUses) write(s *Service) {
+	defer u.wg.Done()
+	for {
+		u.mu.Lock()
+		if len(u.pending) == 0 {
+			u.running = false
+			u.mu.Unlock()
+			return
+		}
+		batch := make([]store.KeyUse, 0, len(u.pending))
+		for id, at := range u.pending {
+			batch = append(batch, store.KeyUse{ID: id, At: at})
+		}
+		clear(u.pending)
+		u.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := s.st.TouchAPIKeys(ctx, batch)
+		cancel()
+		if err != nil {
+			// The time is informational: a failed write is logged and
+			// tried again at the key's next use a minute on.
+			s.log.Warn("api keys: recording last use", "keys", len(batch), "err", err.Error())
+		}
+	}
+}
+
+// close stops queueing and waits for the queued uses to be written.
+func (u *keyUses) close() {
+	u.mu.Lock()
+	u.closed = true
+	u.mu.Unlock()
+	u.wg.Wait()
 }
 
 // parseKey splits "tw_<id>_<secret>".

@@ -20,7 +20,7 @@ type Job struct {
 	State    string    `json:"state"` // running, done, failed, canceled
 	Actor    string    `json:"actor"`
 	Created  time.Time `json:"created"`
-	Finished time.Time `json:"finished,omitempty"`
+	Finished time.Time `json:"finished,omitzero"`
 	Done     int64     `json:"done"`
 	Total    int64     `json:"total"`
 	Note     string    `json:"note,omitempty"`

@@ -413,7 +413,7 @@ func (s *Service) estimates(ctx context.Context, from, to time.Time, only []uint
 			continue
 		}
 		m := e.Vessels[0].MMSI
-		if !facts(m).Tanker {
+		if !facts(m, e.Start).Tanker {
 			continue
 		}
 		evs = append(evs, e)
@@ -507,10 +507,12 @@ func (s *Service) allEvents(ctx context.Context, q store.EventQuery) ([]detect.E
 	return out, nil
 }
 
-// vesselFacts returns what the ledger knows of ships by MMSI: identity
-// from AIS, type and tonnage from the lists in force, the capacity an
-// analyst set (which comes first), else list tonnage, else AIS length.
-func (s *Service) vesselFacts(ctx context.Context) (func(uint32) ledger.Vessel, error) {
+// vesselFacts returns what the ledger knows of a ship by MMSI at a time:
+// identity from AIS (the IMO and name the MMSI broadcast then, or last
+// before: an MMSI reused by another ship is not that ship), type and
+// tonnage from the lists in force, the capacity an analyst set (which
+// comes first), else list tonnage, else AIS length.
+func (s *Service) vesselFacts(ctx context.Context) (func(uint32, time.Time) ledger.Vessel, error) {
 	caps, err := s.st.Capacities(ctx)
 	if err != nil {
 		return nil, err
@@ -523,27 +525,31 @@ func (s *Service) vesselFacts(ctx context.Context) (func(uint32) ledger.Vessel, 
 	if err != nil {
 		return nil, err
 	}
+	// One identity history read per MMSI, however many events it has.
+	histories := map[uint32][]store.Identity{}
 	var ferr error
-	f := func(m uint32) ledger.Vessel {
+	f := func(m uint32, at time.Time) ledger.Vessel {
 		v := ledger.Vessel{MMSI: m}
-		ids, err := s.st.IdentityHistory(ctx, store.VesselQuery{MMSI: m})
-		if err != nil {
-			ferr = err
-			return v
+		ids, ok := histories[m]
+		if !ok {
+			var err error
+			if ids, err = s.st.IdentityHistory(ctx, store.VesselQuery{MMSI: m}); err != nil {
+				ferr = err
+				return v
+			}
+			histories[m] = ids
 		}
-		var best int64
+		if id, ok := identityAt(ids, "imo", at); ok {
+			if n, err := strconv.Atoi(id.Value); err == nil {
+				v.IMO = uint32(n)
+			}
+		}
+		if id, ok := identityAt(ids, "name", at); ok {
+			v.Name = id.Value
+		}
 		var length float64
-		var named time.Time
 		for _, id := range ids {
 			switch id.Field {
-			case "imo":
-				if n, err := strconv.Atoi(id.Value); err == nil && id.Count >= best {
-					v.IMO, best = uint32(n), id.Count
-				}
-			case "name":
-				if v.Name == "" || id.Last.After(named) {
-					v.Name, named = id.Value, id.Last
-				}
 			case "ship_type":
 				if t, err := strconv.Atoi(id.Value); err == nil && t >= 80 && t <= 89 && !v.Tanker {
 					v.Tanker, v.TankerWhy = true, fmt.Sprintf("AIS ship type %d (tanker)", t)
@@ -586,13 +592,59 @@ func (s *Service) vesselFacts(ctx context.Context) (func(uint32) ledger.Vessel, 
 		}
 		return v
 	}
-	return func(m uint32) ledger.Vessel {
-		v := f(m)
+	return func(m uint32, at time.Time) ledger.Vessel {
+		v := f(m, at)
 		if ferr != nil {
 			s.log.Warn("ledger: vessel facts", "mmsi", m, "err", ferr.Error())
+			ferr = nil
 		}
 		return v
 	}, nil
+}
+
+// identityAt picks the value of one identity field an MMSI broadcast at
+// t: of the values first seen at or before t, one still broadcast at t
+// (the latest begun, when spells overlap), else the one last seen
+// nearest before t; when every value begins after t, the first one. An
+// MMSI's most-broadcast value over all time is not the one of an event:
+// MMSIs are reused, and DPRK ships take over other ships' identities.
+func identityAt(ids []store.Identity, field string, t time.Time) (store.Identity, bool) {
+	var during, before, after store.Identity
+	var hasDuring, hasBefore, hasAfter bool
+	// tie breaks equal times: the more broadcast, then the smaller value
+	// (the store returns records in no promised order).
+	tie := func(a, b store.Identity) bool {
+		if a.Count != b.Count {
+			return a.Count > b.Count
+		}
+		return a.Value < b.Value
+	}
+	for _, id := range ids {
+		if id.Field != field {
+			continue
+		}
+		switch {
+		case id.First.After(t):
+			if !hasAfter || id.First.Before(after.First) || (id.First.Equal(after.First) && tie(id, after)) {
+				after, hasAfter = id, true
+			}
+		case !id.Last.Before(t):
+			if !hasDuring || id.First.After(during.First) || (id.First.Equal(during.First) && tie(id, during)) {
+				during, hasDuring = id, true
+			}
+		default:
+			if !hasBefore || id.Last.After(before.Last) || (id.Last.Equal(before.Last) && tie(id, before)) {
+				before, hasBefore = id, true
+			}
+		}
+	}
+	switch {
+	case hasDuring:
+		return during, true
+	case hasBefore:
+		return before, true
+	}
+	return after, hasAfter
 }
 
 // listVessel is a designated vessel's facts the ledger uses.

@@ -3,6 +3,7 @@ package app_test
 import (
 	"math"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -219,5 +220,62 @@ func TestReportLedgerSection(t *testing.T) {
 	rep, _ = s.Report(ctx, local, app.ProfileRequest{Vessel: store.VesselQuery{MMSI: 412000000}, AsOf: asOf, Window: app.Span{Days: 3}}, "r.html")
 	if strings.Contains(string(rep.HTML), `id="ledger-estimates"`) {
 		t.Error("a clean ship's report has a ledger section")
+	}
+}
+
+// TestLedgerIdentityAtEventTime: an MMSI that broadcast one IMO for
+// months, then another (a reused or taken-over identity), has each DPRK
+// delivery put on the ship it carried then, not on the IMO it broadcast
+// most over all time.
+func TestLedgerIdentityAtEventTime(t *testing.T) {
+	s, st := newService(t)
+	const m, supplier = 445000777, 667000888
+	const oldIMO, newIMO = 9100001, 9200002
+	day := func(d int) time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, d) }
+	ids := []store.Identity{
+		// The old identity, broadcast far more (days 0-59), then the new
+		// one from day 60 on.
+		{MMSI: m, Field: "imo", Value: strconv.Itoa(oldIMO), First: day(0), Last: day(59), Count: 5000, Source: "t"},
+		{MMSI: m, Field: "name", Value: "OLD SHIP", First: day(0), Last: day(59), Count: 5000, Source: "t"},
+		{MMSI: m, Field: "imo", Value: strconv.Itoa(newIMO), First: day(60), Last: day(90), Count: 40, Source: "t"},
+		{MMSI: m, Field: "name", Value: "NEW SHIP", First: day(60), Last: day(90), Count: 40, Source: "t"},
+		{MMSI: m, Field: "ship_type", Value: "80", First: day(0), Last: day(90), Count: 5040, Source: "t"},
+		{MMSI: m, Field: "length", Value: "110", First: day(0), Last: day(90), Count: 5040, Source: "t"},
+		{MMSI: supplier, Field: "ship_type", Value: "80", First: day(0), Last: day(90), Count: 100, Source: "t"},
+	}
+	var evs []store.StoredEvent
+	delivery := func(id string, d int) {
+		enc := detect.Event{ID: id + "-enc", Kind: detect.KindEncounter, Start: day(d - 3), End: day(d - 3).Add(5 * time.Hour), Lat: 38.9, Lon: 124.5,
+			Vessels: []detect.Vessel{{MMSI: m}, {MMSI: supplier}}}
+		enc.Details.Zone, enc.Details.ZoneKind, enc.Details.ZoneName = "sts-korea-bay-nampo-chodo", "sts_area", "Korea Bay"
+		call := detect.Event{ID: id + "-call", Kind: detect.KindPortCall, Start: day(d), End: day(d).Add(30 * time.Hour), Lat: 38.73, Lon: 125.4,
+			Vessels: []detect.Vessel{{MMSI: m}}}
+		call.Details.DPRKPort, call.Details.Port = true, "Nampo"
+		evs = append(evs, store.StoredEvent{Seq: int64(len(evs)), Event: enc}, store.StoredEvent{Seq: int64(len(evs) + 1), Event: call})
+	}
+	delivery("a", 20) // under the old identity
+	delivery("b", 75) // under the new one
+	if err := st.PutRun(ctx, store.Run{ID: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CommitBatch(ctx, &store.Batch{Run: store.Run{ID: "r", Batches: 1}, Identities: ids, Events: evs}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Ledger(ctx, local, app.LedgerRequest{Year: 2026})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Years) != 1 || len(res.Years[0].Estimates) != 2 {
+		t.Fatalf("ledger: %+v", res.Years)
+	}
+	got := map[string]ledger.Vessel{}
+	for _, e := range res.Years[0].Estimates {
+		got[e.PortCallID] = e.Vessel
+	}
+	if v := got["a-call"]; v.IMO != oldIMO || v.Name != "OLD SHIP" {
+		t.Errorf("day-20 delivery on %d %q, want %d OLD SHIP", v.IMO, v.Name, oldIMO)
+	}
+	if v := got["b-call"]; v.IMO != newIMO || v.Name != "NEW SHIP" {
+		t.Errorf("day-75 delivery on %d %q, want %d NEW SHIP (the IMO broadcast then, not the most broadcast)", v.IMO, v.Name, newIMO)
 	}
 }

@@ -183,7 +183,12 @@ func (s *Service) SetUserDisabled(ctx context.Context, p Principal, name string,
 }
 
 // ChangePassword sets a user's own password (the old one must match);
-// every session of the user ends.
+// every session of the user ends. A wrong current password counts
+// against the same lockout as a failed sign-in (LockAfter in a row lock
+// the account for LockFor) and is in the audit log; while the account is
+// locked no password is checked. When the failures lock the account,
+// every session of the user ends too: someone holding a session who does
+// not know the password is guessing it.
 func (s *Service) ChangePassword(ctx context.Context, p Principal, old, new string) error {
 	if err := p.need(RoleViewer, "changing a password"); err != nil {
 		return err
@@ -192,7 +197,34 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, old, new stri
 	if err != nil {
 		return Errorf(CodeForbidden, "only a signed-in user changes their password")
 	}
+	now := s.now().UTC()
+	subject := "user:" + u.Tenant + "/" + u.Name
+	if now.Before(u.LockedUntil) {
+		if _, err := s.record(ctx, p, audit.ActionAdmin, subject, map[string]any{"password_change": "refused", "why": "locked"}); err != nil {
+			return err
+		}
+		return Errorf(CodeForbidden, "the account is locked after %d wrong passwords in a row, until %s: wait, or ask your administrator to unlock it",
+			LockAfter, u.LockedUntil.Format("15:04 UTC"))
+	}
 	if !checkPassword(old, u.PasswordHash) {
+		u.FailedLogins++
+		locked := u.FailedLogins >= LockAfter
+		if locked {
+			u.LockedUntil, u.FailedLogins = now.Add(LockFor), 0
+		}
+		if err := s.st.PutUser(ctx, u); err != nil {
+			return err
+		}
+		if locked {
+			s.st.DeleteSessions(ctx, u.Tenant, u.Name)
+		}
+		if _, err := s.record(ctx, p, audit.ActionAdmin, subject, map[string]any{"password_change": "failed", "locked": locked}); err != nil {
+			return err
+		}
+		if locked {
+			return Errorf(CodeForbidden, "the current password does not match: after %d wrong passwords in a row the account is locked for %s and its sessions ended",
+				LockAfter, LockFor)
+		}
 		return Errorf(CodeForbidden, "the current password does not match")
 	}
 	if err := checkNewPassword(new); err != nil {
@@ -201,11 +233,12 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, old, new stri
 	if u.PasswordHash, err = hashPassword(new); err != nil {
 		return err
 	}
+	u.FailedLogins, u.LockedUntil = 0, time.Time{}
 	if err := s.st.PutUser(ctx, u); err != nil {
 		return err
 	}
 	s.st.DeleteSessions(ctx, u.Tenant, u.Name)
-	_, err = s.record(ctx, p, audit.ActionAdmin, "user:"+u.Tenant+"/"+u.Name, map[string]any{"password_changed": true})
+	_, err = s.record(ctx, p, audit.ActionAdmin, subject, map[string]any{"password_changed": true})
 	return err
 }
 

@@ -205,10 +205,11 @@ type transmitter struct {
 }
 
 // claimants splits the MMSIs that broadcast an IMO into the vessel's own
-// (the established transmitter, and others used before or after it: a
-// re-flagged ship takes a new MMSI) and claimants (others broadcasting it
-// while the established one was in use: another ship using, or a forger
-// planting, the identity). The established transmitter is the one with
+// (the established transmitter, and others that took over after it or
+// were used before it, settled over an hour or more: a re-flagged ship
+// takes a new MMSI) and claimants (others broadcasting it while the
+// established one was in use, or only fleetingly: another ship using, or
+// a forger planting, the identity). The established transmitter is the one with
 // the most reports of the IMO, the earliest on a tie.
 func claimants(ids []store.Identity, imo uint32) (own map[uint32]bool, claim []uint32) {
 	var ts []transmitter
@@ -233,15 +234,22 @@ func claimants(ids []store.Identity, imo uint32) (own map[uint32]bool, claim []u
 	})
 	est := ts[0]
 	own[est.mmsi] = true
-	// A day's slack: a re-flag's last report under the old MMSI and the
-	// first under the new can share a day.
+	// Another MMSI is the ship's own only when it took over after the
+	// established one stopped (or was used before it began), with a
+	// day's slack (a re-flag's last report under the old MMSI and the
+	// first under the new can share a day), and is settled: several
+	// reports over an hour or more. A forger transmitting in the ship's
+	// last day while the ship goes on, or once at the live edge, is a
+	// claimant, never the ship.
 	const slack = 24 * time.Hour
 	for _, t := range ts[1:] {
-		overlaps := t.first.Before(est.last.Add(-slack)) && t.last.After(est.first.Add(slack))
-		if overlaps {
-			claim = append(claim, t.mmsi)
-		} else {
+		after := !t.first.Before(est.last.Add(-slack)) && t.last.After(est.last)
+		before := !t.last.After(est.first.Add(slack)) && t.first.Before(est.first)
+		settled := t.count >= 3 && t.last.Sub(t.first) >= time.Hour
+		if (after || before) && settled {
 			own[t.mmsi] = true
+		} else {
+			claim = append(claim, t.mmsi)
 		}
 	}
 	sort.Slice(claim, func(i, j int) bool { return claim[i] < claim[j] })

@@ -325,7 +325,7 @@ func TestBadParameters(t *testing.T) {
 			DecisionRequest{Decision: "refer", Reason: "test: no override reason", OverrideReason: "  "}, 422, app.CodePrecondition, "override"},
 		inv("POST", "/v1/screen", va, ScreenRequest{}, "query"),
 		inv("POST", "/v1/screen", va, ScreenRequest{Name: long}, "name"),
-		inv("POST", "/v1/screen", va, ScreenRequest{Name: "X", Type: "ship"}, "type"),
+		inv("POST", "/v1/screen", va, ScreenRequest{Name: "X", Type: "boat"}, "type"),
 		inv("POST", "/v1/screen", va, ScreenRequest{Name: "X", Threshold: 2}, "threshold"),
 		inv("POST", "/v1/screen", va, ScreenRequest{Name: "X", Threshold: -0.5}, "threshold"),
 		inv("POST", "/v1/screen", va, ScreenRequest{Name: "X", Limit: 1000}, "limit"),
@@ -696,5 +696,40 @@ func TestAlertStreamEndsOnDone(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("the stream did not end when the server shut down")
+	}
+}
+
+// TestUnknownRoutesWithWebMounted: with the web interface mounted at /
+// (as `tidewatch serve` does), a wrong method or an unknown path under
+// the API's own roots (/v1/..., /openapi.json, /healthz, ...) is still
+// the API's JSON 404 or 405 with Allow, not the web's page; other paths
+// are the web's.
+func TestUnknownRoutesWithWebMounted(t *testing.T) {
+	ts := startServer(t, Options{})
+	ts.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Web", "1")
+		http.NotFound(w, r)
+	}))
+	k := env(t).key(tenantA, app.RoleViewer)
+	for _, c := range []struct{ method, path, allow string }{
+		{"DELETE", "/v1/screen", "POST"}, {"GET", "/v1/screen", "POST"}, {"DELETE", "/v1/whoami", "GET"},
+		{"POST", "/openapi.json", "GET"}, {"PUT", "/healthz", "GET"},
+	} {
+		r := ts.call(t, c.method, c.path, k, nil)
+		checkBadAnswer(t, c.method+" "+c.path, r, 405, CodeMethodNotAllowed, "method")
+		if !strings.Contains(r.header.Get("Allow"), c.allow) || r.header.Get("X-Web") != "" {
+			t.Errorf("%s %s: Allow %q (want %s), X-Web %q", c.method, c.path, r.header.Get("Allow"), c.allow, r.header.Get("X-Web"))
+		}
+	}
+	r := ts.call(t, "GET", "/v1/nothing-here", k, nil)
+	checkBadAnswer(t, "unknown /v1 path", r, 404, app.CodeNotFound, "")
+	if r.header.Get("X-Web") != "" {
+		t.Error("an unknown /v1 path answered by the web")
+	}
+	if r := ts.call(t, "GET", "/alerts", "", nil); r.header.Get("X-Web") != "1" {
+		t.Errorf("GET /alerts not the web's: %s", r)
+	}
+	if r := ts.call(t, "GET", "/v1/whoami", k, nil); r.status != http.StatusOK {
+		t.Errorf("GET /v1/whoami: %s", r)
 	}
 }

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"reflect"
@@ -30,12 +31,19 @@ func (s *Server) registerCases() {
 		func(ctx context.Context, p app.Principal, r *http.Request, req *SigningKeyRequest) (app.SigningKeyInfo, error) {
 			return s.svc.CreateSigningKey(ctx, p, req.Name)
 		})
-	readPackage := func(w http.ResponseWriter, r *http.Request) (*casefile.Bag, error) {
+	// A package is read within casefile.ServerLimits (a zip bomb costs
+	// an error, not the server's memory); for verifying, its payload is
+	// hashed as it inflates and not kept.
+	readPackage := func(w http.ResponseWriter, r *http.Request, verifyOnly bool) (*casefile.Bag, error) {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opt.MaxUpload))
 		if err != nil {
 			return nil, err
 		}
-		bag, err := casefile.ReadZip(body)
+		bag, err := casefile.ReadZipWith(body, casefile.ReadOptions{Limits: casefile.ServerLimits, DigestPayload: verifyOnly})
+		var le *casefile.LimitError
+		if errors.As(err, &le) {
+			return nil, app.Errorf(app.CodeTooLarge, "the package: %v", err)
+		}
 		if err != nil {
 			return nil, app.Errorf(app.CodeInvalid, "the package: %v", err)
 		}
@@ -44,7 +52,7 @@ func (s *Server) registerCases() {
 	s.add(&route{method: "POST", path: "/v1/cases/verify", tag: "cases", role: app.RoleViewer, long: true, bodyContent: "application/zip",
 		summary: "Verify a case file (zip): every file's SHA-256 and every signature, the tenant's own keys trusted; each problem names its file",
 		resp:    reflect.TypeFor[casefile.Report](), handle: func(w http.ResponseWriter, r *http.Request, p app.Principal) error {
-			bag, err := readPackage(w, r)
+			bag, err := readPackage(w, r, true)
 			if err != nil {
 				return err
 			}
@@ -58,7 +66,7 @@ func (s *Server) registerCases() {
 	s.add(&route{method: "POST", path: "/v1/cases/import", tag: "cases", role: app.RoleAnalyst, long: true, bodyContent: "application/zip", status: http.StatusCreated,
 		summary: "Import a case file (zip) received: refused unless it verifies; kept with who signed it and when, shown in the tenant's reports of the vessel",
 		resp:    reflect.TypeFor[store.ImportedCase](), handle: func(w http.ResponseWriter, r *http.Request, p app.Principal) error {
-			bag, err := readPackage(w, r)
+			bag, err := readPackage(w, r, false)
 			if err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"archive/zip"
 	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -105,5 +106,37 @@ func TestCaseRoutes(t *testing.T) {
 	r = ts.call(t, "GET", "/v1/signing-keys", e.key(tenantA, app.RoleViewer), nil)
 	if bytes.Contains(r.body, []byte("PRIVATE")) || bytes.Contains(r.body, []byte("sealed")) {
 		t.Errorf("signing keys answer holds a private key: %s", r)
+	}
+}
+
+// TestCaseZipBombRefused: a package of about 100 KiB that expands to
+// 100 MiB (a zip bomb: zeros) is refused by verify and import with 413
+// and the limit named, before it is inflated (casefile.ServerLimits: 50
+// times the upload, 64 MiB at least).
+func TestCaseZipBombRefused(t *testing.T) {
+	e := env(t)
+	ts := startServer(t, Options{})
+	src := testPackage(t)
+	zr, err := zip.NewReader(bytes.NewReader(src), int64(len(src)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	zw := zip.NewWriter(&out)
+	for _, f := range zr.File {
+		zw.Copy(f)
+	}
+	w, _ := zw.CreateHeader(&zip.FileHeader{Name: "case/data/ais/zeros.nmea", Method: zip.Deflate})
+	zeros := make([]byte, 1<<20)
+	for range 100 {
+		w.Write(zeros)
+	}
+	zw.Close()
+	t.Logf("bomb: %d bytes", out.Len())
+	for _, path := range []string{"/v1/cases/verify", "/v1/cases/import"} {
+		unchanged(t, path, func() {
+			r := ts.callHeaders(t, "POST", path, out.Bytes(), http.Header{"Content-Type": {"application/zip"}, "Authorization": {"Bearer " + e.key(tenantB, app.RoleAnalyst)}})
+			checkBadAnswer(t, path, r, http.StatusRequestEntityTooLarge, app.CodeTooLarge, "64 MiB")
+		})
 	}
 }

@@ -1750,13 +1750,27 @@ func (s *Server) reconcilePrincipal(w http.ResponseWriter, r *http.Request) (app
 	return p, nil
 }
 
-// reconcileBase is the service's URL as the client reached it.
-func reconcileBase(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
+// reconcileBase is the reconciliation service's URL: under the
+// configured public URL (Options.PublicURL), else relative to the host
+// ("/reconcile"). It is never built from the request's Host header: a
+// client (or a proxy's cache) could be given links, carrying the api_key,
+// to a host an attacker chose.
+func (s *Server) reconcileBase() string {
+	return strings.TrimRight(s.opt.PublicURL, "/") + "/reconcile"
+}
+
+// CheckPublicURL checks a public base URL for Options.PublicURL: absolute
+// http or https, a host, no query, fragment or user; it returns it
+// without a trailing slash.
+func CheckPublicURL(raw string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return "", fmt.Errorf("public URL %q: %v", clip(raw, 100), err)
 	}
-	return scheme + "://" + r.Host + "/reconcile"
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+		return "", fmt.Errorf("public URL %q: give an absolute http(s) URL with a host and no query, such as https://tidewatch.example.org", clip(raw, 100))
+	}
+	return strings.TrimRight(u.String(), "/"), nil
 }
 
 func (s *Server) reconcileManifest(w http.ResponseWriter, r *http.Request, _ app.Principal) error {
@@ -1774,7 +1788,7 @@ func (s *Server) reconcileManifest(w http.ResponseWriter, r *http.Request, _ app
 		}
 		title = dataset
 	}
-	base := reconcileBase(r)
+	base := s.reconcileBase()
 	// The key, when it came in the URL, goes on to the preview and
 	// suggest URLs: OpenRefine opens them without headers too.
 	keyQuery := ""

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -83,9 +84,16 @@ func newCompatFixture(t testing.TB) *compatFixture {
 		t.Fatal(err)
 	}
 	logs := &compatLog{}
-	api := New(svc, Options{Logger: slog.New(slog.NewJSONHandler(logs, nil)), Rate: -1, MaxBody: compatTestMaxBody})
+	// The server is configured with its public URL, as a deployment that
+	// serves OpenRefine is: the manifest's links are absolute.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := New(svc, Options{Logger: slog.New(slog.NewJSONHandler(logs, nil)), Rate: -1, MaxBody: compatTestMaxBody, PublicURL: "http://" + ln.Addr().String()})
 	api.SetReady(true)
-	ts := httptest.NewServer(api)
+	ts := &httptest.Server{Listener: ln, Config: &http.Server{Handler: api}}
+	ts.Start()
 	t.Cleanup(ts.Close)
 	return &compatFixture{url: ts.URL, svc: svc, keyA: ka.Secret, keyB: kb.Secret, adminA: admin, logs: logs}
 }
@@ -362,6 +370,61 @@ func TestCompat(t *testing.T) {
 			var e Error
 			if code != c.code || json.Unmarshal(b, &e) != nil || e.Error.Code == "" || e.Error.Message == "" || !strings.HasPrefix(hdr.Get("Content-Type"), "application/json") {
 				t.Errorf("%s %.60q: %d %s, want %d with a JSON error", c.path, c.body, code, b, c.code)
+			}
+		}
+	})
+
+	t.Run("ReconcileManifestHost", func(t *testing.T) {
+		// The Host header is the client's to choose: the manifest's links
+		// (which carry the api_key) never point at it. Configured: under
+		// the public URL; not configured: relative to the host.
+		noURL := New(f.svc, Options{Rate: -1})
+		noURL.SetReady(true)
+		for _, c := range []struct {
+			h    http.Handler
+			want string
+		}{{nil, f.url + "/reconcile"}, {noURL, "/reconcile"}} {
+			req := httptest.NewRequest("GET", "/reconcile?api_key="+url.QueryEscape(f.keyA), nil)
+			req.Host = "evil.example"
+			var b []byte
+			if c.h == nil {
+				r, err := http.NewRequest("GET", f.url+"/reconcile?api_key="+url.QueryEscape(f.keyA), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r.Host = "evil.example"
+				resp, err := http.DefaultClient.Do(r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ = io.ReadAll(resp.Body)
+				resp.Body.Close()
+			} else {
+				rec := httptest.NewRecorder()
+				c.h.ServeHTTP(rec, req)
+				b = rec.Body.Bytes()
+			}
+			var m ReconcileManifest
+			if err := json.Unmarshal(b, &m); err != nil {
+				t.Fatalf("%s", b)
+			}
+			if strings.Contains(string(b), "evil.example") {
+				t.Errorf("the manifest reflects the Host header: %s", b)
+			}
+			for _, u := range []string{m.View.URL, m.Preview.URL, m.Suggest.Type.ServiceURL, m.Suggest.Property.ServiceURL} {
+				if !strings.HasPrefix(u, c.want) || (c.want == "/reconcile" && strings.HasPrefix(u, "//")) {
+					t.Errorf("manifest URL %q, want it under %q", u, c.want)
+				}
+			}
+		}
+		for in, want := range map[string]string{"https://tw.example.org/": "https://tw.example.org", "http://h:8080/base": "http://h:8080/base"} {
+			if got, err := CheckPublicURL(in); err != nil || got != want {
+				t.Errorf("CheckPublicURL(%q) = %q, %v", in, got, err)
+			}
+		}
+		for _, bad := range []string{"tw.example.org", "/reconcile", "ftp://h", "https://h/?a=1", "https://u:p@h", "https://"} {
+			if _, err := CheckPublicURL(bad); err == nil {
+				t.Errorf("CheckPublicURL(%q) accepted", bad)
 			}
 		}
 	})

@@ -63,14 +63,25 @@ type Options struct {
 	// TrustProxy takes the client's address from X-Forwarded-For's last
 	// entry (set it only behind a proxy that sets the header).
 	TrustProxy bool
+	// PublicURL is the service's public base URL (CheckPublicURL), for
+	// the absolute links an answer carries (the reconciliation
+	// manifest); empty: links are relative to the host. Links are never
+	// built from a request's Host header.
+	PublicURL string
 }
 
 // Server serves the API.
 type Server struct {
-	svc     *app.Service
-	opt     Options
-	log     *slog.Logger
-	mux     *http.ServeMux
+	svc *app.Service
+	opt Options
+	log *slog.Logger
+	mux *http.ServeMux
+	// api holds the API's routes alone, and roots the first segments of
+	// their paths ("v1", "openapi.json", ...): under those, an unmatched
+	// request is answered by the API (JSON 404, or 405 with Allow) even
+	// when another handler (the web interface) is mounted at "/".
+	api     *http.ServeMux
+	roots   map[string]bool
 	routes  []*route
 	metrics *metrics
 	ready   atomic.Bool
@@ -110,7 +121,7 @@ func New(svc *app.Service, opt Options) *Server {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
-	s := &Server{svc: svc, opt: opt, log: opt.Logger, mux: http.NewServeMux()}
+	s := &Server{svc: svc, opt: opt, log: opt.Logger, mux: http.NewServeMux(), api: http.NewServeMux(), roots: map[string]bool{}}
 	s.metrics = newMetrics(svc)
 	s.registerRoutes()
 	s.handler = s.recoverer(s.unmatched(s.mux))
@@ -174,8 +185,14 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	buf := bodyBuffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= 1<<20 {
+			bodyBuffers.Put(buf)
+		}
+	}()
+	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(true)
 	if err := enc.Encode(v); err != nil {
 		// An answer that cannot be encoded (a NaN) is the server's bug:
@@ -183,11 +200,19 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		// text/plain and logged nothing).
 		panic(fmt.Errorf("encoding the answer: %w", err))
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+	// Assigned, not Set: the values are shared and the keys already in
+	// canonical form (Set allocated both on every answer).
+	h := w.Header()
+	h["Content-Type"] = jsonContentType
+	h["X-Content-Type-Options"] = noSniff
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 }
+
+var (
+	jsonContentType = []string{"application/json; charset=utf-8"}
+	noSniff         = []string{"nosniff"}
+)
 
 // decodeJSON reads one JSON object into v: unknown fields, trailing data,
 // wrong types and oversize bodies are errors a client can act on.
@@ -320,6 +345,11 @@ func (s *Server) authenticate(r *http.Request, key string) (app.Principal, error
 	return p, err
 }
 
+// ClientAddr is the request's client address (without its port): the
+// peer's, or X-Forwarded-For's last entry with Options.TrustProxy. The
+// web interface mounted on the server limits its sign-ins by it.
+func (s *Server) ClientAddr(r *http.Request) string { return s.clientAddr(r) }
+
 // clientAddr is the request's client address (without its port).
 func (s *Server) clientAddr(r *http.Request) string {
 	if s.opt.TrustProxy {
@@ -397,6 +427,11 @@ const CodeMethodNotAllowed app.Code = "method_not_allowed"
 func (s *Server) unmatched(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h, pattern := s.mux.Handler(r)
+		if s.roots[pathRoot(r.URL.Path)] {
+			// The API's own paths: the mounted handler at "/" must not
+			// answer them with its 404.
+			h, pattern = s.api.Handler(r)
+		}
 		if pattern != "" {
 			next.ServeHTTP(w, r)
 			return
@@ -420,6 +455,15 @@ func (s *Server) unmatched(next http.Handler) http.Handler {
 		s.metrics.observe("unmatched", probe.status, time.Since(start))
 		s.log.Info("request", "method", r.Method, "route", "unmatched", "status", probe.status)
 	})
+}
+
+// pathRoot is a path's first segment: "v1" of "/v1/screen".
+func pathRoot(p string) string {
+	p = strings.TrimPrefix(p, "/")
+	if i := strings.IndexAny(p, "/?"); i >= 0 {
+		p = p[:i]
+	}
+	return p
 }
 
 // probeWriter records a handler's status and headers, and drops its body.
@@ -473,11 +517,12 @@ func (w *statusWriter) Flush() {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// withTimeout bounds a request's work.
-func (s *Server) withTimeout(r *http.Request, rt *route) (*http.Request, context.CancelFunc) {
+// requestContext is a request's context: it knows its route, and it
+// bounds the work of every route but the long ones.
+func (s *Server) requestContext(r *http.Request, rt *route) (context.Context, context.CancelFunc) {
+	ctx := context.WithValue(r.Context(), routeKey, rt)
 	if rt.long {
-		return r, func() {}
+		return ctx, func() {}
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.opt.RequestTimeout)
-	return r.WithContext(ctx), cancel
+	return context.WithTimeout(ctx, s.opt.RequestTimeout)
 }

@@ -1,6 +1,7 @@
 package tabular
 
 import (
+	"archive/zip"
 	"bufio"
 	"bytes"
 	"errors"
@@ -35,6 +36,78 @@ type Options struct {
 	Comma byte
 	// MaxXLSXBytes bounds an XLSX input, read whole; default 64 MiB.
 	MaxXLSXBytes int64
+	// MaxXLSXExpanded bounds what an XLSX input's parts hold once
+	// unzipped, all together; default 4x MaxXLSXBytes (256 MiB).
+	MaxXLSXExpanded int64
+}
+
+// Bounds on an XLSX input's zip container, checked from its central
+// directory before anything is unzipped (archive/zip, which excelize
+// reads through, refuses an entry that inflates past the size its
+// directory gives, so those sizes bound the bytes).
+const (
+	// MaxXLSXRatio is the most a part larger than ratioFloor may expand
+	// over its compressed size. Worksheets Tidewatch and spreadsheet
+	// programs write expand 10 to 20 times; deflate can reach about 1,000.
+	MaxXLSXRatio = 100
+	ratioFloor   = 1 << 20
+	// MaxXLSXParts bounds the container's entries.
+	MaxXLSXParts = 10000
+	// xlsxInMemory: a worksheet or shared-string table larger than this
+	// is unzipped to a temporary file instead of memory (excelize's
+	// UnzipXMLSizeLimit).
+	xlsxInMemory = 16 << 20
+)
+
+// ExpandError is an XLSX input refused before unzipping: it would expand
+// to more than allowed, or one part expands too many times over (a zip
+// bomb).
+type ExpandError struct {
+	Part     string // the part, for a ratio; "" for the total
+	Expanded int64  // bytes, as the zip's directory gives them
+	Limit    int64  // the total allowed (Part == "": bytes)
+	Ratio    float64
+}
+
+func (e *ExpandError) Error() string {
+	if e.Part != "" {
+		return fmt.Sprintf("the workbook's part %s expands %.0f times over (%d MiB), more than the %d times allowed: not a spreadsheet's ordinary content (a zip bomb?)",
+			e.Part, e.Ratio, e.Expanded>>20, MaxXLSXRatio)
+	}
+	return fmt.Sprintf("the workbook expands to %s, more than the %s allowed: save the sheet as CSV (read as it streams, without this limit)",
+		sizeText(e.Expanded), sizeText(e.Limit))
+}
+
+// sizeText is n bytes in MiB, rounded up (bytes under a MiB).
+func sizeText(n int64) string {
+	if n < 1<<20 {
+		return fmt.Sprintf("%d bytes", n)
+	}
+	return fmt.Sprintf("%d MiB", (n+(1<<20)-1)>>20)
+}
+
+// checkZip reads an XLSX input's zip directory: every part's size and
+// ratio and the total, before excelize expands anything.
+func checkZip(data []byte, maxExpanded int64) error {
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return fmt.Errorf("read XLSX: not a readable zip file: %w", err)
+	}
+	if len(zr.File) > MaxXLSXParts {
+		return fmt.Errorf("read XLSX: %d parts in the zip file, at most %d", len(zr.File), MaxXLSXParts)
+	}
+	var total uint64
+	for _, f := range zr.File {
+		u, c := f.UncompressedSize64, f.CompressedSize64
+		if u > ratioFloor && (c == 0 || u/MaxXLSXRatio > c) {
+			return &ExpandError{Part: f.Name, Expanded: int64(min(u, 1<<62)), Ratio: float64(u) / float64(max(c, 1))}
+		}
+		total += u
+		if total > uint64(maxExpanded) || total < u {
+			return &ExpandError{Expanded: int64(min(total, 1<<62)), Limit: maxExpanded}
+		}
+	}
+	return nil
 }
 
 // Errors about the header; a *HeaderError wraps them.
@@ -168,7 +241,14 @@ func (rd *Reader) openXLSX(r io.Reader, opt Options) error {
 	if int64(len(data)) > max {
 		return fmt.Errorf("XLSX input larger than %d bytes", max)
 	}
-	f, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{RawCellValue: true, UnzipSizeLimit: 16 * max, UnzipXMLSizeLimit: 16 * max})
+	expanded := opt.MaxXLSXExpanded
+	if expanded <= 0 {
+		expanded = 4 * max
+	}
+	if err := checkZip(data, expanded); err != nil {
+		return err
+	}
+	f, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{RawCellValue: true, UnzipSizeLimit: expanded, UnzipXMLSizeLimit: min(expanded, xlsxInMemory)})
 	if err != nil {
 		return fmt.Errorf("read XLSX: %w", err)
 	}

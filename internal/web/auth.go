@@ -46,9 +46,23 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusForbidden, "login", nil, "Sign in", lv)
 		return
 	}
+	addr := h.opt.ClientAddr(r)
+	wait, ok := h.gate.admit(addr)
+	if !ok {
+		h.log.Warn("web: sign-in refused: too many failures from the address", "client", addr)
+		lv.Token = randomToken()
+		h.setCookie(w, r, loginCookie, lv.Token, time.Time{})
+		lv.Error = "Too many failed sign-ins from your address: try again in " + strconv.Itoa(wait) + " s."
+		w.Header().Set("Retry-After", strconv.Itoa(wait))
+		h.render(w, r, http.StatusTooManyRequests, "login", nil, "Sign in", lv)
+		return
+	}
+	failed := true
+	defer func() { h.gate.done(addr, failed) }()
 	select {
 	case h.logins <- struct{}{}:
 	case <-time.After(10 * time.Second):
+		failed = false // no password checked
 		lv.Token = randomToken()
 		h.setCookie(w, r, loginCookie, lv.Token, time.Time{})
 		lv.Error = "Too many sign-ins at once: please try again in a moment."
@@ -56,10 +70,12 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusServiceUnavailable, "login", nil, "Sign in", lv)
 		return
 	case <-r.Context().Done():
+		failed = false
 		return
 	}
 	ns, err := h.svc.Login(r.Context(), tenant, user, pw)
 	<-h.logins
+	failed = err != nil && app.CodeOf(err) == app.CodeUnauthenticated
 	if err != nil {
 		lv.Token = randomToken()
 		h.setCookie(w, r, loginCookie, lv.Token, time.Time{})

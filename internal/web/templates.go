@@ -36,7 +36,9 @@ var funcs = template.FuncMap{
 		}
 		d := now.Sub(t)
 		switch {
-		case d < 0:
+		case d < -time.Minute:
+			// A minute's slack: a message stamped after the page's own
+			// clock reading (clocks a few seconds apart) is just now.
 			return "in the future"
 		case d < time.Minute:
 			return "just now"
@@ -60,7 +62,7 @@ var funcs = template.FuncMap{
 		if at.IsZero() || event.IsZero() {
 			return "–"
 		}
-		return fmt.Sprintf("%.1f s", at.Sub(event).Seconds())
+		return lagText(at.Sub(event))
 	},
 	"mmsi":  func(m uint32) string { return fmt.Sprintf("%09d", m) },
 	"score": func(f float64) string { return fmt.Sprintf("%.2f", f) },
@@ -173,4 +175,18 @@ func (h *Handler) parseTemplates() {
 		}
 		h.pages[name] = template.Must(template.Must(base.Clone()).ParseFS(templateFS, n))
 	}
+}
+
+// lagText says a feed's lag in the unit that reads: seconds, minutes,
+// hours or days (a replayed archive is days behind, not 23892684.9 s).
+func lagText(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%.1f h", d.Hours())
+	}
+	return fmt.Sprintf("%d days", int(d.Hours()/24))
 }

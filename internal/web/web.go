@@ -31,6 +31,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/tidewatch/tidewatch/internal/app"
 )
@@ -58,6 +60,17 @@ type Options struct {
 	// spends 64 MiB and a few hundred milliseconds on argon2id, so a flood
 	// of attempts waits in line instead of exhausting memory.
 	MaxLogins int
+	// LoginFailures limits failed sign-ins per client address: a burst of
+	// LoginFailureBurst (default 10), then LoginFailures a second
+	// (default 0.1: one every 10 s; negative: no limit). Past it the
+	// sign-in answers 429 with Retry-After without checking the password.
+	// The per-user lockout (app.LockAfter) applies as well.
+	LoginFailures     float64
+	LoginFailureBurst int
+	// ClientAddr gives a request's client address (default: the peer's
+	// address; the API server's, which honours its proxy setting, when
+	// mounted on it).
+	ClientAddr func(*http.Request) string
 }
 
 // Handler serves the interface.
@@ -72,6 +85,7 @@ type Handler struct {
 	routes []Route
 	geo    *geoCache
 	logins chan struct{}
+	gate   *loginGate // nil: no limit
 }
 
 // Route is one of the interface's routes.
@@ -94,7 +108,19 @@ func New(svc *app.Service, opt Options) *Handler {
 	if opt.MaxLogins <= 0 {
 		opt.MaxLogins = 4
 	}
+	if opt.LoginFailures == 0 {
+		opt.LoginFailures = 0.1
+	}
+	if opt.LoginFailureBurst <= 0 {
+		opt.LoginFailureBurst = 10
+	}
+	if opt.ClientAddr == nil {
+		opt.ClientAddr = remoteHost
+	}
 	h := &Handler{svc: svc, opt: opt, log: opt.Logger, mux: http.NewServeMux(), geo: newGeoCache(svc), logins: make(chan struct{}, opt.MaxLogins)}
+	if opt.LoginFailures > 0 {
+		h.gate = newLoginGate(opt.LoginFailures, opt.LoginFailureBurst)
+	}
 	h.parseTemplates()
 	h.register()
 	return h
@@ -328,13 +354,32 @@ func redirect(w http.ResponseWriter, r *http.Request, to, flash string) {
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
-// localPath keeps a "next" URL on this site.
+// localPath keeps a "next" URL on this site: a path from the root and
+// nothing a browser could read as another site. Browsers drop tabs and
+// newlines from a URL and read a backslash as a slash, so "/\t/evil" or
+// "/\\evil" would become "//evil" (another host): any control character,
+// white space or backslash is refused, and what is left must parse with no
+// scheme, no host and a path starting with exactly one '/'. Anything else
+// is "/".
 func localPath(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
-		return "/"
+	const home = "/"
+	if next == "" || len(next) > maxNext || next[0] != '/' || (len(next) > 1 && next[1] == '/') || !utf8.ValidString(next) {
+		return home
+	}
+	for _, r := range next {
+		if r < 0x20 || r == 0x7f || r == '\\' || unicode.IsControl(r) || unicode.IsSpace(r) || r == '\u2028' || r == '\u2029' {
+			return home
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
+		return home
 	}
 	return next
 }
+
+// maxNext bounds a "next" URL kept across the sign-in.
+const maxNext = 2048
 
 func randomToken() string {
 	var b [24]byte

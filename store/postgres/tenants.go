@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -117,6 +118,40 @@ func (s *DB) APIKey(ctx context.Context, id string) (store.APIKey, error) {
 // APIKeys returns a tenant's keys (without hashes).
 func (s *DB) APIKeys(ctx context.Context, tenant string) ([]store.APIKey, error) {
 	return jsonRows[store.APIKey](ctx, s, "api key", `SELECT json FROM api_keys WHERE tenant = $1 ORDER BY id`, tenant)
+}
+
+// TouchAPIKeys raises the keys' LastUsed, in one transaction (the rows
+// locked in ID order, so two nodes touching the same keys cannot
+// deadlock).
+func (s *DB) TouchAPIKeys(ctx context.Context, used []store.KeyUse) error {
+	if len(used) == 0 {
+		return nil
+	}
+	us := append([]store.KeyUse(nil), used...)
+	sort.Slice(us, func(i, j int) bool { return us[i].ID < us[j].ID })
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		for _, u := range us {
+			var j []byte
+			err := tx.QueryRow(ctx, `SELECT json FROM api_keys WHERE id = $1 FOR UPDATE`, u.ID).Scan(&j)
+			if errors.Is(err, pgx.ErrNoRows) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			nj, ok, err := store.TouchedKeyJSON(j, u.At)
+			if err != nil {
+				return fmt.Errorf("api key %s: %w", u.ID, err)
+			}
+			if !ok {
+				continue
+			}
+			if _, err := tx.Exec(ctx, `UPDATE api_keys SET json = $1 WHERE id = $2`, nj, u.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // PutSession stores a session; sessions expired a day before it was

@@ -124,6 +124,39 @@ func (s *DB) APIKeys(ctx context.Context, tenant string) ([]store.APIKey, error)
 	return jsonRows[store.APIKey](ctx, s.r, "api key", `SELECT json FROM api_keys WHERE tenant = ? ORDER BY id`, tenant)
 }
 
+// TouchAPIKeys raises the keys' LastUsed, in one transaction.
+func (s *DB) TouchAPIKeys(ctx context.Context, used []store.KeyUse) error {
+	if len(used) == 0 {
+		return nil
+	}
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, u := range used {
+		var j string
+		err := tx.QueryRowContext(ctx, `SELECT json FROM api_keys WHERE id = ?`, u.ID).Scan(&j)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		nj, ok, err := store.TouchedKeyJSON([]byte(j), u.At)
+		if err != nil {
+			return fmt.Errorf("api key %s: %w", u.ID, err)
+		}
+		if !ok {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE api_keys SET json = ? WHERE id = ?`, string(nj), u.ID); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
 // PutSession stores a session.
 func (s *DB) PutSession(ctx context.Context, se store.Session) error {
 	j, err := json.Marshal(se)

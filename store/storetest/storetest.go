@@ -390,6 +390,18 @@ func testAPIKeys(t *testing.T, st store.Store) {
 	if ks, _ := st.APIKeys(ctx, "other"); len(ks) != 0 {
 		t.Errorf("another tenant's keys: %+v", ks)
 	}
+	// Last use: raised, never lowered, the revocation and hash kept; an
+	// unknown key ignored.
+	must(t, st.TouchAPIKeys(ctx, []store.KeyUse{{ID: k.ID, At: t0.Add(2 * time.Minute)}, {ID: "nosuchkey000", At: t0}}))
+	must(t, st.TouchAPIKeys(ctx, []store.KeyUse{{ID: k.ID, At: t0.Add(time.Minute)}}))
+	got, err = st.APIKey(ctx, k.ID)
+	must(t, err)
+	if !got.LastUsed.Equal(t0.Add(2*time.Minute)) || got.Hash != "h1" || !got.Revoked.Equal(t0.Add(time.Minute)) || got.Name != "n" {
+		t.Errorf("key after TouchAPIKeys: %+v", got)
+	}
+	if ks, _ := st.APIKeys(ctx, "club"); len(ks) != 1 || !ks[0].LastUsed.Equal(t0.Add(2*time.Minute)) {
+		t.Errorf("keys list after TouchAPIKeys: %+v", ks)
+	}
 }
 
 func testAssessmentsAndDecisions(t *testing.T, st store.Store) {
