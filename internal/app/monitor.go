@@ -264,7 +264,17 @@ func (s *Service) partyIDHits(idx *screenIndex, v *store.PortfolioVessel) []stri
 
 // alertStatusChange raises the alerts a status change calls for: one per
 // list hit added or removed, and one when the band changed.
+// The evidence is the list versions screened.
 func (s *Service) alertStatusChange(ctx context.Context, v store.PortfolioVessel, before, after *store.VesselStatus, versions []string) (int, error) {
+	return s.statusAlerts(ctx, v, before, after, versions, true, nil)
+}
+
+// statusAlerts raises a status change's alerts. listAlerts false (a
+// change that new events caused, whose list hits are the vessel's AIS
+// identity learnt, not a new list version) says new hits in the band
+// change's alert instead of one alert per listing; extra is more
+// evidence (the events).
+func (s *Service) statusAlerts(ctx context.Context, v store.PortfolioVessel, before, after *store.VesselStatus, versions []string, listAlerts bool, extra []store.AlertEvidence) (int, error) {
 	if before == nil || after == nil {
 		return 0, nil
 	}
@@ -281,9 +291,16 @@ func (s *Service) alertStatusChange(ctx context.Context, v store.PortfolioVessel
 	for _, id := range versions {
 		ev = append(ev, store.AlertEvidence{Kind: "list_version", Ref: id, Text: "list version " + id})
 	}
+	ev = append(ev, extra...)
 	ev = append(ev, store.AlertEvidence{Kind: "profile", Ref: after.ProfileHash, Text: fmt.Sprintf("profile as of %s: %s, score %g", after.AsOf.Format("2006-01-02"), after.Recommendation, after.Score)})
+	var newHits []string
 	for _, h := range after.Hits {
 		if was[h] {
+			continue
+		}
+		newHits = append(newHits, h)
+		if !listAlerts {
+			ev = append(ev, store.AlertEvidence{Kind: "list_record", Ref: h[strings.IndexByte(h, ' ')+1:], Text: h})
 			continue
 		}
 		about, id, _ := strings.Cut(h, " ")
@@ -299,7 +316,7 @@ func (s *Service) alertStatusChange(ctx context.Context, v store.PortfolioVessel
 		}
 	}
 	for _, h := range before.Hits {
-		if is[h] {
+		if is[h] || !listAlerts {
 			continue
 		}
 		about, id, _ := strings.Cut(h, " ")
@@ -323,7 +340,7 @@ func (s *Service) alertStatusChange(ctx context.Context, v store.PortfolioVessel
 		}
 		a := alertFor(v, AlertBandChanged, sev, "band:"+v.Portfolio+":"+v.ID+":"+before.Recommendation+">"+after.Recommendation+":"+after.ProfileHash[:min(12, len(after.ProfileHash))],
 			fmt.Sprintf("%s: %s -> %s", vesselWords(v), strings.ReplaceAll(before.Recommendation, "_", " "), strings.ReplaceAll(after.Recommendation, "_", " ")),
-			fmt.Sprintf("The risk recommendation for %s changed from %s (score %g) to %s (score %g).", vesselWords(v), before.Recommendation, before.Score, after.Recommendation, after.Score), ev)
+			fmt.Sprintf("The risk recommendation for %s changed from %s (score %g) to %s (score %g)%s.", vesselWords(v), before.Recommendation, before.Score, after.Recommendation, after.Score, hitWords(extra, newHits)), ev)
 		if ok, err := s.raise(ctx, a); err != nil {
 			return n, err
 		} else if ok {
@@ -331,6 +348,25 @@ func (s *Service) alertStatusChange(ctx context.Context, v store.PortfolioVessel
 		}
 	}
 	return n, nil
+}
+
+// hitWords says why a band moved after new events: the events, and list
+// records the vessel's identity in AIS now matches.
+func hitWords(events []store.AlertEvidence, hits []string) string {
+	var b strings.Builder
+	if len(events) > 0 {
+		b.WriteString(" after new events: ")
+		for i, e := range events {
+			if i > 0 {
+				b.WriteString("; ")
+			}
+			b.WriteString(e.Text)
+		}
+	}
+	if len(hits) > 0 {
+		fmt.Fprintf(&b, "; its identity now matches %d list record(s): %s", len(hits), strings.Join(hits[:min(5, len(hits))], ", "))
+	}
+	return b.String()
 }
 
 func vesselWords(v store.PortfolioVessel) string {
