@@ -33,7 +33,7 @@ import (
 func runServe(e *env, args []string) error {
 	var sf storeFlags
 	var addr, logLevel, demoDir, sealFile, watchDir, pprofAddr string
-	var demo, secureCookies bool
+	var demo, secureCookies, hookPrivate bool
 	var users []demoUser
 	var opt httpapi.Options
 	var feeds multiFlag
@@ -86,6 +86,7 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 	fs.DurationVar(&monitorEvery, "monitor-every", 2*time.Second, "how often the monitor looks for new events and list versions")
 	fs.DurationVar(&commitEvery, "commit-every", time.Second, "live feeds: commit what was received this often")
 	fs.BoolVar(&secureCookies, "secure-cookies", false, "mark the web interface's cookies Secure on plain HTTP too (behind a TLS proxy)")
+	fs.BoolVar(&hookPrivate, "webhook-allow-private", false, "let webhooks reach loopback and private addresses (a receiver on this host or network; --demo allows them)")
 	fs.StringVar(&sealFile, "seal-key-file", "", "the key that seals webhook secrets (default: the store's path + .key, made if missing)")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
@@ -119,7 +120,7 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 	if demo {
 		s, st, keys, users, err = serveDemo(demoDir, logger, sealKey)
 	} else {
-		s, st, err = sf.service(app.Config{Logger: logger, SealKey: sealKey})
+		s, st, err = sf.service(app.Config{Logger: logger, SealKey: sealKey, AllowPrivateWebhookTargets: hookPrivate})
 	}
 	if err != nil {
 		return err
@@ -268,7 +269,7 @@ func serveDemo(dir string, logger *slog.Logger, sealKey []byte) (*app.Service, *
 	}
 	// The service again, with the server's logger.
 	s.Close()
-	s = app.New(app.Config{Store: st, Logger: logger, SealKey: sealKey})
+	s = app.New(app.Config{Store: st, Logger: logger, SealKey: sealKey, AllowPrivateWebhookTargets: true})
 	// The keys act as the demo's people (four eyes count people).
 	var keys []app.NewKey
 	for _, k := range []app.CreateKeyRequest{

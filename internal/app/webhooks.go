@@ -16,11 +16,14 @@ import (
 	"io"
 	"math"
 	mrand "math/rand/v2"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/tidewatch/tidewatch/audit"
@@ -125,13 +128,167 @@ func (s *Service) newSecret() (store.SealedSecret, string, error) {
 	return store.SealedSecret{ID: hex.EncodeToString(id[:]), Sealed: sealed, Created: s.now().UTC().Truncate(time.Second)}, secret, nil
 }
 
-// checkURL allows http(s) URLs only.
-func checkURL(raw string) error {
+// checkURL allows http(s) URLs only and, unless the service allows
+// private targets, refuses a host that is an internal address (loopback,
+// private, link-local, unspecified, multicast: docs/webhooks.md). Names
+// are checked again when a delivery dials, against the addresses they
+// resolve to then (a name that resolves to an internal address, or is
+// re-pointed to one later, fails there). Error messages never repeat the
+// URL's credentials.
+func (s *Service) checkURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(raw) > 2000 {
-		return Errorf(CodeInvalid, "webhook URL %q: give an http or https URL", raw)
+		return Errorf(CodeInvalid, "webhook URL %q: give an http or https URL", redactURL(raw))
+	}
+	if s.allowPrivate {
+		return nil
+	}
+	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return Errorf(CodeInvalid, "webhook URL %q: a loopback host is refused (the server does not call into its own network)", redactURL(raw))
+	}
+	if a, err := netip.ParseAddr(host); err == nil && internalAddr(a) {
+		return Errorf(CodeInvalid, "webhook URL %q: %s is an internal address (loopback, private, link-local, unspecified or multicast): refused", redactURL(raw), a.WithZone(""))
 	}
 	return nil
+}
+
+// redactURL is a URL without its credentials (user and password become
+// "***"), for answers and logs; text that is no URL is shown cut.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		if i := strings.LastIndexByte(raw, '@'); i >= 0 {
+			return "***@" + raw[i+1:]
+		}
+		if len(raw) > 200 {
+			return raw[:200] + "..."
+		}
+		return raw
+	}
+	if u.User != nil {
+		u.User = nil
+		if scheme, rest, ok := strings.Cut(u.String(), "://"); ok {
+			return scheme + "://***@" + rest
+		}
+	}
+	return u.String()
+}
+
+// internalRanges are address blocks a webhook may not reach besides those
+// netip classifies (loopback, private, link-local, multicast,
+// unspecified): "this network", shared address space (CGNAT), IETF
+// protocol assignments, benchmarking, reserved and broadcast.
+var internalRanges = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),
+	netip.MustParsePrefix("100.64.0.0/10"),
+	netip.MustParsePrefix("192.0.0.0/24"),
+	netip.MustParsePrefix("198.18.0.0/15"),
+	netip.MustParsePrefix("240.0.0.0/4"),
+	netip.MustParsePrefix("::/128"),
+	netip.MustParsePrefix("100::/64"), // discard-only
+}
+
+// internalAddr says an address is one a webhook may not reach. IPv4
+// embedded in IPv6 (mapped, NAT64 64:ff9b::/96, 6to4 2002::/16) is
+// judged by the IPv4 address.
+func internalAddr(a netip.Addr) bool {
+	if !a.IsValid() {
+		return true
+	}
+	a = a.WithZone("").Unmap()
+	if a.Is6() {
+		b := a.As16()
+		switch {
+		case netip.MustParsePrefix("64:ff9b::/96").Contains(a):
+			return internalAddr(netip.AddrFrom4([4]byte(b[12:16])))
+		case netip.MustParsePrefix("2002::/16").Contains(a):
+			return internalAddr(netip.AddrFrom4([4]byte(b[2:6])))
+		}
+	}
+	if a.IsLoopback() || a.IsPrivate() || a.IsUnspecified() || a.IsLinkLocalUnicast() || a.IsMulticast() ||
+		a.IsLinkLocalMulticast() || a.IsInterfaceLocalMulticast() {
+		return true
+	}
+	for _, p := range internalRanges {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// errInternalTarget is a delivery refused at dial time.
+var errInternalTarget = errors.New("the webhook's host resolves to an internal address (loopback, private, link-local, unspecified or multicast): refused")
+
+// defaultDeliveryTimeout bounds one delivery attempt.
+const defaultDeliveryTimeout = 10 * time.Second
+
+// newWebhookClient is the delivery client: no proxy from the environment
+// (the dial-time check must see the receiver's own address), redirects
+// not followed (a 3xx is a failed attempt: a receiver cannot send the
+// server elsewhere), and, unless private targets are allowed, every
+// connection refused whose resolved address is internal: checked on the
+// address actually dialled, so a name re-pointed after the check (DNS
+// rebinding) fails too.
+func (s *Service) newWebhookClient(timeout time.Duration) *http.Client {
+	d := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
+	if !s.allowPrivate {
+		d.Control = func(network, address string, _ syscall.RawConn) error {
+			host, _, err := net.SplitHostPort(address)
+			if err != nil {
+				return errInternalTarget
+			}
+			a, err := netip.ParseAddr(host)
+			if err != nil || internalAddr(a) {
+				return errInternalTarget
+			}
+			return nil
+		}
+	}
+	tr := &http.Transport{
+		Proxy:                 nil,
+		DialContext:           d.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          100,
+		MaxIdleConnsPerHost:   4,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   timeout,
+		ExpectContinueTimeout: time.Second,
+		ResponseHeaderTimeout: timeout,
+	}
+	return &http.Client{Transport: tr, Timeout: timeout, CheckRedirect: noRedirects}
+}
+
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// deliveryError says why an attempt failed without the URL's
+// credentials.
+func deliveryError(rawURL string, err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	msg := err.Error()
+	if errors.Is(err, errInternalTarget) {
+		msg = errInternalTarget.Error()
+	}
+	if u, perr := url.Parse(rawURL); perr == nil && u.User != nil {
+		// An error from below may still quote the URL.
+		msg = strings.ReplaceAll(msg, u.User.String(), "***")
+		if p, ok := u.User.Password(); ok && p != "" {
+			msg = strings.ReplaceAll(msg, p, "***")
+		}
+	}
+	return "POST " + redactURL(rawURL) + ": " + msg
+}
+
+// redacted is a webhook as answered and logged: no secrets, no URL
+// credentials.
+func redacted(w store.Webhook) store.Webhook {
+	w.Secrets = nil
+	w.URL = redactURL(w.URL)
+	return w
 }
 
 // CreateWebhook adds a webhook for the tenant and returns its signing
@@ -140,7 +297,7 @@ func (s *Service) CreateWebhook(ctx context.Context, p Principal, req WebhookReq
 	if err := p.need(RoleAdmin, "adding a webhook"); err != nil {
 		return NewWebhook{}, err
 	}
-	if err := checkURL(req.URL); err != nil {
+	if err := s.checkURL(req.URL); err != nil {
 		return NewWebhook{}, err
 	}
 	if req.MinSeverity != "" && severityRank(req.MinSeverity) == 0 {
@@ -169,11 +326,10 @@ func (s *Service) CreateWebhook(ctx context.Context, p Principal, req WebhookReq
 	if err := s.st.PutWebhook(ctx, w); err != nil {
 		return NewWebhook{}, err
 	}
-	if _, err := s.record(ctx, p, audit.ActionWebhook, "webhook:"+w.ID, map[string]any{"created": w.ID, "url": w.URL}); err != nil {
+	if _, err := s.record(ctx, p, audit.ActionWebhook, "webhook:"+w.ID, map[string]any{"created": w.ID, "url": redactURL(w.URL)}); err != nil {
 		return NewWebhook{}, err
 	}
-	w.Secrets = nil
-	return NewWebhook{Webhook: w, Secret: secret, SecretID: sec.ID}, nil
+	return NewWebhook{Webhook: redacted(w), Secret: secret, SecretID: sec.ID}, nil
 }
 
 // Webhooks lists the tenant's webhooks (never their secrets).
@@ -183,7 +339,7 @@ func (s *Service) Webhooks(ctx context.Context, p Principal) ([]store.Webhook, e
 	}
 	ws, err := s.st.Webhooks(ctx, p.Tenant)
 	for i := range ws {
-		ws[i].Secrets = nil
+		ws[i] = redacted(ws[i])
 	}
 	if ws == nil {
 		ws = []store.Webhook{}
@@ -233,8 +389,7 @@ func (s *Service) RotateWebhookSecret(ctx context.Context, p Principal, id strin
 	if _, err := s.record(ctx, p, audit.ActionWebhook, "webhook:"+w.ID, map[string]any{"rotated": w.ID, "secret_id": sec.ID, "retired_old": retire}); err != nil {
 		return NewWebhook{}, err
 	}
-	w.Secrets = nil
-	return NewWebhook{Webhook: w, Secret: secret, SecretID: sec.ID}, nil
+	return NewWebhook{Webhook: redacted(w), Secret: secret, SecretID: sec.ID}, nil
 }
 
 // RetireOldSecrets keeps only a webhook's newest secret.
@@ -251,8 +406,7 @@ func (s *Service) RetireOldSecrets(ctx context.Context, p Principal, id string) 
 		return w, err
 	}
 	_, err = s.record(ctx, p, audit.ActionWebhook, "webhook:"+w.ID, map[string]any{"retired_old_secrets": w.ID})
-	w.Secrets = nil
-	return w, err
+	return redacted(w), err
 }
 
 // DeleteWebhook removes a webhook; its pending deliveries become dead.
@@ -405,10 +559,26 @@ func VerifySignature(header string, body []byte, secret string, now time.Time, t
 
 // DeliveryOptions configure the delivery worker.
 type DeliveryOptions struct {
-	Client *http.Client // default: 10 s timeout
+	// Client POSTs the deliveries; default: 10 s timeout, refusing
+	// internal targets unless the service allows them, no redirects.
+	Client *http.Client
 	// Poll is how often due deliveries are looked for (besides wake-ups
 	// when an alert is raised); default 1 s.
 	Poll time.Duration
+}
+
+// deliveryClient is the client given (nil: the service's own, which
+// refuses internal targets), never following redirects.
+func deliveryClient(s *Service, c *http.Client) *http.Client {
+	if c == nil {
+		return s.hookClient()
+	}
+	if c.CheckRedirect == nil {
+		cc := *c
+		cc.CheckRedirect = noRedirects
+		return &cc
+	}
+	return c
 }
 
 // wakeDeliveries tells the delivery worker something is due.
@@ -422,7 +592,7 @@ func (s *Service) wakeDeliveries() {
 // RunDeliveries delivers webhooks until ctx ends.
 func (s *Service) RunDeliveries(ctx context.Context, o DeliveryOptions) {
 	if o.Client == nil {
-		o.Client = &http.Client{Timeout: 10 * time.Second}
+		o.Client = s.hookClient()
 	}
 	if o.Poll <= 0 {
 		o.Poll = time.Second
@@ -444,6 +614,7 @@ func (s *Service) RunDeliveries(ctx context.Context, o DeliveryOptions) {
 // DeliverDue attempts the deliveries due now and returns how many it
 // attempted.
 func (s *Service) DeliverDue(ctx context.Context, client *http.Client) int {
+	client = deliveryClient(s, client)
 	now := s.now().UTC()
 	ds, err := s.st.ClaimDeliveries(ctx, now, now.Add(deliveryLease), 32)
 	if err != nil {
@@ -517,7 +688,7 @@ func (s *Service) deliver(ctx context.Context, client *http.Client, d store.Deli
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
 	if err != nil {
-		fail(err.Error())
+		fail(deliveryError(w.URL, err))
 		return
 	}
 	req.Header.Set("Content-Type", "application/json")
@@ -526,7 +697,7 @@ func (s *Service) deliver(ctx context.Context, client *http.Client, d store.Deli
 	req.Header.Set(SignatureHeader, Sign(s.now(), body, secrets...))
 	resp, err := client.Do(req)
 	if err != nil {
-		fail(err.Error())
+		fail(deliveryError(w.URL, err))
 		return
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
@@ -541,3 +712,6 @@ func (s *Service) deliver(ctx context.Context, client *http.Client, d store.Deli
 		s.log.Warn("update delivery", "err", err.Error())
 	}
 }
+
+// endpointState is what the delivery workers know of each endpoint.
+type endpointState struct{}
