@@ -23,6 +23,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -557,7 +558,7 @@ func VerifySignature(header string, body []byte, secret string, now time.Time, t
 	return errors.New("no signature matches")
 }
 
-// DeliveryOptions configure the delivery worker.
+// DeliveryOptions configure the delivery workers.
 type DeliveryOptions struct {
 	// Client POSTs the deliveries; default: 10 s timeout, refusing
 	// internal targets unless the service allows them, no redirects.
@@ -565,7 +566,50 @@ type DeliveryOptions struct {
 	// Poll is how often due deliveries are looked for (besides wake-ups
 	// when an alert is raised); default 1 s.
 	Poll time.Duration
+	// Workers bounds the POSTs in flight at once (default 8); each
+	// endpoint has at most one.
+	Workers int
 }
+
+// Delivery fairness: each endpoint (webhook) gets one POST in flight at a
+// time, in the order claimed, so a slow or hanging receiver holds one
+// worker, never all; an endpoint that failed is left alone until its
+// failed delivery's next attempt, at most endpointRest, its other
+// claimed deliveries put back (no attempt counted) rather than each
+// timing out in turn; an endpoint with endpointQueue deliveries waiting
+// in memory gets the others put back for queueFullRest, so the claims go
+// on to other endpoints' deliveries.
+const (
+	defaultWorkers = 8
+	claimBatch     = 64
+	endpointQueue  = claimBatch
+	endpointRest   = 30 * time.Second
+	queueFullRest  = 5 * time.Second
+	// leaseMargin: a delivery waiting in memory this close to the end of
+	// its lease is left for the next claim rather than sent late (another
+	// node may have it by then).
+	leaseMargin = 20 * time.Second
+)
+
+// endpointState is what this process's delivery workers know of each
+// endpoint (tenant and webhook id).
+type endpointState struct {
+	mu sync.Mutex
+	// busy holds the deliveries waiting for an endpoint whose worker
+	// runs; held, the ids claimed and not yet done (a delivery claimed
+	// again after its lease is not sent twice at once).
+	busy map[string][]claimedDelivery
+	held map[int64]bool
+	// down: endpoints that failed, left alone until then.
+	down map[string]time.Time
+}
+
+type claimedDelivery struct {
+	store.Delivery
+	claimed time.Time
+}
+
+func endpointKey(d store.Delivery) string { return d.Tenant + "\x00" + d.Webhook }
 
 // deliveryClient is the client given (nil: the service's own, which
 // refuses internal targets), never following redirects.
@@ -581,7 +625,7 @@ func deliveryClient(s *Service, c *http.Client) *http.Client {
 	return c
 }
 
-// wakeDeliveries tells the delivery worker something is due.
+// wakeDeliveries tells the delivery workers something is due.
 func (s *Service) wakeDeliveries() {
 	select {
 	case s.wake <- struct{}{}:
@@ -589,18 +633,25 @@ func (s *Service) wakeDeliveries() {
 	}
 }
 
-// RunDeliveries delivers webhooks until ctx ends.
+// RunDeliveries delivers webhooks until ctx ends: claims due deliveries
+// and hands them to the endpoints' workers without waiting for them.
 func (s *Service) RunDeliveries(ctx context.Context, o DeliveryOptions) {
-	if o.Client == nil {
-		o.Client = s.hookClient()
-	}
+	client := deliveryClient(s, o.Client)
 	if o.Poll <= 0 {
 		o.Poll = time.Second
 	}
+	if o.Workers <= 0 {
+		o.Workers = defaultWorkers
+	}
+	sem := make(chan struct{}, o.Workers)
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	t := time.NewTicker(o.Poll)
 	defer t.Stop()
 	for {
-		for s.DeliverDue(ctx, o.Client) > 0 && ctx.Err() == nil {
+		// Claim while whole batches come back (a backlog), each handed
+		// out at once.
+		for ctx.Err() == nil && s.dispatchDue(ctx, client, sem, &wg) == claimBatch {
 		}
 		select {
 		case <-ctx.Done():
@@ -611,24 +662,143 @@ func (s *Service) RunDeliveries(ctx context.Context, o DeliveryOptions) {
 	}
 }
 
-// DeliverDue attempts the deliveries due now and returns how many it
-// attempted.
+// DeliverDue attempts the deliveries due now, with the workers' fairness,
+// waits for them and returns how many it claimed.
 func (s *Service) DeliverDue(ctx context.Context, client *http.Client) int {
-	client = deliveryClient(s, client)
+	var wg sync.WaitGroup
+	n := s.dispatchDue(ctx, deliveryClient(s, client), make(chan struct{}, defaultWorkers), &wg)
+	wg.Wait()
+	return n
+}
+
+// dispatchDue claims due deliveries and queues each on its endpoint,
+// starting the endpoint's worker when it has none; it returns how many it
+// claimed.
+func (s *Service) dispatchDue(ctx context.Context, client *http.Client, sem chan struct{}, wg *sync.WaitGroup) int {
 	now := s.now().UTC()
-	ds, err := s.st.ClaimDeliveries(ctx, now, now.Add(deliveryLease), 32)
+	ds, err := s.st.ClaimDeliveries(ctx, now, now.Add(deliveryLease), claimBatch)
 	if err != nil {
-		s.log.Warn("claim deliveries", "err", err.Error())
+		if ctx.Err() == nil {
+			s.log.Warn("claim deliveries", "err", err.Error())
+		}
 		return 0
 	}
+	e := &s.endpoints
 	for _, d := range ds {
-		s.deliver(ctx, client, d)
+		k := endpointKey(d)
+		e.mu.Lock()
+		if e.busy == nil {
+			e.busy, e.held, e.down = map[string][]claimedDelivery{}, map[int64]bool{}, map[string]time.Time{}
+		}
+		if e.held[d.ID] {
+			// Still queued here from a claim whose lease ran out: it is
+			// sent (or left) by that worker.
+			e.mu.Unlock()
+			continue
+		}
+		if until, ok := e.down[k]; ok {
+			if now.Before(until) {
+				e.mu.Unlock()
+				s.putBack(ctx, d, until)
+				continue
+			}
+			delete(e.down, k)
+		}
+		q, running := e.busy[k]
+		if running && len(q) >= endpointQueue {
+			e.mu.Unlock()
+			s.putBack(ctx, d, now.Add(queueFullRest))
+			continue
+		}
+		e.busy[k] = append(q, claimedDelivery{d, now})
+		e.held[d.ID] = true
+		e.mu.Unlock()
+		if !running {
+			wg.Add(1)
+			go s.endpointWorker(ctx, client, k, sem, wg)
+		}
 	}
 	return len(ds)
 }
 
-func (s *Service) deliver(ctx context.Context, client *http.Client, d store.Delivery) {
-	fail := func(msg string) {
+// endpointWorker sends an endpoint's queued deliveries one at a time,
+// each holding one of the workers' slots, until the queue is empty or the
+// endpoint fails.
+func (s *Service) endpointWorker(ctx context.Context, client *http.Client, k string, sem chan struct{}, wg *sync.WaitGroup) {
+	defer wg.Done()
+	e := &s.endpoints
+	for {
+		e.mu.Lock()
+		q := e.busy[k]
+		if len(q) == 0 || ctx.Err() != nil {
+			// Stopping: what is left stays claimed until its lease ends,
+			// then any worker takes it.
+			for _, c := range q {
+				delete(e.held, c.ID)
+			}
+			delete(e.busy, k)
+			e.mu.Unlock()
+			return
+		}
+		c := q[0]
+		e.busy[k] = q[1:]
+		e.mu.Unlock()
+		var ok bool
+		var next time.Time
+		if s.now().UTC().Sub(c.claimed) < deliveryLease-leaseMargin {
+			select {
+			case sem <- struct{}{}:
+				ok, next = s.deliver(ctx, client, c.Delivery)
+				<-sem
+			case <-ctx.Done():
+				ok = true
+			}
+		} else {
+			ok = true // too late in its lease: the next claim takes it
+		}
+		e.mu.Lock()
+		delete(e.held, c.ID)
+		if ok {
+			e.mu.Unlock()
+			continue
+		}
+		// The endpoint failed: leave it alone until the failed delivery's
+		// next attempt (at most endpointRest), its queue put back.
+		now := s.now().UTC()
+		until := now.Add(endpointRest)
+		if !next.IsZero() && next.Before(until) {
+			until = next
+		}
+		e.down[k] = until
+		rest := e.busy[k]
+		delete(e.busy, k)
+		for _, r := range rest {
+			delete(e.held, r.ID)
+		}
+		e.mu.Unlock()
+		for _, r := range rest {
+			s.putBack(ctx, r.Delivery, until)
+		}
+		return
+	}
+}
+
+// putBack returns a claimed delivery to the outbox, due at t, without
+// counting an attempt.
+func (s *Service) putBack(ctx context.Context, d store.Delivery, t time.Time) {
+	d.NextAttempt = t
+	if err := s.st.UpdateDelivery(ctx, d); err != nil && ctx.Err() == nil {
+		s.log.Warn("put back delivery", "err", err.Error())
+	}
+}
+
+// deliver makes one attempt; ok is false when the endpoint failed
+// (next: when the delivery is tried again; zero when it is dead).
+func (s *Service) deliver(ctx context.Context, client *http.Client, d store.Delivery) (ok bool, next time.Time) {
+	// What happened is stored even when the server is stopping: a POST
+	// answered 2xx and then cancelled would be sent again.
+	sctx := context.WithoutCancel(ctx)
+	fail := func(msg string) (bool, time.Time) {
 		d.Attempts++
 		d.LastError = msg
 		now := s.now().UTC()
@@ -642,15 +812,16 @@ func (s *Service) deliver(ctx context.Context, client *http.Client, d store.Deli
 			}
 			delay += time.Duration(mrand.Int64N(int64(delay/5) + 1)) // jitter
 			d.NextAttempt = now.Add(delay)
+			next = d.NextAttempt
 		}
-		if err := s.st.UpdateDelivery(ctx, d); err != nil {
+		if err := s.st.UpdateDelivery(sctx, d); err != nil {
 			s.log.Warn("update delivery", "err", err.Error())
 		}
+		return false, next
 	}
 	ws, err := s.st.Webhooks(ctx, d.Tenant)
 	if err != nil {
-		fail(err.Error())
-		return
+		return fail(err.Error())
 	}
 	var w *store.Webhook
 	for i := range ws {
@@ -660,14 +831,13 @@ func (s *Service) deliver(ctx context.Context, client *http.Client, d store.Deli
 	}
 	if w == nil {
 		d.State, d.LastError = DeliveryDead, "webhook deleted"
-		s.st.UpdateDelivery(ctx, d)
-		return
+		s.st.UpdateDelivery(sctx, d)
+		return true, time.Time{}
 	}
 	var a store.Alert
 	if len(d.Payload) == 0 {
 		if a, err = s.st.Alert(ctx, d.Tenant, d.AlertID); err != nil {
-			fail("alert: " + err.Error())
-			return
+			return fail("alert: " + err.Error())
 		}
 	}
 	// The body is the alert version as it was raised (queued with it):
@@ -681,15 +851,13 @@ func (s *Service) deliver(ctx context.Context, client *http.Client, d store.Deli
 	for _, sec := range w.Secrets {
 		plain, err := s.unseal(sec.Sealed)
 		if err != nil {
-			fail("unseal secret: " + err.Error())
-			return
+			return fail("unseal secret: " + err.Error())
 		}
 		secrets = append(secrets, string(plain))
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
 	if err != nil {
-		fail(deliveryError(w.URL, err))
-		return
+		return fail(deliveryError(w.URL, err))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "tidewatch-webhooks")
@@ -697,21 +865,17 @@ func (s *Service) deliver(ctx context.Context, client *http.Client, d store.Deli
 	req.Header.Set(SignatureHeader, Sign(s.now(), body, secrets...))
 	resp, err := client.Do(req)
 	if err != nil {
-		fail(deliveryError(w.URL, err))
-		return
+		return fail(deliveryError(w.URL, err))
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		fail(fmt.Sprintf("HTTP %d", resp.StatusCode))
-		return
+		return fail(fmt.Sprintf("HTTP %d", resp.StatusCode))
 	}
 	d.Attempts++
 	d.State, d.Delivered, d.LastError = DeliveryDelivered, s.now().UTC(), ""
-	if err := s.st.UpdateDelivery(ctx, d); err != nil {
+	if err := s.st.UpdateDelivery(sctx, d); err != nil {
 		s.log.Warn("update delivery", "err", err.Error())
 	}
+	return true, time.Time{}
 }
-
-// endpointState is what the delivery workers know of each endpoint.
-type endpointState struct{}
