@@ -70,6 +70,7 @@ func (s *Service) ScreenNewEvents(ctx context.Context) (MonitorResult, error) {
 	for i, v := range vessels {
 		touched[key(v)] = -1 - i
 	}
+	pass := &alertPass{}
 	for {
 		evs, err := s.st.EventsAfter(ctx, cursor, 5000)
 		if err != nil {
@@ -96,8 +97,9 @@ func (s *Service) ScreenNewEvents(ctx context.Context) (MonitorResult, error) {
 						continue
 					}
 					res.Changed++
-					ok, err := s.raise(ctx, eventAlert(pv, e, why))
+					ok, err := s.raiseIn(ctx, pass, eventAlert(pv, e, why))
 					if err != nil {
+						pass.wait()
 						return res, err
 					}
 					if ok {
@@ -109,7 +111,10 @@ func (s *Service) ScreenNewEvents(ctx context.Context) (MonitorResult, error) {
 		// Statuses first, then the cursor: a crash between them screens
 		// these events again (their alerts are raised once by key) rather
 		// than leaving a band stale.
-		n, err := s.restatus(ctx, vessels, touched, evidence)
+		n, err := s.restatus(ctx, pass, vessels, touched, evidence)
+		if werr := pass.wait(); err == nil {
+			err = werr
+		}
 		if err != nil {
 			return res, err
 		}
@@ -126,7 +131,7 @@ func (s *Service) ScreenNewEvents(ctx context.Context) (MonitorResult, error) {
 // touched (marked by a non-negative index in touched, reset after), stores
 // them and raises the alerts a change calls for (a band change, once per
 // change), as a list change does.
-func (s *Service) restatus(ctx context.Context, vessels []store.PortfolioVessel, touched map[string]int, evidence map[int][]store.AlertEvidence) (int, error) {
+func (s *Service) restatus(ctx context.Context, pass *alertPass, vessels []store.PortfolioVessel, touched map[string]int, evidence map[int][]store.AlertEvidence) (int, error) {
 	var order []int
 	for k, i := range touched {
 		if i >= 0 {
@@ -154,7 +159,7 @@ func (s *Service) restatus(ctx context.Context, vessels []store.PortfolioVessel,
 		v.Status = st
 		vessels[i] = v
 		put = append(put, v)
-		k, err := s.statusAlerts(ctx, v, before, st, nil, false, evidence[i])
+		k, err := s.statusAlerts(ctx, pass, v, before, st, nil, false, evidence[i])
 		delete(evidence, i)
 		if err != nil {
 			return n, err

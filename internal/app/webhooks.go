@@ -482,13 +482,9 @@ type AlertPayload struct {
 	Sent  time.Time   `json:"created"`
 }
 
-// deliveriesFor are the deliveries of an alert version to the tenant's
-// matching webhooks.
-func (s *Service) deliveriesFor(ctx context.Context, a store.Alert) ([]store.Delivery, error) {
-	ws, err := s.st.Webhooks(ctx, a.Tenant)
-	if err != nil {
-		return nil, err
-	}
+// deliveriesTo are the deliveries of an alert version to those of the
+// tenant's webhooks that match it.
+func (s *Service) deliveriesTo(ws []store.Webhook, a store.Alert) []store.Delivery {
 	var out []store.Delivery
 	now := s.now().UTC()
 	for _, w := range ws {
@@ -505,7 +501,7 @@ func (s *Service) deliveriesFor(ctx context.Context, a store.Alert) ([]store.Del
 		// built at delivery from the stored alert version.
 		out = append(out, store.Delivery{Tenant: a.Tenant, Webhook: w.ID, State: DeliveryPending, NextAttempt: now, Created: now})
 	}
-	return out, nil
+	return out
 }
 
 // alertPayload is the body of every delivery of an alert version.
