@@ -712,7 +712,7 @@ func (p *pass) observe(f track.Fix, segment int) {
 		p.keep(f.MMSI, v, pt)
 	}
 	v.thin.prev, v.thin.prevKept, v.thin.any = pt, keep, true
-	if p.fixes%p.o.BatchFixes == 0 || (p.live && p.fixes%4096 == 0 && time.Since(p.lastCommit) >= p.o.CommitEvery) {
+	if p.fixes%p.o.BatchFixes == 0 || (p.live && p.fixes%256 == 0 && time.Since(p.lastCommit) >= p.o.CommitEvery) {
 		p.endBatch()
 		return
 	}

@@ -37,7 +37,7 @@ func runServe(e *env, args []string) error {
 	var users []demoUser
 	var opt httpapi.Options
 	var feeds multiFlag
-	var updateEvery, monitorEvery, commitEvery time.Duration
+	var updateEvery, monitorEvery, commitEvery, feedLateness time.Duration
 	fs := newFlagSet(e, "serve", "tidewatch serve [--store FILE] [--addr 127.0.0.1:8080] [--demo]", `
 Serves the HTTP API for many users at once: screening (one query, batches
 of up to 10,000, files of any size as jobs), vessel profiles and reports
@@ -85,6 +85,7 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 	fs.DurationVar(&updateEvery, "update-lists", 24*time.Hour, "download the lists from their publishers this often (0: never)")
 	fs.DurationVar(&monitorEvery, "monitor-every", 2*time.Second, "how often the monitor looks for new events and list versions")
 	fs.DurationVar(&commitEvery, "commit-every", time.Second, "live feeds: commit what was received this often")
+	fs.DurationVar(&feedLateness, "feed-lateness", 0, "live feeds: reorder window (default 2h: alerts come that long after the fix; 1ms: as soon as a later second's fix arrives, later fixes counted late)")
 	fs.BoolVar(&secureCookies, "secure-cookies", false, "mark the web interface's cookies Secure on plain HTTP too (behind a TLS proxy)")
 	fs.BoolVar(&hookPrivate, "webhook-allow-private", false, "let webhooks reach loopback and private addresses (a receiver on this host or network; --demo allows them)")
 	fs.StringVar(&sealFile, "seal-key-file", "", "the key that seals webhook secrets (default: the store's path + .key, made if missing)")
@@ -172,7 +173,7 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 	loop(func() { s.RunMonitor(runCtx, monitorEvery) })
 	for _, f := range feeds {
 		loop(func() {
-			if err := s.RunFeed(runCtx, operator, f, ais.FeedOptions{Log: io.Discard}, commitEvery); err != nil {
+			if err := s.RunFeed(runCtx, operator, f, ais.FeedOptions{Log: io.Discard}, commitEvery, feedLateness); err != nil {
 				logger.Error("feed", "feed", f, "err", err.Error())
 			}
 		})
