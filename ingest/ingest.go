@@ -503,7 +503,7 @@ func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
 			p.failed = append(p.failed, inputError(in.Name, err))
 			continue
 		}
-		_, u, err := detect.FeedAISConcurrent(eng, &ctxSource{Source: src, ctx: ctx})
+		_, u, err := detect.FeedAISConcurrentBatch(eng, &ctxSource{Source: src, ctx: ctx}, p.handOver(4096))
 		closer.Close()
 		if err == detect.ErrOutOfOrder {
 			st.finish()
@@ -607,8 +607,19 @@ type stageItem struct {
 	forget bool // the engine evicted fix.MMSI
 }
 
+// handOver is how many items go from one goroutine to the next at a
+// time: n for files (throughput), few for a live feed, whose fixes would
+// otherwise wait for a batch to fill before the detectors, and the
+// events before the store, see them.
+func (p *pass) handOver(n int) int {
+	if p.live {
+		return 128
+	}
+	return n
+}
+
 func newStage(p *pass) *stage {
-	st := &stage{pipe: batch.New[stageItem](2048), done: make(chan struct{})}
+	st := &stage{pipe: batch.New[stageItem](p.handOver(2048)), done: make(chan struct{})}
 	go func() {
 		defer close(st.done)
 		st.pipe.Drain(func(items []stageItem) {
