@@ -224,7 +224,7 @@ func eventAlert(v store.PortfolioVessel, e detect.Event, why string) store.Alert
 		status = " (still going on when last seen)"
 	}
 	a := alertFor(v, AlertEvent, string(e.Severity), key, title,
-		why+status+". Detected in the AIS stored for the vessel's transmitters.",
+		strings.TrimSuffix(why, ".")+status+". Detected in the AIS stored for the vessel's transmitters.",
 		[]store.AlertEvidence{{Kind: "event", Ref: eventKey(e), Text: why}, {Kind: "event_kind", Ref: e.Kind, Text: e.Kind}})
 	return a
 }

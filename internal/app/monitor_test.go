@@ -242,6 +242,9 @@ func TestEventAlerts(t *testing.T) {
 	perEvent := map[string]int{}
 	var portCall, metDPRK bool
 	for _, a := range alerts {
+		if strings.Contains(a.Why, "..") {
+			t.Errorf("alert text with a doubled full stop: %q", a.Why)
+		}
 		perEvent[a.Evidence[0].Ref+" "+a.VesselRef]++
 		portCall = portCall || (a.VesselRef == "dprk" && strings.Contains(a.Title, "DPRK port"))
 		metDPRK = metDPRK || (a.VesselRef == "sts" && strings.Contains(a.Title, "ship-to-ship encounter") && strings.Contains(a.Title, "445000101"))
