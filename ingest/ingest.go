@@ -543,7 +543,7 @@ func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
 			p.failed = append(p.failed, inputError(in.Name, err))
 			continue
 		}
-		_, u, err := detect.FeedAISConcurrent(eng, &ctxSource{Source: src, ctx: ctx})
+		_, u, err := detect.FeedAISConcurrentBatch(eng, &ctxSource{Source: src, ctx: ctx}, p.handOver(4096))
 		closer.Close()
 		if err == detect.ErrOutOfOrder {
 			st.finish()
@@ -647,8 +647,19 @@ type stageItem struct {
 	forget bool // the engine evicted fix.MMSI
 }
 
+// handOver is how many items go from one goroutine to the next at a
+// time: n for files (throughput), few for a live feed, whose fixes would
+// otherwise wait for a batch to fill before the detectors, and the
+// events before the store, see them.
+func (p *pass) handOver(n int) int {
+	if p.live {
+		return 128
+	}
+	return n
+}
+
 func newStage(p *pass) *stage {
-	st := &stage{pipe: batch.New[stageItem](2048), done: make(chan struct{})}
+	st := &stage{pipe: batch.New[stageItem](p.handOver(2048)), done: make(chan struct{})}
 	go func() {
 		defer close(st.done)
 		st.pipe.Drain(func(items []stageItem) {
@@ -752,7 +763,7 @@ func (p *pass) observe(f track.Fix, segment int) {
 		p.keep(f.MMSI, v, pt)
 	}
 	v.thin.prev, v.thin.prevKept, v.thin.any = pt, keep, true
-	if p.fixes%p.o.BatchFixes == 0 || (p.live && p.fixes%4096 == 0 && time.Since(p.lastCommit) >= p.o.CommitEvery) {
+	if p.fixes%p.o.BatchFixes == 0 || (p.live && p.fixes%256 == 0 && time.Since(p.lastCommit) >= p.o.CommitEvery) {
 		p.endBatch()
 		return
 	}

@@ -34,12 +34,12 @@ import (
 func runServe(e *env, args []string) error {
 	var sf storeFlags
 	var addr, logLevel, demoDir, sealFile, watchDir, pprofAddr string
-	var demo, secureCookies bool
+	var demo, secureCookies, hookPrivate bool
 	var users []demoUser
 	var opt httpapi.Options
 	var feeds multiFlag
 	var nf natsFlags
-	var updateEvery, monitorEvery, commitEvery time.Duration
+	var updateEvery, monitorEvery, commitEvery, feedLateness time.Duration
 	fs := newFlagSet(e, "serve", "tidewatch serve [--store FILE] [--addr 127.0.0.1:8080] [--demo]", `
 Serves the HTTP API for many users at once: screening (one query, batches
 of up to 10,000, files of any size as jobs), vessel profiles and reports
@@ -95,7 +95,9 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 	fs.DurationVar(&updateEvery, "update-lists", 24*time.Hour, "download the lists from their publishers this often (0: never)")
 	fs.DurationVar(&monitorEvery, "monitor-every", 2*time.Second, "how often the monitor looks for new events and list versions")
 	fs.DurationVar(&commitEvery, "commit-every", time.Second, "live feeds: commit what was received this often")
+	fs.DurationVar(&feedLateness, "feed-lateness", 10*time.Minute, "live feeds: reorder window: an alert comes this long after its fix at most, and fixes arriving later than this are counted late, not detected (files keep the detectors' 2 h; 1ms: as soon as a later second's fix arrives)")
 	fs.BoolVar(&secureCookies, "secure-cookies", false, "mark the web interface's cookies Secure on plain HTTP too (behind a TLS proxy)")
+	fs.BoolVar(&hookPrivate, "webhook-allow-private", false, "let webhooks reach loopback and private addresses (a receiver on this host or network; --demo allows them)")
 	fs.StringVar(&sealFile, "seal-key-file", "", "the key that seals webhook secrets (default: the store's path + .key, made if missing)")
 	tuneGC()
 	if _, err := parseFlags(fs, args); err != nil {
@@ -144,7 +146,7 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 	if demo {
 		s, st, keys, users, err = serveDemo(demoDir, logger, sealKey)
 	} else {
-		s, st, err = sf.service(app.Config{Logger: logger, SealKey: sealKey, Publish: publish})
+		s, st, err = sf.service(app.Config{Logger: logger, SealKey: sealKey, AllowPrivateWebhookTargets: hookPrivate, Publish: publish})
 	}
 	if err != nil {
 		return err
@@ -196,7 +198,7 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 	loop(func() { s.RunMonitor(runCtx, monitorEvery) })
 	for _, f := range feeds {
 		loop(func() {
-			if err := s.RunFeed(runCtx, operator, f, ais.FeedOptions{Log: io.Discard}, commitEvery); err != nil {
+			if err := s.RunFeed(runCtx, operator, f, ais.FeedOptions{Log: io.Discard}, commitEvery, feedLateness); err != nil {
 				logger.Error("feed", "feed", f, "err", err.Error())
 			}
 		})
@@ -293,7 +295,7 @@ func serveDemo(dir string, logger *slog.Logger, sealKey []byte) (*app.Service, *
 	}
 	// The service again, with the server's logger.
 	s.Close()
-	s = app.New(app.Config{Store: st, Logger: logger, SealKey: sealKey})
+	s = app.New(app.Config{Store: st, Logger: logger, SealKey: sealKey, AllowPrivateWebhookTargets: true})
 	// The keys act as the demo's people (four eyes count people).
 	var keys []app.NewKey
 	for _, k := range []app.CreateKeyRequest{

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -63,6 +64,11 @@ type Config struct {
 	// Version names the program in answers and reports (default: the
 	// module's build information).
 	Version string
+	// AllowPrivateWebhookTargets lets webhooks reach loopback, private,
+	// link-local and other internal addresses (a receiver on the same
+	// host: the demo, tests). Off by default: a tenant's webhook URL must
+	// not make the server call into its own network (SSRF).
+	AllowPrivateWebhookTargets bool
 	// SealKey (32 bytes) encrypts the secrets the service must read back
 	// (webhook signing keys); without it webhooks cannot be added.
 	SealKey []byte
@@ -116,9 +122,14 @@ type Service struct {
 	// events are screened at once, not at the next tick).
 	monitorWake chan struct{}
 	sealKey     []byte
-	live        liveInputs
-	riskHash    string
-	scratch     func() (ScratchStore, error)
+	// webhooks: the delivery client (refusing internal targets unless
+	// allowPrivate) and the endpoints' delivery state.
+	allowPrivate bool
+	hookClient   func() *http.Client
+	endpoints    endpointState
+	live         liveInputs
+	riskHash     string
+	scratch      func() (ScratchStore, error)
 }
 
 // New makes a service.
@@ -151,6 +162,8 @@ func New(cfg Config) *Service {
 	s.wake = make(chan struct{}, 1)
 	s.monitorWake = make(chan struct{}, 1)
 	s.sealKey = cfg.SealKey
+	s.allowPrivate = cfg.AllowPrivateWebhookTargets
+	s.hookClient = sync.OnceValue(func() *http.Client { return s.newWebhookClient(defaultDeliveryTimeout) })
 	s.scratch = cfg.Scratch
 	s.publish = cfg.Publish
 	return s

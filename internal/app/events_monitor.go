@@ -62,6 +62,15 @@ func (s *Service) ScreenNewEvents(ctx context.Context) (MonitorResult, error) {
 	if err != nil {
 		return res, err
 	}
+	// The portfolio vessels the new events are about: their statuses
+	// (the fleet table's bands) are computed again after the events.
+	touched := map[string]int{} // tenant, portfolio, id -> index in vessels
+	evidence := map[int][]store.AlertEvidence{}
+	key := func(v store.PortfolioVessel) string { return v.Tenant + "\x00" + v.Portfolio + "\x00" + v.ID }
+	for i, v := range vessels {
+		touched[key(v)] = -1 - i
+	}
+	pass := &alertPass{}
 	for {
 		evs, err := s.st.EventsAfter(ctx, cursor, 5000)
 		if err != nil {
@@ -75,13 +84,22 @@ func (s *Service) ScreenNewEvents(ctx context.Context) (MonitorResult, error) {
 			e := ce.Event
 			for _, v := range e.Vessels {
 				for _, pv := range byMMSI[v.MMSI] {
+					i := touched[key(pv)]
+					if i < 0 {
+						i = -1 - i
+						touched[key(pv)] = i
+					}
+					if len(evidence[i]) < 5 {
+						evidence[i] = append(evidence[i], store.AlertEvidence{Kind: "event", Ref: eventKey(e), Text: e.Summary()})
+					}
 					sev, why := eventSeverity(e, g, v.MMSI)
 					if sev != "high" {
 						continue
 					}
 					res.Changed++
-					ok, err := s.raise(ctx, eventAlert(pv, e, why))
+					ok, err := s.raiseIn(ctx, pass, eventAlert(pv, e, why))
 					if err != nil {
+						pass.wait()
 						return res, err
 					}
 					if ok {
@@ -90,12 +108,65 @@ func (s *Service) ScreenNewEvents(ctx context.Context) (MonitorResult, error) {
 				}
 			}
 		}
+		// Statuses first, then the cursor: a crash between them screens
+		// these events again (their alerts are raised once by key) rather
+		// than leaving a band stale.
+		n, err := s.restatus(ctx, pass, vessels, touched, evidence)
+		if werr := pass.wait(); err == nil {
+			err = werr
+		}
+		if err != nil {
+			return res, err
+		}
+		res.Alerts += n
 		b, _ := json.Marshal(cursor)
 		if err := s.st.PutMonitorState(ctx, monitorEventsKey, b); err != nil {
 			return res, err
 		}
 	}
 	return res, nil
+}
+
+// restatus computes again the status of the portfolio vessels new events
+// touched (marked by a non-negative index in touched, reset after), stores
+// them and raises the alerts a change calls for (a band change, once per
+// change), as a list change does.
+func (s *Service) restatus(ctx context.Context, pass *alertPass, vessels []store.PortfolioVessel, touched map[string]int, evidence map[int][]store.AlertEvidence) (int, error) {
+	var order []int
+	for k, i := range touched {
+		if i >= 0 {
+			order = append(order, i)
+			touched[k] = -1 - i
+		}
+	}
+	if len(order) == 0 {
+		return 0, nil
+	}
+	sort.Ints(order)
+	idx, err := s.screens.now(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	var put []store.PortfolioVessel
+	for _, i := range order {
+		v := vessels[i]
+		before := v.Status
+		st, err := s.vesselStatus(ctx, idx, &v)
+		if err != nil {
+			return n, err
+		}
+		v.Status = st
+		vessels[i] = v
+		put = append(put, v)
+		k, err := s.statusAlerts(ctx, pass, v, before, st, nil, false, evidence[i])
+		delete(evidence, i)
+		if err != nil {
+			return n, err
+		}
+		n += k
+	}
+	return n, s.st.PutPortfolioVessels(ctx, put)
 }
 
 // mmsiIndex maps the MMSIs each portfolio vessel used (its own
@@ -153,7 +224,7 @@ func eventAlert(v store.PortfolioVessel, e detect.Event, why string) store.Alert
 		status = " (still going on when last seen)"
 	}
 	a := alertFor(v, AlertEvent, string(e.Severity), key, title,
-		why+status+". Detected in the AIS stored for the vessel's transmitters.",
+		strings.TrimSuffix(why, ".")+status+". Detected in the AIS stored for the vessel's transmitters.",
 		[]store.AlertEvidence{{Kind: "event", Ref: eventKey(e), Text: why}, {Kind: "event_kind", Ref: e.Kind, Text: e.Kind}})
 	return a
 }

@@ -79,8 +79,13 @@ func (s *Service) Feeds(p Principal) ([]FeedStatus, error) {
 // RunFeed ingests a live feed (tcp:// or udp://) until ctx ends: each
 // connection session is an ingest run committing every commitEvery; the
 // feed reconnects by itself (package ais), and a run that stops on an
-// error is started again after a pause.
-func (s *Service) RunFeed(ctx context.Context, p Principal, addr string, opt ais.FeedOptions, commitEvery time.Duration) error {
+// error is started again after a pause. lateness is the reorder window
+// (0: the detectors' default, 2 h): a fix reaches the detectors, and an
+// alert can be raised, only once the feed has brought fixes that much
+// newer, so a live feed watched for alerts within seconds needs a window
+// of seconds (fixes arriving later than it are counted late and not
+// detected on).
+func (s *Service) RunFeed(ctx context.Context, p Principal, addr string, opt ais.FeedOptions, commitEvery, lateness time.Duration) error {
 	if err := p.needShared(RoleAnalyst, "ingesting a live feed"); err != nil {
 		return err
 	}
@@ -97,7 +102,13 @@ func (s *Service) RunFeed(ctx context.Context, p Principal, addr string, opt ais
 			s.live.set(addr, func(st *FeedStatus) { s.live.feeds[addr] = f })
 			return f, f, nil
 		}}
-		res, err := s.Ingest(ctx, p, IngestRequest{Inputs: []ingest.Input{in}, CommitEvery: commitEvery})
+		req := IngestRequest{Inputs: []ingest.Input{in}, CommitEvery: commitEvery}
+		if lateness > 0 {
+			cfg := s.detect
+			cfg.ReorderLatenessMinutes = lateness.Minutes()
+			req.Detect = &cfg
+		}
+		res, err := s.Ingest(ctx, p, req)
 		s.live.set(addr, func(st *FeedStatus) {
 			st.Run = res.Run.ID
 			if err != nil {

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tidewatch/tidewatch/audit"
@@ -164,11 +166,13 @@ func (s *Service) ScreenListChanges(ctx context.Context) (MonitorResult, error) 
 		}
 	}
 	if len(changed) > 0 {
+		// Screened on every core: 20,000 queries against a small index.
 		small := screen.NewIndex(changed)
+		hits := make([]bool, len(vessels))
+		parallel(len(vessels), func(i int) { _, hits[i] = screenVessel(small, &vessels[i]) })
 		for i := range vessels {
-			n, hit := screenVessel(small, &vessels[i])
-			res.Parties += n
-			if hit {
+			res.Parties += len(vessels[i].Parties)
+			if hits[i] {
 				touched[i] = true
 			}
 		}
@@ -179,20 +183,34 @@ func (s *Service) ScreenListChanges(ctx context.Context) (MonitorResult, error) 
 	}
 	sort.Ints(order)
 	var put []store.PortfolioVessel
-	for _, i := range order {
+	pass := &alertPass{}
+	// The new statuses are computed on every core (reads), the alerts
+	// raised in order.
+	statuses := make([]*store.VesselStatus, len(order))
+	errs := make([]error, len(order))
+	parallel(len(order), func(j int) {
+		v := vessels[order[j]]
+		statuses[j], errs[j] = s.vesselStatus(ctx, idx, &v)
+	})
+	for j, i := range order {
 		v := vessels[i]
 		before := v.Status
-		st, err := s.vesselStatus(ctx, idx, &v)
+		st, err := statuses[j], errs[j]
 		if err != nil {
+			pass.wait()
 			return res, err
 		}
 		v.Status = st
 		put = append(put, v)
-		n, err := s.alertStatusChange(ctx, v, before, st, changedLists)
+		n, err := s.alertStatusChange(ctx, pass, v, before, st, changedLists)
 		if err != nil {
+			pass.wait()
 			return res, err
 		}
 		res.Alerts += n
+	}
+	if err := pass.wait(); err != nil {
+		return res, err
 	}
 	if len(put) > 0 {
 		if err := s.st.PutPortfolioVessels(ctx, put); err != nil {
@@ -203,6 +221,29 @@ func (s *Service) ScreenListChanges(ctx context.Context) (MonitorResult, error) 
 	s.log.Info("list changes screened against portfolios", "versions", strings.Join(changedLists, " "), "records", res.Changed,
 		"vessels", res.Vessels, "alerts", res.Alerts, "seconds", res.Took.Seconds())
 	return res, save()
+}
+
+// parallel calls f(0..n-1) on as many goroutines as there are cores.
+func parallel(n int, f func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	if workers <= 1 {
+		for i := 0; i < n; i++ {
+			f(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				f(i)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 func listOf(versionID string) string {
@@ -264,7 +305,17 @@ func (s *Service) partyIDHits(idx *screenIndex, v *store.PortfolioVessel) []stri
 
 // alertStatusChange raises the alerts a status change calls for: one per
 // list hit added or removed, and one when the band changed.
-func (s *Service) alertStatusChange(ctx context.Context, v store.PortfolioVessel, before, after *store.VesselStatus, versions []string) (int, error) {
+// The evidence is the list versions screened.
+func (s *Service) alertStatusChange(ctx context.Context, pass *alertPass, v store.PortfolioVessel, before, after *store.VesselStatus, versions []string) (int, error) {
+	return s.statusAlerts(ctx, pass, v, before, after, versions, true, nil)
+}
+
+// statusAlerts raises a status change's alerts. listAlerts false (a
+// change that new events caused, whose list hits are the vessel's AIS
+// identity learnt, not a new list version) says new hits in the band
+// change's alert instead of one alert per listing; extra is more
+// evidence (the events).
+func (s *Service) statusAlerts(ctx context.Context, pass *alertPass, v store.PortfolioVessel, before, after *store.VesselStatus, versions []string, listAlerts bool, extra []store.AlertEvidence) (int, error) {
 	if before == nil || after == nil {
 		return 0, nil
 	}
@@ -281,9 +332,16 @@ func (s *Service) alertStatusChange(ctx context.Context, v store.PortfolioVessel
 	for _, id := range versions {
 		ev = append(ev, store.AlertEvidence{Kind: "list_version", Ref: id, Text: "list version " + id})
 	}
+	ev = append(ev, extra...)
 	ev = append(ev, store.AlertEvidence{Kind: "profile", Ref: after.ProfileHash, Text: fmt.Sprintf("profile as of %s: %s, score %g", after.AsOf.Format("2006-01-02"), after.Recommendation, after.Score)})
+	var newHits []string
 	for _, h := range after.Hits {
 		if was[h] {
+			continue
+		}
+		newHits = append(newHits, h)
+		if !listAlerts {
+			ev = append(ev, store.AlertEvidence{Kind: "list_record", Ref: h[strings.IndexByte(h, ' ')+1:], Text: h})
 			continue
 		}
 		about, id, _ := strings.Cut(h, " ")
@@ -292,14 +350,14 @@ func (s *Service) alertStatusChange(ctx context.Context, v store.PortfolioVessel
 			fmt.Sprintf("A list version in force since the last screening designates %s (%s). The vessel's recommendation is %s (score %g).", subjectWords(about, v), id,
 				strings.ReplaceAll(after.Recommendation, "_", " "), after.Score),
 			append([]store.AlertEvidence{{Kind: "list_record", Ref: id, Text: about + " matched " + id}}, ev...))
-		if ok, err := s.raise(ctx, a); err != nil {
+		if ok, err := s.raiseIn(ctx, pass, a); err != nil {
 			return n, err
 		} else if ok {
 			n++
 		}
 	}
 	for _, h := range before.Hits {
-		if is[h] {
+		if is[h] || !listAlerts {
 			continue
 		}
 		about, id, _ := strings.Cut(h, " ")
@@ -308,7 +366,7 @@ func (s *Service) alertStatusChange(ctx context.Context, v store.PortfolioVessel
 			fmt.Sprintf("The list record %s that matched %s is gone or changed in the versions now in force. The vessel's recommendation is %s (score %g).", id, subjectWords(about, v),
 				strings.ReplaceAll(after.Recommendation, "_", " "), after.Score),
 			append([]store.AlertEvidence{{Kind: "list_record", Ref: id, Text: "no longer matched"}}, ev...))
-		if ok, err := s.raise(ctx, a); err != nil {
+		if ok, err := s.raiseIn(ctx, pass, a); err != nil {
 			return n, err
 		} else if ok {
 			n++
@@ -323,14 +381,33 @@ func (s *Service) alertStatusChange(ctx context.Context, v store.PortfolioVessel
 		}
 		a := alertFor(v, AlertBandChanged, sev, "band:"+v.Portfolio+":"+v.ID+":"+before.Recommendation+">"+after.Recommendation+":"+after.ProfileHash[:min(12, len(after.ProfileHash))],
 			fmt.Sprintf("%s: %s -> %s", vesselWords(v), strings.ReplaceAll(before.Recommendation, "_", " "), strings.ReplaceAll(after.Recommendation, "_", " ")),
-			fmt.Sprintf("The risk recommendation for %s changed from %s (score %g) to %s (score %g).", vesselWords(v), before.Recommendation, before.Score, after.Recommendation, after.Score), ev)
-		if ok, err := s.raise(ctx, a); err != nil {
+			fmt.Sprintf("The risk recommendation for %s changed from %s (score %g) to %s (score %g)%s.", vesselWords(v), before.Recommendation, before.Score, after.Recommendation, after.Score, hitWords(extra, newHits)), ev)
+		if ok, err := s.raiseIn(ctx, pass, a); err != nil {
 			return n, err
 		} else if ok {
 			n++
 		}
 	}
 	return n, nil
+}
+
+// hitWords says why a band moved after new events: the events, and list
+// records the vessel's identity in AIS now matches.
+func hitWords(events []store.AlertEvidence, hits []string) string {
+	var b strings.Builder
+	if len(events) > 0 {
+		b.WriteString(" after new events: ")
+		for i, e := range events {
+			if i > 0 {
+				b.WriteString("; ")
+			}
+			b.WriteString(e.Text)
+		}
+	}
+	if len(hits) > 0 {
+		fmt.Fprintf(&b, "; its identity now matches %d list record(s): %s", len(hits), strings.Join(hits[:min(5, len(hits))], ", "))
+	}
+	return b.String()
 }
 
 func vesselWords(v store.PortfolioVessel) string {
@@ -367,6 +444,40 @@ func alertFor(v store.PortfolioVessel, kind, severity, key, title, why string, e
 // subscribers. An alert closed as a false positive with suppression is
 // never raised again for that key.
 func (s *Service) raise(ctx context.Context, a store.Alert) (bool, error) {
+	pass := &alertPass{}
+	ok, err := s.raiseIn(ctx, pass, a)
+	if werr := pass.wait(); err == nil {
+		err = werr
+	}
+	return ok, err
+}
+
+// alertPass is what a monitor pass shares between its alerts: the
+// tenants' suppressions, read once, and the alerts' audit records,
+// queued as they are raised and waited for together (the audit writer
+// commits them in a few transactions, not one per alert).
+type alertPass struct {
+	closed map[string][]store.Alert // tenant -> its alerts closed with suppression
+	many   map[string]bool          // tenants with too many closed alerts to hold: asked per alert
+	audits []*auditReq
+	hooks  map[string][]store.Webhook // tenant -> its webhooks, read once
+}
+
+// wait waits for the pass's audit records.
+func (p *alertPass) wait() error {
+	var err error
+	for _, r := range p.audits {
+		if res := <-r.done; res.err != nil && err == nil {
+			err = fmt.Errorf("audit log: %w", res.err)
+		}
+	}
+	p.audits = nil
+	return err
+}
+
+// raiseIn is raise within a pass: the alert's audit record is queued on
+// the pass (pass.wait says it is written).
+func (s *Service) raiseIn(ctx context.Context, pass *alertPass, a store.Alert) (bool, error) {
 	now := s.now().UTC().Truncate(time.Millisecond)
 	old, err := s.st.AlertByKey(ctx, a.Tenant, a.Key)
 	switch {
@@ -384,24 +495,87 @@ func (s *Service) raise(ctx context.Context, a store.Alert) (bool, error) {
 	default:
 		return false, err
 	}
-	if s.suppressed(ctx, a) {
+	if s.suppressedIn(ctx, pass, a) {
 		return false, nil
 	}
 	a.Updated = now
-	deliveries, err := s.deliveriesFor(ctx, a)
-	if err != nil {
-		return false, err
+	ws, ok := pass.hooks[a.Tenant]
+	if !ok {
+		if ws, err = s.st.Webhooks(ctx, a.Tenant); err != nil {
+			return false, err
+		}
+		if pass.hooks == nil {
+			pass.hooks = map[string][]store.Webhook{}
+		}
+		pass.hooks[a.Tenant] = ws
 	}
+	deliveries := s.deliveriesTo(ws, a)
 	if err := s.st.PutAlert(ctx, &a, deliveries, alertPayload); err != nil {
 		return false, err
 	}
-	if _, err := s.record(ctx, Principal{Tenant: a.Tenant, Actor: "monitor"}, audit.ActionAlert, "alert:"+fmt.Sprint(a.ID),
-		map[string]any{"raised": a.Kind, "version": a.Version, "key": a.Key, "title": a.Title}); err != nil {
+	req, err := s.queueRecord(ctx, Principal{Tenant: a.Tenant, Actor: "monitor"}, audit.ActionAlert, "alert:"+fmt.Sprint(a.ID),
+		map[string]any{"raised": a.Kind, "version": a.Version, "key": a.Key, "title": a.Title})
+	if err != nil {
 		return true, err
 	}
+	pass.audits = append(pass.audits, req)
 	s.hub.publish(a)
 	s.wakeDeliveries()
 	return true, nil
+}
+
+// queueRecord queues an audit record without waiting for it (record
+// waits); the answer comes on the request's done channel.
+func (s *Service) queueRecord(ctx context.Context, p Principal, action, subject string, data any) (*auditReq, error) {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return nil, fmt.Errorf("audit: encode data: %w", err)
+	}
+	if p.Tenant == "" {
+		return nil, errors.New("audit: no tenant")
+	}
+	s.audit.start()
+	req := &auditReq{rec: store.AuditRecord{Tenant: p.Tenant, Time: s.now().UTC().Truncate(time.Millisecond), Actor: p.Actor, Action: action, Subject: subject, Data: raw},
+		done: make(chan auditRes, 1)}
+	select {
+	case s.audit.reqs <- req:
+		return req, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// suppressedIn is suppressed with the tenant's suppressions read once a
+// pass.
+func (s *Service) suppressedIn(ctx context.Context, pass *alertPass, a store.Alert) bool {
+	const most = 10000 // the store's largest page
+	if pass.closed == nil {
+		pass.closed, pass.many = map[string][]store.Alert{}, map[string]bool{}
+	}
+	cs, ok := pass.closed[a.Tenant]
+	if !ok && !pass.many[a.Tenant] {
+		all, err := s.st.Alerts(ctx, a.Tenant, store.AlertFilter{States: []string{AlertClosed}, Limit: most})
+		if err != nil || len(all) >= most {
+			pass.many[a.Tenant] = true
+		} else {
+			cs = []store.Alert{}
+			for _, c := range all {
+				if c.Suppress {
+					cs = append(cs, c)
+				}
+			}
+			pass.closed[a.Tenant] = cs
+		}
+	}
+	if pass.many[a.Tenant] {
+		return s.suppressed(ctx, a)
+	}
+	for _, c := range cs {
+		if c.Kind == a.Kind && c.VesselRef == a.VesselRef && c.Portfolio == a.Portfolio && suppressionCause(c) == suppressionCause(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // suppressed says an alert's cause was closed as a false positive for

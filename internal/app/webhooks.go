@@ -16,11 +16,15 @@ import (
 	"io"
 	"math"
 	mrand "math/rand/v2"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/tidewatch/tidewatch/audit"
@@ -125,13 +129,167 @@ func (s *Service) newSecret() (store.SealedSecret, string, error) {
 	return store.SealedSecret{ID: hex.EncodeToString(id[:]), Sealed: sealed, Created: s.now().UTC().Truncate(time.Second)}, secret, nil
 }
 
-// checkURL allows http(s) URLs only.
-func checkURL(raw string) error {
+// checkURL allows http(s) URLs only and, unless the service allows
+// private targets, refuses a host that is an internal address (loopback,
+// private, link-local, unspecified, multicast: docs/webhooks.md). Names
+// are checked again when a delivery dials, against the addresses they
+// resolve to then (a name that resolves to an internal address, or is
+// re-pointed to one later, fails there). Error messages never repeat the
+// URL's credentials.
+func (s *Service) checkURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(raw) > 2000 {
-		return Errorf(CodeInvalid, "webhook URL %q: give an http or https URL", raw)
+		return Errorf(CodeInvalid, "webhook URL %q: give an http or https URL", redactURL(raw))
+	}
+	if s.allowPrivate {
+		return nil
+	}
+	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return Errorf(CodeInvalid, "webhook URL %q: a loopback host is refused (the server does not call into its own network)", redactURL(raw))
+	}
+	if a, err := netip.ParseAddr(host); err == nil && internalAddr(a) {
+		return Errorf(CodeInvalid, "webhook URL %q: %s is an internal address (loopback, private, link-local, unspecified or multicast): refused", redactURL(raw), a.WithZone(""))
 	}
 	return nil
+}
+
+// redactURL is a URL without its credentials (user and password become
+// "***"), for answers and logs; text that is no URL is shown cut.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		if i := strings.LastIndexByte(raw, '@'); i >= 0 {
+			return "***@" + raw[i+1:]
+		}
+		if len(raw) > 200 {
+			return raw[:200] + "..."
+		}
+		return raw
+	}
+	if u.User != nil {
+		u.User = nil
+		if scheme, rest, ok := strings.Cut(u.String(), "://"); ok {
+			return scheme + "://***@" + rest
+		}
+	}
+	return u.String()
+}
+
+// internalRanges are address blocks a webhook may not reach besides those
+// netip classifies (loopback, private, link-local, multicast,
+// unspecified): "this network", shared address space (CGNAT), IETF
+// protocol assignments, benchmarking, reserved and broadcast.
+var internalRanges = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),
+	netip.MustParsePrefix("100.64.0.0/10"),
+	netip.MustParsePrefix("192.0.0.0/24"),
+	netip.MustParsePrefix("198.18.0.0/15"),
+	netip.MustParsePrefix("240.0.0.0/4"),
+	netip.MustParsePrefix("::/128"),
+	netip.MustParsePrefix("100::/64"), // discard-only
+}
+
+// internalAddr says an address is one a webhook may not reach. IPv4
+// embedded in IPv6 (mapped, NAT64 64:ff9b::/96, 6to4 2002::/16) is
+// judged by the IPv4 address.
+func internalAddr(a netip.Addr) bool {
+	if !a.IsValid() {
+		return true
+	}
+	a = a.WithZone("").Unmap()
+	if a.Is6() {
+		b := a.As16()
+		switch {
+		case netip.MustParsePrefix("64:ff9b::/96").Contains(a):
+			return internalAddr(netip.AddrFrom4([4]byte(b[12:16])))
+		case netip.MustParsePrefix("2002::/16").Contains(a):
+			return internalAddr(netip.AddrFrom4([4]byte(b[2:6])))
+		}
+	}
+	if a.IsLoopback() || a.IsPrivate() || a.IsUnspecified() || a.IsLinkLocalUnicast() || a.IsMulticast() ||
+		a.IsLinkLocalMulticast() || a.IsInterfaceLocalMulticast() {
+		return true
+	}
+	for _, p := range internalRanges {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// errInternalTarget is a delivery refused at dial time.
+var errInternalTarget = errors.New("the webhook's host resolves to an internal address (loopback, private, link-local, unspecified or multicast): refused")
+
+// defaultDeliveryTimeout bounds one delivery attempt.
+const defaultDeliveryTimeout = 10 * time.Second
+
+// newWebhookClient is the delivery client: no proxy from the environment
+// (the dial-time check must see the receiver's own address), redirects
+// not followed (a 3xx is a failed attempt: a receiver cannot send the
+// server elsewhere), and, unless private targets are allowed, every
+// connection refused whose resolved address is internal: checked on the
+// address actually dialled, so a name re-pointed after the check (DNS
+// rebinding) fails too.
+func (s *Service) newWebhookClient(timeout time.Duration) *http.Client {
+	d := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
+	if !s.allowPrivate {
+		d.Control = func(network, address string, _ syscall.RawConn) error {
+			host, _, err := net.SplitHostPort(address)
+			if err != nil {
+				return errInternalTarget
+			}
+			a, err := netip.ParseAddr(host)
+			if err != nil || internalAddr(a) {
+				return errInternalTarget
+			}
+			return nil
+		}
+	}
+	tr := &http.Transport{
+		Proxy:                 nil,
+		DialContext:           d.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          100,
+		MaxIdleConnsPerHost:   4,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   timeout,
+		ExpectContinueTimeout: time.Second,
+		ResponseHeaderTimeout: timeout,
+	}
+	return &http.Client{Transport: tr, Timeout: timeout, CheckRedirect: noRedirects}
+}
+
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// deliveryError says why an attempt failed without the URL's
+// credentials.
+func deliveryError(rawURL string, err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	msg := err.Error()
+	if errors.Is(err, errInternalTarget) {
+		msg = errInternalTarget.Error()
+	}
+	if u, perr := url.Parse(rawURL); perr == nil && u.User != nil {
+		// An error from below may still quote the URL.
+		msg = strings.ReplaceAll(msg, u.User.String(), "***")
+		if p, ok := u.User.Password(); ok && p != "" {
+			msg = strings.ReplaceAll(msg, p, "***")
+		}
+	}
+	return "POST " + redactURL(rawURL) + ": " + msg
+}
+
+// redacted is a webhook as answered and logged: no secrets, no URL
+// credentials.
+func redacted(w store.Webhook) store.Webhook {
+	w.Secrets = nil
+	w.URL = redactURL(w.URL)
+	return w
 }
 
 // CreateWebhook adds a webhook for the tenant and returns its signing
@@ -140,7 +298,7 @@ func (s *Service) CreateWebhook(ctx context.Context, p Principal, req WebhookReq
 	if err := p.need(RoleAdmin, "adding a webhook"); err != nil {
 		return NewWebhook{}, err
 	}
-	if err := checkURL(req.URL); err != nil {
+	if err := s.checkURL(req.URL); err != nil {
 		return NewWebhook{}, err
 	}
 	if req.MinSeverity != "" && severityRank(req.MinSeverity) == 0 {
@@ -169,11 +327,10 @@ func (s *Service) CreateWebhook(ctx context.Context, p Principal, req WebhookReq
 	if err := s.st.PutWebhook(ctx, w); err != nil {
 		return NewWebhook{}, err
 	}
-	if _, err := s.record(ctx, p, audit.ActionWebhook, "webhook:"+w.ID, map[string]any{"created": w.ID, "url": w.URL}); err != nil {
+	if _, err := s.record(ctx, p, audit.ActionWebhook, "webhook:"+w.ID, map[string]any{"created": w.ID, "url": redactURL(w.URL)}); err != nil {
 		return NewWebhook{}, err
 	}
-	w.Secrets = nil
-	return NewWebhook{Webhook: w, Secret: secret, SecretID: sec.ID}, nil
+	return NewWebhook{Webhook: redacted(w), Secret: secret, SecretID: sec.ID}, nil
 }
 
 // Webhooks lists the tenant's webhooks (never their secrets).
@@ -183,7 +340,7 @@ func (s *Service) Webhooks(ctx context.Context, p Principal) ([]store.Webhook, e
 	}
 	ws, err := s.st.Webhooks(ctx, p.Tenant)
 	for i := range ws {
-		ws[i].Secrets = nil
+		ws[i] = redacted(ws[i])
 	}
 	if ws == nil {
 		ws = []store.Webhook{}
@@ -233,8 +390,7 @@ func (s *Service) RotateWebhookSecret(ctx context.Context, p Principal, id strin
 	if _, err := s.record(ctx, p, audit.ActionWebhook, "webhook:"+w.ID, map[string]any{"rotated": w.ID, "secret_id": sec.ID, "retired_old": retire}); err != nil {
 		return NewWebhook{}, err
 	}
-	w.Secrets = nil
-	return NewWebhook{Webhook: w, Secret: secret, SecretID: sec.ID}, nil
+	return NewWebhook{Webhook: redacted(w), Secret: secret, SecretID: sec.ID}, nil
 }
 
 // RetireOldSecrets keeps only a webhook's newest secret.
@@ -251,8 +407,7 @@ func (s *Service) RetireOldSecrets(ctx context.Context, p Principal, id string) 
 		return w, err
 	}
 	_, err = s.record(ctx, p, audit.ActionWebhook, "webhook:"+w.ID, map[string]any{"retired_old_secrets": w.ID})
-	w.Secrets = nil
-	return w, err
+	return redacted(w), err
 }
 
 // DeleteWebhook removes a webhook; its pending deliveries become dead.
@@ -327,13 +482,9 @@ type AlertPayload struct {
 	Sent  time.Time   `json:"created"`
 }
 
-// deliveriesFor are the deliveries of an alert version to the tenant's
-// matching webhooks.
-func (s *Service) deliveriesFor(ctx context.Context, a store.Alert) ([]store.Delivery, error) {
-	ws, err := s.st.Webhooks(ctx, a.Tenant)
-	if err != nil {
-		return nil, err
-	}
+// deliveriesTo are the deliveries of an alert version to those of the
+// tenant's webhooks that match it.
+func (s *Service) deliveriesTo(ws []store.Webhook, a store.Alert) []store.Delivery {
 	var out []store.Delivery
 	now := s.now().UTC()
 	for _, w := range ws {
@@ -350,7 +501,7 @@ func (s *Service) deliveriesFor(ctx context.Context, a store.Alert) ([]store.Del
 		// built at delivery from the stored alert version.
 		out = append(out, store.Delivery{Tenant: a.Tenant, Webhook: w.ID, State: DeliveryPending, NextAttempt: now, Created: now})
 	}
-	return out, nil
+	return out
 }
 
 // alertPayload is the body of every delivery of an alert version.
@@ -403,15 +554,74 @@ func VerifySignature(header string, body []byte, secret string, now time.Time, t
 	return errors.New("no signature matches")
 }
 
-// DeliveryOptions configure the delivery worker.
+// DeliveryOptions configure the delivery workers.
 type DeliveryOptions struct {
-	Client *http.Client // default: 10 s timeout
+	// Client POSTs the deliveries; default: 10 s timeout, refusing
+	// internal targets unless the service allows them, no redirects.
+	Client *http.Client
 	// Poll is how often due deliveries are looked for (besides wake-ups
 	// when an alert is raised); default 1 s.
 	Poll time.Duration
+	// Workers bounds the POSTs in flight at once (default 8); each
+	// endpoint has at most one.
+	Workers int
 }
 
-// wakeDeliveries tells the delivery worker something is due.
+// Delivery fairness: each endpoint (webhook) gets one POST in flight at a
+// time, in the order claimed, so a slow or hanging receiver holds one
+// worker, never all; an endpoint that failed is left alone until its
+// failed delivery's next attempt, at most endpointRest, its other
+// claimed deliveries put back (no attempt counted) rather than each
+// timing out in turn; an endpoint with endpointQueue deliveries waiting
+// in memory gets the others put back for queueFullRest, so the claims go
+// on to other endpoints' deliveries.
+const (
+	defaultWorkers = 8
+	claimBatch     = 64
+	endpointQueue  = claimBatch
+	endpointRest   = 30 * time.Second
+	queueFullRest  = 5 * time.Second
+	// leaseMargin: a delivery waiting in memory this close to the end of
+	// its lease is left for the next claim rather than sent late (another
+	// node may have it by then).
+	leaseMargin = 20 * time.Second
+)
+
+// endpointState is what this process's delivery workers know of each
+// endpoint (tenant and webhook id).
+type endpointState struct {
+	mu sync.Mutex
+	// busy holds the deliveries waiting for an endpoint whose worker
+	// runs; held, the ids claimed and not yet done (a delivery claimed
+	// again after its lease is not sent twice at once).
+	busy map[string][]claimedDelivery
+	held map[int64]bool
+	// down: endpoints that failed, left alone until then.
+	down map[string]time.Time
+}
+
+type claimedDelivery struct {
+	store.Delivery
+	claimed time.Time
+}
+
+func endpointKey(d store.Delivery) string { return d.Tenant + "\x00" + d.Webhook }
+
+// deliveryClient is the client given (nil: the service's own, which
+// refuses internal targets), never following redirects.
+func deliveryClient(s *Service, c *http.Client) *http.Client {
+	if c == nil {
+		return s.hookClient()
+	}
+	if c.CheckRedirect == nil {
+		cc := *c
+		cc.CheckRedirect = noRedirects
+		return &cc
+	}
+	return c
+}
+
+// wakeDeliveries tells the delivery workers something is due.
 func (s *Service) wakeDeliveries() {
 	select {
 	case s.wake <- struct{}{}:
@@ -419,18 +629,25 @@ func (s *Service) wakeDeliveries() {
 	}
 }
 
-// RunDeliveries delivers webhooks until ctx ends.
+// RunDeliveries delivers webhooks until ctx ends: claims due deliveries
+// and hands them to the endpoints' workers without waiting for them.
 func (s *Service) RunDeliveries(ctx context.Context, o DeliveryOptions) {
-	if o.Client == nil {
-		o.Client = &http.Client{Timeout: 10 * time.Second}
-	}
+	client := deliveryClient(s, o.Client)
 	if o.Poll <= 0 {
 		o.Poll = time.Second
 	}
+	if o.Workers <= 0 {
+		o.Workers = defaultWorkers
+	}
+	sem := make(chan struct{}, o.Workers)
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	t := time.NewTicker(o.Poll)
 	defer t.Stop()
 	for {
-		for s.DeliverDue(ctx, o.Client) > 0 && ctx.Err() == nil {
+		// Claim while whole batches come back (a backlog), each handed
+		// out at once.
+		for ctx.Err() == nil && s.dispatchDue(ctx, client, sem, &wg) == claimBatch {
 		}
 		select {
 		case <-ctx.Done():
@@ -441,23 +658,143 @@ func (s *Service) RunDeliveries(ctx context.Context, o DeliveryOptions) {
 	}
 }
 
-// DeliverDue attempts the deliveries due now and returns how many it
-// attempted.
+// DeliverDue attempts the deliveries due now, with the workers' fairness,
+// waits for them and returns how many it claimed.
 func (s *Service) DeliverDue(ctx context.Context, client *http.Client) int {
+	var wg sync.WaitGroup
+	n := s.dispatchDue(ctx, deliveryClient(s, client), make(chan struct{}, defaultWorkers), &wg)
+	wg.Wait()
+	return n
+}
+
+// dispatchDue claims due deliveries and queues each on its endpoint,
+// starting the endpoint's worker when it has none; it returns how many it
+// claimed.
+func (s *Service) dispatchDue(ctx context.Context, client *http.Client, sem chan struct{}, wg *sync.WaitGroup) int {
 	now := s.now().UTC()
-	ds, err := s.st.ClaimDeliveries(ctx, now, now.Add(deliveryLease), 32)
+	ds, err := s.st.ClaimDeliveries(ctx, now, now.Add(deliveryLease), claimBatch)
 	if err != nil {
-		s.log.Warn("claim deliveries", "err", err.Error())
+		if ctx.Err() == nil {
+			s.log.Warn("claim deliveries", "err", err.Error())
+		}
 		return 0
 	}
+	e := &s.endpoints
 	for _, d := range ds {
-		s.deliver(ctx, client, d)
+		k := endpointKey(d)
+		e.mu.Lock()
+		if e.busy == nil {
+			e.busy, e.held, e.down = map[string][]claimedDelivery{}, map[int64]bool{}, map[string]time.Time{}
+		}
+		if e.held[d.ID] {
+			// Still queued here from a claim whose lease ran out: it is
+			// sent (or left) by that worker.
+			e.mu.Unlock()
+			continue
+		}
+		if until, ok := e.down[k]; ok {
+			if now.Before(until) {
+				e.mu.Unlock()
+				s.putBack(ctx, d, until)
+				continue
+			}
+			delete(e.down, k)
+		}
+		q, running := e.busy[k]
+		if running && len(q) >= endpointQueue {
+			e.mu.Unlock()
+			s.putBack(ctx, d, now.Add(queueFullRest))
+			continue
+		}
+		e.busy[k] = append(q, claimedDelivery{d, now})
+		e.held[d.ID] = true
+		e.mu.Unlock()
+		if !running {
+			wg.Add(1)
+			go s.endpointWorker(ctx, client, k, sem, wg)
+		}
 	}
 	return len(ds)
 }
 
-func (s *Service) deliver(ctx context.Context, client *http.Client, d store.Delivery) {
-	fail := func(msg string) {
+// endpointWorker sends an endpoint's queued deliveries one at a time,
+// each holding one of the workers' slots, until the queue is empty or the
+// endpoint fails.
+func (s *Service) endpointWorker(ctx context.Context, client *http.Client, k string, sem chan struct{}, wg *sync.WaitGroup) {
+	defer wg.Done()
+	e := &s.endpoints
+	for {
+		e.mu.Lock()
+		q := e.busy[k]
+		if len(q) == 0 || ctx.Err() != nil {
+			// Stopping: what is left stays claimed until its lease ends,
+			// then any worker takes it.
+			for _, c := range q {
+				delete(e.held, c.ID)
+			}
+			delete(e.busy, k)
+			e.mu.Unlock()
+			return
+		}
+		c := q[0]
+		e.busy[k] = q[1:]
+		e.mu.Unlock()
+		var ok bool
+		var next time.Time
+		if s.now().UTC().Sub(c.claimed) < deliveryLease-leaseMargin {
+			select {
+			case sem <- struct{}{}:
+				ok, next = s.deliver(ctx, client, c.Delivery)
+				<-sem
+			case <-ctx.Done():
+				ok = true
+			}
+		} else {
+			ok = true // too late in its lease: the next claim takes it
+		}
+		e.mu.Lock()
+		delete(e.held, c.ID)
+		if ok {
+			e.mu.Unlock()
+			continue
+		}
+		// The endpoint failed: leave it alone until the failed delivery's
+		// next attempt (at most endpointRest), its queue put back.
+		now := s.now().UTC()
+		until := now.Add(endpointRest)
+		if !next.IsZero() && next.Before(until) {
+			until = next
+		}
+		e.down[k] = until
+		rest := e.busy[k]
+		delete(e.busy, k)
+		for _, r := range rest {
+			delete(e.held, r.ID)
+		}
+		e.mu.Unlock()
+		for _, r := range rest {
+			s.putBack(ctx, r.Delivery, until)
+		}
+		return
+	}
+}
+
+// putBack returns a claimed delivery to the outbox, due at t, without
+// counting an attempt.
+func (s *Service) putBack(ctx context.Context, d store.Delivery, t time.Time) {
+	d.NextAttempt = t
+	if err := s.st.UpdateDelivery(ctx, d); err != nil && ctx.Err() == nil {
+		s.log.Warn("put back delivery", "err", err.Error())
+	}
+}
+
+// deliver makes one attempt; ok is false when the endpoint failed
+// (next: when the delivery is tried again; zero when it is dead).
+func (s *Service) deliver(ctx context.Context, client *http.Client, d store.Delivery) (ok bool, next time.Time) {
+	// What happened is stored even when the server is stopping: a POST
+	// answered 2xx and then cancelled would be sent again.
+	sctx := context.WithoutCancel(ctx)
+	fail := func(msg string) (bool, time.Time) {
 		d.Attempts++
 		d.LastError = msg
 		now := s.now().UTC()
@@ -471,15 +808,16 @@ func (s *Service) deliver(ctx context.Context, client *http.Client, d store.Deli
 			}
 			delay += time.Duration(mrand.Int64N(int64(delay/5) + 1)) // jitter
 			d.NextAttempt = now.Add(delay)
+			next = d.NextAttempt
 		}
-		if err := s.st.UpdateDelivery(ctx, d); err != nil {
+		if err := s.st.UpdateDelivery(sctx, d); err != nil {
 			s.log.Warn("update delivery", "err", err.Error())
 		}
+		return false, next
 	}
 	ws, err := s.st.Webhooks(ctx, d.Tenant)
 	if err != nil {
-		fail(err.Error())
-		return
+		return fail(err.Error())
 	}
 	var w *store.Webhook
 	for i := range ws {
@@ -489,14 +827,13 @@ func (s *Service) deliver(ctx context.Context, client *http.Client, d store.Deli
 	}
 	if w == nil {
 		d.State, d.LastError = DeliveryDead, "webhook deleted"
-		s.st.UpdateDelivery(ctx, d)
-		return
+		s.st.UpdateDelivery(sctx, d)
+		return true, time.Time{}
 	}
 	var a store.Alert
 	if len(d.Payload) == 0 {
 		if a, err = s.st.Alert(ctx, d.Tenant, d.AlertID); err != nil {
-			fail("alert: " + err.Error())
-			return
+			return fail("alert: " + err.Error())
 		}
 	}
 	// The body is the alert version as it was raised (queued with it):
@@ -510,15 +847,13 @@ func (s *Service) deliver(ctx context.Context, client *http.Client, d store.Deli
 	for _, sec := range w.Secrets {
 		plain, err := s.unseal(sec.Sealed)
 		if err != nil {
-			fail("unseal secret: " + err.Error())
-			return
+			return fail("unseal secret: " + err.Error())
 		}
 		secrets = append(secrets, string(plain))
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
 	if err != nil {
-		fail(err.Error())
-		return
+		return fail(deliveryError(w.URL, err))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "tidewatch-webhooks")
@@ -526,18 +861,17 @@ func (s *Service) deliver(ctx context.Context, client *http.Client, d store.Deli
 	req.Header.Set(SignatureHeader, Sign(s.now(), body, secrets...))
 	resp, err := client.Do(req)
 	if err != nil {
-		fail(err.Error())
-		return
+		return fail(deliveryError(w.URL, err))
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		fail(fmt.Sprintf("HTTP %d", resp.StatusCode))
-		return
+		return fail(fmt.Sprintf("HTTP %d", resp.StatusCode))
 	}
 	d.Attempts++
 	d.State, d.Delivered, d.LastError = DeliveryDelivered, s.now().UTC(), ""
-	if err := s.st.UpdateDelivery(ctx, d); err != nil {
+	if err := s.st.UpdateDelivery(sctx, d); err != nil {
 		s.log.Warn("update delivery", "err", err.Error())
 	}
+	return true, time.Time{}
 }

@@ -100,7 +100,7 @@ func buildFixture() (*fixture, error) {
 		return nil, err
 	}
 	key := bytes.Repeat([]byte{7}, 32)
-	s := app.New(app.Config{Store: st, Now: func() time.Time { return fixNow }, SealKey: key})
+	s := app.New(app.Config{Store: st, Now: func() time.Time { return fixNow }, SealKey: key, AllowPrivateWebhookTargets: true})
 	f := &fixture{svc: s, st: st, dir: dir}
 	if _, err := s.EnsureLists(ctx); err != nil {
 		return nil, err
