@@ -3,10 +3,12 @@
 # Watchman (../shared/peers/watchman) and Tidewatch on the same list files,
 # times each one's start until it answers, and loads both with twload in
 # the same run, interleaved: single-name vessel screening at concurrency C.
-# Usage: scripts/bench-vs-watchman.sh [SECONDS] [CONCURRENCY] [ROUNDS]
+# Usage: scripts/bench-vs-watchman.sh [SECONDS] [CONCURRENCY] [ROUNDS] [TWLOAD FLAGS]
+# (e.g. -raw: prepared requests on keep-alive connections, a cheaper client
+# for both servers alike)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-secs=${1:-10} conc=${2:-32} rounds=${3:-3}
+secs=${1:-10} conc=${2:-32} rounds=${3:-3} extra=${4:-}
 lists=../shared/data/lists
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -50,7 +52,7 @@ for r in $(seq "$rounds"); do
 	tpid=$!
 	tstart=$(wait_for "http://127.0.0.1:18091/readyz")
 	echo "round $r: ready in watchman ${wstart}s, tidewatch ${tstart}s"
-	load watchman "$(cat "$work/wpid")" -target watchman -url http://127.0.0.1:18090 -c "$conc" -duration "${secs}s"
-	load tidewatch "$tpid" -target tidewatch -url http://127.0.0.1:18091 -key "$key" -c "$conc" -duration "${secs}s"
+	load watchman "$(cat "$work/wpid")" $extra -target watchman -url http://127.0.0.1:18090 -c "$conc" -duration "${secs}s"
+	load tidewatch "$tpid" $extra -target tidewatch -url http://127.0.0.1:18091 -key "$key" -c "$conc" -duration "${secs}s"
 	kill $wpid $tpid; wait $wpid $tpid 2>/dev/null || true
 done
