@@ -144,11 +144,38 @@ type pruneData struct {
 // Verify walks a tenant's log and reports every record whose hash, link
 // or sequence number is wrong, and a log that ends before its anchor.
 func Verify(ctx context.Context, st Store, tenant string) (Report, error) {
+	return VerifyExpecting(ctx, st, tenant, nil)
+}
+
+// Expected is a record the rest of the store says the log holds: a
+// decision, say, kept with the number of the record written with it.
+type Expected struct {
+	Seq     int64
+	Subject string
+	// What names the holder in a problem ("decision 1 (decline on
+	// imo:9417115, ...)").
+	What string
+}
+
+// VerifyExpecting is Verify holding the log also to records the rest of
+// the store expects, in the same read of the log: a log emptied or cut
+// together with its anchor is consistent with itself, not with them.
+// Records before the first kept one (pruned under a prune record) are
+// not expected.
+func VerifyExpecting(ctx context.Context, st Store, tenant string, want []Expected) (Report, error) {
 	rep := Report{Tenant: tenant, Problems: []Problem{}}
 	var prev *store.AuditRecord
 	var first store.AuditRecord
 	anchors := map[int64]string{} // prune records: seq before the first kept -> its hash
+	wanted := map[int64]bool{}
+	for _, w := range want {
+		wanted[w.Seq] = true
+	}
+	found := map[int64]string{} // expected seq -> the subject the log holds
 	err := st.AuditRecords(ctx, tenant, func(r store.AuditRecord) error {
+		if wanted[r.Seq] {
+			found[r.Seq] = r.Subject
+		}
 		rep.Records++
 		if prev == nil {
 			first = r
@@ -202,6 +229,17 @@ func Verify(ctx context.Context, st Store, tenant string) (Report, error) {
 	}
 	if anchor.Seq > 0 && anchor.Records != rep.Records && anchor.Seq == rep.Head {
 		rep.Problems = append(rep.Problems, Problem{rep.First, fmt.Sprintf("the log holds %d records where the anchor counts %d", rep.Records, anchor.Records)})
+	}
+	for _, w := range want {
+		if rep.Records > 0 && w.Seq < rep.First {
+			continue // pruned, and the prune is checked above
+		}
+		switch subject, ok := found[w.Seq]; {
+		case !ok:
+			rep.Problems = append(rep.Problems, Problem{w.Seq, fmt.Sprintf("%s was written as audit record %d, which the log no longer holds: records were deleted", w.What, w.Seq)})
+		case subject != w.Subject:
+			rep.Problems = append(rep.Problems, Problem{w.Seq, fmt.Sprintf("%s was written as audit record %d, which is now about %s", w.What, w.Seq, subject)})
+		}
 	}
 	return rep, nil
 }

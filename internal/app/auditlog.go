@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -201,11 +200,22 @@ func (s *Service) VerifyAudit(ctx context.Context, p Principal, head string) (au
 	if err := p.need(RoleViewer, "verifying the audit log"); err != nil {
 		return audit.Report{}, err
 	}
-	rep, err := audit.Verify(ctx, s.st, p.Tenant)
+	// Every decision was written with the number of its audit record:
+	// the log is held to them, so a log emptied or cut together with its
+	// anchor is caught while any decision it recorded remains.
+	ds, err := s.st.Decisions(ctx, p.Tenant, store.VesselQuery{})
 	if err != nil {
-		return rep, err
+		return audit.Report{}, fmt.Errorf("audit: read decisions: %w", err)
 	}
-	if err := s.checkDecisionsLogged(ctx, &rep); err != nil {
+	var want []audit.Expected
+	for _, d := range ds {
+		if d.AuditSeq > 0 {
+			want = append(want, audit.Expected{Seq: d.AuditSeq, Subject: d.Subject,
+				What: fmt.Sprintf("decision %d (%s on %s, %s)", d.ID, d.Decision, d.Subject, d.Time.UTC().Format(time.RFC3339))})
+		}
+	}
+	rep, err := audit.VerifyExpecting(ctx, s.st, p.Tenant, want)
+	if err != nil {
 		return rep, err
 	}
 	if head != "" {
@@ -214,53 +224,6 @@ func (s *Service) VerifyAudit(ctx context.Context, p Principal, head string) (au
 		}
 	}
 	return rep, nil
-}
-
-// checkDecisionsLogged holds the log to the decisions the store keeps:
-// each was written with the number of its audit record, so a log emptied
-// or cut at its tail together with its anchor (which a chain alone
-// cannot tell from a log never written) is caught while any decision it
-// recorded remains. Records pruned under a prune record are accounted for.
-func (s *Service) checkDecisionsLogged(ctx context.Context, rep *audit.Report) error {
-	ds, err := s.st.Decisions(ctx, rep.Tenant, store.VesselQuery{})
-	if err != nil {
-		return fmt.Errorf("audit: read decisions: %w", err)
-	}
-	want := map[int64]store.Decision{}
-	for _, d := range ds {
-		if d.AuditSeq > 0 && (rep.Records == 0 || d.AuditSeq >= rep.First) {
-			want[d.AuditSeq] = d
-		}
-	}
-	if len(want) == 0 {
-		return nil
-	}
-	found := map[int64]string{}
-	err = s.st.AuditRecords(ctx, rep.Tenant, func(r store.AuditRecord) error {
-		if _, ok := want[r.Seq]; ok {
-			found[r.Seq] = r.Subject
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("audit: read log: %w", err)
-	}
-	seqs := make([]int64, 0, len(want))
-	for q := range want {
-		seqs = append(seqs, q)
-	}
-	slices.Sort(seqs)
-	for _, q := range seqs {
-		d := want[q]
-		subject, ok := found[q]
-		switch {
-		case !ok:
-			rep.Problems = append(rep.Problems, audit.Problem{Seq: q, Reason: fmt.Sprintf("decision %d (%s on %s, %s) was written as audit record %d, which the log no longer holds: records were deleted", d.ID, d.Decision, d.Subject, d.Time.UTC().Format(time.RFC3339), q)})
-		case subject != d.Subject:
-			rep.Problems = append(rep.Problems, audit.Problem{Seq: q, Reason: fmt.Sprintf("decision %d (%s) was written as audit record %d, which is now about %s", d.ID, d.Subject, q, subject)})
-		}
-	}
-	return nil
 }
 
 // AuditFilter selects audit records.
