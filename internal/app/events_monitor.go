@@ -58,10 +58,6 @@ func (s *Service) ScreenNewEvents(ctx context.Context) (MonitorResult, error) {
 	if err != nil {
 		return res, err
 	}
-	g, err := s.Geography()
-	if err != nil {
-		return res, err
-	}
 	// The portfolio vessels the new events are about: their statuses
 	// (the fleet table's bands) are computed again after the events.
 	touched := map[string]int{} // tenant, portfolio, id -> index in vessels
@@ -92,12 +88,11 @@ func (s *Service) ScreenNewEvents(ctx context.Context) (MonitorResult, error) {
 					if len(evidence[i]) < 5 {
 						evidence[i] = append(evidence[i], store.AlertEvidence{Kind: "event", Ref: eventKey(e), Text: e.Summary()})
 					}
-					sev, why := eventSeverity(e, g, v.MMSI)
-					if sev != "high" {
+					if e.Severity != detect.SeverityHigh {
 						continue
 					}
 					res.Changed++
-					ok, err := s.raiseIn(ctx, pass, eventAlert(pv, e, why))
+					ok, err := s.raiseIn(ctx, pass, eventAlert(pv, e, e.Summary()))
 					if err != nil {
 						pass.wait()
 						return res, err
@@ -193,12 +188,6 @@ func (s *Service) mmsiIndex(ctx context.Context, vessels []store.PortfolioVessel
 		}
 	}
 	return out, nil
-}
-
-// eventSeverity rates an event for alerting (the detectors' severity,
-// docs/detection.md) and says it in words.
-func eventSeverity(e detect.Event, _ *Geography, _ uint32) (string, string) {
-	return string(e.Severity), e.Summary()
 }
 
 // eventKey names an occurrence: its id (stable while the occurrence

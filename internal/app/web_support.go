@@ -5,7 +5,6 @@ import (
 	"math"
 	"time"
 
-	"github.com/tidewatch/tidewatch/detect"
 	"github.com/tidewatch/tidewatch/store"
 )
 
@@ -149,25 +148,4 @@ func thinTrack(pts []store.Point, req TrackViewRequest) TrackView {
 	}
 	tv.Points = out
 	return tv
-}
-
-// EventSeverity rates a stored event as the monitor does (high, medium or
-// low; for the events explorer's filter), from the point of view of the
-// vessel it weighs most on, and says why in words.
-func (s *Service) EventSeverity(e detect.Event) (severity, why string) {
-	g, err := s.Geography()
-	if err != nil {
-		return "low", ""
-	}
-	severity = "low"
-	own := []uint32{0}
-	for _, v := range e.Vessels {
-		own = append(own, v.MMSI)
-	}
-	for _, m := range own {
-		if sev, w := eventSeverity(e, g, m); severityRank(sev) > severityRank(severity) {
-			severity, why = sev, w
-		}
-	}
-	return severity, why
 }

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"encoding/json"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -102,28 +101,6 @@ var funcs = template.FuncMap{
 		}
 		return ""
 	},
-}
-
-// detailMap reads an event's details by their JSON names, whatever Go
-// type holds them.
-func detailMap(d any) map[string]any {
-	b, err := json.Marshal(d)
-	if err != nil {
-		return nil
-	}
-	var m map[string]any
-	if json.Unmarshal(b, &m) != nil {
-		return nil
-	}
-	return m
-}
-
-// detail is one of an event's details as text ("" when absent).
-func detail(d any, key string) string {
-	if v, ok := detailMap(d)[key].(string); ok {
-		return v
-	}
-	return ""
 }
 
 func truncate(s string, n int) string {

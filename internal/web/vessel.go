@@ -162,8 +162,7 @@ func (h *Handler) vesselPage(w http.ResponseWriter, r *http.Request, c *reqCtx) 
 		own[m] = true
 	}
 	for _, e := range p.Events {
-		sev, why := h.svc.EventSeverity(e.Event)
-		text := eventText(e.Event, why)
+		sev, text := string(e.Severity), e.Summary()
 		v.Timeline = append(v.Timeline, timelineItem{Ref: e.Ref, Kind: e.Kind, Text: text, Start: e.Start, End: e.End, Lat: e.Lat, Lon: e.Lon, Severity: sev})
 		if e.Lat == 0 && e.Lon == 0 {
 			continue // no position (an identity event)
@@ -187,53 +186,6 @@ func (h *Handler) vesselPage(w http.ResponseWriter, r *http.Request, c *reqCtx) 
 	}
 	h.render(w, r, http.StatusOK, "vessel", c, title, v, "/static/vendor/leaflet/leaflet.js", "/static/map.js")
 	return nil
-}
-
-// eventText says what an event was in a few words.
-func eventText(e detect.Event, why string) string {
-	var parts []string
-	if why != "" {
-		parts = append(parts, why)
-	}
-	switch e.Kind {
-	case detect.KindEncounter, detect.KindGap, detect.KindLoitering, detect.KindPortCall:
-		parts = append(parts, fmt.Sprintf("%s for %s", e.Start.UTC().Format("2006-01-02 15:04"), duration(e.End.Sub(e.Start))))
-	default:
-		parts = append(parts, e.Start.UTC().Format("2006-01-02 15:04"))
-	}
-	if port := detail(e.Details, "port"); port != "" {
-		parts = append(parts, "at "+port)
-	}
-	if z := detail(e.Details, "zone_name"); z != "" {
-		parts = append(parts, z)
-	} else if z := detail(e.Details, "zone"); z != "" {
-		parts = append(parts, z)
-	}
-	var others []string
-	for _, v := range e.Vessels {
-		s := fmt.Sprintf("%09d", v.MMSI)
-		if v.Name != "" {
-			s += " " + v.Name
-		}
-		if v.MIDFlag != "" {
-			s += " [" + v.MIDFlag + "]"
-		}
-		others = append(others, s)
-	}
-	if len(others) > 1 {
-		parts = append(parts, "ships "+strings.Join(others, ", "))
-	}
-	return strings.Join(parts, "; ")
-}
-
-func duration(d time.Duration) string {
-	switch {
-	case d >= 48*time.Hour:
-		return fmt.Sprintf("%.1f days", d.Hours()/24)
-	case d >= time.Hour:
-		return fmt.Sprintf("%.1f h", d.Hours())
-	}
-	return fmt.Sprintf("%d min", int(d.Minutes()))
 }
 
 // PlainSummary says a profile's outcome in a few plain sentences: what it

@@ -196,7 +196,7 @@ type zoneOption struct{ ID, Name, Kind string }
 
 type eventRow struct {
 	detect.Event
-	Severity, Why string
+	Severity string
 	// Summary is the event in plain words (detect.Event.Summary).
 	Summary string
 }
@@ -256,11 +256,11 @@ func (h *Handler) events(r *http.Request, c *reqCtx) (eventsView, error) {
 	}
 	v.Limited = len(evs) >= app.MaxEvents
 	for _, e := range evs {
-		sev, why := h.svc.EventSeverity(e)
+		sev := string(e.Severity)
 		if v.Severity != "" && sevRank[sev] < sevRank[v.Severity] {
 			continue
 		}
-		v.Events = append(v.Events, eventRow{Event: e, Severity: sev, Why: why, Summary: e.Summary()})
+		v.Events = append(v.Events, eventRow{Event: e, Severity: sev, Summary: e.Summary()})
 	}
 	v.Count = len(v.Events)
 	return v, nil
@@ -291,7 +291,7 @@ func (h *Handler) eventsJSON(w http.ResponseWriter, r *http.Request, c *reqCtx) 
 			continue
 		}
 		me := mapEvent{Ref: "E" + strconv.Itoa(i+1), Kind: e.Kind, Lat: e.Lat, Lon: e.Lon, Start: e.Start.Unix(), End: e.End.Unix(), Severity: e.Severity}
-		me.Label = me.Ref + " " + kindLabel(e.Kind) + ": " + eventText(e.Event, e.Why)
+		me.Label = me.Ref + " " + kindLabel(e.Kind) + ": " + e.Summary
 		for _, x := range e.Vessels {
 			me.Counterparts = append(me.Counterparts, fmt.Sprintf("%09d", x.MMSI))
 		}
