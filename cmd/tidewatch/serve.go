@@ -39,7 +39,7 @@ func runServe(e *env, args []string) error {
 	var opt httpapi.Options
 	var feeds multiFlag
 	var nf natsFlags
-	var updateEvery, monitorEvery, commitEvery, feedLateness time.Duration
+	var updateEvery, monitorEvery, commitEvery, feedLateness, listPoll time.Duration
 	fs := newFlagSet(e, "serve", "tidewatch serve [--store FILE] [--addr 127.0.0.1:8080] [--demo]", `
 Serves the HTTP API for many users at once: screening (one query, batches
 of up to 10,000, files of any size as jobs), vessel profiles and reports
@@ -65,7 +65,9 @@ closes the store.
 Monitoring runs inside the server: AIS from --feed (tcp:// or udp://,
 reconnecting) and from files dropped into --watch DIR; list updates from
 the publishers every --update-lists (offline, the versions held stay and
-the operator's admins get an alert); every new list version is screened
+the operator's admins get an alert; of several servers on one store, one
+runs each update); list versions other servers import are read every
+--list-poll and screened against; every new list version is screened
 against every portfolio, and new events on portfolio vessels raise
 alerts, delivered over /v1/alerts/stream and to webhooks (signed; retried
 for 25 hours; the outbox survives restarts). Webhook signing secrets are
@@ -93,6 +95,7 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 	nf.register(fs) // --nats: publish AIS uploads to the pipeline's stream for 'tidewatch worker' (docs/scale.md)
 	fs.StringVar(&watchDir, "watch", "", "ingest AIS files dropped into this folder (moved to ingested/ or failed/ after)")
 	fs.DurationVar(&updateEvery, "update-lists", 24*time.Hour, "download the lists from their publishers this often (0: never)")
+	fs.DurationVar(&listPoll, "list-poll", app.DefaultListPoll, "how often to read the store's list versions, so a version another server (or a command) imported is screened against here (0: never)")
 	fs.DurationVar(&monitorEvery, "monitor-every", 2*time.Second, "how often the monitor looks for new events and list versions")
 	fs.DurationVar(&commitEvery, "commit-every", time.Second, "live feeds: commit what was received this often")
 	fs.DurationVar(&feedLateness, "feed-lateness", 10*time.Minute, "live feeds: reorder window: an alert comes this long after its fix at most, and fixes arriving later than this are counted late, not detected (files keep the detectors' 2 h; 1ms: as soon as a later second's fix arrives)")
@@ -196,6 +199,9 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 	}
 	loop(func() { s.RunDeliveries(runCtx, app.DeliveryOptions{}) })
 	loop(func() { s.RunMonitor(runCtx, monitorEvery) })
+	if listPoll > 0 {
+		loop(func() { s.RunListPoll(runCtx, listPoll) })
+	}
 	for _, f := range feeds {
 		loop(func() {
 			if err := s.RunFeed(runCtx, operator, f, ais.FeedOptions{Log: io.Discard}, commitEvery, feedLateness); err != nil {

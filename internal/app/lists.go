@@ -129,7 +129,18 @@ func (s *Service) afterImport(ctx context.Context, res *ImportResult) error {
 	return nil
 }
 
+// importLists imports under the store-wide list lock: what is held is
+// read, compared and added with no other node's import in between.
 func (s *Service) importLists(ctx context.Context, actor string, req ImportRequest) (ImportResult, error) {
+	unlock, err := s.lockLists(ctx)
+	if err != nil {
+		return ImportResult{}, err
+	}
+	defer unlock()
+	return s.importLocked(ctx, actor, req)
+}
+
+func (s *Service) importLocked(ctx context.Context, actor string, req ImportRequest) (ImportResult, error) {
 	var res ImportResult
 	bundles, skipped := sanctions.Group(req.Files)
 	res.Skipped = skipped
@@ -311,7 +322,20 @@ func (s *Service) EnsureLists(ctx context.Context) (int, error) {
 	if len(held) > 0 && !s.seededIncomplete(ctx, held) {
 		return 0, nil
 	}
-	res, err := s.importLists(ctx, "tidewatch", ImportRequest{Files: snapshot.Files(), Source: "embedded snapshot " + snapshot.Taken.Format("2006-01-02"), MinRatio: -1})
+	// Servers starting together on a new store seed it once: the check
+	// again under the list lock.
+	unlock, err := s.lockLists(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
+	if held, err = s.st.ListVersions(ctx); err != nil {
+		return 0, err
+	}
+	if len(held) > 0 && !s.seededIncomplete(ctx, held) {
+		return 0, nil
+	}
+	res, err := s.importLocked(ctx, "tidewatch", ImportRequest{Files: snapshot.Files(), Source: "embedded snapshot " + snapshot.Taken.Format("2006-01-02"), MinRatio: -1})
 	if err != nil {
 		return 0, err
 	}

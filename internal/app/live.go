@@ -207,16 +207,18 @@ func (s *Service) WatchFolder(ctx context.Context, p Principal, dir string, ever
 }
 
 // RunListUpdates updates the lists from their publishers every interval
-// (the first time at once). Offline or failing, the versions held stay in
-// force, and the operator's admins get an alert saying why.
+// (the first time at once, unless a pass ran within the interval: of
+// several servers on one store, one runs each pass, UpdateListsDue).
+// Offline or failing, the versions held stay in force, and the operator's
+// admins get an alert saying why.
 func (s *Service) RunListUpdates(ctx context.Context, p Principal, sources func() []ListSource, every time.Duration) {
 	for {
-		res, err := s.UpdateLists(ctx, p, sources(), 0)
+		pass, err := s.UpdateListsDue(ctx, p, sources, every)
 		if ctx.Err() != nil {
 			return
 		}
 		var failed []string
-		for _, v := range res.Versions {
+		for _, v := range pass.Result.Versions {
 			if v.Outcome == OutcomeFailed {
 				failed = append(failed, v.List+": "+v.Reason)
 			}
@@ -228,10 +230,11 @@ func (s *Service) RunListUpdates(ctx context.Context, p Principal, sources func(
 			s.systemAlert(ctx, p.Tenant, "list-update:"+s.now().UTC().Format("2006-01-02"), "List update failed: the versions held stay in force",
 				strings.Join(failed, "; "))
 		}
+		wait := min(max(pass.Next.Sub(s.now()), time.Second), every)
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(every):
+		case <-time.After(wait):
 		}
 	}
 }

@@ -84,6 +84,12 @@ func (s *Service) ScreenListChanges(ctx context.Context) (MonitorResult, error) 
 		return res, err
 	}
 	defer unlock()
+	// Another node may have imported a version this one has not seen:
+	// screen with what the store holds now, or a stale index would undo
+	// that node's pass (screen the new version's changes backwards).
+	if _, err := s.PollLists(ctx); err != nil {
+		return res, err
+	}
 	idx, err := s.screens.now(ctx)
 	if err != nil {
 		return res, err
@@ -105,6 +111,11 @@ func (s *Service) ScreenListChanges(ctx context.Context) (MonitorResult, error) 
 	was := map[string]string{} // list -> version id screened before
 	for _, id := range prev {
 		was[listOf(id)] = id
+	}
+	if behind, err := s.indexBehind(ctx, idx, was); err != nil || behind {
+		// The index is older than what was screened (its successor is
+		// being built): the next pass screens with that.
+		return res, err
 	}
 	var changed []*sanctions.Entity
 	var removed []*sanctions.Entity
@@ -221,6 +232,27 @@ func (s *Service) ScreenListChanges(ctx context.Context) (MonitorResult, error) 
 	s.log.Info("list changes screened against portfolios", "versions", strings.Join(changedLists, " "), "records", res.Changed,
 		"vessels", res.Vessels, "alerts", res.Alerts, "seconds", res.Took.Seconds())
 	return res, save()
+}
+
+// indexBehind says the index holds, for some list, a version older than
+// the one screened before (by a node that saw a newer version first).
+func (s *Service) indexBehind(ctx context.Context, idx *screenIndex, was map[string]string) (bool, error) {
+	all, err := s.screens.allVersions(ctx)
+	if err != nil {
+		return false, err
+	}
+	byID := make(map[string]sanctions.Version, len(all))
+	for _, v := range all {
+		byID[v.ID] = v
+	}
+	for _, d := range idx.datasets {
+		old, ok := byID[was[d.Version.List]]
+		if ok && old.ID != d.Version.ID && d.Version.Before(old) {
+			s.log.Info("monitor: the screening index is older than the versions screened; waiting for the new one", "index", idx.key, "screened", old.ID)
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // parallel calls f(0..n-1) on as many goroutines as there are cores.
