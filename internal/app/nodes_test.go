@@ -354,7 +354,7 @@ func TestNewVersionOnEveryNode(t *testing.T) {
 	go func() { defer close(done); c.RunListPoll(pctx, 10*time.Millisecond) }()
 	defer func() { stop(); <-done }()
 	var got app.VersionRef
-	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		if got = screenedUN(t, c); got.ID == unNew {
 			break
 		}
