@@ -378,6 +378,9 @@ type cachedKey struct {
 	expires time.Time
 }
 
+// keyCacheTTL bounds how long a node goes on accepting a key revoked
+// (or its user disabled) through another node, on the service's clock
+// (docs/api.md states it: 5 seconds).
 const keyCacheTTL = 5 * time.Second
 
 func newKeyCache() *keyCache { return &keyCache{m: map[string]cachedKey{}} }

@@ -105,6 +105,12 @@ var migrations = []string{
 	// 3: the detectors' checkpoint between ingests, in parts of 1 MiB, as
 	// SQLite's version 7.
 	`CREATE TABLE detector_state(key text COLLATE "C" NOT NULL, part integer NOT NULL, data bytea NOT NULL, updated_ms bigint NOT NULL, PRIMARY KEY(key, part));`,
+	// 4: the "local" operator tenant, as SQLite's store has from its
+	// version 2: without it no user or key of the operator could be made,
+	// so nothing signed in to a server on PostgreSQL.
+	`INSERT INTO tenants(id, json) VALUES('local', json_build_object('id', 'local', 'name', 'Local installation', 'operator', true,
+		'created', to_char(date_trunc('milliseconds', now() AT TIME ZONE 'UTC'), 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'policy', '{}'::json))
+	ON CONFLICT (id) DO NOTHING;`,
 }
 
 // SchemaVersion is the number of migrations this build knows.
