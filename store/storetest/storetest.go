@@ -336,6 +336,11 @@ func testCoverage(t *testing.T, st store.Store) {
 }
 
 func testTenants(t *testing.T, st store.Store) {
+	// A new store holds the operator's tenant, "local": the CLI's and
+	// the first admin's (no user or key can be made without it).
+	if l, err := st.Tenant(ctx, "local"); err != nil || !l.Operator || l.Created.IsZero() {
+		t.Errorf("the local tenant of a new store: %+v, %v", l, err)
+	}
 	if _, err := st.Tenant(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("missing tenant: %v", err)
 	}
