@@ -202,6 +202,8 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 	if listPoll > 0 {
 		loop(func() { s.RunListPoll(runCtx, listPoll) })
 	}
+	// Alerts other servers on the store raise, to this one's streams.
+	loop(func() { s.RunFollowAlerts(runCtx, app.DefaultAlertFollow) })
 	for _, f := range feeds {
 		loop(func() {
 			if err := s.RunFeed(runCtx, operator, f, ais.FeedOptions{Log: io.Discard}, commitEvery, feedLateness); err != nil {

@@ -722,15 +722,131 @@ func (s *Service) alertLifecycle(ctx context.Context, p Principal, id int64, sta
 type alertHub struct {
 	mu   sync.Mutex
 	subs map[string]map[chan store.Alert]bool
+	// Followed from the store (FollowAlerts), per tenant with
+	// subscribers: the highest alert id read, and the new alerts
+	// published here since, not to be sent twice.
+	cursor map[string]int64
+	local  map[string]map[int64]bool
 }
 
 func (h *alertHub) publish(a store.Alert) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if cur, ok := h.cursor[a.Tenant]; ok && a.ID > cur {
+		if h.local[a.Tenant] == nil {
+			h.local[a.Tenant] = map[int64]bool{}
+		}
+		h.local[a.Tenant][a.ID] = true
+	}
+	h.send(a)
+}
+
+// send gives an alert to the tenant's subscribers (mu held).
+func (h *alertHub) send(a store.Alert) {
 	for ch := range h.subs[a.Tenant] {
 		select {
 		case ch <- a:
 		default:
+		}
+	}
+}
+
+// followBatch caps the alerts FollowAlerts reads per tenant and pass.
+const followBatch = 1000
+
+// FollowAlerts gives this node's live subscribers (the alert stream) the
+// alerts other nodes on the store raised since the last call: of several
+// servers one runs the monitor at a time, and a client may be connected
+// to any. It reads, per tenant with subscribers, the alerts with an id
+// above the last it read; a tenant's first call only notes where the
+// store is. New alerts only: a new version or a state change of an alert
+// made on another node is not streamed here (the inbox has it).
+func (s *Service) FollowAlerts(ctx context.Context) error {
+	h := &s.hub
+	h.mu.Lock()
+	var tenants []string
+	for t, subs := range h.subs {
+		if len(subs) > 0 {
+			tenants = append(tenants, t)
+		}
+	}
+	for t := range h.cursor {
+		if len(h.subs[t]) == 0 {
+			delete(h.cursor, t)
+			delete(h.local, t)
+		}
+	}
+	h.mu.Unlock()
+	sort.Strings(tenants)
+	for _, t := range tenants {
+		h.mu.Lock()
+		cur, ok := h.cursor[t]
+		h.mu.Unlock()
+		f := store.AlertFilter{AfterID: cur, Limit: followBatch}
+		if !ok {
+			f = store.AlertFilter{Limit: 1} // the newest: where to start
+		}
+		as, err := s.st.Alerts(ctx, t, f)
+		if err != nil {
+			return err
+		}
+		h.mu.Lock()
+		if h.cursor == nil {
+			h.cursor, h.local = map[string]int64{}, map[string]map[int64]bool{}
+		}
+		if !ok {
+			// (An alert raised here between the read and this is sent
+			// again by the next call: once, at a tenant's first
+			// subscription.)
+			if _, set := h.cursor[t]; !set {
+				h.cursor[t] = 0
+				if len(as) > 0 {
+					h.cursor[t] = as[0].ID
+				}
+			}
+			h.mu.Unlock()
+			continue
+		}
+		if len(as) == followBatch {
+			s.log.Warn("alert stream: more new alerts than one read takes; the oldest are not streamed (the inbox has them)", "tenant", t)
+		}
+		for i := len(as) - 1; i >= 0; i-- { // newest first
+			a := as[i]
+			if a.ID <= h.cursor[t] {
+				continue
+			}
+			h.cursor[t] = a.ID
+			if h.local[t][a.ID] {
+				continue
+			}
+			h.send(a)
+		}
+		for id := range h.local[t] {
+			if id <= h.cursor[t] {
+				delete(h.local[t], id)
+			}
+		}
+		h.mu.Unlock()
+	}
+	return nil
+}
+
+// DefaultAlertFollow is how often a server reads the alerts other
+// servers raised (RunFollowAlerts).
+const DefaultAlertFollow = time.Second
+
+// RunFollowAlerts calls FollowAlerts every interval until ctx ends.
+func (s *Service) RunFollowAlerts(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := s.FollowAlerts(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("alert stream: following the store", "err", err.Error())
 		}
 	}
 }

@@ -303,6 +303,20 @@ func TestNewVersionOnEveryNode(t *testing.T) {
 		}
 	}
 
+	// Alert streams on A (whose monitor raises the alerts) and on C.
+	streams := map[string]<-chan store.Alert{}
+	for name, n := range map[string]*app.Service{"A": a, "C": c} {
+		ch, stop, err := n.SubscribeAlerts(local)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stop()
+		streams[name] = ch
+		if err := n.FollowAlerts(ctx); err != nil { // notes where the store is
+			t.Fatal(err)
+		}
+	}
+
 	var files []sanctions.File
 	for _, f := range snapshot.Files() {
 		if strings.HasSuffix(f.Name, unNewFile) {
@@ -315,6 +329,32 @@ func TestNewVersionOnEveryNode(t *testing.T) {
 	}
 	if res.Monitor == nil || res.Monitor.Alerts == 0 {
 		t.Fatalf("A's import screened the change against the portfolio and raised no alert: %+v", res.Monitor)
+	}
+	// Both streams carry the new alerts once: A's as it raised them, C's
+	// from the store.
+	for _, name := range []string{"A", "C"} {
+		n := map[string]*app.Service{"A": a, "C": c}[name]
+		if err := n.FollowAlerts(ctx); err != nil {
+			t.Fatal(err)
+		}
+		seen := map[int64]int{}
+	drain:
+		for {
+			select {
+			case al := <-streams[name]:
+				seen[al.ID]++
+			default:
+				break drain
+			}
+		}
+		if len(seen) != res.Monitor.Alerts {
+			t.Errorf("the alert stream on %s carried %d alerts; A raised %d", name, len(seen), res.Monitor.Alerts)
+		}
+		for id, k := range seen {
+			if k != 1 {
+				t.Errorf("the alert stream on %s carried alert %d %d times", name, id, k)
+			}
+		}
 	}
 	alertVersions := func() int {
 		all, err := a.Alerts(ctx, local, store.AlertFilter{})
