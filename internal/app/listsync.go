@@ -17,13 +17,12 @@ import (
 // the periodic update run by one node per interval, and each node
 // following the versions other nodes store.
 
-// Store-wide lock keys (Store.LockIngest: a PostgreSQL advisory lock, or
-// a file lock beside a SQLite store) and the monitor state key of the
-// periodic update's last pass.
+// The store-wide lock of list imports (Store.LockIngest: a PostgreSQL
+// advisory lock, or a file lock beside a SQLite store) and the monitor
+// state key of the periodic update's last claimed pass.
 const (
-	listsLockKey      = "lists"
-	listUpdateLockKey = "list-update"
-	listUpdatedKey    = "lists-updated"
+	listsLockKey   = "lists"
+	listUpdatedKey = "lists-updated"
 )
 
 // lockLists waits for the store-wide list import lock, so that of two
@@ -64,49 +63,80 @@ type listUpdateState struct {
 }
 
 // UpdateListsDue runs the periodic list update when it is due: of
-// several nodes on one store, one takes the store-wide update lease, and
-// the pass runs only when no node has run one within every (the time of
-// the last pass is in the store). A node that finds the lease held or the
-// pass done skips it without error and says when the next is due.
+// several nodes on one store, the first to claim a pass runs it, and a
+// pass is due only when no node has claimed one within every (the time
+// of the last claim is in the store, written under the store-wide list
+// lock). A node that finds the pass claimed skips it without error and
+// says when the next is due. The claim holds no lock while the lists
+// download: imports meanwhile (an upload) wait only for the import
+// itself, and the pass holds one connection at most.
 func (s *Service) UpdateListsDue(ctx context.Context, p Principal, sources func() []ListSource, every time.Duration) (ListUpdatePass, error) {
 	now := s.now().UTC()
 	pass := ListUpdatePass{Next: now.Add(every)}
 	if err := p.needShared(RoleAnalyst, "updating lists"); err != nil {
 		return pass, err
 	}
-	u, err := s.st.LockIngest(ctx, listUpdateLockKey)
-	if errors.Is(err, store.ErrLocked) {
-		return pass, nil // another node updates now
-	}
+	claimed, last, err := s.claimListUpdate(ctx, now, every)
+	pass.Last = last.At
 	if err != nil {
 		return pass, err
 	}
-	defer u()
+	if !claimed {
+		switch {
+		case last.At.IsZero():
+			// The list lock was held (an import, or another node
+			// claiming): look again soon.
+			pass.Next = now.Add(min(every, time.Minute))
+		default:
+			pass.Next = last.At.Add(every)
+		}
+		return pass, nil
+	}
+	pass.Ran = true
+	pass.Result, err = s.UpdateLists(ctx, p, sources(), 0)
+	if ctx.Err() != nil {
+		// Stopped mid-pass (the server shuts down): the pass is due
+		// again at once, on whichever node looks first.
+		b, _ := json.Marshal(last)
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		if perr := s.st.PutMonitorState(rctx, listUpdatedKey, b); perr != nil {
+			s.log.Warn("list update: could not undo the claim of a pass cut short", "err", perr.Error())
+		}
+		cancel()
+	}
+	// A pass that failed is not tried again before the interval is up on
+	// any node, as on one (the failure raised an alert).
+	return pass, err
+}
+
+// claimListUpdate claims the periodic list update pass at now, unless one
+// was claimed within every (returned as last) or the list lock is held
+// (last zero).
+func (s *Service) claimListUpdate(ctx context.Context, now time.Time, every time.Duration) (bool, listUpdateState, error) {
 	var last listUpdateState
+	u, err := s.st.LockIngest(ctx, listsLockKey)
+	if errors.Is(err, store.ErrLocked) {
+		return false, last, nil
+	}
+	if err != nil {
+		return false, last, err
+	}
+	defer u()
 	if b, err := s.st.MonitorState(ctx, listUpdatedKey); err == nil {
 		if err := json.Unmarshal(b, &last); err != nil {
 			s.log.Warn("list update: unreadable time of the last pass", "err", err.Error())
 		}
 	} else if !errors.Is(err, store.ErrNotFound) {
-		return pass, err
+		return false, last, err
 	}
-	pass.Last = last.At
 	if !last.At.IsZero() && now.Before(last.At.Add(every)) {
-		pass.Next = last.At.Add(every)
-		return pass, nil // done within the interval, here or on another node
+		return false, last, nil // claimed within the interval, here or on another node
 	}
-	pass.Ran = true
-	pass.Result, err = s.UpdateLists(ctx, p, sources(), 0)
-	if ctx.Err() != nil {
-		return pass, err
-	}
-	// A pass that failed is not tried again before the interval is up on
-	// any node, as on one (the failure raised an alert).
 	b, _ := json.Marshal(listUpdateState{At: now})
-	if perr := s.st.PutMonitorState(ctx, listUpdatedKey, b); perr != nil && err == nil {
-		err = perr
+	if err := s.st.PutMonitorState(ctx, listUpdatedKey, b); err != nil {
+		return false, last, err
 	}
-	return pass, err
+	return true, last, nil
 }
 
 // DefaultListPoll is how often a server reads the store's list versions
