@@ -19,7 +19,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tidewatch/tidewatch/store"
 )
@@ -106,11 +108,139 @@ func Chain(tail *store.AuditRecord, r store.AuditRecord) store.AuditRecord {
 // the previous hash included. The tenant is not part of it: each tenant's
 // records form a chain of their own, so a record moved to another
 // tenant's log breaks both chains.
+//
+// The encoding is what encoding/json's Encoder writes for the array
+// [seq, time, actor, action, subject, data, prev] (HTML-safe strings, the
+// data compacted, a closing newline), appended by hand into a pooled
+// buffer: the hash is computed for every screening (FuzzHash compares it
+// with the Encoder's bytes).
 func Hash(r store.AuditRecord) string {
-	h := sha256.New()
-	enc := json.NewEncoder(h)
-	enc.Encode([]any{r.Seq, r.Time.UTC().Format(time.RFC3339Nano), r.Actor, r.Action, r.Subject, json.RawMessage(r.Data), r.Prev})
-	return hex.EncodeToString(h.Sum(nil))
+	bp := hashBuffers.Get().(*[]byte)
+	b := (*bp)[:0]
+	defer func() {
+		if cap(b) <= 64<<10 {
+			*bp = b
+			hashBuffers.Put(bp)
+		}
+	}()
+	b = append(b, '[')
+	b = strconv.AppendInt(b, r.Seq, 10)
+	b = append(b, ',', '"')
+	b = r.Time.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, '"', ',')
+	b = appendJSONString(b, r.Actor)
+	b = append(b, ',')
+	b = appendJSONString(b, r.Action)
+	b = append(b, ',')
+	b = appendJSONString(b, r.Subject)
+	b = append(b, ',')
+	switch {
+	case len(r.Data) == 0:
+		b = append(b, "null"...)
+	default:
+		var ok bool
+		if b, ok = appendCompactJSON(b, r.Data); !ok {
+			// The Encoder wrote nothing for data that is not JSON: the
+			// hash of nothing, as it always was.
+			b = b[:0]
+			sum := sha256.Sum256(nil)
+			return hex.EncodeToString(sum[:])
+		}
+	}
+	b = append(b, ',')
+	b = appendJSONString(b, r.Prev)
+	b = append(b, ']', '\n')
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+var hashBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// appendCompactJSON appends data compacted and HTML-escaped (as the
+// Encoder writes a json.RawMessage), or reports that it is not JSON.
+func appendCompactJSON(b, data []byte) ([]byte, bool) {
+	if !json.Valid(data) {
+		return b, false
+	}
+	// Already compact and HTML-safe (what json.Marshal writes): as is.
+	plain, inString := true, false
+	for i := 0; i < len(data) && plain; i++ {
+		switch c := data[i]; {
+		case inString && c == '\\':
+			i++ // the escaped byte
+		case c == '"':
+			inString = !inString
+		case !inString && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			plain = false
+		case c == '<' || c == '>' || c == '&':
+			plain = false
+		case c == 0xe2 && i+2 < len(data) && data[i+1] == 0x80 && (data[i+2] == 0xa8 || data[i+2] == 0xa9):
+			plain = false // U+2028 or U+2029
+		}
+	}
+	if plain {
+		return append(b, data...), true
+	}
+	var c bytes.Buffer
+	json.Compact(&c, data)
+	var e bytes.Buffer
+	json.HTMLEscape(&e, c.Bytes())
+	return append(b, e.Bytes()...), true
+}
+
+// appendJSONString appends s as encoding/json writes a string with HTML
+// escaping on.
+func appendJSONString(b []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // Problem is one break in the chain.

@@ -24,6 +24,7 @@ import (
 	"github.com/tidewatch/tidewatch/ais"
 	"github.com/tidewatch/tidewatch/internal/app"
 	"github.com/tidewatch/tidewatch/internal/httpapi"
+	"github.com/tidewatch/tidewatch/internal/logbuf"
 	"github.com/tidewatch/tidewatch/internal/web"
 	"github.com/tidewatch/tidewatch/listupdate"
 	"github.com/tidewatch/tidewatch/store"
@@ -116,7 +117,11 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 			return usagef("--public-url: %v", err)
 		}
 	}
-	logger := slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+	// The log is written in blocks every 100 ms (one line a request was a
+	// write system call each: internal/logbuf), and whole at exit.
+	logOut := logbuf.New(e.stderr, 0)
+	defer logOut.Close()
+	logger := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level}))
 	opt.Logger = logger
 	start := time.Now()
 	var s *app.Service

@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -216,8 +217,9 @@ var defaultNames = []string{
 
 // rawConn is one keep-alive connection of -raw.
 type rawConn struct {
-	c net.Conn
-	r *bufio.Reader
+	c        net.Conn
+	r        *bufio.Reader
+	deadline time.Time
 }
 
 // do sends one prepared request on the connection (dialled when nil or
@@ -231,25 +233,125 @@ func (rc *rawConn) do(host string, req []byte) (*rawConn, error) {
 		}
 		rc = &rawConn{c: c, r: bufio.NewReaderSize(c, 64<<10)}
 	}
-	rc.c.SetDeadline(time.Now().Add(30 * time.Second))
+	// A deadline 30 s ahead, moved once every 10 s rather than at every
+	// request (setting one is a runtime call the server does not make).
+	if now := time.Now(); rc.deadline.Sub(now) < 20*time.Second {
+		rc.deadline = now.Add(30 * time.Second)
+		rc.c.SetDeadline(rc.deadline)
+	}
 	if _, err := rc.c.Write(req); err != nil {
 		rc.c.Close()
 		return nil, err
 	}
-	resp, err := http.ReadResponse(rc.r, nil)
+	status, keep, err := readAnswer(rc.r)
 	if err != nil {
 		rc.c.Close()
 		return nil, err
 	}
-	_, err = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
 	next := rc
-	if err != nil || resp.Close {
+	if !keep {
 		rc.c.Close() // the server ends the connection: dial again next time
 		next = nil
 	}
-	if err == nil && resp.StatusCode != http.StatusOK {
-		err = fmt.Errorf("HTTP %d", resp.StatusCode)
+	if status != http.StatusOK {
+		err = fmt.Errorf("HTTP %d", status)
 	}
 	return next, err
+}
+
+// readAnswer reads one HTTP/1.1 response from r, body included (by
+// Content-Length or chunked), without allocating: the status, and
+// whether the connection stays open. It reads what both servers send;
+// anything else is an error, never a guess.
+func readAnswer(r *bufio.Reader) (status int, keep bool, err error) {
+	line, err := r.ReadSlice('\n')
+	if err != nil {
+		return 0, false, err
+	}
+	// "HTTP/1.1 200 OK\r\n"
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' {
+		return 0, false, fmt.Errorf("not an HTTP/1 status line: %q", line)
+	}
+	for _, c := range line[9:12] {
+		if c < '0' || c > '9' {
+			return 0, false, fmt.Errorf("bad status in %q", line)
+		}
+		status = status*10 + int(c-'0')
+	}
+	keep = line[7] == '1'
+	length, chunked := int64(-1), false
+	for {
+		h, err := r.ReadSlice('\n')
+		if err != nil {
+			return status, false, err
+		}
+		h = bytes.TrimRight(h, "\r\n")
+		if len(h) == 0 {
+			break
+		}
+		colon := bytes.IndexByte(h, ':')
+		if colon < 0 {
+			return status, false, fmt.Errorf("bad header line %q", h)
+		}
+		name, value := h[:colon], bytes.TrimSpace(h[colon+1:])
+		switch {
+		case bytes.EqualFold(name, []byte("Content-Length")):
+			n, err := strconv.ParseInt(string(value), 10, 64)
+			if err != nil || n < 0 {
+				return status, false, fmt.Errorf("bad Content-Length %q", value)
+			}
+			length = n
+		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
+			chunked = bytes.EqualFold(value, []byte("chunked"))
+			if !chunked {
+				return status, false, fmt.Errorf("transfer encoding %q not read", value)
+			}
+		case bytes.EqualFold(name, []byte("Connection")):
+			if bytes.EqualFold(value, []byte("close")) {
+				keep = false
+			}
+		}
+	}
+	switch {
+	case chunked:
+		for {
+			l, err := r.ReadSlice('\n')
+			if err != nil {
+				return status, false, err
+			}
+			l = bytes.TrimRight(l, "\r\n")
+			if i := bytes.IndexByte(l, ';'); i >= 0 {
+				l = l[:i]
+			}
+			n, err := strconv.ParseInt(string(l), 16, 64)
+			if err != nil || n < 0 {
+				return status, false, fmt.Errorf("bad chunk size %q", l)
+			}
+			if n == 0 {
+				// Trailers, then the empty line.
+				for {
+					t, err := r.ReadSlice('\n')
+					if err != nil {
+						return status, false, err
+					}
+					if len(bytes.TrimRight(t, "\r\n")) == 0 {
+						return status, keep, nil
+					}
+				}
+			}
+			if _, err := r.Discard(int(n) + 2); err != nil {
+				return status, false, err
+			}
+		}
+	case length >= 0:
+		if _, err := r.Discard(int(length)); err != nil {
+			return status, false, err
+		}
+		return status, keep, nil
+	}
+	// No length: the body runs to the end of the connection.
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		return status, false, err
+	}
+	return status, false, nil
 }

@@ -213,22 +213,28 @@ func Similarity(a, b string) float64 {
 		a, b = a[:min(la, 64)], b[:min(lb, 64)]
 		la, lb = len(a), len(b)
 	}
-	var prev, cur [65]int
+	// One row of the edit-distance table, updated in place (distances of
+	// at most 64 fit a byte; copying a row of ints per letter cost more
+	// than the comparisons: BenchmarkSimilarity).
+	var row [65]uint8
 	for j := 0; j <= lb; j++ {
-		prev[j] = j
+		row[j] = uint8(j)
 	}
 	for i := 1; i <= la; i++ {
-		cur[0] = i
+		diag := row[0]
+		row[0] = uint8(i)
+		ai := a[i-1]
 		for j := 1; j <= lb; j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
+			up := row[j]
+			d := diag
+			if ai != b[j-1] {
+				d++
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			row[j] = min(up+1, row[j-1]+1, d)
+			diag = up
 		}
-		prev = cur
 	}
-	return 1 - float64(prev[lb])/float64(max(la, lb))
+	return 1 - float64(row[lb])/float64(max(la, lb))
 }
 
 // OneSlip reports whether a and b differ by exactly one dropped (or

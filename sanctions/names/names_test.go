@@ -171,3 +171,68 @@ func FuzzFold(f *testing.F) {
 		}
 	})
 }
+
+// similarityRef is Similarity as first written (two rows of ints): the
+// reference the tests compare the one-row version with.
+func similarityRef(a, b string) float64 {
+	if a == b {
+		return 1
+	}
+	la, lb := len(a), len(b)
+	if la == 0 || lb == 0 {
+		return 0
+	}
+	if d := la - lb; 2*max(d, -d) > max(la, lb) {
+		return 0
+	}
+	if la > 64 || lb > 64 {
+		a, b = a[:min(la, 64)], b[:min(lb, 64)]
+		la, lb = len(a), len(b)
+	}
+	var prev, cur [65]int
+	for j := 0; j <= lb; j++ {
+		prev[j] = j
+	}
+	for i := 1; i <= la; i++ {
+		cur[0] = i
+		for j := 1; j <= lb; j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return 1 - float64(prev[lb])/float64(max(la, lb))
+}
+
+// FuzzSimilarity: the one-row edit distance gives what the two-row one
+// gave, for any two strings.
+func FuzzSimilarity(f *testing.F) {
+	for _, p := range [][2]string{{"CHONMASAN", "CHONMASAN"}, {"JISONG6", "JISONG8"}, {"KUMUNSAN3", "KUMUNSAN"}, {"", "A"}, {"AB", "BA"},
+		{strings.Repeat("A", 70), strings.Repeat("A", 69) + "B"}} {
+		f.Add(p[0], p[1])
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		if got, want := Similarity(a, b), similarityRef(a, b); got != want {
+			t.Fatalf("Similarity(%q, %q) = %v, the reference says %v", a, b, got, want)
+		}
+	})
+}
+
+func BenchmarkSimilarity(b *testing.B) {
+	pairs := [][2]string{{"CHONMASAN", "CHONMYONG1"}, {"RYONGGUNBONG", "RYONGRIMBONG"}, {"EVERGIVEN", "EVERGREEN"}, {"PACIFICVOYAGER", "PACIFICVOYAGE"}}
+	b.Run("one-row", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			p := pairs[i%len(pairs)]
+			Similarity(p[0], p[1])
+		}
+	})
+	b.Run("two-rows", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			p := pairs[i%len(pairs)]
+			similarityRef(p[0], p[1])
+		}
+	})
+}

@@ -108,3 +108,32 @@ func TestVesselYearRead(t *testing.T) {
 	}
 	_ = fmt.Sprint()
 }
+
+// BenchmarkAppendAudit appends screening-sized audit records in groups
+// of 32 (the audit writer's group under 32 concurrent clients): the
+// store's share of a screening's cost, per record.
+func BenchmarkAppendAudit(b *testing.B) {
+	db, err := Open(filepath.Join(b.TempDir(), "audit.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	data := []byte(`{"lists":["eu@2025-12-17-e615d3ab","ofac-cons@2025-12-19-acfe53c5","ofac-sdn@2024-05-03-54e0823e","uk@sha256-5ed3f2bf","un@2026-02-27-66b392a4"],"matches":["ofac-sdn:23729 1.000"],"query":{"type":"vessel","name":"CHON MA SAN"},"threshold":0.86,"warnings":null}`)
+	hash := "5ed3f2bf425ce48d1b1a3a7c3049b1f923038420ddadf9b169e50f694b7f67f4"
+	group := make([]store.AuditRecord, 32)
+	t0 := time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
+	var seq int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i += len(group) {
+		for j := range group {
+			seq++
+			group[j] = store.AuditRecord{Tenant: "bench", Seq: seq, Time: t0.Add(time.Duration(seq) * time.Millisecond), Actor: "key:be6829d4ee71", Action: "screen",
+				Subject: fmt.Sprintf("name:SHIP %d", seq%40), Data: data, Prev: hash, Hash: hash}
+		}
+		if err := db.AppendAudit(ctx, group); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -79,7 +79,7 @@ func (s *DB) ListVersions(ctx context.Context) ([]sanctions.Version, error) {
 
 // ListEntities returns a stored version's entities in source order.
 func (s *DB) ListEntities(ctx context.Context, versionID string) ([]*sanctions.Entity, error) {
-	out, err := jsonRows[*sanctions.Entity](ctx, s.r, "entity of "+versionID, `SELECT json FROM list_entities WHERE version_id = ? ORDER BY seq`, versionID)
+	out, err := jsonRowsParallel[*sanctions.Entity](ctx, s.r, "entity of "+versionID, `SELECT json FROM list_entities WHERE version_id = ? ORDER BY seq`, versionID)
 	if err != nil {
 		return nil, err
 	}
