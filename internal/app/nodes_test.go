@@ -231,6 +231,31 @@ func TestListUpdateOnceAcrossNodes(t *testing.T) {
 	if n := listAudits(t, a) - audits0; n != 2 {
 		t.Errorf("%d audit records of list updates after two days, want 2", n)
 	}
+
+	// A day on again, A's pass is cut short (its server stops while it
+	// downloads): it gives its claim back, and B's pass runs at once.
+	clock.add(every)
+	pub.fetching, pub.release = make(chan struct{}, 1), make(chan struct{})
+	actx, stop := context.WithCancel(ctx)
+	cut := make(chan passOrErr, 1)
+	go func() {
+		p, err := a.UpdateListsDue(actx, op, sources, every)
+		cut <- passOrErr{p, err}
+	}()
+	<-pub.fetching
+	stop()
+	if r := <-cut; !r.pass.Ran {
+		t.Fatalf("A's pass on the third day did not run: %+v, %v", r.pass, r.err)
+	}
+	pub.fetching, pub.release = nil, nil
+	if p, err := b.UpdateListsDue(ctx, op, sources, every); err != nil || !p.Ran {
+		t.Errorf("B's pass after A's was cut short: ran %v, %v (last %s)", p.Ran, err, p.Last)
+	}
+}
+
+type passOrErr struct {
+	pass app.ListUpdatePass
+	err  error
 }
 
 // TestEnsureListsOnceAcrossNodes: servers starting together on a new
