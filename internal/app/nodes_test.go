@@ -137,7 +137,8 @@ func listAudits(t *testing.T, s *app.Service) int {
 // imported once (one import log row, one audit record, one fetch), and
 // the node that lost skips its pass without an error, while the winner
 // holds the update and again after it (the last pass's time is in the
-// store). A day later the next pass runs again.
+// store). A day later the next pass runs again; a pass cut short by a
+// shutdown gives its claim back.
 func TestListUpdateOnceAcrossNodes(t *testing.T) {
 	ctx := context.Background()
 	clock := newNodeClock(time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC))
