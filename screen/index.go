@@ -262,10 +262,10 @@ const foldMargin = 0.06
 
 // nameScore compares a query name with an indexed name of the same type
 // and says why the score is what it is.
-func (ni *nameIndex) nameScore(q nameKey, c *nameEntry) (float64, string) {
+func (ni *nameIndex) nameScore(q nameKey, c *nameEntry) (float64, nameWhy) {
 	k := c.key
 	var s float64
-	var why string
+	var why nameWhy
 	switch ni.typ {
 	case sanctions.Vessel:
 		// Folded letters equal: the same name written another way. Else
@@ -274,28 +274,25 @@ func (ni *nameIndex) nameScore(q nameKey, c *nameEntry) (float64, string) {
 		// variant), so that folding alone never brings two different
 		// short names within reach of each other.
 		if q.Joined == k.Joined {
-			s = 1
-			why = "same name once case, spacing, prefixes and romanisation are folded"
+			s, why.base = 1, whySameVessel
 		} else {
-			s = math.Max(levSim(q.Raw, k.Raw), levSim(q.Joined, k.Joined)-foldMargin)
-			why = "similar spelling (one or two letters differ)"
+			s, why.base = math.Max(levSim(q.Raw, k.Raw), levSim(q.Joined, k.Joined)-foldMargin), whyTypo
 		}
 		// A short name with one letter dropped, doubled or two swapped is
 		// the same name when the number agrees: the number carries the
 		// identity that a short name's letters cannot.
 		if s < slipScore && q.Numbers != "" && q.Numbers == k.Numbers && min(len(q.Raw), len(k.Raw)) >= minSlipLetters &&
 			names.OneSlip(q.Raw, k.Raw) {
-			s = slipScore
-			why = "one letter dropped, doubled or two swapped, and the number " + q.Numbers + " agrees"
+			s, why.base, why.qNum = slipScore, whySlip, q.Numbers
 		}
 		// Numbers are identity: JI SONG 6 is not JI SONG 8.
 		switch {
 		case q.Numbers != "" && q.Numbers != k.Numbers:
 			s *= 0.5
-			why = "number differs (" + q.Numbers + " vs " + orNone(k.Numbers) + "): a different vessel"
+			why = nameWhy{base: whyNumberDiffers, qNum: q.Numbers, kNum: k.Numbers}
 		case q.Numbers == "" && k.Numbers != "":
 			s *= 0.85
-			why += "; the listed name carries number " + k.Numbers + ", the query none"
+			why.numbers, why.kNum = numListedOnly, k.Numbers
 		}
 	default:
 		ws := ni.wordScore(q, k)
@@ -303,15 +300,15 @@ func (ni *nameIndex) nameScore(q nameKey, c *nameEntry) (float64, string) {
 		s = math.Max(ws, js)
 		switch {
 		case q.Sorted == k.Sorted && q.Joined == k.Joined:
-			why = "same name once case, punctuation, legal form and romanisation are folded"
+			why.base = whySameName
 		case q.Sorted == k.Sorted:
-			why = "same words in another order"
+			why.base = whySameWords
 		default:
-			why = "similar words"
+			why.base = whySimilarWords
 		}
 		if q.Numbers != k.Numbers && (q.Numbers != "" || k.Numbers != "") {
 			s *= 0.8
-			why += "; numbers differ"
+			why.numbers = numDiffer
 		}
 	}
 	switch c.kind {
@@ -319,6 +316,58 @@ func (ni *nameIndex) nameScore(q nameKey, c *nameEntry) (float64, string) {
 		s *= 0.9
 	}
 	return s, why
+}
+
+// nameWhy says why a listed name scored what it did. It is kept for every
+// candidate a query scores and written out (String) only for the hits in
+// the answer: building the words for each of dozens of candidates was a
+// tenth of a screening's allocations.
+type nameWhy struct {
+	base       uint8
+	numbers    uint8
+	qNum, kNum string
+}
+
+const (
+	whySameVessel = iota + 1
+	whyTypo
+	whySlip
+	whyNumberDiffers
+	whySameName
+	whySameWords
+	whySimilarWords
+)
+
+const (
+	numListedOnly = iota + 1
+	numDiffer
+)
+
+func (w nameWhy) String() string {
+	var s string
+	switch w.base {
+	case whySameVessel:
+		s = "same name once case, spacing, prefixes and romanisation are folded"
+	case whyTypo:
+		s = "similar spelling (one or two letters differ)"
+	case whySlip:
+		s = "one letter dropped, doubled or two swapped, and the number " + w.qNum + " agrees"
+	case whyNumberDiffers:
+		return "number differs (" + w.qNum + " vs " + orNone(w.kNum) + "): a different vessel"
+	case whySameName:
+		s = "same name once case, punctuation, legal form and romanisation are folded"
+	case whySameWords:
+		s = "same words in another order"
+	case whySimilarWords:
+		s = "similar words"
+	}
+	switch w.numbers {
+	case numListedOnly:
+		s += "; the listed name carries number " + w.kNum + ", the query none"
+	case numDiffer:
+		s += "; numbers differ"
+	}
+	return s
 }
 
 func orNone(s string) string {

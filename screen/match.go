@@ -205,7 +205,7 @@ type hit struct {
 	// formatting each one's words was a third of its allocations).
 	namePart string // the bracketed part tried, or ""
 	nameKind sanctions.NameKind
-	nameWhy  string
+	nameWhy  nameWhy
 }
 
 // nameExplanation is the best name match's explanation for query name q.
@@ -214,7 +214,7 @@ func (h *hit) nameExplanation(q string) string {
 	if h.namePart != "" {
 		part = fmt.Sprintf(" (bracketed part %q tried on its own)", h.namePart)
 	}
-	return fmt.Sprintf("name %q%s ~ %s %q (%.2f): %s", q, part, kindWord(h.nameKind), h.name, h.nameOnly, h.nameWhy)
+	return fmt.Sprintf("name %q%s ~ %s %q (%.2f): %s", q, part, kindWord(h.nameKind), h.name, h.nameOnly, h.nameWhy.String())
 }
 
 // Search screens one query whose identifiers are well formed (Validate:

@@ -58,7 +58,10 @@ func (r *Reorder) Push(f Fix, emit func(Fix)) {
 	switch {
 	case len(r.pend) > 0 && f.Time.Equal(r.pendTime):
 		r.pend = append(r.pend, f)
-	case len(r.pend) == 0 || f.Time.After(r.pendTime):
+	case len(r.pend) == 0 && !f.Time.Before(r.max), len(r.pend) > 0 && f.Time.After(r.pendTime):
+		// The newest time (pending fixes always are: after a restore or
+		// a flush they are empty while the clock is set, and an older
+		// fix must not wait there for a clock that has moved on).
 		r.settle()
 		r.pend = append(r.pend, f)
 		r.pendTime = f.Time
