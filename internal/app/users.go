@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -277,12 +278,12 @@ func (s *Service) Login(ctx context.Context, tenant, name, password string) (New
 	if err != nil {
 		// Spend the same time as a real check, so timing does not tell
 		// which names exist.
-		checkPassword(password, dummyHash)
+		checkPassword(password, dummyHash())
 		return NewSession{}, ErrBadLogin
 	}
 	pr := Principal{Tenant: tenant, Actor: name}
 	if u.Disabled || now.Before(u.LockedUntil) {
-		checkPassword(password, dummyHash)
+		checkPassword(password, dummyHash())
 		s.record(ctx, pr, audit.ActionAdmin, "user:"+tenant+"/"+name, map[string]any{"login": "refused", "why": "disabled or locked"})
 		return NewSession{}, ErrBadLogin
 	}
@@ -328,7 +329,14 @@ func (s *Service) Login(ctx context.Context, tenant, name, password string) (New
 
 // dummyHash is checked against when there is no user, so a failed
 // sign-in takes the same time either way.
-var dummyHash, _ = hashPassword("not a password: a timing decoy")
+//
+// It is made at the first sign-in, not when the program starts: hashing
+// (argon2, 64 MiB) at package initialisation cost every command, even
+// 'tidewatch version', a quarter of a second and 67 MB.
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := hashPassword("not a password: a timing decoy")
+	return h
+})
 
 // SessionPrincipal returns the principal of a session token; csrf, when
 // given, must match the session's CSRF token (every state-changing
