@@ -1,8 +1,10 @@
 package sanctions
 
 import (
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/tidewatch/tidewatch/sanctions/names"
 )
@@ -29,21 +31,35 @@ func joinByName(all []*Entity, uf *unionFind, join func(i, j int, by JoinBy, val
 		i    int
 		text string
 	}
+	// The keys of each entity's primary name and, when it holds brackets
+	// (an acronym or a former name: "GENERAL BUREAU OF ATOMIC ENERGY
+	// (GBAE)"), the name outside them, on every processor: normalising
+	// names is most of a merge, and a merge is on the way to a server's
+	// first answer.
+	forms := make([][]names.Key, len(all))
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(all); i += workers {
+				e := all[i]
+				if e.Type != Vessel && e.Type != Organization && e.Type != Person {
+					continue
+				}
+				forms[i] = append(forms[i], names.KeyOf(e.Name, nameKind(e.Type)))
+				if base, inner := names.SplitBrackets(e.Name); len(inner) > 0 && base != "" {
+					forms[i] = append(forms[i], names.KeyOf(base, nameKind(e.Type)))
+				}
+			}
+		}()
+	}
+	wg.Wait()
 	byKey := map[string][]cand{}
 	for i, e := range all {
-		if e.Type != Vessel && e.Type != Organization && e.Type != Person {
-			continue
-		}
-		// The primary name and, when it holds brackets (an acronym or a
-		// former name: "GENERAL BUREAU OF ATOMIC ENERGY (GBAE)"), the
-		// name outside them.
 		seen := map[string]bool{}
-		forms := []string{e.Name}
-		if base, inner := names.SplitBrackets(e.Name); len(inner) > 0 && base != "" {
-			forms = append(forms, base)
-		}
-		for _, form := range forms {
-			k := names.KeyOf(form, nameKind(e.Type))
+		for _, k := range forms[i] {
 			if k.Raw == "" || seen[k.Exact()] {
 				continue
 			}
