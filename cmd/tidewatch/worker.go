@@ -105,6 +105,8 @@ still open, as the end of a 'tidewatch detect' input does.`)
 	batch := fs.Int64("batch", 1<<20, "positions per committed batch")
 	runBytes := fs.Int("run-bytes", 64<<20, "NMEA bytes a run reads at most (each run ends at a checkpoint of the detectors)")
 	idle := fs.Duration("idle", time.Second, "start a run with what came once the stream is quiet this long")
+	runEvery := fs.Duration("run-every", 5*time.Minute, "end a run once its first message has waited this long (a live stream is never quiet: this bounds how late its events are stored; each run ends at a checkpoint of the whole state, so shorter costs more; 0: never)")
+	standby := fs.Bool("standby", false, "when another worker holds the partition, wait and take it over when that worker stops or dies (instead of stopping with an error)")
 	untilFlush := fs.Bool("until-flush", false, "stop each partition once it has stored the run ending at a flush mark (a backfill, a measurement)")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
@@ -165,7 +167,7 @@ still open, as the end of a 'tidewatch detect' input does.`)
 	for k, i := range parts {
 		pctx, pcancel := context.WithCancel(ctx)
 		w := &pipeline.Worker{JS: js, Stream: nf.stream, Part: detect.Partition{Index: i, Count: *n}, Store: st, Options: opts,
-			RunBytes: *runBytes, Idle: *idle, Log: e.stderr, Designated: s.Designated,
+			RunBytes: *runBytes, Idle: *idle, RunEvery: *runEvery, Standby: *standby, Log: e.stderr, Designated: s.Designated,
 			OnRun: func(r pipeline.RunInfo) {
 				fmt.Fprintf(e.stderr, "partition %d/%d: stored messages %d-%d: %d fixes, %d points kept, %d events%s\n", i, *n, r.From, r.To,
 					r.Result.Run.Fixes, r.Result.Run.Kept, r.Result.Run.Events, map[bool]string{true: " (flushed)"}[r.Flush])

@@ -205,7 +205,7 @@ type running struct {
 	mu      sync.Mutex
 }
 
-func (c *cluster) worker(i int, opts ingest.Options) *running {
+func (c *cluster) worker(i int, opts ingest.Options, configure ...func(*pipeline.Worker)) *running {
 	t := c.t
 	nc, js, err := pipeline.Connect(c.srv.URL(), fmt.Sprintf("test-worker-%d", i))
 	if err != nil {
@@ -224,6 +224,9 @@ func (c *cluster) worker(i int, opts ingest.Options) *running {
 				once.Do(func() { close(r.flushed) })
 			}
 		}}
+	for _, f := range configure {
+		f(w)
+	}
 	go func() {
 		r.done <- w.Run(ctx)
 		nc.Close()
@@ -455,4 +458,127 @@ func TestNATSRestart(t *testing.T) {
 			c.check()
 		})
 	}
+}
+
+// pausingStore holds its pauseAt-th CommitBatch until resume is closed
+// (the worker holds its partition meanwhile) and fails its killAt-th, as
+// a worker killed in that transaction leaves the store.
+type pausingStore struct {
+	testStore
+	mu              sync.Mutex
+	seen            int
+	pauseAt, killAt int
+	paused, resume  chan struct{}
+}
+
+func (p *pausingStore) CommitBatch(ctx context.Context, b *store.Batch) error {
+	p.mu.Lock()
+	p.seen++
+	n := p.seen
+	p.mu.Unlock()
+	if n == p.pauseAt {
+		close(p.paused)
+		<-p.resume
+	}
+	if n == p.killAt {
+		return errKilled
+	}
+	return p.testStore.CommitBatch(ctx, b)
+}
+
+// TestStandbyTakesOver: a second worker for a partition another worker
+// holds stands by instead of stopping (without Standby it stops with
+// ErrLocked); when the first dies in the middle of a run, the standby
+// takes the partition over, resumes that run and stores what one
+// uninterrupted worker stores.
+func TestStandbyTakesOver(t *testing.T) {
+	for _, s := range stores {
+		t.Run(s.name, func(t *testing.T) {
+			c := newCluster(t, s.open(t), 1)
+			c.publish()
+			opts := c.opts
+			opts.BatchFixes = 300 // several batches a run
+			real := c.st
+			ps := &pausingStore{testStore: real, pauseAt: 5, killAt: 12, paused: make(chan struct{}), resume: make(chan struct{})}
+			c.st = ps
+			first := c.worker(0, opts)
+			select {
+			case <-ps.paused:
+			case err := <-first.done:
+				t.Fatalf("the first worker ended before its 5th commit: %v", err)
+			case <-time.After(90 * time.Second):
+				t.Fatal("the first worker never reached its 5th commit")
+			}
+			c.st = real
+			// Without Standby the second stops at once: the partition is held.
+			if err := <-c.worker(0, opts).done; !errors.Is(err, store.ErrLocked) {
+				t.Fatalf("a second worker without standby: %v, want ErrLocked", err)
+			}
+			standby := c.worker(0, opts, func(w *pipeline.Worker) { w.Standby, w.StandbyPoll = true, 50*time.Millisecond })
+			select {
+			case err := <-standby.done:
+				t.Fatalf("the standby worker stopped while the partition was held: %v", err)
+			case <-time.After(500 * time.Millisecond):
+			}
+			standby.mu.Lock()
+			if len(standby.runs) > 0 {
+				t.Fatalf("the standby worker stored %d runs while the partition was held", len(standby.runs))
+			}
+			standby.mu.Unlock()
+			close(ps.resume)
+			if err := <-first.done; !errors.Is(err, errKilled) {
+				t.Fatalf("the first worker ended with %v, want it killed", err)
+			}
+			standby.waitFlushed(t)
+			standby.mu.Lock()
+			took := standby.runs[0]
+			standby.mu.Unlock()
+			if !took.Resumed || took.Result.ResumedBatches == 0 {
+				t.Errorf("the standby's first run %d-%d did not resume the dead worker's (resumed %v, %d batches)", took.From, took.To, took.Resumed, took.Result.ResumedBatches)
+			}
+			standby.stop(t)
+			c.check()
+		})
+	}
+}
+
+// TestRunEveryCutsABusyStream: a stream that is never quiet for Idle
+// (here: Idle longer than the test) and never fills RunBytes still has
+// its runs stored when RunEvery says so; the result is the same store.
+func TestRunEveryCutsABusyStream(t *testing.T) {
+	c := newCluster(t, stores[0].open(t), 1)
+	c.runMax = 1 << 30
+	nc, js, err := pipeline.Connect(c.srv.URL(), "test-publisher")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ctx := context.Background()
+	if _, err := pipeline.EnsureStream(ctx, js, "", 0); err != nil {
+		t.Fatal(err)
+	}
+	p := &pipeline.Publisher{JS: js, BlockBytes: c.block}
+	if _, err := p.Publish(ctx, "fixture", "sim", bytes.NewReader(theFixture(t).nmea)); err != nil {
+		t.Fatal(err)
+	}
+	w := c.worker(0, c.opts, func(w *pipeline.Worker) { w.Idle, w.RunEvery = 10*time.Minute, 300*time.Millisecond })
+	deadline := time.After(60 * time.Second)
+	for ran := false; !ran; {
+		select {
+		case err := <-w.done:
+			t.Fatalf("worker: %v", err)
+		case <-deadline:
+			t.Fatal("no run stored in 60 s: RunEvery did not cut the run")
+		case <-time.After(50 * time.Millisecond):
+		}
+		w.mu.Lock()
+		ran = len(w.runs) > 0
+		w.mu.Unlock()
+	}
+	if err := p.PublishFlush(ctx, "fixture"); err != nil {
+		t.Fatal(err)
+	}
+	w.waitFlushed(t)
+	w.stop(t)
+	c.check()
 }

@@ -48,7 +48,16 @@ type Worker struct {
 	// (default 1 s).
 	RunBytes int
 	Idle     time.Duration
-	Log      io.Writer
+	// RunEvery, when set, also ends a run once its first message has
+	// waited that long: a live stream is never quiet, and without it a
+	// run (and its events) would wait for RunBytes of traffic.
+	RunEvery time.Duration
+	// Standby makes a worker whose partition another worker holds wait
+	// for it (trying every StandbyPoll, default 2 s) and take over when
+	// that worker stops or dies, instead of stopping with an error.
+	Standby     bool
+	StandbyPoll time.Duration
+	Log         io.Writer
 	// OnRun, when set, is told of each run committed.
 	OnRun func(RunInfo)
 	// Designated, when set, gives each run the designated-vessel matcher
@@ -103,9 +112,9 @@ func (w *Worker) Run(ctx context.Context) error {
 		return fmt.Errorf("pipeline: partition %d of %d", w.Part.Index, w.Part.Count)
 	}
 	key := StateKey(w.stream(), w.Part)
-	unlock, err := w.Store.LockIngest(ctx, key)
-	if err != nil {
-		return fmt.Errorf("pipeline: partition %d of %d: %w", w.Part.Index, w.Part.Count, err)
+	unlock, err := w.lock(ctx, key)
+	if err != nil || unlock == nil {
+		return err
 	}
 	defer unlock()
 	s, err := w.JS.Stream(ctx, w.stream())
@@ -123,13 +132,23 @@ func (w *Worker) Run(ctx context.Context) error {
 	// queue holds the messages fetched and not yet stored, in stream
 	// order; runs are cut from its front.
 	var queue []jetstream.Msg
+	var queuedAt time.Time // when the queue's first message came
 	for ctx.Err() == nil {
 		// The server ends the pull after Idle (a client-side deadline
-		// could drop messages already on their way). Small pulls: a pull
-		// that expires while its messages are on their way leaves them
-		// pending, which the sequence check below catches (and costs a
-		// fetch again).
-		batch, err := cons.Fetch(32, jetstream.FetchMaxWait(w.Idle))
+		// could drop messages already on their way), or sooner when a
+		// run is due by RunEvery. Small pulls: a pull that expires while
+		// its messages are on their way leaves them pending, which the
+		// sequence check below catches (and costs a fetch again).
+		wait := w.Idle
+		if w.RunEvery > 0 {
+			// A pull returns when full or expired: one longer than
+			// RunEvery would hold what arrives meanwhile past it.
+			wait = min(wait, w.RunEvery)
+			if len(queue) > 0 {
+				wait = min(wait, max(w.RunEvery-time.Since(queuedAt), 100*time.Millisecond))
+			}
+		}
+		batch, err := cons.Fetch(32, jetstream.FetchMaxWait(wait))
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -174,6 +193,9 @@ func (w *Worker) Run(ctx context.Context) error {
 				}
 			}
 			got++
+			if len(queue) == 0 {
+				queuedAt = time.Now()
+			}
 			queue = append(queue, m)
 		}
 		if err := batch.Error(); err != nil && ctx.Err() == nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) {
@@ -188,7 +210,8 @@ func (w *Worker) Run(ctx context.Context) error {
 			continue
 		}
 		for ctx.Err() == nil {
-			n, flush := w.cut(queue, got == 0)
+			due := w.RunEvery > 0 && len(queue) > 0 && time.Since(queuedAt) >= w.RunEvery
+			n, flush := w.cut(queue, got == 0 || due)
 			if n == 0 {
 				break
 			}
@@ -215,14 +238,46 @@ func (w *Worker) Run(ctx context.Context) error {
 			}
 			clear(run)
 			queue = queue[n:]
+			queuedAt = time.Now() // what is left came after the run's start
 		}
 	}
 	return nil
 }
 
+// lock takes the partition's ingest lock: nil, nil when ctx ended while
+// standing by.
+func (w *Worker) lock(ctx context.Context, key string) (func() error, error) {
+	announced := false
+	for {
+		unlock, err := w.Store.LockIngest(ctx, key)
+		switch {
+		case err == nil:
+			if announced {
+				w.logf("partition %d of %d: taking over", w.Part.Index, w.Part.Count)
+			}
+			return unlock, nil
+		case !w.Standby || !errors.Is(err, store.ErrLocked):
+			return nil, fmt.Errorf("pipeline: partition %d of %d: %w", w.Part.Index, w.Part.Count, err)
+		}
+		if !announced {
+			w.logf("partition %d of %d is held by another worker: standing by", w.Part.Index, w.Part.Count)
+			announced = true
+		}
+		poll := w.StandbyPoll
+		if poll <= 0 {
+			poll = 2 * time.Second
+		}
+		select {
+		case <-ctx.Done():
+			return nil, nil
+		case <-time.After(poll):
+		}
+	}
+}
+
 // cut says how many messages from the front of the queue make the next
 // run: up to a flush mark, or RunBytes, or (quiet: the stream had nothing
-// more) all of them; 0 to wait for more.
+// more, or the run is due by RunEvery) all of them; 0 to wait for more.
 func (w *Worker) cut(queue []jetstream.Msg, quiet bool) (n int, flush bool) {
 	size := 0
 	for i, m := range queue {
