@@ -28,6 +28,8 @@ import (
 // server's directory and address, and the stream's name.
 type natsFlags struct {
 	url, dir, listen, stream string
+	maxBytes                 int64
+	maxAge                   time.Duration
 }
 
 func (n *natsFlags) register(fs *flag.FlagSet) {
@@ -35,6 +37,8 @@ func (n *natsFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&n.dir, "nats-dir", "tidewatch-nats", "with --nats embedded: where JetStream stores the stream")
 	fs.StringVar(&n.listen, "nats-listen", "127.0.0.1:4222", "with --nats embedded: the address it listens on (other processes connect there)")
 	fs.StringVar(&n.stream, "stream", pipeline.DefaultStream, "the JetStream stream of raw AIS")
+	fs.Int64Var(&n.maxBytes, "stream-max-bytes", 0, "keep at most this many bytes of AIS on the stream, the oldest going first (0: leave the stream's limit as it is, none for a new stream; -1: remove it)")
+	fs.DurationVar(&n.maxAge, "stream-max-age", 0, "keep AIS on the stream this long, e.g. 720h (0: leave the stream's limit as it is, none for a new stream; -1s: remove it). A run whose messages were removed before it was stored stops its worker with an error")
 }
 
 // connect connects (starting the embedded server first when asked) and
@@ -59,7 +63,7 @@ func (n *natsFlags) connect(ctx context.Context, name string) (js jetstream.JetS
 	var nc *nats.Conn
 	nc, js, err = pipeline.Connect(url, name)
 	if err == nil {
-		_, err = pipeline.EnsureStream(ctx, js, n.stream, 0)
+		_, err = pipeline.EnsureStream(ctx, js, n.stream, pipeline.Limits{MaxBytes: n.maxBytes, MaxAge: n.maxAge})
 	}
 	closeAll = func() {
 		if nc != nil {

@@ -40,29 +40,70 @@ const HeaderFlush = "Tidewatch-Flush"
 // HeaderSource names what a block was read from (a file, a feed).
 const HeaderSource = "Tidewatch-Source"
 
-// EnsureStream creates the stream, or updates it to this configuration:
-// file storage, limits retention (the AIS is kept for replay; maxBytes
-// caps it, -1 for no cap), a two-minute window in which a block published
-// twice with the same message id is stored once.
-func EnsureStream(ctx context.Context, js jetstream.JetStream, name string, maxBytes int64) (jetstream.Stream, error) {
+// Limits are the stream's retention limits (limits retention: the
+// oldest messages go first). Zero leaves a limit as the stream has it
+// (none, for a stream being created); negative removes it.
+type Limits struct {
+	MaxBytes int64
+	MaxAge   time.Duration
+}
+
+// EnsureStream creates the stream when it is missing (file storage,
+// limits retention: the AIS is kept for replay up to lim; a two-minute
+// window in which a block published twice with the same message id is
+// stored once) and otherwise changes only the limits lim sets: every
+// process that connects calls it, and a stream's limits set once (by
+// one process's flags, or by the operator with the nats tool) must not
+// be reset by the next one to start.
+func EnsureStream(ctx context.Context, js jetstream.JetStream, name string, lim Limits) (jetstream.Stream, error) {
 	if name == "" {
 		name = DefaultStream
 	}
-	if maxBytes == 0 {
-		maxBytes = -1
+	s, err := js.Stream(ctx, name)
+	switch {
+	case err == nil:
+		cfg := s.CachedInfo().Config
+		if !lim.apply(&cfg) {
+			return s, nil
+		}
+		if s, err = js.UpdateStream(ctx, cfg); err != nil {
+			return nil, fmt.Errorf("nats: stream %s: limits: %w", name, err)
+		}
+		return s, nil
+	case !errors.Is(err, jetstream.ErrStreamNotFound):
+		return nil, fmt.Errorf("nats: stream %s: %w", name, err)
 	}
-	s, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	cfg := jetstream.StreamConfig{
 		Name:       name,
 		Subjects:   []string{Subjects},
 		Storage:    jetstream.FileStorage,
 		Retention:  jetstream.LimitsPolicy,
-		MaxBytes:   maxBytes,
+		MaxBytes:   -1,
 		Duplicates: 2 * time.Minute,
-	})
-	if err != nil {
+	}
+	lim.apply(&cfg)
+	if s, err = js.CreateOrUpdateStream(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("nats: stream %s: %w", name, err)
 	}
 	return s, nil
+}
+
+// apply sets cfg's limits from lim and says whether that changed them.
+func (lim Limits) apply(cfg *jetstream.StreamConfig) bool {
+	changed := false
+	switch {
+	case lim.MaxBytes > 0 && cfg.MaxBytes != lim.MaxBytes:
+		cfg.MaxBytes, changed = lim.MaxBytes, true
+	case lim.MaxBytes < 0 && cfg.MaxBytes != -1:
+		cfg.MaxBytes, changed = -1, true
+	}
+	switch {
+	case lim.MaxAge > 0 && cfg.MaxAge != lim.MaxAge:
+		cfg.MaxAge, changed = lim.MaxAge, true
+	case lim.MaxAge < 0 && cfg.MaxAge != 0:
+		cfg.MaxAge, changed = 0, true
+	}
+	return changed
 }
 
 // Embedded is a NATS server run in this process, with JetStream storing

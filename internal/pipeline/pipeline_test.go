@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/tidewatch/tidewatch/ais"
 	"github.com/tidewatch/tidewatch/detect"
 	"github.com/tidewatch/tidewatch/geo"
@@ -179,7 +180,7 @@ func (c *cluster) publish() {
 	}
 	defer nc.Close()
 	ctx := context.Background()
-	if _, err := pipeline.EnsureStream(ctx, js, "", 0); err != nil {
+	if _, err := pipeline.EnsureStream(ctx, js, "", pipeline.Limits{}); err != nil {
 		t.Fatal(err)
 	}
 	p := &pipeline.Publisher{JS: js, BlockBytes: c.block}
@@ -554,7 +555,7 @@ func TestRunEveryCutsABusyStream(t *testing.T) {
 	}
 	defer nc.Close()
 	ctx := context.Background()
-	if _, err := pipeline.EnsureStream(ctx, js, "", 0); err != nil {
+	if _, err := pipeline.EnsureStream(ctx, js, "", pipeline.Limits{}); err != nil {
 		t.Fatal(err)
 	}
 	p := &pipeline.Publisher{JS: js, BlockBytes: c.block}
@@ -581,4 +582,48 @@ func TestRunEveryCutsABusyStream(t *testing.T) {
 	w.waitFlushed(t)
 	w.stop(t)
 	c.check()
+}
+
+// TestStreamLimits: a new stream takes the limits given; a process that
+// starts without limits leaves the stream's as they are (set by another
+// process or by the operator); given ones change only those.
+func TestStreamLimits(t *testing.T) {
+	c := newCluster(t, stores[0].open(t), 1)
+	nc, js, err := pipeline.Connect(c.srv.URL(), "test-limits")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ctx := context.Background()
+	cfgOf := func(lim pipeline.Limits) jetstream.StreamConfig {
+		t.Helper()
+		s, err := pipeline.EnsureStream(ctx, js, "", lim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := s.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.Config
+	}
+	if cfg := cfgOf(pipeline.Limits{MaxAge: 720 * time.Hour}); cfg.MaxAge != 720*time.Hour || cfg.MaxBytes != -1 {
+		t.Fatalf("created with max age %s, max bytes %d", cfg.MaxAge, cfg.MaxBytes)
+	}
+	// The operator caps the message count with the nats tool.
+	s, _ := js.Stream(ctx, pipeline.DefaultStream)
+	cfg := s.CachedInfo().Config
+	cfg.MaxMsgs = 1_000_000
+	if _, err := js.UpdateStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cfg := cfgOf(pipeline.Limits{}); cfg.MaxAge != 720*time.Hour || cfg.MaxMsgs != 1_000_000 || cfg.MaxBytes != -1 {
+		t.Fatalf("a process without limits changed them: max age %s, max msgs %d, max bytes %d", cfg.MaxAge, cfg.MaxMsgs, cfg.MaxBytes)
+	}
+	if cfg := cfgOf(pipeline.Limits{MaxBytes: 1 << 30}); cfg.MaxBytes != 1<<30 || cfg.MaxAge != 720*time.Hour || cfg.MaxMsgs != 1_000_000 {
+		t.Fatalf("max bytes set: max age %s, max msgs %d, max bytes %d", cfg.MaxAge, cfg.MaxMsgs, cfg.MaxBytes)
+	}
+	if cfg := cfgOf(pipeline.Limits{MaxAge: -1, MaxBytes: -1}); cfg.MaxAge != 0 || cfg.MaxBytes != -1 {
+		t.Fatalf("limits removed: max age %s, max bytes %d", cfg.MaxAge, cfg.MaxBytes)
+	}
 }
