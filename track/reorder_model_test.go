@@ -113,24 +113,4 @@ func TestReorderMatchesModel(t *testing.T) {
 // BenchmarkReorderLate is BenchmarkReorder with the disorder of the
 // simulated days (docs/benchmarks.md): a third of the fixes up to half an
 // hour late, through a two-hour window.
-func BenchmarkReorderLate(b *testing.B) {
-	rng := rand.New(rand.NewSource(1))
-	fixes := make([]Fix, 0, 200000)
-	sim := &Extra{Source: "sim"}
-	for i := 0; i < cap(fixes); i++ {
-		tm := t0.Add(time.Duration(i/167) * time.Second)
-		if rng.Intn(3) == 0 {
-			tm = tm.Add(-time.Duration(rng.Intn(1800)) * time.Second)
-		}
-		fixes = append(fixes, Fix{MMSI: uint32(412000000 + rng.Intn(10000)), Time: tm, Lat: 35 + rng.Float64(), Lon: 124 + rng.Float64(), SOG: 10, COG: 90, Extra: sim})
-	}
-	n := 0
-	for b.Loop() {
-		r := NewReorder(2 * time.Hour)
-		for i := range fixes {
-			r.Push(fixes[i], func(Fix) { n++ })
-		}
-		r.Flush(func(Fix) { n++ })
-	}
-	b.ReportMetric(float64(len(fixes))*float64(b.N)/b.Elapsed().Seconds(), "fixes/s")
-}
+func BenchmarkReorderLate(b *testing.B) { benchReorder(b, 3, 30*time.Minute, 2*time.Hour) }

@@ -175,21 +175,25 @@ func TestReorderSameSecond(t *testing.T) {
 // BenchmarkReorder pushes a realistic stream through the buffer: 10,000
 // ships reporting once a minute, whole-second stamps, 2% of fixes up to
 // five minutes late.
-func BenchmarkReorder(b *testing.B) {
+func BenchmarkReorder(b *testing.B) { benchReorder(b, 50, 5*time.Minute, 10*time.Minute) }
+
+// benchReorder pushes 200,000 fixes of 10,000 ships, 167 a second, one
+// in lateOneIn up to maxLate late, through a window of lateness.
+func benchReorder(b *testing.B, lateOneIn int, maxLate, lateness time.Duration) {
 	t0 := TimeOf(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
 	rng := rand.New(rand.NewSource(1))
 	fixes := make([]Fix, 0, 200000)
 	sim := &Extra{Source: "sim"}
 	for i := 0; i < cap(fixes); i++ {
 		tm := t0.Add(time.Duration(i/167) * time.Second)
-		if rng.Intn(50) == 0 {
-			tm = tm.Add(-time.Duration(rng.Intn(300)) * time.Second)
+		if rng.Intn(lateOneIn) == 0 {
+			tm = tm.Add(-time.Duration(rng.Int63n(int64(maxLate)/int64(time.Second))) * time.Second)
 		}
 		fixes = append(fixes, Fix{MMSI: uint32(412000000 + rng.Intn(10000)), Time: tm, Lat: 35 + rng.Float64(), Lon: 124 + rng.Float64(), SOG: 10, COG: 90, Extra: sim})
 	}
 	n := 0
 	for b.Loop() {
-		r := NewReorder(10 * time.Minute)
+		r := NewReorder(lateness)
 		for i := range fixes {
 			r.Push(fixes[i], func(Fix) { n++ })
 		}

@@ -181,6 +181,15 @@ func (s *Service) PollLists(ctx context.Context) (bool, error) {
 
 // RunListPoll calls PollLists every interval until ctx ends.
 func (s *Service) RunListPoll(ctx context.Context, every time.Duration) {
+	s.repeat(ctx, every, "list poll", func(ctx context.Context) error {
+		_, err := s.PollLists(ctx)
+		return err
+	})
+}
+
+// repeat calls fn every interval until ctx ends, logging its errors as
+// what.
+func (s *Service) repeat(ctx context.Context, every time.Duration, what string, fn func(context.Context) error) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -189,8 +198,8 @@ func (s *Service) RunListPoll(ctx context.Context, every time.Duration) {
 			return
 		case <-t.C:
 		}
-		if _, err := s.PollLists(ctx); err != nil && ctx.Err() == nil {
-			s.log.Warn("list poll", "err", err.Error())
+		if err := fn(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn(what, "err", err.Error())
 		}
 	}
 }

@@ -837,18 +837,7 @@ const DefaultAlertFollow = time.Second
 
 // RunFollowAlerts calls FollowAlerts every interval until ctx ends.
 func (s *Service) RunFollowAlerts(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if err := s.FollowAlerts(ctx); err != nil && ctx.Err() == nil {
-			s.log.Warn("alert stream: following the store", "err", err.Error())
-		}
-	}
+	s.repeat(ctx, every, "alert stream: following the store", s.FollowAlerts)
 }
 
 // SubscribeAlerts returns a channel of the tenant's alerts as they are

@@ -352,11 +352,15 @@ func TestWorkersSameEvents(t *testing.T) {
 }
 
 // crashingStore fails its nth CommitBatch, as a worker killed in the
-// middle of that transaction leaves the store.
+// middle of that transaction leaves the store; with pauseAt set, it first
+// holds its pauseAt-th commit until resume is closed (the worker holds
+// its partition meanwhile), closing paused when it gets there.
 type crashingStore struct {
 	testStore
-	mu      sync.Mutex
-	n, seen int
+	mu             sync.Mutex
+	n, seen        int
+	pauseAt        int
+	paused, resume chan struct{}
 }
 
 var errKilled = errors.New("killed")
@@ -364,9 +368,13 @@ var errKilled = errors.New("killed")
 func (c *crashingStore) CommitBatch(ctx context.Context, b *store.Batch) error {
 	c.mu.Lock()
 	c.seen++
-	crash := c.seen == c.n
+	n := c.seen
 	c.mu.Unlock()
-	if crash {
+	if c.pauseAt > 0 && n == c.pauseAt {
+		close(c.paused)
+		<-c.resume
+	}
+	if n == c.n {
 		return errKilled
 	}
 	return c.testStore.CommitBatch(ctx, b)
@@ -461,32 +469,6 @@ func TestNATSRestart(t *testing.T) {
 	}
 }
 
-// pausingStore holds its pauseAt-th CommitBatch until resume is closed
-// (the worker holds its partition meanwhile) and fails its killAt-th, as
-// a worker killed in that transaction leaves the store.
-type pausingStore struct {
-	testStore
-	mu              sync.Mutex
-	seen            int
-	pauseAt, killAt int
-	paused, resume  chan struct{}
-}
-
-func (p *pausingStore) CommitBatch(ctx context.Context, b *store.Batch) error {
-	p.mu.Lock()
-	p.seen++
-	n := p.seen
-	p.mu.Unlock()
-	if n == p.pauseAt {
-		close(p.paused)
-		<-p.resume
-	}
-	if n == p.killAt {
-		return errKilled
-	}
-	return p.testStore.CommitBatch(ctx, b)
-}
-
 // TestStandbyTakesOver: a second worker for a partition another worker
 // holds stands by instead of stopping (without Standby it stops with
 // ErrLocked); when the first dies in the middle of a run, the standby
@@ -500,7 +482,7 @@ func TestStandbyTakesOver(t *testing.T) {
 			opts := c.opts
 			opts.BatchFixes = 300 // several batches a run
 			real := c.st
-			ps := &pausingStore{testStore: real, pauseAt: 5, killAt: 12, paused: make(chan struct{}), resume: make(chan struct{})}
+			ps := &crashingStore{testStore: real, pauseAt: 5, n: 12, paused: make(chan struct{}), resume: make(chan struct{})}
 			c.st = ps
 			first := c.worker(0, opts)
 			select {
