@@ -80,11 +80,9 @@ has been read.
 	if err := noDirectories(inputs); err != nil {
 		return err
 	}
-	cfg := detect.DefaultConfig
-	if config != "" {
-		if cfg, err = detect.LoadConfig(config); err != nil {
-			return usagef("%v", err)
-		}
+	cfg, err := detectorConfig(config, 0)
+	if err != nil {
+		return err
 	}
 	zones, err := userZones(nil, zonesFile)
 	if err != nil {
@@ -183,4 +181,20 @@ has been read.
 		return fmt.Errorf("%d of %d inputs could not be read to the end", failed, len(inputs))
 	}
 	return nil
+}
+
+// detectorConfig is the detectors' thresholds: the defaults, or the JSON
+// file given (--thresholds), with the reorder window set when lateness is.
+func detectorConfig(path string, lateness time.Duration) (detect.Config, error) {
+	cfg := detect.DefaultConfig
+	if path != "" {
+		var err error
+		if cfg, err = detect.LoadConfig(path); err != nil {
+			return cfg, usagef("%v", err)
+		}
+	}
+	if lateness > 0 {
+		cfg.ReorderLatenessMinutes = lateness.Minutes()
+	}
+	return cfg, nil
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/tidewatch/tidewatch/ais"
-	"github.com/tidewatch/tidewatch/detect"
 	"github.com/tidewatch/tidewatch/ingest"
 	"github.com/tidewatch/tidewatch/internal/app"
 	"github.com/tidewatch/tidewatch/sanctions/snapshot"
@@ -70,14 +69,9 @@ flagged in the events.`)
 	if err := noDirectories(inputs); err != nil {
 		return err
 	}
-	cfg := detect.DefaultConfig
-	if config != "" {
-		if cfg, err = detect.LoadConfig(config); err != nil {
-			return usagef("%v", err)
-		}
-	}
-	if *lateness > 0 {
-		cfg.ReorderLatenessMinutes = lateness.Minutes()
+	cfg, err := detectorConfig(config, *lateness)
+	if err != nil {
+		return err
 	}
 	zones, err := userZones(nil, zonesFile)
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"unicode/utf8"
 
 	"github.com/tidewatch/tidewatch/internal/app"
 	"github.com/tidewatch/tidewatch/internal/termtext"
@@ -319,7 +318,7 @@ func alertArg(pos []string) (int64, error) {
 	}
 	id, err := strconv.ParseInt(strings.TrimPrefix(pos[0], "#"), 10, 64)
 	if err != nil || id < 1 {
-		return 0, usagef("alert id %q: give the alert's number", clipArg(pos[0]))
+		return 0, usagef("alert id %q: give the alert's number", app.ClipID(pos[0]))
 	}
 	return id, nil
 }
@@ -411,18 +410,4 @@ queued for webhooks (the server delivers them).`)
 	fmt.Fprintf(e.stdout, "lists: %d changed records screened against %d vessels, %d alerts; events: %d high-severity on portfolio vessels, %d alerts\n",
 		l.Changed, l.Vessels, l.Alerts, ev.Changed, ev.Alerts)
 	return nil
-}
-
-// clipArg is an argument as an error message echoes it: at most 80
-// bytes, cut on a rune boundary.
-func clipArg(s string) string {
-	const n = 80
-	if len(s) <= n {
-		return s
-	}
-	i := n
-	for i > 0 && !utf8.RuneStart(s[i]) {
-		i--
-	}
-	return s[:i] + "..."
 }

@@ -121,15 +121,9 @@ still open, as the end of a 'tidewatch detect' input does.`)
 	if *n < 1 || *idx < -1 || *idx >= *n {
 		return usagef("--partition must be -1 or 0..%d", *n-1)
 	}
-	cfg := detect.DefaultConfig
-	if config != "" {
-		var err error
-		if cfg, err = detect.LoadConfig(config); err != nil {
-			return usagef("%v", err)
-		}
-	}
-	if *lateness > 0 {
-		cfg.ReorderLatenessMinutes = lateness.Minutes()
+	cfg, err := detectorConfig(config, *lateness)
+	if err != nil {
+		return err
 	}
 	zones, err := userZones(nil, zonesFile)
 	if err != nil {

@@ -54,7 +54,7 @@ func ParseRole(s string) (Role, error) {
 			return r, nil
 		}
 	}
-	return 0, Errorf(CodeInvalid, "role %q: give viewer, analyst, underwriter or admin", clipID(s))
+	return 0, Errorf(CodeInvalid, "role %q: give viewer, analyst, underwriter or admin", ClipID(s))
 }
 
 // Principal is who a use case acts for.
@@ -128,10 +128,10 @@ type TenantStore interface {
 
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
-// clipID is a client-given id or name as an error message shows it: at
+// ClipID is a client-given id or name as an error message shows it: at
 // most 80 bytes (cut on a rune boundary, "..." after), so a megabyte id
 // is not echoed back in full.
-func clipID(s string) string {
+func ClipID(s string) string {
 	const n = 80
 	if len(s) <= n {
 		return s
@@ -149,7 +149,7 @@ func (s *Service) CreateTenant(ctx context.Context, p Principal, id, name string
 		return store.Tenant{}, err
 	}
 	if !idPattern.MatchString(id) {
-		return store.Tenant{}, Errorf(CodeInvalid, "tenant id %q: lower-case letters, digits and hyphens, at most 63", clipID(id))
+		return store.Tenant{}, Errorf(CodeInvalid, "tenant id %q: lower-case letters, digits and hyphens, at most 63", ClipID(id))
 	}
 	if strings.TrimSpace(name) == "" {
 		name = id
@@ -207,7 +207,7 @@ func (s *Service) SetPolicy(ctx context.Context, p Principal, policy store.Tenan
 func (s *Service) tenantOf(ctx context.Context, id string) (store.Tenant, error) {
 	t, err := s.st.Tenant(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return t, Errorf(CodeNotFound, "no tenant %q", clipID(id))
+		return t, Errorf(CodeNotFound, "no tenant %q", ClipID(id))
 	}
 	return t, err
 }
@@ -272,7 +272,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, p Principal, req CreateKeyRe
 	if user != "" {
 		u, err := s.st.User(ctx, t.ID, user)
 		if errors.Is(err, store.ErrNotFound) {
-			return NewKey{}, Errorf(CodeNotFound, "no user %q in tenant %s", clipID(user), t.ID)
+			return NewKey{}, Errorf(CodeNotFound, "no user %q in tenant %s", ClipID(user), t.ID)
 		}
 		if err != nil {
 			return NewKey{}, err
@@ -343,7 +343,7 @@ func (s *Service) RevokeAPIKey(ctx context.Context, p Principal, id string) (sto
 	if errors.Is(err, store.ErrNotFound) || (err == nil && k.Tenant != p.Tenant) {
 		// Another tenant's key is not found, not forbidden: its existence
 		// is not ours to reveal.
-		return store.APIKey{}, Errorf(CodeNotFound, "no API key %q", clipID(id))
+		return store.APIKey{}, Errorf(CodeNotFound, "no API key %q", ClipID(id))
 	}
 	if err != nil {
 		return k, err

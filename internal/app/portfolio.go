@@ -30,7 +30,7 @@ func (s *Service) CreatePortfolio(ctx context.Context, p Principal, id, name str
 		return store.Portfolio{}, err
 	}
 	if !idPattern.MatchString(id) {
-		return store.Portfolio{}, Errorf(CodeInvalid, "portfolio id %q: lower-case letters, digits and hyphens, at most 63", clipID(id))
+		return store.Portfolio{}, Errorf(CodeInvalid, "portfolio id %q: lower-case letters, digits and hyphens, at most 63", ClipID(id))
 	}
 	ps, err := s.st.Portfolios(ctx, p.Tenant)
 	if err != nil {
@@ -79,7 +79,7 @@ func (s *Service) DeletePortfolio(ctx context.Context, p Principal, id string) e
 	}
 	if err := s.st.DeletePortfolio(ctx, p.Tenant, id); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return Errorf(CodeNotFound, "no portfolio %q", clipID(id))
+			return Errorf(CodeNotFound, "no portfolio %q", ClipID(id))
 		}
 		return err
 	}
@@ -97,7 +97,7 @@ func (s *Service) portfolio(ctx context.Context, p Principal, id string) (store.
 			return x, nil
 		}
 	}
-	return store.Portfolio{}, Errorf(CodeNotFound, "no portfolio %q", clipID(id))
+	return store.Portfolio{}, Errorf(CodeNotFound, "no portfolio %q", ClipID(id))
 }
 
 // VesselEntry is a vessel as a user gives it.
@@ -356,7 +356,7 @@ func (s *Service) RemoveVessel(ctx context.Context, p Principal, portfolio, id s
 	}
 	if err := s.st.DeletePortfolioVessel(ctx, p.Tenant, portfolio, id); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return Errorf(CodeNotFound, "no vessel %q in portfolio %q", clipID(id), clipID(portfolio))
+			return Errorf(CodeNotFound, "no vessel %q in portfolio %q", ClipID(id), ClipID(portfolio))
 		}
 		return err
 	}

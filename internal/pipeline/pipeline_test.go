@@ -173,27 +173,37 @@ func (c *cluster) start() {
 
 // publish puts the fixture on the stream, then the flush mark.
 func (c *cluster) publish() {
+	p, done := c.publishFixture()
+	defer done()
+	if err := p.PublishFlush(context.Background(), "fixture"); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// publishFixture puts the fixture on the stream, and returns the
+// publisher (for a flush mark later) and what closes its connection.
+func (c *cluster) publishFixture() (*pipeline.Publisher, func()) {
 	t := c.t
 	nc, js, err := pipeline.Connect(c.srv.URL(), "test-publisher")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer nc.Close()
 	ctx := context.Background()
 	if _, err := pipeline.EnsureStream(ctx, js, "", pipeline.Limits{}); err != nil {
+		nc.Close()
 		t.Fatal(err)
 	}
 	p := &pipeline.Publisher{JS: js, BlockBytes: c.block}
 	st, err := p.Publish(ctx, "fixture", "sim", bytes.NewReader(theFixture(t).nmea))
 	if err != nil {
+		nc.Close()
 		t.Fatal(err)
 	}
 	if st.Messages < 20 {
+		nc.Close()
 		t.Fatalf("published %d messages: too few to cut runs", st.Messages)
 	}
-	if err := p.PublishFlush(ctx, "fixture"); err != nil {
-		t.Fatal(err)
-	}
+	return p, nc.Close
 }
 
 // worker runs partition i until ctx ends; flushed is closed when it has
@@ -531,19 +541,9 @@ func TestStandbyTakesOver(t *testing.T) {
 func TestRunEveryCutsABusyStream(t *testing.T) {
 	c := newCluster(t, stores[0].open(t), 1)
 	c.runMax = 1 << 30
-	nc, js, err := pipeline.Connect(c.srv.URL(), "test-publisher")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	p, done := c.publishFixture()
+	defer done()
 	ctx := context.Background()
-	if _, err := pipeline.EnsureStream(ctx, js, "", pipeline.Limits{}); err != nil {
-		t.Fatal(err)
-	}
-	p := &pipeline.Publisher{JS: js, BlockBytes: c.block}
-	if _, err := p.Publish(ctx, "fixture", "sim", bytes.NewReader(theFixture(t).nmea)); err != nil {
-		t.Fatal(err)
-	}
 	w := c.worker(0, c.opts, func(w *pipeline.Worker) { w.Idle, w.RunEvery = 10*time.Minute, 300*time.Millisecond })
 	deadline := time.After(60 * time.Second)
 	for ran := false; !ran; {
