@@ -194,6 +194,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"decide", "9417115", "--decision", "accept", "--by", "x"}, 2, "--reason TEXT is required"},
 		{[]string{"vessel", "9417115", "--store", "/nonexistent-tw/s.db"}, 1, "no store at /nonexistent-tw/s.db"},
 		{[]string{"decide", "9417115", "--decision", "accept", "--by", "x", "--reason", "r", "--store", "/tmp/nonexistent-tw.db"}, 1, "add --create"},
+		{[]string{"worker", "--nats", "nats://127.0.0.1:1", "--run-every", "-1m"}, 2, "--run-every -1m0s"},
+		{[]string{"publish", "--nats", "nats://127.0.0.1:1", "--stream-max-bytes", "-5", "x.nmea"}, 2, "--stream-max-bytes -5"},
 	}
 	// An unknown flag is one line, not the whole usage.
 	if _, _, errs := tw(t, "screen", "--bogus", "X"); strings.Count(errs, "\n") != 1 {

@@ -44,6 +44,9 @@ func (n *natsFlags) register(fs *flag.FlagSet) {
 // connect connects (starting the embedded server first when asked) and
 // makes sure the stream exists; close undoes both.
 func (n *natsFlags) connect(ctx context.Context, name string) (js jetstream.JetStream, closeAll func(), err error) {
+	if n.maxBytes < -1 {
+		return nil, nil, usagef("--stream-max-bytes %d: give a number of bytes, 0 to leave the limit as it is, or -1 to remove it", n.maxBytes)
+	}
 	url := n.url
 	var emb *pipeline.Embedded
 	if url == "embedded" {
@@ -117,6 +120,9 @@ still open, as the end of a 'tidewatch detect' input does.`)
 	}
 	if nf.url == "" {
 		return usagef("give --nats URL (or --nats embedded)")
+	}
+	if *runEvery < 0 {
+		return usagef("--run-every %s: give a duration, or 0 for never", *runEvery)
 	}
 	if *n < 1 || *idx < -1 || *idx >= *n {
 		return usagef("--partition must be -1 or 0..%d", *n-1)
