@@ -343,6 +343,21 @@ func TestNewVersionOnEveryNode(t *testing.T) {
 		}
 	}
 
+	// Another tenant's subscriber on C, and on A: it must get none of them.
+	other := app.Principal{Tenant: "other-insurer", Actor: "test", Role: app.RoleViewer}
+	otherStreams := map[string]<-chan store.Alert{}
+	for name, n := range map[string]*app.Service{"A": a, "C": c} {
+		ch, stop, err := n.SubscribeAlerts(other)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stop()
+		otherStreams[name] = ch
+		if err := n.FollowAlerts(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	var files []sanctions.File
 	for _, f := range snapshot.Files() {
 		if strings.HasSuffix(f.Name, unNewFile) {
@@ -380,6 +395,13 @@ func TestNewVersionOnEveryNode(t *testing.T) {
 			if k != 1 {
 				t.Errorf("the alert stream on %s carried alert %d %d times", name, id, k)
 			}
+		}
+	}
+	for name, ch := range otherStreams {
+		select {
+		case al := <-ch:
+			t.Errorf("another tenant's alert stream on %s carried alert %d of tenant %s", name, al.ID, al.Tenant)
+		default:
 		}
 	}
 	alertVersions := func() int {
