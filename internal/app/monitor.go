@@ -433,11 +433,16 @@ func hitWords(events []store.AlertEvidence, hits []string) string {
 			if i > 0 {
 				b.WriteString("; ")
 			}
-			b.WriteString(e.Text)
+			// The summaries are sentences: their full stops would stand
+			// before the semicolons and the closing one.
+			b.WriteString(strings.TrimSuffix(e.Text, "."))
 		}
 	}
 	if len(hits) > 0 {
 		fmt.Fprintf(&b, "; its identity now matches %d list record(s): %s", len(hits), strings.Join(hits[:min(5, len(hits))], ", "))
+		if len(hits) > 5 {
+			fmt.Fprintf(&b, " and %d more", len(hits)-5)
+		}
 	}
 	return b.String()
 }
