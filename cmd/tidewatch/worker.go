@@ -135,14 +135,10 @@ still open, as the end of a 'tidewatch detect' input does.`)
 	if err != nil {
 		return err
 	}
-	if postgres.IsURL(sf.path) && !strings.Contains(sf.path, "pool_max_conns") {
+	if postgres.IsURL(sf.path) {
 		// Each partition holds a connection for its lock: room for them
 		// and for their commits.
-		sep := "?"
-		if strings.Contains(sf.path, "?") {
-			sep = "&"
-		}
-		sf.path += sep + "pool_max_conns=" + strconv.Itoa(2*len(partsOf(*idx, *n))+4)
+		sf.path = withPoolSize(sf.path, 2*len(partsOf(*idx, *n))+4)
 	}
 	s, st, err := sf.service(app.Config{Detect: &cfg})
 	if err != nil {
@@ -306,4 +302,24 @@ func partsOf(idx, n int) []int {
 		parts[i] = i
 	}
 	return parts
+}
+
+// withPoolSize sizes a PostgreSQL URL's connection pool to n, unless it
+// says its own pool_max_conns.
+func withPoolSize(url string, n int) string {
+	if strings.Contains(url, "pool_max_conns") {
+		return url
+	}
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	return url + sep + "pool_max_conns=" + strconv.Itoa(n)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
