@@ -196,6 +196,11 @@ Publishes raw AIS (NMEA files, gzipped or not) to the AIS pipeline's
 stream as it is, in blocks of whole sentence groups; the workers
 ('tidewatch worker') detect and store. Each block is named by the file's
 content, so a publish retried within two minutes stores each block once.
+Decoded CSV exports (MarineCadastre, DMA; told by their header) are
+published in blocks of whole rows, each carrying the file's header line
+and what one reader of the file knows of its vessels' static data at
+that point, so the workers store what 'tidewatch ingest' of the file
+stores.
 --flush then publishes the flush mark: every worker closes what is still
 open at that point of the stream (the end of the data).
 
@@ -213,7 +218,7 @@ its receive time and the feed as source, so every worker decodes it alike.`)
 		return usagef("give --nats URL")
 	}
 	if len(files) == 0 && !*flush {
-		return usagef("give one or more NMEA files (or --flush)")
+		return usagef("give one or more NMEA or CSV files (or --flush)")
 	}
 	ctx, cancel := signalContext()
 	defer cancel()
