@@ -78,6 +78,12 @@ func marineCadastre(nmea []byte) ([]byte, error) {
 		}
 		return strconv.FormatUint(v, 10)
 	}
+	tenths := func(v uint16, na bool) string { // knots, degrees
+		if na {
+			return ""
+		}
+		return strconv.FormatFloat(float64(v)/10, 'f', 1, 64)
+	}
 	var m ais.Message
 	for {
 		err := r.Next(&m)
@@ -119,7 +125,7 @@ func marineCadastre(nmea []byte) ([]byte, error) {
 				draft = strconv.FormatFloat(float64(s.Draught)/10, 'f', 1, 64)
 			}
 			w.Write([]string{strconv.FormatUint(uint64(m.MMSI), 10), m.Time.UTC().Format("2006-01-02T15:04:05"), lat, lon,
-				num(uint64(m.SpeedRaw), m.SpeedRaw >= 1023), num(uint64(m.Course), m.Course >= 3600), num(uint64(m.Heading), m.Heading >= 360),
+				tenths(m.SpeedRaw, m.SpeedRaw >= 1023), tenths(m.Course, m.Course >= 3600), num(uint64(m.Heading), m.Heading >= 360),
 				s.ShipName, imo, s.CallSign, num(uint64(s.ShipType), s.ShipType == 0), status,
 				num(uint64(min(s.ToBow+s.ToStern, 511)), s.ToBow+s.ToStern == 0), num(uint64(min(s.ToPort+s.ToStarboard, 63)), s.ToPort+s.ToStarboard == 0),
 				draft, "", class})

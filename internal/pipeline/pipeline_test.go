@@ -2,12 +2,14 @@ package pipeline_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -198,11 +200,22 @@ func (c *cluster) publishFixture() (*pipeline.Publisher, func()) {
 		t.Fatal(err)
 	}
 	p := &pipeline.Publisher{JS: js, BlockBytes: c.block}
-	publish := p.Publish
+	var st pipeline.PublishStats
 	if c.csv {
-		publish = p.PublishCSV
+		// As publish and serve --nats do: a file (gzipped here), told
+		// from NMEA by its header.
+		var gz bytes.Buffer
+		zw := gzip.NewWriter(&gz)
+		zw.Write(c.fix.nmea)
+		zw.Close()
+		path := filepath.Join(t.TempDir(), "fixture.csv.gz")
+		if err := os.WriteFile(path, gz.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		st, err = p.PublishFile(ctx, path, "fixture")
+	} else {
+		st, err = p.Publish(ctx, "fixture", "sim", bytes.NewReader(c.fix.nmea))
 	}
-	st, err := publish(ctx, "fixture", "sim", bytes.NewReader(c.fix.nmea))
 	if err != nil {
 		nc.Close()
 		t.Fatal(err)
