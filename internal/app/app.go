@@ -86,6 +86,10 @@ type Config struct {
 	// pipeline), whose workers detect and store. It returns a name for
 	// what it published (the stream's range).
 	Publish func(ctx context.Context, inputs []ingest.Input, flush bool) (string, error)
+	// LiveStandbyEvery is how often a server waiting as the standby of a
+	// live input another server holds tries to take it over (default
+	// DefaultLiveStandby).
+	LiveStandbyEvery time.Duration
 }
 
 // Service runs the use cases. It is safe for concurrent use.
@@ -130,6 +134,7 @@ type Service struct {
 	live         liveInputs
 	riskHash     string
 	scratch      func() (ScratchStore, error)
+	liveStandby  time.Duration
 }
 
 // New makes a service.
@@ -150,6 +155,9 @@ func New(cfg Config) *Service {
 	}
 	if s.version == "" {
 		s.version = BuildVersion()
+	}
+	if s.liveStandby = cfg.LiveStandbyEvery; s.liveStandby <= 0 {
+		s.liveStandby = DefaultLiveStandby
 	}
 	if s.maxEnts <= 0 {
 		s.maxEnts = 200000
