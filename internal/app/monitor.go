@@ -730,19 +730,27 @@ type alertHub struct {
 	// Followed from the store (FollowAlerts), per tenant with
 	// subscribers: the highest alert change read (store.Alert.Change),
 	// and the changes made and sent here above it, not to be sent again
-	// when they are read.
+	// when they are read. start is the change the tenant's first call
+	// found: the follower sent none at or below it.
 	cursor map[string]int64
+	start  map[string]int64
 	local  map[string]map[int64]bool
 }
 
 // publish sends an alert this node changed (its Change set by the store)
 // to the tenant's subscribers, once: a change the follower has already
-// read from the store (at or below its cursor) was sent by it.
+// read from the store (above where it started, at or below its cursor)
+// was sent by it; one at or below where it started was not (its first
+// call only noted where the store was).
 func (h *alertHub) publish(a store.Alert) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if cur, ok := h.cursor[a.Tenant]; ok {
 		if a.Change <= cur {
+			if a.Change > h.start[a.Tenant] {
+				return
+			}
+			h.send(a)
 			return
 		}
 		if h.local[a.Tenant] == nil {
@@ -788,6 +796,7 @@ func (s *Service) FollowAlerts(ctx context.Context) error {
 	for t := range h.cursor {
 		if len(h.subs[t]) == 0 {
 			delete(h.cursor, t)
+			delete(h.start, t)
 			delete(h.local, t)
 		}
 	}
@@ -808,7 +817,7 @@ func (s *Service) FollowAlerts(ctx context.Context) error {
 			}
 			h.mu.Lock()
 			if h.cursor == nil {
-				h.cursor, h.local = map[string]int64{}, map[string]map[int64]bool{}
+				h.cursor, h.start, h.local = map[string]int64{}, map[string]int64{}, map[string]map[int64]bool{}
 			}
 			if !ok {
 				// (A change made here between the read and this is
@@ -819,6 +828,7 @@ func (s *Service) FollowAlerts(ctx context.Context) error {
 					if len(as) > 0 {
 						h.cursor[t] = as[0].Change
 					}
+					h.start[t] = h.cursor[t]
 				}
 				h.mu.Unlock()
 				break
