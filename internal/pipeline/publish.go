@@ -265,11 +265,16 @@ func (p *Publisher) PublishCSV(ctx context.Context, id, source string, r io.Read
 	var st PublishStats
 	subject, limit := p.subjectAndLimit()
 	br := bufio.NewReaderSize(r, 64<<10)
-	header, err := br.ReadString('\n')
-	if err != nil && !(errors.Is(err, io.EOF) && header != "") {
+	// The header line, at most maxLine bytes: it goes into every
+	// message's header, and a line that does not end is not read whole.
+	line, err := br.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) || len(line) > maxLine {
+		return st, fmt.Errorf("%s: CSV header line longer than %d bytes", source, maxLine)
+	}
+	if err != nil && !(errors.Is(err, io.EOF) && len(line) > 0) {
 		return st, fmt.Errorf("%s: CSV header: %w", source, err)
 	}
-	header = strings.TrimRight(header, "\r\n")
+	header := strings.TrimRight(string(line), "\r\n")
 	if _, err := ais.NewCSVReader(strings.NewReader(header + "\n")); err != nil {
 		return st, fmt.Errorf("%s: %w", source, err)
 	}
