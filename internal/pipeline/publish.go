@@ -282,14 +282,12 @@ func (p *Publisher) PublishCSV(ctx context.Context, id, source string, r io.Read
 	state := map[uint32]ais.StaticSeen{}
 	block := make([]byte, 0, limit+maxLine)
 	var futures []jetstream.PubAckFuture
-	send := func() error {
-		if len(block) == 0 {
-			return nil
-		}
-		// The block's rows through a reader seeded with the file's
-		// reader's memory: what it read of the seed is the block's
-		// seed, what it remembers after goes into the file's memory.
-		cr, err := ais.NewCSVReader(io.MultiReader(strings.NewReader(header+"\n"), bytes.NewReader(block)))
+	var sendRows func(rows []byte) error
+	sendRows = func(rows []byte) error {
+		// The rows through a reader seeded with the file's reader's
+		// memory: what it read of the seed is the rows' seed, what it
+		// remembers after goes into the file's memory.
+		cr, err := ais.NewCSVReader(io.MultiReader(strings.NewReader(header+"\n"), bytes.NewReader(rows)))
 		if err != nil {
 			return fmt.Errorf("%s: %w", source, err)
 		}
@@ -302,11 +300,24 @@ func (p *Publisher) PublishCSV(ctx context.Context, id, source string, r io.Read
 				return fmt.Errorf("%s: block %d: %w", source, st.Messages, err)
 			}
 		}
+		static := formatStatic(cr.SeedUsed())
+		if len(static) > maxStaticHeader {
+			// JetStream refuses a message whose headers pass 64 KiB:
+			// send the rows in two halves (cut at a row), each with
+			// its own seed. The cut depends on the content only, so
+			// a retry gives the same blocks and ids.
+			if cut := rowCut(rows); cut > 0 {
+				if err := sendRows(rows[:cut]); err != nil {
+					return err
+				}
+				return sendRows(rows[cut:])
+			}
+		}
 		msg := nats.NewMsg(subject)
-		msg.Data = append([]byte(nil), block...)
+		msg.Data = append([]byte(nil), rows...)
 		msg.Header.Set(nats.MsgIdHdr, id+":"+strconv.FormatInt(st.Messages, 10))
 		msg.Header.Set(HeaderCSV, header)
-		msg.Header.Set(HeaderCSVStatic, formatStatic(cr.SeedUsed()))
+		msg.Header.Set(HeaderCSVStatic, static)
 		if source != "" {
 			msg.Header.Set(HeaderSource, source)
 		}
@@ -319,12 +330,19 @@ func (p *Publisher) PublishCSV(ctx context.Context, id, source string, r io.Read
 		}
 		futures = append(futures, f)
 		st.Messages++
-		st.Bytes += int64(len(block))
-		block = block[:0]
+		st.Bytes += int64(len(rows))
 		if len(futures) >= 256 {
 			return wait(ctx, &futures, &st)
 		}
 		return nil
+	}
+	send := func() error {
+		if len(block) == 0 {
+			return nil
+		}
+		err := sendRows(block)
+		block = block[:0]
+		return err
 	}
 	for {
 		line, err := br.ReadSlice('\n')
@@ -365,6 +383,26 @@ func (p *Publisher) PublishCSV(ctx context.Context, id, source string, r io.Read
 		return st, err
 	}
 	return st, wait(ctx, &futures, &st)
+}
+
+// maxStaticHeader caps a CSV block's HeaderCSVStatic (JetStream refuses
+// a message whose headers pass 64 KiB; the header line takes up to
+// maxLine of it): a block whose vessels' memory is longer is sent in
+// smaller blocks.
+const maxStaticHeader = 32 << 10
+
+// rowCut is where to cut rows (whole lines, each ending in a line break)
+// in two: after the line break nearest past the middle, or before it;
+// 0 when rows is one line.
+func rowCut(rows []byte) int {
+	mid := len(rows) / 2
+	if k := bytes.IndexByte(rows[mid:], '\n'); k >= 0 && mid+k+1 < len(rows) {
+		return mid + k + 1
+	}
+	if k := bytes.LastIndexByte(rows[:mid], '\n'); k >= 0 {
+		return k + 1
+	}
+	return 0
 }
 
 // formatStatic writes a CSV reader's memory as "MMSI:AT:KEY" entries
