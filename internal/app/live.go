@@ -202,14 +202,21 @@ func (s *Service) WatchFolder(ctx context.Context, p Principal, dir string, ever
 	if err := p.needShared(RoleAnalyst, "ingesting a folder"); err != nil {
 		return err
 	}
+	// The folder's absolute path names its lease: the same relative
+	// name given to servers in other working directories is another
+	// folder.
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
 	for _, sub := range []string{"ingested", "failed"} {
-		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Join(abs, sub), 0o755); err != nil {
 			return err
 		}
 	}
 	name := "folder " + dir
 	s.live.set(name, func(st *FeedStatus) { st.Kind, st.Started = "folder", s.now().UTC() })
-	return s.holdLive(ctx, name, liveKey("folder", filepath.Clean(dir)), func() error { return s.watchFolder(ctx, p, dir, name, every) })
+	return s.holdLive(ctx, name, liveKey("folder", abs), func() error { return s.watchFolder(ctx, p, abs, name, every) })
 }
 
 // watchFolder is WatchFolder on the node holding the folder's lease.
