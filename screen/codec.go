@@ -2,10 +2,10 @@ package screen
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"math"
 	"slices"
 	"sort"
@@ -19,9 +19,10 @@ import (
 // normalising every name again (docs/index-cache.md). Reading it is
 // allocation of the tables and nothing else; no name is normalised.
 //
-// Layout: a header (magic, IndexFormat, payload length, SHA-256 of the
+// Layout: a header (magic, IndexFormat, payload length, CRC-32C of the
 // payload), then the payload: a string table (every distinct string once),
-// the entities, the identifier tables and one name index per entity type.
+// the number of entities and of the items they hold, the entities, the
+// identifier tables and one name index per entity type.
 // Integers are varints; each slice is written as its length + 1, 0 for
 // nil, so that what is read is deeply equal to what was written. Every
 // reference read (string, entity, name entry) is checked against what
@@ -35,21 +36,23 @@ const IndexFormat = 1
 
 var indexMagic = [8]byte{'T', 'W', 'I', 'N', 'D', 'E', 'X', 0}
 
-const headerSize = 8 + 4 + 8 + sha256.Size
+const headerSize = 8 + 4 + 8 + 4
 
 // ErrBadEncoding says bytes are not an index this program wrote intact.
 var ErrBadEncoding = errors.New("not a valid screening index encoding")
 
 // MarshalBinary encodes the index (see IndexFormat).
 func (ix *Index) MarshalBinary() ([]byte, error) {
-	var w encoder
-	w.strs = map[string]uint64{}
-	// The payload body first (strings are numbered as met), then the
-	// string table in front of it.
-	w.uvarint(uint64(len(ix.entities)))
+	strs := map[string]uint64{}
+	var order []string
+	// The entities and the tables are written apart (the reader decodes
+	// the two at once), numbering strings as they are met; the string
+	// table goes in front of both.
+	ents := encoder{strs: strs, order: &order}
 	for _, e := range ix.entities {
-		w.entity(e)
+		ents.entity(e)
 	}
+	w := encoder{strs: strs, order: &order}
 	w.intTable(ix.shipIMO)
 	w.intTable(ix.coIMO)
 	mmsi := make(map[int][]int32, len(ix.mmsi))
@@ -66,29 +69,41 @@ func (ix *Index) MarshalBinary() ([]byte, error) {
 		}
 		w.nameIndex(ni)
 	}
-	var strs encoder
-	strs.uvarint(uint64(len(w.order)))
+	var head encoder
+	head.uvarint(uint64(len(order)))
 	total := 0
-	for _, s := range w.order {
-		strs.uvarint(uint64(len(s)))
+	for _, s := range order {
+		head.uvarint(uint64(len(s)))
 		total += len(s)
 	}
-	strs.buf = slices.Grow(strs.buf, total)
-	for _, s := range w.order {
-		strs.buf = append(strs.buf, s...)
+	head.buf = slices.Grow(head.buf, total)
+	for _, s := range order {
+		head.buf = append(head.buf, s...)
 	}
-	strs.uvarint(w.postings)
-	payload := len(strs.buf) + len(w.buf)
+	// What the entities hold in all, so the reader allocates it at once.
+	head.uvarint(uint64(len(ix.entities)))
+	for _, n := range ents.counts[:cWords] {
+		head.uvarint(n)
+	}
+	head.uvarint(w.postings)
+	head.uvarint(w.counts[cWords])
+	head.uvarint(uint64(len(ents.buf)))
+	payload := len(head.buf) + len(ents.buf) + len(w.buf)
 	out := make([]byte, headerSize, headerSize+payload)
 	copy(out, indexMagic[:])
 	binary.LittleEndian.PutUint32(out[8:], IndexFormat)
 	binary.LittleEndian.PutUint64(out[12:], uint64(payload))
-	out = append(out, strs.buf...)
+	out = append(out, head.buf...)
+	out = append(out, ents.buf...)
 	out = append(out, w.buf...)
-	sum := sha256.Sum256(out[headerSize:])
-	copy(out[20:], sum[:])
+	binary.LittleEndian.PutUint32(out[20:], crc32.Checksum(out[headerSize:], castagnoli))
 	return out, nil
 }
+
+// The checksum is CRC-32C: it is there to catch a damaged or cut file
+// (a file anyone could alter can be given a matching checksum of any
+// kind), and costs a millisecond where SHA-256 cost a sixth of a read.
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // UnmarshalIndex reads an index MarshalBinary wrote. It fails with
 // ErrBadEncoding (wrapped, saying what is wrong) on anything else: another
@@ -104,7 +119,7 @@ func UnmarshalIndex(data []byte) (*Index, error) {
 	if n := binary.LittleEndian.Uint64(data[12:]); n != uint64(len(data)-headerSize) {
 		return nil, fmt.Errorf("%w: payload of %d bytes, %d held (truncated?)", ErrBadEncoding, n, len(data)-headerSize)
 	}
-	if sum := sha256.Sum256(data[headerSize:]); !bytes.Equal(sum[:], data[20:headerSize]) {
+	if binary.LittleEndian.Uint32(data[20:]) != crc32.Checksum(data[headerSize:], castagnoli) {
 		return nil, fmt.Errorf("%w: checksum mismatch (damaged)", ErrBadEncoding)
 	}
 	return decodePayload(data[headerSize:])
@@ -112,20 +127,69 @@ func UnmarshalIndex(data []byte) (*Index, error) {
 
 // decodePayload reads the payload behind a checked header. It is what the
 // fuzzer exercises: it must refuse, never panic on, any input.
-func decodePayload(p []byte) (ix *Index, err error) {
+func decodePayload(p []byte) (*Index, error) {
 	r := decoder{buf: p}
 	r.stringTable()
+	n := r.count(8)
+	var counts [nCounts]int
+	for i := range cWords {
+		counts[i] = r.count(1)
+	}
 	total := r.count(1)
-	r.arena = make([]int32, 0, total)
-	n := r.count(1)
+	words := r.count(1)
+	entBytes := r.count(1)
+	// Every item takes at least this many bytes where it is written: a
+	// count the bytes cannot hold is refused before it is allocated.
+	for i, least := range [nCounts]int{cNames: 2, cIDs: 3, cAddresses: 5, cLinks: 3, cListings: 5, cJoins: 4, cStrings: 1} {
+		if i < cWords && counts[i] > entBytes/least {
+			r.fail("%d items of kind %d in %d bytes", counts[i], i, entBytes)
+		}
+	}
+	if rest := len(r.buf) - entBytes; n > entBytes/8 || total > rest || words > rest {
+		r.fail("counts exceed the payload")
+	}
+	if r.err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadEncoding, r.err)
+	}
+	// The entities on one goroutine, the tables on this one.
+	er := decoder{buf: r.buf[:entBytes], strs: r.strs}
+	r.buf = r.buf[entBytes:]
 	ents := make([]sanctions.Entity, n)
 	ptrs := make([]*sanctions.Entity, n)
-	for i := range ents {
-		r.entity(&ents[i])
-		ptrs[i] = &ents[i]
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		er.arenas(counts)
+		for i := range ents {
+			er.entity(&ents[i])
+			ptrs[i] = &ents[i]
+			if er.err != nil {
+				break
+			}
+		}
+		if er.err == nil && len(er.buf) != 0 {
+			er.fail("%d bytes after the entities", len(er.buf))
+		}
+	}()
+	ix := r.tables(n, total, words)
+	<-done
+	if er.err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadEncoding, er.err)
 	}
+	if r.err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadEncoding, r.err)
+	}
+	ix.entities = ptrs
+	ix.scratch.New = func() any { return &scratch{} }
+	return ix, nil
+}
+
+// tables reads the identifier tables and the name indexes of n entities.
+func (r *decoder) tables(n, postings, words int) *Index {
 	r.nEnts = n
-	ix = &Index{entities: ptrs, byType: map[sanctions.EntityType]*nameIndex{}}
+	r.arena = make([]int32, 0, postings)
+	r.strArena = make([]string, words)
+	ix := &Index{byType: map[sanctions.EntityType]*nameIndex{}}
 	ix.shipIMO = r.intTable()
 	ix.coIMO = r.intTable()
 	mmsi := r.intTable()
@@ -154,18 +218,29 @@ func decodePayload(p []byte) (ix *Index, err error) {
 	if r.err == nil && len(r.buf) != 0 {
 		r.fail("%d bytes after the index", len(r.buf))
 	}
-	if r.err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadEncoding, r.err)
-	}
-	ix.scratch.New = func() any { return &scratch{} }
-	return ix, nil
+	return ix
 }
+
+// What the entities and name keys hold in all: the reader takes each
+// entity's slices from one allocation of each kind.
+const (
+	cNames = iota
+	cIDs
+	cAddresses
+	cLinks
+	cListings
+	cJoins
+	cStrings // past flags, nationalities, birth dates, programmes
+	cWords   // name keys' words (the tables' count)
+	nCounts
+)
 
 type encoder struct {
 	buf      []byte
 	strs     map[string]uint64
-	order    []string
+	order    *[]string
 	postings uint64
+	counts   [nCounts]uint64
 }
 
 func (w *encoder) uvarint(v uint64) { w.buf = binary.AppendUvarint(w.buf, v) }
@@ -174,9 +249,9 @@ func (w *encoder) varint(v int64)   { w.buf = binary.AppendVarint(w.buf, v) }
 func (w *encoder) str(s string) {
 	i, ok := w.strs[s]
 	if !ok {
-		i = uint64(len(w.order))
+		i = uint64(len(*w.order))
 		w.strs[s] = i
-		w.order = append(w.order, s)
+		*w.order = append(*w.order, s)
 	}
 	w.uvarint(i)
 }
@@ -190,7 +265,8 @@ func (w *encoder) length(n int, isNil bool) {
 	w.uvarint(uint64(n) + 1)
 }
 
-func (w *encoder) strList(ss []string) {
+func (w *encoder) strList(ss []string, c int) {
+	w.counts[c] += uint64(len(ss))
 	w.length(len(ss), ss == nil)
 	for _, s := range ss {
 		w.str(s)
@@ -201,6 +277,12 @@ func (w *encoder) entity(e *sanctions.Entity) {
 	w.str(e.ID)
 	w.str(string(e.Type))
 	w.str(e.Name)
+	w.counts[cNames] += uint64(len(e.Names))
+	w.counts[cIDs] += uint64(len(e.Identifiers))
+	w.counts[cAddresses] += uint64(len(e.Addresses))
+	w.counts[cLinks] += uint64(len(e.Links))
+	w.counts[cListings] += uint64(len(e.Listings))
+	w.counts[cJoins] += uint64(len(e.Joins))
 	w.length(len(e.Names), e.Names == nil)
 	for _, n := range e.Names {
 		w.str(n.Value)
@@ -213,12 +295,12 @@ func (w *encoder) entity(e *sanctions.Entity) {
 		w.str(id.Note)
 	}
 	w.str(e.Flag)
-	w.strList(e.PastFlags)
+	w.strList(e.PastFlags, cStrings)
 	w.str(e.VesselType)
 	w.str(e.Tonnage)
 	w.str(e.BuildYear)
-	w.strList(e.Nationalities)
-	w.strList(e.BirthDates)
+	w.strList(e.Nationalities, cStrings)
+	w.strList(e.BirthDates, cStrings)
 	w.length(len(e.Addresses), e.Addresses == nil)
 	for _, a := range e.Addresses {
 		w.str(a.Street)
@@ -238,7 +320,7 @@ func (w *encoder) entity(e *sanctions.Entity) {
 		w.str(l.List)
 		w.str(l.SourceID)
 		w.str(l.ListedOn)
-		w.strList(l.Programmes)
+		w.strList(l.Programmes, cStrings)
 		w.str(l.Version)
 	}
 	w.str(e.Remarks)
@@ -298,7 +380,7 @@ func (w *encoder) nameIndex(ni *nameIndex) {
 		w.uvarint(uint64(e.entity))
 		w.str(string(e.kind))
 		w.str(e.name)
-		w.strList(e.key.Words)
+		w.strList(e.key.Words, cWords)
 		w.str(e.key.Numbers)
 		w.str(e.key.Joined)
 		w.str(e.key.Raw)
@@ -344,6 +426,40 @@ type decoder struct {
 	strs  []string
 	arena []int32
 	nEnts int
+	// The entities' slices, taken in turn.
+	names     []sanctions.Name
+	ids       []sanctions.Identifier
+	addresses []sanctions.Address
+	links     []sanctions.Link
+	listings  []sanctions.Listing
+	joins     []sanctions.Join
+	strArena  []string
+}
+
+func (r *decoder) arenas(c [nCounts]int) {
+	r.names = make([]sanctions.Name, c[cNames])
+	r.ids = make([]sanctions.Identifier, c[cIDs])
+	r.addresses = make([]sanctions.Address, c[cAddresses])
+	r.links = make([]sanctions.Link, c[cLinks])
+	r.listings = make([]sanctions.Listing, c[cListings])
+	r.joins = make([]sanctions.Join, c[cJoins])
+	r.strArena = make([]string, c[cStrings])
+}
+
+// take cuts n items off the front of an arena (capacity n: an append
+// never writes into the next entity's); nil when the arena is short (the
+// payload lied about its counts) or n < 0 (a nil slice).
+func take[T any](r *decoder, arena *[]T, n int) []T {
+	if n < 0 || r.err != nil {
+		return nil
+	}
+	if n > len(*arena) {
+		r.fail("more items than announced")
+		return nil
+	}
+	s := (*arena)[:n:n]
+	*arena = (*arena)[n:]
+	return s
 }
 
 func (r *decoder) fail(format string, args ...any) {
@@ -461,11 +577,7 @@ func (r *decoder) str() string {
 }
 
 func (r *decoder) strList() []string {
-	n := r.length(1)
-	if n < 0 {
-		return nil
-	}
-	out := make([]string, n)
+	out := take(r, &r.strArena, r.length(1))
 	for i := range out {
 		out[i] = r.str()
 	}
@@ -477,13 +589,13 @@ func (r *decoder) entity(e *sanctions.Entity) {
 	e.Type = sanctions.EntityType(r.str())
 	e.Name = r.str()
 	if n := r.length(2); n >= 0 {
-		e.Names = make([]sanctions.Name, n)
+		e.Names = take(r, &r.names, n)
 		for i := range e.Names {
 			e.Names[i] = sanctions.Name{Value: r.str(), Kind: sanctions.NameKind(r.str())}
 		}
 	}
 	if n := r.length(3); n >= 0 {
-		e.Identifiers = make([]sanctions.Identifier, n)
+		e.Identifiers = take(r, &r.ids, n)
 		for i := range e.Identifiers {
 			e.Identifiers[i] = sanctions.Identifier{Scheme: sanctions.Scheme(r.str()), Value: r.str(), Note: r.str()}
 		}
@@ -496,19 +608,19 @@ func (r *decoder) entity(e *sanctions.Entity) {
 	e.Nationalities = r.strList()
 	e.BirthDates = r.strList()
 	if n := r.length(5); n >= 0 {
-		e.Addresses = make([]sanctions.Address, n)
+		e.Addresses = take(r, &r.addresses, n)
 		for i := range e.Addresses {
 			e.Addresses[i] = sanctions.Address{Street: r.str(), City: r.str(), Region: r.str(), Country: r.str(), Full: r.str()}
 		}
 	}
 	if n := r.length(3); n >= 0 {
-		e.Links = make([]sanctions.Link, n)
+		e.Links = take(r, &r.links, n)
 		for i := range e.Links {
 			e.Links[i] = sanctions.Link{Relation: sanctions.Relation(r.str()), Name: r.str(), TargetID: r.str()}
 		}
 	}
 	if n := r.length(5); n >= 0 {
-		e.Listings = make([]sanctions.Listing, n)
+		e.Listings = take(r, &r.listings, n)
 		for i := range e.Listings {
 			l := &e.Listings[i]
 			l.List = r.str()
@@ -520,7 +632,7 @@ func (r *decoder) entity(e *sanctions.Entity) {
 	}
 	e.Remarks = r.str()
 	if n := r.length(4); n >= 0 {
-		e.Joins = make([]sanctions.Join, n)
+		e.Joins = take(r, &r.joins, n)
 		for i := range e.Joins {
 			e.Joins[i] = sanctions.Join{A: r.str(), B: r.str(), By: sanctions.JoinBy(r.str()), Value: r.str()}
 		}
