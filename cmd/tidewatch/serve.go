@@ -57,6 +57,12 @@ The garbage collector runs at GOGC=400 with a soft memory limit of 3 GiB
 its long-lived screening index, and collecting it less often took a
 third off the CPU of each screening (docs/benchmarks.md).
 
+The server is ready once it has the screening index of the lists in force.
+It saves the index it builds in --index-cache (beside a SQLite store by
+default) and the next start reads it instead of building it again, when
+the lists and the program are the same; a damaged file is logged and
+rebuilt (docs/index-cache.md).
+
 Every request but those carries an API key ('tidewatch keys create'):
 Authorization: Bearer KEY. Keys belong to a tenant and have a role; a
 tenant never sees another's decisions, profiles, screenings or audit log.

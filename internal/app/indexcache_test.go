@@ -154,7 +154,11 @@ func TestIndexCache(t *testing.T) {
 	}
 	flipped := append([]byte(nil), good...)
 	flipped[len(flipped)/2] ^= 1
-	for name, bad := range map[string][]byte{"flipped": flipped, "cut": good[:len(good)*2/3], "empty": {}} {
+	damaged := map[string][]byte{"flipped": flipped}
+	if !testing.Short() {
+		damaged["cut"], damaged["empty"] = good[:len(good)*2/3], []byte{}
+	}
+	for name, bad := range damaged {
 		if err := os.WriteFile(files[0], bad, 0o600); err != nil {
 			t.Fatal(err)
 		}
