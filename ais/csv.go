@@ -53,18 +53,42 @@ type CSVReader struct {
 	stats  Stats
 	queue  []Message
 	head   int                   // next message of queue to hand out
-	static map[uint32]staticSeen // MMSI -> last static fields emitted
+	static map[uint32]StaticSeen // MMSI -> last static fields emitted
 	key    []byte                // scratch for the static fields' key
+	// seed, when set, is another reader's memory of the same file up to
+	// where this reader starts (SeedStatic); used holds the entries read.
+	seed, used map[uint32]StaticSeen
 }
 
 // StaticEvery is how often a CSV export's unchanged static fields are
 // given again: AIS class A repeats its static report every 6 minutes.
 const StaticEvery = 6 * time.Minute
 
-type staticSeen struct {
-	key string
-	at  int64 // row time, Unix seconds
+// StaticSeen is what a CSV reader remembers of the static data it last
+// gave for an MMSI: a hash of the fields (FNV-1a, 64 bits) and the row's
+// time (Unix seconds).
+type StaticSeen struct {
+	Key uint64
+	At  int64
 }
+
+// SeedStatic makes the reader start from what a reader of the same file
+// remembered where this one starts: a file read in blocks (the AIS
+// pipeline publishes CSV so) then gives, block by block, the static
+// reports one reader of the whole file gives. The reader never changes
+// seed; SeedUsed says which of its entries it read.
+func (c *CSVReader) SeedStatic(seed map[uint32]StaticSeen) {
+	c.seed, c.used = seed, map[uint32]StaticSeen{}
+}
+
+// SeedUsed returns the entries of the seed the reader has read: those of
+// the MMSIs it met (what a reader of the same rows needs to be seeded
+// with).
+func (c *CSVReader) SeedUsed() map[uint32]StaticSeen { return c.used }
+
+// Static returns what the reader remembers of the rows it read (the
+// seed left out): with the seed, what a reader of the rows after needs.
+func (c *CSVReader) Static() map[uint32]StaticSeen { return c.static }
 
 // The fields a CSV export gives, by meaning; csvNames has each layout's
 // column names for them.
@@ -110,7 +134,7 @@ func NewCSVReader(r io.Reader) (*CSVReader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("CSV header: %w", err)
 	}
-	c := &CSVReader{r: cr, col: map[string]int{}, static: map[uint32]staticSeen{}}
+	c := &CSVReader{r: cr, col: map[string]int{}, static: map[uint32]StaticSeen{}}
 	for i, h := range head {
 		h = strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(h, "\ufeff"), "#"))
 		c.col[strings.ToLower(strings.TrimSpace(h))] = i
@@ -301,15 +325,23 @@ func (c *CSVReader) row(rec []string) bool {
 	}
 	k = strconv.AppendBool(append(k, '|'), classB)
 	c.key = k
+	h := uint64(14695981039346656037) // FNV-1a
+	for _, b := range k {
+		h = (h ^ uint64(b)) * 1099511628211
+	}
 	at := s.Time.Unix()
-	if last, ok := c.static[s.MMSI]; ok && last.key == string(k) {
-		if d := at - last.at; d < int64(StaticEvery/time.Second) && d > -int64(StaticEvery/time.Second) {
+	last, ok := c.static[s.MMSI]
+	if !ok && c.seed != nil {
+		if last, ok = c.seed[s.MMSI]; ok {
+			c.used[s.MMSI] = last
+		}
+	}
+	if ok && last.Key == h {
+		if d := at - last.At; d < int64(StaticEvery/time.Second) && d > -int64(StaticEvery/time.Second) {
 			return true
 		}
-		c.static[s.MMSI] = staticSeen{last.key, at}
-	} else {
-		c.static[s.MMSI] = staticSeen{string(k), at}
 	}
+	c.static[s.MMSI] = StaticSeen{h, at}
 	if !classB {
 		s.Type = 5
 		s.PayloadBits = 424

@@ -171,3 +171,49 @@ func TestCSVStaticRepeated(t *testing.T) {
 		t.Errorf("statics at %s", got)
 	}
 }
+
+// A CSV file read in blocks, each block's reader seeded with what the
+// reader of the rows before remembers of the block's vessels (the
+// pipeline's way), gives the messages one reader of the whole file
+// gives; unseeded, the second block repeats a static report early.
+func TestCSVSeededBlocks(t *testing.T) {
+	const head = "MMSI,BaseDateTime,LAT,LON,SOG,COG,Heading,VesselName,IMO,CallSign,VesselType,Status,Length,Width,Draft,Cargo,TransceiverClass\n"
+	var rows []string
+	for i, hm := range []string{"00:00:00", "00:02:00", "00:03:00", "00:05:59", "00:06:00", "00:07:00", "00:08:00", "00:20:00"} {
+		name := "EAGLE"
+		if i >= 6 {
+			name = "EAGLE II"
+		}
+		rows = append(rows, fmt.Sprintf("367379190,2022-01-03T%s,30.37,-88.56,0.1,0,511,%s,IMO8207721,WTD4583,31,0,30,9,3.3,,A\n", hm, name),
+			fmt.Sprintf("367000001,2022-01-03T%s,30.1,-88.1,5,90,90,OTHER,,,70,0,100,20,5,,A\n", hm))
+	}
+	whole, err := NewCSVReader(strings.NewReader(head + strings.Join(rows, "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := readAllSource(t, whole)
+	for _, seeded := range []bool{true, false} {
+		state := map[uint32]StaticSeen{}
+		var got []Message
+		for _, blk := range [][]string{rows[:3], rows[3:7], rows[7:12], rows[12:]} {
+			r, err := NewCSVReader(strings.NewReader(head + strings.Join(blk, "")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if seeded {
+				r.SeedStatic(state)
+			}
+			got = append(got, readAllSource(t, r)...)
+			for k, v := range r.Static() {
+				state[k] = v
+			}
+		}
+		same := fmt.Sprint(got) == fmt.Sprint(want)
+		if seeded && !same {
+			t.Errorf("seeded blocks gave %d messages, one reader %d: not the same", len(got), len(want))
+		}
+		if !seeded && same {
+			t.Error("unseeded blocks gave what one reader gives: the test shows nothing")
+		}
+	}
+}

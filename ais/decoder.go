@@ -25,6 +25,27 @@ type Stats struct {
 	First, Last time.Time
 }
 
+// Add adds o's counts to s (two readers of one input in turn).
+func (s *Stats) Add(o *Stats) {
+	s.Lines += o.Lines
+	s.Sentences += o.Sentences
+	s.Messages += o.Messages
+	for i := range s.ByType {
+		s.ByType[i] += o.ByType[i]
+	}
+	s.Undecoded += o.Undecoded
+	for i := range s.Errors {
+		s.Errors[i] += o.Errors[i]
+	}
+	s.TagBlockChecksum += o.TagBlockChecksum
+	if !o.First.IsZero() && (s.First.IsZero() || o.First.Before(s.First)) {
+		s.First = o.First
+	}
+	if o.Last.After(s.Last) {
+		s.Last = o.Last
+	}
+}
+
 // ErrorCount sums the errors.
 func (s *Stats) ErrorCount() int64 {
 	var n int64

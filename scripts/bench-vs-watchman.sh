@@ -6,11 +6,17 @@
 # Usage: scripts/bench-vs-watchman.sh [SECONDS] [CONCURRENCY] [ROUNDS] [TWLOAD FLAGS]
 # (e.g. -raw: prepared requests on keep-alive connections, a cheaper client
 # for both servers alike)
+# PIN=1 runs each server on CPU 0 and the load generator on CPU 1 (taskset),
+# the same for both servers: the load generator then takes none of the
+# server's CPU, as on a separate machine, and each server is measured on one
+# core (Go sets GOMAXPROCS from the CPUs it may use: 1 for both).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10} conc=${2:-32} rounds=${3:-3} extra=${4:-}
 lists=../shared/data/lists
 work=$(mktemp -d)
+srv="" cli=""
+if [ "${PIN:-}" = 1 ]; then srv="taskset -c 0" cli="taskset -c 1"; fi
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 go build -o "$work/tidewatch" ./cmd/tidewatch
 go build -o "$work/twload" ./cmd/twload
@@ -37,7 +43,7 @@ load() {
 	local name=$1 pid=$2; shift 2
 	local before after out n
 	before=$(cpu "$pid")
-	out=$(/usr/bin/time -f "%U %S" -o "$work/time" "$work/twload" -json "$@")
+	out=$(/usr/bin/time -f "%U %S" -o "$work/time" $cli "$work/twload" -json "$@")
 	after=$(cpu "$pid")
 	n=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"])')
 	echo "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); print("%s c=%d: %d requests in %.1f s = %.0f/s; latency p50 %.2f ms, p99 %.2f ms; %d errors" % (sys.argv[1], d["concurrency"], d["requests"], d["seconds"], d["requests_per_second"], d["p50_ms"], d["p99_ms"], d["errors"]))' "$name"
@@ -45,10 +51,10 @@ load() {
 }
 
 for r in $(seq "$rounds"); do
-	WATCHMAN_BIN="$work/watchman-server" WATCHMAN_PIDFILE="$work/wpid" bash ../shared/peers/watchman/run.sh "$lists" 18090 >/dev/null 2>&1 &
+	WATCHMAN_BIN="$work/watchman-server" WATCHMAN_PIDFILE="$work/wpid" $srv bash ../shared/peers/watchman/run.sh "$lists" 18090 >/dev/null 2>&1 &
 	wpid=$!
 	wstart=$(wait_for "http://127.0.0.1:18090/ping")
-	"$work/tidewatch" serve --store "$work/tw.db" --addr 127.0.0.1:18091 --rate -1 --update-lists 0 >/dev/null 2>"$work/tw.log" &
+	$srv "$work/tidewatch" serve --store "$work/tw.db" --addr 127.0.0.1:18091 --rate -1 --update-lists 0 >/dev/null 2>"$work/tw.log" &
 	tpid=$!
 	tstart=$(wait_for "http://127.0.0.1:18091/readyz")
 	echo "round $r: ready in watchman ${wstart}s, tidewatch ${tstart}s"

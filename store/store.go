@@ -461,7 +461,8 @@ type MonitorStore interface {
 	// in the outbox, in one transaction. payload, when set, makes each
 	// delivery's body from the alert as stored (its id assigned). An
 	// alert is unique per tenant and Key: creating one whose key exists
-	// is ErrConflict.
+	// is ErrConflict. Every write sets a.Change to the next of the
+	// tenant's change order, in commit order.
 	PutAlert(ctx context.Context, a *Alert, deliveries []Delivery, payload func(*Alert) []byte) error
 	Alert(ctx context.Context, tenant string, id int64) (Alert, error)
 	AlertByKey(ctx context.Context, tenant, key string) (Alert, error)
@@ -573,6 +574,13 @@ type Alert struct {
 	// Suppress: closed as a false positive, suppressing this cause for
 	// this vessel.
 	Suppress bool `json:"suppress,omitempty"`
+	// Change is the alert's place in the order of its tenant's alert
+	// changes: every PutAlert (a new alert, a new version, a state
+	// change) gives it a higher one than any committed before it, so a
+	// server on the same store follows what others changed
+	// (AlertFilter.AfterChange). Set by the store; not part of the
+	// alert's JSON (API answers, webhook payloads).
+	Change int64 `json:"-"`
 }
 
 // AlertEvidence points at what an alert rests on.
@@ -591,7 +599,26 @@ type AlertFilter struct {
 	// AfterID keeps alerts with a higher id; Limit caps them.
 	AfterID int64
 	Limit   int
+	// AfterChange keeps alerts whose last change (Alert.Change) is
+	// higher.
+	AfterChange int64
+	// Order is the order of the answer: by id, newest first (the zero
+	// value), or by change.
+	Order AlertOrder
 }
+
+// AlertOrder orders the alerts AlertFilter selects.
+type AlertOrder int
+
+const (
+	// AlertsNewest: by id, the newest alert first.
+	AlertsNewest AlertOrder = iota
+	// AlertsByChange: by Change, the oldest change first (a reader
+	// following the changes takes them in batches with AfterChange).
+	AlertsByChange
+	// AlertsLastChanged: by Change, the latest change first.
+	AlertsLastChanged
+)
 
 // Webhook is where a tenant's alerts are POSTed.
 type Webhook struct {

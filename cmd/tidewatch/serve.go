@@ -79,7 +79,10 @@ runs each update); list versions other servers import are read every
 --list-poll and screened against; every new list version is screened
 against every portfolio, and new events on portfolio vessels raise
 alerts, delivered over /v1/alerts/stream and to webhooks (signed; retried
-for 25 hours; the outbox survives restarts). Webhook signing secrets are
+for 25 hours; the outbox survives restarts). Several servers on one store
+may be given the same --feed or --watch (the same path, a shared mount):
+one reads it and the others wait as standbys, taking it over when it
+stops or dies (/v1/feeds says which). Webhook signing secrets are
 sealed with the key in --seal-key-file (made on first start, mode 0600:
 back it up with the store).
 
@@ -154,6 +157,12 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 	}
 	if nf.url != "" && len(feeds) > 0 {
 		return usagef("--feed with --nats: publish the feed to the stream with 'tidewatch publish --nats URL' instead")
+	}
+	if inputs := len(feeds) + boolInt(watchDir != ""); inputs > 0 && postgres.IsURL(sf.path) {
+		// Each live input holds connections for its lease and its
+		// ingest's locks (run, detectors' state): room for them, the
+		// monitor's lease and the requests.
+		sf.path = withPoolSize(sf.path, 3*inputs+6)
 	}
 	publish, closeNATS, err := nf.publishHook()
 	if err != nil {

@@ -135,14 +135,10 @@ still open, as the end of a 'tidewatch detect' input does.`)
 	if err != nil {
 		return err
 	}
-	if postgres.IsURL(sf.path) && !strings.Contains(sf.path, "pool_max_conns") {
+	if postgres.IsURL(sf.path) {
 		// Each partition holds a connection for its lock: room for them
 		// and for their commits.
-		sep := "?"
-		if strings.Contains(sf.path, "?") {
-			sep = "&"
-		}
-		sf.path += sep + "pool_max_conns=" + strconv.Itoa(2*len(partsOf(*idx, *n))+4)
+		sf.path = withPoolSize(sf.path, 2*len(partsOf(*idx, *n))+4)
 	}
 	s, st, err := sf.service(app.Config{Detect: &cfg})
 	if err != nil {
@@ -200,6 +196,11 @@ Publishes raw AIS (NMEA files, gzipped or not) to the AIS pipeline's
 stream as it is, in blocks of whole sentence groups; the workers
 ('tidewatch worker') detect and store. Each block is named by the file's
 content, so a publish retried within two minutes stores each block once.
+Decoded CSV exports (MarineCadastre, DMA; told by their header) are
+published in blocks of whole rows, each carrying the file's header line
+and what one reader of the file knows of its vessels' static data at
+that point, so the workers store what 'tidewatch ingest' of the file
+stores.
 --flush then publishes the flush mark: every worker closes what is still
 open at that point of the stream (the end of the data).
 
@@ -217,7 +218,7 @@ its receive time and the feed as source, so every worker decodes it alike.`)
 		return usagef("give --nats URL")
 	}
 	if len(files) == 0 && !*flush {
-		return usagef("give one or more NMEA files (or --flush)")
+		return usagef("give one or more NMEA or CSV files (or --flush)")
 	}
 	ctx, cancel := signalContext()
 	defer cancel()
@@ -306,4 +307,24 @@ func partsOf(idx, n int) []int {
 		parts[i] = i
 	}
 	return parts
+}
+
+// withPoolSize sizes a PostgreSQL URL's connection pool to n, unless it
+// says its own pool_max_conns.
+func withPoolSize(url string, n int) string {
+	if strings.Contains(url, "pool_max_conns") {
+		return url
+	}
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	return url + sep + "pool_max_conns=" + strconv.Itoa(n)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -94,6 +94,10 @@ type Config struct {
 	// it, since another may normalise or merge names otherwise. Without
 	// it IndexCache is not used.
 	Program string
+	// LiveStandbyEvery is how often a server waiting as the standby of a
+	// live input another server holds tries to take it over (default
+	// DefaultLiveStandby).
+	LiveStandbyEvery time.Duration
 }
 
 // Service runs the use cases. It is safe for concurrent use.
@@ -140,6 +144,7 @@ type Service struct {
 	scratch      func() (ScratchStore, error)
 	indexCache   IndexCache
 	program      string
+	liveStandby  time.Duration
 }
 
 // New makes a service.
@@ -160,6 +165,9 @@ func New(cfg Config) *Service {
 	}
 	if s.version == "" {
 		s.version = BuildVersion()
+	}
+	if s.liveStandby = cfg.LiveStandbyEvery; s.liveStandby <= 0 {
+		s.liveStandby = DefaultLiveStandby
 	}
 	if s.maxEnts <= 0 {
 		s.maxEnts = 200000

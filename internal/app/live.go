@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -23,8 +25,12 @@ import (
 
 // FeedStatus is one live input's health, for the dashboard and the API.
 type FeedStatus struct {
-	Name    string         `json:"name"`
-	Kind    string         `json:"kind"` // feed, folder
+	Name string `json:"name"`
+	Kind string `json:"kind"` // feed, folder
+	// State is LiveActive (this node reads the input) or LiveStandby
+	// (another node on the store holds it; this one takes over when it
+	// stops or dies).
+	State   string         `json:"state,omitempty"`
 	Health  ais.FeedHealth `json:"health,omitzero"`
 	Run     string         `json:"run,omitempty"`
 	Started time.Time      `json:"started"`
@@ -34,6 +40,56 @@ type FeedStatus struct {
 	Files      int       `json:"files,omitempty"`
 	Failed     int       `json:"failed,omitempty"`
 	LastError  string    `json:"last_error,omitempty"`
+}
+
+// Live input states (FeedStatus.State).
+const (
+	LiveActive  = "active"
+	LiveStandby = "standby: held by another node"
+)
+
+// DefaultLiveStandby is how often a standby node tries to take a live
+// input over (Config.LiveStandbyEvery).
+const DefaultLiveStandby = 2 * time.Second
+
+// holdLive runs fn under the store-wide lease of one live input (key),
+// so that of several servers on one store given the same --feed or
+// --watch, one reads it: the others wait as standbys, trying every
+// s.liveStandby, and the first to find it free takes it over when the
+// holder stops or dies (the lease is an ingest lock: on PostgreSQL an
+// advisory lock that goes with the holder's connection). It returns
+// fn's error, or nil when ctx ends first.
+func (s *Service) holdLive(ctx context.Context, name, key string, fn func() error) error {
+	for {
+		unlock, err := s.st.LockIngest(ctx, key)
+		if err == nil {
+			s.live.set(name, func(st *FeedStatus) { st.State = LiveActive })
+			err = fn()
+			unlock()
+			return err
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if errors.Is(err, store.ErrLocked) {
+			s.live.set(name, func(st *FeedStatus) { st.State = LiveStandby })
+		} else {
+			s.live.set(name, func(st *FeedStatus) { st.LastError = err.Error() })
+			s.log.Warn("live input: taking its lease", "input", name, "err", err.Error())
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(s.liveStandby):
+		}
+	}
+}
+
+// liveKey names a live input's lease: the input's kind and a hash of
+// its name (an address, a folder's path), whole whatever its length.
+func liveKey(kind, name string) string {
+	h := sha256.Sum256([]byte(name))
+	return "live-" + kind + "-" + hex.EncodeToString(h[:12])
 }
 
 type liveInputs struct {
@@ -84,7 +140,8 @@ func (s *Service) Feeds(p Principal) ([]FeedStatus, error) {
 // alert can be raised, only once the feed has brought fixes that much
 // newer, so a live feed watched for alerts within seconds needs a window
 // of seconds (fixes arriving later than it are counted late and not
-// detected on).
+// detected on). Of several servers on one store given the same feed, one
+// reads it and the others wait as standbys (holdLive).
 func (s *Service) RunFeed(ctx context.Context, p Principal, addr string, opt ais.FeedOptions, commitEvery, lateness time.Duration) error {
 	if err := p.needShared(RoleAnalyst, "ingesting a live feed"); err != nil {
 		return err
@@ -93,6 +150,11 @@ func (s *Service) RunFeed(ctx context.Context, p Principal, addr string, opt ais
 		return Errorf(CodeInvalid, "%q is not a live feed (tcp://host:port or udp://host:port)", addr)
 	}
 	s.live.set(addr, func(st *FeedStatus) { st.Kind, st.Started = "feed", s.now().UTC() })
+	return s.holdLive(ctx, addr, liveKey("feed", addr), func() error { return s.runFeed(ctx, p, addr, opt, commitEvery, lateness) })
+}
+
+// runFeed is RunFeed on the node holding the feed's lease.
+func (s *Service) runFeed(ctx context.Context, p Principal, addr string, opt ais.FeedOptions, commitEvery, lateness time.Duration) error {
 	for ctx.Err() == nil {
 		in := ingest.Input{Name: addr, ID: addr, Live: true, Open: func(ctx context.Context) (ais.Source, io.Closer, error) {
 			f, err := ais.OpenFeed(ctx, addr, opt)
@@ -133,7 +195,9 @@ func (s *Service) RunFeed(ctx context.Context, p Principal, addr string, opt ais
 // its size has not changed between two looks (a copy in progress is not
 // read), ingested (resumable, named by content, so a file dropped twice is
 // ingested once), and moved to dir/ingested or, when it could not be
-// read whole, dir/failed.
+// read whole, dir/failed. Of several servers on one store watching the
+// same folder (the same path, a shared mount), one reads it and the
+// others wait as standbys (holdLive).
 func (s *Service) WatchFolder(ctx context.Context, p Principal, dir string, every time.Duration) error {
 	if err := p.needShared(RoleAnalyst, "ingesting a folder"); err != nil {
 		return err
@@ -145,6 +209,11 @@ func (s *Service) WatchFolder(ctx context.Context, p Principal, dir string, ever
 	}
 	name := "folder " + dir
 	s.live.set(name, func(st *FeedStatus) { st.Kind, st.Started = "folder", s.now().UTC() })
+	return s.holdLive(ctx, name, liveKey("folder", filepath.Clean(dir)), func() error { return s.watchFolder(ctx, p, dir, name, every) })
+}
+
+// watchFolder is WatchFolder on the node holding the folder's lease.
+func (s *Service) watchFolder(ctx context.Context, p Principal, dir, name string, every time.Duration) error {
 	sizes := map[string]int64{}
 	t := time.NewTicker(every)
 	defer t.Stop()

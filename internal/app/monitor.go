@@ -735,20 +735,27 @@ type alertHub struct {
 	mu   sync.Mutex
 	subs map[string]map[chan store.Alert]bool
 	// Followed from the store (FollowAlerts), per tenant with
-	// subscribers: the highest alert id read, and the new alerts
-	// published here since, not to be sent twice.
+	// subscribers: the highest alert change read (store.Alert.Change),
+	// and the changes made and sent here above it, not to be sent again
+	// when they are read.
 	cursor map[string]int64
 	local  map[string]map[int64]bool
 }
 
+// publish sends an alert this node changed (its Change set by the store)
+// to the tenant's subscribers, once: a change the follower has already
+// read from the store (at or below its cursor) was sent by it.
 func (h *alertHub) publish(a store.Alert) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if cur, ok := h.cursor[a.Tenant]; ok && a.ID > cur {
+	if cur, ok := h.cursor[a.Tenant]; ok {
+		if a.Change <= cur {
+			return
+		}
 		if h.local[a.Tenant] == nil {
 			h.local[a.Tenant] = map[int64]bool{}
 		}
-		h.local[a.Tenant][a.ID] = true
+		h.local[a.Tenant][a.Change] = true
 	}
 	h.send(a)
 }
@@ -763,16 +770,19 @@ func (h *alertHub) send(a store.Alert) {
 	}
 }
 
-// followBatch caps the alerts FollowAlerts reads per tenant and pass.
+// followBatch is how many alert changes FollowAlerts reads at a time.
 const followBatch = 1000
 
 // FollowAlerts gives this node's live subscribers (the alert stream) the
-// alerts other nodes on the store raised since the last call: of several
-// servers one runs the monitor at a time, and a client may be connected
-// to any. It reads, per tenant with subscribers, the alerts with an id
-// above the last it read; a tenant's first call only notes where the
-// store is. New alerts only: a new version or a state change of an alert
-// made on another node is not streamed here (the inbox has it).
+// alert changes other nodes on the store made since the last call: a new
+// alert, a new version, a state change (acknowledged, closed). Of several
+// servers one runs the monitor at a time, analysts act on any, and a
+// client may be connected to any. It reads, per tenant with subscribers,
+// the alerts whose last change is above the last it read, in the order
+// of the changes (the store numbers them in commit order), each change
+// once; a change made on this node was sent when it was made and is not
+// sent again. A tenant's first call only notes where the store is. An
+// alert changed twice between two calls is sent once, as it is now.
 func (s *Service) FollowAlerts(ctx context.Context) error {
 	h := &s.hub
 	h.mu.Lock()
@@ -791,60 +801,61 @@ func (s *Service) FollowAlerts(ctx context.Context) error {
 	h.mu.Unlock()
 	sort.Strings(tenants)
 	for _, t := range tenants {
-		h.mu.Lock()
-		cur, ok := h.cursor[t]
-		h.mu.Unlock()
-		f := store.AlertFilter{AfterID: cur, Limit: followBatch}
-		if !ok {
-			f = store.AlertFilter{Limit: 1} // the newest: where to start
-		}
-		as, err := s.st.Alerts(ctx, t, f)
-		if err != nil {
-			return err
-		}
-		h.mu.Lock()
-		if h.cursor == nil {
-			h.cursor, h.local = map[string]int64{}, map[string]map[int64]bool{}
-		}
-		if !ok {
-			// (An alert raised here between the read and this is sent
-			// again by the next call: once, at a tenant's first
-			// subscription.)
-			if _, set := h.cursor[t]; !set {
-				h.cursor[t] = 0
-				if len(as) > 0 {
-					h.cursor[t] = as[0].ID
+		for {
+			h.mu.Lock()
+			cur, ok := h.cursor[t]
+			h.mu.Unlock()
+			f := store.AlertFilter{AfterChange: cur, Order: store.AlertsByChange, Limit: followBatch}
+			if !ok {
+				f = store.AlertFilter{Order: store.AlertsLastChanged, Limit: 1} // the latest: where to start
+			}
+			as, err := s.st.Alerts(ctx, t, f)
+			if err != nil {
+				return err
+			}
+			h.mu.Lock()
+			if h.cursor == nil {
+				h.cursor, h.local = map[string]int64{}, map[string]map[int64]bool{}
+			}
+			if !ok {
+				// (A change made here between the read and this is
+				// sent again by the next call: once, at a tenant's
+				// first subscription.)
+				if _, set := h.cursor[t]; !set {
+					h.cursor[t] = 0
+					if len(as) > 0 {
+						h.cursor[t] = as[0].Change
+					}
+				}
+				h.mu.Unlock()
+				break
+			}
+			for _, a := range as {
+				if a.Change <= h.cursor[t] {
+					continue
+				}
+				h.cursor[t] = a.Change
+				if h.local[t][a.Change] {
+					continue
+				}
+				h.send(a)
+			}
+			for c := range h.local[t] {
+				if c <= h.cursor[t] {
+					delete(h.local[t], c)
 				}
 			}
 			h.mu.Unlock()
-			continue
-		}
-		if len(as) == followBatch {
-			s.log.Warn("alert stream: more new alerts than one read takes; the oldest are not streamed (the inbox has them)", "tenant", t)
-		}
-		for i := len(as) - 1; i >= 0; i-- { // newest first
-			a := as[i]
-			if a.ID <= h.cursor[t] {
-				continue
-			}
-			h.cursor[t] = a.ID
-			if h.local[t][a.ID] {
-				continue
-			}
-			h.send(a)
-		}
-		for id := range h.local[t] {
-			if id <= h.cursor[t] {
-				delete(h.local[t], id)
+			if len(as) < followBatch {
+				break
 			}
 		}
-		h.mu.Unlock()
 	}
 	return nil
 }
 
-// DefaultAlertFollow is how often a server reads the alerts other
-// servers raised (RunFollowAlerts).
+// DefaultAlertFollow is how often a server reads the alert changes
+// other servers made (RunFollowAlerts).
 const DefaultAlertFollow = time.Second
 
 // RunFollowAlerts calls FollowAlerts every interval until ctx ends.

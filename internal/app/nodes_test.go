@@ -2,6 +2,8 @@ package app_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -394,6 +396,47 @@ func TestNewVersionOnEveryNode(t *testing.T) {
 		for id, k := range seen {
 			if k != 1 {
 				t.Errorf("the alert stream on %s carried alert %d %d times", name, id, k)
+			}
+		}
+	}
+	// A change of that alert made on A (acknowledged), then one made on B
+	// (closed), which has no subscriber: each reaches the streams on A
+	// and on C once, whichever node made it (without following the
+	// changes, C's stream carried neither).
+	raised, err := a.Alerts(ctx, local, store.AlertFilter{})
+	if err != nil || len(raised) == 0 {
+		t.Fatalf("alerts after the import: %d, %v", len(raised), err)
+	}
+	id := raised[0].ID
+	for _, step := range []struct {
+		state  string
+		change func() error
+	}{
+		{app.AlertAcknowledged, func() error { _, err := a.AcknowledgeAlert(ctx, local, id); return err }},
+		{app.AlertClosed, func() error { _, err := b.CloseAlert(ctx, local, id, "cover declined", false); return err }},
+	} {
+		if err := step.change(); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"A", "C"} {
+			n := map[string]*app.Service{"A": a, "C": c}[name]
+			for range 2 { // a second call finds nothing new
+				if err := n.FollowAlerts(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var got []string
+		drainChanges:
+			for {
+				select {
+				case al := <-streams[name]:
+					got = append(got, fmt.Sprintf("%d:%s", al.ID, al.State))
+				default:
+					break drainChanges
+				}
+			}
+			if want := []string{fmt.Sprintf("%d:%s", id, step.state)}; !slices.Equal(got, want) {
+				t.Errorf("the alert stream on %s carried %v after the alert was %s, want %v once", name, got, step.state, want)
 			}
 		}
 	}

@@ -2,12 +2,14 @@ package pipeline_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -154,10 +156,14 @@ type cluster struct {
 	opts   ingest.Options
 	block  int
 	runMax int
+	// fix is what is published (default theFixture); csv publishes it as
+	// a decoded CSV export (PublishCSV).
+	fix *fixture
+	csv bool
 }
 
 func newCluster(t *testing.T, st testStore, n int) *cluster {
-	c := &cluster{t: t, dir: t.TempDir(), port: freePort(t), st: st, n: n, opts: theFixture(t).geo, block: 32 << 10, runMax: 1 << 20}
+	c := &cluster{t: t, dir: t.TempDir(), port: freePort(t), st: st, n: n, opts: theFixture(t).geo, block: 32 << 10, runMax: 1 << 20, fix: theFixture(t)}
 	c.start()
 	return c
 }
@@ -194,7 +200,22 @@ func (c *cluster) publishFixture() (*pipeline.Publisher, func()) {
 		t.Fatal(err)
 	}
 	p := &pipeline.Publisher{JS: js, BlockBytes: c.block}
-	st, err := p.Publish(ctx, "fixture", "sim", bytes.NewReader(theFixture(t).nmea))
+	var st pipeline.PublishStats
+	if c.csv {
+		// As publish and serve --nats do: a file (gzipped here), told
+		// from NMEA by its header.
+		var gz bytes.Buffer
+		zw := gzip.NewWriter(&gz)
+		zw.Write(c.fix.nmea)
+		zw.Close()
+		path := filepath.Join(t.TempDir(), "fixture.csv.gz")
+		if err := os.WriteFile(path, gz.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		st, err = p.PublishFile(ctx, path, "fixture")
+	} else {
+		st, err = p.Publish(ctx, "fixture", "sim", bytes.NewReader(c.fix.nmea))
+	}
 	if err != nil {
 		nc.Close()
 		t.Fatal(err)
@@ -272,7 +293,7 @@ func (r *running) waitFlushed(t *testing.T) {
 // every position the engine used stored by exactly one partition's runs.
 func (c *cluster) check() {
 	t := c.t
-	f := theFixture(t)
+	f := c.fix
 	ctx := context.Background()
 	evs, err := c.st.QueryEvents(ctx, store.EventQuery{})
 	if err != nil {

@@ -9,11 +9,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/tidewatch/tidewatch/ais"
 	"github.com/tidewatch/tidewatch/ingest"
 )
 
@@ -52,13 +55,7 @@ type PublishStats struct {
 // window stores each block once.
 func (p *Publisher) Publish(ctx context.Context, id, source string, r io.Reader) (PublishStats, error) {
 	var st PublishStats
-	subject, limit := p.Subject, p.BlockBytes
-	if subject == "" {
-		subject = Subject
-	}
-	if limit <= 0 {
-		limit = DefaultBlockBytes
-	}
+	subject, limit := p.subjectAndLimit()
 	br := bufio.NewReaderSize(r, 64<<10)
 	block := make([]byte, 0, limit+maxLine)
 	var futures []jetstream.PubAckFuture
@@ -129,6 +126,17 @@ func (p *Publisher) Publish(ctx context.Context, id, source string, r io.Reader)
 	return st, wait(ctx, &futures, &st)
 }
 
+func (p *Publisher) subjectAndLimit() (string, int) {
+	subject, limit := p.Subject, p.BlockBytes
+	if subject == "" {
+		subject = Subject
+	}
+	if limit <= 0 {
+		limit = DefaultBlockBytes
+	}
+	return subject, limit
+}
+
 // PublishFlush publishes the end-of-stream mark (HeaderFlush), named id
 // so that a retry stores it once.
 func (p *Publisher) PublishFlush(ctx context.Context, id string) error {
@@ -194,10 +202,9 @@ func continues(line []byte) bool {
 	return num < total
 }
 
-// PublishFile publishes an NMEA file (gzipped or not) as it is, named by
-// id. Decoded CSV (MarineCadastre, DMA) is refused: a block of it does
-// not decode without the file's header line; ingest it on one machine,
-// or convert it to NMEA.
+// PublishFile publishes an NMEA file or a decoded CSV export
+// (MarineCadastre, DMA), gzipped or not, as it is, named by id (CSV:
+// PublishCSV).
 func (p *Publisher) PublishFile(ctx context.Context, path, id string) (PublishStats, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -216,10 +223,180 @@ func (p *Publisher) PublishFile(ctx context.Context, path, id string) (PublishSt
 	}
 	zb := bufio.NewReaderSize(r, 64<<10)
 	head, _ := zb.Peek(512)
+	if looksCSV(head) {
+		return p.PublishCSV(ctx, id, path, zb)
+	}
 	if !looksNMEA(head) {
-		return PublishStats{}, fmt.Errorf("%s: not NMEA (decoded CSV is not published to the pipeline: ingest it on one machine)", path)
+		return PublishStats{}, fmt.Errorf("%s: neither NMEA nor a MarineCadastre or DMA CSV export", path)
 	}
 	return p.Publish(ctx, id, path, zb)
+}
+
+// looksCSV says whether head starts as a decoded CSV export does (as
+// package ais tells them from NMEA).
+func looksCSV(head []byte) bool {
+	h := bytes.ToLower(bytes.TrimPrefix(head, []byte("\ufeff")))
+	h = bytes.TrimLeft(h, "\"# ")
+	return bytes.HasPrefix(h, []byte("mmsi")) || bytes.HasPrefix(h, []byte("timestamp"))
+}
+
+// HeaderCSV marks a block of a decoded CSV export and carries the file's
+// header line (the columns); HeaderCSVStatic carries, for the MMSIs of
+// the block, what a reader of the whole file remembers of their static
+// data where the block starts (ais.CSVReader.SeedStatic).
+const (
+	HeaderCSV       = "Tidewatch-CSV-Header"
+	HeaderCSVStatic = "Tidewatch-CSV-Static"
+)
+
+// PublishCSV publishes a decoded CSV export read from r: its header
+// line, then blocks of whole rows, each block the file's bytes as they
+// are with the header line in the message header HeaderCSV, so that
+// every block decodes on its own and the stream's payloads stay slices
+// of the file (NMEA blocks are unchanged; a worker tells a CSV block by
+// the header, not by sniffing). A CSV reader gives a vessel's static
+// report when its fields change or every ais.StaticEvery, which depends
+// on the rows before: the publisher reads the file with one reader and
+// gives each block, in HeaderCSVStatic, that reader's memory of the
+// block's MMSIs, so the workers decode exactly what one reader of the
+// whole file gives (ingest of the file in one process). Block ids are
+// id and the block's index, as for NMEA.
+func (p *Publisher) PublishCSV(ctx context.Context, id, source string, r io.Reader) (PublishStats, error) {
+	var st PublishStats
+	subject, limit := p.subjectAndLimit()
+	br := bufio.NewReaderSize(r, 64<<10)
+	header, err := br.ReadString('\n')
+	if err != nil && !(errors.Is(err, io.EOF) && header != "") {
+		return st, fmt.Errorf("%s: CSV header: %w", source, err)
+	}
+	header = strings.TrimRight(header, "\r\n")
+	if _, err := ais.NewCSVReader(strings.NewReader(header + "\n")); err != nil {
+		return st, fmt.Errorf("%s: %w", source, err)
+	}
+	st.Lines++
+	state := map[uint32]ais.StaticSeen{}
+	block := make([]byte, 0, limit+maxLine)
+	var futures []jetstream.PubAckFuture
+	send := func() error {
+		if len(block) == 0 {
+			return nil
+		}
+		// The block's rows through a reader seeded with the file's
+		// reader's memory: what it read of the seed is the block's
+		// seed, what it remembers after goes into the file's memory.
+		cr, err := ais.NewCSVReader(io.MultiReader(strings.NewReader(header+"\n"), bytes.NewReader(block)))
+		if err != nil {
+			return fmt.Errorf("%s: %w", source, err)
+		}
+		cr.SeedStatic(state)
+		var m ais.Message
+		for {
+			if err := cr.Next(&m); err == io.EOF {
+				break
+			} else if err != nil {
+				return fmt.Errorf("%s: block %d: %w", source, st.Messages, err)
+			}
+		}
+		msg := nats.NewMsg(subject)
+		msg.Data = append([]byte(nil), block...)
+		msg.Header.Set(nats.MsgIdHdr, id+":"+strconv.FormatInt(st.Messages, 10))
+		msg.Header.Set(HeaderCSV, header)
+		msg.Header.Set(HeaderCSVStatic, formatStatic(cr.SeedUsed()))
+		if source != "" {
+			msg.Header.Set(HeaderSource, source)
+		}
+		for k, v := range cr.Static() {
+			state[k] = v
+		}
+		f, err := p.JS.PublishMsgAsync(msg)
+		if err != nil {
+			return fmt.Errorf("nats: publish block %d of %s: %w", st.Messages, source, err)
+		}
+		futures = append(futures, f)
+		st.Messages++
+		st.Bytes += int64(len(block))
+		block = block[:0]
+		if len(futures) >= 256 {
+			return wait(ctx, &futures, &st)
+		}
+		return nil
+	}
+	for {
+		line, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			st.TooLong++
+			for errors.Is(err, bufio.ErrBufferFull) {
+				_, err = br.ReadSlice('\n')
+			}
+			continue
+		}
+		if len(line) > 0 {
+			if len(line) > maxLine {
+				st.TooLong++
+			} else {
+				if len(block) >= limit {
+					if err := send(); err != nil {
+						return st, err
+					}
+				}
+				block = append(block, line...)
+				if line[len(line)-1] != '\n' {
+					block = append(block, '\n')
+				}
+				st.Lines++
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return st, fmt.Errorf("read %s: %w", source, err)
+		}
+		if ctx.Err() != nil {
+			return st, ctx.Err()
+		}
+	}
+	if err := send(); err != nil {
+		return st, err
+	}
+	return st, wait(ctx, &futures, &st)
+}
+
+// formatStatic writes a CSV reader's memory as "MMSI:AT:KEY" entries
+// (KEY in hex), by MMSI, separated by spaces.
+func formatStatic(m map[uint32]ais.StaticSeen) string {
+	mmsis := make([]uint32, 0, len(m))
+	for k := range m {
+		mmsis = append(mmsis, k)
+	}
+	slices.Sort(mmsis)
+	var b []byte
+	for i, k := range mmsis {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = strconv.AppendUint(b, uint64(k), 10)
+		b = strconv.AppendInt(append(b, ':'), m[k].At, 10)
+		b = strconv.AppendUint(append(b, ':'), m[k].Key, 16)
+	}
+	return string(b)
+}
+
+// parseStatic reads formatStatic's text.
+func parseStatic(s string) (map[uint32]ais.StaticSeen, error) {
+	out := map[uint32]ais.StaticSeen{}
+	for _, f := range strings.Fields(s) {
+		a, rest, ok1 := strings.Cut(f, ":")
+		b, c, ok2 := strings.Cut(rest, ":")
+		mmsi, e1 := strconv.ParseUint(a, 10, 32)
+		at, e2 := strconv.ParseInt(b, 10, 64)
+		key, e3 := strconv.ParseUint(c, 16, 64)
+		if !ok1 || !ok2 || e1 != nil || e2 != nil || e3 != nil {
+			return nil, fmt.Errorf("pipeline: bad %s entry %q", HeaderCSVStatic, f)
+		}
+		out[uint32(mmsi)] = ais.StaticSeen{Key: key, At: at}
+	}
+	return out, nil
 }
 
 // looksNMEA says whether the first non-empty line of head is a sentence

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/tidewatch/tidewatch/ais"
 	"github.com/tidewatch/tidewatch/detect"
@@ -218,9 +219,9 @@ func (w *Worker) Run(ctx context.Context) error {
 			run := queue[:n]
 			from, _ := seqOf(run[0])
 			to, _ := seqOf(run[n-1])
-			data := make([][]byte, n)
+			data := make([]block, n)
 			for i, m := range run {
-				data[i] = m.Data()
+				data[i] = block{m.Data(), m.Headers()}
 			}
 			info, err := w.ingest(ctx, from, to, data, flush, false)
 			if err != nil {
@@ -348,21 +349,89 @@ func (w *Worker) options(flush bool) ingest.Options {
 	return o
 }
 
-func (w *Worker) input(from, to uint64, data [][]byte) ingest.Input {
+// block is one message of a run: its payload and headers.
+type block struct {
+	data   []byte
+	header nats.Header
+}
+
+func (w *Worker) input(from, to uint64, data []block) ingest.Input {
 	return ingest.Input{Name: w.inputName(from, to), ID: w.inputID(from), Open: func(context.Context) (ais.Source, io.Closer, error) {
-		rs := make([]io.Reader, len(data))
-		for i, d := range data {
-			rs[i] = bytes.NewReader(d)
-		}
-		r, err := ais.NewReader(io.MultiReader(rs...))
-		if err != nil {
-			return nil, nil, err
-		}
-		return r, io.NopCloser(nil), nil
+		return &blockSource{blocks: data}, io.NopCloser(nil), nil
 	}}
 }
 
-func (w *Worker) ingest(ctx context.Context, from, to uint64, data [][]byte, flush, resumed bool) (RunInfo, error) {
+// blockSource reads a run's messages in order: consecutive NMEA blocks
+// through one NMEA reader (a sentence group is never cut between
+// blocks), each CSV block (HeaderCSV) through a CSV reader of its own,
+// given the header line and seeded with the file's reader's memory of the
+// block's vessels (HeaderCSVStatic).
+type blockSource struct {
+	blocks []block
+	cur    ais.Source
+	done   ais.Stats // the readers finished
+}
+
+func (b *blockSource) Next(m *ais.Message) error {
+	for {
+		if b.cur == nil {
+			if len(b.blocks) == 0 {
+				return io.EOF
+			}
+			src, err := b.open()
+			if err != nil {
+				return err
+			}
+			b.cur = src
+		}
+		err := b.cur.Next(m)
+		if err == io.EOF {
+			b.done.Add(b.cur.Stats())
+			b.cur = nil
+			continue
+		}
+		return err
+	}
+}
+
+// open opens the reader of the next blocks.
+func (b *blockSource) open() (ais.Source, error) {
+	first := b.blocks[0]
+	if header := first.header.Get(HeaderCSV); header != "" {
+		b.blocks = b.blocks[1:]
+		cr, err := ais.NewCSVReader(io.MultiReader(strings.NewReader(header+"\n"), bytes.NewReader(first.data)))
+		if err != nil {
+			return nil, fmt.Errorf("pipeline: CSV block: %w", err)
+		}
+		seed, err := parseStatic(first.header.Get(HeaderCSVStatic))
+		if err != nil {
+			return nil, err
+		}
+		cr.SeedStatic(seed)
+		return cr, nil
+	}
+	n := 0
+	for n < len(b.blocks) && b.blocks[n].header.Get(HeaderCSV) == "" {
+		n++
+	}
+	rs := make([]io.Reader, n)
+	for i, d := range b.blocks[:n] {
+		rs[i] = bytes.NewReader(d.data)
+	}
+	b.blocks = b.blocks[n:]
+	return ais.NewReader(io.MultiReader(rs...))
+}
+
+// Stats sums the counts of the readers so far.
+func (b *blockSource) Stats() *ais.Stats {
+	st := b.done
+	if b.cur != nil {
+		st.Add(b.cur.Stats())
+	}
+	return &st
+}
+
+func (w *Worker) ingest(ctx context.Context, from, to uint64, data []block, flush, resumed bool) (RunInfo, error) {
 	o := w.options(flush)
 	if w.Designated != nil {
 		d, err := w.Designated(ctx)
@@ -465,8 +534,8 @@ func (w *Worker) rangeOf(r store.Run) (from, to uint64, ok bool) {
 // readRange reads the messages from..to of the stream again (those
 // removed by the stream's limits meanwhile are missing: counted as an
 // error, since the run would not be the one begun).
-func readRange(ctx context.Context, s jetstream.Stream, from, to uint64) ([][]byte, error) {
-	var out [][]byte
+func readRange(ctx context.Context, s jetstream.Stream, from, to uint64) ([]block, error) {
+	var out []block
 	for seq := from; seq <= to; seq++ {
 		m, err := s.GetMsg(ctx, seq)
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
@@ -475,7 +544,7 @@ func readRange(ctx context.Context, s jetstream.Stream, from, to uint64) ([][]by
 		if err != nil {
 			return nil, fmt.Errorf("pipeline: read message %d: %w", seq, err)
 		}
-		out = append(out, m.Data)
+		out = append(out, block{m.Data, m.Header})
 	}
 	return out, nil
 }

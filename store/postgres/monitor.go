@@ -91,17 +91,18 @@ func (s *DB) PortfolioVessels(ctx context.Context, tenant, portfolio string) ([]
 }
 
 // PutAlert creates or updates an alert and queues its deliveries in one
-// transaction. A new alert is numbered under the tenant's lock (ids grow
-// in commit order, for readers that follow them); one whose key another
-// node created first is ErrConflict.
+// transaction, under the tenant's alert lock: a new alert's id and every
+// write's change number (the sequence alert_changes) are taken under it,
+// so both grow in commit order, for readers that follow them. A new
+// alert whose key another node created first is ErrConflict.
 func (s *DB) PutAlert(ctx context.Context, a *store.Alert, deliveries []store.Delivery, payload func(*store.Alert) []byte) error {
-	id := a.ID
+	id, change := a.ID, a.Change
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		a.ID = id
+		if err := s.lock(ctx, tx, "alerts", a.Tenant); err != nil {
+			return err
+		}
 		if a.ID == 0 {
-			if err := s.lock(ctx, tx, "alerts", a.Tenant); err != nil {
-				return err
-			}
 			var n int
 			if err := tx.QueryRow(ctx, `SELECT count(*) FROM alerts WHERE tenant = $1 AND key = $2`, a.Tenant, a.Key).Scan(&n); err != nil {
 				return err
@@ -113,13 +114,16 @@ func (s *DB) PutAlert(ctx context.Context, a *store.Alert, deliveries []store.De
 				return err
 			}
 		}
+		if err := tx.QueryRow(ctx, `SELECT nextval('alert_changes')`).Scan(&a.Change); err != nil {
+			return err
+		}
 		j, err := json.Marshal(a)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO alerts(tenant, id, key, state, kind, portfolio, vessel, json) VALUES($1,$2,$3,$4,$5,$6,$7,$8)
-			ON CONFLICT (tenant, id) DO UPDATE SET state = excluded.state, json = excluded.json`,
-			a.Tenant, a.ID, a.Key, a.State, a.Kind, a.Portfolio, a.VesselRef, j); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO alerts(tenant, id, key, state, kind, portfolio, vessel, change, json) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9)
+			ON CONFLICT (tenant, id) DO UPDATE SET state = excluded.state, change = excluded.change, json = excluded.json`,
+			a.Tenant, a.ID, a.Key, a.State, a.Kind, a.Portfolio, a.VesselRef, a.Change, j); err != nil {
 			if isUnique(err) {
 				return fmt.Errorf("alert %s: %w", a.Key, store.ErrConflict)
 			}
@@ -156,19 +160,65 @@ func (s *DB) PutAlert(ctx context.Context, a *store.Alert, deliveries []store.De
 		return nil
 	})
 	if err != nil {
-		a.ID = id
+		a.ID, a.Change = id, change
 	}
 	return err
 }
 
+// alertRows reads alerts with their change numbers: query selects json
+// and change.
+func (s *DB) alertRows(ctx context.Context, query string, args ...any) ([]store.Alert, error) {
+	rows, err := s.pool.Query(ctx, query, args...)
+	if err != nil {
+		if isBadText(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Alert
+	for rows.Next() {
+		var j []byte
+		var change int64
+		if err := rows.Scan(&j, &change); err != nil {
+			return nil, err
+		}
+		var a store.Alert
+		if err := json.Unmarshal(j, &a); err != nil {
+			return nil, fmt.Errorf("alert: %w", err)
+		}
+		a.Change = change
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		if isBadText(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return out, nil
+}
+
+// alertRow reads one alert with its change number.
+func (s *DB) alertRow(ctx context.Context, what, query string, args ...any) (store.Alert, error) {
+	as, err := s.alertRows(ctx, query, args...)
+	if err != nil {
+		return store.Alert{}, err
+	}
+	if len(as) == 0 {
+		return store.Alert{}, fmt.Errorf("%s: %w", what, store.ErrNotFound)
+	}
+	return as[0], nil
+}
+
 // Alert returns one alert.
 func (s *DB) Alert(ctx context.Context, tenant string, id int64) (store.Alert, error) {
-	return jsonRow[store.Alert](ctx, s, fmt.Sprintf("alert %d", id), `SELECT json FROM alerts WHERE tenant = $1 AND id = $2`, tenant, id)
+	return s.alertRow(ctx, fmt.Sprintf("alert %d", id), `SELECT json, change FROM alerts WHERE tenant = $1 AND id = $2`, tenant, id)
 }
 
 // AlertByKey returns the alert of a change of state.
 func (s *DB) AlertByKey(ctx context.Context, tenant, key string) (store.Alert, error) {
-	return jsonRow[store.Alert](ctx, s, "alert "+key, `SELECT json FROM alerts WHERE tenant = $1 AND key = $2`, tenant, key)
+	return s.alertRow(ctx, "alert "+key, `SELECT json, change FROM alerts WHERE tenant = $1 AND key = $2`, tenant, key)
 }
 
 // Alerts returns a tenant's alerts, newest first.
@@ -194,11 +244,21 @@ func (s *DB) Alerts(ctx context.Context, tenant string, f store.AlertFilter) ([]
 	if f.AfterID > 0 {
 		where = append(where, "id > "+arg(f.AfterID))
 	}
+	if f.AfterChange > 0 {
+		where = append(where, "change > "+arg(f.AfterChange))
+	}
 	limit := f.Limit
 	if limit <= 0 || limit > 10000 {
 		limit = 10000
 	}
-	return jsonRows[store.Alert](ctx, s, "alert", `SELECT json FROM alerts WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT `+arg(limit), args...)
+	order := "id DESC"
+	switch f.Order {
+	case store.AlertsByChange:
+		order = "change"
+	case store.AlertsLastChanged:
+		order = "change DESC"
+	}
+	return s.alertRows(ctx, `SELECT json, change FROM alerts WHERE `+strings.Join(where, " AND ")+` ORDER BY `+order+` LIMIT `+arg(limit), args...)
 }
 
 // webhookRecord stores a webhook with its sealed secrets (which its JSON

@@ -412,3 +412,36 @@ func TestUpdateDecisionIfAcrossNodes(t *testing.T) {
 		t.Errorf("no such decision: %v", err)
 	}
 }
+
+// TestAlertChangesMigration: a store made before alerts had change
+// numbers (migration 5 undone) numbers its alerts by id when opened, and
+// later writes follow them.
+func TestAlertChangesMigration(t *testing.T) {
+	url := pgtest.URL(t)
+	db := open(t, url)
+	for i, tenant := range []string{"club", "club", "other"} {
+		a := &store.Alert{Tenant: tenant, Key: fmt.Sprint("k", i), Version: 1, Kind: "event", State: "open"}
+		if err := db.PutAlert(ctx, a, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Pool().Exec(ctx, `DROP INDEX alerts_change; ALTER TABLE alerts DROP COLUMN change; DROP SEQUENCE alert_changes; UPDATE tidewatch_schema SET version = 4`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db = open(t, url)
+	defer db.Close()
+	as, err := db.Alerts(ctx, "club", store.AlertFilter{Order: store.AlertsByChange})
+	if err != nil || len(as) != 2 || as[0].ID != 1 || as[1].ID != 2 || as[0].Change >= as[1].Change {
+		t.Fatalf("after the migration: %+v %v", as, err)
+	}
+	o, err := db.Alert(ctx, "other", 1)
+	if err != nil || o.Change <= 0 {
+		t.Fatalf("the other tenant's alert: %+v %v", o, err)
+	}
+	a := as[0]
+	a.State = "acknowledged"
+	if err := db.PutAlert(ctx, &a, nil, nil); err != nil || a.Change <= max(as[1].Change, o.Change) {
+		t.Errorf("a change after the migration: %d (%v), not after %d and %d", a.Change, err, as[1].Change, o.Change)
+	}
+}

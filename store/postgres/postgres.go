@@ -111,6 +111,16 @@ var migrations = []string{
 	`INSERT INTO tenants(id, json) VALUES('local', json_build_object('id', 'local', 'name', 'Local installation', 'operator', true,
 		'created', to_char(date_trunc('milliseconds', now() AT TIME ZONE 'UTC'), 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'policy', '{}'::json))
 	ON CONFLICT (id) DO NOTHING;`,
+	// 5: alerts are ordered by when they last changed (a new alert, a
+	// new version, a state change), so a server follows what other
+	// servers changed: a sequence, taken under the tenant's alert lock
+	// (commit order). Alerts already stored are numbered by id.
+	`CREATE SEQUENCE alert_changes;
+	ALTER TABLE alerts ADD COLUMN change bigint NOT NULL DEFAULT 0;
+	UPDATE alerts a SET change = o.n FROM (SELECT tenant, id, row_number() OVER (ORDER BY tenant, id) AS n FROM alerts) o WHERE a.tenant = o.tenant AND a.id = o.id;
+	SELECT setval('alert_changes', coalesce(max(change), 0) + 1, false) FROM alerts;
+	ALTER TABLE alerts ALTER COLUMN change DROP DEFAULT;
+	CREATE INDEX alerts_change ON alerts(tenant, change);`,
 }
 
 // SchemaVersion is the number of migrations this build knows.

@@ -97,8 +97,15 @@ func (s *DB) PortfolioVessels(ctx context.Context, tenant, portfolio string) ([]
 }
 
 // PutAlert creates or updates an alert and queues its deliveries in one
-// transaction.
-func (s *DB) PutAlert(ctx context.Context, a *store.Alert, deliveries []store.Delivery, payload func(*store.Alert) []byte) error {
+// transaction; each write's change number is the tenant's highest plus
+// one, taken in the transaction (writers are serialised).
+func (s *DB) PutAlert(ctx context.Context, a *store.Alert, deliveries []store.Delivery, payload func(*store.Alert) []byte) (err error) {
+	id, change := a.ID, a.Change
+	defer func() {
+		if err != nil {
+			a.ID, a.Change = id, change
+		}
+	}()
 	tx, err := s.begin(ctx)
 	if err != nil {
 		return err
@@ -116,13 +123,16 @@ func (s *DB) PutAlert(ctx context.Context, a *store.Alert, deliveries []store.De
 			return err
 		}
 	}
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(change), 0) + 1 FROM alerts WHERE tenant = ?`, a.Tenant).Scan(&a.Change); err != nil {
+		return err
+	}
 	j, err := json.Marshal(a)
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO alerts(tenant, id, key, state, kind, portfolio, vessel, json) VALUES(?,?,?,?,?,?,?,?)
-		ON CONFLICT(tenant, id) DO UPDATE SET state = excluded.state, json = excluded.json`,
-		a.Tenant, a.ID, a.Key, a.State, a.Kind, a.Portfolio, a.VesselRef, string(j)); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO alerts(tenant, id, key, state, kind, portfolio, vessel, change, json) VALUES(?,?,?,?,?,?,?,?,?)
+		ON CONFLICT(tenant, id) DO UPDATE SET state = excluded.state, change = excluded.change, json = excluded.json`,
+		a.Tenant, a.ID, a.Key, a.State, a.Kind, a.Portfolio, a.VesselRef, a.Change, string(j)); err != nil {
 		return fmt.Errorf("store alert: %w", err)
 	}
 	var body []byte
@@ -153,14 +163,51 @@ func (s *DB) PutAlert(ctx context.Context, a *store.Alert, deliveries []store.De
 	return tx.Commit()
 }
 
+// alertRows reads alerts with their change numbers: query selects json
+// and change.
+func alertRows(ctx context.Context, db *sql.DB, query string, args ...any) ([]store.Alert, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Alert
+	for rows.Next() {
+		var j []byte
+		var change int64
+		if err := rows.Scan(&j, &change); err != nil {
+			return nil, err
+		}
+		var a store.Alert
+		if err := json.Unmarshal(j, &a); err != nil {
+			return nil, fmt.Errorf("alert: %w", err)
+		}
+		a.Change = change
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// alertRow reads one alert with its change number.
+func alertRow(ctx context.Context, db *sql.DB, what, query string, args ...any) (store.Alert, error) {
+	as, err := alertRows(ctx, db, query, args...)
+	if err != nil {
+		return store.Alert{}, err
+	}
+	if len(as) == 0 {
+		return store.Alert{}, fmt.Errorf("%s: %w", what, store.ErrNotFound)
+	}
+	return as[0], nil
+}
+
 // Alert returns one alert.
 func (s *DB) Alert(ctx context.Context, tenant string, id int64) (store.Alert, error) {
-	return jsonRow[store.Alert](ctx, s.r, fmt.Sprintf("alert %d", id), `SELECT json FROM alerts WHERE tenant = ? AND id = ?`, tenant, id)
+	return alertRow(ctx, s.r, fmt.Sprintf("alert %d", id), `SELECT json, change FROM alerts WHERE tenant = ? AND id = ?`, tenant, id)
 }
 
 // AlertByKey returns the alert of a change of state.
 func (s *DB) AlertByKey(ctx context.Context, tenant, key string) (store.Alert, error) {
-	return jsonRow[store.Alert](ctx, s.w, "alert "+key, `SELECT json FROM alerts WHERE tenant = ? AND key = ?`, tenant, key)
+	return alertRow(ctx, s.w, "alert "+key, `SELECT json, change FROM alerts WHERE tenant = ? AND key = ?`, tenant, key)
 }
 
 // Alerts returns a tenant's alerts, newest first.
@@ -190,12 +237,23 @@ func (s *DB) Alerts(ctx context.Context, tenant string, f store.AlertFilter) ([]
 		where = append(where, "id > ?")
 		args = append(args, f.AfterID)
 	}
+	if f.AfterChange > 0 {
+		where = append(where, "change > ?")
+		args = append(args, f.AfterChange)
+	}
 	limit := f.Limit
 	if limit <= 0 || limit > 10000 {
 		limit = 10000
 	}
 	args = append(args, limit)
-	return jsonRows[store.Alert](ctx, s.r, "alert", `SELECT json FROM alerts WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT ?`, args...)
+	order := "id DESC"
+	switch f.Order {
+	case store.AlertsByChange:
+		order = "change"
+	case store.AlertsLastChanged:
+		order = "change DESC"
+	}
+	return alertRows(ctx, s.r, `SELECT json, change FROM alerts WHERE `+strings.Join(where, " AND ")+` ORDER BY `+order+` LIMIT ?`, args...)
 }
 
 // PutWebhook creates or replaces a webhook; its sealed secrets are kept

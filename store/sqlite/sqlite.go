@@ -114,6 +114,14 @@ var migrations = []migration{
 	// statePart bytes (SQLite and its driver hold a blob read whole about
 	// four times over; a checkpoint can be a hundred MB).
 	{sql: `CREATE TABLE detector_state(key TEXT NOT NULL, part INTEGER NOT NULL, data BLOB NOT NULL, updated_ms INTEGER NOT NULL, PRIMARY KEY(key, part)) WITHOUT ROWID;`},
+	// 8: alerts are ordered by when they last changed (a new alert, a new
+	// version, a state change), so a server follows what others changed:
+	// the tenant's highest change plus one, taken in the writing
+	// transaction (one writer at a time). Alerts already stored are
+	// numbered by id.
+	{sql: `ALTER TABLE alerts ADD COLUMN change INTEGER NOT NULL DEFAULT 0;
+	UPDATE alerts SET change = id;
+	CREATE INDEX alerts_change ON alerts(tenant, change);`},
 }
 
 // migrateLocalTenant creates the "local" operator tenant and moves the
@@ -319,6 +327,9 @@ func openReadOnly(path string) (*DB, error) {
 }
 
 func isReadOnlyErr(err error) bool {
+	if errors.As(err, new(newerSchemaError)) {
+		return false // its text holds this build's version: "(8)" is not SQLite's code 8
+	}
 	s := err.Error()
 	return strings.Contains(s, "SQLITE_READONLY") || strings.Contains(s, "SQLITE_CANTOPEN") || strings.Contains(s, "readonly database") ||
 		strings.Contains(s, "(14)") || strings.Contains(s, "(8)")
@@ -327,6 +338,13 @@ func isReadOnlyErr(err error) bool {
 // escapePath makes a file path safe inside a file: URI.
 func escapePath(p string) string {
 	return (&url.URL{Path: p}).EscapedPath()
+}
+
+// newerSchemaError refuses a store written by a newer build.
+type newerSchemaError struct{ have, know int }
+
+func (e newerSchemaError) Error() string {
+	return fmt.Sprintf("schema version %d is newer than this build knows (%d): use a newer tidewatch", e.have, e.know)
 }
 
 // ReadOnly says the store was opened without write access.
@@ -351,7 +369,7 @@ func (s *DB) migrate() error {
 	if err := conn.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&current); err == nil && current == len(migrations) {
 		return nil
 	} else if err == nil && current > len(migrations) {
-		return fmt.Errorf("schema version %d is newer than this build knows (%d): use a newer tidewatch", current, len(migrations))
+		return newerSchemaError{current, len(migrations)}
 	}
 	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
 		return fmt.Errorf("lock for migration: %w", err)
@@ -367,7 +385,7 @@ func (s *DB) migrate() error {
 		return fmt.Errorf("read schema version: %w", err)
 	}
 	if v > len(migrations) {
-		return fmt.Errorf("schema version %d is newer than this build knows (%d): use a newer tidewatch", v, len(migrations))
+		return newerSchemaError{v, len(migrations)}
 	}
 	for i := v; i < len(migrations); i++ {
 		m := migrations[i]

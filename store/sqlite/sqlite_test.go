@@ -104,3 +104,37 @@ func TestConformanceNodes(t *testing.T) {
 		return a, b
 	})
 }
+
+// TestAlertChangesMigration: a store made before alerts had change
+// numbers (version 7) numbers its alerts by id when opened, and later
+// writes follow them.
+func TestAlertChangesMigration(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "s.db")
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"k1", "k2"} {
+		if err := db.PutAlert(ctx, &store.Alert{Tenant: "club", Key: key, Version: 1, Kind: "event", State: "open"}, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.w.Exec(`DROP INDEX alerts_change; ALTER TABLE alerts DROP COLUMN change; PRAGMA user_version = 7`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if db, err = Open(path); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	as, err := db.Alerts(ctx, "club", store.AlertFilter{Order: store.AlertsByChange})
+	if err != nil || len(as) != 2 || as[0].ID != 1 || as[0].Change != 1 || as[1].Change != 2 {
+		t.Fatalf("after the migration: %+v %v", as, err)
+	}
+	a := as[0]
+	a.State = "acknowledged"
+	if err := db.PutAlert(ctx, &a, nil, nil); err != nil || a.Change != 3 {
+		t.Errorf("a change after the migration: %d (%v)", a.Change, err)
+	}
+}

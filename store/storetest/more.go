@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -400,6 +401,151 @@ func testAlerts(t *testing.T, st store.Store) {
 	var p store.Alert
 	if err := json.Unmarshal(ds[1].Payload, &p); err != nil || p.ID != 1 || p.Version != 1 {
 		t.Errorf("payload of the first version: %s", ds[1].Payload)
+	}
+}
+
+// testAlertChanges: every write of an alert (new, a new version, a state
+// change) gets a higher change number than any before it in its tenant,
+// and readers follow the changes by it.
+func testAlertChanges(t *testing.T, st store.Store) {
+	a1, a2, b1 := alert("club", "k1"), alert("club", "k2"), alert("other", "k1")
+	must(t, st.PutAlert(ctx, a1, nil, nil))
+	must(t, st.PutAlert(ctx, a2, nil, nil))
+	must(t, st.PutAlert(ctx, b1, nil, nil))
+	if a1.Change <= 0 || a2.Change <= a1.Change {
+		t.Fatalf("changes of two new alerts: %d, %d", a1.Change, a2.Change)
+	}
+	mark := a2.Change
+	a1.State, a1.By = "acknowledged", "bob"
+	must(t, st.PutAlert(ctx, a1, nil, nil))
+	if a1.Change <= mark {
+		t.Errorf("a state change is change %d, not after %d", a1.Change, mark)
+	}
+	dup := alert("club", "k2")
+	if err := st.PutAlert(ctx, dup, nil, nil); !errors.Is(err, store.ErrConflict) || dup.Change != 0 || dup.ID != 0 {
+		t.Errorf("a refused alert: %v, id %d, change %d", err, dup.ID, dup.Change)
+	}
+	if got, err := st.Alert(ctx, "club", a1.ID); err != nil || got.Change != a1.Change {
+		t.Errorf("read back: change %d (%v), want %d", got.Change, err, a1.Change)
+	}
+	if got, err := st.AlertByKey(ctx, "club", "k2"); err != nil || got.Change != a2.Change {
+		t.Errorf("read back by key: change %d (%v), want %d", got.Change, err, a2.Change)
+	}
+	if b, _ := json.Marshal(a1); strings.Contains(string(b), "change") {
+		t.Errorf("the change number is in the alert's JSON: %s", b)
+	}
+	changes := func(f store.AlertFilter) string {
+		as, err := st.Alerts(ctx, "club", f)
+		must(t, err)
+		s := ""
+		for _, a := range as {
+			s += fmt.Sprintf("%d@%d ", a.ID, a.Change)
+		}
+		return s
+	}
+	// Another writer's change after the mark: only a1, once, with its
+	// new state.
+	if got, want := changes(store.AlertFilter{AfterChange: mark, Order: store.AlertsByChange}), fmt.Sprintf("1@%d ", a1.Change); got != want {
+		t.Errorf("changed after %d: %q, want %q", mark, got, want)
+	}
+	if got, want := changes(store.AlertFilter{Order: store.AlertsByChange}), fmt.Sprintf("2@%d 1@%d ", a2.Change, a1.Change); got != want {
+		t.Errorf("by change: %q, want %q", got, want)
+	}
+	if got, want := changes(store.AlertFilter{Order: store.AlertsLastChanged, Limit: 1}), fmt.Sprintf("1@%d ", a1.Change); got != want {
+		t.Errorf("last changed: %q, want %q", got, want)
+	}
+	if got, want := changes(store.AlertFilter{}), fmt.Sprintf("2@%d 1@%d ", a2.Change, a1.Change); got != want {
+		t.Errorf("newest first: %q, want %q", got, want)
+	}
+	if as, _ := st.Alerts(ctx, "other", store.AlertFilter{AfterChange: a2.Change + 1000, Order: store.AlertsByChange}); len(as) != 0 {
+		t.Errorf("another tenant's changes far ahead: %d", len(as))
+	}
+}
+
+// followAlertChanges: writers on every node change alerts while a reader
+// on one of them follows the changes in batches (AfterChange, by
+// change): change numbers grow in commit order, so the reader, after a
+// last read, holds every alert's last state; a change numbered before
+// one already read but committed after it would be lost.
+func followAlertChanges(t *testing.T, sts []store.Store) {
+	t.Helper()
+	const writers, alerts, rounds = 4, 5, 6
+	seen := map[int64]store.Alert{}
+	stop := make(chan struct{})
+	readerDone := make(chan error, 1)
+	reader := sts[len(sts)-1]
+	var cursor int64
+	read := func() error {
+		for {
+			as, err := reader.Alerts(ctx, "club", store.AlertFilter{AfterChange: cursor, Order: store.AlertsByChange, Limit: 3})
+			if err != nil {
+				return err
+			}
+			if len(as) == 0 {
+				return nil
+			}
+			for _, a := range as {
+				if a.Change <= cursor {
+					return fmt.Errorf("change %d read after %d", a.Change, cursor)
+				}
+				seen[a.ID] = a
+				cursor = a.Change
+			}
+		}
+	}
+	go func() {
+		for {
+			select {
+			case <-stop:
+				readerDone <- read()
+				return
+			default:
+			}
+			if err := read(); err != nil {
+				readerDone <- err
+				return
+			}
+		}
+	}()
+	concurrently(writers, func(w int) {
+		st := sts[w%len(sts)]
+		var mine []*store.Alert
+		for i := 0; i < alerts; i++ {
+			a := alert("club", fmt.Sprintf("w%d-%d", w, i))
+			if err := st.PutAlert(ctx, a, nil, nil); err != nil {
+				t.Errorf("raise: %v", err)
+				return
+			}
+			mine = append(mine, a)
+		}
+		for r := 1; r <= rounds; r++ {
+			for _, a := range mine {
+				a.Version, a.By = r+1, fmt.Sprint("r", r)
+				if err := st.PutAlert(ctx, a, nil, nil); err != nil {
+					t.Errorf("change: %v", err)
+					return
+				}
+			}
+		}
+	})
+	close(stop)
+	if err := <-readerDone; err != nil {
+		t.Fatal(err)
+	}
+	all, err := sts[0].Alerts(ctx, "club", store.AlertFilter{})
+	must(t, err)
+	if len(all) != writers*alerts || len(seen) != len(all) {
+		t.Fatalf("%d alerts stored, %d followed, want %d", len(all), len(seen), writers*alerts)
+	}
+	changes := map[int64]bool{}
+	for _, a := range all {
+		if changes[a.Change] {
+			t.Errorf("change %d given twice", a.Change)
+		}
+		changes[a.Change] = true
+		if got := seen[a.ID]; got.Change != a.Change || got.Version != rounds+1 || got.By != a.By {
+			t.Errorf("alert %d: followed change %d version %d, stored %d version %d", a.ID, got.Change, got.Version, a.Change, a.Version)
+		}
 	}
 }
 
@@ -857,6 +1003,7 @@ func RunNodes(t *testing.T, open OpenNodes) {
 		{"IngestLockAcrossNodes", nodeIngestLock},
 		{"DeliveriesClaimedOnce", func(t *testing.T, sts []store.Store) { claimAll(t, sts, 80) }},
 		{"AlertsRaisedOnce", raiseOnce},
+		{"AlertChangesFollowed", followAlertChanges},
 		{"AuditAppends", appendAll},
 		{"DecisionNumbers", decideAll},
 		{"ListVersionsOnce", putVersionsOnce},

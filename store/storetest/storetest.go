@@ -58,6 +58,7 @@ func Run(t *testing.T, open Open) {
 		{"ListVersionTwiceInACall", testListVersionTwiceInACall},
 		{"Portfolios", testPortfolios},
 		{"Alerts", testAlerts},
+		{"AlertChanges", testAlertChanges},
 		{"WebhooksAndDeliveries", testWebhooksAndDeliveries},
 		{"MonitorState", testMonitorState},
 		{"EventsAfter", testEventsAfter},
