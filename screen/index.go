@@ -156,9 +156,16 @@ func buildNameIndex(t sanctions.EntityType, entities []*sanctions.Entity, keys [
 	// Word weights: rare words say more about who is meant than common
 	// ones ("KOREA", "TRADING", "SHIPPING").
 	n := float64(ents) + 1
+	words := make([]string, 0, len(df))
+	for w := range df {
+		words = append(words, w)
+	}
+	// Summed in word order: in map order the average differed in its
+	// last bits from one build to the next (and so could a score).
+	sort.Strings(words)
 	sum := 0.0
-	for w, d := range df {
-		v := math.Max(0.3, math.Log(n/float64(d)))
+	for _, w := range words {
+		v := math.Max(0.3, math.Log(n/float64(df[w])))
 		ni.idf[w] = v
 		sum += v
 	}

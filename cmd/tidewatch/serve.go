@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -24,6 +25,7 @@ import (
 	"github.com/tidewatch/tidewatch/ais"
 	"github.com/tidewatch/tidewatch/internal/app"
 	"github.com/tidewatch/tidewatch/internal/httpapi"
+	"github.com/tidewatch/tidewatch/internal/indexcache"
 	"github.com/tidewatch/tidewatch/internal/logbuf"
 	"github.com/tidewatch/tidewatch/internal/web"
 	"github.com/tidewatch/tidewatch/listupdate"
@@ -34,7 +36,7 @@ import (
 
 func runServe(e *env, args []string) error {
 	var sf storeFlags
-	var addr, logLevel, demoDir, sealFile, watchDir, pprofAddr string
+	var addr, logLevel, demoDir, sealFile, watchDir, pprofAddr, indexCacheDir string
 	var demo, secureCookies, hookPrivate bool
 	var users []demoUser
 	var opt httpapi.Options
@@ -54,6 +56,12 @@ The garbage collector runs at GOGC=400 with a soft memory limit of 3 GiB
 (GOMEMLIMIT) unless the environment sets them: a server's heap is mostly
 its long-lived screening index, and collecting it less often took a
 third off the CPU of each screening (docs/benchmarks.md).
+
+The server is ready once it has the screening index of the lists in force.
+It saves the index it builds in --index-cache (beside a SQLite store by
+default) and the next start reads it instead of building it again, when
+the lists and the program are the same; a damaged file is logged and
+rebuilt (docs/index-cache.md).
 
 Every request but those carries an API key ('tidewatch keys create'):
 Authorization: Bearer KEY. Keys belong to a tenant and have a role; a
@@ -105,6 +113,7 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 	fs.DurationVar(&feedLateness, "feed-lateness", 10*time.Minute, "live feeds: reorder window: an alert comes this long after its fix at most, and fixes arriving later than this are counted late, not detected (files keep the detectors' 2 h; 1ms: as soon as a later second's fix arrives)")
 	fs.BoolVar(&secureCookies, "secure-cookies", false, "mark the web interface's cookies Secure on plain HTTP too (behind a TLS proxy)")
 	fs.BoolVar(&hookPrivate, "webhook-allow-private", false, "let webhooks reach loopback and private addresses (a receiver on this host or network; --demo allows them)")
+	fs.StringVar(&indexCacheDir, "index-cache", "", "where the built screening index is saved, so the next start reads it instead of building it (docs/index-cache.md; default: beside a SQLite store (FILE.index), or the user cache directory for PostgreSQL; off: never)")
 	fs.StringVar(&sealFile, "seal-key-file", "", "the key that seals webhook secrets (default: the store's path + .key, made if missing)")
 	tuneGC()
 	if _, err := parseFlags(fs, args); err != nil {
@@ -163,12 +172,17 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 	if demo {
 		s, st, keys, users, err = serveDemo(demoDir, logger, sealKey)
 	} else {
-		s, st, err = sf.service(app.Config{Logger: logger, SealKey: sealKey, AllowPrivateWebhookTargets: hookPrivate, Publish: publish})
+		cfg := app.Config{Logger: logger, SealKey: sealKey, AllowPrivateWebhookTargets: hookPrivate, Publish: publish}
+		cfg.IndexCache, cfg.Program = openIndexCache(indexCacheDir, storePath, logger)
+		s, st, err = sf.service(cfg)
 	}
 	if err != nil {
 		return err
 	}
 	defer closeService(s, st)
+	// An index built at this start is saved in the background: a stop
+	// right after start waits for it, so the next start finds it.
+	defer s.WaitIndexSaved()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if n, err := s.EnsureLists(ctx); err != nil {
@@ -274,6 +288,39 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// openIndexCache opens the screening index cache (--index-cache): dir, or
+// by default a directory beside a SQLite store, or for a PostgreSQL store
+// one per database in the user's cache directory (docs/index-cache.md).
+// Without a cache, or without this executable's build ID to key it by,
+// every start builds its index (logged).
+func openIndexCache(dir, storePath string, logger *slog.Logger) (app.IndexCache, string) {
+	if dir == "off" {
+		return nil, ""
+	}
+	if dir == "" {
+		if !postgres.IsURL(storePath) {
+			dir = storePath + ".index"
+		} else if base, err := os.UserCacheDir(); err == nil {
+			sum := sha256.Sum256([]byte(postgres.Redact(storePath)))
+			dir = filepath.Join(base, "tidewatch", "index-"+hex.EncodeToString(sum[:6]))
+		} else {
+			logger.Warn("no index cache: no user cache directory (give --index-cache DIR)", "err", err.Error())
+			return nil, ""
+		}
+	}
+	program, err := indexcache.BuildID()
+	if err != nil {
+		logger.Warn("no index cache: this executable's build ID is unreadable", "err", err.Error())
+		return nil, ""
+	}
+	c, err := indexcache.Open(dir)
+	if err != nil {
+		logger.Warn("no index cache", "err", err.Error())
+		return nil, ""
+	}
+	return c, program
 }
 
 // serveDemo builds the demo store and makes two tenants' keys.

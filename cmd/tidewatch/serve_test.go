@@ -4,9 +4,13 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/tidewatch/tidewatch/internal/app"
+	"github.com/tidewatch/tidewatch/internal/indexcache"
 	"github.com/tidewatch/tidewatch/store"
 )
 
@@ -52,5 +56,37 @@ func TestServeDemo(t *testing.T) {
 		if kinds[ref] == 0 {
 			t.Errorf("no high alert for the demo's %s: %+v", ref, as)
 		}
+	}
+}
+
+// TestOpenIndexCache: --index-cache defaults beside a SQLite store, to
+// one directory per PostgreSQL database in the user cache directory (the
+// password not part of its name), and "off" turns it off.
+func TestOpenIndexCache(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	dir := t.TempDir()
+	if c, program := openIndexCache("off", filepath.Join(dir, "tw.db"), log); c != nil || program != "" {
+		t.Fatalf("off: %v %q", c, program)
+	}
+	c, program := openIndexCache("", filepath.Join(dir, "tw.db"), log)
+	if d, ok := c.(*indexcache.Dir); !ok || d.Path() != filepath.Join(dir, "tw.db.index") || program == "" {
+		t.Fatalf("beside SQLite: %v %q", c, program)
+	}
+	if st, err := os.Stat(filepath.Join(dir, "tw.db.index")); err != nil || !st.IsDir() {
+		t.Fatalf("directory not made: %v", err)
+	}
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "xdg"))
+	a, _ := openIndexCache("", "postgres://u:secret@db.example/tw", log)
+	b, _ := openIndexCache("", "postgres://u:other@db.example/tw", log)
+	other, _ := openIndexCache("", "postgres://u:secret@db.example/tw2", log)
+	da, ok := a.(*indexcache.Dir)
+	if !ok || !strings.HasPrefix(da.Path(), filepath.Join(dir, "xdg", "tidewatch", "index-")) || strings.Contains(da.Path(), "secret") {
+		t.Fatalf("PostgreSQL: %v", a)
+	}
+	if b.(*indexcache.Dir).Path() != da.Path() || other.(*indexcache.Dir).Path() == da.Path() {
+		t.Errorf("one directory per database: %s %s %s", da.Path(), b.(*indexcache.Dir).Path(), other.(*indexcache.Dir).Path())
+	}
+	if c, _ := openIndexCache(filepath.Join(dir, "given"), "postgres://u@h/db", log); c.(*indexcache.Dir).Path() != filepath.Join(dir, "given") {
+		t.Errorf("--index-cache DIR: %v", c)
 	}
 }

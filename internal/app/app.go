@@ -86,6 +86,14 @@ type Config struct {
 	// pipeline), whose workers detect and store. It returns a name for
 	// what it published (the stream's range).
 	Publish func(ctx context.Context, inputs []ingest.Input, flush bool) (string, error)
+	// IndexCache keeps built screening indexes across restarts
+	// (docs/index-cache.md); nil: every start builds its index.
+	IndexCache IndexCache
+	// Program names this build of the program exactly (the executable's
+	// Go build ID): a saved index is read only by the build that wrote
+	// it, since another may normalise or merge names otherwise. Without
+	// it IndexCache is not used.
+	Program string
 	// LiveStandbyEvery is how often a server waiting as the standby of a
 	// live input another server holds tries to take it over (default
 	// DefaultLiveStandby).
@@ -134,6 +142,8 @@ type Service struct {
 	live         liveInputs
 	riskHash     string
 	scratch      func() (ScratchStore, error)
+	indexCache   IndexCache
+	program      string
 	liveStandby  time.Duration
 }
 
@@ -174,6 +184,7 @@ func New(cfg Config) *Service {
 	s.hookClient = sync.OnceValue(func() *http.Client { return s.newWebhookClient(defaultDeliveryTimeout) })
 	s.scratch = cfg.Scratch
 	s.publish = cfg.Publish
+	s.indexCache, s.program = cfg.IndexCache, cfg.Program
 	return s
 }
 

@@ -241,7 +241,11 @@ func (s *Service) ExportCase(ctx context.Context, p Principal, req CaseExportReq
 		return nil, err
 	}
 	var lists []CaseList
-	datasets := append([]*sanctions.Dataset(nil), idx.datasets...)
+	inForce, err := idx.lists(ctx)
+	if err != nil {
+		return nil, err
+	}
+	datasets := append([]*sanctions.Dataset(nil), inForce...)
 	sort.Slice(datasets, func(i, j int) bool { return datasets[i].Version.ID < datasets[j].Version.ID })
 	for _, d := range datasets {
 		dir := caseListsDir + unsafeName.ReplaceAllString(d.Version.ID, "_") + "/"

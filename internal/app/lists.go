@@ -490,7 +490,7 @@ func (s *Service) InForce(ctx context.Context, p Principal, at time.Time) ([]*sa
 	if err != nil {
 		return nil, err
 	}
-	return ix.datasets, nil
+	return ix.lists(ctx)
 }
 
 // ListSource fetches one list's files from where it is published (the

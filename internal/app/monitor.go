@@ -120,11 +120,18 @@ func (s *Service) ScreenListChanges(ctx context.Context) (MonitorResult, error) 
 	var changed []*sanctions.Entity
 	var removed []*sanctions.Entity
 	var changedLists []string
-	for _, d := range idx.datasets {
-		old, ok := was[d.Version.List]
-		if ok && old == d.Version.ID {
+	for i, v := range idx.versions {
+		old, ok := was[v.List]
+		if ok && old == v.ID {
 			continue
 		}
+		// A list changed: its entities are needed (an index read from
+		// the cache reads them now).
+		ds, err := idx.lists(ctx)
+		if err != nil {
+			return res, err
+		}
+		d := ds[i]
 		changedLists = append(changedLists, d.Version.ID)
 		if !ok {
 			changed = append(changed, d.Entities...)
@@ -245,9 +252,9 @@ func (s *Service) indexBehind(ctx context.Context, idx *screenIndex, was map[str
 	for _, v := range all {
 		byID[v.ID] = v
 	}
-	for _, d := range idx.datasets {
-		old, ok := byID[was[d.Version.List]]
-		if ok && old.ID != d.Version.ID && d.Version.Before(old) {
+	for _, v := range idx.versions {
+		old, ok := byID[was[v.List]]
+		if ok && old.ID != v.ID && v.Before(old) {
 			s.log.Info("monitor: the screening index is older than the versions screened; waiting for the new one", "index", idx.key, "screened", old.ID)
 			return true, nil
 		}

@@ -49,7 +49,11 @@ func BenchmarkReverseScreening(b *testing.B) {
 		b.Fatal(err)
 	}
 	var newUN, oldUN *sanctions.Dataset
-	for _, d := range idx.datasets {
+	inForce, err := idx.lists(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, d := range inForce {
 		if d.Version.List == "un" {
 			newUN = d
 		}

@@ -20,7 +20,11 @@ import (
 type screenIndex struct {
 	key      string
 	versions []sanctions.Version
+	// datasets are the versions' entities as listed (lists); an index
+	// read from the cache loads them from the store when first asked.
+	dsMu     sync.Mutex
 	datasets []*sanctions.Dataset
+	load     func(context.Context) ([]*sanctions.Dataset, error)
 	ix       *screen.Index
 	risk     *risk.Screener
 	refs     []VersionRef
@@ -55,6 +59,8 @@ type screenCache struct {
 	// memo keeps the key in force within one second: screening asks for
 	// it on every query.
 	memo atomic.Pointer[keyMemo]
+	// saves are the index cache writes in flight.
+	saves sync.WaitGroup
 }
 
 type keyMemo struct {
@@ -173,7 +179,32 @@ func (c *screenCache) touch(key string) {
 func (c *screenCache) build(ctx context.Context, key string, vs []sanctions.Version) (*screenIndex, error) {
 	start := time.Now()
 	idx := &screenIndex{key: key, versions: vs}
-	idx.datasets = make([]*sanctions.Dataset, len(vs))
+	idx.load = func(ctx context.Context) ([]*sanctions.Dataset, error) { return c.datasets(ctx, vs) }
+	ck := c.cacheKey(vs)
+	source := "cache"
+	if idx.ix = c.readCached(ck, key); idx.ix == nil {
+		source = "lists"
+		ds, err := idx.lists(ctx)
+		if err != nil {
+			return nil, err
+		}
+		idx.ix = screen.NewIndex(sanctions.Merge(ds...))
+		c.saveCached(ck, key, idx.ix)
+	}
+	idx.risk = risk.ScreenerFor(idx.ix)
+	for _, v := range vs {
+		idx.refs = append(idx.refs, VersionRef{ID: v.ID, List: v.List, SHA256: v.SHA256, Published: v.Published})
+	}
+	idx.built = time.Since(start)
+	c.s.Metrics.add(func(m *Counters) { m.IndexBuilds++; m.IndexBuildSecs += idx.built.Seconds() })
+	c.s.log.Info("screening index built", "versions", key, "from", source, "entities", idx.ix.Len(), "seconds", idx.built.Seconds())
+	return idx, nil
+}
+
+// datasets reads the entities of versions from the store, each version
+// on its own goroutine.
+func (c *screenCache) datasets(ctx context.Context, vs []sanctions.Version) ([]*sanctions.Dataset, error) {
+	out := make([]*sanctions.Dataset, len(vs))
 	errs := make([]error, len(vs))
 	var wg sync.WaitGroup
 	for i, v := range vs {
@@ -181,7 +212,7 @@ func (c *screenCache) build(ctx context.Context, key string, vs []sanctions.Vers
 		go func() {
 			defer wg.Done()
 			ents, err := c.s.st.ListEntities(ctx, v.ID)
-			idx.datasets[i], errs[i] = &sanctions.Dataset{Version: v, Entities: ents}, err
+			out[i], errs[i] = &sanctions.Dataset{Version: v, Entities: ents}, err
 		}()
 	}
 	wg.Wait()
@@ -190,15 +221,7 @@ func (c *screenCache) build(ctx context.Context, key string, vs []sanctions.Vers
 			return nil, fmt.Errorf("load list version %s: %w", vs[i].ID, err)
 		}
 	}
-	idx.ix = screen.NewIndex(sanctions.Merge(idx.datasets...))
-	idx.risk = risk.ScreenerFor(idx.ix)
-	for _, v := range vs {
-		idx.refs = append(idx.refs, VersionRef{ID: v.ID, List: v.List, SHA256: v.SHA256, Published: v.Published})
-	}
-	idx.built = time.Since(start)
-	c.s.Metrics.add(func(m *Counters) { m.IndexBuilds++; m.IndexBuildSecs += idx.built.Seconds() })
-	c.s.log.Info("screening index built", "versions", key, "entities", idx.ix.Len(), "seconds", idx.built.Seconds())
-	return idx, nil
+	return out, nil
 }
 
 // now returns the index in force now, and keeps it as the current one.
