@@ -1,6 +1,7 @@
 package ais
 
 import (
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Source yields messages from some input: NMEA text, a decoded CSV export
@@ -126,7 +128,10 @@ var ErrNotCSVExport = errors.New("not a MarineCadastre or DMA AIS CSV export")
 
 // NewCSVReader reads the header and detects the layout.
 func NewCSVReader(r io.Reader) (*CSVReader, error) {
-	cr := csv.NewReader(r)
+	// encoding/csv reads a record whole, however long: a line is held to
+	// MaxCSVLine bytes, so a file of one endless line is refused at once
+	// rather than read into memory.
+	cr := csv.NewReader(&lineLimit{r: r, max: MaxCSVLine})
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	cr.LazyQuotes = true
@@ -145,7 +150,7 @@ func NewCSVReader(r io.Reader) (*CSVReader, error) {
 	case c.has("timestamp", "mmsi", "latitude", "longitude"):
 		c.layout = layoutDMA
 	default:
-		return nil, fmt.Errorf("%w (header %q)", ErrNotCSVExport, strings.Join(head, ","))
+		return nil, fmt.Errorf("%w (header %q)", ErrNotCSVExport, clip(strings.Join(head, ","), 200))
 	}
 	for f, name := range csvNames[c.layout] {
 		c.idx[f] = -1
@@ -419,4 +424,50 @@ func dmaNavStatus(s string) string {
 		"engaged in fishing": "7", "under way sailing": "8", "ais-sart": "14",
 	}
 	return codes[strings.ToLower(s)]
+}
+
+// MaxCSVLine is the longest line a CSV export may have (its rows are a
+// few hundred bytes).
+const MaxCSVLine = 64 << 10
+
+// ErrCSVLineTooLong reports a line longer than MaxCSVLine.
+var ErrCSVLineTooLong = fmt.Errorf("CSV line longer than %d bytes", MaxCSVLine)
+
+// lineLimit fails a read once a line passes max bytes.
+type lineLimit struct {
+	r    io.Reader
+	max  int
+	line int // bytes since the last newline
+}
+
+func (l *lineLimit) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	b := p[:n]
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			l.line += len(b)
+			break
+		}
+		if l.line+i > l.max {
+			return n, ErrCSVLineTooLong
+		}
+		l.line = 0
+		b = b[i+1:]
+	}
+	if l.line > l.max {
+		return n, ErrCSVLineTooLong
+	}
+	return n, err
+}
+
+// clip shortens s to at most n bytes (on a rune boundary), marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
 }
