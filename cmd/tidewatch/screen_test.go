@@ -242,3 +242,28 @@ func TestTerminalEscapesShown(t *testing.T) {
 		}
 	}
 }
+
+// A command that screens saves the index it built beside the store before
+// it exits, and the next one answers the same from it.
+func TestScreenCLIIndexCache(t *testing.T) {
+	storePath := filepath.Join(t.TempDir(), "s.db")
+	code, first, errs := tw(t, "screen", "--store", storePath, "--create", "--no-audit", "CHON MA SAN")
+	if code != 0 {
+		t.Fatalf("screen: %s", errs)
+	}
+	saved, _ := filepath.Glob(filepath.Join(storePath+".index", "*.twix"))
+	if len(saved) != 1 {
+		t.Fatalf("index files beside the store after one command: %v", saved)
+	}
+	info, err := os.Stat(saved[0])
+	if err != nil || info.Size() < 1<<20 {
+		t.Fatalf("saved index: %v %v", info, err)
+	}
+	code, second, errs := tw(t, "screen", "--store", storePath, "--no-audit", "CHON MA SAN")
+	if code != 0 || second != first {
+		t.Errorf("from the cache: %d %s\n%s\nwant\n%s", code, errs, second, first)
+	}
+	if again, _ := filepath.Glob(filepath.Join(storePath+".index", "*.twix")); len(again) != 1 || again[0] != saved[0] {
+		t.Errorf("after the second command: %v", again)
+	}
+}

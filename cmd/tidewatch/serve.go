@@ -172,9 +172,8 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 	if demo {
 		s, st, keys, users, err = serveDemo(demoDir, logger, sealKey)
 	} else {
-		cfg := app.Config{Logger: logger, SealKey: sealKey, AllowPrivateWebhookTargets: hookPrivate, Publish: publish}
-		cfg.IndexCache, cfg.Program = openIndexCache(indexCacheDir, storePath, logger)
-		s, st, err = sf.service(cfg)
+		sf.indexCache = indexCacheDir
+		s, st, err = sf.service(app.Config{Logger: logger, SealKey: sealKey, AllowPrivateWebhookTargets: hookPrivate, Publish: publish})
 	}
 	if err != nil {
 		return err

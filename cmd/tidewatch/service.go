@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -33,6 +34,9 @@ type storeFlags struct {
 	path   string
 	create bool
 	write  bool
+	// indexCache is where the screening index is saved and read
+	// (openIndexCache: "" the default beside the store, "off" never).
+	indexCache string
 }
 
 func (o *storeFlags) register(fs *flag.FlagSet, write bool) {
@@ -79,12 +83,24 @@ func (o *storeFlags) service(cfg app.Config) (*app.Service, cliStore, error) {
 		return nil, nil, err
 	}
 	cfg.Store = st
+	if cfg.IndexCache == nil {
+		// Every command that screens reads the index its last run saved
+		// (a second 'tidewatch vessel' or 'screen' on the same lists does
+		// not build it again); a cache that cannot be opened is no cache.
+		lg := cfg.Logger
+		if lg == nil {
+			lg = slog.New(slog.DiscardHandler)
+		}
+		cfg.IndexCache, cfg.Program = openIndexCache(o.indexCache, o.path, lg)
+	}
 	s := app.New(cfg)
 	return s, st, nil
 }
 
-// closeService flushes the service's background work and closes the store.
+// closeService flushes the service's background work (an index being
+// saved to the cache included) and closes the store.
 func closeService(s *app.Service, st cliStore) {
+	s.WaitIndexSaved()
 	s.Close()
 	st.Close()
 }
