@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -60,10 +61,18 @@ const DefaultLiveStandby = 2 * time.Second
 // advisory lock that goes with the holder's connection). It returns
 // fn's error, or nil when ctx ends first.
 func (s *Service) holdLive(ctx context.Context, name, key string, fn func() error) error {
+	// A lease that cannot be taken (not held elsewhere: the store
+	// failing) is logged when its error changes, not at every try.
+	var failed string
 	for {
 		unlock, err := s.st.LockIngest(ctx, key)
 		if err == nil {
-			s.live.set(name, func(st *FeedStatus) { st.State = LiveActive })
+			s.live.set(name, func(st *FeedStatus) {
+				if failed != "" && st.LastError == failed {
+					st.LastError = ""
+				}
+				st.State = LiveActive
+			})
 			err = fn()
 			unlock()
 			return err
@@ -72,10 +81,17 @@ func (s *Service) holdLive(ctx context.Context, name, key string, fn func() erro
 			return nil
 		}
 		if errors.Is(err, store.ErrLocked) {
-			s.live.set(name, func(st *FeedStatus) { st.State = LiveStandby })
-		} else {
-			s.live.set(name, func(st *FeedStatus) { st.LastError = err.Error() })
-			s.log.Warn("live input: taking its lease", "input", name, "err", err.Error())
+			s.live.set(name, func(st *FeedStatus) {
+				if failed != "" && st.LastError == failed {
+					st.LastError = ""
+				}
+				st.State = LiveStandby
+			})
+			failed = ""
+		} else if msg := err.Error(); msg != failed {
+			failed = msg
+			s.live.set(name, func(st *FeedStatus) { st.LastError = msg })
+			s.log.Warn("live input: taking its lease", "input", name, "err", msg)
 		}
 		select {
 		case <-ctx.Done():
@@ -90,6 +106,42 @@ func (s *Service) holdLive(ctx context.Context, name, key string, fn func() erro
 func liveKey(kind, name string) string {
 	h := sha256.Sum256([]byte(name))
 	return "live-" + kind + "-" + hex.EncodeToString(h[:12])
+}
+
+// feedKey names a feed's lease. A feed this machine receives itself (a
+// UDP listener, a TCP connection to a loopback address) is a different
+// source on each machine, so its lease is this machine's: two servers on
+// two machines each read their own receiver. A remote TCP source is one
+// source, whoever connects to it: one node reads it.
+func feedKey(addr string) string {
+	if local, ok := localFeed(addr); ok && local {
+		host, err := os.Hostname()
+		if err != nil {
+			host = "unknown-host"
+		}
+		return liveKey("feed", host+" "+addr)
+	}
+	return liveKey("feed", addr)
+}
+
+// localFeed reports whether a feed address is received on this machine
+// (false, false when it is not a feed address).
+func localFeed(addr string) (local, ok bool) {
+	switch {
+	case strings.HasPrefix(addr, "udp://"):
+		return true, true
+	case strings.HasPrefix(addr, "tcp://"):
+		host, _, err := net.SplitHostPort(strings.TrimPrefix(addr, "tcp://"))
+		if err != nil {
+			return false, true
+		}
+		if strings.EqualFold(host, "localhost") {
+			return true, true
+		}
+		ip := net.ParseIP(host)
+		return ip != nil && (ip.IsLoopback() || ip.IsUnspecified()), true
+	}
+	return false, false
 }
 
 type liveInputs struct {
@@ -150,7 +202,7 @@ func (s *Service) RunFeed(ctx context.Context, p Principal, addr string, opt ais
 		return Errorf(CodeInvalid, "%q is not a live feed (tcp://host:port or udp://host:port)", addr)
 	}
 	s.live.set(addr, func(st *FeedStatus) { st.Kind, st.Started = "feed", s.now().UTC() })
-	return s.holdLive(ctx, addr, liveKey("feed", addr), func() error { return s.runFeed(ctx, p, addr, opt, commitEvery, lateness) })
+	return s.holdLive(ctx, addr, feedKey(addr), func() error { return s.runFeed(ctx, p, addr, opt, commitEvery, lateness) })
 }
 
 // runFeed is RunFeed on the node holding the feed's lease.
