@@ -297,10 +297,13 @@ func CodeOf(err error) Code {
 
 // Counters are what the service counts; the server exports them.
 type Counters struct {
-	ScreenQueries    int64
-	ProfilesBuilt    int64
-	IndexBuilds      int64
-	IndexBuildSecs   float64
+	ScreenQueries  int64
+	ProfilesBuilt  int64
+	IndexBuilds    int64
+	IndexBuildSecs float64
+	// IndexCacheReads are the IndexBuilds read from the index cache
+	// rather than built from the lists.
+	IndexCacheReads  int64
 	IngestFixes      int64
 	IngestEvents     int64
 	ListImports      int64

@@ -139,6 +139,12 @@ func TestIndexCache(t *testing.T) {
 	if from := builtFrom(t, logs); from != "cache" {
 		t.Fatalf("second start: index from %q, want cache\n%s", from, logs)
 	}
+	if c := second.Metrics.Snapshot(); c.IndexCacheReads != 1 || c.IndexBuilds != 1 {
+		t.Errorf("second start counted %d cache reads of %d builds, want 1 of 1", c.IndexCacheReads, c.IndexBuilds)
+	}
+	if c := first.Metrics.Snapshot(); c.IndexCacheReads != 0 {
+		t.Errorf("first start counted %d cache reads, want 0", c.IndexCacheReads)
+	}
 	if got := screenAll(t, second, qs); !bytes.Equal(got, want) {
 		t.Fatal("the cached index answers otherwise than the built one")
 	}

@@ -196,7 +196,13 @@ func (c *screenCache) build(ctx context.Context, key string, vs []sanctions.Vers
 		idx.refs = append(idx.refs, VersionRef{ID: v.ID, List: v.List, SHA256: v.SHA256, Published: v.Published})
 	}
 	idx.built = time.Since(start)
-	c.s.Metrics.add(func(m *Counters) { m.IndexBuilds++; m.IndexBuildSecs += idx.built.Seconds() })
+	c.s.Metrics.add(func(m *Counters) {
+		m.IndexBuilds++
+		m.IndexBuildSecs += idx.built.Seconds()
+		if source == "cache" {
+			m.IndexCacheReads++
+		}
+	})
 	c.s.log.Info("screening index built", "versions", key, "from", source, "entities", idx.ix.Len(), "seconds", idx.built.Seconds())
 	return idx, nil
 }

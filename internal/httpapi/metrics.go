@@ -35,6 +35,7 @@ func newMetrics(svc *app.Service) *metrics {
 	counter("tidewatch_screen_queries_total", "Screening queries answered (single and batch rows).", func(s app.Counters) float64 { return float64(s.ScreenQueries) })
 	counter("tidewatch_profiles_total", "Vessel risk profiles built.", func(s app.Counters) float64 { return float64(s.ProfilesBuilt) })
 	counter("tidewatch_index_builds_total", "Screening indexes built.", func(s app.Counters) float64 { return float64(s.IndexBuilds) })
+	counter("tidewatch_index_cache_reads_total", "Screening indexes read from the index cache instead of built from the lists (counted in tidewatch_index_builds_total too).", func(s app.Counters) float64 { return float64(s.IndexCacheReads) })
 	counter("tidewatch_index_build_seconds_total", "Time spent building screening indexes.", func(s app.Counters) float64 { return s.IndexBuildSecs })
 	counter("tidewatch_ingest_fixes_total", "AIS position fixes ingested.", func(s app.Counters) float64 { return float64(s.IngestFixes) })
 	counter("tidewatch_ingest_events_total", "Events stored by ingest.", func(s app.Counters) float64 { return float64(s.IngestEvents) })
