@@ -1,13 +1,11 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,23 +21,6 @@ func (failingLocks) LockIngest(context.Context, string) (func() error, error) {
 	return nil, errors.New("disk I/O error")
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // A live input whose lease the store cannot give is reported once in the
 // log and in /v1/feeds, not logged at every try.
 func TestLiveLeaseErrorLoggedOnce(t *testing.T) {
@@ -48,7 +29,7 @@ func TestLiveLeaseErrorLoggedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	var logs lockedBuffer
+	var logs syncBuffer
 	s := app.New(app.Config{Store: failingLocks{st}, Logger: slog.New(slog.NewJSONHandler(&logs, nil)), LiveStandbyEvery: 5 * time.Millisecond})
 	defer s.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
