@@ -57,36 +57,51 @@ func (p *Publisher) Publish(ctx context.Context, id, source string, r io.Reader)
 	var st PublishStats
 	subject, limit := p.subjectAndLimit()
 	br := bufio.NewReaderSize(r, 64<<10)
-	block := make([]byte, 0, limit+maxLine)
 	var futures []jetstream.PubAckFuture
-	send := func() error {
-		if len(block) == 0 {
-			return nil
-		}
+	send := func(block []byte) error {
 		m := nats.NewMsg(subject)
 		m.Data = append([]byte(nil), block...)
-		m.Header.Set(nats.MsgIdHdr, id+":"+strconv.FormatInt(st.Messages, 10))
-		if source != "" {
-			m.Header.Set(HeaderSource, source)
-		}
-		f, err := p.JS.PublishMsgAsync(m)
-		if err != nil {
-			return fmt.Errorf("nats: publish block %d of %s: %w", st.Messages, source, err)
-		}
-		futures = append(futures, f)
-		st.Messages++
-		st.Bytes += int64(len(block))
-		block = block[:0]
-		if len(futures) >= 256 {
-			return wait(ctx, &futures, &st)
-		}
-		return nil
+		return p.publishAsync(ctx, m, id, source, &futures, &st)
 	}
+	if err := readBlocks(ctx, br, source, limit, &st, continues, send); err != nil {
+		return st, err
+	}
+	return st, wait(ctx, &futures, &st)
+}
+
+// publishAsync names m (id and the block's index) and its source,
+// publishes it without waiting for its ack, and counts it; every 256
+// messages it waits for the acks.
+func (p *Publisher) publishAsync(ctx context.Context, m *nats.Msg, id, source string, futures *[]jetstream.PubAckFuture, st *PublishStats) error {
+	m.Header.Set(nats.MsgIdHdr, id+":"+strconv.FormatInt(st.Messages, 10))
+	if source != "" {
+		m.Header.Set(HeaderSource, source)
+	}
+	f, err := p.JS.PublishMsgAsync(m)
+	if err != nil {
+		return fmt.Errorf("nats: publish block %d of %s: %w", st.Messages, source, err)
+	}
+	*futures = append(*futures, f)
+	st.Messages++
+	st.Bytes += int64(len(m.Data))
+	if len(*futures) >= 256 {
+		return wait(ctx, futures, st)
+	}
+	return nil
+}
+
+// readBlocks reads br to its end in blocks of whole lines of about limit
+// bytes and hands each to send (which must copy what it keeps). A line
+// longer than maxLine is counted TooLong and skipped; a block is not
+// ended after a line for which joined says the next belongs with it (nil:
+// any line ends a block).
+func readBlocks(ctx context.Context, br *bufio.Reader, source string, limit int, st *PublishStats, joined func([]byte) bool, send func([]byte) error) error {
+	block := make([]byte, 0, limit+maxLine)
 	inGroup := false
 	for {
 		line, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
-			// A line longer than the buffer: not a sentence. Skip it.
+			// A line longer than the buffer: not a sentence or a row. Skip it.
 			st.TooLong++
 			for errors.Is(err, bufio.ErrBufferFull) {
 				_, err = br.ReadSlice('\n')
@@ -98,32 +113,33 @@ func (p *Publisher) Publish(ctx context.Context, id, source string, r io.Reader)
 				st.TooLong++
 			} else {
 				if !inGroup && len(block) >= limit {
-					if err := send(); err != nil {
-						return st, err
+					if err := send(block); err != nil {
+						return err
 					}
+					block = block[:0]
 				}
 				block = append(block, line...)
 				if line[len(line)-1] != '\n' {
 					block = append(block, '\n')
 				}
 				st.Lines++
-				inGroup = continues(line)
+				inGroup = joined != nil && joined(line)
 			}
 		}
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return st, fmt.Errorf("read %s: %w", source, err)
+			return fmt.Errorf("read %s: %w", source, err)
 		}
 		if ctx.Err() != nil {
-			return st, ctx.Err()
+			return ctx.Err()
 		}
 	}
-	if err := send(); err != nil {
-		return st, err
+	if len(block) > 0 {
+		return send(block)
 	}
-	return st, wait(ctx, &futures, &st)
+	return nil
 }
 
 func (p *Publisher) subjectAndLimit() (string, int) {
@@ -280,7 +296,6 @@ func (p *Publisher) PublishCSV(ctx context.Context, id, source string, r io.Read
 	}
 	st.Lines++
 	state := map[uint32]ais.StaticSeen{}
-	block := make([]byte, 0, limit+maxLine)
 	var futures []jetstream.PubAckFuture
 	var sendRows func(rows []byte) error
 	sendRows = func(rows []byte) error {
@@ -313,73 +328,16 @@ func (p *Publisher) PublishCSV(ctx context.Context, id, source string, r io.Read
 				return sendRows(rows[cut:])
 			}
 		}
-		msg := nats.NewMsg(subject)
-		msg.Data = append([]byte(nil), rows...)
-		msg.Header.Set(nats.MsgIdHdr, id+":"+strconv.FormatInt(st.Messages, 10))
-		msg.Header.Set(HeaderCSV, header)
-		msg.Header.Set(HeaderCSVStatic, static)
-		if source != "" {
-			msg.Header.Set(HeaderSource, source)
-		}
 		for k, v := range cr.Static() {
 			state[k] = v
 		}
-		f, err := p.JS.PublishMsgAsync(msg)
-		if err != nil {
-			return fmt.Errorf("nats: publish block %d of %s: %w", st.Messages, source, err)
-		}
-		futures = append(futures, f)
-		st.Messages++
-		st.Bytes += int64(len(rows))
-		if len(futures) >= 256 {
-			return wait(ctx, &futures, &st)
-		}
-		return nil
+		msg := nats.NewMsg(subject)
+		msg.Data = append([]byte(nil), rows...)
+		msg.Header.Set(HeaderCSV, header)
+		msg.Header.Set(HeaderCSVStatic, static)
+		return p.publishAsync(ctx, msg, id, source, &futures, &st)
 	}
-	send := func() error {
-		if len(block) == 0 {
-			return nil
-		}
-		err := sendRows(block)
-		block = block[:0]
-		return err
-	}
-	for {
-		line, err := br.ReadSlice('\n')
-		if errors.Is(err, bufio.ErrBufferFull) {
-			st.TooLong++
-			for errors.Is(err, bufio.ErrBufferFull) {
-				_, err = br.ReadSlice('\n')
-			}
-			continue
-		}
-		if len(line) > 0 {
-			if len(line) > maxLine {
-				st.TooLong++
-			} else {
-				if len(block) >= limit {
-					if err := send(); err != nil {
-						return st, err
-					}
-				}
-				block = append(block, line...)
-				if line[len(line)-1] != '\n' {
-					block = append(block, '\n')
-				}
-				st.Lines++
-			}
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return st, fmt.Errorf("read %s: %w", source, err)
-		}
-		if ctx.Err() != nil {
-			return st, ctx.Err()
-		}
-	}
-	if err := send(); err != nil {
+	if err := readBlocks(ctx, br, source, limit, &st, nil, sendRows); err != nil {
 		return st, err
 	}
 	return st, wait(ctx, &futures, &st)
