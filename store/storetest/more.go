@@ -493,20 +493,7 @@ func followAlertChanges(t *testing.T, sts []store.Store) {
 			}
 		}
 	}
-	go func() {
-		for {
-			select {
-			case <-stop:
-				readerDone <- read()
-				return
-			default:
-			}
-			if err := read(); err != nil {
-				readerDone <- err
-				return
-			}
-		}
-	}()
+	go readUntil(stop, readerDone, read)
 	concurrently(writers, func(w int) {
 		st := sts[w%len(sts)]
 		var mine []*store.Alert
@@ -934,20 +921,7 @@ func followEvents(t *testing.T, sts []store.Store) {
 			}
 		}
 	}
-	go func() {
-		for {
-			select {
-			case <-stop:
-				readerDone <- read()
-				return
-			default:
-			}
-			if err := read(); err != nil {
-				readerDone <- err
-				return
-			}
-		}
-	}()
+	go readUntil(stop, readerDone, read)
 	concurrently(writers, func(w int) {
 		st := sts[w%len(sts)]
 		run := fmt.Sprint("run", w)
@@ -1049,4 +1023,22 @@ func nodeIngestLock(t *testing.T, sts []store.Store) {
 	again, err := b.LockIngest(ctx, "run-a")
 	must(t, err)
 	must(t, again())
+}
+
+// readUntil calls read over and over until stop is closed, then once
+// more (what was written last is read too), and sends the first error,
+// or the last call's result, to done.
+func readUntil(stop <-chan struct{}, done chan<- error, read func() error) {
+	for {
+		select {
+		case <-stop:
+			done <- read()
+			return
+		default:
+		}
+		if err := read(); err != nil {
+			done <- err
+			return
+		}
+	}
 }
