@@ -10,7 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/tidewatch/tidewatch/internal/termtext"
 )
 
 // Source yields messages from some input: NMEA text, a decoded CSV export
@@ -150,7 +151,7 @@ func NewCSVReader(r io.Reader) (*CSVReader, error) {
 	case c.has("timestamp", "mmsi", "latitude", "longitude"):
 		c.layout = layoutDMA
 	default:
-		return nil, fmt.Errorf("%w (header %q)", ErrNotCSVExport, clip(strings.Join(head, ","), 200))
+		return nil, fmt.Errorf("%w (header %q)", ErrNotCSVExport, termtext.Clip(strings.Join(head, ","), 200))
 	}
 	for f, name := range csvNames[c.layout] {
 		c.idx[f] = -1
@@ -459,15 +460,4 @@ func (l *lineLimit) Read(p []byte) (int, error) {
 		return n, ErrCSVLineTooLong
 	}
 	return n, err
-}
-
-// clip shortens s to at most n bytes (on a rune boundary), marking the cut.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "..."
 }

@@ -39,6 +39,7 @@ import (
 
 	"github.com/tidewatch/tidewatch/identity"
 	"github.com/tidewatch/tidewatch/internal/app"
+	"github.com/tidewatch/tidewatch/internal/termtext"
 	"github.com/tidewatch/tidewatch/sanctions"
 	"github.com/tidewatch/tidewatch/screen"
 )
@@ -121,7 +122,7 @@ func compatLists(name string) (map[string]bool, error) {
 	for i, d := range compatDatasets {
 		names[i] = d.Name
 	}
-	return nil, app.Errorf(app.CodeNotFound, "dataset %q: Tidewatch serves %s", clip(name, 80), strings.Join(names, ", "))
+	return nil, app.Errorf(app.CodeNotFound, "dataset %q: Tidewatch serves %s", termtext.Clip(name, 80), strings.Join(names, ", "))
 }
 
 // ---------------------------------------------------------------------
@@ -188,7 +189,7 @@ func scalarString(b []byte) (string, bool, error) {
 		}
 		return n.String(), true, nil
 	}
-	return "", false, fmt.Errorf("a value must be a string or a number, not %s", clip(string(b), 20))
+	return "", false, fmt.Errorf("a value must be a string or a number, not %s", termtext.Clip(string(b), 20))
 }
 
 // YenteEntityExample is one query: an entity as far as the client knows
@@ -424,21 +425,21 @@ func schemaNames() string {
 // compileExample turns a yente query into a screening.
 func compileExample(key string, ex *YenteEntityExample) (*compatQuery, error) {
 	if len(key) > compatMaxKey || !utf8.ValidString(key) {
-		return nil, app.Errorf(app.CodeInvalid, "query key %q: at most %d bytes of UTF-8", clip(key, 40), compatMaxKey)
+		return nil, app.Errorf(app.CodeInvalid, "query key %q: at most %d bytes of UTF-8", termtext.Clip(key, 40), compatMaxKey)
 	}
 	sc, ok := compatSchemas[ex.Schema]
 	if !ok {
-		return nil, app.Errorf(app.CodeInvalid, "query %q: schema %q cannot be screened: give one of %s", clip(key, 40), clip(ex.Schema, 40), schemaNames())
+		return nil, app.Errorf(app.CodeInvalid, "query %q: schema %q cannot be screened: give one of %s", termtext.Clip(key, 40), termtext.Clip(ex.Schema, 40), schemaNames())
 	}
 	q := &compatQuery{key: key, schema: ex.Schema, typ: sc.typ, keep: sc.keep, echo: map[string]FtMValues{}}
 	props := make([]string, 0, len(ex.Properties))
 	for p, vs := range ex.Properties {
 		if len(vs) > compatMaxValues {
-			return nil, app.Errorf(app.CodeInvalid, "query %q: property %q has %d values; at most %d", clip(key, 40), clip(p, 40), len(vs), compatMaxValues)
+			return nil, app.Errorf(app.CodeInvalid, "query %q: property %q has %d values; at most %d", termtext.Clip(key, 40), termtext.Clip(p, 40), len(vs), compatMaxValues)
 		}
 		for _, v := range vs {
 			if len(v) > screen.MaxNameLength || !utf8.ValidString(v) {
-				return nil, app.Errorf(app.CodeInvalid, "query %q: property %q: values are UTF-8 text of at most %d bytes", clip(key, 40), clip(p, 40), screen.MaxNameLength)
+				return nil, app.Errorf(app.CodeInvalid, "query %q: property %q: values are UTF-8 text of at most %d bytes", termtext.Clip(key, 40), termtext.Clip(p, 40), screen.MaxNameLength)
 			}
 		}
 		props = append(props, p)
@@ -481,7 +482,7 @@ func compileExample(key string, ex *YenteEntityExample) (*compatQuery, error) {
 	}
 	for _, p := range props {
 		if !used[p] && len(ex.Properties[p]) > 0 {
-			q.warnings = append(q.warnings, fmt.Sprintf("property %s is not screened for %s: ignored", clip(p, 40), ex.Schema))
+			q.warnings = append(q.warnings, fmt.Sprintf("property %s is not screened for %s: ignored", termtext.Clip(p, 40), ex.Schema))
 		}
 	}
 	return q, q.build()
@@ -564,7 +565,7 @@ func (q *compatQuery) build() error {
 		base.CallSign = q.callSigns[0]
 	}
 	if len(q.names) == 0 && base.IMO == "" && base.MMSI == "" && base.CallSign == "" {
-		return app.Errorf(app.CodeInvalid, "query %q: nothing to screen: give a name, or an IMO number, MMSI or call sign that can be right", clip(q.key, 40))
+		return app.Errorf(app.CodeInvalid, "query %q: nothing to screen: give a name, or an IMO number, MMSI or call sign that can be right", termtext.Clip(q.key, 40))
 	}
 	if len(q.names) == 0 {
 		q.rows = append(q.rows, base)
@@ -586,7 +587,7 @@ func (q *compatQuery) build() error {
 	for i := range q.rows {
 		q.rows[i].ID = q.key
 		if err := q.rows[i].Validate(); err != nil {
-			return app.Errorf(app.CodeInvalid, "query %q: %v", clip(q.key, 40), err)
+			return app.Errorf(app.CodeInvalid, "query %q: %v", termtext.Clip(q.key, 40), err)
 		}
 	}
 	return nil
@@ -739,7 +740,7 @@ func (s *Server) compatScreen(ctx context.Context, p app.Principal, qs []*compat
 		}
 		for i, r := range res.Rows {
 			if r.Error != "" {
-				return nil, app.Errorf(app.CodeInvalid, "query %q: %s", clip(qs[owner[i]].key, 40), r.Error)
+				return nil, app.Errorf(app.CodeInvalid, "query %q: %s", termtext.Clip(qs[owner[i]].key, 40), r.Error)
 			}
 			matches[i] = r.Matches
 		}
@@ -1137,7 +1138,7 @@ func floatParam(r *http.Request, name string, def, lo, hi float64) (float64, err
 	}
 	f, err := strconv.ParseFloat(v, 64)
 	if err != nil || math.IsNaN(f) || f < lo || f > hi {
-		return 0, app.Errorf(app.CodeInvalid, "%s %q: want a number from %g to %g", name, clip(v, 20), lo, hi)
+		return 0, app.Errorf(app.CodeInvalid, "%s %q: want a number from %g to %g", name, termtext.Clip(v, 20), lo, hi)
 	}
 	return f, nil
 }
@@ -1217,7 +1218,7 @@ func matchFilter(r *http.Request) (compatFilter, []string, error) {
 		}
 	}
 	if a := q.Get("algorithm"); a != "" && a != compatAlgorithm {
-		warns = append(warns, fmt.Sprintf("algorithm %q is ignored: Tidewatch scores with its own (GET /algorithms)", clip(a, 40)))
+		warns = append(warns, fmt.Sprintf("algorithm %q is ignored: Tidewatch scores with its own (GET /algorithms)", termtext.Clip(a, 40)))
 	}
 	if q.Get("changed_since") != "" {
 		warns = append(warns, "changed_since is ignored: every entity in force is screened")
@@ -1358,7 +1359,7 @@ func (s *Server) entityByID(ctx context.Context, p app.Principal, id string) (*s
 	}
 	switch len(ents) {
 	case 0:
-		return nil, prov, app.Errorf(app.CodeNotFound, "no entity %q in the lists in force", clip(id, 80))
+		return nil, prov, app.Errorf(app.CodeNotFound, "no entity %q in the lists in force", termtext.Clip(id, 80))
 	case 1:
 		return ents[0], prov, nil
 	}
@@ -1367,7 +1368,7 @@ func (s *Server) entityByID(ctx context.Context, p app.Principal, id string) (*s
 		names = append(names, e.Name)
 	}
 	return nil, prov, app.Errorf(app.CodeConflict, "%q names %d entities in the lists in force (%s): the list reuses the record number; screen by name or identifier instead",
-		clip(id, 80), len(ents), clip(strings.Join(names, "; "), 200))
+		termtext.Clip(id, 80), len(ents), termtext.Clip(strings.Join(names, "; "), 200))
 }
 
 func (s *Server) yenteEntity(w http.ResponseWriter, r *http.Request, p app.Principal) error {
@@ -1599,7 +1600,7 @@ func reconcileSchema(types []string) (string, []sanctions.EntityType, error) {
 		case "thing", "":
 			return "Thing", nil, nil
 		default:
-			return "", nil, fmt.Errorf("type %q: give Vessel, Organization or Person", clip(t, 40))
+			return "", nil, fmt.Errorf("type %q: give Vessel, Organization or Person", termtext.Clip(t, 40))
 		}
 	}
 	switch {
@@ -1633,7 +1634,7 @@ var (
 func compileReconcile(key string, rq ReconcileQuery) (*compatQuery, int, error) {
 	schema, keep, err := reconcileSchema(rq.Type)
 	if err != nil {
-		return nil, 0, app.Errorf(app.CodeInvalid, "query %q: %v", clip(key, 40), err)
+		return nil, 0, app.Errorf(app.CodeInvalid, "query %q: %v", termtext.Clip(key, 40), err)
 	}
 	ex := &YenteEntityExample{Schema: schema, Properties: map[string]FtMValues{}}
 	// A column of IMO numbers or MMSIs is reconciled by the number.
@@ -1657,21 +1658,21 @@ func compileReconcile(key string, rq ReconcileQuery) (*compatQuery, int, error) 
 			for i, rp := range reconcileProps {
 				ids[i] = rp.ID
 			}
-			return nil, 0, app.Errorf(app.CodeInvalid, "query %q: property %q: give %s", clip(key, 40), clip(pr.PID, 40), strings.Join(ids, ", "))
+			return nil, 0, app.Errorf(app.CodeInvalid, "query %q: property %q: give %s", termtext.Clip(key, 40), termtext.Clip(pr.PID, 40), strings.Join(ids, ", "))
 		}
 		ex.Properties[ftm] = append(ex.Properties[ftm], pr.V...)
 	}
 	limit := compatDefaultLimit
 	if rq.Limit != 0 {
 		if rq.Limit < 1 || rq.Limit != math.Trunc(rq.Limit) {
-			return nil, 0, app.Errorf(app.CodeInvalid, "query %q: limit %v: a whole number of candidates", clip(key, 40), rq.Limit)
+			return nil, 0, app.Errorf(app.CodeInvalid, "query %q: limit %v: a whole number of candidates", termtext.Clip(key, 40), rq.Limit)
 		}
 		limit = int(math.Min(rq.Limit, compatMaxLimit))
 	}
 	switch rq.TypeStrict {
 	case "", "any", "should", "all":
 	default:
-		return nil, 0, app.Errorf(app.CodeInvalid, "query %q: type_strict %q: any, should or all", clip(key, 40), clip(rq.TypeStrict, 20))
+		return nil, 0, app.Errorf(app.CodeInvalid, "query %q: type_strict %q: any, should or all", termtext.Clip(key, 40), termtext.Clip(rq.TypeStrict, 20))
 	}
 	q, err := compileExample(key, ex)
 	if err != nil {
@@ -1765,10 +1766,10 @@ func (s *Server) reconcileBase() string {
 func CheckPublicURL(raw string) (string, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
-		return "", fmt.Errorf("public URL %q: %v", clip(raw, 100), err)
+		return "", fmt.Errorf("public URL %q: %v", termtext.Clip(raw, 100), err)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
-		return "", fmt.Errorf("public URL %q: give an absolute http(s) URL with a host and no query, such as https://tidewatch.example.org", clip(raw, 100))
+		return "", fmt.Errorf("public URL %q: give an absolute http(s) URL with a host and no query, such as https://tidewatch.example.org", termtext.Clip(raw, 100))
 	}
 	return strings.TrimRight(u.String(), "/"), nil
 }
@@ -1834,7 +1835,7 @@ func (s *Server) reconcileBody(w http.ResponseWriter, r *http.Request) ([]byte, 
 		return body, hash, nil
 	}
 	if ct != "application/x-www-form-urlencoded" && ct != "" {
-		return nil, "", app.Errorf(app.CodeInvalid, "Content-Type %q: send a form (queries=JSON) or JSON", clip(ct, 60))
+		return nil, "", app.Errorf(app.CodeInvalid, "Content-Type %q: send a form (queries=JSON) or JSON", termtext.Clip(ct, 60))
 	}
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
@@ -1944,7 +1945,7 @@ func (s *Server) reconcileSuggest(w http.ResponseWriter, r *http.Request, _ app.
 			all = append(all, p.ReconcileType)
 		}
 	default:
-		return app.Errorf(app.CodeNotFound, "suggest %q: Tidewatch suggests type and property", clip(r.PathValue("kind"), 40))
+		return app.Errorf(app.CodeNotFound, "suggest %q: Tidewatch suggests type and property", termtext.Clip(r.PathValue("kind"), 40))
 	}
 	out := ReconcileSuggestions{Result: []ReconcileType{}}
 	for _, t := range all {
@@ -2051,15 +2052,4 @@ func nonEmpty(vs ...string) []string {
 		}
 	}
 	return out
-}
-
-// clip shortens client text quoted back in an error.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "..."
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/tidewatch/tidewatch/ingest"
 	"github.com/tidewatch/tidewatch/internal/app"
 	"github.com/tidewatch/tidewatch/internal/batchfile"
+	"github.com/tidewatch/tidewatch/internal/termtext"
 	"github.com/tidewatch/tidewatch/liststore"
 	"github.com/tidewatch/tidewatch/sanctions"
 	"github.com/tidewatch/tidewatch/screen"
@@ -838,7 +839,7 @@ func safeName(given string) (string, error) {
 	}
 	n := filepath.Base(strings.ReplaceAll(given, `\`, "/"))
 	if n == "" || n == "." || n == "/" || strings.HasPrefix(n, ".") || len(n) > 200 {
-		return "", app.Errorf(app.CodeInvalid, "name %q: give the file's name, e.g. day.nmea.gz", clip(given, 80))
+		return "", app.Errorf(app.CodeInvalid, "name %q: give the file's name, e.g. day.nmea.gz", termtext.Clip(given, 80))
 	}
 	return n, nil
 }

@@ -130,3 +130,16 @@ func AppendSafe(dst []byte, s string) []byte {
 	}
 	return dst
 }
+
+// Clip shortens s to at most n bytes, cut on a rune boundary and marked
+// "...", for untrusted text quoted back in a message (a header line, a
+// query key) that could be of any length.
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
+}
