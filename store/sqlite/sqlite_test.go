@@ -120,7 +120,7 @@ func TestAlertChangesMigration(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := db.w.Exec(`DROP INDEX alerts_change; ALTER TABLE alerts DROP COLUMN change; PRAGMA user_version = 7`); err != nil {
+	if _, err := db.w.Exec(downgradeTo8 + `DROP INDEX alerts_change; ALTER TABLE alerts DROP COLUMN change; PRAGMA user_version = 7`); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
@@ -138,3 +138,8 @@ func TestAlertChangesMigration(t *testing.T) {
 		t.Errorf("a change after the migration: %d (%v)", a.Change, err)
 	}
 }
+
+// downgradeTo8 undoes migration 9 (tests of earlier migrations).
+const downgradeTo8 = `DROP TABLE detector_states; DROP TABLE detector_state_head; DROP TABLE identity_stage; ALTER TABLE chunks DROP COLUMN batch;
+	CREATE TABLE detector_state(key TEXT NOT NULL, part INTEGER NOT NULL, data BLOB NOT NULL, updated_ms INTEGER NOT NULL, PRIMARY KEY(key, part)) WITHOUT ROWID;
+	PRAGMA user_version = 8;`

@@ -1,0 +1,281 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tidewatch/tidewatch/detect"
+	"github.com/tidewatch/tidewatch/store"
+)
+
+var errStep = errors.New("injected failure")
+
+// stagedBatches are three batches of one run, large enough that every
+// step is done in several slices (with smallSlices): chunks, events and identity records
+// past sliceRows, identity records repeated within and across batches
+// (their totals add up), and a checkpoint of three parts replaced by a
+// smaller one.
+func stagedBatches() []*store.Batch {
+	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	var bs []*store.Batch
+	for bi := 1; bi <= 3; bi++ {
+		b := &store.Batch{Run: store.Run{ID: "r", Inputs: []string{"day.nmea"}, Batches: int64(bi), Fixes: int64(bi * 1000), Done: bi == 3}}
+		for i := range 250 {
+			start := t0.Add(time.Duration(bi)*time.Hour + time.Duration(i)*time.Second)
+			b.Chunks = append(b.Chunks, store.Chunk{MMSI: uint32(440000000 + i%70), Start: start, End: start.Add(time.Minute), N: 2, Fixes: 3,
+				Data: []byte(fmt.Sprintf("chunk %d of batch %d", i, bi))})
+		}
+		for i := range 150 {
+			seq := int64(bi*10000 + i)
+			b.Events = append(b.Events, store.StoredEvent{Seq: seq, Event: detect.Event{Kind: detect.KindGap,
+				Vessels: []detect.Vessel{{MMSI: uint32(440000000 + i)}}, Start: t0.Add(time.Duration(seq) * time.Minute), End: t0.Add(time.Duration(seq+60) * time.Minute), Lat: 38, Lon: 124}})
+		}
+		for i := range 450 {
+			// Values repeat within the batch (i and i+225) and across
+			// batches.
+			v := i % 225
+			b.Identities = append(b.Identities, store.Identity{MMSI: uint32(440000000 + v%90), Field: "name", Value: fmt.Sprintf("SHIP %d", v),
+				IMO: uint32(9000000 + bi), First: t0.Add(time.Duration(bi*i) * time.Second), Last: t0.Add(time.Duration(bi*i+bi) * time.Second), Count: int64(bi), Source: "s"})
+		}
+		switch bi {
+		case 1:
+			b.State = &store.StateBlob{Key: "ingest", Data: []byte(strings.Repeat("state one ", 250000))} // 2.5 MB: three parts
+		case 3:
+			b.State = &store.StateBlob{Key: "ingest", Data: []byte("state three")}
+		}
+		bs = append(bs, b)
+	}
+	return bs
+}
+
+// smallSlices makes the staged writes' slices small for the test.
+func smallSlices(t *testing.T) {
+	rows, bytes := sliceRows, sliceBytes
+	sliceRows, sliceBytes = 64, 64<<10
+	t.Cleanup(func() { sliceRows, sliceBytes = rows, bytes })
+}
+
+func dumpString(t *testing.T, db *DB) string {
+	t.Helper()
+	var sb strings.Builder
+	err := db.Dump(context.Background(), func(table string, row []any) error {
+		fmt.Fprintln(&sb, table, row)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sb.String()
+}
+
+// TestStagedBatchSurvivesAFailureAtEveryStep fails a batch's write at
+// each of its short transactions in turn and writes the batch again, as
+// a resumed ingest does: the store ends as a clean write leaves it
+// (identity totals added once, the checkpoint in force whole), and a
+// failed write never moves the run's progress.
+func TestStagedBatchSurvivesAFailureAtEveryStep(t *testing.T) {
+	smallSlices(t)
+	ctx := context.Background()
+	open := func() *DB {
+		db, err := Open(filepath.Join(t.TempDir(), "s.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	clean := open()
+	var steps []string
+	clean.stepHook = func(step string) error { steps = append(steps, step); return nil }
+	for _, b := range stagedBatches() {
+		if err := clean.CommitBatch(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := dumpString(t, clean)
+	if st, err := clean.DetectorState(ctx, "ingest"); err != nil || string(st) != "state three" {
+		t.Fatalf("clean state %q %v", st, err)
+	}
+	count := map[string]int{}
+	for _, s := range steps {
+		count[s]++
+	}
+	for _, s := range []string{"chunks", "events", "identities", "merge", "state", "commit"} {
+		if count[s] < 2 {
+			t.Fatalf("step %s ran %d times: make the batches larger (%v)", s, count[s], count)
+		}
+	}
+	stride := 1
+	if testing.Short() {
+		stride = 7
+	}
+	for k := 1; k <= len(steps); k += stride {
+		db := open()
+		n := 0
+		db.stepHook = func(step string) error {
+			if n++; n == k {
+				return fmt.Errorf("%s: %w", step, errStep)
+			}
+			return nil
+		}
+		for _, b := range stagedBatches() {
+			before, _ := db.Run(ctx, "r")
+			err := db.CommitBatch(ctx, b)
+			if errors.Is(err, errStep) {
+				if after, _ := db.Run(ctx, "r"); after.Batches != before.Batches {
+					t.Fatalf("failure at step %d (%s): the run moved from batch %d to %d", k, steps[k-1], before.Batches, after.Batches)
+				}
+				err = db.CommitBatch(ctx, b)
+			}
+			if err != nil {
+				t.Fatalf("failure at step %d (%s), batch %d written again: %v", k, steps[k-1], b.Run.Batches, err)
+			}
+		}
+		if got := dumpString(t, db); got != want {
+			t.Fatalf("after a failure at step %d of %d (%s) the store differs from a clean write's", k, len(steps), steps[k-1])
+		}
+		// A failure while deleting what the batch replaced leaves it to
+		// the next write of the checkpoint.
+		if err := db.PutDetectorState(ctx, "ingest", []byte("state three")); err != nil {
+			t.Fatal(err)
+		}
+		var left int
+		db.r.QueryRow(`SELECT count(*) FROM detector_states WHERE key = 'ingest'`).Scan(&left)
+		if left != 1 {
+			t.Errorf("failure at step %d (%s), then one more write: %d checkpoint parts kept, want the one in force", k, steps[k-1], left)
+		}
+	}
+	t.Logf("%d steps (%v), each failed once and written again", len(steps), count)
+}
+
+// TestAuditWritesBetweenBatchSteps: an audit append that asks for the
+// writer while a batch is being written gets it at the end of the step
+// under way, not at the end of the batch (a screening's answer waits for
+// its audit record).
+func TestAuditWritesBetweenBatchSteps(t *testing.T) {
+	smallSlices(t)
+	ctx := context.Background()
+	db, err := Open(filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var steps []string
+	appended := make(chan error, 1)
+	var stepsBeforeAppend = -1
+	db.stepHook = func(step string) error {
+		steps = append(steps, step)
+		if len(steps) == 1 {
+			// Inside the first step's transaction: an audit append
+			// now waits for the writer.
+			waits := db.w.Stats().WaitCount
+			go func() {
+				appended <- db.AppendAudit(ctx, []store.AuditRecord{{Tenant: "t", Seq: 1, Time: time.Now(), Actor: "a", Action: "screen", Subject: "s", Data: []byte(`{}`), Hash: "h"}})
+			}()
+			deadline := time.Now().Add(30 * time.Second)
+			for db.w.Stats().WaitCount == waits {
+				if time.Now().After(deadline) {
+					return errors.New("the audit append never waited for the writer")
+				}
+				time.Sleep(time.Millisecond)
+			}
+			return nil
+		}
+		if stepsBeforeAppend < 0 {
+			select {
+			case err := <-appended:
+				if err != nil {
+					return err
+				}
+				stepsBeforeAppend = len(steps) - 1
+			default:
+			}
+		}
+		return nil
+	}
+	for _, b := range stagedBatches()[:1] {
+		if err := db.CommitBatch(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if stepsBeforeAppend < 0 {
+		t.Fatalf("the audit append waited for the whole batch (%d steps)", len(steps))
+	}
+	if stepsBeforeAppend != 1 {
+		t.Errorf("the audit append got the writer after %d steps, want 1 (the step under way when it asked)", stepsBeforeAppend)
+	}
+	t.Logf("audit record written after step 1 of %d (%s)", len(steps), steps[0])
+}
+
+// TestMigration9KeepsTheCheckpoint: a checkpoint stored before the
+// staged writes (schema 8) is read, replaced and deleted after.
+func TestMigration9KeepsTheCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "s.db")
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.w.Exec(downgradeTo8 + `INSERT INTO detector_state VALUES('ingest', 0, X'6f6c64', 0), ('ingest', 1, X'207374617465', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if db, err = Open(path); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if st, err := db.DetectorState(ctx, "ingest"); err != nil || string(st) != "old state" {
+		t.Fatalf("after the migration: %q %v", st, err)
+	}
+	if err := db.PutDetectorState(ctx, "ingest", []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := db.DetectorState(ctx, "ingest"); err != nil || string(st) != "new" {
+		t.Fatalf("replaced: %q %v", st, err)
+	}
+	if err := db.PutDetectorState(ctx, "ingest", nil); err != nil {
+		t.Fatal(err)
+	}
+	var rows int
+	db.r.QueryRow(`SELECT count(*) FROM detector_states`).Scan(&rows)
+	if _, err := db.DetectorState(ctx, "ingest"); !errors.Is(err, store.ErrNotFound) || rows != 0 {
+		t.Fatalf("deleted: %v, %d parts left", err, rows)
+	}
+}
+
+// TestCheckpointsInTheBackground: no commit checkpoints (the writer's
+// wal_autocheckpoint is 0); the store's checkpointer copies the WAL into
+// the file on its own.
+func TestCheckpointsInTheBackground(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "s.db")
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var auto int
+	if err := db.w.QueryRow(`PRAGMA wal_autocheckpoint`).Scan(&auto); err != nil || auto != 0 {
+		t.Fatalf("the writer's wal_autocheckpoint is %d (%v), want 0", auto, err)
+	}
+	if err := db.PutDetectorState(ctx, "ingest", make([]byte, 8<<20)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for db.ckFrames.Load() < 2048 { // 8 MB of 4 KiB pages
+		if time.Now().After(deadline) {
+			t.Fatalf("after 30 s the checkpointer had copied %d frames", db.ckFrames.Load())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Size() < 8<<20 {
+		t.Fatalf("the file holds %d bytes after the checkpoint (%v)", fi.Size(), err)
+	}
+}
