@@ -51,6 +51,26 @@ func (s *DB) lockLease(ctx context.Context, key string) (*lease, error) {
 	return &lease{conn: conn, key: k}, nil
 }
 
+// LockHolder is the server process (pg_backend_pid) holding the ingest
+// lock of key (LockIngest, LockLease), 0 when none holds it: the session
+// an operator would look at, or terminate, to move a live input.
+func (s *DB) LockHolder(ctx context.Context, key string) (int, error) {
+	hi, lo := advisoryIDs(s.lockKey("ingest", key))
+	var pid int
+	err := s.pool.QueryRow(ctx, `SELECT coalesce(min(pid), 0) FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+		AND granted AND classid = $1::bigint::oid AND objid = $2::bigint::oid AND objsubid = 1`, hi, lo).Scan(&pid)
+	if err != nil {
+		return 0, fmt.Errorf("ingest lock holder: %w", err)
+	}
+	return pid, nil
+}
+
+// advisoryIDs is how pg_locks shows a bigint advisory key: its high half
+// in classid, its low half in objid (objsubid 1).
+func advisoryIDs(k int64) (hi, lo int64) {
+	return int64(uint64(k) >> 32), int64(uint64(k) & 0xffffffff)
+}
+
 // leaseCheckTimeout bounds a lease check: a connection that does not
 // answer within it is taken as lost (the server, or the path to it, may
 // have ended the session and given the lock to another node meanwhile).
@@ -88,10 +108,10 @@ func (l *lease) Held(ctx context.Context) error {
 	}
 	cctx, cancel := context.WithTimeout(ctx, leaseCheckTimeout)
 	defer cancel()
+	hi, lo := advisoryIDs(l.key)
 	var held bool
-	err := l.conn.QueryRow(cctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()
-		AND granted AND classid = $1::bigint::oid AND objid = $2::bigint::oid AND objsubid = 1)`,
-		int64(uint64(l.key)>>32), int64(uint64(l.key)&0xffffffff)).Scan(&held)
+	err := l.conn.QueryRow(cctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+		AND pid = pg_backend_pid() AND granted AND classid = $1::bigint::oid AND objid = $2::bigint::oid AND objsubid = 1)`, hi, lo).Scan(&held)
 	switch {
 	case err == nil && held:
 		return nil
