@@ -1,0 +1,237 @@
+package app_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tidewatch/tidewatch/ais"
+	"github.com/tidewatch/tidewatch/internal/app"
+	"github.com/tidewatch/tidewatch/store/postgres"
+	"github.com/tidewatch/tidewatch/store/postgres/pgtest"
+	"github.com/tidewatch/tidewatch/store/sqlite"
+)
+
+// feedServer is a TCP AIS source: each connection a node makes to it
+// comes out of conns.
+type feedServer struct {
+	addr  string
+	conns chan net.Conn
+}
+
+func newFeedServer(t *testing.T) *feedServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	fs := &feedServer{addr: "tcp://" + ln.Addr().String(), conns: make(chan net.Conn, 4)}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			fs.conns <- c
+		}
+	}()
+	return fs
+}
+
+// runFeed runs a node's RunFeed of the server's feed until stop.
+func (fs *feedServer) runFeed(t *testing.T, s *app.Service) (stop func()) {
+	fctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- s.RunFeed(fctx, app.LocalPrincipal("test"), fs.addr, ais.FeedOptions{Log: io.Discard}, 100*time.Millisecond, time.Millisecond)
+	}()
+	return func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("feed: %v", err)
+		}
+	}
+}
+
+// accept waits up to two minutes for the next connection to the feed.
+func (fs *feedServer) accept(t *testing.T, what string) net.Conn {
+	t.Helper()
+	select {
+	case c := <-fs.conns:
+		t.Cleanup(func() { c.Close() })
+		return c
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("waited two minutes for %s", what)
+		return nil
+	}
+}
+
+// halves splits a simulated day's NMEA into two parts of whole lines,
+// with their line counts.
+func halves(t *testing.T) (parts [2][]byte, lines [2]int64) {
+	t.Helper()
+	data, err := os.ReadFile(scenarioFileAfter(t, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := strings.SplitAfter(string(data), "\n")
+	if all[len(all)-1] == "" {
+		all = all[:len(all)-1]
+	}
+	mid := len(all) / 2
+	parts[0], parts[1] = []byte(strings.Join(all[:mid], "")), []byte(strings.Join(all[mid:], ""))
+	lines[0], lines[1] = int64(mid), int64(len(all)-mid)
+	return parts, lines
+}
+
+// sendAll writes data to a feed connection and waits until the node
+// reading it has read every line.
+func sendAll(t *testing.T, c net.Conn, data []byte, lines int64, s *app.Service, who string) {
+	t.Helper()
+	if _, err := c.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, who+" to read the lines sent", func() bool { return liveStatus(t, s).Health.Lines == lines })
+}
+
+// TestFeedLeaseLostOnTwoNodes: two servers on one PostgreSQL store given
+// the same live feed; the holder's lease connection alone is terminated
+// (pg_terminate_backend) while the holder goes on. The holder notices at
+// its next lease check: it stops reading (closes its feed connection),
+// ends its run, says once in its log that it lost the lease, and waits
+// as a standby; the other takes the feed over, continuing the detectors'
+// state of the first's run. The store then holds what one process reading
+// the feed in two sessions stores: the same events, byte for byte, each
+// fix once, two runs, neither read on its own.
+func TestFeedLeaseLostOnTwoNodes(t *testing.T) {
+	url := pgtest.URL(t)
+	ctx := context.Background()
+	parts, lines := halves(t)
+
+	// The reference: one process reading the feed in two sessions.
+	ref, err := sqlite.Open(filepath.Join(t.TempDir(), "ref.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ref.Close()
+	rs := app.New(app.Config{Store: ref})
+	defer rs.Close()
+	rsrv := newFeedServer(t)
+	for i := range parts {
+		stop := rsrv.runFeed(t, rs)
+		sendAll(t, rsrv.accept(t, "the reference to connect"), parts[i], lines[i], rs, "the reference")
+		stop()
+	}
+
+	var logs syncBuffer
+	var nodes []*app.Service
+	var db *postgres.DB
+	for i := range 2 {
+		d, err := postgres.Open(ctx, url+"&pool_max_conns=8", postgres.Options{Create: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := app.Config{Store: d, LiveStandbyEvery: 20 * time.Millisecond, LiveLeaseCheckEvery: 50 * time.Millisecond}
+		if i == 0 {
+			cfg.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+		}
+		s := app.New(cfg)
+		t.Cleanup(func() { s.Close(); d.Close() })
+		nodes, db = append(nodes, s), d
+	}
+	a, b := nodes[0], nodes[1]
+	srv := newFeedServer(t)
+	stopA := srv.runFeed(t, a)
+	first := srv.accept(t, "A to connect")
+	waitFor(t, "A to hold the feed", func() bool { return liveStatus(t, a).State == app.LiveActive })
+	stopB := srv.runFeed(t, b)
+	waitFor(t, "B to wait as a standby", func() bool { return liveStatus(t, b).State == app.LiveStandby })
+	sendAll(t, first, parts[0], lines[0], a, "A")
+
+	// A's lease connection alone ends.
+	pid, err := db.LockHolder(ctx, app.FeedKey(srv.addr))
+	if err != nil || pid == 0 {
+		t.Fatalf("the feed's lease holder: %d %v", pid, err)
+	}
+	var ok bool
+	if err := db.Pool().QueryRow(ctx, `SELECT pg_terminate_backend($1)`, pid).Scan(&ok); err != nil || !ok {
+		t.Fatalf("terminate the lease's connection: %v %v", ok, err)
+	}
+	// A stops reading: it closes its connection to the feed.
+	closed := make(chan struct{})
+	go func() { io.Copy(io.Discard, first); close(closed) }()
+	waitFor(t, "A to close its feed connection", func() bool {
+		select {
+		case <-closed:
+			return true
+		default:
+			return false
+		}
+	})
+	waitFor(t, "A to wait as a standby", func() bool { return liveStatus(t, a).State == app.LiveStandby })
+	second := srv.accept(t, "B to take the feed over")
+	waitFor(t, "B to hold the feed", func() bool { return liveStatus(t, b).State == app.LiveActive })
+	sendAll(t, second, parts[1], lines[1], b, "B")
+	if st := liveStatus(t, a); st.State != app.LiveStandby || st.Health.Lines != 0 {
+		t.Errorf("A while B holds the feed: %+v", st)
+	}
+	select {
+	case c := <-srv.conns:
+		c.Close()
+		t.Error("a third connection to the feed: A took it again while B held it")
+	default:
+	}
+	stopA()
+	stopB()
+
+	if n := strings.Count(logs.String(), "lost its lease"); n != 1 {
+		t.Errorf("A logged the lost lease %d times, want once:\n%s", n, logs.String())
+	}
+	if !strings.Contains(logs.String(), `"level":"WARN","msg":"live input: lost its lease`) {
+		t.Errorf("A's log: %s", logs.String())
+	}
+	got, want := sortedEvents(t, db), sortedEvents(t, ref)
+	if len(want) == 0 || !slices.Equal(got, want) {
+		t.Errorf("the two nodes stored %d events, one process %d: not the same", len(got), len(want))
+		for _, e := range got {
+			if !slices.Contains(want, e) {
+				t.Logf("two nodes only: %s", e)
+			}
+		}
+		for _, e := range want {
+			if !slices.Contains(got, e) {
+				t.Logf("one process only: %s", e)
+			}
+		}
+	}
+	gs, err := db.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, err := ref.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gs.Runs != 2 || gs.Runs != ws.Runs || gs.Points != ws.Points || gs.Events != ws.Events || gs.Identities != ws.Identities {
+		t.Errorf("two nodes: %d runs, %d points, %d event rows, %d identities; one process: %d, %d, %d, %d",
+			gs.Runs, gs.Points, gs.Events, gs.Identities, ws.Runs, ws.Points, ws.Events, ws.Identities)
+	}
+	t.Logf("two nodes: %d runs, %d points, %d events; one process: %d, %d, %d", gs.Runs, gs.Points, len(got), ws.Runs, ws.Points, len(want))
+	runs, err := db.Runs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range runs {
+		if r.Detached || !r.Done {
+			t.Errorf("run %s: detached %v, done %v (want B's run to continue A's)", r.ID, r.Detached, r.Done)
+		}
+	}
+}
