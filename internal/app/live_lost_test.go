@@ -2,6 +2,8 @@ package app_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -9,11 +11,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tidewatch/tidewatch/ais"
 	"github.com/tidewatch/tidewatch/internal/app"
+	"github.com/tidewatch/tidewatch/store"
 	"github.com/tidewatch/tidewatch/store/postgres"
 	"github.com/tidewatch/tidewatch/store/postgres/pgtest"
 	"github.com/tidewatch/tidewatch/store/sqlite"
@@ -233,5 +237,191 @@ func TestFeedLeaseLostOnTwoNodes(t *testing.T) {
 		if r.Detached || !r.Done {
 			t.Errorf("run %s: detached %v, done %v (want B's run to continue A's)", r.ID, r.Detached, r.Done)
 		}
+	}
+}
+
+// TestFolderLeaseLostOnSQLite: two servers on one SQLite store watch the
+// same folder. The lease is a flock on a file beside the store, which the
+// kernel keeps while the process lives; but the lock file can be removed
+// (a cleanup of the store's .locks folder), and the other server then
+// locks a new file at the path. The holder notices at its next check,
+// warns once and waits as a standby; the other takes the folder over;
+// each file is ingested once, as one process ingesting them in turn.
+func TestFolderLeaseLostOnSQLite(t *testing.T) {
+	ctx := context.Background()
+	local := app.LocalPrincipal("test")
+	path := filepath.Join(t.TempDir(), "s.db")
+	var logs syncBuffer
+	var nodes []*app.Service
+	var db *sqlite.DB
+	for i := range 2 {
+		d, err := sqlite.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := app.Config{Store: d, LiveStandbyEvery: 20 * time.Millisecond, LiveLeaseCheckEvery: 20 * time.Millisecond}
+		if i == 0 {
+			cfg.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+		}
+		s := app.New(cfg)
+		t.Cleanup(func() { s.Close(); d.Close() })
+		nodes, db = append(nodes, s), d
+	}
+	a, b := nodes[0], nodes[1]
+	files := []string{scenarioFileAfter(t, 0), scenarioFileAfter(t, 1)}
+
+	ref, err := sqlite.Open(filepath.Join(t.TempDir(), "ref.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ref.Close()
+	rs := app.New(app.Config{Store: ref})
+	defer rs.Close()
+	for _, f := range files {
+		if _, err := ingestFile(rs, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	dir := t.TempDir()
+	watch := func(s *app.Service) (stop func()) {
+		wctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- s.WatchFolder(wctx, local, dir, 20*time.Millisecond) }()
+		return func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("watch: %v", err)
+			}
+		}
+	}
+	drop := func(i int) {
+		data, err := os.ReadFile(files[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmp := filepath.Join(dir, "drop.tmp")
+		if err := os.WriteFile(tmp, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, filepath.Join(dir, string(rune('a'+i))+".nmea")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stopA := watch(a)
+	waitFor(t, "A to hold the folder", func() bool { return liveStatus(t, a).State == app.LiveActive })
+	stopB := watch(b)
+	waitFor(t, "B to wait as a standby", func() bool { return liveStatus(t, b).State == app.LiveStandby })
+	drop(0)
+	waitFor(t, "A to ingest the first file", func() bool { return liveStatus(t, a).Files == 1 })
+
+	if err := os.RemoveAll(path + ".locks"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "A to wait as a standby", func() bool { return liveStatus(t, a).State == app.LiveStandby })
+	waitFor(t, "B to take the folder over", func() bool { return liveStatus(t, b).State == app.LiveActive })
+	drop(1)
+	waitFor(t, "B to ingest the second file", func() bool { return liveStatus(t, b).Files == 1 })
+	if st := liveStatus(t, a); st.State != app.LiveStandby || st.Files != 1 {
+		t.Errorf("A while B holds the folder: %+v", st)
+	}
+	stopA()
+	stopB()
+	if n := strings.Count(logs.String(), "lost its lease"); n != 1 {
+		t.Errorf("A logged the lost lease %d times, want once:\n%s", n, logs.String())
+	}
+	for _, sub := range []string{"ingested", "failed"} {
+		es, _ := os.ReadDir(filepath.Join(dir, sub))
+		if want := map[string]int{"ingested": 2, "failed": 0}[sub]; len(es) != want {
+			t.Errorf("%d files in %s/, want %d", len(es), sub, want)
+		}
+	}
+	got, want := sortedEvents(t, db), sortedEvents(t, ref)
+	if len(want) == 0 || !slices.Equal(got, want) {
+		t.Errorf("the two nodes stored %d events, one process %d: not the same", len(got), len(want))
+	}
+	gs, err := db.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, err := ref.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gs.Runs != 2 || gs.Runs != ws.Runs || gs.Points != ws.Points || gs.Events != ws.Events || gs.Identities != ws.Identities {
+		t.Errorf("two nodes: %d runs, %d points, %d event rows, %d identities; one process: %d, %d, %d, %d",
+			gs.Runs, gs.Points, gs.Events, gs.Identities, ws.Runs, ws.Points, ws.Events, ws.Identities)
+	}
+}
+
+// checkedStore gives leases whose checks answer what the test says.
+type checkedStore struct {
+	*sqlite.DB
+	held  chan error
+	taken *atomic.Int32
+}
+
+func (c checkedStore) LockLease(ctx context.Context, key string) (store.Lease, error) {
+	l, err := c.DB.LockLease(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	c.taken.Add(1)
+	return checkedLease{l, c.held}, nil
+}
+
+type checkedLease struct {
+	store.Lease
+	held chan error
+}
+
+func (l checkedLease) Held(ctx context.Context) error {
+	select {
+	case err := <-l.held:
+		return err
+	default:
+		return l.Lease.Held(ctx)
+	}
+}
+
+// A lease check that cannot tell (the store failing while the lease's
+// lock stands) leaves the holder reading, logged once; a check that
+// finds the lease lost makes it a standby, logged once, and it takes the
+// lease again once free (nobody else wants it here).
+func TestLiveLeaseChecks(t *testing.T) {
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	held := make(chan error)
+	var taken atomic.Int32
+	var logs syncBuffer
+	s := app.New(app.Config{Store: checkedStore{st, held, &taken}, Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
+		LiveStandbyEvery: 5 * time.Millisecond, LiveLeaseCheckEvery: 5 * time.Millisecond})
+	defer s.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.WatchFolder(ctx, app.LocalPrincipal("tester"), t.TempDir(), 5*time.Millisecond) }()
+	waitFor(t, "the folder held", func() bool { return liveStatus(t, s).State == app.LiveActive })
+	for range 3 {
+		held <- errors.New("connection reset by peer")
+	}
+	if st := liveStatus(t, s); st.State != app.LiveActive {
+		t.Errorf("after checks that could not tell: %+v", st)
+	}
+	if n := strings.Count(logs.String(), "checking its lease"); n != 1 {
+		t.Errorf("a check that cannot tell logged %d times, want once:\n%s", n, logs.String())
+	}
+	held <- fmt.Errorf("gone: %w", store.ErrLeaseLost)
+	// The lease released, nobody else holding it, the node takes it again.
+	waitFor(t, "the lease taken again", func() bool { return taken.Load() == 2 })
+	waitFor(t, "the folder held again", func() bool { return liveStatus(t, s).State == app.LiveActive })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(logs.String(), "lost its lease"); n != 1 {
+		t.Errorf("the lost lease logged %d times, want once:\n%s", n, logs.String())
 	}
 }
