@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/tidewatch/tidewatch/ais"
+	"github.com/tidewatch/tidewatch/detect"
+	"github.com/tidewatch/tidewatch/ingest"
 	"github.com/tidewatch/tidewatch/internal/app"
 	"github.com/tidewatch/tidewatch/store"
 	"github.com/tidewatch/tidewatch/store/postgres"
@@ -143,12 +145,26 @@ func TestFeedLeaseLostOnTwoNodes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg := app.Config{Store: d, LiveStandbyEvery: 20 * time.Millisecond, LiveLeaseCheckEvery: 50 * time.Millisecond}
+		// The check every second, the standby's try every 20 ms: the
+		// other node takes the lease long before the holder notices,
+		// and finds the holder's run still going.
+		cfg := app.Config{Store: d, LiveStandbyEvery: 20 * time.Millisecond, LiveLeaseCheckEvery: time.Second}
 		if i == 0 {
 			cfg.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
 		}
 		s := app.New(cfg)
 		t.Cleanup(func() { s.Close(); d.Close() })
+		// The lists stored, the screening index built and the
+		// geography loaded now, not when a run starts.
+		if _, err := s.EnsureLists(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Designated(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Geography(); err != nil {
+			t.Fatal(err)
+		}
 		nodes, db = append(nodes, s), d
 	}
 	a, b := nodes[0], nodes[1]
@@ -184,6 +200,11 @@ func TestFeedLeaseLostOnTwoNodes(t *testing.T) {
 	second := srv.accept(t, "B to take the feed over")
 	waitFor(t, "B to hold the feed", func() bool { return liveStatus(t, b).State == app.LiveActive })
 	sendAll(t, second, parts[1], lines[1], b, "B")
+	// B waited for A's run to end before starting its own: no run of
+	// B's was refused while A's was still going.
+	if st := liveStatus(t, b); st.LastError != "" {
+		t.Errorf("B: %+v", st)
+	}
 	if st := liveStatus(t, a); st.State != app.LiveStandby || st.Health.Lines != 0 {
 		t.Errorf("A while B holds the feed: %+v", st)
 	}
@@ -423,5 +444,65 @@ func TestLiveLeaseChecks(t *testing.T) {
 	}
 	if n := strings.Count(logs.String(), "lost its lease"); n != 1 {
 		t.Errorf("the lost lease logged %d times, want once:\n%s", n, logs.String())
+	}
+}
+
+// A watched file whose run another ingest is writing (a node that held
+// the folder, lost its lease and is ending its run) is not a failed file:
+// it is left in the folder and ingested once that run's lock is free.
+func TestWatchedFileRunLockedElsewhere(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "s.db")
+	st, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	other, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	var logs syncBuffer
+	s := app.New(app.Config{Store: st, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	defer s.Close()
+	src := scenarioFileAfter(t, 0)
+	in, err := ingest.FileInput(src, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := other.LockIngest(ctx, ingest.RunID([]ingest.Input{in}, ingest.Options{Detect: detect.DefaultConfig}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- s.WatchFolder(wctx, app.LocalPrincipal("test"), dir, 20*time.Millisecond) }()
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "a.nmea"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the file found locked", func() bool { return strings.Contains(logs.String(), "being ingested by another ingest") })
+	if _, err := os.Stat(filepath.Join(dir, "a.nmea")); err != nil {
+		t.Errorf("the file left in the folder: %v", err)
+	}
+	if st := liveStatus(t, s); st.Failed != 0 || st.Files != 0 {
+		t.Errorf("while its run is locked elsewhere: %+v", st)
+	}
+	unlock()
+	waitFor(t, "the file ingested", func() bool { return liveStatus(t, s).Files == 1 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if st := liveStatus(t, s); st.Failed != 0 || st.LastError != "" {
+		t.Errorf("after: %+v", st)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ingested", "a.nmea")); err != nil {
+		t.Error(err)
 	}
 }
