@@ -39,6 +39,7 @@ type Store interface {
 	MonitorStore
 	LedgerStore
 	CaseStore
+	LeaseStore
 	Close() error
 }
 
@@ -108,6 +109,30 @@ type IngestStore interface {
 
 // ErrLocked says another ingest holds the store's ingest lock.
 var ErrLocked = errors.New("another ingest holds this store")
+
+// LeaseStore gives store-wide leases that their holder can check while it
+// holds them (a live input read by one server of several on one store).
+type LeaseStore interface {
+	// LockLease takes the lock LockIngest(key) takes (ErrLocked when
+	// another holds it) as a Lease.
+	LockLease(ctx context.Context, key string) (Lease, error)
+}
+
+// Lease is a store-wide lock held by this process. The store can end it
+// while the process goes on (on PostgreSQL the connection holding it
+// ends: pg_terminate_backend, a proxy dropping it), and another process
+// can then take it: a holder checks it with Held while it works.
+type Lease interface {
+	// Held says whether the lock is still this holder's: nil while it
+	// is, an error wrapping ErrLeaseLost once it is not (for good: take a
+	// new lease), another error when the store could not tell.
+	Held(ctx context.Context) error
+	// Release gives the lock up (a lost lease's resources are freed).
+	Release() error
+}
+
+// ErrLeaseLost says a lease is no longer held by its holder.
+var ErrLeaseLost = errors.New("the lease is lost")
 
 // VesselStore answers reads about vessels and events.
 type VesselStore interface {

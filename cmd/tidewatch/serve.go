@@ -82,7 +82,9 @@ alerts, delivered over /v1/alerts/stream and to webhooks (signed; retried
 for 25 hours; the outbox survives restarts). Several servers on one store
 may be given the same --feed or --watch (the same path, a shared mount):
 one reads it and the others wait as standbys, taking it over when it
-stops or dies (/v1/feeds says which). Webhook signing secrets are
+stops or dies; the holder checks its lease every 2 s and, having lost it
+(its database connection ended), stops reading and waits as a standby
+(/v1/feeds says which). Webhook signing secrets are
 sealed with the key in --seal-key-file (made on first start, mode 0600:
 back it up with the store).
 

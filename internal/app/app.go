@@ -46,6 +46,7 @@ type Store interface {
 	MonitorStore
 	LedgerStore
 	CaseStore
+	LeaseStore
 	Stats(ctx context.Context) (store.Stats, error)
 }
 
@@ -98,6 +99,10 @@ type Config struct {
 	// live input another server holds tries to take it over (default
 	// DefaultLiveStandby).
 	LiveStandbyEvery time.Duration
+	// LiveLeaseCheckEvery is how often the server holding a live input
+	// checks it still holds the input's lease, and stops reading it when
+	// it does not (default DefaultLiveLeaseCheck).
+	LiveLeaseCheckEvery time.Duration
 }
 
 // Service runs the use cases. It is safe for concurrent use.
@@ -136,15 +141,16 @@ type Service struct {
 	sealKey     []byte
 	// webhooks: the delivery client (refusing internal targets unless
 	// allowPrivate) and the endpoints' delivery state.
-	allowPrivate bool
-	hookClient   func() *http.Client
-	endpoints    endpointState
-	live         liveInputs
-	riskHash     string
-	scratch      func() (ScratchStore, error)
-	indexCache   IndexCache
-	program      string
-	liveStandby  time.Duration
+	allowPrivate   bool
+	hookClient     func() *http.Client
+	endpoints      endpointState
+	live           liveInputs
+	riskHash       string
+	scratch        func() (ScratchStore, error)
+	indexCache     IndexCache
+	program        string
+	liveStandby    time.Duration
+	liveLeaseCheck time.Duration
 }
 
 // New makes a service.
@@ -168,6 +174,9 @@ func New(cfg Config) *Service {
 	}
 	if s.liveStandby = cfg.LiveStandbyEvery; s.liveStandby <= 0 {
 		s.liveStandby = DefaultLiveStandby
+	}
+	if s.liveLeaseCheck = cfg.LiveLeaseCheckEvery; s.liveLeaseCheck <= 0 {
+		s.liveLeaseCheck = DefaultLiveLeaseCheck
 	}
 	if s.maxEnts <= 0 {
 		s.maxEnts = 200000

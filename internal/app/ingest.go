@@ -116,7 +116,7 @@ func (s *Service) Ingest(ctx context.Context, p Principal, req IngestRequest) (I
 	// continues it (a live feed holds it while it runs); a run made
 	// meanwhile (an upload, a dropped file) is read on its own rather than
 	// wait, and leaves the state as it was.
-	stateUnlock, err := s.st.LockIngest(ctx, "detector-state")
+	stateUnlock, err := s.st.LockIngest(ctx, stateLockKey)
 	switch {
 	case errors.Is(err, store.ErrLocked):
 		if req.Flush {
@@ -172,6 +172,10 @@ func (s *Service) Ingest(ctx context.Context, p Principal, req IngestRequest) (I
 	}
 	return res, nil
 }
+
+// stateLockKey names the lock of the detectors' state: the run holding it
+// continues the state.
+const stateLockKey = "detector-state"
 
 // Runs lists the ingest runs. Runs are shared data, but their inputs name
 // files on the operator's machines: other tenants see the files' base

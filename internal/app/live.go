@@ -53,19 +53,38 @@ const (
 // input over (Config.LiveStandbyEvery).
 const DefaultLiveStandby = 2 * time.Second
 
+// DefaultLiveLeaseCheck is how often the node holding a live input checks
+// it still holds its lease (Config.LiveLeaseCheckEvery).
+const DefaultLiveLeaseCheck = 2 * time.Second
+
+// LeaseStore gives the leases of live inputs (store.LeaseStore).
+type LeaseStore interface {
+	store.LeaseStore
+}
+
 // holdLive runs fn under the store-wide lease of one live input (key),
 // so that of several servers on one store given the same --feed or
 // --watch, one reads it: the others wait as standbys, trying every
 // s.liveStandby, and the first to find it free takes it over when the
 // holder stops or dies (the lease is an ingest lock: on PostgreSQL an
-// advisory lock that goes with the holder's connection). It returns
-// fn's error, or nil when ctx ends first.
-func (s *Service) holdLive(ctx context.Context, name, key string, fn func() error) error {
+// advisory lock that goes with the holder's connection).
+//
+// The holder checks its lease every s.liveLeaseCheck (store.Lease.Held):
+// the store can end a lease while its holder goes on (on PostgreSQL the
+// lock's connection alone ends: a pg_terminate_backend of it, a proxy
+// dropping it), and a standby then takes the input over. The lease's
+// context given to fn ends then: fn stops reading and ends its run as at
+// shutdown, and this node, warning once in its log, waits as a standby
+// again. takeover tells fn this node waited as a standby first (the
+// previous holder may still be ending its run). holdLive returns fn's
+// error, or nil when ctx ends first.
+func (s *Service) holdLive(ctx context.Context, name, key string, fn func(lease context.Context, takeover bool) error) error {
 	// A lease that cannot be taken (not held elsewhere: the store
 	// failing) is logged when its error changes, not at every try.
 	var failed string
+	takeover := false
 	for {
-		unlock, err := s.st.LockIngest(ctx, key)
+		l, err := s.st.LockLease(ctx, key)
 		if err == nil {
 			s.live.set(name, func(st *FeedStatus) {
 				if failed != "" && st.LastError == failed {
@@ -73,30 +92,111 @@ func (s *Service) holdLive(ctx context.Context, name, key string, fn func() erro
 				}
 				st.State = LiveActive
 			})
-			err = fn()
-			unlock()
-			return err
-		}
-		if ctx.Err() != nil {
-			return nil
-		}
-		if errors.Is(err, store.ErrLocked) {
+			lost, err := s.whileHeld(ctx, name, l, func(lctx context.Context) error { return fn(lctx, takeover) })
+			l.Release()
+			if lost == nil || ctx.Err() != nil {
+				return err
+			}
+			s.log.Warn("live input: lost its lease (another node may take it over); stopped reading it, now a standby", "input", name, "err", lost.Error())
 			s.live.set(name, func(st *FeedStatus) {
-				if failed != "" && st.LastError == failed {
-					st.LastError = ""
-				}
 				st.State = LiveStandby
+				delete(s.live.feeds, name) // this node's feed connection has ended
 			})
-			failed = ""
-		} else if msg := err.Error(); msg != failed {
-			failed = msg
-			s.live.set(name, func(st *FeedStatus) { st.LastError = msg })
-			s.log.Warn("live input: taking its lease", "input", name, "err", msg)
+			takeover, failed = true, ""
+		} else {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if errors.Is(err, store.ErrLocked) {
+				s.live.set(name, func(st *FeedStatus) {
+					if failed != "" && st.LastError == failed {
+						st.LastError = ""
+					}
+					st.State = LiveStandby
+				})
+				takeover, failed = true, ""
+			} else if msg := err.Error(); msg != failed {
+				failed = msg
+				s.live.set(name, func(st *FeedStatus) { st.LastError = msg })
+				s.log.Warn("live input: taking its lease", "input", name, "err", msg)
+			}
 		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-time.After(s.liveStandby):
+		}
+	}
+}
+
+// whileHeld runs fn with a context that ends when ctx ends or when the
+// lease is found lost (checked every s.liveLeaseCheck), and returns why
+// it was lost (nil: it was not) and fn's error. The checks have ended
+// when it returns: the lease can be released.
+func (s *Service) whileHeld(ctx context.Context, name string, l store.Lease, fn func(context.Context) error) (lost, err error) {
+	lctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done, checked := make(chan struct{}), make(chan error, 1)
+	go func() {
+		defer close(checked)
+		t := time.NewTicker(s.liveLeaseCheck)
+		defer t.Stop()
+		// A check that cannot tell (the store failing, the lease's lock
+		// still there) is logged when its error changes.
+		var unsure string
+		for {
+			select {
+			case <-done:
+				return
+			case <-lctx.Done():
+				return
+			case <-t.C:
+			}
+			// ctx, not lctx: the check in progress when fn returns
+			// finishes rather than being cut (on PostgreSQL a query cut
+			// short closes its connection).
+			err := l.Held(ctx)
+			switch {
+			case ctx.Err() != nil:
+				return
+			case errors.Is(err, store.ErrLeaseLost):
+				checked <- err
+				cancel()
+				return
+			case err != nil && err.Error() != unsure:
+				unsure = err.Error()
+				s.log.Warn("live input: checking its lease", "input", name, "err", unsure)
+			case err == nil:
+				unsure = ""
+			}
+		}
+	}()
+	err = fn(lctx)
+	close(done)
+	lost = <-checked // nil when closed without a loss
+	return lost, err
+}
+
+// awaitState waits, up to limit, for the detectors' state to be free of
+// another run. A node taking a live feed over from one that lost its
+// lease waits so for that node to end its run, whose state its own run
+// then continues (rather than reading on its own, Ingest's Detach). It
+// returns early when ctx ends or the state cannot be asked.
+func (s *Service) awaitState(ctx context.Context, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for {
+		unlock, err := s.st.LockIngest(ctx, stateLockKey)
+		if err == nil {
+			unlock()
+			return
+		}
+		if !errors.Is(err, store.ErrLocked) || time.Now().After(deadline) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(min(s.liveStandby, 100*time.Millisecond)):
 		}
 	}
 }
@@ -202,14 +302,25 @@ func (s *Service) RunFeed(ctx context.Context, p Principal, addr string, opt ais
 		return Errorf(CodeInvalid, "%q is not a live feed (tcp://host:port or udp://host:port)", addr)
 	}
 	s.live.set(addr, func(st *FeedStatus) { st.Kind, st.Started = "feed", s.now().UTC() })
-	return s.holdLive(ctx, addr, feedKey(addr), func() error { return s.runFeed(ctx, p, addr, opt, commitEvery, lateness) })
+	return s.holdLive(ctx, addr, feedKey(addr), func(lease context.Context, takeover bool) error {
+		return s.runFeed(ctx, lease, p, addr, opt, commitEvery, lateness, takeover)
+	})
 }
 
-// runFeed is RunFeed on the node holding the feed's lease.
-func (s *Service) runFeed(ctx context.Context, p Principal, addr string, opt ais.FeedOptions, commitEvery, lateness time.Duration) error {
-	for ctx.Err() == nil {
-		in := ingest.Input{Name: addr, ID: addr, Live: true, Open: func(ctx context.Context) (ais.Source, io.Closer, error) {
-			f, err := ais.OpenFeed(ctx, addr, opt)
+// runFeed is RunFeed on the node holding the feed's lease. The feed
+// ends, as at shutdown, when lease ends (ctx's end or the lease lost);
+// ctx is the ingest's, so a run ended by a lost lease is committed and
+// recorded whole. A node taking the feed over first waits for the
+// detectors' state, which the previous holder holds until its run ends
+// when it lost its lease rather than stopped (awaitState): up to one
+// lease check and half a minute for that run to end.
+func (s *Service) runFeed(ctx, lease context.Context, p Principal, addr string, opt ais.FeedOptions, commitEvery, lateness time.Duration, takeover bool) error {
+	if takeover {
+		s.awaitState(lease, s.liveLeaseCheck+30*time.Second)
+	}
+	for lease.Err() == nil {
+		in := ingest.Input{Name: addr, ID: addr, Live: true, Open: func(context.Context) (ais.Source, io.Closer, error) {
+			f, err := ais.OpenFeed(lease, addr, opt)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -229,14 +340,14 @@ func (s *Service) runFeed(ctx context.Context, p Principal, addr string, opt ais
 				st.LastError = err.Error()
 			}
 		})
-		if ctx.Err() != nil {
+		if lease.Err() != nil {
 			return nil
 		}
 		if err != nil {
 			s.log.Warn("live feed ingest stopped; starting again", "feed", addr, "err", err.Error())
 		}
 		select {
-		case <-ctx.Done():
+		case <-lease.Done():
 		case <-time.After(5 * time.Second):
 		}
 	}
@@ -268,10 +379,12 @@ func (s *Service) WatchFolder(ctx context.Context, p Principal, dir string, ever
 	}
 	name := "folder " + dir
 	s.live.set(name, func(st *FeedStatus) { st.Kind, st.Started = "folder", s.now().UTC() })
-	return s.holdLive(ctx, name, liveKey("folder", abs), func() error { return s.watchFolder(ctx, p, abs, name, every) })
+	return s.holdLive(ctx, name, liveKey("folder", abs), func(lease context.Context, _ bool) error { return s.watchFolder(lease, p, abs, name, every) })
 }
 
-// watchFolder is WatchFolder on the node holding the folder's lease.
+// watchFolder is WatchFolder on the node holding the folder's lease,
+// until ctx ends (the lease's context: a lease lost interrupts the file
+// being read as a shutdown does, and the next holder resumes it).
 func (s *Service) watchFolder(ctx context.Context, p Principal, dir, name string, every time.Duration) error {
 	sizes := map[string]int64{}
 	t := time.NewTicker(every)
@@ -309,6 +422,13 @@ func (s *Service) watchFolder(ctx context.Context, p Principal, dir, name string
 			}
 			if ctx.Err() != nil {
 				return nil
+			}
+			if ae := (*Error)(nil); errors.As(err, &ae) && ae.Code == CodeConflict {
+				// Another ingest of this file is writing it (a node
+				// that held the folder before and lost its lease,
+				// ending its run): not a failed file. Look again.
+				s.log.Info("watched file being ingested by another ingest; looking again later", "file", path)
+				continue
 			}
 			if err != nil {
 				dest = "failed"

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tidewatch/tidewatch/internal/app"
+	"github.com/tidewatch/tidewatch/store"
 	"github.com/tidewatch/tidewatch/store/sqlite"
 )
 
@@ -18,6 +19,10 @@ import (
 type failingLocks struct{ *sqlite.DB }
 
 func (failingLocks) LockIngest(context.Context, string) (func() error, error) {
+	return nil, errors.New("disk I/O error")
+}
+
+func (failingLocks) LockLease(context.Context, string) (store.Lease, error) {
 	return nil, errors.New("disk I/O error")
 }
 

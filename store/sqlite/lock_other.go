@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/tidewatch/tidewatch/store"
 )
@@ -21,4 +22,32 @@ func (s *DB) LockIngest(ctx context.Context, key string) (func() error, error) {
 		return nil, fmt.Errorf("%s: %w", s.path, store.ErrLocked)
 	}
 	return func() error { mu.Unlock(); return nil }, nil
+}
+
+// LockLease takes the lock LockIngest takes, as a lease: an in-process
+// lock is held while the process lives, so Held fails only once released.
+func (s *DB) LockLease(ctx context.Context, key string) (store.Lease, error) {
+	unlock, err := s.LockIngest(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	return &memLease{unlock: unlock}, nil
+}
+
+type memLease struct {
+	once   sync.Once
+	done   atomic.Bool
+	unlock func() error
+}
+
+func (l *memLease) Held(context.Context) error {
+	if l.done.Load() {
+		return fmt.Errorf("lease released: %w", store.ErrLeaseLost)
+	}
+	return nil
+}
+
+func (l *memLease) Release() error {
+	l.once.Do(func() { l.done.Store(true); l.unlock() })
+	return nil
 }

@@ -548,6 +548,28 @@ func testIngestLock(t *testing.T, st store.Store) {
 		t.Fatalf("lock after unlock: %v", err)
 	}
 	must(t, again())
+
+	// A lease is the same lock, checked while held.
+	l, err := st.LockLease(ctx, "run-a")
+	must(t, err)
+	if err := l.Held(ctx); err != nil {
+		t.Errorf("a lease just taken: %v", err)
+	}
+	if _, err := st.LockIngest(ctx, "run-a"); !errors.Is(err, store.ErrLocked) {
+		t.Errorf("an ingest lock while its lease is held: %v", err)
+	}
+	if _, err := st.LockLease(ctx, "run-a"); !errors.Is(err, store.ErrLocked) {
+		t.Errorf("a second lease: %v", err)
+	}
+	must(t, l.Release())
+	if err := l.Held(ctx); !errors.Is(err, store.ErrLeaseLost) {
+		t.Errorf("a released lease: %v, want ErrLeaseLost", err)
+	}
+	after, err := st.LockIngest(ctx, "run-a")
+	if err != nil {
+		t.Fatalf("lock after the lease's release: %v", err)
+	}
+	must(t, after())
 }
 
 // testDetectorState: the detectors' checkpoint is stored, replaced,
