@@ -84,6 +84,41 @@ func pathParam(name, desc string) param {
 }
 func query(name, typ, desc string) param { return param{name: name, in: "query", typ: typ, desc: desc} }
 
+// checkQuery refuses a query parameter the route does not take, on the
+// API's own routes (/v1): a mistyped filter (mmsi= for vessel=) would
+// otherwise be ignored and the answer hold everything. The routes that
+// speak other services' protocols (yente, reconciliation) stay lenient,
+// as their clients send parameters of their own.
+func (rt *route) checkQuery(r *http.Request) error {
+	if r.URL.RawQuery == "" || !strings.HasPrefix(rt.path, "/v1/") {
+		return nil
+	}
+	for name := range r.URL.Query() {
+		if !rt.takesQuery(name) {
+			var takes []string
+			for _, p := range rt.params {
+				if p.in == "query" {
+					takes = append(takes, p.name)
+				}
+			}
+			if len(takes) == 0 {
+				return app.Errorf(app.CodeInvalid, "unknown query parameter %q: %s takes none", app.ClipID(name), rt.pattern)
+			}
+			return app.Errorf(app.CodeInvalid, "unknown query parameter %q: %s takes %s", app.ClipID(name), rt.pattern, strings.Join(takes, ", "))
+		}
+	}
+	return nil
+}
+
+func (rt *route) takesQuery(name string) bool {
+	for _, p := range rt.params {
+		if p.in == "query" && p.name == name {
+			return true
+		}
+	}
+	return false
+}
+
 // add registers a route on the mux with authentication, rate limits,
 // timeouts, logging and metrics.
 func (s *Server) add(rt *route) {
@@ -115,6 +150,9 @@ func (s *Server) add(rt *route) {
 					err = app.Errorf(app.CodeRateLimited, "too many requests for this key: slow down (retry in %d s)", wait)
 				}
 			}
+		}
+		if err == nil {
+			err = rt.checkQuery(r)
 		}
 		if err == nil {
 			if !rt.long {
