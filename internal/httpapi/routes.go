@@ -870,6 +870,22 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, name string) (pa
 	return path, hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// hideUploadPath names an uploaded file in an error by the name its
+// sender gave, never by where the server keeps it (its temporary path:
+// found in a truncated upload's job error). The error's code is kept.
+func hideUploadPath(err error, path, name string) error {
+	if err == nil || !strings.Contains(err.Error(), filepath.Dir(path)) {
+		return err
+	}
+	msg := strings.ReplaceAll(err.Error(), path, name)
+	msg = strings.ReplaceAll(msg, filepath.Dir(path), "(upload)")
+	var ae *app.Error
+	if errors.As(err, &ae) {
+		return app.Errorf(ae.Code, "%s", msg)
+	}
+	return errors.New(msg)
+}
+
 // safeName keeps a client-given file name's base, without path tricks.
 func safeName(given string) (string, error) {
 	if strings.TrimSpace(given) == "" {
@@ -983,7 +999,7 @@ func (s *Server) importList(w http.ResponseWriter, r *http.Request, p app.Princi
 	defer os.RemoveAll(filepath.Dir(path))
 	files, err := liststore.FromPaths([]string{path})
 	if err != nil {
-		return err
+		return hideUploadPath(err, path, name)
 	}
 	// The file is known by the name its sender gave, not by where the
 	// server keeps it while importing (messages and the stored version
@@ -993,7 +1009,7 @@ func (s *Server) importList(w http.ResponseWriter, r *http.Request, p app.Princi
 	}
 	res, err := s.svc.ImportLists(r.Context(), p, app.ImportRequest{Files: files, Source: "upload " + name, MinRatio: minRatio, KeepFiles: true})
 	if err != nil {
-		return err
+		return hideUploadPath(err, path, name)
 	}
 	status := http.StatusOK
 	if res.Failed() > 0 {
@@ -1045,10 +1061,10 @@ func (s *Server) ingestUpload(w http.ResponseWriter, r *http.Request, p app.Prin
 				pr.Set(g.Fixes, 0, fmt.Sprintf("%d fixes, %d events stored", g.Fixes, g.Events))
 			}})
 		if err != nil {
-			return nil, err
+			return nil, hideUploadPath(err, path, name)
 		}
 		if len(res.Failed) > 0 {
-			return &res, errors.New(res.Failed[0].Error())
+			return &res, hideUploadPath(errors.New(res.Failed[0].Error()), path, name)
 		}
 		if res.Run.Fixes == 0 && res.Published == "" {
 			// A file that is not AIS (or not one Tidewatch reads) reads as
