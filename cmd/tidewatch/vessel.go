@@ -140,7 +140,7 @@ func printProfile(w io.Writer, p *risk.Profile) {
 	for _, m := range p.MMSIs {
 		fmt.Fprintf(w, "  MMSI %09d", m)
 	}
-	fmt.Fprintf(w, "\nas of %s, window from %s\n", p.AsOf.Format(time.RFC3339), p.WindowStart.Format("2006-01-02"))
+	fmt.Fprintf(w, "\nas of %s, window from %s\n", p.AsOf.Format(time.RFC3339), p.WindowStart.Format(time.RFC3339))
 	fmt.Fprintf(w, "recommendation: %s (score %g; refer at %g, decline at %g)\n", strings.ToUpper(strings.ReplaceAll(p.Recommendation, "_", " ")), p.Score, p.Bands[0], p.Bands[1])
 	for _, m := range p.Missing {
 		fmt.Fprintf(w, "  missing: %s\n", m)
