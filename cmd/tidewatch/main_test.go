@@ -328,3 +328,14 @@ func TestPortfolioAndAlertsCLI(t *testing.T) {
 		t.Errorf("fleet: %s", out)
 	}
 }
+
+// TestVesselOnANewStore: a profile on a store that holds no lists yet
+// screens against the embedded snapshot, as screen does (it created the
+// store and screened against nothing: KOTI came out INSUFFICIENT EVIDENCE).
+func TestVesselOnANewStore(t *testing.T) {
+	t.Setenv("TIDEWATCH_DATA", t.TempDir())
+	code, out, errs := tw(t, "vessel", "9417115")
+	if code != 0 || !strings.Contains(out, "recommendation: DECLINE") || !strings.Contains(errs, "from the embedded snapshot") {
+		t.Errorf("exit %d:\n%s%s", code, out, errs)
+	}
+}

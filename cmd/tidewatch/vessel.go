@@ -96,6 +96,14 @@ log ('tidewatch audit').`)
 	}
 	defer closeService(s, st)
 	ctx := context.Background()
+	// A store without lists gets the embedded snapshot, as screen does: a
+	// profile on a new store otherwise screened against nothing (a
+	// designated ship came out INSUFFICIENT EVIDENCE).
+	if n, err := s.EnsureLists(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		fmt.Fprintf(e.stderr, "note: the store held no list versions; stored %d from the embedded snapshot ('tidewatch lists import' for others)\n", n)
+	}
 	p := localPrincipal(actor)
 	var res *app.ProfileResult
 	if reportPath != "" {
