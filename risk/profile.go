@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -388,7 +389,13 @@ func capped(n int, each, limit float64) float64 {
 
 func (s *scorer) lists() {
 	var byID, byName []Evidence
+	// A designated company counts once however many ways it is linked
+	// (the owner given and the list's own link to the same entity: it
+	// counted twice, 120 points for one company); its factor names every
+	// role it was found in.
 	parties := map[string][]Evidence{}
+	partyName := map[string]string{}
+	partyRoles := map[string][]string{}
 	var partyKeys []string
 	for _, h := range s.p.Hits {
 		ev := Evidence{Ref: h.Ref, Text: fmt.Sprintf("%s: %s (%s), score %.2f, %s", h.About, h.Name, listingRefs(h.Listings), h.Score, h.Query)}
@@ -400,9 +407,17 @@ func (s *scorer) lists() {
 		case strings.HasPrefix(h.About, "counterpart"):
 			// scored with the encounter
 		default:
-			k := strings.ReplaceAll(h.About, "_", " ") + " " + h.Query
+			role := strings.ReplaceAll(h.About, "_", " ")
+			k := h.EntityID
+			if k == "" {
+				k = role + " " + h.Query
+			}
 			if _, ok := parties[k]; !ok {
 				partyKeys = append(partyKeys, k)
+				partyName[k] = h.Name
+			}
+			if !slices.Contains(partyRoles[k], role) {
+				partyRoles[k] = append(partyRoles[k], role)
 			}
 			parties[k] = append(parties[k], ev)
 		}
@@ -413,7 +428,8 @@ func (s *scorer) lists() {
 		s.add("listed_vessel_by_name", "Vessel name matches a designated vessel", s.cfg.ListedVesselByName, "a name match without a matching identifier: check the IMO history", byName)
 	}
 	for _, k := range partyKeys {
-		s.add("listed_party", "Linked company on a sanctions list: "+k, s.cfg.ListedParty, "an owner, manager or operator linked to the vessel is designated", parties[k])
+		s.add("listed_party", "Linked company on a sanctions list: "+partyName[k]+" ("+strings.Join(partyRoles[k], ", ")+")", s.cfg.ListedParty,
+			"an owner, manager or operator linked to the vessel is designated (each company once, whatever its roles)", parties[k])
 	}
 }
 

@@ -284,3 +284,33 @@ func TestLoadConfigRanges(t *testing.T) {
 		t.Errorf("profile at the largest weight: %v", err)
 	}
 }
+
+// TestListedPartyOnce: one designated company linked to the vessel by the
+// list itself and given as its owner and manager counts once (it counted
+// for each: 160, 220, 280 points for KOTI as the roles were added), and
+// its factor names every role; another company counts again.
+func TestListedPartyOnce(t *testing.T) {
+	koti := func(about, query string) ListHit {
+		return ListHit{About: about, Query: query, EntityID: "ofac-sdn:1", Name: "KOTI CORP", Type: "organization", Score: 1}
+	}
+	in := Input{IMO: 9417115, AsOf: h(72), WindowStart: h(72).AddDate(-1, 0, 0),
+		Hits: []ListHit{{About: "vessel", ByID: true, Name: "KOTI", Listings: []sanctions.Listing{{List: "ofac-sdn", SourceID: "X"}}},
+			koti("owned by", `"KOTI CORP"`), koti("owner", `"KOTI CORP"`), koti("manager", `"Koti Corp."`)}}
+	p := Assess(in, DefaultConfig)
+	var party []Factor
+	for _, f := range p.Factors {
+		if f.ID == "listed_party" {
+			party = append(party, f)
+		}
+	}
+	if len(party) != 1 || party[0].Title != "Linked company on a sanctions list: KOTI CORP (owned by, owner, manager)" || len(party[0].Evidence) != 3 {
+		t.Fatalf("listed_party factors: %+v", party)
+	}
+	if p.Score != DefaultConfig.ListedVessel+DefaultConfig.ListedParty {
+		t.Errorf("score %g, want %g", p.Score, DefaultConfig.ListedVessel+DefaultConfig.ListedParty)
+	}
+	in.Hits = append(in.Hits, ListHit{About: "operator", Query: `"OTHER CO"`, EntityID: "un:2", Name: "OTHER CO", Score: 1})
+	if p := Assess(in, DefaultConfig); p.Score != DefaultConfig.ListedVessel+2*DefaultConfig.ListedParty {
+		t.Errorf("with a second company: score %g", p.Score)
+	}
+}
