@@ -171,6 +171,19 @@ func (e *Engine) openSegments() []*segment {
 	return segs
 }
 
+// HeldPositions is the number of positions (static reports apart) in the
+// reorder window, of the MMSIs the engine's partition owns: what a
+// checkpoint holds back until later data releases it, or a flush.
+func (e *Engine) HeldPositions() int64 {
+	var n int64
+	e.reorder.EachHeld(func(f *track.Fix) {
+		if StaticIn(f) == nil && e.Part.OwnsMMSI(f.MMSI) {
+			n++
+		}
+	})
+	return n
+}
+
 // SetLateness changes the reorder window, running the detectors on the
 // fixes now older than it: after a pass that read its input sorted whole,
 // the checkpoint keeps only the usual window.
