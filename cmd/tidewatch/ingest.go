@@ -40,10 +40,13 @@ Runs continue each other: the detectors' state is kept in the store, so
 data ingested later continues what came before (a gap or an encounter
 across two files is one event). A run ends at a checkpoint: occurrences
 still going on are stored with status "open" and replaced by their later
-versions, and the last positions (the reorder window) are stored by the
-next run. --flush ends the stream instead: everything still open is
-closed and the state cleared; with no input, it flushes what earlier runs
-left. Files reaching back before the stored state are read on their own.
+versions, and the last positions (the reorder window, 2 h: all of a
+shorter file) are held and stored by the next run; ingest says how many
+it read, stored and holds. --flush ends the stream instead: everything
+still open is closed and the state cleared; with no input, it flushes
+what earlier runs left. A silence is a gap only once the vessel is heard
+again, so ingest then ingest --flush stores what 'tidewatch detect'
+finds. Files reaching back before the stored state are read on their own.
 
 Lists: --lists DIR stores the list versions found in DIR (as 'tidewatch
 lists import' does, with its guards); --embedded-lists stores the snapshot
