@@ -51,10 +51,8 @@ func (e *Engine) environment() string {
 
 // Checkpoint reports, through the engine's emit function, every
 // occurrence still open (Status "open"), and returns the engine's whole
-// state. The engine goes on unchanged (a checkpoint is not a flush),
-// except that it remembers which gaps it reported open: a later Flush
-// closes those at the end of the data. Call it between feeds, never
-// during one.
+// state. The engine goes on unchanged (a checkpoint is not a flush). Call
+// it between feeds, never during one.
 func (e *Engine) Checkpoint() []byte {
 	e.reportOpen()
 	return e.encode()
@@ -62,30 +60,23 @@ func (e *Engine) Checkpoint() []byte {
 
 // reportOpen emits the occurrences open now whose final version is sure
 // to exist, so that a store holding the open version never holds one the
-// engine would not report: gaps already longer than the threshold (and
-// not starting at a port), qualified encounters, loitering and port
+// engine would not report: qualified encounters, loitering and port
 // calls, identity changes, IMO conflicts, alternating jump episodes,
 // inland runs and frozen runs past their threshold. Hand-overs, far
-// jumps and outliers are reported when they close (what they are is only
-// known then).
+// jumps, outliers and gaps are reported when they close (what they are
+// is only known then).
 func (e *Engine) reportOpen() {
 	type open struct {
 		k  segKey
 		ev Event
 	}
 	var evs []Event
-	e.tracker.Each(func(_ int, mmsi uint32, v *vesselState) {
-		if v.lastT.IsZero() || e.now.Sub(v.lastT) < e.gapMin || !e.Part.OwnsMMSI(mmsi) {
-			return
-		}
-		if e.ports != nil {
-			if _, _, near := e.ports.Nearest(v.lastLat, v.lastLon, e.cfg.PortCallMaxKM*1000); near {
-				return // may end at the port too, and be dropped
-			}
-		}
-		v.gapOpen = true
-		evs = append(evs, e.gapEvent(mmsi, v, e.now, 0, 0, false))
-	})
+	// Gaps are not reported open: a silence becomes a gap only when the
+	// vessel is heard again (a flush does not report the silences going
+	// on at the end of the data: the ship may have left the area, or
+	// changed MMSI), so an open version would stay in a store that no
+	// final version ever replaces, or be closed by a flush into a gap
+	// that detecting the same data at once does not find.
 	keys := make([]pairKey, 0, len(e.pairs))
 	for k := range e.pairs {
 		keys = append(keys, k)
@@ -178,6 +169,19 @@ func (e *Engine) openSegments() []*segment {
 		return a.ID - b.ID
 	})
 	return segs
+}
+
+// HeldPositions is the number of positions (static reports apart) in the
+// reorder window, of the MMSIs the engine's partition owns: what a
+// checkpoint holds back until later data releases it, or a flush.
+func (e *Engine) HeldPositions() int64 {
+	var n int64
+	e.reorder.EachHeld(func(f *track.Fix) {
+		if StaticIn(f) == nil && e.Part.OwnsMMSI(f.MMSI) {
+			n++
+		}
+	})
+	return n
 }
 
 // SetLateness changes the reorder window, running the detectors on the

@@ -90,7 +90,7 @@ type vesselState struct {
 	lastLat, lastLon float64
 	lastSeg          int32
 	flagged          uint16 // inconsistencies reported (flag* bits)
-	gapOpen          bool   // a checkpoint reported the silence since lastT as an open gap
+	gapOpen          bool   // a checkpoint of an earlier build reported the silence since lastT as an open gap
 	static           staticInfo
 	ident            *staticState
 }
@@ -261,10 +261,11 @@ func (e *Engine) Late() int64 { return e.reorder.Late }
 func (e *Engine) Flush() {
 	e.reorder.Flush(e.collector())
 	e.processReleased()
-	// A gap a checkpoint reported open has a version in the caller's
-	// store: it closes at the end of the data, with no end position.
-	// (Gaps nobody saw open are not reported at the end of the data: the
-	// ship may simply have left the area.)
+	// Silences going on at the end of the data are not gaps: the ship
+	// may simply have left the area. A checkpoint of an earlier build
+	// reported gaps open (gapOpen, restored from its state): those have
+	// a version in the caller's store, so they close here, at the end of
+	// the data, with no end position.
 	e.tracker.Each(func(_ int, mmsi uint32, v *vesselState) {
 		if v.gapOpen {
 			v.gapOpen = false

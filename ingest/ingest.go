@@ -477,6 +477,8 @@ type pass struct {
 
 	fixes, kept, nEvents int64
 	untimed              int64
+	read                 int64 // positions read from the inputs
+	held                 int64 // positions in the reorder window at the checkpoint
 	forgotten            int64 // vessels evicted
 
 	continues  bool             // start from the stored detector state
@@ -543,7 +545,8 @@ func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
 			p.failed = append(p.failed, inputError(in.Name, err))
 			continue
 		}
-		_, u, err := detect.FeedAISConcurrentBatch(eng, &ctxSource{Source: src, ctx: ctx}, p.handOver(4096))
+		n, u, err := detect.FeedAISConcurrentBatch(eng, &ctxSource{Source: src, ctx: ctx}, p.handOver(4096))
+		p.read += n
 		closer.Close()
 		if err == detect.ErrOutOfOrder {
 			st.finish()
@@ -582,6 +585,7 @@ func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
 		if p.run.Sorted {
 			eng.SetLateness(window)
 		}
+		p.held = eng.HeldPositions()
 		p.state = &store.StateBlob{Key: p.o.stateKey(), Data: eng.Checkpoint()}
 	}
 	st.finish()
@@ -978,6 +982,9 @@ func (p *pass) commitBatch(done bool, recs []*identRec) error {
 		}
 		b.Run.Batches = idx + 1
 		b.Run.Fixes, b.Run.Kept, b.Run.Events, b.Run.Done = p.fixes, p.kept, p.nEvents, done && !p.incomplete
+		if done {
+			b.Run.Read, b.Run.Held = p.read, p.held
+		}
 		sort.SliceStable(b.Identities, func(i, j int) bool {
 			a, c := b.Identities[i], b.Identities[j]
 			if a.MMSI != c.MMSI {

@@ -235,10 +235,17 @@ type Run struct {
 	// writing them again.
 	Batches int64 `json:"batches"`
 	Done    bool  `json:"done"`
-	// Counts are totals for the committed batches.
+	// Counts are totals for the committed batches: Fixes is the
+	// positions stored (released by the detectors' reorder window).
 	Fixes  int64 `json:"fixes"`
 	Kept   int64 `json:"kept"`
 	Events int64 `json:"events"`
+	// Read is the positions read from the inputs, Held those still in
+	// the detectors' reorder window when the run ended at a checkpoint
+	// (the last 2 h of the data by default, with the window kept before
+	// the run): the next run stores them, or a flush (set when Done).
+	Read int64 `json:"read,omitempty"`
+	Held int64 `json:"held,omitempty"`
 }
 
 // Batch is what one ingest step stores, atomically, with the run's new

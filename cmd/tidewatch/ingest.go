@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/tidewatch/tidewatch/ais"
 	"github.com/tidewatch/tidewatch/ingest"
 	"github.com/tidewatch/tidewatch/internal/app"
 	"github.com/tidewatch/tidewatch/sanctions/snapshot"
+	"github.com/tidewatch/tidewatch/store"
 )
 
 func runIngest(e *env, args []string) error {
@@ -38,10 +40,13 @@ Runs continue each other: the detectors' state is kept in the store, so
 data ingested later continues what came before (a gap or an encounter
 across two files is one event). A run ends at a checkpoint: occurrences
 still going on are stored with status "open" and replaced by their later
-versions, and the last positions (the reorder window) are stored by the
-next run. --flush ends the stream instead: everything still open is
-closed and the state cleared; with no input, it flushes what earlier runs
-left. Files reaching back before the stored state are read on their own.
+versions, and the last positions (the reorder window, 2 h: all of a
+shorter file) are held and stored by the next run; ingest says how many
+it read, stored and holds. --flush ends the stream instead: everything
+still open is closed and the state cleared; with no input, it flushes
+what earlier runs left. A silence is a gap only once the vessel is heard
+again, so ingest then ingest --flush stores what 'tidewatch detect'
+finds. Files reaching back before the stored state are read on their own.
 
 Lists: --lists DIR stores the list versions found in DIR (as 'tidewatch
 lists import' does, with its guards); --embedded-lists stores the snapshot
@@ -148,19 +153,29 @@ flagged in the events.`)
 		return err
 	}
 	r := res.Run
+	flushCmd := "tidewatch ingest --flush --store " + sf.shown()
 	switch {
 	case res.AlreadyDone && len(ins) == 0:
 		fmt.Fprintln(e.stderr, "no detector state to flush")
 		return nil
 	case res.AlreadyDone:
-		fmt.Fprintf(e.stderr, "already ingested (run %s: %d fixes, %d points kept, %d events); nothing to do\n", r.ID, r.Fixes, r.Kept, r.Events)
+		fmt.Fprintf(e.stderr, "already ingested (run %s: %s); nothing to do\n", r.ID, runCounts(r))
+		if r.Held > 0 {
+			fmt.Fprintf(e.stderr, "when it ended, %d position fixes were held in the detectors' reorder window waiting for later data: a later ingest stores them, or '%s' closes the stream\n",
+				r.Held, flushCmd)
+		}
 		return nil
 	case res.Resumed:
 		fmt.Fprintf(e.stderr, "resumed run %s: %d batches were already stored and were not written again\n", r.ID, res.ResumedBatches)
 	}
 	el := time.Since(start)
-	fmt.Fprintf(e.stderr, "ingested into %s (run %s): %d position fixes in %s (%.0f fixes/s); %d points kept (%.1f%%), %d events",
-		sf.shown(), r.ID, r.Fixes, el.Round(time.Millisecond), float64(r.Fixes)/el.Seconds(), r.Kept, 100*float64(r.Kept)/float64(max(r.Fixes, 1)), r.Events)
+	if len(ins) == 0 {
+		fmt.Fprintf(e.stderr, "flushed the detectors' state in %s (run %s): %d position fixes stored from the reorder window in %s; %d points kept, %d events (every occurrence still open closed)",
+			sf.shown(), r.ID, r.Fixes, el.Round(time.Millisecond), r.Kept, r.Events)
+	} else {
+		fmt.Fprintf(e.stderr, "ingested into %s (run %s): %d position fixes read in %s (%.0f fixes/s); %d stored, %d points kept (%.1f%%), %d events",
+			sf.shown(), r.ID, r.Read, el.Round(time.Millisecond), float64(r.Read)/el.Seconds(), r.Fixes, r.Kept, 100*float64(r.Kept)/float64(max(r.Fixes, 1)), r.Events)
+	}
 	if res.Untimed > 0 {
 		fmt.Fprintf(e.stderr, "; %d positions without a time skipped", res.Untimed)
 	}
@@ -168,6 +183,13 @@ flagged in the events.`)
 		fmt.Fprintf(e.stderr, "; %d idle vessels evicted to stay under max_vessels (%d)", res.Evicted, cfg.MaxVessels)
 	}
 	fmt.Fprintln(e.stderr)
+	switch {
+	case r.Held > 0:
+		fmt.Fprintf(e.stderr, "%d position fixes are held in the detectors' reorder window (the last %s of the data) waiting for later data: the next ingest stores them with their events, or '%s' stores them now and closes what is still open\n",
+			r.Held, windowText(cfg.ReorderLatenessMinutes), flushCmd)
+	case len(ins) > 0 && r.Read == 0 && len(res.Failed) == 0 && res.Untimed == 0:
+		fmt.Fprintln(e.stderr, "note: no AIS position was read from the inputs: are they NMEA (optionally gzipped) or MarineCadastre or DMA CSV?")
+	}
 	if len(res.Failed) > 0 {
 		for _, f := range res.Failed {
 			fmt.Fprintln(e.stderr, f)
@@ -175,6 +197,26 @@ flagged in the events.`)
 		return fmt.Errorf("%d of %d inputs could not be read to the end", len(res.Failed), len(ins))
 	}
 	return nil
+}
+
+// runCounts describes what a run read and stored.
+func runCounts(r store.Run) string {
+	read := ""
+	if r.Read > 0 {
+		read = fmt.Sprintf("%d fixes read, ", r.Read)
+	}
+	return fmt.Sprintf("%s%d stored, %d points kept, %d events", read, r.Fixes, r.Kept, r.Events)
+}
+
+// windowText is a reorder window in minutes as "2h" or "10m".
+func windowText(minutes float64) string {
+	d := time.Duration(minutes * float64(time.Minute))
+	t := d.String()
+	t = strings.TrimSuffix(t, "0s")
+	if strings.HasSuffix(t, "h0m") {
+		t = strings.TrimSuffix(t, "0m")
+	}
+	return t
 }
 
 // storeLists imports list versions from dir and/or the embedded snapshot

@@ -245,3 +245,44 @@ func TestIngestTruncatedGzip(t *testing.T) {
 		t.Errorf("the run of a truncated input: %s", out)
 	}
 }
+
+// TestIngestShortFileSaysHeld: a file shorter than the 2-hour reorder
+// window is read whole and held in the detectors' window at the run's
+// checkpoint. ingest says how many fixes it read, stored and holds, and
+// how to store them (it said "0 position fixes ... 0 events", and a
+// rerun "already ingested ... nothing to do"); 'store' shows them;
+// ingest --flush stores them.
+func TestIngestShortFileSaysHeld(t *testing.T) {
+	sc := sim.DefaultScenario
+	sc.Duration, sc.Background = time.Hour, 2
+	input := writeScenario(t, sc)
+	st := filepath.Join(t.TempDir(), "tw.db")
+	code, _, errs := tw(t, "ingest", "--store", st, "--create", "--embedded-lists", input)
+	if code != 0 {
+		t.Fatalf("ingest exit %d: %s", code, errs)
+	}
+	var read int64
+	for _, l := range strings.Split(errs, "\n") {
+		if i := strings.Index(l, "): "); strings.HasPrefix(l, "ingested into ") && i > 0 {
+			fmt.Sscanf(l[i+3:], "%d position fixes read", &read)
+		}
+	}
+	held := fmt.Sprintf("%d position fixes are held in the detectors' reorder window (the last 2h of the data) waiting for later data", read)
+	if read == 0 || !strings.Contains(errs, "; 0 stored, 0 points kept") || !strings.Contains(errs, held) ||
+		!strings.Contains(errs, "'tidewatch ingest --flush --store "+st+"'") {
+		t.Errorf("ingest of a short file (%d read):\n%s", read, errs)
+	}
+	code, _, errs = tw(t, "ingest", "--store", st, input)
+	if code != 0 || !strings.Contains(errs, "already ingested (run ") ||
+		!strings.Contains(errs, fmt.Sprintf("%d fixes read, 0 stored", read)) || !strings.Contains(errs, fmt.Sprintf("%d position fixes were held", read)) {
+		t.Errorf("rerun: exit %d:\n%s", code, errs)
+	}
+	code, out, errs := tw(t, "store", "--store", st)
+	if code != 0 || !strings.Contains(out+errs, fmt.Sprintf("%d held in the detectors' window", read)) {
+		t.Errorf("store: exit %d:\n%s%s", code, out, errs)
+	}
+	code, _, errs = tw(t, "ingest", "--store", st, "--flush")
+	if code != 0 || !strings.Contains(errs, " position fixes stored from the reorder window") {
+		t.Errorf("flush: exit %d:\n%s", code, errs)
+	}
+}

@@ -71,7 +71,11 @@ events) and the rows of each table.`)
 		if !r.Done {
 			state = fmt.Sprintf("INCOMPLETE after %d batches (rerun the same ingest to resume)", r.Batches)
 		}
-		fmt.Fprintf(w, "  %s  %s: %d fixes, %d points kept, %d events\n    %s\n", r.ID, state, r.Fixes, r.Kept, r.Events, strings.Join(r.Inputs, "\n    "))
+		held := ""
+		if r.Held > 0 {
+			held = fmt.Sprintf("; %d held in the detectors' window at its end (stored by the next run, or by ingest --flush)", r.Held)
+		}
+		fmt.Fprintf(w, "  %s  %s: %s%s\n    %s\n", r.ID, state, runCounts(r), held, strings.Join(r.Inputs, "\n    "))
 	}
 	return nil
 }

@@ -766,3 +766,51 @@ func TestTruncatedUploadNamesNoPath(t *testing.T) {
 		}
 	}
 }
+
+// TestIngestShortFileHeld: an upload shorter than the detectors' 2-hour
+// reorder window is read whole and held in the window (the run ends at a
+// checkpoint): the job is done, not failed as "no AIS position read", and
+// its note says how many fixes were read and are held, and how to store
+// them; POST /v1/ingest?flush=true with no body then stores them.
+func TestIngestShortFileHeld(t *testing.T) {
+	e := freshEnv(t) // it flushes the detectors' state
+	ts := startServerEnv(t, e, Options{})
+	k := e.key(tenantOp, app.RoleAnalyst)
+	job := func(path string, body any) app.Job {
+		t.Helper()
+		r := ts.call(t, "POST", path, k, body)
+		if r.status != http.StatusAccepted {
+			t.Fatalf("%s: %s", path, r)
+		}
+		var acc JobAccepted
+		json.Unmarshal(r.body, &acc)
+		return ts.waitJob(t, k, acc.Job.ID)
+	}
+	result := func(j app.Job) app.IngestResult {
+		var res app.IngestResult
+		json.Unmarshal(ts.call(t, "GET", "/v1/jobs/"+j.ID+"/result", k, nil).body, &res)
+		return res
+	}
+	j := job("/v1/ingest?name=hour.nmea", smallNMEA(t, 3)) // one simulated hour
+	res := result(j)
+	if j.State != app.JobDone || res.Run.Read == 0 || res.Run.Held != res.Run.Read || res.Run.Fixes != 0 {
+		t.Fatalf("a short upload: job %s %q, run %+v", j.State, j.Error, res.Run)
+	}
+	want := fmt.Sprintf("%d position fixes read, 0 stored, 0 events; %d position fixes held in the detectors' reorder window", res.Run.Read, res.Run.Held)
+	if !strings.Contains(j.Note, want) || !strings.Contains(j.Note, "POST /v1/ingest?flush=true") {
+		t.Errorf("note %q", j.Note)
+	}
+	if r := ts.call(t, "POST", "/v1/ingest?flush=maybe", k, nil); r.status != http.StatusBadRequest {
+		t.Errorf("flush=maybe: %s", r)
+	}
+	if r := ts.call(t, "POST", "/v1/ingest?flush=true", k, "a body with no name"); r.status != http.StatusBadRequest || !strings.Contains(string(r.body), "name") {
+		t.Errorf("a body with no name: %s", r)
+	}
+	j = job("/v1/ingest?flush=true", nil)
+	if fl := result(j); j.State != app.JobDone || fl.Run.Fixes != res.Run.Held || !strings.Contains(j.Note, fmt.Sprintf("flushed: %d position fixes stored", res.Run.Held)) {
+		t.Errorf("flush: job %s %q %q, run %+v", j.State, j.Error, j.Note, fl.Run)
+	}
+	if j = job("/v1/ingest?flush=true", nil); j.State != app.JobDone || j.Note != "no detector state to flush" {
+		t.Errorf("a second flush: job %s %q %q", j.State, j.Error, j.Note)
+	}
+}

@@ -726,9 +726,13 @@ func (s *Server) registerRoutes() {
 
 	// AIS.
 	s.add(&route{method: "POST", path: "/v1/ingest", tag: "ais", role: app.RoleAnalyst, shared: true, long: true, status: http.StatusAccepted,
-		summary:     "Upload an AIS file (NMEA, optionally gzipped, or a MarineCadastre/DMA CSV) to ingest as a background job",
-		description: "Answers 202 with the job; its progress counts fixes stored. Operator tenant only (AIS is shared by every tenant).",
-		params:      []param{{name: "name", in: "query", typ: "string", desc: "the file's name (its extension tells the format)", required: true}},
+		summary: "Upload an AIS file (NMEA, optionally gzipped, or a MarineCadastre/DMA CSV) to ingest as a background job, or flush the detectors' state",
+		description: "Answers 202 with the job; its progress counts fixes stored, and its note says at the end how many position fixes were read, stored and held. " +
+			"A run continues the detectors' state and ends at a checkpoint: the fixes of the reorder window's last 2 h (all of a shorter file) are held, " +
+			"and stored by the next upload or by a flush (flush=true: with a file, after it; with no name and no body, the state left by earlier runs). " +
+			"The job fails when no AIS position could be read. Operator tenant only (AIS is shared by every tenant).",
+		params: []param{{name: "name", in: "query", typ: "string", desc: "the file's name (its extension tells the format); required unless flush=true with no body"},
+			query("flush", "boolean", "end the stream: store the fixes held in the detectors' reorder window and close every occurrence still open (as 'tidewatch ingest --flush'); default false")},
 		bodyContent: "application/octet-stream", resp: reflect.TypeFor[JobAccepted](), handle: s.ingestUpload})
 	jsonRoute(s, route{method: "GET", path: "/v1/store", tag: "ais", role: app.RoleViewer, summary: "What the store holds: counts and ingest runs"},
 		func(ctx context.Context, p app.Principal, r *http.Request, _ *noBody) (StoreInfo, error) {
@@ -874,7 +878,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, name string) (pa
 // sender gave, never by where the server keeps it (its temporary path:
 // found in a truncated upload's job error). The error's code is kept.
 func hideUploadPath(err error, path, name string) error {
-	if err == nil || !strings.Contains(err.Error(), filepath.Dir(path)) {
+	if err == nil || path == "" || !strings.Contains(err.Error(), filepath.Dir(path)) {
 		return err
 	}
 	msg := strings.ReplaceAll(err.Error(), path, name)
@@ -1035,6 +1039,20 @@ func (s *Server) ingestUpload(w http.ResponseWriter, r *http.Request, p app.Prin
 	if err := checkShared(p, app.RoleAnalyst); err != nil {
 		return err
 	}
+	flush := false
+	if v := r.URL.Query().Get("flush"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return app.Errorf(app.CodeInvalid, "flush %q: want true or false", termtext.Clip(v, 20))
+		}
+		flush = b
+	}
+	if flush && r.URL.Query().Get("name") == "" {
+		if r.ContentLength != 0 {
+			return app.Errorf(app.CodeInvalid, "no file name: give the file's name (?name=day.nmea.gz&flush=true), or no body to flush the stored state")
+		}
+		return s.ingestJob(w, p, nil, "", "", true, func() {})
+	}
 	name, err := safeName(r.URL.Query().Get("name"))
 	if err != nil {
 		return err
@@ -1046,17 +1064,26 @@ func (s *Server) ingestUpload(w http.ResponseWriter, r *http.Request, p app.Prin
 	if err != nil {
 		return err
 	}
+	cleanup := func() { os.RemoveAll(filepath.Dir(path)) }
 	in, err := ingest.FileInput(path, func(ctx context.Context) (ais.Source, io.Closer, error) {
 		return ais.OpenInput(ctx, path, ais.FeedOptions{})
 	})
 	if err != nil {
-		os.RemoveAll(filepath.Dir(path))
+		cleanup()
 		return err
 	}
 	in.Name = "upload " + name + " sha256:" + sum[:16]
+	return s.ingestJob(w, p, []ingest.Input{in}, name, path, flush, cleanup)
+}
+
+// ingestJob runs an ingest (of inputs; none: a flush of the stored state)
+// as a job, answering 202. The job's note says at the end what was read,
+// stored and held; it fails when an input named name gave no position.
+// Errors name the upload (at path on the server) by name.
+func (s *Server) ingestJob(w http.ResponseWriter, p app.Principal, inputs []ingest.Input, name, path string, flush bool, cleanup func()) error {
 	job, err := s.svc.StartJob(p, "ingest", 0, func(ctx context.Context, pr app.JobProgress) (any, error) {
-		defer os.RemoveAll(filepath.Dir(path))
-		res, err := s.svc.Ingest(ctx, p, app.IngestRequest{Inputs: []ingest.Input{in},
+		defer cleanup()
+		res, err := s.svc.Ingest(ctx, p, app.IngestRequest{Inputs: inputs, Flush: flush,
 			Progress: func(g ingest.Progress) {
 				pr.Set(g.Fixes, 0, fmt.Sprintf("%d fixes, %d events stored", g.Fixes, g.Events))
 			}})
@@ -1066,17 +1093,45 @@ func (s *Server) ingestUpload(w http.ResponseWriter, r *http.Request, p app.Prin
 		if len(res.Failed) > 0 {
 			return &res, hideUploadPath(errors.New(res.Failed[0].Error()), path, name)
 		}
-		if res.Run.Fixes == 0 && res.Published == "" {
+		if res.Published != "" {
+			return &res, nil
+		}
+		run := res.Run
+		if len(inputs) == 0 {
+			if res.AlreadyDone {
+				pr.Set(0, 0, "no detector state to flush")
+			} else {
+				pr.Set(run.Fixes, 0, fmt.Sprintf("flushed: %d position fixes stored from the detectors' reorder window, %d events (every occurrence still open closed)", run.Fixes, run.Events))
+			}
+			return &res, nil
+		}
+		if run.Read == 0 && run.Fixes == 0 && !res.AlreadyDone {
 			// A file that is not AIS (or not one Tidewatch reads) reads as
 			// no positions, not as an error: say so rather than "done".
 			return &res, fmt.Errorf("no AIS position read from %s: is it NMEA (optionally gzipped) or a MarineCadastre or DMA CSV?", name)
 		}
+		pr.Set(run.Fixes, 0, ingestNote(res.Result))
 		return &res, nil
 	})
 	if err != nil {
-		os.RemoveAll(filepath.Dir(path))
+		cleanup()
 		return err
 	}
 	writeJSON(w, http.StatusAccepted, JobAccepted{Job: job, Status: "/v1/jobs/" + job.ID})
 	return nil
+}
+
+// ingestNote is an ingest job's last note: what was read, stored and
+// held, and how to store what is held.
+func ingestNote(res ingest.Result) string {
+	r := res.Run
+	prefix := ""
+	if res.AlreadyDone {
+		prefix = "already ingested: "
+	}
+	note := fmt.Sprintf("%s%d position fixes read, %d stored, %d events", prefix, r.Read, r.Fixes, r.Events)
+	if r.Held > 0 {
+		note += fmt.Sprintf("; %d position fixes held in the detectors' reorder window waiting for later data: the next upload stores them, or POST /v1/ingest?flush=true stores them now and closes what is still open", r.Held)
+	}
+	return note
 }

@@ -333,7 +333,41 @@ type testServer struct {
 // test ends (then shuts down gracefully and checks the logs hold no key).
 func startServer(t testing.TB, opt Options) *testServer {
 	t.Helper()
-	e := env(t)
+	return startServerEnv(t, env(t), opt)
+}
+
+// freshEnv is an environment of its own: an empty store with the lists,
+// and one operator analyst key (keys[tenantOp][RoleAnalyst]), for a test
+// that changes shared state (the detectors' state) other tests read.
+func freshEnv(t testing.TB) *testEnv {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := sqlite.OpenWith(filepath.Join(dir, "tidewatch.db"), sqlite.Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &testEnv{dir: dir, st: st, svcLog: &syncBuffer{}, keys: map[string]map[app.Role]string{}, keyIDs: map[string]map[app.Role]string{}}
+	e.svc = app.New(app.Config{Store: st, Logger: slog.New(slog.NewJSONHandler(e.svcLog, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	t.Cleanup(func() { e.svc.Close(); st.Close() })
+	if _, err := e.svc.EnsureLists(ctx); err != nil {
+		t.Fatal(err)
+	}
+	op := app.LocalPrincipal("test setup")
+	if _, err := e.svc.CreateUser(ctx, op, tenantOp, "analyst-user", "analyst", "a long test password for analyst-user"); err != nil {
+		t.Fatal(err)
+	}
+	k, err := e.svc.CreateAPIKey(ctx, op, app.CreateKeyRequest{Tenant: tenantOp, Name: "test analyst", Role: "analyst", User: "analyst-user", TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.keys[tenantOp] = map[app.Role]string{app.RoleAnalyst: k.Secret}
+	e.keyIDs[tenantOp] = map[app.Role]string{app.RoleAnalyst: k.ID}
+	return e
+}
+
+func startServerEnv(t testing.TB, e *testEnv, opt Options) *testServer {
+	t.Helper()
 	ts := &testServer{e: e, logs: &syncBuffer{}, errLog: &syncBuffer{}}
 	opt.Logger = slog.New(slog.NewJSONHandler(ts.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if opt.UploadDir == "" {
