@@ -190,6 +190,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"lists", "show", "--bogus"}, 2, "unknown flag --bogus (see 'tidewatch lists show --help')"},
 		{[]string{"vessel", "9417115", "--window", "1000y"}, 2, "longer than 100 years"},
 		{[]string{"vessel", "9417116"}, 2, "fails its check digit"},
+		// A query whose only identifier is unusable says which and why.
+		{[]string{"screen", "--imo", "8606174"}, 2, "IMO 8606174 fails its check digit (expected 3 for a ship, 6 for a company"},
+		{[]string{"screen", "--mmsi", "12345"}, 2, `MMSI "12345" is not nine digits, so the query has nothing left to screen`},
 		{[]string{"audit", "prune", "--retention", "1s"}, 1, "shorter than the minimum"},
 		{[]string{"decide", "9417115", "--decision", "accept", "--by", "x"}, 2, "--reason TEXT is required"},
 		{[]string{"vessel", "9417115", "--store", "/nonexistent-tw/s.db"}, 1, "no store at /nonexistent-tw/s.db"},
