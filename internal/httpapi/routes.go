@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"mime"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -873,7 +874,7 @@ func (s *Server) screenJob(w http.ResponseWriter, r *http.Request, p app.Princip
 	if err != nil {
 		return err
 	}
-	qs, err := batchfile.Read(bytes.NewReader(body), name)
+	qs, err := batchfile.ReadAs(bytes.NewReader(body), name, isXLSXType(r.Header.Get("Content-Type")))
 	if err != nil {
 		return app.Errorf(app.CodeInvalid, "%v", err)
 	}
@@ -889,6 +890,13 @@ func (s *Server) screenJob(w http.ResponseWriter, r *http.Request, p app.Princip
 	}
 	writeJSON(w, http.StatusAccepted, JobAccepted{Job: job, Status: "/v1/jobs/" + job.ID})
 	return nil
+}
+
+// isXLSXType: the media type says XLSX. (Not application/vnd.ms-excel:
+// Windows gives CSV files that type.)
+func isXLSXType(ct string) bool {
+	mt, _, _ := mime.ParseMediaType(ct)
+	return mt == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 }
 
 func (s *Server) jobResult(w http.ResponseWriter, r *http.Request, p app.Principal) error {
