@@ -320,3 +320,18 @@ func TestPortfolioAndAlertsCLI(t *testing.T) {
 		t.Errorf("fleet: %s", out)
 	}
 }
+
+// TestVersionHelp: 'version --help' is help, not the version; 'version'
+// prints it; an argument is a usage error.
+func TestVersionHelp(t *testing.T) {
+	code, out, errs := tw(t, "version", "--help")
+	if code != 0 || out != "" || !strings.Contains(errs, "Usage: tidewatch version") {
+		t.Errorf("version --help: %d %q %q", code, out, errs)
+	}
+	if code, out, _ := tw(t, "version"); code != 0 || !strings.HasPrefix(out, "tidewatch ") {
+		t.Errorf("version: %d %q", code, out)
+	}
+	if code, _, errs := tw(t, "version", "x"); code != 2 || !strings.Contains(errs, "no arguments") {
+		t.Errorf("version x: %d %q", code, errs)
+	}
+}
