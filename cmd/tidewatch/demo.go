@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/tidewatch/tidewatch/ais"
 	"github.com/tidewatch/tidewatch/ais/sample"
@@ -158,7 +159,10 @@ in that scenario (decline) and of a clean ship (accept).`)
 			}
 			continue
 		}
-		fmt.Fprintf(w, "\n  %s (tidewatch vessel ... --as-of %s --window 3d --report %s):\n", r.label, r.p.AsOf.Format("2006-01-02"), r.path)
+		// The as-of instant in full: a bare date means the end of that day,
+		// and the command would then weigh a different window (found by a
+		// tester: REFER 70 instead of the DECLINE 175 shown).
+		fmt.Fprintf(w, "\n  %s (tidewatch vessel ... --as-of %s --window 3d --report %s):\n", r.label, r.p.AsOf.UTC().Format(time.RFC3339), r.path)
 		var buf bytes.Buffer
 		printProfile(&buf, r.p)
 		for _, line := range strings.SplitAfter(buf.String(), "\n") {

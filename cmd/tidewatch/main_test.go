@@ -53,6 +53,17 @@ func TestDemo(t *testing.T) {
 			t.Errorf("demo output lacks %q", want)
 		}
 	}
+	// The command the demo prints beside a profile gives that profile
+	// (it printed the as-of date alone, which means the day's end: a
+	// tester got REFER 70 for the DECLINE 175 shown).
+	m := regexp.MustCompile(`--as-of (\S+) --window 3d --report \S*report-imo-9300207\.html`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("demo output lacks the STS tanker's command")
+	}
+	code, vout, verrs := tw(t, "vessel", "9300207", "--store", filepath.Join(dir, "tidewatch.db"), "--as-of", m[1], "--window", "3d")
+	if code != 0 || !strings.Contains(vout, "recommendation: DECLINE (score 175") {
+		t.Errorf("the printed command (--as-of %s) gives, exit %d:\n%s%s", m[1], code, vout, verrs)
+	}
 	// The report of the STS tanker, in a real browser.
 	checkReportInChromium(t, filepath.Join(dir, "report-imo-9300207.html"), "decline",
 		[]string{"encounter_dprk", "ais_gap", "flag_change"})
@@ -333,5 +344,16 @@ func TestVersionHelp(t *testing.T) {
 	}
 	if code, _, errs := tw(t, "version", "x"); code != 2 || !strings.Contains(errs, "no arguments") {
 		t.Errorf("version x: %d %q", code, errs)
+	}
+}
+
+// TestVesselOnANewStore: a profile on a store that holds no lists yet
+// screens against the embedded snapshot, as screen does (it created the
+// store and screened against nothing: KOTI came out INSUFFICIENT EVIDENCE).
+func TestVesselOnANewStore(t *testing.T) {
+	t.Setenv("TIDEWATCH_DATA", t.TempDir())
+	code, out, errs := tw(t, "vessel", "9417115")
+	if code != 0 || !strings.Contains(out, "recommendation: DECLINE") || !strings.Contains(errs, "from the embedded snapshot") {
+		t.Errorf("exit %d:\n%s%s", code, out, errs)
 	}
 }

@@ -96,6 +96,14 @@ log ('tidewatch audit').`)
 	}
 	defer closeService(s, st)
 	ctx := context.Background()
+	// A store without lists gets the embedded snapshot, as screen does: a
+	// profile on a new store otherwise screened against nothing (a
+	// designated ship came out INSUFFICIENT EVIDENCE).
+	if n, err := s.EnsureLists(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		fmt.Fprintf(e.stderr, "note: the store held no list versions; stored %d from the embedded snapshot ('tidewatch lists import' for others)\n", n)
+	}
 	p := localPrincipal(actor)
 	var res *app.ProfileResult
 	if reportPath != "" {
@@ -140,7 +148,7 @@ func printProfile(w io.Writer, p *risk.Profile) {
 	for _, m := range p.MMSIs {
 		fmt.Fprintf(w, "  MMSI %09d", m)
 	}
-	fmt.Fprintf(w, "\nas of %s, window from %s\n", p.AsOf.Format(time.RFC3339), p.WindowStart.Format("2006-01-02"))
+	fmt.Fprintf(w, "\nas of %s, window from %s\n", p.AsOf.Format(time.RFC3339), p.WindowStart.Format(time.RFC3339))
 	fmt.Fprintf(w, "recommendation: %s (score %g; refer at %g, decline at %g)\n", strings.ToUpper(strings.ReplaceAll(p.Recommendation, "_", " ")), p.Score, p.Bands[0], p.Bands[1])
 	for _, m := range p.Missing {
 		fmt.Fprintf(w, "  missing: %s\n", m)

@@ -113,7 +113,7 @@ still open, as the end of a 'tidewatch detect' input does.`)
 	runBytes := fs.Int("run-bytes", 64<<20, "NMEA bytes a run reads at most (each run ends at a checkpoint of the detectors)")
 	idle := fs.Duration("idle", time.Second, "start a run with what came once the stream is quiet this long")
 	runEvery := fs.Duration("run-every", 5*time.Minute, "end a run once its first message has waited this long (a live stream is never quiet: this bounds how late its events are stored; each run ends at a checkpoint of the whole state, so shorter costs more; 0: never)")
-	standby := fs.Bool("standby", false, "when another worker holds the partition, wait and take it over when that worker stops or dies (instead of stopping with an error)")
+	standby := fs.Bool("standby", false, "when another worker holds the partition, wait and take it over when that worker stops or dies (instead of stopping with an error); a worker whose partition lock is lost (its database connection ended) stands by again")
 	untilFlush := fs.Bool("until-flush", false, "stop each partition once it has stored the run ending at a flush mark (a backfill, a measurement)")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err

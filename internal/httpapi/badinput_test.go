@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -731,5 +733,36 @@ func TestUnknownRoutesWithWebMounted(t *testing.T) {
 	}
 	if r := ts.call(t, "GET", "/v1/whoami", k, nil); r.status != http.StatusOK {
 		t.Errorf("GET /v1/whoami: %s", r)
+	}
+}
+
+// TestTruncatedUploadNamesNoPath: an upload cut short (a gzip file whose
+// end is missing) fails its job with the file's own name in the error,
+// never the server's temporary path (found by a tester: "/tmp/tidewatch-
+// upload-846028322/second.nmea.gz: truncated").
+func TestTruncatedUploadNamesNoPath(t *testing.T) {
+	ts := startServer(t, Options{})
+	k := env(t).key(tenantOp, app.RoleAnalyst)
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	for i := range 2000 {
+		fmt.Fprintf(zw, "!AIVDM,1,1,,A,13u?etPv2;0n:dDPwUM1U1Cb069D,0*%02X line %d\n", i%256, i)
+	}
+	zw.Close()
+	cut := buf.Bytes()[:buf.Len()*2/3]
+	r := ts.call(t, "POST", "/v1/ingest?name=second.nmea.gz", k, string(cut))
+	if r.status != http.StatusAccepted {
+		t.Fatalf("%s", r)
+	}
+	var acc JobAccepted
+	json.Unmarshal(r.body, &acc)
+	j := ts.waitJob(t, k, acc.Job.ID)
+	if j.State != app.JobFailed || !strings.Contains(j.Error, "second.nmea.gz") {
+		t.Errorf("job %s %q, want failed naming second.nmea.gz", j.State, j.Error)
+	}
+	for _, m := range append(leakMarks, "tidewatch-upload", os.TempDir()) {
+		if strings.Contains(j.Error, m) {
+			t.Errorf("the job's error holds %q: %s", m, j.Error)
+		}
 	}
 }

@@ -84,7 +84,7 @@ func (s *Server) registerMonitor() {
 		func(ctx context.Context, p app.Principal, r *http.Request, _ *noBody) (Done, error) {
 			return Done{true}, s.svc.RemoveVessel(ctx, p, r.PathValue("portfolio"), r.PathValue("id"))
 		})
-	s.add(&route{method: "PUT", path: "/v1/portfolios/{portfolio}/file", tag: "monitoring", role: app.RoleAnalyst, long: true, params: []param{pf},
+	s.add(&route{method: "PUT", path: "/v1/portfolios/{portfolio}/file", tag: "monitoring", role: app.RoleAnalyst, long: true, params: []param{pf, query("name", "string", "the file's name (its extension tells CSV from XLSX)")},
 		summary:     "Import a portfolio file (CSV or XLSX): id, imo, mmsi, name, flag, owner, owner_imo, manager, manager_imo, operator, operator_imo, charterer, charterer_imo, cover_from, cover_to",
 		bodyContent: "text/csv", resp: reflect.TypeFor[app.AddResult](), handle: s.importPortfolio})
 	s.add(&route{method: "GET", path: "/v1/portfolios/{portfolio}/file", tag: "monitoring", role: app.RoleViewer, params: []param{pf, query("format", "string", "csv (default) or xlsx")},

@@ -85,6 +85,41 @@ func pathParam(name, desc string) param {
 }
 func query(name, typ, desc string) param { return param{name: name, in: "query", typ: typ, desc: desc} }
 
+// checkQuery refuses a query parameter the route does not take, on the
+// API's own routes (/v1): a mistyped filter (mmsi= for vessel=) would
+// otherwise be ignored and the answer hold everything. The routes that
+// speak other services' protocols (yente, reconciliation) stay lenient,
+// as their clients send parameters of their own.
+func (rt *route) checkQuery(r *http.Request) error {
+	if r.URL.RawQuery == "" || !strings.HasPrefix(rt.path, "/v1/") {
+		return nil
+	}
+	for name := range r.URL.Query() {
+		if !rt.takesQuery(name) {
+			var takes []string
+			for _, p := range rt.params {
+				if p.in == "query" {
+					takes = append(takes, p.name)
+				}
+			}
+			if len(takes) == 0 {
+				return app.Errorf(app.CodeInvalid, "unknown query parameter %q: %s takes none", app.ClipID(name), rt.pattern)
+			}
+			return app.Errorf(app.CodeInvalid, "unknown query parameter %q: %s takes %s", app.ClipID(name), rt.pattern, strings.Join(takes, ", "))
+		}
+	}
+	return nil
+}
+
+func (rt *route) takesQuery(name string) bool {
+	for _, p := range rt.params {
+		if p.in == "query" && p.name == name {
+			return true
+		}
+	}
+	return false
+}
+
 // add registers a route on the mux with authentication, rate limits,
 // timeouts, logging and metrics.
 func (s *Server) add(rt *route) {
@@ -116,6 +151,9 @@ func (s *Server) add(rt *route) {
 					err = app.Errorf(app.CodeRateLimited, "too many requests for this key: slow down (retry in %d s)", wait)
 				}
 			}
+		}
+		if err == nil {
+			err = rt.checkQuery(r)
 		}
 		if err == nil {
 			if !rt.long {
@@ -833,6 +871,22 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, name string) (pa
 	return path, hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// hideUploadPath names an uploaded file in an error by the name its
+// sender gave, never by where the server keeps it (its temporary path:
+// found in a truncated upload's job error). The error's code is kept.
+func hideUploadPath(err error, path, name string) error {
+	if err == nil || !strings.Contains(err.Error(), filepath.Dir(path)) {
+		return err
+	}
+	msg := strings.ReplaceAll(err.Error(), path, name)
+	msg = strings.ReplaceAll(msg, filepath.Dir(path), "(upload)")
+	var ae *app.Error
+	if errors.As(err, &ae) {
+		return app.Errorf(ae.Code, "%s", msg)
+	}
+	return errors.New(msg)
+}
+
 // safeName keeps a client-given file name's base, without path tricks;
 // an AIS upload's (a refusal's example is an AIS log's name).
 func safeName(given string) (string, error) { return safeNameFor(given, "day.nmea.gz") }
@@ -958,7 +1012,7 @@ func (s *Server) importList(w http.ResponseWriter, r *http.Request, p app.Princi
 	defer os.RemoveAll(filepath.Dir(path))
 	files, err := liststore.FromPaths([]string{path})
 	if err != nil {
-		return err
+		return hideUploadPath(err, path, name)
 	}
 	// The file is known by the name its sender gave, not by where the
 	// server keeps it while importing (messages and the stored version
@@ -968,7 +1022,7 @@ func (s *Server) importList(w http.ResponseWriter, r *http.Request, p app.Princi
 	}
 	res, err := s.svc.ImportLists(r.Context(), p, app.ImportRequest{Files: files, Source: "upload " + name, MinRatio: minRatio, KeepFiles: true})
 	if err != nil {
-		return err
+		return hideUploadPath(err, path, name)
 	}
 	status := http.StatusOK
 	if res.Failed() > 0 {
@@ -1020,10 +1074,10 @@ func (s *Server) ingestUpload(w http.ResponseWriter, r *http.Request, p app.Prin
 				pr.Set(g.Fixes, 0, fmt.Sprintf("%d fixes, %d events stored", g.Fixes, g.Events))
 			}})
 		if err != nil {
-			return nil, err
+			return nil, hideUploadPath(err, path, name)
 		}
 		if len(res.Failed) > 0 {
-			return &res, errors.New(res.Failed[0].Error())
+			return &res, hideUploadPath(errors.New(res.Failed[0].Error()), path, name)
 		}
 		if res.Run.Fixes == 0 && res.Published == "" {
 			// A file that is not AIS (or not one Tidewatch reads) reads as

@@ -630,3 +630,45 @@ func TestStreamLimits(t *testing.T) {
 		t.Fatalf("limits removed: max age %s, max bytes %d", cfg.MaxAge, cfg.MaxBytes)
 	}
 }
+
+// TestWorkerStopsWhenItsLockIsLost: a worker whose partition lock ends
+// while it goes on (on SQLite: its lock file removed, so another process
+// can lock a new one; on PostgreSQL: its connection ended) stores no run
+// more and stops (a standby would stand by again); a worker started
+// after takes the partition from what is stored, and the store ends as
+// one process leaves it.
+func TestWorkerStopsWhenItsLockIsLost(t *testing.T) {
+	c := newCluster(t, stores[0].open(t), 1)
+	c.runMax = 512 << 10 // several runs
+	c.publish()
+	path := c.st.(interface{ Path() string }).Path()
+	var once sync.Once
+	first := c.worker(0, c.opts, func(w *pipeline.Worker) {
+		on := w.OnRun
+		w.OnRun = func(ri pipeline.RunInfo) {
+			on(ri)
+			once.Do(func() {
+				if err := os.RemoveAll(path + ".locks"); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+	})
+	select {
+	case err := <-first.done:
+		if !errors.Is(err, store.ErrLeaseLost) {
+			t.Fatalf("the worker ended with %v, want its lock lost", err)
+		}
+	case <-time.After(90 * time.Second):
+		t.Fatal("the worker whose lock was lost did not stop in 90 s")
+	}
+	first.mu.Lock()
+	if n := len(first.runs); n != 1 {
+		t.Errorf("the worker stored %d runs, want 1 (none after its lock was lost)", n)
+	}
+	first.mu.Unlock()
+	second := c.worker(0, c.opts)
+	second.waitFlushed(t)
+	second.stop(t)
+	c.check()
+}

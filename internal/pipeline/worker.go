@@ -113,11 +113,24 @@ func (w *Worker) Run(ctx context.Context) error {
 		return fmt.Errorf("pipeline: partition %d of %d", w.Part.Index, w.Part.Count)
 	}
 	key := StateKey(w.stream(), w.Part)
-	unlock, err := w.lock(ctx, key)
-	if err != nil || unlock == nil {
+	for {
+		err := w.runHeld(ctx, key)
+		if !w.Standby || !errors.Is(err, store.ErrLeaseLost) {
+			return err
+		}
+		// Lost to another worker: stand by again, and take over from
+		// what is stored when that one stops.
+		w.logf("partition %d of %d: %v: standing by", w.Part.Index, w.Part.Count, err)
+	}
+}
+
+// runHeld takes the partition's lock and works while it holds it.
+func (w *Worker) runHeld(ctx context.Context, key string) error {
+	lease, err := w.lock(ctx, key)
+	if err != nil || lease == nil {
 		return err
 	}
-	defer unlock()
+	defer lease.Release()
 	s, err := w.JS.Stream(ctx, w.stream())
 	if err != nil {
 		return fmt.Errorf("pipeline: stream %s: %w", w.stream(), err)
@@ -223,6 +236,14 @@ func (w *Worker) Run(ctx context.Context) error {
 			for i, m := range run {
 				data[i] = block{m.Data(), m.Headers()}
 			}
+			// The partition's lock can end while this worker goes on (on
+			// PostgreSQL its connection ended): another worker may then
+			// hold the partition, and this one must not store a run more.
+			if err := lease.Held(ctx); errors.Is(err, store.ErrLeaseLost) {
+				return fmt.Errorf("pipeline: partition %d of %d: the partition's lock was lost, another worker may hold it: %w", w.Part.Index, w.Part.Count, err)
+			} else if err != nil && ctx.Err() == nil {
+				w.logf("partition %d of %d: checking its lock: %v (going on)", w.Part.Index, w.Part.Count, err)
+			}
 			info, err := w.ingest(ctx, from, to, data, flush, false)
 			if err != nil {
 				if ctx.Err() != nil {
@@ -245,18 +266,28 @@ func (w *Worker) Run(ctx context.Context) error {
 	return nil
 }
 
-// lock takes the partition's ingest lock: nil, nil when ctx ended while
-// standing by.
-func (w *Worker) lock(ctx context.Context, key string) (func() error, error) {
+// lock takes the partition's ingest lock as a lease its holder checks
+// (on a store without leases: a lock that is never lost): nil, nil when
+// ctx ended while standing by.
+func (w *Worker) lock(ctx context.Context, key string) (store.Lease, error) {
 	announced := false
 	for {
-		unlock, err := w.Store.LockIngest(ctx, key)
+		var lease store.Lease
+		var err error
+		if ls, ok := w.Store.(store.LeaseStore); ok {
+			lease, err = ls.LockLease(ctx, key)
+		} else {
+			var unlock func() error
+			if unlock, err = w.Store.LockIngest(ctx, key); err == nil {
+				lease = heldLock(unlock)
+			}
+		}
 		switch {
 		case err == nil:
 			if announced {
 				w.logf("partition %d of %d: taking over", w.Part.Index, w.Part.Count)
 			}
-			return unlock, nil
+			return lease, nil
 		case !w.Standby || !errors.Is(err, store.ErrLocked):
 			return nil, fmt.Errorf("pipeline: partition %d of %d: %w", w.Part.Index, w.Part.Count, err)
 		}
@@ -275,6 +306,12 @@ func (w *Worker) lock(ctx context.Context, key string) (func() error, error) {
 		}
 	}
 }
+
+// heldLock is a lock that is not lost while its process lives.
+type heldLock func() error
+
+func (heldLock) Held(context.Context) error { return nil }
+func (u heldLock) Release() error           { return u() }
 
 // cut says how many messages from the front of the queue make the next
 // run: up to a flush mark, or RunBytes, or (quiet: the stream had nothing

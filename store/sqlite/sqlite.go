@@ -341,8 +341,12 @@ func OpenWith(path string, o Options) (*DB, error) {
 }
 
 // checkpointEvery is how often the checkpointer copies what the WAL
-// holds into the database file.
-const checkpointEvery = 500 * time.Millisecond
+// holds into the database file; walRestartFrames (256 MiB of 4 KiB
+// pages) is the WAL past which it waits for the writer to restart it.
+const (
+	checkpointEvery  = 500 * time.Millisecond
+	walRestartFrames = 65536
+)
 
 // checkpointer runs a passive checkpoint every period on a connection of
 // its own: it copies the committed pages no reader still needs into the
@@ -361,6 +365,13 @@ func (s *DB) checkpointer(every time.Duration) {
 			var busy, log, done int64
 			if err := s.ck.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &log, &done); err == nil {
 				s.ckFrames.Add(done)
+			}
+			// A passive checkpoint never resets a WAL that writers keep
+			// appending to: past walRestartFrames, one that waits for the
+			// writer (a stall, as every commit crossing SQLite's threshold
+			// made before) lets the next one start it again.
+			if log > walRestartFrames {
+				s.ck.QueryRowContext(ctx, `PRAGMA wal_checkpoint(RESTART)`).Scan(&busy, &log, &done)
 			}
 			cancel()
 		}

@@ -102,6 +102,16 @@ func TestStagedBatchSurvivesAFailureAtEveryStep(t *testing.T) {
 	if st, err := clean.DetectorState(ctx, "ingest"); err != nil || string(st) != "state three" {
 		t.Fatalf("clean state %q %v", st, err)
 	}
+	// Identity totals add every part once: "SHIP 7" comes twice in each
+	// batch, with counts 1, 2 and 3 (2+4+6), and the last IMO given.
+	var n, imo, first, last int64
+	if err := clean.r.QueryRow(`SELECT count, imo, first_ms, last_ms FROM identities WHERE mmsi = 440000007 AND field = 'name' AND value = 'SHIP 7'`).Scan(&n, &imo, &first, &last); err != nil || n != 12 || imo != 9000003 {
+		t.Fatalf("SHIP 7: count %d, imo %d (%v), want 12 and 9000003", n, imo, err)
+	}
+	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	if first != t0.Add(7*time.Second).UnixMilli() || last != t0.Add(3*232*time.Second+3*time.Second).UnixMilli() {
+		t.Errorf("SHIP 7: first %d, last %d", first, last)
+	}
 	count := map[string]int{}
 	for _, s := range steps {
 		count[s]++
