@@ -256,3 +256,22 @@ func FuzzParseIdentifiers(f *testing.F) {
 		CountryByName(s)
 	})
 }
+
+// TestCheckDigits: the expected check digits make valid numbers of the
+// right kind, and only those digits do.
+func TestCheckDigits(t *testing.T) {
+	for _, n := range []int{8606174, 8660313, 5123456, 1000000, 9999999, 9300207} {
+		base := n - n%10
+		for d := 0; d <= 9; d++ {
+			if got, want := ValidShipIMO(base+d), d == ShipCheckDigit(n); got != want {
+				t.Errorf("%d: ship valid %v, ShipCheckDigit %d", base+d, got, ShipCheckDigit(n))
+			}
+			if got, want := ValidCompanyIMO(base+d), d == CompanyCheckDigit(n); got != want {
+				t.Errorf("%d: company valid %v, CompanyCheckDigit %d", base+d, got, CompanyCheckDigit(n))
+			}
+		}
+	}
+	if ShipCheckDigit(8606174) != 3 || CompanyCheckDigit(5123456) != 1 {
+		t.Errorf("8606174 -> %d, 5123456 -> %d", ShipCheckDigit(8606174), CompanyCheckDigit(5123456))
+	}
+}

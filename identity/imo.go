@@ -62,6 +62,31 @@ func ValidCompanyIMO(n int) bool {
 	return (11-sum%11)%10 == n%10
 }
 
+// ShipCheckDigit is the check digit of a ship IMO number whose first six
+// digits are n's (n has seven digits): what a mistyped number's last
+// digit would have to be.
+func ShipCheckDigit(n int) int {
+	sum := 0
+	rest := n / 10
+	for w := 2; w <= 7; w++ {
+		sum += (rest % 10) * w
+		rest /= 10
+	}
+	return sum % 10
+}
+
+// CompanyCheckDigit is the check digit of an IMO company number whose
+// first six digits are n's (n has seven digits).
+func CompanyCheckDigit(n int) int {
+	sum := 0
+	div := 1000000
+	for i := 0; i < 6; i++ {
+		sum += (n / div % 10) * companyWeights[i]
+		div /= 10
+	}
+	return (11 - sum%11) % 10
+}
+
 // String renders the number the way registries write it: "IMO8660313".
 func (n ShipIMO) String() string { return "IMO" + strconv.Itoa(int(n)) }
 

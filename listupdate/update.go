@@ -29,9 +29,10 @@ type Source struct {
 
 const ofacExports = "https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports/"
 
-// DefaultSources are the publishers' own addresses. The UK and EU entries
-// point at the derived layouts Tidewatch parses (see docs/lists.md): the
-// official UK XML and EU FSF files need parsers of their own.
+// DefaultSources: UN and OFAC at the publishers' own addresses; UK and EU
+// at GitHub mirrors in the derived layouts Tidewatch parses (see
+// docs/lists.md): the official UK XML and EU FSF files need parsers of
+// their own.
 func DefaultSources() []Source {
 	return []Source{
 		{List: "un", URLs: []string{"https://scsanctions.un.org/resources/xml/en/consolidated.xml"}},

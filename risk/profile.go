@@ -206,6 +206,8 @@ func Assess(in Input, cfg Config) Profile {
 	if p.Hits == nil {
 		p.Hits = []ListHit{}
 	}
+	// Empty lists are [] in JSON, not null.
+	p.MMSIs, p.Identity = []uint32{}, []Observation{}
 	// Identity known at the as-of date.
 	mmsis := map[uint32]bool{}
 	if in.MMSI != 0 {

@@ -314,3 +314,19 @@ func TestListedPartyOnce(t *testing.T) {
 		t.Errorf("with a second company: score %g", p.Score)
 	}
 }
+
+// A profile of a ship with no AIS lists its MMSIs and identity as [],
+// not null.
+func TestProfileEmptyListsAreNotNull(t *testing.T) {
+	in := cleanInput()
+	in.MMSI, in.Observations = 0, nil
+	b, err := json.Marshal(Assess(in, DefaultConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"mmsis":[]`, `"identity":[]`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("no %s in %s", want, b)
+		}
+	}
+}

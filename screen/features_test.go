@@ -1,6 +1,7 @@
 package screen
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -173,5 +174,38 @@ func TestJoinedByName(t *testing.T) {
 		if why := strings.Join(res[0].Explanation, " "); !strings.Contains(why, "joined by name") {
 			t.Errorf("%s: explanation %s", c.q.Name, why)
 		}
+	}
+}
+
+// A query whose only identifiers are unusable is refused naming each
+// field and why, not as a query with no name, IMO, MMSI or call sign.
+func TestEmptyQuerySaysWhy(t *testing.T) {
+	ix, _ := embeddedIndex(t)
+	for _, c := range []struct {
+		q    Query
+		want []string
+	}{
+		{Query{IMO: "8606174"}, []string{"IMO 8606174 fails its check digit (expected 3 for a ship, 6 for a company"}},
+		{Query{Type: "vessel", IMO: "8606174"}, []string{"IMO 8606174 fails the ship IMO check digit (expected 3"}},
+		{Query{MMSI: "12345"}, []string{`MMSI "12345" is not nine digits`}},
+		{Query{IMO: "8606174", MMSI: "12345"}, []string{"IMO 8606174 fails", `MMSI "12345" is not nine digits`}},
+	} {
+		_, err := ix.Screen(c.q, Options{})
+		if !errors.Is(err, ErrEmptyQuery) {
+			t.Errorf("%+v: %v, want ErrEmptyQuery", c.q, err)
+			continue
+		}
+		if err2 := c.q.Check(); err2 == nil || err2.Error() != err.Error() {
+			t.Errorf("%+v: Check says %v, Screen %v", c.q, err2, err)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(err.Error(), w) || strings.Contains(err.Error(), "ignored") {
+				t.Errorf("%+v: %q, want %q (and no \"ignored\")", c.q, err, w)
+			}
+		}
+	}
+	// With nothing given at all, the plain error.
+	if err := (Query{}).Check(); err != ErrEmptyQuery {
+		t.Errorf("empty query: %v", err)
 	}
 }

@@ -48,9 +48,47 @@ type Warning struct {
 	Field   string `json:"field"` // "imo" or "mmsi"
 	Value   string `json:"value"` // as given
 	Message string `json:"message"`
+	why     string // Message without ": ignored"
 }
 
 func (w Warning) String() string { return w.Message }
+
+// unusable is the warning for a field set aside: why, then ": ignored"
+// (unless why already says what is done with it).
+func unusable(field, value, why string) Warning {
+	msg := why
+	if !strings.Contains(why, "ignored") {
+		msg += ": ignored"
+	}
+	return Warning{Field: field, Value: value, Message: msg, why: why}
+}
+
+// Check reports whether the query can be screened once its unusable
+// identifiers are set aside (see Sanitised), with the error Screen would
+// give: a query left with nothing to screen names the fields set aside
+// and why ("IMO 8606174 fails its check digit ...").
+func (q Query) Check() error {
+	sq, ws := q.sanitise()
+	return checkSanitised(sq, ws)
+}
+
+func checkSanitised(q Query, warns []Warning) error {
+	err := q.Validate()
+	if errors.Is(err, ErrEmptyQuery) && len(warns) > 0 {
+		var whys []string
+		for _, w := range warns {
+			whys = append(whys, w.why)
+		}
+		return emptyQueryError(strings.Join(whys, "; ") + ", so the query has nothing left to screen (no name, no other identifier)")
+	}
+	return err
+}
+
+// emptyQueryError is ErrEmptyQuery that says why the query is empty.
+type emptyQueryError string
+
+func (e emptyQueryError) Error() string        { return string(e) }
+func (e emptyQueryError) Is(target error) bool { return target == ErrEmptyQuery }
 
 // Answer is what screening one query gives: the results, best first, and a
 // warning for each query field that could not be used.
@@ -144,23 +182,23 @@ func (q Query) sanitise() (Query, []Warning) {
 		case digits == "":
 			// "abc", "n/a", "unknown": said, so a row never loses its
 			// IMO without a word.
-			msg = fmt.Sprintf("IMO %q holds no digits, so it is not an IMO number: ignored", q.IMO)
+			msg = fmt.Sprintf("IMO %q holds no digits, so it is not an IMO number", q.IMO)
 		case ds == "":
 		case n == 0:
-			msg = fmt.Sprintf("IMO %q is not a seven-digit IMO number: ignored", q.IMO)
+			msg = fmt.Sprintf("IMO %q is not a seven-digit IMO number", q.IMO)
 		case q.Type == "vessel" && !ship && company:
 			msg = fmt.Sprintf("IMO %d is a company IMO number (its check digit is a company's, not a ship's): ignored for a vessel", n)
 		case q.Type == "vessel" && !ship:
-			msg = fmt.Sprintf("IMO %d fails the ship IMO check digit (a mistyped number?): ignored", n)
+			msg = fmt.Sprintf("IMO %d fails the ship IMO check digit (expected %d; a mistyped number?)", n, identity.ShipCheckDigit(n))
 		case q.Type == "organization" && !company && ship:
 			msg = fmt.Sprintf("IMO %d is a ship IMO number (its check digit is a ship's, not a company's): ignored for an organization", n)
 		case q.Type == "organization" && !company:
-			msg = fmt.Sprintf("IMO %d fails the company IMO check digit (a mistyped number?): ignored", n)
+			msg = fmt.Sprintf("IMO %d fails the company IMO check digit (expected %d; a mistyped number?)", n, identity.CompanyCheckDigit(n))
 		case !ship && !company:
-			msg = fmt.Sprintf("IMO %d fails both the ship and the company IMO check digit (a mistyped number?): ignored", n)
+			msg = fmt.Sprintf("IMO %d fails its check digit (expected %d for a ship, %d for a company; a mistyped number?)", n, identity.ShipCheckDigit(n), identity.CompanyCheckDigit(n))
 		}
 		if msg != "" {
-			warns = append(warns, Warning{Field: "imo", Value: q.IMO, Message: msg})
+			warns = append(warns, unusable("imo", q.IMO, msg))
 		}
 		if ds == "" || msg != "" {
 			q.IMO = ""
@@ -170,10 +208,10 @@ func (q Query) sanitise() (Query, []Warning) {
 		m, err := identity.ParseMMSI(q.MMSI)
 		switch {
 		case err != nil:
-			warns = append(warns, Warning{Field: "mmsi", Value: q.MMSI, Message: fmt.Sprintf("MMSI %q is not nine digits: ignored", q.MMSI)})
+			warns = append(warns, unusable("mmsi", q.MMSI, fmt.Sprintf("MMSI %q is not nine digits", q.MMSI)))
 			q.MMSI = ""
 		case m.Kind() == identity.StationInvalid:
-			warns = append(warns, Warning{Field: "mmsi", Value: q.MMSI, Message: fmt.Sprintf("MMSI %s has no structure ITU-R M.585 defines (no valid MID): ignored", m)})
+			warns = append(warns, unusable("mmsi", q.MMSI, fmt.Sprintf("MMSI %s has no structure ITU-R M.585 defines (no valid MID)", m)))
 			q.MMSI = ""
 		}
 	}
@@ -241,10 +279,7 @@ func (ix *Index) Search(q Query, opt Options) ([]Result, error) {
 func (ix *Index) Screen(q Query, opt Options) (Answer, error) {
 	q, warns := q.sanitise()
 	ans := Answer{Query: q, Warnings: warns}
-	if err := q.Validate(); err != nil {
-		if errors.Is(err, ErrEmptyQuery) && len(warns) > 0 {
-			err = fmt.Errorf("%w once the unusable fields are set aside", err)
-		}
+	if err := checkSanitised(q, warns); err != nil {
 		return ans, err
 	}
 	if opt.Threshold == 0 {

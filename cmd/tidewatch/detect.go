@@ -45,12 +45,14 @@ placeholder MMSI, a one-off far position). Severities, occurrences and
 thresholds: docs/detection.md.
 
 Detectors work in event time. Fixes are put in time order within a window
-(default 2 h: reorder_lateness_minutes, or --lateness), so memory follows
-the ships active in the window, not the input. Files that are not in time
-order at all (a MarineCadastre day is sorted by MMSI) are detected as such
-and read a second time, sorted whole, so the same files give the same
-events whatever their order on the command line. With a live feed, fixes
-later than the window are counted and dropped.
+(default 2 h: reorder_lateness_minutes in --thresholds, or --lateness), so
+memory follows the ships active in the window, not the input. Without
+--lateness, files with a fix later than the window (a MarineCadastre day is
+sorted by MMSI) are detected as such and read a second time, sorted whole,
+so the same files give the same events whatever their order on the command
+line; standard input, which cannot be read twice, is sorted whole at once.
+With --lateness, and with a live feed, fixes later than the window are
+counted and dropped.
 Positions without a time (a log with no tag blocks, $PGHP lines or epoch
 fields) cannot be placed in event time and are counted and skipped.
 On a terminal, a line on standard error shows how much of the input files
@@ -69,7 +71,7 @@ has been read.
 	lists := fs.String("lists", "", "with --sanctions: read list files from this directory")
 	embedded := fs.Bool("embedded", false, "with --sanctions: the list snapshot built into the binary")
 	feedOpt := feedFlags(fs, e.stderr)
-	lateness := fs.Duration("lateness", 0, "reorder window for out-of-order fixes (default: whole input for files, 2h with live feeds)")
+	lateness := fs.Duration("lateness", 0, "reorder window for out-of-order fixes, later ones dropped (default 2h, reorder_lateness_minutes; then a file with a later fix is read again sorted whole, and standard input is sorted whole)")
 	inputs, err := parseFlags(fs, args)
 	if err != nil {
 		return err

@@ -25,7 +25,7 @@ var listsCommands = []command{
 	{"show", "per list version: publication date, SHA-256 and entities read by type", runListsShow},
 	{"entities", "print the entities of the lists, filtered by type, programme or list", runListsEntities},
 	{"import", "store list files from disk as new versions", runListsImport},
-	{"update", "download the lists from their publishers and store new versions", runListsUpdate},
+	{"update", "download the lists (UN, OFAC from their publishers; UK, EU from GitHub mirrors) and store new versions", runListsUpdate},
 	{"versions", "the stored versions of each list and the import log", runListsVersions},
 	{"diff", "what was added, removed and changed between two versions of a list", runListsDiff},
 }
@@ -533,11 +533,13 @@ func runListsUpdate(e *env, args []string) error {
 	var minRatio float64
 	var sources sourceFlag
 	fs := newFlagSet(e, "lists update", "tidewatch lists update [--store FILE] [--sources-file FILE] [--only LIST,...] [--source LIST=URL,...]", `
-Downloads each list from its publisher and stores it as a new version when
-its content changed. A failed or truncated download, a file that does not
-parse, or a version with far fewer entities than the newest one held is
-refused: the versions held stay, and the reason is printed and logged
-(see 'tidewatch lists versions').
+Downloads each list and stores it as a new version when its content
+changed: UN and OFAC from their publishers, the UK and EU lists from GitHub
+mirrors in the layouts Tidewatch parses (covyr/uk-sanctions-list,
+OpenSanctions' EU transcription; docs/lists.md). A failed or truncated
+download, a file that does not parse, or a version with far fewer entities
+than the newest one held is refused: the versions held stay, and the reason
+is printed and logged (see 'tidewatch lists versions').
 
 Default addresses:
 `+defaultSourcesText()+`

@@ -236,6 +236,16 @@ func printFlags(w io.Writer, fs *flag.FlagSet) {
 }
 
 func runVersion(e *env, args []string) error {
+	fs := newFlagSet(e, "version", "tidewatch version", `
+Prints the program's version and the Go release it was built with (also
+'tidewatch --version').`)
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usagef("version takes no arguments")
+	}
 	fmt.Fprintf(e.stdout, "tidewatch %s (%s)\n", app.BuildVersion(), runtime.Version())
 	return nil
 }

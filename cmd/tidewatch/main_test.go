@@ -201,6 +201,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"lists", "show", "--bogus"}, 2, "unknown flag --bogus (see 'tidewatch lists show --help')"},
 		{[]string{"vessel", "9417115", "--window", "1000y"}, 2, "longer than 100 years"},
 		{[]string{"vessel", "9417116"}, 2, "fails its check digit"},
+		// A query whose only identifier is unusable says which and why.
+		{[]string{"screen", "--imo", "8606174"}, 2, "IMO 8606174 fails its check digit (expected 3 for a ship, 6 for a company"},
+		{[]string{"screen", "--mmsi", "12345"}, 2, `MMSI "12345" is not nine digits, so the query has nothing left to screen`},
 		{[]string{"audit", "prune", "--retention", "1s"}, 1, "shorter than the minimum"},
 		{[]string{"decide", "9417115", "--decision", "accept", "--by", "x"}, 2, "--reason TEXT is required"},
 		{[]string{"vessel", "9417115", "--store", "/nonexistent-tw/s.db"}, 1, "no store at /nonexistent-tw/s.db"},
@@ -326,6 +329,21 @@ func TestPortfolioAndAlertsCLI(t *testing.T) {
 	}
 	if _, out, _ := tw(t, "portfolio", "fleet", "club", "--store", st); !strings.Contains(out, "new list hit") {
 		t.Errorf("fleet: %s", out)
+	}
+}
+
+// TestVersionHelp: 'version --help' is help, not the version; 'version'
+// prints it; an argument is a usage error.
+func TestVersionHelp(t *testing.T) {
+	code, out, errs := tw(t, "version", "--help")
+	if code != 0 || out != "" || !strings.Contains(errs, "Usage: tidewatch version") {
+		t.Errorf("version --help: %d %q %q", code, out, errs)
+	}
+	if code, out, _ := tw(t, "version"); code != 0 || !strings.HasPrefix(out, "tidewatch ") {
+		t.Errorf("version: %d %q", code, out)
+	}
+	if code, _, errs := tw(t, "version", "x"); code != 2 || !strings.Contains(errs, "no arguments") {
+		t.Errorf("version x: %d %q", code, errs)
 	}
 }
 

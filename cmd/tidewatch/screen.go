@@ -105,8 +105,8 @@ Examples:
 	if in == "" {
 		// Identifiers that cannot be right are warnings, not errors: the
 		// rest of the query is still screened.
-		if sq, _ := q.Sanitised(); sq.Validate() != nil {
-			return usagef("%v", sq.Validate())
+		if err := q.Check(); err != nil {
+			return usagef("%v", err)
 		}
 	}
 	start := time.Now()

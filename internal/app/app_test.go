@@ -324,6 +324,18 @@ func TestAPIKeys(t *testing.T) {
 	if _, err := later.Authenticate(ctx, k2.Secret); !errors.Is(err, app.ErrBadKey) {
 		t.Errorf("expired key accepted: %v", err)
 	}
+	// A life out of bounds is said in days and years (or minutes), not
+	// as Go's "87672h0m0s".
+	for ttl, want := range map[time.Duration]string{
+		3653 * 24 * time.Hour: "key lifetime 3653 days, about 10 years: between 1 hour and 2 years",
+		913 * 24 * time.Hour:  "key lifetime 913 days, about 2.5 years",
+		30 * time.Minute:      "key lifetime 30m0s",
+	} {
+		_, err := s.CreateAPIKey(ctx, local, app.CreateKeyRequest{Name: "n", Role: "viewer", TTL: ttl})
+		if app.CodeOf(err) != app.CodeInvalid || !strings.Contains(err.Error(), want) {
+			t.Errorf("ttl %v: %v, want %q", ttl, err, want)
+		}
+	}
 }
 
 // A single static report from another transmitter carrying a clean
@@ -600,10 +612,25 @@ func TestParseVessel(t *testing.T) {
 			t.Errorf("%q: %+v %v, want %+v", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"9300208", "123456", "000123456", "mmsi:0", "mmsi:1234567890", "mmsi:", "x"} {
-		if _, err := app.ParseVessel(in); app.CodeOf(err) != app.CodeInvalid {
+	for _, in := range []string{"9300208", "123456", "000123456", "000000000", "mmsi:0", "mmsi:1234567890", "mmsi:", "x"} {
+		_, err := app.ParseVessel(in)
+		if app.CodeOf(err) != app.CodeInvalid {
 			t.Errorf("%q: %v, want invalid", in, err)
+			continue
 		}
+		// What a refusal suggests writing is accepted.
+		if _, sug, ok := strings.Cut(err.Error(), "write "); ok {
+			sug = strings.TrimRight(strings.Fields(sug)[0], ")")
+			if _, err := app.ParseVessel(sug); err != nil {
+				t.Errorf("%q suggests %q, which is refused: %v", in, sug, err)
+			}
+		}
+	}
+	if _, err := app.ParseVessel("000000000"); err == nil || !strings.Contains(err.Error(), "all zeros") {
+		t.Errorf("000000000: %v", err)
+	}
+	if _, err := app.ParseVessel("9300208"); err == nil || !strings.Contains(err.Error(), "expected 7") {
+		t.Errorf("9300208: %v", err)
 	}
 }
 

@@ -9,7 +9,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -243,6 +245,23 @@ const (
 	MaxKeyTTL     = 2 * 366 * 24 * time.Hour
 )
 
+// lifeWords writes a key's life as people give it: minutes or hours
+// under two days, else days, with years beside from a year on ("3653 days,
+// about 10 years"), not Go's "87672h0m0s".
+func lifeWords(d time.Duration) string {
+	switch {
+	case d < time.Hour:
+		return d.Round(time.Second).String()
+	case d < 48*time.Hour:
+		return strconv.FormatFloat(math.Round(d.Hours()*10)/10, 'f', -1, 64) + " hours"
+	}
+	days := int(math.Round(d.Hours() / 24))
+	if days < 365 {
+		return fmt.Sprintf("%d days", days)
+	}
+	return fmt.Sprintf("%d days, about %s years", days, strconv.FormatFloat(math.Round(float64(days)/365.25*10)/10, 'f', -1, 64))
+}
+
 // CreateAPIKey makes a key. The secret is returned once and stored only
 // as its SHA-256 (a key is 160 random bits: a slow password hash adds
 // nothing against guessing and would slow every request).
@@ -293,7 +312,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, p Principal, req CreateKeyRe
 		ttl = DefaultKeyTTL
 	}
 	if ttl < time.Hour || ttl > MaxKeyTTL {
-		return NewKey{}, Errorf(CodeInvalid, "key lifetime %s: between 1 hour and 2 years", ttl)
+		return NewKey{}, Errorf(CodeInvalid, "key lifetime %s: between 1 hour and 2 years", lifeWords(ttl))
 	}
 	var idb [6]byte
 	var secret [20]byte

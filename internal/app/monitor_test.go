@@ -409,3 +409,26 @@ func TestWebhookPortfolioRule(t *testing.T) {
 		t.Errorf("the webhook for all was sent %v", sent[all.ID])
 	}
 }
+
+// Adding vessels of which none is added answers "vessels": [], not null.
+func TestAddVesselsNoneAddedIsAnEmptyList(t *testing.T) {
+	st, err := sqliteOpen(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := app.New(app.Config{Store: st, Now: func() time.Time { return now }})
+	if _, err := s.ImportLists(ctx, local, app.ImportRequest{Files: []sanctions.File{ftmList("2026-01-01", false)}, MinRatio: -1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreatePortfolio(ctx, local, "book", "Book"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.AddVessels(ctx, local, "book", []app.VesselEntry{{ID: "P-3", IMO: "9417116"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(res)
+	if !strings.Contains(string(b), `"vessels":[]`) || res.Added != 0 || len(res.Errors) != 1 {
+		t.Errorf("%s", b)
+	}
+}

@@ -154,10 +154,14 @@ func ParseVessel(s string) (store.VesselQuery, error) {
 		return q, Errorf(CodeInvalid, "%q is neither an IMO number nor an MMSI", s)
 	case len(t) == 7:
 		if !identity.ValidShipIMO(int(n)) {
-			return q, Errorf(CodeInvalid, "IMO %s fails its check digit (mistyped?)", t)
+			return q, Errorf(CodeInvalid, "IMO %s fails its check digit (expected %d; mistyped?)", t, identity.ShipCheckDigit(int(n)))
 		}
 		q.IMO = uint32(n)
 	case len(t) == 9:
+		if n == 0 {
+			// Not even as broadcast: nothing is stored under MMSI 0.
+			return q, Errorf(CodeInvalid, "MMSI %s is all zeros: no station has it (AIS's \"not available\")", t)
+		}
 		if n < 1000000 {
 			return q, Errorf(CodeInvalid, "MMSI %s is not a station number (for a number as broadcast, write mmsi:%s)", t, t)
 		}

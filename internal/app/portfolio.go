@@ -243,7 +243,7 @@ func (s *Service) AddVessels(ctx context.Context, p Principal, portfolio string,
 		return res, Errorf(CodeTooLarge, "a portfolio holds at most %d vessels", MaxPortfolioVessels)
 	}
 	now := s.now().UTC().Truncate(time.Second)
-	var put []store.PortfolioVessel
+	put := []store.PortfolioVessel{} // [] in JSON when none is added
 	seen := map[string]int{}
 	for i, e := range entries {
 		row := 0

@@ -39,9 +39,17 @@ const MaxRows = 1000000
 
 // Read reads a file of queries. A row that cannot be read becomes a row
 // with an error (counted in the results, never a silent loss); a header
-// without a name, imo, mmsi or call_sign column is refused.
+// without a name, imo, mmsi or call_sign column is refused, and so is a
+// file named .xlsx that is not XLSX.
 func Read(r io.Reader, name string) ([]app.BatchQuery, error) {
-	rd, err := tabular.NewReader(r, Columns, tabular.Options{Limits: tabular.Limits{MaxRows: MaxRows}})
+	return ReadAs(r, name, false)
+}
+
+// ReadAs is Read, told whether the file was sent as XLSX (its media
+// type); a name ending .xlsx says so too.
+func ReadAs(r io.Reader, name string, xlsx bool) ([]app.BatchQuery, error) {
+	xlsx = xlsx || strings.EqualFold(filepath.Ext(name), ".xlsx")
+	rd, err := tabular.NewReader(r, Columns, tabular.Options{Limits: tabular.Limits{MaxRows: MaxRows}, XLSX: xlsx})
 	if err != nil {
 		var he *tabular.HeaderError
 		if errors.As(err, &he) {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"mime"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -890,14 +891,19 @@ func hideUploadPath(err error, path, name string) error {
 	return errors.New(msg)
 }
 
-// safeName keeps a client-given file name's base, without path tricks.
-func safeName(given string) (string, error) {
+// safeName keeps a client-given file name's base, without path tricks;
+// an AIS upload's (a refusal's example is an AIS log's name).
+func safeName(given string) (string, error) { return safeNameFor(given, "day.nmea.gz") }
+
+// safeNameFor is safeName for a route whose files look like example
+// (un_consolidated_2026-02-27.xml, portfolio.csv).
+func safeNameFor(given, example string) (string, error) {
 	if strings.TrimSpace(given) == "" {
-		return "", app.Errorf(app.CodeInvalid, "no file name: give the file's name (?name=day.nmea.gz)")
+		return "", app.Errorf(app.CodeInvalid, "no file name: give the file's name (?name=%s)", example)
 	}
 	n := filepath.Base(strings.ReplaceAll(given, `\`, "/"))
 	if n == "" || n == "." || n == "/" || strings.HasPrefix(n, ".") || len(n) > 200 {
-		return "", app.Errorf(app.CodeInvalid, "name %q: give the file's name, e.g. day.nmea.gz", termtext.Clip(given, 80))
+		return "", app.Errorf(app.CodeInvalid, "name %q: give the file's name, e.g. %s", termtext.Clip(given, 80), example)
 	}
 	return n, nil
 }
@@ -923,7 +929,7 @@ func (s *Server) screenJob(w http.ResponseWriter, r *http.Request, p app.Princip
 	if name == "" {
 		name = "upload.csv"
 	}
-	name, err := safeName(name)
+	name, err := safeNameFor(name, "portfolio.csv")
 	if err != nil {
 		return err
 	}
@@ -931,7 +937,7 @@ func (s *Server) screenJob(w http.ResponseWriter, r *http.Request, p app.Princip
 	if err != nil {
 		return err
 	}
-	qs, err := batchfile.Read(bytes.NewReader(body), name)
+	qs, err := batchfile.ReadAs(bytes.NewReader(body), name, isXLSXType(r.Header.Get("Content-Type")))
 	if err != nil {
 		return app.Errorf(app.CodeInvalid, "%v", err)
 	}
@@ -947,6 +953,13 @@ func (s *Server) screenJob(w http.ResponseWriter, r *http.Request, p app.Princip
 	}
 	writeJSON(w, http.StatusAccepted, JobAccepted{Job: job, Status: "/v1/jobs/" + job.ID})
 	return nil
+}
+
+// isXLSXType: the media type says XLSX. (Not application/vnd.ms-excel:
+// Windows gives CSV files that type.)
+func isXLSXType(ct string) bool {
+	mt, _, _ := mime.ParseMediaType(ct)
+	return mt == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 }
 
 func (s *Server) jobResult(w http.ResponseWriter, r *http.Request, p app.Principal) error {
@@ -981,7 +994,7 @@ func (s *Server) importList(w http.ResponseWriter, r *http.Request, p app.Princi
 	if err := checkShared(p, app.RoleAnalyst); err != nil {
 		return err
 	}
-	name, err := safeName(r.URL.Query().Get("name"))
+	name, err := safeNameFor(r.URL.Query().Get("name"), "un_consolidated_2026-02-27.xml")
 	if err != nil {
 		return err
 	}

@@ -34,6 +34,10 @@ type Options struct {
 	// Comma is the CSV separator; 0 sniffs ',', ';' or '\t' from the
 	// header line.
 	Comma byte
+	// XLSX says the input claims to be XLSX (by its name or media type):
+	// one that is not a zip file is refused (ErrNotXLSX, saying what it
+	// looks like), not read as CSV.
+	XLSX bool
 	// MaxXLSXBytes bounds an XLSX input, read whole; default 64 MiB.
 	MaxXLSXBytes int64
 	// MaxXLSXExpanded bounds what an XLSX input's parts hold once
@@ -171,6 +175,36 @@ func (r Row) Get(name string) string {
 	return ""
 }
 
+// ErrNotXLSX: an input given as XLSX is not a zip file, as every XLSX
+// file is.
+var ErrNotXLSX = errors.New("not an XLSX file")
+
+// notXLSX says what an input given as XLSX looks like instead, from its
+// first bytes.
+func notXLSX(head []byte) error {
+	what := "it is not a zip archive, as every XLSX file is"
+	switch {
+	case len(head) == 0:
+		what = "it is empty"
+	case bytes.HasPrefix(head, []byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1")):
+		what = "it is an Excel 97-2003 workbook (.xls): save it as .xlsx or CSV"
+	case looksLikeText(head):
+		what = "it is text (CSV?): give it as CSV, with a .csv name"
+	}
+	return fmt.Errorf("%w: %s", ErrNotXLSX, what)
+}
+
+// looksLikeText: no control characters but tab, line ends, form feed and
+// escape.
+func looksLikeText(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != 0x1b {
+			return false
+		}
+	}
+	return true
+}
+
 // Reader reads rows of a CSV or XLSX table whose header names the
 // caller's columns, in any order and any subset (the required ones
 // present). Header cells match a column's name or alias ignoring case,
@@ -200,6 +234,9 @@ func NewReader(r io.Reader, cols []Column, opt Options) (*Reader, error) {
 	head, _ := br.Peek(4 << 10)
 	if bytes.HasPrefix(head, []byte("PK\x03\x04")) {
 		return rd, rd.openXLSX(br, opt)
+	}
+	if opt.XLSX {
+		return nil, notXLSX(head)
 	}
 	comma := opt.Comma
 	if comma == 0 {
