@@ -25,10 +25,15 @@ var ErrNotFound = errors.New("not found")
 // audit record whose sequence number is taken, a tenant or key id in use.
 var ErrConflict = errors.New("conflict")
 
-// Store is the storage contract. Implementations must make CommitBatch
-// atomic: a batch is either wholly stored with the run's progress, or not
-// at all, which is what makes ingest resumable. Reads must not wait for a
-// long write (an ingest batch) to finish.
+// Store is the storage contract. CommitBatch moves the run's progress
+// only once the whole batch is stored, and a batch that failed can be
+// written again and then leaves the store as one clean write would: what
+// makes ingest resumable. (PostgreSQL writes a batch in one transaction;
+// SQLite, whose one write lock every screening's audit record needs,
+// writes it in short steps, each safe to do again, so a failed batch's
+// first rows can be read until it is written again.) A batch the run's
+// progress already counts is refused (ErrConflict on SQLite). Reads must
+// not wait for a long write (an ingest batch) to finish.
 type Store interface {
 	ListStore
 	IngestStore
@@ -248,8 +253,8 @@ type Run struct {
 	Held int64 `json:"held,omitempty"`
 }
 
-// Batch is what one ingest step stores, atomically, with the run's new
-// progress.
+// Batch is what one ingest step stores, with the run's new progress
+// (see Store on how a failed batch is written again).
 type Batch struct {
 	Run        Run
 	Chunks     []Chunk

@@ -142,8 +142,12 @@ func (l *lease) Release() error {
 	}
 	l.done = true
 	if !l.lost {
+		// Bounded: on a half-open connection the unlock would wait for TCP
+		// to give up (minutes), and a worker could not stand by meanwhile.
+		uctx, ucancel := context.WithTimeout(context.Background(), leaseCheckTimeout)
 		var released bool
-		err := l.conn.QueryRow(context.Background(), `SELECT pg_advisory_unlock($1)`, l.key).Scan(&released)
+		err := l.conn.QueryRow(uctx, `SELECT pg_advisory_unlock($1)`, l.key).Scan(&released)
+		ucancel()
 		if err == nil {
 			l.conn.Release()
 			return nil

@@ -106,6 +106,9 @@ func (s *DB) CommitBatch(ctx context.Context, b *store.Batch) error {
 	fail := func(err error) error {
 		return fmt.Errorf("commit batch %d of run %s: %w", b.Run.Batches, run, err)
 	}
+	if err := fence(ctx, s.w, run, b.Run.Batches); err != nil {
+		return fail(err)
+	}
 	// Staged rows of this run's earlier batches were all added when those
 	// committed; a failure before their cleanup left them.
 	if err := s.deleteInSlices(ctx, "stage", `DELETE FROM identity_stage WHERE (run, batch, i) IN
@@ -185,14 +188,18 @@ func (s *DB) CommitBatch(ctx context.Context, b *store.Batch) error {
 		return fail(fmt.Errorf("store identities: %w", err))
 	}
 	var gen string
+	var parts int
 	if b.State != nil && b.State.Data != nil {
-		if gen, err = s.stageState(ctx, b.State.Key, b.State.Data); err != nil {
+		if gen, parts, err = s.stageState(ctx, b.State.Key, b.State.Data); err != nil {
 			return fail(fmt.Errorf("store detector state: %w", err))
 		}
 	}
 	err = s.step(ctx, "commit", func(tx *sql.Tx) error {
+		if err := fence(ctx, tx, run, b.Run.Batches); err != nil {
+			return err
+		}
 		if b.State != nil {
-			if err := setStateHead(ctx, tx, b.State.Key, gen, b.State.Data != nil); err != nil {
+			if err := setStateHead(ctx, tx, b.State.Key, gen, parts, b.State.Data != nil); err != nil {
 				return fmt.Errorf("store detector state: %w", err)
 			}
 		}
@@ -210,6 +217,27 @@ func (s *DB) CommitBatch(ctx context.Context, b *store.Batch) error {
 		(SELECT run, batch, i FROM identity_stage WHERE run = ? AND batch = ? LIMIT 4096)`, run, b.Run.Batches)
 	if b.State != nil {
 		s.dropOldStates(ctx, b.State.Key)
+	}
+	return nil
+}
+
+// fence refuses to write batch of run once the run's stored progress
+// counts it: a batch written twice would add its identity values twice
+// (two writers of one run: a worker that lost its partition lock goes on
+// while another resumes the run).
+func fence(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, run string, batch int64) error {
+	var done int64
+	err := q.QueryRowContext(ctx, `SELECT coalesce(json_extract(json, '$.batches'), 0) FROM runs WHERE id = ?`, run).Scan(&done)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if done >= batch {
+		return fmt.Errorf("batch %d of run %s is stored already (%d stored: another writer of the run?): %w", batch, run, done, store.ErrConflict)
 	}
 	return nil
 }
@@ -313,6 +341,9 @@ func (s *DB) stageIdentities(ctx context.Context, run string, batch int64, ids [
 	for from := 0; from < len(ids); from += sliceRows {
 		to := from + sliceRows
 		err := s.step(ctx, "merge", func(tx *sql.Tx) error {
+			if err := fence(ctx, tx, run, batch); err != nil {
+				return err
+			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO identities(`+identityCols+`)
 				SELECT `+identityCols+` FROM identity_stage WHERE run = ? AND batch = ? AND i >= ? AND i < ? AND merged = 0 ORDER BY i
 				ON CONFLICT(mmsi, field, value, run) DO UPDATE SET imo = CASE WHEN excluded.imo != 0 THEN excluded.imo ELSE identities.imo END,
@@ -337,30 +368,42 @@ const statePart = 1 << 20
 
 // stageState writes a checkpoint's parts, one a transaction, under a new
 // generation of key (not yet in force: setStateHead moves the head to
-// it), after deleting generations a failed write left.
-func (s *DB) stageState(ctx context.Context, key string, data []byte) (string, error) {
-	s.dropOldStates(ctx, key)
+// it), and says how many parts it wrote. Generations a failed write left
+// are deleted after the next head move (dropOldStates), not before: one
+// another writer of the key is staging may be among them.
+func (s *DB) stageState(ctx context.Context, key string, data []byte) (string, int, error) {
 	gen := strconv.FormatInt(time.Now().UnixNano(), 36)
 	now := time.Now().UnixMilli()
+	parts := 0
 	for part := 0; part == 0 || part*statePart < len(data); part++ {
+		parts++
 		end := min((part+1)*statePart, len(data))
 		err := s.step(ctx, "state", func(tx *sql.Tx) error {
 			_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO detector_states(key, gen, part, data, updated_ms) VALUES(?,?,?,?,?)`, key, gen, part, data[part*statePart:end], now)
 			return err
 		})
 		if err != nil {
-			return "", err
+			return "", 0, err
 		}
 	}
-	return gen, nil
+	return gen, parts, nil
 }
 
-// setStateHead puts generation gen of key in force (present false: the
-// checkpoint is deleted).
-func setStateHead(ctx context.Context, tx *sql.Tx, key, gen string, present bool) error {
+// setStateHead puts generation gen of key, of parts parts, in force
+// (present false: the checkpoint is deleted). A generation missing a
+// part (another writer of the key deleted it as not in force) is refused:
+// the head never names a torn checkpoint.
+func setStateHead(ctx context.Context, tx *sql.Tx, key, gen string, parts int, present bool) error {
 	if !present {
 		_, err := tx.ExecContext(ctx, `DELETE FROM detector_state_head WHERE key = ?`, key)
 		return err
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM detector_states WHERE key = ? AND gen = ?`, key, gen).Scan(&n); err != nil {
+		return err
+	}
+	if n != parts {
+		return fmt.Errorf("checkpoint %s: %d of its %d parts are left (another writer of the key removed them): %w", key, n, parts, store.ErrConflict)
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO detector_state_head(key, gen) VALUES(?,?) ON CONFLICT(key) DO UPDATE SET gen = excluded.gen`, key, gen)
 	return err
@@ -411,13 +454,14 @@ func (s *DB) PutDetectorState(ctx context.Context, key string, data []byte) erro
 		return ErrReadOnly
 	}
 	var gen string
+	var parts int
 	if data != nil {
 		var err error
-		if gen, err = s.stageState(ctx, key, data); err != nil {
+		if gen, parts, err = s.stageState(ctx, key, data); err != nil {
 			return err
 		}
 	}
-	if err := s.step(ctx, "commit", func(tx *sql.Tx) error { return setStateHead(ctx, tx, key, gen, data != nil) }); err != nil {
+	if err := s.step(ctx, "commit", func(tx *sql.Tx) error { return setStateHead(ctx, tx, key, gen, parts, data != nil) }); err != nil {
 		return err
 	}
 	s.dropOldStates(ctx, key)

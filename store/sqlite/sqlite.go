@@ -210,8 +210,8 @@ type DB struct {
 	// stmts holds the writer's prepared statements of hot writes (SQL
 	// text -> *sql.Stmt): parsing a statement cost more than running it.
 	stmts sync.Map
-	// ck is the checkpointer's connection (nil read-only); ckFrames
-	// counts the WAL frames its checkpoints found copied.
+	// ck is the checkpointer's connection (nil read-only); ckFrames is
+	// how many of the WAL's frames its last checkpoint found copied.
 	ck             *sql.DB
 	ckStop, ckDone chan struct{}
 	ckFrames       atomic.Int64
@@ -329,7 +329,12 @@ func OpenWith(path string, o Options) (*DB, error) {
 		s.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	ck, err := sql.Open("sqlite", "file:"+escapePath(path)+common)
+	// The checkpointer never waits for a lock (busy_timeout 0): a
+	// checkpoint that would wait for the writer or a reader is skipped
+	// until the next tick, never holding the writer lock while it waits
+	// (found in review: a RESTART waiting 10 s for a reader's snapshot
+	// held the write lock, and every write failed SQLITE_BUSY).
+	ck, err := sql.Open("sqlite", "file:"+escapePath(path)+strings.Replace(common, "busy_timeout(10000)", "busy_timeout(0)", 1))
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
@@ -343,10 +348,9 @@ func OpenWith(path string, o Options) (*DB, error) {
 // checkpointEvery is how often the checkpointer copies what the WAL
 // holds into the database file; walRestartFrames (256 MiB of 4 KiB
 // pages) is the WAL past which it waits for the writer to restart it.
-const (
-	checkpointEvery  = 500 * time.Millisecond
-	walRestartFrames = 65536
-)
+const checkpointEvery = 500 * time.Millisecond
+
+var walRestartFrames int64 = 65536 // a variable: tests lower it
 
 // checkpointer runs a passive checkpoint every period on a connection of
 // its own: it copies the committed pages no reader still needs into the
@@ -364,12 +368,13 @@ func (s *DB) checkpointer(every time.Duration) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			var busy, log, done int64
 			if err := s.ck.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &log, &done); err == nil {
-				s.ckFrames.Add(done)
+				s.ckFrames.Store(done)
 			}
 			// A passive checkpoint never resets a WAL that writers keep
-			// appending to: past walRestartFrames, one that waits for the
-			// writer (a stall, as every commit crossing SQLite's threshold
-			// made before) lets the next one start it again.
+			// appending to: past walRestartFrames, a restarting one, tried
+			// without waiting (it takes the write lock only when free,
+			// copies the few frames the passive ones left, and gives up at
+			// once if a reader still needs the WAL).
 			if log > walRestartFrames {
 				s.ck.QueryRowContext(ctx, `PRAGMA wal_checkpoint(RESTART)`).Scan(&busy, &log, &done)
 			}

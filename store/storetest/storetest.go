@@ -184,8 +184,11 @@ func testRunsAndBatches(t *testing.T, st store.Store) {
 	if r.Batches != 1 || r.Fixes != 4 || r.Kept != 2 || r.Events != 1 || r.Done {
 		t.Errorf("run after a batch: %+v", r)
 	}
-	// A batch that cannot be stored (the same chunk key again) leaves
-	// nothing of itself: not its events, not the run's progress.
+	// A batch refused before it is written (the same chunk key as an
+	// earlier batch) leaves nothing of itself: not its events, not the
+	// run's progress. (A failure part way through a SQLite batch leaves
+	// its first steps' rows until the batch is written again: see
+	// store.Store.)
 	bad := &store.Batch{Run: store.Run{ID: "r1", Batches: 2, Fixes: 8}, Chunks: b.Chunks,
 		Events: []store.StoredEvent{{Seq: 1, Event: detect.Event{Kind: detect.KindLoitering, Vessels: []detect.Vessel{{MMSI: 445000101}}, Start: t0, End: t0}}}}
 	if err := st.CommitBatch(ctx, bad); err == nil {
