@@ -78,6 +78,18 @@ const identStage = `CREATE TEMP TABLE IF NOT EXISTS tidewatch_identities_in(mmsi
 func (s *DB) CommitBatch(ctx context.Context, b *store.Batch) error {
 	run := b.Run.ID
 	err := s.tx(ctx, func(tx pgx.Tx) error {
+		// A batch the run's progress already counts is refused, not added
+		// again (two writers of one run: a worker that lost its lock goes
+		// on while another resumes the run). The row lock orders two
+		// writers of the run.
+		var done int64
+		err := tx.QueryRow(ctx, `SELECT coalesce((json->>'batches')::bigint, 0) FROM runs WHERE id = $1 FOR UPDATE`, run).Scan(&done)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		if err == nil && done >= b.Run.Batches {
+			return fmt.Errorf("batch %d of run %s is stored already (%d stored: another writer of the run?): %w", b.Run.Batches, run, done, store.ErrConflict)
+		}
 		if len(b.Chunks) > 0 {
 			rows := make([][]any, len(b.Chunks))
 			for i, c := range b.Chunks {

@@ -200,6 +200,15 @@ func testRunsAndBatches(t *testing.T, st store.Store) {
 	if evs, _ := st.Events(ctx, []uint32{445000101}, t0.Add(-time.Hour), t0.Add(24*time.Hour)); len(evs) != 1 {
 		t.Errorf("a failed batch left %d events", len(evs))
 	}
+	// A batch the run's progress counts already (a second writer of the
+	// run) is refused, its identity values not added again.
+	again := &store.Batch{Run: store.Run{ID: "r1", Inputs: []string{"a.nmea"}, Batches: 1, Fixes: 4, Kept: 2, Events: 1}, Identities: b.Identities}
+	if err := st.CommitBatch(ctx, again); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("batch 1 written again: %v, want ErrConflict", err)
+	}
+	if ids, _ := st.IdentityHistory(ctx, store.VesselQuery{MMSI: 445000101}); len(ids) != 1 || ids[0].Count != 1 {
+		t.Errorf("identities after batch 1 written again: %+v", ids)
+	}
 	runs, err := st.Runs(ctx)
 	must(t, err)
 	if len(runs) != 1 || runs[0].ID != "r1" {
