@@ -110,9 +110,12 @@ func (s *DB) CommitBatch(ctx context.Context, b *store.Batch) error {
 		return fail(err)
 	}
 	// Staged rows of this run's earlier batches were all added when those
-	// committed; a failure before their cleanup left them.
+	// committed, and so were those of runs that are done; a failure
+	// before their cleanup left them (found in review: a run's last
+	// batch's rows were then kept for ever).
 	if err := s.deleteInSlices(ctx, "stage", `DELETE FROM identity_stage WHERE (run, batch, i) IN
-		(SELECT run, batch, i FROM identity_stage WHERE run = ? AND batch < ? LIMIT 4096)`, run, b.Run.Batches); err != nil {
+		(SELECT run, batch, i FROM identity_stage WHERE (run = ? AND batch < ?)
+			OR run IN (SELECT id FROM runs WHERE json_extract(json, '$.done')) LIMIT 4096)`, run, b.Run.Batches); err != nil {
 		return fail(err)
 	}
 	// Chunk keys repeated within the batch: refused before anything is

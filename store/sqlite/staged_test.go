@@ -382,3 +382,48 @@ func TestCheckpointWritersDoNotTear(t *testing.T) {
 		t.Errorf("moving the head to a generation another writer removed: %v, want a conflict", err)
 	}
 }
+
+// TestStagedRowsOfADoneRunGo: a failure after a run's last batch
+// committed, before its staged rows were deleted, leaves them; the next
+// batch of any run deletes them (they were kept for ever: no later batch
+// of that run comes).
+func TestStagedRowsOfADoneRunGo(t *testing.T) {
+	smallSlices(t)
+	ctx := context.Background()
+	db, err := Open(filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	bs := stagedBatches()
+	commits := 0
+	db.stepHook = func(step string) error {
+		if step == "commit" {
+			commits++
+		}
+		if commits == 3 && step == "stage" {
+			return errStep // the cleanup after the last batch's commit
+		}
+		return nil
+	}
+	for _, b := range bs {
+		if err := db.CommitBatch(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.stepHook = nil
+	left := func() (n int) {
+		db.r.QueryRow(`SELECT count(*) FROM identity_stage`).Scan(&n)
+		return n
+	}
+	if left() == 0 {
+		t.Fatal("the injected failure left no staged rows: the test no longer tests")
+	}
+	other := &store.Batch{Run: store.Run{ID: "other", Batches: 1}}
+	if err := db.CommitBatch(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	if n := left(); n != 0 {
+		t.Errorf("%d staged rows of the done run kept", n)
+	}
+}
