@@ -294,8 +294,8 @@ func (s *DB) inSlices(ctx context.Context, name string, n int, size func(i int) 
 	return nil
 }
 
-// deleteInSlices runs a DELETE limited to a slice until it deletes
-// nothing more.
+// deleteInSlices runs a DELETE limited to a slice (LIMIT in its
+// subquery) until it deletes nothing more.
 func (s *DB) deleteInSlices(ctx context.Context, name, q string, args ...any) error {
 	for {
 		var n int64
@@ -307,7 +307,7 @@ func (s *DB) deleteInSlices(ctx context.Context, name, q string, args ...any) er
 			n, err = res.RowsAffected()
 			return err
 		})
-		if err != nil || n == 0 || !strings.Contains(q, "LIMIT") {
+		if err != nil || n == 0 {
 			return err
 		}
 	}

@@ -275,8 +275,11 @@ func OpenWith(path string, o Options) (*DB, error) {
 	// and the writer's caller waits: measured, a screening's audit commit
 	// waited up to 1.5 s after an ingest had filled the WAL); the
 	// store's checkpointer does it in the background (checkpointer).
-	common := "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)" +
-		"&_pragma=cache_size(-65536)&_pragma=mmap_size(1073741824)&_pragma=wal_autocheckpoint(0)"
+	pragmas := func(busyMS int) string {
+		return fmt.Sprintf("?_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)", busyMS) +
+			"&_pragma=cache_size(-65536)&_pragma=mmap_size(1073741824)&_pragma=wal_autocheckpoint(0)"
+	}
+	common := pragmas(10000)
 	// Write transactions begin IMMEDIATE: they take the write lock at
 	// BEGIN, waiting (busy_timeout) for another process's writer. A
 	// deferred one that read first and then found another process had
@@ -334,7 +337,7 @@ func OpenWith(path string, o Options) (*DB, error) {
 	// until the next tick, never holding the writer lock while it waits
 	// (found in review: a RESTART waiting 10 s for a reader's snapshot
 	// held the write lock, and every write failed SQLITE_BUSY).
-	ck, err := sql.Open("sqlite", "file:"+escapePath(path)+strings.Replace(common, "busy_timeout(10000)", "busy_timeout(0)", 1))
+	ck, err := sql.Open("sqlite", "file:"+escapePath(path)+pragmas(0))
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
