@@ -32,16 +32,7 @@ var ErrCheckDigit = errors.New("IMO check digit mismatch")
 // ValidShipIMO reports whether n is a seven-digit number with a valid ship
 // check digit.
 func ValidShipIMO(n int) bool {
-	if n < 1000000 || n > 9999999 {
-		return false
-	}
-	sum := 0
-	rest := n / 10
-	for w := 2; w <= 7; w++ {
-		sum += (rest % 10) * w
-		rest /= 10
-	}
-	return sum%10 == n%10
+	return n >= 1000000 && n <= 9999999 && ShipCheckDigit(n) == n%10
 }
 
 // companyWeights are applied to the first six digits, most significant first.
@@ -50,16 +41,7 @@ var companyWeights = [6]int{8, 6, 4, 2, 9, 7}
 // ValidCompanyIMO reports whether n is a seven-digit number with a valid
 // company check digit.
 func ValidCompanyIMO(n int) bool {
-	if n < 1000000 || n > 9999999 {
-		return false
-	}
-	sum := 0
-	div := 1000000
-	for i := 0; i < 6; i++ {
-		sum += (n / div % 10) * companyWeights[i]
-		div /= 10
-	}
-	return (11-sum%11)%10 == n%10
+	return n >= 1000000 && n <= 9999999 && CompanyCheckDigit(n) == n%10
 }
 
 // ShipCheckDigit is the check digit of a ship IMO number whose first six
