@@ -427,3 +427,24 @@ func TestStagedRowsOfADoneRunGo(t *testing.T) {
 		t.Errorf("%d staged rows of the done run kept", n)
 	}
 }
+
+// TestWriterCacheIsSmall: the writer's page cache is writerCacheKiB, the
+// readers' stays 64 MiB (a write paid for fresh cache memory while a
+// 64 MiB cache filled: BenchmarkAppendAudit, docs/benchmarks.md).
+func TestWriterCacheIsSmall(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var w, r int
+	if err := db.w.QueryRow(`PRAGMA cache_size`).Scan(&w); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.r.QueryRow(`PRAGMA cache_size`).Scan(&r); err != nil {
+		t.Fatal(err)
+	}
+	if w != -writerCacheKiB || r != -65536 {
+		t.Fatalf("cache_size: writer %d, readers %d; want %d and -65536", w, r, -writerCacheKiB)
+	}
+}
