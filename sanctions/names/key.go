@@ -213,28 +213,44 @@ func Similarity(a, b string) float64 {
 		a, b = a[:min(la, 64)], b[:min(lb, 64)]
 		la, lb = len(a), len(b)
 	}
-	// One row of the edit-distance table, updated in place (distances of
-	// at most 64 fit a byte; copying a row of ints per letter cost more
-	// than the comparisons: BenchmarkSimilarity).
-	var row [65]uint8
-	for j := 0; j <= lb; j++ {
-		row[j] = uint8(j)
-	}
-	for i := 1; i <= la; i++ {
-		diag := row[0]
-		row[0] = uint8(i)
-		ai := a[i-1]
-		for j := 1; j <= lb; j++ {
-			up := row[j]
-			d := diag
-			if ai != b[j-1] {
-				d++
-			}
-			row[j] = min(up+1, row[j-1]+1, d)
-			diag = up
+	// The edit distance bit-parallel (Myers 1999, in Hyyrö's form for
+	// a whole-string distance): one 64-bit word holds a column of the
+	// table for b's at most 64 letters, so each letter of a costs a few
+	// word operations instead of a row of comparisons (BenchmarkSimilarity;
+	// FuzzSimilarity checks it against the table).
+	// peq holds, for each distinct letter of b, where it stands in b;
+	// slot says which entry a byte uses (0: not in b), 256 bytes to
+	// clear rather than 256 words.
+	var slot [256]uint8
+	var peq [65]uint64
+	n := uint8(0)
+	for j := 0; j < lb; j++ {
+		k := slot[b[j]]
+		if k == 0 {
+			n++
+			k, slot[b[j]] = n, n
 		}
+		peq[k] |= 1 << j
 	}
-	return 1 - float64(row[lb])/float64(max(la, lb))
+	last := uint64(1) << (lb - 1)
+	pv, mv, dist := ^uint64(0), uint64(0), lb
+	for i := 0; i < la; i++ {
+		eq := peq[slot[a[i]]]
+		xv := eq | mv
+		xh := (((eq & pv) + pv) ^ pv) | eq
+		ph := mv | ^(xh | pv)
+		mh := pv & xh
+		if ph&last != 0 {
+			dist++
+		} else if mh&last != 0 {
+			dist--
+		}
+		ph = ph<<1 | 1
+		mh <<= 1
+		pv = mh | ^(xv | ph)
+		mv = ph & xv
+	}
+	return 1 - float64(dist)/float64(max(la, lb))
 }
 
 // OneSlip reports whether a and b differ by exactly one dropped (or
