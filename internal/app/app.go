@@ -321,6 +321,9 @@ type Counters struct {
 	// the records they held (records per commit: how well it groups).
 	AuditCommits int64
 	AuditRecords int64
+	// AuditLingerExpired counts groups whose wait for more records ran
+	// its full auditLinger (the others kept adding records all along).
+	AuditLingerExpired int64
 }
 
 // Metrics keeps the counters, safe for concurrent use.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
@@ -50,49 +51,50 @@ func (w *auditWriter) start() {
 func (w *auditWriter) loop() {
 	group := make([]*auditReq, 0, maxAuditGroup)
 	var lastCommit time.Time
-	linger := time.NewTimer(time.Hour)
-	linger.Stop()
 	for r := range w.reqs {
 		group = append(group[:0], r)
 		// Under load (the last commit was moments ago) more records are
-		// on their way: wait up to auditLinger for them, so that one
-		// transaction carries many (measured: 1.5 records a commit
-		// without it at 5,000 screenings a second). Idle, commit at once.
-		busy := time.Since(lastCommit) < 5*auditLinger
-		if busy {
-			linger.Reset(auditLinger)
-		}
-	fill:
-		for len(group) < maxAuditGroup {
-			if busy {
-				select {
-				case r, ok := <-w.reqs:
-					if !ok {
-						break fill
-					}
-					group = append(group, r)
-				case <-linger.C:
-					busy = false
-					break fill
+		// on their way: let the goroutines that are ready run, and take
+		// what they add, so that one transaction carries many (measured:
+		// 1.5 records a commit without waiting at 5,000 screenings a
+		// second). Stop when a turn of the others adds nothing (every
+		// caller then waits for this commit or for the network: waiting
+		// on a timer instead left the CPU idle, measured 12% of it at 32
+		// clients) or after auditLinger. Idle, commit at once.
+		group = w.drain(group)
+		if time.Since(lastCommit) < 5*auditLinger {
+			deadline := time.Now().Add(auditLinger)
+			for len(group) < maxAuditGroup {
+				if time.Now().After(deadline) {
+					w.s.Metrics.add(func(m *Counters) { m.AuditLingerExpired++ })
+					break
 				}
-				continue
-			}
-			select {
-			case r, ok := <-w.reqs:
-				if !ok {
-					break fill
+				n := len(group)
+				runtime.Gosched()
+				if group = w.drain(group); len(group) == n {
+					break
 				}
-				group = append(group, r)
-			default:
-				break fill
 			}
-		}
-		if busy && !linger.Stop() {
-			<-linger.C
 		}
 		w.commit(group)
 		lastCommit = time.Now()
 	}
+}
+
+// drain appends to group the records already queued, up to maxAuditGroup.
+func (w *auditWriter) drain(group []*auditReq) []*auditReq {
+	for len(group) < maxAuditGroup {
+		select {
+		case r, ok := <-w.reqs:
+			if !ok {
+				return group
+			}
+			group = append(group, r)
+		default:
+			return group
+		}
+	}
+	return group
 }
 
 // auditLinger is how long the writer waits for more records when busy.

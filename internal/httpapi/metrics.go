@@ -43,6 +43,7 @@ func newMetrics(svc *app.Service) *metrics {
 	counter("tidewatch_list_import_errors_total", "List versions refused.", func(s app.Counters) float64 { return float64(s.ListImportErrors) })
 	counter("tidewatch_audit_commits_total", "Audit log transactions.", func(s app.Counters) float64 { return float64(s.AuditCommits) })
 	counter("tidewatch_audit_records_total", "Audit records written.", func(s app.Counters) float64 { return float64(s.AuditRecords) })
+	counter("tidewatch_audit_linger_expired_total", "Audit groups that waited the longest allowed for more records.", func(s app.Counters) float64 { return float64(s.AuditLingerExpired) })
 	// The store's size counts rows: read at most every five minutes, not
 	// at every scrape.
 	var sizeMu sync.Mutex
