@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -137,7 +138,7 @@ left out; the rest are added. Each vessel gets its status at once.`)
 		return err
 	}
 	defer f.Close()
-	es, rows, errs, err := app.ReadPortfolio(f)
+	es, rows, errs, err := app.ReadPortfolio(f, strings.EqualFold(filepath.Ext(pos[1]), ".xlsx"))
 	if err != nil {
 		return usagef("%s: %v", pos[1], err)
 	}

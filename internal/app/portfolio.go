@@ -385,9 +385,11 @@ var PortfolioColumns = []tabular.Column{
 
 // ReadPortfolio reads a portfolio file (CSV with commas or semicolons, or
 // XLSX): one vessel a row; a row that cannot be read is an error on its
-// row, never a silent loss.
-func ReadPortfolio(r io.Reader) ([]VesselEntry, []int, []EntryError, error) {
-	rd, err := tabular.NewReader(r, PortfolioColumns, tabular.Options{Limits: tabular.Limits{MaxRows: MaxPortfolioVessels}})
+// row, never a silent loss. xlsx says the file came as XLSX (its name or
+// media type): one that is not is refused, saying what it looks like,
+// rather than read as CSV.
+func ReadPortfolio(r io.Reader, xlsx bool) ([]VesselEntry, []int, []EntryError, error) {
+	rd, err := tabular.NewReader(r, PortfolioColumns, tabular.Options{Limits: tabular.Limits{MaxRows: MaxPortfolioVessels}, XLSX: xlsx})
 	if err != nil {
 		return nil, nil, nil, Errorf(CodeInvalid, "%v", err)
 	}

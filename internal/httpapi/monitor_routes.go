@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path"
 	"reflect"
 	"strconv"
 	"strings"
@@ -198,7 +199,8 @@ func (s *Server) importPortfolio(w http.ResponseWriter, r *http.Request, p app.P
 	if err != nil {
 		return err
 	}
-	es, rows, errs, err := app.ReadPortfolio(bytes.NewReader(body))
+	xlsx := isXLSXType(r.Header.Get("Content-Type")) || strings.EqualFold(path.Ext(r.URL.Query().Get("name")), ".xlsx")
+	es, rows, errs, err := app.ReadPortfolio(bytes.NewReader(body), xlsx)
 	if err != nil {
 		return err
 	}

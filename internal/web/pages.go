@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -412,11 +413,11 @@ func (h *Handler) importPortfolio(w http.ResponseWriter, r *http.Request, c *req
 	if _, err := h.portfolioOf(r, c); err != nil {
 		return err
 	}
-	f, _, err := h.formFile(w, r, "file")
+	f, name, err := h.formFile(w, r, "file")
 	if err != nil {
 		return err
 	}
-	es, rows, errs, err := app.ReadPortfolio(f)
+	es, rows, errs, err := app.ReadPortfolio(f, strings.EqualFold(path.Ext(name), ".xlsx"))
 	if err != nil {
 		return err
 	}
