@@ -155,7 +155,7 @@ left out; the rest are added. Each vessel gets its status at once.`)
 	for _, x := range res.Errors {
 		fmt.Fprintf(e.stderr, "row %d %s: %s\n", x.Row, termtext.Safe(x.ID), termtext.Safe(x.Error))
 	}
-	fmt.Fprintf(e.stdout, "%d vessels added, %d updated, %d rows refused\n", res.Added, res.Updated, len(res.Errors))
+	fmt.Fprintf(e.stdout, "%s added, %d updated, %s refused\n", counted(res.Added, "vessel"), res.Updated, counted(len(res.Errors), "row"))
 	if len(res.Errors) > 0 {
 		return fmt.Errorf("%d rows could not be added (above)", len(res.Errors))
 	}
@@ -411,4 +411,12 @@ queued for webhooks (the server delivers them).`)
 	fmt.Fprintf(e.stdout, "lists: %d changed records screened against %d vessels, %d alerts; events: %d high-severity on portfolio vessels, %d alerts\n",
 		l.Changed, l.Vessels, l.Alerts, ev.Changed, ev.Alerts)
 	return nil
+}
+
+// counted is "1 vessel" or "3 vessels".
+func counted(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
