@@ -275,23 +275,22 @@ func OpenWith(path string, o Options) (*DB, error) {
 	// and the writer's caller waits: measured, a screening's audit commit
 	// waited up to 1.5 s after an ingest had filled the WAL); the
 	// store's checkpointer does it in the background (checkpointer).
-	pragmas := func(busyMS int) string {
+	pragmas := func(busyMS, cacheKiB int) string {
 		return fmt.Sprintf("?_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)", busyMS) +
-			"&_pragma=cache_size(-65536)&_pragma=mmap_size(1073741824)&_pragma=wal_autocheckpoint(0)"
+			fmt.Sprintf("&_pragma=cache_size(-%d)&_pragma=mmap_size(1073741824)&_pragma=wal_autocheckpoint(0)", cacheKiB)
 	}
-	common := pragmas(10000)
 	// Write transactions begin IMMEDIATE: they take the write lock at
 	// BEGIN, waiting (busy_timeout) for another process's writer. A
 	// deferred one that read first and then found another process had
 	// written meanwhile fails at once with SQLITE_BUSY, which the
 	// timeout does not cover (a server and a CLI command on one file).
-	// The writer's page cache is 8 MiB (writerCacheKiB), not the
-	// readers' 64: a write that needs a page the cache has never held
-	// costs fresh memory (measured: BenchmarkAppendAudit 15.0-16.2 µs a
-	// record while a 64 MiB cache was still filling, 9.7-10.5 µs with
-	// 8 MiB; the 1.09 M-fix ingest 6.7-7.0 s against 7.5-7.6 s). Reads
-	// of committed pages come through the memory map either way.
-	w, err := sql.Open("sqlite", "file:"+escapePath(path)+common+fmt.Sprintf("&_pragma=cache_size(-%d)", writerCacheKiB)+"&_txlock=immediate")
+	// The writer's page cache is 8 MiB, not the readers' 64: a write
+	// that needs a page the cache has never held costs fresh memory
+	// (measured: BenchmarkAppendAudit 15.0-16.2 µs a record while a
+	// 64 MiB cache was still filling, 9.7-10.5 µs with 8 MiB; the
+	// 1.09 M-fix ingest 6.7-7.0 s against 7.5-7.6 s). Reads of
+	// committed pages come through the memory map either way.
+	w, err := sql.Open("sqlite", "file:"+escapePath(path)+pragmas(10000, writerCacheKiB)+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
@@ -326,7 +325,7 @@ func OpenWith(path string, o Options) (*DB, error) {
 		}
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", "file:"+escapePath(path)+common+"&_pragma=query_only(1)")
+	r, err := sql.Open("sqlite", "file:"+escapePath(path)+pragmas(10000, 65536)+"&_pragma=query_only(1)")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
@@ -343,7 +342,7 @@ func OpenWith(path string, o Options) (*DB, error) {
 	// until the next tick, never holding the writer lock while it waits
 	// (found in review: a RESTART waiting 10 s for a reader's snapshot
 	// held the write lock, and every write failed SQLITE_BUSY).
-	ck, err := sql.Open("sqlite", "file:"+escapePath(path)+pragmas(0))
+	ck, err := sql.Open("sqlite", "file:"+escapePath(path)+pragmas(0, 65536))
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
@@ -359,8 +358,7 @@ func OpenWith(path string, o Options) (*DB, error) {
 // pages) is the WAL past which it waits for the writer to restart it.
 const checkpointEvery = 500 * time.Millisecond
 
-// writerCacheKiB is the writer connection's page cache (the later
-// cache_size pragma wins over the common one).
+// writerCacheKiB is the writer connection's page cache.
 const writerCacheKiB = 8192
 
 var walRestartFrames int64 = 65536 // a variable: tests lower it
