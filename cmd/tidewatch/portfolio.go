@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -138,7 +137,7 @@ left out; the rest are added. Each vessel gets its status at once.`)
 		return err
 	}
 	defer f.Close()
-	es, rows, errs, err := app.ReadPortfolio(f, strings.EqualFold(filepath.Ext(pos[1]), ".xlsx"))
+	es, rows, errs, err := app.ReadPortfolio(f, pos[1], false)
 	if err != nil {
 		return usagef("%s: %v", pos[1], err)
 	}

@@ -385,10 +385,11 @@ var PortfolioColumns = []tabular.Column{
 
 // ReadPortfolio reads a portfolio file (CSV with commas or semicolons, or
 // XLSX): one vessel a row; a row that cannot be read is an error on its
-// row, never a silent loss. xlsx says the file came as XLSX (its name or
-// media type): one that is not is refused, saying what it looks like,
-// rather than read as CSV.
-func ReadPortfolio(r io.Reader, xlsx bool) ([]VesselEntry, []int, []EntryError, error) {
+// row, never a silent loss. A file that came as XLSX (its name, or xlsx:
+// its media type said so) but is not one is refused, saying what it looks
+// like, rather than read as CSV.
+func ReadPortfolio(r io.Reader, name string, xlsx bool) ([]VesselEntry, []int, []EntryError, error) {
+	xlsx = xlsx || tabular.NamedXLSX(name)
 	rd, err := tabular.NewReader(r, PortfolioColumns, tabular.Options{Limits: tabular.Limits{MaxRows: MaxPortfolioVessels}, XLSX: xlsx})
 	if err != nil {
 		return nil, nil, nil, Errorf(CodeInvalid, "%v", err)

@@ -48,7 +48,7 @@ func Read(r io.Reader, name string) ([]app.BatchQuery, error) {
 // ReadAs is Read, told whether the file was sent as XLSX (its media
 // type); a name ending .xlsx says so too.
 func ReadAs(r io.Reader, name string, xlsx bool) ([]app.BatchQuery, error) {
-	xlsx = xlsx || strings.EqualFold(filepath.Ext(name), ".xlsx")
+	xlsx = xlsx || tabular.NamedXLSX(name)
 	rd, err := tabular.NewReader(r, Columns, tabular.Options{Limits: tabular.Limits{MaxRows: MaxRows}, XLSX: xlsx})
 	if err != nil {
 		var he *tabular.HeaderError

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"path"
 	"reflect"
 	"strconv"
 	"strings"
@@ -199,8 +198,7 @@ func (s *Server) importPortfolio(w http.ResponseWriter, r *http.Request, p app.P
 	if err != nil {
 		return err
 	}
-	xlsx := isXLSXType(r.Header.Get("Content-Type")) || strings.EqualFold(path.Ext(r.URL.Query().Get("name")), ".xlsx")
-	es, rows, errs, err := app.ReadPortfolio(bytes.NewReader(body), xlsx)
+	es, rows, errs, err := app.ReadPortfolio(bytes.NewReader(body), r.URL.Query().Get("name"), isXLSXType(r.Header.Get("Content-Type")))
 	if err != nil {
 		return err
 	}

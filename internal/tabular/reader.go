@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 
 	"github.com/tidewatch/tidewatch/internal/tabular/csvrecord"
@@ -174,6 +175,9 @@ func (r Row) Get(name string) string {
 	}
 	return ""
 }
+
+// NamedXLSX says a file's name claims XLSX (its extension, any case).
+func NamedXLSX(name string) bool { return strings.EqualFold(filepath.Ext(name), ".xlsx") }
 
 // ErrNotXLSX: an input given as XLSX is not a zip file, as every XLSX
 // file is.

@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -417,7 +416,7 @@ func (h *Handler) importPortfolio(w http.ResponseWriter, r *http.Request, c *req
 	if err != nil {
 		return err
 	}
-	es, rows, errs, err := app.ReadPortfolio(f, strings.EqualFold(path.Ext(name), ".xlsx"))
+	es, rows, errs, err := app.ReadPortfolio(f, name, false)
 	if err != nil {
 		return err
 	}
