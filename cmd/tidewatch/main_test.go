@@ -357,3 +357,30 @@ func TestVesselOnANewStore(t *testing.T) {
 		t.Errorf("exit %d:\n%s%s", code, out, errs)
 	}
 }
+
+// TestPortfolioImportNotXLSX: a CSV named .xlsx is refused saying what it
+// is, and adds nothing; the same file named .csv adds its vessel.
+func TestPortfolioImportNotXLSX(t *testing.T) {
+	dir := t.TempDir()
+	st := filepath.Join(dir, "s.db")
+	if code, _, errs := tw(t, "portfolio", "create", "club", "--create", "--store", st); code != 0 {
+		t.Fatal(errs)
+	}
+	book := []byte("id,imo\nP1,9417115\n")
+	fake := filepath.Join(dir, "book.xlsx")
+	os.WriteFile(fake, book, 0o644)
+	if code, out, errs := tw(t, "portfolio", "import", "club", fake, "--store", st); code != 2 || !strings.Contains(errs, "not an XLSX file: it is text (CSV?)") {
+		t.Fatalf("CSV named .xlsx: exit %d, %s %s", code, out, errs)
+	}
+	if _, out, _ := tw(t, "portfolio", "fleet", "club", "--store", st); strings.Contains(out, "9417115") {
+		t.Fatalf("a refused file added vessels: %s", out)
+	}
+	csv := filepath.Join(dir, "book.csv")
+	os.WriteFile(csv, book, 0o644)
+	if code, out, errs := tw(t, "portfolio", "import", "club", csv, "--store", st); code != 0 || !strings.Contains(out, "1 vessel added, 0 updated, 0 rows refused") {
+		t.Fatalf("as CSV: exit %d, %s %s", code, out, errs)
+	}
+	if _, out, _ := tw(t, "portfolio", "fleet", "club", "--store", st); !strings.Contains(out, "9417115") {
+		t.Fatalf("the fleet does not show the vessel added: %s", out)
+	}
+}

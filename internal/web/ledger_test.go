@@ -151,3 +151,32 @@ func TestBrowserLedger(t *testing.T) {
 	b.do("vessel", chromedp.Navigate(b.base+"/vessels/"+dprkMMSI+"?as_of=2026-03-04&window=4d"), chromedp.WaitVisible(chromedp.ID("vessel-estimates")))
 	b.check("vessel-ledger")
 }
+
+// TestPortfolioUploadNotXLSX: a portfolio file uploaded with an .xlsx
+// name that is a CSV is refused saying so, and adds nothing.
+func TestPortfolioUploadNotXLSX(t *testing.T) {
+	f := getFixture(t)
+	a := newClient(t, f)
+	a.login("local", "analyst", password)
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	mw.WriteField("csrf", a.csrf)
+	fw, _ := mw.CreateFormFile("file", "book.xlsx")
+	fw.Write([]byte("id,imo\nX-1,9417115\n"))
+	mw.Close()
+	req, _ := http.NewRequest("POST", f.srv.URL+"/portfolios/"+aPortfolio+"/import", &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	up, err := a.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ub bytes.Buffer
+	ub.ReadFrom(up.Body)
+	up.Body.Close()
+	if up.StatusCode != 400 || !strings.Contains(ub.String(), "not an XLSX file: it is text (CSV?)") {
+		t.Errorf("a CSV named book.xlsx: %d %.600s", up.StatusCode, ub.String())
+	}
+	if _, body := a.get("/portfolios/" + aPortfolio); strings.Contains(body, "X-1") || strings.Contains(body, "9417115") {
+		t.Errorf("the refused file added a vessel")
+	}
+}
