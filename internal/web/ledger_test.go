@@ -1,12 +1,10 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -73,23 +71,9 @@ func TestLedgerPage(t *testing.T) {
 		t.Errorf("the record is not in the notified total")
 	}
 	// A CSV upload.
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	mw.WriteField("csrf", a.csrf)
-	fw, _ := mw.CreateFormFile("file", "n.csv")
-	fw.Write([]byte("period_start,period_end,supplier,quantity,unit,source\n2026-02-01,2026-02-28,Russia,500,bbl,https://example.org/feb\n2026-03-01,2026-03-31,Russia,lots,bbl,x\n"))
-	mw.Close()
-	req, _ := http.NewRequest("POST", f.srv.URL+"/ledger/records/import", &buf)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	up, err := a.hc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ub bytes.Buffer
-	ub.ReadFrom(up.Body)
-	up.Body.Close()
-	if up.StatusCode != 200 || !strings.Contains(ub.String(), "1 records added, 0 already held, 1 bad rows") || !strings.Contains(ub.String(), "line 3") {
-		t.Errorf("CSV import: %d %.400s", up.StatusCode, ub.String())
+	up, ub := a.upload("/ledger/records/import", "n.csv", []byte("period_start,period_end,supplier,quantity,unit,source\n2026-02-01,2026-02-28,Russia,500,bbl,https://example.org/feb\n2026-03-01,2026-03-31,Russia,lots,bbl,x\n"))
+	if up.StatusCode != 200 || !strings.Contains(ub, "1 records added, 0 already held, 1 bad rows") || !strings.Contains(ub, "line 3") {
+		t.Errorf("CSV import: %d %.400s", up.StatusCode, ub)
 	}
 	if resp, _ := a.post("/ledger/capacities", url.Values{"csrf": {a.csrf}, "vessel": {"8660313"}, "dwt": {"many"}, "source": {"x"}}); resp.StatusCode != 400 {
 		t.Errorf("a capacity of words: %d", resp.StatusCode)
@@ -158,23 +142,9 @@ func TestPortfolioUploadNotXLSX(t *testing.T) {
 	f := getFixture(t)
 	a := newClient(t, f)
 	a.login("local", "analyst", password)
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	mw.WriteField("csrf", a.csrf)
-	fw, _ := mw.CreateFormFile("file", "book.xlsx")
-	fw.Write([]byte("id,imo\nX-1,9417115\n"))
-	mw.Close()
-	req, _ := http.NewRequest("POST", f.srv.URL+"/portfolios/"+aPortfolio+"/import", &buf)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	up, err := a.hc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ub bytes.Buffer
-	ub.ReadFrom(up.Body)
-	up.Body.Close()
-	if up.StatusCode != 400 || !strings.Contains(ub.String(), "not an XLSX file: it is text (CSV?)") {
-		t.Errorf("a CSV named book.xlsx: %d %.600s", up.StatusCode, ub.String())
+	up, ub := a.upload("/portfolios/"+aPortfolio+"/import", "book.xlsx", []byte("id,imo\nX-1,9417115\n"))
+	if up.StatusCode != 400 || !strings.Contains(ub, "not an XLSX file: it is text (CSV?)") {
+		t.Errorf("a CSV named book.xlsx: %d %.600s", up.StatusCode, ub)
 	}
 	if _, body := a.get("/portfolios/" + aPortfolio); strings.Contains(body, "X-1") || strings.Contains(body, "9417115") {
 		t.Errorf("the refused file added a vessel")
