@@ -25,11 +25,11 @@ func (s *Service) ScreenNewEvents(ctx context.Context) (MonitorResult, error) {
 	var res MonitorResult
 	s.monitorMu.Lock()
 	defer s.monitorMu.Unlock()
-	unlock, ok, err := s.monitorLease(ctx)
+	hold, ok, err := s.monitorLease(ctx)
 	if err != nil || !ok {
 		return res, err
 	}
-	defer unlock()
+	defer hold.release()
 	var cursor int64
 	if b, err := s.st.MonitorState(ctx, monitorEventsKey); err == nil {
 		json.Unmarshal(b, &cursor)
@@ -38,6 +38,9 @@ func (s *Service) ScreenNewEvents(ctx context.Context) (MonitorResult, error) {
 		// before monitoring began are in the vessels' statuses, not news.
 		c, err := s.st.EventCursor(ctx)
 		if err != nil {
+			return res, err
+		}
+		if err := hold.check(ctx); err != nil {
 			return res, err
 		}
 		b, _ := json.Marshal(c)
@@ -74,6 +77,9 @@ func (s *Service) ScreenNewEvents(ctx context.Context) (MonitorResult, error) {
 		}
 		if len(evs) == 0 {
 			break
+		}
+		if err := hold.check(ctx); err != nil {
+			return res, err
 		}
 		for _, ce := range evs {
 			cursor = ce.Cursor
@@ -114,6 +120,9 @@ func (s *Service) ScreenNewEvents(ctx context.Context) (MonitorResult, error) {
 			return res, err
 		}
 		res.Alerts += n
+		if err := hold.check(ctx); err != nil {
+			return res, err
+		}
 		b, _ := json.Marshal(cursor)
 		if err := s.st.PutMonitorState(ctx, monitorEventsKey, b); err != nil {
 			return res, err

@@ -165,10 +165,15 @@ func (s *Service) Ingest(ctx context.Context, p Principal, req IngestRequest) (I
 			return res, err
 		}
 		m, err := s.ScreenNewEvents(ctx)
-		if err != nil {
+		if errors.Is(err, store.ErrLeaseLost) {
+			// Another process took the monitor over: its passes raise
+			// the alerts on these events (they are behind its cursor).
+			s.log.Warn("alerts on the new events", "err", err.Error())
+		} else if err != nil {
 			return res, fmt.Errorf("alerts on the new events: %w", err)
+		} else {
+			res.Monitor = &m
 		}
-		res.Monitor = &m
 	}
 	return res, nil
 }

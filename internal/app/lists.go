@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -122,6 +123,12 @@ func (s *Service) afterImport(ctx context.Context, res *ImportResult) error {
 		return nil
 	}
 	m, err := s.ScreenListChanges(ctx)
+	if errors.Is(err, store.ErrLeaseLost) {
+		// Another process took the monitor over: its next pass screens
+		// these versions (the versions screened are in the store).
+		s.log.Warn("screen list changes against portfolios", "err", err.Error())
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("screen list changes against portfolios: %w", err)
 	}

@@ -54,16 +54,54 @@ type MonitorResult struct {
 // processes on one store (API nodes, a CLI ingest) one screens at a time
 // and an alert is raised once; ok is false when another holds it (its
 // pass, or the next, sees the same changes: the cursors are in the
-// store).
-func (s *Service) monitorLease(ctx context.Context) (unlock func(), ok bool, err error) {
-	u, err := s.st.LockIngest(ctx, "monitor")
+// store). Where the store gives checkable leases (store.LeaseStore) the
+// pass checks it still holds the lock before each thing it writes
+// (monitorHold.check): on PostgreSQL the lock goes with its connection,
+// and another node can take it while this one goes on.
+func (s *Service) monitorLease(ctx context.Context) (h *monitorHold, ok bool, err error) {
+	if ls, isLS := s.st.(store.LeaseStore); isLS {
+		l, err := ls.LockLease(ctx, monitorLockKey)
+		if errors.Is(err, store.ErrLocked) {
+			return nil, false, nil
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		return &monitorHold{release: func() { l.Release() }, lease: l}, true, nil
+	}
+	u, err := s.st.LockIngest(ctx, monitorLockKey)
 	if errors.Is(err, store.ErrLocked) {
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, err
 	}
-	return func() { u() }, true, nil
+	return &monitorHold{release: func() { u() }}, true, nil
+}
+
+// monitorLockKey names the monitor's store-wide lock.
+const monitorLockKey = "monitor"
+
+// monitorHold is the monitor's lock while a pass holds it.
+type monitorHold struct {
+	release func()
+	lease   store.Lease // nil: a lock the store cannot check
+}
+
+// check says whether the pass still holds the monitor's lock: nil while
+// it does, an error wrapping store.ErrLeaseLost once another process can
+// have taken it, another error when the store could not tell. The pass
+// stops on either, writing nothing more; its cursor stays where it was,
+// so the holder's next pass (this node's or another's) screens the same
+// changes again, and their alerts are raised once by key.
+func (h *monitorHold) check(ctx context.Context) error {
+	if h.lease == nil {
+		return nil
+	}
+	if err := h.lease.Held(ctx); err != nil {
+		return fmt.Errorf("monitor: stopped its pass: %w", err)
+	}
+	return nil
 }
 
 // ScreenListChanges compares the list versions in force now with those
@@ -79,11 +117,11 @@ func (s *Service) ScreenListChanges(ctx context.Context) (MonitorResult, error) 
 	var res MonitorResult
 	s.monitorMu.Lock()
 	defer s.monitorMu.Unlock()
-	unlock, ok, err := s.monitorLease(ctx)
+	hold, ok, err := s.monitorLease(ctx)
 	if err != nil || !ok {
 		return res, err
 	}
-	defer unlock()
+	defer hold.release()
 	// Another node may have imported a version this one has not seen:
 	// screen with what the store holds now, or a stale index would undo
 	// that node's pass (screen the new version's changes backwards).
@@ -102,6 +140,9 @@ func (s *Service) ScreenListChanges(ctx context.Context) (MonitorResult, error) 
 	}
 	cur := versionIDs(idx)
 	save := func() error {
+		if err := hold.check(ctx); err != nil {
+			return err
+		}
 		b, _ := json.Marshal(cur)
 		return s.st.PutMonitorState(ctx, monitorListsKey, b)
 	}
@@ -210,6 +251,9 @@ func (s *Service) ScreenListChanges(ctx context.Context) (MonitorResult, error) 
 		v := vessels[order[j]]
 		statuses[j], errs[j] = s.vesselStatus(ctx, idx, &v)
 	})
+	if err := hold.check(ctx); err != nil {
+		return res, err
+	}
 	for j, i := range order {
 		v := vessels[i]
 		before := v.Status
@@ -231,6 +275,9 @@ func (s *Service) ScreenListChanges(ctx context.Context) (MonitorResult, error) 
 		return res, err
 	}
 	if len(put) > 0 {
+		if err := hold.check(ctx); err != nil {
+			return res, err
+		}
 		if err := s.st.PutPortfolioVessels(ctx, put); err != nil {
 			return res, err
 		}
