@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -554,6 +555,77 @@ func TestStandbyTakesOver(t *testing.T) {
 			c.check()
 		})
 	}
+}
+
+// TestWorkerStopsMidRunWhenItsLockIsLost: the partition's lock lost in
+// the middle of a run (the lock file removed after the run's third batch)
+// stops the worker before its next batch: it commits nothing more and
+// stores no run; a worker started after resumes that run from the store
+// and the store ends up with what one process stores. Before, the lease
+// was checked only before a run, and the whole run went on committing.
+func TestWorkerStopsMidRunWhenItsLockIsLost(t *testing.T) {
+	c := newCluster(t, stores[0].open(t), 1)
+	c.publish()
+	opts := c.opts
+	opts.BatchFixes = 300 // several batches a run
+	real := c.st
+	path := real.(interface{ Path() string }).Path()
+	hs := &hookedStore{testStore: real, at: 3, fn: func() {
+		if err := os.RemoveAll(path + ".locks"); err != nil {
+			t.Error(err)
+		}
+	}}
+	c.st = hs
+	first := c.worker(0, opts)
+	select {
+	case err := <-first.done:
+		if !errors.Is(err, store.ErrLeaseLost) {
+			t.Fatalf("the worker ended with %v, want its lock lost", err)
+		}
+	case <-time.After(90 * time.Second):
+		t.Fatalf("the worker whose lock was lost did not stop in 90 s (%d batches committed)", hs.n.Load())
+	}
+	if n := hs.n.Load(); n != 3 {
+		t.Errorf("%d batches committed, want 3 (none after the lock was lost)", n)
+	}
+	first.mu.Lock()
+	if n := len(first.runs); n != 0 {
+		t.Errorf("the worker stored %d runs after its lock was lost mid-run", n)
+	}
+	first.mu.Unlock()
+	c.st = real
+	second := c.worker(0, opts)
+	second.waitFlushed(t)
+	second.mu.Lock()
+	took := second.runs[0]
+	second.mu.Unlock()
+	if !took.Resumed || took.Result.ResumedBatches == 0 {
+		t.Errorf("the second worker's first run %d-%d did not resume the first's (resumed %v, %d batches)", took.From, took.To, took.Resumed, took.Result.ResumedBatches)
+	}
+	second.stop(t)
+	c.check()
+}
+
+// hookedStore calls fn once its at-th batch is committed.
+type hookedStore struct {
+	testStore
+	n  atomic.Int32
+	at int32
+	fn func()
+}
+
+// LockLease gives the store's checkable leases (an embedded interface
+// would hide them, and the worker would hold a lock it never checks).
+func (h *hookedStore) LockLease(ctx context.Context, key string) (store.Lease, error) {
+	return h.testStore.(store.LeaseStore).LockLease(ctx, key)
+}
+
+func (h *hookedStore) CommitBatch(ctx context.Context, b *store.Batch) error {
+	err := h.testStore.CommitBatch(ctx, b)
+	if err == nil && h.n.Add(1) == h.at {
+		h.fn()
+	}
+	return err
 }
 
 // TestRunEveryCutsABusyStream: a stream that is never quiet for Idle

@@ -135,7 +135,7 @@ func (w *Worker) runHeld(ctx context.Context, key string) error {
 	if err != nil {
 		return fmt.Errorf("pipeline: stream %s: %w", w.stream(), err)
 	}
-	done, err := w.catchUp(ctx, s)
+	done, err := w.catchUp(ctx, s, lease)
 	if err != nil {
 		return err
 	}
@@ -244,7 +244,7 @@ func (w *Worker) runHeld(ctx context.Context, key string) error {
 			} else if err != nil && ctx.Err() == nil {
 				w.logf("partition %d of %d: checking its lock: %v (going on)", w.Part.Index, w.Part.Count, err)
 			}
-			info, err := w.ingest(ctx, from, to, data, flush, false)
+			info, err := w.ingest(ctx, lease, from, to, data, flush, false)
 			if err != nil {
 				if ctx.Err() != nil {
 					break // interrupted: nothing acked, the next start resumes the run
@@ -468,7 +468,27 @@ func (b *blockSource) Stats() *ais.Stats {
 	return &st
 }
 
-func (w *Worker) ingest(ctx context.Context, from, to uint64, data []block, flush, resumed bool) (RunInfo, error) {
+// fenced is the store a run writes through: it checks the partition's
+// lease before each batch it commits. A run is many batches (one of
+// 256 MiB takes seconds), and a worker whose lock ended while it went on
+// must not commit one more: another worker may be resuming that run. A
+// check that cannot tell lets the batch go, as the check before a run
+// does (the store's run fence still refuses a batch of a run another
+// worker has moved on).
+type fenced struct {
+	store.IngestStore
+	lease store.Lease
+	part  detect.Partition
+}
+
+func (f fenced) CommitBatch(ctx context.Context, b *store.Batch) error {
+	if err := f.lease.Held(ctx); errors.Is(err, store.ErrLeaseLost) {
+		return fmt.Errorf("partition %d of %d: the partition's lock was lost, another worker may hold it: %w", f.part.Index, f.part.Count, err)
+	}
+	return f.IngestStore.CommitBatch(ctx, b)
+}
+
+func (w *Worker) ingest(ctx context.Context, lease store.Lease, from, to uint64, data []block, flush, resumed bool) (RunInfo, error) {
 	o := w.options(flush)
 	if w.Designated != nil {
 		d, err := w.Designated(ctx)
@@ -477,7 +497,7 @@ func (w *Worker) ingest(ctx context.Context, from, to uint64, data []block, flus
 		}
 		o.Designated = d
 	}
-	res, err := ingest.Run(ctx, w.Store, []ingest.Input{w.input(from, to, data)}, o)
+	res, err := ingest.Run(ctx, fenced{w.Store, lease, w.Part}, []ingest.Input{w.input(from, to, data)}, o)
 	info := RunInfo{From: from, To: to, Flush: flush, Resumed: resumed || res.Resumed, Result: res}
 	if err != nil {
 		return info, fmt.Errorf("pipeline: run %d-%d: %w", from, to, err)
@@ -497,7 +517,7 @@ func (w *Worker) ingest(ctx context.Context, from, to uint64, data []block, flus
 
 // catchUp finds the last sequence the partition stored, finishing a run
 // an earlier worker began and did not complete.
-func (w *Worker) catchUp(ctx context.Context, s jetstream.Stream) (uint64, error) {
+func (w *Worker) catchUp(ctx context.Context, s jetstream.Stream, lease store.Lease) (uint64, error) {
 	var done uint64
 	key := StateKey(w.stream(), w.Part)
 	if b, err := w.Store.DetectorState(ctx, key+"/seq"); err == nil {
@@ -523,7 +543,7 @@ func (w *Worker) catchUp(ctx context.Context, s jetstream.Stream) (uint64, error
 			if err != nil {
 				return 0, err
 			}
-			info, err := w.ingest(ctx, from, to, data, flush, true)
+			info, err := w.ingest(ctx, lease, from, to, data, flush, true)
 			if err != nil {
 				return 0, err
 			}
