@@ -292,6 +292,52 @@ func (e *Entity) IsDPRK() bool {
 	return false
 }
 
+// MayBeKorean reports whether the entity's names may be Korean written in
+// Latin letters, so that the spellings of Korean romanisation systems
+// (Chon/Cheon/Jon, Kum/Geum, Ri/Li) are the same name: it is under a DPRK
+// programme, or has a Korean flag (now or before), nationality or
+// address, or a name in Hangul. For any other entity those spellings are
+// different names: TARA is not the tanker TALA, GOLD is not GORT.
+func (e *Entity) MayBeKorean() bool {
+	if e.IsDPRK() || isKorean(e.Flag) {
+		return true
+	}
+	for _, f := range e.PastFlags {
+		if isKorean(f) {
+			return true
+		}
+	}
+	for _, n := range e.Nationalities {
+		if isKorean(n) {
+			return true
+		}
+	}
+	for _, a := range e.Addresses {
+		if isKorean(a.Country) {
+			return true
+		}
+	}
+	for _, n := range e.Names {
+		for _, r := range n.Value {
+			if r >= 0xAC00 && r <= 0xD7A3 || r >= 0x1100 && r <= 0x11FF || r >= 0x3130 && r <= 0x318F {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// isKorean says a country as the lists give it (ISO codes, names) is
+// either Korea.
+func isKorean(c string) bool {
+	switch u := strings.ToUpper(strings.TrimSpace(c)); u {
+	case "KP", "KR", "PRK", "KOR":
+		return true
+	default:
+		return strings.Contains(u, "KOREA")
+	}
+}
+
 // isCleanText reports text with no leading, trailing or repeated spaces and
 // no other whitespace, which most list values already are.
 func isCleanText(s string) bool {

@@ -32,7 +32,7 @@ import (
 // IndexFormat is the version of the encoding. Change it whenever the
 // layout or what an Index holds changes (TestCodecKnowsEveryField fails
 // when a field is added to a type the encoding writes).
-const IndexFormat = 1
+const IndexFormat = 2
 
 var indexMagic = [8]byte{'T', 'W', 'I', 'N', 'D', 'E', 'X', 0}
 
@@ -385,11 +385,14 @@ func (w *encoder) nameIndex(ni *nameIndex) {
 		w.str(e.key.Joined)
 		w.str(e.key.Raw)
 		w.str(e.key.Sorted)
+		flags := uint64(0)
 		if e.key.Legal {
-			w.uvarint(1)
-		} else {
-			w.uvarint(0)
+			flags |= 1
 		}
+		if e.roman {
+			flags |= 2
+		}
+		w.uvarint(flags)
 		w.str(e.key.Text)
 	}
 	grams := make([]uint32, 0, len(ni.grams))
@@ -713,13 +716,11 @@ func (r *decoder) nameIndex() *nameIndex {
 		e.key.Joined = r.str()
 		e.key.Raw = r.str()
 		e.key.Sorted = r.str()
-		switch r.uvarint() {
-		case 0:
-		case 1:
-			e.key.Legal = true
-		default:
+		flags := r.uvarint()
+		if flags > 3 {
 			r.fail("bad flag")
 		}
+		e.key.Legal, e.roman = flags&1 != 0, flags&2 != 0
 		e.key.Text = r.str()
 		if r.err != nil {
 			return ni

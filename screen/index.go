@@ -38,6 +38,10 @@ type nameEntry struct {
 	kind   sanctions.NameKind
 	name   string
 	key    nameKey
+	// roman: the entity's names may be Korean romanised
+	// (sanctions.Entity.MayBeKorean), so a vessel name that only
+	// romanisation folding makes equal is the same name.
+	roman bool
 }
 
 // nameIndex finds candidate names of one entity type by shared trigrams.
@@ -131,13 +135,14 @@ func buildNameIndex(t sanctions.EntityType, entities []*sanctions.Entity, keys [
 		}
 		ents++
 		seen := map[string]bool{}
+		roman := e.MayBeKorean()
 		for j, n := range e.Names {
 			k := keys[i][j]
 			if k.Joined == "" && k.Numbers == "" {
 				continue
 			}
 			ei := int32(len(ni.entries))
-			ni.entries = append(ni.entries, nameEntry{eid: e.ID, entity: int32(i), kind: n.Kind, name: n.Value, key: k})
+			ni.entries = append(ni.entries, nameEntry{eid: e.ID, entity: int32(i), kind: n.Kind, name: n.Value, key: k, roman: roman})
 			g = trigrams(gramKey(k), g)
 			for _, gr := range g {
 				ni.grams[gr] = append(ni.grams[gr], ei)
@@ -280,10 +285,18 @@ func (ni *nameIndex) nameScore(q nameKey, c *nameEntry) (float64, nameWhy) {
 		// folded letters less a margin (a typo on top of a romanisation
 		// variant), so that folding alone never brings two different
 		// short names within reach of each other.
-		if q.Joined == k.Joined {
+		// Romanisation is folded only for a listed name that may be
+		// Korean: for others the letters as written count (TARA is not
+		// TALA).
+		switch {
+		case c.roman && q.Joined == k.Joined:
 			s, why.base = 1, whySameVessel
-		} else {
+		case c.roman:
 			s, why.base = math.Max(levSim(q.Raw, k.Raw), levSim(q.Joined, k.Joined)-foldMargin), whyTypo
+		case q.Raw == k.Raw:
+			s, why.base = 1, whySameVesselAsWritten
+		default:
+			s, why.base = levSim(q.Raw, k.Raw), whyTypo
 		}
 		// A short name with one letter dropped, doubled or two swapped is
 		// the same name when the number agrees: the number carries the
@@ -337,6 +350,7 @@ type nameWhy struct {
 
 const (
 	whySameVessel = iota + 1
+	whySameVesselAsWritten
 	whyTypo
 	whySlip
 	whyNumberDiffers
@@ -355,6 +369,8 @@ func (w nameWhy) String() string {
 	switch w.base {
 	case whySameVessel:
 		s = "same name once case, spacing, prefixes and romanisation are folded"
+	case whySameVesselAsWritten:
+		s = "same name once case, spacing and prefixes are folded"
 	case whyTypo:
 		s = "similar spelling (one or two letters differ)"
 	case whySlip:

@@ -32,8 +32,10 @@ Screens a vessel, organization or person against the sanctions lists:
 identifiers first (an exact IMO, MMSI or call sign is a match whatever the
 name says; ship and company IMO numbers are kept apart), then names, with
 numbers in vessel names treated as identity (JI SONG 6 is not JI SONG 8),
-spacing and Korean romanisation variants folded (CHONMASAN = CHON MA SAN,
-Cheon/Chon, Jong/Chong, Geum/Kum), vessel prefixes dropped (M/V, MT), legal
+spacing folded, Korean romanisation variants folded (CHONMASAN = CHON MA
+SAN, Cheon/Chon, Jong/Chong, Geum/Kum; for vessels, only against ships
+that may be Korean: TARA is not the tanker TALA), vessel prefixes dropped
+(M/V, MT), legal
 forms weighed low (Co., Ltd), word order ignored for people and companies,
 single typos tolerated, aliases and former names searched. A flag that
 differs from the listed one never lowers a vessel's score. An IMO number
