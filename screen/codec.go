@@ -32,7 +32,7 @@ import (
 // IndexFormat is the version of the encoding. Change it whenever the
 // layout or what an Index holds changes (TestCodecKnowsEveryField fails
 // when a field is added to a type the encoding writes).
-const IndexFormat = 2
+const IndexFormat = 3
 
 var indexMagic = [8]byte{'T', 'W', 'I', 'N', 'D', 'E', 'X', 0}
 
@@ -385,6 +385,8 @@ func (w *encoder) nameIndex(ni *nameIndex) {
 		w.str(e.key.Joined)
 		w.str(e.key.Raw)
 		w.str(e.key.Sorted)
+		w.strList(e.key.RawWords, cWords)
+		w.str(e.key.RawSorted)
 		flags := uint64(0)
 		if e.key.Legal {
 			flags |= 1
@@ -716,6 +718,8 @@ func (r *decoder) nameIndex() *nameIndex {
 		e.key.Joined = r.str()
 		e.key.Raw = r.str()
 		e.key.Sorted = r.str()
+		e.key.RawWords = r.strList()
+		e.key.RawSorted = r.str()
 		flags := r.uvarint()
 		if flags > 3 {
 			r.fail("bad flag")

@@ -178,7 +178,7 @@ func TestCodecKnowsEveryField(t *testing.T) {
 	for typ, n := range map[reflect.Type]int{
 		reflect.TypeFor[sanctions.Entity](): 17, reflect.TypeFor[sanctions.Name](): 2, reflect.TypeFor[sanctions.Identifier](): 3,
 		reflect.TypeFor[sanctions.Address](): 5, reflect.TypeFor[sanctions.Link](): 3, reflect.TypeFor[sanctions.Listing](): 5,
-		reflect.TypeFor[sanctions.Join](): 4, reflect.TypeFor[names.Key](): 7,
+		reflect.TypeFor[sanctions.Join](): 4, reflect.TypeFor[names.Key](): 9,
 		reflect.TypeFor[nameEntry](): 6, reflect.TypeFor[nameIndex](): 6, reflect.TypeFor[Index](): 7,
 	} {
 		if got := typ.NumField(); got != n {

@@ -315,13 +315,29 @@ func (ni *nameIndex) nameScore(q nameKey, c *nameEntry) (float64, nameWhy) {
 			why.numbers, why.kNum = numListedOnly, k.Numbers
 		}
 	default:
-		ws := ni.wordScore(q, k)
-		js := math.Max(levSim(q.Sorted, k.Sorted), levSim(q.Joined, k.Joined))
+		// Romanisation folded only for a listed name that may be Korean,
+		// as for vessels: for others the words as written count.
+		qs, ks, qj, kj := q.Sorted, k.Sorted, q.Joined, k.Joined
+		if !c.roman {
+			qs, ks, qj, kj = q.RawSorted, k.RawSorted, q.Raw, k.Raw
+		}
+		ws := ni.wordScore(q, k, c.roman)
+		js := math.Max(levSim(qs, ks), levSim(qj, kj))
+		if c.roman {
+			// Folding only ever adds: the letters as written count too
+			// (folded letters are fewer, CH as J, so one typo costs more
+			// of them, and a name listed twice, once folded and once
+			// not, would otherwise rank by which).
+			ws = math.Max(ws, ni.wordScore(q, k, false))
+			js = math.Max(js, math.Max(levSim(q.RawSorted, k.RawSorted), levSim(q.Raw, k.Raw)))
+		}
 		s = math.Max(ws, js)
 		switch {
-		case q.Sorted == k.Sorted && q.Joined == k.Joined:
+		case qs == ks && qj == kj && !c.roman:
+			why.base = whySameNameAsWritten
+		case qs == ks && qj == kj:
 			why.base = whySameName
-		case q.Sorted == k.Sorted:
+		case qs == ks:
 			why.base = whySameWords
 		default:
 			why.base = whySimilarWords
@@ -355,6 +371,7 @@ const (
 	whySlip
 	whyNumberDiffers
 	whySameName
+	whySameNameAsWritten
 	whySameWords
 	whySimilarWords
 )
@@ -379,6 +396,8 @@ func (w nameWhy) String() string {
 		return "number differs (" + w.qNum + " vs " + orNone(w.kNum) + "): a different vessel"
 	case whySameName:
 		s = "same name once case, punctuation, legal form and romanisation are folded"
+	case whySameNameAsWritten:
+		s = "same name once case, punctuation and legal form are folded"
 	case whySameWords:
 		s = "same words in another order"
 	case whySimilarWords:
@@ -403,20 +422,28 @@ func orNone(s string) string {
 // wordScore is a weighted Dice coefficient over words: each word of either
 // name counts by its rarity, and matches if equal or a near spelling
 // (one typo in a word of five letters or more).
-func (ni *nameIndex) wordScore(q, k nameKey) float64 {
+//
+// roman compares the words romanisation-folded (a listed name that may be
+// Korean), else as written; a word weighs what its folded form does
+// either way (RawWords and Words go one for one).
+func (ni *nameIndex) wordScore(q, k nameKey, roman bool) float64 {
 	if len(q.Words) == 0 || len(k.Words) == 0 {
 		return 0
+	}
+	qWords, kWords := q.Words, k.Words
+	if !roman && len(q.RawWords) == len(q.Words) && len(k.RawWords) == len(k.Words) {
+		qWords, kWords = q.RawWords, k.RawWords
 	}
 	var qw, kw, matched float64
 	used := make([]bool, len(k.Words))
 	for _, w := range k.Words {
 		kw += ni.weight(w)
 	}
-	for _, w := range q.Words {
-		wt := ni.weight(w)
+	for i, w := range qWords {
+		wt := ni.weight(q.Words[i])
 		qw += wt
 		best, bi := 0.0, -1
-		for j, v := range k.Words {
+		for j, v := range kWords {
 			if used[j] {
 				continue
 			}

@@ -35,6 +35,11 @@ type Key struct {
 	// Text is the name as compared, for display: the words as written
 	// (not romanisation-folded), then the numbers, space-separated.
 	Text string
+	// RawWords are Words as written (not romanisation-folded), one for
+	// one, and RawSorted them sorted and concatenated (not for vessels):
+	// a name whose romanisation is not folded is compared by these.
+	RawWords  []string
+	RawSorted string
 }
 
 // Empty reports a key with neither letters nor numbers.
@@ -189,9 +194,15 @@ func keyOfWords(words []string, kind Kind) Key {
 	k.Numbers = strings.Join(nums, " ")
 	k.Text = strings.Join(append(text, nums...), " ")
 	k.Joined = strings.Join(k.Words, "")
+	k.RawWords = text[:len(text):len(text)]
 	s := append([]string(nil), k.Words...)
 	sort.Strings(s)
 	k.Sorted = strings.Join(s, "")
+	if kind != Vessel {
+		s = append(s[:0], text...)
+		sort.Strings(s)
+		k.RawSorted = strings.Join(s, "")
+	}
 	return k
 }
 
