@@ -33,15 +33,14 @@ identifiers first (an exact IMO, MMSI or call sign is a match whatever the
 name says; ship and company IMO numbers are kept apart), then names, with
 numbers in vessel names treated as identity (JI SONG 6 is not JI SONG 8),
 spacing folded, Korean romanisation variants folded (CHONMASAN = CHON MA
-SAN, Cheon/Chon, Jong/Chong, Geum/Kum; for vessels, only against ships
-that may be Korean: TARA is not the tanker TALA), vessel prefixes dropped
-(M/V, MT), legal
-forms weighed low (Co., Ltd), word order ignored for people and companies,
-single typos tolerated, aliases and former names searched. A flag that
-differs from the listed one never lowers a vessel's score. An IMO number
-or MMSI that cannot be right (a failed check digit) is reported as a
-warning and left out, never used to lower a score. Every result says why
-it matched.
+SAN, Cheon/Chon, Jong/Chong, Geum/Kum; only against listed names that may
+be Korean: TARA is not the tanker TALA), vessel prefixes dropped (M/V,
+MT), legal forms weighed low (Co., Ltd), word order ignored for people and
+companies, single typos tolerated, aliases and former names searched. A
+flag that differs from the listed one never lowers a vessel's score. An
+IMO number or MMSI that cannot be right (a failed check digit) is reported
+as a warning and left out, never used to lower a score. Every result says
+why it matched.
 
 A score of %.2f or more is a match (--threshold). Lists: the versions in
 force in the store (the embedded snapshot is stored on first use); or
