@@ -278,6 +278,18 @@ func (r *running) stop(t *testing.T) {
 	}
 }
 
+// firstRunResumed checks that the worker's first run resumed a run an
+// earlier worker had begun and not finished.
+func (r *running) firstRunResumed(t *testing.T, who string) {
+	t.Helper()
+	r.mu.Lock()
+	took := r.runs[0]
+	r.mu.Unlock()
+	if !took.Resumed || took.Result.ResumedBatches == 0 {
+		t.Errorf("%s: its first run %d-%d did not resume the earlier worker's (resumed %v, %d batches)", who, took.From, took.To, took.Resumed, took.Result.ResumedBatches)
+	}
+}
+
 func (r *running) waitFlushed(t *testing.T) {
 	select {
 	case <-r.flushed:
@@ -545,12 +557,7 @@ func TestStandbyTakesOver(t *testing.T) {
 				t.Fatalf("the first worker ended with %v, want it killed", err)
 			}
 			standby.waitFlushed(t)
-			standby.mu.Lock()
-			took := standby.runs[0]
-			standby.mu.Unlock()
-			if !took.Resumed || took.Result.ResumedBatches == 0 {
-				t.Errorf("the standby's first run %d-%d did not resume the dead worker's (resumed %v, %d batches)", took.From, took.To, took.Resumed, took.Result.ResumedBatches)
-			}
+			standby.firstRunResumed(t, "the standby")
 			standby.stop(t)
 			c.check()
 		})
@@ -596,12 +603,7 @@ func TestWorkerStopsMidRunWhenItsLockIsLost(t *testing.T) {
 	c.st = real
 	second := c.worker(0, opts)
 	second.waitFlushed(t)
-	second.mu.Lock()
-	took := second.runs[0]
-	second.mu.Unlock()
-	if !took.Resumed || took.Result.ResumedBatches == 0 {
-		t.Errorf("the second worker's first run %d-%d did not resume the first's (resumed %v, %d batches)", took.From, took.To, took.Resumed, took.Result.ResumedBatches)
-	}
+	second.firstRunResumed(t, "the second worker")
 	second.stop(t)
 	c.check()
 }
