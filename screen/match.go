@@ -69,10 +69,12 @@ func unusable(field, value, why string) Warning {
 // and why ("IMO 8606174 fails its check digit ...").
 func (q Query) Check() error {
 	sq, ws := q.sanitise()
-	return checkSanitised(sq, ws)
+	return checkSanitised(&sq, ws)
 }
 
-func checkSanitised(q Query, warns []Warning) error {
+// checkSanitised validates q (its type read as its canonical word: Screen
+// screens what it leaves) and says why an empty one is empty.
+func checkSanitised(q *Query, warns []Warning) error {
 	err := q.Validate()
 	if errors.Is(err, ErrEmptyQuery) && len(warns) > 0 {
 		var whys []string
@@ -277,11 +279,18 @@ func (ix *Index) Search(q Query, opt Options) ([]Result, error) {
 // still carries the warnings. Results are best first, ties broken by
 // entity ID, so the same index and query always give the same answer.
 func (ix *Index) Screen(q Query, opt Options) (Answer, error) {
+	// The type first, in its canonical word ("ship" is a vessel): the
+	// identifiers' checks depend on it, and an unknown type is refused
+	// before anything is looked up.
+	if t, ok := typeWords[strings.ToLower(strings.TrimSpace(q.Type))]; ok {
+		q.Type = t
+	}
 	q, warns := q.sanitise()
 	ans := Answer{Query: q, Warnings: warns}
-	if err := checkSanitised(q, warns); err != nil {
+	if err := checkSanitised(&q, warns); err != nil {
 		return ans, err
 	}
+	ans.Query = q
 	if opt.Threshold == 0 {
 		opt.Threshold = DefaultThreshold
 	}
@@ -356,6 +365,9 @@ func (ix *Index) Screen(q Query, opt Options) (Answer, error) {
 		alts := nameAlternatives(q.Name)
 		for _, t := range types {
 			ni := ix.byType[t]
+			if ni == nil {
+				continue // no listed name of this type
+			}
 			seen := map[string]bool{}
 			for _, alt := range alts {
 				key := keyFor(alt, t)

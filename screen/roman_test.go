@@ -1,6 +1,8 @@
 package screen
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -95,6 +97,46 @@ func TestRomanisationOnlyForKoreanNames(t *testing.T) {
 		}
 		if koreanExact != korean || otherExact != 0 {
 			t.Errorf("%s: romanisation folded where it should not be, or not where it should: %s", typ, strings.Join(bad, "; "))
+		}
+	}
+}
+
+// TestTypeWrittenOtherWays: a query's type written as analysts' files and
+// clients write it ("ship", "Vessel", "company", "organisation",
+// "individual") is screened as its canonical type by Screen as by Search;
+// an unknown type is refused (ErrBadQuery). Before, Screen took the type
+// as written: "ship" with a name dereferenced a missing name index (the
+// server's process died on one batch row), and "ship" with the IMO of a
+// listed ship found nothing.
+func TestTypeWrittenOtherWays(t *testing.T) {
+	ix, _ := embeddedIndex(t)
+	for _, c := range []struct{ typ, canonical string }{
+		{"ship", "vessel"}, {"Vessel", "vessel"}, {"VESSEL", "vessel"}, {" vessel ", "vessel"},
+		{"company", "organization"}, {"organisation", "organization"}, {"Organization", "organization"},
+		{"individual", "person"}, {"Person", "person"}, {"ANY", "any"},
+	} {
+		for _, q := range []Query{{Type: c.typ, Name: "CHON MA SAN"}, {Type: c.typ, IMO: "8660313"}, {Type: c.typ, Name: "KIM JONG UN"}} {
+			got, err := ix.Screen(q, Options{})
+			want := q
+			want.Type = c.canonical
+			exp, experr := ix.Screen(want, Options{})
+			if fmt.Sprint(err) != fmt.Sprint(experr) {
+				t.Fatalf("type %q, %+v: %v; as %q: %v", c.typ, q, err, c.canonical, experr)
+			}
+			if err != nil {
+				continue // a ship's IMO for a company: refused either way
+			}
+			if got.Query.Type != c.canonical || len(got.Results) != len(exp.Results) || (len(exp.Results) > 0 && got.Results[0].Entity.ID != exp.Results[0].Entity.ID) {
+				t.Errorf("type %q, %+v: %d results, type %q; as %q: %d results", c.typ, q, len(got.Results), got.Query.Type, c.canonical, len(exp.Results))
+			}
+		}
+	}
+	if a, err := ix.Screen(Query{Type: "ship", IMO: "8660313"}, Options{}); err != nil || len(a.Results) == 0 || a.Results[0].Entity.Name != "CHON MA SAN" {
+		t.Errorf("a listed ship's IMO with type ship: %+v %v", a.Results, err)
+	}
+	for _, typ := range []string{"aircraft", "boat", "vesel"} {
+		if _, err := ix.Screen(Query{Type: typ, Name: "KOTI"}, Options{}); !errors.Is(err, ErrBadQuery) {
+			t.Errorf("type %q: %v, want ErrBadQuery", typ, err)
 		}
 	}
 }

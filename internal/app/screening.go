@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -516,6 +517,20 @@ func checkQueryLengths(q screen.Query) error {
 
 // screenOne runs a query: identifiers that cannot be right are set aside
 // with a warning (never used to lower a score), then the index searched.
+// screenRow screens one row of a batch. A panic while screening (a bug)
+// is that row's error, logged with its stack, not the end of the process:
+// a batch's rows are screened on goroutines of their own, outside the
+// HTTP server's recovery.
+func (s *Service) screenRow(idx *screenIndex, q screen.Query, o ScreenOptions) (m []Match, warns []screen.Warning, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("screening a batch row failed", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			m, warns, err = nil, nil, Errorf(CodeInternal, "internal error while screening this row (logged)")
+		}
+	}()
+	return s.screenOne(idx, q, o)
+}
+
 func (s *Service) screenOne(idx *screenIndex, q screen.Query, o ScreenOptions) ([]Match, []screen.Warning, error) {
 	if err := checkQueryLengths(q); err != nil {
 		return nil, nil, err
@@ -594,7 +609,7 @@ func (s *Service) ScreenBatch(ctx context.Context, p Principal, qs []BatchQuery,
 				in := qs[i]
 				row := BatchRow{Row: in.Row, ID: in.Query.ID, Query: in.Query, Error: in.Error, Matches: []Match{}}
 				if row.Error == "" {
-					m, warns, err := s.screenOne(idx, in.Query, o)
+					m, warns, err := s.screenRow(idx, in.Query, o)
 					row.Warnings = warns
 					if err != nil {
 						row.Error = err.Error()

@@ -503,6 +503,36 @@ func TestBatchRowTooLong(t *testing.T) {
 	}
 }
 
+// TestScreenTypeWrittenOtherWays: a query type written as clients write
+// it ("ship", "Vessel", "company") is screened as its canonical type, on
+// one query and in a batch; an unknown one is a 400 (one query) or that
+// row's error (batch). Before, a batch row of type "ship" killed the
+// server's process (a panic on a batch goroutine) and one query of type
+// "Vessel" was a 500.
+func TestScreenTypeWrittenOtherWays(t *testing.T) {
+	ts := startServer(t, Options{})
+	k := env(t).key(tenantA, app.RoleViewer)
+	for _, typ := range []string{"ship", "Vessel", "VESSEL"} {
+		r := ts.call(t, "POST", "/v1/screen", k, screen.Query{Type: typ, Name: "CHON MA SAN"})
+		if r.status != http.StatusOK || !strings.Contains(string(r.body), `"type":"vessel"`) || !strings.Contains(string(r.body), "8660313") {
+			t.Errorf("type %q: %s", typ, r)
+		}
+	}
+	checkBadAnswer(t, "unknown type", ts.call(t, "POST", "/v1/screen", k, screen.Query{Type: "boat", Name: "KOTI"}), 400, app.CodeInvalid, "type")
+	r := ts.call(t, "POST", "/v1/screen/batch", k, BatchRequest{Queries: []screen.Query{
+		{Type: "ship", Name: "KOTI"}, {Type: "company", Name: "KOREA ACHIM SHIPPING"}, {Type: "boat", Name: "KOTI"}, {Type: "ship", IMO: "8660313"}}})
+	var res app.BatchResult
+	if err := json.Unmarshal(r.body, &res); err != nil || r.status != http.StatusOK {
+		t.Fatalf("%s", r)
+	}
+	if !res.Rows[0].Hit || res.Rows[1].Error != "" || !strings.Contains(res.Rows[2].Error, "type") || !res.Rows[3].Hit || res.Errors != 1 {
+		t.Errorf("rows: %+v", res.Rows)
+	}
+	if r := ts.call(t, "GET", "/healthz", "", nil); r.status != http.StatusOK {
+		t.Errorf("the server after the batch: %s", r)
+	}
+}
+
 // TestNaNAreaRefused: the core refuses a NaN area (an empty answer
 // that looked like "no events here").
 func TestNaNAreaRefused(t *testing.T) {
