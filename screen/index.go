@@ -38,9 +38,11 @@ type nameEntry struct {
 	kind   sanctions.NameKind
 	name   string
 	key    nameKey
-	// roman: the entity's names may be Korean romanised
-	// (sanctions.Entity.MayBeKorean), so a vessel name that only
-	// romanisation folding makes equal is the same name.
+	// roman: the name may be Korean romanised: its entity's names may be
+	// (sanctions.Entity.MayBeKorean) and its words are romanised Korean
+	// syllables (names.LooksKorean: KUM UN SAN, not PATRIOT or the
+	// acronym PAD), so a spelling that only romanisation folding makes
+	// equal is the same name.
 	roman bool
 }
 
@@ -142,7 +144,7 @@ func buildNameIndex(t sanctions.EntityType, entities []*sanctions.Entity, keys [
 				continue
 			}
 			ei := int32(len(ni.entries))
-			ni.entries = append(ni.entries, nameEntry{eid: e.ID, entity: int32(i), kind: n.Kind, name: n.Value, key: k, roman: roman})
+			ni.entries = append(ni.entries, nameEntry{eid: e.ID, entity: int32(i), kind: n.Kind, name: n.Value, key: k, roman: roman && names.LooksKorean(k.RawWords)})
 			g = trigrams(gramKey(k), g)
 			for _, gr := range g {
 				ni.grams[gr] = append(ni.grams[gr], ei)
