@@ -32,7 +32,7 @@ import (
 // IndexFormat is the version of the encoding. Change it whenever the
 // layout or what an Index holds changes (TestCodecKnowsEveryField fails
 // when a field is added to a type the encoding writes).
-const IndexFormat = 3
+const IndexFormat = 4
 
 var indexMagic = [8]byte{'T', 'W', 'I', 'N', 'D', 'E', 'X', 0}
 
