@@ -291,12 +291,12 @@ func (ni *nameIndex) nameScore(q nameKey, c *nameEntry) (float64, nameWhy) {
 		// Korean: for others the letters as written count (TARA is not
 		// TALA).
 		switch {
+		case q.Raw == k.Raw:
+			s, why.base = 1, whySameVesselAsWritten
 		case c.roman && q.Joined == k.Joined:
 			s, why.base = 1, whySameVessel
 		case c.roman:
 			s, why.base = math.Max(levSim(q.Raw, k.Raw), levSim(q.Joined, k.Joined)-foldMargin), whyTypo
-		case q.Raw == k.Raw:
-			s, why.base = 1, whySameVesselAsWritten
 		default:
 			s, why.base = levSim(q.Raw, k.Raw), whyTypo
 		}
@@ -335,7 +335,7 @@ func (ni *nameIndex) nameScore(q nameKey, c *nameEntry) (float64, nameWhy) {
 		}
 		s = math.Max(ws, js)
 		switch {
-		case qs == ks && qj == kj && !c.roman:
+		case q.RawSorted == k.RawSorted && q.Raw == k.Raw:
 			why.base = whySameNameAsWritten
 		case qs == ks && qj == kj:
 			why.base = whySameName

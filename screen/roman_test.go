@@ -142,3 +142,21 @@ func TestTypeWrittenOtherWays(t *testing.T) {
 		}
 	}
 }
+
+// TestExplanationSaysWhatWasFolded: an identical name's explanation does
+// not claim romanisation was folded; a romanisation variant's does.
+func TestExplanationSaysWhatWasFolded(t *testing.T) {
+	ix, _ := embeddedIndex(t)
+	for name, want := range map[string]string{
+		"CHON MA SAN":  "same name once case, spacing and prefixes are folded",
+		"CHEON MA SAN": "same name once case, spacing, prefixes and romanisation are folded",
+	} {
+		res, err := ix.Search(Query{Type: "vessel", Name: name}, Options{})
+		if err != nil || len(res) == 0 {
+			t.Fatalf("%s: %v %v", name, res, err)
+		}
+		if got := strings.Join(res[0].Explanation, " | "); !strings.Contains(got, want) {
+			t.Errorf("%s: %s; want %q", name, got, want)
+		}
+	}
+}
