@@ -68,8 +68,28 @@ func unusable(field, value, why string) Warning {
 // give: a query left with nothing to screen names the fields set aside
 // and why ("IMO 8606174 fails its check digit ...").
 func (q Query) Check() error {
-	sq, ws := q.sanitise()
-	return checkSanitised(&sq, ws)
+	_, _, err := q.prepare()
+	return err
+}
+
+// prepare reads a query as Screen screens it: the type in its canonical
+// word ("ship" is a vessel; the identifiers' checks depend on it),
+// full-width digits as digits, unusable identifiers removed with a
+// warning each; then it is validated.
+func (q Query) prepare() (Query, []Warning, error) {
+	if t, ok := typeWords[strings.ToLower(strings.TrimSpace(q.Type))]; ok {
+		q.Type = t
+	}
+	q.IMO, q.MMSI = narrowDigits(q.IMO), narrowDigits(q.MMSI)
+	imo := q.IMO
+	q, warns := q.sanitise()
+	err := checkSanitised(&q, warns)
+	if errors.Is(err, ErrEmptyQuery) && len(warns) == 0 && imo != "" && q.IMO == "" {
+		// An IMO of zeros is dropped without a warning (AIS's "not
+		// available"); when it was all the query held, say so.
+		err = emptyQueryError(fmt.Sprintf("IMO %q is all zeros (AIS's \"not available\"), so the query has nothing left to screen (no name, no other identifier)", imo))
+	}
+	return q, warns, err
 }
 
 // checkSanitised validates q (its type read as its canonical word: Screen
@@ -129,6 +149,7 @@ func (q *Query) Validate() error {
 	if len(q.Name) > MaxNameLength {
 		return fmt.Errorf("%w: name is %d bytes, more than %d", ErrBadQuery, len(q.Name), MaxNameLength)
 	}
+	q.IMO, q.MMSI = narrowDigits(q.IMO), narrowDigits(q.MMSI)
 	t, ok := typeWords[strings.ToLower(strings.TrimSpace(q.Type))]
 	if !ok {
 		return fmt.Errorf("%w: type %q (want vessel, organization, person or any)", ErrBadQuery, q.Type)
@@ -220,6 +241,29 @@ func (q Query) sanitise() (Query, []Warning) {
 	return q, warns
 }
 
+// narrowDigits writes full-width digits (０-９, as East Asian keyboards
+// type them) as ASCII digits, so an identifier typed so is read.
+func narrowDigits(s string) string {
+	if isASCII(s) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if r >= '０' && r <= '９' {
+			return r - '０' + '0'
+		}
+		return r
+	}, s)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
 // imoDigits reads seven digits from any written form of an IMO number.
 func imoDigits(s string) int {
 	ds := strings.Map(func(r rune) rune {
@@ -279,18 +323,11 @@ func (ix *Index) Search(q Query, opt Options) ([]Result, error) {
 // still carries the warnings. Results are best first, ties broken by
 // entity ID, so the same index and query always give the same answer.
 func (ix *Index) Screen(q Query, opt Options) (Answer, error) {
-	// The type first, in its canonical word ("ship" is a vessel): the
-	// identifiers' checks depend on it, and an unknown type is refused
-	// before anything is looked up.
-	if t, ok := typeWords[strings.ToLower(strings.TrimSpace(q.Type))]; ok {
-		q.Type = t
-	}
-	q, warns := q.sanitise()
+	q, warns, err := q.prepare()
 	ans := Answer{Query: q, Warnings: warns}
-	if err := checkSanitised(&q, warns); err != nil {
+	if err != nil {
 		return ans, err
 	}
-	ans.Query = q
 	if opt.Threshold == 0 {
 		opt.Threshold = DefaultThreshold
 	}

@@ -160,3 +160,29 @@ func TestExplanationSaysWhatWasFolded(t *testing.T) {
 		}
 	}
 }
+
+// TestFullWidthDigits: an IMO or MMSI typed in full-width digits (as East
+// Asian keyboards type them) is read as its digits. Before, "８６６０３１３"
+// was "IMO holds no digits" and nothing was screened.
+func TestFullWidthDigits(t *testing.T) {
+	ix, _ := embeddedIndex(t)
+	a, err := ix.Screen(Query{IMO: "ＩＭＯ ８６６０３１３"}, Options{})
+	if err != nil || len(a.Results) == 0 || a.Results[0].Entity.Name != "CHON MA SAN" || len(a.Warnings) != 0 {
+		t.Errorf("full-width IMO: %+v %+v %v", a.Results, a.Warnings, err)
+	}
+	q := Query{IMO: "８６６０３１３"}
+	if err := q.Validate(); err != nil || q.IMO != "8660313" {
+		t.Errorf("Validate: %q %v", q.IMO, err)
+	}
+}
+
+// TestZeroIMOSaysSo: a query of an all-zeros IMO alone is empty, and the
+// error says why (it said "no name, IMO, MMSI or call sign", although an
+// IMO was given).
+func TestZeroIMOSaysSo(t *testing.T) {
+	ix, _ := embeddedIndex(t)
+	_, err := ix.Screen(Query{IMO: "0000000"}, Options{})
+	if !errors.Is(err, ErrEmptyQuery) || !strings.Contains(err.Error(), "all zeros") {
+		t.Errorf("%v", err)
+	}
+}
