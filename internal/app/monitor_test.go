@@ -432,3 +432,57 @@ func TestAddVesselsNoneAddedIsAnEmptyList(t *testing.T) {
 		t.Errorf("%s", b)
 	}
 }
+
+// An alert filter naming a state or kind alerts cannot have, or a
+// portfolio the tenant does not have, is refused rather than matching
+// nothing; the values alerts have still filter.
+func TestAlertFilterRefusesUnknownValues(t *testing.T) {
+	st, err := sqliteOpen(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := app.New(app.Config{Store: st, Now: func() time.Time { return now }})
+	defer s.Close()
+	club := app.Principal{Tenant: "club", Actor: "admin@club", Role: app.RoleAdmin}
+	other := app.Principal{Tenant: "other", Actor: "admin@other", Role: app.RoleAdmin}
+	for _, p := range []app.Principal{club, other} {
+		if _, err := s.CreateTenant(ctx, local, p.Tenant, p.Tenant, store.TenantPolicy{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.CreatePortfolio(ctx, club, "entered", "Entered ships"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreatePortfolio(ctx, other, "theirs", "Another tenant's"); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []store.AlertFilter{
+		{States: []string{"OPEN"}}, {States: []string{"opened"}}, {States: []string{"open", ""}}, {States: []string{"open", " closed"}},
+		{Kinds: []string{"evnt"}}, {Kinds: []string{"Event"}}, {Kinds: []string{"event", "gap"}},
+	} {
+		_, err := s.Alerts(ctx, club, f)
+		if app.CodeOf(err) != app.CodeInvalid {
+			t.Errorf("%+v: %v, want %s", f, err, app.CodeInvalid)
+			continue
+		}
+		want := "open, acknowledged, closed"
+		if len(f.Kinds) > 0 {
+			want = "list_hit_added, list_hit_removed, band_changed, event, system"
+		}
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%+v: %q does not name the allowed values %q", f, err, want)
+		}
+	}
+	for _, pf := range []string{"nope", "theirs"} {
+		if _, err := s.Alerts(ctx, club, store.AlertFilter{Portfolio: pf}); app.CodeOf(err) != app.CodeNotFound {
+			t.Errorf("portfolio %q: %v, want %s", pf, err, app.CodeNotFound)
+		}
+	}
+	for _, f := range []store.AlertFilter{
+		{}, {States: app.AlertStates}, {Kinds: app.AlertKinds}, {States: []string{app.AlertOpen}, Kinds: []string{app.AlertEvent}, Portfolio: "entered"},
+	} {
+		if as, err := s.Alerts(ctx, club, f); err != nil || as == nil {
+			t.Errorf("%+v: %v %v", f, as, err)
+		}
+	}
+}

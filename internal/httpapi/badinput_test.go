@@ -282,6 +282,14 @@ func TestBadParameters(t *testing.T) {
 		"bbox=0,0,1,1,2", "limit=0", "limit=10001", "limit=-1", "limit=1e3", "zone=nowhere"} {
 		cases = append(cases, inv("GET", "/v1/events?"+q, va, nil, ""))
 	}
+	for _, q := range []string{"state=OPEN", "state=opened", "state=open,", "state=open,%20closed", "kind=evnt", "kind=Event", "kind=event,gap"} {
+		want := "open, acknowledged, closed"
+		if strings.HasPrefix(q, "kind") {
+			want = "list_hit_added, list_hit_removed, band_changed, event, system"
+		}
+		cases = append(cases, inv("GET", "/v1/alerts?"+q, va, nil, want))
+	}
+	cases = append(cases, nf("GET", "/v1/alerts?portfolio=nope", va, nil), nf("GET", "/v1/alerts?state=open&portfolio=nope", va, nil))
 	un1, un2 := unVersions(t)
 	vs, _ := e.svc.ListVersions(context.Background(), app.LocalPrincipal("test"))
 	var otherList string
