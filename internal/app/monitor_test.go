@@ -344,6 +344,42 @@ func TestPortfolioRefusesNonUTF8(t *testing.T) {
 	}
 }
 
+// TestPortfolioDuplicateRow: a reference given twice is refused on its
+// second row, naming the first, with the row numbers every other entry
+// error has: from 1, the file's lines for a file, the entries' places
+// for a list.
+func TestPortfolioDuplicateRow(t *testing.T) {
+	s, _ := seeded(t)
+	if _, err := s.CreatePortfolio(ctx, local, "fleet", ""); err != nil {
+		t.Fatal(err)
+	}
+	// A list (the API's JSON body): D first and third.
+	res, err := s.AddVessels(ctx, local, "fleet", []app.VesselEntry{
+		{ID: "D", IMO: "9300207"}, {ID: "E", IMO: "8660313"}, {ID: "D", MMSI: "445000101"}, {ID: "F", IMO: "1234568"},
+	}, nil)
+	if err != nil || res.Added != 2 || len(res.Errors) != 2 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if e := res.Errors[0]; e.Row != 3 || e.ID != "D" || e.Error != "reference D given twice (also row 1)" {
+		t.Errorf("the duplicate: %+v", e)
+	}
+	if e := res.Errors[1]; e.Row != 4 || !strings.Contains(e.Error, "check digit") {
+		t.Errorf("the bad IMO: %+v", e)
+	}
+	// A file: the header is line 1, D on lines 2 and 4.
+	es, rows, errs, err := app.ReadPortfolio(strings.NewReader("id,imo,mmsi\nD,9300207,\nE,8660313,\nD,,445000101\n"), "fleet.csv", false)
+	if err != nil || len(errs) != 0 {
+		t.Fatal(errs, err)
+	}
+	res, err = s.AddVessels(ctx, local, "fleet", es, rows)
+	if err != nil || len(res.Errors) != 1 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if e := res.Errors[0]; e.Row != 4 || e.Error != "reference D given twice (also row 2)" {
+		t.Errorf("the duplicate in a file: %+v", e)
+	}
+}
+
 // TestWebhookPortfolioRule: a webhook limited to one portfolio is sent
 // that portfolio's alerts and no other's.
 func TestWebhookPortfolioRule(t *testing.T) {
