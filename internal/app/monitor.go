@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -33,6 +34,12 @@ const (
 	AlertEvent          = "event"
 	// AlertSystem is about the installation (a failed list update).
 	AlertSystem = "system"
+)
+
+// AlertStates and AlertKinds are the values an alert filter may name.
+var (
+	AlertStates = []string{AlertOpen, AlertAcknowledged, AlertClosed}
+	AlertKinds  = []string{AlertListHitAdded, AlertListHitRemoved, AlertBandChanged, AlertEvent, AlertSystem}
 )
 
 // monitorListsKey keeps the list versions the portfolios were last
@@ -709,10 +716,28 @@ func suppressionCause(a store.Alert) string {
 	return a.Key
 }
 
-// Alerts lists the tenant's alerts, newest first.
+// Alerts lists the tenant's alerts, newest first. A state or kind the
+// filter names that alerts cannot have is refused (CodeInvalid), and a
+// portfolio the tenant does not have is not found, rather than matching
+// nothing.
 func (s *Service) Alerts(ctx context.Context, p Principal, f store.AlertFilter) ([]store.Alert, error) {
 	if err := p.need(RoleViewer, "reading alerts"); err != nil {
 		return nil, err
+	}
+	for _, v := range f.States {
+		if !slices.Contains(AlertStates, v) {
+			return nil, Errorf(CodeInvalid, "alert state %q: one of %s", ClipID(v), strings.Join(AlertStates, ", "))
+		}
+	}
+	for _, v := range f.Kinds {
+		if !slices.Contains(AlertKinds, v) {
+			return nil, Errorf(CodeInvalid, "alert kind %q: one of %s", ClipID(v), strings.Join(AlertKinds, ", "))
+		}
+	}
+	if f.Portfolio != "" {
+		if _, err := s.portfolio(ctx, p, f.Portfolio); err != nil {
+			return nil, err
+		}
 	}
 	as, err := s.st.Alerts(ctx, p.Tenant, f)
 	if as == nil {

@@ -344,6 +344,42 @@ func TestPortfolioRefusesNonUTF8(t *testing.T) {
 	}
 }
 
+// TestPortfolioDuplicateRow: a reference given twice is refused on its
+// second row, naming the first, with the row numbers every other entry
+// error has: from 1, the file's lines for a file, the entries' places
+// for a list.
+func TestPortfolioDuplicateRow(t *testing.T) {
+	s, _ := seeded(t)
+	if _, err := s.CreatePortfolio(ctx, local, "fleet", ""); err != nil {
+		t.Fatal(err)
+	}
+	// A list (the API's JSON body): D first and third.
+	res, err := s.AddVessels(ctx, local, "fleet", []app.VesselEntry{
+		{ID: "D", IMO: "9300207"}, {ID: "E", IMO: "8660313"}, {ID: "D", MMSI: "445000101"}, {ID: "F", IMO: "1234568"},
+	}, nil)
+	if err != nil || res.Added != 2 || len(res.Errors) != 2 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if e := res.Errors[0]; e.Row != 3 || e.ID != "D" || e.Error != "reference D given twice (also row 1)" {
+		t.Errorf("the duplicate: %+v", e)
+	}
+	if e := res.Errors[1]; e.Row != 4 || !strings.Contains(e.Error, "check digit") {
+		t.Errorf("the bad IMO: %+v", e)
+	}
+	// A file: the header is line 1, D on lines 2 and 4.
+	es, rows, errs, err := app.ReadPortfolio(strings.NewReader("id,imo,mmsi\nD,9300207,\nE,8660313,\nD,,445000101\n"), "fleet.csv", false)
+	if err != nil || len(errs) != 0 {
+		t.Fatal(errs, err)
+	}
+	res, err = s.AddVessels(ctx, local, "fleet", es, rows)
+	if err != nil || len(res.Errors) != 1 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if e := res.Errors[0]; e.Row != 4 || e.Error != "reference D given twice (also row 2)" {
+		t.Errorf("the duplicate in a file: %+v", e)
+	}
+}
+
 // TestWebhookPortfolioRule: a webhook limited to one portfolio is sent
 // that portfolio's alerts and no other's.
 func TestWebhookPortfolioRule(t *testing.T) {
@@ -430,5 +466,59 @@ func TestAddVesselsNoneAddedIsAnEmptyList(t *testing.T) {
 	b, _ := json.Marshal(res)
 	if !strings.Contains(string(b), `"vessels":[]`) || res.Added != 0 || len(res.Errors) != 1 {
 		t.Errorf("%s", b)
+	}
+}
+
+// An alert filter naming a state or kind alerts cannot have, or a
+// portfolio the tenant does not have, is refused rather than matching
+// nothing; the values alerts have still filter.
+func TestAlertFilterRefusesUnknownValues(t *testing.T) {
+	st, err := sqliteOpen(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := app.New(app.Config{Store: st, Now: func() time.Time { return now }})
+	defer s.Close()
+	club := app.Principal{Tenant: "club", Actor: "admin@club", Role: app.RoleAdmin}
+	other := app.Principal{Tenant: "other", Actor: "admin@other", Role: app.RoleAdmin}
+	for _, p := range []app.Principal{club, other} {
+		if _, err := s.CreateTenant(ctx, local, p.Tenant, p.Tenant, store.TenantPolicy{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.CreatePortfolio(ctx, club, "entered", "Entered ships"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreatePortfolio(ctx, other, "theirs", "Another tenant's"); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []store.AlertFilter{
+		{States: []string{"OPEN"}}, {States: []string{"opened"}}, {States: []string{"open", ""}}, {States: []string{"open", " closed"}},
+		{Kinds: []string{"evnt"}}, {Kinds: []string{"Event"}}, {Kinds: []string{"event", "gap"}},
+	} {
+		_, err := s.Alerts(ctx, club, f)
+		if app.CodeOf(err) != app.CodeInvalid {
+			t.Errorf("%+v: %v, want %s", f, err, app.CodeInvalid)
+			continue
+		}
+		want := "open, acknowledged, closed"
+		if len(f.Kinds) > 0 {
+			want = "list_hit_added, list_hit_removed, band_changed, event, system"
+		}
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%+v: %q does not name the allowed values %q", f, err, want)
+		}
+	}
+	for _, pf := range []string{"nope", "theirs"} {
+		if _, err := s.Alerts(ctx, club, store.AlertFilter{Portfolio: pf}); app.CodeOf(err) != app.CodeNotFound {
+			t.Errorf("portfolio %q: %v, want %s", pf, err, app.CodeNotFound)
+		}
+	}
+	for _, f := range []store.AlertFilter{
+		{}, {States: app.AlertStates}, {Kinds: app.AlertKinds}, {States: []string{app.AlertOpen}, Kinds: []string{app.AlertEvent}, Portfolio: "entered"},
+	} {
+		if as, err := s.Alerts(ctx, club, f); err != nil || as == nil {
+			t.Errorf("%+v: %v %v", f, as, err)
+		}
 	}
 }

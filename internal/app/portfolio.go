@@ -113,7 +113,9 @@ type VesselEntry struct {
 	CoverTo   string        `json:"cover_to,omitempty"`
 }
 
-// EntryError is one entry that could not be added.
+// EntryError is one entry that could not be added. Row is the file's
+// line or sheet row (from 1), or for entries sent as a list the entry's
+// place in it (from 1).
 type EntryError struct {
 	Row   int    `json:"row,omitempty"`
 	ID    string `json:"id,omitempty"`
@@ -222,7 +224,9 @@ func optDate(s string) (time.Time, error) {
 
 // AddVessels adds (or replaces, by reference) vessels in a portfolio and
 // computes their status. Entries that cannot be right are reported, the
-// others added.
+// others added. rows are the entries' rows in the file they came from
+// (ReadPortfolio's); without them an entry's row is its place in
+// entries, from 1.
 func (s *Service) AddVessels(ctx context.Context, p Principal, portfolio string, entries []VesselEntry, rows []int) (AddResult, error) {
 	res := AddResult{Vessels: []store.PortfolioVessel{}}
 	if err := p.need(RoleAnalyst, "changing a portfolio"); err != nil {
@@ -246,7 +250,7 @@ func (s *Service) AddVessels(ctx context.Context, p Principal, portfolio string,
 	put := []store.PortfolioVessel{} // [] in JSON when none is added
 	seen := map[string]int{}
 	for i, e := range entries {
-		row := 0
+		row := i + 1 // entries sent as a list: their place in it, from 1
 		if i < len(rows) {
 			row = rows[i]
 		}

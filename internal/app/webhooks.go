@@ -308,7 +308,7 @@ func (s *Service) CreateWebhook(ctx context.Context, p Principal, req WebhookReq
 		switch k {
 		case AlertListHitAdded, AlertListHitRemoved, AlertBandChanged, AlertEvent, AlertSystem:
 		default:
-			return NewWebhook{}, Errorf(CodeInvalid, "alert kind %q: list_hit_added, list_hit_removed, band_changed or event", k)
+			return NewWebhook{}, Errorf(CodeInvalid, "alert kind %q: one of %s", k, strings.Join(AlertKinds, ", "))
 		}
 	}
 	for _, pf := range req.Portfolios {

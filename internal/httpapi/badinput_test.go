@@ -11,6 +11,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/url"
 	"os"
 	"reflect"
 	"strconv"
@@ -282,6 +283,14 @@ func TestBadParameters(t *testing.T) {
 		"bbox=0,0,1,1,2", "limit=0", "limit=10001", "limit=-1", "limit=1e3", "zone=nowhere"} {
 		cases = append(cases, inv("GET", "/v1/events?"+q, va, nil, ""))
 	}
+	for _, q := range []string{"state=OPEN", "state=opened", "state=open,", "state=open,%20closed", "kind=evnt", "kind=Event", "kind=event,gap"} {
+		want := "open, acknowledged, closed"
+		if strings.HasPrefix(q, "kind") {
+			want = "list_hit_added, list_hit_removed, band_changed, event, system"
+		}
+		cases = append(cases, inv("GET", "/v1/alerts?"+q, va, nil, want))
+	}
+	cases = append(cases, nf("GET", "/v1/alerts?portfolio=nope", va, nil), nf("GET", "/v1/alerts?state=open&portfolio=nope", va, nil))
 	un1, un2 := unVersions(t)
 	vs, _ := e.svc.ListVersions(context.Background(), app.LocalPrincipal("test"))
 	var otherList string
@@ -471,6 +480,59 @@ func TestBadKeys(t *testing.T) {
 	// The good key still works (the failures did not lock it).
 	if r := ts.call(t, "GET", "/v1/whoami", good, nil); r.status != http.StatusOK {
 		t.Errorf("the good key after the bad ones: %s", r)
+	}
+}
+
+// TestConflictingCredentials: a request whose credentials disagree (a
+// bogus Bearer with a good X-API-Key, two good keys of different roles,
+// a header key and a different ?api_key=) gets a 401 whichever of them
+// is good, as does an Authorization header holding no API key beside a
+// good X-API-Key; the same key given twice authenticates.
+func TestConflictingCredentials(t *testing.T) {
+	e := env(t)
+	ts := startServer(t, Options{})
+	good := e.key(tenantA, app.RoleViewer)
+	admin := e.key(tenantA, app.RoleAdmin)
+	bogus := app.KeyPrefix + "ffffffffffff_" + strings.Repeat("b", 32)
+	hd := func(kv ...string) http.Header {
+		h := http.Header{}
+		for i := 0; i < len(kv); i += 2 {
+			h.Add(kv[i], kv[i+1])
+		}
+		return h
+	}
+	for what, c := range map[string]struct {
+		path string
+		h    http.Header
+	}{
+		"bogus bearer, good X-API-Key":            {"/v1/whoami", hd("Authorization", "Bearer bogus", "X-API-Key", good)},
+		"bogus tw_ bearer, good X-API-Key":        {"/v1/whoami", hd("Authorization", "Bearer "+bogus, "X-API-Key", good)},
+		"good bearer, bogus X-API-Key":            {"/v1/whoami", hd("Authorization", "Bearer "+good, "X-API-Key", bogus)},
+		"two good keys":                           {"/v1/whoami", hd("Authorization", "Bearer "+admin, "X-API-Key", good)},
+		"basic scheme, good X-API-Key":            {"/v1/whoami", hd("Authorization", "Basic dXNlcjpwYXNz", "X-API-Key", good)},
+		"bearer without key, good X-API-Key":      {"/v1/whoami", hd("Authorization", "Bearer ", "X-API-Key", good)},
+		"good then bogus Authorization":           {"/v1/whoami", hd("Authorization", "Bearer "+good, "Authorization", "Bearer bogus")},
+		"good then bogus X-API-Key":               {"/v1/whoami", hd("X-API-Key", good, "X-API-Key", bogus)},
+		"good header, bogus api_key":              {"/reconcile?api_key=" + url.QueryEscape(bogus), hd("Authorization", "Bearer "+good)},
+		"bogus header, good api_key":              {"/reconcile?api_key=" + url.QueryEscape(good), hd("X-API-Key", bogus)},
+		"bogus bearer, good X-API-Key, reconcile": {"/reconcile", hd("Authorization", "Bearer bogus", "X-API-Key", good)},
+	} {
+		r := ts.callHeaders(t, "GET", c.path, nil, c.h)
+		checkBadAnswer(t, what, r, 401, app.CodeUnauthenticated, "")
+	}
+	for what, c := range map[string]struct {
+		path string
+		h    http.Header
+	}{
+		"bearer alone":                   {"/v1/whoami", hd("Authorization", "Bearer "+good)},
+		"X-API-Key alone":                {"/v1/whoami", hd("X-API-Key", good)},
+		"the same key in both headers":   {"/v1/whoami", hd("Authorization", "Bearer "+good, "X-API-Key", good)},
+		"the same key in header and URL": {"/reconcile?api_key=" + url.QueryEscape(good), hd("Authorization", "Bearer "+good)},
+		"api_key alone":                  {"/reconcile?api_key=" + url.QueryEscape(good), hd()},
+	} {
+		if r := ts.callHeaders(t, "GET", c.path, nil, c.h); r.status != http.StatusOK {
+			t.Errorf("%s: %s, want 200", what, r)
+		}
 	}
 }
 

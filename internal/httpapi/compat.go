@@ -1720,7 +1720,7 @@ func decodeReconcile(data []byte) ([]*compatQuery, []int, error) {
 
 // reconcilePrincipal authenticates a reconciliation request: the
 // Authorization or X-API-Key header, or ?api_key= (OpenRefine cannot send
-// headers). Logs name the route, never the URL, so the key stays out of
+// headers); given in more than one, the same key. Logs name the route, never the URL, so the key stays out of
 // them.
 //
 // OpenRefine fetches the manifest and the suggestions from the browser:
@@ -1732,15 +1732,15 @@ func (s *Server) reconcilePrincipal(w http.ResponseWriter, r *http.Request) (app
 	if q.Has("callback") {
 		return app.Principal{}, app.Errorf(app.CodeInvalid, "JSONP (callback=) is not served: the answer would run as script in the calling page; OpenRefine reads this service with CORS")
 	}
-	var p app.Principal
-	var err error
-	if r.Header.Get("Authorization") != "" || r.Header.Get("X-API-Key") != "" {
-		p, err = s.principal(r)
-	} else if key := q.Get("api_key"); key != "" {
-		p, err = s.authenticate(r, key)
-	} else {
-		err = app.Errorf(app.CodeUnauthenticated, "no API key: add ?api_key=KEY to the service URL (OpenRefine cannot send headers) or send Authorization: Bearer KEY")
+	if r.Header.Get("Authorization") == "" && r.Header.Get("X-API-Key") == "" && q.Get("api_key") == "" {
+		return app.Principal{}, app.Errorf(app.CodeUnauthenticated, "no API key: add ?api_key=KEY to the service URL (OpenRefine cannot send headers) or send Authorization: Bearer KEY")
 	}
+	// A key in the URL and one in a header must be the same key.
+	key, err := requestKey(r, q.Get("api_key"))
+	if err != nil {
+		return app.Principal{}, err
+	}
+	p, err := s.authenticate(r, key)
 	if err != nil {
 		return p, err
 	}

@@ -92,8 +92,9 @@ func (s *Server) registerMonitor() {
 
 	// Alerts.
 	jsonRoute(s, route{method: "GET", path: "/v1/alerts", tag: "monitoring", role: app.RoleViewer, summary: "The alerts inbox, newest first",
-		params: []param{query("state", "string", "open, acknowledged, closed (comma-separated)"), query("kind", "string", "list_hit_added, list_hit_removed, band_changed, event"),
-			query("portfolio", "string", "one portfolio"), query("vessel", "string", "one vessel's reference"), query("limit", "integer", "at most this many (default 500)")}},
+		params: []param{query("state", "string", "open, acknowledged, closed (comma-separated; another value: 400)"),
+			query("kind", "string", "list_hit_added, list_hit_removed, band_changed, event, system (comma-separated; another value: 400)"),
+			query("portfolio", "string", "one portfolio (one the tenant does not have: 404)"), query("vessel", "string", "one vessel's reference"), query("limit", "integer", "at most this many (default 500)")}},
 		func(ctx context.Context, p app.Principal, r *http.Request, _ *noBody) ([]store.Alert, error) {
 			q := r.URL.Query()
 			f := store.AlertFilter{Portfolio: q.Get("portfolio"), VesselRef: q.Get("vessel")}

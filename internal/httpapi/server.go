@@ -295,19 +295,54 @@ func readError(err error) error {
 // principal authenticates a request: "Authorization: Bearer KEY" (or
 // "ApiKey KEY", as yente clients send), or "X-API-Key: KEY".
 func (s *Server) principal(r *http.Request) (app.Principal, error) {
-	key := r.Header.Get("X-API-Key")
-	if key == "" {
-		auth := r.Header.Get("Authorization")
+	key, err := requestKey(r, "")
+	if err != nil {
+		return app.Principal{}, err
+	}
+	return s.authenticate(r, key)
+}
+
+// requestKey is the API key a request carries: in its Authorization
+// header (schemes Bearer, ApiKey, Token), its X-API-Key header, or
+// query (?api_key=, where a route takes it; "" if not). Credentials
+// given in more than one place must all name the same key: a request
+// whose credentials disagree (a bogus Bearer with a good X-API-Key) is
+// refused whichever is good, as is an Authorization header that holds no
+// API key, whatever else the request carries.
+func requestKey(r *http.Request, query string) (string, error) {
+	var keys []string
+	for _, auth := range r.Header.Values("Authorization") {
+		if auth == "" {
+			continue
+		}
+		key := ""
 		for _, scheme := range []string{"Bearer ", "ApiKey ", "Token "} {
 			if len(auth) > len(scheme) && strings.EqualFold(auth[:len(scheme)], scheme) {
 				key = auth[len(scheme):]
 			}
 		}
+		if key == "" {
+			return "", app.Errorf(app.CodeUnauthenticated, "the Authorization header holds no API key: send Authorization: Bearer KEY")
+		}
+		keys = append(keys, key)
 	}
-	if key == "" {
-		return app.Principal{}, app.Errorf(app.CodeUnauthenticated, "no API key: send Authorization: Bearer KEY")
+	for _, key := range r.Header.Values("X-API-Key") {
+		if key != "" {
+			keys = append(keys, key)
+		}
 	}
-	return s.authenticate(r, key)
+	if query != "" {
+		keys = append(keys, query)
+	}
+	if len(keys) == 0 {
+		return "", app.Errorf(app.CodeUnauthenticated, "no API key: send Authorization: Bearer KEY")
+	}
+	for _, key := range keys[1:] {
+		if key != keys[0] {
+			return "", app.Errorf(app.CodeUnauthenticated, "the request carries different API keys (Authorization, X-API-Key or api_key): send one")
+		}
+	}
+	return keys[0], nil
 }
 
 // authenticate checks a key, counting failures per client address: an

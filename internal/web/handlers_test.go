@@ -185,6 +185,8 @@ func TestBadInputs(t *testing.T) {
 		"/alerts/abc":                                                            404,
 		"/alerts/999999":                                                         404,
 		"/alerts?state=weird":                                                    400,
+		"/alerts?kind=evnt":                                                      400,
+		"/alerts?state=all&portfolio=nope":                                       404,
 		"/audit?after=-1":                                                        400,
 		"/jobs/nope":                                                             404,
 		"/jobs/nope/result?format=csv":                                           404,

@@ -198,7 +198,7 @@ type alertsView struct {
 func (h *Handler) alertsPage(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
 	q := r.URL.Query()
 	v := alertsView{State: q.Get("state"), Kind: q.Get("kind"), Portfolio: q.Get("portfolio"),
-		Kinds: []string{app.AlertListHitAdded, app.AlertListHitRemoved, app.AlertBandChanged, app.AlertEvent}}
+		Kinds: app.AlertKinds}
 	if v.State == "" {
 		v.State = "active"
 	}
