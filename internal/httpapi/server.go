@@ -310,7 +310,16 @@ func (s *Server) principal(r *http.Request) (app.Principal, error) {
 // refused whichever is good, as is an Authorization header that holds no
 // API key, whatever else the request carries.
 func requestKey(r *http.Request, query string) (string, error) {
-	var keys []string
+	// The first key found, and whether another differs (no slice: this
+	// runs for every request).
+	first, differ := "", false
+	add := func(key string) {
+		if first == "" {
+			first = key
+		} else if key != first {
+			differ = true
+		}
+	}
 	for _, auth := range r.Header.Values("Authorization") {
 		if auth == "" {
 			continue
@@ -324,25 +333,23 @@ func requestKey(r *http.Request, query string) (string, error) {
 		if key == "" {
 			return "", app.Errorf(app.CodeUnauthenticated, "the Authorization header holds no API key: send Authorization: Bearer KEY")
 		}
-		keys = append(keys, key)
+		add(key)
 	}
 	for _, key := range r.Header.Values("X-API-Key") {
 		if key != "" {
-			keys = append(keys, key)
+			add(key)
 		}
 	}
 	if query != "" {
-		keys = append(keys, query)
+		add(query)
 	}
-	if len(keys) == 0 {
+	switch {
+	case first == "":
 		return "", app.Errorf(app.CodeUnauthenticated, "no API key: send Authorization: Bearer KEY")
+	case differ:
+		return "", app.Errorf(app.CodeUnauthenticated, "the request carries different API keys (Authorization, X-API-Key or api_key): send one")
 	}
-	for _, key := range keys[1:] {
-		if key != keys[0] {
-			return "", app.Errorf(app.CodeUnauthenticated, "the request carries different API keys (Authorization, X-API-Key or api_key): send one")
-		}
-	}
-	return keys[0], nil
+	return first, nil
 }
 
 // authenticate checks a key, counting failures per client address: an
