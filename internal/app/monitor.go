@@ -61,39 +61,27 @@ type MonitorResult struct {
 // processes on one store (API nodes, a CLI ingest) one screens at a time
 // and an alert is raised once; ok is false when another holds it (its
 // pass, or the next, sees the same changes: the cursors are in the
-// store). Where the store gives checkable leases (store.LeaseStore) the
-// pass checks it still holds the lock before each thing it writes
-// (monitorHold.check): on PostgreSQL the lock goes with its connection,
-// and another node can take it while this one goes on.
+// store). The lock is a lease the pass checks before each thing it
+// writes (monitorHold.check): on PostgreSQL the lock goes with its
+// connection, and another node can take it while this one goes on.
 func (s *Service) monitorLease(ctx context.Context) (h *monitorHold, ok bool, err error) {
-	if ls, isLS := s.st.(store.LeaseStore); isLS {
-		l, err := ls.LockLease(ctx, monitorLockKey)
-		if errors.Is(err, store.ErrLocked) {
-			return nil, false, nil
-		}
-		if err != nil {
-			return nil, false, err
-		}
-		return &monitorHold{release: func() { l.Release() }, lease: l}, true, nil
-	}
-	u, err := s.st.LockIngest(ctx, monitorLockKey)
+	l, err := s.st.LockLease(ctx, monitorLockKey)
 	if errors.Is(err, store.ErrLocked) {
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, err
 	}
-	return &monitorHold{release: func() { u() }}, true, nil
+	return &monitorHold{l}, true, nil
 }
 
 // monitorLockKey names the monitor's store-wide lock.
 const monitorLockKey = "monitor"
 
 // monitorHold is the monitor's lock while a pass holds it.
-type monitorHold struct {
-	release func()
-	lease   store.Lease // nil: a lock the store cannot check
-}
+type monitorHold struct{ lease store.Lease }
+
+func (h *monitorHold) release() { h.lease.Release() }
 
 // check says whether the pass still holds the monitor's lock: nil while
 // it does, an error wrapping store.ErrLeaseLost once another process can
@@ -102,9 +90,6 @@ type monitorHold struct {
 // so the holder's next pass (this node's or another's) screens the same
 // changes again, and their alerts are raised once by key.
 func (h *monitorHold) check(ctx context.Context) error {
-	if h.lease == nil {
-		return nil
-	}
 	if err := h.lease.Held(ctx); err != nil {
 		return fmt.Errorf("monitor: stopped its pass: %w", err)
 	}
