@@ -77,10 +77,7 @@ func (q Query) Check() error {
 // full-width digits as digits, unusable identifiers removed with a
 // warning each; then it is validated.
 func (q Query) prepare() (Query, []Warning, error) {
-	if t, ok := typeWords[strings.ToLower(strings.TrimSpace(q.Type))]; ok {
-		q.Type = t
-	}
-	q.IMO, q.MMSI = narrowDigits(q.IMO), narrowDigits(q.MMSI)
+	q.normalise() // an unknown type is refused by Validate, below
 	imo := q.IMO
 	q, warns := q.sanitise()
 	err := checkSanitised(&q, warns)
@@ -149,12 +146,9 @@ func (q *Query) Validate() error {
 	if len(q.Name) > MaxNameLength {
 		return fmt.Errorf("%w: name is %d bytes, more than %d", ErrBadQuery, len(q.Name), MaxNameLength)
 	}
-	q.IMO, q.MMSI = narrowDigits(q.IMO), narrowDigits(q.MMSI)
-	t, ok := typeWords[strings.ToLower(strings.TrimSpace(q.Type))]
-	if !ok {
+	if !q.normalise() {
 		return fmt.Errorf("%w: type %q (want vessel, organization, person or any)", ErrBadQuery, q.Type)
 	}
-	q.Type = t
 	if strings.TrimSpace(q.Name) == "" && strings.TrimSpace(q.IMO) == "" && strings.TrimSpace(q.MMSI) == "" && strings.TrimSpace(q.CallSign) == "" {
 		return ErrEmptyQuery
 	}
@@ -241,27 +235,28 @@ func (q Query) sanitise() (Query, []Warning) {
 	return q, warns
 }
 
-// narrowDigits writes full-width digits (０-９, as East Asian keyboards
-// type them) as ASCII digits, so an identifier typed so is read.
-func narrowDigits(s string) string {
-	if isASCII(s) {
-		return s
+// normalise writes the query's type as its canonical word ("Company",
+// "ship") and full-width digits in its identifiers as digits; false when
+// the type is none of the known words (left as given).
+func (q *Query) normalise() bool {
+	q.IMO, q.MMSI = narrowDigits(q.IMO), narrowDigits(q.MMSI)
+	t, ok := typeWords[strings.ToLower(strings.TrimSpace(q.Type))]
+	if ok {
+		q.Type = t
 	}
+	return ok
+}
+
+// narrowDigits writes full-width digits (０-９, as East Asian keyboards
+// type them) as ASCII digits, so an identifier typed so is read
+// (strings.Map copies nothing when no digit changes).
+func narrowDigits(s string) string {
 	return strings.Map(func(r rune) rune {
 		if r >= '０' && r <= '９' {
 			return r - '０' + '0'
 		}
 		return r
 	}, s)
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
 }
 
 // imoDigits reads seven digits from any written form of an IMO number.
