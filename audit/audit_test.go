@@ -49,25 +49,54 @@ func TestIntactChainVerifies(t *testing.T) {
 	}
 }
 
-func TestTamperingDetected(t *testing.T) {
-	cases := map[string][]string{
-		"edit data":       {`UPDATE audit SET data = '{"score":2,"recommendation":"accept"}' WHERE seq = 3`},
-		"edit actor":      {`UPDATE audit SET actor = 'someone else' WHERE seq = 1`},
-		"edit time":       {`UPDATE audit SET time_ms = time_ms + 1 WHERE seq = 4`},
-		"delete":          {`DELETE FROM audit WHERE seq = 2`},
-		"delete head":     {`DELETE FROM audit WHERE seq = 1`},
-		"delete tail":     {`DELETE FROM audit WHERE seq = 5`},
-		"delete last two": {`DELETE FROM audit WHERE seq >= 4`},
-		"delete all":      {`DELETE FROM audit`},
-		"reorder": {`UPDATE audit SET seq = 100 WHERE seq = 2`, `UPDATE audit SET seq = 2 WHERE seq = 3`,
-			`UPDATE audit SET seq = 3 WHERE seq = 100`},
-	}
-	for name, stmts := range cases {
-		_, db, _ := newLog(t, 5)
-		for _, s := range stmts {
-			if err := db.Exec(s); err != nil {
-				t.Fatal(err)
+// edit is a change an editor with access to the log's files makes.
+type edit = func(rs []store.AuditRecord, a *store.AuditAnchor) []store.AuditRecord
+
+// bySeq applies f to the record numbered seq.
+func bySeq(seq int64, f func(r *store.AuditRecord)) edit {
+	return func(rs []store.AuditRecord, _ *store.AuditAnchor) []store.AuditRecord {
+		for i := range rs {
+			if rs[i].Seq == seq {
+				f(&rs[i])
 			}
+		}
+		return rs
+	}
+}
+
+// drop deletes the records keep refuses.
+func drop(keep func(r store.AuditRecord) bool) edit {
+	return func(rs []store.AuditRecord, _ *store.AuditAnchor) []store.AuditRecord {
+		var out []store.AuditRecord
+		for _, r := range rs {
+			if keep(r) {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+}
+
+func TestTamperingDetected(t *testing.T) {
+	cases := map[string]edit{
+		"edit data":       bySeq(3, func(r *store.AuditRecord) { r.Data = []byte(`{"score":2,"recommendation":"accept"}`) }),
+		"edit actor":      bySeq(1, func(r *store.AuditRecord) { r.Actor = "someone else" }),
+		"edit time":       bySeq(4, func(r *store.AuditRecord) { r.Time = r.Time.Add(time.Millisecond) }),
+		"delete":          drop(func(r store.AuditRecord) bool { return r.Seq != 2 }),
+		"delete head":     drop(func(r store.AuditRecord) bool { return r.Seq != 1 }),
+		"delete tail":     drop(func(r store.AuditRecord) bool { return r.Seq != 5 }),
+		"delete last two": drop(func(r store.AuditRecord) bool { return r.Seq < 4 }),
+		"delete all":      drop(func(r store.AuditRecord) bool { return false }),
+		"reorder": func(rs []store.AuditRecord, _ *store.AuditAnchor) []store.AuditRecord {
+			rs[1].Seq, rs[2].Seq = rs[2].Seq, rs[1].Seq
+			rs[1], rs[2] = rs[2], rs[1]
+			return rs
+		},
+	}
+	for name, e := range cases {
+		_, db, _ := newLog(t, 5)
+		if err := db.TamperAudit("local", e); err != nil {
+			t.Fatal(err)
 		}
 		if rep := verify(t, db); rep.OK() {
 			t.Errorf("%s: not detected", name)
@@ -78,15 +107,7 @@ func TestTamperingDetected(t *testing.T) {
 	// An editor who recomputes the edited record's hash breaks the next
 	// record's link.
 	_, db, _ := newLog(t, 5)
-	var r3 store.AuditRecord
-	db.AuditRecords(context.Background(), "local", func(r store.AuditRecord) error {
-		if r.Seq == 3 {
-			r3 = r
-		}
-		return nil
-	})
-	r3.Actor = "forger"
-	if err := db.Exec(`UPDATE audit SET actor = ?, hash = ? WHERE seq = 3`, r3.Actor, Hash(r3)); err != nil {
+	if err := db.TamperAudit("local", bySeq(3, func(r *store.AuditRecord) { r.Actor = "forger"; r.Hash = Hash(*r) })); err != nil {
 		t.Fatal(err)
 	}
 	if rep := verify(t, db); rep.OK() || rep.Problems[0].Seq != 4 {
@@ -108,7 +129,7 @@ func TestPruneKeepsAVerifiableChain(t *testing.T) {
 		t.Errorf("after prune: %+v", rep)
 	}
 	// Deleting more by hand is still caught.
-	db.Exec(`DELETE FROM audit WHERE seq = 4`)
+	db.TamperAudit("local", drop(func(r store.AuditRecord) bool { return r.Seq != 4 }))
 	if verify(t, db).OK() {
 		t.Error("deletion after a prune not detected")
 	}
@@ -121,7 +142,7 @@ func TestTruncationDetectedByAnchor(t *testing.T) {
 	if rep := verify(t, db); !rep.OK() || rep.Anchor.Seq != 5 || rep.Anchor.Records != 5 {
 		t.Fatalf("intact log: %+v", rep)
 	}
-	db.Exec(`DELETE FROM audit`)
+	db.TamperAudit("local", drop(func(r store.AuditRecord) bool { return false }))
 	rep := verify(t, db)
 	if rep.OK() || rep.Records != 0 {
 		t.Fatalf("emptied log verifies: %+v", rep)

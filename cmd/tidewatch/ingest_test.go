@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tidewatch/tidewatch/sim"
+	"github.com/tidewatch/tidewatch/store"
 	"github.com/tidewatch/tidewatch/store/sqlite"
 )
 
@@ -217,8 +218,18 @@ func TestVesselAuditCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db.Exec(`UPDATE audit SET data = replace(data, 'decline', 'accept') WHERE action = 'decision'`)
+	err = db.TamperAudit("local", func(rs []store.AuditRecord, _ *store.AuditAnchor) []store.AuditRecord {
+		for i, r := range rs {
+			if r.Action == "decision" {
+				rs[i].Data = bytes.ReplaceAll(r.Data, []byte("decline"), []byte("accept"))
+			}
+		}
+		return rs
+	})
 	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if code, out, _ := tw(t, "audit", "verify", "--store", storePath); code != 1 || !strings.Contains(out, "altered") {
 		t.Errorf("tampered log: exit %d %s", code, out)
 	}

@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
+	"os"
 
 	"github.com/tidewatch/tidewatch/store"
 )
@@ -108,165 +108,79 @@ func (s *DB) Decision(ctx context.Context, tenant string, id int64) (store.Decis
 	return jsonRow[store.Decision](ctx, s.r, fmt.Sprintf("decision %d", id), `SELECT json FROM decisions WHERE tenant = ? AND id = ?`, tenant, id)
 }
 
-const auditCols = `tenant, seq, time_ms, actor, action, subject, data, prev, hash`
+// The audit log is kept in files beside the database (auditfile.go).
 
 // AuditTail returns the tenant's last audit record.
 func (s *DB) AuditTail(ctx context.Context, tenant string) (store.AuditRecord, error) {
-	row := s.w.QueryRowContext(ctx, `SELECT `+auditCols+` FROM audit WHERE tenant = ? ORDER BY seq DESC LIMIT 1`, tenant)
-	r, err := scanAudit(row.Scan)
-	if errors.Is(err, sql.ErrNoRows) {
-		return r, store.ErrNotFound
-	}
-	return r, err
+	return s.audit.tailOf(tenant)
 }
 
-func scanAudit(scan func(...any) error) (store.AuditRecord, error) {
-	var r store.AuditRecord
-	var t int64
-	var data string
-	err := scan(&r.Tenant, &r.Seq, &t, &r.Actor, &r.Action, &r.Subject, &data, &r.Prev, &r.Hash)
-	r.Time, r.Data = fromMS(t), json.RawMessage(data)
-	return r, err
-}
-
-// AppendAudit appends records whose Seqs follow their tenants' tails,
-// and moves each tenant's anchor to its new head, in one transaction (a
-// group of records: one statement for the rows, one anchor update per
-// tenant).
+// AppendAudit appends records whose Seqs follow their tenants' tails and
+// moves each tenant's anchor to its new head: all or none.
 func (s *DB) AppendAudit(ctx context.Context, rs []store.AuditRecord) error {
 	if len(rs) == 0 {
 		return nil
 	}
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
+	if s.readOnly {
+		return ErrReadOnly
 	}
-	defer tx.Rollback()
-	tails := map[string]int64{}
-	counts := map[string]int64{}
-	heads := map[string]store.AuditRecord{}
-	var order []string
-	for _, r := range rs {
-		tail, ok := tails[r.Tenant]
-		if !ok {
-			var t sql.NullInt64
-			st, err := s.prepared(ctx, tx, auditTail)
-			if err != nil {
-				return err
-			}
-			if err := st.QueryRowContext(ctx, r.Tenant).Scan(&t); err != nil {
-				return err
-			}
-			tail = t.Int64
-			order = append(order, r.Tenant)
-		}
-		if r.Seq != tail+1 {
-			return fmt.Errorf("append audit record %d of %s: the log's tail is %d: %w", r.Seq, r.Tenant, tail, store.ErrConflict)
-		}
-		tails[r.Tenant] = r.Seq
-		counts[r.Tenant]++
-		heads[r.Tenant] = r
-	}
-	// Rows in statements of 64, 16, 4 and 1 rows, each prepared once
-	// (SQLite allows 32,766 parameters; parsing a statement of new length
-	// every time cost more than the insert).
-	for i := 0; i < len(rs); {
-		n := 1
-		for _, k := range []int{64, 16, 4} {
-			if len(rs)-i >= k {
-				n = k
-				break
-			}
-		}
-		part := rs[i : i+n]
-		i += n
-		st, err := s.prepared(ctx, tx, auditInsert(n))
-		if err != nil {
-			return err
-		}
-		args := make([]any, 0, 9*len(part))
-		for _, r := range part {
-			args = append(args, r.Tenant, r.Seq, ms(r.Time), r.Actor, r.Action, r.Subject, string(r.Data), r.Prev, r.Hash)
-		}
-		if _, err := st.ExecContext(ctx, args...); err != nil {
-			return fmt.Errorf("append audit records %d to %d: %w", part[0].Seq, part[len(part)-1].Seq, err)
-		}
-	}
-	anchor, err := s.prepared(ctx, tx, auditAnchor)
-	if err != nil {
-		return err
-	}
-	for _, t := range order {
-		h := heads[t]
-		if _, err := anchor.ExecContext(ctx, t, h.Seq, h.Hash, counts[t]); err != nil {
-			return fmt.Errorf("append audit record %d: anchor: %w", h.Seq, err)
-		}
-	}
-	return tx.Commit()
-}
-
-const (
-	auditTail   = `SELECT max(seq) FROM audit WHERE tenant = ?`
-	auditAnchor = `INSERT INTO audit_anchor(tenant, seq, hash, records) VALUES(?,?,?,?)
-			ON CONFLICT(tenant) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, records = audit_anchor.records + excluded.records`
-)
-
-// hotWrites are the statements prepared once when the store opens: an
-// audit append runs them for every screening a server answers.
-func hotWrites() []string {
-	return []string{auditTail, auditAnchor, auditInsert(64), auditInsert(16), auditInsert(4), auditInsert(1)}
-}
-
-// auditInsert is the statement inserting n audit rows.
-func auditInsert(n int) string {
-	return `INSERT INTO audit(` + auditCols + `) VALUES` + strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?,?,?,?),", n), ",")
+	return s.audit.appendRecords(rs)
 }
 
 // AuditRecords calls fn for every record of the tenant, by seq.
 func (s *DB) AuditRecords(ctx context.Context, tenant string, fn func(store.AuditRecord) error) error {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+auditCols+` FROM audit WHERE tenant = ? ORDER BY seq`, tenant)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		r, err := scanAudit(rows.Scan)
-		if err != nil {
-			return err
-		}
-		if err := fn(r); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return s.audit.records(ctx, tenant, fn)
 }
 
 // AuditAnchor returns the tenant's recorded head (a zero anchor when the
 // tenant has never written a record).
 func (s *DB) AuditAnchor(ctx context.Context, tenant string) (store.AuditAnchor, error) {
-	var a store.AuditAnchor
-	err := s.r.QueryRowContext(ctx, `SELECT seq, hash, records FROM audit_anchor WHERE tenant = ?`, tenant).Scan(&a.Seq, &a.Hash, &a.Records)
-	if errors.Is(err, sql.ErrNoRows) {
-		return a, nil
-	}
-	return a, err
+	return s.audit.anchor(tenant)
 }
 
 // PruneAudit deletes the tenant's records through seq and lowers the
-// anchor's count to match, in one transaction.
+// anchor's count to match.
 func (s *DB) PruneAudit(ctx context.Context, tenant string, throughSeq int64) error {
-	tx, err := s.begin(ctx)
+	return s.audit.prune(tenant, throughSeq)
+}
+
+// TamperAudit rewrites a tenant's log and anchor through edit, which may
+// change, drop or reorder records without their hashes being computed
+// again: tests use it to show that verify catches what an editor with
+// access to the files could do.
+func (s *DB) TamperAudit(tenant string, edit func(rs []store.AuditRecord, a *store.AuditAnchor) []store.AuditRecord) error {
+	var rs []store.AuditRecord
+	if err := s.AuditRecords(context.Background(), tenant, func(r store.AuditRecord) error {
+		rs = append(rs, r)
+		return nil
+	}); err != nil {
+		return err
+	}
+	a, err := s.AuditAnchor(context.Background(), tenant)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `DELETE FROM audit WHERE tenant = ? AND seq <= ?`, tenant, throughSeq)
+	rs = edit(rs, &a)
+	var b []byte
+	for _, r := range rs {
+		b = appendAuditRecord(b, r)
+	}
+	stem := stemOf(s.audit.dir, tenant)
+	if err := os.WriteFile(stem+".log.tmp", b, 0o600); err != nil {
+		return err
+	}
+	if err := os.Rename(stem+".log.tmp", stem+".log"); err != nil {
+		return err
+	}
+	l, err := s.audit.log(tenant, true)
 	if err != nil {
 		return err
 	}
-	n, _ := res.RowsAffected()
-	if _, err := tx.ExecContext(ctx, `UPDATE audit_anchor SET records = records - ? WHERE tenant = ?`, n, tenant); err != nil {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.lockFile(true); err != nil {
 		return err
 	}
-	return tx.Commit()
+	defer l.unlockFile()
+	return l.writeAnchor(a)
 }

@@ -5,6 +5,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 
@@ -51,3 +52,10 @@ func (l *memLease) Release() error {
 	l.once.Do(func() { l.done.Store(true); l.unlock() })
 	return nil
 }
+
+// flock does nothing here: one process per store on such systems, and
+// the audit log's in-process mutex serialises its writers.
+func flock(f *os.File, exclusive bool) error { return nil }
+
+// funlock releases flock's lock.
+func funlock(f *os.File) error { return nil }

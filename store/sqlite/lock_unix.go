@@ -131,3 +131,20 @@ func lockName(key string) string {
 	}
 	return string(b)
 }
+
+// flock takes an advisory lock on f, shared or exclusive, waiting for it.
+func flock(f *os.File, exclusive bool) error {
+	how := syscall.LOCK_SH
+	if exclusive {
+		how = syscall.LOCK_EX
+	}
+	for {
+		err := syscall.Flock(int(f.Fd()), how)
+		if !errors.Is(err, syscall.EINTR) {
+			return err
+		}
+	}
+}
+
+// funlock releases flock's lock.
+func funlock(f *os.File) error { return syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }

@@ -207,15 +207,14 @@ type DB struct {
 	// readOnly: opened without write access (a read-only file or
 	// directory); writes fail with ErrReadOnly.
 	readOnly bool
-	// stmts holds the writer's prepared statements of hot writes (SQL
-	// text -> *sql.Stmt): parsing a statement cost more than running it.
-	stmts sync.Map
 	// ck is the checkpointer's connection (nil read-only); ckFrames is
 	// how many of the WAL's frames its last checkpoint found copied.
 	ck             *sql.DB
 	ckStop, ckDone chan struct{}
 	ckFrames       atomic.Int64
 	ckOnce         sync.Once
+	// audit is the audit log's files beside the database.
+	audit *auditFiles
 	// stepHook, when set (tests), runs before each short transaction of
 	// a staged write commits; an error fails the write there.
 	stepHook func(step string) error
@@ -333,10 +332,6 @@ func OpenWith(path string, o Options) (*DB, error) {
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	s.r = r
-	if err := s.prepareHot(context.Background()); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
-	}
 	// The checkpointer never waits for a lock (busy_timeout 0): a
 	// checkpoint that would wait for the writer or a reader is skipped
 	// until the next tick, never holding the writer lock while it waits
@@ -350,6 +345,18 @@ func OpenWith(path string, o Options) (*DB, error) {
 	ck.SetMaxOpenConns(1)
 	s.ck, s.ckStop, s.ckDone = ck, make(chan struct{}), make(chan struct{})
 	go s.checkpointer(checkpointEvery)
+	if s.audit, err = openAuditFiles(path+".audit", false); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	if err := s.moveAuditTable(context.Background()); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	if err := s.audit.recover(context.Background()); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
 	return s, nil
 }
 
@@ -412,7 +419,12 @@ func openReadOnly(path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open store %s read-only: its schema version is %d and this build needs %d; open it once with write access to upgrade it", path, v, len(migrations))
 	}
-	return &DB{w: db, r: db, path: path, readOnly: true}, nil
+	a, err := openAuditFiles(path+".audit", true)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &DB{w: db, r: db, path: path, readOnly: true, audit: a}, nil
 }
 
 func isReadOnlyErr(err error) bool {
@@ -499,6 +511,9 @@ func (s *DB) migrate() error {
 
 // Close closes the store.
 func (s *DB) Close() error {
+	if s.audit != nil {
+		s.audit.close()
+	}
 	if s.ck != nil {
 		s.ckOnce.Do(func() {
 			close(s.ckStop)
@@ -506,10 +521,6 @@ func (s *DB) Close() error {
 			s.ck.Close()
 		})
 	}
-	s.stmts.Range(func(k, v any) bool {
-		v.(*sql.Stmt).Close()
-		return true
-	})
 	err := s.w.Close()
 	if s.r != s.w {
 		if e := s.r.Close(); err == nil {
@@ -528,29 +539,6 @@ func (s *DB) begin(ctx context.Context) (*sql.Tx, error) {
 		return nil, ErrReadOnly
 	}
 	return s.w.BeginTx(ctx, nil)
-}
-
-// prepared returns the writer's prepared statement of q bound to tx (one
-// of hotWrites, prepared when the store opened), or q prepared for tx
-// alone.
-func (s *DB) prepared(ctx context.Context, tx *sql.Tx, q string) (*sql.Stmt, error) {
-	if st, ok := s.stmts.Load(q); ok {
-		return tx.StmtContext(ctx, st.(*sql.Stmt)), nil
-	}
-	return tx.PrepareContext(ctx, q)
-}
-
-// prepareHot prepares the hot writes on the writer (its one connection
-// must be free: done when the store opens).
-func (s *DB) prepareHot(ctx context.Context) error {
-	for _, q := range hotWrites() {
-		st, err := s.w.PrepareContext(ctx, q)
-		if err != nil {
-			return fmt.Errorf("prepare %.40s: %w", q, err)
-		}
-		s.stmts.Store(q, st)
-	}
-	return nil
 }
 
 // exec runs one write statement.
@@ -676,7 +664,7 @@ func (s *DB) Stats(ctx context.Context) (store.Stats, error) {
 		n     *int64
 	}{{"list_versions", &st.ListVersions}, {"list_entities", &st.ListEntities}, {"runs", &st.Runs}, {"chunks", &st.Chunks},
 		{"events", &st.Events}, {"identities", &st.Identities}, {"assessments", &st.Assessments}, {"decisions", &st.Decisions},
-		{"audit", &st.Audit}, {"tenants", &st.Tenants}} {
+		{"tenants", &st.Tenants}} {
 		if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM `+c.table).Scan(c.n); err != nil {
 			return st, fmt.Errorf("count %s: %w", c.table, err)
 		}
@@ -686,6 +674,11 @@ func (s *DB) Stats(ctx context.Context) (store.Stats, error) {
 		return st, err
 	}
 	st.Points, st.MMSIs = pts.Int64, vessels.Int64
+	n, bytes, err := s.audit.count()
+	if err != nil {
+		return st, err
+	}
+	st.Audit, st.Bytes = n, st.Bytes+bytes
 	return st, nil
 }
 

@@ -1,0 +1,232 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tidewatch/tidewatch/audit"
+	"github.com/tidewatch/tidewatch/store"
+)
+
+// appendN appends n chained records to the tenant's log through st.
+func appendN(t *testing.T, st *DB, tenant string, n int) []store.AuditRecord {
+	t.Helper()
+	ctx := context.Background()
+	var tail *store.AuditRecord
+	if tl, err := st.AuditTail(ctx, tenant); err == nil {
+		tail = &tl
+	}
+	var out []store.AuditRecord
+	for i := 0; i < n; i++ {
+		r := audit.Chain(tail, store.AuditRecord{Tenant: tenant, Time: time.Date(2026, 12, 3, 10, 0, i, 0, time.UTC), Actor: "analyst",
+			Action: "screen", Subject: fmt.Sprintf("name:SHIP %d", i), Data: json.RawMessage(`{"q":1}`)})
+		if err := st.AppendAudit(ctx, []store.AuditRecord{r}); err != nil {
+			t.Fatal(err)
+		}
+		tail = &r
+		out = append(out, r)
+	}
+	return out
+}
+
+func verifyOK(t *testing.T, st *DB, tenant string, records int64) audit.Report {
+	t.Helper()
+	rep, err := audit.Verify(context.Background(), st, tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() || rep.Records != records {
+		t.Errorf("verify %s: %d records, problems %v, want %d intact", tenant, rep.Records, rep.Problems, records)
+	}
+	return rep
+}
+
+func openAt(t *testing.T, path string) *DB {
+	t.Helper()
+	st, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// A store written by a version that kept the log in its audit table is
+// moved into the files when opened, chain, anchor and all, and the table
+// is emptied.
+func TestAuditMovedOutOfTheTable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	st := openAt(t, path)
+	var tail *store.AuditRecord
+	for i := 1; i <= 5; i++ {
+		tenant := "club"
+		if i == 3 {
+			tenant = "x y" // not a file name as it is
+		}
+		r := audit.Chain(nil, store.AuditRecord{Tenant: tenant, Time: time.UnixMilli(int64(i) * 1000).UTC(), Actor: "a\xff", Action: "screen", Subject: "s", Data: json.RawMessage(`{}`)})
+		if tenant == "club" {
+			r = audit.Chain(tail, r)
+			tail = &r
+		}
+		if err := st.Exec(`INSERT INTO audit(tenant, seq, time_ms, actor, action, subject, data, prev, hash) VALUES(?,?,?,?,?,?,?,?,?)`,
+			r.Tenant, r.Seq, r.Time.UnixMilli(), r.Actor, r.Action, r.Subject, string(r.Data), r.Prev, r.Hash); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Exec(`INSERT INTO audit_anchor(tenant, seq, hash, records) VALUES(?,?,?,1) ON CONFLICT(tenant) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, records = audit_anchor.records + 1`, r.Tenant, r.Seq, r.Hash); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+	st = openAt(t, path)
+	defer st.Close()
+	rep := verifyOK(t, st, "club", 4)
+	if rep.Anchor.Seq != 4 || rep.Anchor.Records != 4 || rep.HeadHash != tail.Hash {
+		t.Errorf("club after the move: %+v", rep)
+	}
+	verifyOK(t, st, "x y", 1)
+	var rows int
+	st.r.QueryRow(`SELECT count(*) FROM audit`).Scan(&rows)
+	if rows != 0 {
+		t.Errorf("%d rows left in the table", rows)
+	}
+	if _, err := os.Stat(filepath.Join(path+".audit", "club.log")); err != nil {
+		t.Error(err)
+	}
+	if stats, err := st.Stats(context.Background()); err != nil || stats.Audit != 5 {
+		t.Errorf("stats: %d audit records, %v", stats.Audit, err)
+	}
+	// The next record follows the moved chain.
+	appendN(t, st, "club", 1)
+	verifyOK(t, st, "club", 5)
+}
+
+// What a crash can leave at the end of a log (a write cut short, or the
+// zeros a file system leaves after a power cut) is removed when a writer
+// next looks, and the log goes on; records before it are kept.
+func TestAuditTornTailRemoved(t *testing.T) {
+	for name, junk := range map[string][]byte{
+		"a record cut short": appendAuditRecord(nil, store.AuditRecord{Seq: 4, Actor: strings.Repeat("cut ", 20), Data: []byte(`{}`)})[:41],
+		"a header cut short": {0x10, 0, 0},
+		"zeros":              make([]byte, 4096),
+	} {
+		path := filepath.Join(t.TempDir(), "s.db")
+		st := openAt(t, path)
+		appendN(t, st, "club", 3)
+		st.Close()
+		f, err := os.OpenFile(filepath.Join(path+".audit", "club.log"), os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Write(junk)
+		f.Close()
+		st = openAt(t, path)
+		if tail, err := st.AuditTail(context.Background(), "club"); err != nil || tail.Seq != 3 {
+			t.Errorf("%s: tail %d %v", name, tail.Seq, err)
+		}
+		appendN(t, st, "club", 2)
+		verifyOK(t, st, "club", 5)
+		st.Close()
+	}
+}
+
+// A process that stopped between writing records and their anchor leaves
+// the anchor behind: the next open moves it to the records that continue
+// its chain. An anchor behind records that do not continue it stays, and
+// verify says so.
+func TestAuditAnchorCatchesUp(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	st := openAt(t, path)
+	recs := appendN(t, st, "club", 3)
+	st.Close()
+	anchorFile := filepath.Join(path+".audit", "club.anchor")
+	behind := fmt.Sprintf("%d %s %d", recs[1].Seq, recs[1].Hash, 2)
+	os.WriteFile(anchorFile, []byte(behind+strings.Repeat(" ", anchorSize-1-len(behind))+"\n"), 0o600)
+	st = openAt(t, path)
+	if rep := verifyOK(t, st, "club", 3); rep.Anchor.Seq != 3 || rep.Anchor.Records != 3 {
+		t.Errorf("anchor not moved: %+v", rep.Anchor)
+	}
+	st.Close()
+
+	wrong := fmt.Sprintf("%d %s %d", 2, strings.Repeat("0", 64), 2)
+	os.WriteFile(anchorFile, []byte(wrong+strings.Repeat(" ", anchorSize-1-len(wrong))+"\n"), 0o600)
+	st = openAt(t, path)
+	defer st.Close()
+	rep, err := audit.Verify(context.Background(), st, "club")
+	if err != nil || rep.OK() || rep.Anchor.Seq != 2 {
+		t.Errorf("an anchor the log does not continue was moved, or not reported: %+v %v", rep, err)
+	}
+}
+
+// Bytes in the middle of a log that are not a record stop appends with
+// an error naming where (a log that cannot be read is never extended, and
+// nothing is cut from it); reads say the same.
+func TestAuditDamagedLogRefusesAppends(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	st := openAt(t, path)
+	defer st.Close()
+	appendN(t, st, "club", 3)
+	logFile := filepath.Join(path+".audit", "club.log")
+	b, _ := os.ReadFile(logFile)
+	first := appendAuditRecord(nil, mustRecord(t, st, "club", 1))
+	copy(b[len(first):], []byte{0xff, 0xff, 0xff, 0x7f}) // record 2's length
+	os.WriteFile(logFile, b, 0o600)
+	st.Close()
+	st = openAt(t, path)
+	defer st.Close()
+	err := st.AppendAudit(context.Background(), []store.AuditRecord{{Tenant: "club", Seq: 4, Data: []byte(`{}`)}})
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("damaged at byte %d", len(first))) {
+		t.Errorf("append to a damaged log: %v", err)
+	}
+	if after, _ := os.ReadFile(logFile); len(after) != len(b) {
+		t.Errorf("the damaged log changed size: %d bytes, was %d", len(after), len(b))
+	}
+	if _, err := audit.Verify(context.Background(), st, "club"); err == nil || !strings.Contains(err.Error(), "damaged") {
+		t.Errorf("verify of a damaged log: %v", err)
+	}
+}
+
+func mustRecord(t *testing.T, st *DB, tenant string, seq int64) store.AuditRecord {
+	t.Helper()
+	var out store.AuditRecord
+	st.AuditRecords(context.Background(), tenant, func(r store.AuditRecord) error {
+		if r.Seq == seq {
+			out = r
+		}
+		return nil
+	})
+	if out.Seq != seq {
+		t.Fatalf("no record %d", seq)
+	}
+	return out
+}
+
+// A prune by one process replaces the log; another process that had it
+// open appends to the new file, not to the one replaced.
+func TestAuditPruneByAnotherProcess(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	a := openAt(t, path)
+	defer a.Close()
+	b := openAt(t, path)
+	defer b.Close()
+	appendN(t, a, "club", 4)
+	if err := b.PruneAudit(context.Background(), "club", 2); err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, a, "club", 2)
+	var seqs []int64
+	b.AuditRecords(context.Background(), "club", func(r store.AuditRecord) error {
+		seqs = append(seqs, r.Seq)
+		return nil
+	})
+	if fmt.Sprint(seqs) != "[3 4 5 6]" {
+		t.Errorf("records after a prune by another process and two appends: %v", seqs)
+	}
+	if anc, _ := b.AuditAnchor(context.Background(), "club"); anc.Seq != 6 || anc.Records != 4 {
+		t.Errorf("anchor %+v", anc)
+	}
+}
