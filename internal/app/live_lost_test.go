@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -375,11 +376,21 @@ func TestFolderLeaseLostOnSQLite(t *testing.T) {
 	}
 }
 
-// checkedStore gives leases whose checks answer what the test says.
+// checkedStore gives leases whose checks answer what the test says: an
+// error sent on held is the answer of the next check, and of every check
+// after it until nil is sent (so a check made between two sends cannot
+// answer "held" and end the episode the test is counting); a lost lease
+// is answered once.
 type checkedStore struct {
 	*sqlite.DB
-	held  chan error
-	taken *atomic.Int32
+	held   chan error
+	taken  *atomic.Int32
+	sticky *stickyErr
+}
+
+type stickyErr struct {
+	mu  sync.Mutex
+	err error
 }
 
 func (c checkedStore) LockLease(ctx context.Context, key string) (store.Lease, error) {
@@ -388,21 +399,33 @@ func (c checkedStore) LockLease(ctx context.Context, key string) (store.Lease, e
 		return nil, err
 	}
 	c.taken.Add(1)
-	return checkedLease{l, c.held}, nil
+	return checkedLease{l, c.held, c.sticky}, nil
 }
 
 type checkedLease struct {
 	store.Lease
-	held chan error
+	held   chan error
+	sticky *stickyErr
 }
 
 func (l checkedLease) Held(ctx context.Context) error {
+	l.sticky.mu.Lock()
+	defer l.sticky.mu.Unlock()
 	select {
 	case err := <-l.held:
-		return err
+		l.sticky.err = err
+		if errors.Is(err, store.ErrLeaseLost) {
+			l.sticky.err = nil
+		}
+		if err != nil {
+			return err
+		}
 	default:
-		return l.Lease.Held(ctx)
+		if l.sticky.err != nil {
+			return l.sticky.err
+		}
 	}
+	return l.Lease.Held(ctx)
 }
 
 // A lease check that cannot tell (the store failing while the lease's
@@ -418,16 +441,18 @@ func TestLiveLeaseChecks(t *testing.T) {
 	held := make(chan error)
 	var taken atomic.Int32
 	var logs syncBuffer
-	s := app.New(app.Config{Store: checkedStore{st, held, &taken}, Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
+	s := app.New(app.Config{Store: checkedStore{st, held, &taken, &stickyErr{}}, Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
 		LiveStandbyEvery: 5 * time.Millisecond, LiveLeaseCheckEvery: 5 * time.Millisecond})
 	defer s.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.WatchFolder(ctx, app.LocalPrincipal("tester"), t.TempDir(), 5*time.Millisecond) }()
 	waitFor(t, "the folder held", func() bool { return liveStatus(t, s).State == app.LiveActive })
+	unsure := errors.New("connection reset by peer")
 	for range 3 {
-		held <- errors.New("connection reset by peer")
+		held <- unsure
 	}
+	held <- nil
 	if st := liveStatus(t, s); st.State != app.LiveActive {
 		t.Errorf("after checks that could not tell: %+v", st)
 	}

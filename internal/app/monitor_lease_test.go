@@ -26,7 +26,7 @@ func TestMonitorStopsWhenItsLeaseIsLost(t *testing.T) {
 	held := make(chan error, 1)
 	var taken atomic.Int32
 	var logs syncBuffer
-	s := app.New(app.Config{Store: checkedStore{st, held, &taken}, Now: func() time.Time { return now },
+	s := app.New(app.Config{Store: checkedStore{st, held, &taken, &stickyErr{}}, Now: func() time.Time { return now },
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 	defer s.Close()
 	lost := fmt.Errorf("its connection ended: %w", store.ErrLeaseLost)

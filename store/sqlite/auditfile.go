@@ -461,13 +461,23 @@ func (a *auditFiles) appendRecords(rs []store.AuditRecord) error {
 	if a.readOnly {
 		return ErrReadOnly
 	}
+	// Each tenant's records, in the order given (one tenant, the usual
+	// group of a server's screenings, without a copy).
 	var order []string
 	by := map[string][]store.AuditRecord{}
-	for _, r := range rs {
-		if _, ok := by[r.Tenant]; !ok {
-			order = append(order, r.Tenant)
+	one := true
+	for _, r := range rs[1:] {
+		one = one && r.Tenant == rs[0].Tenant
+	}
+	if one {
+		order, by[rs[0].Tenant] = []string{rs[0].Tenant}, rs
+	} else {
+		for _, r := range rs {
+			if _, ok := by[r.Tenant]; !ok {
+				order = append(order, r.Tenant)
+			}
+			by[r.Tenant] = append(by[r.Tenant], r)
 		}
-		by[r.Tenant] = append(by[r.Tenant], r)
 	}
 	// Locks in one order, so two groups never wait on each other.
 	sorted := append([]string(nil), order...)
