@@ -745,10 +745,12 @@ func (a *auditFiles) syncAll() {
 		}
 		// The log before its anchor: after a power cut the anchor never
 		// names a record the log lost unless both were lost together.
-		if err := f.Sync(); err != nil {
+		// A file closed meanwhile was replaced by a prune, which synced
+		// its successor.
+		if err := f.Sync(); err != nil && !errors.Is(err, os.ErrClosed) {
 			slog.Error("audit log: fsync", "tenant", l.tenant, "error", err)
 		}
-		if err := anc.Sync(); err != nil {
+		if err := anc.Sync(); err != nil && !errors.Is(err, os.ErrClosed) {
 			slog.Error("audit anchor: fsync", "tenant", l.tenant, "error", err)
 		}
 	}

@@ -230,3 +230,22 @@ func TestAuditPruneByAnotherProcess(t *testing.T) {
 		t.Errorf("anchor %+v", anc)
 	}
 }
+
+// A store whose audit log is still in its table, opened where it cannot
+// be written (so the log cannot be moved), is refused with what to do
+// rather than showing an empty log.
+func TestReadOnlyStoreWithTheLogInItsTable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	st := openAt(t, path)
+	if err := st.Exec(`INSERT INTO audit(tenant, seq, time_ms, actor, action, subject, data, prev, hash) VALUES('local', 1, 1, 'a', 'screen', 's', '{}', '', 'h')`); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if err := os.Mkdir(path+"-shm", 0o755); err != nil { // unwritable, as in cmd's TestReadOnlyStore
+		t.Fatal(err)
+	}
+	_, err := Open(path)
+	if err == nil || !strings.Contains(err.Error(), "open it once with write access") {
+		t.Errorf("read-only open of a store with the log in its table: %v", err)
+	}
+}

@@ -419,6 +419,16 @@ func openReadOnly(path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open store %s read-only: its schema version is %d and this build needs %d; open it once with write access to upgrade it", path, v, len(migrations))
 	}
+	// A store written before the audit log moved out of the database
+	// still has it in its table: only a writer moves it.
+	var inTable int
+	if err := db.QueryRow(`SELECT count(*) FROM (SELECT 1 FROM audit LIMIT 1)`).Scan(&inTable); err != nil || inTable != 0 {
+		db.Close()
+		if err == nil {
+			err = errors.New("its audit log is still in the database, where an earlier version kept it; open it once with write access to move it beside the database")
+		}
+		return nil, fmt.Errorf("open store %s read-only: %w", path, err)
+	}
 	a, err := openAuditFiles(path+".audit", true)
 	if err != nil {
 		db.Close()
