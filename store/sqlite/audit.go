@@ -172,15 +172,5 @@ func (s *DB) TamperAudit(tenant string, edit func(rs []store.AuditRecord, a *sto
 	if err := os.Rename(stem+".log.tmp", stem+".log"); err != nil {
 		return err
 	}
-	l, err := s.audit.log(tenant, true)
-	if err != nil {
-		return err
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if err := l.lockFile(true); err != nil {
-		return err
-	}
-	defer l.unlockFile()
-	return l.writeAnchor(a)
+	return s.audit.locked(tenant, true, true, func(l *tenantLog) error { return l.writeAnchor(a) })
 }

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/binary"
@@ -138,6 +139,29 @@ func (a *auditFiles) log(tenant string, create bool) (*tenantLog, error) {
 	}
 	a.logs[tenant] = l
 	return l, nil
+}
+
+// errNoLog: the tenant has never written a record.
+var errNoLog = errors.New("no audit log")
+
+// locked runs fn on the tenant's log, under this process's lock and the
+// cross-process one (lockFile), or returns errNoLog when it has none and
+// create is not set.
+func (a *auditFiles) locked(tenant string, create, exclusive bool, fn func(l *tenantLog) error) error {
+	l, err := a.log(tenant, create)
+	if err != nil {
+		return err
+	}
+	if l == nil {
+		return errNoLog
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.lockFile(exclusive); err != nil {
+		return err
+	}
+	defer l.unlockFile()
+	return fn(l)
 }
 
 func (l *tenantLog) open(writable, create bool) error {
@@ -431,27 +455,18 @@ func (l *tenantLog) writeAnchor(a store.AuditAnchor) error {
 
 // tailOf returns the tenant's last record.
 func (a *auditFiles) tailOf(tenant string) (store.AuditRecord, error) {
-	l, err := a.log(tenant, false)
-	if err != nil || l == nil {
-		return store.AuditRecord{}, notFoundOr(err)
+	var tail store.AuditRecord
+	err := a.locked(tenant, false, false, func(l *tenantLog) error {
+		if !l.has {
+			return errNoLog
+		}
+		tail = l.tail
+		return nil
+	})
+	if errors.Is(err, errNoLog) {
+		err = store.ErrNotFound
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if err := l.lockFile(false); err != nil {
-		return store.AuditRecord{}, err
-	}
-	defer l.unlockFile()
-	if !l.has {
-		return store.AuditRecord{}, store.ErrNotFound
-	}
-	return l.tail, nil
-}
-
-func notFoundOr(err error) error {
-	if err == nil {
-		return store.ErrNotFound
-	}
-	return err
+	return tail, err
 }
 
 // appendRecords appends rs (grouped by tenant, in order): every tenant's
@@ -568,32 +583,27 @@ func (a *auditFiles) appendRecords(rs []store.AuditRecord) error {
 // reached when the read began (appends made meanwhile are not seen; a
 // prune meanwhile does not disturb it: the read holds the file it began).
 func (a *auditFiles) records(ctx context.Context, tenant string, fn func(store.AuditRecord) error) error {
-	l, err := a.log(tenant, false)
-	if err != nil || l == nil {
-		return err
-	}
-	l.mu.Lock()
-	if err := l.lockFile(false); err != nil {
-		l.mu.Unlock()
-		return err
-	}
-	f, err := os.Open(l.stem + ".log")
-	end := l.end
-	if err == nil {
+	var f *os.File
+	var end int64
+	err := a.locked(tenant, false, false, func(l *tenantLog) error {
 		// The file opened must be the one read to end.
-		var a, b os.FileInfo
-		if a, err = f.Stat(); err == nil {
-			if b, err = l.f.Stat(); err == nil && !os.SameFile(a, b) {
-				err = errors.New("replaced while opened")
-			}
+		o, err := os.Open(l.stem + ".log")
+		if err != nil {
+			return err
 		}
+		oi, err1 := o.Stat()
+		li, err2 := l.f.Stat()
+		if err := errors.Join(err1, err2); err != nil || !os.SameFile(oi, li) {
+			o.Close()
+			return cmp.Or(err, errors.New("replaced while opened"))
+		}
+		f, end = o, l.end
+		return nil
+	})
+	if errors.Is(err, errNoLog) {
+		return nil
 	}
-	l.unlockFile()
-	l.mu.Unlock()
 	if err != nil {
-		if f != nil {
-			f.Close()
-		}
 		return fmt.Errorf("audit log of %s: %w", tenant, err)
 	}
 	defer f.Close()
@@ -622,17 +632,15 @@ func (a *auditFiles) records(ctx context.Context, tenant string, fn func(store.A
 }
 
 func (a *auditFiles) anchor(tenant string) (store.AuditAnchor, error) {
-	l, err := a.log(tenant, false)
-	if err != nil || l == nil {
-		return store.AuditAnchor{}, err
+	var anc store.AuditAnchor
+	err := a.locked(tenant, false, false, func(l *tenantLog) (err error) {
+		anc, err = l.readAnchor()
+		return err
+	})
+	if errors.Is(err, errNoLog) {
+		err = nil
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if err := l.lockFile(false); err != nil {
-		return store.AuditAnchor{}, err
-	}
-	defer l.unlockFile()
-	return l.readAnchor()
+	return anc, err
 }
 
 // prune rewrites the tenant's log without its records through seq (a new
@@ -641,16 +649,15 @@ func (a *auditFiles) prune(tenant string, through int64) error {
 	if a.readOnly {
 		return ErrReadOnly
 	}
-	l, err := a.log(tenant, false)
-	if err != nil || l == nil {
-		return err
+	err := a.locked(tenant, false, true, func(l *tenantLog) error { return l.prune(through) })
+	if errors.Is(err, errNoLog) {
+		err = nil
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if err := l.lockFile(true); err != nil {
-		return err
-	}
-	defer l.unlockFile()
+	return err
+}
+
+func (l *tenantLog) prune(through int64) error {
+	tenant := l.tenant
 	tmp, err := os.CreateTemp(filepath.Dir(l.stem), filepath.Base(l.stem)+".prune-*")
 	if err != nil {
 		return fmt.Errorf("prune audit log of %s: %w", tenant, err)
@@ -814,16 +821,13 @@ func (a *auditFiles) recover(ctx context.Context) error {
 }
 
 func (a *auditFiles) recoverTenant(ctx context.Context, tenant string) error {
-	l, err := a.log(tenant, true)
-	if err != nil {
-		return err
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if err := l.lockFile(true); err != nil {
-		return err
-	}
-	defer l.unlockFile()
+	return a.locked(tenant, true, true, func(l *tenantLog) error { return l.catchUp() })
+}
+
+// catchUp moves the anchor to the records after it that continue its
+// chain (recover).
+func (l *tenantLog) catchUp() error {
+	tenant := l.tenant
 	anc, err := l.readAnchor()
 	if err != nil || !l.has || anc.Seq >= l.tail.Seq {
 		return err
