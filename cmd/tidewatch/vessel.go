@@ -167,7 +167,12 @@ func printProfile(w io.Writer, p *risk.Profile) {
 		fmt.Fprint(w, " none")
 	}
 	for _, l := range p.Lists {
-		fmt.Fprintf(w, " %s@%s", l.List, l.Published)
+		// The version's id, as everywhere else (sanctions.VersionID),
+		// with its date when the id does not carry it.
+		fmt.Fprintf(w, " %s", l.ID)
+		if l.Published != "" && !strings.Contains(l.ID, "@"+l.Published) {
+			fmt.Fprintf(w, " (%s)", l.Published)
+		}
 	}
 	fmt.Fprintf(w, "\nAIS: %d positions received, %d kept, on %d of %d days; %d events in the window\n", p.Coverage.Fixes, p.Coverage.Points, p.Coverage.Days, p.Coverage.Window, len(p.Events))
 }
