@@ -162,6 +162,9 @@ func printProfile(w io.Writer, p *risk.Profile) {
 			fmt.Fprintf(w, "         %s %s\n", ev.Ref, termtext.Safe(ev.Text))
 		}
 	}
+	for _, n := range p.NearMisses {
+		fmt.Fprintf(w, "  NEAR MISS (not a match, no points; review): %s: %s\n", termtext.Safe(n.Query), termtext.Safe(n.Message))
+	}
 	fmt.Fprintf(w, "lists consulted:")
 	if len(p.Lists) == 0 {
 		fmt.Fprint(w, " none")
