@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"html"
 	"regexp"
 	"strconv"
 	"strings"
@@ -282,4 +283,25 @@ func TestPrintCSS(t *testing.T) {
 func jsonString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// A near miss (a listed vessel's name, another IMO) is shown under the
+// list hits, apart from them, and the report still says no list matched.
+func TestReportNearMiss(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	const msg = "name of listed vessel CHON MA SAN (ofac-sdn:23729), IMO differs: query 9811000, listed 8660313"
+	in := risk.Input{IMO: 9811000, AsOf: t0, WindowStart: t0.Add(-time.Hour), Lists: []risk.ListVersion{{List: "ofac-sdn", ID: "ofac-sdn@sha256-54e0823e", Published: "2024-05-03"}},
+		NearMisses: []risk.NearMiss{{About: "vessel", Query: `name "CHON MA SAN"`, Kind: "imo_differs", EntityID: "ofac-sdn:23729", Name: "CHON MA SAN",
+			Score: 0.85, NameScore: 1, QueryIMO: "IMO9811000", ListedIMO: "IMO8660313", Message: msg}}}
+	var buf bytes.Buffer
+	if err := Write(&buf, Input{Profile: risk.Assess(in, risk.DefaultConfig)}); err != nil {
+		t.Fatal(err)
+	}
+	page := html.UnescapeString(buf.String())
+	if !strings.Contains(page, "no match; 1 near miss, a listed vessel's name with another IMO, not a match") {
+		t.Errorf("the summary does not say there is a near miss: %s", page[strings.Index(page, "Screened"):][:400])
+	}
+	if !strings.Contains(page, `id="near-misses"`) || !strings.Contains(page, `name "CHON MA SAN": `+msg) || !strings.Contains(page, `id="no-hits"`) {
+		t.Errorf("the report lacks the near miss:\n%s", page[strings.Index(page, `id="list-hits"`):][:1500])
+	}
 }

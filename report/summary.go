@@ -152,6 +152,9 @@ func (s *summariser) checked() []string {
 		if len(p.Hits) > 0 {
 			hits = plural(len(p.Hits), "match", "matches") + " (Sanctions lists, below)"
 		}
+		if n := len(p.NearMisses); n > 0 {
+			hits += "; " + plural(n, "near miss", "near misses") + ", a listed vessel's name with another IMO, not a match (Sanctions lists, below)"
+		}
 		out = append(out, fmt.Sprintf("Screened %s against %s in force on %s (%s): %s.", andList(what), plural(len(p.Lists), "list", "lists"), dateText(p.AsOf), strings.Join(ls, "; "), hits))
 	}
 	c := p.Coverage

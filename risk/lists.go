@@ -66,21 +66,37 @@ func NewScreener(merged []*sanctions.Entity) *Screener { return &Screener{ix: sc
 // (with its IMO, so a listed ship of the same name but another IMO scores
 // low and says why).
 func (s *Screener) Vessel(about string, imo, mmsi uint32, names []string) []ListHit {
+	hits, _ := s.VesselNearMisses(about, imo, mmsi, names)
+	return hits
+}
+
+// VesselNearMisses is Vessel that also gives the near misses: listed
+// vessels a name the vessel used matches while their IMO differs from
+// its IMO (screen.NearMiss), each once, none that is also a hit.
+func (s *Screener) VesselNearMisses(about string, imo, mmsi uint32, names []string) ([]ListHit, []NearMiss) {
 	var out []ListHit
+	var near []NearMiss
 	seen := map[string]bool{}
 	add := func(q screen.Query, label string) {
 		q.Type = "vessel"
 		q, _ = q.Sanitised()
-		res, err := s.ix.Search(q, screen.Options{Limit: 3})
+		if q.Validate() != nil {
+			return
+		}
+		ans, err := s.ix.Screen(q, screen.Options{Limit: 3})
 		if err != nil {
 			return
 		}
-		for _, r := range res {
+		for _, r := range ans.Results {
 			if !r.Match || seen[r.Entity.ID] {
 				continue
 			}
 			seen[r.Entity.ID] = true
 			out = append(out, hit(about, label, r))
+		}
+		for _, n := range ans.NearMisses {
+			near = append(near, NearMiss{About: about, Query: label, Kind: n.Kind, EntityID: n.Entity.ID, Name: n.Entity.Name, MatchedName: n.MatchedName,
+				Score: n.Score, NameScore: n.NameScore, QueryIMO: "IMO" + n.QueryIMO, ListedIMO: "IMO" + n.ListedIMO, Message: n.Message})
 		}
 	}
 	if imo != 0 || mmsi != 0 {
@@ -106,7 +122,16 @@ func (s *Screener) Vessel(about string, imo, mmsi uint32, names []string) []List
 		}
 		add(q, "name "+strconv.Quote(n))
 	}
-	return out
+	// A listed vessel that another name or identifier found is a hit,
+	// not a near miss; one found by two names is one near miss.
+	kept := near[:0]
+	for _, n := range near {
+		if !seen[n.EntityID] {
+			seen[n.EntityID] = true
+			kept = append(kept, n)
+		}
+	}
+	return out, kept
 }
 
 // Party screens a company.

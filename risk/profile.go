@@ -91,6 +91,27 @@ type Input struct {
 	Claims []Claim
 	// RequiredLists must all have a version in force for an accept.
 	RequiredLists []string
+	// NearMisses are listed vessels whose name the vessel used but whose
+	// IMO is not the vessel's (screen.NearMiss): shown, never scored.
+	NearMisses []NearMiss
+}
+
+// NearMiss is a listed vessel whose name the vessel used (a match on the
+// name alone) while its IMO differs from the vessel's: no list hit and no
+// points (ships share names), shown for the reviewer because a ship
+// taking a listed ship's name is how identities are stolen.
+type NearMiss struct {
+	About       string  `json:"about"` // "vessel"
+	Query       string  `json:"query"` // the name the vessel used, quoted
+	Kind        string  `json:"kind"`  // imo_differs
+	EntityID    string  `json:"entity_id"`
+	Name        string  `json:"name"`
+	MatchedName string  `json:"matched_name"`
+	Score       float64 `json:"score"`
+	NameScore   float64 `json:"name_score"`
+	QueryIMO    string  `json:"query_imo"`
+	ListedIMO   string  `json:"listed_imo"`
+	Message     string  `json:"message"`
 }
 
 // Claim is another MMSI's use of the vessel's IMO.
@@ -170,17 +191,20 @@ type Profile struct {
 	// Missing says what the evidence lacks: why a profile is
 	// insufficient_evidence, or what a refer or decline was decided
 	// without.
-	Missing    []string      `json:"missing,omitempty"`
-	Bands      [2]float64    `json:"bands"` // refer_at, decline_at
-	Factors    []Factor      `json:"factors"`
-	Identity   []Observation `json:"identity"`
-	Events     []EventRef    `json:"events"`
-	Hits       []ListHit     `json:"list_hits"`
-	Lists      []ListVersion `json:"lists_consulted"`
-	Parties    []Party       `json:"parties,omitempty"`
-	Coverage   Coverage      `json:"coverage"`
-	Claims     []Claim       `json:"claims,omitempty"`
-	ConfigHash string        `json:"config_hash"`
+	Missing  []string      `json:"missing,omitempty"`
+	Bands    [2]float64    `json:"bands"` // refer_at, decline_at
+	Factors  []Factor      `json:"factors"`
+	Identity []Observation `json:"identity"`
+	Events   []EventRef    `json:"events"`
+	Hits     []ListHit     `json:"list_hits"`
+	Lists    []ListVersion `json:"lists_consulted"`
+	Parties  []Party       `json:"parties,omitempty"`
+	Coverage Coverage      `json:"coverage"`
+	Claims   []Claim       `json:"claims,omitempty"`
+	// NearMisses: no hit, no points; absent when none (so the hash of a
+	// profile without one is what it was).
+	NearMisses []NearMiss `json:"near_misses,omitempty"`
+	ConfigHash string     `json:"config_hash"`
 }
 
 // EventRef is an event in the window with its reference.
@@ -202,7 +226,7 @@ func Assess(in Input, cfg Config) Profile {
 	start := in.WindowStart
 	p := Profile{IMO: in.IMO, AsOf: in.AsOf.UTC(), WindowStart: start.UTC(), Bands: [2]float64{cfg.ReferAt, cfg.DeclineAt},
 		Hits: append([]ListHit(nil), in.Hits...), Lists: in.Lists, Parties: in.Parties, Coverage: in.Coverage, ConfigHash: cfg.Hash(), BuildYear: in.BuildYear,
-		Claims: in.Claims}
+		Claims: in.Claims, NearMisses: in.NearMisses}
 	if p.Hits == nil {
 		p.Hits = []ListHit{}
 	}

@@ -64,7 +64,7 @@ func TestListIDsUnique(t *testing.T) {
 			}
 		}
 	}
-	eu := dataset(t, "eu@2025-12-17-e615d3ab")
+	eu := dataset(t, "eu@sha256-e615d3ab")
 	for _, id := range []string{"eu:XIII.B:8606173", "eu:XIII.A:YUN-HO-JIN", "eu:XIV.B:MIN-NING-DE-YOU-078", "eu:XIII.B:SHANGHAI-DONGFENG-SHIPPING-CO-LTD"} {
 		byID(t, eu.Entities, id)
 	}
@@ -73,7 +73,7 @@ func TestListIDsUnique(t *testing.T) {
 // Diffing the EU list against itself reports nothing (224 changes before
 // its ids were unique).
 func TestEUDiffItself(t *testing.T) {
-	eu := dataset(t, "eu@2025-12-17-e615d3ab")
+	eu := dataset(t, "eu@sha256-e615d3ab")
 	d, err := sanctions.Diff(eu, eu)
 	if err != nil || len(d.Added)+len(d.Removed)+len(d.Changed) != 0 {
 		t.Errorf("EU vs itself: %v, %d added, %d removed, %d changed", err, len(d.Added), len(d.Removed), len(d.Changed))
@@ -144,6 +144,59 @@ func TestVersionIDNotFromModTime(t *testing.T) {
 	}
 	if ids[0] != ids[1] || ids[0] != "uk@sha256-5ed3f2bf" {
 		t.Errorf("ids %v", ids)
+	}
+}
+
+// The same content gets the same version id whatever its files are
+// called: the UK tables in uk_derived/ (shared/data/lists) and in
+// uk_derived_2026-04-29/ (the embedded snapshot), OFAC's sdn.csv and
+// sdn_2024-05-03.csv, the EU file as downloaded and as dated. Before, a
+// date in the file or folder name went into the id, so the command line
+// on shared/data/lists said uk@sha256-5ed3f2bf and the server, on the
+// snapshot, uk@2026-04-29-5ed3f2bf for the same tables. The date in the
+// name is still the version's published date.
+func TestVersionIDSameContentSameName(t *testing.T) {
+	uk := []string{"subjects.csv", "subject_names.csv", "subject_identifiers.csv", "subject_dobs.csv"}
+	for _, c := range []struct {
+		files    []string // suffixes of embedded files
+		names    [2]string
+		id, pub1 string
+	}{
+		{uk, [2]string{"uk_derived/", "uk_derived_2026-04-29/"}, "uk@sha256-5ed3f2bf", ""},
+		{[]string{"sdn_2024-05-03.csv"}, [2]string{"ofac/sdn.csv", "ofac/sdn_2024-05-03.csv"}, "ofac-sdn@sha256-210ca6b4", ""}, // the main table alone,
+		{[]string{euFile}, [2]string{"eu_derived/32017R1509.csv", "eu_derived/" + euFile}, "eu@sha256-e615d3ab", ""},
+		{[]string{"un_consolidated_2026-02-27.xml"}, [2]string{"un/consolidated.xml", "un/un_consolidated_1999-01-01.xml"}, "un@2026-02-27-66b392a4", "2026-02-27T00:00:09Z"},
+	} {
+		var ids, pubs []string
+		for _, name := range c.names {
+			var files []sanctions.File
+			for _, suffix := range c.files {
+				_, b := embeddedFile(t, suffix)
+				n := name
+				if strings.HasSuffix(name, "/") {
+					n += suffix
+				}
+				files = append(files, memFile(n, b, time.Time{}))
+			}
+			res := sanctions.LoadFiles(files)
+			if len(res.Datasets) != 1 {
+				t.Fatalf("%v: %+v", c.names, res)
+			}
+			ids = append(ids, res.Datasets[0].Version.ID)
+			pubs = append(pubs, res.Datasets[0].Version.Published)
+		}
+		if ids[0] != c.id || ids[1] != c.id {
+			t.Errorf("%s and %s: ids %v, want %s for both", c.names[0], c.names[1], ids, c.id)
+		}
+		// The date in a name is still the published date when the
+		// content has none; a date in the content wins over the name's.
+		if want := c.pub1; want != "" {
+			if pubs[0] != want || pubs[1] != want {
+				t.Errorf("%v: published %v, want %s", c.names, pubs, want)
+			}
+		} else if pubs[0] != "" || pubs[1] == "" {
+			t.Errorf("%v: published %q and %q", c.names, pubs[0], pubs[1])
+		}
 	}
 }
 

@@ -68,11 +68,11 @@ func TestEmbeddedVersions(t *testing.T) {
 	}{
 		"un@2026-02-27-66b392a4":        {"2026-02-27T00:00:09Z", 0, 273, 730, 0},
 		"un@2025-04-19-929a40ec":        {"2025-04-19T23:00:04Z", 0, 193, 684, 0},
-		"ofac-sdn@2024-05-03-54e0823e":  {"2024-05-03", 851, 6884, 6854, 376},
-		"ofac-cons@2025-12-19-acfe53c5": {"2025-12-19", 0, 363, 79, 0},
+		"ofac-sdn@sha256-54e0823e":      {"2024-05-03", 851, 6884, 6854, 376},
+		"ofac-cons@sha256-acfe53c5":     {"2025-12-19", 0, 363, 79, 0},
 		"ofac-cons@2025-03-28-ce9a9a18": {"2025-03-28T00:00:00Z", 0, 363, 80, 0},
-		"uk@2026-04-29-5ed3f2bf":        {"2026-04-29", 632, 1531, 3883, 0},
-		"eu@2025-12-17-e615d3ab":        {"2025-12-17", 75, 94, 157, 0},
+		"uk@sha256-5ed3f2bf":            {"2026-04-29", 632, 1531, 3883, 0},
+		"eu@sha256-e615d3ab":            {"2025-12-17", 75, 94, 157, 0},
 	}
 	if len(res.Datasets) != len(want) {
 		t.Errorf("got %d versions, want %d", len(res.Datasets), len(want))
@@ -100,7 +100,7 @@ func TestEmbeddedVersions(t *testing.T) {
 // The acceptance check: all 105 DPRK-programme vessels of the
 // 2024-05-03 SDN file are read with their IMO numbers.
 func TestOFACDPRKVessels(t *testing.T) {
-	d := dataset(t, "ofac-sdn@2024-05-03-54e0823e")
+	d := dataset(t, "ofac-sdn@sha256-54e0823e")
 	vessels := find(d.Entities, func(e *sanctions.Entity) bool { return e.Type == sanctions.Vessel && e.HasProgramme("DPRK") })
 	if len(vessels) != 105 {
 		t.Fatalf("%d DPRK vessels, want 105", len(vessels))
@@ -153,7 +153,7 @@ func TestOFACDPRKVessels(t *testing.T) {
 }
 
 func TestOFACRemarksFields(t *testing.T) {
-	d := dataset(t, "ofac-sdn@2024-05-03-54e0823e")
+	d := dataset(t, "ofac-sdn@sha256-54e0823e")
 	withMMSI := find(d.Entities, func(e *sanctions.Entity) bool { return len(e.IDs(sanctions.SchemeMMSI)) > 0 })
 	if len(withMMSI) < 150 {
 		t.Errorf("%d entities with MMSI, want >= 150 (154 remarks carry one)", len(withMMSI))
@@ -219,7 +219,7 @@ func TestUNEntities(t *testing.T) {
 }
 
 func TestUKAndEU(t *testing.T) {
-	uk := dataset(t, "uk@2026-04-29-5ed3f2bf")
+	uk := dataset(t, "uk@sha256-5ed3f2bf")
 	dprk := countTypes(find(uk.Entities, (*sanctions.Entity).IsDPRK))
 	if dprk != [3]int{37, 86, 138} {
 		t.Errorf("UK DPRK vessels/orgs/persons %v, want [37 86 138]", dprk)
@@ -228,7 +228,7 @@ func TestUKAndEU(t *testing.T) {
 	if petrel.Name != "Petrel 8" || petrel.ShipIMO() != "9562233" {
 		t.Errorf("DPR0075: %+v", petrel)
 	}
-	eu := dataset(t, "eu@2025-12-17-e615d3ab")
+	eu := dataset(t, "eu@sha256-e615d3ab")
 	chol := byID(t, eu.Entities, "eu:XIII.B:8606173")
 	if chol.Name != "Chol Ryong" {
 		t.Errorf("EU name %q", chol.Name)
@@ -256,7 +256,7 @@ func TestUKAndEU(t *testing.T) {
 // delisted between them).
 func TestOFACXMLMatchesCSV(t *testing.T) {
 	x := dataset(t, "ofac-cons@2025-03-28-ce9a9a18")
-	c := dataset(t, "ofac-cons@2025-12-19-acfe53c5")
+	c := dataset(t, "ofac-cons@sha256-acfe53c5")
 	d, err := sanctions.Diff(x, c)
 	if err != nil {
 		t.Fatal(err)
@@ -339,7 +339,7 @@ func TestUNDiff(t *testing.T) {
 	if len(same.Added)+len(same.Removed)+len(same.Changed) != 0 {
 		t.Errorf("self-diff not empty")
 	}
-	if _, err := sanctions.Diff(dataset(t, "un@2026-02-27-66b392a4"), dataset(t, "eu@2025-12-17-e615d3ab")); err == nil {
+	if _, err := sanctions.Diff(dataset(t, "un@2026-02-27-66b392a4"), dataset(t, "eu@sha256-e615d3ab")); err == nil {
 		t.Error("diff across lists accepted")
 	}
 }

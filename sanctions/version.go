@@ -328,7 +328,7 @@ func Load(b Bundle, retrieved time.Time) (*Dataset, error) {
 		v.Published = b.DateHint
 		v.PublishedFrom = "file name"
 	}
-	v.ID = versionID(b.List, b.DateHint, published, v.SHA256)
+	v.ID = VersionID(b.List, published, v.SHA256)
 	uniqueIDs(ds.Entities, b.MainFile().Name, &v.Problems)
 	for _, e := range ds.Entities {
 		v.Counts[e.Type]++
@@ -361,20 +361,22 @@ func uniqueIDs(es []*Entity, file string, probs *Problems) {
 	}
 }
 
-// versionID names a version by its publication date and content hash:
-// "un@2026-02-27-66b392a4" with the date from the content (UN
-// dateGenerated, OFAC Publish_Date) or, failing that, from the file or
-// folder name; "uk@sha256-5ed3f2bf" when neither gives one. Never from a
-// file's modification time: the same content always gets the same id.
-func versionID(list, dateHint string, published time.Time, sha string) string {
-	date := dateHint
-	if !published.IsZero() {
-		date = published.UTC().Format("2006-01-02")
+// VersionID names a version of a list, and is the one place version names
+// are made (the command line, the server, its API and the reports all show
+// the ID it gives): "un@2026-02-27-66b392a4" when the content carries its
+// publication date (UN dateGenerated, OFAC XML Publish_Date), else
+// "uk@sha256-5ed3f2bf". Only the content counts: a date in the file or
+// folder name is the version's Published date (shown beside the id, and
+// what orders undated versions) but not part of its name, since the same
+// file is found under many names (uk_derived/ beside the repository,
+// uk_derived_2026-04-29/ in the embedded snapshot, a download's temporary
+// name). Nor is a file's modification time. The same content always gets
+// the same id, wherever it was read from.
+func VersionID(list string, published time.Time, sha string) string {
+	if published.IsZero() {
+		return fmt.Sprintf("%s@sha256-%s", list, sha[:min(len(sha), 8)])
 	}
-	if date == "" {
-		return fmt.Sprintf("%s@sha256-%s", list, sha[:8])
-	}
-	return fmt.Sprintf("%s@%s-%s", list, date, sha[:8])
+	return fmt.Sprintf("%s@%s-%s", list, published.UTC().Format("2006-01-02"), sha[:min(len(sha), 8)])
 }
 
 // dateInPath finds a YYYY-MM-DD date in the file name, or failing that in

@@ -116,6 +116,36 @@ type Answer struct {
 	Query    Query     `json:"query"`
 	Results  []Result  `json:"results"`
 	Warnings []Warning `json:"warnings,omitempty"`
+	// NearMisses are listed vessels the query's name alone matches but
+	// whose IMO the query's contradicts: below the threshold, so not in
+	// Results unless Options.All, and listed here whatever the options.
+	NearMisses []NearMiss `json:"near_misses,omitempty"`
+}
+
+// NearMiss kinds.
+const (
+	// NearMissIMODiffers: the query's name is a listed vessel's name (a
+	// match on the name alone) and its valid ship IMO is not the listed
+	// one. Ships share names legitimately, so it is no match; but a ship
+	// taking a sanctioned ship's name is how identities are stolen, so
+	// the reviewer is shown it.
+	NearMissIMODiffers = "imo_differs"
+)
+
+// NearMiss is a listed entity the query comes close to without matching,
+// for a reviewer to look at; it changes no score and is never a match.
+type NearMiss struct {
+	Kind   string            // NearMissIMODiffers
+	Entity *sanctions.Entity // the listed vessel
+	// Score is the entity's score for the query (below the threshold),
+	// NameScore the name's alone (at or above it).
+	Score, NameScore float64
+	MatchedName      string // the listed name (or alias, former name) the query's name matched
+	QueryIMO         string // seven digits
+	ListedIMO        string // seven digits
+	// Message says it in a line: "name of listed vessel CHON MA SAN
+	// (ofac-sdn:23729), IMO differs: query 9811000, listed 8660313".
+	Message string
 }
 
 // Options tune a search.
@@ -457,6 +487,9 @@ func (ix *Index) Screen(q Query, opt Options) (Answer, error) {
 		}
 		r := Result{Entity: ent, Score: round3(score), MatchedName: h.name}
 		r.Match = r.Score >= opt.Threshold
+		if imoDiffers && !r.Match && round3(h.nameOnly) >= opt.Threshold {
+			ans.NearMisses = append(ans.NearMisses, imoNearMiss(ent, r.Score, round3(h.nameOnly), h.name, shipIMO, listedIMO))
+		}
 		if !r.Match && !opt.All {
 			continue
 		}
@@ -491,7 +524,36 @@ func (ix *Index) Screen(q Query, opt Options) (Answer, error) {
 		out = out[:opt.Limit]
 	}
 	ans.Results = out
+	if len(ans.NearMisses) > 1 {
+		sort.Slice(ans.NearMisses, func(i, j int) bool {
+			a, b := ans.NearMisses[i], ans.NearMisses[j]
+			if a.NameScore != b.NameScore {
+				return a.NameScore > b.NameScore
+			}
+			return a.Entity.ID < b.Entity.ID
+		})
+		if len(ans.NearMisses) > opt.Limit {
+			ans.NearMisses = ans.NearMisses[:opt.Limit]
+		}
+	}
 	return ans, nil
+}
+
+// imoNearMiss is a listed vessel whose name the query's matches and whose
+// IMO differs from the query's valid one.
+func imoNearMiss(ent *sanctions.Entity, score, nameScore float64, matched string, queryIMO int, listedIMO string) NearMiss {
+	q := strconv.Itoa(queryIMO)
+	what := "name of"
+	if nameScore < 1 {
+		what = fmt.Sprintf("name close (%.2f) to", nameScore)
+	}
+	as := ""
+	if matched != ent.Name {
+		as = "; as " + matched // an alias or former name
+	}
+	msg := fmt.Sprintf("%s listed vessel %s (%s%s), IMO differs: query %s, listed %s", what, ent.Name, ent.ID, as, q, listedIMO)
+	return NearMiss{Kind: NearMissIMODiffers, Entity: ent, Score: score, NameScore: nameScore, MatchedName: matched,
+		QueryIMO: q, ListedIMO: listedIMO, Message: msg}
 }
 
 // nameAlternatives is the name as given, then, when it holds brackets,

@@ -48,10 +48,8 @@ func TestRomanisationOnlyForKoreanNames(t *testing.T) {
 			// variant that changed a word the key drops (a legal form:
 			// LLC as RLC) or that is one of the entity's own names as
 			// written (an alias spelt so) is no test of folding.
-			// Names past 64 letters are compared on their first 64
-			// (names.Similarity) and are left out too.
 			vk := keyFor(v, typ)
-			if vk.Raw == keyFor(name, typ).Raw || len(vk.Raw) > 64 {
+			if vk.Raw == keyFor(name, typ).Raw {
 				continue
 			}
 			own := false
@@ -184,5 +182,70 @@ func TestZeroIMOSaysSo(t *testing.T) {
 	_, err := ix.Screen(Query{IMO: "0000000"}, Options{})
 	if !errors.Is(err, ErrEmptyQuery) || !strings.Contains(err.Error(), "all zeros") {
 		t.Errorf("%v", err)
+	}
+}
+
+// TestLongNamesComparedWhole: a listed organization or person name of more
+// than 64 letters with one letter changed after the 64th is not the same
+// name. Before, names were compared on their first 64 bytes, so every such
+// variant scored 1.000.
+func TestLongNamesComparedWhole(t *testing.T) {
+	ix, ents := embeddedIndex(t)
+	var n, exact int
+	var bad []string
+	for _, e := range ents {
+		if e.Type != sanctions.Organization && e.Type != sanctions.Person {
+			continue
+		}
+		name := strings.ToUpper(e.Name)
+		k := keyFor(name, e.Type)
+		if len(k.Raw) <= 70 || strings.ContainsAny(name, "0123456789([") {
+			continue
+		}
+		// Change the last letter of the name's last word that is not
+		// a legal form, X for a letter or Q for an X.
+		i := strings.LastIndexFunc(name, func(r rune) bool { return r >= 'A' && r <= 'Z' })
+		if i < 0 {
+			continue
+		}
+		c := byte('X')
+		if name[i] == 'X' {
+			c = 'Q'
+		}
+		v := name[:i] + string(c) + name[i+1:]
+		vk := keyFor(v, e.Type)
+		if vk.Raw == k.Raw || len(vk.Raw) <= 64 {
+			continue // the change fell in a dropped word (a legal form)
+		}
+		own := false
+		for _, nm := range e.Names {
+			own = own || keyFor(nm.Value, e.Type).RawSorted == vk.RawSorted
+		}
+		if own {
+			continue
+		}
+		res, err := ix.Search(Query{Type: string(e.Type), Name: v}, Options{Limit: 50, All: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+		for _, r := range res {
+			if r.Entity.ID == e.ID {
+				if r.Score == 1 {
+					exact++
+					if len(bad) < 5 {
+						bad = append(bad, v)
+					}
+				}
+				break
+			}
+		}
+	}
+	t.Logf("%d long names with their last letter changed; %d still at 1.000", n, exact)
+	if n < 50 {
+		t.Fatalf("only %d long names", n)
+	}
+	if exact != 0 {
+		t.Errorf("%d of %d long names with a letter changed after the 64th score 1.000: %s", exact, n, strings.Join(bad, "; "))
 	}
 }

@@ -195,3 +195,65 @@ func TestIndexMemory(t *testing.T) {
 	}
 	runtime.KeepAlive(ix)
 }
+
+// TestNearMissSameNameOtherIMO: the exact name of a listed ship with
+// another valid IMO is not a match (ships share names; the score stays
+// 0.85, below the threshold) but comes back as a near miss naming both
+// IMO numbers, whatever the options: before, the answer was "No match"
+// and said nothing of the listed ship unless asked for results below the
+// threshold.
+func TestNearMissSameNameOtherIMO(t *testing.T) {
+	ix, _ := embeddedIndex(t)
+	q := Query{Type: "vessel", Name: "CHON MA SAN", IMO: "9811000"} // a valid ship IMO, not listed
+	ans, err := ix.Screen(q, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range ans.Results {
+		if r.Match {
+			t.Errorf("a match: %s %.3f", r.Entity.ID, r.Score)
+		}
+	}
+	if len(ans.NearMisses) != 1 {
+		t.Fatalf("near misses %+v", ans.NearMisses)
+	}
+	nm := ans.NearMisses[0]
+	want := "name of listed vessel CHON MA SAN (" + nm.Entity.ID + "), IMO differs: query 9811000, listed 8660313"
+	if nm.Kind != NearMissIMODiffers || nm.Entity.Name != "CHON MA SAN" || nm.QueryIMO != "9811000" || nm.ListedIMO != "8660313" ||
+		nm.NameScore != 1 || nm.Score != 0.85 || nm.Message != want {
+		t.Errorf("near miss %+v, message %q want %q", nm, nm.Message, want)
+	}
+	// The score is what it was: the result below the threshold says 0.85.
+	all, _ := ix.Screen(q, Options{All: true})
+	if len(all.Results) == 0 || all.Results[0].Entity != nm.Entity || all.Results[0].Score != 0.85 || all.Results[0].Match {
+		t.Errorf("results with All: %+v", all.Results)
+	}
+	// No near miss: with the listed IMO (a match), with no IMO (a match
+	// by name), with a name that alone is no match, with an IMO set aside
+	// for its check digit, or for an organization.
+	for _, q := range []Query{
+		{Type: "vessel", Name: "CHON MA SAN", IMO: "8660313"},
+		{Type: "vessel", Name: "CHON MA SAN"},
+		{Type: "vessel", Name: "ZORBA THE GREEK", IMO: "9811000"},
+		{Type: "vessel", Name: "CHON MA SAN", IMO: "9811001"},
+		{Type: "organization", Name: "KOREA ACHIM SHIPPING", IMO: "5405447"},
+	} {
+		a, err := ix.Screen(q, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(a.NearMisses) != 0 {
+			t.Errorf("%+v: near misses %+v", q, a.NearMisses)
+		}
+	}
+	// A near spelling of the listed name says how near.
+	typo, _ := ix.Screen(Query{Type: "vessel", Name: "CHON MA SON", IMO: "9811000"}, Options{})
+	if len(typo.NearMisses) != 1 || !strings.HasPrefix(typo.NearMisses[0].Message, "name close (0.89) to listed vessel CHON MA SAN (") {
+		t.Errorf("typo: %+v", typo.NearMisses)
+	}
+	// A lower threshold makes it a match, and then it is no near miss.
+	low, _ := ix.Screen(q, Options{Threshold: 0.8})
+	if len(low.NearMisses) != 0 || len(low.Results) == 0 || !low.Results[0].Match {
+		t.Errorf("threshold 0.8: %+v %+v", low.Results, low.NearMisses)
+	}
+}

@@ -29,7 +29,7 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("demo exit %d: %s", code, errs)
 	}
 	for _, want := range []string{
-		"ofac-sdn@2024-05-03-54e0823e",
+		"ofac-sdn@sha256-54e0823e",
 		"RYONG GUN BONG",
 		"IMO8606173",
 		"[eu:XIII.B:KOREA-ACHIM-SHIPPING-CO ofac:23707 uk:DPR0144 un:KPe.061]",
@@ -48,6 +48,9 @@ func TestDemo(t *testing.T) {
 		"recommendation: ACCEPT (score 0",
 		"chain intact: true",
 		"cap ledger: 11 published notified deliveries",
+		// The profile names list versions by their ids, as every
+		// other output does (it printed "eu@2025-12-17", no id).
+		"lists consulted: eu@sha256-e615d3ab (2025-12-17) ofac-cons@sha256-acfe53c5 (2025-12-19) ofac-sdn@sha256-54e0823e (2024-05-03) un@2026-02-27-66b392a4",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q", want)
@@ -76,11 +79,11 @@ func TestListsShowEmbedded(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 	// The SDN row: 851 vessels, 6884 orgs, 6854 persons, 376 aircraft.
-	if !regexp.MustCompile(`ofac-sdn\s+ofac-sdn@2024-05-03-54e0823e\s+2024-05-03\s+54e0823efa5e\s+851\s+6884\s+6854\s+376\s+14965\s+0`).MatchString(out) {
+	if !regexp.MustCompile(`ofac-sdn\s+ofac-sdn@sha256-54e0823e\s+2024-05-03\s+54e0823efa5e\s+851\s+6884\s+6854\s+376\s+14965\s+0`).MatchString(out) {
 		t.Errorf("SDN counts missing:\n%s", out)
 	}
 	// DPRK table: 105 vessels, all with IMO.
-	if !regexp.MustCompile(`ofac-sdn\s+ofac-sdn@2024-05-03-54e0823e\s+105\s+105\s+`).MatchString(out) {
+	if !regexp.MustCompile(`ofac-sdn\s+ofac-sdn@sha256-54e0823e\s+105\s+105\s+`).MatchString(out) {
 		t.Errorf("DPRK vessel counts missing:\n%s", out)
 	}
 	code, out, _ = tw(t, "lists", "show", "--embedded", "--json")
@@ -107,12 +110,12 @@ func TestListsShowSharedData(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	for _, want := range []string{"un@2026-02-27-66b392a4", "un@2025-04-19-929a40ec", "ofac-sdn@2021-07-07", "uk@", "eu@2025-12-17-e615d3ab"} {
+	for _, want := range []string{"un@2026-02-27-66b392a4", "un@2025-04-19-929a40ec", "ofac-sdn@sha256-d495b9a9", "uk@", "eu@sha256-e615d3ab"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %s", want)
 		}
 	}
-	if !regexp.MustCompile(`ofac-sdn\s+ofac-sdn@2024-05-03-54e0823e\s+105\s+105\s+`).MatchString(out) {
+	if !regexp.MustCompile(`ofac-sdn\s+ofac-sdn@sha256-54e0823e\s+105\s+105\s+`).MatchString(out) {
 		t.Errorf("DPRK vessel counts missing:\n%s", out)
 	}
 }
@@ -382,5 +385,75 @@ func TestPortfolioImportNotXLSX(t *testing.T) {
 	}
 	if _, out, _ := tw(t, "portfolio", "fleet", "club", "--store", st); !strings.Contains(out, "9417115") {
 		t.Fatalf("the fleet does not show the vessel added: %s", out)
+	}
+}
+
+// The command line reading list files (--lists DIR) and the service
+// (a store seeded from the embedded snapshot, as the server is) name the
+// same list content the same way, whatever the files are called: the
+// embedded UK tables sit in uk_derived_2026-04-29/, those beside the
+// repository in uk_derived/, and a download has its own name. Before, the
+// date in a file or folder name went into the version id: uk@sha256-5ed3f2bf
+// on the command line, uk@2026-04-29-5ed3f2bf from the server.
+func TestVersionNamesSameInCLIAndService(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "lists")
+	dated := regexp.MustCompile(`_(19|20)\d\d-\d\d-\d\d`)
+	for _, f := range snapshot.Files() {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := strings.TrimSuffix(strings.TrimPrefix(f.Name, "embedded:"), ".gz")
+		// Two UN files, dated inside; OFAC's consolidated CSV keeps its
+		// dated name, without which its XML, dated inside, would be the
+		// newer version.
+		if !strings.Contains(name, "un_consolidated") && !strings.Contains(name, "cons_") {
+			name = dated.ReplaceAllString(name, "")
+		}
+		p := filepath.Join(dir, filepath.Base(filepath.Dir(name)), filepath.Base(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := func(args ...string) map[string]string {
+		t.Helper()
+		code, out, errs := tw(t, append([]string{"screen", "--json", "--no-audit", "--type", "vessel", "CHON MA SAN"}, args...)...)
+		if code != 0 {
+			t.Fatalf("screen %v: exit %d: %s", args, code, errs)
+		}
+		var res struct {
+			Lists []struct{ ID, List string }
+		}
+		if err := json.Unmarshal([]byte(out), &res); err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]string{}
+		for _, l := range res.Lists {
+			m[l.List] = l.ID
+		}
+		return m
+	}
+	cli := ids("--lists", dir)
+	service := ids("--store", filepath.Join(t.TempDir(), "s.db"), "--create")
+	imported := filepath.Join(t.TempDir(), "i.db")
+	if code, _, errs := tw(t, "lists", "import", "--store", imported, "--create", dir); code != 0 {
+		t.Fatalf("import: %s", errs)
+	}
+	fromImport := ids("--store", imported)
+	if len(cli) != 5 || cli["uk"] != "uk@sha256-5ed3f2bf" {
+		t.Errorf("command line: %v", cli)
+	}
+	for list, id := range cli {
+		if service[list] != id || fromImport[list] != id {
+			t.Errorf("%s: %s on the command line, %s from the service on the embedded snapshot, %s from the service on the same files", list, id, service[list], fromImport[list])
+		}
 	}
 }

@@ -243,6 +243,7 @@ func printResults(w io.Writer, r app.ScreenResult) {
 	}
 	if len(r.Matches) == 0 {
 		fmt.Fprintf(w, "No match at or above %.2f. (--all shows the nearest names.)\n", r.Threshold)
+		printNearMisses(w, r.NearMisses)
 		return
 	}
 	for i, m := range r.Matches {
@@ -259,6 +260,17 @@ func printResults(w io.Writer, r app.ScreenResult) {
 		}
 	}
 	fmt.Fprintf(w, "\n%d match(es) at or above %.2f.\n", matches, r.Threshold)
+	printNearMisses(w, r.NearMisses)
+}
+
+// printNearMisses shows the listed vessels whose name the query has but
+// not its IMO: no match, but what a reviewer must see.
+func printNearMisses(w io.Writer, nms []app.NearMiss) {
+	for _, n := range nms {
+		fmt.Fprintf(w, "\nNEAR MISS (not a match; review): %s\n", termtext.Safe(n.Message))
+		fmt.Fprintf(w, "   score %.3f, the name alone %.3f; lists %s\n", n.Score, n.NameScore, termtext.Safe(strings.Join(n.Sources, " ")))
+		fmt.Fprintf(w, "   - ships share names, but one taking a listed ship's name is how identities are stolen: check the IMO and the ship's history\n")
+	}
 }
 
 // screenBatch screens a CSV of queries on every core, writing results in

@@ -267,3 +267,53 @@ func TestScreenCLIIndexCache(t *testing.T) {
 		t.Errorf("after the second command: %v", again)
 	}
 }
+
+// A listed ship's exact name with another valid IMO is no match, but the
+// command line shows it as a near miss naming both IMO numbers, on one
+// query (text and JSON) and in a batch (CSV and JSON lines); the score is
+// unchanged (0.850 with --all). Before, the answer was "No match".
+func TestScreenNearMissCLI(t *testing.T) {
+	const msg = "name of listed vessel CHON MA SAN (ofac-sdn:23729), IMO differs: query 9811000, listed 8660313"
+	code, out, errs := tw(t, "screen", "--embedded", "--no-audit", "--type", "vessel", "--imo", "9811000", "CHON MA SAN")
+	if code != 0 || !strings.Contains(out, "No match at or above 0.86") || !strings.Contains(out, "NEAR MISS (not a match; review): "+msg) {
+		t.Errorf("exit %d:\n%s%s", code, out, errs)
+	}
+	_, out, _ = tw(t, "screen", "--embedded", "--no-audit", "--all", "--type", "vessel", "--imo", "9811000", "CHON MA SAN")
+	if !strings.Contains(out, "below threshold  0.850  ofac-sdn:23729") || !strings.Contains(out, "NEAR MISS") {
+		t.Errorf("--all:\n%s", out)
+	}
+	_, out, _ = tw(t, "screen", "--embedded", "--no-audit", "--json", "--type", "vessel", "--imo", "9811000", "CHON MA SAN")
+	var res struct {
+		Results    []json.RawMessage
+		NearMisses []struct{ Kind, Entity, QueryIMO, ListedIMO, Message string } `json:"near_misses"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || len(res.Results) != 0 || len(res.NearMisses) != 1 || res.NearMisses[0].Message != msg || res.NearMisses[0].Kind != "imo_differs" {
+		t.Errorf("json: %v %s", err, out)
+	}
+	// With the listed IMO: a match and no near miss.
+	_, out, _ = tw(t, "screen", "--embedded", "--no-audit", "--type", "vessel", "--imo", "8660313", "CHON MA SAN")
+	if strings.Contains(out, "NEAR MISS") || !strings.Contains(out, "MATCH") {
+		t.Errorf("listed IMO:\n%s", out)
+	}
+
+	dir := t.TempDir()
+	in := filepath.Join(dir, "fleet.csv")
+	os.WriteFile(in, []byte("IMO,Name\n9811000,CHON MA SAN\n8660313,CHON MA SAN\n"), 0o644)
+	csvOut := filepath.Join(dir, "r.csv")
+	if code, _, errs := tw(t, "screen", "--embedded", "--no-audit", "--in", in, "--out", csvOut); code != 0 {
+		t.Fatalf("batch: %s", errs)
+	}
+	b, _ := os.ReadFile(csvOut)
+	rows := strings.Split(strings.TrimSpace(string(b)), "\r\n")
+	if len(rows) != 3 || !strings.HasSuffix(rows[0], ",error,near_misses") || !strings.Contains(rows[1], ",no,") || !strings.HasSuffix(rows[1], `,"`+msg+`"`) ||
+		!strings.Contains(rows[2], ",yes,") || !strings.HasSuffix(rows[2], ",") {
+		t.Errorf("CSV:\n%s", b)
+	}
+	jl := filepath.Join(dir, "r.jsonl")
+	tw(t, "screen", "--embedded", "--no-audit", "--in", in, "--out", jl)
+	b, _ = os.ReadFile(jl)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"near_misses":[{"kind":"imo_differs"`) || !strings.Contains(lines[0], msg) || strings.Contains(lines[1], "near_misses") {
+		t.Errorf("JSON lines:\n%s", b)
+	}
+}

@@ -162,12 +162,20 @@ func printProfile(w io.Writer, p *risk.Profile) {
 			fmt.Fprintf(w, "         %s %s\n", ev.Ref, termtext.Safe(ev.Text))
 		}
 	}
+	for _, n := range p.NearMisses {
+		fmt.Fprintf(w, "  NEAR MISS (not a match, no points; review): %s: %s\n", termtext.Safe(n.Query), termtext.Safe(n.Message))
+	}
 	fmt.Fprintf(w, "lists consulted:")
 	if len(p.Lists) == 0 {
 		fmt.Fprint(w, " none")
 	}
 	for _, l := range p.Lists {
-		fmt.Fprintf(w, " %s@%s", l.List, l.Published)
+		// The version's id, as everywhere else (sanctions.VersionID),
+		// with its date when the id does not carry it.
+		fmt.Fprintf(w, " %s", l.ID)
+		if l.Published != "" && !strings.Contains(l.ID, "@"+l.Published) {
+			fmt.Fprintf(w, " (%s)", l.Published)
+		}
 	}
 	fmt.Fprintf(w, "\nAIS: %d positions received, %d kept, on %d of %d days; %d events in the window\n", p.Coverage.Fixes, p.Coverage.Points, p.Coverage.Days, p.Coverage.Window, len(p.Events))
 }

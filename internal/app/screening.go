@@ -426,8 +426,38 @@ type ScreenResult struct {
 	// digit): they were left out, never used to lower a score.
 	Warnings []screen.Warning `json:"warnings,omitempty"`
 	Matches  []Match          `json:"results"`
+	// NearMisses are listed vessels the query's name matches but whose
+	// IMO differs from the query's: no match, no score changed, shown for
+	// review whatever the threshold and --all (a ship taking a listed
+	// ship's name is how identities are stolen).
+	NearMisses []NearMiss `json:"near_misses,omitempty"`
 	Provenance
 	AuditSeq int64 `json:"audit_seq,omitempty"`
+}
+
+// NearMiss is a listed entity a query comes close to without matching
+// (screen.NearMiss). Kind "imo_differs": the query's name is (or is near)
+// a listed vessel's name and the query's valid ship IMO is not the
+// listed one. It is no match and changes no score: ships share names
+// legitimately; a reviewer decides.
+type NearMiss struct {
+	Kind        string   `json:"kind" doc:"why it is a near miss: imo_differs (the query's name matches a listed vessel's, its IMO is another)"`
+	Entity      string   `json:"entity" doc:"the listed entity's id"`
+	Name        string   `json:"name" doc:"the listed entity's primary name"`
+	MatchedName string   `json:"matched_name" doc:"the listed name, alias or former name the query's name matched"`
+	Score       float64  `json:"score" doc:"the entity's score for the query, below the threshold (the IMO that differs counts against it)"`
+	NameScore   float64  `json:"name_score" doc:"the score of the name alone, at or above the threshold"`
+	QueryIMO    string   `json:"query_imo" doc:"the query's ship IMO, as IMO1234567"`
+	ListedIMO   string   `json:"listed_imo" doc:"the listed ship IMO, as IMO1234567"`
+	Sources     []string `json:"sources" doc:"the listings behind the entity (list:id)"`
+	Programmes  []string `json:"programmes,omitempty"`
+	Message     string   `json:"message" doc:"one line for people: name of listed vessel X (id), IMO differs: query N, listed M"`
+}
+
+func toNearMiss(n screen.NearMiss) NearMiss {
+	m := toMatch(screen.Result{Entity: n.Entity})
+	return NearMiss{Kind: n.Kind, Entity: n.Entity.ID, Name: n.Entity.Name, MatchedName: n.MatchedName, Score: n.Score, NameScore: n.NameScore,
+		QueryIMO: "IMO" + n.QueryIMO, ListedIMO: "IMO" + n.ListedIMO, Sources: m.Sources, Programmes: m.Programmes, Message: n.Message}
 }
 
 // Screen screens one query against the lists in force now.
@@ -443,7 +473,9 @@ func (s *Service) Screen(ctx context.Context, p Principal, q screen.Query, o Scr
 		return ScreenResult{}, err
 	}
 	res := ScreenResult{Query: q, Threshold: o.Threshold, Provenance: s.provenance(idx)}
-	res.Matches, res.Warnings, err = s.screenOne(idx, q, o)
+	var one oneAnswer
+	one, err = s.screenOne(idx, q, o)
+	res.Matches, res.Warnings, res.NearMisses = one.matches, one.warnings, one.nearMisses
 	if err != nil {
 		return res, err
 	}
@@ -457,7 +489,11 @@ func (s *Service) Screen(ctx context.Context, p Principal, q screen.Query, o Scr
 			matches = append(matches, fmt.Sprintf("%s %.3f", m.Entity, m.Score))
 		}
 	}
-	rec, err := s.record(ctx, p, audit.ActionScreen, querySubject(q), screenRecord{Query: q, Lists: versionIDs(idx), Threshold: o.Threshold, Matches: matches, Warnings: res.Warnings})
+	var near []string
+	for _, n := range res.NearMisses {
+		near = append(near, n.Message)
+	}
+	rec, err := s.record(ctx, p, audit.ActionScreen, querySubject(q), screenRecord{Query: q, Lists: versionIDs(idx), Threshold: o.Threshold, Matches: matches, NearMisses: near, Warnings: res.Warnings})
 	res.AuditSeq = rec.Seq
 	return res, err
 }
@@ -477,11 +513,14 @@ func versionIDs(idx *screenIndex) []string {
 // screenRecord is what the audit log keeps of a screening (fields in
 // the order a map of them was written before, so records read the same).
 type screenRecord struct {
-	Lists     []string         `json:"lists"`
-	Matches   []string         `json:"matches"`
-	Query     screen.Query     `json:"query"`
-	Threshold float64          `json:"threshold"`
-	Warnings  []screen.Warning `json:"warnings"`
+	Lists   []string `json:"lists"`
+	Matches []string `json:"matches"`
+	// NearMisses are the near misses shown (their messages); absent
+	// when none, so other records read as before.
+	NearMisses []string         `json:"near_misses,omitempty"`
+	Query      screen.Query     `json:"query"`
+	Threshold  float64          `json:"threshold"`
+	Warnings   []screen.Warning `json:"warnings"`
 }
 
 // querySubject names a screening in the audit log by its strongest
@@ -521,29 +560,39 @@ func checkQueryLengths(q screen.Query) error {
 // is that row's error, logged with its stack, not the end of the process:
 // a batch's rows are screened on goroutines of their own, outside the
 // HTTP server's recovery.
-func (s *Service) screenRow(idx *screenIndex, q screen.Query, o ScreenOptions) (m []Match, warns []screen.Warning, err error) {
+func (s *Service) screenRow(idx *screenIndex, q screen.Query, o ScreenOptions) (a oneAnswer, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error("screening a batch row failed", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-			m, warns, err = nil, nil, Errorf(CodeInternal, "internal error while screening this row (logged)")
+			a, err = oneAnswer{}, Errorf(CodeInternal, "internal error while screening this row (logged)")
 		}
 	}()
 	return s.screenOne(idx, q, o)
 }
 
-func (s *Service) screenOne(idx *screenIndex, q screen.Query, o ScreenOptions) ([]Match, []screen.Warning, error) {
+// oneAnswer is what screening one query gives the service's callers.
+type oneAnswer struct {
+	matches    []Match
+	warnings   []screen.Warning
+	nearMisses []NearMiss
+}
+
+func (s *Service) screenOne(idx *screenIndex, q screen.Query, o ScreenOptions) (oneAnswer, error) {
 	if err := checkQueryLengths(q); err != nil {
-		return nil, nil, err
+		return oneAnswer{}, err
 	}
 	ans, err := idx.ix.Screen(q, screen.Options{Threshold: o.Threshold, Limit: o.Limit, All: o.All})
 	if err != nil {
-		return nil, ans.Warnings, Errorf(CodeInvalid, "%v", err)
+		return oneAnswer{warnings: ans.Warnings}, Errorf(CodeInvalid, "%v", err)
 	}
-	out := make([]Match, 0, len(ans.Results))
+	out := oneAnswer{matches: make([]Match, 0, len(ans.Results)), warnings: ans.Warnings}
 	for _, r := range ans.Results {
-		out = append(out, toMatch(r))
+		out.matches = append(out.matches, toMatch(r))
 	}
-	return out, ans.Warnings, nil
+	for _, n := range ans.NearMisses {
+		out.nearMisses = append(out.nearMisses, toNearMiss(n))
+	}
+	return out, nil
 }
 
 // BatchQuery is one row of a batch.
@@ -563,7 +612,9 @@ type BatchRow struct {
 	Hit      bool             `json:"hit"`
 	Matches  []Match          `json:"matches"`
 	Warnings []screen.Warning `json:"warnings,omitempty"`
-	Error    string           `json:"error,omitempty"`
+	// NearMisses: as ScreenResult's (a row with one is still no hit).
+	NearMisses []NearMiss `json:"near_misses,omitempty"`
+	Error      string     `json:"error,omitempty"`
 }
 
 // BatchResult answers a batch.
@@ -572,6 +623,8 @@ type BatchResult struct {
 	Threshold float64    `json:"threshold"`
 	Hits      int        `json:"hits"`
 	Errors    int        `json:"errors"`
+	// NearMissRows counts the rows with a near miss (and no hit).
+	NearMissRows int `json:"near_miss_rows,omitempty"`
 	Provenance
 	AuditSeq int64 `json:"audit_seq,omitempty"`
 }
@@ -609,12 +662,12 @@ func (s *Service) ScreenBatch(ctx context.Context, p Principal, qs []BatchQuery,
 				in := qs[i]
 				row := BatchRow{Row: in.Row, ID: in.Query.ID, Query: in.Query, Error: in.Error, Matches: []Match{}}
 				if row.Error == "" {
-					m, warns, err := s.screenRow(idx, in.Query, o)
-					row.Warnings = warns
+					a, err := s.screenRow(idx, in.Query, o)
+					row.Warnings, row.NearMisses = a.warnings, a.nearMisses
 					if err != nil {
 						row.Error = err.Error()
 					}
-					for _, x := range m {
+					for _, x := range a.matches {
 						if x.Match || o.All {
 							row.Matches = append(row.Matches, x)
 						}
@@ -635,10 +688,16 @@ func (s *Service) ScreenBatch(ctx context.Context, p Principal, qs []BatchQuery,
 	if progress != nil {
 		progress(len(qs))
 	}
-	var hitRows []int
+	var hitRows, nearRows []int
 	for _, r := range res.Rows {
 		if r.Error != "" {
 			res.Errors++
+		}
+		if len(r.NearMisses) > 0 && !r.Hit {
+			res.NearMissRows++
+			if len(nearRows) < 1000 {
+				nearRows = append(nearRows, r.Row)
+			}
 		}
 		if r.Hit {
 			res.Hits++
@@ -652,8 +711,15 @@ func (s *Service) ScreenBatch(ctx context.Context, p Principal, qs []BatchQuery,
 		return res, nil
 	}
 	sort.Ints(hitRows)
-	rec, err := s.record(ctx, p, audit.ActionScreen, "batch:"+inputName, map[string]any{"batch": inputName, "input_sha256": inputHash, "rows": len(qs),
-		"hits": res.Hits, "errors": res.Errors, "hit_rows": hitRows, "lists": versionIDs(idx), "threshold": o.Threshold})
+	detail := map[string]any{"batch": inputName, "input_sha256": inputHash, "rows": len(qs),
+		"hits": res.Hits, "errors": res.Errors, "hit_rows": hitRows, "lists": versionIDs(idx), "threshold": o.Threshold}
+	if len(nearRows) > 0 {
+		// Rows shown a near miss (a listed vessel's name, another IMO);
+		// absent when none, so other records read as before.
+		sort.Ints(nearRows)
+		detail["near_miss_rows"] = nearRows
+	}
+	rec, err := s.record(ctx, p, audit.ActionScreen, "batch:"+inputName, detail)
 	res.AuditSeq = rec.Seq
 	return res, err
 }

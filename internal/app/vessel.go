@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -380,8 +381,7 @@ func (s *Service) assess(ctx context.Context, req ProfileRequest) (*ProfileResul
 	sc := idx.risk
 	sort.Strings(names)
 	names = uniqStrings(names)
-	var hits []risk.ListHit
-	hits = append(hits, sc.Vessel("vessel", imo, 0, names)...)
+	hits, nearMisses := sc.VesselNearMisses("vessel", imo, 0, names)
 	for _, m := range mmsis {
 		hits = appendNewHits(hits, sc.Vessel("vessel", 0, m, nil))
 	}
@@ -430,7 +430,13 @@ func (s *Service) assess(ctx context.Context, req ProfileRequest) (*ProfileResul
 	}
 	sort.Strings(srcs)
 	days := int(asOf.Sub(from).Hours()/24 + 0.5)
-	in := risk.Input{IMO: imo, MMSI: q.MMSI, AsOf: asOf, WindowStart: from, Observations: obs, Events: events, Hits: hits,
+	// A near miss the vessel's MMSI made a hit of is a hit.
+	hitIDs := map[string]bool{}
+	for _, h := range hits {
+		hitIDs[h.EntityID] = true
+	}
+	nearMisses = slices.DeleteFunc(nearMisses, func(n risk.NearMiss) bool { return hitIDs[n.EntityID] })
+	in := risk.Input{IMO: imo, MMSI: q.MMSI, AsOf: asOf, WindowStart: from, Observations: obs, Events: events, Hits: hits, NearMisses: nearMisses,
 		Lists: risk.Consulted(idx.versions), Parties: parties, BuildYear: buildYear, Claims: claims,
 		Coverage:      risk.Coverage{Points: cov.Points, Fixes: cov.Fixes, First: cov.First, Last: cov.Last, Days: cov.Days, Window: days, Sources: srcs},
 		RequiredLists: RequiredLists}

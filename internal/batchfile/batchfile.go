@@ -135,7 +135,8 @@ func (f Format) ContentType() string {
 // read, whether it hit, the best match and why, every match, warnings and
 // errors.
 var ResultHeader = []string{"row", "id", "type", "name", "imo", "mmsi", "call_sign", "flag",
-	"hit", "best_match", "best_entity", "best_score", "best_imo", "lists", "programmes", "reason", "matches", "other_matches", "warnings", "error"}
+	"hit", "best_match", "best_entity", "best_score", "best_imo", "lists", "programmes", "reason", "matches", "other_matches", "warnings", "error",
+	"near_misses"}
 
 // Write writes the results in a format.
 func Write(w io.Writer, f Format, res app.BatchResult) error {
@@ -191,12 +192,19 @@ func Cells(row app.BatchRow) []string {
 	for _, w := range row.Warnings {
 		warns = append(warns, w.Message)
 	}
+	// Near misses (a listed vessel's name with another IMO: no hit) go
+	// last, so the columns before keep their places.
+	var near []string
+	for _, n := range row.NearMisses {
+		near = append(near, n.Message)
+	}
 	return append(out, best.Name, best.Entity, score, best.IMO, strings.Join(best.Sources, " "), strings.Join(best.Programmes, " "),
-		strings.Join(best.Explanation, "; "), strconv.Itoa(len(row.Matches)), strings.Join(others, "; "), strings.Join(warns, "; "), row.Error)
+		strings.Join(best.Explanation, "; "), strconv.Itoa(len(row.Matches)), strings.Join(others, "; "), strings.Join(warns, "; "), row.Error,
+		strings.Join(near, "; "))
 }
 
 // WriteJSONL writes one JSON object per row, in input order:
-// {"id","row","hit","matches"[,"warnings"]} or {"id","row","error"}.
+// {"id","row","hit","matches"[,"warnings"][,"near_misses"]} or {"id","row","error"}.
 func WriteJSONL(w io.Writer, res app.BatchResult) (warned int, err error) {
 	enc := json.NewEncoder(w)
 	for _, row := range res.Rows {
@@ -207,6 +215,9 @@ func WriteJSONL(w io.Writer, res app.BatchResult) (warned int, err error) {
 		if len(row.Warnings) > 0 {
 			o["warnings"] = row.Warnings
 			warned++
+		}
+		if len(row.NearMisses) > 0 {
+			o["near_misses"] = row.NearMisses
 		}
 		if err := enc.Encode(o); err != nil {
 			return warned, err

@@ -94,7 +94,7 @@ func componentName(t reflect.Type) string {
 
 // structSchema describes a struct: its json fields (embedded structs
 // flattened, as encoding/json does), required unless omitempty, and no
-// other property allowed.
+// other property allowed; a field's doc tag is its description.
 func (g *schemaGen) structSchema(t reflect.Type) map[string]any {
 	props := map[string]any{}
 	var required []string
@@ -131,7 +131,13 @@ func (g *schemaGen) fields(t reflect.Type, props map[string]any, required *[]str
 		if name == "" {
 			name = f.Name
 		}
-		props[name] = g.schema(f.Type)
+		sch := g.schema(f.Type)
+		if d := f.Tag.Get("doc"); d != "" {
+			// A field documented by its doc tag (the schema is a fresh
+			// map: a $ref's siblings are allowed in JSON Schema 2020-12).
+			sch["description"] = d
+		}
+		props[name] = sch
 		if !strings.Contains(opts, "omitempty") && !strings.Contains(opts, "omitzero") {
 			*required = append(*required, name)
 		}

@@ -133,7 +133,7 @@ func (h *Handler) jobPage(w http.ResponseWriter, r *http.Request, c *reqCtx) err
 	if br, ok := res.(*app.BatchResult); ok && j.State == app.JobDone {
 		v.Result = br
 		for _, row := range br.Rows {
-			if row.Hit || row.Error != "" {
+			if row.Hit || row.Error != "" || len(row.NearMisses) > 0 {
 				v.Rows = append(v.Rows, row)
 				if len(v.Rows) == 200 {
 					break

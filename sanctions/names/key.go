@@ -207,8 +207,9 @@ func keyOfWords(words []string, kind Kind) Key {
 }
 
 // Similarity is 1 - edit distance / longer length, in [0,1]; strings of
-// which one is more than twice the other's length score 0, and only the
-// first 64 bytes are compared.
+// which one is more than twice the other's length score 0. Every byte of
+// both is compared, however long: a name of more than 64 letters takes
+// the multi-word path (distanceLong).
 func Similarity(a, b string) float64 {
 	if a == b {
 		return 1
@@ -220,9 +221,14 @@ func Similarity(a, b string) float64 {
 	if d := la - lb; 2*max(d, -d) > max(la, lb) {
 		return 0
 	}
-	if la > 64 || lb > 64 {
-		a, b = a[:min(la, 64)], b[:min(lb, 64)]
-		la, lb = len(a), len(b)
+	if lb > la {
+		// The distance is symmetric; b, the shorter, is the one whose
+		// letters the bit vectors hold, so a name of up to 64 letters
+		// against a longer one still takes the one-word path.
+		a, b, la, lb = b, a, lb, la
+	}
+	if lb > 64 {
+		return 1 - float64(distanceLong(a, b))/float64(la)
 	}
 	// The edit distance bit-parallel (Myers 1999, in Hyyrö's form for
 	// a whole-string distance): one 64-bit word holds a column of the
@@ -262,6 +268,79 @@ func Similarity(a, b string) float64 {
 		mv = ph & xv
 	}
 	return 1 - float64(dist)/float64(max(la, lb))
+}
+
+// distanceLong is the edit distance of a and b when b has more than 64
+// bytes: the same bit-parallel columns, b's cut into 64-letter words, each
+// word passing the horizontal difference at its last row down to the next
+// (Hyyrö 2003's blocks; a -1 coming in counts as a match on the first row
+// of the word). It runs only for names of more than 64 letters, which are
+// few.
+func distanceLong(a, b string) int {
+	la, lb := len(a), len(b)
+	w := (lb + 63) / 64
+	var slot [256]uint16
+	n := 0
+	for j := 0; j < lb; j++ {
+		if slot[b[j]] == 0 {
+			n++
+			slot[b[j]] = uint16(n)
+		}
+	}
+	// peq row 0 (bytes not in b) stays zero; pv starts all ones (the
+	// first column rises by one a row), mv all zeros.
+	var stack [320]uint64 // 40 distinct letters, 256 letters: no allocation
+	var buf []uint64
+	if size := (n + 3) * w; size <= len(stack) {
+		buf = stack[:size]
+	} else {
+		buf = make([]uint64, size)
+	}
+	peq, pv, mv := buf[:(n+1)*w], buf[(n+1)*w:(n+2)*w], buf[(n+2)*w:]
+	for j := 0; j < lb; j++ {
+		peq[int(slot[b[j]])*w+j/64] |= 1 << (j % 64)
+	}
+	for k := range pv {
+		pv[k] = ^uint64(0)
+	}
+	lastHigh := uint64(1) << ((lb - 1) % 64)
+	dist := lb
+	for i := 0; i < la; i++ {
+		row := peq[int(slot[a[i]])*w : int(slot[a[i]])*w+w]
+		hin := 1 // the first row rises by one a column
+		for k := 0; k < w; k++ {
+			eq, p, m := row[k], pv[k], mv[k]
+			xv := eq | m
+			if hin < 0 {
+				eq |= 1
+			}
+			xh := (((eq & p) + p) ^ p) | eq
+			ph := m | ^(xh | p)
+			mh := p & xh
+			high := uint64(1) << 63
+			if k == w-1 {
+				high = lastHigh
+			}
+			hout := 0
+			if ph&high != 0 {
+				hout = 1
+			} else if mh&high != 0 {
+				hout = -1
+			}
+			ph <<= 1
+			mh <<= 1
+			if hin < 0 {
+				mh |= 1
+			} else if hin > 0 {
+				ph |= 1
+			}
+			pv[k] = mh | ^(xv | ph)
+			mv[k] = ph & xv
+			hin = hout
+		}
+		dist += hin
+	}
+	return dist
 }
 
 // OneSlip reports whether a and b differ by exactly one dropped (or

@@ -1,6 +1,7 @@
 package names
 
 import (
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -172,7 +173,8 @@ func FuzzFold(f *testing.F) {
 	})
 }
 
-// similarityRef is Similarity as first written (two rows of ints): the
+// similarityRef is Similarity as first written (two rows of ints), but
+// over every byte (the first version compared only the first 64): the
 // reference the tests compare the bit-parallel version with.
 func similarityRef(a, b string) float64 {
 	if a == b {
@@ -185,11 +187,7 @@ func similarityRef(a, b string) float64 {
 	if d := la - lb; 2*max(d, -d) > max(la, lb) {
 		return 0
 	}
-	if la > 64 || lb > 64 {
-		a, b = a[:min(la, 64)], b[:min(lb, 64)]
-		la, lb = len(a), len(b)
-	}
-	var prev, cur [65]int
+	prev, cur := make([]int, lb+1), make([]int, lb+1)
 	for j := 0; j <= lb; j++ {
 		prev[j] = j
 	}
@@ -202,7 +200,7 @@ func similarityRef(a, b string) float64 {
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
 		}
-		prev = cur
+		prev, cur = cur, prev
 	}
 	return 1 - float64(prev[lb])/float64(max(la, lb))
 }
@@ -212,7 +210,8 @@ func similarityRef(a, b string) float64 {
 func FuzzSimilarity(f *testing.F) {
 	for _, p := range [][2]string{{"CHONMASAN", "CHONMASAN"}, {"JISONG6", "JISONG8"}, {"KUMUNSAN3", "KUMUNSAN"}, {"", "A"}, {"AB", "BA"},
 		{strings.Repeat("A", 70), strings.Repeat("A", 69) + "B"}, {"A", "B"}, {strings.Repeat("AB", 32), strings.Repeat("BA", 32)},
-		{"\xff\x00Z", "Z\x00\xff"}, {strings.Repeat("XY", 40), "YX"}} {
+		{"\xff\x00Z", "Z\x00\xff"}, {strings.Repeat("XY", 40), "YX"}, {strings.Repeat("AB", 64) + "C", strings.Repeat("AB", 64) + "D"},
+		{strings.Repeat("ABC", 50), strings.Repeat("ACB", 45)}, {strings.Repeat("Q", 63), strings.Repeat("Q", 66)}} {
 		f.Add(p[0], p[1])
 	}
 	f.Fuzz(func(t *testing.T, a, b string) {
@@ -222,11 +221,62 @@ func FuzzSimilarity(f *testing.F) {
 	})
 }
 
+// A name of more than 64 letters is compared on all of them: a typo
+// after the 64th letter costs what one before it does (it scored 1.000
+// when only the first 64 bytes were compared).
+func TestSimilarityLongNames(t *testing.T) {
+	// A long listed organization name, words run together as keys do.
+	name := "FOREIGNTRADEBANKOFTHEDEMOCRATICPEOPLESREPUBLICOFKOREAPYONGYANGBRANCHOFFICE"
+	if len(name) <= 64 {
+		t.Fatal("name too short for the test")
+	}
+	typo := name[:70] + "X" + name[71:]
+	early := "X" + name[1:]
+	got := Similarity(name, typo)
+	if got == 1 || got != Similarity(name, early) || got != 1-1/float64(len(name)) {
+		t.Errorf("one typo at byte 70 scores %v, at byte 0 %v; want both %v", got, Similarity(name, early), 1-1/float64(len(name)))
+	}
+	if s := Similarity(name, name+"EXTRA"); s == 1 || s != Similarity(name+"EXTRA", name) {
+		t.Errorf("letters added past byte 64: %v and %v", s, Similarity(name+"EXTRA", name))
+	}
+	// Random pairs of every length around and past the word boundaries
+	// agree with the table.
+	r := rand.New(rand.NewPCG(1, 2))
+	for n := 0; n < 3000; n++ {
+		la := 1 + r.IntN(300)
+		lb := max(1, la/2+r.IntN(la+1))
+		a, b := make([]byte, la), make([]byte, lb)
+		k := 1 + r.IntN(6) // small alphabets make long runs of matches
+		for i := range a {
+			a[i] = 'A' + byte(r.IntN(k))
+		}
+		for i := range b {
+			if i < la && r.IntN(4) > 0 {
+				b[i] = a[i]
+			} else {
+				b[i] = 'A' + byte(r.IntN(k))
+			}
+		}
+		if got, want := Similarity(string(a), string(b)), similarityRef(string(a), string(b)); got != want {
+			t.Fatalf("Similarity(%q, %q) = %v, the table says %v", a, b, got, want)
+		}
+	}
+}
+
 func BenchmarkSimilarity(b *testing.B) {
 	pairs := [][2]string{{"CHONMASAN", "CHONMYONG1"}, {"RYONGGUNBONG", "RYONGRIMBONG"}, {"EVERGIVEN", "EVERGREEN"}, {"PACIFICVOYAGER", "PACIFICVOYAGE"}}
 	b.Run("bit-parallel", func(b *testing.B) {
 		for i := 0; b.Loop(); i++ {
 			p := pairs[i%len(pairs)]
+			Similarity(p[0], p[1])
+		}
+	})
+	// Names of more than 64 letters take the multi-word path.
+	long := [][2]string{{"FOREIGNTRADEBANKOFTHEDEMOCRATICPEOPLESREPUBLICOFKOREAPYONGYANGBRANCH", "FOREIGNTRADEBANKOFTHEDEMOCRATICPEOPLESREPUBLICOFKOREAPYONGYANGBRANCX"},
+		{"OTKRYTOEAKTSIONERNOEOBSHCHESTVOVNESHNEEKONOMICHESKOEOBEDINENIETEKHNOPROMEKSPORT", "AKTSIONERNOEOBSHCHESTVOTSENTRALNOENAUCHNOISSLEDOVATELSKOEBYUROAVTOMATIZIROVANNOI"}}
+	b.Run("long", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			p := long[i%len(long)]
 			Similarity(p[0], p[1])
 		}
 	})
