@@ -135,7 +135,9 @@ func writeLedger(w io.Writer, res app.LedgerResult) {
 			}
 			note := l.Conversion.Method
 			if l.CoveredBy != "" {
-				note = "within " + l.CoveredBy + ": not added"
+				note = "not added: " + l.Why
+			} else if l.Why != "" {
+				note += "; " + l.Why
 			}
 			fmt.Fprintf(tw, "    %s\t%s to %s\t%s\t%s\t%s bbl\t%s\n", n.ID, n.PeriodStart, n.PeriodEnd, termtext.Safe(n.Supplier), q, l.Conversion.Barrels.Round(), termtext.Safe(note))
 		}

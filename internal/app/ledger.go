@@ -135,10 +135,10 @@ type NotifiedImport struct {
 	Bad  []ledger.RowError `json:"bad_rows"`
 }
 
-// sameFigure says two records state the same figure.
-func sameFigure(a, b ledger.Notified) bool {
-	return a.PeriodStart == b.PeriodStart && a.PeriodEnd == b.PeriodEnd && strings.EqualFold(a.Supplier, b.Supplier) && a.Product == b.Product &&
-		a.Quantity == b.Quantity && a.Unit == b.Unit && a.BarrelsAsPublished == b.BarrelsAsPublished && a.Source == b.Source
+// figureKey is equal for two records stating the same figure (same
+// period, supplier, product, quantity, unit, barrels and source).
+func figureKey(n ledger.Notified) string {
+	return fmt.Sprintf("%s|%s|%s|%s|%v|%s|%v|%s", n.PeriodStart, n.PeriodEnd, strings.ToLower(n.Supplier), n.Product, n.Quantity, n.Unit, n.BarrelsAsPublished, n.Source)
 }
 
 // ImportNotified reads notified records from CSV (docs/ledger.md gives
@@ -161,21 +161,25 @@ func (s *Service) ImportNotified(ctx context.Context, p Principal, r io.Reader, 
 	if err != nil {
 		return res, err
 	}
+	seen := make(map[string]bool, len(held)+len(recs))
+	for _, h := range held {
+		seen[figureKey(h)] = true
+	}
 	now := s.Now()
 	for _, n := range recs {
-		dup := false
-		for _, h := range held {
-			dup = dup || sameFigure(h, n)
+		if err := ctx.Err(); err != nil {
+			return res, err
 		}
-		if dup {
+		k := figureKey(n)
+		if seen[k] {
 			res.Held++
 			continue
 		}
+		seen[k] = true
 		n.ID, n.Created, n.CreatedBy, n.Updated, n.UpdatedBy = newLedgerID("n-"), now, p.Actor, now, p.Actor
 		if err := s.st.PutNotified(ctx, n); err != nil {
 			return res, err
 		}
-		held = append(held, n)
 		res.Added = append(res.Added, n)
 	}
 	var ids []string
@@ -382,7 +386,11 @@ func (s *Service) Ledger(ctx context.Context, p Principal, req LedgerRequest) (L
 	}
 	res := LedgerResult{Rules: rules, Factors: fs.Sorted(), Program: "tidewatch " + s.version, Computed: s.Now(), Years: []ledger.Year{}}
 	for _, y := range years {
-		res.Years = append(res.Years, ledger.Build(y, recs, ests, skipped, published, fs))
+		b, err := ledger.Build(ctx, y, recs, ests, skipped, published, fs)
+		if err != nil {
+			return LedgerResult{}, err
+		}
+		res.Years = append(res.Years, b)
 	}
 	for _, e := range ests {
 		if e.Vessel.Simulated {
