@@ -422,3 +422,44 @@ func TestBuildCancelled(t *testing.T) {
 		t.Errorf("cancelled: %v", err)
 	}
 }
+
+func TestParseNumber(t *testing.T) {
+	for in, want := range map[string]float64{"": 0, "1000": 1000, "1,000": 1000, "1,000.5": 1000.5, "12,345,678": 12345678, "0.5": 0.5, ".5": 0.5, "0.500": 0.5, "1000.5": 1000.5, "1.0": 1, "1.5": 1.5, "12.3456": 12.3456, " 48430 ": 48430} {
+		got, err := ParseNumber("quantity", in, true)
+		if err != nil || got != want {
+			t.Errorf("%q: %v %v, want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"1.000,5", "1,5", "1.000.000", "1.000", "12.345", "1,00", "10,0000", "1e3", "Inf", "NaN", "-5", "1 000", "0x10", "1.", ",5", "1,,000"} {
+		if got, err := ParseNumber("quantity", in, true); err == nil {
+			t.Errorf("%q read as %v", in, got)
+		} else if !strings.Contains(err.Error(), `quantity "`+in+`"`) {
+			t.Errorf("%q: %v", in, err)
+		}
+	}
+	// A factor is never in thousands: 7.230 is plain, a comma is refused.
+	if v, err := ParseNumber("factor", "7.230", false); err != nil || v != 7.23 {
+		t.Errorf("factor 7.230: %v %v", v, err)
+	}
+	if _, err := ParseNumber("factor", "7,23", false); err == nil {
+		t.Error("factor 7,23 read")
+	}
+}
+
+// The tester's European number: refused with its line, not read as 1.0005.
+func TestParseNotifiedCSVEuropeanNumber(t *testing.T) {
+	in := "period_start,period_end,supplier,quantity,unit,source\n2026-03-01,2026-03-31,China,\"1.000,5\",t,http://a\n2026-04-01,2026-04-30,China,\"1,000.5\",t,http://a\n"
+	recs, bad, err := ParseNotifiedCSV(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 1 || recs[0].Quantity != 1000.5 {
+		t.Errorf("records: %+v", recs)
+	}
+	if len(bad) != 1 || bad[0].Line != 2 || !strings.Contains(bad[0].Reason, "European") {
+		t.Errorf("bad rows: %+v", bad)
+	}
+	if _, _, err := ParseNotifiedCSV(strings.NewReader("")); err == nil || !strings.Contains(err.Error(), "empty file") {
+		t.Errorf("empty: %v", err)
+	}
+}

@@ -459,6 +459,9 @@ func ParseNotifiedCSV(r io.Reader) ([]Notified, []RowError, error) {
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = false
 	head, err := cr.Read()
+	if err == io.EOF {
+		return nil, nil, errors.New("empty file: no CSV header (want period_start,period_end,supplier,quantity,unit,source[,barrels_as_published,product,factor,note])")
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("CSV header: %w", err)
 	}
@@ -496,17 +499,7 @@ func ParseNotifiedCSV(r io.Reader) ([]Notified, []RowError, error) {
 			break
 		}
 		get := func(c string) string { return field(rec, col, c) }
-		num := func(c string) (float64, error) {
-			s := strings.ReplaceAll(get(c), ",", "")
-			if s == "" {
-				return 0, nil
-			}
-			v, err := strconv.ParseFloat(s, 64)
-			if err != nil {
-				return 0, fmt.Errorf("%s %q is not a number", c, get(c))
-			}
-			return v, nil
-		}
+		num := func(c string) (float64, error) { return ParseNumber(c, get(c), c != "factor") }
 		n := Notified{PeriodStart: get("period_start"), PeriodEnd: get("period_end"), Supplier: get("supplier"), Product: strings.ToLower(get("product")),
 			Source: get("source"), Note: get("note")}
 		u, err := ParseUnit(get("unit"))
