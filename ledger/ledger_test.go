@@ -172,7 +172,7 @@ func TestParseNotifiedCSVBadRows(t *testing.T) {
 		"2024-03-01,2025-03-31,China,100,t,,https://a.example,,\n" +
 		"2024-04-01,2024-04-30,Russia,,bbl,5000,https://b.example,as published,\n" +
 		"\"broken,2024\n"
-	recs, bad, err := ParseNotifiedCSV(strings.NewReader(in))
+	recs, bad, err := ParseNotifiedCSV(strings.NewReader(in), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +182,7 @@ func TestParseNotifiedCSVBadRows(t *testing.T) {
 	if len(bad) != 3 || bad[0].Line != 3 || bad[1].Line != 4 || !strings.Contains(bad[0].Reason, "not a number") {
 		t.Errorf("bad rows: %+v", bad)
 	}
-	if _, _, err := ParseNotifiedCSV(strings.NewReader("a,b\n1,2\n")); err == nil {
+	if _, _, err := ParseNotifiedCSV(strings.NewReader("a,b\n1,2\n"), nil); err == nil {
 		t.Error("a CSV without the columns was read")
 	}
 }
@@ -449,7 +449,7 @@ func TestParseNumber(t *testing.T) {
 // The tester's European number: refused with its line, not read as 1.0005.
 func TestParseNotifiedCSVEuropeanNumber(t *testing.T) {
 	in := "period_start,period_end,supplier,quantity,unit,source\n2026-03-01,2026-03-31,China,\"1.000,5\",t,http://a\n2026-04-01,2026-04-30,China,\"1,000.5\",t,http://a\n"
-	recs, bad, err := ParseNotifiedCSV(strings.NewReader(in))
+	recs, bad, err := ParseNotifiedCSV(strings.NewReader(in), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -459,7 +459,7 @@ func TestParseNotifiedCSVEuropeanNumber(t *testing.T) {
 	if len(bad) != 1 || bad[0].Line != 2 || !strings.Contains(bad[0].Reason, "European") {
 		t.Errorf("bad rows: %+v", bad)
 	}
-	if _, _, err := ParseNotifiedCSV(strings.NewReader("")); err == nil || !strings.Contains(err.Error(), "empty file") {
+	if _, _, err := ParseNotifiedCSV(strings.NewReader(""), nil); err == nil || !strings.Contains(err.Error(), "empty file") {
 		t.Errorf("empty: %v", err)
 	}
 }

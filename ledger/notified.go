@@ -453,8 +453,9 @@ const MaxCSVRows = 100000
 // period_start, period_end, supplier, quantity, unit and source, and
 // optionally barrels_as_published, product, factor and note (the layout
 // of ledger/data/notified_supplies.csv). A bad row is reported with its
-// line and skipped; the others are read.
-func ParseNotifiedCSV(r io.Reader) ([]Notified, []RowError, error) {
+// line and skipped; the others are read. A product that is not one of
+// fs's is a bad row (fs nil: any product of the right form).
+func ParseNotifiedCSV(r io.Reader, fs Factors) ([]Notified, []RowError, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = false
@@ -517,6 +518,9 @@ func ParseNotifiedCSV(r io.Reader) ([]Notified, []RowError, error) {
 		if err == nil {
 			err = n.Validate()
 		}
+		if err == nil && fs != nil {
+			err = fs.CheckProduct(n.Product)
+		}
 		if err != nil {
 			bad = append(bad, RowError{Line: line, Reason: err.Error()})
 			continue
@@ -536,7 +540,7 @@ func EmbeddedNotifiedCSV() []byte {
 // (ledger/data/notified_supplies.csv).
 func EmbeddedNotified() []Notified {
 	b, _ := data.ReadFile("data/notified_supplies.csv")
-	out, bad, err := ParseNotifiedCSV(bytes.NewReader(b))
+	out, bad, err := ParseNotifiedCSV(bytes.NewReader(b), DefaultFactors())
 	if err != nil || len(bad) > 0 {
 		panic(fmt.Sprintf("embedded notified supplies: %v %v", err, bad))
 	}

@@ -228,7 +228,7 @@ func (r *recordFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&r.supplier, "supplier", "", `the notifying State ("China+Russia" for a combined figure)`)
 	fs.Float64Var(&r.quantity, "quantity", 0, "the quantity as notified")
 	fs.StringVar(&r.unit, "unit", "", "its unit: bbl, t, kl, m3, l or gal")
-	fs.StringVar(&r.product, "product", "", "the product (a factor's name, e.g. gas_diesel_oil; default: not stated)")
+	fs.StringVar(&r.product, "product", "", "the product: a factor's name (tidewatch ledger factors), e.g. gas_diesel_oil; default: not stated")
 	fs.Float64Var(&r.barrels, "barrels", 0, "the barrels the source published for a quantity in another unit")
 	fs.Float64Var(&r.factor, "factor", 0, "a bbl/t factor the source stated for this record")
 	fs.StringVar(&r.source, "source", "", "where the figure was published (an address)")

@@ -65,7 +65,7 @@ func (s *Service) AddNotified(ctx context.Context, p Principal, n ledger.Notifie
 	}
 	now := s.Now()
 	n.ID, n.Created, n.CreatedBy, n.Updated, n.UpdatedBy = newLedgerID("n-"), now, p.Actor, now, p.Actor
-	if err := invalid(n.Validate()); err != nil {
+	if err := s.validNotified(ctx, n); err != nil {
 		return n, err
 	}
 	if err := s.st.PutNotified(ctx, n); err != nil {
@@ -86,7 +86,7 @@ func (s *Service) UpdateNotified(ctx context.Context, p Principal, id string, n 
 		return n, err
 	}
 	n.ID, n.Created, n.CreatedBy, n.Updated, n.UpdatedBy = old.ID, old.Created, old.CreatedBy, s.Now(), p.Actor
-	if err := invalid(n.Validate()); err != nil {
+	if err := s.validNotified(ctx, n); err != nil {
 		return n, err
 	}
 	if err := s.st.PutNotified(ctx, n); err != nil {
@@ -94,6 +94,18 @@ func (s *Service) UpdateNotified(ctx context.Context, p Principal, id string, n 
 	}
 	_, err = s.record(ctx, p, ActionLedger, "notified:"+n.ID, map[string]any{"before": old, "after": n})
 	return n, err
+}
+
+// validNotified checks a record, its product among the factors in force.
+func (s *Service) validNotified(ctx context.Context, n ledger.Notified) error {
+	if err := invalid(n.Validate()); err != nil {
+		return err
+	}
+	fs, err := s.factors(ctx)
+	if err != nil {
+		return err
+	}
+	return invalid(fs.CheckProduct(n.Product))
 }
 
 // DeleteNotified deletes a notified record (kept in the audit log).
@@ -150,7 +162,11 @@ func (s *Service) ImportNotified(ctx context.Context, p Principal, r io.Reader, 
 	if err := p.needShared(RoleAnalyst, "importing notified deliveries"); err != nil {
 		return res, err
 	}
-	recs, bad, err := ledger.ParseNotifiedCSV(io.LimitReader(r, 64<<20))
+	fs, err := s.factors(ctx)
+	if err != nil {
+		return res, err
+	}
+	recs, bad, err := ledger.ParseNotifiedCSV(io.LimitReader(r, 64<<20), fs)
 	if err != nil {
 		return res, Errorf(CodeInvalid, "%s: %v", name, err)
 	}

@@ -279,3 +279,27 @@ func TestLedgerIdentityAtEventTime(t *testing.T) {
 		t.Errorf("day-75 delivery on %d %q, want %d NEW SHIP (the IMO broadcast then, not the most broadcast)", v.IMO, v.Name, newIMO)
 	}
 }
+
+// An unknown product is refused with the known ones listed, by hand and
+// in a CSV (the row's line); a product added as a factor is then known.
+func TestLedgerUnknownProduct(t *testing.T) {
+	s, _ := newService(t)
+	n := ledger.Notified{PeriodStart: "2026-02-01", PeriodEnd: "2026-02-28", Supplier: "Russia", Quantity: 300, Unit: ledger.Tonne, Product: "diesel", Source: "http://x"}
+	_, err := s.AddNotified(ctx, local, n)
+	if app.CodeOf(err) != app.CodeInvalid || !strings.Contains(err.Error(), "gas_diesel_oil") || !strings.Contains(err.Error(), `"diesel"`) {
+		t.Errorf("product diesel: %v", err)
+	}
+	res, err := s.ImportNotified(ctx, local, strings.NewReader("period_start,period_end,supplier,quantity,unit,source,product\n2026-02-01,2026-02-28,Russia,300,t,http://x,nosuch\n2026-03-01,2026-03-31,Russia,300,t,http://x,fuel_oil\n"), "p.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Added) != 1 || len(res.Bad) != 1 || res.Bad[0].Line != 2 || !strings.Contains(res.Bad[0].Reason, "nosuch") {
+		t.Errorf("import: %+v", res)
+	}
+	if _, err := s.SetFactor(ctx, local, ledger.Factor{Product: "diesel", BblPerTonne: 7.46, Source: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddNotified(ctx, local, n); err != nil {
+		t.Errorf("after its factor is set: %v", err)
+	}
+}
