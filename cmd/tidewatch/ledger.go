@@ -480,6 +480,9 @@ ship broadcasts in every estimate, at once.`)
 			return err
 		}
 		fmt.Fprintf(e.stdout, "capacity of %s set: %s t deadweight\n", c.Key(), ledger.Thousands(c.DWT))
+		for _, w := range c.Warnings {
+			fmt.Fprintf(e.stderr, "warning: %s\n", w)
+		}
 		return nil
 	}
 	return usagef("unknown capacity command %q (list, set, delete)", verb)

@@ -220,30 +220,94 @@ type CapacityRequest struct {
 	Note   string            `json:"note,omitempty"`
 }
 
+// CapacitySet is a capacity as set, with what else applies to the ship.
+type CapacitySet struct {
+	store.VesselCapacity
+	// Warnings name another capacity of the same ship: an IMO's comes
+	// before an MMSI's for the port calls made while the MMSI broadcast
+	// that IMO, so a capacity set by MMSI may not be the one used.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
 // SetCapacity sets a tanker's deadweight (by IMO when given, else MMSI):
-// it comes before list tonnage and AIS length in every estimate.
-func (s *Service) SetCapacity(ctx context.Context, p Principal, req CapacityRequest) (store.VesselCapacity, error) {
+// it comes before list tonnage and AIS length in every estimate. An IMO's
+// capacity comes before an MMSI's: the answer warns when the other exists.
+func (s *Service) SetCapacity(ctx context.Context, p Principal, req CapacityRequest) (CapacitySet, error) {
 	if err := p.needShared(RoleAnalyst, "setting a vessel's capacity"); err != nil {
-		return store.VesselCapacity{}, err
+		return CapacitySet{}, err
 	}
 	if req.Vessel.IMO == 0 && req.Vessel.MMSI == 0 {
-		return store.VesselCapacity{}, Errorf(CodeInvalid, "give the vessel's IMO number or MMSI")
+		return CapacitySet{}, Errorf(CodeInvalid, "give the vessel's IMO number or MMSI")
 	}
 	if !(req.DWT >= 50 && req.DWT <= 600000) {
-		return store.VesselCapacity{}, Errorf(CodeInvalid, "deadweight %v t: give tonnes between 50 and 600,000", req.DWT)
+		return CapacitySet{}, Errorf(CodeInvalid, "deadweight %v t: give tonnes between 50 and 600,000", req.DWT)
 	}
 	if strings.TrimSpace(req.Source) == "" || len(req.Source) > 2000 || len(req.Note) > 4000 {
-		return store.VesselCapacity{}, Errorf(CodeInvalid, "give the capacity's source (at most 2,000 bytes; a note at most 4,000)")
+		return CapacitySet{}, Errorf(CodeInvalid, "give the capacity's source (at most 2,000 bytes; a note at most 4,000)")
 	}
 	c := store.VesselCapacity{IMO: req.Vessel.IMO, MMSI: req.Vessel.MMSI, DWT: req.DWT, Source: req.Source, Note: req.Note, Set: s.Now(), SetBy: p.Actor}
 	if c.IMO != 0 {
 		c.MMSI = 0 // the ship, whatever MMSI it uses
 	}
-	if err := s.st.PutCapacity(ctx, c); err != nil {
-		return c, err
+	warnings, err := s.capacityOverlaps(ctx, c)
+	if err != nil {
+		return CapacitySet{}, err
 	}
-	_, err := s.record(ctx, p, ActionLedger, c.Key(), map[string]any{"capacity": c})
-	return c, err
+	if err := s.st.PutCapacity(ctx, c); err != nil {
+		return CapacitySet{VesselCapacity: c}, err
+	}
+	_, err = s.record(ctx, p, ActionLedger, c.Key(), map[string]any{"capacity": c, "warnings": warnings})
+	return CapacitySet{VesselCapacity: c, Warnings: warnings}, err
+}
+
+// capacityOverlaps says which capacities set for the same ship under its
+// other identifier take precedence over c (an IMO's over an MMSI's) or
+// are overridden by it.
+func (s *Service) capacityOverlaps(ctx context.Context, c store.VesselCapacity) ([]string, error) {
+	caps, err := s.st.Capacities(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byKey := map[string]store.VesselCapacity{}
+	for _, x := range caps {
+		byKey[x.Key()] = x
+	}
+	var out []string
+	if c.IMO == 0 {
+		ids, err := s.st.IdentityHistory(ctx, store.VesselQuery{MMSI: c.MMSI})
+		if err != nil {
+			return nil, err
+		}
+		seen := map[uint32]bool{}
+		for _, id := range ids {
+			n, err := strconv.Atoi(id.Value)
+			if id.Field != "imo" || err != nil || n <= 0 || seen[uint32(n)] {
+				continue
+			}
+			seen[uint32(n)] = true
+			if o, ok := byKey[store.VesselCapacity{IMO: uint32(n)}.Key()]; ok {
+				out = append(out, fmt.Sprintf("MMSI %09d broadcast IMO %d (%s to %s), which has its own capacity (%s t, set by IMO): that one is used for the port calls made while it broadcast that IMO, not this one",
+					c.MMSI, n, id.First.UTC().Format("2006-01-02"), id.Last.UTC().Format("2006-01-02"), ledger.Thousands(o.DWT)))
+			}
+		}
+		return out, nil
+	}
+	ids, err := s.st.IdentityHistory(ctx, store.VesselQuery{IMO: c.IMO})
+	if err != nil {
+		return nil, err
+	}
+	seen := map[uint32]bool{}
+	for _, id := range ids {
+		if seen[id.MMSI] {
+			continue
+		}
+		seen[id.MMSI] = true
+		if o, ok := byKey[store.VesselCapacity{MMSI: id.MMSI}.Key()]; ok {
+			out = append(out, fmt.Sprintf("MMSI %09d, which broadcast IMO %d, has a capacity set by MMSI (%s t): this one (by IMO) is used instead for the port calls made while it broadcast IMO %d",
+				id.MMSI, c.IMO, ledger.Thousands(o.DWT), c.IMO))
+		}
+	}
+	return out, nil
 }
 
 // DeleteCapacity removes a capacity set by an analyst.

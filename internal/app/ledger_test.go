@@ -303,3 +303,36 @@ func TestLedgerUnknownProduct(t *testing.T) {
 		t.Errorf("after its factor is set: %v", err)
 	}
 }
+
+// A capacity set by MMSI when the IMO the MMSI broadcast has one (which
+// comes first) is set with a warning, and the other way round.
+func TestLedgerCapacityMMSIBesideIMO(t *testing.T) {
+	s, _ := seeded(t)
+	if _, err := ingestFile(s, demoScenarioFile(t)); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.SetCapacity(ctx, local, app.CapacityRequest{Vessel: store.VesselQuery{IMO: 8660313}, DWT: 3000, Source: "test: Q88"})
+	if err != nil || len(c.Warnings) != 0 {
+		t.Fatalf("by IMO: %+v %v", c, err)
+	}
+	c, err = s.SetCapacity(ctx, local, app.CapacityRequest{Vessel: store.VesselQuery{MMSI: 445000101}, DWT: 5000, Source: "test: registry"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "IMO 8660313") || !strings.Contains(c.Warnings[0], "3,000 t") {
+		t.Errorf("by MMSI beside the IMO's: %q", c.Warnings)
+	}
+	// The IMO's is the one used, as the warning says.
+	res, err := s.Ledger(ctx, local, app.LedgerRequest{Year: 2026})
+	if err != nil || len(res.Years) != 1 || len(res.Years[0].Estimates) != 1 {
+		t.Fatalf("ledger: %v", err)
+	}
+	if cp := res.Years[0].Estimates[0].Vessel.Capacity; cp == nil || cp.DWT.Central != 3000 {
+		t.Errorf("capacity used: %+v", cp)
+	}
+	// Setting the IMO's again names the MMSI's it overrides.
+	c, err = s.SetCapacity(ctx, local, app.CapacityRequest{Vessel: store.VesselQuery{IMO: 8660313}, DWT: 3100, Source: "test: Q88 2"})
+	if err != nil || len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "MMSI 445000101") {
+		t.Errorf("by IMO beside an MMSI's: %q %v", c.Warnings, err)
+	}
+}

@@ -159,7 +159,11 @@ func (h *Handler) setCapacity(w http.ResponseWriter, r *http.Request, c *reqCtx)
 	if err != nil {
 		return err
 	}
-	redirect(w, r, backToYear(r), "Capacity of "+cp.Key()+" set: "+ledger.Thousands(cp.DWT)+" t.")
+	msg := "Capacity of " + cp.Key() + " set: " + ledger.Thousands(cp.DWT) + " t."
+	for _, w := range cp.Warnings {
+		msg += " Warning: " + w + "."
+	}
+	redirect(w, r, backToYear(r), msg)
 	return nil
 }
 
