@@ -41,7 +41,23 @@ func (s *Service) NotifiedRecords(ctx context.Context, p Principal) ([]ledger.No
 	if rs == nil {
 		rs = []ledger.Notified{}
 	}
-	return rs, err
+	return redactNotified(p, rs), err
+}
+
+// redactNotified blanks who entered and changed the records for a
+// principal of another tenant than the operator: the operator's user
+// names and key ids are not another tenant's to read (the audit log,
+// the operator's own, keeps them).
+func redactNotified(p Principal, rs []ledger.Notified) []ledger.Notified {
+	if p.Operator || len(rs) == 0 {
+		return rs
+	}
+	out := make([]ledger.Notified, len(rs))
+	for i, n := range rs {
+		n.CreatedBy, n.UpdatedBy = "", ""
+		out[i] = n
+	}
+	return out
 }
 
 func newLedgerID(prefix string) string {
@@ -338,6 +354,11 @@ func (s *Service) Capacities(ctx context.Context, p Principal) ([]store.VesselCa
 	if cs == nil {
 		cs = []store.VesselCapacity{}
 	}
+	if !p.Operator {
+		for i := range cs {
+			cs[i].SetBy = "" // the operator's user: not another tenant's to read
+		}
+	}
 	return cs, err
 }
 
@@ -441,6 +462,7 @@ func (s *Service) Ledger(ctx context.Context, p Principal, req LedgerRequest) (L
 	if err != nil {
 		return LedgerResult{}, err
 	}
+	recs = redactNotified(p, recs)
 	rules := ledger.DefaultRules
 	var from, to time.Time
 	if req.Year != 0 {
