@@ -58,8 +58,10 @@ func ParseUnit(s string) (Unit, error) {
 		return Litre, nil
 	case "gal", "usgal", "us gallon", "us gallons", "gallon", "gallons":
 		return USGallon, nil
+	case "ton", "tons", "short ton", "short tons", "long ton", "long tons":
+		return "", fmt.Errorf("unit %q: tons may be short (907 kg) or long (1,016 kg) tons; for metric tonnes give t, tonnes or metric tons", s)
 	}
-	return "", fmt.Errorf("unit %q: give bbl, t, kl, m3, l or gal", s)
+	return "", fmt.Errorf("unit %q: give bbl, t (tonnes), kl, m3, l or gal", s)
 }
 
 // barrelsPerVolumeUnit is how many barrels one unit of volume holds (0: a

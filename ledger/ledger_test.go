@@ -463,3 +463,26 @@ func TestParseNotifiedCSVEuropeanNumber(t *testing.T) {
 		t.Errorf("empty: %v", err)
 	}
 }
+
+func TestMessages(t *testing.T) {
+	n := Notified{PeriodStart: "2024-01-01", PeriodEnd: "2024-06-30", Supplier: "China", Quantity: 2e12, Unit: Tonne, Source: "https://example.org"}
+	if err := n.Validate(); err == nil || !strings.Contains(err.Error(), "quantity 2000000000000: at most 1,000,000,000,000") {
+		t.Errorf("above the maximum: %v", err)
+	}
+	for _, u := range []string{"tons", "ton", "short tons"} {
+		if _, err := ParseUnit(u); err == nil || !strings.Contains(err.Error(), "metric tons") {
+			t.Errorf("unit %s: %v", u, err)
+		}
+	}
+	for _, u := range []string{"t", "tonnes", "metric tons", "MT"} {
+		if got, err := ParseUnit(u); err != nil || got != Tonne {
+			t.Errorf("unit %s: %v %v", u, got, err)
+		}
+	}
+	in := "period_start,period_end,supplier,quantity,unit,source\n2024-01-01,2024-01-31,China\n2024-02-01,2024-02-29,China,1,000,t,http://a\n"
+	_, bad, err := ParseNotifiedCSV(strings.NewReader(in), nil)
+	if err != nil || len(bad) != 2 || !strings.Contains(bad[0].Reason, "too few fields: 3, the header has 6") || bad[0].Line != 2 ||
+		!strings.Contains(bad[1].Reason, "too many") || bad[1].Line != 3 {
+		t.Errorf("field counts: %v %+v", err, bad)
+	}
+}

@@ -65,6 +65,10 @@ func (n Notified) Year() int {
 	return from.Year()
 }
 
+// MaxQuantity bounds a record's quantity and barrels (far above any
+// year's deliveries: a bound against typing errors and overflow).
+const MaxQuantity = 1e12
+
 // Validate checks a record before it is stored.
 func (n Notified) Validate() error {
 	from, to, err := n.Period()
@@ -89,16 +93,22 @@ func (n Notified) Validate() error {
 	if n.Product != "" && !productPattern(n.Product) {
 		return fmt.Errorf("product %q: lower-case letters, digits and underscores (e.g. gas_diesel_oil)", n.Product)
 	}
-	for _, v := range []float64{n.Quantity, n.BarrelsAsPublished, n.Factor} {
-		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) || v > 1e12 {
-			return fmt.Errorf("quantities must be positive numbers: %v", v)
+	for _, q := range []struct {
+		name string
+		v    float64
+	}{{"quantity", n.Quantity}, {"barrels as published", n.BarrelsAsPublished}, {"factor", n.Factor}} {
+		if q.v < 0 || math.IsNaN(q.v) || math.IsInf(q.v, 0) {
+			return fmt.Errorf("%s %v: give a positive number", q.name, q.v)
+		}
+		if q.v > MaxQuantity {
+			return fmt.Errorf("%s %s: at most %s", q.name, strconv.FormatFloat(q.v, 'f', -1, 64), Thousands(MaxQuantity))
 		}
 	}
 	if n.Quantity == 0 && n.BarrelsAsPublished == 0 {
 		return errors.New("give a quantity (or the barrels as published)")
 	}
 	if n.Factor > 100 {
-		return fmt.Errorf("factor %v bbl/t: out of range", n.Factor)
+		return fmt.Errorf("factor %v bbl/t: at most 100", n.Factor)
 	}
 	if strings.TrimSpace(n.Source) == "" {
 		return errors.New("source: say where the figure was published (an address)")
@@ -498,6 +508,14 @@ func ParseNotifiedCSV(r io.Reader, fs Factors) ([]Notified, []RowError, error) {
 		if len(out)+len(bad) >= MaxCSVRows {
 			bad = append(bad, RowError{Line: line, Reason: fmt.Sprintf("more than %d rows: the rest is not read", MaxCSVRows)})
 			break
+		}
+		if len(rec) != len(head) {
+			what := "too few"
+			if len(rec) > len(head) {
+				what = "too many (a number with an unquoted comma? quote it: \"1,000\")"
+			}
+			bad = append(bad, RowError{Line: line, Reason: fmt.Sprintf("%s fields: %d, the header has %d", what, len(rec), len(head))})
+			continue
 		}
 		get := func(c string) string { return field(rec, col, c) }
 		num := func(c string) (float64, error) { return ParseNumber(c, get(c), c != "factor") }

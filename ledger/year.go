@@ -127,7 +127,9 @@ type PublishedLine struct {
 	// names none, OursScenario says which).
 	OurDeliveries int    `json:"our_deliveries"`
 	OursScenario  string `json:"our_scenario"`
-	Ours          Range  `json:"our_bbl"`
+	// OursScenarioName is its name ("fully laden").
+	OursScenarioName string `json:"our_scenario_name"`
+	Ours             Range  `json:"our_bbl"`
 	// Partial: the period runs outside the year; ours counts the whole
 	// period anyway (estimates of other years included).
 	Partial bool `json:"partial,omitempty"`
@@ -215,9 +217,9 @@ func Build(ctx context.Context, year int, notified []Notified, estimates []Estim
 		if to.Year() < year || from.Year() > year {
 			continue
 		}
-		l := PublishedLine{Published: p, Partial: from.Year() != year || to.Year() != year, OursScenario: "full"}
+		l := PublishedLine{Published: p, Partial: from.Year() != year || to.Year() != year, OursScenario: "full", OursScenarioName: "fully laden"}
 		if sc, ok := ScenarioByFill(p.Fill); ok && p.Fill > 0 {
-			l.OursScenario = sc.ID
+			l.OursScenario, l.OursScenarioName = sc.ID, sc.Name
 		}
 		end := to.AddDate(0, 0, 1) // the period's last day included
 		for _, e := range estimates {

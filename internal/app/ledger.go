@@ -368,8 +368,12 @@ func (s *Service) SetFactor(ctx context.Context, p Principal, f ledger.Factor) (
 	if err := p.needShared(RoleAnalyst, "changing a conversion factor"); err != nil {
 		return f, err
 	}
-	if f.Low == 0 && f.High == 0 {
-		f.Low, f.High = f.BblPerTonne, f.BblPerTonne
+	// A bound not given is the factor itself (a range to one side only).
+	if f.Low == 0 {
+		f.Low = f.BblPerTonne
+	}
+	if f.High == 0 {
+		f.High = f.BblPerTonne
 	}
 	if err := invalid(f.Validate()); err != nil {
 		return f, err

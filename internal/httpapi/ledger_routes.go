@@ -38,7 +38,7 @@ func (r NotifiedRequest) record() ledger.Notified {
 // FactorRequest sets a conversion factor.
 type FactorRequest struct {
 	BblPerTonne float64 `json:"bbl_per_tonne"`
-	// Low and High bound it (default: the factor itself).
+	// Low and High bound it (either not given: the factor itself).
 	Low    float64 `json:"low,omitempty"`
 	High   float64 `json:"high,omitempty"`
 	Source string  `json:"source"`

@@ -83,6 +83,10 @@ func TestLedgerPage(t *testing.T) {
 		"quantity": {"1.000,5"}, "unit": {"t"}, "source": {"https://example.org/apr"}}); resp.StatusCode != 400 || !strings.Contains(body, "European") {
 		t.Errorf("quantity 1.000,5: %d %.300s", resp.StatusCode, body)
 	}
+	// No cap before 2018: no share of one.
+	if _, body := a.get("/ledger?year=2017"); !strings.Contains(body, "no cap before 2018") || strings.Contains(body, "Share of the cap") {
+		t.Errorf("2017's page speaks of a share of the cap")
+	}
 	if resp, _ := a.get("/ledger?year=abc"); resp.StatusCode != 400 {
 		t.Errorf("year=abc: %d", resp.StatusCode)
 	}
