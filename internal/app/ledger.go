@@ -169,6 +169,9 @@ func figureKey(n ledger.Notified) string {
 	return fmt.Sprintf("%s|%s|%s|%s|%v|%s|%v|%s", n.PeriodStart, n.PeriodEnd, strings.ToLower(n.Supplier), n.Product, n.Quantity, n.Unit, n.BarrelsAsPublished, n.Source)
 }
 
+// MaxNotifiedCSV bounds an import's file (bytes).
+const MaxNotifiedCSV = 64 << 20
+
 // ImportNotified reads notified records from CSV (docs/ledger.md gives
 // the columns); a bad row is reported with its line and costs itself
 // only; rows already held are skipped. name labels the file in the audit
@@ -182,7 +185,16 @@ func (s *Service) ImportNotified(ctx context.Context, p Principal, r io.Reader, 
 	if err != nil {
 		return res, err
 	}
-	recs, bad, err := ledger.ParseNotifiedCSV(io.LimitReader(r, 64<<20), fs)
+	// Read whole, not cut silently at the bound: a cut last row could read
+	// as a smaller number.
+	body, err := io.ReadAll(io.LimitReader(r, MaxNotifiedCSV+1))
+	if err != nil {
+		return res, err
+	}
+	if len(body) > MaxNotifiedCSV {
+		return res, Errorf(CodeInvalid, "%s: larger than %d MiB: split it (at most %d rows a file)", name, MaxNotifiedCSV>>20, ledger.MaxCSVRows)
+	}
+	recs, bad, err := ledger.ParseNotifiedCSV(bytes.NewReader(body), fs)
 	if err != nil {
 		return res, Errorf(CodeInvalid, "%s: %v", name, err)
 	}

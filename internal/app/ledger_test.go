@@ -336,3 +336,14 @@ func TestLedgerCapacityMMSIBesideIMO(t *testing.T) {
 		t.Errorf("by IMO beside an MMSI's: %q %v", c.Warnings, err)
 	}
 }
+
+// A file over the bound is refused whole, not cut at it (a cut last row
+// could read as a smaller number).
+func TestLedgerImportTooLarge(t *testing.T) {
+	s, _ := newService(t)
+	head := "period_start,period_end,supplier,quantity,unit,source\n"
+	big := head + strings.Repeat("#", app.MaxNotifiedCSV-len(head)) + "\n"
+	if _, err := s.ImportNotified(ctx, local, strings.NewReader(big), "big.csv"); app.CodeOf(err) != app.CodeInvalid || !strings.Contains(err.Error(), "larger than 64 MiB") {
+		t.Errorf("a file over the bound: %v", err)
+	}
+}
