@@ -518,6 +518,28 @@ func (s *Service) Ledger(ctx context.Context, p Principal, req LedgerRequest) (L
 	return res, nil
 }
 
+// LedgerYears lists the years with a record, an estimate or a published
+// figure, oldest first, without building their ledgers (the web page's
+// year list).
+func (s *Service) LedgerYears(ctx context.Context, p Principal) ([]int, error) {
+	if err := p.need(RoleViewer, "reading the cap ledger"); err != nil {
+		return nil, err
+	}
+	fs, err := s.factors(ctx)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := s.st.NotifiedRecords(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ests, _, err := s.estimates(ctx, time.Time{}, time.Time{}, nil, ledger.DefaultRules, fs)
+	if err != nil {
+		return nil, err
+	}
+	return ledger.Years(recs, ests, ledger.EmbeddedPublished()), nil
+}
+
 // estimates finds the deliveries arriving in [from, to] (zero: no bound),
 // of every tanker (only: nil) or of the tankers given.
 func (s *Service) estimates(ctx context.Context, from, to time.Time, only []uint32, rules ledger.Rules, fs ledger.Factors) ([]ledger.Estimate, []ledger.Skipped, error) {

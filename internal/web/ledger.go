@@ -55,14 +55,11 @@ func (h *Handler) ledgerPage(w http.ResponseWriter, r *http.Request, c *reqCtx) 
 
 func (h *Handler) renderLedger(w http.ResponseWriter, r *http.Request, c *reqCtx, imp *app.NotifiedImport) error {
 	ctx := r.Context()
-	all, err := h.svc.Ledger(ctx, c.P, app.LedgerRequest{})
+	years, err := h.svc.LedgerYears(ctx, c.P)
 	if err != nil {
 		return err
 	}
-	v := ledgerView{Scenarios: ledger.Scenarios, Editor: c.P.Operator && c.P.Role >= app.RoleAnalyst, Import: imp}
-	for _, y := range all.Years {
-		v.Years = append(v.Years, y.Year)
-	}
+	v := ledgerView{Scenarios: ledger.Scenarios, Editor: c.P.Operator && c.P.Role >= app.RoleAnalyst, Import: imp, Years: years}
 	v.Year = h.svc.Now().Year()
 	if len(v.Years) > 0 {
 		v.Year = v.Years[len(v.Years)-1]
