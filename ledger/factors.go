@@ -101,6 +101,25 @@ func (fs Factors) Get(product string) (Factor, bool) {
 	return unspecifiedFactor, product == "" || product == Unspecified
 }
 
+// CheckProduct refuses a record's product that is not one of the
+// factors' (none stated, "" or "unspecified", is fine): an unknown name
+// ("diesel") would otherwise be converted with the unspecified factor
+// without a word. The error lists the known products.
+func (fs Factors) CheckProduct(product string) error {
+	if product == "" || product == Unspecified {
+		return nil
+	}
+	if _, ok := fs[product]; ok {
+		return nil
+	}
+	known := make([]string, 0, len(fs))
+	for p := range fs {
+		known = append(known, p)
+	}
+	sort.Strings(known)
+	return fmt.Errorf("product %q: not a product with a conversion factor; give one of %s (or none for a product not stated), or add its factor first (ledger factors set)", product, strings.Join(known, ", "))
+}
+
 // With returns a copy with the overrides in place.
 func (fs Factors) With(over []Factor) Factors {
 	out := Factors{}

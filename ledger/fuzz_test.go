@@ -12,7 +12,7 @@ func FuzzParseNotifiedCSV(f *testing.F) {
 	f.Add([]byte("period_start,period_end,supplier,quantity,unit,source\n2024-01-01,2024-01-31,China,\"1,000\",t,x\n\"unterminated\n"))
 	f.Add([]byte("\ufeffPERIOD_START,Period_End,supplier,unit,source,barrels_as_published\n2024-01-01,2024-12-31,Russia,bbl,x,5\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		recs, bad, err := ParseNotifiedCSV(bytes.NewReader(data))
+		recs, bad, err := ParseNotifiedCSV(bytes.NewReader(data), DefaultFactors())
 		if err != nil {
 			return
 		}

@@ -15,6 +15,7 @@ package ledger
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 )
 
@@ -57,8 +58,10 @@ func ParseUnit(s string) (Unit, error) {
 		return Litre, nil
 	case "gal", "usgal", "us gallon", "us gallons", "gallon", "gallons":
 		return USGallon, nil
+	case "ton", "tons", "short ton", "short tons", "long ton", "long tons":
+		return "", fmt.Errorf("unit %q: tons may be short (907 kg) or long (1,016 kg) tons; for metric tonnes give t, tonnes or metric tons", s)
 	}
-	return "", fmt.Errorf("unit %q: give bbl, t, kl, m3, l or gal", s)
+	return "", fmt.Errorf("unit %q: give bbl, t (tonnes), kl, m3, l or gal", s)
 }
 
 // barrelsPerVolumeUnit is how many barrels one unit of volume holds (0: a
@@ -166,4 +169,62 @@ func ScenarioByFill(f float64) (Scenario, bool) {
 		}
 	}
 	return Scenario{}, false
+}
+
+// ParseNumber reads a quantity as written in a CSV cell or a form: digits
+// with a decimal point, commas allowed only between groups of three digits
+// before it ("1,000.5"). A decimal comma, a thousands point ("1.000,5",
+// "1.000.000") or a number that reads either way ("1.000": one thousand
+// with a European thousands point, or one) is refused with how to write
+// it, not guessed: "1.000,5" would otherwise be read as 1.0005. name
+// labels the error ("quantity"). Empty is 0. grouped false is for a
+// figure that is never in thousands (a factor): no commas, and "7.230" is
+// plain.
+func ParseNumber(name, s string, grouped bool) (float64, error) {
+	t := strings.TrimSpace(s)
+	if t == "" {
+		return 0, nil
+	}
+	intPart, frac, hasPoint := strings.Cut(t, ".")
+	bad := func(why string) (float64, error) {
+		return 0, fmt.Errorf("%s %q: %s (write 1000.5 or 1,000.5: a point for decimals, commas only between groups of three digits)", name, s, why)
+	}
+	if strings.Contains(frac, ",") || strings.Contains(frac, ".") {
+		if strings.Contains(frac, ",") {
+			return bad("a comma after the point looks like a European number (1.000,5 is one thousand and a half)")
+		}
+		return bad("more than one point")
+	}
+	if !allDigits(frac) || hasPoint && frac == "" {
+		return bad("not a number")
+	}
+	if !grouped && strings.Contains(intPart, ",") {
+		return bad("a comma in a figure that has no thousands looks like a decimal comma")
+	}
+	groups := strings.Split(intPart, ",")
+	for i, g := range groups {
+		if !allDigits(g) || g == "" && !(i == 0 && len(groups) == 1 && hasPoint) {
+			return bad("not a number")
+		}
+		if len(groups) > 1 && (i > 0 && len(g) != 3 || i == 0 && len(g) > 3) {
+			return bad("a comma that is not between groups of three digits looks like a decimal comma")
+		}
+	}
+	if grouped && len(groups) == 1 && hasPoint && len(frac) == 3 && len(intPart) >= 1 && len(intPart) <= 3 && strings.TrimLeft(intPart, "0") != "" {
+		return bad(fmt.Sprintf("ambiguous: %s%s with a European thousands point, or %s.%s? Write %s%s or %s.%s0", intPart, frac, intPart, frac, intPart, frac, intPart, frac))
+	}
+	v, err := strconv.ParseFloat(strings.ReplaceAll(t, ",", ""), 64)
+	if err != nil {
+		return bad("not a number")
+	}
+	return v, nil
+}
+
+func allDigits(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }

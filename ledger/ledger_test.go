@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"context"
 	"math"
 	"strings"
 	"testing"
@@ -94,7 +95,7 @@ func TestYearTotalsByHand(t *testing.T) {
 	}
 	fs := DefaultFactors()
 	// 2018: 48,430 t (no product) x 7.50-8.33; Russia's 241,114 bbl covered.
-	y := Build(2018, recs, nil, nil, EmbeddedPublished(), fs)
+	y := mustBuild(t, 2018, recs, nil, nil, EmbeddedPublished(), fs)
 	nearRange(t, "2018 notified", y.NotifiedTotal, Range{363225, 363225, 403421.9})
 	nearRange(t, "2018 share", y.NotifiedShare, Range{363225.0 / 500000, 363225.0 / 500000, 403421.9 / 500000})
 	covered := 0
@@ -110,16 +111,16 @@ func TestYearTotalsByHand(t *testing.T) {
 		t.Errorf("2018: %d lines, %d covered", len(y.Notified), covered)
 	}
 	// 2019: China 22,730 t x 7.50-8.33 + Russia 277,365 bbl as published.
-	y = Build(2019, recs, nil, nil, nil, fs)
+	y = mustBuild(t, 2019, recs, nil, nil, nil, fs)
 	nearRange(t, "2019 notified", y.NotifiedTotal, Range{170475 + 277365, 170475 + 277365, 189340.9 + 277365})
 	// 2021: China's year, 91,909 bbl; the two months inside it are covered.
-	y = Build(2021, recs, nil, nil, nil, fs)
+	y = mustBuild(t, 2021, recs, nil, nil, nil, fs)
 	nearRange(t, "2021 notified", y.NotifiedTotal, Exact(91909))
 	if y.Cap != 500000 || len(y.Totals) != 5 {
 		t.Errorf("2021: cap %v, %d scenario totals", y.Cap, len(y.Totals))
 	}
 	// Before the cap there is none.
-	if Build(2017, recs, nil, nil, nil, fs).Cap != 0 {
+	if mustBuild(t, 2017, recs, nil, nil, nil, fs).Cap != 0 {
 		t.Error("a cap before 2018")
 	}
 }
@@ -130,8 +131,11 @@ func TestCoveredSameFigureTwice(t *testing.T) {
 	b := a
 	b.ID, b.Created = "b", t0.Add(time.Hour)
 	c := Notified{ID: "c", PeriodStart: "2024-03-01", PeriodEnd: "2024-03-31", Supplier: "Russia", Quantity: 5, Unit: Barrel}
-	got := Covered([]Notified{b, a, c})
-	if got["b"] != "a" || got["a"] != "" || got["c"] != "" {
+	got, err := Covered(context.Background(), []Notified{b, a, c}, DefaultFactors())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["b"].By != "a" || got["a"].By != "" || got["c"].By != "" {
 		t.Errorf("covered: %v", got)
 	}
 }
@@ -168,7 +172,7 @@ func TestParseNotifiedCSVBadRows(t *testing.T) {
 		"2024-03-01,2025-03-31,China,100,t,,https://a.example,,\n" +
 		"2024-04-01,2024-04-30,Russia,,bbl,5000,https://b.example,as published,\n" +
 		"\"broken,2024\n"
-	recs, bad, err := ParseNotifiedCSV(strings.NewReader(in))
+	recs, bad, err := ParseNotifiedCSV(strings.NewReader(in), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +182,7 @@ func TestParseNotifiedCSVBadRows(t *testing.T) {
 	if len(bad) != 3 || bad[0].Line != 3 || bad[1].Line != 4 || !strings.Contains(bad[0].Reason, "not a number") {
 		t.Errorf("bad rows: %+v", bad)
 	}
-	if _, _, err := ParseNotifiedCSV(strings.NewReader("a,b\n1,2\n")); err == nil {
+	if _, _, err := ParseNotifiedCSV(strings.NewReader("a,b\n1,2\n"), nil); err == nil {
 		t.Error("a CSV without the columns was read")
 	}
 }
@@ -298,7 +302,7 @@ func TestEstimates(t *testing.T) {
 	}
 
 	// The year: totals per scenario, and the published figures beside.
-	y := Build(2026, nil, ests, skipped, []Published{{PeriodStart: "2026-01-01", PeriodEnd: "2026-06-30", Barrels: 1e6, Fill: 0.9, Scenario: "90% laden", Deliveries: 10}}, DefaultFactors())
+	y := mustBuild(t, 2026, nil, ests, skipped, []Published{{PeriodStart: "2026-01-01", PeriodEnd: "2026-06-30", Barrels: 1e6, Fill: 0.9, Scenario: "90% laden", Deliveries: 10}}, DefaultFactors())
 	if y.NoCapacity != 1 || len(y.Totals) != 5 || len(y.Skipped) != 2 {
 		t.Errorf("year: %+v", y)
 	}
@@ -325,5 +329,160 @@ func TestFormat(t *testing.T) {
 	}
 	if got := (Range{1, 2, 3}).String(); got != "2 (1-3)" {
 		t.Error(got)
+	}
+}
+
+func mustBuild(t testing.TB, year int, recs []Notified, ests []Estimate, skipped []Skipped, published []Published, fs Factors) Year {
+	t.Helper()
+	y, err := Build(context.Background(), year, recs, ests, skipped, published, fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return y
+}
+
+// The tester's example: two products of one supplier and month are two
+// deliveries, whichever was entered first: 100 t of motor gasoline x 8.50
+// = 850 bbl and 200 t of gas/diesel oil x 7.23 = 1,446 bbl, 2,296 bbl.
+func TestCoveredDifferentProductsBothAdded(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	a := Notified{ID: "n-b", PeriodStart: "2026-01-01", PeriodEnd: "2026-01-31", Supplier: "China", Quantity: 100, Unit: Tonne, Product: "motor_gasoline", Source: "http://x", Created: t0}
+	b := Notified{ID: "n-a", PeriodStart: "2026-01-01", PeriodEnd: "2026-01-31", Supplier: "China", Quantity: 200, Unit: Tonne, Product: "gas_diesel_oil", Source: "http://x", Created: t0.Add(time.Second)}
+	for _, order := range [][]Notified{{a, b}, {b, a}} {
+		y := mustBuild(t, 2026, order, nil, nil, nil, DefaultFactors())
+		nearRange(t, "two products", y.NotifiedTotal, Exact(2296))
+		for _, l := range y.Notified {
+			if l.CoveredBy != "" || l.Why != "" {
+				t.Errorf("%s: covered by %q (%s)", l.Record.ID, l.CoveredBy, l.Why)
+			}
+		}
+	}
+	// A figure of no stated product for the month still holds both.
+	c := Notified{ID: "n-c", PeriodStart: "2026-01-01", PeriodEnd: "2026-01-31", Supplier: "China", Quantity: 2296, Unit: Barrel, Source: "http://x", Created: t0.Add(2 * time.Second)}
+	y := mustBuild(t, 2026, []Notified{a, b, c}, nil, nil, nil, DefaultFactors())
+	nearRange(t, "month with its parts", y.NotifiedTotal, Exact(2296))
+	for _, l := range y.Notified {
+		if (l.CoveredBy == "n-c") != (l.Record.ID != "n-c") || l.Why == "" && l.CoveredBy != "" {
+			t.Errorf("%s: covered by %q (%s)", l.Record.ID, l.CoveredBy, l.Why)
+		}
+	}
+}
+
+func TestCoveredSameScopeDifferentFigures(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	mk := func(id string, q float64, u Unit, at int) Notified {
+		return Notified{ID: id, PeriodStart: "2026-03-01", PeriodEnd: "2026-03-31", Supplier: "Russia", Quantity: q, Unit: u, Source: "http://x", Created: t0.Add(time.Duration(at) * time.Second)}
+	}
+	recs := []Notified{
+		mk("n-1", 1000, Barrel, 0),
+		mk("n-2", 1005, Barrel, 1), // within 1%: the same figure relayed
+		mk("n-3", 9000, Barrel, 2), // very different: another figure
+		mk("n-4", 9000, Barrel, 3), // the same as n-3
+	}
+	want := map[string]string{"n-1": "", "n-2": "n-1", "n-3": "", "n-4": "n-3"}
+	for _, order := range [][]Notified{recs, {recs[3], recs[2], recs[1], recs[0]}, {recs[2], recs[0], recs[3], recs[1]}} {
+		got, err := Covered(context.Background(), order, DefaultFactors())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for id, by := range want {
+			if got[id].By != by {
+				t.Errorf("%s: covered by %q (%s), want %q", id, got[id].By, got[id].Why, by)
+			}
+		}
+		if !strings.Contains(got["n-3"].Why, "both added") || !strings.Contains(got["n-2"].Why, "same figure as n-1") {
+			t.Errorf("reasons: %q, %q", got["n-3"].Why, got["n-2"].Why)
+		}
+	}
+	y := mustBuild(t, 2026, recs, nil, nil, nil, DefaultFactors())
+	nearRange(t, "two figures", y.NotifiedTotal, Exact(10000))
+}
+
+func TestCoveredPartLargerThanWhole(t *testing.T) {
+	year := Notified{ID: "n-y", PeriodStart: "2026-01-01", PeriodEnd: "2026-12-31", Supplier: "China", Quantity: 100, Unit: Barrel, Source: "http://x"}
+	month := Notified{ID: "n-m", PeriodStart: "2026-06-01", PeriodEnd: "2026-06-30", Supplier: "China", Quantity: 5000, Unit: Barrel, Source: "http://x"}
+	got, err := Covered(context.Background(), []Notified{year, month}, DefaultFactors())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["n-m"].By != "" || !strings.Contains(got["n-m"].Why, "not a part of it") {
+		t.Errorf("month: %+v", got["n-m"])
+	}
+	month.Quantity = 50
+	got, _ = Covered(context.Background(), []Notified{year, month}, DefaultFactors())
+	if got["n-m"].By != "n-y" || !strings.Contains(got["n-m"].Why, "within n-y") {
+		t.Errorf("month: %+v", got["n-m"])
+	}
+}
+
+func TestBuildCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Build(ctx, 2026, benchRecords(5000, false), nil, nil, nil, DefaultFactors()); err != context.Canceled {
+		t.Errorf("cancelled: %v", err)
+	}
+}
+
+func TestParseNumber(t *testing.T) {
+	for in, want := range map[string]float64{"": 0, "1000": 1000, "1,000": 1000, "1,000.5": 1000.5, "12,345,678": 12345678, "0.5": 0.5, ".5": 0.5, "0.500": 0.5, "1000.5": 1000.5, "1.0": 1, "1.5": 1.5, "12.3456": 12.3456, " 48430 ": 48430} {
+		got, err := ParseNumber("quantity", in, true)
+		if err != nil || got != want {
+			t.Errorf("%q: %v %v, want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"1.000,5", "1,5", "1.000.000", "1.000", "12.345", "1,00", "10,0000", "1e3", "Inf", "NaN", "-5", "1 000", "0x10", "1.", ",5", "1,,000"} {
+		if got, err := ParseNumber("quantity", in, true); err == nil {
+			t.Errorf("%q read as %v", in, got)
+		} else if !strings.Contains(err.Error(), `quantity "`+in+`"`) {
+			t.Errorf("%q: %v", in, err)
+		}
+	}
+	// A factor is never in thousands: 7.230 is plain, a comma is refused.
+	if v, err := ParseNumber("factor", "7.230", false); err != nil || v != 7.23 {
+		t.Errorf("factor 7.230: %v %v", v, err)
+	}
+	if _, err := ParseNumber("factor", "7,23", false); err == nil {
+		t.Error("factor 7,23 read")
+	}
+}
+
+// The tester's European number: refused with its line, not read as 1.0005.
+func TestParseNotifiedCSVEuropeanNumber(t *testing.T) {
+	in := "period_start,period_end,supplier,quantity,unit,source\n2026-03-01,2026-03-31,China,\"1.000,5\",t,http://a\n2026-04-01,2026-04-30,China,\"1,000.5\",t,http://a\n"
+	recs, bad, err := ParseNotifiedCSV(strings.NewReader(in), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 1 || recs[0].Quantity != 1000.5 {
+		t.Errorf("records: %+v", recs)
+	}
+	if len(bad) != 1 || bad[0].Line != 2 || !strings.Contains(bad[0].Reason, "European") {
+		t.Errorf("bad rows: %+v", bad)
+	}
+	if _, _, err := ParseNotifiedCSV(strings.NewReader(""), nil); err == nil || !strings.Contains(err.Error(), "empty file") {
+		t.Errorf("empty: %v", err)
+	}
+}
+
+func TestMessages(t *testing.T) {
+	n := Notified{PeriodStart: "2024-01-01", PeriodEnd: "2024-06-30", Supplier: "China", Quantity: 2e12, Unit: Tonne, Source: "https://example.org"}
+	if err := n.Validate(); err == nil || !strings.Contains(err.Error(), "quantity 2000000000000: at most 1,000,000,000,000") {
+		t.Errorf("above the maximum: %v", err)
+	}
+	for _, u := range []string{"tons", "ton", "short tons"} {
+		if _, err := ParseUnit(u); err == nil || !strings.Contains(err.Error(), "metric tons") {
+			t.Errorf("unit %s: %v", u, err)
+		}
+	}
+	for _, u := range []string{"t", "tonnes", "metric tons", "MT"} {
+		if got, err := ParseUnit(u); err != nil || got != Tonne {
+			t.Errorf("unit %s: %v %v", u, got, err)
+		}
+	}
+	in := "period_start,period_end,supplier,quantity,unit,source\n2024-01-01,2024-01-31,China\n2024-02-01,2024-02-29,China,1,000,t,http://a\n"
+	_, bad, err := ParseNotifiedCSV(strings.NewReader(in), nil)
+	if err != nil || len(bad) != 2 || !strings.Contains(bad[0].Reason, "too few fields: 3, the header has 6") || bad[0].Line != 2 ||
+		!strings.Contains(bad[1].Reason, "too many") || bad[1].Line != 3 {
+		t.Errorf("field counts: %v %+v", err, bad)
 	}
 }

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -97,9 +98,12 @@ func EmbeddedPublished() []Published {
 type NotifiedLine struct {
 	Record     Notified   `json:"record"`
 	Conversion Conversion `json:"conversion"`
-	// CoveredBy names the record that already includes this one: it is
-	// shown, not added.
+	// CoveredBy names the record that already counts this one: it is
+	// shown, not added. Why says which rule (Covered): a repeated figure
+	// or a part within a whole; with CoveredBy empty, why a record that
+	// looks like another is added all the same.
 	CoveredBy string `json:"covered_by,omitempty"`
+	Why       string `json:"why,omitempty"`
 }
 
 // ScenarioTotal is the year's estimated deliveries under one scenario.
@@ -123,7 +127,9 @@ type PublishedLine struct {
 	// names none, OursScenario says which).
 	OurDeliveries int    `json:"our_deliveries"`
 	OursScenario  string `json:"our_scenario"`
-	Ours          Range  `json:"our_bbl"`
+	// OursScenarioName is its name ("fully laden").
+	OursScenarioName string `json:"our_scenario_name"`
+	Ours             Range  `json:"our_bbl"`
 	// Partial: the period runs outside the year; ours counts the whole
 	// period anyway (estimates of other years included).
 	Partial bool `json:"partial,omitempty"`
@@ -148,8 +154,9 @@ type Year struct {
 
 // Build makes a year's ledger from the records, the estimates (of any
 // year: published periods may span years) and the published estimates,
-// converting with the factors given.
-func Build(year int, notified []Notified, estimates []Estimate, skipped []Skipped, published []Published, fs Factors) Year {
+// converting with the factors given. It stops with ctx's error when ctx
+// is done.
+func Build(ctx context.Context, year int, notified []Notified, estimates []Estimate, skipped []Skipped, published []Published, fs Factors) (Year, error) {
 	y := Year{Year: year, Notified: []NotifiedLine{}, Estimates: []Estimate{}, Published: []PublishedLine{}}
 	if year >= CapFrom {
 		y.Cap = CapBarrels
@@ -161,9 +168,20 @@ func Build(year int, notified []Notified, estimates []Estimate, skipped []Skippe
 		}
 	}
 	SortNotified(recs)
-	covered := Covered(recs)
-	for _, n := range recs {
-		l := NotifiedLine{Record: n, Conversion: Convert(n, fs), CoveredBy: covered[n.ID]}
+	y.Notified = make([]NotifiedLine, 0, len(recs))
+	convs := make([]Conversion, len(recs))
+	barrels := make([]Range, len(recs))
+	for i, n := range recs {
+		convs[i] = Convert(n, fs)
+		barrels[i] = convs[i].Barrels
+	}
+	cov, err := covered(ctx, recs, barrels)
+	if err != nil {
+		return Year{}, err
+	}
+	for i, n := range recs {
+		c := cov[n.ID]
+		l := NotifiedLine{Record: n, Conversion: convs[i], CoveredBy: c.By, Why: c.Why}
 		if l.CoveredBy == "" {
 			y.NotifiedTotal = y.NotifiedTotal.Add(l.Conversion.Barrels)
 		}
@@ -199,9 +217,9 @@ func Build(year int, notified []Notified, estimates []Estimate, skipped []Skippe
 		if to.Year() < year || from.Year() > year {
 			continue
 		}
-		l := PublishedLine{Published: p, Partial: from.Year() != year || to.Year() != year, OursScenario: "full"}
+		l := PublishedLine{Published: p, Partial: from.Year() != year || to.Year() != year, OursScenario: "full", OursScenarioName: "fully laden"}
 		if sc, ok := ScenarioByFill(p.Fill); ok && p.Fill > 0 {
-			l.OursScenario = sc.ID
+			l.OursScenario, l.OursScenarioName = sc.ID, sc.Name
 		}
 		end := to.AddDate(0, 0, 1) // the period's last day included
 		for _, e := range estimates {
@@ -220,7 +238,7 @@ func Build(year int, notified []Notified, estimates []Estimate, skipped []Skippe
 		}
 		return a.PeriodEnd < b.PeriodEnd
 	})
-	return y
+	return y, nil
 }
 
 func share(r Range, cap float64) Range {

@@ -135,7 +135,9 @@ func writeLedger(w io.Writer, res app.LedgerResult) {
 			}
 			note := l.Conversion.Method
 			if l.CoveredBy != "" {
-				note = "within " + l.CoveredBy + ": not added"
+				note = "not added: " + l.Why
+			} else if l.Why != "" {
+				note += "; " + l.Why
 			}
 			fmt.Fprintf(tw, "    %s\t%s to %s\t%s\t%s\t%s bbl\t%s\n", n.ID, n.PeriodStart, n.PeriodEnd, termtext.Safe(n.Supplier), q, l.Conversion.Barrels.Round(), termtext.Safe(note))
 		}
@@ -170,9 +172,17 @@ func writeLedger(w io.Writer, res app.LedgerResult) {
 			fmt.Fprintf(w, "    not counted: %s MMSI %09d at %s: %s\n", sk.Arrival.Format("2006-01-02"), sk.Vessel.MMSI, termtext.Safe(sk.Port), sk.Reason)
 		}
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "  scenario\testimated bbl\tshare of cap\twith notified\tshare of cap")
+		if y.Cap > 0 {
+			fmt.Fprintln(tw, "  scenario\testimated bbl\tshare of cap\twith notified\tshare of cap")
+		} else {
+			fmt.Fprintln(tw, "  scenario\testimated bbl\twith notified")
+		}
 		for _, t := range y.Totals {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", t.Scenario.Name, t.Estimated.Round(), shareText(t.Share), t.WithNotified.Round(), shareText(t.WithNotifiedShare))
+			if y.Cap > 0 {
+				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", t.Scenario.Name, t.Estimated.Round(), shareText(t.Share), t.WithNotified.Round(), shareText(t.WithNotifiedShare))
+			} else {
+				fmt.Fprintf(tw, "  %s\t%s\t%s\n", t.Scenario.Name, t.Estimated.Round(), t.WithNotified.Round())
+			}
 		}
 		tw.Flush()
 		if len(y.Published) > 0 {
@@ -191,7 +201,7 @@ func writeLedger(w io.Writer, res app.LedgerResult) {
 					dl = fmt.Sprintf(", %d deliveries", pb.Deliveries)
 				}
 				fmt.Fprintf(w, "    %s to %s  %s: %s%s\n", pb.PeriodStart, pb.PeriodEnd, termtext.Safe(pb.By), theirs, dl)
-				fmt.Fprintf(w, "      ours: %d deliveries, %s bbl (%s)\n", pl.OurDeliveries, pl.Ours.Round(), pl.OursScenario)
+				fmt.Fprintf(w, "      ours: %d deliveries, %s bbl (%s)\n", pl.OurDeliveries, pl.Ours.Round(), pl.OursScenarioName)
 			}
 		}
 	}
@@ -226,11 +236,23 @@ func (r *recordFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&r.supplier, "supplier", "", `the notifying State ("China+Russia" for a combined figure)`)
 	fs.Float64Var(&r.quantity, "quantity", 0, "the quantity as notified")
 	fs.StringVar(&r.unit, "unit", "", "its unit: bbl, t, kl, m3, l or gal")
-	fs.StringVar(&r.product, "product", "", "the product (a factor's name, e.g. gas_diesel_oil; default: not stated)")
+	fs.StringVar(&r.product, "product", "", "the product: a factor's name (tidewatch ledger factors), e.g. gas_diesel_oil; default: not stated")
 	fs.Float64Var(&r.barrels, "barrels", 0, "the barrels the source published for a quantity in another unit")
 	fs.Float64Var(&r.factor, "factor", 0, "a bbl/t factor the source stated for this record")
 	fs.StringVar(&r.source, "source", "", "where the figure was published (an address)")
 	fs.StringVar(&r.note, "note", "", "a note")
+}
+
+// any says whether a record field was given.
+func (r *recordFlags) any(fs *flag.FlagSet) bool {
+	n := 0
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "from", "to", "supplier", "quantity", "unit", "product", "barrels", "factor", "source", "note":
+			n++
+		}
+	})
+	return n > 0
 }
 
 // apply sets the flags given on a record.
@@ -340,6 +362,9 @@ Examples:
 	case "edit":
 		if len(pos) != 2 {
 			return usagef("give the record's id: tidewatch ledger records edit ID --FIELD VALUE")
+		}
+		if !rf.any(fs) {
+			return usagef("give the fields to change: tidewatch ledger records edit %s --quantity 14400 (any of --from --to --supplier --quantity --unit --product --barrels --factor --source --note)", pos[1])
 		}
 		rs, err := s.NotifiedRecords(ctx, p)
 		if err != nil {
@@ -478,6 +503,9 @@ ship broadcasts in every estimate, at once.`)
 			return err
 		}
 		fmt.Fprintf(e.stdout, "capacity of %s set: %s t deadweight\n", c.Key(), ledger.Thousands(c.DWT))
+		for _, w := range c.Warnings {
+			fmt.Fprintf(e.stderr, "warning: %s\n", w)
+		}
 		return nil
 	}
 	return usagef("unknown capacity command %q (list, set, delete)", verb)
@@ -493,7 +521,7 @@ for products of no stated type ("unspecified"). A factor set here replaces
 the built-in one at once in every figure; delete restores it.`)
 	lf.register(fs, true)
 	fs.Float64Var(&f.BblPerTonne, "bbl-per-tonne", 0, "barrels per tonne")
-	fs.Float64Var(&f.Low, "low", 0, "the range's low bound (default: the factor)")
+	fs.Float64Var(&f.Low, "low", 0, "the range's low bound (default: the factor; either bound may be given alone)")
 	fs.Float64Var(&f.High, "high", 0, "the range's high bound (default: the factor)")
 	fs.StringVar(&f.Source, "source", "", "where the factor comes from")
 	fs.StringVar(&f.Note, "note", "", "a note")
@@ -526,9 +554,6 @@ the built-in one at once in every figure; delete restores it.`)
 			return usagef("give the product")
 		}
 		f.Product = pos[1]
-		if f.Low == 0 && f.High != 0 || f.High == 0 && f.Low != 0 {
-			return usagef("give both --low and --high, or neither")
-		}
 		got, err := s.SetFactor(ctx, p, f)
 		if err != nil {
 			return err

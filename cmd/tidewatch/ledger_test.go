@@ -145,3 +145,41 @@ func TestLedgerCommands(t *testing.T) {
 		t.Error("capacity delete")
 	}
 }
+
+// The tester's messages: edit with no field, a year before the cap, a
+// factor's low bound alone, published estimates' scenarios by name, a
+// capacity by MMSI beside the IMO's, a record that is not added says why.
+func TestLedgerMessages(t *testing.T) {
+	db, _ := demoScenarioStore(t)
+	if code, out, errs := tw(t, "ledger", "import", "--embedded", "--store", db); code != 0 {
+		t.Fatalf("import: %s %s", out, errs)
+	}
+	_, out, _ := tw(t, "ledger", "records", "--store", db, "--json")
+	id := out[strings.Index(out, `"id":"`)+6:]
+	id = id[:strings.Index(id, `"`)]
+	if code, _, errs := tw(t, "ledger", "records", "edit", id, "--store", db); code != 2 || !strings.Contains(errs, "give the fields to change") {
+		t.Errorf("edit with no field: %d %s", code, errs)
+	}
+	if code, out, _ := tw(t, "ledger", "--store", db, "--year", "2017"); code != 0 || strings.Contains(out, "share") || strings.Contains(out, "of the cap") || !strings.Contains(out, "no cap before 2018") {
+		t.Errorf("2017:\n%s", out)
+	}
+	if code, _, errs := tw(t, "ledger", "factors", "set", "fuel_oil", "--bbl-per-tonne", "6.91", "--low", "6.5", "--source", "test", "--store", db); code != 0 {
+		t.Errorf("--low alone: %s", errs)
+	}
+	if _, out, _ := tw(t, "ledger", "factors", "--store", db); !strings.Contains(out, "6.91 (6.5-6.91)") {
+		t.Errorf("factors after --low alone:\n%s", out)
+	}
+	_, out, _ = tw(t, "ledger", "--store", db, "--year", "2018")
+	if !strings.Contains(out, "not added: within ") || !strings.Contains(out, "a part of a figure already counted") {
+		t.Errorf("2018's covered record:\n%s", out)
+	}
+	if strings.Contains(out, "bbl (full)") || strings.Contains(out, "bbl (90)") || !strings.Contains(out, "bbl (90% laden)") || !strings.Contains(out, "bbl (fully laden)") {
+		t.Errorf("published estimates' scenarios by id:\n%s", out)
+	}
+	if code, _, _ := tw(t, "ledger", "capacity", "set", "8660313", "--dwt", "3000", "--source", "test", "--store", db); code != 0 {
+		t.Fatal("capacity by IMO")
+	}
+	if code, _, errs := tw(t, "ledger", "capacity", "set", "445000101", "--dwt", "5000", "--source", "test", "--store", db); code != 0 || !strings.Contains(errs, "warning: MMSI 445000101 broadcast IMO 8660313") {
+		t.Errorf("capacity by MMSI beside the IMO's: %d %s", code, errs)
+	}
+}

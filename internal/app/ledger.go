@@ -41,7 +41,23 @@ func (s *Service) NotifiedRecords(ctx context.Context, p Principal) ([]ledger.No
 	if rs == nil {
 		rs = []ledger.Notified{}
 	}
-	return rs, err
+	return redactNotified(p, rs), err
+}
+
+// redactNotified blanks who entered and changed the records for a
+// principal of another tenant than the operator: the operator's user
+// names and key ids are not another tenant's to read (the audit log,
+// the operator's own, keeps them).
+func redactNotified(p Principal, rs []ledger.Notified) []ledger.Notified {
+	if p.Operator || len(rs) == 0 {
+		return rs
+	}
+	out := make([]ledger.Notified, len(rs))
+	for i, n := range rs {
+		n.CreatedBy, n.UpdatedBy = "", ""
+		out[i] = n
+	}
+	return out
 }
 
 func newLedgerID(prefix string) string {
@@ -65,7 +81,7 @@ func (s *Service) AddNotified(ctx context.Context, p Principal, n ledger.Notifie
 	}
 	now := s.Now()
 	n.ID, n.Created, n.CreatedBy, n.Updated, n.UpdatedBy = newLedgerID("n-"), now, p.Actor, now, p.Actor
-	if err := invalid(n.Validate()); err != nil {
+	if err := s.validNotified(ctx, n); err != nil {
 		return n, err
 	}
 	if err := s.st.PutNotified(ctx, n); err != nil {
@@ -86,7 +102,7 @@ func (s *Service) UpdateNotified(ctx context.Context, p Principal, id string, n 
 		return n, err
 	}
 	n.ID, n.Created, n.CreatedBy, n.Updated, n.UpdatedBy = old.ID, old.Created, old.CreatedBy, s.Now(), p.Actor
-	if err := invalid(n.Validate()); err != nil {
+	if err := s.validNotified(ctx, n); err != nil {
 		return n, err
 	}
 	if err := s.st.PutNotified(ctx, n); err != nil {
@@ -94,6 +110,18 @@ func (s *Service) UpdateNotified(ctx context.Context, p Principal, id string, n 
 	}
 	_, err = s.record(ctx, p, ActionLedger, "notified:"+n.ID, map[string]any{"before": old, "after": n})
 	return n, err
+}
+
+// validNotified checks a record, its product among the factors in force.
+func (s *Service) validNotified(ctx context.Context, n ledger.Notified) error {
+	if err := invalid(n.Validate()); err != nil {
+		return err
+	}
+	fs, err := s.factors(ctx)
+	if err != nil {
+		return err
+	}
+	return invalid(fs.CheckProduct(n.Product))
 }
 
 // DeleteNotified deletes a notified record (kept in the audit log).
@@ -135,11 +163,14 @@ type NotifiedImport struct {
 	Bad  []ledger.RowError `json:"bad_rows"`
 }
 
-// sameFigure says two records state the same figure.
-func sameFigure(a, b ledger.Notified) bool {
-	return a.PeriodStart == b.PeriodStart && a.PeriodEnd == b.PeriodEnd && strings.EqualFold(a.Supplier, b.Supplier) && a.Product == b.Product &&
-		a.Quantity == b.Quantity && a.Unit == b.Unit && a.BarrelsAsPublished == b.BarrelsAsPublished && a.Source == b.Source
+// figureKey is equal for two records stating the same figure (same
+// period, supplier, product, quantity, unit, barrels and source).
+func figureKey(n ledger.Notified) string {
+	return fmt.Sprintf("%s|%s|%s|%s|%v|%s|%v|%s", n.PeriodStart, n.PeriodEnd, strings.ToLower(n.Supplier), n.Product, n.Quantity, n.Unit, n.BarrelsAsPublished, n.Source)
 }
+
+// MaxNotifiedCSV bounds an import's file (bytes).
+const MaxNotifiedCSV = 64 << 20
 
 // ImportNotified reads notified records from CSV (docs/ledger.md gives
 // the columns); a bad row is reported with its line and costs itself
@@ -150,7 +181,20 @@ func (s *Service) ImportNotified(ctx context.Context, p Principal, r io.Reader, 
 	if err := p.needShared(RoleAnalyst, "importing notified deliveries"); err != nil {
 		return res, err
 	}
-	recs, bad, err := ledger.ParseNotifiedCSV(io.LimitReader(r, 64<<20))
+	fs, err := s.factors(ctx)
+	if err != nil {
+		return res, err
+	}
+	// Read whole, not cut silently at the bound: a cut last row could read
+	// as a smaller number.
+	body, err := io.ReadAll(io.LimitReader(r, MaxNotifiedCSV+1))
+	if err != nil {
+		return res, err
+	}
+	if len(body) > MaxNotifiedCSV {
+		return res, Errorf(CodeInvalid, "%s: larger than %d MiB: split it (at most %d rows a file)", name, MaxNotifiedCSV>>20, ledger.MaxCSVRows)
+	}
+	recs, bad, err := ledger.ParseNotifiedCSV(bytes.NewReader(body), fs)
 	if err != nil {
 		return res, Errorf(CodeInvalid, "%s: %v", name, err)
 	}
@@ -161,21 +205,25 @@ func (s *Service) ImportNotified(ctx context.Context, p Principal, r io.Reader, 
 	if err != nil {
 		return res, err
 	}
+	seen := make(map[string]bool, len(held)+len(recs))
+	for _, h := range held {
+		seen[figureKey(h)] = true
+	}
 	now := s.Now()
 	for _, n := range recs {
-		dup := false
-		for _, h := range held {
-			dup = dup || sameFigure(h, n)
+		if err := ctx.Err(); err != nil {
+			return res, err
 		}
-		if dup {
+		k := figureKey(n)
+		if seen[k] {
 			res.Held++
 			continue
 		}
+		seen[k] = true
 		n.ID, n.Created, n.CreatedBy, n.Updated, n.UpdatedBy = newLedgerID("n-"), now, p.Actor, now, p.Actor
 		if err := s.st.PutNotified(ctx, n); err != nil {
 			return res, err
 		}
-		held = append(held, n)
 		res.Added = append(res.Added, n)
 	}
 	var ids []string
@@ -200,30 +248,94 @@ type CapacityRequest struct {
 	Note   string            `json:"note,omitempty"`
 }
 
+// CapacitySet is a capacity as set, with what else applies to the ship.
+type CapacitySet struct {
+	store.VesselCapacity
+	// Warnings name another capacity of the same ship: an IMO's comes
+	// before an MMSI's for the port calls made while the MMSI broadcast
+	// that IMO, so a capacity set by MMSI may not be the one used.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
 // SetCapacity sets a tanker's deadweight (by IMO when given, else MMSI):
-// it comes before list tonnage and AIS length in every estimate.
-func (s *Service) SetCapacity(ctx context.Context, p Principal, req CapacityRequest) (store.VesselCapacity, error) {
+// it comes before list tonnage and AIS length in every estimate. An IMO's
+// capacity comes before an MMSI's: the answer warns when the other exists.
+func (s *Service) SetCapacity(ctx context.Context, p Principal, req CapacityRequest) (CapacitySet, error) {
 	if err := p.needShared(RoleAnalyst, "setting a vessel's capacity"); err != nil {
-		return store.VesselCapacity{}, err
+		return CapacitySet{}, err
 	}
 	if req.Vessel.IMO == 0 && req.Vessel.MMSI == 0 {
-		return store.VesselCapacity{}, Errorf(CodeInvalid, "give the vessel's IMO number or MMSI")
+		return CapacitySet{}, Errorf(CodeInvalid, "give the vessel's IMO number or MMSI")
 	}
 	if !(req.DWT >= 50 && req.DWT <= 600000) {
-		return store.VesselCapacity{}, Errorf(CodeInvalid, "deadweight %v t: give tonnes between 50 and 600,000", req.DWT)
+		return CapacitySet{}, Errorf(CodeInvalid, "deadweight %v t: give tonnes between 50 and 600,000", req.DWT)
 	}
 	if strings.TrimSpace(req.Source) == "" || len(req.Source) > 2000 || len(req.Note) > 4000 {
-		return store.VesselCapacity{}, Errorf(CodeInvalid, "give the capacity's source (at most 2,000 bytes; a note at most 4,000)")
+		return CapacitySet{}, Errorf(CodeInvalid, "give the capacity's source (at most 2,000 bytes; a note at most 4,000)")
 	}
 	c := store.VesselCapacity{IMO: req.Vessel.IMO, MMSI: req.Vessel.MMSI, DWT: req.DWT, Source: req.Source, Note: req.Note, Set: s.Now(), SetBy: p.Actor}
 	if c.IMO != 0 {
 		c.MMSI = 0 // the ship, whatever MMSI it uses
 	}
-	if err := s.st.PutCapacity(ctx, c); err != nil {
-		return c, err
+	warnings, err := s.capacityOverlaps(ctx, c)
+	if err != nil {
+		return CapacitySet{}, err
 	}
-	_, err := s.record(ctx, p, ActionLedger, c.Key(), map[string]any{"capacity": c})
-	return c, err
+	if err := s.st.PutCapacity(ctx, c); err != nil {
+		return CapacitySet{VesselCapacity: c}, err
+	}
+	_, err = s.record(ctx, p, ActionLedger, c.Key(), map[string]any{"capacity": c, "warnings": warnings})
+	return CapacitySet{VesselCapacity: c, Warnings: warnings}, err
+}
+
+// capacityOverlaps says which capacities set for the same ship under its
+// other identifier take precedence over c (an IMO's over an MMSI's) or
+// are overridden by it.
+func (s *Service) capacityOverlaps(ctx context.Context, c store.VesselCapacity) ([]string, error) {
+	caps, err := s.st.Capacities(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byKey := map[string]store.VesselCapacity{}
+	for _, x := range caps {
+		byKey[x.Key()] = x
+	}
+	var out []string
+	if c.IMO == 0 {
+		ids, err := s.st.IdentityHistory(ctx, store.VesselQuery{MMSI: c.MMSI})
+		if err != nil {
+			return nil, err
+		}
+		seen := map[uint32]bool{}
+		for _, id := range ids {
+			n, err := strconv.Atoi(id.Value)
+			if id.Field != "imo" || err != nil || n <= 0 || seen[uint32(n)] {
+				continue
+			}
+			seen[uint32(n)] = true
+			if o, ok := byKey[store.VesselCapacity{IMO: uint32(n)}.Key()]; ok {
+				out = append(out, fmt.Sprintf("MMSI %09d broadcast IMO %d (%s to %s), which has its own capacity (%s t, set by IMO): that one is used for the port calls made while it broadcast that IMO, not this one",
+					c.MMSI, n, id.First.UTC().Format("2006-01-02"), id.Last.UTC().Format("2006-01-02"), ledger.Thousands(o.DWT)))
+			}
+		}
+		return out, nil
+	}
+	ids, err := s.st.IdentityHistory(ctx, store.VesselQuery{IMO: c.IMO})
+	if err != nil {
+		return nil, err
+	}
+	seen := map[uint32]bool{}
+	for _, id := range ids {
+		if seen[id.MMSI] {
+			continue
+		}
+		seen[id.MMSI] = true
+		if o, ok := byKey[store.VesselCapacity{MMSI: id.MMSI}.Key()]; ok {
+			out = append(out, fmt.Sprintf("MMSI %09d, which broadcast IMO %d, has a capacity set by MMSI (%s t): this one (by IMO) is used instead for the port calls made while it broadcast IMO %d",
+				id.MMSI, c.IMO, ledger.Thousands(o.DWT), c.IMO))
+		}
+	}
+	return out, nil
 }
 
 // DeleteCapacity removes a capacity set by an analyst.
@@ -254,6 +366,11 @@ func (s *Service) Capacities(ctx context.Context, p Principal) ([]store.VesselCa
 	if cs == nil {
 		cs = []store.VesselCapacity{}
 	}
+	if !p.Operator {
+		for i := range cs {
+			cs[i].SetBy = "" // the operator's user: not another tenant's to read
+		}
+	}
 	return cs, err
 }
 
@@ -263,8 +380,12 @@ func (s *Service) SetFactor(ctx context.Context, p Principal, f ledger.Factor) (
 	if err := p.needShared(RoleAnalyst, "changing a conversion factor"); err != nil {
 		return f, err
 	}
-	if f.Low == 0 && f.High == 0 {
-		f.Low, f.High = f.BblPerTonne, f.BblPerTonne
+	// A bound not given is the factor itself (a range to one side only).
+	if f.Low == 0 {
+		f.Low = f.BblPerTonne
+	}
+	if f.High == 0 {
+		f.High = f.BblPerTonne
 	}
 	if err := invalid(f.Validate()); err != nil {
 		return f, err
@@ -357,6 +478,7 @@ func (s *Service) Ledger(ctx context.Context, p Principal, req LedgerRequest) (L
 	if err != nil {
 		return LedgerResult{}, err
 	}
+	recs = redactNotified(p, recs)
 	rules := ledger.DefaultRules
 	var from, to time.Time
 	if req.Year != 0 {
@@ -382,7 +504,11 @@ func (s *Service) Ledger(ctx context.Context, p Principal, req LedgerRequest) (L
 	}
 	res := LedgerResult{Rules: rules, Factors: fs.Sorted(), Program: "tidewatch " + s.version, Computed: s.Now(), Years: []ledger.Year{}}
 	for _, y := range years {
-		res.Years = append(res.Years, ledger.Build(y, recs, ests, skipped, published, fs))
+		b, err := ledger.Build(ctx, y, recs, ests, skipped, published, fs)
+		if err != nil {
+			return LedgerResult{}, err
+		}
+		res.Years = append(res.Years, b)
 	}
 	for _, e := range ests {
 		if e.Vessel.Simulated {
@@ -390,6 +516,28 @@ func (s *Service) Ledger(ctx context.Context, p Principal, req LedgerRequest) (L
 		}
 	}
 	return res, nil
+}
+
+// LedgerYears lists the years with a record, an estimate or a published
+// figure, oldest first, without building their ledgers (the web page's
+// year list).
+func (s *Service) LedgerYears(ctx context.Context, p Principal) ([]int, error) {
+	if err := p.need(RoleViewer, "reading the cap ledger"); err != nil {
+		return nil, err
+	}
+	fs, err := s.factors(ctx)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := s.st.NotifiedRecords(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ests, _, err := s.estimates(ctx, time.Time{}, time.Time{}, nil, ledger.DefaultRules, fs)
+	if err != nil {
+		return nil, err
+	}
+	return ledger.Years(recs, ests, ledger.EmbeddedPublished()), nil
 }
 
 // estimates finds the deliveries arriving in [from, to] (zero: no bound),

@@ -279,3 +279,71 @@ func TestLedgerIdentityAtEventTime(t *testing.T) {
 		t.Errorf("day-75 delivery on %d %q, want %d NEW SHIP (the IMO broadcast then, not the most broadcast)", v.IMO, v.Name, newIMO)
 	}
 }
+
+// An unknown product is refused with the known ones listed, by hand and
+// in a CSV (the row's line); a product added as a factor is then known.
+func TestLedgerUnknownProduct(t *testing.T) {
+	s, _ := newService(t)
+	n := ledger.Notified{PeriodStart: "2026-02-01", PeriodEnd: "2026-02-28", Supplier: "Russia", Quantity: 300, Unit: ledger.Tonne, Product: "diesel", Source: "http://x"}
+	_, err := s.AddNotified(ctx, local, n)
+	if app.CodeOf(err) != app.CodeInvalid || !strings.Contains(err.Error(), "gas_diesel_oil") || !strings.Contains(err.Error(), `"diesel"`) {
+		t.Errorf("product diesel: %v", err)
+	}
+	res, err := s.ImportNotified(ctx, local, strings.NewReader("period_start,period_end,supplier,quantity,unit,source,product\n2026-02-01,2026-02-28,Russia,300,t,http://x,nosuch\n2026-03-01,2026-03-31,Russia,300,t,http://x,fuel_oil\n"), "p.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Added) != 1 || len(res.Bad) != 1 || res.Bad[0].Line != 2 || !strings.Contains(res.Bad[0].Reason, "nosuch") {
+		t.Errorf("import: %+v", res)
+	}
+	if _, err := s.SetFactor(ctx, local, ledger.Factor{Product: "diesel", BblPerTonne: 7.46, Source: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddNotified(ctx, local, n); err != nil {
+		t.Errorf("after its factor is set: %v", err)
+	}
+}
+
+// A capacity set by MMSI when the IMO the MMSI broadcast has one (which
+// comes first) is set with a warning, and the other way round.
+func TestLedgerCapacityMMSIBesideIMO(t *testing.T) {
+	s, _ := seeded(t)
+	if _, err := ingestFile(s, demoScenarioFile(t)); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.SetCapacity(ctx, local, app.CapacityRequest{Vessel: store.VesselQuery{IMO: 8660313}, DWT: 3000, Source: "test: Q88"})
+	if err != nil || len(c.Warnings) != 0 {
+		t.Fatalf("by IMO: %+v %v", c, err)
+	}
+	c, err = s.SetCapacity(ctx, local, app.CapacityRequest{Vessel: store.VesselQuery{MMSI: 445000101}, DWT: 5000, Source: "test: registry"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "IMO 8660313") || !strings.Contains(c.Warnings[0], "3,000 t") {
+		t.Errorf("by MMSI beside the IMO's: %q", c.Warnings)
+	}
+	// The IMO's is the one used, as the warning says.
+	res, err := s.Ledger(ctx, local, app.LedgerRequest{Year: 2026})
+	if err != nil || len(res.Years) != 1 || len(res.Years[0].Estimates) != 1 {
+		t.Fatalf("ledger: %v", err)
+	}
+	if cp := res.Years[0].Estimates[0].Vessel.Capacity; cp == nil || cp.DWT.Central != 3000 {
+		t.Errorf("capacity used: %+v", cp)
+	}
+	// Setting the IMO's again names the MMSI's it overrides.
+	c, err = s.SetCapacity(ctx, local, app.CapacityRequest{Vessel: store.VesselQuery{IMO: 8660313}, DWT: 3100, Source: "test: Q88 2"})
+	if err != nil || len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "MMSI 445000101") {
+		t.Errorf("by IMO beside an MMSI's: %q %v", c.Warnings, err)
+	}
+}
+
+// A file over the bound is refused whole, not cut at it (a cut last row
+// could read as a smaller number).
+func TestLedgerImportTooLarge(t *testing.T) {
+	s, _ := newService(t)
+	head := "period_start,period_end,supplier,quantity,unit,source\n"
+	big := head + strings.Repeat("#", app.MaxNotifiedCSV-len(head)) + "\n"
+	if _, err := s.ImportNotified(ctx, local, strings.NewReader(big), "big.csv"); app.CodeOf(err) != app.CodeInvalid || !strings.Contains(err.Error(), "larger than 64 MiB") {
+		t.Errorf("a file over the bound: %v", err)
+	}
+}

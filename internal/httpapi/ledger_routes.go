@@ -38,7 +38,7 @@ func (r NotifiedRequest) record() ledger.Notified {
 // FactorRequest sets a conversion factor.
 type FactorRequest struct {
 	BblPerTonne float64 `json:"bbl_per_tonne"`
-	// Low and High bound it (default: the factor itself).
+	// Low and High bound it (either not given: the factor itself).
 	Low    float64 `json:"low,omitempty"`
 	High   float64 `json:"high,omitempty"`
 	Source string  `json:"source"`
@@ -101,11 +101,11 @@ func (s *Server) registerLedger() {
 		})
 	vp := pathParam("vessel", "IMO number or MMSI")
 	jsonRoute(s, route{method: "PUT", path: "/v1/ledger/capacities/{vessel}", tag: "ledger", role: app.RoleAnalyst, shared: true, params: []param{vp},
-		summary: "Set a tanker's deadweight (tonnes) with its source: it comes before list tonnage and AIS length at once"},
-		func(ctx context.Context, p app.Principal, r *http.Request, req *app.CapacityRequest) (store.VesselCapacity, error) {
+		summary: "Set a tanker's deadweight (tonnes) with its source: it comes before list tonnage and AIS length at once; an IMO's capacity comes before an MMSI's for the same ship, and the answer's warnings say when the other exists"},
+		func(ctx context.Context, p app.Principal, r *http.Request, req *app.CapacityRequest) (app.CapacitySet, error) {
 			q, err := vesselOf(r)
 			if err != nil {
-				return store.VesselCapacity{}, err
+				return app.CapacitySet{}, err
 			}
 			req.Vessel = q
 			return s.svc.SetCapacity(ctx, p, *req)

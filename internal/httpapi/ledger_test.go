@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/tidewatch/tidewatch/internal/app"
@@ -124,5 +125,29 @@ func TestLedgerBadInput(t *testing.T) {
 			r := ts.call(t, "DELETE", path, an, nil)
 			checkBadAnswer(t, "DELETE "+path, r, 404, app.CodeNotFound, "")
 		})
+	}
+}
+
+// TestLedgerWhoOnlyForOperator: the operator's user names and key ids
+// (created_by, updated_by, set_by) are not shown to another tenant; the
+// operator sees them.
+func TestLedgerWhoOnlyForOperator(t *testing.T) {
+	e := env(t)
+	ts := startServer(t, Options{})
+	op := app.LocalPrincipal("op-secret-actor")
+	if _, err := e.svc.AddNotified(context.Background(), op, ledger.Notified{PeriodStart: "2024-07-01", PeriodEnd: "2024-07-31", Supplier: "Russia", Quantity: 77,
+		Unit: ledger.Barrel, Source: "https://example.org/who"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.SetCapacity(context.Background(), op, app.CapacityRequest{Vessel: store.VesselQuery{IMO: 9377779}, DWT: 4000, Source: "who"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/v1/ledger?year=2024", "/v1/ledger/records", "/v1/ledger/capacities"} {
+		if r := ts.call(t, "GET", path, e.key(tenantB, app.RoleAdmin), nil); r.status != 200 || strings.Contains(string(r.body), "op-secret-actor") {
+			t.Errorf("%s as another tenant: %s", path, r)
+		}
+		if r := ts.call(t, "GET", path, e.key(tenantOp, app.RoleViewer), nil); r.status != 200 || !strings.Contains(string(r.body), "op-secret-actor") {
+			t.Errorf("%s as the operator: %d, no actor", path, r.status)
+		}
 	}
 }

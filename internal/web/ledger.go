@@ -55,14 +55,11 @@ func (h *Handler) ledgerPage(w http.ResponseWriter, r *http.Request, c *reqCtx) 
 
 func (h *Handler) renderLedger(w http.ResponseWriter, r *http.Request, c *reqCtx, imp *app.NotifiedImport) error {
 	ctx := r.Context()
-	all, err := h.svc.Ledger(ctx, c.P, app.LedgerRequest{})
+	years, err := h.svc.LedgerYears(ctx, c.P)
 	if err != nil {
 		return err
 	}
-	v := ledgerView{Scenarios: ledger.Scenarios, Editor: c.P.Operator && c.P.Role >= app.RoleAnalyst, Import: imp}
-	for _, y := range all.Years {
-		v.Years = append(v.Years, y.Year)
-	}
+	v := ledgerView{Scenarios: ledger.Scenarios, Editor: c.P.Operator && c.P.Role >= app.RoleAnalyst, Import: imp, Years: years}
 	v.Year = h.svc.Now().Year()
 	if len(v.Years) > 0 {
 		v.Year = v.Years[len(v.Years)-1]
@@ -85,14 +82,13 @@ func (h *Handler) renderLedger(w http.ResponseWriter, r *http.Request, c *reqCtx
 	return nil
 }
 
-func formFloat(r *http.Request, name string) (float64, error) {
-	s := strings.ReplaceAll(strings.TrimSpace(r.PostFormValue(name)), ",", "")
-	if s == "" {
-		return 0, nil
-	}
-	f, err := strconv.ParseFloat(s, 64)
+// formFloat reads a number field as ledger.ParseNumber does a CSV cell:
+// "1.000,5" is refused, not read as 1.0005. grouped: a quantity, where
+// thousands separators are allowed.
+func formFloat(r *http.Request, name string, grouped bool) (float64, error) {
+	f, err := ledger.ParseNumber(strings.ReplaceAll(name, "_", " "), r.PostFormValue(name), grouped)
 	if err != nil {
-		return 0, app.Errorf(app.CodeInvalid, "%s %q is not a number", strings.ReplaceAll(name, "_", " "), r.PostFormValue(name))
+		return 0, app.Errorf(app.CodeInvalid, "%v", err)
 	}
 	return f, nil
 }
@@ -115,7 +111,7 @@ func (h *Handler) addRecord(w http.ResponseWriter, r *http.Request, c *reqCtx) e
 	}
 	n.Unit = u
 	for name, dst := range map[string]*float64{"quantity": &n.Quantity, "barrels_as_published": &n.BarrelsAsPublished, "factor": &n.Factor} {
-		if *dst, err = formFloat(r, name); err != nil {
+		if *dst, err = formFloat(r, name, name != "factor"); err != nil {
 			return err
 		}
 	}
@@ -152,7 +148,7 @@ func (h *Handler) setCapacity(w http.ResponseWriter, r *http.Request, c *reqCtx)
 	if err != nil {
 		return err
 	}
-	dwt, err := formFloat(r, "dwt")
+	dwt, err := formFloat(r, "dwt", true)
 	if err != nil {
 		return err
 	}
@@ -160,7 +156,11 @@ func (h *Handler) setCapacity(w http.ResponseWriter, r *http.Request, c *reqCtx)
 	if err != nil {
 		return err
 	}
-	redirect(w, r, backToYear(r), "Capacity of "+cp.Key()+" set: "+ledger.Thousands(cp.DWT)+" t.")
+	msg := "Capacity of " + cp.Key() + " set: " + ledger.Thousands(cp.DWT) + " t."
+	for _, w := range cp.Warnings {
+		msg += " Warning: " + w + "."
+	}
+	redirect(w, r, backToYear(r), msg)
 	return nil
 }
 
@@ -168,7 +168,7 @@ func (h *Handler) setFactor(w http.ResponseWriter, r *http.Request, c *reqCtx) e
 	f := ledger.Factor{Product: strings.TrimSpace(r.PostFormValue("product")), Source: r.PostFormValue("source"), Note: r.PostFormValue("note")}
 	var err error
 	for name, dst := range map[string]*float64{"bbl_per_tonne": &f.BblPerTonne, "low": &f.Low, "high": &f.High} {
-		if *dst, err = formFloat(r, name); err != nil {
+		if *dst, err = formFloat(r, name, false); err != nil {
 			return err
 		}
 	}

@@ -78,6 +78,15 @@ func TestLedgerPage(t *testing.T) {
 	if resp, _ := a.post("/ledger/capacities", url.Values{"csrf": {a.csrf}, "vessel": {"8660313"}, "dwt": {"many"}, "source": {"x"}}); resp.StatusCode != 400 {
 		t.Errorf("a capacity of words: %d", resp.StatusCode)
 	}
+	// A European number is refused, not read as 1.0005.
+	if resp, body := a.post("/ledger/records", url.Values{"csrf": {a.csrf}, "period_start": {"2026-04-01"}, "period_end": {"2026-04-30"}, "supplier": {"China"},
+		"quantity": {"1.000,5"}, "unit": {"t"}, "source": {"https://example.org/apr"}}); resp.StatusCode != 400 || !strings.Contains(body, "European") {
+		t.Errorf("quantity 1.000,5: %d %.300s", resp.StatusCode, body)
+	}
+	// No cap before 2018: no share of one.
+	if _, body := a.get("/ledger?year=2017"); !strings.Contains(body, "no cap before 2018") || strings.Contains(body, "Share of the cap") {
+		t.Errorf("2017's page speaks of a share of the cap")
+	}
 	if resp, _ := a.get("/ledger?year=abc"); resp.StatusCode != 400 {
 		t.Errorf("year=abc: %d", resp.StatusCode)
 	}
