@@ -665,6 +665,11 @@ type Webhook struct {
 	// Secrets are the signing keys, newest first (two while rotating),
 	// sealed with the installation's key: never stored in clear.
 	Secrets []SealedSecret `json:"-"`
+	// SealedUserinfo is the URL's user and password ("user:password"),
+	// sealed like the secrets; URL then holds none. Empty: the URL has no
+	// credentials (or, stored before they were sealed, holds them in
+	// clear until the service seals them).
+	SealedUserinfo []byte `json:"-"`
 	// Kinds, MinSeverity and Portfolios select the alerts sent (empty:
 	// all). System alerts (about the installation) belong to no
 	// portfolio and are sent whatever Portfolios says.
