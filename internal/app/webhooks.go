@@ -91,6 +91,24 @@ func (s *Service) sealer() (cipher.AEAD, error) {
 	return cipher.NewGCM(b)
 }
 
+// MAC authenticates text the server issues and later reads back from a
+// client (the web interface's status messages, which travel in a
+// redirect's URL): HMAC-SHA256 with a key derived from the
+// installation's seal key for the purpose, so every server of an
+// installation accepts another's, or, without a seal key, a key of this
+// process.
+func (s *Service) MAC(purpose, text string) []byte {
+	key := s.sealKey
+	if len(key) == 0 {
+		key = s.processKey()
+	}
+	d := hmac.New(sha256.New, key)
+	d.Write([]byte("tidewatch mac key: " + purpose))
+	m := hmac.New(sha256.New, d.Sum(nil))
+	m.Write([]byte(text))
+	return m.Sum(nil)
+}
+
 func (s *Service) seal(secret []byte) ([]byte, error) {
 	g, err := s.sealer()
 	if err != nil {
