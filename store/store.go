@@ -251,6 +251,11 @@ type Run struct {
 	// the run): the next run stores them, or a flush (set when Done).
 	Read int64 `json:"read,omitempty"`
 	Held int64 `json:"held,omitempty"`
+	// Untimed is the positions read without a time (skipped), NoAIS the
+	// inputs that held no AIS message at all (set when Done): a run
+	// already complete answers what the first said of them.
+	Untimed int64    `json:"untimed,omitempty"`
+	NoAIS   []string `json:"no_ais,omitempty"`
 }
 
 // Batch is what one ingest step stores, with the run's new progress
