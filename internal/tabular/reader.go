@@ -9,8 +9,10 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tidewatch/tidewatch/internal/tabular/csvrecord"
+	"github.com/tidewatch/tidewatch/internal/termtext"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -159,6 +161,24 @@ type Header struct {
 	// Unknown are header cells that name no known column; their values are
 	// in Row.Cells only.
 	Unknown []string
+}
+
+// NamesText is the header's cells for a message ("it has a, b, c"):
+// joined with ", ", clipped to 200 bytes, and, when they are mostly not
+// text (a binary file read as CSV), said to be so instead of quoted.
+func (h Header) NamesText() string {
+	all := strings.Join(h.Names, ", ")
+	bad, n := 0, 0
+	for _, r := range all {
+		n++
+		if r == utf8.RuneError || termtext.NeedsEscape(r) {
+			bad++
+		}
+	}
+	if bad > 0 && bad*10 >= n {
+		return fmt.Sprintf("no readable header: %d of its %d characters are not text (a binary file?); give CSV or XLSX", bad, n)
+	}
+	return termtext.Clip(termtext.Safe(all), 200)
 }
 
 // Has reports whether the file has the caller's column i.
