@@ -704,7 +704,7 @@ func TestIngestNotAIS(t *testing.T) {
 		var acc JobAccepted
 		json.Unmarshal(r.body, &acc)
 		j := ts.waitJob(t, k, acc.Job.ID)
-		if j.State != app.JobFailed || !strings.Contains(j.Error, "no AIS position") || !strings.Contains(j.Error, c.name) {
+		if j.State != app.JobFailed || !strings.Contains(j.Error, "no AIS message in "+c.name) {
 			t.Errorf("%s: job %s %q", c.name, j.State, j.Error)
 		}
 		for _, m := range leakMarks {
