@@ -161,6 +161,11 @@ type Result struct {
 	// state left as it was).
 	Continued, Detached bool
 	Untimed             int64
+	// NoAIS names the inputs that held no AIS message at all (an empty
+	// file, a CSV of other columns, text that is not NMEA): read to
+	// their end without error, they are no failure of the run, but the
+	// caller should say they were not AIS.
+	NoAIS []string
 	// Evicted counts the vessels the detectors forgot to stay under
 	// detect.Config.MaxVessels (0 unless more MMSIs were in play).
 	Evicted int64
@@ -316,6 +321,7 @@ func run(ctx context.Context, st store.IngestStore, inputs []Input, o Options, i
 		return res, fmt.Errorf("ingest: read run %s: %w", id, err)
 	case run.Done:
 		res.Run, res.AlreadyDone = run, true
+		res.Untimed, res.NoAIS = run.Untimed, run.NoAIS
 		return res, nil
 	case o.Detach && !run.Detached:
 		// Begun continuing the state, resumed while another run owns it:
@@ -346,7 +352,7 @@ func run(ctx context.Context, st store.IngestStore, inputs []Input, o Options, i
 			p.initial, state = state, nil
 		}
 		late, err := p.do(ctx, inputs)
-		res.Untimed, res.Failed, res.Evicted = p.untimed, p.failed, p.forgotten
+		res.Untimed, res.Failed, res.Evicted, res.NoAIS = p.untimed, p.failed, p.forgotten, p.noAIS
 		res.Continued, res.Detached = p.restored, run.Detached
 		if err != nil {
 			res.Run = p.run
@@ -477,9 +483,10 @@ type pass struct {
 
 	fixes, kept, nEvents int64
 	untimed              int64
-	read                 int64 // positions read from the inputs
-	held                 int64 // positions in the reorder window at the checkpoint
-	forgotten            int64 // vessels evicted
+	noAIS                []string // inputs read to their end without an AIS message
+	read                 int64    // positions read from the inputs
+	held                 int64    // positions in the reorder window at the checkpoint
+	forgotten            int64    // vessels evicted
 
 	continues  bool             // start from the stored detector state
 	initial    []byte           // that state, when already read
@@ -563,6 +570,8 @@ func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
 		}
 		if err != io.EOF && !(in.Live && ctx.Err() != nil) {
 			p.failed = append(p.failed, inputError(in.Name, err))
+		} else if err == io.EOF && !in.Live && src.Stats().Messages == 0 {
+			p.noAIS = append(p.noAIS, in.Name)
 		}
 		if p.o.Summary != nil {
 			p.o.Summary(in.Name, src.Stats())
@@ -983,7 +992,7 @@ func (p *pass) commitBatch(done bool, recs []*identRec) error {
 		b.Run.Batches = idx + 1
 		b.Run.Fixes, b.Run.Kept, b.Run.Events, b.Run.Done = p.fixes, p.kept, p.nEvents, done && !p.incomplete
 		if done {
-			b.Run.Read, b.Run.Held = p.read, p.held
+			b.Run.Read, b.Run.Held, b.Run.Untimed, b.Run.NoAIS = p.read, p.held, p.untimed, p.noAIS
 		}
 		sort.SliceStable(b.Identities, func(i, j int) bool {
 			a, c := b.Identities[i], b.Identities[j]

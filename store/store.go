@@ -251,6 +251,11 @@ type Run struct {
 	// the run): the next run stores them, or a flush (set when Done).
 	Read int64 `json:"read,omitempty"`
 	Held int64 `json:"held,omitempty"`
+	// Untimed is the positions read without a time (skipped), NoAIS the
+	// inputs that held no AIS message at all (set when Done): a run
+	// already complete answers what the first said of them.
+	Untimed int64    `json:"untimed,omitempty"`
+	NoAIS   []string `json:"no_ais,omitempty"`
 }
 
 // Batch is what one ingest step stores, with the run's new progress
@@ -665,6 +670,11 @@ type Webhook struct {
 	// Secrets are the signing keys, newest first (two while rotating),
 	// sealed with the installation's key: never stored in clear.
 	Secrets []SealedSecret `json:"-"`
+	// SealedUserinfo is the URL's user and password ("user:password"),
+	// sealed like the secrets; URL then holds none. Empty: the URL has no
+	// credentials (or, stored before they were sealed, holds them in
+	// clear until the service seals them).
+	SealedUserinfo []byte `json:"-"`
 	// Kinds, MinSeverity and Portfolios select the alerts sent (empty:
 	// all). System alerts (about the installation) belong to no
 	// portfolio and are sent whatever Portfolios says.

@@ -84,11 +84,15 @@ type caseFlags struct {
 func (c *caseFlags) register(fs *flag.FlagSet, write bool) {
 	c.sf.register(fs, write)
 	fs.StringVar(&c.tenant, "tenant", app.LocalTenant, "the tenant acted for")
-	fs.StringVar(&c.by, "by", currentUser(), "who acts (audit log, and the signer's name)")
+	fs.StringVar(&c.by, "by", userName(), "who acts (audit log, and the signer's name; default $TIDEWATCH_USER, $USER or the login name)")
 	fs.StringVar(&c.sealFile, "seal-key-file", "", "the key that seals signing keys (default: the store's path + .key, as 'tidewatch serve' uses)")
 }
 
 func (c *caseFlags) open() (*app.Service, func(), app.Principal, error) {
+	if strings.TrimSpace(c.by) == "" {
+		// The name is signed into case files: never "unknown".
+		return nil, nil, app.Principal{}, usagef("give --by NAME (or set TIDEWATCH_USER): who acts is recorded, and signed as the signer's name")
+	}
 	sealFile := c.sealFile
 	if sealFile == "" && postgres.IsURL(c.sf.path) && os.Getenv("TIDEWATCH_SEAL_KEY") == "" {
 		return nil, nil, app.Principal{}, usagef("with a PostgreSQL store give --seal-key-file or TIDEWATCH_SEAL_KEY (the key the servers seal with)")

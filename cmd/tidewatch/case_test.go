@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -93,10 +94,18 @@ func TestCaseCommands(t *testing.T) {
 	}
 	os.WriteFile(ev, orig, 0o644)
 
-	// A zip; another tenant signs it too.
+	// A zip; another tenant signs it too. Without --by, $TIDEWATCH_USER
+	// or $USER (unset here, as in many containers) the signer is the
+	// login name, not "unknown" (found by a tester).
+	t.Setenv("TIDEWATCH_USER", "")
+	t.Setenv("USER", "")
+	login, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
 	zipPath := filepath.Join(dir, "case.zip")
-	if code, _, errs := tw(t, "case", "export", "8660313", "--from", "2026-03-01", "--to", "2026-03-04", "--out", zipPath, "--store", db); code != 0 {
-		t.Fatalf("export zip: %s", errs)
+	if code, out, errs := tw(t, "case", "export", "8660313", "--from", "2026-03-01", "--to", "2026-03-04", "--out", zipPath, "--store", db); code != 0 || !strings.Contains(out, "signed by "+login.Username) {
+		t.Fatalf("export zip: %d %s %s", code, out, errs)
 	}
 	if code, _, errs := tw(t, "keys", "tenant", "create", "panel", "--name", "Panel of Experts", "--store", db); code != 0 {
 		t.Fatal(errs)

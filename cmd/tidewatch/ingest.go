@@ -128,8 +128,12 @@ flagged in the events.`)
 	}
 	start := time.Now()
 	lastPrint := start
+	stats := map[string]ais.Stats{} // each input's last reading, for what ingest says of inputs that are not AIS
 	req := app.IngestRequest{Inputs: ins, Zones: zones, BatchFixes: *batch, Log: e.stderr, Flush: *flush,
-		Summary: func(name string, s *ais.Stats) { summary(e.stderr, name, s) },
+		Summary: func(name string, s *ais.Stats) {
+			summary(e.stderr, name, s)
+			stats[name] = *s
+		},
 		Progress: func(p ingest.Progress) {
 			if time.Since(lastPrint) < 2*time.Second {
 				return
@@ -164,7 +168,8 @@ flagged in the events.`)
 			fmt.Fprintf(e.stderr, "when it ended, %d position fixes were held in the detectors' reorder window waiting for later data: a later ingest stores them, or '%s' closes the stream\n",
 				r.Held, flushCmd)
 		}
-		return nil
+		// The same inputs fail again as they failed the first time.
+		return nothingUsable(e, res.Result, stats, len(ins))
 	case res.Resumed:
 		fmt.Fprintf(e.stderr, "resumed run %s: %d batches were already stored and were not written again\n", r.ID, res.ResumedBatches)
 	}
@@ -187,14 +192,40 @@ flagged in the events.`)
 	case r.Held > 0:
 		fmt.Fprintf(e.stderr, "%d position fixes are held in the detectors' reorder window (the last %s of the data) waiting for later data: the next ingest stores them with their events, or '%s' stores them now and closes what is still open\n",
 			r.Held, windowText(cfg.ReorderLatenessMinutes), flushCmd)
-	case len(ins) > 0 && r.Read == 0 && len(res.Failed) == 0 && res.Untimed == 0:
-		fmt.Fprintln(e.stderr, "note: no AIS position was read from the inputs: are they NMEA (optionally gzipped) or MarineCadastre or DMA CSV?")
+	case len(ins) > 0 && r.Read == 0 && len(res.Failed) == 0 && res.Untimed == 0 && len(res.NoAIS) == 0:
+		fmt.Fprintf(e.stderr, "note: no AIS position was read from the inputs, only other messages (static and voyage data: the vessels' identities, held in the detectors' reorder window like positions until a later ingest, or '%s', stores them)\n", flushCmd)
 	}
 	if len(res.Failed) > 0 {
 		for _, f := range res.Failed {
 			fmt.Fprintln(e.stderr, f)
 		}
+		if len(res.NoAIS) > 0 {
+			nothingUsable(e, res.Result, stats, len(ins))
+		}
 		return fmt.Errorf("%d of %d inputs could not be read to the end", len(res.Failed), len(ins))
+	}
+	return nothingUsable(e, res.Result, stats, len(ins))
+}
+
+// nothingUsable fails an ingest whose inputs, or some of them, held no
+// AIS message at all (an empty file, a CSV of other columns, text that
+// is not NMEA: what 'tidewatch ais stats' calls NOT AIS), or whose
+// positions all lacked a time, as the API fails such an upload. Inputs
+// that hold AIS messages but no position (static and voyage data only)
+// are no failure: their identities are stored.
+func nothingUsable(e *env, res ingest.Result, stats map[string]ais.Stats, inputs int) error {
+	for _, name := range res.NoAIS {
+		if s, ok := stats[name]; ok {
+			fmt.Fprintln(e.stderr, noAIS(name, &s))
+		} else {
+			fmt.Fprintf(e.stderr, "%s: no AIS message found\n", name)
+		}
+	}
+	switch {
+	case len(res.NoAIS) > 0:
+		return fmt.Errorf("%d of %d inputs held no AIS message: expected NMEA sentences (!AIVDM/!AIVDO, optionally gzipped) or a MarineCadastre or DMA CSV export", len(res.NoAIS), inputs)
+	case res.Run.Read == 0 && res.Untimed > 0:
+		return fmt.Errorf("no AIS position with a time was read: %d positions without a time skipped (NMEA needs a time per sentence: tag blocks \\c:, $PGHP lines or an epoch field)", res.Untimed)
 	}
 	return nil
 }

@@ -297,3 +297,38 @@ func TestIngestShortFileSaysHeld(t *testing.T) {
 		t.Errorf("flush: exit %d:\n%s", code, errs)
 	}
 }
+
+// TestIngestNotAISFails: ingest of a file that holds no AIS message (an
+// empty file, text, a header-only CSV, a CSV of other columns) exits 1
+// naming the file, as 'ais stats' calls it NOT AIS and the API fails the
+// upload, and so does a rerun of it; so does NMEA whose positions all
+// lack a time. A file of static data only is no failure.
+func TestIngestNotAISFails(t *testing.T) {
+	dir := t.TempDir()
+	st := filepath.Join(dir, "s.db")
+	files := map[string]string{
+		"empty.nmea": "", "junk.nmea": "hello\nworld\n", "header.csv": "a,b,c\n", "other.csv": "x,y\n1,2\n",
+	}
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(body), 0o644)
+		for try := range 2 {
+			code, _, errs := tw(t, "ingest", "--store", st, "--create", p)
+			if code != 1 || !strings.Contains(errs, p+": no AIS message found") || !strings.Contains(errs, "1 of 1 inputs held no AIS message") {
+				t.Errorf("%s (run %d): exit %d:\n%s", name, try+1, code, errs)
+			}
+		}
+	}
+	untimed := filepath.Join(dir, "notime.nmea")
+	os.WriteFile(untimed, []byte(strings.Repeat("!AIVDM,1,1,,A,15MgK45P3@G?fl0E`JbR0OwT0@MS,0*4E\n", 4)), 0o644)
+	for try := range 2 {
+		if code, _, errs := tw(t, "ingest", "--store", st, untimed); code != 1 || !strings.Contains(errs, "4 positions without a time skipped") {
+			t.Errorf("no times (run %d): exit %d:\n%s", try+1, code, errs)
+		}
+	}
+	static := filepath.Join(dir, "static.nmea")
+	os.WriteFile(static, []byte(`\g:1-2-3985,s:rEV02,c:1334337317*2D\!AIVDM,2,1,9,B,58KvN<42ACikUKW77F1H4hF0<PTp622222222216`+"`0`"+`cF5BF0RT13H0T,0*70`+"\n"+`\g:2-2-3985*5A\!AIVDM,2,2,9,B,PFRC88888888880,2*29`+"\n"), 0o644)
+	if code, _, errs := tw(t, "ingest", "--store", st, static); code != 0 || !strings.Contains(errs, "only other messages") {
+		t.Errorf("static data only: exit %d:\n%s", code, errs)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/user"
 	"path/filepath"
 
 	"github.com/tidewatch/tidewatch/internal/app"
@@ -121,13 +122,26 @@ func riskConfig(path string) (*risk.Config, error) {
 func localPrincipal(by string) app.Principal { return app.LocalPrincipal(by) }
 
 func currentUser() string {
+	if u := userName(); u != "" {
+		return u
+	}
+	return "unknown"
+}
+
+// userName is who runs the CLI: $TIDEWATCH_USER, $USER, or the login
+// name of the process's user (a container or a cron job often has no
+// $USER); "" when none is known.
+func userName() string {
 	if u := os.Getenv("TIDEWATCH_USER"); u != "" {
 		return u
 	}
 	if u := os.Getenv("USER"); u != "" {
 		return u
 	}
-	return "unknown"
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return ""
 }
 
 func runInit(e *env, args []string) error {

@@ -15,6 +15,7 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -139,6 +140,7 @@ type Service struct {
 	// events are screened at once, not at the next tick).
 	monitorWake chan struct{}
 	sealKey     []byte
+	processKey  func() []byte // random, for MAC without a seal key
 	// webhooks: the delivery client (refusing internal targets unless
 	// allowPrivate) and the endpoints' delivery state.
 	allowPrivate   bool
@@ -189,6 +191,11 @@ func New(cfg Config) *Service {
 	s.wake = make(chan struct{}, 1)
 	s.monitorWake = make(chan struct{}, 1)
 	s.sealKey = cfg.SealKey
+	s.processKey = sync.OnceValue(func() []byte {
+		b := make([]byte, 32)
+		rand.Read(b)
+		return b
+	})
 	s.allowPrivate = cfg.AllowPrivateWebhookTargets
 	s.hookClient = sync.OnceValue(func() *http.Client { return s.newWebhookClient(defaultDeliveryTimeout) })
 	s.scratch = cfg.Scratch

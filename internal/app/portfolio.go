@@ -401,7 +401,7 @@ func ReadPortfolio(r io.Reader, name string, xlsx bool) ([]VesselEntry, []int, [
 	defer rd.Close()
 	h := rd.Header()
 	if !h.Has(1) && !h.Has(2) {
-		return nil, nil, nil, Errorf(CodeInvalid, "a portfolio file needs an imo or mmsi column (it has %s)", strings.Join(h.Names, ", "))
+		return nil, nil, nil, Errorf(CodeInvalid, "a portfolio file needs an imo or mmsi column (it has %s)", h.NamesText())
 	}
 	var es []VesselEntry
 	var rows []int

@@ -91,6 +91,24 @@ func (s *Service) sealer() (cipher.AEAD, error) {
 	return cipher.NewGCM(b)
 }
 
+// MAC authenticates text the server issues and later reads back from a
+// client (the web interface's status messages, which travel in a
+// redirect's URL): HMAC-SHA256 with a key derived from the
+// installation's seal key for the purpose, so every server of an
+// installation accepts another's, or, without a seal key, a key of this
+// process.
+func (s *Service) MAC(purpose, text string) []byte {
+	key := s.sealKey
+	if len(key) == 0 {
+		key = s.processKey()
+	}
+	d := hmac.New(sha256.New, key)
+	d.Write([]byte("tidewatch mac key: " + purpose))
+	m := hmac.New(sha256.New, d.Sum(nil))
+	m.Write([]byte(text))
+	return m.Sum(nil)
+}
+
 func (s *Service) seal(secret []byte) ([]byte, error) {
 	g, err := s.sealer()
 	if err != nil {
@@ -285,11 +303,82 @@ func deliveryError(rawURL string, err error) string {
 }
 
 // redacted is a webhook as answered and logged: no secrets, no URL
-// credentials.
+// credentials ("***@" where it has some, sealed or not).
 func redacted(w store.Webhook) store.Webhook {
 	w.Secrets = nil
 	w.URL = redactURL(w.URL)
+	if len(w.SealedUserinfo) > 0 {
+		if scheme, rest, ok := strings.Cut(w.URL, "://"); ok {
+			w.URL = scheme + "://***@" + rest
+		}
+	}
+	w.SealedUserinfo = nil
 	return w
+}
+
+// sealUserinfo moves the credentials of a webhook's URL (user and
+// password) out of the URL into SealedUserinfo, sealed like the signing
+// secrets, so that no store holds them in clear; it reports whether the
+// URL had any. deliveryURL puts them back for a delivery.
+func (s *Service) sealUserinfo(w *store.Webhook) (bool, error) {
+	u, err := url.Parse(w.URL)
+	if err != nil || u.User == nil {
+		return false, nil
+	}
+	sealed, err := s.seal([]byte(u.User.String()))
+	if err != nil {
+		return false, err
+	}
+	u.User = nil
+	w.URL, w.SealedUserinfo = u.String(), sealed
+	return true, nil
+}
+
+// deliveryURL is the URL a delivery POSTs to: the stored URL with its
+// sealed credentials unsealed into it (a URL stored before credentials
+// were sealed holds them itself).
+func (s *Service) deliveryURL(w store.Webhook) (string, error) {
+	if len(w.SealedUserinfo) == 0 {
+		return w.URL, nil
+	}
+	ui, err := s.unseal(w.SealedUserinfo)
+	if err != nil {
+		return "", err
+	}
+	scheme, rest, ok := strings.Cut(w.URL, "://")
+	if !ok {
+		return "", errors.New("webhook URL without a scheme")
+	}
+	return scheme + "://" + string(ui) + "@" + rest, nil
+}
+
+// SealWebhookCredentials seals the URL credentials of every webhook
+// stored before they were sealed (RunDeliveries does it when it starts;
+// rotating or retiring a webhook's secrets does it too) and returns how
+// many it sealed.
+func (s *Service) SealWebhookCredentials(ctx context.Context) (int, error) {
+	ws, err := s.st.Webhooks(ctx, "")
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, w := range ws {
+		if len(w.SealedUserinfo) > 0 {
+			continue
+		}
+		ok, err := s.sealUserinfo(&w)
+		if err != nil {
+			return n, err
+		}
+		if !ok {
+			continue
+		}
+		if err := s.st.PutWebhook(ctx, w); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }
 
 // CreateWebhook adds a webhook for the tenant and returns its signing
@@ -324,10 +413,13 @@ func (s *Service) CreateWebhook(ctx context.Context, p Principal, req WebhookReq
 	rand.Read(id[:])
 	w := store.Webhook{Tenant: p.Tenant, ID: hex.EncodeToString(id[:]), URL: req.URL, Secrets: []store.SealedSecret{sec}, Kinds: req.Kinds,
 		MinSeverity: req.MinSeverity, Portfolios: req.Portfolios, Active: true, Created: s.now().UTC().Truncate(time.Second)}
+	if _, err := s.sealUserinfo(&w); err != nil {
+		return NewWebhook{}, err
+	}
 	if err := s.st.PutWebhook(ctx, w); err != nil {
 		return NewWebhook{}, err
 	}
-	if _, err := s.record(ctx, p, audit.ActionWebhook, "webhook:"+w.ID, map[string]any{"created": w.ID, "url": redactURL(w.URL)}); err != nil {
+	if _, err := s.record(ctx, p, audit.ActionWebhook, "webhook:"+w.ID, map[string]any{"created": w.ID, "url": redacted(w).URL}); err != nil {
 		return NewWebhook{}, err
 	}
 	return NewWebhook{Webhook: redacted(w), Secret: secret, SecretID: sec.ID}, nil
@@ -384,6 +476,11 @@ func (s *Service) RotateWebhookSecret(ctx context.Context, p Principal, id strin
 		}
 		w.Secrets = w.Secrets[:keep]
 	}
+	if len(w.SealedUserinfo) == 0 {
+		if _, err := s.sealUserinfo(&w); err != nil {
+			return NewWebhook{}, err
+		}
+	}
 	if err := s.st.PutWebhook(ctx, w); err != nil {
 		return NewWebhook{}, err
 	}
@@ -403,6 +500,11 @@ func (s *Service) RetireOldSecrets(ctx context.Context, p Principal, id string) 
 		return w, err
 	}
 	w.Secrets = w.Secrets[:min(1, len(w.Secrets))]
+	if len(w.SealedUserinfo) == 0 {
+		if _, err := s.sealUserinfo(&w); err != nil {
+			return store.Webhook{}, err
+		}
+	}
 	if err := s.st.PutWebhook(ctx, w); err != nil {
 		return w, err
 	}
@@ -632,6 +734,11 @@ func (s *Service) wakeDeliveries() {
 // RunDeliveries delivers webhooks until ctx ends: claims due deliveries
 // and hands them to the endpoints' workers without waiting for them.
 func (s *Service) RunDeliveries(ctx context.Context, o DeliveryOptions) {
+	if n, err := s.SealWebhookCredentials(ctx); err != nil {
+		s.log.Warn("seal webhook URL credentials", "err", err.Error())
+	} else if n > 0 {
+		s.log.Info("sealed webhook URL credentials stored in clear", "webhooks", n)
+	}
 	client := deliveryClient(s, o.Client)
 	if o.Poll <= 0 {
 		o.Poll = time.Second
@@ -851,9 +958,13 @@ func (s *Service) deliver(ctx context.Context, client *http.Client, d store.Deli
 		}
 		secrets = append(secrets, string(plain))
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
+	target, err := s.deliveryURL(*w)
 	if err != nil {
-		return fail(deliveryError(w.URL, err))
+		return fail("unseal URL credentials: " + err.Error())
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		return fail(deliveryError(target, err))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "tidewatch-webhooks")
@@ -861,7 +972,7 @@ func (s *Service) deliver(ctx context.Context, client *http.Client, d store.Deli
 	req.Header.Set(SignatureHeader, Sign(s.now(), body, secrets...))
 	resp, err := client.Do(req)
 	if err != nil {
-		return fail(deliveryError(w.URL, err))
+		return fail(deliveryError(target, err))
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()

@@ -60,7 +60,7 @@ func ReadAs(r io.Reader, name string, xlsx bool) ([]app.BatchQuery, error) {
 	defer rd.Close()
 	h := rd.Header()
 	if !h.Has(2) && !h.Has(3) && !h.Has(4) && !h.Has(5) {
-		return nil, fmt.Errorf("%w: %s: the header has none of name, imo, mmsi, call_sign (it has %s)", ErrHeader, name, strings.Join(h.Names, ", "))
+		return nil, fmt.Errorf("%w: %s: the header has none of name, imo, mmsi, call_sign (it has %s)", ErrHeader, name, h.NamesText())
 	}
 	var qs []app.BatchQuery
 	for {

@@ -704,7 +704,7 @@ func TestIngestNotAIS(t *testing.T) {
 		var acc JobAccepted
 		json.Unmarshal(r.body, &acc)
 		j := ts.waitJob(t, k, acc.Job.ID)
-		if j.State != app.JobFailed || !strings.Contains(j.Error, "no AIS position") || !strings.Contains(j.Error, c.name) {
+		if j.State != app.JobFailed || !strings.Contains(j.Error, "no AIS message in "+c.name) {
 			t.Errorf("%s: job %s %q", c.name, j.State, j.Error)
 		}
 		for _, m := range leakMarks {
@@ -904,5 +904,43 @@ func TestIngestShortFileHeld(t *testing.T) {
 	}
 	if j = job("/v1/ingest?flush=true", nil); j.State != app.JobDone || j.Note != "no detector state to flush" {
 		t.Errorf("a second flush: job %s %q %q", j.State, j.Error, j.Note)
+	}
+}
+
+// TestIngestNothingUsable: an upload that holds no AIS message (text,
+// an empty file, a CSV of other columns) fails its job saying so, and so
+// does NMEA whose positions carry no time (saying that, not "is it
+// NMEA?"); the same bytes sent again fail again, not "already ingested".
+// An upload of static and voyage data only is done, with a note.
+func TestIngestNothingUsable(t *testing.T) {
+	e := freshEnv(t)
+	ts := startServerEnv(t, e, Options{})
+	k := e.key(tenantOp, app.RoleAnalyst)
+	job := func(path string, body any) app.Job {
+		t.Helper()
+		r := ts.call(t, "POST", path, k, body)
+		if r.status != http.StatusAccepted {
+			t.Fatalf("%s: %s", path, r)
+		}
+		var acc JobAccepted
+		json.Unmarshal(r.body, &acc)
+		return ts.waitJob(t, k, acc.Job.ID)
+	}
+	untimed := strings.Repeat("!AIVDM,1,1,,A,15MgK45P3@G?fl0E`JbR0OwT0@MS,0*4E\n", 4)
+	static := `\g:1-2-3985,s:rEV02,c:1334337317*2D\!AIVDM,2,1,9,B,58KvN<42ACikUKW77F1H4hF0<PTp622222222216` + "`0`" + `cF5BF0RT13H0T,0*70` + "\n" + `\g:2-2-3985*5A\!AIVDM,2,2,9,B,PFRC88888888880,2*29` + "\n"
+	for _, c := range []struct{ name, body, want string }{
+		{"junk.txt", "hello\nnot AIS at all\n", "no AIS message in junk.txt"},
+		{"cols.csv", "a,b,c\n1,2,3\n", "no AIS message in cols.csv"},
+		{"notime.nmea", untimed, "no AIS position with a time in notime.nmea: 4 positions without a time skipped"},
+	} {
+		for try := range 2 {
+			j := job("/v1/ingest?name="+c.name, c.body)
+			if j.State != app.JobFailed || !strings.Contains(j.Error, c.want) {
+				t.Errorf("%s (upload %d): job %s %q %q, want failed with %q", c.name, try+1, j.State, j.Error, j.Note, c.want)
+			}
+		}
+	}
+	if j := job("/v1/ingest?name=static.nmea", static); j.State != app.JobDone || !strings.Contains(j.Note, "only other messages") {
+		t.Errorf("static data only: job %s %q %q", j.State, j.Error, j.Note)
 	}
 }

@@ -1118,10 +1118,15 @@ func (s *Server) ingestJob(w http.ResponseWriter, p app.Principal, inputs []inge
 			}
 			return &res, nil
 		}
-		if run.Read == 0 && run.Fixes == 0 && !res.AlreadyDone {
-			// A file that is not AIS (or not one Tidewatch reads) reads as
-			// no positions, not as an error: say so rather than "done".
-			return &res, fmt.Errorf("no AIS position read from %s: is it NMEA (optionally gzipped) or a MarineCadastre or DMA CSV?", name)
+		// A file that is not AIS (or not one Tidewatch reads) reads to its
+		// end without an error: say so rather than "done", and the same
+		// again when the same bytes come back (the run is complete: it
+		// kept what it found).
+		if len(res.NoAIS) > 0 {
+			return &res, fmt.Errorf("no AIS message in %s: expected NMEA sentences (!AIVDM/!AIVDO, optionally gzipped) or a MarineCadastre or DMA CSV export", name)
+		}
+		if run.Read == 0 && run.Fixes == 0 && res.Untimed > 0 {
+			return &res, fmt.Errorf("no AIS position with a time in %s: %d positions without a time skipped (NMEA needs a time per sentence: tag blocks \\c:, $PGHP lines or an epoch field)", name, res.Untimed)
 		}
 		pr.Set(run.Fixes, 0, ingestNote(res.Result))
 		return &res, nil
@@ -1145,6 +1150,9 @@ func ingestNote(res ingest.Result) string {
 	note := fmt.Sprintf("%s%d position fixes read, %d stored, %d events", prefix, r.Read, r.Fixes, r.Events)
 	if r.Held > 0 {
 		note += fmt.Sprintf("; %d position fixes held in the detectors' reorder window waiting for later data: the next upload stores them, or POST /v1/ingest?flush=true stores them now and closes what is still open", r.Held)
+	}
+	if r.Read == 0 && len(res.NoAIS) == 0 && res.Untimed == 0 {
+		note += "; no position, only other messages (static and voyage data: the vessels' identities, held in the detectors' reorder window like positions until the next upload, or POST /v1/ingest?flush=true, stores them)"
 	}
 	return note
 }

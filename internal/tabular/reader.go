@@ -9,8 +9,10 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tidewatch/tidewatch/internal/tabular/csvrecord"
+	"github.com/tidewatch/tidewatch/internal/termtext"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -102,7 +104,11 @@ func checkZip(data []byte, maxExpanded int64) error {
 		return fmt.Errorf("read XLSX: %d parts in the zip file, at most %d", len(zr.File), MaxXLSXParts)
 	}
 	var total uint64
+	workbook := false
 	for _, f := range zr.File {
+		// The workbook part is xl/workbook.xml in every XLSX file written
+		// by a spreadsheet program (its path is given in _rels/.rels).
+		workbook = workbook || strings.HasSuffix(strings.ToLower(f.Name), "workbook.xml")
 		u, c := f.UncompressedSize64, f.CompressedSize64
 		if u > ratioFloor && (c == 0 || u/MaxXLSXRatio > c) {
 			return &ExpandError{Part: f.Name, Expanded: int64(min(u, 1<<62)), Ratio: float64(u) / float64(max(c, 1))}
@@ -111,6 +117,9 @@ func checkZip(data []byte, maxExpanded int64) error {
 		if total > uint64(maxExpanded) || total < u {
 			return &ExpandError{Expanded: int64(min(total, 1<<62)), Limit: maxExpanded}
 		}
+	}
+	if !workbook {
+		return fmt.Errorf("%w: it is a zip archive without a workbook (no xl/workbook.xml): save the sheet as .xlsx or CSV", ErrNotXLSX)
 	}
 	return nil
 }
@@ -152,6 +161,24 @@ type Header struct {
 	// Unknown are header cells that name no known column; their values are
 	// in Row.Cells only.
 	Unknown []string
+}
+
+// NamesText is the header's cells for a message ("it has a, b, c"):
+// joined with ", ", clipped to 200 bytes, and, when they are mostly not
+// text (a binary file read as CSV), said to be so instead of quoted.
+func (h Header) NamesText() string {
+	all := strings.Join(h.Names, ", ")
+	bad, n := 0, 0
+	for _, r := range all {
+		n++
+		if r == utf8.RuneError || termtext.NeedsEscape(r) {
+			bad++
+		}
+	}
+	if bad > 0 && bad*10 >= n {
+		return fmt.Sprintf("no readable header: %d of its %d characters are not text (a binary file?); give CSV or XLSX", bad, n)
+	}
+	return termtext.Clip(termtext.Safe(all), 200)
 }
 
 // Has reports whether the file has the caller's column i.
@@ -291,6 +318,10 @@ func (rd *Reader) openXLSX(r io.Reader, opt Options) error {
 	}
 	f, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{RawCellValue: true, UnzipSizeLimit: expanded, UnzipXMLSizeLimit: min(expanded, xlsxInMemory)})
 	if err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			// A part excelize needs is missing or empty.
+			return fmt.Errorf("%w: it is a zip archive but not a complete XLSX workbook (a part is missing or empty): save the sheet as .xlsx or CSV", ErrNotXLSX)
+		}
 		return fmt.Errorf("read XLSX: %w", err)
 	}
 	sheets := f.GetSheetList()

@@ -277,3 +277,30 @@ func TestAlertStreamEndsOnShutdown(t *testing.T) {
 		t.Fatal("the stream outlived the shutdown")
 	}
 }
+
+// A status message is shown only when the server issued it (a redirect
+// after a form): a link that puts its own wording in ?flash= shows
+// nothing, nor does one pairing another message's tag with other text.
+func TestFlashOnlyFromTheServer(t *testing.T) {
+	f := getFixture(t)
+	c := newClient(t, f)
+	c.login("local", "viewer", password)
+	lie := "Your account is locked, call +1 555 0100"
+	if _, body := c.get("/alerts?flash=" + url.QueryEscape(lie)); strings.Contains(body, "account is locked") {
+		t.Error("a flash message from a link is shown")
+	}
+	resp, _ := c.post("/logout", url.Values{"csrf": {c.csrf}})
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(loc, "flash=") {
+		t.Fatalf("sign out: %d %q", resp.StatusCode, loc)
+	}
+	if _, body := c.get(loc); !strings.Contains(body, "You are signed out.") {
+		t.Errorf("the server's own message is not shown on %s", loc)
+	}
+	u, _ := url.Parse(loc)
+	q := u.Query()
+	q.Set("flash", lie)
+	if _, body := c.get("/login?" + q.Encode()); strings.Contains(body, "account is locked") {
+		t.Error("another message's tag authenticates any text")
+	}
+}

@@ -17,6 +17,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"embed"
 	"encoding/base64"
@@ -316,10 +317,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 		http.Error(w, "no page "+name, http.StatusInternalServerError)
 		return
 	}
-	v := view{Title: title, Nav: name, Data: data, Scripts: scripts, Version: h.svc.Version(), Flash: r.URL.Query().Get("flash")}
-	if len(v.Flash) > 300 {
-		v.Flash = v.Flash[:300]
-	}
+	v := view{Title: title, Nav: name, Data: data, Scripts: scripts, Version: h.svc.Version(), Flash: h.flash(r)}
 	if c != nil {
 		v.P, v.CSRF = c.P, c.CSRF
 		v.Analyst, v.Underwriter, v.Admin = c.P.Role >= app.RoleAnalyst, c.P.Role >= app.RoleUnderwriter, c.P.Role >= app.RoleAdmin
@@ -335,8 +333,32 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	w.Write(buf.Bytes())
 }
 
-// redirect sends the browser on after a form, with a message.
-func redirect(w http.ResponseWriter, r *http.Request, to, flash string) {
+// flashPurpose names the key of the status messages' MAC.
+const flashPurpose = "web flash"
+
+// flash is the status message of a redirect (h.redirect): the "flash"
+// parameter when "fs" authenticates it as the server's. Text a link puts
+// in "flash" alone is not shown: a crafted link cannot make the interface
+// say what it likes.
+func (h *Handler) flash(r *http.Request) string {
+	q := r.URL.Query()
+	msg, tag := q.Get("flash"), q.Get("fs")
+	if msg == "" || tag == "" {
+		return ""
+	}
+	got, err := base64.RawURLEncoding.DecodeString(tag)
+	if err != nil || !hmac.Equal(got, h.svc.MAC(flashPurpose, msg)[:16]) {
+		return ""
+	}
+	if len(msg) > 300 {
+		msg = msg[:300]
+	}
+	return msg
+}
+
+// redirect sends the browser on after a form, with a message the next
+// page shows (authenticated: h.flash).
+func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, to, flash string) {
 	if flash != "" {
 		path, frag, hasFrag := strings.Cut(to, "#")
 		sep := "?"
@@ -346,7 +368,7 @@ func redirect(w http.ResponseWriter, r *http.Request, to, flash string) {
 		if strings.HasSuffix(path, "?") {
 			sep = ""
 		}
-		to = path + sep + "flash=" + url.QueryEscape(flash)
+		to = path + sep + "flash=" + url.QueryEscape(flash) + "&fs=" + base64.RawURLEncoding.EncodeToString(h.svc.MAC(flashPurpose, flash)[:16])
 		if hasFrag {
 			to += "#" + frag
 		}

@@ -261,17 +261,18 @@ func (s *DB) Alerts(ctx context.Context, tenant string, f store.AlertFilter) ([]
 	return s.alertRows(ctx, `SELECT json, change FROM alerts WHERE `+strings.Join(where, " AND ")+` ORDER BY `+order+` LIMIT `+arg(limit), args...)
 }
 
-// webhookRecord stores a webhook with its sealed secrets (which its JSON
-// form leaves out).
+// webhookRecord stores a webhook with its sealed secrets and URL
+// credentials (which its JSON form leaves out).
 type webhookRecord struct {
 	store.Webhook
-	Secrets []store.SealedSecret `json:"sealed_secrets"`
+	Secrets  []store.SealedSecret `json:"sealed_secrets"`
+	Userinfo []byte               `json:"sealed_userinfo,omitempty"`
 }
 
 // PutWebhook creates or replaces a webhook; its sealed secrets are kept
 // in the record (they are ciphertext).
 func (s *DB) PutWebhook(ctx context.Context, w store.Webhook) error {
-	j, err := json.Marshal(webhookRecord{Webhook: w, Secrets: w.Secrets})
+	j, err := json.Marshal(webhookRecord{Webhook: w, Secrets: w.Secrets, Userinfo: w.SealedUserinfo})
 	if err != nil {
 		return err
 	}
@@ -293,6 +294,7 @@ func (s *DB) Webhooks(ctx context.Context, tenant string) ([]store.Webhook, erro
 	for i, r := range recs {
 		out[i] = r.Webhook
 		out[i].Secrets = r.Secrets
+		out[i].SealedUserinfo = r.Userinfo
 	}
 	return out, err
 }

@@ -537,7 +537,7 @@ func followAlertChanges(t *testing.T, sts []store.Store) {
 }
 
 func testWebhooksAndDeliveries(t *testing.T, st store.Store) {
-	w := store.Webhook{Tenant: "club", ID: "w1", URL: "https://example.invalid/h", Secrets: []store.SealedSecret{{ID: "s1", Sealed: []byte{0, 1, 2, 255}, Created: t0}},
+	w := store.Webhook{Tenant: "club", ID: "w1", URL: "https://example.invalid/h", Secrets: []store.SealedSecret{{ID: "s1", Sealed: []byte{0, 1, 2, 255}, Created: t0}}, SealedUserinfo: []byte{9, 0, 200},
 		Kinds: []string{"event"}, MinSeverity: "high", Active: true, Created: t0}
 	must(t, st.PutWebhook(ctx, w))
 	must(t, st.PutWebhook(ctx, store.Webhook{Tenant: "other", ID: "w1", URL: "u", Created: t0}))
