@@ -278,10 +278,16 @@ func (l *tenantLog) refresh(exclusive bool) error {
 				return fmt.Errorf("audit log of %s is damaged at byte %d (run tidewatch audit verify): %w", l.tenant, l.end, err)
 			}
 			if exclusive {
-				slog.Warn("audit log: removing a record cut short at the end (a crash during a write)", "tenant", l.tenant, "offset", l.end, "bytes", size-l.end)
-				if err := l.f.Truncate(l.end); err != nil {
-					return fmt.Errorf("audit log of %s: remove a record cut short: %w", l.tenant, err)
+				// Moved aside, never deleted: a crash leaves a fragment of a
+				// record nobody was answered for, but a file cut by hand
+				// leaves part of a record that was, and its bytes are
+				// evidence (verify reports what the anchor misses).
+				aside, err := l.cutAside(size)
+				if err != nil {
+					return fmt.Errorf("audit log of %s: move a record cut short aside: %w", l.tenant, err)
 				}
+				slog.Warn("audit log: a record cut short at the end (a crash during a write, or the file cut) moved aside; the log goes on from the last whole record",
+					"tenant", l.tenant, "offset", l.end, "bytes", size-l.end, "file", aside)
 			}
 			break
 		}
@@ -293,6 +299,33 @@ func (l *tenantLog) refresh(exclusive bool) error {
 }
 
 var errTorn = errors.New("record cut short")
+
+// cutAside copies the bytes from the last whole record to size into a
+// file of their own beside the log (TENANT.cut-OFFSET-*), fsynced, then
+// cuts them from the log.
+func (l *tenantLog) cutAside(size int64) (string, error) {
+	b := make([]byte, size-l.end)
+	if _, err := l.f.ReadAt(b, l.end); err != nil {
+		return "", err
+	}
+	f, err := os.CreateTemp(filepath.Dir(l.stem), fmt.Sprintf("%s.cut-%d-*", filepath.Base(l.stem), l.end))
+	if err != nil {
+		return "", err
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if e := f.Close(); err == nil {
+		err = e
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	syncDir(filepath.Dir(l.stem))
+	return f.Name(), l.f.Truncate(l.end)
+}
 
 // zerosFrom says whether the file holds only zero bytes from off to end.
 func zerosFrom(f *os.File, off, end int64) (bool, error) {
