@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"mime"
 	"net/http"
@@ -168,11 +169,28 @@ func (s *Server) add(rt *route) {
 		}
 		el := time.Since(start)
 		s.metrics.observe(rt.pattern, sw.status, el)
-		s.log.Info("request", "method", r.Method, "route", rt.pattern, "status", sw.status, "ms", float64(el.Microseconds())/1000,
-			"bytes", sw.bytes, "tenant", p.Tenant, "key", p.KeyID, "client", s.clientAddr(r))
+		s.logRequest(r, start.Add(el), rt.pattern, sw.status, el, sw.bytes, p)
 	}
 	s.mux.HandleFunc(rt.pattern, handle)
 	s.api.HandleFunc(rt.pattern, handle)
+}
+
+// logRequest writes a request's access log line (INFO "request"). It
+// hands the handler a record made here, without the caller's program
+// counter slog.Logger.Info looks up (runtime.Callers was a third of the
+// line's cost, and the JSON handler does not print it), and with typed
+// attributes, not values boxed in interfaces.
+func (s *Server) logRequest(r *http.Request, at time.Time, route string, status int, el time.Duration, bytes int64, p app.Principal) {
+	h := s.log.Handler()
+	ctx := r.Context()
+	if !h.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	rec := slog.NewRecord(at, slog.LevelInfo, "request", 0)
+	rec.AddAttrs(slog.String("method", r.Method), slog.String("route", route), slog.Int("status", status),
+		slog.Float64("ms", float64(el.Microseconds())/1000), slog.Int64("bytes", bytes),
+		slog.String("tenant", p.Tenant), slog.String("key", p.KeyID), slog.String("client", s.clientAddr(r)))
+	h.Handle(ctx, rec)
 }
 
 // MaxScreenFile caps a screening file (it is read whole, then screened

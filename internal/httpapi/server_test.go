@@ -900,3 +900,33 @@ func TestJobResultJSONL(t *testing.T) {
 		}
 	}
 }
+
+// TestAccessLogLine: every request is logged once at INFO with its
+// route, status, time, size, tenant, key id and client, and never the
+// key itself.
+func TestAccessLogLine(t *testing.T) {
+	e := env(t)
+	ts := startServer(t, Options{})
+	key := e.key(tenantA, app.RoleViewer)
+	if r := ts.call(t, "POST", "/v1/screen", key, ScreenRequest{Name: "CHON MA SAN", Type: "vessel"}); r.status != http.StatusOK {
+		t.Fatalf("screen: %s", r)
+	}
+	var found []map[string]any
+	for _, l := range strings.Split(ts.logs.String(), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "request" && m["route"] == "POST /v1/screen" {
+			found = append(found, m)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%d access lines for one screening: %s", len(found), ts.logs)
+	}
+	m := found[0]
+	if m["level"] != "INFO" || m["method"] != "POST" || m["status"] != float64(200) || m["tenant"] != tenantA ||
+		m["key"] == "" || m["key"] == nil || m["client"] == "" || m["bytes"].(float64) <= 0 || m["ms"] == nil || m["time"] == nil {
+		t.Errorf("access line: %v", m)
+	}
+	if strings.Contains(ts.logs.String(), key) {
+		t.Errorf("the key's secret is in the log")
+	}
+}
