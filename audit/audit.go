@@ -357,6 +357,10 @@ func VerifyExpecting(ctx context.Context, st Store, tenant string, want []Expect
 	case anchor.Seq < rep.Head:
 		rep.Problems = append(rep.Problems, Problem{rep.Head, fmt.Sprintf("records after %d were not written through the log: the store's anchor ends at %d", anchor.Seq, anchor.Seq)})
 	}
+	if !anchor.Remade.IsZero() {
+		rep.Problems = append(rep.Problems, Problem{anchor.Seq, fmt.Sprintf("the store's anchor was missing or empty beside the log and was made again from it on %s (records %d and before): records cut from the log's end before then cannot be told; check the log against a head kept elsewhere (a case file, an exported head)",
+			anchor.Remade.UTC().Format(time.RFC3339), anchor.Seq)})
+	}
 	if anchor.Seq > 0 && anchor.Records != rep.Records && anchor.Seq == rep.Head {
 		rep.Problems = append(rep.Problems, Problem{rep.First, fmt.Sprintf("the log holds %d records where the anchor counts %d", rep.Records, anchor.Records)})
 	}

@@ -481,6 +481,12 @@ type AuditAnchor struct {
 	Seq     int64  `json:"seq"`
 	Hash    string `json:"hash"`
 	Records int64  `json:"records"`
+	// Remade is when the anchor was made again from the log's own
+	// records, having been found missing or empty beside a log that held
+	// some (a store that keeps its anchor in a file of its own): records
+	// cut from the log's end before then cannot be told. Verify reports
+	// it.
+	Remade time.Time `json:"remade,omitzero"`
 }
 
 // MonitorStore holds what continuous monitoring keeps: portfolios with

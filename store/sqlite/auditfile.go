@@ -165,11 +165,35 @@ func (a *auditFiles) locked(tenant string, create, exclusive bool, fn func(l *te
 }
 
 func (l *tenantLog) open(writable, create bool) error {
+	if err := l.openLog(writable, create); err != nil {
+		return err
+	}
+	// The lock file is never replaced by this code (a prune replaces the
+	// log), so every process locks the same file (flockPath copes with
+	// one removed by hand). A read-only store locks nothing (it is opened
+	// only when no process writes).
+	if writable {
+		lock, err := os.OpenFile(l.stem+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			l.closeFiles()
+			return err
+		}
+		l.lock = lock
+	}
+	return nil
+}
+
+// openLog opens the log and its anchor (not the lock: reopening a log
+// another process replaced must not let go of the lock held meanwhile).
+func (l *tenantLog) openLog(writable, create bool) error {
 	flag := os.O_RDONLY
 	if writable {
 		flag = os.O_RDWR
 	}
 	if create {
+		if err := l.refuseNewLog(); err != nil {
+			return err
+		}
 		flag |= os.O_CREATE
 	}
 	f, err := os.OpenFile(l.stem+".log", flag, 0o600)
@@ -185,19 +209,27 @@ func (l *tenantLog) open(writable, create bool) error {
 		f.Close()
 		return err
 	}
-	// The lock file is never replaced (a prune replaces the log), so
-	// every process locks the same file. A read-only store locks nothing
-	// (it is opened only when no process writes).
-	var lock *os.File
-	if writable {
-		if lock, err = os.OpenFile(l.stem+".lock", os.O_RDWR|os.O_CREATE, 0o600); err != nil {
-			f.Close()
-			anc.Close()
-			return err
-		}
-	}
-	l.f, l.anc, l.lock, l.end, l.has = f, anc, lock, 0, false
+	l.f, l.anc, l.end, l.has = f, anc, 0, false
 	return nil
+}
+
+// refuseNewLog refuses to begin a new log where the tenant's anchor
+// counts records but the log file is gone (removed while no process had
+// it open): a new log would begin again at record 1 and hide the loss.
+func (l *tenantLog) refuseNewLog() error {
+	if _, err := os.Stat(l.stem + ".log"); !errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	b, err := os.ReadFile(l.stem + ".anchor")
+	if err != nil {
+		return nil
+	}
+	a, err := parseAnchor(l.tenant, b)
+	if err != nil || (a.Records == 0 && a.Seq == 0) {
+		return err
+	}
+	return fmt.Errorf("audit log of %s is missing (%s) while its anchor counts %d records up to record %d: restore the log from a backup; nothing is written until then (moving the anchor aside starts a new log, and loses the evidence of the old one)",
+		l.tenant, l.stem+".log", a.Records, a.Seq)
 }
 
 func (l *tenantLog) closeFiles() {
@@ -215,7 +247,7 @@ func (l *tenantLog) closeFiles() {
 // at the end is removed.
 func (l *tenantLog) lockFile(exclusive bool) error {
 	if l.lock != nil {
-		if err := flock(l.lock, exclusive); err != nil {
+		if err := l.flockPath(exclusive); err != nil {
 			return fmt.Errorf("audit log of %s: lock: %w", l.tenant, err)
 		}
 	}
@@ -224,6 +256,43 @@ func (l *tenantLog) lockFile(exclusive bool) error {
 		return err
 	}
 	return nil
+}
+
+// flockPath locks the lock file the path names now: a lock file
+// removed (or replaced) while this process held it open would leave it
+// locking a file no other process can find, while the next process
+// creates and locks a new one, and both would write at once. So after
+// each lock the path must still name the file locked; when it does not,
+// the file at the path (made again if missing) is opened and locked.
+func (l *tenantLog) flockPath(exclusive bool) error {
+	for try := 0; ; try++ {
+		if err := flock(l.lock, exclusive); err != nil {
+			return err
+		}
+		held, err := l.lock.Stat()
+		if err != nil {
+			funlock(l.lock)
+			return err
+		}
+		now, err := os.Stat(l.stem + ".lock")
+		if err == nil && os.SameFile(held, now) {
+			return nil
+		}
+		funlock(l.lock)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		if try == 10 {
+			return errors.New("the lock file keeps being replaced")
+		}
+		slog.Warn("audit log: the lock file was removed or replaced while held open; locking the one at its path", "tenant", l.tenant, "file", l.stem+".lock")
+		f, err := os.OpenFile(l.stem+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return err
+		}
+		l.lock.Close()
+		l.lock = f
+	}
 }
 
 func (l *tenantLog) unlockFile() {
@@ -237,10 +306,35 @@ func (l *tenantLog) refresh(exclusive bool) error {
 	if err != nil {
 		return fmt.Errorf("audit log of %s: %w", l.tenant, err)
 	}
-	if now, err := os.Stat(l.stem + ".log"); err == nil && !os.SameFile(held, now) {
+	now, err := os.Stat(l.stem + ".log")
+	if errors.Is(err, os.ErrNotExist) {
+		// The log was removed while this process held it open (a prune
+		// or a move replaces it by a rename, never leaving the path
+		// empty): its records are still in the file held open. Put them
+		// back at the path, then go on with them.
+		if err := l.restoreRemoved(l.f, l.stem+".log"); err != nil {
+			return fmt.Errorf("audit log of %s was removed (%s) and could not be put back: %w", l.tenant, l.stem+".log", err)
+		}
+		now, err = os.Stat(l.stem + ".log")
+	}
+	if l.anc != nil {
+		if _, aerr := os.Stat(l.stem + ".anchor"); errors.Is(aerr, os.ErrNotExist) {
+			if err := l.restoreRemoved(l.anc, l.stem+".anchor"); err != nil {
+				return fmt.Errorf("audit anchor of %s was removed (%s) and could not be put back: %w", l.tenant, l.stem+".anchor", err)
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("audit log of %s: %w", l.tenant, err)
+	}
+	if !os.SameFile(held, now) {
 		writable := l.lock != nil
-		l.closeFiles()
-		if err := l.open(writable, false); err != nil {
+		for _, f := range []*os.File{l.f, l.anc} {
+			if f != nil {
+				f.Close()
+			}
+		}
+		if err := l.openLog(writable, false); err != nil {
 			return fmt.Errorf("audit log of %s: reopen after a prune: %w", l.tenant, err)
 		}
 		if held, err = l.f.Stat(); err != nil {
@@ -267,6 +361,19 @@ func (l *tenantLog) refresh(exclusive bool) error {
 			// append had not returned). A writer removes it; a reader
 			// stops before it (a write may be under way).
 			torn := errors.Is(err, errTorn)
+			if torn {
+				// A write a crash cut short leaves the start of one
+				// record at the end. A whole record after it means the
+				// bytes were changed, not cut: a record's length made
+				// larger by hand reads as a record the file ends inside.
+				later, lerr := wholeRecordAfter(l.f, l.end, size)
+				if lerr != nil {
+					return fmt.Errorf("audit log of %s: %w", l.tenant, lerr)
+				}
+				if later >= 0 {
+					return fmt.Errorf("audit log of %s is damaged at byte %d (a whole record follows at byte %d: the bytes were changed, not cut short by a crash; run tidewatch audit verify): %w", l.tenant, l.end, later, errDamaged)
+				}
+			}
 			if !torn {
 				z, zerr := zerosFrom(l.f, l.end, size)
 				if zerr != nil {
@@ -300,6 +407,42 @@ func (l *tenantLog) refresh(exclusive bool) error {
 
 var errTorn = errors.New("record cut short")
 
+// restoreRemoved writes a file of the log held open (the log or its
+// anchor) whose path was removed to a new file linked at the path (if
+// the path is still free: another process may have put it back first),
+// and warns.
+func (l *tenantLog) restoreRemoved(f *os.File, path string) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(l.stem)
+	tmp, err := os.CreateTemp(dir, filepath.Base(l.stem)+".restore-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	if _, err := io.Copy(tmp, io.NewSectionReader(f, 0, fi.Size())); err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	// A hard link fails when the path exists: never over a file another
+	// process put back.
+	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil
+		}
+		return err
+	}
+	syncDir(dir)
+	slog.Warn("audit log: a file of the log was removed while open; written back to its path from the file held open",
+		"tenant", l.tenant, "file", path, "bytes", fi.Size())
+	return nil
+}
+
 // cutAside copies the bytes from the last whole record to size into a
 // file of their own beside the log (TENANT.cut-OFFSET-*), fsynced, then
 // cuts them from the log.
@@ -325,6 +468,37 @@ func (l *tenantLog) cutAside(size int64) (string, error) {
 	}
 	syncDir(filepath.Dir(l.stem))
 	return f.Name(), l.f.Truncate(l.end)
+}
+
+// maxTornTail bounds the bytes a crash can leave at a log's end that are
+// searched for a whole record (wholeRecordAfter); more is damage.
+const maxTornTail = 256 << 20
+
+// wholeRecordAfter returns the offset of the first whole record (its
+// checksum right, its payload a record) that starts after off and ends
+// by end, or -1.
+func wholeRecordAfter(f *os.File, off, end int64) (int64, error) {
+	if end-off > maxTornTail {
+		return off + 1, nil
+	}
+	b := make([]byte, end-off)
+	if _, err := f.ReadAt(b, off); err != nil && err != io.EOF {
+		return 0, err
+	}
+	for p := 1; p+8 <= len(b); p++ {
+		n := int(binary.LittleEndian.Uint32(b[p:]))
+		if n == 0 || n > len(b)-p-8 {
+			continue
+		}
+		payload := b[p+8 : p+8+n]
+		if crc32.Checksum(payload, crcTable) != binary.LittleEndian.Uint32(b[p+4:]) {
+			continue
+		}
+		if _, err := decodeAuditRecord(payload); err == nil {
+			return off + int64(p), nil
+		}
+	}
+	return -1, nil
 }
 
 // zerosFrom says whether the file holds only zero bytes from off to end.
@@ -433,30 +607,46 @@ func appendAuditRecord(b []byte, r store.AuditRecord) []byte {
 const anchorSize = 128
 
 func (l *tenantLog) readAnchor() (store.AuditAnchor, error) {
-	var a store.AuditAnchor
 	if l.anc == nil {
-		return a, nil
+		return store.AuditAnchor{}, nil
 	}
 	var b [anchorSize]byte
 	n, err := l.anc.ReadAt(b[:], 0)
 	if err != nil && err != io.EOF {
-		return a, fmt.Errorf("audit anchor of %s: %w", l.tenant, err)
+		return store.AuditAnchor{}, fmt.Errorf("audit anchor of %s: %w", l.tenant, err)
 	}
-	if n == 0 {
+	return parseAnchor(l.tenant, b[:n])
+}
+
+// parseAnchor reads an anchor file's text: "SEQ HASH RECORDS", and
+// "remade=UNIXMS" after them when the anchor was made again from the log
+// (catchUp).
+func parseAnchor(tenant string, b []byte) (store.AuditAnchor, error) {
+	var a store.AuditAnchor
+	if len(b) == 0 {
 		return a, nil
 	}
-	f := strings.Fields(string(b[:n]))
-	if len(f) != 3 {
-		return a, fmt.Errorf("audit anchor of %s: damaged (%q)", l.tenant, b[:n])
+	f := strings.Fields(string(b))
+	bad := fmt.Errorf("audit anchor of %s: damaged (%q)", tenant, b)
+	if len(f) != 3 && len(f) != 4 {
+		return a, bad
 	}
 	seq, err1 := strconv.ParseInt(f[0], 10, 64)
 	recs, err2 := strconv.ParseInt(f[2], 10, 64)
 	if err1 != nil || err2 != nil {
-		return a, fmt.Errorf("audit anchor of %s: damaged (%q)", l.tenant, b[:n])
+		return a, bad
 	}
 	a.Seq, a.Hash, a.Records = seq, f[1], recs
 	if a.Hash == "-" {
 		a.Hash = ""
+	}
+	if len(f) == 4 {
+		v, ok := strings.CutPrefix(f[3], "remade=")
+		t, err := strconv.ParseInt(v, 10, 64)
+		if !ok || err != nil {
+			return a, bad
+		}
+		a.Remade = fromMS(t)
 	}
 	return a, nil
 }
@@ -472,6 +662,10 @@ func (l *tenantLog) writeAnchor(a store.AuditAnchor) error {
 	b = append(b, h...)
 	b = append(b, ' ')
 	b = strconv.AppendInt(b, a.Records, 10)
+	if !a.Remade.IsZero() {
+		b = append(b, " remade="...)
+		b = strconv.AppendInt(b, ms(a.Remade), 10)
+	}
 	for len(b) < anchorSize-1 {
 		b = append(b, ' ')
 	}
@@ -671,7 +865,13 @@ func (a *auditFiles) anchor(tenant string) (store.AuditAnchor, error) {
 		return err
 	})
 	if errors.Is(err, errNoLog) {
-		err = nil
+		// No log: an anchor alone (its log removed) is still the record
+		// of what the log held, for verify to hold the log to.
+		b, rerr := os.ReadFile(stemOf(a.dir, tenant) + ".anchor")
+		if rerr != nil {
+			return anc, nil
+		}
+		return parseAnchor(tenant, b)
 	}
 	return anc, err
 }
@@ -822,13 +1022,20 @@ func (a *auditFiles) tenants() ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
+	// A tenant with an anchor and no log is listed too: its log was
+	// removed, and verify and the store's counts must say so.
 	var out []string
+	seen := map[string]bool{}
 	for _, e := range es {
 		base, ok := strings.CutSuffix(e.Name(), ".log")
 		if !ok {
+			base, ok = strings.CutSuffix(e.Name(), ".anchor")
+		}
+		if !ok {
 			continue
 		}
-		if t, ok := tenantOf(base); ok {
+		if t, ok := tenantOf(base); ok && !seen[t] {
+			seen[t] = true
 			out = append(out, t)
 		}
 	}
@@ -854,7 +1061,25 @@ func (a *auditFiles) recover(ctx context.Context) error {
 }
 
 func (a *auditFiles) recoverTenant(ctx context.Context, tenant string) error {
-	return a.locked(tenant, true, true, func(l *tenantLog) error { return l.catchUp() })
+	return a.locked(tenant, true, true, func(l *tenantLog) error {
+		// A prune or a put-back runs under this lock: files of theirs
+		// found now were left by a process killed during one.
+		removeLeftovers(l.stem, ".prune-*", ".restore-*")
+		return l.catchUp()
+	})
+}
+
+// removeLeftovers removes the temporary files a process killed while
+// writing left beside a tenant's log (stem + each pattern).
+func removeLeftovers(stem string, patterns ...string) {
+	for _, p := range patterns {
+		names, _ := filepath.Glob(stem + p)
+		for _, n := range names {
+			if err := os.Remove(n); err == nil {
+				slog.Info("audit log: removed a temporary file a stopped process left", "file", n)
+			}
+		}
+	}
 }
 
 // catchUp moves the anchor to the records after it that continue its
@@ -889,8 +1114,18 @@ func (l *tenantLog) catchUp() error {
 	if !linked || after != l.tail.Seq-anc.Seq {
 		return nil // not the log's own records: verify reports them
 	}
-	slog.Warn("audit log: the anchor was behind the log's last records (a process stopped between writing them and their anchor): moved to them",
-		"tenant", tenant, "anchor", anc.Seq, "log", l.tail.Seq)
+	if anc.Seq == 0 && anc.Records == 0 {
+		// No anchor at all beside records: a crash during the tenant's
+		// first write leaves that, but so does an anchor removed or
+		// emptied, perhaps with records cut from the log's end. The
+		// anchor made from the log says so for good (verify reports it).
+		anc.Remade = time.Now().UTC().Truncate(time.Millisecond)
+		slog.Warn("audit log: no anchor beside a log of records (a crash during the tenant's first write, or the anchor file removed or emptied): made again from the log; verify reports that records cut from its end before now cannot be told",
+			"tenant", tenant, "log", l.tail.Seq)
+	} else {
+		slog.Warn("audit log: the anchor was behind the log's last records (a process stopped between writing them and their anchor): moved to them",
+			"tenant", tenant, "anchor", anc.Seq, "log", l.tail.Seq)
+	}
 	anc.Seq, anc.Hash, anc.Records = l.tail.Seq, l.tail.Hash, anc.Records+after
 	if err := l.writeAnchor(anc); err != nil {
 		return err
@@ -943,6 +1178,8 @@ func (s *DB) moveAuditTable(ctx context.Context) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 	defer unlock()
+	// A move killed part-way left its temporary files (done again now).
+	removeLeftovers(s.audit.dir+string(os.PathSeparator), "*.move-*")
 	rows, err := s.w.QueryContext(ctx, `SELECT DISTINCT tenant FROM audit ORDER BY tenant`)
 	if err != nil {
 		return err
@@ -989,7 +1226,7 @@ func (s *DB) moveAuditTenant(ctx context.Context, tenant string) (int64, error) 
 		return 0, err
 	}
 	var n int64
-	var last store.AuditRecord
+	var first, last store.AuditRecord
 	var b []byte
 	for rows.Next() {
 		var r store.AuditRecord
@@ -1004,6 +1241,9 @@ func (s *DB) moveAuditTenant(ctx context.Context, tenant string) (int64, error) 
 		if _, err := w.Write(b); err != nil {
 			rows.Close()
 			return 0, err
+		}
+		if n == 0 {
+			first = r
 		}
 		last = r
 		n++
@@ -1022,6 +1262,24 @@ func (s *DB) moveAuditTenant(ctx context.Context, tenant string) (int64, error) 
 	}
 	if err := tmp.Sync(); err != nil {
 		return 0, err
+	}
+	// A log already in the files that is not this one (it does not begin
+	// with the table's first record) was not left by a move cut short:
+	// an older build, which kept its log in the table, wrote to the store
+	// after the move and began a new log there. Both are records somebody
+	// was answered for: the files' log stays the log, the table's goes
+	// aside, whole, in a file of its own.
+	if other, count, err := recordsOf(stem + ".log"); err != nil {
+		return 0, err
+	} else if other != nil && (other.Seq != first.Seq || other.Hash != first.Hash || count > n) {
+		aside := fmt.Sprintf("%s.older-build-%d.log", stem, time.Now().UnixMilli())
+		if err := os.Rename(tmp.Name(), aside); err != nil {
+			return 0, err
+		}
+		syncDir(s.audit.dir)
+		slog.Error("audit log: the database held records written by an older build after the log moved to files (it began a log of its own there): they are kept aside, not in the log; verify them with the file's own chain, and do not run older builds on this store",
+			"tenant", tenant, "records", n, "first", first.Seq, "last", last.Seq, "file", aside)
+		return n, nil
 	}
 	s.audit.mu.Lock()
 	if l, ok := s.audit.logs[tenant]; ok {
@@ -1048,4 +1306,35 @@ func (s *DB) moveAuditTenant(ctx context.Context, tenant string) (int64, error) 
 	}
 	syncDir(s.audit.dir)
 	return n, nil
+}
+
+// recordsOf reads a log file's first record and counts its records: nil
+// when the file does not exist or holds none (a record cut short at its
+// end is not counted).
+func recordsOf(path string) (*store.AuditRecord, int64, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 64<<10)
+	var buf []byte
+	var first *store.AuditRecord
+	var n int64
+	for {
+		rec, _, err := readAuditRecord(r, &buf)
+		if err == io.EOF || errors.Is(err, errTorn) {
+			return first, n, nil
+		}
+		if err != nil {
+			return nil, 0, fmt.Errorf("audit log %s: %w", path, err)
+		}
+		if first == nil {
+			first = &rec
+		}
+		n++
+	}
 }

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -82,8 +83,18 @@ func TestAuditMovedOutOfTheTable(t *testing.T) {
 		}
 	}
 	st.Close()
+	// What a move, a prune and a put-back killed part-way leave behind.
+	leftovers := []string{"club.move-1", "club.prune-2", "club.restore-3"}
+	for _, n := range leftovers {
+		os.WriteFile(filepath.Join(path+".audit", n), []byte("partial"), 0o600)
+	}
 	st = openAt(t, path)
 	defer st.Close()
+	for _, n := range leftovers {
+		if _, err := os.Stat(filepath.Join(path+".audit", n)); !os.IsNotExist(err) {
+			t.Errorf("%s left: %v", n, err)
+		}
+	}
 	rep := verifyOK(t, st, "club", 4)
 	if rep.Anchor.Seq != 4 || rep.Anchor.Records != 4 || rep.HeadHash != tail.Hash {
 		t.Errorf("club after the move: %+v", rep)
@@ -285,4 +296,216 @@ func TestAuditCutByHand(t *testing.T) {
 	} else {
 		t.Logf("reported: %v", rep.Problems)
 	}
+}
+
+// logSizes appends n records one at a time and returns the log's size
+// after each (record i ends at sizes[i-1]).
+func logSizes(t *testing.T, st *DB, path, tenant string, n int) []int64 {
+	t.Helper()
+	var sizes []int64
+	for i := 0; i < n; i++ {
+		appendN(t, st, tenant, 1)
+		fi, err := os.Stat(filepath.Join(path+".audit", tenant+".log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sizes = append(sizes, fi.Size())
+	}
+	return sizes
+}
+
+// A log removed while no process had it open: verify holds what is left
+// (nothing) to the anchor, and no new log is begun over the loss.
+func TestAuditLogRemovedWhileStopped(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	st := openAt(t, path)
+	appendN(t, st, "club", 5)
+	st.Close()
+	os.Remove(filepath.Join(path+".audit", "club.log"))
+	st = openAt(t, path)
+	defer st.Close()
+	rep, err := audit.Verify(context.Background(), st, "club")
+	if err != nil || rep.OK() || rep.Anchor.Records != 5 {
+		t.Fatalf("verify of a removed log: %+v %v", rep, err)
+	}
+	t.Logf("reported: %v", rep.Problems)
+	r := audit.Chain(nil, store.AuditRecord{Tenant: "club", Time: time.Now().UTC(), Actor: "a", Action: "screen", Subject: "s", Data: []byte(`{}`)})
+	if err := st.AppendAudit(context.Background(), []store.AuditRecord{r}); err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("append over a removed log: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(path+".audit", "club.log")); !os.IsNotExist(err) {
+		t.Errorf("a new log was begun: %v", err)
+	}
+	if stats, err := st.Stats(context.Background()); err != nil || stats.Audit != 5 {
+		t.Errorf("the store's count: %+v %v", stats.Audit, err)
+	}
+}
+
+// A log (or its anchor) removed while a process has it open is put back
+// at its path from the file held open, and appends go on into it.
+func TestAuditLogRemovedWhileOpen(t *testing.T) {
+	for _, files := range [][]string{{"club.log"}, {"club.anchor"}, {"club.log", "club.anchor"}} {
+		path := filepath.Join(t.TempDir(), "s.db")
+		st := openAt(t, path)
+		appendN(t, st, "club", 3)
+		for _, f := range files {
+			os.Remove(filepath.Join(path+".audit", f))
+		}
+		appendN(t, st, "club", 2)
+		verifyOK(t, st, "club", 5)
+		st.Close()
+		st = openAt(t, path)
+		verifyOK(t, st, "club", 5)
+		st.Close()
+	}
+}
+
+// A lock file removed while a process holds it open: the next process
+// creates and locks a new one, and the first must lock that one too, or
+// both write at once.
+func TestAuditLockFileRemoved(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	a := openAt(t, path)
+	defer a.Close()
+	appendN(t, a, "club", 2)
+	os.Remove(filepath.Join(path+".audit", "club.lock"))
+	b := openAt(t, path) // a process started after: it makes a new lock file
+	defer b.Close()
+	appendN(t, b, "club", 1)
+	// a holds the tenant's lock as an append does.
+	l, err := a.audit.log("club", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.mu.Lock()
+	if err := l.lockFile(true); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		r := audit.Chain(&store.AuditRecord{Seq: 3, Hash: mustRecord(t, b, "club", 3).Hash}, store.AuditRecord{Tenant: "club", Time: time.Now().UTC().Truncate(time.Millisecond), Actor: "b", Action: "screen", Subject: "s", Data: []byte(`{}`)})
+		done <- b.AppendAudit(context.Background(), []store.AuditRecord{r})
+	}()
+	select {
+	case err := <-done:
+		l.unlockFile()
+		l.mu.Unlock()
+		t.Fatalf("another process appended while the lock was held: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	l.unlockFile()
+	l.mu.Unlock()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	verifyOK(t, a, "club", 4)
+}
+
+// Records cut from the log's end at a record's boundary, and the anchor
+// removed: the anchor is made again from the log, and verify says so
+// for good (it cannot tell what was cut).
+func TestAuditAnchorRemovedWithTheLogCut(t *testing.T) {
+	for _, how := range []string{"removed", "emptied"} {
+		path := filepath.Join(t.TempDir(), "s.db")
+		st := openAt(t, path)
+		sizes := logSizes(t, st, path, "club", 5)
+		st.Close()
+		dir := path + ".audit"
+		os.Truncate(filepath.Join(dir, "club.log"), sizes[2]) // records 4 and 5 cut
+		if how == "removed" {
+			os.Remove(filepath.Join(dir, "club.anchor"))
+		} else {
+			os.Truncate(filepath.Join(dir, "club.anchor"), 0)
+		}
+		st = openAt(t, path)
+		rep, err := audit.Verify(context.Background(), st, "club")
+		if err != nil || rep.OK() || rep.Anchor.Remade.IsZero() {
+			t.Fatalf("anchor %s, log cut: %+v %v", how, rep, err)
+		}
+		appendN(t, st, "club", 1)
+		st.Close()
+		st = openAt(t, path)
+		if rep, err := audit.Verify(context.Background(), st, "club"); err != nil || rep.OK() || rep.Records != 4 {
+			t.Errorf("anchor %s, after an append and a restart: %+v %v", how, rep, err)
+		} else {
+			t.Logf("anchor %s: %v", how, rep.Problems)
+		}
+		st.Close()
+	}
+}
+
+// A record's length made larger by hand reads as a record the file ends
+// inside of; the whole records after it show it is damage, not a crash:
+// nothing is moved aside and appends are refused.
+func TestAuditLengthEditedIsDamage(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	st := openAt(t, path)
+	sizes := logSizes(t, st, path, "club", 6)
+	st.Close()
+	logFile := filepath.Join(path+".audit", "club.log")
+	b, _ := os.ReadFile(logFile)
+	at := sizes[1] // record 3's header
+	n := binary.LittleEndian.Uint32(b[at:])
+	binary.LittleEndian.PutUint32(b[at:], n+uint32(len(b))) // past the end
+	os.WriteFile(logFile, b, 0o600)
+	st = openAt(t, path)
+	defer st.Close()
+	err := st.AppendAudit(context.Background(), []store.AuditRecord{{Tenant: "club", Seq: 7, Data: []byte(`{}`)}})
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("damaged at byte %d", at)) {
+		t.Errorf("append to a log with an edited length: %v", err)
+	}
+	if cut, _ := filepath.Glob(filepath.Join(path+".audit", "club.cut-*")); len(cut) != 0 {
+		t.Errorf("records moved aside as a crash's: %v", cut)
+	}
+	if after, _ := os.ReadFile(logFile); len(after) != len(b) {
+		t.Errorf("the log changed size: %d bytes, was %d", len(after), len(b))
+	}
+	if _, err := audit.Verify(context.Background(), st, "club"); err == nil || !strings.Contains(err.Error(), "damaged") {
+		t.Errorf("verify: %v", err)
+	}
+}
+
+// An older build run on the store after the move began a new log in the
+// audit table: opened again, that log is kept aside whole and the files'
+// log stays the log. A move cut short (the table's rows still there, the
+// files' log beginning with the same record) is simply done again.
+func TestAuditOlderBuildLogKeptAside(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	st := openAt(t, path)
+	appendN(t, st, "club", 3)
+	// The older build: its log in the table, from record 1 again.
+	var tail *store.AuditRecord
+	for i := 0; i < 2; i++ {
+		r := audit.Chain(tail, store.AuditRecord{Tenant: "club", Time: time.UnixMilli(int64(i) * 1000).UTC(), Actor: "old", Action: "screen", Subject: "s", Data: json.RawMessage(`{}`)})
+		tail = &r
+		if err := st.Exec(`INSERT INTO audit(tenant, seq, time_ms, actor, action, subject, data, prev, hash) VALUES(?,?,?,?,?,?,?,?,?)`,
+			r.Tenant, r.Seq, r.Time.UnixMilli(), r.Actor, r.Action, r.Subject, string(r.Data), r.Prev, r.Hash); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+	st = openAt(t, path)
+	verifyOK(t, st, "club", 3)
+	aside, _ := filepath.Glob(filepath.Join(path+".audit", "club.older-build-*.log"))
+	if len(aside) != 1 {
+		t.Fatalf("%d files kept aside", len(aside))
+	}
+	if first, n, err := recordsOf(aside[0]); err != nil || first == nil || first.Actor != "old" || n != 2 {
+		t.Errorf("kept aside: %+v %v", first, err)
+	}
+	// A move cut short: the table still holds the log the files hold.
+	for seq := int64(1); seq <= 3; seq++ {
+		r := mustRecord(t, st, "club", seq)
+		if err := st.Exec(`INSERT INTO audit(tenant, seq, time_ms, actor, action, subject, data, prev, hash) VALUES(?,?,?,?,?,?,?,?,?)`,
+			r.Tenant, r.Seq, r.Time.UnixMilli(), r.Actor, r.Action, r.Subject, string(r.Data), r.Prev, r.Hash); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+	st = openAt(t, path)
+	defer st.Close()
+	if a2, _ := filepath.Glob(filepath.Join(path+".audit", "club.older-build-*.log")); len(a2) != 1 {
+		t.Errorf("a move cut short was kept aside too: %v", a2)
+	}
+	verifyOK(t, st, "club", 3)
 }

@@ -138,6 +138,12 @@ var migrations = []migration{
 	INSERT INTO detector_state_head SELECT DISTINCT key, '' FROM detector_state;
 	DROP TABLE detector_state;
 	CREATE TABLE identity_stage(run TEXT NOT NULL, batch INTEGER NOT NULL, i INTEGER NOT NULL, mmsi INTEGER NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL, imo INTEGER, first_ms INTEGER NOT NULL, last_ms INTEGER NOT NULL, count INTEGER NOT NULL, source TEXT, merged INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(run, batch, i)) WITHOUT ROWID;`},
+	// 10: the audit log lives in files beside the database (auditfile.go).
+	// The schema changes only by this marker, so that builds from before
+	// the move, which would begin a new log in the audit table, refuse
+	// the store ("newer than this build knows") rather than write there.
+	{sql: `CREATE TABLE IF NOT EXISTS audit_in_files(since_ms INTEGER NOT NULL);
+	INSERT INTO audit_in_files SELECT CAST(strftime('%s','now') AS INTEGER) * 1000 WHERE NOT EXISTS (SELECT 1 FROM audit_in_files);`},
 }
 
 // migrateLocalTenant creates the "local" operator tenant and moves the
