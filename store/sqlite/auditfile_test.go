@@ -233,10 +233,16 @@ func TestAuditPruneByAnotherProcess(t *testing.T) {
 	b := openAt(t, path)
 	defer b.Close()
 	appendN(t, a, "club", 4)
+	lock := a.audit.logs["club"].lock
 	if err := b.PruneAudit(context.Background(), "club", 2); err != nil {
 		t.Fatal(err)
 	}
 	appendN(t, a, "club", 2)
+	// a opened the new log inside its lock: the lock file it held stays
+	// open and locked (closing it would have let go of the lock).
+	if a.audit.logs["club"].lock != lock {
+		t.Errorf("the lock file was closed and opened again while reopening the pruned log")
+	}
 	var seqs []int64
 	b.AuditRecords(context.Background(), "club", func(r store.AuditRecord) error {
 		seqs = append(seqs, r.Seq)
