@@ -1,6 +1,9 @@
 package detect
 
 import (
+	"errors"
+	"fmt"
+
 	"github.com/tidewatch/tidewatch/geo"
 	"github.com/tidewatch/tidewatch/track"
 )
@@ -224,3 +227,86 @@ func (w *VesselWorker) Checkpoint() []byte {
 // Restore replaces a new worker's state with a checkpoint of a worker of
 // the same partition and settings (else ErrCheckpointMismatch).
 func (w *VesselWorker) Restore(b []byte) error { return w.e.Restore(b) }
+
+// The items' wire form, for a transport between processes: a batch is
+// itemsMagic, a version, the count and the items (varints, IEEE floats,
+// strings interned per batch: a static report travels whole). One
+// batch decodes alone: fixes of one source share one Extra within it.
+const itemsMagic, itemsVersion = "twitems", 1
+
+// AppendItems appends the batch's wire form to b.
+func AppendItems(b []byte, items []Item) []byte {
+	w := &enc{b: b}
+	w.b = append(w.b, itemsMagic...)
+	w.u(itemsVersion)
+	w.u(uint64(len(items)))
+	for i := range items {
+		it := &items[i]
+		w.u(uint64(it.Kind))
+		w.t(it.Now)
+		switch it.Kind {
+		case ItemFix:
+			w.fix(it.Fix)
+			w.i(int64(it.Segment))
+			w.bool(it.Started)
+			w.f(it.Speed)
+			w.bool(it.Sweep)
+		case ItemStatic:
+			w.fix(it.Fix)
+		case ItemClosed:
+			w.u(uint64(it.Fix.MMSI))
+			w.i(int64(it.Segment))
+		case ItemEvicted:
+			w.u(uint64(it.Fix.MMSI))
+		}
+	}
+	return w.b
+}
+
+// DecodeItems reads a batch AppendItems wrote. A batch of another version,
+// truncated or corrupt is an error, and no items.
+func DecodeItems(b []byte) ([]Item, error) {
+	if len(b) < len(itemsMagic) || string(b[:len(itemsMagic)]) != itemsMagic {
+		return nil, errItemsCorrupt
+	}
+	r := &dec{b: b[len(itemsMagic):]}
+	if v := r.u(); r.err == nil && v != itemsVersion {
+		return nil, fmt.Errorf("detect: items of version %d, this build reads %d", v, itemsVersion)
+	}
+	n := r.n()
+	items := make([]Item, 0, n)
+	for range n {
+		if r.err != nil {
+			break
+		}
+		it := Item{Kind: ItemKind(r.u()), Now: r.t()}
+		switch it.Kind {
+		case ItemFix:
+			it.Fix = r.fix()
+			it.Segment = int32(r.i())
+			it.Started = r.bool()
+			it.Speed = r.f()
+			it.Sweep = r.bool()
+		case ItemStatic:
+			it.Fix = r.fix()
+			if StaticIn(&it.Fix) == nil {
+				r.fail()
+			}
+		case ItemClosed:
+			it.Fix.MMSI = uint32(r.u())
+			it.Segment = int32(r.i())
+		case ItemEvicted:
+			it.Fix.MMSI = uint32(r.u())
+		case ItemSweepIdentity, ItemSweepJumps, ItemFlush:
+		default:
+			r.fail()
+		}
+		items = append(items, it)
+	}
+	if r.err != nil || len(r.b) != 0 {
+		return nil, errItemsCorrupt
+	}
+	return items, nil
+}
+
+var errItemsCorrupt = errors.New("detect: items truncated or corrupt")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -145,10 +146,16 @@ type split struct {
 	wEvs    [][]detect.Event
 	obs     []*observed
 	items   int64
+	// wire: each worker's items are queued and handed over in batches
+	// through their wire form (AppendItems, DecodeItems), the workers
+	// running behind the sequencer as over a transport.
+	wire   bool
+	queues [][]detect.Item
+	bytes  int64
 }
 
-func newSplit(t testing.TB, cfg detect.Config, g geography, n int) *split {
-	s := &split{t: t, cfg: cfg, g: g, n: n, wEvs: make([][]detect.Event, n)}
+func newSplit(t testing.TB, cfg detect.Config, g geography, n int, wire bool) *split {
+	s := &split{t: t, cfg: cfg, g: g, n: n, wEvs: make([][]detect.Event, n), wire: wire, queues: make([][]detect.Item, n)}
 	for range n {
 		s.obs = append(s.obs, &observed{})
 	}
@@ -178,8 +185,16 @@ func (s *split) send(it detect.Item) {
 	for i, w := range s.workers {
 		if it.For(detect.Partition{Index: i, Count: s.n}) {
 			taken++
+			if s.wire {
+				if s.queues[i] = append(s.queues[i], it); len(s.queues[i]) == 4096 {
+					s.handOver(i)
+				}
+				continue
+			}
 		}
-		w.Apply(&it) // a worker skips the items not for it
+		if !s.wire {
+			w.Apply(&it) // a worker skips the items not for it
+		}
 	}
 	if want := 1; it.Tick() {
 		if taken != s.n {
@@ -190,12 +205,37 @@ func (s *split) send(it detect.Item) {
 	}
 }
 
+// handOver gives worker i its queued items through their wire form.
+func (s *split) handOver(i int) {
+	if len(s.queues[i]) == 0 {
+		return
+	}
+	b := detect.AppendItems(nil, s.queues[i])
+	s.bytes += int64(len(b))
+	clear(s.queues[i])
+	s.queues[i] = s.queues[i][:0]
+	items, err := detect.DecodeItems(b)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	for k := range items {
+		s.workers[i].Apply(&items[k])
+	}
+}
+
+func (s *split) handOverAll() {
+	for i := range s.queues {
+		s.handOver(i)
+	}
+}
+
 // checkpoint checkpoints every stage (each reports its open occurrences)
 // and goes on with new stages restored from the checkpoints.
 func (s *split) checkpoint() {
 	t := s.t
 	t.Helper()
 	state := s.seq.Checkpoint()
+	s.handOverAll() // a worker's checkpoint follows the items before the sequencer's
 	ws := make([][]byte, s.n)
 	var rejected int64
 	for i, w := range s.workers {
@@ -233,13 +273,14 @@ func (s *split) rejected() int64 {
 }
 
 // splitRun feeds the inputs to a sequencer and n workers and flushes.
-func splitRun(t testing.TB, cfg detect.Config, g geography, n int, inputs []input) *split {
+func splitRun(t testing.TB, cfg detect.Config, g geography, n int, wire bool, inputs []input) *split {
 	t.Helper()
-	s := newSplit(t, cfg, g, n)
+	s := newSplit(t, cfg, g, n, wire)
 	for _, in := range inputs {
 		feed(t, s.seq, in)
 	}
 	s.seq.Flush()
+	s.handOverAll()
 	return s
 }
 
@@ -303,8 +344,14 @@ func checkSplit(t *testing.T, name string, cfg detect.Config, g geography, input
 	}
 	t.Logf("%s: the engine: %d events %v, %d observed, %d evictions", name, len(want), kinds, len(obs.entries)-len(want), evicted)
 	for _, n := range []int{1, 2, 4} {
-		s := splitRun(t, cfg, g, n, inputs)
+		// One worker takes the items as they come; 2 and 4 in batches
+		// through the wire form.
+		wire := n > 1
+		s := splitRun(t, cfg, g, n, wire, inputs)
 		sub := name + ", " + itoa(int64(n)) + " workers"
+		if wire {
+			sub += " (wire)"
+		}
 		sameEvents(t, sub, s.events(), want)
 		sameObserved(t, sub, s, obs, true)
 		if r := s.rejected(); r != 0 {
@@ -320,7 +367,7 @@ func checkSplit(t *testing.T, name string, cfg detect.Config, g geography, input
 				}
 			}
 		}
-		t.Logf("%s: %d items; %d events from the sequencer, workers %v", sub, s.items, len(s.seqEvs), lens(s.wEvs))
+		t.Logf("%s: %d items (%d bytes on the wire); %d events from the sequencer, workers %v", sub, s.items, s.bytes, len(s.seqEvs), lens(s.wEvs))
 	}
 }
 
@@ -401,7 +448,7 @@ func TestSequencerWorkersCheckpoint(t *testing.T) {
 	parts := cutAt(nmea.Bytes(), h(9), h(32), h(47.5), h(60.25))
 	want, obs, _ := engineRun(t, detect.DefaultConfig, g, nmeaInputs(nmea.Bytes()))
 	for _, n := range []int{1, 2, 4} {
-		s := newSplit(t, detect.DefaultConfig, g, n)
+		s := newSplit(t, detect.DefaultConfig, g, n, n > 1)
 		for i, p := range parts {
 			if i > 0 {
 				s.checkpoint()
@@ -409,6 +456,7 @@ func TestSequencerWorkersCheckpoint(t *testing.T) {
 			feed(t, s.seq, input{nmea: p})
 		}
 		s.seq.Flush()
+		s.handOverAll()
 		name := itoa(int64(n)) + " workers"
 		got, w := latest(s.events()), latest(want)
 		if strings.Join(got, "\n") != strings.Join(w, "\n") {
@@ -443,7 +491,7 @@ func TestSequencerWorkersCheckpoint(t *testing.T) {
 func TestStageCheckpointsRefused(t *testing.T) {
 	g := loadGeography()
 	cfg := detect.DefaultConfig
-	s := newSplit(t, cfg, g, 2)
+	s := newSplit(t, cfg, g, 2, false)
 	feed(t, s.seq, input{nmea: splitScenario(t)})
 	seqState, w0 := s.seq.Checkpoint(), s.workers[0].Checkpoint()
 	eng := detect.NewEngine(cfg, g.land, g.ports, g.zones, func(detect.Event) {})
@@ -460,6 +508,59 @@ func TestStageCheckpointsRefused(t *testing.T) {
 	} {
 		if err := c.restore(c.state); err != detect.ErrCheckpointMismatch {
 			t.Errorf("%s: %v, want ErrCheckpointMismatch", c.name, err)
+		}
+	}
+}
+
+// TestItemsWire: a batch's wire form decodes to the same items (a static
+// report whole); another version, a truncated or a corrupted batch is an
+// error, never a crash.
+func TestItemsWire(t *testing.T) {
+	var items []detect.Item
+	seq := detect.NewSequencer(detect.DefaultConfig, nil, nil, nil, func(detect.Event) {}, func(it detect.Item) { items = append(items, it) })
+	feed(t, seq, input{nmea: splitScenario(t)})
+	seq.Flush()
+	kinds := map[detect.ItemKind]int{}
+	for _, it := range items {
+		kinds[it.Kind]++
+	}
+	for k := detect.ItemFix; k <= detect.ItemFlush; k++ {
+		if k != detect.ItemEvicted && kinds[k] == 0 {
+			t.Errorf("no item of kind %d", k)
+		}
+	}
+	items = append(items, detect.Item{Kind: detect.ItemEvicted, Fix: track.Fix{MMSI: 7}})
+	b := detect.AppendItems(nil, items)
+	got, err := detect.DecodeItems(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(items) {
+		t.Fatalf("%d items, want %d", len(got), len(items))
+	}
+	text := func(it detect.Item) string {
+		s := fmt.Sprintf("%d %d %d %v %v %v %d %v %v %v %v %v", it.Kind, it.Now, it.Fix.MMSI, it.Fix.Time, it.Fix.Lat, it.Fix.Lon, it.Segment, it.Started, it.Speed, it.Sweep, it.Fix.Source(), it.Fix.HasSOG())
+		if it.Fix.HasSOG() {
+			s += fmt.Sprint(" ", it.Fix.SOG, it.Fix.COG)
+		}
+		if r := detect.StaticIn(&it.Fix); r != nil {
+			s += fmt.Sprintf(" %+v", *r)
+		}
+		return s
+	}
+	for i := range items {
+		if a, b := text(got[i]), text(items[i]); a != b {
+			t.Fatalf("item %d:\n got %s\nwant %s", i, a, b)
+		}
+	}
+	t.Logf("%d items, %d bytes: %.1f bytes an item", len(items), len(b), float64(len(b))/float64(len(items)))
+	bad := [][]byte{nil, b[:len(b)/2], b[:len(b)-1], append(append([]byte(nil), b...), 0), []byte("twitems\x02\x00")}
+	flipped := append([]byte(nil), b...)
+	flipped[len(flipped)/3] ^= 0xff
+	bad = append(bad, flipped)
+	for i, x := range bad {
+		if _, err := detect.DecodeItems(x); err == nil && i != len(bad)-1 {
+			t.Errorf("bad batch %d decoded", i)
 		}
 	}
 }
