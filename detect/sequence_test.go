@@ -518,7 +518,8 @@ func TestStageCheckpointsRefused(t *testing.T) {
 func TestItemsWire(t *testing.T) {
 	var items []detect.Item
 	seq := detect.NewSequencer(detect.DefaultConfig, nil, nil, nil, func(detect.Event) {}, func(it detect.Item) { items = append(items, it) })
-	feed(t, seq, input{nmea: splitScenario(t)})
+	nmea := splitScenario(t)
+	feed(t, seq, input{nmea: nmea})
 	seq.Flush()
 	kinds := map[detect.ItemKind]int{}
 	for _, it := range items {
@@ -553,7 +554,7 @@ func TestItemsWire(t *testing.T) {
 			t.Fatalf("item %d:\n got %s\nwant %s", i, a, b)
 		}
 	}
-	t.Logf("%d items, %d bytes: %.1f bytes an item", len(items), len(b), float64(len(b))/float64(len(items)))
+	t.Logf("%d items, %d bytes: %.1f bytes an item (the NMEA: %d bytes)", len(items), len(b), float64(len(b))/float64(len(items)), len(nmea))
 	bad := [][]byte{nil, b[:len(b)/2], b[:len(b)-1], append(append([]byte(nil), b...), 0), []byte("twitems\x02\x00")}
 	flipped := append([]byte(nil), b...)
 	flipped[len(flipped)/3] ^= 0xff
