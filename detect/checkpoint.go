@@ -529,6 +529,9 @@ func (w *enc) pair(p *pairState) {
 // an error too, and leaves the engine as it was.
 func (e *Engine) Restore(b []byte) error {
 	if len(b) < len(checkpointMagic) || string(b[:len(checkpointMagic)]) != checkpointMagic {
+		if len(b) >= len(workerMagic) && string(b[:len(workerMagic)]) == workerMagic {
+			return ErrCheckpointMismatch // a vessel worker's
+		}
 		return errCorrupt
 	}
 	r := &dec{b: b[len(checkpointMagic):]}

@@ -217,16 +217,53 @@ func (w *VesselWorker) observePending() {
 }
 
 // Checkpoint reports the worker's open occurrences (Status "open") and
-// returns its state: its vessels' detector state only. A worker restored
-// from it and given the items after it goes on as this one would.
+// returns its state: its vessels' detector state only, and the fix
+// waiting for the sweep's ticks when taken between them. A worker
+// restored from it and given the items after it goes on as this one
+// would: a checkpoint may be taken after any item.
 func (w *VesselWorker) Checkpoint() []byte {
 	w.e.Designated = w.Designated
-	return w.e.Checkpoint()
+	state := w.e.Checkpoint()
+	x := &enc{b: make([]byte, 0, len(workerMagic)+64+len(state))}
+	x.b = append(x.b, workerMagic...)
+	x.bool(w.hasPending)
+	if w.hasPending {
+		x.fix(w.pending)
+		x.i(int64(w.pendingSeg))
+	}
+	x.b = append(x.b, state...)
+	return x.b
 }
+
+// workerMagic starts a worker's checkpoint, before the engine's.
+const workerMagic = "twvessel"
 
 // Restore replaces a new worker's state with a checkpoint of a worker of
 // the same partition and settings (else ErrCheckpointMismatch).
-func (w *VesselWorker) Restore(b []byte) error { return w.e.Restore(b) }
+func (w *VesselWorker) Restore(b []byte) error {
+	if len(b) < len(workerMagic) || string(b[:len(workerMagic)]) != workerMagic {
+		if len(b) >= len(checkpointMagic) && string(b[:len(checkpointMagic)]) == checkpointMagic {
+			return ErrCheckpointMismatch // an Engine's or a sequencer's
+		}
+		return errCorrupt
+	}
+	r := &dec{b: b[len(workerMagic):]}
+	var f track.Fix
+	var seg int
+	pending := r.bool()
+	if pending {
+		f = r.fix()
+		seg = int(r.i())
+	}
+	if r.err != nil {
+		return r.err
+	}
+	if err := w.e.Restore(r.b); err != nil {
+		return err
+	}
+	w.pending, w.pendingSeg, w.hasPending = f, seg, pending
+	return nil
+}
 
 // The items' wire form, for a transport between processes: a batch is
 // itemsMagic, a version, the count and the items (varints, IEEE floats,

@@ -565,3 +565,75 @@ func TestItemsWire(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkerCheckpointAnyItem: a vessel worker checkpointed after any
+// item (here every 997th, and after each fix the sweep follows, before
+// its ticks) and restored into a new one goes on exactly: each
+// occurrence's latest version and the fixes observed are those of a
+// worker that was never cut, for each worker of 2.
+func TestWorkerCheckpointAnyItem(t *testing.T) {
+	g := loadGeography()
+	cfg := detect.DefaultConfig
+	var items []detect.Item
+	seq := detect.NewSequencer(cfg, g.land, g.ports, g.zones, func(detect.Event) {}, func(it detect.Item) { items = append(items, it) })
+	seq.Designated = designated
+	feed(t, seq, input{nmea: splitScenario(t)})
+	seq.Flush()
+	for i := range 2 {
+		p := detect.Partition{Index: i, Count: 2}
+		run := func(cut func(k int, it *detect.Item) bool) ([]detect.Event, *observed, int) {
+			var evs []detect.Event
+			obs := &observed{}
+			mk := func() *detect.VesselWorker {
+				w := detect.NewVesselWorker(cfg, g.land, g.ports, g.zones, p, func(ev detect.Event) { evs = append(evs, ev) })
+				w.Observe, w.Designated = obs.observe, designated
+				return w
+			}
+			w, cuts := mk(), 0
+			for k := range items {
+				w.Apply(&items[k])
+				if cut(k, &items[k]) {
+					state := w.Checkpoint()
+					if r := w.Rejected(); r != 0 {
+						t.Fatalf("%d items rejected", r)
+					}
+					w = mk()
+					if err := w.Restore(state); err != nil {
+						t.Fatal(err)
+					}
+					cuts++
+				}
+			}
+			if r := w.Rejected(); r != 0 {
+				t.Fatalf("%d items rejected", r)
+			}
+			return evs, obs, cuts
+		}
+		want, wantObs, _ := run(func(int, *detect.Item) bool { return false })
+		sweeps := 0
+		got, gotObs, cuts := run(func(k int, it *detect.Item) bool {
+			if it.Kind == detect.ItemFix && it.Sweep && it.For(p) {
+				sweeps++
+				return true
+			}
+			return k%997 == 0
+		})
+		if sweeps == 0 {
+			t.Fatal("no cut between a fix and the sweep after it")
+		}
+		if a, b := strings.Join(latest(got), "\n"), strings.Join(latest(want), "\n"); a != b {
+			t.Errorf("worker %d of 2, cut %d times: the occurrences differ (%d, uncut %d)", i, cuts, len(latest(got)), len(latest(want)))
+		}
+		var a, b []string
+		for _, en := range gotObs.entries {
+			a = append(a, en.line)
+		}
+		for _, en := range wantObs.entries {
+			b = append(b, en.line)
+		}
+		if strings.Join(a, "\n") != strings.Join(b, "\n") {
+			t.Errorf("worker %d of 2, cut %d times: observed %d fixes, uncut %d, or in another order", i, cuts, len(a), len(b))
+		}
+		t.Logf("worker %d of 2: cut %d times (%d between a fix and its sweep): %d occurrences, %d fixes observed", i, cuts, sweeps, len(latest(want)), len(b))
+	}
+}
