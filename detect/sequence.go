@@ -133,8 +133,8 @@ func NewVesselWorker(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo.
 	return &VesselWorker{e: e}
 }
 
-// Rejected is the number of items the worker could not apply: a fix on a
-// segment it does not hold open, a close of one it does not, a static
+// Rejected is the number of items the worker could not apply: an
+// invalid position, a fix on a segment it does not hold open, a close of one it does not, a static
 // item without a report. Items in the sequencer's order, none missing,
 // never are; another partition's items are skipped, not rejected.
 func (w *VesselWorker) Rejected() int64 { return w.rejected }
@@ -158,6 +158,10 @@ func (w *VesselWorker) Apply(it *Item) {
 	switch it.Kind {
 	case ItemFix:
 		f := it.Fix
+		if !f.Valid() { // the sequencer's tracker took none such
+			w.rejected++
+			return
+		}
 		seg, vs, prev, res := e.tracker.Place(f, int(it.Segment), it.Started)
 		if res == track.Invalid {
 			w.rejected++
