@@ -13,7 +13,9 @@ import (
 // Engine runs the detectors over a stream of fixes. Feed it with Position
 // (any order within the reorder lateness) and Static, or a whole AIS source
 // with FeedAIS or FeedAISConcurrent, then Flush at the end. It is not safe
-// for concurrent use.
+// for concurrent use. An Engine runs both stages of detection on one
+// state: the sequencer's and the vessel workers' (sequence.go; split over
+// processes, NewSequencer and NewVesselWorker).
 type Engine struct {
 	cfg     Config
 	land    *geo.Land
