@@ -46,6 +46,18 @@ func (e *Engine) environment() string {
 		fmt.Fprintf(h, "\x00%s/%s", z.ID, z.Kind)
 	}
 	fmt.Fprintf(h, "\x00land %v ports %v", e.land != nil, e.ports != nil)
+	// A stage's state is not an Engine's, nor one worker's another's
+	// (an Engine's environment is what it was before stages existed).
+	switch e.role {
+	case roleSeq:
+		fmt.Fprintf(h, "\x00stage sequencer")
+	case roleWorker:
+		p := e.Part
+		if p.Count <= 1 {
+			p = Partition{0, 1}
+		}
+		fmt.Fprintf(h, "\x00stage worker %d of %d", p.Index, p.Count)
+	}
 	return hex.EncodeToString(h.Sum(nil))[:24]
 }
 
@@ -517,6 +529,9 @@ func (w *enc) pair(p *pairState) {
 // an error too, and leaves the engine as it was.
 func (e *Engine) Restore(b []byte) error {
 	if len(b) < len(checkpointMagic) || string(b[:len(checkpointMagic)]) != checkpointMagic {
+		if len(b) >= len(workerMagic) && string(b[:len(workerMagic)]) == workerMagic {
+			return ErrCheckpointMismatch // a vessel worker's
+		}
 		return errCorrupt
 	}
 	r := &dec{b: b[len(checkpointMagic):]}
@@ -528,7 +543,8 @@ func (e *Engine) Restore(b []byte) error {
 	}
 	// Decode into a fresh engine, then take its state: a corrupt
 	// checkpoint changes nothing.
-	n := NewEngine(e.cfg, e.land, e.ports, e.zones, e.out)
+	n := newEngine(e.cfg, e.land, e.ports, e.zones, e.out, e.role)
+	n.send = e.send
 	n.now, n.sweepAt, n.imoPruned = r.t(), r.t(), r.t()
 	var rs track.ReorderState
 	rs.Lateness = time.Duration(r.i())
@@ -639,6 +655,9 @@ func (e *Engine) Restore(b []byte) error {
 	}
 	// Take the restored state; keep the caller's hooks.
 	n.Designated, n.Observe, n.Forget, n.StopWhenLate = e.Designated, e.Observe, e.Forget, e.StopWhenLate
+	if e.role != roleEngine {
+		n.Part = e.Part // a stage's partition is part of its state
+	}
 	*e = *n
 	e.tracker.Closed = e.segmentClosed
 	e.tracker.Evicted = e.vesselEvicted

@@ -13,7 +13,9 @@ import (
 // Engine runs the detectors over a stream of fixes. Feed it with Position
 // (any order within the reorder lateness) and Static, or a whole AIS source
 // with FeedAIS or FeedAISConcurrent, then Flush at the end. It is not safe
-// for concurrent use.
+// for concurrent use. An Engine runs both stages of detection on one
+// state: the sequencer's and the vessel workers' (sequence.go; split over
+// processes, NewSequencer and NewVesselWorker).
 type Engine struct {
 	cfg     Config
 	land    *geo.Land
@@ -63,7 +65,12 @@ type Engine struct {
 	// events its partition owns, and run the per-vessel detectors and
 	// Observe only for its MMSIs (see Partition). Set it before the
 	// first fix.
-	Part    Partition
+	Part Partition
+	// role says which stages the engine runs: both (an Engine), the
+	// sequencer's only (send receives what the vessel workers need) or
+	// a vessel worker's (sequence.go).
+	role    role
+	send    func(Item)
 	now     track.Time
 	sweepAt track.Time
 	// durations from cfg, precomputed
@@ -180,7 +187,11 @@ func (st *segState) run() *runState {
 // disables what needs them (shore distances, port exclusions and port
 // calls, zone events).
 func NewEngine(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo.Zone, emit func(Event)) *Engine {
-	e := &Engine{cfg: cfg, land: land, ports: ports, zones: zones, out: emit,
+	return newEngine(cfg, land, ports, zones, emit, roleEngine)
+}
+
+func newEngine(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo.Zone, emit func(Event), r role) *Engine {
+	e := &Engine{cfg: cfg, land: land, ports: ports, zones: zones, out: emit, role: r,
 		cells: map[cellKey]*segState{}, cellPort: map[cellKey]uint8{}, pairs: map[pairKey]*pairState{}, activity: map[activityKey]int32{},
 		imos: map[uint32]*imoState{}, imoPending: map[uint32]struct{}{}, identPending: map[uint32]struct{}{}}
 	e.gapMin = hours(cfg.GapMinHours)
@@ -188,8 +199,13 @@ func NewEngine(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo.Zone, 
 	e.runBreak = minutes(cfg.RunBreakMinutes)
 	e.zoneDwell = minutes(cfg.ZoneDwellMinutes)
 	e.zoneIndex = geo.NewZoneIndex(zones)
-	e.tracker = track.NewTracker[segState, vesselState](track.Config{MaxSpeedKn: cfg.MaxTrackSpeedKn,
-		MinInterval: minutes(cfg.TrackMinIntervalMin), MaxVessels: cfg.MaxVessels})
+	tc := track.Config{MaxSpeedKn: cfg.MaxTrackSpeedKn, MinInterval: minutes(cfg.TrackMinIntervalMin), MaxVessels: cfg.MaxVessels}
+	if r == roleWorker {
+		// A worker's tracker follows the sequencer's: it never evicts
+		// on its own (the sequencer's evictions come as items).
+		tc.MaxVessels = math.MaxInt
+	}
+	e.tracker = track.NewTracker[segState, vesselState](tc)
 	e.tracker.Closed = e.segmentClosed
 	e.tracker.Evicted = e.vesselEvicted
 	e.reorder = track.NewReorder(minutes(cfg.ReorderLatenessMinutes))
@@ -284,6 +300,9 @@ func (e *Engine) Flush() {
 	for _, k := range keys {
 		e.closePair(k, e.pairs[k], true)
 	}
+	if e.role == roleSeq {
+		e.send(Item{Kind: ItemFlush, Now: e.now})
+	}
 	e.closeIdentity(true)
 }
 
@@ -315,6 +334,10 @@ func (e *Engine) process(f track.Fix) {
 			e.now = f.Time
 		}
 		e.StaticReport(*r)
+		if e.role == roleSeq {
+			e.send(Item{Kind: ItemStatic, Now: e.now, Fix: f})
+			return
+		}
 		if e.Observe != nil && e.Part.OwnsMMSI(f.MMSI) {
 			e.Observe(f, -1)
 		}
@@ -351,12 +374,26 @@ func (e *Engine) process(f track.Fix) {
 	}
 	vs.gapOpen = false
 	vs.lastT, vs.lastLat, vs.lastLon, vs.lastSeg = f.Time, f.Lat, f.Lon, int32(seg.ID)
-	if !own {
-		e.countActivity(st, f)
-		e.encounter(st, f, speed)
-		e.sweep()
-		return
+	switch {
+	case e.role == roleSeq:
+		// The vessel's detectors run on a worker, fed this.
+		e.send(Item{Kind: ItemFix, Now: e.now, Fix: f, Segment: int32(k.id), Started: res == track.Started, Speed: speed,
+			Sweep: !e.now.Before(e.sweepAt)})
+	case own:
+		e.vesselFix(st, seg, f, prev, res, speed)
 	}
+	e.countActivity(st, f)
+	e.encounter(st, f, speed)
+	e.sweep()
+	if own && e.role == roleEngine && e.Observe != nil {
+		e.Observe(f, k.id)
+	}
+}
+
+// vesselFix runs the per-vessel detectors on a fix of segment seg (its
+// previous fix there prev, as the tracker said with res): an engine's
+// own, or a vessel worker's on what the sequencer sent.
+func (e *Engine) vesselFix(st *segState, seg *segment, f, prev track.Fix, res track.Result, speed float64) {
 	if res == track.Extended && f.Time.Sub(prev.Time) >= e.gapMin && st.runs != nil {
 		// A gap ends any run: nobody knows what the ship did meanwhile.
 		e.endSlow(st)
@@ -365,16 +402,10 @@ func (e *Engine) process(f track.Fix) {
 	if st.jump != nil || res == track.Started || len(e.tracker.Open(seg.MMSI)) > 1 {
 		e.jumps(st, seg, f, res == track.Started)
 	}
-	e.countActivity(st, f)
 	e.spoof(st, f, prev)
 	e.loiter(st, f, speed)
 	e.portCall(st, f, speed)
 	e.zoneCheck(st, f, res == track.Started)
-	e.encounter(st, f, speed)
-	e.sweep()
-	if e.Observe != nil {
-		e.Observe(f, k.id)
-	}
 }
 
 func (e *Engine) segmentClosed(s *segment) {
@@ -387,6 +418,9 @@ func (e *Engine) segmentClosed(s *segment) {
 	}
 	e.jumpSegmentClosed(s)
 	e.removeFromCell(st)
+	if e.role == roleSeq {
+		e.send(Item{Kind: ItemClosed, Now: e.now, Fix: track.Fix{MMSI: s.MMSI}, Segment: int32(s.ID)})
+	}
 }
 
 // vesselEvicted closes what an evicted vessel has open: its encounter
@@ -401,6 +435,9 @@ func (e *Engine) vesselEvicted(mmsi uint32, v *vesselState) {
 	sortPairs(keys)
 	for _, k := range keys {
 		e.closePair(k, e.pairs[k], true)
+	}
+	if e.role == roleSeq {
+		e.send(Item{Kind: ItemEvicted, Now: e.now, Fix: track.Fix{MMSI: mmsi}})
 	}
 	if s := v.ident; s != nil && len(s.pending) > 0 {
 		e.closeChanges(mmsi, v, true)
@@ -445,6 +482,11 @@ func (e *Engine) sweep() {
 		if k.hour < horizon {
 			delete(e.activity, k)
 		}
+	}
+	if e.role == roleSeq {
+		// The vessel workers sweep at the same point of the sequence.
+		e.send(Item{Kind: ItemSweepIdentity, Now: e.now})
+		e.send(Item{Kind: ItemSweepJumps, Now: e.now})
 	}
 	e.closeIdentity(false)
 	e.sweepJumps()

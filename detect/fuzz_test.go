@@ -73,3 +73,44 @@ func FuzzRestore(f *testing.F) {
 		e.Flush()
 	})
 }
+
+// FuzzVesselWorker decodes arbitrary bytes as a batch of items (seeded
+// with a real batch) and applies what decodes to a worker: a batch that
+// does not decode is an error, never a panic; items that do not fit the
+// worker's state are rejected, never a panic; its checkpoint restores.
+func FuzzVesselWorker(f *testing.F) {
+	var items []Item
+	seq := NewSequencer(DefaultConfig, nil, nil, nil, func(Event) {}, func(it Item) { items = append(items, it) })
+	for _, x := range path(445000001, 0, 9*time.Hour, 10*time.Minute, 38.2, 124.0, 0.5, 90) {
+		seq.Position(x)
+	}
+	for _, x := range path(352000002, 0, 9*time.Hour, 10*time.Minute, 38.2005, 124.0, 0.5, 90) {
+		seq.Position(x)
+	}
+	seq.Static(StaticReport{MMSI: 445000001, Time: t0.Add(time.Hour), IMO: 9417115, Name: "A"})
+	seq.Static(StaticReport{MMSI: 445000001, Time: t0.Add(2 * time.Hour), IMO: 9417115, Name: "B", Draught: 5})
+	seq.Flush()
+	f.Add(AppendItems(nil, items))
+	f.Add(AppendItems(nil, items[len(items)/2:]))
+	land, _ := geo.LoadLand()
+	ports, _ := geo.LoadPorts()
+	zones, _ := geo.BuiltinZones()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		its, err := DecodeItems(b)
+		if err != nil {
+			return
+		}
+		w := NewVesselWorker(DefaultConfig, land, ports, zones, Partition{}, func(ev Event) {
+			if ev.Kind == "" || len(ev.Vessels) == 0 {
+				t.Fatalf("bad event %+v", ev)
+			}
+		})
+		for i := range its {
+			w.Apply(&its[i])
+		}
+		n := NewVesselWorker(DefaultConfig, land, ports, zones, Partition{}, func(Event) {})
+		if err := n.Restore(w.Checkpoint()); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -153,10 +153,6 @@ func (e *Engine) StaticReport(r StaticReport) {
 	i := e.tracker.Index(r.MMSI)
 	e.tracker.Seen(i, r.Time)
 	v := e.tracker.Data(i)
-	if v.ident == nil {
-		v.ident = &staticState{}
-	}
-	s := v.ident
 	if r.IMO != 0 {
 		v.static.imo = r.IMO
 	}
@@ -164,9 +160,22 @@ func (e *Engine) StaticReport(r StaticReport) {
 		v.static.name = r.Name
 	}
 	ship := shipMMSI(r.MMSI)
+	if e.role == roleSeq {
+		// The IMO's users only: the MMSI's identity is its worker's. What
+		// follows calls imoUse for exactly these reports (a repeated
+		// report's IMO is the last one, valid or not alike).
+		if r.IMO != 0 && ship && identity.ValidShipIMO(int(r.IMO)) {
+			e.imoUse(r)
+		}
+		return
+	}
+	if v.ident == nil {
+		v.ident = &staticState{}
+	}
+	s := v.ident
 	if e.Designated == nil && s.repeats(&r) {
 		// Only the IMO's last use moves on (another MMSI may take it).
-		if r.IMO != 0 && s.imoValid && ship {
+		if r.IMO != 0 && s.imoValid && ship && e.role == roleEngine {
 			e.imoUse(r)
 		}
 		return
@@ -215,7 +224,7 @@ func (e *Engine) StaticReport(r StaticReport) {
 		if !identity.ValidShipIMO(int(r.IMO)) {
 			e.flagOnce(r.MMSI, v, r.Time, lat, lon, flagIMOCheck, Details{Reason: "imo_check_digit", IMO: r.IMO,
 				Explanation: fmt.Sprintf("IMO %d fails the ship IMO check digit", r.IMO)})
-		} else if ship {
+		} else if ship && e.role == roleEngine {
 			// Placeholder and junk numbers (1, 111) fail the check digit
 			// and would tie unrelated ships together.
 			e.imoUse(r)

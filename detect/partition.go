@@ -20,6 +20,9 @@ package detect
 // and the identity state of every MMSI and IMO. Engines of Index 0 to
 // Count-1 fed the same input emit, together, exactly the events of one
 // engine without a Partition (TestSplitSameEvents).
+//
+// A VesselWorker's Partition is a real split: the worker holds and runs
+// only its MMSIs' state, fed by one sequencer (sequence.go).
 type Partition struct {
 	Index, Count int
 }

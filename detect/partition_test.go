@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"syscall"
 	"testing"
 	"time"
 
@@ -115,22 +116,18 @@ func TestSplitSameEvents(t *testing.T) {
 // detection. Each partition still decodes and tracks every vessel
 // (docs/scale.md), so its share does not fall as 1/n.
 func BenchmarkPartitionShare(b *testing.B) {
-	sc := sim.DefaultScenario
-	sc.Background, sc.Duration, sc.Interval = 2000, 12*time.Hour, time.Minute
-	var nmea bytes.Buffer
-	if err := sim.Run(sc, &nmea, io.Discard); err != nil {
-		b.Fatal(err)
-	}
+	nmea := shareBenchNMEA(b)
 	land, _ := geo.LoadLand()
 	ports, _ := geo.LoadPorts()
 	zones, _ := geo.BuiltinZones()
 	for _, n := range []int{1, 2, 4} {
 		b.Run(fmt.Sprintf("of%d", n), func(b *testing.B) {
 			var fixes int64
+			cpu := startCPU()
 			for i := 0; i < b.N; i++ {
 				e := detect.NewEngine(detect.DefaultConfig, land, ports, zones, func(detect.Event) {})
 				e.Part = detect.Partition{Index: 0, Count: n}
-				r, _ := ais.NewReader(bytes.NewReader(nmea.Bytes()))
+				r, _ := ais.NewReader(bytes.NewReader(nmea))
 				p, _, err := detect.FeedAIS(e, r)
 				if err != io.EOF {
 					b.Fatal(err)
@@ -138,7 +135,110 @@ func BenchmarkPartitionShare(b *testing.B) {
 				e.Flush()
 				fixes += p
 			}
+			cpu.report(b)
 			b.ReportMetric(float64(fixes)/b.Elapsed().Seconds(), "fixes/s")
+		})
+	}
+}
+
+// cpuClock is the process's CPU time (user and system, every thread: the
+// garbage collector's too) when a benchmark began: on a machine shared
+// with other work, CPU time says more than the wall time.
+type cpuClock time.Duration
+
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func startCPU() cpuClock { return cpuClock(processCPU()) }
+
+// report gives the CPU milliseconds per operation since start.
+func (c cpuClock) report(b *testing.B) {
+	b.ReportMetric(float64(processCPU()-time.Duration(c))/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+}
+
+// shareBenchNMEA is 2,000 ships for 12 hours at 60-second reports.
+func shareBenchNMEA(b *testing.B) []byte {
+	b.Helper()
+	sc := sim.DefaultScenario
+	sc.Background, sc.Duration, sc.Interval = 2000, 12*time.Hour, time.Minute
+	var nmea bytes.Buffer
+	if err := sim.Run(sc, &nmea, io.Discard); err != nil {
+		b.Fatal(err)
+	}
+	return nmea.Bytes()
+}
+
+// BenchmarkStages times the two stages apart over BenchmarkPartitionShare's
+// input (run them together: -bench 'PartitionShare|Stages'):
+// "sequencer", decoding included (FeedAIS, one goroutine), handing its
+// items to nothing; and "worker/ofN", the vessel worker of one partition
+// of N applying its share of the sequencer's items (recorded once,
+// outside the timing; what the transport costs is not in it). Both are
+// reported in fixes of the whole input a second, as PartitionShare is:
+// the sequencer's rate bounds the pipeline, a worker's should grow with N.
+func BenchmarkStages(b *testing.B) {
+	nmea := shareBenchNMEA(b)
+	land, _ := geo.LoadLand()
+	ports, _ := geo.LoadPorts()
+	zones, _ := geo.BuiltinZones()
+	cfg := detect.DefaultConfig
+	var items []detect.Item
+	var positions int64
+	{
+		seq := detect.NewSequencer(cfg, land, ports, zones, func(detect.Event) {}, func(it detect.Item) { items = append(items, it) })
+		r, _ := ais.NewReader(bytes.NewReader(nmea))
+		p, _, err := detect.FeedAIS(seq, r)
+		if err != io.EOF {
+			b.Fatal(err)
+		}
+		seq.Flush()
+		positions = p
+	}
+	b.Run("sequencer", func(b *testing.B) {
+		var fixes, sent int64
+		cpu := startCPU()
+		for b.Loop() {
+			seq := detect.NewSequencer(cfg, land, ports, zones, func(detect.Event) {}, func(detect.Item) { sent++ })
+			r, _ := ais.NewReader(bytes.NewReader(nmea))
+			p, _, err := detect.FeedAIS(seq, r)
+			if err != io.EOF {
+				b.Fatal(err)
+			}
+			seq.Flush()
+			fixes += p
+		}
+		cpu.report(b)
+		b.ReportMetric(float64(fixes)/b.Elapsed().Seconds(), "fixes/s")
+	})
+	for _, n := range []int{1, 2, 4} {
+		part := detect.Partition{Index: 0, Count: n}
+		var share []detect.Item
+		for i := range items {
+			if items[i].For(part) {
+				share = append(share, items[i])
+			}
+		}
+		b.Run(fmt.Sprintf("worker/of%d", n), func(b *testing.B) {
+			var fixes, evs int64
+			cpu := startCPU()
+			for b.Loop() {
+				w := detect.NewVesselWorker(cfg, land, ports, zones, part, func(detect.Event) { evs++ })
+				for i := range share {
+					w.Apply(&share[i])
+				}
+				if w.Rejected() != 0 {
+					b.Fatalf("%d items rejected", w.Rejected())
+				}
+				fixes += positions
+			}
+			cpu.report(b)
+			b.ReportMetric(float64(fixes)/b.Elapsed().Seconds(), "fixes/s")
+			b.ReportMetric(float64(len(share)), "items")
 		})
 	}
 }

@@ -257,25 +257,116 @@ func (t *Tracker[D, V]) evict() {
 	}
 	slices.SortFunc(victims, func(a, b int32) int { return cmp.Compare(t.vessels[a].mmsi, t.vessels[b].mmsi) })
 	for _, i := range victims {
-		v := &t.vessels[i]
-		segs := v.segs
-		v.segs = nil
-		t.open -= len(segs)
-		for _, s := range segs {
-			t.close(s)
-		}
-		// The callbacks may have created entries (none are evicted
-		// meanwhile): look the vessel up again.
-		v = &t.vessels[i]
-		if t.Evicted != nil {
-			t.Evicted(v.mmsi, &v.data)
-			v = &t.vessels[i]
-		}
-		t.ids.del(v.mmsi)
-		*v = vesselEntry[D, V]{}
-		t.free = append(t.free, i)
-		t.evictions++
+		t.drop(i)
 	}
+}
+
+// drop forgets the vessel at index i: its segments close, Evicted sees
+// its state, and its entry is freed.
+func (t *Tracker[D, V]) drop(i int32) {
+	v := &t.vessels[i]
+	segs := v.segs
+	v.segs = nil
+	t.open -= len(segs)
+	for _, s := range segs {
+		t.close(s)
+	}
+	// The callbacks may have created entries (none are evicted
+	// meanwhile): look the vessel up again.
+	v = &t.vessels[i]
+	if t.Evicted != nil {
+		t.Evicted(v.mmsi, &v.data)
+		v = &t.vessels[i]
+	}
+	t.ids.del(v.mmsi)
+	*v = vesselEntry[D, V]{}
+	t.free = append(t.free, i)
+	t.evictions++
+}
+
+// Following another tracker. A tracker can follow the decisions another
+// made (a vessel worker following its sequencer's, docs/scale.md):
+// Place, CloseSegment and Drop apply what the other's Track, Closed and
+// Evicted said, so the follower holds the same open segments, in the
+// same order, for the MMSIs it is given, without judging anything
+// itself. A follower never sweeps or evicts on its own (give it a
+// MaxVessels it never reaches).
+
+// Place applies a fix the leading tracker put on segment id of its MMSI,
+// starting that segment (started) or extending it, and returns what
+// Track returned there. It returns Invalid, changing nothing, when the
+// segment is not open here (started: when it already is): the leader's
+// stream and this state disagree.
+func (t *Tracker[D, V]) Place(f Fix, id int, started bool) (*Segment[D], *V, Fix, Result) {
+	if f.Time.After(t.now) {
+		t.now = f.Time
+	}
+	i := t.ids.get(f.MMSI)
+	var s *Segment[D]
+	if i >= 0 {
+		for _, o := range t.vessels[i].segs {
+			if o.ID == id {
+				s = o
+				break
+			}
+		}
+	}
+	if started == (s != nil) || (!started && i < 0) {
+		return nil, nil, Fix{}, Invalid
+	}
+	v := t.entry(f.MMSI)
+	if f.Time.After(v.seen) {
+		v.seen = f.Time
+	}
+	if started {
+		s = &Segment[D]{MMSI: f.MMSI, ID: id, Last: f, Fixes: 1}
+		v.nextID = max(v.nextID, int32(id)+1)
+		v.segs = append(v.segs, s)
+		t.open++
+		return s, &v.data, Fix{}, Started
+	}
+	prev := s.Last
+	s.Last = f
+	s.Fixes++
+	return s, &v.data, prev, Extended
+}
+
+// CloseSegment closes the MMSI's open segment id as the leader did: it
+// leaves the open segments (the others keep their order) and Closed sees
+// it. It reports whether the segment was open.
+func (t *Tracker[D, V]) CloseSegment(mmsi uint32, id int) bool {
+	i := t.ids.get(mmsi)
+	if i < 0 {
+		return false
+	}
+	v := &t.vessels[i]
+	for k, s := range v.segs {
+		if s.ID == id {
+			n := len(v.segs)
+			copy(v.segs[k:], v.segs[k+1:])
+			v.segs[n-1] = nil
+			v.segs = v.segs[:n-1]
+			if len(v.segs) == 0 {
+				v.segs = nil
+			}
+			t.open--
+			t.close(s)
+			return true
+		}
+	}
+	return false
+}
+
+// Drop forgets the MMSI as the leader's eviction did: its segments still
+// open close, Evicted sees its state, and it is forgotten (heard again,
+// it is a new vessel). It reports whether the MMSI had an entry.
+func (t *Tracker[D, V]) Drop(mmsi uint32) bool {
+	i := t.ids.get(mmsi)
+	if i < 0 {
+		return false
+	}
+	t.drop(i)
+	return true
 }
 
 // Prefetch starts loading, without waiting for it, the state the next Add
