@@ -19,6 +19,7 @@ import (
 	"github.com/tidewatch/tidewatch/detect"
 	"github.com/tidewatch/tidewatch/internal/app"
 	"github.com/tidewatch/tidewatch/internal/batchfile"
+	"github.com/tidewatch/tidewatch/internal/termtext"
 	"github.com/tidewatch/tidewatch/screen"
 	"github.com/tidewatch/tidewatch/store"
 )
@@ -47,15 +48,28 @@ func (h *Handler) formFile(w http.ResponseWriter, r *http.Request, field string)
 	if int64(len(b)) > h.opt.MaxUpload {
 		return nil, "", app.Errorf(app.CodeTooLarge, "the file is larger than %d MiB", h.opt.MaxUpload>>20)
 	}
-	return bytes.NewReader(b), safeName(hdr), nil
+	n, err := safeName(hdr)
+	if err != nil {
+		return nil, "", err
+	}
+	return bytes.NewReader(b), n, nil
 }
 
-func safeName(hdr *multipart.FileHeader) string {
+// safeName is an uploaded file's name without its folders ("upload.csv"
+// when there is none or it is hidden or too long). A name holding a
+// control character, a bidirectional override or another invisible
+// character, or bytes that are not UTF-8, is refused as the API refuses
+// it: it would be printed in the audit log, jobs and messages. (A C0
+// control never gets here: the form's part header is not read.)
+func safeName(hdr *multipart.FileHeader) (string, error) {
 	n := filepath.Base(strings.ReplaceAll(hdr.Filename, `\`, "/"))
 	if n == "" || n == "." || n == "/" || strings.HasPrefix(n, ".") || len(n) > 200 {
-		return "upload.csv"
+		return "upload.csv", nil
 	}
-	return n
+	if !termtext.IsSafe(n) {
+		return "", app.Errorf(app.CodeInvalid, "the file's name %q holds a control character, an invisible or bidirectional formatting character, or bytes that are not UTF-8: rename the file without them", termtext.Clip(n, 80))
+	}
+	return n, nil
 }
 
 // ---- screening
