@@ -128,7 +128,7 @@ func (h *Handler) screenUpload(w http.ResponseWriter, r *http.Request, c *reqCtx
 	if err != nil {
 		return err
 	}
-	h.redirect(w, r, "/jobs/"+job.ID, "")
+	h.redirect(w, r, c, "/jobs/"+job.ID, "")
 	return nil
 }
 
@@ -365,7 +365,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, c *reqCtx) 
 	if err != nil {
 		return err
 	}
-	h.redirect(w, r, "/admin#users", "User "+u.Name+" added with the "+u.Role+" role.")
+	h.redirect(w, r, c, "/admin#users", "User "+u.Name+" added with the "+u.Role+" role.")
 	return nil
 }
 
@@ -382,7 +382,7 @@ func (h *Handler) setDisabled(w http.ResponseWriter, r *http.Request, c *reqCtx)
 	if u.Disabled {
 		state = "disabled: their sessions ended"
 	}
-	h.redirect(w, r, "/admin#users", "User "+u.Name+" "+state+".")
+	h.redirect(w, r, c, "/admin#users", "User "+u.Name+" "+state+".")
 	return nil
 }
 
@@ -415,7 +415,7 @@ func (h *Handler) revokeKey(w http.ResponseWriter, r *http.Request, c *reqCtx) e
 	if err != nil {
 		return err
 	}
-	h.redirect(w, r, "/admin#keys", "API key "+k.ID+" revoked.")
+	h.redirect(w, r, c, "/admin#keys", "API key "+k.ID+" revoked.")
 	return nil
 }
 
@@ -441,7 +441,7 @@ func (h *Handler) deleteWebhook(w http.ResponseWriter, r *http.Request, c *reqCt
 	if err := h.svc.DeleteWebhook(r.Context(), c.P, r.PathValue("id")); err != nil {
 		return err
 	}
-	h.redirect(w, r, "/admin#webhooks", "Webhook removed.")
+	h.redirect(w, r, c, "/admin#webhooks", "Webhook removed.")
 	return nil
 }
 
@@ -453,7 +453,7 @@ func (h *Handler) redeliver(w http.ResponseWriter, r *http.Request, c *reqCtx) e
 	if _, err := h.svc.RedeliverDead(r.Context(), c.P, id); err != nil {
 		return err
 	}
-	h.redirect(w, r, "/admin#deliveries", "Delivery queued again.")
+	h.redirect(w, r, c, "/admin#deliveries", "Delivery queued again.")
 	return nil
 }
 
