@@ -24,6 +24,8 @@ func init() {
 		return fmt.Sprintf("%s (%s-%s)", ledger.Percent(r.Central), ledger.Percent(r.Low), ledger.Percent(r.High))
 	}
 	funcs["thousands"] = ledger.Thousands
+	funcs["figure"] = ledger.Figure
+	funcs["barrels"] = ledger.BarrelsText
 	funcs["amount"] = func(e ledger.Estimate, s string) string { return e.Amount(s).Round().String() }
 }
 
