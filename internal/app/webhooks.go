@@ -159,6 +159,13 @@ func (s *Service) checkURL(raw string) error {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(raw) > 2000 {
 		return Errorf(CodeInvalid, "webhook URL %q: give an http or https URL", redactURL(raw))
 	}
+	// url.Parse takes any digits as a port: 0 and 99999 would fail only
+	// at each delivery, as a dial error.
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return Errorf(CodeInvalid, "webhook URL %q: the port must be from 1 to 65535 (or left out: 443 for https, 80 for http)", redactURL(raw))
+		}
+	}
 	if s.allowPrivate {
 		return nil
 	}
