@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -199,6 +200,33 @@ func redactURL(raw string) string {
 		}
 	}
 	return u.String()
+}
+
+// urlInText matches a URL inside free text (an error naming the URL it
+// fetched).
+var urlInText = regexp.MustCompile(`(?i)\b[a-z][a-z0-9+.-]*://[^\s"'<>]+`)
+
+// redactURLsIn is text with what may be secret in each URL in it, the
+// user and password before the host and the query (a token or key),
+// replaced by "***", for logs: "https://***@host/x.xml?***".
+func redactURLsIn(text string) string {
+	return urlInText.ReplaceAllStringFunc(text, func(m string) string {
+		rest, _, _ := strings.Cut(m, "#") // a fragment is left out too
+		scheme, after, _ := strings.Cut(rest, "://")
+		hostPath, query, hasQuery := strings.Cut(after, "?")
+		host, path, hasPath := strings.Cut(hostPath, "/")
+		if i := strings.LastIndexByte(host, '@'); i >= 0 {
+			host = "***@" + host[i+1:]
+		}
+		out := scheme + "://" + host
+		if hasPath {
+			out += "/" + path
+		}
+		if hasQuery && query != "" {
+			out += "?***"
+		}
+		return out
+	})
 }
 
 // internalRanges are address blocks a webhook may not reach besides those
