@@ -141,6 +141,28 @@ func Thousands(v float64) string {
 	return b.String()
 }
 
+// Figure is v as given, with thousands separators and every decimal it
+// has ("0.5", "1,000.25", "14,385"): a notified figure is stored as the
+// source published it, and shown so, not rounded to a whole unit.
+func Figure(v float64) string {
+	s := strconv.FormatFloat(math.Abs(v), 'f', -1, 64)
+	intPart, frac, hasPoint := strings.Cut(s, ".")
+	var b strings.Builder
+	if v < 0 {
+		b.WriteByte('-')
+	}
+	for i, c := range intPart {
+		if i > 0 && (len(intPart)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if hasPoint {
+		b.WriteString("." + frac)
+	}
+	return b.String()
+}
+
 // Scenario is a fill level: the share of a tanker's capacity assumed
 // delivered per DPRK port call.
 type Scenario struct {
@@ -184,6 +206,13 @@ func ParseNumber(name, s string, grouped bool) (float64, error) {
 	t := strings.TrimSpace(s)
 	if t == "" {
 		return 0, nil
+	}
+	// A negative figure is refused as such: none of these (a quantity,
+	// barrels, a factor) is ever below zero.
+	if rest, neg := strings.CutPrefix(t, "-"); neg {
+		if _, err := ParseNumber(name, rest, grouped); err == nil && strings.TrimSpace(rest) == rest && rest != "" {
+			return 0, fmt.Errorf("%s %q: must be positive", name, s)
+		}
 	}
 	intPart, frac, hasPoint := strings.Cut(t, ".")
 	bad := func(why string) (float64, error) {

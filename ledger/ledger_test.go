@@ -437,6 +437,17 @@ func TestParseNumber(t *testing.T) {
 			t.Errorf("%q: %v", in, err)
 		}
 	}
+	// A negative figure is refused as one, not as "not a number".
+	for _, in := range []string{"-7", "-7.5", "-1,000", "-0.5"} {
+		if _, err := ParseNumber("factor", in, true); err == nil || !strings.Contains(err.Error(), `factor "`+in+`": must be positive`) {
+			t.Errorf("%q: %v", in, err)
+		}
+	}
+	for _, in := range []string{"--7", "-", "- 7", "-x"} {
+		if _, err := ParseNumber("factor", in, true); err == nil || !strings.Contains(err.Error(), "not a number") {
+			t.Errorf("%q: %v", in, err)
+		}
+	}
 	// A factor is never in thousands: 7.230 is plain, a comma is refused.
 	if v, err := ParseNumber("factor", "7.230", false); err != nil || v != 7.23 {
 		t.Errorf("factor 7.230: %v %v", v, err)
@@ -484,5 +495,29 @@ func TestMessages(t *testing.T) {
 	if err != nil || len(bad) != 2 || !strings.Contains(bad[0].Reason, "too few fields: 3, the header has 6") || bad[0].Line != 2 ||
 		!strings.Contains(bad[1].Reason, "too many") || bad[1].Line != 3 {
 		t.Errorf("field counts: %v %+v", err, bad)
+	}
+}
+
+// TestFigure: a figure as stored, with its decimals and thousands
+// separators, never rounded; a record's barrels likewise when they are
+// the source's, to the barrel when computed.
+func TestFigure(t *testing.T) {
+	for v, want := range map[float64]string{0.5: "0.5", 1: "1", 999: "999", 1000: "1,000", 1000.25: "1,000.25", 12345678.125: "12,345,678.125", -1500.5: "-1,500.5", 1e12: "1,000,000,000,000", 0: "0"} {
+		if got := Figure(v); got != want {
+			t.Errorf("Figure(%v) = %q, want %q", v, got, want)
+		}
+	}
+	fs := Factors{"gas_diesel_oil": {Product: "gas_diesel_oil", BblPerTonne: 7.23, Low: 7.23, High: 7.23}}
+	for _, c := range []struct {
+		n    Notified
+		want string
+	}{
+		{Notified{Quantity: 0.5, Unit: Barrel}, "0.5"},
+		{Notified{Quantity: 2, Unit: Tonne, BarrelsAsPublished: 14.6}, "14.6"},
+		{Notified{Quantity: 1000.25, Unit: Tonne, Product: "gas_diesel_oil"}, "7,232"},
+	} {
+		if got := BarrelsText(c.n, Convert(c.n, fs)); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.n, got, c.want)
+		}
 	}
 }

@@ -155,6 +155,18 @@ func Convert(n Notified, fs Factors) Conversion {
 	return Conversion{Barrels: f.Range().Scale(n.Quantity), Method: fmt.Sprintf("factor for %s: %s bbl/t", f.Product, factorText(f)), Factor: f.Range(), FactorSource: f.Source}
 }
 
+// BarrelsText is a record's barrels as a table prints them: the
+// source's own figure (notified in barrels, or the barrels it published)
+// as given, decimals included (Figure); one Tidewatch computed (from a
+// volume or with a factor) to the barrel, as a range when the factor is
+// one.
+func BarrelsText(n Notified, c Conversion) string {
+	if n.Unit == Barrel || n.BarrelsAsPublished > 0 {
+		return Figure(c.Barrels.Central)
+	}
+	return c.Barrels.Round().String()
+}
+
 func factorText(f Factor) string {
 	if f.Low == f.High {
 		return strconv.FormatFloat(f.BblPerTonne, 'f', -1, 64)

@@ -129,7 +129,7 @@ func writeLedger(w io.Writer, res app.LedgerResult) {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		for _, l := range y.Notified {
 			n := l.Record
-			q := ledger.Thousands(n.Quantity) + " " + string(n.Unit)
+			q := ledger.Figure(n.Quantity) + " " + string(n.Unit)
 			if n.Quantity == 0 {
 				q = "-"
 			}
@@ -139,7 +139,7 @@ func writeLedger(w io.Writer, res app.LedgerResult) {
 			} else if l.Why != "" {
 				note += "; " + l.Why
 			}
-			fmt.Fprintf(tw, "    %s\t%s to %s\t%s\t%s\t%s bbl\t%s\n", n.ID, n.PeriodStart, n.PeriodEnd, termtext.Safe(n.Supplier), q, l.Conversion.Barrels.Round(), termtext.Safe(note))
+			fmt.Fprintf(tw, "    %s\t%s to %s\t%s\t%s\t%s bbl\t%s\n", n.ID, n.PeriodStart, n.PeriodEnd, termtext.Safe(n.Supplier), q, ledger.BarrelsText(n, l.Conversion), termtext.Safe(note))
 		}
 		tw.Flush()
 		fmt.Fprintf(w, "  estimated: %d %s from DPRK port calls", len(y.Estimates), map[bool]string{true: "delivery", false: "deliveries"}[len(y.Estimates) == 1])
@@ -339,8 +339,8 @@ Examples:
 		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 		for _, n := range rs {
-			fmt.Fprintf(tw, "%s\t%s to %s\t%s\t%s %s\t%s bbl\t%s\n", n.ID, n.PeriodStart, n.PeriodEnd, termtext.Safe(n.Supplier), ledger.Thousands(n.Quantity), n.Unit,
-				ledger.Convert(n, factors).Barrels.Round(), termtext.Safe(n.Source))
+			fmt.Fprintf(tw, "%s\t%s to %s\t%s\t%s %s\t%s bbl\t%s\n", n.ID, n.PeriodStart, n.PeriodEnd, termtext.Safe(n.Supplier), ledger.Figure(n.Quantity), n.Unit,
+				ledger.BarrelsText(n, ledger.Convert(n, factors)), termtext.Safe(n.Source))
 		}
 		tw.Flush()
 		fmt.Fprintf(e.stdout, "%d records\n", len(rs))

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -181,5 +182,27 @@ func TestLedgerMessages(t *testing.T) {
 	}
 	if code, _, errs := tw(t, "ledger", "capacity", "set", "445000101", "--dwt", "5000", "--source", "test", "--store", db); code != 0 || !strings.Contains(errs, "warning: MMSI 445000101 broadcast IMO 8660313") {
 		t.Errorf("capacity by MMSI beside the IMO's: %d %s", code, errs)
+	}
+	// A figure is shown as stored, decimals included: 0.5 bbl is not
+	// "1 bbl", 1,000.25 t not "1,000 t".
+	for _, q := range [][2]string{{"0.5", "bbl"}, {"1000.25", "t"}} {
+		if code, _, errs := tw(t, "ledger", "records", "add", "--store", db, "--from", "2026-05-01", "--to", "2026-05-31", "--supplier", "Russia",
+			"--quantity", q[0], "--unit", q[1], "--product", "gas_diesel_oil", "--source", "https://example.org/half"); code != 0 {
+			t.Fatalf("add %s %s: %s", q[0], q[1], errs)
+		}
+	}
+	_, out, _ = tw(t, "ledger", "records", "--store", db)
+	if !regexp.MustCompile(`Russia +0\.5 bbl +0\.5 bbl `).MatchString(out) || !regexp.MustCompile(`Russia +1,000\.25 t +7,232 bbl `).MatchString(out) {
+		t.Errorf("records with decimals:\n%s", out)
+	}
+	if _, out, _ = tw(t, "ledger", "--store", db, "--year", "2026"); !regexp.MustCompile(`Russia +0\.5 bbl +0\.5 bbl `).MatchString(out) {
+		t.Errorf("the year's records with decimals:\n%s", out)
+	}
+	// A negative factor (or quantity) in a file says so, not "not a number".
+	csv := filepath.Join(t.TempDir(), "neg.csv")
+	os.WriteFile(csv, []byte("period_start,period_end,supplier,quantity,unit,source,factor\n2025-03-01,2025-03-31,China,500,t,https://a.example,-7\n2025-04-01,2025-04-30,China,-500,t,https://a.example,\n"), 0o644)
+	code, _, errs := tw(t, "ledger", "import", csv, "--store", db)
+	if code != 1 || !strings.Contains(errs, `factor "-7": must be positive`) || !strings.Contains(errs, `quantity "-500": must be positive`) || strings.Contains(errs, "not a number") {
+		t.Errorf("negative figures: %d %s", code, errs)
 	}
 }

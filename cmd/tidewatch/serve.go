@@ -73,8 +73,9 @@ closes the store.
 
 Monitoring runs inside the server: AIS from --feed (tcp:// or udp://,
 reconnecting) and from files dropped into --watch DIR; list updates from
-the publishers every --update-lists (offline, the versions held stay and
-the operator's admins get an alert; of several servers on one store, one
+the publishers every --update-lists (offline, the versions held stay, the
+operator's admins get an alert and the log a WARN line naming the list
+and the error; of several servers on one store, one
 runs each update); list versions other servers import are read every
 --list-poll and screened against; every new list version is screened
 against every portfolio, and new events on portfolio vessels raise

@@ -273,7 +273,7 @@ underwriter approves it (--approve ID) or rejects it (--reject ID).`)
 
 func runAudit(e *env, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprint(e.stderr, `Usage: tidewatch audit verify|show|prune [flags]
+		fmt.Fprint(e.stderr, `Usage: tidewatch audit verify|show|prune [--tenant T] [flags]
 
   verify [--head SEQ:HASH] [--json]  check the hash chain: any edited, deleted or
                                      reordered record is reported (exit 1); records
@@ -284,6 +284,9 @@ func runAudit(e *env, args []string) error {
   prune [--retention 10y]            delete records older than the retention period
                                      (default 10 years, at least 5), keeping the
                                      chain verifiable
+
+Each tenant has its own log: --tenant T (default local) names whose
+(tidewatch keys tenant list shows the tenants).
 `)
 		if len(args) == 0 {
 			return usagef("give a subcommand")
@@ -291,11 +294,12 @@ func runAudit(e *env, args []string) error {
 		return nil
 	}
 	var sf storeFlags
-	var head, subject, retention, action string
+	var head, subject, retention, action, tenant string
 	var asJSON bool
 	fs := newFlagSet(e, "audit "+args[0], "tidewatch audit "+args[0], "See 'tidewatch audit --help'.")
 	sf.register(fs, args[0] == "prune")
 	fs.BoolVar(&asJSON, "json", false, "JSON output")
+	fs.StringVar(&tenant, "tenant", app.LocalTenant, "whose audit log (each tenant has its own)")
 	switch args[0] {
 	case "verify":
 		fs.StringVar(&head, "head", "", "SEQ:HASH of a head kept elsewhere (a report prints its record's), to check it is still there")
@@ -323,7 +327,10 @@ func runAudit(e *env, args []string) error {
 	}
 	defer closeService(s, st)
 	ctx := context.Background()
-	p := localPrincipal(currentUser())
+	p, err := tenantPrincipal(ctx, s, tenant, currentUser())
+	if err != nil {
+		return err
+	}
 	switch args[0] {
 	case "verify":
 		rep, err := s.VerifyAudit(ctx, p, head)

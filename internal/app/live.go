@@ -469,10 +469,12 @@ func (s *Service) RunListUpdates(ctx context.Context, p Principal, sources func(
 		for _, v := range pass.Result.Versions {
 			if v.Outcome == OutcomeFailed {
 				failed = append(failed, v.List+": "+v.Reason)
+				s.log.Warn("list update failed: the versions held stay in force", "list", v.List, "error", redactURLsIn(v.Reason))
 			}
 		}
 		if err != nil {
 			failed = append(failed, err.Error())
+			s.log.Warn("list update failed: the versions held stay in force", "error", redactURLsIn(err.Error()))
 		}
 		if len(failed) > 0 {
 			s.systemAlert(ctx, p.Tenant, "list-update:"+s.now().UTC().Format("2006-01-02"), "List update failed: the versions held stay in force",

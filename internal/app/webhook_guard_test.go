@@ -41,6 +41,18 @@ func TestWebhookTargetsRefused(t *testing.T) {
 			t.Errorf("the refusal repeats the password: %v", err)
 		}
 	}
+	// A port out of range is refused when the webhook is made (it would
+	// fail every delivery as a dial error), whatever the host.
+	for _, u := range []string{"https://hooks.example.com:99999/x", "https://hooks.example.com:0/x", "http://93.184.216.34:65536/", "https://user:s3cret@hooks.example.com:123456/",
+		"https://[2606:2800:220:1:248:1893:25c8:1946]:70000/"} {
+		_, err := s.CreateWebhook(ctx, local, app.WebhookRequest{URL: u})
+		if app.CodeOf(err) != app.CodeInvalid || !strings.Contains(err.Error(), "port must be from 1 to 65535") || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%s: %v, want the port refused", u, err)
+		}
+	}
+	if _, err := s.CreateWebhook(ctx, local, app.WebhookRequest{URL: "https://hooks.example.com:8443/x"}); err != nil {
+		t.Errorf("port 8443 refused: %v", err)
+	}
 	if _, err := s.CreateWebhook(ctx, local, app.WebhookRequest{URL: "ftp://user:s3cret@hooks.example.com/"}); err == nil || strings.Contains(err.Error(), "s3cret") {
 		t.Errorf("ftp with a password: %v", err)
 	}

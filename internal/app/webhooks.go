@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -159,6 +160,13 @@ func (s *Service) checkURL(raw string) error {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(raw) > 2000 {
 		return Errorf(CodeInvalid, "webhook URL %q: give an http or https URL", redactURL(raw))
 	}
+	// url.Parse takes any digits as a port: 0 and 99999 would fail only
+	// at each delivery, as a dial error.
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return Errorf(CodeInvalid, "webhook URL %q: the port must be from 1 to 65535 (or left out: 443 for https, 80 for http)", redactURL(raw))
+		}
+	}
 	if s.allowPrivate {
 		return nil
 	}
@@ -192,6 +200,33 @@ func redactURL(raw string) string {
 		}
 	}
 	return u.String()
+}
+
+// urlInText matches a URL inside free text (an error naming the URL it
+// fetched).
+var urlInText = regexp.MustCompile(`(?i)\b[a-z][a-z0-9+.-]*://[^\s"'<>]+`)
+
+// redactURLsIn is text with what may be secret in each URL in it, the
+// user and password before the host and the query (a token or key),
+// replaced by "***", for logs: "https://***@host/x.xml?***".
+func redactURLsIn(text string) string {
+	return urlInText.ReplaceAllStringFunc(text, func(m string) string {
+		rest, _, _ := strings.Cut(m, "#") // a fragment is left out too
+		scheme, after, _ := strings.Cut(rest, "://")
+		hostPath, query, hasQuery := strings.Cut(after, "?")
+		host, path, hasPath := strings.Cut(hostPath, "/")
+		if i := strings.LastIndexByte(host, '@'); i >= 0 {
+			host = "***@" + host[i+1:]
+		}
+		out := scheme + "://" + host
+		if hasPath {
+			out += "/" + path
+		}
+		if hasQuery && query != "" {
+			out += "?***"
+		}
+		return out
+	})
 }
 
 // internalRanges are address blocks a webhook may not reach besides those

@@ -17,6 +17,7 @@ import (
 	"github.com/tidewatch/tidewatch/identity"
 	"github.com/tidewatch/tidewatch/internal/app"
 	"github.com/tidewatch/tidewatch/internal/batchfile"
+	"github.com/tidewatch/tidewatch/internal/termtext"
 )
 
 // The request decoders, fuzzed: go test -fuzz=FuzzX ./internal/httpapi.
@@ -289,7 +290,7 @@ func FuzzProfileRequest(f *testing.F) {
 }
 
 // FuzzSafeName: an uploaded file's name never leaves the upload
-// directory, or is a 400.
+// directory and holds no control character, or is a 400.
 func FuzzSafeName(f *testing.F) {
 	s := parserServer()
 	for _, seed := range []string{"day.nmea.gz", "../../etc/passwd", `..\..\x`, ".hidden", "/", "", "a/b/c.csv", "tcp://host:1", "-", "\x00", "con.csv"} {
@@ -302,7 +303,7 @@ func FuzzSafeName(f *testing.F) {
 			return
 		}
 		dir := "/srv/uploads/x"
-		if p := filepath.Join(dir, n); filepath.Dir(p) != dir || strings.HasPrefix(n, ".") || n == "" || len(n) > 200 {
+		if p := filepath.Join(dir, n); filepath.Dir(p) != dir || strings.HasPrefix(n, ".") || n == "" || len(n) > 200 || !termtext.IsSafe(n) {
 			t.Fatalf("%q -> %q -> %q", in, n, p)
 		}
 	})

@@ -80,13 +80,16 @@ func (s *Server) registerLedger() {
 		params:      []param{query("name", "string", "the file's name, for the audit log")},
 		summary:     "Import notified deliveries from CSV: period_start, period_end, supplier, quantity, unit, source[, barrels_as_published, product, factor, note]; bad rows are reported, rows already held skipped",
 		bodyContent: "text/csv", resp: reflect.TypeFor[app.NotifiedImport](), handle: func(w http.ResponseWriter, r *http.Request, p app.Principal) error {
-			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opt.MaxBody))
-			if err != nil {
-				return err
-			}
 			name := r.URL.Query().Get("name")
 			if name == "" || len(name) > 200 {
 				name = "upload.csv"
+			}
+			if err := checkNameText(name, "notified.csv"); err != nil {
+				return err
+			}
+			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opt.MaxBody))
+			if err != nil {
+				return err
 			}
 			res, err := s.svc.ImportNotified(r.Context(), p, bytes.NewReader(body), name)
 			if err != nil {

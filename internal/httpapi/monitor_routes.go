@@ -195,11 +195,15 @@ func (s *Server) registerMonitor() {
 }
 
 func (s *Server) importPortfolio(w http.ResponseWriter, r *http.Request, p app.Principal) error {
+	name := r.URL.Query().Get("name")
+	if err := checkNameText(name, "portfolio.csv"); err != nil {
+		return err
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<20))
 	if err != nil {
 		return err
 	}
-	es, rows, errs, err := app.ReadPortfolio(bytes.NewReader(body), r.URL.Query().Get("name"), isXLSXType(r.Header.Get("Content-Type")))
+	es, rows, errs, err := app.ReadPortfolio(bytes.NewReader(body), name, isXLSXType(r.Header.Get("Content-Type")))
 	if err != nil {
 		return err
 	}

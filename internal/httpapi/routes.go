@@ -923,7 +923,22 @@ func safeNameFor(given, example string) (string, error) {
 	if n == "" || n == "." || n == "/" || strings.HasPrefix(n, ".") || len(n) > 200 {
 		return "", app.Errorf(app.CodeInvalid, "name %q: give the file's name, e.g. %s", termtext.Clip(given, 80), example)
 	}
+	if err := checkNameText(n, example); err != nil {
+		return "", err
+	}
 	return n, nil
+}
+
+// checkNameText refuses a client-given file name holding characters no
+// file name needs: control characters (NUL, newline, ESC), bidirectional
+// overrides and other invisible ones, bytes that are not UTF-8 (what
+// termtext escapes). A NUL cannot reach the file system, and the others
+// would be printed in the audit log, jobs and messages.
+func checkNameText(n, example string) error {
+	if termtext.IsSafe(n) {
+		return nil
+	}
+	return app.Errorf(app.CodeInvalid, "name %q holds a control character, an invisible or bidirectional formatting character, or bytes that are not UTF-8: give the file's name without them, e.g. %s", termtext.Clip(n, 80), example)
 }
 
 func (s *Server) screenJob(w http.ResponseWriter, r *http.Request, p app.Principal) error {

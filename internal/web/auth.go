@@ -20,8 +20,7 @@ type loginView struct {
 // account of its choosing.
 func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 	if c, err := h.session(r, false); err == nil {
-		h.redirect(w, r, localPath(r.URL.Query().Get("next")), "")
-		_ = c
+		h.redirect(w, r, c, localPath(r.URL.Query().Get("next")), "")
 		return
 	}
 	tok := randomToken()
@@ -104,7 +103,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, c *reqCtx) erro
 		}
 	}
 	h.setCookie(w, r, sessionCookie, "", time.Time{})
-	h.redirect(w, r, "/login", "You are signed out.")
+	h.redirectSignedOut(w, r, c.P.Tenant, "You are signed out.")
 	return nil
 }
 
@@ -122,6 +121,6 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request, c *reqC
 	}
 	// Every session ended, this one too.
 	h.setCookie(w, r, sessionCookie, "", time.Time{})
-	h.redirect(w, r, "/login", "Password changed: sign in again.")
+	h.redirectSignedOut(w, r, c.P.Tenant, "Password changed: sign in again.")
 	return nil
 }

@@ -299,6 +299,18 @@ func TestFlashOnlyFromTheServer(t *testing.T) {
 	}
 	u, _ := url.Parse(loc)
 	q := u.Query()
+	// Replayed on another tenant's sign-in page (a link sent to its
+	// users), or on another page: not shown (TestFlashBoundToPageSessionAndTime
+	// has the session and the time).
+	q.Set("tenant", bTenant)
+	if _, body := c.get("/login?" + q.Encode()); strings.Contains(body, "You are signed out.") {
+		t.Error("a sign-out message is shown on another tenant's sign-in page")
+	}
+	q.Del("tenant")
+	c.login("local", "viewer", password)
+	if _, body := c.get("/alerts?" + q.Encode()); strings.Contains(body, "You are signed out.") {
+		t.Error("a sign-out message is shown on another page")
+	}
 	q.Set("flash", lie)
 	if _, body := c.get("/login?" + q.Encode()); strings.Contains(body, "account is locked") {
 		t.Error("another message's tag authenticates any text")

@@ -24,6 +24,8 @@ func init() {
 		return fmt.Sprintf("%s (%s-%s)", ledger.Percent(r.Central), ledger.Percent(r.Low), ledger.Percent(r.High))
 	}
 	funcs["thousands"] = ledger.Thousands
+	funcs["figure"] = ledger.Figure
+	funcs["barrels"] = ledger.BarrelsText
 	funcs["amount"] = func(e ledger.Estimate, s string) string { return e.Amount(s).Round().String() }
 }
 
@@ -118,7 +120,7 @@ func (h *Handler) addRecord(w http.ResponseWriter, r *http.Request, c *reqCtx) e
 	if n, err = h.svc.AddNotified(r.Context(), c.P, n); err != nil {
 		return err
 	}
-	h.redirect(w, r, "/ledger?year="+n.PeriodStart[:4], "Record "+n.ID+" added.")
+	h.redirect(w, r, c, "/ledger?year="+n.PeriodStart[:4], "Record "+n.ID+" added.")
 	return nil
 }
 
@@ -139,7 +141,7 @@ func (h *Handler) deleteRecord(w http.ResponseWriter, r *http.Request, c *reqCtx
 	if err := h.svc.DeleteNotified(r.Context(), c.P, id); err != nil {
 		return err
 	}
-	h.redirect(w, r, backToYear(r), "Record "+id+" deleted (kept in the audit log).")
+	h.redirect(w, r, c, backToYear(r), "Record "+id+" deleted (kept in the audit log).")
 	return nil
 }
 
@@ -160,7 +162,7 @@ func (h *Handler) setCapacity(w http.ResponseWriter, r *http.Request, c *reqCtx)
 	for _, w := range cp.Warnings {
 		msg += " Warning: " + w + "."
 	}
-	h.redirect(w, r, backToYear(r), msg)
+	h.redirect(w, r, c, backToYear(r), msg)
 	return nil
 }
 
@@ -175,6 +177,6 @@ func (h *Handler) setFactor(w http.ResponseWriter, r *http.Request, c *reqCtx) e
 	if f, err = h.svc.SetFactor(r.Context(), c.P, f); err != nil {
 		return err
 	}
-	h.redirect(w, r, backToYear(r), "Factor for "+f.Product+" set: "+strconv.FormatFloat(f.BblPerTonne, 'f', -1, 64)+" bbl/t.")
+	h.redirect(w, r, c, backToYear(r), "Factor for "+f.Product+" set: "+strconv.FormatFloat(f.BblPerTonne, 'f', -1, 64)+" bbl/t.")
 	return nil
 }

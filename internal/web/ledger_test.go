@@ -159,3 +159,31 @@ func TestPortfolioUploadNotXLSX(t *testing.T) {
 		t.Errorf("the refused file added a vessel")
 	}
 }
+
+// TestUploadNameControlCharacters: a file uploaded under a name holding
+// a control character, a bidirectional override or bytes that are not
+// UTF-8 is refused saying so (as the API does), and adds nothing. (A C0
+// control such as ESC does not get through the form's part header.)
+func TestUploadNameControlCharacters(t *testing.T) {
+	f := getFixture(t)
+	a := newClient(t, f)
+	a.login("local", "analyst", password)
+	for _, name := range []string{"\u202evsc.csv", "a\u0085b.csv", "a\u2066b.csv", "a\xffb.csv"} {
+		for path, data := range map[string]string{
+			"/screen/jobs":                          "imo,name\n9811000,CHON MA SAN\n",
+			"/ledger/records/import":                "period_start,period_end,supplier,quantity,unit,source\n2026-05-01,2026-05-31,Russia,900,bbl,https://example.org/names\n",
+			"/portfolios/" + aPortfolio + "/import": "id,imo\nNAME-1,9417115\n",
+		} {
+			up, ub := a.upload(path, name, []byte(data))
+			if up.StatusCode != 400 || !strings.Contains(ub, "control character") {
+				t.Errorf("%s as %q: %d %.300s", path, name, up.StatusCode, ub)
+			}
+		}
+	}
+	if _, body := a.get("/portfolios/" + aPortfolio); strings.Contains(body, "NAME-1") {
+		t.Errorf("a refused file added a vessel")
+	}
+	if _, body := a.get("/ledger?year=2026"); strings.Contains(body, "example.org/names") {
+		t.Errorf("a refused file added a record")
+	}
+}

@@ -260,7 +260,7 @@ func (h *Handler) ackAlert(w http.ResponseWriter, r *http.Request, c *reqCtx) er
 		writeJSON(w, http.StatusOK, alertJSON(a))
 		return nil
 	}
-	h.redirect(w, r, "/alerts/"+strconv.FormatInt(id, 10), "Alert acknowledged.")
+	h.redirect(w, r, c, "/alerts/"+strconv.FormatInt(id, 10), "Alert acknowledged.")
 	return nil
 }
 
@@ -272,7 +272,7 @@ func (h *Handler) closeAlert(w http.ResponseWriter, r *http.Request, c *reqCtx) 
 	if _, err := h.svc.CloseAlert(r.Context(), c.P, id, r.PostFormValue("reason"), r.PostFormValue("suppress") == "on"); err != nil {
 		return err
 	}
-	h.redirect(w, r, "/alerts/"+strconv.FormatInt(id, 10), "Alert closed.")
+	h.redirect(w, r, c, "/alerts/"+strconv.FormatInt(id, 10), "Alert closed.")
 	return nil
 }
 
@@ -368,7 +368,7 @@ func (h *Handler) createPortfolio(w http.ResponseWriter, r *http.Request, c *req
 	if err != nil {
 		return err
 	}
-	h.redirect(w, r, "/portfolios/"+pf.ID, "Portfolio created: import its vessels below.")
+	h.redirect(w, r, c, "/portfolios/"+pf.ID, "Portfolio created: import its vessels below.")
 	return nil
 }
 
@@ -432,7 +432,7 @@ func (h *Handler) markSeen(w http.ResponseWriter, r *http.Request, c *reqCtx) er
 	if err := h.svc.MarkSeen(r.Context(), c.P, r.PathValue("id")); err != nil {
 		return err
 	}
-	h.redirect(w, r, "/portfolios/"+r.PathValue("id"), "Marked seen: changes count from now.")
+	h.redirect(w, r, c, "/portfolios/"+r.PathValue("id"), "Marked seen: changes count from now.")
 	return nil
 }
 

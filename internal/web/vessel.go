@@ -391,7 +391,7 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request, c *reqCtx) erro
 	for _, w := range res.Warnings {
 		msg += " " + w
 	}
-	h.redirect(w, r, "/vessels/"+url.PathEscape(r.PathValue("vessel"))+"?"+pageQuery(r)+"#decisions", msg)
+	h.redirect(w, r, c, "/vessels/"+url.PathEscape(r.PathValue("vessel"))+"?"+pageQuery(r)+"#decisions", msg)
 	return nil
 }
 
@@ -405,7 +405,7 @@ func (h *Handler) approve(w http.ResponseWriter, r *http.Request, c *reqCtx) err
 		return err
 	}
 	back := localPath(r.PostFormValue("back"))
-	h.redirect(w, r, back, fmt.Sprintf("Decision %d is now %s.", d.ID, strings.ReplaceAll(d.Status, "_", " ")))
+	h.redirect(w, r, c, back, fmt.Sprintf("Decision %d is now %s.", d.ID, strings.ReplaceAll(d.Status, "_", " ")))
 	return nil
 }
 

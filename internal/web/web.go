@@ -30,6 +30,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -169,6 +170,9 @@ type (
 type reqCtx struct {
 	P    app.Principal
 	CSRF string
+	// session is the session's token (the cookie's), which the store
+	// checked: status messages are bound to it (h.flash).
+	session string
 }
 
 func (h *Handler) add(method, path string, page bool, role app.Role, fn pageFunc) {
@@ -227,7 +231,7 @@ func (h *Handler) session(r *http.Request, needCSRF bool) (*reqCtx, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &reqCtx{P: p, CSRF: csrf}, nil
+	return &reqCtx{P: p, CSRF: csrf, session: tok}, nil
 }
 
 func (h *Handler) secure(r *http.Request) bool { return r.TLS != nil || h.opt.SecureCookies }
@@ -317,7 +321,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 		http.Error(w, "no page "+name, http.StatusInternalServerError)
 		return
 	}
-	v := view{Title: title, Nav: name, Data: data, Scripts: scripts, Version: h.svc.Version(), Flash: h.flash(r)}
+	v := view{Title: title, Nav: name, Data: data, Scripts: scripts, Version: h.svc.Version(), Flash: h.flash(r, c)}
 	if c != nil {
 		v.P, v.CSRF = c.P, c.CSRF
 		v.Analyst, v.Underwriter, v.Admin = c.P.Role >= app.RoleAnalyst, c.P.Role >= app.RoleUnderwriter, c.P.Role >= app.RoleAdmin
@@ -336,18 +340,52 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 // flashPurpose names the key of the status messages' MAC.
 const flashPurpose = "web flash"
 
+// FlashTTL is how long after it was issued a status message is shown.
+const FlashTTL = 10 * time.Minute
+
+// flashBinding names whom a page is for: the session (its token, which
+// the store checked) on a signed-in page, the tenant of a signed-out one
+// (the sign-in page's ?tenant=, local by default).
+func flashBinding(r *http.Request, c *reqCtx) string {
+	if c != nil {
+		return "session " + c.session
+	}
+	t := r.URL.Query().Get("tenant")
+	if t == "" {
+		t = app.LocalTenant
+	}
+	return "tenant " + t
+}
+
+// flashTag authenticates a status message for one page (its path), one
+// session or signed-out tenant (binding) and the second it was issued;
+// each field is length-prefixed, so no two differ and tag alike.
+func (h *Handler) flashTag(path, binding string, issued int64, msg string) string {
+	text := fmt.Sprintf("%d:%s%d:%s%d:%d%d:%s", len(path), path, len(binding), binding, len(strconv.FormatInt(issued, 10)), issued, len(msg), msg)
+	return base64.RawURLEncoding.EncodeToString(h.svc.MAC(flashPurpose, text)[:16])
+}
+
 // flash is the status message of a redirect (h.redirect): the "flash"
-// parameter when "fs" authenticates it as the server's. Text a link puts
-// in "flash" alone is not shown: a crafted link cannot make the interface
-// say what it likes.
-func (h *Handler) flash(r *http.Request) string {
+// parameter when "fs" authenticates it as the server's, issued (at "ft",
+// Unix seconds) for this page's path, for this session (signed out: this
+// tenant), at most FlashTTL ago. Anything else is not shown: text a link
+// puts in "flash", and a message the server issued replayed on another
+// page, to another session or tenant, or later (a link sent to someone).
+func (h *Handler) flash(r *http.Request, c *reqCtx) string {
 	q := r.URL.Query()
 	msg, tag := q.Get("flash"), q.Get("fs")
 	if msg == "" || tag == "" {
 		return ""
 	}
-	got, err := base64.RawURLEncoding.DecodeString(tag)
-	if err != nil || !hmac.Equal(got, h.svc.MAC(flashPurpose, msg)[:16]) {
+	issued, err := strconv.ParseInt(q.Get("ft"), 10, 64)
+	if err != nil {
+		return ""
+	}
+	now := h.svc.Now()
+	if t := time.Unix(issued, 0); t.After(now.Add(time.Minute)) || now.Sub(t) > FlashTTL {
+		return "" // from the future (a minute's clock skew between servers allowed), or too old
+	}
+	if !hmac.Equal([]byte(tag), []byte(h.flashTag(r.URL.Path, flashBinding(r, c), issued, msg))) {
 		return ""
 	}
 	if len(msg) > 300 {
@@ -356,9 +394,20 @@ func (h *Handler) flash(r *http.Request) string {
 	return msg
 }
 
-// redirect sends the browser on after a form, with a message the next
-// page shows (authenticated: h.flash).
-func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, to, flash string) {
+// redirect sends the browser on after a form, to a page of the session c
+// (a signed-in request's), with a message that page shows (h.flash).
+func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, c *reqCtx, to, flash string) {
+	h.redirectBound(w, r, flashBinding(r, c), to, flash)
+}
+
+// redirectSignedOut sends the browser to the sign-in page of tenant,
+// with a message that page shows (h.flash): after signing out, when the
+// session is gone.
+func (h *Handler) redirectSignedOut(w http.ResponseWriter, r *http.Request, tenant, flash string) {
+	h.redirectBound(w, r, "tenant "+tenant, "/login?tenant="+url.QueryEscape(tenant), flash)
+}
+
+func (h *Handler) redirectBound(w http.ResponseWriter, r *http.Request, binding, to, flash string) {
 	if flash != "" {
 		path, frag, hasFrag := strings.Cut(to, "#")
 		sep := "?"
@@ -368,7 +417,12 @@ func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, to, flash str
 		if strings.HasSuffix(path, "?") {
 			sep = ""
 		}
-		to = path + sep + "flash=" + url.QueryEscape(flash) + "&fs=" + base64.RawURLEncoding.EncodeToString(h.svc.MAC(flashPurpose, flash)[:16])
+		page := path
+		if u, err := url.Parse(path); err == nil {
+			page = u.Path
+		}
+		issued := h.svc.Now().Unix()
+		to = path + sep + "flash=" + url.QueryEscape(flash) + "&ft=" + strconv.FormatInt(issued, 10) + "&fs=" + h.flashTag(page, binding, issued, flash)
 		if hasFrag {
 			to += "#" + frag
 		}

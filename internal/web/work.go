@@ -19,6 +19,7 @@ import (
 	"github.com/tidewatch/tidewatch/detect"
 	"github.com/tidewatch/tidewatch/internal/app"
 	"github.com/tidewatch/tidewatch/internal/batchfile"
+	"github.com/tidewatch/tidewatch/internal/termtext"
 	"github.com/tidewatch/tidewatch/screen"
 	"github.com/tidewatch/tidewatch/store"
 )
@@ -47,15 +48,28 @@ func (h *Handler) formFile(w http.ResponseWriter, r *http.Request, field string)
 	if int64(len(b)) > h.opt.MaxUpload {
 		return nil, "", app.Errorf(app.CodeTooLarge, "the file is larger than %d MiB", h.opt.MaxUpload>>20)
 	}
-	return bytes.NewReader(b), safeName(hdr), nil
+	n, err := safeName(hdr)
+	if err != nil {
+		return nil, "", err
+	}
+	return bytes.NewReader(b), n, nil
 }
 
-func safeName(hdr *multipart.FileHeader) string {
+// safeName is an uploaded file's name without its folders ("upload.csv"
+// when there is none or it is hidden or too long). A name holding a
+// control character, a bidirectional override or another invisible
+// character, or bytes that are not UTF-8, is refused as the API refuses
+// it: it would be printed in the audit log, jobs and messages. (A C0
+// control never gets here: the form's part header is not read.)
+func safeName(hdr *multipart.FileHeader) (string, error) {
 	n := filepath.Base(strings.ReplaceAll(hdr.Filename, `\`, "/"))
 	if n == "" || n == "." || n == "/" || strings.HasPrefix(n, ".") || len(n) > 200 {
-		return "upload.csv"
+		return "upload.csv", nil
 	}
-	return n
+	if !termtext.IsSafe(n) {
+		return "", app.Errorf(app.CodeInvalid, "the file's name %q holds a control character, an invisible or bidirectional formatting character, or bytes that are not UTF-8: rename the file without them", termtext.Clip(n, 80))
+	}
+	return n, nil
 }
 
 // ---- screening
@@ -114,7 +128,7 @@ func (h *Handler) screenUpload(w http.ResponseWriter, r *http.Request, c *reqCtx
 	if err != nil {
 		return err
 	}
-	h.redirect(w, r, "/jobs/"+job.ID, "")
+	h.redirect(w, r, c, "/jobs/"+job.ID, "")
 	return nil
 }
 
@@ -351,7 +365,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, c *reqCtx) 
 	if err != nil {
 		return err
 	}
-	h.redirect(w, r, "/admin#users", "User "+u.Name+" added with the "+u.Role+" role.")
+	h.redirect(w, r, c, "/admin#users", "User "+u.Name+" added with the "+u.Role+" role.")
 	return nil
 }
 
@@ -368,7 +382,7 @@ func (h *Handler) setDisabled(w http.ResponseWriter, r *http.Request, c *reqCtx)
 	if u.Disabled {
 		state = "disabled: their sessions ended"
 	}
-	h.redirect(w, r, "/admin#users", "User "+u.Name+" "+state+".")
+	h.redirect(w, r, c, "/admin#users", "User "+u.Name+" "+state+".")
 	return nil
 }
 
@@ -401,7 +415,7 @@ func (h *Handler) revokeKey(w http.ResponseWriter, r *http.Request, c *reqCtx) e
 	if err != nil {
 		return err
 	}
-	h.redirect(w, r, "/admin#keys", "API key "+k.ID+" revoked.")
+	h.redirect(w, r, c, "/admin#keys", "API key "+k.ID+" revoked.")
 	return nil
 }
 
@@ -427,7 +441,7 @@ func (h *Handler) deleteWebhook(w http.ResponseWriter, r *http.Request, c *reqCt
 	if err := h.svc.DeleteWebhook(r.Context(), c.P, r.PathValue("id")); err != nil {
 		return err
 	}
-	h.redirect(w, r, "/admin#webhooks", "Webhook removed.")
+	h.redirect(w, r, c, "/admin#webhooks", "Webhook removed.")
 	return nil
 }
 
@@ -439,7 +453,7 @@ func (h *Handler) redeliver(w http.ResponseWriter, r *http.Request, c *reqCtx) e
 	if _, err := h.svc.RedeliverDead(r.Context(), c.P, id); err != nil {
 		return err
 	}
-	h.redirect(w, r, "/admin#deliveries", "Delivery queued again.")
+	h.redirect(w, r, c, "/admin#deliveries", "Delivery queued again.")
 	return nil
 }
 

@@ -263,6 +263,18 @@ func OpenWith(path string, o Options) (*DB, error) {
 				return nil, fmt.Errorf("open store %s: %w", path, err)
 			}
 		}
+		// The file is made here, 0600, not by SQLite (0644 under umask
+		// 022): it holds every tenant's portfolios, decisions and keys'
+		// hashes, and SQLite gives the -wal and -shm files it creates the
+		// database file's mode. An empty file is an empty database. Another
+		// process making it first is fine.
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil && !errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("open store %s: %w", path, err)
+		}
+		if err == nil {
+			f.Close()
+		}
 	}
 	if o.ReadOnly {
 		return openReadOnly(path)
@@ -330,6 +342,9 @@ func OpenWith(path string, o Options) (*DB, error) {
 		}
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	// A store made by an earlier build may be readable by every local
+	// user: its files (the process's own) are made private now.
+	makePrivate(path)
 	r, err := sql.Open("sqlite", "file:"+escapePath(path)+pragmas(10000, 65536)+"&_pragma=query_only(1)")
 	if err != nil {
 		w.Close()
