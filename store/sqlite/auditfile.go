@@ -371,7 +371,7 @@ func (l *tenantLog) refresh(exclusive bool) error {
 					return fmt.Errorf("audit log of %s: %w", l.tenant, lerr)
 				}
 				if later >= 0 {
-					return fmt.Errorf("audit log of %s is damaged at byte %d (a whole record follows at byte %d: the bytes were changed, not cut short by a crash; run tidewatch audit verify): %w", l.tenant, l.end, later, errDamaged)
+					return fmt.Errorf("audit log of %s is damaged at byte %d (a whole record follows at byte %d: the bytes were changed, not cut short by a crash; run tidewatch audit verify --tenant %s; restore the log from a backup to write to it again): %w", l.tenant, l.end, later, l.tenant, errDamaged)
 				}
 			}
 			if !torn {
@@ -382,7 +382,7 @@ func (l *tenantLog) refresh(exclusive bool) error {
 				torn = z
 			}
 			if !torn {
-				return fmt.Errorf("audit log of %s is damaged at byte %d (run tidewatch audit verify): %w", l.tenant, l.end, err)
+				return fmt.Errorf("audit log of %s is damaged at byte %d (run tidewatch audit verify --tenant %s; restore the log from a backup to write to it again): %w", l.tenant, l.end, l.tenant, err)
 			}
 			if exclusive {
 				// Moved aside, never deleted: a crash leaves a fragment of a
