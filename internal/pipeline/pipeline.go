@@ -106,6 +106,9 @@ func (lim Limits) apply(cfg *jetstream.StreamConfig) bool {
 	return changed
 }
 
+// embeddedStart bounds how long an embedded server may take to start.
+const embeddedStart = 2 * time.Minute
+
 // Embedded is a NATS server run in this process, with JetStream storing
 // under its directory (for one machine and for tests).
 type Embedded struct {
@@ -132,9 +135,12 @@ func StartEmbedded(dir, host string, port int) (*Embedded, error) {
 		return nil, fmt.Errorf("nats: embedded server: %w", err)
 	}
 	go s.Start()
-	if !s.ReadyForConnections(30 * time.Second) {
+	// Starting recovers the streams stored under dir, which takes a while
+	// on a busy machine (30 s was once too little for a test's restart at
+	// load average 5-6).
+	if !s.ReadyForConnections(embeddedStart) {
 		s.Shutdown()
-		return nil, errors.New("nats: the embedded server did not start within 30 s")
+		return nil, fmt.Errorf("nats: the embedded server did not start within %s (recovering the streams under %s)", embeddedStart, abs)
 	}
 	return &Embedded{Server: s, Dir: abs}, nil
 }
