@@ -1,0 +1,355 @@
+package pipeline_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/tidewatch/tidewatch/detect"
+	"github.com/tidewatch/tidewatch/ingest"
+	"github.com/tidewatch/tidewatch/internal/pipeline"
+	"github.com/tidewatch/tidewatch/store"
+)
+
+// sequencer runs the split's sequencer for c.n vessel partitions until
+// ctx ends; flushed is closed when it has stored the run ending at the
+// flush mark.
+func (c *cluster) sequencer(opts ingest.Options, configure ...func(*pipeline.Worker)) *running {
+	t := c.t
+	nc, js, err := pipeline.Connect(c.srv.URL(), "test-sequencer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{cancel: cancel, done: make(chan error, 1), flushed: make(chan struct{})}
+	var once sync.Once
+	w := &pipeline.Worker{JS: js, Part: detect.Partition{Index: 0, Count: 1}, Vessels: c.n, Store: c.st, Options: opts,
+		RunBytes: c.runMax, Idle: 200 * time.Millisecond, Log: testLog{t},
+		OnRun: func(ri pipeline.RunInfo) {
+			r.mu.Lock()
+			r.runs = append(r.runs, ri)
+			r.mu.Unlock()
+			if ri.Flush {
+				once.Do(func() { close(r.flushed) })
+			}
+		}}
+	for _, f := range configure {
+		f(w)
+	}
+	go func() {
+		r.done <- w.Run(ctx)
+		nc.Close()
+	}()
+	return r
+}
+
+// vessels runs vessel partition i of c.n until ctx ends.
+func (c *cluster) vessels(i int, opts ingest.Options) *running {
+	t := c.t
+	nc, js, err := pipeline.Connect(c.srv.URL(), fmt.Sprintf("test-vessels-%d", i))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{cancel: cancel, done: make(chan error, 1), flushed: make(chan struct{})}
+	var once sync.Once
+	w := &pipeline.VesselWorker{JS: js, Part: detect.Partition{Index: i, Count: c.n}, Store: c.st, Options: opts,
+		Idle: 200 * time.Millisecond, Log: testLog{t},
+		OnRun: func(ri pipeline.RunInfo) {
+			r.mu.Lock()
+			r.runs = append(r.runs, ri)
+			r.mu.Unlock()
+			if ri.Flush {
+				once.Do(func() { close(r.flushed) })
+			}
+		}}
+	go func() {
+		r.done <- w.Run(ctx)
+		nc.Close()
+	}()
+	return r
+}
+
+// stored is what a store holds of the fixture's vessels: each MMSI's
+// stored track and identity history, as text.
+type stored struct {
+	tracks, idents map[uint32]string
+	points         int
+}
+
+func storedOf(t *testing.T, st testStore, mmsis []uint32) stored {
+	t.Helper()
+	ctx := context.Background()
+	s := stored{tracks: map[uint32]string{}, idents: map[uint32]string{}}
+	for _, m := range mmsis {
+		tr, err := st.Track(ctx, m, time.Time{}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.points += len(tr)
+		var b strings.Builder
+		for _, p := range tr {
+			fmt.Fprintf(&b, "%s %.6f %.6f %.1f %.1f %d\n", p.Time.UTC().Format(time.RFC3339Nano), p.Lat, p.Lon, p.SOG, p.COG, p.Segment)
+		}
+		s.tracks[m] = b.String()
+		ids, err := st.IdentityHistory(ctx, store.VesselQuery{MMSI: m})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := make([]string, len(ids))
+		for i, id := range ids {
+			lines[i] = fmt.Sprintf("%d %d %s %q %s %s %d %s", id.MMSI, id.IMO, id.Field, id.Value, id.First.UTC().Format(time.RFC3339),
+				id.Last.UTC().Format(time.RFC3339), id.Count, id.Source)
+		}
+		sort.Strings(lines)
+		s.idents[m] = strings.Join(lines, "\n")
+	}
+	return s
+}
+
+// same reports the first MMSI whose track or identity history differs.
+func (s stored) same(t *testing.T, who string, want stored) {
+	t.Helper()
+	if s.points != want.points {
+		t.Errorf("%s: %d points stored, the whole-engine pipeline %d", who, s.points, want.points)
+	}
+	for m, tr := range want.tracks {
+		if s.tracks[m] != tr {
+			t.Errorf("%s: MMSI %d's stored track differs from the whole-engine pipeline's", who, m)
+			break
+		}
+	}
+	for m, id := range want.idents {
+		if s.idents[m] != id {
+			t.Errorf("%s: MMSI %d's identity history differs:\n got %s\nwant %s", who, m, s.idents[m], id)
+			break
+		}
+	}
+}
+
+var (
+	wholeOnce   sync.Once
+	wholeStored stored
+)
+
+// theWholeStored is what the existing pipeline (one whole-engine worker,
+// partition 0 of 1) stores of the fixture on SQLite.
+func theWholeStored(t *testing.T) stored {
+	wholeOnce.Do(func() {
+		c := newCluster(t, stores[0].open(t), 1)
+		c.publish()
+		w := c.worker(0, c.opts)
+		w.waitFlushed(t)
+		w.stop(t)
+		c.check()
+		wholeStored = storedOf(t, c.st, c.fix.mmsis)
+	})
+	if wholeStored.points == 0 {
+		t.Fatal("the whole-engine pipeline stored no points")
+	}
+	return wholeStored
+}
+
+// split runs the sequencer and n vessel workers to the flush mark.
+func (c *cluster) split(opts ingest.Options) {
+	t := c.t
+	seq := c.sequencer(opts)
+	var ws []*running
+	for i := range c.n {
+		ws = append(ws, c.vessels(i, opts))
+	}
+	seq.waitFlushed(t)
+	for _, w := range ws {
+		w.waitFlushed(t)
+	}
+	seq.stop(t)
+	for _, w := range ws {
+		w.stop(t)
+	}
+}
+
+// TestSplitSameEvents: the simulated set published to JetStream and
+// read by the sequencer and 1, 2 and 4 vessel workers stores the events
+// `detect` makes of it in one process, byte for byte, every position
+// once, and the same tracks and identity histories as the whole-engine
+// pipeline (PostgreSQL: 4 vessel workers).
+func TestSplitSameEvents(t *testing.T) {
+	want := theWholeStored(t)
+	for _, s := range stores {
+		t.Run(s.name, func(t *testing.T) {
+			counts := []int{1, 2, 4}
+			if s.name == "postgres" {
+				counts = []int{4}
+			}
+			for _, n := range counts {
+				t.Run(fmt.Sprint(n), func(t *testing.T) {
+					c := newCluster(t, s.open(t), n)
+					c.publish()
+					c.split(c.opts)
+					c.check()
+					storedOf(t, c.st, c.fix.mmsis).same(t, fmt.Sprintf("sequencer and %d vessel workers", n), want)
+				})
+			}
+		})
+	}
+}
+
+// TestVesselWorkerKilledAndRestarted: a vessel worker dies in the middle
+// of a run (its 12th batch never committed, nothing of the run acked)
+// while the sequencer and the other vessel worker go on; started again,
+// it resumes that run from the item stream and the store holds what
+// uninterrupted workers store.
+func TestVesselWorkerKilledAndRestarted(t *testing.T) {
+	want := theWholeStored(t)
+	s := stores[0]
+	c := newCluster(t, s.open(t), 2)
+	c.publish()
+	opts := c.opts
+	opts.BatchFixes = 300 // several batches a run
+	seq := c.sequencer(opts)
+	other := c.vessels(1, opts)
+	real := c.st
+	c.st = &crashingStore{testStore: real, n: 12}
+	w0 := c.vessels(0, opts)
+	select {
+	case err := <-w0.done:
+		if !errors.Is(err, errKilled) {
+			t.Fatalf("vessel worker 0 ended with %v, want it killed", err)
+		}
+	case <-time.After(90 * time.Second):
+		t.Fatal("vessel worker 0 was never killed")
+	}
+	c.st = real
+	again := c.vessels(0, opts)
+	again.waitFlushed(t)
+	again.firstRunResumed(t, "the restarted vessel worker")
+	seq.waitFlushed(t)
+	other.waitFlushed(t)
+	for _, r := range []*running{seq, other, again} {
+		r.stop(t)
+	}
+	c.check()
+	storedOf(t, c.st, c.fix.mmsis).same(t, "a vessel worker killed and restarted", want)
+}
+
+// seqCrash fails the sequencer's commit of the batch that completes its
+// nth run: after the run's items were published, before the run is done.
+type seqCrash struct {
+	testStore
+	key    string
+	mu     sync.Mutex
+	n      int
+	killed chan struct{}
+}
+
+func (s *seqCrash) CommitBatch(ctx context.Context, b *store.Batch) error {
+	if b.State != nil && b.State.Key == s.key {
+		s.mu.Lock()
+		s.n--
+		n := s.n
+		s.mu.Unlock()
+		if n == 0 {
+			close(s.killed)
+			return errKilled
+		}
+	}
+	return s.testStore.CommitBatch(ctx, b)
+}
+
+// TestSequencerKilledBetweenPublishAndCommit: the sequencer dies after
+// publishing its third run's items and before committing that run; its
+// batches (and those of a run the vessel workers stored already) are
+// published again under other message ids, as a sequencer restarted
+// after the stream's duplicate window would; the sequencer started again
+// resumes the run and publishes the same batches. Nothing is lost or
+// applied twice: the store holds what uninterrupted stages store.
+func TestSequencerKilledBetweenPublishAndCommit(t *testing.T) {
+	want := theWholeStored(t)
+	c := newCluster(t, stores[0].open(t), 2)
+	c.publish()
+	real := c.st
+	crash := &seqCrash{testStore: real, key: pipeline.SequencerKey(pipeline.DefaultStream, 2), n: 3, killed: make(chan struct{})}
+	c.st = crash
+	seq := c.sequencer(c.opts)
+	c.st = real
+	ws := []*running{c.vessels(0, c.opts), c.vessels(1, c.opts)}
+	select {
+	case err := <-seq.done:
+		if !errors.Is(err, errKilled) {
+			t.Fatalf("the sequencer ended with %v, want it killed", err)
+		}
+	case <-time.After(90 * time.Second):
+		t.Fatal("the sequencer was never killed")
+	}
+	seq.mu.Lock()
+	if len(seq.runs) != 2 {
+		t.Fatalf("the sequencer stored %d runs before it was killed, want 2", len(seq.runs))
+	}
+	first, killedRun := seq.runs[0].From, seq.runs[1].To+1
+	seq.mu.Unlock()
+	// Publish again the batches of the first run (stored by the vessel
+	// workers by now, or soon) and of the run killed.
+	nc, js, err := pipeline.Connect(c.srv.URL(), "test-republish")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ctx := context.Background()
+	items, err := js.Stream(ctx, pipeline.DefaultItemStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := items.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := 0
+	for sq := info.State.FirstSeq; sq <= info.State.LastSeq; sq++ {
+		m, err := items.GetMsg(ctx, sq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		run := m.Header.Get(pipeline.HeaderRun)
+		if run != fmt.Sprint(first) && run != fmt.Sprint(killedRun) {
+			continue
+		}
+		msg := nats.NewMsg(m.Subject)
+		msg.Data, msg.Header = m.Data, m.Header
+		msg.Header.Set(nats.MsgIdHdr, m.Header.Get(nats.MsgIdHdr)+":again")
+		if _, err := js.PublishMsg(ctx, msg); err != nil {
+			t.Fatal(err)
+		}
+		again++
+	}
+	if again < 4 {
+		t.Fatalf("published %d batches again: the runs %d and %d have too few", again, first, killedRun)
+	}
+	restarted := c.sequencer(c.opts)
+	restarted.waitFlushed(t)
+	restarted.mu.Lock()
+	if r := restarted.runs[0]; r.From != killedRun || r.Result.AlreadyDone {
+		t.Errorf("the restarted sequencer's first run is %d-%d (done before: %v), want the killed run %d read again", r.From, r.To, r.Result.AlreadyDone, killedRun)
+	}
+	restarted.mu.Unlock()
+	for _, w := range ws {
+		w.waitFlushed(t)
+	}
+	restarted.stop(t)
+	for _, w := range ws {
+		w.stop(t)
+	}
+	after, err := items.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("killed before committing run %d; %d batches published again; item stream %d messages before the restart, %d after", killedRun, again,
+		info.State.Msgs, after.State.Msgs)
+	c.check()
+	storedOf(t, c.st, c.fix.mmsis).same(t, "the sequencer killed and restarted", want)
+}
