@@ -116,7 +116,10 @@ all N in this process, --partitions the sequencer's N): each applies its
 partition's items and stores its vessels' events, positions and identity
 history. One sequencer and the N vessel workers together store what one
 whole-engine worker stores; each stage stopped at any moment and started
-again resumes where the store says, losing and doubling nothing.`)
+again resumes where the store says, losing and doubling nothing. The
+item stream keeps what --stream-max-bytes and --stream-max-age set (as
+for the AIS stream: items removed before their vessel worker stored them
+stop it with an error).`)
 	sf.register(fs, true)
 	nf.register(fs)
 	n := fs.Int("partitions", 1, "how many partitions the stream's work is split into (the same on every worker)")
@@ -189,6 +192,12 @@ again resumes where the store says, losing and doubling nothing.`)
 		return err
 	}
 	defer closeNATS()
+	if *stage != "whole" {
+		// The item stream keeps what the AIS stream's limits say.
+		if _, err := pipeline.EnsureItemStream(ctx, js, *itemStream, pipeline.Limits{MaxBytes: nf.maxBytes, MaxAge: nf.maxAge}); err != nil {
+			return err
+		}
+	}
 	opts := ingest.Options{Detect: cfg, Land: g.Land, Ports: g.Ports, Zones: append(append([]*geo.Zone(nil), g.Zones...), zones...),
 		BatchFixes: *batch, Log: e.stderr}
 	parts := partsOf(*idx, *n)

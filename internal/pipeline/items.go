@@ -306,7 +306,9 @@ func (v *VesselWorker) runHeld(ctx context.Context, key string) error {
 		return err
 	}
 	var cur *itemRun
+	misses := 0 // runs found incomplete since the last stored
 	again := func(why string) {
+		misses++
 		v.logf("vessel partition %d of %d: %s: fetching again from message %d", v.Part.Index, v.Part.Count, why, done+1)
 		if c, err := v.consumer(ctx, done+1); err == nil {
 			cons, cur = c, nil
@@ -386,7 +388,7 @@ func (v *VesselWorker) runHeld(ctx context.Context, key string) error {
 			if err := cur.last.Ack(); err != nil {
 				v.logf("ack %d: %v (the next start skips it)", seq, err)
 			}
-			done, doneRun, cur = seq, info.From, nil
+			done, doneRun, cur, misses = seq, info.From, nil, 0
 			if err := v.Store.PutDetectorState(ctx, key+"/seq", fmt.Appendf(nil, "%d %d", done, doneRun)); err != nil {
 				v.logf("note: progress hint not stored: %v", err)
 			}
@@ -398,6 +400,12 @@ func (v *VesselWorker) runHeld(ctx context.Context, key string) error {
 			v.logf("fetch: %v", err)
 		}
 		if missed != "" {
+			if misses >= 3 {
+				// Not a pull that expired with messages on their way:
+				// the batches are not on the stream.
+				return fmt.Errorf("pipeline: vessel partition %d of %d: %s, fetched again 3 times from message %d: the item stream %s lacks them (removed by its limits?)",
+					v.Part.Index, v.Part.Count, missed, done+1, v.itemStream())
+			}
 			again(missed)
 		}
 	}

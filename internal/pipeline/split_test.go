@@ -353,3 +353,49 @@ func TestSequencerKilledBetweenPublishAndCommit(t *testing.T) {
 	c.check()
 	storedOf(t, c.st, c.fix.mmsis).same(t, "the sequencer killed and restarted", want)
 }
+
+// TestVesselWorkerMissingBatches: a vessel worker whose subject holds a
+// run's second batch and not its first (removed by the stream's limits)
+// stops with an error saying so, rather than waiting for ever; a message
+// that is not an item batch stops it too.
+func TestVesselWorkerMissingBatches(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		header map[string]string
+		want   string
+	}{
+		{"missing", map[string]string{pipeline.HeaderRun: "5", pipeline.HeaderRunTo: "9", pipeline.HeaderBatch: "1", pipeline.HeaderBatches: "2"}, "lacks them"},
+		{"not items", map[string]string{pipeline.HeaderRun: "5"}, "not an item batch"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newCluster(t, stores[0].open(t), 1)
+			nc, js, err := pipeline.Connect(c.srv.URL(), "test-items")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nc.Close()
+			ctx := context.Background()
+			if _, err := pipeline.EnsureItemStream(ctx, js, "", pipeline.Limits{}); err != nil {
+				t.Fatal(err)
+			}
+			m := nats.NewMsg(pipeline.ItemSubject(1, 0))
+			m.Data = detect.AppendItems(nil, nil)
+			for k, v := range tc.header {
+				m.Header.Set(k, v)
+			}
+			if _, err := js.PublishMsg(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+			w := c.vessels(0, c.opts)
+			select {
+			case err := <-w.done:
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Errorf("the vessel worker ended with %v, want an error saying %q", err, tc.want)
+				}
+			case <-time.After(30 * time.Second):
+				w.cancel()
+				t.Fatal("the vessel worker did not stop")
+			}
+		})
+	}
+}
