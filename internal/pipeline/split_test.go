@@ -399,3 +399,69 @@ func TestVesselWorkerMissingBatches(t *testing.T) {
 		})
 	}
 }
+
+// TestVesselWorkersSkipDuplicates: the item stream holds every batch
+// twice, each copy after the next batch (so a run's batch comes again
+// while the run is being gathered, and a run's last batch after the run
+// is stored), as a sequencer restarted after the duplicate window
+// publishes them: the vessel workers apply each batch once.
+func TestVesselWorkersSkipDuplicates(t *testing.T) {
+	want := theWholeStored(t)
+	first := newCluster(t, stores[0].open(t), 2)
+	first.publish()
+	first.split(first.opts)
+	ctx := context.Background()
+	nc1, js1, err := pipeline.Connect(first.srv.URL(), "test-read")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc1.Close()
+	src, err := js1.Stream(ctx, pipeline.DefaultItemStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := src.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newCluster(t, stores[0].open(t), 2)
+	c.publish()
+	nc, js, err := pipeline.Connect(c.srv.URL(), "test-items")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	if _, err := pipeline.EnsureItemStream(ctx, js, "", pipeline.Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	prev := map[string]*nats.Msg{} // by subject
+	n := 0
+	for sq := info.State.FirstSeq; sq <= info.State.LastSeq; sq++ {
+		m, err := src.GetMsg(ctx, sq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := nats.NewMsg(m.Subject)
+		msg.Data, msg.Header = m.Data, m.Header // the sequencer's message id: its own publishing is stored once
+		if _, err := js.PublishMsg(ctx, msg); err != nil {
+			t.Fatal(err)
+		}
+		if p := prev[m.Subject]; p != nil {
+			dup := nats.NewMsg(p.Subject)
+			dup.Data = p.Data
+			for k, v := range p.Header {
+				dup.Header[k] = append([]string(nil), v...)
+			}
+			dup.Header.Set(nats.MsgIdHdr, p.Header.Get(nats.MsgIdHdr)+":again")
+			if _, err := js.PublishMsg(ctx, dup); err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+		prev[m.Subject] = msg
+	}
+	t.Logf("%d batches, %d published twice", info.State.Msgs, n)
+	c.split(c.opts)
+	c.check()
+	storedOf(t, c.st, c.fix.mmsis).same(t, "vessel workers given every batch twice", want)
+}
