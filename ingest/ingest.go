@@ -663,7 +663,7 @@ func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
 		// is done: a run stopped between the two is read again and
 		// sends the same items, which the workers take once.
 		if err := publish(ctx); err != nil {
-			return 0, fmt.Errorf("ingest: publish the sequencer's items: %w", err)
+			return 0, fmt.Errorf("ingest: the sequencer's items: %w", err)
 		}
 	}
 	if err := p.commit(true); err != nil {

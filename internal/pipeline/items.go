@@ -159,19 +159,38 @@ func (w *Worker) publishItems(ctx context.Context, b *itemBatches, from, to uint
 			}
 			f, err := w.JS.PublishMsgAsync(m)
 			if err != nil {
-				return fmt.Errorf("nats: publish items %d of run %d, partition %d: %w", j, from, i, err)
+				return fmt.Errorf("%w: items %d of run %d, partition %d: %w", errPublishItems, j, from, i, err)
 			}
 			futures = append(futures, f)
 			if len(futures) >= 256 {
-				if err := wait(ctx, &futures, &st); err != nil {
+				if err := waitAcks(ctx, &futures, &st); err != nil && ctx.Err() == nil {
+					return fmt.Errorf("%w: run %d: %w", errPublishItems, from, err)
+				} else if err != nil {
 					return err
 				}
 			}
 		}
 		b.out[i] = nil
 	}
-	return wait(ctx, &futures, &st)
+	if err := waitAcks(ctx, &futures, &st); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("%w: run %d: %w", errPublishItems, from, err)
+	}
+	return ctx.Err()
 }
+
+// waitAcks waits for the acks, a minute at most: an ack lost with a
+// connection (NATS restarted) never comes, and the run is then published
+// again.
+func waitAcks(ctx context.Context, fs *[]jetstream.PubAckFuture, st *PublishStats) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	return wait(ctx, fs, st)
+}
+
+// errPublishItems is a sequencer's run that could not publish its items
+// (NATS away): the run is not done, and the sequencer starts again from
+// what is stored, resuming it.
+var errPublishItems = errors.New("nats: items not published")
 
 // VesselWorker is the vessel worker of one partition of a split: it
 // reads its subject of the item stream (ItemSubject) through the durable
@@ -308,7 +327,6 @@ func (v *VesselWorker) runHeld(ctx context.Context, key string) error {
 	var cur *itemRun
 	misses := 0 // runs found incomplete since the last stored
 	again := func(why string) {
-		misses++
 		v.logf("vessel partition %d of %d: %s: fetching again from message %d", v.Part.Index, v.Part.Count, why, done+1)
 		if c, err := v.consumer(ctx, done+1); err == nil {
 			cons, cur = c, nil
@@ -400,7 +418,7 @@ func (v *VesselWorker) runHeld(ctx context.Context, key string) error {
 			v.logf("fetch: %v", err)
 		}
 		if missed != "" {
-			if misses >= 3 {
+			if misses++; misses > 3 {
 				// Not a pull that expired with messages on their way:
 				// the batches are not on the stream.
 				return fmt.Errorf("pipeline: vessel partition %d of %d: %s, fetched again 3 times from message %d: the item stream %s lacks them (removed by its limits?)",

@@ -465,3 +465,144 @@ func TestVesselWorkersSkipDuplicates(t *testing.T) {
 	c.check()
 	storedOf(t, c.st, c.fix.mmsis).same(t, "vessel workers given every batch twice", want)
 }
+
+// TestSplitNATSRestart: the NATS server stopped while the sequencer and
+// two vessel workers run, and started again on the same store directory:
+// the stages wait (the sequencer publishes a run's items again when their
+// acks were lost), continue, and store what they would have.
+func TestSplitNATSRestart(t *testing.T) {
+	want := theWholeStored(t)
+	c := newCluster(t, stores[0].open(t), 2)
+	c.publish()
+	restarted := make(chan struct{})
+	var once sync.Once
+	opts := c.opts
+	var seq *running
+	var seqMu sync.Mutex
+	opts.Progress = func(p ingest.Progress) {
+		seqMu.Lock()
+		s := seq
+		seqMu.Unlock()
+		if s == nil {
+			return
+		}
+		s.mu.Lock()
+		nruns := len(s.runs)
+		s.mu.Unlock()
+		if nruns == 3 {
+			once.Do(func() {
+				c.srv.Close()
+				time.Sleep(300 * time.Millisecond)
+				c.start()
+				close(restarted)
+			})
+		}
+	}
+	seqMu.Lock()
+	seq = c.sequencer(opts)
+	seqMu.Unlock()
+	ws := []*running{c.vessels(0, c.opts), c.vessels(1, c.opts)}
+	select {
+	case <-restarted:
+	case <-time.After(3 * time.Minute):
+		t.Fatal("the server was never restarted")
+	}
+	seq.waitFlushed(t)
+	for _, w := range ws {
+		w.waitFlushed(t)
+	}
+	seq.stop(t)
+	for _, w := range ws {
+		w.stop(t)
+	}
+	c.check()
+	storedOf(t, c.st, c.fix.mmsis).same(t, "the split through a NATS restart", want)
+}
+
+// TestSequencerRetriesPublish: the item stream takes no publishes for a
+// while (its subjects changed away and back, as a JetStream outage would
+// refuse them) in the middle of the sequencer's runs: the run that could
+// not publish is not done; the sequencer starts again from what is
+// stored, publishes that run's items once the stream takes them, and the
+// store holds what it would have.
+func TestSequencerRetriesPublish(t *testing.T) {
+	want := theWholeStored(t)
+	c := newCluster(t, stores[0].open(t), 2)
+	c.publish()
+	nc, js, err := pipeline.Connect(c.srv.URL(), "test-admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ctx := context.Background()
+	items, err := pipeline.EnsureItemStream(ctx, js, "", pipeline.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	setSubjects := func(s string) {
+		cfg := items.CachedInfo().Config
+		cfg.Subjects = []string{s}
+		if _, err := js.UpdateStream(ctx, cfg); err != nil {
+			t.Error(err)
+		}
+	}
+	var once sync.Once
+	back := make(chan struct{})
+	opts := c.opts
+	var seq *running
+	var mu sync.Mutex
+	opts.Progress = func(p ingest.Progress) {
+		mu.Lock()
+		s := seq
+		mu.Unlock()
+		if s == nil {
+			return
+		}
+		s.mu.Lock()
+		nruns := len(s.runs)
+		s.mu.Unlock()
+		if nruns == 2 {
+			once.Do(func() {
+				setSubjects("tidewatch.elsewhere.>")
+				go func() {
+					time.Sleep(1500 * time.Millisecond)
+					setSubjects(pipeline.ItemSubjects)
+					close(back)
+				}()
+			})
+		}
+	}
+	var logs strings.Builder
+	var logMu sync.Mutex
+	mu.Lock()
+	seq = c.sequencer(opts, func(w *pipeline.Worker) {
+		w.Log = writerFunc(func(b []byte) (int, error) {
+			logMu.Lock()
+			defer logMu.Unlock()
+			t.Log(string(b))
+			return logs.Write(b)
+		})
+	})
+	mu.Unlock()
+	ws := []*running{c.vessels(0, c.opts), c.vessels(1, c.opts)}
+	seq.waitFlushed(t)
+	<-back
+	for _, w := range ws {
+		w.waitFlushed(t)
+	}
+	seq.stop(t)
+	for _, w := range ws {
+		w.stop(t)
+	}
+	logMu.Lock()
+	if !strings.Contains(logs.String(), "starting again from what is stored") {
+		t.Errorf("the sequencer never failed to publish: the test did not test it")
+	}
+	logMu.Unlock()
+	c.check()
+	storedOf(t, c.st, c.fix.mmsis).same(t, "the sequencer through a publishing outage", want)
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }

@@ -145,6 +145,17 @@ func (w *Worker) Run(ctx context.Context) error {
 	key := w.stateKey()
 	for {
 		err := w.runHeld(ctx, key)
+		if errors.Is(err, errPublishItems) && ctx.Err() == nil {
+			// NATS away while the sequencer published a run's items: the
+			// run is not done; wait, and resume it from what is stored.
+			w.logf("%v (starting again from what is stored)", err)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(w.Idle):
+			}
+			continue
+		}
 		if !w.Standby || !errors.Is(err, store.ErrLeaseLost) {
 			return err
 		}
