@@ -113,7 +113,7 @@ func (b *itemBatches) add(i int, it detect.Item) {
 func (b *itemBatches) seal(i int) {
 	var enc func(items []detect.Item)
 	enc = func(items []detect.Item) {
-		data := detect.AppendItems(nil, items)
+		data := detect.AppendItems(make([]byte, 0, 80*len(items)+64), items)
 		if len(data) > itemBatchBytes && len(items) > 1 {
 			enc(items[:len(items)/2])
 			enc(items[len(items)/2:])
