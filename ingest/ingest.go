@@ -533,6 +533,9 @@ type pass struct {
 }
 
 func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
+	if p.o.Stage == StageVessels {
+		return 0, p.doVessels(ctx, inputs)
+	}
 	cfg := p.o.Detect
 	window := minutes(cfg.ReorderLatenessMinutes)
 	if p.run.Sorted {
@@ -542,9 +545,6 @@ func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
 	// (events and fixes interleaved as they happened), so the batches are
 	// the same as if it ran inline, and decoding, detecting and storing
 	// overlap.
-	if p.o.Stage == StageVessels {
-		return 0, p.doVessels(ctx, inputs)
-	}
 	st := newStage(p)
 	defer st.finish()
 	var publish func(context.Context) error
@@ -708,15 +708,11 @@ func (p *pass) doVessels(ctx context.Context, inputs []Input) error {
 			p.failed = append(p.failed, inputError(in.Name, errors.New("not a vessel worker's input of items")))
 			continue
 		}
-		n := 0
 		err := in.Items(ctx, func(it *detect.Item) {
 			if it.Kind == detect.ItemFix && it.For(p.o.Part) {
 				p.read++
 			}
 			w.Apply(it)
-			if n++; n&1023 == 0 && st.failed.Load() {
-				return
-			}
 		})
 		if st.failed.Load() {
 			st.finish()
