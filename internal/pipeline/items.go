@@ -326,6 +326,8 @@ func (v *VesselWorker) runHeld(ctx context.Context, key string) error {
 	}
 	var cur *itemRun
 	misses := 0 // runs found incomplete since the last stored
+	quiet := 0  // fetches that brought nothing while a run was incomplete
+	var quietRun uint64
 	again := func(why string) {
 		v.logf("vessel partition %d of %d: %s: fetching again from message %d", v.Part.Index, v.Part.Count, why, done+1)
 		if c, err := v.consumer(ctx, done+1); err == nil {
@@ -345,8 +347,9 @@ func (v *VesselWorker) runHeld(ctx context.Context, key string) error {
 			again(fmt.Sprintf("fetch: %v", err))
 			continue
 		}
-		missed := ""
+		missed, got := "", 0
 		for m := range batch.Messages() {
+			got++
 			if missed != "" {
 				continue // drained; fetched again
 			}
@@ -416,6 +419,24 @@ func (v *VesselWorker) runHeld(ctx context.Context, key string) error {
 		}
 		if err := batch.Error(); err != nil && ctx.Err() == nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) {
 			v.logf("fetch: %v", err)
+		}
+		if got == 0 && cur != nil && missed == "" {
+			// A pull that expired with a run's last batches on their way
+			// leaves them pending until the ack wait; nothing comes
+			// after them to show they are missing. Fetch again.
+			if quiet++; quiet >= 3 {
+				quiet = 0
+				if cur.from != quietRun { // said once a run: the sequencer may be down
+					quietRun = cur.from
+					v.logf("vessel partition %d of %d: run %d has %d of its %d batches and nothing more came: fetching again from message %d (and every %s while so)",
+						v.Part.Index, v.Part.Count, cur.from, len(cur.batches), cur.total, done+1, 3*v.Idle)
+				}
+				if c, err := v.consumer(ctx, done+1); err == nil {
+					cons, cur = c, nil
+				}
+			}
+		} else {
+			quiet = 0
 		}
 		if missed != "" {
 			if misses++; misses > 3 {

@@ -354,6 +354,60 @@ func TestSequencerKilledBetweenPublishAndCommit(t *testing.T) {
 	storedOf(t, c.st, c.fix.mmsis).same(t, "the sequencer killed and restarted", want)
 }
 
+// TestVesselWorkerWaitsForARunsLastBatch: a run's first batch of two on
+// the stream and not the second (its sequencer not done publishing): the
+// vessel worker waits, fetching again now and then (a pull that expired
+// with the batch on its way leaves it pending), and stores the run when
+// the second batch comes.
+func TestVesselWorkerWaitsForARunsLastBatch(t *testing.T) {
+	c := newCluster(t, stores[0].open(t), 1)
+	nc, js, err := pipeline.Connect(c.srv.URL(), "test-items")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ctx := context.Background()
+	if _, err := pipeline.EnsureItemStream(ctx, js, "", pipeline.Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	publish := func(k int) {
+		m := nats.NewMsg(pipeline.ItemSubject(1, 0))
+		m.Data = detect.AppendItems(nil, []detect.Item{{Kind: detect.ItemSweepIdentity}})
+		for h, v := range map[string]string{pipeline.HeaderRun: "5", pipeline.HeaderRunTo: "9", pipeline.HeaderBatch: fmt.Sprint(k), pipeline.HeaderBatches: "2"} {
+			m.Header.Set(h, v)
+		}
+		if _, err := js.PublishMsg(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish(0)
+	w := c.vessels(0, c.opts)
+	time.Sleep(2 * time.Second) // more than 3 pulls of 200 ms: fetched again
+	publish(1)
+	deadline := time.After(30 * time.Second)
+	for {
+		w.mu.Lock()
+		n := len(w.runs)
+		w.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		select {
+		case err := <-w.done:
+			t.Fatalf("the vessel worker ended: %v", err)
+		case <-deadline:
+			t.Fatal("the vessel worker did not store the run")
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	w.stop(t)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if r := w.runs[0]; r.From != 5 || r.To != 9 || !r.Result.Run.Done {
+		t.Errorf("stored run %d-%d (done %v), want 5-9 done", r.From, r.To, r.Result.Run.Done)
+	}
+}
+
 // TestVesselWorkerMissingBatches: a vessel worker whose subject holds a
 // run's second batch and not its first (removed by the stream's limits)
 // stops with an error saying so, rather than waiting for ever; a message
