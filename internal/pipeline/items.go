@@ -274,12 +274,16 @@ func (v *VesselWorker) Run(ctx context.Context) error {
 	}
 }
 
-// itemRun is a sequencer run's batches as they come.
+// itemRun is a sequencer run's batches as they come: in any order (a
+// publish that failed for some of a run's batches and succeeded for
+// others, then retried whole, stores the run's batches out of order),
+// each once.
 type itemRun struct {
 	from, to uint64
 	total    int
 	flush    bool
-	batches  [][]byte
+	batches  [][]byte // by index; nil: not come yet
+	have     int
 	last     jetstream.Msg
 }
 
@@ -371,27 +375,25 @@ func (v *VesselWorker) runHeld(ctx context.Context, key string) error {
 			case cur != nil && h.from < cur.from:
 				continue // of an earlier run, published again
 			case cur != nil && h.from > cur.from:
-				missed = fmt.Sprintf("run %d began before run %d's batches all came", h.from, cur.from)
-				continue
-			case cur == nil && h.batch != 0:
-				missed = fmt.Sprintf("run %d's first batch is %d", h.from, h.batch)
+				// The sequencer publishes a run only once the run before
+				// it is published whole: the batches missing were passed
+				// over, or removed.
+				missed = fmt.Sprintf("run %d began before run %d's batches all came (%d of %d)", h.from, cur.from, cur.have, cur.total)
 				continue
 			case cur == nil:
-				cur = &itemRun{from: h.from, to: h.to, total: h.total, flush: h.flush}
+				cur = &itemRun{from: h.from, to: h.to, total: h.total, flush: h.flush, batches: make([][]byte, h.total)}
 			}
-			switch {
-			case h.batch < len(cur.batches):
-				continue // held already
-			case h.batch > len(cur.batches):
-				missed = fmt.Sprintf("run %d's batch %d came after %d", h.from, h.batch, len(cur.batches)-1)
-				continue
-			case h.total != cur.total || h.to != cur.to || h.flush != cur.flush:
+			if h.total != cur.total || h.to != cur.to || h.flush != cur.flush {
 				return fmt.Errorf("pipeline: item stream %s, message %d: run %d's batches disagree (%d-%d of %d batches, flush %v; then %d-%d of %d, flush %v)",
 					v.itemStream(), seq, cur.from, cur.from, cur.to, cur.total, cur.flush, h.from, h.to, h.total, h.flush)
 			}
-			cur.batches = append(cur.batches, m.Data())
-			cur.last = m
-			if len(cur.batches) < cur.total {
+			if cur.batches[h.batch] != nil {
+				continue // held already
+			}
+			cur.batches[h.batch] = m.Data()
+			cur.have++
+			cur.last = m // the latest in the stream's order: acking it acks the run's
+			if cur.have < cur.total {
 				continue
 			}
 			if err := lease.Held(ctx); errors.Is(err, store.ErrLeaseLost) {
@@ -429,7 +431,7 @@ func (v *VesselWorker) runHeld(ctx context.Context, key string) error {
 				if cur.from != quietRun { // said once a run: the sequencer may be down
 					quietRun = cur.from
 					v.logf("vessel partition %d of %d: run %d has %d of its %d batches and nothing more came: fetching again from message %d (and every %s while so)",
-						v.Part.Index, v.Part.Count, cur.from, len(cur.batches), cur.total, done+1, 3*v.Idle)
+						v.Part.Index, v.Part.Count, cur.from, cur.have, cur.total, done+1, 3*v.Idle)
 				}
 				if c, err := v.consumer(ctx, done+1); err == nil {
 					cons, cur = c, nil

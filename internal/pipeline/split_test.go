@@ -409,9 +409,9 @@ func TestVesselWorkerWaitsForARunsLastBatch(t *testing.T) {
 }
 
 // TestVesselWorkerMissingBatches: a vessel worker whose subject holds a
-// run's second batch and not its first (removed by the stream's limits)
-// stops with an error saying so, rather than waiting for ever; a message
-// that is not an item batch stops it too.
+// run's second batch and not its first (removed by the stream's limits),
+// then the next run's, stops with an error saying so, rather than
+// waiting for ever; a message that is not an item batch stops it too.
 func TestVesselWorkerMissingBatches(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -421,6 +421,9 @@ func TestVesselWorkerMissingBatches(t *testing.T) {
 		{"missing", map[string]string{pipeline.HeaderRun: "5", pipeline.HeaderRunTo: "9", pipeline.HeaderBatch: "1", pipeline.HeaderBatches: "2"}, "lacks them"},
 		{"not items", map[string]string{pipeline.HeaderRun: "5"}, "not an item batch"},
 	} {
+		// missing: run 5's second batch of two, then run 10's only
+		// batch: the sequencer publishes run 10 once run 5 is published
+		// whole, so run 5's first batch is not on the stream.
 		t.Run(tc.name, func(t *testing.T) {
 			c := newCluster(t, stores[0].open(t), 1)
 			nc, js, err := pipeline.Connect(c.srv.URL(), "test-items")
@@ -440,6 +443,16 @@ func TestVesselWorkerMissingBatches(t *testing.T) {
 			if _, err := js.PublishMsg(ctx, m); err != nil {
 				t.Fatal(err)
 			}
+			if tc.name == "missing" {
+				m := nats.NewMsg(pipeline.ItemSubject(1, 0))
+				m.Data = detect.AppendItems(nil, nil)
+				for k, v := range map[string]string{pipeline.HeaderRun: "10", pipeline.HeaderRunTo: "12", pipeline.HeaderBatch: "0", pipeline.HeaderBatches: "1"} {
+					m.Header.Set(k, v)
+				}
+				if _, err := js.PublishMsg(ctx, m); err != nil {
+					t.Fatal(err)
+				}
+			}
 			w := c.vessels(0, c.opts)
 			select {
 			case err := <-w.done:
@@ -454,11 +467,12 @@ func TestVesselWorkerMissingBatches(t *testing.T) {
 	}
 }
 
-// TestVesselWorkersSkipDuplicates: the item stream holds every batch
-// twice, each copy after the next batch (so a run's batch comes again
-// while the run is being gathered, and a run's last batch after the run
-// is stored), as a sequencer restarted after the duplicate window
-// publishes them: the vessel workers apply each batch once.
+// TestVesselWorkersSkipDuplicates: the item stream holds each run's
+// batches last first, and every batch twice, each copy after the next
+// batch (so a run's batch comes again while the run is being gathered,
+// and a run's last batch after the run is stored), as a sequencer whose
+// publish failed in part and that published again after the duplicate
+// window leaves them: the vessel workers apply each batch once.
 func TestVesselWorkersSkipDuplicates(t *testing.T) {
 	want := theWholeStored(t)
 	first := newCluster(t, stores[0].open(t), 2)
@@ -488,8 +502,18 @@ func TestVesselWorkersSkipDuplicates(t *testing.T) {
 	if _, err := pipeline.EnsureItemStream(ctx, js, "", pipeline.Limits{}); err != nil {
 		t.Fatal(err)
 	}
-	prev := map[string]*nats.Msg{} // by subject
-	n := 0
+	// Each run's batches of a partition, gathered, are published last
+	// first (as a run whose publish failed for its first batches and
+	// succeeded for the others, then was published again, stores them).
+	var order []*nats.Msg
+	held := map[string][]*nats.Msg{} // by subject: the run being gathered
+	flushRun := func(subject string) {
+		run := held[subject]
+		for i := len(run) - 1; i >= 0; i-- {
+			order = append(order, run[i])
+		}
+		held[subject] = nil
+	}
 	for sq := info.State.FirstSeq; sq <= info.State.LastSeq; sq++ {
 		m, err := src.GetMsg(ctx, sq)
 		if err != nil {
@@ -497,10 +521,26 @@ func TestVesselWorkersSkipDuplicates(t *testing.T) {
 		}
 		msg := nats.NewMsg(m.Subject)
 		msg.Data, msg.Header = m.Data, m.Header // the sequencer's message id: its own publishing is stored once
+		if run := held[m.Subject]; len(run) > 0 && run[0].Header.Get(pipeline.HeaderRun) != m.Header.Get(pipeline.HeaderRun) {
+			flushRun(m.Subject)
+		}
+		held[m.Subject] = append(held[m.Subject], msg)
+	}
+	for subject := range held {
+		flushRun(subject)
+	}
+	prev := map[string]*nats.Msg{} // by subject
+	n, reversed := 0, 0
+	for _, msg := range order {
+		if msg.Header.Get(pipeline.HeaderBatch) != "0" && msg.Header.Get(pipeline.HeaderBatches) != "1" {
+			if p := prev[msg.Subject]; p == nil || p.Header.Get(pipeline.HeaderRun) != msg.Header.Get(pipeline.HeaderRun) {
+				reversed++ // a run whose later batch comes first
+			}
+		}
 		if _, err := js.PublishMsg(ctx, msg); err != nil {
 			t.Fatal(err)
 		}
-		if p := prev[m.Subject]; p != nil {
+		if p := prev[msg.Subject]; p != nil {
 			dup := nats.NewMsg(p.Subject)
 			dup.Data = p.Data
 			for k, v := range p.Header {
@@ -512,9 +552,12 @@ func TestVesselWorkersSkipDuplicates(t *testing.T) {
 			}
 			n++
 		}
-		prev[m.Subject] = msg
+		prev[msg.Subject] = msg
 	}
-	t.Logf("%d batches, %d published twice", info.State.Msgs, n)
+	if reversed == 0 {
+		t.Fatal("no run of several batches: the test would not test their order")
+	}
+	t.Logf("%d batches, %d published twice; %d runs of several batches, published last first", info.State.Msgs, n, reversed)
 	c.split(c.opts)
 	c.check()
 	storedOf(t, c.st, c.fix.mmsis).same(t, "vessel workers given every batch twice", want)
