@@ -41,7 +41,9 @@ tail -1 "$WORK/detect.log"
 rm -rf "$WORK/js"
 "$WORK/nats-server" -js -sd "$WORK/js" -a 127.0.0.1 -p "$PORT" >"$WORK/nats.log" 2>&1 &
 NATS=$!
-trap 'kill $NATS 2>/dev/null || true' EXIT
+# Stop NATS, then the throwaway PostgreSQL (start_test_postgres's own
+# EXIT trap, which this one replaces).
+trap 'kill $NATS 2>/dev/null || true; stop_test_postgres' EXIT
 sleep 1
 NATS_URL="nats://127.0.0.1:$PORT"
 echo "== publish"
