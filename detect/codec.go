@@ -15,6 +15,12 @@ import (
 type enc struct {
 	b    []byte
 	strs map[string]uint64
+	// last is the string written last and its number (held in strs):
+	// a run of fixes repeats one source name, looked up here without
+	// hashing it.
+	last  string
+	lastN uint64
+	hasL  bool
 }
 
 func (w *enc) u(v uint64)  { w.b = binary.AppendUvarint(w.b, v) }
@@ -33,14 +39,21 @@ func (w *enc) bool(v bool) {
 
 // s writes a string once; later uses refer to it by number.
 func (w *enc) s(v string) {
+	if w.hasL && v == w.last {
+		w.u(w.lastN + 1)
+		return
+	}
 	if n, ok := w.strs[v]; ok {
+		w.last, w.lastN, w.hasL = v, n, true
 		w.u(n + 1)
 		return
 	}
 	if w.strs == nil {
 		w.strs = map[string]uint64{}
 	}
-	w.strs[v] = uint64(len(w.strs))
+	n := uint64(len(w.strs))
+	w.strs[v] = n
+	w.last, w.lastN, w.hasL = v, n, true
 	w.u(0)
 	w.u(uint64(len(v)))
 	w.b = append(w.b, v...)

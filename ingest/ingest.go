@@ -49,6 +49,10 @@ type Input struct {
 	// Path is the file the input reads, when it is one (FileInput): what
 	// an API node publishes to the AIS pipeline as it is.
 	Path string
+	// Items reads a vessel worker's input (Options.Stage StageVessels,
+	// which reads nothing else): it hands apply the sequencer's items, in
+	// its order. Open is not used then.
+	Items func(ctx context.Context, apply func(*detect.Item)) error
 }
 
 // FileInput names a file by its size and the SHA-256 of its first and
@@ -122,7 +126,34 @@ type Options struct {
 	// share: its events, and the positions and identity history of its
 	// MMSIs (detect.Partition; the workers of package pipeline).
 	Part detect.Partition
+	// Stage is the detection stage the run is (docs/scale.md, "Splitting
+	// the work"). StageWhole (the default) runs every detector.
+	// StageSequencer runs the sequencer (detect.NewSequencer) on the AIS
+	// inputs: it stores its events (encounters, gaps, IMO conflicts and
+	// hand-overs) and its checkpoint, and no positions or identities (the
+	// vessel workers store them); its items go to Items. StageVessels
+	// runs the vessel worker of Part (detect.VesselWorker) on inputs that
+	// give items (Input.Items): it stores its events, its MMSIs'
+	// positions and identity history, and its checkpoint.
+	Stage Stage
+	// Items, for a sequencer's run, is called at the start of each pass
+	// (a run read again, sorted whole, is a new pass: what an earlier
+	// pass sent is not published). The pass gives send its items in
+	// order, and calls publish once it has read its inputs to their end,
+	// before it commits the batch that completes the run: a run is done
+	// only once its items are published (an error fails the run, not
+	// done, and its next attempt sends the same items again).
+	Items func() (send func(detect.Item), publish func(context.Context) error)
 }
+
+// Stage is a detection stage (Options.Stage).
+type Stage uint8
+
+const (
+	StageWhole     Stage = iota // every detector, one process
+	StageSequencer              // the sequencer: reorder, tracking, shared detectors
+	StageVessels                // a vessel worker: one partition's per-vessel detectors
+)
 
 func (o *Options) stateKey() string {
 	if o.StateKey != "" {
@@ -218,7 +249,8 @@ func RunID(inputs []Input, o Options) string {
 		Flush    bool
 		StateKey string            `json:",omitempty"`
 		Part     *detect.Partition `json:",omitempty"`
-	}{formatVersion, o.Detect, o.Thin, o.BatchFixes, o.ChunkPoints, ids, o.Flush, o.StateKey, part})
+		Stage    Stage             `json:",omitempty"`
+	}{formatVersion, o.Detect, o.Thin, o.BatchFixes, o.ChunkPoints, ids, o.Flush, o.StateKey, part, o.Stage})
 	h.Write(cfg)
 	return hex.EncodeToString(h.Sum(nil))[:20]
 }
@@ -501,6 +533,9 @@ type pass struct {
 }
 
 func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
+	if p.o.Stage == StageVessels {
+		return 0, p.doVessels(ctx, inputs)
+	}
 	cfg := p.o.Detect
 	window := minutes(cfg.ReorderLatenessMinutes)
 	if p.run.Sorted {
@@ -512,7 +547,17 @@ func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
 	// overlap.
 	st := newStage(p)
 	defer st.finish()
-	eng := detect.NewEngine(cfg, p.o.Land, p.o.Ports, p.o.Zones, st.event)
+	var publish func(context.Context) error
+	newEngine := func() *detect.Engine { return detect.NewEngine(cfg, p.o.Land, p.o.Ports, p.o.Zones, st.event) }
+	if p.o.Stage == StageSequencer {
+		if p.o.Items == nil {
+			return 0, errors.New("ingest: a sequencer's run needs Options.Items")
+		}
+		var send func(detect.Item)
+		send, publish = p.o.Items()
+		newEngine = func() *detect.Engine { return detect.NewSequencer(cfg, p.o.Land, p.o.Ports, p.o.Zones, st.event, send) }
+	}
+	eng := newEngine()
 	if p.continues {
 		state := p.initial
 		p.initial = nil
@@ -532,10 +577,12 @@ func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
 			// starts the stream afresh (and its checkpoint replaces the
 			// state).
 			fmt.Fprintf(p.o.Log, "note: the detectors' stored state cannot continue here (%v); starting afresh\n", err)
-			eng = detect.NewEngine(cfg, p.o.Land, p.o.Ports, p.o.Zones, st.event)
+			eng = newEngine()
 		}
 	}
-	eng.Part = p.o.Part
+	if p.o.Stage == StageWhole {
+		eng.Part = p.o.Part
+	}
 	eng.Observe = st.observe
 	eng.Designated = p.o.Designated
 	eng.Forget = st.forget
@@ -611,10 +658,90 @@ func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
 			p.incomplete = true
 		}
 	}
+	if publish != nil && !p.incomplete {
+		// A sequencer's items reach the vessel workers before the run
+		// is done: a run stopped between the two is read again and
+		// sends the same items, which the workers take once.
+		if err := publish(ctx); err != nil {
+			return 0, fmt.Errorf("ingest: the sequencer's items: %w", err)
+		}
+	}
 	if err := p.commit(true); err != nil {
 		return 0, err
 	}
 	return 0, nil
+}
+
+// doVessels is a vessel worker's pass (StageVessels): the inputs' items
+// through detect.VesselWorker, its events, positions and identities
+// stored as a whole run's are.
+func (p *pass) doVessels(ctx context.Context, inputs []Input) error {
+	cfg := p.o.Detect
+	st := newStage(p)
+	defer st.finish()
+	newWorker := func() *detect.VesselWorker {
+		w := detect.NewVesselWorker(cfg, p.o.Land, p.o.Ports, p.o.Zones, p.o.Part, st.event)
+		w.Observe, w.Forget, w.Designated = st.observe, st.forget, p.o.Designated
+		return w
+	}
+	w := newWorker()
+	if p.continues {
+		state := p.initial
+		p.initial = nil
+		if state == nil {
+			var err error
+			if state, err = loadState(ctx, p.st, p.o.stateKey()); err != nil {
+				return err
+			}
+		}
+		if err := w.Restore(state); err != nil {
+			fmt.Fprintf(p.o.Log, "note: the vessel worker's stored state cannot continue here (%v); starting afresh\n", err)
+			w = newWorker()
+		} else {
+			p.restored = true
+		}
+	}
+	ordered := append([]Input(nil), inputs...)
+	sort.SliceStable(ordered, func(i, j int) bool { return ordered[i].ID < ordered[j].ID })
+	for _, in := range ordered {
+		if in.Items == nil {
+			p.failed = append(p.failed, inputError(in.Name, errors.New("not a vessel worker's input of items")))
+			continue
+		}
+		err := in.Items(ctx, func(it *detect.Item) {
+			if it.Kind == detect.ItemFix && it.For(p.o.Part) {
+				p.read++
+			}
+			w.Apply(it)
+		})
+		if st.failed.Load() {
+			st.finish()
+			return p.err
+		}
+		if ctx.Err() != nil {
+			st.finish()
+			return fmt.Errorf("ingest interrupted after %d committed batches (rerun the same command to resume): %w", p.run.Batches, ctx.Err())
+		}
+		if err != nil {
+			p.failed = append(p.failed, inputError(in.Name, err))
+			p.incomplete = true
+		}
+	}
+	if r := w.Rejected(); r > 0 {
+		fmt.Fprintf(p.o.Log, "note: the vessel worker rejected %d items (not in the sequencer's order)\n", r)
+	}
+	if p.o.Flush {
+		// The sequencer's flush came as items (every segment closed,
+		// then ItemFlush): the stream ends here, as a whole run's flush.
+		p.state = &store.StateBlob{Key: p.o.stateKey()}
+	} else {
+		p.state = &store.StateBlob{Key: p.o.stateKey(), Data: w.Checkpoint()}
+	}
+	st.finish()
+	if p.err != nil {
+		return p.err
+	}
+	return p.commit(true)
 }
 
 // inputError names the input in its error once (readers' errors often

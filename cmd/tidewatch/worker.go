@@ -21,6 +21,7 @@ import (
 	"github.com/tidewatch/tidewatch/ingest"
 	"github.com/tidewatch/tidewatch/internal/app"
 	"github.com/tidewatch/tidewatch/internal/pipeline"
+	"github.com/tidewatch/tidewatch/store"
 	"github.com/tidewatch/tidewatch/store/postgres"
 )
 
@@ -87,7 +88,7 @@ func runWorker(e *env, args []string) error {
 	var sf storeFlags
 	var nf natsFlags
 	var config, zonesFile string
-	fs := newFlagSet(e, "worker", "tidewatch worker --nats URL|embedded [--store FILE|postgres://...] [--partitions N] [--partition I]", `
+	fs := newFlagSet(e, "worker", "tidewatch worker --nats URL|embedded [--store FILE|postgres://...] [--stage whole|sequencer|vessels] [--partitions N] [--partition I]", `
 Runs AIS pipeline workers (docs/scale.md): each reads the whole stream of raw
 AIS from NATS JetStream and ingests its partition's share into the store:
 the events it owns (vessels by MMSI, encounters by the pair of ships,
@@ -101,11 +102,30 @@ PostgreSQL store; --partition -1 (the default) runs all N in this process.
 
 Publish AIS with 'tidewatch publish' or 'tidewatch serve --nats URL'
 (uploads). A flush mark on the stream (publish --flush) closes everything
-still open, as the end of a 'tidewatch detect' input does.`)
+still open, as the end of a 'tidewatch detect' input does.
+
+--stage splits the detectors instead (docs/scale.md, "Splitting the
+work"); the default, whole, is the above. --stage sequencer runs the one
+sequencer: it reads the whole stream, puts every fix through the reorder
+buffer and the tracker, stores the events that need every vessel
+(encounters, gaps, one IMO on two MMSIs, hand-overs) and publishes, for
+each of the --partitions N vessel partitions, the items its vessel
+workers need to the item stream (--item-stream; each run's before the run
+is stored). --stage vessels runs vessel workers (--partition I, or -1 for
+all N in this process, --partitions the sequencer's N): each applies its
+partition's items and stores its vessels' events, positions and identity
+history. One sequencer and the N vessel workers together store what one
+whole-engine worker stores; each stage stopped at any moment and started
+again resumes where the store says, losing and doubling nothing. The
+item stream keeps what --stream-max-bytes and --stream-max-age set (as
+for the AIS stream: items removed before their vessel worker stored them
+stop it with an error).`)
 	sf.register(fs, true)
 	nf.register(fs)
 	n := fs.Int("partitions", 1, "how many partitions the stream's work is split into (the same on every worker)")
-	idx := fs.Int("partition", -1, "this worker's partition (0..partitions-1); -1: all of them, in this process")
+	idx := fs.Int("partition", -1, "this worker's partition (0..partitions-1); -1: all of them, in this process (not with --stage sequencer)")
+	stage := fs.String("stage", "whole", "whole: each partition runs every detector on the whole stream; sequencer: the one sequencer of a split, for --partitions vessel partitions; vessels: a split's vessel workers")
+	itemStream := fs.String("item-stream", pipeline.DefaultItemStream, "with --stage sequencer or vessels: the JetStream stream of the sequencer's items")
 	fs.StringVar(&config, "thresholds", "", "JSON file of detector thresholds")
 	fs.StringVar(&zonesFile, "zones", "", "GeoJSON file of extra zones")
 	lateness := fs.Duration("lateness", 0, "reorder window (default 2h)")
@@ -127,6 +147,15 @@ still open, as the end of a 'tidewatch detect' input does.`)
 	if *n < 1 || *idx < -1 || *idx >= *n {
 		return usagef("--partition must be -1 or 0..%d", *n-1)
 	}
+	switch *stage {
+	case "whole", "vessels":
+	case "sequencer":
+		if *idx != -1 {
+			return usagef("--stage sequencer reads the whole stream: give --partitions N (the vessel partitions it feeds), not --partition")
+		}
+	default:
+		return usagef("--stage %q: give whole, sequencer or vessels", *stage)
+	}
 	cfg, err := detectorConfig(config, *lateness)
 	if err != nil {
 		return err
@@ -138,7 +167,11 @@ still open, as the end of a 'tidewatch detect' input does.`)
 	if postgres.IsURL(sf.path) {
 		// Each partition holds a connection for its lock: room for them
 		// and for their commits.
-		sf.path = withPoolSize(sf.path, 2*len(partsOf(*idx, *n))+4)
+		workers := len(partsOf(*idx, *n))
+		if *stage == "sequencer" {
+			workers = 1
+		}
+		sf.path = withPoolSize(sf.path, 2*workers+4)
 	}
 	s, st, err := sf.service(app.Config{Detect: &cfg})
 	if err != nil {
@@ -159,13 +192,39 @@ still open, as the end of a 'tidewatch detect' input does.`)
 		return err
 	}
 	defer closeNATS()
+	if *stage != "whole" {
+		// The item stream keeps what the AIS stream's limits say.
+		if _, err := pipeline.EnsureItemStream(ctx, js, *itemStream, pipeline.Limits{MaxBytes: nf.maxBytes, MaxAge: nf.maxAge}); err != nil {
+			return err
+		}
+	}
 	opts := ingest.Options{Detect: cfg, Land: g.Land, Ports: g.Ports, Zones: append(append([]*geo.Zone(nil), g.Zones...), zones...),
 		BatchFixes: *batch, Log: e.stderr}
 	parts := partsOf(*idx, *n)
+	if *stage == "sequencer" {
+		parts = []int{0}
+	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(parts))
 	for k, i := range parts {
 		pctx, pcancel := context.WithCancel(ctx)
+		if *stage != "whole" {
+			w := splitWorker(e, *stage, js, nf.stream, *itemStream, i, *n, st, opts, *idle, *runBytes, *runEvery, *standby, s.Designated,
+				func(r pipeline.RunInfo) {
+					if r.Flush && *untilFlush {
+						pcancel()
+					}
+				})
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer pcancel()
+				if errs[k] = w(pctx); errs[k] != nil {
+					cancel()
+				}
+			}()
+			continue
+		}
 		w := &pipeline.Worker{JS: js, Stream: nf.stream, Part: detect.Partition{Index: i, Count: *n}, Store: st, Options: opts,
 			RunBytes: *runBytes, Idle: *idle, RunEvery: *runEvery, Standby: *standby, Log: e.stderr, Designated: s.Designated,
 			OnRun: func(r pipeline.RunInfo) {
@@ -184,9 +243,41 @@ still open, as the end of a 'tidewatch detect' input does.`)
 			}
 		}()
 	}
-	fmt.Fprintf(e.stderr, "worker: partitions %v of %d, stream %s, store %s\n", parts, *n, nf.stream, sf.shown())
+	switch *stage {
+	case "sequencer":
+		fmt.Fprintf(e.stderr, "worker: the sequencer for %d vessel partitions, stream %s, items to %s, store %s\n", *n, nf.stream, *itemStream, sf.shown())
+	case "vessels":
+		fmt.Fprintf(e.stderr, "worker: vessel partitions %v of %d, items from %s, store %s\n", parts, *n, *itemStream, sf.shown())
+	default:
+		fmt.Fprintf(e.stderr, "worker: partitions %v of %d, stream %s, store %s\n", parts, *n, nf.stream, sf.shown())
+	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// splitWorker is the run of a split's stage: the sequencer (for n vessel
+// partitions) or vessel worker i of n.
+func splitWorker(e *env, stage string, js jetstream.JetStream, stream, itemStream string, i, n int, st store.IngestStore, opts ingest.Options,
+	idle time.Duration, runBytes int, runEvery time.Duration, standby bool,
+	designated func(context.Context) (func(imo, mmsi uint32) (string, string, bool), error), onRun func(pipeline.RunInfo)) func(context.Context) error {
+	if stage == "sequencer" {
+		w := &pipeline.Worker{JS: js, Stream: stream, ItemStream: itemStream, Vessels: n, Part: detect.Partition{Index: 0, Count: 1}, Store: st,
+			Options: opts, RunBytes: runBytes, Idle: idle, RunEvery: runEvery, Standby: standby, Log: e.stderr, Designated: designated,
+			OnRun: func(r pipeline.RunInfo) {
+				fmt.Fprintf(e.stderr, "sequencer: stored messages %d-%d: %d events, items published for %d vessel partitions%s\n", r.From, r.To,
+					r.Result.Run.Events, n, map[bool]string{true: " (flushed)"}[r.Flush])
+				onRun(r)
+			}}
+		return w.Run
+	}
+	w := &pipeline.VesselWorker{JS: js, Stream: stream, ItemStream: itemStream, Part: detect.Partition{Index: i, Count: n}, Store: st,
+		Options: opts, Idle: idle, Standby: standby, Log: e.stderr, Designated: designated,
+		OnRun: func(r pipeline.RunInfo) {
+			fmt.Fprintf(e.stderr, "vessel partition %d/%d: stored the sequencer's run %d-%d: %d fixes, %d points kept, %d events%s\n", i, n, r.From, r.To,
+				r.Result.Run.Fixes, r.Result.Run.Kept, r.Result.Run.Events, map[bool]string{true: " (flushed)"}[r.Flush])
+			onRun(r)
+		}}
+	return w.Run
 }
 
 func runPublish(e *env, args []string) error {

@@ -62,3 +62,62 @@ func TestWorkerCLI(t *testing.T) {
 		t.Errorf("the workers stored %d events, detect wrote %d; they differ", len(g), len(w))
 	}
 }
+
+// TestWorkerSplitCLI: the same set read by the split: `worker --stage
+// sequencer --partitions 2` to the flush mark, then `worker --stage
+// vessels --partitions 2` (both partitions in one process) to it: the
+// store holds detect's events, sorted, byte for byte.
+func TestWorkerSplitCLI(t *testing.T) {
+	sc := sim.DefaultScenario
+	sc.Background, sc.Duration = 30, 30*time.Hour
+	file := writeScenario(t, sc)
+	dir := t.TempDir()
+	listen := ""
+	for p := 18330; p < 18400 && listen == ""; p++ {
+		if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p)); err == nil {
+			l.Close()
+			listen = l.Addr().String()
+		}
+	}
+	nats := []string{"--nats", "embedded", "--nats-dir", filepath.Join(dir, "js"), "--nats-listen", listen}
+	code, out, errs := tw(t, append(append([]string{"publish"}, nats...), "--block-bytes", "16384", "--flush", file)...)
+	if code != 0 || !strings.Contains(out, "published the flush mark") {
+		t.Fatalf("publish exit %d: %s %s", code, out, errs)
+	}
+	st := filepath.Join(dir, "tw.db")
+	common := []string{"--store", st, "--create", "--partitions", "2", "--run-bytes", "262144", "--idle", "200ms", "--until-flush"}
+	code, _, errs = tw(t, append(append(append([]string{"worker"}, nats...), common...), "--stage", "sequencer", "--partition", "1")...)
+	if code != 2 || !strings.Contains(errs, "not --partition") {
+		t.Errorf("a sequencer given --partition: exit %d: %s", code, errs)
+	}
+	code, _, errs = tw(t, append(append(append([]string{"worker"}, nats...), common...), "--stage", "sequencer")...)
+	if code != 0 || strings.Count(errs, "(flushed)") != 1 || !strings.Contains(errs, "the sequencer for 2 vessel partitions") {
+		t.Fatalf("sequencer exit %d: %s", code, errs)
+	}
+	code, _, errs = tw(t, append(append(append([]string{"worker"}, nats...), common...), "--stage", "vessels")...)
+	if code != 0 || strings.Count(errs, "(flushed)") != 2 || !strings.Contains(errs, "vessel partitions [0 1] of 2") {
+		t.Fatalf("vessel workers exit %d: %s", code, errs)
+	}
+	evFile := filepath.Join(dir, "detect.jsonl")
+	if code, _, errs := tw(t, "detect", "--lateness", "2h", "--sanctions", "--embedded", "--out", evFile, file); code != 0 {
+		t.Fatalf("detect exit %d: %s", code, errs)
+	}
+	code, got, errs := tw(t, "events", "--store", st, "--json", "--limit", "10000")
+	if code != 0 {
+		t.Fatalf("events exit %d: %s", code, errs)
+	}
+	b, err := os.ReadFile(evFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := func(s string) []string {
+		l := strings.Split(strings.TrimSpace(s), "\n")
+		sort.Strings(l)
+		return l
+	}
+	g, w := lines(got), lines(string(b))
+	if len(w) < 10 || strings.Join(g, "\n") != strings.Join(w, "\n") {
+		t.Errorf("the split stored %d events, detect wrote %d; they differ", len(g), len(w))
+	}
+	t.Logf("%d events", len(g))
+}

@@ -59,6 +59,10 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, name string, lim 
 	if name == "" {
 		name = DefaultStream
 	}
+	return ensureStream(ctx, js, name, Subjects, lim)
+}
+
+func ensureStream(ctx context.Context, js jetstream.JetStream, name, subjects string, lim Limits) (jetstream.Stream, error) {
 	s, err := js.Stream(ctx, name)
 	switch {
 	case err == nil:
@@ -75,7 +79,7 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, name string, lim 
 	}
 	cfg := jetstream.StreamConfig{
 		Name:       name,
-		Subjects:   []string{Subjects},
+		Subjects:   []string{subjects},
 		Storage:    jetstream.FileStorage,
 		Retention:  jetstream.LimitsPolicy,
 		MaxBytes:   -1,

@@ -65,6 +65,15 @@ type Worker struct {
 	// of the lists in force when it starts (ingest.Options.Designated), so
 	// a list update reaches a running worker at its next run.
 	Designated func(ctx context.Context) (func(imo, mmsi uint32) (string, string, bool), error)
+	// Vessels, when set, makes the worker the sequencer of a split
+	// (docs/scale.md, "Splitting the work"): it reads the whole stream
+	// (Part must be the whole, 0 of 1) through the sequencer stage
+	// (ingest.StageSequencer), stores that stage's events and checkpoint,
+	// and publishes its items to ItemStream for Vessels vessel workers
+	// (VesselWorker, partitions 0..Vessels-1), each run's before the run
+	// is done.
+	Vessels    int
+	ItemStream string // default DefaultItemStream
 }
 
 // RunInfo says what one worker run did.
@@ -83,6 +92,19 @@ func ConsumerName(stream string, p detect.Partition) string {
 // StateKey is the key of the partition's detector state in the store.
 func StateKey(stream string, p detect.Partition) string {
 	return fmt.Sprintf("nats/%s/%d-of-%d", stream, p.Index, max(p.Count, 1))
+}
+
+// SequencerKey is the key of the sequencer's detector state in the store
+// (a sequencer for vessels vessel partitions).
+func SequencerKey(stream string, vessels int) string {
+	return fmt.Sprintf("nats/%s/sequencer-for-%d", stream, vessels)
+}
+
+func (w *Worker) stateKey() string {
+	if w.Vessels > 0 {
+		return SequencerKey(w.stream(), w.Vessels)
+	}
+	return StateKey(w.stream(), w.Part)
 }
 
 func (w *Worker) stream() string {
@@ -112,9 +134,28 @@ func (w *Worker) Run(ctx context.Context) error {
 	if w.Part.Index < 0 || w.Part.Index >= w.Part.Count {
 		return fmt.Errorf("pipeline: partition %d of %d", w.Part.Index, w.Part.Count)
 	}
-	key := StateKey(w.stream(), w.Part)
+	if w.Vessels < 0 || w.Vessels > 0 && w.Part.Count != 1 {
+		return fmt.Errorf("pipeline: a sequencer reads the whole stream (partition %d of %d, for %d vessel partitions)", w.Part.Index, w.Part.Count, w.Vessels)
+	}
+	if w.Vessels > 0 {
+		if _, err := EnsureItemStream(ctx, w.JS, w.itemStream(), Limits{}); err != nil {
+			return err
+		}
+	}
+	key := w.stateKey()
 	for {
 		err := w.runHeld(ctx, key)
+		if errors.Is(err, errPublishItems) && ctx.Err() == nil {
+			// NATS away while the sequencer published a run's items: the
+			// run is not done; wait, and resume it from what is stored.
+			w.logf("%v (starting again from what is stored)", err)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(w.Idle):
+			}
+			continue
+		}
 		if !w.Standby || !errors.Is(err, store.ErrLeaseLost) {
 			return err
 		}
@@ -339,6 +380,9 @@ func (w *Worker) cut(queue []jetstream.Msg, quiet bool) (n int, flush bool) {
 // again at once rather than after the ack wait.
 func (w *Worker) consumer(ctx context.Context, from uint64) (jetstream.Consumer, error) {
 	name := ConsumerName(w.stream(), w.Part)
+	if w.Vessels > 0 {
+		name = fmt.Sprintf("tidewatch-%s-sequencer-for-%d", w.stream(), w.Vessels)
+	}
 	if err := w.JS.DeleteConsumer(ctx, w.stream(), name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		return nil, fmt.Errorf("pipeline: consumer %s: %w", name, err)
 	}
@@ -374,13 +418,19 @@ func (w *Worker) inputName(from, to uint64) string {
 // inputID names a run by the partition and its first sequence, so that a
 // restart finds it whatever range it will turn out to have.
 func (w *Worker) inputID(from uint64) string {
+	if w.Vessels > 0 {
+		return fmt.Sprintf("nats:%s:sequencer-for-%d:%d", w.stream(), w.Vessels, from)
+	}
 	return fmt.Sprintf("nats:%s:%d-of-%d:%d", w.stream(), w.Part.Index, w.Part.Count, from)
 }
 
 func (w *Worker) options(flush bool) ingest.Options {
 	o := w.Options
-	o.StateKey = StateKey(w.stream(), w.Part)
+	o.StateKey = w.stateKey()
 	o.Part = w.Part
+	if w.Vessels > 0 {
+		o.Stage = ingest.StageSequencer
+	}
 	o.Flush = flush
 	o.Detach = false
 	return o
@@ -497,6 +547,9 @@ func (w *Worker) ingest(ctx context.Context, lease store.Lease, from, to uint64,
 		}
 		o.Designated = d
 	}
+	if w.Vessels > 0 {
+		o.Items = w.items(from, to, flush)
+	}
 	res, err := ingest.Run(ctx, fenced{w.Store, lease, w.Part}, []ingest.Input{w.input(from, to, data)}, o)
 	info := RunInfo{From: from, To: to, Flush: flush, Resumed: resumed || res.Resumed, Result: res}
 	if err != nil {
@@ -519,7 +572,7 @@ func (w *Worker) ingest(ctx context.Context, lease store.Lease, from, to uint64,
 // an earlier worker began and did not complete.
 func (w *Worker) catchUp(ctx context.Context, s jetstream.Stream, lease store.Lease) (uint64, error) {
 	var done uint64
-	key := StateKey(w.stream(), w.Part)
+	key := w.stateKey()
 	if b, err := w.Store.DetectorState(ctx, key+"/seq"); err == nil {
 		done, _ = strconv.ParseUint(string(b), 10, 64)
 	} else if !errors.Is(err, store.ErrNotFound) {
