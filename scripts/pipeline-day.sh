@@ -36,7 +36,7 @@ for N in 1 2; do
 	rm -rf "$WORK/js$N"
 	"$WORK/nats-server" -js -sd "$WORK/js$N" -a 127.0.0.1 -p "$PORT" >"$WORK/nats$N.log" 2>&1 &
 	NATS=$!
-	trap 'kill $NATS 2>/dev/null || true' EXIT
+	trap 'kill $NATS 2>/dev/null || true; stop_test_postgres' EXIT # replaces start_test_postgres's trap, so stop it here too
 	sleep 1
 	echo "== publish ($N worker run)"
 	T "$TW" publish --nats "nats://127.0.0.1:$PORT" --flush "$DAY"
