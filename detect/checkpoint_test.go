@@ -70,24 +70,19 @@ func TestCheckpointContinuity(t *testing.T) {
 	land, _ := geo.LoadLand()
 	ports, _ := geo.LoadPorts()
 	zones, _ := geo.BuiltinZones()
-	sc := sim.DefaultScenario
-	sc.Duration, sc.Background = 72*time.Hour, 30
-	var nmea bytes.Buffer
-	if err := sim.Run(sc, &nmea, nil); err != nil {
-		t.Fatal(err)
-	}
+	nmea, sc := simNMEA(t, func(sc *sim.Scenario) { sc.Duration, sc.Background = 72*time.Hour, 30 })
 	h := func(x float64) time.Time { return sc.Start.Add(time.Duration(x * float64(time.Hour))) }
 	// The STS meeting runs about 07:06-12:06 on day 1, the dark period
 	// 04:00-18:00 on day 1, the STS tanker's dark period from about 06:10
 	// to 20:10 on day 2.
-	parts := cutAt(nmea.Bytes(), h(9), h(14), h(36.5), h(50.25))
+	parts := cutAt(nmea, h(9), h(14), h(36.5), h(50.25))
 	if len(parts) != 5 {
 		t.Fatalf("%d parts", len(parts))
 	}
 	for _, lateness := range []float64{10, 120} {
 		cfg := detect.DefaultConfig
 		cfg.ReorderLatenessMinutes = lateness
-		checkContinuity(t, cfg, land, ports, zones, nmea.Bytes(), parts)
+		checkContinuity(t, cfg, land, ports, zones, nmea, parts)
 	}
 }
 

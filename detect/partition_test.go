@@ -21,13 +21,10 @@ import (
 // changes, a DPRK port call) among 200 background ships over 50 hours.
 func splitScenario(t testing.TB) []byte {
 	t.Helper()
-	sc := sim.DefaultScenario
-	sc.Background, sc.Duration, sc.Interval, sc.Seed = 200, 50*time.Hour, 3*time.Minute, 7
-	var nmea bytes.Buffer
-	if err := sim.Run(sc, &nmea, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	return nmea.Bytes()
+	nmea, _ := simNMEA(t, func(sc *sim.Scenario) {
+		sc.Background, sc.Duration, sc.Interval, sc.Seed = 200, 50*time.Hour, 3*time.Minute, 7
+	})
+	return nmea
 }
 
 // runPart feeds the whole input to an engine of one partition and flushes.
@@ -164,13 +161,8 @@ func (c cpuClock) report(b *testing.B) {
 // shareBenchNMEA is 2,000 ships for 12 hours at 60-second reports.
 func shareBenchNMEA(b *testing.B) []byte {
 	b.Helper()
-	sc := sim.DefaultScenario
-	sc.Background, sc.Duration, sc.Interval = 2000, 12*time.Hour, time.Minute
-	var nmea bytes.Buffer
-	if err := sim.Run(sc, &nmea, io.Discard); err != nil {
-		b.Fatal(err)
-	}
-	return nmea.Bytes()
+	nmea, _ := simNMEA(b, func(sc *sim.Scenario) { sc.Background, sc.Duration, sc.Interval = 2000, 12*time.Hour, time.Minute })
+	return nmea
 }
 
 // BenchmarkStages times the two stages apart over BenchmarkPartitionShare's

@@ -395,13 +395,8 @@ func TestSequencerWorkersSameEvents(t *testing.T) {
 	if testing.Short() {
 		return
 	}
-	sc := sim.DefaultScenario
-	sc.Background, sc.Duration, sc.Interval = 2000, 12*time.Hour, time.Minute
-	var big bytes.Buffer
-	if err := sim.Run(sc, &big, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	checkSplit(t, "2,000 ships", detect.DefaultConfig, g, nmeaInputs(big.Bytes()), true)
+	big, _ := simNMEA(t, func(sc *sim.Scenario) { sc.Background, sc.Duration, sc.Interval = 2000, 12*time.Hour, time.Minute })
+	checkSplit(t, "2,000 ships", detect.DefaultConfig, g, nmeaInputs(big), true)
 }
 
 // TestSequencerWorkersRealAIS: the same on every AIS file of
@@ -438,15 +433,10 @@ func TestSequencerWorkersRealAIS(t *testing.T) {
 // fixes Observe saw.
 func TestSequencerWorkersCheckpoint(t *testing.T) {
 	g := loadGeography()
-	sc := sim.DefaultScenario
-	sc.Duration, sc.Background = 72*time.Hour, 30
-	var nmea bytes.Buffer
-	if err := sim.Run(sc, &nmea, nil); err != nil {
-		t.Fatal(err)
-	}
+	nmea, sc := simNMEA(t, func(sc *sim.Scenario) { sc.Duration, sc.Background = 72*time.Hour, 30 })
 	h := func(x float64) time.Time { return sc.Start.Add(time.Duration(x * float64(time.Hour))) }
-	parts := cutAt(nmea.Bytes(), h(9), h(32), h(47.5), h(60.25))
-	want, obs, _ := engineRun(t, detect.DefaultConfig, g, nmeaInputs(nmea.Bytes()))
+	parts := cutAt(nmea, h(9), h(32), h(47.5), h(60.25))
+	want, obs, _ := engineRun(t, detect.DefaultConfig, g, nmeaInputs(nmea))
 	for _, n := range []int{1, 2, 4} {
 		s := newSplit(t, detect.DefaultConfig, g, n, n > 1)
 		for i, p := range parts {

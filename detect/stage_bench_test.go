@@ -17,13 +17,8 @@ import (
 // does not all sit in cache, as on the 10,000-ship day.
 func stageBenchNMEA(b *testing.B) []byte {
 	b.Helper()
-	sc := sim.DefaultScenario
-	sc.Background, sc.Duration = 3000, 2*time.Hour
-	var nmea bytes.Buffer
-	if err := sim.Run(sc, &nmea, nil); err != nil {
-		b.Fatal(err)
-	}
-	return nmea.Bytes()
+	nmea, _ := simNMEA(b, func(sc *sim.Scenario) { sc.Background, sc.Duration = 3000, 2*time.Hour })
+	return nmea
 }
 
 // BenchmarkEndToEnd: read, decode, reorder (10-minute window) and every
