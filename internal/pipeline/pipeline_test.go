@@ -236,6 +236,22 @@ type running struct {
 	flushed chan struct{}
 	runs    []pipeline.RunInfo
 	mu      sync.Mutex
+	once    sync.Once
+}
+
+func newRunning(cancel context.CancelFunc) *running {
+	return &running{cancel: cancel, done: make(chan error, 1), flushed: make(chan struct{})}
+}
+
+// onRun records a run the worker stored, and closes flushed at the run
+// ending at the flush mark.
+func (r *running) onRun(ri pipeline.RunInfo) {
+	r.mu.Lock()
+	r.runs = append(r.runs, ri)
+	r.mu.Unlock()
+	if ri.Flush {
+		r.once.Do(func() { close(r.flushed) })
+	}
 }
 
 func (c *cluster) worker(i int, opts ingest.Options, configure ...func(*pipeline.Worker)) *running {
@@ -245,18 +261,9 @@ func (c *cluster) worker(i int, opts ingest.Options, configure ...func(*pipeline
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{cancel: cancel, done: make(chan error, 1), flushed: make(chan struct{})}
-	var once sync.Once
+	r := newRunning(cancel)
 	w := &pipeline.Worker{JS: js, Part: detect.Partition{Index: i, Count: c.n}, Store: c.st, Options: opts,
-		RunBytes: c.runMax, Idle: 200 * time.Millisecond, Log: testLog{t},
-		OnRun: func(ri pipeline.RunInfo) {
-			r.mu.Lock()
-			r.runs = append(r.runs, ri)
-			r.mu.Unlock()
-			if ri.Flush {
-				once.Do(func() { close(r.flushed) })
-			}
-		}}
+		RunBytes: c.runMax, Idle: 200 * time.Millisecond, Log: testLog{t}, OnRun: r.onRun}
 	for _, f := range configure {
 		f(w)
 	}

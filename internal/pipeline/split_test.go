@@ -21,32 +21,8 @@ import (
 // ctx ends; flushed is closed when it has stored the run ending at the
 // flush mark.
 func (c *cluster) sequencer(opts ingest.Options, configure ...func(*pipeline.Worker)) *running {
-	t := c.t
-	nc, js, err := pipeline.Connect(c.srv.URL(), "test-sequencer")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{cancel: cancel, done: make(chan error, 1), flushed: make(chan struct{})}
-	var once sync.Once
-	w := &pipeline.Worker{JS: js, Part: detect.Partition{Index: 0, Count: 1}, Vessels: c.n, Store: c.st, Options: opts,
-		RunBytes: c.runMax, Idle: 200 * time.Millisecond, Log: testLog{t},
-		OnRun: func(ri pipeline.RunInfo) {
-			r.mu.Lock()
-			r.runs = append(r.runs, ri)
-			r.mu.Unlock()
-			if ri.Flush {
-				once.Do(func() { close(r.flushed) })
-			}
-		}}
-	for _, f := range configure {
-		f(w)
-	}
-	go func() {
-		r.done <- w.Run(ctx)
-		nc.Close()
-	}()
-	return r
+	seq := func(w *pipeline.Worker) { w.Part, w.Vessels = detect.Partition{Index: 0, Count: 1}, c.n }
+	return c.worker(0, opts, append([]func(*pipeline.Worker){seq}, configure...)...)
 }
 
 // vessels runs vessel partition i of c.n until ctx ends.
@@ -57,18 +33,9 @@ func (c *cluster) vessels(i int, opts ingest.Options) *running {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{cancel: cancel, done: make(chan error, 1), flushed: make(chan struct{})}
-	var once sync.Once
+	r := newRunning(cancel)
 	w := &pipeline.VesselWorker{JS: js, Part: detect.Partition{Index: i, Count: c.n}, Store: c.st, Options: opts,
-		Idle: 200 * time.Millisecond, Log: testLog{t},
-		OnRun: func(ri pipeline.RunInfo) {
-			r.mu.Lock()
-			r.runs = append(r.runs, ri)
-			r.mu.Unlock()
-			if ri.Flush {
-				once.Do(func() { close(r.flushed) })
-			}
-		}}
+		Idle: 200 * time.Millisecond, Log: testLog{t}, OnRun: r.onRun}
 	go func() {
 		r.done <- w.Run(ctx)
 		nc.Close()
