@@ -255,6 +255,16 @@ func (l *tenantLog) lockFile(exclusive bool) error {
 		l.unlockFile()
 		return err
 	}
+	// A process killed between writing records and their anchor leaves
+	// the anchor behind while others go on: under the exclusive lock no
+	// writer is half-way, so the anchor is caught up before the next
+	// append counts from it.
+	if exclusive && l.lock != nil {
+		if err := l.catchUp(); err != nil {
+			l.unlockFile()
+			return err
+		}
+	}
 	return nil
 }
 
@@ -311,7 +321,13 @@ func (l *tenantLog) refresh(exclusive bool) error {
 		// The log was removed while this process held it open (a prune
 		// or a move replaces it by a rename, never leaving the path
 		// empty): its records are still in the file held open. Put them
-		// back at the path, then go on with them.
+		// back at the path, then go on with them; but only when they are
+		// the latest log (the anchor names its last record): a process
+		// holding a log another replaced since (a prune) would put back
+		// the old one without the records appended after.
+		if err := l.heldIsLatest(held.Size()); err != nil {
+			return fmt.Errorf("audit log of %s was removed (%s) and the copy this process holds is not put back: %w; restore the log from a backup", l.tenant, l.stem+".log", err)
+		}
 		if err := l.restoreRemoved(l.f, l.stem+".log"); err != nil {
 			return fmt.Errorf("audit log of %s was removed (%s) and could not be put back: %w", l.tenant, l.stem+".log", err)
 		}
@@ -322,6 +338,22 @@ func (l *tenantLog) refresh(exclusive bool) error {
 			if err := l.restoreRemoved(l.anc, l.stem+".anchor"); err != nil {
 				return fmt.Errorf("audit anchor of %s was removed (%s) and could not be put back: %w", l.tenant, l.stem+".anchor", err)
 			}
+		}
+		// The anchor at the path is the one to write (after a put-back,
+		// or another process's): not the removed file still held.
+		ai, e1 := l.anc.Stat()
+		pi, e2 := os.Stat(l.stem + ".anchor")
+		if e1 == nil && e2 == nil && !os.SameFile(ai, pi) {
+			flag := os.O_RDONLY
+			if l.lock != nil {
+				flag = os.O_RDWR
+			}
+			na, err := os.OpenFile(l.stem+".anchor", flag, 0o600)
+			if err != nil {
+				return fmt.Errorf("audit anchor of %s: %w", l.tenant, err)
+			}
+			l.anc.Close()
+			l.anc = na
 		}
 	}
 	if err != nil {
@@ -406,6 +438,45 @@ func (l *tenantLog) refresh(exclusive bool) error {
 }
 
 var errTorn = errors.New("record cut short")
+
+// heldIsLatest says whether the log file held open (of size bytes) ends
+// with the record the tenant's anchor names (the anchor at its path, or
+// the one held when that was removed too).
+func (l *tenantLog) heldIsLatest(size int64) error {
+	b, err := os.ReadFile(l.stem + ".anchor")
+	if errors.Is(err, os.ErrNotExist) && l.anc != nil {
+		buf := make([]byte, anchorSize)
+		n, rerr := l.anc.ReadAt(buf, 0)
+		if rerr != nil && rerr != io.EOF {
+			return rerr
+		}
+		b, err = buf[:n], nil
+	}
+	if err != nil {
+		return err
+	}
+	anc, err := parseAnchor(l.tenant, b)
+	if err != nil {
+		return err
+	}
+	r := bufio.NewReaderSize(io.NewSectionReader(l.f, 0, size), 64<<10)
+	var last store.AuditRecord
+	var buf []byte
+	for {
+		rec, _, err := readAuditRecord(r, &buf)
+		if err == io.EOF || errors.Is(err, errTorn) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		last = rec
+	}
+	if anc.Seq != last.Seq || anc.Hash != last.Hash {
+		return fmt.Errorf("it ends at record %d where the anchor names record %d", last.Seq, anc.Seq)
+	}
+	return nil
+}
 
 // restoreRemoved writes a file of the log held open (the log or its
 // anchor) whose path was removed to a new file linked at the path (if
@@ -782,6 +853,19 @@ func (a *auditFiles) appendRecords(rs []store.AuditRecord) error {
 		if err != nil {
 			return fail(err)
 		}
+		if l.end == 0 {
+			// A log's first records: an anchor of nothing first, so that
+			// a crash between the records and their anchor leaves an
+			// anchor behind them (caught up), never none (which only a
+			// removal leaves, and verify reports).
+			if empty, err := l.anchorEmpty(); err != nil {
+				return fail(err)
+			} else if empty {
+				if err := l.writeAnchor(anc); err != nil {
+					return fail(err)
+				}
+			}
+		}
 		done = append(done, undo{l, l.end, anc})
 		b := l.buf[:0]
 		for _, r := range by[t] {
@@ -790,6 +874,9 @@ func (a *auditFiles) appendRecords(rs []store.AuditRecord) error {
 		l.buf = b
 		if _, err := l.f.WriteAt(b, l.end); err != nil {
 			return fail(fmt.Errorf("append audit records of %s: %w", t, err))
+		}
+		if crashBeforeAnchor != nil {
+			crashBeforeAnchor()
 		}
 		last := by[t][len(by[t])-1]
 		anc.Seq, anc.Hash, anc.Records = last.Seq, last.Hash, anc.Records+int64(len(by[t]))
@@ -805,6 +892,10 @@ func (a *auditFiles) appendRecords(rs []store.AuditRecord) error {
 	}
 	return nil
 }
+
+// crashBeforeAnchor, set by tests, runs between an append's records and
+// its anchor (a test panics in it to stand for a process killed there).
+var crashBeforeAnchor func()
 
 // records streams the tenant's records, in order, as far as the log
 // reached when the read began (appends made meanwhile are not seen; a
@@ -1114,13 +1205,16 @@ func (l *tenantLog) catchUp() error {
 	if !linked || after != l.tail.Seq-anc.Seq {
 		return nil // not the log's own records: verify reports them
 	}
-	if anc.Seq == 0 && anc.Records == 0 {
-		// No anchor at all beside records: a crash during the tenant's
-		// first write leaves that, but so does an anchor removed or
-		// emptied, perhaps with records cut from the log's end. The
-		// anchor made from the log says so for good (verify reports it).
+	if empty, err := l.anchorEmpty(); err != nil {
+		return err
+	} else if empty {
+		// No anchor at all beside records (a log's first append writes
+		// an anchor of nothing before its records, so a crash cannot
+		// leave this): the anchor was removed or emptied, perhaps with
+		// records cut from the log's end. The anchor made from the log
+		// says so for good (verify reports it).
 		anc.Remade = time.Now().UTC().Truncate(time.Millisecond)
-		slog.Warn("audit log: no anchor beside a log of records (a crash during the tenant's first write, or the anchor file removed or emptied): made again from the log; verify reports that records cut from its end before now cannot be told",
+		slog.Warn("audit log: no anchor beside a log of records (the anchor file removed or emptied): made again from the log; verify reports that records cut from its end before now cannot be told",
 			"tenant", tenant, "log", l.tail.Seq)
 	} else {
 		slog.Warn("audit log: the anchor was behind the log's last records (a process stopped between writing them and their anchor): moved to them",
@@ -1132,6 +1226,19 @@ func (l *tenantLog) catchUp() error {
 	}
 	l.dirty = true
 	return nil
+}
+
+// anchorEmpty says whether the anchor file holds nothing (made, never
+// written, or emptied).
+func (l *tenantLog) anchorEmpty() (bool, error) {
+	if l.anc == nil {
+		return true, nil
+	}
+	fi, err := l.anc.Stat()
+	if err != nil {
+		return false, err
+	}
+	return fi.Size() == 0, nil
 }
 
 // count is the records every tenant's anchor counts, and the bytes of
