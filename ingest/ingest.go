@@ -138,12 +138,16 @@ type Options struct {
 	Stage Stage
 	// Items, for a sequencer's run, is called at the start of each pass
 	// (a run read again, sorted whole, is a new pass: what an earlier
-	// pass sent is not published). The pass gives send its items in
-	// order, and calls publish once it has read its inputs to their end,
-	// before it commits the batch that completes the run: a run is done
-	// only once its items are published (an error fails the run, not
-	// done, and its next attempt sends the same items again).
-	Items func() (send func(detect.Item), publish func(context.Context) error)
+	// pass sent is not published). detached says the pass reads the
+	// inputs on their own (Result.Detached: from a fresh sequencer, its
+	// items ending with a flush): the vessel workers must apply them on
+	// their own too (Options.Detach), not on their stored state. The
+	// pass gives send its items in order, and calls publish once it has
+	// read its inputs to their end, before it commits the batch that
+	// completes the run: a run is done only once its items are published
+	// (an error fails the run, not done, and its next attempt sends the
+	// same items again).
+	Items func(detached bool) (send func(detect.Item), publish func(context.Context) error)
 }
 
 // Stage is a detection stage (Options.Stage).
@@ -554,7 +558,7 @@ func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
 			return 0, errors.New("ingest: a sequencer's run needs Options.Items")
 		}
 		var send func(detect.Item)
-		send, publish = p.o.Items()
+		send, publish = p.o.Items(p.run.Detached)
 		newEngine = func() *detect.Engine { return detect.NewSequencer(cfg, p.o.Land, p.o.Ports, p.o.Zones, st.event, send) }
 	}
 	eng := newEngine()
@@ -728,13 +732,23 @@ func (p *pass) doVessels(ctx context.Context, inputs []Input) error {
 		}
 	}
 	if r := w.Rejected(); r > 0 {
-		fmt.Fprintf(p.o.Log, "note: the vessel worker rejected %d items (not in the sequencer's order)\n", r)
+		// The items do not follow from the state they were applied to
+		// (detect.VesselWorker.Rejected): the stages disagree, and what
+		// this run would store is not what the whole engine stores. The
+		// run is not done; nor is its checkpoint stored.
+		st.finish()
+		return fmt.Errorf("ingest: the vessel worker rejected %d items (not in the sequencer's order: the sequencer and this vessel partition's state disagree)", r)
 	}
-	if p.o.Flush {
+	switch {
+	case p.run.Detached:
+		// A run the sequencer read on its own, from a fresh state: read
+		// here from a fresh vessel worker too (its items end with the
+		// sequencer's flush), the stored state left as it was.
+	case p.o.Flush:
 		// The sequencer's flush came as items (every segment closed,
 		// then ItemFlush): the stream ends here, as a whole run's flush.
 		p.state = &store.StateBlob{Key: p.o.stateKey()}
-	} else {
+	default:
 		p.state = &store.StateBlob{Key: p.o.stateKey(), Data: w.Checkpoint()}
 	}
 	st.finish()

@@ -26,14 +26,17 @@ import (
 // A sequencer's run reading AIS sequences A to B publishes, per
 // partition, K >= 1 batches numbered (A, 0..K-1) (headers HeaderRun,
 // HeaderBatch, HeaderBatches; HeaderFlush on each batch of a run ending
-// at a flush mark), and waits for their acks before it commits the batch
-// that completes the run. A run resumed after a stop is the same range
-// read from the same state: it publishes the same batches under the same
-// numbers (and message ids: the stream stores a batch published twice
+// at a flush mark; HeaderDetached on each batch of a run it read on its
+// own; HeaderRunAfter, the end of the run it stored before), and waits
+// for their acks before it commits the batch that completes the run. A
+// run resumed after a stop is the same range read from the same state:
+// it publishes the same batches under the same numbers (and message ids: the stream stores a batch published twice
 // within two minutes once). A vessel worker makes one run of each
 // sequencer run's batches, named by A: batches of a run it has stored,
 // and batches it holds already, are skipped, so a batch delivered or
-// published twice is applied once.
+// published twice is applied once. A run that does not start where the
+// last one the worker stored ended (HeaderRunAfter) stops the worker: the
+// runs between are missing (removed by the item stream's limits).
 
 // DefaultItemStream is the item stream's name; its subjects are
 // ItemSubjects.
@@ -52,6 +55,15 @@ const (
 	HeaderRunTo   = "Tidewatch-Run-To"  // and its last (B)
 	HeaderBatch   = "Tidewatch-Batch"   // the batch's index in the run, from 0
 	HeaderBatches = "Tidewatch-Batches" // the run's batches for this partition
+	// HeaderRunAfter is the last AIS sequence the sequencer stored
+	// before the run (the end of its run before; 0 before its first):
+	// the vessel worker's last run must have ended there.
+	HeaderRunAfter = "Tidewatch-Run-After"
+	// HeaderDetached marks the batches of a run the sequencer read on
+	// its own (ingest.Result.Detached: AIS from before its reorder
+	// window), from a fresh sequencer: the vessel workers read it on
+	// their own too, their stored state left as it was.
+	HeaderDetached = "Tidewatch-Detached"
 )
 
 // itemsPerBatch and itemBatchBytes bound one item batch (a NATS message,
@@ -126,19 +138,22 @@ func (b *itemBatches) seal(i int) {
 	b.cur[i] = b.cur[i][:0]
 }
 
-// items is the sink of the sequencer's run from-to (ingest.Options.Items).
-func (w *Worker) items(from, to uint64, flush bool) func() (func(detect.Item), func(context.Context) error) {
-	return func() (func(detect.Item), func(context.Context) error) {
+// items is the sink of the sequencer's run from-to, stored after the
+// sequence after (ingest.Options.Items).
+func (w *Worker) items(after, from, to uint64, flush bool) func(bool) (func(detect.Item), func(context.Context) error) {
+	return func(detached bool) (func(detect.Item), func(context.Context) error) {
 		b := &itemBatches{parts: make([]detect.Partition, w.Vessels), cur: make([][]detect.Item, w.Vessels), out: make([][][]byte, w.Vessels)}
 		for i := range b.parts {
 			b.parts[i] = detect.Partition{Index: i, Count: w.Vessels}
 		}
-		return b.send, func(ctx context.Context) error { return w.publishItems(ctx, b, from, to, flush) }
+		h := itemHeader{after: after, from: from, to: to, flush: flush, detached: detached}
+		return b.send, func(ctx context.Context) error { return w.publishItems(ctx, b, h) }
 	}
 }
 
 // publishItems publishes a pass's batches and waits for their acks.
-func (w *Worker) publishItems(ctx context.Context, b *itemBatches, from, to uint64, flush bool) error {
+func (w *Worker) publishItems(ctx context.Context, b *itemBatches, h itemHeader) error {
+	from := h.from
 	var futures []jetstream.PubAckFuture
 	var st PublishStats
 	for i := range b.parts {
@@ -151,11 +166,15 @@ func (w *Worker) publishItems(ctx context.Context, b *itemBatches, from, to uint
 			m.Data = data
 			m.Header.Set(nats.MsgIdHdr, fmt.Sprintf("items:%s:%d:%d:%d:%d", w.stream(), w.Vessels, i, from, j))
 			m.Header.Set(HeaderRun, strconv.FormatUint(from, 10))
-			m.Header.Set(HeaderRunTo, strconv.FormatUint(to, 10))
+			m.Header.Set(HeaderRunTo, strconv.FormatUint(h.to, 10))
+			m.Header.Set(HeaderRunAfter, strconv.FormatUint(h.after, 10))
 			m.Header.Set(HeaderBatch, strconv.Itoa(j))
 			m.Header.Set(HeaderBatches, strconv.Itoa(k))
-			if flush {
+			if h.flush {
 				m.Header.Set(HeaderFlush, "1")
+			}
+			if h.detached {
+				m.Header.Set(HeaderDetached, "1")
 			}
 			f, err := w.JS.PublishMsgAsync(m)
 			if err != nil {
@@ -279,18 +298,23 @@ func (v *VesselWorker) Run(ctx context.Context) error {
 // others, then retried whole, stores the run's batches out of order),
 // each once.
 type itemRun struct {
-	from, to uint64
-	total    int
-	flush    bool
-	batches  [][]byte // by index; nil: not come yet
-	have     int
-	last     jetstream.Msg
+	from, to        uint64
+	total           int
+	flush, detached bool
+	batches         [][]byte // by index; nil: not come yet
+	have            int
+	last            jetstream.Msg
 }
 
 type itemHeader struct {
 	from, to     uint64
 	batch, total int
 	flush        bool
+	detached     bool
+	// after: HeaderRunAfter; hasAfter: the batch has it (a sequencer of
+	// an earlier version does not send it).
+	after    uint64
+	hasAfter bool
 }
 
 func parseItemHeader(h nats.Header) (itemHeader, error) {
@@ -305,6 +329,14 @@ func parseItemHeader(h nats.Header) (itemHeader, error) {
 			HeaderRunTo, h.Get(HeaderRunTo), HeaderBatch, h.Get(HeaderBatch), HeaderBatches, h.Get(HeaderBatches))
 	}
 	x.flush = h.Get(HeaderFlush) != ""
+	x.detached = h.Get(HeaderDetached) != ""
+	if a := h.Get(HeaderRunAfter); a != "" {
+		var err error
+		if x.after, err = strconv.ParseUint(a, 10, 64); err != nil || x.after >= x.from {
+			return x, fmt.Errorf("not an item batch of a sequencer run (header %s %q, run %d)", HeaderRunAfter, a, x.from)
+		}
+		x.hasAfter = true
+	}
 	return x, nil
 }
 
@@ -315,12 +347,16 @@ func (v *VesselWorker) runHeld(ctx context.Context, key string) error {
 	}
 	defer lease.Release()
 	// done: the item stream's sequence of the last batch stored; doneRun
-	// the sequencer run it ended.
-	var done, doneRun uint64
+	// the sequencer run it ended, doneTo that run's end (0: not known, a
+	// hint of an earlier version or none).
+	var done, doneRun, doneTo uint64
 	if b, err := v.Store.DetectorState(ctx, key+"/seq"); err == nil {
-		a, r, _ := strings.Cut(string(b), " ")
-		done, _ = strconv.ParseUint(a, 10, 64)
-		doneRun, _ = strconv.ParseUint(r, 10, 64)
+		f := strings.Fields(string(b))
+		for i, p := range []*uint64{&done, &doneRun, &doneTo} {
+			if i < len(f) {
+				*p, _ = strconv.ParseUint(f[i], 10, 64)
+			}
+		}
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
@@ -373,7 +409,17 @@ func (v *VesselWorker) runHeld(ctx context.Context, key string) error {
 			case h.from <= doneRun:
 				continue // a batch of a run stored already (published again)
 			case cur != nil && h.from < cur.from:
-				continue // of an earlier run, published again
+				// A run after the last stored and before the one begun
+				// was never applied: the sequencer publishes its runs in
+				// order, so the run begun does not follow the last stored.
+				return fmt.Errorf("pipeline: vessel partition %d of %d: item stream %s, message %d: a batch of run %d came after run %d began, and run %d was never stored here (the last stored: run %d): the runs are not in the sequencer's order",
+					v.Part.Index, v.Part.Count, v.itemStream(), seq, h.from, cur.from, h.from, doneRun)
+			case cur == nil && doneTo > 0 && (h.hasAfter && h.after != doneTo || !h.hasAfter && h.from != doneTo+1):
+				// The sequencer's run before this one is not the last run
+				// stored here: the runs between were passed over, or removed.
+				missed = fmt.Sprintf("run %d-%d follows the sequencer's run ending at %d, and the last run stored here ended at %d (run %d-%d): the runs between are missing",
+					h.from, h.to, max(h.after, h.from-1), doneTo, doneRun, doneTo)
+				continue
 			case cur != nil && h.from > cur.from:
 				// The sequencer publishes a run only once the run before
 				// it is published whole: the batches missing were passed
@@ -381,11 +427,11 @@ func (v *VesselWorker) runHeld(ctx context.Context, key string) error {
 				missed = fmt.Sprintf("run %d began before run %d's batches all came (%d of %d)", h.from, cur.from, cur.have, cur.total)
 				continue
 			case cur == nil:
-				cur = &itemRun{from: h.from, to: h.to, total: h.total, flush: h.flush, batches: make([][]byte, h.total)}
+				cur = &itemRun{from: h.from, to: h.to, total: h.total, flush: h.flush, detached: h.detached, batches: make([][]byte, h.total)}
 			}
-			if h.total != cur.total || h.to != cur.to || h.flush != cur.flush {
-				return fmt.Errorf("pipeline: item stream %s, message %d: run %d's batches disagree (%d-%d of %d batches, flush %v; then %d-%d of %d, flush %v)",
-					v.itemStream(), seq, cur.from, cur.from, cur.to, cur.total, cur.flush, h.from, h.to, h.total, h.flush)
+			if h.total != cur.total || h.to != cur.to || h.flush != cur.flush || h.detached != cur.detached {
+				return fmt.Errorf("pipeline: item stream %s, message %d: run %d's batches disagree (%d-%d of %d batches, flush %v, detached %v; then %d-%d of %d, flush %v, detached %v)",
+					v.itemStream(), seq, cur.from, cur.from, cur.to, cur.total, cur.flush, cur.detached, h.from, h.to, h.total, h.flush, h.detached)
 			}
 			if cur.batches[h.batch] != nil {
 				continue // held already
@@ -411,8 +457,8 @@ func (v *VesselWorker) runHeld(ctx context.Context, key string) error {
 			if err := cur.last.Ack(); err != nil {
 				v.logf("ack %d: %v (the next start skips it)", seq, err)
 			}
-			done, doneRun, cur, misses = seq, info.From, nil, 0
-			if err := v.Store.PutDetectorState(ctx, key+"/seq", fmt.Appendf(nil, "%d %d", done, doneRun)); err != nil {
+			done, doneRun, doneTo, cur, misses = seq, info.From, info.To, nil, 0
+			if err := v.Store.PutDetectorState(ctx, key+"/seq", fmt.Appendf(nil, "%d %d %d", done, doneRun, doneTo)); err != nil {
 				v.logf("note: progress hint not stored: %v", err)
 			}
 			if v.OnRun != nil {
@@ -479,7 +525,9 @@ func (v *VesselWorker) consumer(ctx context.Context, from uint64) (jetstream.Con
 // ingest stores one sequencer run's items as a run of the partition.
 func (v *VesselWorker) ingest(ctx context.Context, lease store.Lease, key string, r *itemRun) (RunInfo, error) {
 	o := v.Options
-	o.StateKey, o.Part, o.Flush, o.Detach, o.Stage = key, v.Part, r.flush, false, ingest.StageVessels
+	// A run the sequencer read on its own is read on its own here too:
+	// from a fresh vessel worker, the stored state left as it was.
+	o.StateKey, o.Part, o.Flush, o.Detach, o.Stage = key, v.Part, r.flush, r.detached, ingest.StageVessels
 	if v.Designated != nil {
 		d, err := v.Designated(ctx)
 		if err != nil {

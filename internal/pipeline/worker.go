@@ -285,7 +285,7 @@ func (w *Worker) runHeld(ctx context.Context, key string) error {
 			} else if err != nil && ctx.Err() == nil {
 				w.logf("partition %d of %d: checking its lock: %v (going on)", w.Part.Index, w.Part.Count, err)
 			}
-			info, err := w.ingest(ctx, lease, from, to, data, flush, false)
+			info, err := w.ingest(ctx, lease, done, from, to, data, flush, false)
 			if err != nil {
 				if ctx.Err() != nil {
 					break // interrupted: nothing acked, the next start resumes the run
@@ -538,7 +538,10 @@ func (f fenced) CommitBatch(ctx context.Context, b *store.Batch) error {
 	return f.IngestStore.CommitBatch(ctx, b)
 }
 
-func (w *Worker) ingest(ctx context.Context, lease store.Lease, from, to uint64, data []block, flush, resumed bool) (RunInfo, error) {
+// ingest stores the run from-to of the stream; after is the last
+// sequence the partition stored before it (a sequencer's items carry it,
+// HeaderRunAfter, for the vessel workers to see a run missing).
+func (w *Worker) ingest(ctx context.Context, lease store.Lease, after, from, to uint64, data []block, flush, resumed bool) (RunInfo, error) {
 	o := w.options(flush)
 	if w.Designated != nil {
 		d, err := w.Designated(ctx)
@@ -548,7 +551,7 @@ func (w *Worker) ingest(ctx context.Context, lease store.Lease, from, to uint64,
 		o.Designated = d
 	}
 	if w.Vessels > 0 {
-		o.Items = w.items(from, to, flush)
+		o.Items = w.items(after, from, to, flush)
 	}
 	res, err := ingest.Run(ctx, fenced{w.Store, lease, w.Part}, []ingest.Input{w.input(from, to, data)}, o)
 	info := RunInfo{From: from, To: to, Flush: flush, Resumed: resumed || res.Resumed, Result: res}
@@ -596,7 +599,7 @@ func (w *Worker) catchUp(ctx context.Context, s jetstream.Stream, lease store.Le
 			if err != nil {
 				return 0, err
 			}
-			info, err := w.ingest(ctx, lease, from, to, data, flush, true)
+			info, err := w.ingest(ctx, lease, done, from, to, data, flush, true)
 			if err != nil {
 				return 0, err
 			}
