@@ -420,6 +420,14 @@ func (v *VesselWorker) runHeld(ctx context.Context, key string) error {
 				missed = fmt.Sprintf("run %d-%d follows the sequencer's run ending at %d, and the last run stored here ended at %d (run %d-%d): the runs between are missing",
 					h.from, h.to, max(h.after, h.from-1), doneTo, doneRun, doneTo)
 				continue
+			case cur == nil && done == 0 && doneRun == 0 && h.hasAfter && h.after != 0:
+				// Nothing stored here yet, and the first run on the stream
+				// is not the sequencer's first: its runs before were
+				// removed (or published before this stream), and a vessel
+				// partition applies every run from the sequencer's first.
+				missed = fmt.Sprintf("the first run here, %d-%d, follows the sequencer's run ending at %d, and nothing is stored here yet: the sequencer's runs before it are missing",
+					h.from, h.to, h.after)
+				continue
 			case cur != nil && h.from > cur.from:
 				// The sequencer publishes a run only once the run before
 				// it is published whole: the batches missing were passed

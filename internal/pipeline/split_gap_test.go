@@ -22,6 +22,9 @@ import (
 // 15-20 and 21-25, of which 15-20 is removed from the item stream. The
 // variant "no after" is batches of a sequencer that does not send
 // HeaderRunAfter: the runs must then follow one another (no AIS gap).
+// The variant "first run": the sequencer's first run removed before a
+// fresh vessel worker (nothing stored yet) read any: the first run it
+// finds does not follow nothing (HeaderRunAfter 4), so it stops.
 func TestVesselWorkerStopsAtMissingRun(t *testing.T) {
 	type run struct{ after, from, to uint64 }
 	for _, tc := range []struct {
@@ -29,9 +32,13 @@ func TestVesselWorkerStopsAtMissingRun(t *testing.T) {
 		runs      []run
 		withAfter bool
 		applied   string
+		removed   int // the run removed from the stream
 	}{
-		{"after", []run{{4, 5, 9}, {9, 12, 14}, {14, 15, 20}, {20, 21, 25}}, true, "5-9 12-14"},
-		{"no after", []run{{4, 5, 9}, {9, 10, 14}, {14, 15, 20}, {20, 21, 25}}, false, "5-9 10-14"},
+		{"after", []run{{0, 5, 9}, {9, 12, 14}, {14, 15, 20}, {20, 21, 25}}, true, "5-9 12-14", 2},
+		{"no after", []run{{4, 5, 9}, {9, 10, 14}, {14, 15, 20}, {20, 21, 25}}, false, "5-9 10-14", 2},
+		// The sequencer's first run removed before a fresh vessel worker
+		// read it: nothing stored here, so only Run-After tells.
+		{"first run", []run{{0, 1, 4}, {4, 5, 9}, {9, 10, 14}, {14, 15, 20}}, true, "", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newCluster(t, stores[0].open(t), 1)
@@ -62,8 +69,8 @@ func TestVesselWorkerStopsAtMissingRun(t *testing.T) {
 				}
 				seqs = append(seqs, a.Sequence)
 			}
-			// The third run removed, as the stream's limits remove a message.
-			if err := s.DeleteMsg(ctx, seqs[2]); err != nil {
+			// A run removed, as the stream's limits remove a message.
+			if err := s.DeleteMsg(ctx, seqs[tc.removed]); err != nil {
 				t.Fatal(err)
 			}
 			w := c.vessels(0, c.opts)
