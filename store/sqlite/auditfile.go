@@ -334,15 +334,16 @@ func (l *tenantLog) refresh(exclusive bool) error {
 		now, err = os.Stat(l.stem + ".log")
 	}
 	if l.anc != nil {
-		if _, aerr := os.Stat(l.stem + ".anchor"); errors.Is(aerr, os.ErrNotExist) {
+		pi, e2 := os.Stat(l.stem + ".anchor")
+		if errors.Is(e2, os.ErrNotExist) {
 			if err := l.restoreRemoved(l.anc, l.stem+".anchor"); err != nil {
 				return fmt.Errorf("audit anchor of %s was removed (%s) and could not be put back: %w", l.tenant, l.stem+".anchor", err)
 			}
+			pi, e2 = os.Stat(l.stem + ".anchor")
 		}
 		// The anchor at the path is the one to write (after a put-back,
 		// or another process's): not the removed file still held.
 		ai, e1 := l.anc.Stat()
-		pi, e2 := os.Stat(l.stem + ".anchor")
 		if e1 == nil && e2 == nil && !os.SameFile(ai, pi) {
 			flag := os.O_RDONLY
 			if l.lock != nil {
@@ -459,18 +460,9 @@ func (l *tenantLog) heldIsLatest(size int64) error {
 	if err != nil {
 		return err
 	}
-	r := bufio.NewReaderSize(io.NewSectionReader(l.f, 0, size), 64<<10)
-	var last store.AuditRecord
-	var buf []byte
-	for {
-		rec, _, err := readAuditRecord(r, &buf)
-		if err == io.EOF || errors.Is(err, errTorn) {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		last = rec
+	_, last, _, err := summarise(io.NewSectionReader(l.f, 0, size))
+	if err != nil {
+		return err
 	}
 	if anc.Seq != last.Seq || anc.Hash != last.Hash {
 		return fmt.Errorf("it ends at record %d where the anchor names record %d", last.Seq, anc.Seq)
@@ -1427,21 +1419,33 @@ func recordsOf(path string) (*store.AuditRecord, int64, error) {
 		return nil, 0, err
 	}
 	defer f.Close()
-	r := bufio.NewReaderSize(f, 64<<10)
+	first, _, n, err := summarise(f)
+	if err != nil {
+		return nil, 0, fmt.Errorf("audit log %s: %w", path, err)
+	}
+	if n == 0 {
+		return nil, 0, nil
+	}
+	return &first, n, nil
+}
+
+// summarise reads a log's records to the end (a record cut short there
+// ends it) and gives its first and last and how many there are.
+func summarise(r io.Reader) (first, last store.AuditRecord, n int64, err error) {
+	br := bufio.NewReaderSize(r, 64<<10)
 	var buf []byte
-	var first *store.AuditRecord
-	var n int64
 	for {
-		rec, _, err := readAuditRecord(r, &buf)
+		rec, _, err := readAuditRecord(br, &buf)
 		if err == io.EOF || errors.Is(err, errTorn) {
-			return first, n, nil
+			return first, last, n, nil
 		}
 		if err != nil {
-			return nil, 0, fmt.Errorf("audit log %s: %w", path, err)
+			return first, last, n, err
 		}
-		if first == nil {
-			first = &rec
+		if n == 0 {
+			first = rec
 		}
+		last = rec
 		n++
 	}
 }
