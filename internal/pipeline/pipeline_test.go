@@ -239,6 +239,40 @@ type running struct {
 	once    sync.Once
 }
 
+// whenStored starts a worker (start, given opts with a progress hook)
+// and runs fn once, the first time that worker has stored n runs.
+func whenStored(opts ingest.Options, n int, fn func(), start func(ingest.Options) *running) *running {
+	var mu sync.Mutex
+	var once sync.Once
+	var w *running
+	opts.Progress = func(ingest.Progress) {
+		mu.Lock()
+		r := w
+		mu.Unlock()
+		if r == nil {
+			return
+		}
+		r.mu.Lock()
+		k := len(r.runs)
+		r.mu.Unlock()
+		if k == n {
+			once.Do(fn)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	w = start(opts)
+	return w
+}
+
+// restartNATS stops the cluster's NATS server and starts it again on
+// the same store directory.
+func (c *cluster) restartNATS() {
+	c.srv.Close()
+	time.Sleep(300 * time.Millisecond)
+	c.start()
+}
+
 func newRunning(cancel context.CancelFunc) *running {
 	return &running{cancel: cancel, done: make(chan error, 1), flushed: make(chan struct{})}
 }
@@ -485,26 +519,8 @@ func TestNATSRestart(t *testing.T) {
 			c := newCluster(t, s.open(t), 2)
 			c.publish()
 			restarted := make(chan struct{})
-			var once sync.Once
-			opts := c.opts
-			var w0 *running
-			opts.Progress = func(p ingest.Progress) {
-				if w0 == nil {
-					return
-				}
-				w0.mu.Lock()
-				nruns := len(w0.runs)
-				w0.mu.Unlock()
-				if nruns == 3 {
-					once.Do(func() {
-						c.srv.Close()
-						time.Sleep(300 * time.Millisecond)
-						c.start()
-						close(restarted)
-					})
-				}
-			}
-			w0 = c.worker(0, opts)
+			w0 := whenStored(c.opts, 3, func() { c.restartNATS(); close(restarted) },
+				func(opts ingest.Options) *running { return c.worker(0, opts) })
 			w1 := c.worker(1, c.opts)
 			select {
 			case <-restarted:

@@ -539,32 +539,8 @@ func TestSplitNATSRestart(t *testing.T) {
 	c := newCluster(t, stores[0].open(t), 2)
 	c.publish()
 	restarted := make(chan struct{})
-	var once sync.Once
-	opts := c.opts
-	var seq *running
-	var seqMu sync.Mutex
-	opts.Progress = func(p ingest.Progress) {
-		seqMu.Lock()
-		s := seq
-		seqMu.Unlock()
-		if s == nil {
-			return
-		}
-		s.mu.Lock()
-		nruns := len(s.runs)
-		s.mu.Unlock()
-		if nruns == 3 {
-			once.Do(func() {
-				c.srv.Close()
-				time.Sleep(300 * time.Millisecond)
-				c.start()
-				close(restarted)
-			})
-		}
-	}
-	seqMu.Lock()
-	seq = c.sequencer(opts)
-	seqMu.Unlock()
+	seq := whenStored(c.opts, 3, func() { c.restartNATS(); close(restarted) },
+		func(opts ingest.Options) *running { return c.sequencer(opts) })
 	ws := []*running{c.vessels(0, c.opts), c.vessels(1, c.opts)}
 	select {
 	case <-restarted:
@@ -610,44 +586,26 @@ func TestSequencerRetriesPublish(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	var once sync.Once
 	back := make(chan struct{})
-	opts := c.opts
-	var seq *running
-	var mu sync.Mutex
-	opts.Progress = func(p ingest.Progress) {
-		mu.Lock()
-		s := seq
-		mu.Unlock()
-		if s == nil {
-			return
-		}
-		s.mu.Lock()
-		nruns := len(s.runs)
-		s.mu.Unlock()
-		if nruns == 2 {
-			once.Do(func() {
-				setSubjects("tidewatch.elsewhere.>")
-				go func() {
-					time.Sleep(1500 * time.Millisecond)
-					setSubjects(pipeline.ItemSubjects)
-					close(back)
-				}()
-			})
-		}
-	}
 	var logs strings.Builder
 	var logMu sync.Mutex
-	mu.Lock()
-	seq = c.sequencer(opts, func(w *pipeline.Worker) {
-		w.Log = writerFunc(func(b []byte) (int, error) {
-			logMu.Lock()
-			defer logMu.Unlock()
-			t.Log(string(b))
-			return logs.Write(b)
+	seq := whenStored(c.opts, 2, func() {
+		setSubjects("tidewatch.elsewhere.>")
+		go func() {
+			time.Sleep(1500 * time.Millisecond)
+			setSubjects(pipeline.ItemSubjects)
+			close(back)
+		}()
+	}, func(opts ingest.Options) *running {
+		return c.sequencer(opts, func(w *pipeline.Worker) {
+			w.Log = writerFunc(func(b []byte) (int, error) {
+				logMu.Lock()
+				defer logMu.Unlock()
+				t.Log(string(b))
+				return logs.Write(b)
+			})
 		})
 	})
-	mu.Unlock()
 	ws := []*running{c.vessels(0, c.opts), c.vessels(1, c.opts)}
 	seq.waitFlushed(t)
 	<-back
