@@ -752,5 +752,8 @@ func (r *decoder) nameIndex() *nameIndex {
 		ni.idf[k] = r.f64()
 	}
 	ni.defIDF = r.f64()
+	if r.err == nil {
+		ni.rankEntries()
+	}
 	return ni
 }

@@ -47,6 +47,10 @@ type nameEntry struct {
 	// acronym PAD), so a spelling that only romanisation folding makes
 	// equal is the same name.
 	roman bool
+	// rank is the entry's place in the order of entity ID, then name
+	// (rankEntries): top breaks ties by it, comparing two integers where
+	// it compared two pairs of strings.
+	rank int32
 }
 
 // nameIndex finds candidate names of one entity type by shared trigrams.
@@ -185,7 +189,25 @@ func buildNameIndex(t sanctions.EntityType, entities []*sanctions.Entity, keys [
 	if len(df) > 0 {
 		ni.defIDF = sum / float64(len(df))
 	}
+	ni.rankEntries()
 	return ni
+}
+
+// rankEntries numbers the entries in the order of entity ID, then name
+// (then their place, so equal pairs keep the order they were indexed in:
+// the same every build and every load).
+func (ni *nameIndex) rankEntries() {
+	order := make([]int32, len(ni.entries))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int {
+		ea, eb := &ni.entries[a], &ni.entries[b]
+		return cmp.Or(strings.Compare(ea.eid, eb.eid), strings.Compare(ea.name, eb.name), cmp.Compare(a, b))
+	})
+	for r, e := range order {
+		ni.entries[e].rank = int32(r)
+	}
 }
 
 // Len is the number of entities indexed.
@@ -290,13 +312,7 @@ func (ni *nameIndex) top(out []int32, limit int, sc *scratch) []int32 {
 			tied++
 		}
 	}
-	byName := func(a, b int32) int {
-		ea, eb := &ni.entries[a], &ni.entries[b]
-		if ea.eid != eb.eid {
-			return cmp.Compare(ea.eid, eb.eid)
-		}
-		return strings.Compare(ea.name, eb.name)
-	}
+	byName := func(a, b int32) int { return cmp.Compare(ni.entries[a].rank, ni.entries[b].rank) }
 	slices.SortFunc(out[:above], func(a, b int32) int {
 		if ca, cb := sc.counts[a], sc.counts[b]; ca != cb {
 			return cmp.Compare(cb, ca)
