@@ -28,7 +28,10 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"mime"
+	"mime/multipart"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"strconv"
 	"strings"
@@ -37,6 +40,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tidewatch/tidewatch/internal/app"
+	"github.com/tidewatch/tidewatch/internal/termtext"
 )
 
 //go:embed templates/*.html
@@ -188,7 +192,8 @@ func (h *Handler) add(method, path string, page bool, role app.Role, fn pageFunc
 				h.fail(w, r, nil, err)
 				return
 			}
-			h.fail(w, r, nil, err)
+			// c is set only when the form could not be read (readForm).
+			h.fail(w, r, c, err)
 			return
 		}
 		if c.P.Role < role {
@@ -221,7 +226,30 @@ func (h *Handler) session(r *http.Request, needCSRF bool) (*reqCtx, error) {
 	if needCSRF {
 		sent = r.Header.Get("X-CSRF-Token")
 		if sent == "" {
+			head := &headTee{r: r.Body, max: 64 << 10}
+			r.Body = struct {
+				io.Reader
+				io.Closer
+			}{head, r.Body}
+			formErr := readForm(r)
 			sent = r.PostFormValue("csrf")
+			if sent == "" && formErr != nil {
+				// The form could not be read (a part header holding ESC),
+				// so neither could its token. A token sent before the bad
+				// part (the page's forms send it first) is looked for in
+				// the form's head: with the session's token, the user is
+				// told why (400), not that the token is missing (403);
+				// the handler is not run either way.
+				sent = csrfBefore(r, head.buf)
+				if sent == "" {
+					return nil, app.Errorf(app.CodeForbidden, "the form carries no CSRF token: reload the page")
+				}
+				p, err := h.svc.SessionPrincipal(r.Context(), tok, sent, true)
+				if err != nil {
+					return nil, err
+				}
+				return &reqCtx{P: p, CSRF: csrf, session: tok}, formErr
+			}
 		}
 		if sent == "" {
 			return nil, app.Errorf(app.CodeForbidden, "the form carries no CSRF token: reload the page")
@@ -232,6 +260,61 @@ func (h *Handler) session(r *http.Request, needCSRF bool) (*reqCtx, error) {
 		return nil, err
 	}
 	return &reqCtx{P: p, CSRF: csrf, session: tok}, nil
+}
+
+// readForm parses a request's form (URL-encoded or multipart, as
+// PostFormValue would) and says, as CodeInvalid, why it could not: a
+// multipart part header holding a control character (ESC in a file's
+// name: net/textproto refuses it) leaves the whole form, its CSRF token
+// too, unread.
+func readForm(r *http.Request) error {
+	err := r.ParseMultipartForm(32 << 20)
+	if err == nil || errors.Is(err, http.ErrNotMultipart) {
+		return nil
+	}
+	var pe textproto.ProtocolError
+	if errors.As(err, &pe) && strings.Contains(err.Error(), "malformed MIME header") {
+		return app.Errorf(app.CodeInvalid, "the file's name (or another header of the form's parts) holds a control character, which the form cannot carry: rename the file without them (%s)", termtext.Clip(err.Error(), 200))
+	}
+	return app.Errorf(app.CodeInvalid, "the form could not be read: %s", termtext.Clip(strconv.Quote(err.Error()), 200))
+}
+
+// headTee keeps the first max bytes read through it.
+type headTee struct {
+	r   io.Reader
+	buf []byte
+	max int
+}
+
+func (t *headTee) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if k := min(n, t.max-len(t.buf)); k > 0 {
+		t.buf = append(t.buf, p[:k]...)
+	}
+	return n, err
+}
+
+// csrfBefore is the "csrf" field of a multipart form whose head is
+// given, if it comes before the first part that cannot be read; "" if not.
+func csrfBefore(r *http.Request, head []byte) string {
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
+		return ""
+	}
+	mr := multipart.NewReader(bytes.NewReader(head), params["boundary"])
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			return ""
+		}
+		if p.FormName() == "csrf" {
+			b, err := io.ReadAll(io.LimitReader(p, 256))
+			if err != nil {
+				return ""
+			}
+			return string(b)
+		}
+	}
 }
 
 func (h *Handler) secure(r *http.Request) bool { return r.TLS != nil || h.opt.SecureCookies }
