@@ -144,9 +144,38 @@ func TestBrowserLedger(t *testing.T) {
 	if s := b.text("#estimates"); !strings.Contains(s, "445000101") {
 		t.Errorf("estimates: %.300s", s)
 	}
+	// The page never scrolls sideways: at 1280 px the estimates fit their
+	// column; at 390 px a wide table scrolls inside its own region.
+	for _, w := range []int64{1280, 390} {
+		b.do("resize", chromedp.EmulateViewport(w, 900), chromedp.Navigate(b.base+"/ledger?year=2026"), chromedp.WaitVisible(chromedp.ID("estimates")))
+		if got := eval[string](b, overflowJS); got != "" {
+			t.Errorf("ledger at %d px: %s", w, got)
+		}
+		if w == 1280 {
+			if got := eval[string](b, `(() => { const t = document.getElementById("estimates"), s = t.closest("section").getBoundingClientRect(); const r = t.getBoundingClientRect(); return r.right > s.right + 0.5 ? "estimates end at " + Math.round(r.right) + ", their section at " + Math.round(s.right) : ""; })()`); got != "" {
+				t.Errorf("ledger at 1280 px: %s", got)
+			}
+		} else {
+			b.check("ledger-390")
+		}
+	}
+	b.do("resize", chromedp.EmulateViewport(1280, 900))
 	b.do("vessel", chromedp.Navigate(b.base+"/vessels/"+dprkMMSI+"?as_of=2026-03-04&window=4d"), chromedp.WaitVisible(chromedp.ID("vessel-estimates")))
 	b.check("vessel-ledger")
 }
+
+// overflowJS is "" when the page does not scroll sideways, else the
+// widths and the elements (outside a scrolling region) that stick out.
+const overflowJS = `(() => {
+  const d = document.documentElement, w = d.clientWidth;
+  if (d.scrollWidth <= w) return "";
+  const out = [];
+  for (const e of document.querySelectorAll("body *")) {
+    const r = e.getBoundingClientRect();
+    if (r.right > w + 0.5 && ![...e.children].some(c => c.getBoundingClientRect().right > w + 0.5)) out.push(e.tagName + (e.id ? "#" + e.id : "") + " to " + Math.round(r.right));
+  }
+  return "page " + d.scrollWidth + " px wide in " + w + ": " + out.slice(0, 5).join(", ");
+})()`
 
 // TestPortfolioUploadNotXLSX: a portfolio file uploaded with an .xlsx
 // name that is a CSV is refused saying so, and adds nothing.
