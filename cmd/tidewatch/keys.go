@@ -163,12 +163,9 @@ func runKeysRevoke(e *env, args []string) error {
 	sf.register(fs, true)
 	fs.StringVar(&tenant, "tenant", app.LocalTenant, "the key's tenant")
 	fs.StringVar(&by, "by", currentUser(), "who revokes it (audit log)")
-	pos, err := parseFlags(fs, args)
+	pos, err := parseArgs(fs, args, 1, "give one key id (see 'tidewatch keys list')")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usagef("give one key id (see 'tidewatch keys list')")
 	}
 	s, st, err := sf.service(app.Config{})
 	if err != nil {

@@ -192,6 +192,19 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// parseArgs is parseFlags for a command that takes n arguments besides
+// its flags: any other number is a usage error saying need.
+func parseArgs(fs *flag.FlagSet, args []string, n int, need string) ([]string, error) {
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if len(pos) != n {
+		return nil, usagef("%s", need)
+	}
+	return pos, nil
+}
+
 // newFlagSet makes a flag set whose -h output starts with the command's
 // usage line and description.
 func newFlagSet(e *env, name, usageLine, description string) *flag.FlagSet {

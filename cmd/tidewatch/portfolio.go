@@ -94,12 +94,9 @@ func runPortfolioCreate(e *env, args []string) error {
 	fs := newFlagSet(e, "portfolio create", "tidewatch portfolio create ID [--name NAME] [--tenant T]", "Creates a portfolio (id: lower-case letters, digits, hyphens).")
 	tf.register(fs, true)
 	fs.StringVar(&name, "name", "", "its display name")
-	pos, err := parseFlags(fs, args)
+	pos, err := parseArgs(fs, args, 1, "give the portfolio's id")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usagef("give the portfolio's id")
 	}
 	s, done, p, err := tf.open()
 	if err != nil {
@@ -125,12 +122,9 @@ charterer_imo, cover_from, cover_to (YYYY-MM-DD). A row with an IMO number
 or MMSI that cannot be right, or no identifier, is reported on its row and
 left out; the rest are added. Each vessel gets its status at once.`)
 	tf.register(fs, true)
-	pos, err := parseFlags(fs, args)
+	pos, err := parseArgs(fs, args, 2, "give the portfolio's id and a file")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 2 {
-		return usagef("give the portfolio's id and a file")
 	}
 	f, err := os.Open(pos[1])
 	if err != nil {
@@ -167,12 +161,9 @@ func runPortfolioExport(e *env, args []string) error {
 	fs := newFlagSet(e, "portfolio export", "tidewatch portfolio export ID [--out FILE.csv|FILE.xlsx] [--tenant T]", "Writes a portfolio's vessels, parties, cover and status.")
 	tf.register(fs, false)
 	fs.StringVar(&out, "out", "", "write here (default stdout, CSV); .xlsx writes Excel")
-	pos, err := parseFlags(fs, args)
+	pos, err := parseArgs(fs, args, 1, "give the portfolio's id")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usagef("give the portfolio's id")
 	}
 	s, done, p, err := tf.open()
 	if err != nil {
@@ -203,12 +194,9 @@ func runPortfolioFleet(e *env, args []string) error {
 	fs := newFlagSet(e, "portfolio fleet", "tidewatch portfolio fleet ID [--json] [--tenant T]", "Prints the fleet table: vessels ranked by risk, with what changed since the last look ('portfolio seen') and open alerts.")
 	tf.register(fs, false)
 	fs.BoolVar(&asJSON, "json", false, "JSON output")
-	pos, err := parseFlags(fs, args)
+	pos, err := parseArgs(fs, args, 1, "give the portfolio's id")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usagef("give the portfolio's id")
 	}
 	s, done, p, err := tf.open()
 	if err != nil {
@@ -246,12 +234,9 @@ func runPortfolioSeen(e *env, args []string) error {
 	var tf tenantFlags
 	fs := newFlagSet(e, "portfolio seen", "tidewatch portfolio seen ID [--tenant T]", "Marks the portfolio seen: the fleet table's \"what changed\" starts again from now.")
 	tf.register(fs, true)
-	pos, err := parseFlags(fs, args)
+	pos, err := parseArgs(fs, args, 1, "give the portfolio's id")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usagef("give the portfolio's id")
 	}
 	s, done, p, err := tf.open()
 	if err != nil {
