@@ -43,7 +43,7 @@ docs/cases.md describes the format and how to check one with standard
 tools.
 
 Commands:
-`, outro: "\nRun 'tidewatch case COMMAND --help' for its flags.\n"}.run(e, args)
+`}.run(e, args)
 }
 
 // scratchStore is an empty SQLite store in a temporary directory,

@@ -36,7 +36,7 @@ only as a hash; it expires (default 90 days) and can be revoked. The local
 tenant ("local") is the operator: the installation's own.
 
 Commands:
-`, outro: "\nRun 'tidewatch keys COMMAND --help' for its flags.\n"}.run(e, args)
+`}.run(e, args)
 }
 
 // tenantPrincipal is the CLI acting as an admin of a tenant (the local

@@ -44,7 +44,7 @@ func runLedger(e *env, args []string) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") && args[0] != "-h" && args[0] != "--help" {
 		return runLedgerShow(e, args)
 	}
-	return group{name: "ledger", commands: ledgerCommands, intro: ledgerIntro, outro: "\nRun 'tidewatch ledger COMMAND --help' for its flags.\n"}.run(e, args)
+	return group{name: "ledger", commands: ledgerCommands, intro: ledgerIntro}.run(e, args)
 }
 
 // ledgerFlags are --store and --by for the ledger's commands (the local

@@ -282,7 +282,7 @@ func defaultDataDir() string {
 type group struct {
 	name     string
 	intro    string // printed before the command list
-	outro    string // printed after it
+	outro    string // printed after it (default: how to get a command's flags)
 	commands []command
 }
 
@@ -294,7 +294,11 @@ func (g group) run(e *env, args []string) error {
 		for _, c := range g.commands {
 			fmt.Fprintf(e.stdout, "  %-9s %s\n", c.name, c.summary)
 		}
-		fmt.Fprint(e.stdout, g.outro)
+		outro := g.outro
+		if outro == "" {
+			outro = "\nRun 'tidewatch " + g.name + " COMMAND --help' for its flags.\n"
+		}
+		fmt.Fprint(e.stdout, outro)
 		if len(args) == 0 {
 			return usagef("give a command after %q", g.name)
 		}

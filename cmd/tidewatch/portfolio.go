@@ -36,7 +36,7 @@ vessel or a party, when the band changes, or when a new high-severity
 event touches a vessel ('tidewatch alerts'; docs/webhooks.md).
 
 Commands:
-`, outro: "\nRun 'tidewatch portfolio COMMAND --help' for its flags.\n"}.run(e, args)
+`}.run(e, args)
 }
 
 // tenantFlags are --store (written) and --tenant, for commands acting for
@@ -266,7 +266,7 @@ Alerts say what changed on a portfolio vessel: a list hit added or
 removed, a band change, a new high-severity event (docs/webhooks.md).
 
 Commands:
-`, outro: "\nRun 'tidewatch alerts COMMAND --help' for its flags.\n"}.run(e, args)
+`}.run(e, args)
 }
 
 func runAlertsList(e *env, args []string) error {
