@@ -182,6 +182,12 @@ type reqCtx struct {
 func (h *Handler) add(method, path string, page bool, role app.Role, fn pageFunc) {
 	h.routes = append(h.routes, Route{Method: method, Path: path, Page: page, Role: role})
 	h.mux.HandleFunc(method+" "+path, func(w http.ResponseWriter, r *http.Request) {
+		if method != http.MethodGet && method != http.MethodHead {
+			// The CSRF check reads a form whole (its file parts too)
+			// before the handler runs: bounded here, as formFile bounds
+			// an upload, or it is all read (to temporary files) first.
+			r.Body = http.MaxBytesReader(w, r.Body, h.opt.MaxUpload+1<<20)
+		}
 		c, err := h.session(r, method != http.MethodGet && method != http.MethodHead)
 		if err != nil {
 			if app.CodeOf(err) == app.CodeUnauthenticated {
@@ -269,8 +275,11 @@ func (h *Handler) session(r *http.Request, needCSRF bool) (*reqCtx, error) {
 // too, unread.
 func readForm(r *http.Request) error {
 	err := r.ParseMultipartForm(32 << 20)
+	var mbe *http.MaxBytesError
 	if err == nil || errors.Is(err, http.ErrNotMultipart) {
 		return nil
+	} else if errors.As(err, &mbe) {
+		return err // fail answers 413
 	}
 	var pe textproto.ProtocolError
 	if errors.As(err, &pe) && strings.Contains(err.Error(), "malformed MIME header") {
