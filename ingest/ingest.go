@@ -355,6 +355,15 @@ func run(ctx context.Context, st store.IngestStore, inputs []Input, o Options, i
 		}
 	case err != nil:
 		return res, fmt.Errorf("ingest: read run %s: %w", id, err)
+	case run.Done && run.StoredNothing() && !live:
+		// Recorded by an earlier build that found nothing in these
+		// inputs (and did not say they were not AIS): no reason to
+		// refuse them now. Read them again.
+		fmt.Fprintf(o.Log, "note: run %s was recorded earlier with nothing read from its inputs; reading them again\n", id)
+		run = store.Run{ID: run.ID, Inputs: run.Inputs, StartState: start, Detached: o.Detach}
+		if err := st.ResetRun(ctx, run); err != nil {
+			return res, err
+		}
 	case run.Done:
 		res.Run, res.AlreadyDone = run, true
 		res.Untimed, res.NoAIS = run.Untimed, run.NoAIS
@@ -520,6 +529,7 @@ type pass struct {
 	fixes, kept, nEvents int64
 	untimed              int64
 	noAIS                []string // inputs read to their end without an AIS message
+	messages             int64    // AIS messages read, of any type
 	read                 int64    // positions read from the inputs
 	held                 int64    // positions in the reorder window at the checkpoint
 	forgotten            int64    // vessels evicted
@@ -624,6 +634,7 @@ func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
 		} else if err == io.EOF && !in.Live && src.Stats().Messages == 0 {
 			p.noAIS = append(p.noAIS, in.Name)
 		}
+		p.messages += src.Stats().Messages
 		if p.o.Summary != nil {
 			p.o.Summary(in.Name, src.Stats())
 		}
@@ -1133,7 +1144,7 @@ func (p *pass) commitBatch(done bool, recs []*identRec) error {
 		b.Run.Batches = idx + 1
 		b.Run.Fixes, b.Run.Kept, b.Run.Events, b.Run.Done = p.fixes, p.kept, p.nEvents, done && !p.incomplete
 		if done {
-			b.Run.Read, b.Run.Held, b.Run.Untimed, b.Run.NoAIS = p.read, p.held, p.untimed, p.noAIS
+			b.Run.Read, b.Run.Held, b.Run.Untimed, b.Run.NoAIS, b.Run.Messages = p.read, p.held, p.untimed, p.noAIS, p.messages
 		}
 		sort.SliceStable(b.Identities, func(i, j int) bool {
 			a, c := b.Identities[i], b.Identities[j]

@@ -256,6 +256,20 @@ type Run struct {
 	// already complete answers what the first said of them.
 	Untimed int64    `json:"untimed,omitempty"`
 	NoAIS   []string `json:"no_ais,omitempty"`
+	// Messages is the AIS messages read from the inputs, of any type
+	// (set when Done). A run done with none, no position and no input
+	// named in NoAIS was recorded by a build that did not count them
+	// (nor name inputs that are not AIS): it stored nothing, and a rerun
+	// reads its inputs again rather than answer that they are ingested.
+	Messages int64 `json:"messages,omitempty"`
+}
+
+// StoredNothing says a done run was recorded by an earlier build from
+// inputs it found nothing in (a flush has no input: it is not one): no message counted, no position read or
+// held, nothing stored, no input said not to be AIS (see Messages).
+func (r Run) StoredNothing() bool {
+	return r.Done && len(r.Inputs) > 0 && r.Messages == 0 && r.Read == 0 && r.Held == 0 && r.Untimed == 0 && len(r.NoAIS) == 0 &&
+		r.Fixes == 0 && r.Kept == 0 && r.Events == 0
 }
 
 // Batch is what one ingest step stores, with the run's new progress

@@ -43,7 +43,7 @@ docs/cases.md describes the format and how to check one with standard
 tools.
 
 Commands:
-`, outro: "\nRun 'tidewatch case COMMAND --help' for its flags.\n"}.run(e, args)
+`}.run(e, args)
 }
 
 // scratchStore is an empty SQLite store in a temporary directory,
@@ -280,12 +280,9 @@ not identity). Each problem names the file it is in. Exit status 1 when a
 problem is found.`)
 	fs.Var(&keys, "key", "a trusted public key file (PEM, from 'tidewatch keys signing export --public'; repeatable)")
 	fs.BoolVar(&asJSON, "json", false, "the report as JSON")
-	pos, err := parseFlags(fs, args)
+	pos, err := parseArgs(fs, args, 1, "give the package (a directory or a .zip)")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usagef("give the package (a directory or a .zip)")
 	}
 	trusted, err := readKeys(keys)
 	if err != nil {
@@ -342,12 +339,9 @@ package's data/events.jsonl and data/profile.json: identical, or the events
 missing, added or different (by id) and the profile's fields that differ.
 The package must verify first. Exit status 1 when they differ.`)
 	fs.BoolVar(&asJSON, "json", false, "the result as JSON")
-	pos, err := parseFlags(fs, args)
+	pos, err := parseArgs(fs, args, 1, "give the package (a directory or a .zip)")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usagef("give the package (a directory or a .zip)")
 	}
 	bag, err := casefile.ReadFile(pos[0])
 	if err != nil {
@@ -418,12 +412,9 @@ signing key, and the signer's claim (--by, the tenant's name, now) signed
 with the same key. The package is rewritten in place.`)
 	cf.register(fs, true)
 	fs.StringVar(&keyID, "key", "", "the signing key's id (default: the tenant's newest)")
-	pos, err := parseFlags(fs, args)
+	pos, err := parseArgs(fs, args, 1, "give the package (a directory or a .zip)")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usagef("give the package (a directory or a .zip)")
 	}
 	bag, err := casefile.ReadFile(pos[0])
 	if err != nil {
@@ -459,12 +450,9 @@ AIS is shared by every tenant).`)
 	cf.register(fs, true)
 	fs.Var(&keys, "key", "a trusted public key file (repeatable)")
 	fs.BoolVar(&load, "ingest", false, "also load the package's AIS into the store")
-	pos, err := parseFlags(fs, args)
+	pos, err := parseArgs(fs, args, 1, "give the package (a directory or a .zip)")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usagef("give the package (a directory or a .zip)")
 	}
 	trusted, err := readKeys(keys)
 	if err != nil {

@@ -36,7 +36,7 @@ only as a hash; it expires (default 90 days) and can be revoked. The local
 tenant ("local") is the operator: the installation's own.
 
 Commands:
-`, outro: "\nRun 'tidewatch keys COMMAND --help' for its flags.\n"}.run(e, args)
+`}.run(e, args)
 }
 
 // tenantPrincipal is the CLI acting as an admin of a tenant (the local
@@ -163,12 +163,9 @@ func runKeysRevoke(e *env, args []string) error {
 	sf.register(fs, true)
 	fs.StringVar(&tenant, "tenant", app.LocalTenant, "the key's tenant")
 	fs.StringVar(&by, "by", currentUser(), "who revokes it (audit log)")
-	pos, err := parseFlags(fs, args)
+	pos, err := parseArgs(fs, args, 1, "give one key id (see 'tidewatch keys list')")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usagef("give one key id (see 'tidewatch keys list')")
 	}
 	s, st, err := sf.service(app.Config{})
 	if err != nil {

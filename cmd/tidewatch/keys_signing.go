@@ -26,7 +26,7 @@ admin may export it to a file (mode 0600). The public half is publishable:
 give it to those who verify your case files ('tidewatch case verify --key').
 
 Commands:
-`, outro: "\nRun 'tidewatch keys signing COMMAND --help' for its flags.\n"}.run(e, args)
+`}.run(e, args)
 }
 
 func runSigningCreate(e *env, args []string) error {

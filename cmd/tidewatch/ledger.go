@@ -44,7 +44,7 @@ func runLedger(e *env, args []string) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") && args[0] != "-h" && args[0] != "--help" {
 		return runLedgerShow(e, args)
 	}
-	return group{name: "ledger", commands: ledgerCommands, intro: ledgerIntro, outro: "\nRun 'tidewatch ledger COMMAND --help' for its flags.\n"}.run(e, args)
+	return group{name: "ledger", commands: ledgerCommands, intro: ledgerIntro}.run(e, args)
 }
 
 // ledgerFlags are --store and --by for the ledger's commands (the local
@@ -87,10 +87,7 @@ periods.`)
 	lf.register(fs, false)
 	fs.IntVar(&year, "year", 0, "the year (default: every year)")
 	fs.BoolVar(&asJSON, "json", false, "the ledger as JSON")
-	if _, err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	s, done, p, err := lf.open()
+	_, s, done, p, err := parseOpen(&lf, fs, args, -1, "")
 	if err != nil {
 		return err
 	}
@@ -306,19 +303,15 @@ Examples:
 	lf.register(fs, true)
 	rf.register(fs)
 	fs.BoolVar(&asJSON, "json", false, "list as JSON")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	verb := "list"
-	if len(pos) > 0 {
-		verb = pos[0]
-	}
-	s, done, p, err := lf.open()
+	pos, s, done, p, err := parseOpen(&lf, fs, args, -1, "")
 	if err != nil {
 		return err
 	}
 	defer done()
+	verb := "list"
+	if len(pos) > 0 {
+		verb = pos[0]
+	}
 	ctx := context.Background()
 	switch verb {
 	case "list":
@@ -458,19 +451,15 @@ ship broadcasts in every estimate, at once.`)
 	fs.Float64Var(&dwt, "dwt", 0, "the deadweight in tonnes")
 	fs.StringVar(&source, "source", "", "where the figure comes from")
 	fs.StringVar(&note, "note", "", "a note")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	verb := "list"
-	if len(pos) > 0 {
-		verb = pos[0]
-	}
-	s, done, p, err := lf.open()
+	pos, s, done, p, err := parseOpen(&lf, fs, args, -1, "")
 	if err != nil {
 		return err
 	}
 	defer done()
+	verb := "list"
+	if len(pos) > 0 {
+		verb = pos[0]
+	}
 	ctx := context.Background()
 	switch verb {
 	case "list":
@@ -525,19 +514,15 @@ the built-in one at once in every figure; delete restores it.`)
 	fs.Float64Var(&f.High, "high", 0, "the range's high bound (default: the factor)")
 	fs.StringVar(&f.Source, "source", "", "where the factor comes from")
 	fs.StringVar(&f.Note, "note", "", "a note")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	verb := "list"
-	if len(pos) > 0 {
-		verb = pos[0]
-	}
-	s, done, p, err := lf.open()
+	pos, s, done, p, err := parseOpen(&lf, fs, args, -1, "")
 	if err != nil {
 		return err
 	}
 	defer done()
+	verb := "list"
+	if len(pos) > 0 {
+		verb = pos[0]
+	}
 	ctx := context.Background()
 	switch verb {
 	case "list":

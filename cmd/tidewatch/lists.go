@@ -730,12 +730,9 @@ Example:
 	sf.register(fs, false)
 	fs.BoolVar(&asJSON, "json", false, "print the diff as JSON")
 	fs.BoolVar(&summary, "summary", false, "print counts only")
-	pos, err := parseFlags(fs, args)
+	pos, err := parseArgs(fs, args, 2, "give two versions: FROM TO")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 2 {
-		return usagef("give two versions: FROM TO")
 	}
 	from, err := resolveVersion(&sf, pos[0])
 	if err != nil {

@@ -192,6 +192,19 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// parseArgs is parseFlags for a command that takes n arguments besides
+// its flags: any other number is a usage error saying need.
+func parseArgs(fs *flag.FlagSet, args []string, n int, need string) ([]string, error) {
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if len(pos) != n {
+		return nil, usagef("%s", need)
+	}
+	return pos, nil
+}
+
 // newFlagSet makes a flag set whose -h output starts with the command's
 // usage line and description.
 func newFlagSet(e *env, name, usageLine, description string) *flag.FlagSet {
@@ -269,7 +282,7 @@ func defaultDataDir() string {
 type group struct {
 	name     string
 	intro    string // printed before the command list
-	outro    string // printed after it
+	outro    string // printed after it (default: how to get a command's flags)
 	commands []command
 }
 
@@ -281,7 +294,11 @@ func (g group) run(e *env, args []string) error {
 		for _, c := range g.commands {
 			fmt.Fprintf(e.stdout, "  %-9s %s\n", c.name, c.summary)
 		}
-		fmt.Fprint(e.stdout, g.outro)
+		outro := g.outro
+		if outro == "" {
+			outro = "\nRun 'tidewatch " + g.name + " COMMAND --help' for its flags.\n"
+		}
+		fmt.Fprint(e.stdout, outro)
 		if len(args) == 0 {
 			return usagef("give a command after %q", g.name)
 		}

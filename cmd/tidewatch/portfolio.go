@@ -36,7 +36,7 @@ vessel or a party, when the band changes, or when a new high-severity
 event touches a vessel ('tidewatch alerts'; docs/webhooks.md).
 
 Commands:
-`, outro: "\nRun 'tidewatch portfolio COMMAND --help' for its flags.\n"}.run(e, args)
+`}.run(e, args)
 }
 
 // tenantFlags are --store (written) and --tenant, for commands acting for
@@ -66,14 +66,36 @@ func (t *tenantFlags) open() (*app.Service, func(), app.Principal, error) {
 	return s, func() { closeService(s, st) }, p, nil
 }
 
+// opener opens the service a command acts through and says whom it acts
+// as (tenantFlags: --tenant and --by; ledgerFlags: the local operator).
+type opener interface {
+	open() (*app.Service, func(), app.Principal, error)
+}
+
+// parseOpen parses a command's flags, wanting n arguments besides them
+// (any number when n < 0; need says what to give otherwise), and then
+// opens its service: the arguments, the service, the function that
+// closes it and whom the command acts as.
+func parseOpen(o opener, fs *flag.FlagSet, args []string, n int, need string) ([]string, *app.Service, func(), app.Principal, error) {
+	var pos []string
+	var err error
+	if n < 0 {
+		pos, err = parseFlags(fs, args)
+	} else {
+		pos, err = parseArgs(fs, args, n, need)
+	}
+	if err != nil {
+		return nil, nil, nil, app.Principal{}, err
+	}
+	s, done, p, err := o.open()
+	return pos, s, done, p, err
+}
+
 func runPortfolioList(e *env, args []string) error {
 	var tf tenantFlags
 	fs := newFlagSet(e, "portfolio list", "tidewatch portfolio list [--tenant T]", "Lists the tenant's portfolios.")
 	tf.register(fs, false)
-	if _, err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	s, done, p, err := tf.open()
+	_, s, done, p, err := parseOpen(&tf, fs, args, -1, "")
 	if err != nil {
 		return err
 	}
@@ -94,14 +116,7 @@ func runPortfolioCreate(e *env, args []string) error {
 	fs := newFlagSet(e, "portfolio create", "tidewatch portfolio create ID [--name NAME] [--tenant T]", "Creates a portfolio (id: lower-case letters, digits, hyphens).")
 	tf.register(fs, true)
 	fs.StringVar(&name, "name", "", "its display name")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("give the portfolio's id")
-	}
-	s, done, p, err := tf.open()
+	pos, s, done, p, err := parseOpen(&tf, fs, args, 1, "give the portfolio's id")
 	if err != nil {
 		return err
 	}
@@ -125,12 +140,9 @@ charterer_imo, cover_from, cover_to (YYYY-MM-DD). A row with an IMO number
 or MMSI that cannot be right, or no identifier, is reported on its row and
 left out; the rest are added. Each vessel gets its status at once.`)
 	tf.register(fs, true)
-	pos, err := parseFlags(fs, args)
+	pos, err := parseArgs(fs, args, 2, "give the portfolio's id and a file")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 2 {
-		return usagef("give the portfolio's id and a file")
 	}
 	f, err := os.Open(pos[1])
 	if err != nil {
@@ -167,14 +179,7 @@ func runPortfolioExport(e *env, args []string) error {
 	fs := newFlagSet(e, "portfolio export", "tidewatch portfolio export ID [--out FILE.csv|FILE.xlsx] [--tenant T]", "Writes a portfolio's vessels, parties, cover and status.")
 	tf.register(fs, false)
 	fs.StringVar(&out, "out", "", "write here (default stdout, CSV); .xlsx writes Excel")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("give the portfolio's id")
-	}
-	s, done, p, err := tf.open()
+	pos, s, done, p, err := parseOpen(&tf, fs, args, 1, "give the portfolio's id")
 	if err != nil {
 		return err
 	}
@@ -203,14 +208,7 @@ func runPortfolioFleet(e *env, args []string) error {
 	fs := newFlagSet(e, "portfolio fleet", "tidewatch portfolio fleet ID [--json] [--tenant T]", "Prints the fleet table: vessels ranked by risk, with what changed since the last look ('portfolio seen') and open alerts.")
 	tf.register(fs, false)
 	fs.BoolVar(&asJSON, "json", false, "JSON output")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("give the portfolio's id")
-	}
-	s, done, p, err := tf.open()
+	pos, s, done, p, err := parseOpen(&tf, fs, args, 1, "give the portfolio's id")
 	if err != nil {
 		return err
 	}
@@ -246,14 +244,7 @@ func runPortfolioSeen(e *env, args []string) error {
 	var tf tenantFlags
 	fs := newFlagSet(e, "portfolio seen", "tidewatch portfolio seen ID [--tenant T]", "Marks the portfolio seen: the fleet table's \"what changed\" starts again from now.")
 	tf.register(fs, true)
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("give the portfolio's id")
-	}
-	s, done, p, err := tf.open()
+	pos, s, done, p, err := parseOpen(&tf, fs, args, 1, "give the portfolio's id")
 	if err != nil {
 		return err
 	}
@@ -275,7 +266,7 @@ Alerts say what changed on a portfolio vessel: a list hit added or
 removed, a band change, a new high-severity event (docs/webhooks.md).
 
 Commands:
-`, outro: "\nRun 'tidewatch alerts COMMAND --help' for its flags.\n"}.run(e, args)
+`}.run(e, args)
 }
 
 func runAlertsList(e *env, args []string) error {
@@ -286,10 +277,7 @@ func runAlertsList(e *env, args []string) error {
 	tf.register(fs, false)
 	fs.StringVar(&state, "state", "open,acknowledged", "states to show (open, acknowledged, closed; comma-separated; empty: all)")
 	fs.BoolVar(&asJSON, "json", false, "JSON output")
-	if _, err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	s, done, p, err := tf.open()
+	_, s, done, p, err := parseOpen(&tf, fs, args, -1, "")
 	if err != nil {
 		return err
 	}

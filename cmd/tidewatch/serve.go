@@ -412,7 +412,10 @@ func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 // loadSealKey reads the 32-byte key that seals webhook secrets, hex in a
-// file, or makes one (mode 0600) when the file does not exist.
+// file, or makes one (mode 0600) when the file does not exist. Processes
+// starting at once all end with the one key the file holds: the key is
+// written whole to a file of its own and linked into place only if no
+// key is there yet; whoever finds one there reads it instead.
 func loadSealKey(path string) ([]byte, error) {
 	if v := os.Getenv("TIDEWATCH_SEAL_KEY"); v != "" {
 		k, err := hex.DecodeString(strings.TrimSpace(v))
@@ -423,17 +426,10 @@ func loadSealKey(path string) ([]byte, error) {
 	}
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		k := make([]byte, 32)
-		if _, err := rand.Read(k); err != nil {
-			return nil, err
-		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(path, []byte(hex.EncodeToString(k)+"\n"), 0o600); err != nil {
+		if err := makeSealKey(path); err != nil {
 			return nil, fmt.Errorf("seal key %s: %w", path, err)
 		}
-		return k, nil
+		b, err = os.ReadFile(path) // this start's key, or the one another start put there first
 	}
 	if err != nil {
 		return nil, fmt.Errorf("seal key %s: %w", path, err)
@@ -443,6 +439,44 @@ func loadSealKey(path string) ([]byte, error) {
 		return nil, fmt.Errorf("seal key %s: want 64 hex digits", path)
 	}
 	return k, nil
+}
+
+// makeSealKey puts a new key at path unless a key is there already (not
+// an error): written and synced in a temporary file beside it, then
+// hard-linked to path, which fails when path exists, so no reader ever
+// sees a part of a key and no key replaces another.
+func makeSealKey(path string) error {
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		return err
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, filepath.Base(path)+".new-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	_, err = f.WriteString(hex.EncodeToString(k) + "\n")
+	if err == nil {
+		err = f.Chmod(0o600) // CreateTemp makes it 0600; said again for the reader
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Link(tmp, path); err != nil && !errors.Is(err, os.ErrExist) {
+		return err
+	}
+	return nil
 }
 
 // servePprof serves the profiler on a loopback address only: profiles

@@ -54,12 +54,9 @@ log ('tidewatch audit').`)
 	fs.StringVar(&req.Operator, "operator", "", "operator to screen")
 	fs.IntVar(&req.Built, "built", 0, "build year, when the lists do not give it")
 	fs.StringVar(&actor, "by", currentUser(), "who runs the check (audit log)")
-	pos, err := parseFlags(fs, args)
+	pos, err := parseArgs(fs, args, 1, "give one IMO number or MMSI")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usagef("give one IMO number or MMSI")
 	}
 	if req.Vessel, err = app.ParseVessel(pos[0]); err != nil {
 		return usagef("%v", err)

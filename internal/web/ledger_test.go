@@ -1,10 +1,13 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -141,9 +144,38 @@ func TestBrowserLedger(t *testing.T) {
 	if s := b.text("#estimates"); !strings.Contains(s, "445000101") {
 		t.Errorf("estimates: %.300s", s)
 	}
+	// The page never scrolls sideways: at 1280 px the estimates fit their
+	// column; at 390 px a wide table scrolls inside its own region.
+	for _, w := range []int64{1280, 390} {
+		b.do("resize", chromedp.EmulateViewport(w, 900), chromedp.Navigate(b.base+"/ledger?year=2026"), chromedp.WaitVisible(chromedp.ID("estimates")))
+		if got := eval[string](b, overflowJS); got != "" {
+			t.Errorf("ledger at %d px: %s", w, got)
+		}
+		if w == 1280 {
+			if got := eval[string](b, `(() => { const t = document.getElementById("estimates"), s = t.closest("section").getBoundingClientRect(); const r = t.getBoundingClientRect(); return r.right > s.right + 0.5 ? "estimates end at " + Math.round(r.right) + ", their section at " + Math.round(s.right) : ""; })()`); got != "" {
+				t.Errorf("ledger at 1280 px: %s", got)
+			}
+		} else {
+			b.check("ledger-390")
+		}
+	}
+	b.do("resize", chromedp.EmulateViewport(1280, 900))
 	b.do("vessel", chromedp.Navigate(b.base+"/vessels/"+dprkMMSI+"?as_of=2026-03-04&window=4d"), chromedp.WaitVisible(chromedp.ID("vessel-estimates")))
 	b.check("vessel-ledger")
 }
+
+// overflowJS is "" when the page does not scroll sideways, else the
+// widths and the elements (outside a scrolling region) that stick out.
+const overflowJS = `(() => {
+  const d = document.documentElement, w = d.clientWidth;
+  if (d.scrollWidth <= w) return "";
+  const out = [];
+  for (const e of document.querySelectorAll("body *")) {
+    const r = e.getBoundingClientRect();
+    if (r.right > w + 0.5 && ![...e.children].some(c => c.getBoundingClientRect().right > w + 0.5)) out.push(e.tagName + (e.id ? "#" + e.id : "") + " to " + Math.round(r.right));
+  }
+  return "page " + d.scrollWidth + " px wide in " + w + ": " + out.slice(0, 5).join(", ");
+})()`
 
 // TestPortfolioUploadNotXLSX: a portfolio file uploaded with an .xlsx
 // name that is a CSV is refused saying so, and adds nothing.
@@ -162,20 +194,22 @@ func TestPortfolioUploadNotXLSX(t *testing.T) {
 
 // TestUploadNameControlCharacters: a file uploaded under a name holding
 // a control character, a bidirectional override or bytes that are not
-// UTF-8 is refused saying so (as the API does), and adds nothing. (A C0
-// control such as ESC does not get through the form's part header.)
+// UTF-8 is refused saying so (as the API does), and adds nothing. A C0
+// control such as ESC makes the form's part header unreadable (the CSRF
+// token with it): still 400 saying so, with the control escaped on the
+// page, when the token came before the file (TestUploadNameESCNoToken).
 func TestUploadNameControlCharacters(t *testing.T) {
 	f := getFixture(t)
 	a := newClient(t, f)
 	a.login("local", "analyst", password)
-	for _, name := range []string{"\u202evsc.csv", "a\u0085b.csv", "a\u2066b.csv", "a\xffb.csv"} {
+	for _, name := range []string{"\u202evsc.csv", "a\u0085b.csv", "a\u2066b.csv", "a\xffb.csv", "a\x1bb.csv", "a\x00b.csv", "\x1b[31mred.csv"} {
 		for path, data := range map[string]string{
 			"/screen/jobs":                          "imo,name\n9811000,CHON MA SAN\n",
 			"/ledger/records/import":                "period_start,period_end,supplier,quantity,unit,source\n2026-05-01,2026-05-31,Russia,900,bbl,https://example.org/names\n",
 			"/portfolios/" + aPortfolio + "/import": "id,imo\nNAME-1,9417115\n",
 		} {
 			up, ub := a.upload(path, name, []byte(data))
-			if up.StatusCode != 400 || !strings.Contains(ub, "control character") {
+			if up.StatusCode != 400 || !strings.Contains(ub, "control character") || strings.ContainsAny(ub, "\x1b\x00") {
 				t.Errorf("%s as %q: %d %.300s", path, name, up.StatusCode, ub)
 			}
 		}
@@ -185,5 +219,41 @@ func TestUploadNameControlCharacters(t *testing.T) {
 	}
 	if _, body := a.get("/ledger?year=2026"); strings.Contains(body, "example.org/names") {
 		t.Errorf("a refused file added a record")
+	}
+}
+
+// TestUploadNameESCNoToken: an upload whose file name holds ESC (its part
+// header cannot be read) is still 403 when no CSRF token, or a wrong one,
+// came before the file, and adds nothing.
+func TestUploadNameESCNoToken(t *testing.T) {
+	f := getFixture(t)
+	a := newClient(t, f)
+	a.login("local", "analyst", password)
+	for _, token := range []string{"", "wrong", "after"} {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		if token == "wrong" {
+			mw.WriteField("csrf", "0123456789abcdef")
+		}
+		fw, _ := mw.CreateFormFile("file", "a\x1bb.csv")
+		fw.Write([]byte("id,imo\nESC-1,9417115\n"))
+		if token == "after" {
+			mw.WriteField("csrf", a.csrf)
+		}
+		mw.Close()
+		req, _ := http.NewRequest("POST", a.base+"/portfolios/"+aPortfolio+"/import", &buf)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		resp, err := a.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 403 {
+			t.Errorf("token %q: %d %.300s", token, resp.StatusCode, b)
+		}
+	}
+	if _, body := a.get("/portfolios/" + aPortfolio); strings.Contains(body, "ESC-1") {
+		t.Errorf("a refused file added a vessel")
 	}
 }

@@ -28,7 +28,10 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"mime"
+	"mime/multipart"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"strconv"
 	"strings"
@@ -37,6 +40,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tidewatch/tidewatch/internal/app"
+	"github.com/tidewatch/tidewatch/internal/termtext"
 )
 
 //go:embed templates/*.html
@@ -178,6 +182,12 @@ type reqCtx struct {
 func (h *Handler) add(method, path string, page bool, role app.Role, fn pageFunc) {
 	h.routes = append(h.routes, Route{Method: method, Path: path, Page: page, Role: role})
 	h.mux.HandleFunc(method+" "+path, func(w http.ResponseWriter, r *http.Request) {
+		if method != http.MethodGet && method != http.MethodHead {
+			// The CSRF check reads a form whole (its file parts too)
+			// before the handler runs: bounded here, as formFile bounds
+			// an upload, or it is all read (to temporary files) first.
+			r.Body = http.MaxBytesReader(w, r.Body, h.opt.MaxUpload+1<<20)
+		}
 		c, err := h.session(r, method != http.MethodGet && method != http.MethodHead)
 		if err != nil {
 			if app.CodeOf(err) == app.CodeUnauthenticated {
@@ -188,7 +198,8 @@ func (h *Handler) add(method, path string, page bool, role app.Role, fn pageFunc
 				h.fail(w, r, nil, err)
 				return
 			}
-			h.fail(w, r, nil, err)
+			// c is set only when the form could not be read (readForm).
+			h.fail(w, r, c, err)
 			return
 		}
 		if c.P.Role < role {
@@ -221,7 +232,30 @@ func (h *Handler) session(r *http.Request, needCSRF bool) (*reqCtx, error) {
 	if needCSRF {
 		sent = r.Header.Get("X-CSRF-Token")
 		if sent == "" {
+			head := &headTee{r: r.Body, max: 64 << 10}
+			r.Body = struct {
+				io.Reader
+				io.Closer
+			}{head, r.Body}
+			formErr := readForm(r)
 			sent = r.PostFormValue("csrf")
+			if sent == "" && formErr != nil {
+				// The form could not be read (a part header holding ESC),
+				// so neither could its token. A token sent before the bad
+				// part (the page's forms send it first) is looked for in
+				// the form's head: with the session's token, the user is
+				// told why (400), not that the token is missing (403);
+				// the handler is not run either way.
+				sent = csrfBefore(r, head.buf)
+				if sent == "" {
+					return nil, app.Errorf(app.CodeForbidden, "the form carries no CSRF token: reload the page")
+				}
+				p, err := h.svc.SessionPrincipal(r.Context(), tok, sent, true)
+				if err != nil {
+					return nil, err
+				}
+				return &reqCtx{P: p, CSRF: csrf, session: tok}, formErr
+			}
 		}
 		if sent == "" {
 			return nil, app.Errorf(app.CodeForbidden, "the form carries no CSRF token: reload the page")
@@ -232,6 +266,64 @@ func (h *Handler) session(r *http.Request, needCSRF bool) (*reqCtx, error) {
 		return nil, err
 	}
 	return &reqCtx{P: p, CSRF: csrf, session: tok}, nil
+}
+
+// readForm parses a request's form (URL-encoded or multipart, as
+// PostFormValue would) and says, as CodeInvalid, why it could not: a
+// multipart part header holding a control character (ESC in a file's
+// name: net/textproto refuses it) leaves the whole form, its CSRF token
+// too, unread.
+func readForm(r *http.Request) error {
+	err := r.ParseMultipartForm(32 << 20)
+	var mbe *http.MaxBytesError
+	if err == nil || errors.Is(err, http.ErrNotMultipart) {
+		return nil
+	} else if errors.As(err, &mbe) {
+		return err // fail answers 413
+	}
+	var pe textproto.ProtocolError
+	if errors.As(err, &pe) && strings.Contains(err.Error(), "malformed MIME header") {
+		return app.Errorf(app.CodeInvalid, "the file's name (or another header of the form's parts) holds a control character, which the form cannot carry: rename the file without them (%s)", termtext.Clip(err.Error(), 200))
+	}
+	return app.Errorf(app.CodeInvalid, "the form could not be read: %s", termtext.Clip(strconv.Quote(err.Error()), 200))
+}
+
+// headTee keeps the first max bytes read through it.
+type headTee struct {
+	r   io.Reader
+	buf []byte
+	max int
+}
+
+func (t *headTee) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if k := min(n, t.max-len(t.buf)); k > 0 {
+		t.buf = append(t.buf, p[:k]...)
+	}
+	return n, err
+}
+
+// csrfBefore is the "csrf" field of a multipart form whose head is
+// given, if it comes before the first part that cannot be read; "" if not.
+func csrfBefore(r *http.Request, head []byte) string {
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
+		return ""
+	}
+	mr := multipart.NewReader(bytes.NewReader(head), params["boundary"])
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			return ""
+		}
+		if p.FormName() == "csrf" {
+			b, err := io.ReadAll(io.LimitReader(p, 256))
+			if err != nil {
+				return ""
+			}
+			return string(b)
+		}
+	}
 }
 
 func (h *Handler) secure(r *http.Request) bool { return r.TLS != nil || h.opt.SecureCookies }
