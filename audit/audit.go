@@ -104,6 +104,20 @@ func Chain(tail *store.AuditRecord, r store.AuditRecord) store.AuditRecord {
 	return r
 }
 
+// ChainMarshalled is Chain for a record whose Data is what json.Marshal
+// wrote (valid, compact and HTML-safe already, as every record an
+// application appends): the hash is the same, without checking and
+// compacting the data again (2-3% of a screening request's CPU).
+// TestHashMarshalled holds the two to the same hash.
+func ChainMarshalled(tail *store.AuditRecord, r store.AuditRecord) store.AuditRecord {
+	r.Seq, r.Prev = 1, ""
+	if tail != nil {
+		r.Seq, r.Prev = tail.Seq+1, tail.Hash
+	}
+	r.Hash = hash(r, true)
+	return r
+}
+
 // Hash is a record's hash: SHA-256 over its fields in a fixed order,
 // the previous hash included. The tenant is not part of it: each tenant's
 // records form a chain of their own, so a record moved to another
@@ -114,7 +128,11 @@ func Chain(tail *store.AuditRecord, r store.AuditRecord) store.AuditRecord {
 // data compacted, a closing newline), appended by hand into a pooled
 // buffer: the hash is computed for every screening (FuzzHash compares it
 // with the Encoder's bytes).
-func Hash(r store.AuditRecord) string {
+func Hash(r store.AuditRecord) string { return hash(r, false) }
+
+// hash is Hash; marshalled says r.Data is json.Marshal's output, taken
+// as it is.
+func hash(r store.AuditRecord, marshalled bool) string {
 	bp := hashBuffers.Get().(*[]byte)
 	b := (*bp)[:0]
 	defer func() {
@@ -137,6 +155,8 @@ func Hash(r store.AuditRecord) string {
 	switch {
 	case len(r.Data) == 0:
 		b = append(b, "null"...)
+	case marshalled:
+		b = append(b, r.Data...)
 	default:
 		var ok bool
 		if b, ok = appendCompactJSON(b, r.Data); !ok {

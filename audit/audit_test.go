@@ -220,3 +220,30 @@ func BenchmarkHash(b *testing.B) {
 		}
 	})
 }
+
+// ChainMarshalled gives Chain's hash for data json.Marshal wrote: HTML
+// characters, U+2028, whitespace in strings, raw messages with spaces
+// (which Marshal compacts), nested values.
+func TestHashMarshalled(t *testing.T) {
+	tail := &store.AuditRecord{Seq: 41, Hash: "ab"}
+	values := []any{
+		map[string]any{"query": map[string]string{"name": "CHON MA SAN <&> \u2028 \u2029 \t\"\\"}, "lists": []string{"eu@x"}, "n": 1.5},
+		json.RawMessage(`{ "a" : [1, 2,	3], "s": "<&> \u2029" }`),
+		[]any{nil, true, "x y", 3},
+		"just a string",
+		struct {
+			A string          `json:"a"`
+			B json.RawMessage `json:"b"`
+		}{"<script>", json.RawMessage(" [ 1 ,\n 2 ] ")},
+	}
+	for i, v := range values {
+		data, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := store.AuditRecord{Time: time.UnixMilli(1764633600123), Actor: "key x (a<b>)", Action: "screen", Subject: "name:A B", Data: data}
+		if got, want := ChainMarshalled(tail, r), Chain(tail, r); got.Hash != want.Hash || got.Seq != want.Seq || got.Prev != want.Prev {
+			t.Errorf("value %d: ChainMarshalled %+v, Chain %+v", i, got, want)
+		}
+	}
+}

@@ -117,7 +117,7 @@ func (w *auditWriter) commit(group []*auditReq) {
 					break
 				}
 			}
-			recs[i] = audit.Chain(tail, r.rec)
+			recs[i] = audit.ChainMarshalled(tail, r.rec) // record() marshalled its data
 			tails[t] = &recs[i]
 		}
 		if err == nil {
