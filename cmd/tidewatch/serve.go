@@ -138,6 +138,7 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 	defer logOut.Close()
 	logger := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level}))
 	opt.Logger = logger
+	opt.AccessLog = logOut // the request lines, written by hand into the same buffer
 	start := time.Now()
 	var s *app.Service
 	var st cliStore

@@ -186,6 +186,14 @@ func (s *Server) logRequest(r *http.Request, at time.Time, route string, status 
 	if !h.Enabled(ctx, slog.LevelInfo) {
 		return
 	}
+	if s.opt.AccessLog != nil {
+		bp := lineBuffers.Get().(*[]byte)
+		b := appendAccessLine((*bp)[:0], at, r.Method, route, status, el, bytes, p.Tenant, p.KeyID, s.clientAddr(r))
+		s.opt.AccessLog.Write(b)
+		*bp = b
+		lineBuffers.Put(bp)
+		return
+	}
 	rec := slog.NewRecord(at, slog.LevelInfo, "request", 0)
 	rec.AddAttrs(slog.String("method", r.Method), slog.String("route", route), slog.Int("status", status),
 		slog.Float64("ms", float64(el.Microseconds())/1000), slog.Int64("bytes", bytes),

@@ -45,6 +45,12 @@ type Options struct {
 	Burst int
 	// Logger receives one structured line per request (never a secret).
 	Logger *slog.Logger
+	// AccessLog, when set, is where Logger's handler writes: the
+	// request lines are then written there directly, the bytes a
+	// slog.JSONHandler writes for them made by hand (at 20,000 requests
+	// a second the handler's generic path was 2.7% of the CPU), when
+	// Logger is enabled at INFO.
+	AccessLog io.Writer
 	// UploadDir holds uploads while they are processed (default the OS
 	// temporary directory).
 	UploadDir string
