@@ -554,7 +554,7 @@ func (s *Service) Screen(ctx context.Context, p Principal, q screen.Query, o Scr
 	var matches []string
 	for _, m := range res.Matches {
 		if m.Match {
-			matches = append(matches, fmt.Sprintf("%s %.3f", m.Entity, m.Score))
+			matches = append(matches, m.Entity+" "+strconv.FormatFloat(m.Score, 'f', 3, 64)) // "%s %.3f"
 		}
 	}
 	var near []string
