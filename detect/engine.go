@@ -69,8 +69,15 @@ type Engine struct {
 	// role says which stages the engine runs: both (an Engine), the
 	// sequencer's only (send receives what the vessel workers need) or
 	// a vessel worker's (sequence.go).
-	role    role
-	send    func(Item)
+	role role
+	send func(Item)
+	// itemSeq is the number of the sequencer's last item (Item.Seq).
+	itemSeq uint64
+	// areas: a sequencer whose encounters area and pair workers find
+	// (NewAreaSequencer), or an area worker; scanSeq is the Seq of the
+	// fix an area worker scans from.
+	areas   bool
+	scanSeq uint64
 	now     track.Time
 	sweepAt track.Time
 	// durations from cfg, precomputed
@@ -200,7 +207,7 @@ func newEngine(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo.Zone, 
 	e.zoneDwell = minutes(cfg.ZoneDwellMinutes)
 	e.zoneIndex = geo.NewZoneIndex(zones)
 	tc := track.Config{MaxSpeedKn: cfg.MaxTrackSpeedKn, MinInterval: minutes(cfg.TrackMinIntervalMin), MaxVessels: cfg.MaxVessels}
-	if r == roleWorker {
+	if r == roleWorker || r == rolePair {
 		// A worker's tracker follows the sequencer's: it never evicts
 		// on its own (the sequencer's evictions come as items).
 		tc.MaxVessels = math.MaxInt
@@ -292,16 +299,9 @@ func (e *Engine) Flush() {
 		}
 	})
 	e.tracker.Flush()
-	keys := make([]pairKey, 0, len(e.pairs))
-	for k := range e.pairs {
-		keys = append(keys, k)
-	}
-	sortPairs(keys)
-	for _, k := range keys {
-		e.closePair(k, e.pairs[k], true)
-	}
+	e.closeAllPairs()
 	if e.role == roleSeq {
-		e.send(Item{Kind: ItemFlush, Now: e.now})
+		e.sendItem(Item{Kind: ItemFlush, Now: e.now})
 	}
 	e.closeIdentity(true)
 }
@@ -335,7 +335,7 @@ func (e *Engine) process(f track.Fix) {
 		}
 		e.StaticReport(*r)
 		if e.role == roleSeq {
-			e.send(Item{Kind: ItemStatic, Now: e.now, Fix: f})
+			e.sendItem(Item{Kind: ItemStatic, Now: e.now, Fix: f})
 			return
 		}
 		if e.Observe != nil && e.Part.OwnsMMSI(f.MMSI) {
@@ -377,13 +377,19 @@ func (e *Engine) process(f track.Fix) {
 	switch {
 	case e.role == roleSeq:
 		// The vessel's detectors run on a worker, fed this.
-		e.send(Item{Kind: ItemFix, Now: e.now, Fix: f, Segment: int32(k.id), Started: res == track.Started, Speed: speed,
-			Sweep: !e.now.Before(e.sweepAt)})
+		it := Item{Kind: ItemFix, Now: e.now, Fix: f, Segment: int32(k.id), Started: res == track.Started, Speed: speed,
+			Sweep: !e.now.Before(e.sweepAt)}
+		if res != track.Started {
+			it.LastCell = areaCellOf(prev.Lat, prev.Lon)
+		}
+		e.sendItem(it)
 	case own:
 		e.vesselFix(st, seg, f, prev, res, speed)
 	}
 	e.countActivity(st, f)
-	e.encounter(st, f, speed)
+	if !e.areas {
+		e.encounter(st, f, speed, true)
+	}
 	e.sweep()
 	if own && e.role == roleEngine && e.Observe != nil {
 		e.Observe(f, k.id)
@@ -419,25 +425,16 @@ func (e *Engine) segmentClosed(s *segment) {
 	e.jumpSegmentClosed(s)
 	e.removeFromCell(st)
 	if e.role == roleSeq {
-		e.send(Item{Kind: ItemClosed, Now: e.now, Fix: track.Fix{MMSI: s.MMSI}, Segment: int32(s.ID)})
+		e.sendItem(Item{Kind: ItemClosed, Now: e.now, Fix: track.Fix{MMSI: s.MMSI}, Segment: int32(s.ID), LastCell: areaCellOf(s.Last.Lat, s.Last.Lon)})
 	}
 }
 
 // vesselEvicted closes what an evicted vessel has open: its encounter
 // pairs and its identity occurrences (its segments were closed first).
 func (e *Engine) vesselEvicted(mmsi uint32, v *vesselState) {
-	var keys []pairKey
-	for k := range e.pairs {
-		if k.a.mmsi == mmsi || k.b.mmsi == mmsi {
-			keys = append(keys, k)
-		}
-	}
-	sortPairs(keys)
-	for _, k := range keys {
-		e.closePair(k, e.pairs[k], true)
-	}
+	e.closePairsOf(mmsi)
 	if e.role == roleSeq {
-		e.send(Item{Kind: ItemEvicted, Now: e.now, Fix: track.Fix{MMSI: mmsi}})
+		e.sendItem(Item{Kind: ItemEvicted, Now: e.now, Fix: track.Fix{MMSI: mmsi}})
 	}
 	if s := v.ident; s != nil && len(s.pending) > 0 {
 		e.closeChanges(mmsi, v, true)
@@ -465,18 +462,7 @@ func (e *Engine) sweep() {
 		return
 	}
 	e.sweepAt = e.now.Add(time.Hour)
-	brk := minutes(e.cfg.EncounterBreakMinutes)
-	merge := hours(e.cfg.EncounterMergeHours)
-	var keys []pairKey
-	for k, p := range e.pairs {
-		if e.now.Sub(p.last) > brk+merge {
-			keys = append(keys, k)
-		}
-	}
-	sortPairs(keys)
-	for _, k := range keys {
-		e.closePair(k, e.pairs[k], true)
-	}
+	e.sweepPairs()
 	horizon := e.now.Add(-14*24*time.Hour).Unix() / 3600
 	for k := range e.activity {
 		if k.hour < horizon {
@@ -485,8 +471,8 @@ func (e *Engine) sweep() {
 	}
 	if e.role == roleSeq {
 		// The vessel workers sweep at the same point of the sequence.
-		e.send(Item{Kind: ItemSweepIdentity, Now: e.now})
-		e.send(Item{Kind: ItemSweepJumps, Now: e.now})
+		e.sendItem(Item{Kind: ItemSweepIdentity, Now: e.now})
+		e.sendItem(Item{Kind: ItemSweepJumps, Now: e.now})
 	}
 	e.closeIdentity(false)
 	e.sweepJumps()

@@ -153,12 +153,7 @@ func (e *Engine) StaticReport(r StaticReport) {
 	i := e.tracker.Index(r.MMSI)
 	e.tracker.Seen(i, r.Time)
 	v := e.tracker.Data(i)
-	if r.IMO != 0 {
-		v.static.imo = r.IMO
-	}
-	if r.Name != "" {
-		v.static.name = r.Name
-	}
+	v.static.set(r)
 	ship := shipMMSI(r.MMSI)
 	if e.role == roleSeq {
 		// The IMO's users only: the MMSI's identity is its worker's. What
