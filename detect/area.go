@@ -1,7 +1,9 @@
 package detect
 
 import (
+	"errors"
 	"math"
+	"slices"
 
 	"github.com/tidewatch/tidewatch/geo"
 	"github.com/tidewatch/tidewatch/track"
@@ -106,6 +108,7 @@ type AreaWorker struct {
 func NewAreaWorker(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo.Zone, part AreaPartition, send func(Item)) *AreaWorker {
 	e := newEngine(cfg, land, ports, zones, nil, roleArea)
 	e.send = send
+	e.Part = Partition(part) // names its checkpoint; it emits nothing
 	return &AreaWorker{e: e, part: part, segs: map[segKey]*segState{}}
 }
 
@@ -253,3 +256,117 @@ func (s *staticInfo) set(r StaticReport) {
 		s.name = r.Name
 	}
 }
+
+// areaMagic starts an area worker's checkpoint.
+const areaMagic, areaVersion = "twarea", 1
+
+// Checkpoint returns the worker's state: its grid, cell by cell, each
+// cell's segments in their order with their latest fixes. A worker
+// restored from it and given the items after it goes on as this one
+// would (a segment a scan dropped as stale is not kept: its next fix
+// puts it back, as it would have).
+func (w *AreaWorker) Checkpoint() []byte {
+	e := w.e
+	cells := make([]cellKey, 0, len(e.cells))
+	for c := range e.cells {
+		cells = append(cells, c)
+	}
+	slices.SortFunc(cells, func(a, b cellKey) int {
+		if a.y != b.y {
+			return int(a.y) - int(b.y)
+		}
+		return int(a.x) - int(b.x)
+	})
+	x := &enc{b: make([]byte, 0, 64+len(w.segs)*48)}
+	x.b = append(x.b, areaMagic...)
+	x.u(areaVersion)
+	x.s(e.environment())
+	x.u(uint64(len(cells)))
+	for _, c := range cells {
+		x.i(int64(c.x))
+		x.i(int64(c.y))
+		n := 0
+		for st := e.cells[c]; st != nil; st = st.cellNext {
+			n++
+		}
+		x.u(uint64(n))
+		for st := e.cells[c]; st != nil; st = st.cellNext {
+			x.u(uint64(st.key.mmsi))
+			x.u(uint64(st.key.id))
+			x.t(st.entry.t)
+			x.f(st.entry.lat)
+			x.f(st.entry.lon)
+			x.f(st.entry.speed)
+		}
+	}
+	return x.b
+}
+
+// Restore replaces a new worker's state with a checkpoint of a worker of
+// the same partition and settings (else ErrCheckpointMismatch).
+func (w *AreaWorker) Restore(b []byte) error {
+	if len(b) < len(areaMagic) || string(b[:len(areaMagic)]) != areaMagic {
+		if len(b) >= len(checkpointMagic) && string(b[:len(checkpointMagic)]) == checkpointMagic ||
+			len(b) >= len(workerMagic) && string(b[:len(workerMagic)]) == workerMagic {
+			return ErrCheckpointMismatch // another stage's
+		}
+		return errCorrupt
+	}
+	r := &dec{b: b[len(areaMagic):]}
+	if v := r.u(); r.err == nil && v != areaVersion {
+		return errors.New("detect: area worker checkpoint of another version")
+	}
+	if env := r.s(); r.err == nil && env != w.e.environment() {
+		return ErrCheckpointMismatch
+	}
+	e := w.e
+	cells := map[cellKey]*segState{}
+	segs := map[segKey]*segState{}
+	nc := r.n()
+	for range nc {
+		if r.err != nil {
+			break
+		}
+		c := cellKey{int32(r.i()), int32(r.i())}
+		n := r.n()
+		var last *segState
+		for range n {
+			if r.err != nil {
+				break
+			}
+			k := segKey{uint32(r.u()), int(r.u())}
+			st := &segState{key: k, cell: c, inCell: true, entry: cellEntry{t: r.t(), lat: r.f(), lon: r.f(), speed: r.f()}}
+			if segs[k] != nil {
+				r.fail()
+				break
+			}
+			segs[k] = st
+			if last == nil {
+				cells[c] = st
+			} else {
+				last.cellNext, st.cellPrev = st, last
+			}
+			last = st
+		}
+	}
+	if r.err != nil {
+		return r.err
+	}
+	if len(r.b) != 0 {
+		return errCorrupt
+	}
+	e.cells, w.segs = cells, segs
+	return nil
+}
+
+// Checkpoint reports the worker's open encounters (Status "open") and
+// returns its state: its pairs' windows and the names of the vessels
+// (any checkpoint point between items will do).
+func (w *PairWorker) Checkpoint() []byte {
+	w.e.Designated = w.Designated
+	return w.e.Checkpoint()
+}
+
+// Restore replaces a new worker's state with a checkpoint of a worker of
+// the same partition and settings (else ErrCheckpointMismatch).
+func (w *PairWorker) Restore(b []byte) error { return w.e.Restore(b) }

@@ -3,6 +3,7 @@ package detect_test
 import (
 	"fmt"
 	"math"
+	"math/rand"
 	"os"
 	"path/filepath"
 	"sort"
@@ -184,6 +185,7 @@ func checkAreas(t *testing.T, name string, cfg detect.Config, g geography, input
 		}
 	}
 	t.Logf("%s: the engine: %d events, %d encounters, %d evictions", name, len(want), encounters, evicted)
+	var contacts int64 = -1
 	for _, n := range []int{1, 2, 4} {
 		// 1 area and pair worker hand items over as they are; 2 and 4
 		// through the wire form. Two vessel workers throughout.
@@ -191,6 +193,10 @@ func checkAreas(t *testing.T, name string, cfg detect.Config, g geography, input
 		s := areaRun(t, cfg, g, n, n, 2, wire, inputs)
 		sub := fmt.Sprintf("%s, %d area and pair workers", name, n)
 		sameEvents(t, sub, s.events(), want)
+		if contacts >= 0 && s.nContacts != contacts {
+			t.Errorf("%s: %d contacts, one area worker %d", sub, s.nContacts, contacts)
+		}
+		contacts = s.nContacts
 		if r := s.rejected(); r != 0 {
 			t.Errorf("%s: %d items rejected", sub, r)
 		}
@@ -251,9 +257,11 @@ func TestAreaWorkersRealAIS(t *testing.T) {
 // boundary between two tiles of different area partitions make one
 // encounter, found by the split as by the Engine: each partition's grid
 // holds the ring of cells around its tiles (without it neither worker
-// sees the other ship).
+// sees the other ship). Then one leaves at speed, out of the other
+// partition's cells: routed by its last cell, it leaves that grid too
+// (else the encounter ends half an hour late).
 func TestAreaHalo(t *testing.T) {
-	const lat = 10.01
+	const lat = 10.21 // the middle row of a row of tiles
 	y := int32(math.Floor((lat + 90) / 0.05))
 	parts := []detect.AreaPartition{{Index: 0, Count: 2}, {Index: 1, Count: 2}}
 	owner := func(x int32) int {
@@ -279,11 +287,20 @@ func TestAreaHalo(t *testing.T) {
 	lon := float64(x)*0.05 - 180
 	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	var fixes []track.Fix
-	for i := range 4 * 60 {
+	for i := range 5 * 60 {
 		at := t0.Add(time.Duration(i) * time.Minute)
-		fixes = append(fixes,
-			track.Fix{MMSI: 412000001, Time: track.TimeOf(at), Lat: lat, Lon: lon - 0.0015, SOG: 0.4, COG: 90},
-			track.Fix{MMSI: 352000002, Time: track.TimeOf(at.Add(30 * time.Second)), Lat: lat + 0.0001, Lon: lon + 0.0015, SOG: 0.4, COG: 90})
+		fixes = append(fixes, track.Fix{MMSI: 412000001, Time: track.TimeOf(at), Lat: lat, Lon: lon - 0.0015, SOG: 0.4, COG: 90})
+		if i < 4*60 {
+			fixes = append(fixes, track.Fix{MMSI: 352000002, Time: track.TimeOf(at.Add(30 * time.Second)), Lat: lat + 0.0001, Lon: lon + 0.0015, SOG: 0.4, COG: 90})
+		} else if i%10 == 0 {
+			// Then it leaves east at 20 kn, a fix every 10 minutes (6.2
+			// km): out of the first partition's cells (its tile and the
+			// ring around it) at once; that partition's grid must let it
+			// go, or its stale place there stays close to the first ship
+			// (fresh for 30 minutes) and the encounter's end moves.
+			d := float64(i-4*60+10) / 60 * 20 * 1852 / (111320 * math.Cos(lat*math.Pi/180))
+			fixes = append(fixes, track.Fix{MMSI: 352000002, Time: track.TimeOf(at.Add(30 * time.Second)), Lat: lat + 0.0001, Lon: lon + 0.0015 + d, SOG: 20, COG: 90})
+		}
 	}
 	sort.SliceStable(fixes, func(i, j int) bool { return fixes[i].Time.Before(fixes[j].Time) })
 	g := loadGeography()
@@ -311,5 +328,321 @@ func TestAreaHalo(t *testing.T) {
 	sameEvents(t, "two ships across a tile boundary", s.events(), want)
 	if s.nContacts == 0 {
 		t.Error("no contact found")
+	}
+}
+
+// checkpoint checkpoints every stage (each reports its open occurrences)
+// and goes on with new stages restored from the checkpoints.
+func (s *areaSplit) checkpoint() {
+	t := s.t
+	t.Helper()
+	state := s.seq.Checkpoint()
+	var as, ps, vs [][]byte
+	for _, w := range s.areas {
+		as = append(as, w.Checkpoint())
+	}
+	for _, w := range s.pairs {
+		ps = append(ps, w.Checkpoint())
+	}
+	for _, w := range s.vessels {
+		vs = append(vs, w.Checkpoint())
+	}
+	if r := s.rejected(); r != 0 {
+		t.Errorf("%d items rejected before the checkpoint", r)
+	}
+	s.build()
+	if err := s.seq.Restore(state); err != nil {
+		t.Fatal(err)
+	}
+	for i, w := range s.areas {
+		if err := w.Restore(as[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, w := range s.pairs {
+		if err := w.Restore(ps[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, w := range s.vessels {
+		if err := w.Restore(vs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestAreaWorkersCheckpoint: the 72-hour simulated set cut at four
+// points; at each the sequencer, the area, pair and vessel workers
+// checkpoint and new ones restored from them go on: each occurrence's
+// latest version is the uncut Engine's, for 1, 2 and 4 area and pair
+// workers; and the area workers' grids go on exactly (the contacts
+// found are the uncut split's, in order).
+func TestAreaWorkersCheckpoint(t *testing.T) {
+	g := loadGeography()
+	nmea, sc := simNMEA(t, func(sc *sim.Scenario) { sc.Duration, sc.Background = 72*time.Hour, 30 })
+	h := func(x float64) time.Time { return sc.Start.Add(time.Duration(x * float64(time.Hour))) }
+	parts := cutAt(nmea, h(9), h(32), h(47.5), h(60.25))
+	want, _, _ := engineRun(t, detect.DefaultConfig, g, nmeaInputs(nmea))
+	for _, n := range []int{1, 2, 4} {
+		uncut := areaRun(t, detect.DefaultConfig, g, n, n, 2, false, nmeaInputs(nmea))
+		s := newAreaSplit(t, detect.DefaultConfig, g, n, n, 2, n > 1)
+		for i, p := range parts {
+			if i > 0 {
+				s.checkpoint()
+			}
+			feed(t, s.seq, input{nmea: p})
+		}
+		s.seq.Flush()
+		name := itoa(int64(n)) + " area and pair workers"
+		got, w := latest(s.events()), latest(want)
+		if strings.Join(got, "\n") != strings.Join(w, "\n") {
+			t.Errorf("%s: %d occurrences after %d checkpoints, the engine %d", name, len(got), len(parts)-1, len(w))
+			for i := range min(len(got), len(w)) {
+				if got[i] != w[i] {
+					t.Errorf("first difference:\n got %s\nwant %s", got[i], w[i])
+					break
+				}
+			}
+		}
+		if s.nContacts != uncut.nContacts || s.items != uncut.items {
+			t.Errorf("%s: %d items, %d contacts; uncut %d, %d", name, s.items, s.nContacts, uncut.items, uncut.nContacts)
+		}
+		var open, enc int
+		for _, e := range s.events() {
+			if e.Kind == detect.KindEncounter {
+				enc++
+				if e.Status == detect.StatusOpen {
+					open++
+				}
+			}
+		}
+		if r := s.rejected(); r != 0 {
+			t.Errorf("%s: %d items rejected", name, r)
+		}
+		t.Logf("%s: %d occurrences; %d encounter versions, %d of them open at the checkpoints; %d contacts", name, len(got), enc, open, s.nContacts)
+	}
+}
+
+// TestAreaCheckpointsRefused: an area or pair worker's checkpoint is
+// refused by another stage, another partition and an Engine; the area
+// sequencer's by a sequencer without areas.
+func TestAreaCheckpointsRefused(t *testing.T) {
+	g := loadGeography()
+	cfg := detect.DefaultConfig
+	s := newAreaSplit(t, cfg, g, 2, 2, 1, false)
+	feed(t, s.seq, input{nmea: splitScenario(t)})
+	seqState, a0, p0 := s.seq.Checkpoint(), s.areas[0].Checkpoint(), s.pairs[0].Checkpoint()
+	nop := func(detect.Event) {}
+	area := func(i int) *detect.AreaWorker {
+		return detect.NewAreaWorker(cfg, g.land, g.ports, g.zones, detect.AreaPartition{Index: i, Count: 2}, func(detect.Item) {})
+	}
+	pair := func(i int) *detect.PairWorker {
+		return detect.NewPairWorker(cfg, g.land, g.ports, g.zones, detect.Partition{Index: i, Count: 2}, nop)
+	}
+	for _, c := range []struct {
+		name    string
+		restore func([]byte) error
+		state   []byte
+	}{
+		{"area 0's into area 1", area(1).Restore, a0},
+		{"pairs 0's into pairs 1", pair(1).Restore, p0},
+		{"area's into pairs", pair(0).Restore, a0},
+		{"pairs' into area", area(0).Restore, p0},
+		{"area's into an Engine", detect.NewEngine(cfg, g.land, g.ports, g.zones, nop).Restore, a0},
+		{"pairs' into an Engine", detect.NewEngine(cfg, g.land, g.ports, g.zones, nop).Restore, p0},
+		{"area's into a vessel worker", detect.NewVesselWorker(cfg, g.land, g.ports, g.zones, detect.Partition{}, nop).Restore, a0},
+		{"area sequencer's into a sequencer", detect.NewSequencer(cfg, g.land, g.ports, g.zones, nop, func(detect.Item) {}).Restore, seqState},
+	} {
+		if err := c.restore(c.state); err != detect.ErrCheckpointMismatch {
+			t.Errorf("%s: %v, want ErrCheckpointMismatch", c.name, err)
+		}
+	}
+	if err := area(0).Restore(a0); err != nil {
+		t.Errorf("area 0's into area 0: %v", err)
+	}
+	if err := pair(0).Restore(p0); err != nil {
+		t.Errorf("pairs 0's into pairs 0: %v", err)
+	}
+}
+
+// rec is a position or a static report, fed in order.
+type rec struct {
+	f  track.Fix
+	st *detect.StaticReport
+}
+
+func feedRecs(e *detect.Engine, recs []rec) {
+	for _, r := range recs {
+		if r.st != nil {
+			e.Static(*r.st)
+		} else {
+			e.Position(r.f)
+		}
+	}
+}
+
+// meetings builds n pairs of ships drifting together at sea for 2.5 to 6
+// hours (a third of them on a corner of four area tiles, every fifth
+// joined by a third ship, every fourth apart for an hour in the middle,
+// some renamed while together), each coming in and leaving at 10 kn, with
+// static reports every 20 minutes: encounters of every shape, over tile
+// boundaries and moving across cells.
+func meetings(n int, seed int64) []rec {
+	r := rand.New(rand.NewSource(seed))
+	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	var out []rec
+	const nm = 1852.0
+	move := func(lat, lon, bearing, metres float64) (float64, float64) {
+		b := bearing * math.Pi / 180
+		return lat + metres*math.Cos(b)/111320, lon + metres*math.Sin(b)/(111320*math.Cos(lat*math.Pi/180))
+	}
+	for p := range n {
+		lat0, lon0 := 5+r.Float64()*25, -150+r.Float64()*30
+		if p%3 == 0 {
+			lat0, lon0 = -90+0.4*math.Round((lat0+90)/0.4), -180+0.4*math.Round((lon0+180)/0.4)
+		}
+		start := time.Duration(r.Float64() * 30 * float64(time.Hour))
+		dur := time.Duration((2.5 + r.Float64()*3.5) * float64(time.Hour))
+		drift, heading := 0.2+r.Float64()*1.6, r.Float64()*360
+		sep, sepBearing := 80+r.Float64()*400, r.Float64()*360
+		mids := []uint32{412000000 + uint32(2*p), 352000000 + uint32(2*p+1)}
+		if p%7 == 0 {
+			mids[0] = 445000000 + uint32(p)
+		}
+		if p%5 == 0 {
+			mids = append(mids, 538000000+uint32(p))
+		}
+		for s, m := range mids {
+			every := time.Duration(60+r.Intn(120)) * time.Second
+			off := time.Duration(r.Intn(60)) * time.Second
+			renameAt := time.Duration(-1)
+			if r.Intn(3) == 0 {
+				renameAt = start + dur/2
+			}
+			for at := start - time.Hour + off; at < start+dur+time.Hour; at += every {
+				// The centre drifts; each ship is off it by half the
+				// separation (the third ship 300 m aside, in the middle).
+				el := (at - start).Hours()
+				clat, clon := move(lat0, lon0, heading, drift*nm*math.Max(0, math.Min(el, dur.Hours())))
+				var lat, lon float64
+				sog := drift
+				switch s {
+				case 0:
+					lat, lon = move(clat, clon, sepBearing, sep/2)
+				case 1:
+					d := sep / 2
+					if p%4 == 0 && el > dur.Hours()/2-0.5 && el < dur.Hours()/2+0.5 {
+						d = 3000
+					}
+					lat, lon = move(clat, clon, sepBearing+180, d)
+				default:
+					d := 300.0
+					if el < dur.Hours()/3 || el > 2*dur.Hours()/3 {
+						d = 5000
+					}
+					lat, lon = move(clat, clon, sepBearing+90, d)
+				}
+				if el < 0 {
+					lat, lon = move(lat, lon, heading+180, -el*10*nm)
+					sog = 10
+				} else if el > dur.Hours() {
+					lat, lon = move(lat, lon, heading+90, (el-dur.Hours())*10*nm)
+					sog = 10
+				}
+				tt := track.TimeOf(t0.Add(at))
+				out = append(out, rec{f: track.Fix{MMSI: m, Time: tt, Lat: lat, Lon: lon, SOG: sog, COG: heading}})
+				if (at-off)%(20*time.Minute) < every {
+					name := fmt.Sprintf("SHIP %d", m)
+					if renameAt >= 0 && at > renameAt {
+						name = fmt.Sprintf("RENAMED %d", m)
+					}
+					out = append(out, rec{st: &detect.StaticReport{MMSI: m, Time: tt, Name: name, IMO: uint32(9000000 + p*10 + s)}})
+				}
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return recTime(out[i]).Before(recTime(out[j])) })
+	return out
+}
+
+func recTime(r rec) track.Time {
+	if r.st != nil {
+		return r.st.Time
+	}
+	return r.f.Time
+}
+
+// TestAreaWorkersMeetings: on 150 meetings at sea (encounters of every
+// shape, a third on tile corners), with and without a vessel cap that
+// evicts, and cut by checkpoints at four points: the area split emits the
+// Engine's events (sorted JSON, byte for byte; with checkpoints, each
+// occurrence's latest version).
+func TestAreaWorkersMeetings(t *testing.T) {
+	g := loadGeography()
+	recs := meetings(150, 1)
+	for _, c := range []struct {
+		name     string
+		max, enc int
+	}{{"150 meetings", 0, 100}, {"150 meetings, 60 vessels at most", 60, 20}} {
+		cfg := detect.DefaultConfig
+		cfg.MaxVessels = c.max
+		var want []detect.Event
+		e := detect.NewEngine(cfg, g.land, g.ports, g.zones, func(ev detect.Event) { want = append(want, ev) })
+		e.Designated = designated
+		feedRecs(e, recs)
+		e.Flush()
+		enc, merged := 0, 0
+		for _, ev := range want {
+			if ev.Kind == detect.KindEncounter {
+				enc++
+				if ev.Details.Windows > 1 {
+					merged++
+				}
+			}
+		}
+		t.Logf("%s: the engine: %d events, %d encounters (%d of several windows), %d evictions", c.name, len(want), enc, merged, e.Evictions())
+		if enc < c.enc || c.max > 0 && e.Evictions() == 0 {
+			t.Fatalf("%s: %d encounters: the set tests little", c.name, enc)
+		}
+		for _, n := range []int{1, 2, 4} {
+			s := newAreaSplit(t, cfg, g, n, n, 2, n > 1)
+			feedRecs(s.seq, recs)
+			s.seq.Flush()
+			sub := fmt.Sprintf("%s, %d area and pair workers", c.name, n)
+			sameEvents(t, sub, s.events(), want)
+			if r := s.rejected(); r != 0 {
+				t.Errorf("%s: %d items rejected", sub, r)
+			}
+			// Cut at four points by checkpoints.
+			k := newAreaSplit(t, cfg, g, n, n, 2, n > 1)
+			cuts := []int{0, len(recs) / 5, len(recs) * 2 / 5, len(recs) * 3 / 5, len(recs) * 4 / 5, len(recs)}
+			for i := 1; i < len(cuts); i++ {
+				if i > 1 {
+					k.checkpoint()
+				}
+				feedRecs(k.seq, recs[cuts[i-1]:cuts[i]])
+			}
+			k.seq.Flush()
+			got, w := latest(k.events()), latest(want)
+			if strings.Join(got, "\n") != strings.Join(w, "\n") {
+				t.Errorf("%s, cut: %d occurrences, the engine %d", sub, len(got), len(w))
+				for i := range min(len(got), len(w)) {
+					if got[i] != w[i] {
+						t.Errorf("first difference:\n got %s\nwant %s", got[i], w[i])
+						break
+					}
+				}
+			}
+			open := 0
+			for _, ev := range k.events() {
+				if ev.Kind == detect.KindEncounter && ev.Status == detect.StatusOpen {
+					open++
+				}
+			}
+			if open == 0 {
+				t.Errorf("%s: no open encounter at the checkpoints", sub)
+			}
+			t.Logf("%s: %d items, %d contacts; pair workers' events %v; cut: %d open encounters reported", sub, s.items, s.nContacts, lens(s.pEvs), open)
+		}
 	}
 }

@@ -51,12 +51,15 @@ func (e *Engine) environment() string {
 	switch e.role {
 	case roleSeq:
 		fmt.Fprintf(h, "\x00stage sequencer")
-	case roleWorker:
+		if e.areas {
+			fmt.Fprintf(h, " without encounters")
+		}
+	case roleWorker, roleArea, rolePair:
 		p := e.Part
 		if p.Count <= 1 {
 			p = Partition{0, 1}
 		}
-		fmt.Fprintf(h, "\x00stage worker %d of %d", p.Index, p.Count)
+		fmt.Fprintf(h, "\x00stage %s %d of %d", map[role]string{roleWorker: "worker", roleArea: "area", rolePair: "pairs"}[e.role], p.Index, p.Count)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:24]
 }
@@ -318,6 +321,9 @@ func (e *Engine) encode() []byte {
 		w.u(uint64(s.MMSI))
 		w.u(uint64(s.ID))
 	}
+	if e.role == roleSeq {
+		w.u(e.itemSeq) // the items' numbers go on from it
+	}
 	return w.b
 }
 
@@ -529,8 +535,9 @@ func (w *enc) pair(p *pairState) {
 // an error too, and leaves the engine as it was.
 func (e *Engine) Restore(b []byte) error {
 	if len(b) < len(checkpointMagic) || string(b[:len(checkpointMagic)]) != checkpointMagic {
-		if len(b) >= len(workerMagic) && string(b[:len(workerMagic)]) == workerMagic {
-			return ErrCheckpointMismatch // a vessel worker's
+		if len(b) >= len(workerMagic) && string(b[:len(workerMagic)]) == workerMagic ||
+			len(b) >= len(areaMagic) && string(b[:len(areaMagic)]) == areaMagic {
+			return ErrCheckpointMismatch // a vessel or area worker's
 		}
 		return errCorrupt
 	}
@@ -638,6 +645,12 @@ func (e *Engine) Restore(b []byte) error {
 		}
 		n.jumping = append(n.jumping, s)
 	}
+	if e.role == roleSeq && len(r.b) > 0 {
+		// (A sequencer's checkpoint of the build before items were
+		// numbered ends before it: they go on from 0.)
+		n.itemSeq = r.u()
+	}
+	n.areas = e.areas
 	if r.err != nil {
 		return r.err
 	}

@@ -285,8 +285,9 @@ const workerMagic = "twvessel"
 // the same partition and settings (else ErrCheckpointMismatch).
 func (w *VesselWorker) Restore(b []byte) error {
 	if len(b) < len(workerMagic) || string(b[:len(workerMagic)]) != workerMagic {
-		if len(b) >= len(checkpointMagic) && string(b[:len(checkpointMagic)]) == checkpointMagic {
-			return ErrCheckpointMismatch // an Engine's or a sequencer's
+		if len(b) >= len(checkpointMagic) && string(b[:len(checkpointMagic)]) == checkpointMagic ||
+			len(b) >= len(areaMagic) && string(b[:len(areaMagic)]) == areaMagic {
+			return ErrCheckpointMismatch // an Engine's, a sequencer's or an area worker's
 		}
 		return errCorrupt
 	}
