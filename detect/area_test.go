@@ -17,8 +17,9 @@ import (
 )
 
 // areaSplit is a sequencer built with NewAreaSequencer, na area workers,
-// np pair workers and nv vessel workers, run in lock step: each item of
-// the sequencer goes to the vessel workers For it, to every pair worker,
+// np pair workers, nv vessel workers and ni IMO workers, run in lock
+// step: each item of the sequencer goes to the vessel workers For it, to
+// every pair and IMO worker (each takes its own),
 // then to the area workers ForArea it, whose contacts go to the pair
 // workers at once (before the sequencer's next item). With wire, every
 // item and every fix's contacts go through their wire form first.
@@ -26,30 +27,40 @@ type areaSplit struct {
 	t                testing.TB
 	cfg              detect.Config
 	g                geography
-	na, np, nv       int
+	na, np, nv, ni   int
 	wire             bool
 	seq              *detect.Engine
 	areas            []*detect.AreaWorker
 	pairs            []*detect.PairWorker
 	vessels          []*detect.VesselWorker
+	imos             []*detect.IMOWorker
 	seqEvs           []detect.Event
-	pEvs, vEvs       [][]detect.Event
+	pEvs, vEvs, iEvs [][]detect.Event
 	contacts         []detect.Item
 	items, nContacts int64
 	scanned          int64 // fixes some area worker scanned from (contacts found)
 }
 
-func newAreaSplit(t testing.TB, cfg detect.Config, g geography, na, np, nv int, wire bool) *areaSplit {
-	s := &areaSplit{t: t, cfg: cfg, g: g, na: na, np: np, nv: nv, wire: wire, pEvs: make([][]detect.Event, np), vEvs: make([][]detect.Event, nv)}
+// newAreaSplit builds it; ni IMO workers, or none (the sequencer keeps
+// the IMOs' users).
+func newAreaSplit(t testing.TB, cfg detect.Config, g geography, na, np, nv, ni int, wire bool) *areaSplit {
+	s := &areaSplit{t: t, cfg: cfg, g: g, na: na, np: np, nv: nv, ni: ni, wire: wire, pEvs: make([][]detect.Event, np), vEvs: make([][]detect.Event, nv),
+		iEvs: make([][]detect.Event, ni)}
 	s.build()
 	return s
 }
 
 func (s *areaSplit) build() {
 	cfg, g := s.cfg, s.g
-	s.seq = detect.NewAreaSequencer(cfg, g.land, g.ports, g.zones, func(ev detect.Event) { s.seqEvs = append(s.seqEvs, ev) }, s.send)
+	s.seq = detect.NewAreaSequencer(cfg, g.land, g.ports, g.zones, func(ev detect.Event) { s.seqEvs = append(s.seqEvs, ev) }, s.send, s.ni)
 	s.seq.Designated = designated
-	s.areas, s.pairs, s.vessels = nil, nil, nil
+	s.areas, s.pairs, s.vessels, s.imos = nil, nil, nil, nil
+	for i := range s.ni {
+		w := detect.NewIMOWorker(cfg, g.land, g.ports, g.zones, detect.Partition{Index: i, Count: s.ni},
+			func(ev detect.Event) { s.iEvs[i] = append(s.iEvs[i], ev) })
+		w.Designated = designated
+		s.imos = append(s.imos, w)
+	}
 	for i := range s.na {
 		s.areas = append(s.areas, detect.NewAreaWorker(cfg, g.land, g.ports, g.zones, detect.AreaPartition{Index: i, Count: s.na},
 			func(it detect.Item) { s.contacts = append(s.contacts, it) }))
@@ -91,6 +102,9 @@ func (s *areaSplit) send(it detect.Item) {
 		}
 	}
 	for _, w := range s.pairs {
+		w.Apply(&it)
+	}
+	for _, w := range s.imos {
 		w.Apply(&it)
 	}
 	owners, from := 0, 0
@@ -136,6 +150,13 @@ func (s *areaSplit) send(it detect.Item) {
 	}
 }
 
+// imoEvent says the event is an IMO's: one IMO on two MMSIs, or an
+// MMSI taking over another's IMO.
+func imoEvent(ev *detect.Event) bool {
+	return ev.Kind == detect.KindIdentityConflict && ev.Details.Reason == "one_imo_two_mmsi" ||
+		ev.Kind == detect.KindIdentityChange && ev.Details.Field == "mmsi"
+}
+
 func cellOf(f track.Fix) detect.AreaCell {
 	return detect.AreaCell{X: int32(math.Floor((f.Lon + 180) / 0.05)), Y: int32(math.Floor((f.Lat + 90) / 0.05))}
 }
@@ -146,6 +167,9 @@ func (s *areaSplit) events() []detect.Event {
 		out = append(out, w...)
 	}
 	for _, w := range s.vEvs {
+		out = append(out, w...)
+	}
+	for _, w := range s.iEvs {
 		out = append(out, w...)
 	}
 	return out
@@ -162,12 +186,15 @@ func (s *areaSplit) rejected() int64 {
 	for _, w := range s.vessels {
 		n += w.Rejected()
 	}
+	for _, w := range s.imos {
+		n += w.Rejected()
+	}
 	return n
 }
 
-func areaRun(t testing.TB, cfg detect.Config, g geography, na, np, nv int, wire bool, inputs []input) *areaSplit {
+func areaRun(t testing.TB, cfg detect.Config, g geography, na, np, nv, ni int, wire bool, inputs []input) *areaSplit {
 	t.Helper()
-	s := newAreaSplit(t, cfg, g, na, np, nv, wire)
+	s := newAreaSplit(t, cfg, g, na, np, nv, ni, wire)
 	for _, in := range inputs {
 		feed(t, s.seq, in)
 	}
@@ -184,13 +211,19 @@ func checkAreas(t *testing.T, name string, cfg detect.Config, g geography, input
 			encounters++
 		}
 	}
-	t.Logf("%s: the engine: %d events, %d encounters, %d evictions", name, len(want), encounters, evicted)
+	imos := 0
+	for _, e := range want {
+		if imoEvent(&e) {
+			imos++
+		}
+	}
+	t.Logf("%s: the engine: %d events, %d encounters, %d of one IMO's MMSIs, %d evictions", name, len(want), encounters, imos, evicted)
 	var contacts int64 = -1
 	for _, n := range []int{1, 2, 4} {
 		// 1 area and pair worker hand items over as they are; 2 and 4
 		// through the wire form. Two vessel workers throughout.
 		wire := n > 1
-		s := areaRun(t, cfg, g, n, n, 2, wire, inputs)
+		s := areaRun(t, cfg, g, n, n, 2, n, wire, inputs)
 		sub := fmt.Sprintf("%s, %d area and pair workers", name, n)
 		sameEvents(t, sub, s.events(), want)
 		if contacts >= 0 && s.nContacts != contacts {
@@ -201,12 +234,12 @@ func checkAreas(t *testing.T, name string, cfg detect.Config, g geography, input
 			t.Errorf("%s: %d items rejected", sub, r)
 		}
 		for _, e := range s.seqEvs {
-			if e.Kind == detect.KindEncounter {
-				t.Errorf("%s: the sequencer emitted an encounter", sub)
+			if e.Kind == detect.KindEncounter || imoEvent(&e) {
+				t.Errorf("%s: the sequencer emitted %s", sub, e.Kind)
 				break
 			}
 		}
-		t.Logf("%s: %d items, %d contacts from %d fixes; pair workers' events %v", sub, s.items, s.nContacts, s.scanned, lens(s.pEvs))
+		t.Logf("%s: %d items, %d contacts from %d fixes; pair workers' events %v, IMO workers' %v", sub, s.items, s.nContacts, s.scanned, lens(s.pEvs), lens(s.iEvs))
 	}
 }
 
@@ -320,7 +353,7 @@ func TestAreaHalo(t *testing.T) {
 	if n != 1 {
 		t.Fatalf("the engine: %d encounters, want 1: %+v", n, want)
 	}
-	s := newAreaSplit(t, cfg, g, 2, 2, 1, true)
+	s := newAreaSplit(t, cfg, g, 2, 2, 1, 2, true)
 	for _, f := range fixes {
 		s.seq.Position(f)
 	}
@@ -347,6 +380,10 @@ func (s *areaSplit) checkpoint() {
 	for _, w := range s.vessels {
 		vs = append(vs, w.Checkpoint())
 	}
+	var is [][]byte
+	for _, w := range s.imos {
+		is = append(is, w.Checkpoint())
+	}
 	if r := s.rejected(); r != 0 {
 		t.Errorf("%d items rejected before the checkpoint", r)
 	}
@@ -369,6 +406,11 @@ func (s *areaSplit) checkpoint() {
 			t.Fatal(err)
 		}
 	}
+	for i, w := range s.imos {
+		if err := w.Restore(is[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // TestAreaWorkersCheckpoint: the 72-hour simulated set cut at four
@@ -384,8 +426,8 @@ func TestAreaWorkersCheckpoint(t *testing.T) {
 	parts := cutAt(nmea, h(9), h(32), h(47.5), h(60.25))
 	want, _, _ := engineRun(t, detect.DefaultConfig, g, nmeaInputs(nmea))
 	for _, n := range []int{1, 2, 4} {
-		uncut := areaRun(t, detect.DefaultConfig, g, n, n, 2, false, nmeaInputs(nmea))
-		s := newAreaSplit(t, detect.DefaultConfig, g, n, n, 2, n > 1)
+		uncut := areaRun(t, detect.DefaultConfig, g, n, n, 2, n, false, nmeaInputs(nmea))
+		s := newAreaSplit(t, detect.DefaultConfig, g, n, n, 2, n, n > 1)
 		for i, p := range parts {
 			if i > 0 {
 				s.checkpoint()
@@ -429,7 +471,7 @@ func TestAreaWorkersCheckpoint(t *testing.T) {
 func TestAreaCheckpointsRefused(t *testing.T) {
 	g := loadGeography()
 	cfg := detect.DefaultConfig
-	s := newAreaSplit(t, cfg, g, 2, 2, 1, false)
+	s := newAreaSplit(t, cfg, g, 2, 2, 1, 0, false)
 	feed(t, s.seq, input{nmea: splitScenario(t)})
 	seqState, a0, p0 := s.seq.Checkpoint(), s.areas[0].Checkpoint(), s.pairs[0].Checkpoint()
 	nop := func(detect.Event) {}
@@ -452,6 +494,8 @@ func TestAreaCheckpointsRefused(t *testing.T) {
 		{"pairs' into an Engine", detect.NewEngine(cfg, g.land, g.ports, g.zones, nop).Restore, p0},
 		{"area's into a vessel worker", detect.NewVesselWorker(cfg, g.land, g.ports, g.zones, detect.Partition{}, nop).Restore, a0},
 		{"area sequencer's into a sequencer", detect.NewSequencer(cfg, g.land, g.ports, g.zones, nop, func(detect.Item) {}).Restore, seqState},
+		{"area sequencer's into one with IMO workers", detect.NewAreaSequencer(cfg, g.land, g.ports, g.zones, nop, func(detect.Item) {}, 2).Restore, seqState},
+		{"pairs' into an IMO worker", detect.NewIMOWorker(cfg, g.land, g.ports, g.zones, detect.Partition{Index: 0, Count: 2}, nop).Restore, p0},
 	} {
 		if err := c.restore(c.state); err != detect.ErrCheckpointMismatch {
 			t.Errorf("%s: %v, want ErrCheckpointMismatch", c.name, err)
@@ -605,7 +649,7 @@ func TestAreaWorkersMeetings(t *testing.T) {
 			t.Fatalf("%s: %d encounters: the set tests little", c.name, enc)
 		}
 		for _, n := range []int{1, 2, 4} {
-			s := newAreaSplit(t, cfg, g, n, n, 2, n > 1)
+			s := newAreaSplit(t, cfg, g, n, n, 2, n, n > 1)
 			feedRecs(s.seq, recs)
 			s.seq.Flush()
 			sub := fmt.Sprintf("%s, %d area and pair workers", c.name, n)
@@ -614,7 +658,7 @@ func TestAreaWorkersMeetings(t *testing.T) {
 				t.Errorf("%s: %d items rejected", sub, r)
 			}
 			// Cut at four points by checkpoints.
-			k := newAreaSplit(t, cfg, g, n, n, 2, n > 1)
+			k := newAreaSplit(t, cfg, g, n, n, 2, n, n > 1)
 			cuts := []int{0, len(recs) / 5, len(recs) * 2 / 5, len(recs) * 3 / 5, len(recs) * 4 / 5, len(recs)}
 			for i := 1; i < len(cuts); i++ {
 				if i > 1 {
@@ -643,6 +687,159 @@ func TestAreaWorkersMeetings(t *testing.T) {
 				t.Errorf("%s: no open encounter at the checkpoints", sub)
 			}
 			t.Logf("%s: %d items, %d contacts; pair workers' events %v; cut: %d open encounters reported", sub, s.items, s.nContacts, lens(s.pEvs), open)
+		}
+	}
+}
+
+// validIMO makes the valid IMO number (check digit) of six digits.
+func validIMO(six int) uint32 {
+	sum, d := 0, six
+	for w := 2; w <= 7; w++ {
+		sum += (d % 10) * w
+		d /= 10
+	}
+	return uint32(six*10 + sum%10)
+}
+
+// imoSharing builds n IMOs each used by two MMSIs: at once (a conflict),
+// one after the other (a hand-over), a hand-over the first MMSI comes
+// back to (a conflict), or the second starting minutes after the first's
+// last static report while it is still heard (a conflict); some MMSIs
+// renamed, some using a second IMO later, some DPRK. Ships move at 12 kn
+// and report every 3 minutes while on, static reports every 6.
+func imoSharing(n int, seed int64) []rec {
+	r := rand.New(rand.NewSource(seed))
+	t0 := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+	var out []rec
+	type spell struct{ from, to, staticTo time.Duration }
+	ship := func(m uint32, imo, imo2 uint32, name string, sp []spell) {
+		lat, lon, hd := r.Float64()*40, -60+r.Float64()*40, r.Float64()*360
+		for si, s := range sp {
+			for at := s.from; at < s.to; at += 3 * time.Minute {
+				d := at.Hours() * 12 * 1852
+				la := lat + d*math.Cos(hd*math.Pi/180)/111320
+				lo := lon + d*math.Sin(hd*math.Pi/180)/(111320*math.Cos(la*math.Pi/180))
+				tt := track.TimeOf(t0.Add(at))
+				out = append(out, rec{f: track.Fix{MMSI: m, Time: tt, Lat: la, Lon: lo, SOG: 12, COG: hd}})
+				if at < s.staticTo && (at-s.from)%(6*time.Minute) == 0 {
+					x, nm := imo, name
+					if imo2 != 0 && si == len(sp)-1 && at > (s.from+s.staticTo)/2 {
+						x = imo2
+					}
+					if at > 10*time.Hour && m%3 == 0 {
+						nm = "RENAMED " + name
+					}
+					out = append(out, rec{st: &detect.StaticReport{MMSI: m, Time: tt, IMO: x, Name: nm, Source: "test"}})
+				}
+			}
+		}
+	}
+	for k := range n {
+		x := validIMO(900000 + k)
+		var y uint32
+		if k%5 == 0 {
+			y = validIMO(800000 + k)
+		}
+		m1, m2 := uint32(636000001+2*k), uint32(255000002+2*k)
+		if k%7 == 0 {
+			m2 = 445000000 + uint32(k)
+		}
+		s := time.Duration(r.Intn(30*60)) * time.Minute
+		h := func(f float64) time.Duration { return s + time.Duration(f*float64(time.Hour)) }
+		a, b := fmt.Sprintf("FIRST %d", k), fmt.Sprintf("SECOND %d", k)
+		switch k % 4 {
+		case 0: // at once
+			ship(m1, x, 0, a, []spell{{h(0), h(8), h(8)}})
+			ship(m2, x, y, b, []spell{{h(2), h(6), h(6)}})
+		case 1: // a hand-over
+			ship(m1, x, 0, a, []spell{{h(0), h(5), h(5)}})
+			ship(m2, x, y, b, []spell{{h(5 + 1 + r.Float64()*2), h(20), h(20)}})
+		case 2: // a hand-over, then the first comes back
+			ship(m1, x, 0, a, []spell{{h(0), h(5), h(5)}, {h(9), h(11), h(11)}})
+			ship(m2, x, y, b, []spell{{h(6), h(20), h(20)}})
+		case 3: // the second begins minutes after the first's last report
+			ship(m1, x, 0, a, []spell{{h(0), h(8), h(3)}})
+			ship(m2, x, y, b, []spell{{h(3) + 5*time.Minute, h(12), h(12)}})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return recTime(out[i]).Before(recTime(out[j])) })
+	return out
+}
+
+// TestIMOWorkersSameEvents: on 120 IMOs shared by two MMSIs each (every
+// way the IMO detector reports), with and without a vessel cap that
+// evicts, and cut by checkpoints at four points: a sequencer with 1, 2
+// or 4 IMO workers (and as many area and pair workers, 2 vessel workers)
+// emits the Engine's events, byte for byte (with checkpoints, each
+// occurrence's latest version), the IMOs' all from the IMO workers.
+func TestIMOWorkersSameEvents(t *testing.T) {
+	g := loadGeography()
+	recs := imoSharing(120, 3)
+	for _, c := range []struct {
+		name     string
+		max, min int
+	}{{"120 shared IMOs", 0, 100}, {"120 shared IMOs, 40 vessels at most", 40, 20}} {
+		cfg := detect.DefaultConfig
+		cfg.MaxVessels = c.max
+		var want []detect.Event
+		e := detect.NewEngine(cfg, g.land, g.ports, g.zones, func(ev detect.Event) { want = append(want, ev) })
+		e.Designated = designated
+		feedRecs(e, recs)
+		e.Flush()
+		kinds := map[string]int{}
+		for _, ev := range want {
+			if imoEvent(&ev) {
+				kinds[ev.Kind]++
+			}
+		}
+		t.Logf("%s: the engine: %d events, of one IMO's MMSIs %v, %d evictions", c.name, len(want), kinds, e.Evictions())
+		if kinds[detect.KindIdentityConflict] < c.min/2 || kinds[detect.KindIdentityChange] < c.min/5 || c.max > 0 && e.Evictions() == 0 {
+			t.Fatalf("%s: too few IMO events or evictions: the set tests little", c.name)
+		}
+		for _, n := range []int{1, 2, 4} {
+			s := newAreaSplit(t, cfg, g, n, n, 2, n, n > 1)
+			feedRecs(s.seq, recs)
+			s.seq.Flush()
+			sub := fmt.Sprintf("%s, %d IMO workers", c.name, n)
+			sameEvents(t, sub, s.events(), want)
+			if r := s.rejected(); r != 0 {
+				t.Errorf("%s: %d items rejected", sub, r)
+			}
+			for _, ev := range s.seqEvs {
+				if imoEvent(&ev) {
+					t.Errorf("%s: the sequencer emitted an IMO's event", sub)
+					break
+				}
+			}
+			k := newAreaSplit(t, cfg, g, n, n, 2, n, n > 1)
+			cuts := []int{0, len(recs) / 5, len(recs) * 2 / 5, len(recs) * 3 / 5, len(recs) * 4 / 5, len(recs)}
+			for i := 1; i < len(cuts); i++ {
+				if i > 1 {
+					k.checkpoint()
+				}
+				feedRecs(k.seq, recs[cuts[i-1]:cuts[i]])
+			}
+			k.seq.Flush()
+			got, w := latest(k.events()), latest(want)
+			if strings.Join(got, "\n") != strings.Join(w, "\n") {
+				t.Errorf("%s, cut: %d occurrences, the engine %d", sub, len(got), len(w))
+				for i := range min(len(got), len(w)) {
+					if got[i] != w[i] {
+						t.Errorf("first difference:\n got %s\nwant %s", got[i], w[i])
+						break
+					}
+				}
+			}
+			open := 0
+			for _, ev := range k.events() {
+				if imoEvent(&ev) && ev.Status == detect.StatusOpen {
+					open++
+				}
+			}
+			if k.rejected() != 0 {
+				t.Errorf("%s, cut: %d items rejected", sub, k.rejected())
+			}
+			t.Logf("%s: %d items; IMO workers' events %v; cut: %d open IMO conflicts reported", sub, s.items, lens(s.iEvs), open)
 		}
 	}
 }

@@ -52,14 +52,14 @@ func (e *Engine) environment() string {
 	case roleSeq:
 		fmt.Fprintf(h, "\x00stage sequencer")
 		if e.areas {
-			fmt.Fprintf(h, " without encounters")
+			fmt.Fprintf(h, " without encounters, IMOs in %d", e.imoParts)
 		}
-	case roleWorker, roleArea, rolePair:
+	case roleWorker, roleArea, rolePair, roleIMO:
 		p := e.Part
 		if p.Count <= 1 {
 			p = Partition{0, 1}
 		}
-		fmt.Fprintf(h, "\x00stage %s %d of %d", map[role]string{roleWorker: "worker", roleArea: "area", rolePair: "pairs"}[e.role], p.Index, p.Count)
+		fmt.Fprintf(h, "\x00stage %s %d of %d", map[role]string{roleWorker: "worker", roleArea: "area", rolePair: "pairs", roleIMO: "imo"}[e.role], p.Index, p.Count)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:24]
 }
@@ -323,6 +323,24 @@ func (e *Engine) encode() []byte {
 	}
 	if e.role == roleSeq {
 		w.u(e.itemSeq) // the items' numbers go on from it
+		if e.imoParts > 0 {
+			// Each MMSI's IMO partitions, in the vessels' order.
+			for _, v := range sn.Vessels {
+				if !v.Free {
+					w.u(v.Data.imoParts)
+				}
+			}
+			ms := make([]uint32, 0, len(e.evictedRoutes))
+			for m := range e.evictedRoutes {
+				ms = append(ms, m)
+			}
+			slices.Sort(ms)
+			w.u(uint64(len(ms)))
+			for _, m := range ms {
+				w.u(uint64(m))
+				w.u(e.evictedRoutes[m])
+			}
+		}
 	}
 	return w.b
 }
@@ -649,8 +667,19 @@ func (e *Engine) Restore(b []byte) error {
 		// (A sequencer's checkpoint of the build before items were
 		// numbered ends before it: they go on from 0.)
 		n.itemSeq = r.u()
+		if e.imoParts > 0 {
+			for i := range sn.Vessels {
+				if v := &sn.Vessels[i]; !v.Free {
+					v.Data.imoParts = r.u()
+				}
+			}
+			k := r.n()
+			for i := 0; i < k && r.err == nil; i++ {
+				n.evictedRoutes[uint32(r.u())] = r.u()
+			}
+		}
 	}
-	n.areas = e.areas
+	n.areas, n.imoParts = e.areas, e.imoParts
 	if r.err != nil {
 		return r.err
 	}

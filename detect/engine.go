@@ -78,8 +78,15 @@ type Engine struct {
 	// fix an area worker scans from.
 	areas   bool
 	scanSeq uint64
-	now     track.Time
-	sweepAt track.Time
+	// imoParts: a sequencer whose IMO work IMO workers of that many
+	// partitions do (NewAreaSequencer); 0, its own.
+	imoParts int
+	adopt    *Adoption // the next static item's (routeIMO)
+	// evictedRoutes keeps an evicted MMSI's IMO partitions for when it
+	// is heard again (it may still be one of their IMOs' users).
+	evictedRoutes map[uint32]uint64
+	now           track.Time
+	sweepAt       track.Time
 	// durations from cfg, precomputed
 	gapMin, resume, runBreak, zoneDwell time.Duration
 }
@@ -104,6 +111,7 @@ type vesselState struct {
 	lastLat, lastLon float64
 	lastSeg          int32
 	flagged          uint16 // inconsistencies reported (flag* bits)
+	imoParts         uint64 // a sequencer's: the IMO partitions its items go to (bit i: partition i)
 	gapOpen          bool   // a checkpoint of an earlier build reported the silence since lastT as an open gap
 	static           staticInfo
 	ident            *staticState
@@ -200,14 +208,14 @@ func NewEngine(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo.Zone, 
 func newEngine(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo.Zone, emit func(Event), r role) *Engine {
 	e := &Engine{cfg: cfg, land: land, ports: ports, zones: zones, out: emit, role: r,
 		cells: map[cellKey]*segState{}, cellPort: map[cellKey]uint8{}, pairs: map[pairKey]*pairState{}, activity: map[activityKey]int32{},
-		imos: map[uint32]*imoState{}, imoPending: map[uint32]struct{}{}, identPending: map[uint32]struct{}{}}
+		imos: map[uint32]*imoState{}, imoPending: map[uint32]struct{}{}, identPending: map[uint32]struct{}{}, evictedRoutes: map[uint32]uint64{}}
 	e.gapMin = hours(cfg.GapMinHours)
 	e.resume = hours(cfg.IdentityResumeHours)
 	e.runBreak = minutes(cfg.RunBreakMinutes)
 	e.zoneDwell = minutes(cfg.ZoneDwellMinutes)
 	e.zoneIndex = geo.NewZoneIndex(zones)
 	tc := track.Config{MaxSpeedKn: cfg.MaxTrackSpeedKn, MinInterval: minutes(cfg.TrackMinIntervalMin), MaxVessels: cfg.MaxVessels}
-	if r == roleWorker || r == rolePair {
+	if r == roleWorker || r == rolePair || r == roleIMO {
 		// A worker's tracker follows the sequencer's: it never evicts
 		// on its own (the sequencer's evictions come as items).
 		tc.MaxVessels = math.MaxInt
@@ -335,7 +343,12 @@ func (e *Engine) process(f track.Fix) {
 		}
 		e.StaticReport(*r)
 		if e.role == roleSeq {
-			e.sendItem(Item{Kind: ItemStatic, Now: e.now, Fix: f})
+			it := Item{Kind: ItemStatic, Now: e.now, Fix: f, Adopt: e.adopt}
+			e.adopt = nil
+			if v := e.known(f.MMSI); v != nil {
+				it.IMOParts = e.routesOf(f.MMSI, v)
+			}
+			e.sendItem(it)
 			return
 		}
 		if e.Observe != nil && e.Part.OwnsMMSI(f.MMSI) {
@@ -378,7 +391,7 @@ func (e *Engine) process(f track.Fix) {
 	case e.role == roleSeq:
 		// The vessel's detectors run on a worker, fed this.
 		it := Item{Kind: ItemFix, Now: e.now, Fix: f, Segment: int32(k.id), Started: res == track.Started, Speed: speed,
-			Sweep: !e.now.Before(e.sweepAt)}
+			Sweep: !e.now.Before(e.sweepAt), IMOParts: e.routesOf(f.MMSI, vs)}
 		if res != track.Started {
 			it.LastCell = areaCellOf(prev.Lat, prev.Lon)
 		}
@@ -425,7 +438,11 @@ func (e *Engine) segmentClosed(s *segment) {
 	e.jumpSegmentClosed(s)
 	e.removeFromCell(st)
 	if e.role == roleSeq {
-		e.sendItem(Item{Kind: ItemClosed, Now: e.now, Fix: track.Fix{MMSI: s.MMSI}, Segment: int32(s.ID), LastCell: areaCellOf(s.Last.Lat, s.Last.Lon)})
+		it := Item{Kind: ItemClosed, Now: e.now, Fix: track.Fix{MMSI: s.MMSI}, Segment: int32(s.ID), LastCell: areaCellOf(s.Last.Lat, s.Last.Lon)}
+		if v := e.known(s.MMSI); v != nil {
+			it.IMOParts = e.routesOf(s.MMSI, v)
+		}
+		e.sendItem(it)
 	}
 }
 
@@ -434,7 +451,10 @@ func (e *Engine) segmentClosed(s *segment) {
 func (e *Engine) vesselEvicted(mmsi uint32, v *vesselState) {
 	e.closePairsOf(mmsi)
 	if e.role == roleSeq {
-		e.sendItem(Item{Kind: ItemEvicted, Now: e.now, Fix: track.Fix{MMSI: mmsi}})
+		e.sendItem(Item{Kind: ItemEvicted, Now: e.now, Fix: track.Fix{MMSI: mmsi}, IMOParts: e.routesOf(mmsi, v)})
+		if v.imoParts != 0 {
+			e.evictedRoutes[mmsi] = v.imoParts
+		}
 	}
 	if s := v.ident; s != nil && len(s.pending) > 0 {
 		e.closeChanges(mmsi, v, true)

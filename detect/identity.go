@@ -160,7 +160,11 @@ func (e *Engine) StaticReport(r StaticReport) {
 		// follows calls imoUse for exactly these reports (a repeated
 		// report's IMO is the last one, valid or not alike).
 		if r.IMO != 0 && ship && identity.ValidShipIMO(int(r.IMO)) {
-			e.imoUse(r)
+			if e.imoParts > 0 {
+				e.routeIMO(r.MMSI, v, r.IMO)
+			} else {
+				e.imoUse(r)
+			}
 		}
 		return
 	}

@@ -46,6 +46,7 @@ const (
 	roleWorker             // a vessel worker
 	roleArea               // an area worker (area.go)
 	rolePair               // a pair worker (area.go)
+	roleIMO                // an IMO worker (identity_stage.go)
 )
 
 // ItemKind says what an Item is.
@@ -103,6 +104,11 @@ type Item struct {
 	// for ItemFix that did not start its segment, and ItemClosed (its
 	// last fix's). Area workers route by it (ForArea).
 	LastCell AreaCell
+	// IMOParts are the IMO partitions the item's MMSI is routed to (bit
+	// i: partition i; ForIMO), and Adopt, on a static report routing it
+	// to one more, its state there (identity_stage.go).
+	IMOParts uint64
+	Adopt    *Adoption
 	// A contact's other segment, its speed, and the distance in metres.
 	Other        uint32
 	OtherSegment int32
@@ -134,9 +140,14 @@ func NewSequencer(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo.Zon
 // and pair workers (area.go): it runs no encounter grid and holds no
 // pairs; everything else is NewSequencer's. Its checkpoint is its own
 // (restored into a NewSequencer it is ErrCheckpointMismatch).
-func NewAreaSequencer(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo.Zone, emit func(Event), send func(Item)) *Engine {
+//
+// With imoParts > 0 (at most 64), IMO workers of that many partitions
+// follow the IMOs' users (identity_stage.go): the sequencer then keeps
+// no IMO state, and routes each MMSI's items to them (Item.IMOParts).
+func NewAreaSequencer(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo.Zone, emit func(Event), send func(Item), imoParts int) *Engine {
 	e := NewSequencer(cfg, land, ports, zones, emit, send)
 	e.areas = true
+	e.imoParts = min(max(imoParts, 0), 64)
 	return e
 }
 
@@ -331,6 +342,10 @@ func AppendItems(b []byte, items []Item) []byte {
 		w.i(int64(it.Seq - seq))
 		seq = it.Seq
 		switch it.Kind {
+		case ItemFix, ItemStatic, ItemClosed, ItemEvicted:
+			w.u(it.IMOParts)
+		}
+		switch it.Kind {
 		case ItemFix:
 			w.fix(it.Fix)
 			w.i(int64(it.Segment))
@@ -344,6 +359,20 @@ func AppendItems(b []byte, items []Item) []byte {
 			}
 		case ItemStatic:
 			w.fix(it.Fix)
+			w.bool(it.Adopt != nil)
+			if a := it.Adopt; a != nil {
+				w.u(uint64(len(a.Segments)))
+				for _, sg := range a.Segments {
+					w.i(int64(sg.ID))
+					w.fix(sg.Last)
+				}
+				w.t(a.LastT)
+				w.f(a.LastLat)
+				w.f(a.LastLon)
+				w.i(int64(a.LastSeg))
+				w.u(uint64(a.IMO))
+				w.s(a.Name)
+			}
 		case ItemClosed:
 			w.u(uint64(it.Fix.MMSI))
 			w.i(int64(it.Segment))
@@ -388,6 +417,10 @@ func DecodeItems(b []byte) ([]Item, error) {
 		seq += uint64(r.i())
 		it.Seq = seq
 		switch it.Kind {
+		case ItemFix, ItemStatic, ItemClosed, ItemEvicted:
+			it.IMOParts = r.u()
+		}
+		switch it.Kind {
 		case ItemFix:
 			it.Fix = r.fix()
 			it.Segment = int32(r.i())
@@ -402,6 +435,16 @@ func DecodeItems(b []byte) ([]Item, error) {
 			it.Fix = r.fix()
 			if StaticIn(&it.Fix) == nil {
 				r.fail()
+			}
+			if r.bool() {
+				a := &Adoption{}
+				k := r.n()
+				for j := 0; j < k && r.err == nil; j++ {
+					a.Segments = append(a.Segments, AdoptedSegment{int32(r.i()), r.fix()})
+				}
+				a.LastT, a.LastLat, a.LastLon, a.LastSeg = r.t(), r.f(), r.f(), int32(r.i())
+				a.IMO, a.Name = uint32(r.u()), r.s()
+				it.Adopt = a
 			}
 		case ItemClosed:
 			it.Fix.MMSI = uint32(r.u())

@@ -63,7 +63,7 @@ func BenchmarkAreaStages(b *testing.B) {
 	var items []detect.Item
 	var positions int64
 	{
-		seq := detect.NewAreaSequencer(cfg, land, ports, zones, func(detect.Event) {}, func(it detect.Item) { items = append(items, it) })
+		seq := detect.NewAreaSequencer(cfg, land, ports, zones, func(detect.Event) {}, func(it detect.Item) { items = append(items, it) }, 0)
 		r, _ := ais.NewReader(bytes.NewReader(nmea))
 		p, _, err := detect.FeedAIS(seq, r)
 		if err != io.EOF {
@@ -81,11 +81,10 @@ func BenchmarkAreaStages(b *testing.B) {
 			var fixes, sent int64
 			cpu := startCPU()
 			for b.Loop() {
-				build := detect.NewSequencer
+				seq := detect.NewSequencer(cfg, land, ports, zones, func(detect.Event) {}, func(detect.Item) { sent++ })
 				if areas {
-					build = detect.NewAreaSequencer
+					seq = detect.NewAreaSequencer(cfg, land, ports, zones, func(detect.Event) {}, func(detect.Item) { sent++ }, 0)
 				}
-				seq := build(cfg, land, ports, zones, func(detect.Event) {}, func(detect.Item) { sent++ })
 				r, _ := ais.NewReader(bytes.NewReader(nmea))
 				p, _, err := detect.FeedAIS(seq, r)
 				if err != io.EOF {
