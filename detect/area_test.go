@@ -843,3 +843,64 @@ func TestIMOWorkersSameEvents(t *testing.T) {
 		}
 	}
 }
+
+// TestAreaItemsWire: the items of a sequencer with area and IMO workers
+// (fixes with their last cells, IMO routes, static reports adopting an
+// MMSI) and an area worker's contacts go through the wire form and come
+// back the same.
+func TestAreaItemsWire(t *testing.T) {
+	g := loadGeography()
+	var items []detect.Item
+	seq := detect.NewAreaSequencer(detect.DefaultConfig, g.land, g.ports, g.zones, func(detect.Event) {}, func(it detect.Item) { items = append(items, it) }, 4)
+	recs := append(meetings(40, 5), imoSharing(40, 5)...)
+	sort.SliceStable(recs, func(i, j int) bool { return recTime(recs[i]).Before(recTime(recs[j])) })
+	feedRecs(seq, recs)
+	seq.Flush()
+	aw := detect.NewAreaWorker(detect.DefaultConfig, g.land, g.ports, g.zones, detect.AreaPartition{}, func(it detect.Item) { items = append(items, it) })
+	for i, n := 0, len(items); i < n; i++ {
+		aw.Apply(&items[i])
+	}
+	kinds := map[detect.ItemKind]int{}
+	adopted, routed := 0, 0
+	for _, it := range items {
+		kinds[it.Kind]++
+		if it.Adopt != nil {
+			adopted++
+		}
+		if it.IMOParts != 0 {
+			routed++
+		}
+	}
+	if kinds[detect.ItemContact] == 0 || adopted == 0 || routed == 0 {
+		t.Fatalf("kinds %v, %d adopting, %d routed: the set tests little", kinds, adopted, routed)
+	}
+	got, err := detect.DecodeItems(detect.AppendItems(nil, items))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := func(it detect.Item) string {
+		a, f := it.Adopt, it.Fix
+		it.Adopt, it.Fix.Extra = nil, nil
+		s := fmt.Sprintf("%+v %q", it, f.Source())
+		if r := detect.StaticIn(&f); r != nil {
+			s += fmt.Sprintf(" %+v", *r)
+		}
+		if a != nil {
+			s += fmt.Sprintf(" adopt %v %v %v %v %v %q", a.LastT, a.LastLat, a.LastLon, a.LastSeg, a.IMO, a.Name)
+			for _, sg := range a.Segments {
+				sg.Last.Extra = nil
+				s += fmt.Sprintf(" %+v", sg)
+			}
+		}
+		return s
+	}
+	if len(got) != len(items) {
+		t.Fatalf("%d items, want %d", len(got), len(items))
+	}
+	for i := range items {
+		if a, b := text(got[i]), text(items[i]); a != b {
+			t.Fatalf("item %d:\n got %s\nwant %s", i, a, b)
+		}
+	}
+	t.Logf("%d items %v (%d adopting an MMSI, %d routed to IMO workers) round trip", len(items), kinds, adopted, routed)
+}
