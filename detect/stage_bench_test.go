@@ -52,8 +52,9 @@ func BenchmarkEndToEnd(b *testing.B) {
 // "sequencer/areas" (NewAreaSequencer), decoding included, items handed
 // to nothing; "area/ofN", area worker 0 of N on its items (ForArea,
 // decoded beforehand); "pairs/of1", the pair worker on every item and
-// contact (its work is proportional to the contacts: few here). CPU of
-// the whole process per pass (cpu-s/op).
+// contact (its work is proportional to the contacts: few here);
+// "sequencer/areas-imo4" routing to 4 IMO workers, and "imo/0of4" the
+// first of them on its items. CPU of the whole process per pass.
 func BenchmarkAreaStages(b *testing.B) {
 	nmea := shareBenchNMEA(b)
 	land, _ := geo.LoadLand()
@@ -72,18 +73,17 @@ func BenchmarkAreaStages(b *testing.B) {
 		seq.Flush()
 		positions = p
 	}
-	for _, areas := range []bool{false, true} {
-		name := "sequencer"
-		if areas {
-			name += "/areas"
-		}
-		b.Run(name, func(b *testing.B) {
+	for _, v := range []struct {
+		name        string
+		areas, imos int
+	}{{"sequencer", 0, 0}, {"sequencer/areas", 1, 0}, {"sequencer/areas-imo4", 1, 4}} {
+		b.Run(v.name, func(b *testing.B) {
 			var fixes, sent int64
 			cpu := startCPU()
 			for b.Loop() {
 				seq := detect.NewSequencer(cfg, land, ports, zones, func(detect.Event) {}, func(detect.Item) { sent++ })
-				if areas {
-					seq = detect.NewAreaSequencer(cfg, land, ports, zones, func(detect.Event) {}, func(detect.Item) { sent++ }, 0)
+				if v.areas > 0 {
+					seq = detect.NewAreaSequencer(cfg, land, ports, zones, func(detect.Event) {}, func(detect.Item) { sent++ }, v.imos)
 				}
 				r, _ := ais.NewReader(bytes.NewReader(nmea))
 				p, _, err := detect.FeedAIS(seq, r)
@@ -138,6 +138,37 @@ func BenchmarkAreaStages(b *testing.B) {
 			b.ReportMetric(float64(fixes)/b.Elapsed().Seconds(), "fixes/s")
 			b.ReportMetric(float64(len(share)), "items")
 			b.ReportMetric(float64(all), "all-items")
+		})
+	}
+	{
+		// The IMO workers' items: a sequencer routing to 4 partitions.
+		var all []detect.Item
+		seq := detect.NewAreaSequencer(cfg, land, ports, zones, func(detect.Event) {}, func(it detect.Item) { all = append(all, it) }, 4)
+		r, _ := ais.NewReader(bytes.NewReader(nmea))
+		if _, _, err := detect.FeedAIS(seq, r); err != io.EOF {
+			b.Fatal(err)
+		}
+		seq.Flush()
+		var share []detect.Item
+		for i := range all {
+			if all[i].ForIMO(detect.Partition{Index: 0, Count: 4}) {
+				share = append(share, all[i])
+			}
+		}
+		b.Run("imo/0of4", func(b *testing.B) {
+			cpu := startCPU()
+			for b.Loop() {
+				w := detect.NewIMOWorker(cfg, land, ports, zones, detect.Partition{Index: 0, Count: 4}, func(detect.Event) {})
+				for i := range share {
+					w.Apply(&share[i])
+				}
+				if w.Rejected() != 0 {
+					b.Fatalf("%d items rejected", w.Rejected())
+				}
+			}
+			cpu.report(b)
+			b.ReportMetric(float64(len(share)), "items")
+			b.ReportMetric(float64(len(all)), "all-items")
 		})
 	}
 	b.Run("pairs/of1", func(b *testing.B) {
