@@ -34,27 +34,36 @@ type areaSplit struct {
 	pairs            []*detect.PairWorker
 	vessels          []*detect.VesselWorker
 	imos             []*detect.IMOWorker
+	recs             []*detect.ReceptionWorker
 	seqEvs           []detect.Event
 	pEvs, vEvs, iEvs [][]detect.Event
+	rEvs             [][]detect.Event
 	contacts         []detect.Item
 	items, nContacts int64
 	scanned          int64 // fixes some area worker scanned from (contacts found)
 }
 
-// newAreaSplit builds it; ni IMO workers, or none (the sequencer keeps
-// the IMOs' users).
+// newAreaSplit builds it; ni IMO workers and as many reception workers,
+// or none (the sequencer keeps the IMOs' users, the counts and the gaps).
 func newAreaSplit(t testing.TB, cfg detect.Config, g geography, na, np, nv, ni int, wire bool) *areaSplit {
 	s := &areaSplit{t: t, cfg: cfg, g: g, na: na, np: np, nv: nv, ni: ni, wire: wire, pEvs: make([][]detect.Event, np), vEvs: make([][]detect.Event, nv),
-		iEvs: make([][]detect.Event, ni)}
+		iEvs: make([][]detect.Event, ni), rEvs: make([][]detect.Event, ni)}
 	s.build()
 	return s
 }
 
 func (s *areaSplit) build() {
 	cfg, g := s.cfg, s.g
-	s.seq = detect.NewAreaSequencer(cfg, g.land, g.ports, g.zones, func(ev detect.Event) { s.seqEvs = append(s.seqEvs, ev) }, s.send, s.ni)
+	s.seq = detect.NewAreaSequencer(cfg, g.land, g.ports, g.zones, func(ev detect.Event) { s.seqEvs = append(s.seqEvs, ev) }, s.send,
+		detect.Split{IMOs: s.ni, Reception: s.ni})
 	s.seq.Designated = designated
-	s.areas, s.pairs, s.vessels, s.imos = nil, nil, nil, nil
+	s.areas, s.pairs, s.vessels, s.imos, s.recs = nil, nil, nil, nil, nil
+	for i := range s.ni {
+		w := detect.NewReceptionWorker(cfg, g.land, g.ports, g.zones, detect.Partition{Index: i, Count: s.ni},
+			func(ev detect.Event) { s.rEvs[i] = append(s.rEvs[i], ev) })
+		w.Designated = designated
+		s.recs = append(s.recs, w)
+	}
 	for i := range s.ni {
 		w := detect.NewIMOWorker(cfg, g.land, g.ports, g.zones, detect.Partition{Index: i, Count: s.ni},
 			func(ev detect.Event) { s.iEvs[i] = append(s.iEvs[i], ev) })
@@ -106,6 +115,16 @@ func (s *areaSplit) send(it detect.Item) {
 	}
 	for _, w := range s.imos {
 		w.Apply(&it)
+	}
+	gapOwners := 0
+	for i, w := range s.recs {
+		if g := it.Gap; g != nil && (detect.Partition{Index: i, Count: s.ni}).OwnsDegree(int16(math.Floor(g.LastLat)), int16(math.Floor(g.LastLon))) {
+			gapOwners++
+		}
+		w.Apply(&it)
+	}
+	if it.Gap != nil && s.ni > 0 && gapOwners != 1 {
+		t.Fatalf("a gap taken by %d reception workers", gapOwners)
 	}
 	owners, from := 0, 0
 	for i, w := range s.areas {
@@ -172,6 +191,9 @@ func (s *areaSplit) events() []detect.Event {
 	for _, w := range s.iEvs {
 		out = append(out, w...)
 	}
+	for _, w := range s.rEvs {
+		out = append(out, w...)
+	}
 	return out
 }
 
@@ -187,6 +209,9 @@ func (s *areaSplit) rejected() int64 {
 		n += w.Rejected()
 	}
 	for _, w := range s.imos {
+		n += w.Rejected()
+	}
+	for _, w := range s.recs {
 		n += w.Rejected()
 	}
 	return n
@@ -211,13 +236,16 @@ func checkAreas(t *testing.T, name string, cfg detect.Config, g geography, input
 			encounters++
 		}
 	}
-	imos := 0
+	imos, gaps := 0, 0
 	for _, e := range want {
 		if imoEvent(&e) {
 			imos++
 		}
+		if e.Kind == detect.KindGap {
+			gaps++
+		}
 	}
-	t.Logf("%s: the engine: %d events, %d encounters, %d of one IMO's MMSIs, %d evictions", name, len(want), encounters, imos, evicted)
+	t.Logf("%s: the engine: %d events, %d encounters, %d of one IMO's MMSIs, %d gaps, %d evictions", name, len(want), encounters, imos, gaps, evicted)
 	var contacts int64 = -1
 	for _, n := range []int{1, 2, 4} {
 		// 1 area and pair worker hand items over as they are; 2 and 4
@@ -234,12 +262,12 @@ func checkAreas(t *testing.T, name string, cfg detect.Config, g geography, input
 			t.Errorf("%s: %d items rejected", sub, r)
 		}
 		for _, e := range s.seqEvs {
-			if e.Kind == detect.KindEncounter || imoEvent(&e) {
+			if e.Kind == detect.KindEncounter || imoEvent(&e) || e.Kind == detect.KindGap {
 				t.Errorf("%s: the sequencer emitted %s", sub, e.Kind)
 				break
 			}
 		}
-		t.Logf("%s: %d items, %d contacts from %d fixes; pair workers' events %v, IMO workers' %v", sub, s.items, s.nContacts, s.scanned, lens(s.pEvs), lens(s.iEvs))
+		t.Logf("%s: %d items, %d contacts from %d fixes; pair workers' events %v, IMO workers' %v, reception workers' %v", sub, s.items, s.nContacts, s.scanned, lens(s.pEvs), lens(s.iEvs), lens(s.rEvs))
 	}
 }
 
@@ -380,9 +408,12 @@ func (s *areaSplit) checkpoint() {
 	for _, w := range s.vessels {
 		vs = append(vs, w.Checkpoint())
 	}
-	var is [][]byte
+	var is, rs [][]byte
 	for _, w := range s.imos {
 		is = append(is, w.Checkpoint())
+	}
+	for _, w := range s.recs {
+		rs = append(rs, w.Checkpoint())
 	}
 	if r := s.rejected(); r != 0 {
 		t.Errorf("%d items rejected before the checkpoint", r)
@@ -408,6 +439,11 @@ func (s *areaSplit) checkpoint() {
 	}
 	for i, w := range s.imos {
 		if err := w.Restore(is[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, w := range s.recs {
+		if err := w.Restore(rs[i]); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -494,7 +530,7 @@ func TestAreaCheckpointsRefused(t *testing.T) {
 		{"pairs' into an Engine", detect.NewEngine(cfg, g.land, g.ports, g.zones, nop).Restore, p0},
 		{"area's into a vessel worker", detect.NewVesselWorker(cfg, g.land, g.ports, g.zones, detect.Partition{}, nop).Restore, a0},
 		{"area sequencer's into a sequencer", detect.NewSequencer(cfg, g.land, g.ports, g.zones, nop, func(detect.Item) {}).Restore, seqState},
-		{"area sequencer's into one with IMO workers", detect.NewAreaSequencer(cfg, g.land, g.ports, g.zones, nop, func(detect.Item) {}, 2).Restore, seqState},
+		{"area sequencer's into one with IMO workers", detect.NewAreaSequencer(cfg, g.land, g.ports, g.zones, nop, func(detect.Item) {}, detect.Split{IMOs: 2}).Restore, seqState},
 		{"pairs' into an IMO worker", detect.NewIMOWorker(cfg, g.land, g.ports, g.zones, detect.Partition{Index: 0, Count: 2}, nop).Restore, p0},
 	} {
 		if err := c.restore(c.state); err != detect.ErrCheckpointMismatch {
@@ -851,8 +887,8 @@ func TestIMOWorkersSameEvents(t *testing.T) {
 func TestAreaItemsWire(t *testing.T) {
 	g := loadGeography()
 	var items []detect.Item
-	seq := detect.NewAreaSequencer(detect.DefaultConfig, g.land, g.ports, g.zones, func(detect.Event) {}, func(it detect.Item) { items = append(items, it) }, 4)
-	recs := append(meetings(40, 5), imoSharing(40, 5)...)
+	seq := detect.NewAreaSequencer(detect.DefaultConfig, g.land, g.ports, g.zones, func(detect.Event) {}, func(it detect.Item) { items = append(items, it) }, detect.Split{IMOs: 4, Reception: 4})
+	recs := append(append(meetings(40, 5), imoSharing(40, 5)...), silences()...)
 	sort.SliceStable(recs, func(i, j int) bool { return recTime(recs[i]).Before(recTime(recs[j])) })
 	feedRecs(seq, recs)
 	seq.Flush()
@@ -861,7 +897,7 @@ func TestAreaItemsWire(t *testing.T) {
 		aw.Apply(&items[i])
 	}
 	kinds := map[detect.ItemKind]int{}
-	adopted, routed := 0, 0
+	adopted, routed, gaps, counts := 0, 0, 0, 0
 	for _, it := range items {
 		kinds[it.Kind]++
 		if it.Adopt != nil {
@@ -870,8 +906,14 @@ func TestAreaItemsWire(t *testing.T) {
 		if it.IMOParts != 0 {
 			routed++
 		}
+		if it.Gap != nil {
+			gaps++
+		}
+		if it.Counts {
+			counts++
+		}
 	}
-	if kinds[detect.ItemContact] == 0 || adopted == 0 || routed == 0 {
+	if kinds[detect.ItemContact] == 0 || adopted == 0 || routed == 0 || gaps == 0 || counts == 0 {
 		t.Fatalf("kinds %v, %d adopting, %d routed: the set tests little", kinds, adopted, routed)
 	}
 	got, err := detect.DecodeItems(detect.AppendItems(nil, items))
@@ -879,9 +921,12 @@ func TestAreaItemsWire(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := func(it detect.Item) string {
-		a, f := it.Adopt, it.Fix
-		it.Adopt, it.Fix.Extra = nil, nil
+		a, f, g := it.Adopt, it.Fix, it.Gap
+		it.Adopt, it.Fix.Extra, it.Gap = nil, nil, nil
 		s := fmt.Sprintf("%+v %q", it, f.Source())
+		if g != nil {
+			s += fmt.Sprintf(" gap %+v", *g)
+		}
 		if r := detect.StaticIn(&f); r != nil {
 			s += fmt.Sprintf(" %+v", *r)
 		}
@@ -902,5 +947,89 @@ func TestAreaItemsWire(t *testing.T) {
 			t.Fatalf("item %d:\n got %s\nwant %s", i, a, b)
 		}
 	}
-	t.Logf("%d items %v (%d adopting an MMSI, %d routed to IMO workers) round trip", len(items), kinds, adopted, routed)
+	t.Logf("%d items %v (%d adopting an MMSI, %d routed to IMO workers, %d counting, %d ending gaps) round trip", len(items), kinds, adopted, routed, counts, gaps)
+}
+
+// silences is a ship silent for 13 hours mid-Atlantic in the 1-degree
+// cell at 40N 40W, on the corner of four reception tiles, while a ship
+// in each of the 8 cells around (and one in its own) keeps reporting.
+func silences() []rec {
+	t0 := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	var out []rec
+	for at := time.Duration(0); at < 17*time.Hour; at += 3 * time.Minute {
+		if at < 2*time.Hour || at >= 15*time.Hour {
+			out = append(out, rec{f: track.Fix{MMSI: 636009001, Time: track.TimeOf(t0.Add(at)), Lat: 40.5, Lon: -39.5 + at.Hours()*0.001, SOG: 5, COG: 90}})
+		}
+		if at%(10*time.Minute) != 0 {
+			continue
+		}
+		i := uint32(0)
+		for dy := -1; dy <= 1; dy++ {
+			for dx := -1; dx <= 1; dx++ {
+				i++
+				out = append(out, rec{f: track.Fix{MMSI: 636009100 + i, Time: track.TimeOf(t0.Add(at + time.Duration(i)*time.Second)),
+					Lat: 40.5 + float64(dy), Lon: -39.5 + float64(dx) + at.Hours()*0.001, SOG: 5, COG: 90}})
+			}
+		}
+	}
+	out = append(out, rec{st: &detect.StaticReport{MMSI: 636009001, Time: track.TimeOf(t0.Add(time.Minute)), Name: "SILENT", Source: "test"}})
+	sort.SliceStable(out, func(i, j int) bool { return recTime(out[i]).Before(recTime(out[j])) })
+	return out
+}
+
+// TestReceptionHalo: the silent ship's gap, whose reception counts come
+// from cells of other reception partitions (each counted by the owners
+// of the cells around it too), is the Engine's for 1, 2 and 4 reception
+// workers: the same ship-hours nearby, reception continued, deliberate;
+// and so when the stages are checkpointed and restored mid-silence.
+func TestReceptionHalo(t *testing.T) {
+	g := loadGeography()
+	recs := silences()
+	var want []detect.Event
+	e := detect.NewEngine(detect.DefaultConfig, g.land, g.ports, g.zones, func(ev detect.Event) { want = append(want, ev) })
+	feedRecs(e, recs)
+	e.Flush()
+	var gap *detect.Event
+	for i := range want {
+		if want[i].Kind == detect.KindGap {
+			gap = &want[i]
+		}
+	}
+	if gap == nil || gap.Details.OtherShipHoursNearby == nil || *gap.Details.OtherShipHoursNearby < 80 || !gap.Details.LikelyDeliberate {
+		t.Fatalf("the engine's gap: %+v", gap)
+	}
+	for _, n := range []int{1, 2, 4} {
+		p := detect.Partition{Index: 0, Count: n}
+		for i := range n {
+			if (detect.Partition{Index: i, Count: n}).OwnsDegree(40, -40) {
+				p.Index = i
+			}
+		}
+		others := 0
+		for dy := int16(-1); dy <= 1; dy++ {
+			for dx := int16(-1); dx <= 1; dx++ {
+				if !p.OwnsDegree(40+dy, -40+dx) {
+					others++
+				}
+			}
+		}
+		if n > 1 && others == 0 {
+			t.Errorf("%d partitions: the 9 cells all one partition's: the test tests nothing", n)
+		}
+		s := newAreaSplit(t, detect.DefaultConfig, g, n, n, 1, n, n > 1)
+		feedRecs(s.seq, recs)
+		s.seq.Flush()
+		sameEvents(t, fmt.Sprintf("%d reception workers", n), s.events(), want)
+		if r := s.rejected(); r != 0 {
+			t.Errorf("%d reception workers: %d items rejected", n, r)
+		}
+		// Cut by a checkpoint in the middle of the silence.
+		k := newAreaSplit(t, detect.DefaultConfig, g, n, n, 1, n, n > 1)
+		feedRecs(k.seq, recs[:len(recs)/2])
+		k.checkpoint()
+		feedRecs(k.seq, recs[len(recs)/2:])
+		k.seq.Flush()
+		sameEvents(t, fmt.Sprintf("%d reception workers, cut", n), k.events(), want)
+		t.Logf("%d reception workers: %d of the 9 cells another partition's; gap %v ship-hours nearby", n, others, *gap.Details.OtherShipHoursNearby)
+	}
 }

@@ -52,14 +52,14 @@ func (e *Engine) environment() string {
 	case roleSeq:
 		fmt.Fprintf(h, "\x00stage sequencer")
 		if e.areas {
-			fmt.Fprintf(h, " without encounters, IMOs in %d", e.imoParts)
+			fmt.Fprintf(h, " without encounters, IMOs in %d, reception in %d", e.imoParts, e.recParts)
 		}
-	case roleWorker, roleArea, rolePair, roleIMO:
+	case roleWorker, roleArea, rolePair, roleIMO, roleRec:
 		p := e.Part
 		if p.Count <= 1 {
 			p = Partition{0, 1}
 		}
-		fmt.Fprintf(h, "\x00stage %s %d of %d", map[role]string{roleWorker: "worker", roleArea: "area", rolePair: "pairs", roleIMO: "imo"}[e.role], p.Index, p.Count)
+		fmt.Fprintf(h, "\x00stage %s %d of %d", map[role]string{roleWorker: "worker", roleArea: "area", rolePair: "pairs", roleIMO: "imo", roleRec: "reception"}[e.role], p.Index, p.Count)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:24]
 }
@@ -679,7 +679,7 @@ func (e *Engine) Restore(b []byte) error {
 			}
 		}
 	}
-	n.areas, n.imoParts = e.areas, e.imoParts
+	n.areas, n.imoParts, n.recParts = e.areas, e.imoParts, e.recParts
 	if r.err != nil {
 		return r.err
 	}

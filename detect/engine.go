@@ -85,8 +85,13 @@ type Engine struct {
 	// evictedRoutes keeps an evicted MMSI's IMO partitions for when it
 	// is heard again (it may still be one of their IMOs' users).
 	evictedRoutes map[uint32]uint64
-	now           track.Time
-	sweepAt       track.Time
+	// recParts: a sequencer whose reception counts and gaps reception
+	// workers of that many partitions keep (NewAreaSequencer); gapOut is
+	// the gap its current fix ends.
+	recParts int
+	gapOut   *GapStart
+	now      track.Time
+	sweepAt  track.Time
 	// durations from cfg, precomputed
 	gapMin, resume, runBreak, zoneDwell time.Duration
 }
@@ -215,7 +220,7 @@ func newEngine(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo.Zone, 
 	e.zoneDwell = minutes(cfg.ZoneDwellMinutes)
 	e.zoneIndex = geo.NewZoneIndex(zones)
 	tc := track.Config{MaxSpeedKn: cfg.MaxTrackSpeedKn, MinInterval: minutes(cfg.TrackMinIntervalMin), MaxVessels: cfg.MaxVessels}
-	if r == roleWorker || r == rolePair || r == roleIMO {
+	if r == roleWorker || r == rolePair || r == roleIMO || r == roleRec {
 		// A worker's tracker follows the sequencer's: it never evicts
 		// on its own (the sequencer's evictions come as items).
 		tc.MaxVessels = math.MaxInt
@@ -240,7 +245,7 @@ func minutes(m float64) time.Duration {
 
 // emit completes an event (flags, status, ID, severity) and hands it on.
 func (e *Engine) emit(ev Event) {
-	if e.Part.Count > 1 && !e.Part.Owns(&ev) {
+	if e.Part.Count > 1 && e.role != roleRec && !e.Part.Owns(&ev) {
 		return
 	}
 	for i := range ev.Vessels {
@@ -391,15 +396,22 @@ func (e *Engine) process(f track.Fix) {
 	case e.role == roleSeq:
 		// The vessel's detectors run on a worker, fed this.
 		it := Item{Kind: ItemFix, Now: e.now, Fix: f, Segment: int32(k.id), Started: res == track.Started, Speed: speed,
-			Sweep: !e.now.Before(e.sweepAt), IMOParts: e.routesOf(f.MMSI, vs)}
+			Sweep: !e.now.Before(e.sweepAt), IMOParts: e.routesOf(f.MMSI, vs), Gap: e.gapOut}
+		e.gapOut = nil
 		if res != track.Started {
 			it.LastCell = areaCellOf(prev.Lat, prev.Lon)
+		}
+		if e.recParts > 0 {
+			// The reception workers count it (the counts are theirs).
+			it.Counts = e.countActivity(st, f)
 		}
 		e.sendItem(it)
 	case own:
 		e.vesselFix(st, seg, f, prev, res, speed)
 	}
-	e.countActivity(st, f)
+	if e.recParts == 0 {
+		e.countActivity(st, f)
+	}
 	if !e.areas {
 		e.encounter(st, f, speed, true)
 	}
@@ -483,12 +495,7 @@ func (e *Engine) sweep() {
 	}
 	e.sweepAt = e.now.Add(time.Hour)
 	e.sweepPairs()
-	horizon := e.now.Add(-14*24*time.Hour).Unix() / 3600
-	for k := range e.activity {
-		if k.hour < horizon {
-			delete(e.activity, k)
-		}
-	}
+	e.pruneActivity()
 	if e.role == roleSeq {
 		// The vessel workers sweep at the same point of the sequence.
 		e.sendItem(Item{Kind: ItemSweepIdentity, Now: e.now})
@@ -508,13 +515,33 @@ type activityKey struct {
 // countActivity counts each ship once per 1-degree cell and hour: the gap
 // detector only asks whether other ships were heard, and a map write per
 // fix would cost more than all the detectors.
-func (e *Engine) countActivity(st *segState, f track.Fix) {
-	k := activityKey{int16(math.Floor(f.Lat)), int16(math.Floor(f.Lon)), f.Time.Unix() / 3600}
+// It says whether it counted the fix (a sequencer whose reception
+// workers count, NewAreaSequencer, only says).
+func (e *Engine) countActivity(st *segState, f track.Fix) bool {
+	k := activityOf(f)
 	if st.activity == k && st.counted {
-		return
+		return false
 	}
 	st.activity, st.counted = k, true
-	e.activity[k]++
+	if e.recParts == 0 {
+		e.activity[k]++
+	}
+	return true
+}
+
+func activityOf(f track.Fix) activityKey {
+	return activityKey{int16(math.Floor(f.Lat)), int16(math.Floor(f.Lon)), f.Time.Unix() / 3600}
+}
+
+// pruneActivity forgets reception counts older than 14 days (the hourly
+// sweep).
+func (e *Engine) pruneActivity() {
+	horizon := e.now.Add(-14*24*time.Hour).Unix() / 3600
+	for k := range e.activity {
+		if k.hour < horizon {
+			delete(e.activity, k)
+		}
+	}
 }
 
 // receptionDuring counts other ships (once per ship, cell and hour) in
@@ -556,6 +583,11 @@ func (e *Engine) gap(mmsi uint32, vs *vesselState, f track.Fix) {
 				return
 			}
 		}
+	}
+	if e.recParts > 0 {
+		// A reception worker reports it, with its counts.
+		e.gapOut = &GapStart{LastT: vs.lastT, LastLat: vs.lastLat, LastLon: vs.lastLon, LastSeg: vs.lastSeg, IMO: vs.static.imo, Name: vs.static.name}
+		return
 	}
 	e.emit(e.gapEvent(mmsi, vs, f.Time, f.Lat, f.Lon, true))
 }

@@ -47,6 +47,7 @@ const (
 	roleArea               // an area worker (area.go)
 	rolePair               // a pair worker (area.go)
 	roleIMO                // an IMO worker (identity_stage.go)
+	roleRec                // a reception worker (reception.go)
 )
 
 // ItemKind says what an Item is.
@@ -109,6 +110,10 @@ type Item struct {
 	// to one more, its state there (identity_stage.go).
 	IMOParts uint64
 	Adopt    *Adoption
+	// Counts says the fix counts for reception (once per segment, 1-degree
+	// cell and hour), and Gap is the silence it ends (reception.go).
+	Counts bool
+	Gap    *GapStart
 	// A contact's other segment, its speed, and the distance in metres.
 	Other        uint32
 	OtherSegment int32
@@ -141,14 +146,26 @@ func NewSequencer(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo.Zon
 // pairs; everything else is NewSequencer's. Its checkpoint is its own
 // (restored into a NewSequencer it is ErrCheckpointMismatch).
 //
-// With imoParts > 0 (at most 64), IMO workers of that many partitions
-// follow the IMOs' users (identity_stage.go): the sequencer then keeps
-// no IMO state, and routes each MMSI's items to them (Item.IMOParts).
-func NewAreaSequencer(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo.Zone, emit func(Event), send func(Item), imoParts int) *Engine {
+// With split.IMOs > 0, IMO workers follow the IMOs' users
+// (identity_stage.go): the sequencer then keeps no IMO state, and
+// routes each MMSI's items to them (Item.IMOParts). With
+// split.Reception > 0, reception workers keep the reception counts and
+// report gaps (reception.go): the sequencer marks the fixes that count
+// (Item.Counts) and sends the gaps it finds (Item.Gap).
+func NewAreaSequencer(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo.Zone, emit func(Event), send func(Item), split Split) *Engine {
 	e := NewSequencer(cfg, land, ports, zones, emit, send)
 	e.areas = true
-	e.imoParts = min(max(imoParts, 0), 64)
+	e.imoParts = min(max(split.IMOs, 0), 64)
+	e.recParts = max(split.Reception, 0)
 	return e
+}
+
+// Split says which more stages take work from a NewAreaSequencer: IMO
+// workers of IMOs partitions (at most 64; 0: the sequencer keeps the
+// IMOs' users) and reception workers of Reception partitions (0: the
+// sequencer keeps the reception counts and reports gaps).
+type Split struct {
+	IMOs, Reception int
 }
 
 // sendItem numbers the item and hands it on.
@@ -357,6 +374,16 @@ func AppendItems(b []byte, items []Item) []byte {
 				w.i(int64(it.LastCell.X) - int64(c.X))
 				w.i(int64(it.LastCell.Y) - int64(c.Y))
 			}
+			w.bool(it.Counts)
+			w.bool(it.Gap != nil)
+			if g := it.Gap; g != nil {
+				w.t(g.LastT)
+				w.f(g.LastLat)
+				w.f(g.LastLon)
+				w.i(int64(g.LastSeg))
+				w.u(uint64(g.IMO))
+				w.s(g.Name)
+			}
 		case ItemStatic:
 			w.fix(it.Fix)
 			w.bool(it.Adopt != nil)
@@ -430,6 +457,10 @@ func DecodeItems(b []byte) ([]Item, error) {
 			if !it.Started {
 				c := areaCellOf(it.Fix.Lat, it.Fix.Lon)
 				it.LastCell = AreaCell{int32(int64(c.X) + r.i()), int32(int64(c.Y) + r.i())}
+			}
+			it.Counts = r.bool()
+			if r.bool() {
+				it.Gap = &GapStart{LastT: r.t(), LastLat: r.f(), LastLon: r.f(), LastSeg: int32(r.i()), IMO: uint32(r.u()), Name: r.s()}
 			}
 		case ItemStatic:
 			it.Fix = r.fix()

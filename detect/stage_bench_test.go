@@ -64,7 +64,7 @@ func BenchmarkAreaStages(b *testing.B) {
 	var items []detect.Item
 	var positions int64
 	{
-		seq := detect.NewAreaSequencer(cfg, land, ports, zones, func(detect.Event) {}, func(it detect.Item) { items = append(items, it) }, 0)
+		seq := detect.NewAreaSequencer(cfg, land, ports, zones, func(detect.Event) {}, func(it detect.Item) { items = append(items, it) }, detect.Split{})
 		r, _ := ais.NewReader(bytes.NewReader(nmea))
 		p, _, err := detect.FeedAIS(seq, r)
 		if err != io.EOF {
@@ -83,7 +83,7 @@ func BenchmarkAreaStages(b *testing.B) {
 			for b.Loop() {
 				seq := detect.NewSequencer(cfg, land, ports, zones, func(detect.Event) {}, func(detect.Item) { sent++ })
 				if v.areas > 0 {
-					seq = detect.NewAreaSequencer(cfg, land, ports, zones, func(detect.Event) {}, func(detect.Item) { sent++ }, v.imos)
+					seq = detect.NewAreaSequencer(cfg, land, ports, zones, func(detect.Event) {}, func(detect.Item) { sent++ }, detect.Split{IMOs: v.imos})
 				}
 				r, _ := ais.NewReader(bytes.NewReader(nmea))
 				p, _, err := detect.FeedAIS(seq, r)
@@ -143,7 +143,7 @@ func BenchmarkAreaStages(b *testing.B) {
 	{
 		// The IMO workers' items: a sequencer routing to 4 partitions.
 		var all []detect.Item
-		seq := detect.NewAreaSequencer(cfg, land, ports, zones, func(detect.Event) {}, func(it detect.Item) { all = append(all, it) }, 4)
+		seq := detect.NewAreaSequencer(cfg, land, ports, zones, func(detect.Event) {}, func(it detect.Item) { all = append(all, it) }, detect.Split{IMOs: 4})
 		r, _ := ais.NewReader(bytes.NewReader(nmea))
 		if _, _, err := detect.FeedAIS(seq, r); err != io.EOF {
 			b.Fatal(err)
