@@ -53,8 +53,8 @@ func BenchmarkEndToEnd(b *testing.B) {
 // to nothing; "area/ofN", area worker 0 of N on its items (ForArea,
 // decoded beforehand); "pairs/of1", the pair worker on every item and
 // contact (its work is proportional to the contacts: few here);
-// "sequencer/areas-imo4" routing to 4 IMO workers, and "imo/0of4" the
-// first of them on its items. CPU of the whole process per pass.
+// "sequencer/areas-imo4" routing to 4 IMO workers ("-rec4": and 4
+// reception workers), and "imo/0of4" the first IMO worker on its items. CPU of the whole process per pass.
 func BenchmarkAreaStages(b *testing.B) {
 	nmea := shareBenchNMEA(b)
 	land, _ := geo.LoadLand()
@@ -76,14 +76,14 @@ func BenchmarkAreaStages(b *testing.B) {
 	for _, v := range []struct {
 		name        string
 		areas, imos int
-	}{{"sequencer", 0, 0}, {"sequencer/areas", 1, 0}, {"sequencer/areas-imo4", 1, 4}} {
+	}{{"sequencer", 0, 0}, {"sequencer/areas", 1, 0}, {"sequencer/areas-imo4", 1, 4}, {"sequencer/areas-imo4-rec4", 1, -4}} {
 		b.Run(v.name, func(b *testing.B) {
 			var fixes, sent int64
 			cpu := startCPU()
 			for b.Loop() {
 				seq := detect.NewSequencer(cfg, land, ports, zones, func(detect.Event) {}, func(detect.Item) { sent++ })
 				if v.areas > 0 {
-					seq = detect.NewAreaSequencer(cfg, land, ports, zones, func(detect.Event) {}, func(detect.Item) { sent++ }, detect.Split{IMOs: v.imos})
+					seq = detect.NewAreaSequencer(cfg, land, ports, zones, func(detect.Event) {}, func(detect.Item) { sent++ }, detect.Split{IMOs: max(v.imos, -v.imos), Reception: max(-v.imos, 0)})
 				}
 				r, _ := ais.NewReader(bytes.NewReader(nmea))
 				p, _, err := detect.FeedAIS(seq, r)
