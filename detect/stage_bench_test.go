@@ -74,16 +74,16 @@ func BenchmarkAreaStages(b *testing.B) {
 		positions = p
 	}
 	for _, v := range []struct {
-		name        string
-		areas, imos int
-	}{{"sequencer", 0, 0}, {"sequencer/areas", 1, 0}, {"sequencer/areas-imo4", 1, 4}, {"sequencer/areas-imo4-rec4", 1, -4}} {
+		name             string
+		areas, imos, rec int
+	}{{"sequencer", 0, 0, 0}, {"sequencer/areas", 1, 0, 0}, {"sequencer/areas-imo4", 1, 4, 0}, {"sequencer/areas-imo4-rec4", 1, 4, 4}} {
 		b.Run(v.name, func(b *testing.B) {
 			var fixes, sent int64
 			cpu := startCPU()
 			for b.Loop() {
 				seq := detect.NewSequencer(cfg, land, ports, zones, func(detect.Event) {}, func(detect.Item) { sent++ })
 				if v.areas > 0 {
-					seq = detect.NewAreaSequencer(cfg, land, ports, zones, func(detect.Event) {}, func(detect.Item) { sent++ }, detect.Split{IMOs: max(v.imos, -v.imos), Reception: max(-v.imos, 0)})
+					seq = detect.NewAreaSequencer(cfg, land, ports, zones, func(detect.Event) {}, func(detect.Item) { sent++ }, detect.Split{IMOs: v.imos, Reception: v.rec})
 				}
 				r, _ := ais.NewReader(bytes.NewReader(nmea))
 				p, _, err := detect.FeedAIS(seq, r)
