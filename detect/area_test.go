@@ -501,9 +501,9 @@ func TestAreaWorkersCheckpoint(t *testing.T) {
 	}
 }
 
-// TestAreaCheckpointsRefused: an area or pair worker's checkpoint is
-// refused by another stage, another partition and an Engine; the area
-// sequencer's by a sequencer without areas.
+// TestAreaCheckpointsRefused: an area, pair, IMO or reception worker's
+// checkpoint is refused by another stage, another partition and an
+// Engine; the area sequencer's by a sequencer of another split.
 func TestAreaCheckpointsRefused(t *testing.T) {
 	g := loadGeography()
 	cfg := detect.DefaultConfig
@@ -532,6 +532,13 @@ func TestAreaCheckpointsRefused(t *testing.T) {
 		{"area sequencer's into a sequencer", detect.NewSequencer(cfg, g.land, g.ports, g.zones, nop, func(detect.Item) {}).Restore, seqState},
 		{"area sequencer's into one with IMO workers", detect.NewAreaSequencer(cfg, g.land, g.ports, g.zones, nop, func(detect.Item) {}, detect.Split{IMOs: 2}).Restore, seqState},
 		{"pairs' into an IMO worker", detect.NewIMOWorker(cfg, g.land, g.ports, g.zones, detect.Partition{Index: 0, Count: 2}, nop).Restore, p0},
+		{"IMO 0's into IMO 1", detect.NewIMOWorker(cfg, g.land, g.ports, g.zones, detect.Partition{Index: 1, Count: 2}, nop).Restore,
+			detect.NewIMOWorker(cfg, g.land, g.ports, g.zones, detect.Partition{Index: 0, Count: 2}, nop).Checkpoint()},
+		{"reception 0's into reception 1", detect.NewReceptionWorker(cfg, g.land, g.ports, g.zones, detect.Partition{Index: 1, Count: 2}, nop).Restore,
+			detect.NewReceptionWorker(cfg, g.land, g.ports, g.zones, detect.Partition{Index: 0, Count: 2}, nop).Checkpoint()},
+		{"reception's into an IMO worker", detect.NewIMOWorker(cfg, g.land, g.ports, g.zones, detect.Partition{Index: 0, Count: 2}, nop).Restore,
+			detect.NewReceptionWorker(cfg, g.land, g.ports, g.zones, detect.Partition{Index: 0, Count: 2}, nop).Checkpoint()},
+		{"reception's into pairs", pair(0).Restore, detect.NewReceptionWorker(cfg, g.land, g.ports, g.zones, detect.Partition{Index: 0, Count: 2}, nop).Checkpoint()},
 	} {
 		if err := c.restore(c.state); err != detect.ErrCheckpointMismatch {
 			t.Errorf("%s: %v, want ErrCheckpointMismatch", c.name, err)
