@@ -51,12 +51,15 @@ func (e *Engine) environment() string {
 	switch e.role {
 	case roleSeq:
 		fmt.Fprintf(h, "\x00stage sequencer")
-	case roleWorker:
+		if e.areas {
+			fmt.Fprintf(h, " without encounters, IMOs in %d, reception in %d", e.imoParts, e.recParts)
+		}
+	case roleWorker, roleArea, rolePair, roleIMO, roleRec:
 		p := e.Part
 		if p.Count <= 1 {
 			p = Partition{0, 1}
 		}
-		fmt.Fprintf(h, "\x00stage worker %d of %d", p.Index, p.Count)
+		fmt.Fprintf(h, "\x00stage %s %d of %d", map[role]string{roleWorker: "worker", roleArea: "area", rolePair: "pairs", roleIMO: "imo", roleRec: "reception"}[e.role], p.Index, p.Count)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:24]
 }
@@ -318,6 +321,27 @@ func (e *Engine) encode() []byte {
 		w.u(uint64(s.MMSI))
 		w.u(uint64(s.ID))
 	}
+	if e.role == roleSeq {
+		w.u(e.itemSeq) // the items' numbers go on from it
+		if e.imoParts > 0 {
+			// Each MMSI's IMO partitions, in the vessels' order.
+			for _, v := range sn.Vessels {
+				if !v.Free {
+					w.u(v.Data.imoParts)
+				}
+			}
+			ms := make([]uint32, 0, len(e.evictedRoutes))
+			for m := range e.evictedRoutes {
+				ms = append(ms, m)
+			}
+			slices.Sort(ms)
+			w.u(uint64(len(ms)))
+			for _, m := range ms {
+				w.u(uint64(m))
+				w.u(e.evictedRoutes[m])
+			}
+		}
+	}
 	return w.b
 }
 
@@ -529,8 +553,9 @@ func (w *enc) pair(p *pairState) {
 // an error too, and leaves the engine as it was.
 func (e *Engine) Restore(b []byte) error {
 	if len(b) < len(checkpointMagic) || string(b[:len(checkpointMagic)]) != checkpointMagic {
-		if len(b) >= len(workerMagic) && string(b[:len(workerMagic)]) == workerMagic {
-			return ErrCheckpointMismatch // a vessel worker's
+		if len(b) >= len(workerMagic) && string(b[:len(workerMagic)]) == workerMagic ||
+			len(b) >= len(areaMagic) && string(b[:len(areaMagic)]) == areaMagic {
+			return ErrCheckpointMismatch // a vessel or area worker's
 		}
 		return errCorrupt
 	}
@@ -638,6 +663,23 @@ func (e *Engine) Restore(b []byte) error {
 		}
 		n.jumping = append(n.jumping, s)
 	}
+	if e.role == roleSeq && len(r.b) > 0 {
+		// (A sequencer's checkpoint of the build before items were
+		// numbered ends before it: they go on from 0.)
+		n.itemSeq = r.u()
+		if e.imoParts > 0 {
+			for i := range sn.Vessels {
+				if v := &sn.Vessels[i]; !v.Free {
+					v.Data.imoParts = r.u()
+				}
+			}
+			k := r.n()
+			for i := 0; i < k && r.err == nil; i++ {
+				n.evictedRoutes[uint32(r.u())] = r.u()
+			}
+		}
+	}
+	n.areas, n.imoParts, n.recParts = e.areas, e.imoParts, e.recParts
 	if r.err != nil {
 		return r.err
 	}

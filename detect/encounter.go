@@ -131,12 +131,18 @@ func (e *Engine) addToCell(st *segState, c cellKey) {
 	e.cells[c] = st
 }
 
-func (e *Engine) encounter(st *segState, f track.Fix, speed float64) {
+// encounter puts the fix in the grid and, when scan, looks for the ships
+// close to it, adding each close pair to the pair's window (found). An
+// area worker scans only from the fixes of the cells it owns (area.go).
+func (e *Engine) encounter(st *segState, f track.Fix, speed float64, scan bool) {
 	c := encCell(f.Lat, f.Lon)
 	st.entry = cellEntry{t: f.Time, lat: f.Lat, lon: f.Lon, speed: speed}
 	if !st.inCell || st.cell != c {
 		e.removeFromCell(st)
 		e.addToCell(st, c)
+	}
+	if !scan {
+		return
 	}
 	// A ship under way at several times the encounter speed cannot be in
 	// a transfer now: skip the neighbour scan (slow ships nearby still see
@@ -154,7 +160,6 @@ func (e *Engine) encounter(st *segState, f track.Fix, speed float64) {
 		return
 	}
 	fresh := time.Duration(e.cfg.PositionFreshMinutes * float64(time.Minute))
-	brk := time.Duration(e.cfg.EncounterBreakMinutes * float64(time.Minute))
 	boxDeg := e.cfg.EncounterMaxMetres * 1.2 / 111000 // degrees of latitude, with margin
 	cosLat := math.Cos(f.Lat * math.Pi / 180)
 	for dy := int32(-1); dy <= 1; dy++ {
@@ -184,28 +189,93 @@ func (e *Engine) encounter(st *segState, f track.Fix, speed float64) {
 				if d > e.cfg.EncounterMaxMetres {
 					continue
 				}
-				pk := makePair(st.key, other.key)
-				p := e.pairs[pk]
-				if p == nil {
-					p = &pairState{}
-					p.reset(f.Time)
-					e.pairs[pk] = p
-				} else if f.Time.Sub(p.last) > brk {
-					e.closePair(pk, p, false)
-					p.reset(f.Time)
-				}
-				p.last = f.Time
-				p.samples++
-				p.latSum += (f.Lat + other.entry.lat) / 2
-				p.lonSum += (f.Lon + other.entry.lon) / 2
-				p.minDist = math.Min(p.minDist, d)
-				p.addSpeed(speed)
-				p.addSpeed(other.entry.speed)
-				if !p.qualified && f.Time.Sub(p.start).Hours() >= e.cfg.EncounterMinHours {
-					p.qualified = e.qualifies(p)
+				ct := contact{k: makePair(st.key, other.key), t: f.Time, lat: (f.Lat + other.entry.lat) / 2, lon: (f.Lon + other.entry.lon) / 2,
+					dist: d, speed: speed, other: other.entry.speed}
+				if e.role == roleArea {
+					e.sendContact(&ct)
+				} else {
+					e.applyContact(&ct)
 				}
 			}
 		}
+	}
+}
+
+// contact is a close pair of fixes: the pair, the scanning fix's time,
+// their midpoint, distance and both speeds (the scanning fix's first).
+type contact struct {
+	k            pairKey
+	t            track.Time
+	lat, lon     float64
+	dist         float64
+	speed, other float64
+}
+
+// applyContact adds a close pair of fixes to the pair's window: the one
+// code of an Engine and a pair worker.
+func (e *Engine) applyContact(c *contact) {
+	brk := time.Duration(e.cfg.EncounterBreakMinutes * float64(time.Minute))
+	p := e.pairs[c.k]
+	if p == nil {
+		p = &pairState{}
+		p.reset(c.t)
+		e.pairs[c.k] = p
+	} else if c.t.Sub(p.last) > brk {
+		e.closePair(c.k, p, false)
+		p.reset(c.t)
+	}
+	p.last = c.t
+	p.samples++
+	p.latSum += c.lat
+	p.lonSum += c.lon
+	p.minDist = math.Min(p.minDist, c.dist)
+	p.addSpeed(c.speed)
+	p.addSpeed(c.other)
+	if !p.qualified && c.t.Sub(p.start).Hours() >= e.cfg.EncounterMinHours {
+		p.qualified = e.qualifies(p)
+	}
+}
+
+// sweepPairs closes the windows whose ships stopped reporting together
+// (the hourly sweep, at e.now).
+func (e *Engine) sweepPairs() {
+	brk := minutes(e.cfg.EncounterBreakMinutes)
+	merge := hours(e.cfg.EncounterMergeHours)
+	var keys []pairKey
+	for k, p := range e.pairs {
+		if e.now.Sub(p.last) > brk+merge {
+			keys = append(keys, k)
+		}
+	}
+	sortPairs(keys)
+	for _, k := range keys {
+		e.closePair(k, e.pairs[k], true)
+	}
+}
+
+// closePairsOf closes every pair of an MMSI (evicted).
+func (e *Engine) closePairsOf(mmsi uint32) {
+	var keys []pairKey
+	for k := range e.pairs {
+		if k.a.mmsi == mmsi || k.b.mmsi == mmsi {
+			keys = append(keys, k)
+		}
+	}
+	sortPairs(keys)
+	for _, k := range keys {
+		e.closePair(k, e.pairs[k], true)
+	}
+}
+
+// closeAllPairs closes every pair (the flush).
+func (e *Engine) closeAllPairs() {
+	keys := make([]pairKey, 0, len(e.pairs))
+	for k := range e.pairs {
+		keys = append(keys, k)
+	}
+	sortPairs(keys)
+	for _, k := range keys {
+		e.closePair(k, e.pairs[k], true)
 	}
 }
 

@@ -69,10 +69,29 @@ type Engine struct {
 	// role says which stages the engine runs: both (an Engine), the
 	// sequencer's only (send receives what the vessel workers need) or
 	// a vessel worker's (sequence.go).
-	role    role
-	send    func(Item)
-	now     track.Time
-	sweepAt track.Time
+	role role
+	send func(Item)
+	// itemSeq is the number of the sequencer's last item (Item.Seq).
+	itemSeq uint64
+	// areas: a sequencer whose encounters area and pair workers find
+	// (NewAreaSequencer), or an area worker; scanSeq is the Seq of the
+	// fix an area worker scans from.
+	areas   bool
+	scanSeq uint64
+	// imoParts: a sequencer whose IMO work IMO workers of that many
+	// partitions do (NewAreaSequencer); 0, its own.
+	imoParts int
+	adopt    *Adoption // the next static item's (routeIMO)
+	// evictedRoutes keeps an evicted MMSI's IMO partitions for when it
+	// is heard again (it may still be one of their IMOs' users).
+	evictedRoutes map[uint32]uint64
+	// recParts: a sequencer whose reception counts and gaps reception
+	// workers of that many partitions keep (NewAreaSequencer); gapOut is
+	// the gap its current fix ends.
+	recParts int
+	gapOut   *GapStart
+	now      track.Time
+	sweepAt  track.Time
 	// durations from cfg, precomputed
 	gapMin, resume, runBreak, zoneDwell time.Duration
 }
@@ -97,6 +116,7 @@ type vesselState struct {
 	lastLat, lastLon float64
 	lastSeg          int32
 	flagged          uint16 // inconsistencies reported (flag* bits)
+	imoParts         uint64 // a sequencer's: the IMO partitions its items go to (bit i: partition i)
 	gapOpen          bool   // a checkpoint of an earlier build reported the silence since lastT as an open gap
 	static           staticInfo
 	ident            *staticState
@@ -193,14 +213,14 @@ func NewEngine(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo.Zone, 
 func newEngine(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo.Zone, emit func(Event), r role) *Engine {
 	e := &Engine{cfg: cfg, land: land, ports: ports, zones: zones, out: emit, role: r,
 		cells: map[cellKey]*segState{}, cellPort: map[cellKey]uint8{}, pairs: map[pairKey]*pairState{}, activity: map[activityKey]int32{},
-		imos: map[uint32]*imoState{}, imoPending: map[uint32]struct{}{}, identPending: map[uint32]struct{}{}}
+		imos: map[uint32]*imoState{}, imoPending: map[uint32]struct{}{}, identPending: map[uint32]struct{}{}, evictedRoutes: map[uint32]uint64{}}
 	e.gapMin = hours(cfg.GapMinHours)
 	e.resume = hours(cfg.IdentityResumeHours)
 	e.runBreak = minutes(cfg.RunBreakMinutes)
 	e.zoneDwell = minutes(cfg.ZoneDwellMinutes)
 	e.zoneIndex = geo.NewZoneIndex(zones)
 	tc := track.Config{MaxSpeedKn: cfg.MaxTrackSpeedKn, MinInterval: minutes(cfg.TrackMinIntervalMin), MaxVessels: cfg.MaxVessels}
-	if r == roleWorker {
+	if r == roleWorker || r == rolePair || r == roleIMO || r == roleRec {
 		// A worker's tracker follows the sequencer's: it never evicts
 		// on its own (the sequencer's evictions come as items).
 		tc.MaxVessels = math.MaxInt
@@ -225,7 +245,7 @@ func minutes(m float64) time.Duration {
 
 // emit completes an event (flags, status, ID, severity) and hands it on.
 func (e *Engine) emit(ev Event) {
-	if e.Part.Count > 1 && !e.Part.Owns(&ev) {
+	if e.Part.Count > 1 && e.role != roleRec && !e.Part.Owns(&ev) {
 		return
 	}
 	for i := range ev.Vessels {
@@ -292,16 +312,9 @@ func (e *Engine) Flush() {
 		}
 	})
 	e.tracker.Flush()
-	keys := make([]pairKey, 0, len(e.pairs))
-	for k := range e.pairs {
-		keys = append(keys, k)
-	}
-	sortPairs(keys)
-	for _, k := range keys {
-		e.closePair(k, e.pairs[k], true)
-	}
+	e.closeAllPairs()
 	if e.role == roleSeq {
-		e.send(Item{Kind: ItemFlush, Now: e.now})
+		e.sendItem(Item{Kind: ItemFlush, Now: e.now})
 	}
 	e.closeIdentity(true)
 }
@@ -335,7 +348,12 @@ func (e *Engine) process(f track.Fix) {
 		}
 		e.StaticReport(*r)
 		if e.role == roleSeq {
-			e.send(Item{Kind: ItemStatic, Now: e.now, Fix: f})
+			it := Item{Kind: ItemStatic, Now: e.now, Fix: f, Adopt: e.adopt}
+			e.adopt = nil
+			if v := e.known(f.MMSI); v != nil {
+				it.IMOParts = e.routesOf(f.MMSI, v)
+			}
+			e.sendItem(it)
 			return
 		}
 		if e.Observe != nil && e.Part.OwnsMMSI(f.MMSI) {
@@ -377,13 +395,26 @@ func (e *Engine) process(f track.Fix) {
 	switch {
 	case e.role == roleSeq:
 		// The vessel's detectors run on a worker, fed this.
-		e.send(Item{Kind: ItemFix, Now: e.now, Fix: f, Segment: int32(k.id), Started: res == track.Started, Speed: speed,
-			Sweep: !e.now.Before(e.sweepAt)})
+		it := Item{Kind: ItemFix, Now: e.now, Fix: f, Segment: int32(k.id), Started: res == track.Started, Speed: speed,
+			Sweep: !e.now.Before(e.sweepAt), IMOParts: e.routesOf(f.MMSI, vs), Gap: e.gapOut}
+		e.gapOut = nil
+		if res != track.Started {
+			it.LastCell = areaCellOf(prev.Lat, prev.Lon)
+		}
+		if e.recParts > 0 {
+			// The reception workers count it (the counts are theirs).
+			it.Counts = e.countActivity(st, f)
+		}
+		e.sendItem(it)
 	case own:
 		e.vesselFix(st, seg, f, prev, res, speed)
 	}
-	e.countActivity(st, f)
-	e.encounter(st, f, speed)
+	if e.recParts == 0 {
+		e.countActivity(st, f)
+	}
+	if !e.areas {
+		e.encounter(st, f, speed, true)
+	}
 	e.sweep()
 	if own && e.role == roleEngine && e.Observe != nil {
 		e.Observe(f, k.id)
@@ -419,25 +450,23 @@ func (e *Engine) segmentClosed(s *segment) {
 	e.jumpSegmentClosed(s)
 	e.removeFromCell(st)
 	if e.role == roleSeq {
-		e.send(Item{Kind: ItemClosed, Now: e.now, Fix: track.Fix{MMSI: s.MMSI}, Segment: int32(s.ID)})
+		it := Item{Kind: ItemClosed, Now: e.now, Fix: track.Fix{MMSI: s.MMSI}, Segment: int32(s.ID), LastCell: areaCellOf(s.Last.Lat, s.Last.Lon)}
+		if v := e.known(s.MMSI); v != nil {
+			it.IMOParts = e.routesOf(s.MMSI, v)
+		}
+		e.sendItem(it)
 	}
 }
 
 // vesselEvicted closes what an evicted vessel has open: its encounter
 // pairs and its identity occurrences (its segments were closed first).
 func (e *Engine) vesselEvicted(mmsi uint32, v *vesselState) {
-	var keys []pairKey
-	for k := range e.pairs {
-		if k.a.mmsi == mmsi || k.b.mmsi == mmsi {
-			keys = append(keys, k)
-		}
-	}
-	sortPairs(keys)
-	for _, k := range keys {
-		e.closePair(k, e.pairs[k], true)
-	}
+	e.closePairsOf(mmsi)
 	if e.role == roleSeq {
-		e.send(Item{Kind: ItemEvicted, Now: e.now, Fix: track.Fix{MMSI: mmsi}})
+		e.sendItem(Item{Kind: ItemEvicted, Now: e.now, Fix: track.Fix{MMSI: mmsi}, IMOParts: e.routesOf(mmsi, v)})
+		if v.imoParts != 0 {
+			e.evictedRoutes[mmsi] = v.imoParts
+		}
 	}
 	if s := v.ident; s != nil && len(s.pending) > 0 {
 		e.closeChanges(mmsi, v, true)
@@ -465,28 +494,12 @@ func (e *Engine) sweep() {
 		return
 	}
 	e.sweepAt = e.now.Add(time.Hour)
-	brk := minutes(e.cfg.EncounterBreakMinutes)
-	merge := hours(e.cfg.EncounterMergeHours)
-	var keys []pairKey
-	for k, p := range e.pairs {
-		if e.now.Sub(p.last) > brk+merge {
-			keys = append(keys, k)
-		}
-	}
-	sortPairs(keys)
-	for _, k := range keys {
-		e.closePair(k, e.pairs[k], true)
-	}
-	horizon := e.now.Add(-14*24*time.Hour).Unix() / 3600
-	for k := range e.activity {
-		if k.hour < horizon {
-			delete(e.activity, k)
-		}
-	}
+	e.sweepPairs()
+	e.pruneActivity()
 	if e.role == roleSeq {
 		// The vessel workers sweep at the same point of the sequence.
-		e.send(Item{Kind: ItemSweepIdentity, Now: e.now})
-		e.send(Item{Kind: ItemSweepJumps, Now: e.now})
+		e.sendItem(Item{Kind: ItemSweepIdentity, Now: e.now})
+		e.sendItem(Item{Kind: ItemSweepJumps, Now: e.now})
 	}
 	e.closeIdentity(false)
 	e.sweepJumps()
@@ -502,13 +515,33 @@ type activityKey struct {
 // countActivity counts each ship once per 1-degree cell and hour: the gap
 // detector only asks whether other ships were heard, and a map write per
 // fix would cost more than all the detectors.
-func (e *Engine) countActivity(st *segState, f track.Fix) {
-	k := activityKey{int16(math.Floor(f.Lat)), int16(math.Floor(f.Lon)), f.Time.Unix() / 3600}
+// It says whether it counted the fix (a sequencer whose reception
+// workers count, NewAreaSequencer, only says).
+func (e *Engine) countActivity(st *segState, f track.Fix) bool {
+	k := activityOf(f)
 	if st.activity == k && st.counted {
-		return
+		return false
 	}
 	st.activity, st.counted = k, true
-	e.activity[k]++
+	if e.recParts == 0 {
+		e.activity[k]++
+	}
+	return true
+}
+
+func activityOf(f track.Fix) activityKey {
+	return activityKey{int16(math.Floor(f.Lat)), int16(math.Floor(f.Lon)), f.Time.Unix() / 3600}
+}
+
+// pruneActivity forgets reception counts older than 14 days (the hourly
+// sweep).
+func (e *Engine) pruneActivity() {
+	horizon := e.now.Add(-14*24*time.Hour).Unix() / 3600
+	for k := range e.activity {
+		if k.hour < horizon {
+			delete(e.activity, k)
+		}
+	}
 }
 
 // receptionDuring counts other ships (once per ship, cell and hour) in
@@ -550,6 +583,11 @@ func (e *Engine) gap(mmsi uint32, vs *vesselState, f track.Fix) {
 				return
 			}
 		}
+	}
+	if e.recParts > 0 {
+		// A reception worker reports it, with its counts.
+		e.gapOut = &GapStart{LastT: vs.lastT, LastLat: vs.lastLat, LastLon: vs.lastLon, LastSeg: vs.lastSeg, IMO: vs.static.imo, Name: vs.static.name}
+		return
 	}
 	e.emit(e.gapEvent(mmsi, vs, f.Time, f.Lat, f.Lon, true))
 }

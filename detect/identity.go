@@ -153,19 +153,18 @@ func (e *Engine) StaticReport(r StaticReport) {
 	i := e.tracker.Index(r.MMSI)
 	e.tracker.Seen(i, r.Time)
 	v := e.tracker.Data(i)
-	if r.IMO != 0 {
-		v.static.imo = r.IMO
-	}
-	if r.Name != "" {
-		v.static.name = r.Name
-	}
+	v.static.set(r)
 	ship := shipMMSI(r.MMSI)
 	if e.role == roleSeq {
 		// The IMO's users only: the MMSI's identity is its worker's. What
 		// follows calls imoUse for exactly these reports (a repeated
 		// report's IMO is the last one, valid or not alike).
 		if r.IMO != 0 && ship && identity.ValidShipIMO(int(r.IMO)) {
-			e.imoUse(r)
+			if e.imoParts > 0 {
+				e.routeIMO(r.MMSI, v, r.IMO)
+			} else {
+				e.imoUse(r)
+			}
 		}
 		return
 	}

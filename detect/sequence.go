@@ -3,6 +3,7 @@ package detect
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/tidewatch/tidewatch/geo"
 	"github.com/tidewatch/tidewatch/track"
@@ -43,6 +44,10 @@ const (
 	roleEngine role = iota // both stages
 	roleSeq                // the sequencer
 	roleWorker             // a vessel worker
+	roleArea               // an area worker (area.go)
+	rolePair               // a pair worker (area.go)
+	roleIMO                // an IMO worker (identity_stage.go)
+	roleRec                // a reception worker (reception.go)
 )
 
 // ItemKind says what an Item is.
@@ -66,6 +71,13 @@ const (
 	// ItemFlush is the end of the data: every identity change still
 	// open closes (the segments' ItemClosed came first).
 	ItemFlush
+	// ItemContact is a close pair of fixes an area worker's grid found
+	// (area.go): from the fix of sequence number Seq of segment Segment
+	// of Fix.MMSI, at Fix.Time, its speed Speed, to segment
+	// OtherSegment of Other, whose latest fix's speed is OtherSpeed, at
+	// distance Dist; Fix.Lat and Fix.Lon are their midpoint. Never a
+	// sequencer's item: the pair workers take it.
+	ItemContact
 )
 
 // Item is one step of the sequencer's stream to the vessel workers.
@@ -86,11 +98,32 @@ type Item struct {
 	// Sweep says the hourly sweep runs after this fix: its ticks follow,
 	// and the fix is observed after them, as an Engine does.
 	Sweep bool
+	// Seq numbers the sequencer's items from 1, in its order (kept
+	// across its checkpoints); a contact carries its fix's.
+	Seq uint64
+	// LastCell is the encounter cell the segment's previous fix was in:
+	// for ItemFix that did not start its segment, and ItemClosed (its
+	// last fix's). Area workers route by it (ForArea).
+	LastCell AreaCell
+	// IMOParts are the IMO partitions the item's MMSI is routed to (bit
+	// i: partition i; ForIMO), and Adopt, on a static report routing it
+	// to one more, its state there (identity_stage.go).
+	IMOParts uint64
+	Adopt    *Adoption
+	// Counts says the fix counts for reception (once per segment, 1-degree
+	// cell and hour), and Gap is the silence it ends (reception.go).
+	Counts bool
+	Gap    *GapStart
+	// A contact's other segment, its speed, and the distance in metres.
+	Other        uint32
+	OtherSegment int32
+	OtherSpeed   float64
+	Dist         float64
 }
 
 // Tick says the item is for every worker (a sweep or the flush), not
 // one vessel's.
-func (it *Item) Tick() bool { return it.Kind >= ItemSweepIdentity }
+func (it *Item) Tick() bool { return it.Kind >= ItemSweepIdentity && it.Kind <= ItemFlush }
 
 // For says whether partition p's worker takes the item: its MMSIs'
 // items and every tick.
@@ -106,6 +139,40 @@ func NewSequencer(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo.Zon
 	e := newEngine(cfg, land, ports, zones, emit, roleSeq)
 	e.send = send
 	return e
+}
+
+// NewAreaSequencer builds a sequencer whose encounters are found by area
+// and pair workers (area.go): it runs no encounter grid and holds no
+// pairs; everything else is NewSequencer's. Its checkpoint is its own
+// (restored into a NewSequencer it is ErrCheckpointMismatch).
+//
+// With split.IMOs > 0, IMO workers follow the IMOs' users
+// (identity_stage.go): the sequencer then keeps no IMO state, and
+// routes each MMSI's items to them (Item.IMOParts). With
+// split.Reception > 0, reception workers keep the reception counts and
+// report gaps (reception.go): the sequencer marks the fixes that count
+// (Item.Counts) and sends the gaps it finds (Item.Gap).
+func NewAreaSequencer(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo.Zone, emit func(Event), send func(Item), split Split) *Engine {
+	e := NewSequencer(cfg, land, ports, zones, emit, send)
+	e.areas = true
+	e.imoParts = min(max(split.IMOs, 0), 64)
+	e.recParts = max(split.Reception, 0)
+	return e
+}
+
+// Split says which more stages take work from a NewAreaSequencer: IMO
+// workers of IMOs partitions (at most 64; 0: the sequencer keeps the
+// IMOs' users) and reception workers of Reception partitions (0: the
+// sequencer keeps the reception counts and reports gaps).
+type Split struct {
+	IMOs, Reception int
+}
+
+// sendItem numbers the item and hands it on.
+func (e *Engine) sendItem(it Item) {
+	e.itemSeq++
+	it.Seq = e.itemSeq
+	e.send(it)
 }
 
 // VesselWorker runs the per-vessel detectors of one partition's MMSIs on
@@ -246,8 +313,9 @@ const workerMagic = "twvessel"
 // the same partition and settings (else ErrCheckpointMismatch).
 func (w *VesselWorker) Restore(b []byte) error {
 	if len(b) < len(workerMagic) || string(b[:len(workerMagic)]) != workerMagic {
-		if len(b) >= len(checkpointMagic) && string(b[:len(checkpointMagic)]) == checkpointMagic {
-			return ErrCheckpointMismatch // an Engine's or a sequencer's
+		if len(b) >= len(checkpointMagic) && string(b[:len(checkpointMagic)]) == checkpointMagic ||
+			len(b) >= len(areaMagic) && string(b[:len(areaMagic)]) == areaMagic {
+			return ErrCheckpointMismatch // an Engine's, a sequencer's or an area worker's
 		}
 		return errCorrupt
 	}
@@ -273,7 +341,9 @@ func (w *VesselWorker) Restore(b []byte) error {
 // itemsMagic, a version, the count and the items (varints, IEEE floats,
 // strings interned per batch: a static report travels whole). One
 // batch decodes alone: fixes of one source share one Extra within it.
-const itemsMagic, itemsVersion = "twitems", 1
+// Version 2 added Seq (the difference from the item before, zigzag),
+// LastCell (a fix's as the difference from its own cell) and contacts.
+const itemsMagic, itemsVersion = "twitems", 2
 
 // AppendItems appends the batch's wire form to b.
 func AppendItems(b []byte, items []Item) []byte {
@@ -281,10 +351,17 @@ func AppendItems(b []byte, items []Item) []byte {
 	w.b = append(w.b, itemsMagic...)
 	w.u(itemsVersion)
 	w.u(uint64(len(items)))
+	var seq uint64
 	for i := range items {
 		it := &items[i]
 		w.u(uint64(it.Kind))
 		w.t(it.Now)
+		w.i(int64(it.Seq - seq))
+		seq = it.Seq
+		switch it.Kind {
+		case ItemFix, ItemStatic, ItemClosed, ItemEvicted:
+			w.u(it.IMOParts)
+		}
 		switch it.Kind {
 		case ItemFix:
 			w.fix(it.Fix)
@@ -292,13 +369,55 @@ func AppendItems(b []byte, items []Item) []byte {
 			w.bool(it.Started)
 			w.f(it.Speed)
 			w.bool(it.Sweep)
+			if !it.Started {
+				c := areaCellOf(it.Fix.Lat, it.Fix.Lon)
+				w.i(int64(it.LastCell.X) - int64(c.X))
+				w.i(int64(it.LastCell.Y) - int64(c.Y))
+			}
+			w.bool(it.Counts)
+			w.bool(it.Gap != nil)
+			if g := it.Gap; g != nil {
+				w.t(g.LastT)
+				w.f(g.LastLat)
+				w.f(g.LastLon)
+				w.i(int64(g.LastSeg))
+				w.u(uint64(g.IMO))
+				w.s(g.Name)
+			}
 		case ItemStatic:
 			w.fix(it.Fix)
+			w.bool(it.Adopt != nil)
+			if a := it.Adopt; a != nil {
+				w.u(uint64(len(a.Segments)))
+				for _, sg := range a.Segments {
+					w.i(int64(sg.ID))
+					w.fix(sg.Last)
+				}
+				w.t(a.LastT)
+				w.f(a.LastLat)
+				w.f(a.LastLon)
+				w.i(int64(a.LastSeg))
+				w.u(uint64(a.IMO))
+				w.s(a.Name)
+			}
 		case ItemClosed:
 			w.u(uint64(it.Fix.MMSI))
 			w.i(int64(it.Segment))
+			w.i(int64(it.LastCell.X))
+			w.i(int64(it.LastCell.Y))
 		case ItemEvicted:
 			w.u(uint64(it.Fix.MMSI))
+		case ItemContact:
+			w.u(uint64(it.Fix.MMSI))
+			w.i(int64(it.Segment))
+			w.t(it.Fix.Time)
+			w.f(it.Fix.Lat)
+			w.f(it.Fix.Lon)
+			w.f(it.Speed)
+			w.u(uint64(it.Other))
+			w.i(int64(it.OtherSegment))
+			w.f(it.OtherSpeed)
+			w.f(it.Dist)
 		}
 	}
 	return w.b
@@ -316,11 +435,18 @@ func DecodeItems(b []byte) ([]Item, error) {
 	}
 	n := r.n()
 	items := make([]Item, 0, n)
+	var seq uint64
 	for range n {
 		if r.err != nil {
 			break
 		}
 		it := Item{Kind: ItemKind(r.u()), Now: r.t()}
+		seq += uint64(r.i())
+		it.Seq = seq
+		switch it.Kind {
+		case ItemFix, ItemStatic, ItemClosed, ItemEvicted:
+			it.IMOParts = r.u()
+		}
 		switch it.Kind {
 		case ItemFix:
 			it.Fix = r.fix()
@@ -328,16 +454,42 @@ func DecodeItems(b []byte) ([]Item, error) {
 			it.Started = r.bool()
 			it.Speed = r.f()
 			it.Sweep = r.bool()
+			if !it.Started {
+				c := areaCellOf(it.Fix.Lat, it.Fix.Lon)
+				it.LastCell = AreaCell{int32(int64(c.X) + r.i()), int32(int64(c.Y) + r.i())}
+			}
+			it.Counts = r.bool()
+			if r.bool() {
+				it.Gap = &GapStart{LastT: r.t(), LastLat: r.f(), LastLon: r.f(), LastSeg: int32(r.i()), IMO: uint32(r.u()), Name: r.s()}
+			}
 		case ItemStatic:
 			it.Fix = r.fix()
 			if StaticIn(&it.Fix) == nil {
 				r.fail()
 			}
+			if r.bool() {
+				a := &Adoption{}
+				k := r.n()
+				for j := 0; j < k && r.err == nil; j++ {
+					a.Segments = append(a.Segments, AdoptedSegment{int32(r.i()), r.fix()})
+				}
+				a.LastT, a.LastLat, a.LastLon, a.LastSeg = r.t(), r.f(), r.f(), int32(r.i())
+				a.IMO, a.Name = uint32(r.u()), r.s()
+				it.Adopt = a
+			}
 		case ItemClosed:
 			it.Fix.MMSI = uint32(r.u())
 			it.Segment = int32(r.i())
+			it.LastCell = AreaCell{int32(r.i()), int32(r.i())}
 		case ItemEvicted:
 			it.Fix.MMSI = uint32(r.u())
+		case ItemContact:
+			it.Fix = track.Fix{MMSI: uint32(r.u()), SOG: math.NaN()}
+			it.Segment = int32(r.i())
+			it.Fix.Time, it.Fix.Lat, it.Fix.Lon, it.Speed = r.t(), r.f(), r.f(), r.f()
+			it.Other = uint32(r.u())
+			it.OtherSegment = int32(r.i())
+			it.OtherSpeed, it.Dist = r.f(), r.f()
 		case ItemSweepIdentity, ItemSweepJumps, ItemFlush:
 		default:
 			r.fail()

@@ -545,7 +545,7 @@ func TestItemsWire(t *testing.T) {
 		}
 	}
 	t.Logf("%d items, %d bytes: %.1f bytes an item (the NMEA: %d bytes)", len(items), len(b), float64(len(b))/float64(len(items)), len(nmea))
-	bad := [][]byte{nil, b[:len(b)/2], b[:len(b)-1], append(append([]byte(nil), b...), 0), []byte("twitems\x02\x00")}
+	bad := [][]byte{nil, b[:len(b)/2], b[:len(b)-1], append(append([]byte(nil), b...), 0), []byte("twitems\x09\x00")}
 	flipped := append([]byte(nil), b...)
 	flipped[len(flipped)/3] ^= 0xff
 	bad = append(bad, flipped)
