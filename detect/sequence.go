@@ -430,9 +430,13 @@ func DecodeItems(b []byte) ([]Item, error) {
 		return nil, errItemsCorrupt
 	}
 	r := &dec{b: b[len(itemsMagic):]}
-	if v := r.u(); r.err == nil && v != itemsVersion {
-		return nil, fmt.Errorf("detect: items of version %d, this build reads %d", v, itemsVersion)
+	// Version 1 (a sequencer of an earlier build, whose batches may wait
+	// on the stream across an upgrade) has none of version 2's fields.
+	v := r.u()
+	if r.err == nil && v != itemsVersion && v != 1 {
+		return nil, fmt.Errorf("detect: items of version %d, this build reads 1 and %d", v, itemsVersion)
 	}
+	v2 := v == itemsVersion
 	n := r.n()
 	items := make([]Item, 0, n)
 	var seq uint64
@@ -441,11 +445,13 @@ func DecodeItems(b []byte) ([]Item, error) {
 			break
 		}
 		it := Item{Kind: ItemKind(r.u()), Now: r.t()}
-		seq += uint64(r.i())
-		it.Seq = seq
-		switch it.Kind {
-		case ItemFix, ItemStatic, ItemClosed, ItemEvicted:
-			it.IMOParts = r.u()
+		if v2 {
+			seq += uint64(r.i())
+			it.Seq = seq
+			switch it.Kind {
+			case ItemFix, ItemStatic, ItemClosed, ItemEvicted:
+				it.IMOParts = r.u()
+			}
 		}
 		switch it.Kind {
 		case ItemFix:
@@ -454,6 +460,9 @@ func DecodeItems(b []byte) ([]Item, error) {
 			it.Started = r.bool()
 			it.Speed = r.f()
 			it.Sweep = r.bool()
+			if !v2 {
+				break
+			}
 			if !it.Started {
 				c := areaCellOf(it.Fix.Lat, it.Fix.Lon)
 				it.LastCell = AreaCell{int32(int64(c.X) + r.i()), int32(int64(c.Y) + r.i())}
@@ -467,7 +476,7 @@ func DecodeItems(b []byte) ([]Item, error) {
 			if StaticIn(&it.Fix) == nil {
 				r.fail()
 			}
-			if r.bool() {
+			if v2 && r.bool() {
 				a := &Adoption{}
 				k := r.n()
 				for j := 0; j < k && r.err == nil; j++ {
@@ -480,10 +489,15 @@ func DecodeItems(b []byte) ([]Item, error) {
 		case ItemClosed:
 			it.Fix.MMSI = uint32(r.u())
 			it.Segment = int32(r.i())
-			it.LastCell = AreaCell{int32(r.i()), int32(r.i())}
+			if v2 {
+				it.LastCell = AreaCell{int32(r.i()), int32(r.i())}
+			}
 		case ItemEvicted:
 			it.Fix.MMSI = uint32(r.u())
 		case ItemContact:
+			if !v2 {
+				r.fail()
+			}
 			it.Fix = track.Fix{MMSI: uint32(r.u()), SOG: math.NaN()}
 			it.Segment = int32(r.i())
 			it.Fix.Time, it.Fix.Lat, it.Fix.Lon, it.Speed = r.t(), r.f(), r.f(), r.f()
