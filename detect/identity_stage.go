@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"fmt"
 	"github.com/tidewatch/tidewatch/geo"
 	"github.com/tidewatch/tidewatch/identity"
 	"github.com/tidewatch/tidewatch/track"
@@ -98,6 +99,9 @@ type IMOWorker struct {
 // NewIMOWorker builds the IMO worker of partition part (of at most 64),
 // with the sequencer's settings.
 func NewIMOWorker(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo.Zone, part Partition, emit func(Event)) *IMOWorker {
+	if part.Count > MaxIMOPartitions {
+		panic(fmt.Sprintf("detect: IMO worker of %d partitions (at most %d)", part.Count, MaxIMOPartitions))
+	}
 	e := newEngine(cfg, land, ports, zones, emit, roleIMO)
 	e.Part = part
 	return &IMOWorker{e: e}

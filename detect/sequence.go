@@ -153,9 +153,14 @@ func NewSequencer(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo.Zon
 // report gaps (reception.go): the sequencer marks the fixes that count
 // (Item.Counts) and sends the gaps it finds (Item.Gap).
 func NewAreaSequencer(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo.Zone, emit func(Event), send func(Item), split Split) *Engine {
+	if split.IMOs > MaxIMOPartitions || split.IMOs < 0 || split.Reception < 0 {
+		// An item's IMO routes are 64 bits: more partitions would be
+		// routed as 64 while the workers own IMOs by their own count.
+		panic(fmt.Sprintf("detect: a split of %d IMO and %d reception partitions (IMO partitions: 0 to %d)", split.IMOs, split.Reception, MaxIMOPartitions))
+	}
 	e := NewSequencer(cfg, land, ports, zones, emit, send)
 	e.areas = true
-	e.imoParts = min(max(split.IMOs, 0), 64)
+	e.imoParts = split.IMOs
 	e.recParts = max(split.Reception, 0)
 	return e
 }
@@ -167,6 +172,10 @@ func NewAreaSequencer(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo
 type Split struct {
 	IMOs, Reception int
 }
+
+// MaxIMOPartitions is the most IMO partitions a split may have (an
+// item's routes are one bit a partition in 64).
+const MaxIMOPartitions = 64
 
 // sendItem numbers the item and hands it on.
 func (e *Engine) sendItem(it Item) {

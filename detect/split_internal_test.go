@@ -81,3 +81,25 @@ func TestItemsVersion1Read(t *testing.T) {
 		t.Error("a contact in a version 1 batch decoded")
 	}
 }
+
+// More IMO partitions than an item's routes hold are refused, not
+// routed as 64 (h-rev2's review: with 65 workers 59 of 60 conflicts
+// went missing without an error).
+func TestIMOPartitionsBounded(t *testing.T) {
+	for _, f := range []func(){
+		func() { NewAreaSequencer(Config{}, nil, nil, nil, func(Event) {}, func(Item) {}, Split{IMOs: MaxIMOPartitions + 1}) },
+		func() { NewAreaSequencer(Config{}, nil, nil, nil, func(Event) {}, func(Item) {}, Split{IMOs: -1}) },
+		func() { NewIMOWorker(Config{}, nil, nil, nil, Partition{0, MaxIMOPartitions + 1}, func(Event) {}) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Error("accepted")
+				}
+			}()
+			f()
+		}()
+	}
+	NewAreaSequencer(DefaultConfig, nil, nil, nil, func(Event) {}, func(Item) {}, Split{IMOs: MaxIMOPartitions, Reception: 4})
+	NewIMOWorker(DefaultConfig, nil, nil, nil, Partition{MaxIMOPartitions - 1, MaxIMOPartitions}, func(Event) {})
+}
