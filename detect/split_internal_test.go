@@ -87,7 +87,9 @@ func TestItemsVersion1Read(t *testing.T) {
 // went missing without an error).
 func TestIMOPartitionsBounded(t *testing.T) {
 	for _, f := range []func(){
-		func() { NewAreaSequencer(Config{}, nil, nil, nil, func(Event) {}, func(Item) {}, Split{IMOs: MaxIMOPartitions + 1}) },
+		func() {
+			NewAreaSequencer(Config{}, nil, nil, nil, func(Event) {}, func(Item) {}, Split{IMOs: MaxIMOPartitions + 1})
+		},
 		func() { NewAreaSequencer(Config{}, nil, nil, nil, func(Event) {}, func(Item) {}, Split{IMOs: -1}) },
 		func() { NewIMOWorker(Config{}, nil, nil, nil, Partition{0, MaxIMOPartitions + 1}, func(Event) {}) },
 	} {
