@@ -531,6 +531,12 @@ type MonitorStore interface {
 	Alerts(ctx context.Context, tenant string, f AlertFilter) ([]Alert, error)
 
 	PutWebhook(ctx context.Context, w Webhook) error
+	// UpdateWebhook reads the tenant's webhook id, lets fn change it and
+	// stores the result, in one transaction holding the row: two
+	// changes made at once (two nodes) both land, and a webhook deleted
+	// meanwhile is ErrNotFound, not brought back. An error from fn
+	// stores nothing and is returned.
+	UpdateWebhook(ctx context.Context, tenant, id string, fn func(*Webhook) error) error
 	Webhooks(ctx context.Context, tenant string) ([]Webhook, error)
 	DeleteWebhook(ctx context.Context, tenant, id string) error
 	// ClaimDeliveries takes up to limit deliveries due by now and not

@@ -401,17 +401,27 @@ func (s *Service) SealWebhookCredentials(ctx context.Context) (int, error) {
 		if len(w.SealedUserinfo) > 0 {
 			continue
 		}
-		ok, err := s.sealUserinfo(&w)
+		// Sealed on the stored row as it is now, in one transaction: a
+		// rotation or deletion another node makes meanwhile is kept
+		// (a read-then-put wrote back the webhook as read).
+		sealed := false
+		err := s.st.UpdateWebhook(ctx, w.Tenant, w.ID, func(cur *store.Webhook) error {
+			if len(cur.SealedUserinfo) > 0 {
+				return nil
+			}
+			var err error
+			sealed, err = s.sealUserinfo(cur)
+			return err
+		})
+		if errors.Is(err, store.ErrNotFound) {
+			continue // deleted meanwhile
+		}
 		if err != nil {
 			return n, err
 		}
-		if !ok {
-			continue
+		if sealed {
+			n++
 		}
-		if err := s.st.PutWebhook(ctx, w); err != nil {
-			return n, err
-		}
-		n++
 	}
 	return n, nil
 }
@@ -495,28 +505,37 @@ func (s *Service) RotateWebhookSecret(ctx context.Context, p Principal, id strin
 	if err := p.need(RoleAdmin, "rotating a webhook secret"); err != nil {
 		return NewWebhook{}, err
 	}
-	w, err := s.webhook(ctx, p, id)
-	if err != nil {
+	if _, err := s.webhook(ctx, p, id); err != nil {
 		return NewWebhook{}, err
 	}
 	sec, secret, err := s.newSecret()
 	if err != nil {
 		return NewWebhook{}, err
 	}
-	w.Secrets = append([]store.SealedSecret{sec}, w.Secrets...)
-	if retire || len(w.Secrets) > 2 {
-		keep := 2
-		if retire {
-			keep = 1
+	// Changed on the stored row in one transaction: a rotation on
+	// another node at the same moment is kept, not overwritten.
+	var w store.Webhook
+	err = s.st.UpdateWebhook(ctx, p.Tenant, id, func(cur *store.Webhook) error {
+		cur.Secrets = append([]store.SealedSecret{sec}, cur.Secrets...)
+		if retire || len(cur.Secrets) > 2 {
+			keep := 2
+			if retire {
+				keep = 1
+			}
+			cur.Secrets = cur.Secrets[:keep]
 		}
-		w.Secrets = w.Secrets[:keep]
-	}
-	if len(w.SealedUserinfo) == 0 {
-		if _, err := s.sealUserinfo(&w); err != nil {
-			return NewWebhook{}, err
+		if len(cur.SealedUserinfo) == 0 {
+			if _, err := s.sealUserinfo(cur); err != nil {
+				return err
+			}
 		}
+		w = *cur
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return NewWebhook{}, Errorf(CodeNotFound, "no webhook %q", id)
 	}
-	if err := s.st.PutWebhook(ctx, w); err != nil {
+	if err != nil {
 		return NewWebhook{}, err
 	}
 	if _, err := s.record(ctx, p, audit.ActionWebhook, "webhook:"+w.ID, map[string]any{"rotated": w.ID, "secret_id": sec.ID, "retired_old": retire}); err != nil {
@@ -530,18 +549,25 @@ func (s *Service) RetireOldSecrets(ctx context.Context, p Principal, id string) 
 	if err := p.need(RoleAdmin, "retiring webhook secrets"); err != nil {
 		return store.Webhook{}, err
 	}
-	w, err := s.webhook(ctx, p, id)
-	if err != nil {
-		return w, err
+	if _, err := s.webhook(ctx, p, id); err != nil {
+		return store.Webhook{}, err
 	}
-	w.Secrets = w.Secrets[:min(1, len(w.Secrets))]
-	if len(w.SealedUserinfo) == 0 {
-		if _, err := s.sealUserinfo(&w); err != nil {
-			return store.Webhook{}, err
+	var w store.Webhook
+	err := s.st.UpdateWebhook(ctx, p.Tenant, id, func(cur *store.Webhook) error {
+		cur.Secrets = cur.Secrets[:min(1, len(cur.Secrets))]
+		if len(cur.SealedUserinfo) == 0 {
+			if _, err := s.sealUserinfo(cur); err != nil {
+				return err
+			}
 		}
+		w = *cur
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Webhook{}, Errorf(CodeNotFound, "no webhook %q", id)
 	}
-	if err := s.st.PutWebhook(ctx, w); err != nil {
-		return w, err
+	if err != nil {
+		return store.Webhook{}, err
 	}
 	_, err = s.record(ctx, p, audit.ActionWebhook, "webhook:"+w.ID, map[string]any{"retired_old_secrets": w.ID})
 	return redacted(w), err

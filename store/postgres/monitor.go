@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -278,6 +279,36 @@ func (s *DB) PutWebhook(ctx context.Context, w store.Webhook) error {
 	}
 	_, err = s.pool.Exec(ctx, `INSERT INTO webhooks(tenant, id, json) VALUES($1,$2,$3) ON CONFLICT (tenant, id) DO UPDATE SET json = excluded.json`, w.Tenant, w.ID, j)
 	return err
+}
+
+// UpdateWebhook changes a webhook in one transaction holding its row
+// (SELECT ... FOR UPDATE).
+func (s *DB) UpdateWebhook(ctx context.Context, tenant, id string, fn func(*store.Webhook) error) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		var j []byte
+		if err := tx.QueryRow(ctx, `SELECT json FROM webhooks WHERE tenant = $1 AND id = $2 FOR UPDATE`, tenant, id).Scan(&j); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return fmt.Errorf("webhook %s: %w", id, store.ErrNotFound)
+			}
+			return err
+		}
+		var r webhookRecord
+		if err := json.Unmarshal(j, &r); err != nil {
+			return fmt.Errorf("webhook %s: %w", id, err)
+		}
+		w := r.Webhook
+		w.Secrets, w.SealedUserinfo = r.Secrets, r.Userinfo
+		if err := fn(&w); err != nil {
+			return err
+		}
+		w.Tenant, w.ID = tenant, id
+		b, err := json.Marshal(webhookRecord{Webhook: w, Secrets: w.Secrets, Userinfo: w.SealedUserinfo})
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE webhooks SET json = $1 WHERE tenant = $2 AND id = $3`, b, tenant, id)
+		return err
+	})
 }
 
 // Webhooks returns a tenant's webhooks ("" : every tenant's) with their

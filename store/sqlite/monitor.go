@@ -267,6 +267,41 @@ func (s *DB) PutWebhook(ctx context.Context, w store.Webhook) error {
 	return err
 }
 
+// UpdateWebhook changes a webhook in one write transaction (the writer's
+// transactions take SQLite's write lock when they begin).
+func (s *DB) UpdateWebhook(ctx context.Context, tenant, id string, fn func(*store.Webhook) error) error {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var j string
+	if err := tx.QueryRowContext(ctx, `SELECT json FROM webhooks WHERE tenant = ? AND id = ?`, tenant, id).Scan(&j); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("webhook %s: %w", id, store.ErrNotFound)
+		}
+		return err
+	}
+	var r webhookRecord
+	if err := json.Unmarshal([]byte(j), &r); err != nil {
+		return fmt.Errorf("webhook %s: %w", id, err)
+	}
+	w := r.Webhook
+	w.Secrets, w.SealedUserinfo = r.Secrets, r.Userinfo
+	if err := fn(&w); err != nil {
+		return err
+	}
+	w.Tenant, w.ID = tenant, id
+	b, err := json.Marshal(webhookRecord{Webhook: w, Secrets: w.Secrets, Userinfo: w.SealedUserinfo})
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE webhooks SET json = ? WHERE tenant = ? AND id = ?`, string(b), tenant, id); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
 // webhookRecord stores a webhook with its sealed secrets and URL
 // credentials (which its JSON form leaves out).
 type webhookRecord struct {

@@ -536,6 +536,63 @@ func followAlertChanges(t *testing.T, sts []store.Store) {
 	}
 }
 
+// UpdateWebhook changes the row as stored: changes made at once all land
+// (a read-then-put lost all but one of each round), a deleted webhook
+// stays deleted, an error from the change stores nothing, and another
+// tenant's webhook of the same id is untouched.
+func testWebhookUpdates(t *testing.T, st store.Store) {
+	must(t, st.PutWebhook(ctx, store.Webhook{Tenant: "club", ID: "w1", URL: "https://a:b@example.invalid/h", Created: t0}))
+	must(t, st.PutWebhook(ctx, store.Webhook{Tenant: "other", ID: "w1", URL: "u", Created: t0}))
+	var wg sync.WaitGroup
+	errs := make(chan error, 80)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 10 {
+				errs <- st.UpdateWebhook(ctx, "club", "w1", func(w *store.Webhook) error {
+					w.Secrets = append(w.Secrets, store.SealedSecret{ID: fmt.Sprintf("s%d-%d", g, i), Created: t0})
+					return nil
+				})
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		must(t, err)
+	}
+	ws, err := st.Webhooks(ctx, "club")
+	must(t, err)
+	if len(ws) != 1 || len(ws[0].Secrets) != 80 || ws[0].URL != "https://a:b@example.invalid/h" {
+		kept := 0
+		for _, w := range ws {
+			kept += len(w.Secrets)
+		}
+		t.Fatalf("80 updates at once: %d webhooks, %d secrets kept", len(ws), kept)
+	}
+	if other, _ := st.Webhooks(ctx, "other"); len(other) != 1 || len(other[0].Secrets) != 0 {
+		t.Errorf("another tenant's webhook of the same id changed: %+v", other)
+	}
+	boom := errors.New("boom")
+	if err := st.UpdateWebhook(ctx, "club", "w1", func(w *store.Webhook) error { w.URL = "changed"; return boom }); !errors.Is(err, boom) {
+		t.Errorf("the change's error: %v", err)
+	}
+	if ws, _ := st.Webhooks(ctx, "club"); ws[0].URL != "https://a:b@example.invalid/h" {
+		t.Errorf("a change that failed was stored: %q", ws[0].URL)
+	}
+	if err := st.UpdateWebhook(ctx, "club", "nope", func(*store.Webhook) error { return nil }); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("updating a missing webhook: %v", err)
+	}
+	must(t, st.DeleteWebhook(ctx, "club", "w1"))
+	if err := st.UpdateWebhook(ctx, "club", "w1", func(w *store.Webhook) error { w.URL = "back"; return nil }); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("updating a deleted webhook: %v", err)
+	}
+	if ws, _ := st.Webhooks(ctx, "club"); len(ws) != 0 {
+		t.Errorf("a deleted webhook came back: %+v", ws)
+	}
+}
+
 func testWebhooksAndDeliveries(t *testing.T, st store.Store) {
 	w := store.Webhook{Tenant: "club", ID: "w1", URL: "https://example.invalid/h", Secrets: []store.SealedSecret{{ID: "s1", Sealed: []byte{0, 1, 2, 255}, Created: t0}}, SealedUserinfo: []byte{9, 0, 200},
 		Kinds: []string{"event"}, MinSeverity: "high", Active: true, Created: t0}

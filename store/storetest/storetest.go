@@ -60,6 +60,7 @@ func Run(t *testing.T, open Open) {
 		{"Alerts", testAlerts},
 		{"AlertChanges", testAlertChanges},
 		{"WebhooksAndDeliveries", testWebhooksAndDeliveries},
+		{"WebhookUpdates", testWebhookUpdates},
 		{"MonitorState", testMonitorState},
 		{"EventsAfter", testEventsAfter},
 		{"ClaimOnce", testClaimOnce},
