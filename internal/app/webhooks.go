@@ -485,45 +485,15 @@ func (s *Service) Webhooks(ctx context.Context, p Principal) ([]store.Webhook, e
 	return ws, err
 }
 
-func (s *Service) webhook(ctx context.Context, p Principal, id string) (store.Webhook, error) {
-	ws, err := s.st.Webhooks(ctx, p.Tenant)
-	if err != nil {
-		return store.Webhook{}, err
-	}
-	for _, w := range ws {
-		if w.ID == id {
-			return w, nil
-		}
-	}
-	return store.Webhook{}, Errorf(CodeNotFound, "no webhook %q", id)
-}
-
-// RotateWebhookSecret adds a new signing secret; the newest two sign
-// every delivery until the older is retired (retire: true drops every
-// secret but the new one).
-func (s *Service) RotateWebhookSecret(ctx context.Context, p Principal, id string, retire bool) (NewWebhook, error) {
-	if err := p.need(RoleAdmin, "rotating a webhook secret"); err != nil {
-		return NewWebhook{}, err
-	}
-	if _, err := s.webhook(ctx, p, id); err != nil {
-		return NewWebhook{}, err
-	}
-	sec, secret, err := s.newSecret()
-	if err != nil {
-		return NewWebhook{}, err
-	}
-	// Changed on the stored row in one transaction: a rotation on
-	// another node at the same moment is kept, not overwritten.
+// changeWebhook applies change to the principal's webhook id as stored,
+// sealing its URL credentials if they are still in clear, in one
+// transaction (store.UpdateWebhook): a change made on another node at
+// the same moment is kept, not overwritten. It returns the webhook as
+// stored.
+func (s *Service) changeWebhook(ctx context.Context, p Principal, id string, change func(*store.Webhook)) (store.Webhook, error) {
 	var w store.Webhook
-	err = s.st.UpdateWebhook(ctx, p.Tenant, id, func(cur *store.Webhook) error {
-		cur.Secrets = append([]store.SealedSecret{sec}, cur.Secrets...)
-		if retire || len(cur.Secrets) > 2 {
-			keep := 2
-			if retire {
-				keep = 1
-			}
-			cur.Secrets = cur.Secrets[:keep]
-		}
+	err := s.st.UpdateWebhook(ctx, p.Tenant, id, func(cur *store.Webhook) error {
+		change(cur)
 		if len(cur.SealedUserinfo) == 0 {
 			if _, err := s.sealUserinfo(cur); err != nil {
 				return err
@@ -533,8 +503,32 @@ func (s *Service) RotateWebhookSecret(ctx context.Context, p Principal, id strin
 		return nil
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		return NewWebhook{}, Errorf(CodeNotFound, "no webhook %q", id)
+		return w, Errorf(CodeNotFound, "no webhook %q", id)
 	}
+	return w, err
+}
+
+// RotateWebhookSecret adds a new signing secret; the newest two sign
+// every delivery until the older is retired (retire: true drops every
+// secret but the new one).
+func (s *Service) RotateWebhookSecret(ctx context.Context, p Principal, id string, retire bool) (NewWebhook, error) {
+	if err := p.need(RoleAdmin, "rotating a webhook secret"); err != nil {
+		return NewWebhook{}, err
+	}
+	sec, secret, err := s.newSecret()
+	if err != nil {
+		return NewWebhook{}, err
+	}
+	w, err := s.changeWebhook(ctx, p, id, func(cur *store.Webhook) {
+		cur.Secrets = append([]store.SealedSecret{sec}, cur.Secrets...)
+		if retire || len(cur.Secrets) > 2 {
+			keep := 2
+			if retire {
+				keep = 1
+			}
+			cur.Secrets = cur.Secrets[:keep]
+		}
+	})
 	if err != nil {
 		return NewWebhook{}, err
 	}
@@ -549,23 +543,9 @@ func (s *Service) RetireOldSecrets(ctx context.Context, p Principal, id string) 
 	if err := p.need(RoleAdmin, "retiring webhook secrets"); err != nil {
 		return store.Webhook{}, err
 	}
-	if _, err := s.webhook(ctx, p, id); err != nil {
-		return store.Webhook{}, err
-	}
-	var w store.Webhook
-	err := s.st.UpdateWebhook(ctx, p.Tenant, id, func(cur *store.Webhook) error {
+	w, err := s.changeWebhook(ctx, p, id, func(cur *store.Webhook) {
 		cur.Secrets = cur.Secrets[:min(1, len(cur.Secrets))]
-		if len(cur.SealedUserinfo) == 0 {
-			if _, err := s.sealUserinfo(cur); err != nil {
-				return err
-			}
-		}
-		w = *cur
-		return nil
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Webhook{}, Errorf(CodeNotFound, "no webhook %q", id)
-	}
 	if err != nil {
 		return store.Webhook{}, err
 	}
