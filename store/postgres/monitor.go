@@ -270,10 +270,21 @@ type webhookRecord struct {
 	Userinfo []byte               `json:"sealed_userinfo,omitempty"`
 }
 
+func webhookRecordOf(w store.Webhook) webhookRecord {
+	return webhookRecord{Webhook: w, Secrets: w.Secrets, Userinfo: w.SealedUserinfo}
+}
+
+// webhook is the stored webhook with its sealed secrets and credentials.
+func (r webhookRecord) webhook() store.Webhook {
+	w := r.Webhook
+	w.Secrets, w.SealedUserinfo = r.Secrets, r.Userinfo
+	return w
+}
+
 // PutWebhook creates or replaces a webhook; its sealed secrets are kept
 // in the record (they are ciphertext).
 func (s *DB) PutWebhook(ctx context.Context, w store.Webhook) error {
-	j, err := json.Marshal(webhookRecord{Webhook: w, Secrets: w.Secrets, Userinfo: w.SealedUserinfo})
+	j, err := json.Marshal(webhookRecordOf(w))
 	if err != nil {
 		return err
 	}
@@ -296,13 +307,12 @@ func (s *DB) UpdateWebhook(ctx context.Context, tenant, id string, fn func(*stor
 		if err := json.Unmarshal(j, &r); err != nil {
 			return fmt.Errorf("webhook %s: %w", id, err)
 		}
-		w := r.Webhook
-		w.Secrets, w.SealedUserinfo = r.Secrets, r.Userinfo
+		w := r.webhook()
 		if err := fn(&w); err != nil {
 			return err
 		}
 		w.Tenant, w.ID = tenant, id
-		b, err := json.Marshal(webhookRecord{Webhook: w, Secrets: w.Secrets, Userinfo: w.SealedUserinfo})
+		b, err := json.Marshal(webhookRecordOf(w))
 		if err != nil {
 			return err
 		}
@@ -323,9 +333,7 @@ func (s *DB) Webhooks(ctx context.Context, tenant string) ([]store.Webhook, erro
 	}
 	out := make([]store.Webhook, len(recs))
 	for i, r := range recs {
-		out[i] = r.Webhook
-		out[i].Secrets = r.Secrets
-		out[i].SealedUserinfo = r.Userinfo
+		out[i] = r.webhook()
 	}
 	return out, err
 }
