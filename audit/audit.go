@@ -96,12 +96,7 @@ func (l *Log) Append(ctx context.Context, actor, action, subject string, data an
 // Chain links r after tail (nil: r starts the log): its sequence number,
 // previous hash and own hash.
 func Chain(tail *store.AuditRecord, r store.AuditRecord) store.AuditRecord {
-	r.Seq, r.Prev = 1, ""
-	if tail != nil {
-		r.Seq, r.Prev = tail.Seq+1, tail.Hash
-	}
-	r.Hash = Hash(r)
-	return r
+	return chain(tail, r, false)
 }
 
 // ChainMarshalled is Chain for a record whose Data is what json.Marshal
@@ -110,11 +105,15 @@ func Chain(tail *store.AuditRecord, r store.AuditRecord) store.AuditRecord {
 // compacting the data again (2-3% of a screening request's CPU).
 // TestHashMarshalled holds the two to the same hash.
 func ChainMarshalled(tail *store.AuditRecord, r store.AuditRecord) store.AuditRecord {
+	return chain(tail, r, true)
+}
+
+func chain(tail *store.AuditRecord, r store.AuditRecord, marshalled bool) store.AuditRecord {
 	r.Seq, r.Prev = 1, ""
 	if tail != nil {
 		r.Seq, r.Prev = tail.Seq+1, tail.Hash
 	}
-	r.Hash = hash(r, true)
+	r.Hash = hash(r, marshalled)
 	return r
 }
 

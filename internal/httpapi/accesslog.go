@@ -41,7 +41,8 @@ func appendAccessLine(b []byte, at time.Time, method, route string, status int, 
 // appendSlogString appends s quoted as slog's JSON handler writes a
 // string: '"' and '\' escaped, \n \r \t by name, other bytes below 0x20
 // as \u00XX, invalid UTF-8 as \ufffd, U+2028 and U+2029 escaped; '<',
-// '>' and '&' as they are.
+// '>' and '&' as they are. (audit's appendJSONString is encoding/json's
+// escaping, which differs: HTML characters escaped, \b and \f by name.)
 func appendSlogString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
