@@ -36,9 +36,10 @@ type screenIndex struct {
 	// ids are the refs' ids, made once (every screening records them).
 	idsOnce sync.Once
 	ids     []string
-	// provJSON is the answers' provenance as JSON object members
-	// (ScreenResult.WriteJSON), made once.
+	// prov is the answers' provenance, and provJSON the same as JSON
+	// object members (ScreenResult.WriteJSON), made once.
 	provOnce sync.Once
+	prov     Provenance
 	provJSON []byte
 }
 
@@ -418,11 +419,8 @@ type Provenance struct {
 }
 
 func (s *Service) provenance(idx *screenIndex) Provenance {
-	refs := idx.refs
-	if refs == nil {
-		refs = []VersionRef{}
-	}
-	return Provenance{Lists: refs, Program: "tidewatch " + s.version, ConfigHash: s.riskHash}
+	s.makeProvenance(idx)
+	return idx.prov
 }
 
 // provenanceJSON is what encoding/json writes for the provenance's
@@ -430,14 +428,22 @@ func (s *Service) provenance(idx *screenIndex) Provenance {
 // It is the same for every answer from one index: made once, it is most
 // of a screening answer's bytes (the versions' ids and SHA-256s).
 func (s *Service) provenanceJSON(idx *screenIndex) []byte {
-	idx.provOnce.Do(func() {
-		b, err := json.Marshal(s.provenance(idx))
-		if err != nil || len(b) < 2 {
-			return // WriteJSON then encodes it with the rest
-		}
-		idx.provJSON = b[1 : len(b)-1]
-	})
+	s.makeProvenance(idx)
 	return idx.provJSON
+}
+
+// makeProvenance makes the index's provenance and its JSON, once.
+func (s *Service) makeProvenance(idx *screenIndex) {
+	idx.provOnce.Do(func() {
+		refs := idx.refs
+		if refs == nil {
+			refs = []VersionRef{}
+		}
+		idx.prov = Provenance{Lists: refs, Program: "tidewatch " + s.version, ConfigHash: s.riskHash}
+		if b, err := json.Marshal(idx.prov); err == nil && len(b) >= 2 {
+			idx.provJSON = b[1 : len(b)-1]
+		} // else WriteJSON encodes it with the rest
+	})
 }
 
 // ScreenResult answers one query.
