@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -181,10 +182,13 @@ func TestAuditAnchorCatchesUp(t *testing.T) {
 	}
 }
 
-// Bytes in the middle of a log that are not a record stop appends with
-// an error naming where (a log that cannot be read is never extended, and
-// nothing is cut from it); reads say the same.
-func TestAuditDamagedLogRefusesAppends(t *testing.T) {
+// Bytes in the middle of a log that are not a record: the store finds
+// the log's last record from its end (the one the anchor names), so an
+// append goes on after it and leaves the damaged bytes as they are;
+// verify and reads report the damage, before the append and after it.
+// (Before, the first append after a start read the whole log, 10 s for
+// 6.4 GB, and refused to extend it.)
+func TestAuditDamagedLogKeptAndReported(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.db")
 	st := openAt(t, path)
 	defer st.Close()
@@ -197,15 +201,35 @@ func TestAuditDamagedLogRefusesAppends(t *testing.T) {
 	st.Close()
 	st = openAt(t, path)
 	defer st.Close()
-	err := st.AppendAudit(context.Background(), []store.AuditRecord{{Tenant: "club", Seq: 4, Data: []byte(`{}`)}})
-	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("damaged at byte %d", len(first))) {
-		t.Errorf("append to a damaged log: %v", err)
-	}
-	if after, _ := os.ReadFile(logFile); len(after) != len(b) {
-		t.Errorf("the damaged log changed size: %d bytes, was %d", len(after), len(b))
-	}
-	if _, err := audit.Verify(context.Background(), st, "club"); err == nil || !strings.Contains(err.Error(), "damaged") {
+	appendAfterDamage(t, st, path, b, 4)
+}
+
+// appendAfterDamage checks that verify reports the damaged log, that a
+// record appended goes after its last one and leaves its bytes (damaged)
+// as they were, nothing moved aside, and that verify still reports it.
+func appendAfterDamage(t *testing.T, st *DB, path string, damaged []byte, seq int64) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := audit.Verify(ctx, st, "club"); err == nil || !strings.Contains(err.Error(), "damaged") && !strings.Contains(err.Error(), "cut short") {
 		t.Errorf("verify of a damaged log: %v", err)
+	}
+	tail, err := st.AuditTail(ctx, "club")
+	if err != nil || tail.Seq != seq-1 {
+		t.Fatalf("tail of the damaged log: %+v %v", tail, err)
+	}
+	r := audit.Chain(&tail, store.AuditRecord{Tenant: "club", Time: time.Date(2026, 12, 3, 11, 0, 0, 0, time.UTC), Actor: "analyst", Action: "screen", Subject: "name:AFTER", Data: json.RawMessage(`{}`)})
+	if err := st.AppendAudit(ctx, []store.AuditRecord{r}); err != nil {
+		t.Fatalf("append after the last record of a log damaged in the middle: %v", err)
+	}
+	after, _ := os.ReadFile(filepath.Join(path+".audit", "club.log"))
+	if !bytes.HasPrefix(after, damaged) || len(after) != len(damaged)+len(appendAuditRecord(nil, r)) {
+		t.Errorf("the damaged log was changed: %d bytes, was %d, prefix kept %v", len(after), len(damaged), bytes.HasPrefix(after, damaged))
+	}
+	if cut, _ := filepath.Glob(filepath.Join(path+".audit", "club.cut-*")); len(cut) != 0 {
+		t.Errorf("records moved aside as a crash's: %v", cut)
+	}
+	if _, err := audit.Verify(ctx, st, "club"); err == nil || !strings.Contains(err.Error(), "damaged") && !strings.Contains(err.Error(), "cut short") {
+		t.Errorf("verify after the append: %v", err)
 	}
 }
 
@@ -440,9 +464,10 @@ func TestAuditAnchorRemovedWithTheLogCut(t *testing.T) {
 	}
 }
 
-// A record's length made larger by hand reads as a record the file ends
-// inside of; the whole records after it show it is damage, not a crash:
-// nothing is moved aside and appends are refused.
+// A record's length made larger by hand in the middle of the log: it is
+// damage verify reports; the records after it are whole and the last is
+// the anchor's, so an append goes on after it, nothing is moved aside as
+// a crash's fragment, and the edited bytes stay as they are.
 func TestAuditLengthEditedIsDamage(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.db")
 	st := openAt(t, path)
@@ -456,19 +481,57 @@ func TestAuditLengthEditedIsDamage(t *testing.T) {
 	os.WriteFile(logFile, b, 0o600)
 	st = openAt(t, path)
 	defer st.Close()
-	err := st.AppendAudit(context.Background(), []store.AuditRecord{{Tenant: "club", Seq: 7, Data: []byte(`{}`)}})
-	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("damaged at byte %d", at)) {
-		t.Errorf("append to a log with an edited length: %v", err)
+	appendAfterDamage(t, st, path, b, 7)
+}
+
+// The last record's length edited: the file no longer ends with the
+// anchor's record, so the whole log is read, as it always was: the edited
+// record reads as one the file ends inside of and, with no whole record
+// after it, is moved aside as a crash's fragment (kept, never deleted).
+func TestAuditLastLengthEdited(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	st := openAt(t, path)
+	sizes := logSizes(t, st, path, "club", 4)
+	st.Close()
+	logFile := filepath.Join(path+".audit", "club.log")
+	b, _ := os.ReadFile(logFile)
+	at := sizes[2] // record 4's header
+	binary.LittleEndian.PutUint32(b[at:], binary.LittleEndian.Uint32(b[at:])+1)
+	os.WriteFile(logFile, b, 0o600)
+	st = openAt(t, path)
+	defer st.Close()
+	tail, err := st.AuditTail(context.Background(), "club")
+	if err != nil || tail.Seq != 3 {
+		t.Fatalf("tail: %+v %v", tail, err)
 	}
-	if cut, _ := filepath.Glob(filepath.Join(path+".audit", "club.cut-*")); len(cut) != 0 {
-		t.Errorf("records moved aside as a crash's: %v", cut)
+	if cut, _ := filepath.Glob(filepath.Join(path+".audit", "club.cut-*")); len(cut) != 1 {
+		t.Errorf("the edited last record not kept aside: %v", cut)
 	}
-	if after, _ := os.ReadFile(logFile); len(after) != len(b) {
-		t.Errorf("the log changed size: %d bytes, was %d", len(after), len(b))
+}
+
+// The last record found from the log's end however large it is (the
+// window read grows to it), and a log of many records opened again goes
+// on from its last: the chain verifies.
+func TestAuditTailFromTheEnd(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	st := openAt(t, path)
+	ctx := context.Background()
+	appendN(t, st, "club", 50)
+	tail, _ := st.AuditTail(ctx, "club")
+	big := audit.Chain(&tail, store.AuditRecord{Tenant: "club", Time: time.Date(2026, 12, 3, 11, 0, 0, 0, time.UTC), Actor: "analyst", Action: "screen",
+		Subject: "name:BIG", Data: json.RawMessage(`"` + strings.Repeat("x", 3<<20) + `"`)})
+	if err := st.AppendAudit(ctx, []store.AuditRecord{big}); err != nil {
+		t.Fatal(err)
 	}
-	if _, err := audit.Verify(context.Background(), st, "club"); err == nil || !strings.Contains(err.Error(), "damaged") {
-		t.Errorf("verify: %v", err)
-	}
+	st.Close()
+	// Damage at the start: only a log read from its end opens.
+	logFile := filepath.Join(path+".audit", "club.log")
+	b, _ := os.ReadFile(logFile)
+	binary.LittleEndian.PutUint32(b, 0xffffffff)
+	os.WriteFile(logFile, b, 0o600)
+	st = openAt(t, path)
+	defer st.Close()
+	appendAfterDamage(t, st, path, b, 52)
 }
 
 // An older build run on the store after the move began a new log in the
