@@ -168,9 +168,11 @@ var typeWords = map[string]string{
 // Validate checks a query before it is screened; a type written another
 // way ("Company", "ship") is read as its canonical word.
 func (q *Query) Validate() error {
-	for field, v := range map[string]string{"name": q.Name, "imo": q.IMO, "mmsi": q.MMSI, "call_sign": q.CallSign, "flag": q.Flag, "type": q.Type} {
-		if !utf8.ValidString(v) {
-			return fmt.Errorf("%w: %s is not valid UTF-8", ErrBadQuery, field)
+	// In a fixed order, so that a query with two bad fields always names
+	// the same one (a map's order is random), and with nothing allocated.
+	for _, f := range [...]struct{ field, v string }{{"name", q.Name}, {"imo", q.IMO}, {"mmsi", q.MMSI}, {"call_sign", q.CallSign}, {"flag", q.Flag}, {"type", q.Type}} {
+		if !utf8.ValidString(f.v) {
+			return fmt.Errorf("%w: %s is not valid UTF-8", ErrBadQuery, f.field)
 		}
 	}
 	if len(q.Name) > MaxNameLength {
@@ -319,11 +321,27 @@ type hit struct {
 
 // nameExplanation is the best name match's explanation for query name q.
 func (h *hit) nameExplanation(q string) string {
-	part := ""
+	// As fmt.Sprintf("name %q%s ~ %s %q (%.2f): %s", ...) writes it
+	// (TestNameExplanationAsSprintf), with strconv: every match's
+	// explanation is made on the screening server's hot path.
+	why := h.nameWhy.String()
+	b := make([]byte, 0, 40+len(q)+len(h.namePart)+len(h.name)+len(why))
+	b = append(b, "name "...)
+	b = strconv.AppendQuote(b, q)
 	if h.namePart != "" {
-		part = fmt.Sprintf(" (bracketed part %q tried on its own)", h.namePart)
+		b = append(b, " (bracketed part "...)
+		b = strconv.AppendQuote(b, h.namePart)
+		b = append(b, " tried on its own)"...)
 	}
-	return fmt.Sprintf("name %q%s ~ %s %q (%.2f): %s", q, part, kindWord(h.nameKind), h.name, h.nameOnly, h.nameWhy.String())
+	b = append(b, " ~ "...)
+	b = append(b, kindWord(h.nameKind)...)
+	b = append(b, ' ')
+	b = strconv.AppendQuote(b, h.name)
+	b = append(b, " ("...)
+	b = strconv.AppendFloat(b, h.nameOnly, 'f', 2, 64)
+	b = append(b, "): "...)
+	b = append(b, why...)
+	return string(b)
 }
 
 // Search screens one query whose identifiers are well formed (Validate:

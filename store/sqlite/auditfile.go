@@ -742,14 +742,14 @@ func parseAnchor(tenant string, b []byte) (store.AuditAnchor, error) {
 		return a, nil
 	}
 	f := strings.Fields(string(b))
-	bad := fmt.Errorf("audit anchor of %s: damaged (%q)", tenant, b)
+	bad := func() error { return fmt.Errorf("audit anchor of %s: damaged (%q)", tenant, b) } // made only when needed: an append reads the anchor
 	if len(f) != 3 && len(f) != 4 {
-		return a, bad
+		return a, bad()
 	}
 	seq, err1 := strconv.ParseInt(f[0], 10, 64)
 	recs, err2 := strconv.ParseInt(f[2], 10, 64)
 	if err1 != nil || err2 != nil {
-		return a, bad
+		return a, bad()
 	}
 	a.Seq, a.Hash, a.Records = seq, f[1], recs
 	if a.Hash == "-" {
@@ -759,7 +759,7 @@ func parseAnchor(tenant string, b []byte) (store.AuditAnchor, error) {
 		v, ok := strings.CutPrefix(f[3], "remade=")
 		t, err := strconv.ParseInt(v, 10, 64)
 		if !ok || err != nil {
-			return a, bad
+			return a, bad()
 		}
 		a.Remade = fromMS(t)
 	}
