@@ -15,7 +15,7 @@ func (e *Engine) CheckpointWithoutRouteClocks() []byte {
 	b := e.Checkpoint()
 	x := &enc{}
 	e.encodeRoutes(x)
-	w := &enc{b: b[:len(b)-len(x.b):len(b)-len(x.b)]}
+	w := &enc{b: b[: len(b)-len(x.b) : len(b)-len(x.b)]}
 	ms := make([]uint32, 0, len(e.evictedRoutes))
 	for m := range e.evictedRoutes {
 		ms = append(ms, m)
