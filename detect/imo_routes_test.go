@@ -28,7 +28,7 @@ const day = 24 * time.Hour
 //     positions only (no static report);
 //   - boundary: 48 IMOs used by one MMSI for two hours, taken over by
 //     another 29 to 31 days later (one an hour), the first coming back
-//     half an hour or 47 hours after that, renamed by static reports
+//     half an hour, 5 or 47 hours after that, renamed by static reports
 //     without an IMO every half hour: the hand-over, while its IMO is
 //     remembered, names it as the engine last heard it;
 //   - 8 IMOs whose third user (never heard at a position) is followed
@@ -98,13 +98,10 @@ func imoReturns(n int, seed int64) (recs []rec, start time.Time) {
 				stat(b, t, x, fmt.Sprintf("BRAVO %d", j))
 			}
 		}
-		// a back half an hour or 47 hours after b began, until 60 hours
-		// after (the hand-over closes IdentityResumeHours after it
+		// a back half an hour, 5 or 47 hours after b began, until 60
+		// hours after (the hand-over closes IdentityResumeHours after it
 		// began), renamed every half hour.
-		backAt := tb + 30*time.Minute
-		if j%2 == 1 {
-			backAt = tb + 47*time.Hour
-		}
+		backAt := tb + []time.Duration{30 * time.Minute, 47 * time.Hour, 5 * time.Hour}[j%3]
 		for t := backAt; t < tb+60*time.Hour; t += 10 * time.Minute {
 			pos(a, t+time.Minute, lat-1, lon)
 			if (t-tb)%(30*time.Minute) == 0 {
