@@ -41,6 +41,9 @@ type areaSplit struct {
 	contacts         []detect.Item
 	items, nContacts int64
 	scanned          int64 // fixes some area worker scanned from (contacts found)
+	// seqCheckpoint, when set, takes the sequencer's checkpoint in
+	// checkpoint (else its Checkpoint).
+	seqCheckpoint func(*detect.Engine) []byte
 }
 
 // newAreaSplit builds it; ni IMO workers and as many reception workers,
@@ -397,7 +400,12 @@ func TestAreaHalo(t *testing.T) {
 func (s *areaSplit) checkpoint() {
 	t := s.t
 	t.Helper()
-	state := s.seq.Checkpoint()
+	var state []byte
+	if s.seqCheckpoint != nil {
+		state = s.seqCheckpoint(s.seq)
+	} else {
+		state = s.seq.Checkpoint()
+	}
 	var as, ps, vs [][]byte
 	for _, w := range s.areas {
 		as = append(as, w.Checkpoint())

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -330,19 +331,67 @@ func (e *Engine) encode() []byte {
 					w.u(v.Data.imoParts)
 				}
 			}
-			ms := make([]uint32, 0, len(e.evictedRoutes))
-			for m := range e.evictedRoutes {
-				ms = append(ms, m)
-			}
-			slices.Sort(ms)
-			w.u(uint64(len(ms)))
-			for _, m := range ms {
-				w.u(uint64(m))
-				w.u(e.evictedRoutes[m])
-			}
+			e.encodeRoutes(w)
 		}
 	}
 	return w.b
+}
+
+// encodeRoutes writes the evicted MMSIs' routes: first an empty list
+// (an earlier build wrote each route there, MMSI and partitions, with no
+// clock), then the routes in MMSI order, each as the difference from the
+// MMSI before, its partitions, and its clock as whole hours before the
+// checkpoint's (rounded up: a route's clock is at most that) and
+// whether it is forgotten (the lowest bit): about 5 bytes a route.
+func (e *Engine) encodeRoutes(w *enc) {
+	w.u(0)
+	ms := make([]uint32, 0, len(e.evictedRoutes))
+	for m := range e.evictedRoutes {
+		ms = append(ms, m)
+	}
+	slices.Sort(ms)
+	w.u(uint64(len(ms)))
+	clock := ceilHour(e.now)
+	var prev uint32
+	for _, m := range ms {
+		r := e.evictedRoutes[m]
+		w.u(uint64(m - prev))
+		prev = m
+		w.u(r.parts)
+		h := uint64(max(clock-r.at, 0) / track.Time(time.Hour))
+		if r.forgotten {
+			w.u(h<<1 | 1)
+		} else {
+			w.u(h << 1)
+		}
+	}
+}
+
+// decodeRoutes reads encodeRoutes' form into n (whose clock is set). A
+// checkpoint of the build before routes had a clock has each route in
+// the first list and ends after it: those routes take the checkpoint's
+// clock, which is after the evictions (they are kept as long as an MMSI
+// evicted then would be).
+func (r *dec) decodeRoutes(n *Engine) {
+	clock := ceilHour(n.now)
+	k := r.n()
+	for i := 0; i < k && r.err == nil; i++ {
+		n.evictedRoutes[uint32(r.u())] = evictedRoute{parts: r.u(), at: clock}
+	}
+	if len(r.b) == 0 {
+		return // an earlier build's
+	}
+	k = r.n()
+	var m uint64
+	for i := 0; i < k && r.err == nil; i++ {
+		m += r.u()
+		parts, h := r.u(), r.u()
+		if m > math.MaxUint32 || parts == 0 || h>>1 > uint64(clock/track.Time(time.Hour)) {
+			r.fail()
+			break
+		}
+		n.evictedRoutes[uint32(m)] = evictedRoute{parts: parts, at: clock - track.Time(h>>1)*track.Time(time.Hour), forgotten: h&1 != 0}
+	}
 }
 
 func (w *enc) sortedSet(m map[uint32]struct{}) {
@@ -673,10 +722,7 @@ func (e *Engine) Restore(b []byte) error {
 					v.Data.imoParts = r.u()
 				}
 			}
-			k := r.n()
-			for i := 0; i < k && r.err == nil; i++ {
-				n.evictedRoutes[uint32(r.u())] = r.u()
-			}
+			r.decodeRoutes(n)
 		}
 	}
 	n.areas, n.imoParts, n.recParts = e.areas, e.imoParts, e.recParts

@@ -83,8 +83,9 @@ type Engine struct {
 	imoParts int
 	adopt    *Adoption // the next static item's (routeIMO)
 	// evictedRoutes keeps an evicted MMSI's IMO partitions for when it
-	// is heard again (it may still be one of their IMOs' users).
-	evictedRoutes map[uint32]uint64
+	// is heard again (it may still be one of their IMOs' users), until
+	// the IMO workers can no longer read it (pruneRoutes).
+	evictedRoutes map[uint32]evictedRoute
 	// recParts: a sequencer whose reception counts and gaps reception
 	// workers of that many partitions keep (NewAreaSequencer); gapOut is
 	// the gap its current fix ends.
@@ -213,7 +214,7 @@ func NewEngine(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo.Zone, 
 func newEngine(cfg Config, land *geo.Land, ports *geo.Ports, zones []*geo.Zone, emit func(Event), r role) *Engine {
 	e := &Engine{cfg: cfg, land: land, ports: ports, zones: zones, out: emit, role: r,
 		cells: map[cellKey]*segState{}, cellPort: map[cellKey]uint8{}, pairs: map[pairKey]*pairState{}, activity: map[activityKey]int32{},
-		imos: map[uint32]*imoState{}, imoPending: map[uint32]struct{}{}, identPending: map[uint32]struct{}{}, evictedRoutes: map[uint32]uint64{}}
+		imos: map[uint32]*imoState{}, imoPending: map[uint32]struct{}{}, identPending: map[uint32]struct{}{}, evictedRoutes: map[uint32]evictedRoute{}}
 	e.gapMin = hours(cfg.GapMinHours)
 	e.resume = hours(cfg.IdentityResumeHours)
 	e.runBreak = minutes(cfg.RunBreakMinutes)
@@ -465,7 +466,8 @@ func (e *Engine) vesselEvicted(mmsi uint32, v *vesselState) {
 	if e.role == roleSeq {
 		e.sendItem(Item{Kind: ItemEvicted, Now: e.now, Fix: track.Fix{MMSI: mmsi}, IMOParts: e.routesOf(mmsi, v)})
 		if v.imoParts != 0 {
-			e.evictedRoutes[mmsi] = v.imoParts
+			// Its last use of an IMO was at this clock or before.
+			e.evictedRoutes[mmsi] = evictedRoute{parts: v.imoParts, at: ceilHour(e.now)}
 		}
 	}
 	if s := v.ident; s != nil && len(s.pending) > 0 {

@@ -357,12 +357,28 @@ func (e *Engine) closeIdentity(all bool) {
 	}
 	if all || e.now.Sub(e.imoPruned) >= 24*time.Hour {
 		e.imoPruned = e.now
-		// Forget IMOs nobody broadcast for 30 days (memory follows the
-		// ships in play): a handover after that is not seen.
+		// Forget IMOs nobody broadcast for 30 days, and users that have
+		// not for 30 days (memory follows the ships in play): a handover
+		// after that is not seen. The last user of an IMO with something
+		// open stays (it was used within resume).
 		for k, st := range e.imos {
-			if _, busy := e.imoPending[k]; !busy && e.now.Sub(st.users[len(st.users)-1].last) > imoForget {
+			_, busy := e.imoPending[k]
+			if !busy && e.now.Sub(st.users[len(st.users)-1].last) > imoForget {
 				delete(e.imos, k)
+				continue
 			}
+			last := st.users[len(st.users)-1]
+			kept := st.users[:0]
+			for _, u := range st.users[:len(st.users)-1] {
+				if e.now.Sub(u.last) <= imoForget {
+					kept = append(kept, u)
+				}
+			}
+			st.users = append(kept, last)
+		}
+		if e.role == roleSeq && e.imoParts > 0 {
+			// Its IMO workers prune theirs at this point.
+			e.pruneRoutes()
 		}
 	}
 }

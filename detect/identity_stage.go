@@ -2,6 +2,8 @@ package detect
 
 import (
 	"fmt"
+	"time"
+
 	"github.com/tidewatch/tidewatch/geo"
 	"github.com/tidewatch/tidewatch/identity"
 	"github.com/tidewatch/tidewatch/track"
@@ -62,12 +64,72 @@ func (e *Engine) routeIMO(mmsi uint32, v *vesselState, x uint32) {
 // it was evicted (taken back now).
 func (e *Engine) routesOf(mmsi uint32, v *vesselState) uint64 {
 	if v.imoParts == 0 && len(e.evictedRoutes) > 0 {
-		if p, ok := e.evictedRoutes[mmsi]; ok {
-			v.imoParts = p
+		if r, ok := e.evictedRoutes[mmsi]; ok {
+			v.imoParts = r.parts
 			delete(e.evictedRoutes, mmsi)
 		}
 	}
 	return v.imoParts
+}
+
+// evictedRoute is an evicted MMSI's IMO partitions and a whole hour of
+// the clock: at or after its eviction (its last use of an IMO was
+// before), or, once forgotten, at or after the daily prune that found
+// it gone from every IMO's users (pruneRoutes).
+type evictedRoute struct {
+	parts     uint64
+	at        track.Time
+	forgotten bool
+}
+
+// ceilHour is t rounded up to a whole hour (a route's clock: a later
+// one only keeps it longer).
+func ceilHour(t track.Time) track.Time {
+	const h = track.Time(time.Hour)
+	if r := t % h; r > 0 {
+		return t - r + h
+	}
+	return t
+}
+
+// pruneRoutes drops the routes of evicted MMSIs no IMO worker can read
+// any more: a sequencer's, at each daily prune of the IMOs
+// (closeIdentity), the point of the sequence where its IMO workers
+// prune theirs, at the same clock. An IMO worker reads an MMSI it is
+// sent (its positions, name and IMO) only while the MMSI is one of its
+// IMOs' users (recentlyActive, for a spell beginning within
+// SameTimeMinutes of its last use), in a hand-over or in a conflict
+// (their events, when they close). So, for an MMSI whose last use of an
+// IMO was at u (at most its route's clock):
+//
+//   - at the first daily prune more than max(imoForget, resume) after u,
+//     it is no IMO's user: the prune drops users idle more than
+//     imoForget, and deletes an IMO whose last user is and that has
+//     nothing open; it would keep the last user of an IMO with a
+//     hand-over or conflict open, but what is still open at a prune
+//     (closeIMO ran first) was done within resume of it, after u, by
+//     another MMSI, which is then a later user. Not a user, it opens and
+//     extends nothing more;
+//   - a hand-over or conflict it is in was opened or extended at that
+//     prune's clock or before, and closes at the first sweep more than
+//     resume later (closeIMO runs at every sweep): at the latest at the
+//     first daily prune more than resume after that one.
+//
+// The route is marked at the first, dropped at the second; an item of
+// the MMSI after that is of no IMO worker's use, and a static report
+// with an IMO routes it again with its state (Item.Adopt). Both steps
+// are at the prunes, not at a time after u: event time may jump over
+// days between two sweeps.
+func (e *Engine) pruneRoutes() {
+	forget := max(imoForget, e.resume)
+	for m, r := range e.evictedRoutes {
+		switch {
+		case !r.forgotten && e.now.Sub(r.at) > forget:
+			e.evictedRoutes[m] = evictedRoute{parts: r.parts, at: ceilHour(e.now), forgotten: true}
+		case r.forgotten && e.now.Sub(r.at) > e.resume:
+			delete(e.evictedRoutes, m)
+		}
+	}
 }
 
 // ForIMO says whether IMO partition p's worker takes the item: every

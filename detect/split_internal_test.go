@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidewatch/tidewatch/identity"
 	"github.com/tidewatch/tidewatch/track"
 )
 
@@ -104,4 +105,102 @@ func TestIMOPartitionsBounded(t *testing.T) {
 	}
 	NewAreaSequencer(DefaultConfig, nil, nil, nil, func(Event) {}, func(Item) {}, Split{IMOs: MaxIMOPartitions, Reception: 4})
 	NewIMOWorker(DefaultConfig, nil, nil, nil, Partition{MaxIMOPartitions - 1, MaxIMOPartitions}, func(Event) {})
+}
+
+// TestRouteClocksCheckpoint: an area sequencer's checkpoint keeps each
+// evicted MMSI's routes with their clock and mark, exactly; one written
+// as the build before route clocks did (CheckpointWithoutRouteClocks)
+// restores with every route at the checkpoint's clock (after every
+// eviction in it), unmarked, and those routes go 30 to 33 days later, as
+// routes of MMSIs evicted then would; a route section cut short or with
+// routes to no partition is refused.
+func TestRouteClocksCheckpoint(t *testing.T) {
+	cfg := DefaultConfig
+	cfg.MaxVessels = 50
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	seq := func() *Engine {
+		return NewAreaSequencer(cfg, nil, nil, nil, func(Event) {}, func(Item) {}, Split{IMOs: 3})
+	}
+	// Every 30 minutes a new MMSI, with a valid IMO (to day 40) or
+	// without (after).
+	feed := func(e *Engine, from, to int) {
+		for i := from * 48; i < to*48; i++ {
+			m := uint32(211000001 + i)
+			at := track.TimeOf(t0.Add(time.Duration(i) * 30 * time.Minute))
+			if i < 40*48 {
+				x := 9000000 + i*10
+				e.Static(StaticReport{MMSI: m, Time: at, IMO: uint32(x + identity.ShipCheckDigit(x)), Name: "ONCE"})
+			}
+			e.Position(track.Fix{MMSI: m, Time: at, Lat: 10, Lon: float64(i%100) * 0.1, SOG: 5})
+		}
+	}
+	e := seq()
+	feed(e, 0, 40)
+	marked := 0
+	for _, r := range e.evictedRoutes {
+		if r.forgotten {
+			marked++
+		}
+	}
+	if marked == 0 || marked == len(e.evictedRoutes) {
+		t.Fatalf("%d routes, %d marked: the set tests little", len(e.evictedRoutes), marked)
+	}
+	n := seq()
+	if err := n.Restore(e.Checkpoint()); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(n.evictedRoutes, e.evictedRoutes) {
+		t.Error("routes restored differ")
+	}
+	old := e.CheckpointWithoutRouteClocks()
+	o := seq()
+	if err := o.Restore(old); err != nil {
+		t.Fatalf("a checkpoint without route clocks: %v", err)
+	}
+	clock := ceilHour(e.now)
+	if len(o.evictedRoutes) != len(e.evictedRoutes) {
+		t.Fatalf("%d routes restored from the old form, %d checkpointed", len(o.evictedRoutes), len(e.evictedRoutes))
+	}
+	for m, r := range o.evictedRoutes {
+		if r != (evictedRoute{parts: e.evictedRoutes[m].parts, at: clock}) {
+			t.Fatalf("MMSI %d: restored from the old form as %+v, want its partitions at %v, unmarked", m, r, clock)
+		}
+	}
+	t.Logf("%d routes (%d marked); checkpoint %d bytes, %d in the old form", len(e.evictedRoutes), marked, len(e.Checkpoint()), len(old))
+	// The routes from the old form stay 30 days (to day 70) and go by
+	// day 73.
+	left := func() (n int) {
+		for m := range e.evictedRoutes {
+			if _, ok := o.evictedRoutes[m]; ok {
+				n++
+			}
+		}
+		return n
+	}
+	feed(o, 40, 70)
+	if k := left(); k != len(e.evictedRoutes) {
+		t.Errorf("day 70: %d routes of %d left", k, len(e.evictedRoutes))
+	}
+	feed(o, 70, 73)
+	if k := left(); k != 0 {
+		t.Errorf("day 73: %d routes of %d left", k, len(e.evictedRoutes))
+	}
+	b := e.Checkpoint()
+	for _, bad := range [][]byte{b[:len(b)-1], append(b[:len(b):len(b)], 0)} {
+		if err := seq().Restore(bad); err == nil {
+			t.Error("a corrupt route section restored")
+		}
+	}
+	// A route to no partition.
+	x := &enc{}
+	e.encodeRoutes(x)
+	y := &enc{b: b[: len(b)-len(x.b) : len(b)-len(x.b)]}
+	y.u(0)
+	y.u(1)
+	y.u(211000001)
+	y.u(0)
+	y.u(0)
+	if err := seq().Restore(y.b); err == nil {
+		t.Error("a route to no partition restored")
+	}
 }
