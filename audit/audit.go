@@ -350,6 +350,20 @@ func VerifyExpecting(ctx context.Context, st Store, tenant string, want []Expect
 		prev = &rc
 		return nil
 	})
+	var damage *store.AuditDamage
+	if errors.As(err, &damage) {
+		// Bytes that are not records: every whole record was read and
+		// checked above; the damage is a problem of the report, not a
+		// failure to verify.
+		for _, r := range damage.Ranges {
+			why := fmt.Sprintf("log damaged: bytes %d to %d after record %d are not records (whole records follow: the bytes were changed, not cut short by a crash); a backup of the log holds them as written", r.From, r.To, r.After)
+			if r.AtEnd {
+				why = fmt.Sprintf("log damaged: bytes %d to its end (%d) after record %d are not records; a backup of the log holds them as written", r.From, r.To, r.After)
+			}
+			rep.Problems = append(rep.Problems, Problem{r.After + 1, why})
+		}
+		err = nil
+	}
 	if err != nil {
 		return rep, fmt.Errorf("audit: read log: %w", err)
 	}
@@ -432,16 +446,25 @@ func CheckHead(ctx context.Context, st Store, rep *Report, head string) error {
 func (l *Log) Prune(ctx context.Context, actor string, cut time.Time) (int64, error) {
 	var last store.AuditRecord
 	var n int64
-	stop := errors.New("stop")
+	past := false
+	// The whole log is read, not only the records to delete: a prune
+	// rewrites the log, and one holding damage (bytes that are not
+	// records) is refused before anything is written, the prune record
+	// included, rather than after it.
 	err := l.St.AuditRecords(ctx, l.Tenant, func(r store.AuditRecord) error {
-		if !r.Time.Before(cut) {
-			return stop
+		if past || !r.Time.Before(cut) {
+			past = true
+			return nil
 		}
 		last = r
 		n++
 		return nil
 	})
-	if err != nil && !errors.Is(err, stop) {
+	var damage *store.AuditDamage
+	if errors.As(err, &damage) {
+		return 0, fmt.Errorf("prune refused, nothing written: %w (a prune would drop those bytes with the records it rewrites; run audit verify, and restore the log from a backup first)", err)
+	}
+	if err != nil {
 		return 0, err
 	}
 	if n == 0 {

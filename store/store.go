@@ -12,6 +12,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tidewatch/tidewatch/detect"
@@ -214,6 +216,10 @@ type AuditStore interface {
 	// and each tenant's anchor moves to its new head in the same
 	// transaction.
 	AppendAudit(ctx context.Context, rs []AuditRecord) error
+	// AuditRecords streams the tenant's records in order. A log that
+	// holds bytes that are not records (a store keeping it in a file)
+	// is read past them, every whole record given to fn, and the error
+	// is then an *AuditDamage saying where.
 	AuditRecords(ctx context.Context, tenant string, fn func(AuditRecord) error) error
 	// AuditAnchor is the head last recorded by AppendAudit or PruneAudit:
 	// records deleted from the log's tail leave it pointing past the end.
@@ -487,6 +493,41 @@ type AuditRecord struct {
 	Data    json.RawMessage `json:"data"`
 	Prev    string          `json:"prev"` // hex SHA-256 of the previous record
 	Hash    string          `json:"hash"` // hex SHA-256 of this record
+}
+
+// AuditDamage is what AuditRecords returns, after giving every whole
+// record, for a log holding bytes that are not records: changed by hand
+// or by a fault, not the end of a write cut short by a crash (which the
+// store moves aside). Verify reports each range as a problem.
+type AuditDamage struct {
+	Tenant string
+	Ranges []DamagedRange
+}
+
+// DamagedRange is bytes of a log that are not records: from From to To
+// (exclusive; To is the next whole record, or the end of the log), after
+// the record numbered After (0: at the start).
+type DamagedRange struct {
+	From, To int64
+	After    int64
+	AtEnd    bool // no whole record follows
+}
+
+func (e *AuditDamage) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "audit log of %s is damaged: ", e.Tenant)
+	for i, r := range e.Ranges {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		if r.AtEnd {
+			fmt.Fprintf(&b, "bytes %d to its end (%d), after record %d, are not records", r.From, r.To, r.After)
+		} else {
+			fmt.Fprintf(&b, "bytes %d to %d, after record %d, are not records (whole records follow: the bytes were changed, not cut short by a crash)", r.From, r.To, r.After)
+		}
+	}
+	b.WriteString("; a backup of the log holds the bytes as written")
+	return b.String()
 }
 
 // AuditAnchor is a tenant's recorded head: the last sequence number and

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"context"
 	"database/sql"
@@ -77,7 +78,11 @@ type tenantLog struct {
 	lock   *os.File
 	anc    *os.File
 	end    int64 // bytes of whole records read
-	tail   store.AuditRecord
+	// anchorAt is where the record the anchor named when the log was
+	// opened ends (startFromAnchor), with that record's number: catchUp
+	// counts the records after it from there. 0: not located.
+	anchorAt, anchorSeq int64
+	tail                store.AuditRecord
 	has    bool
 	dirty  bool
 	buf    []byte
@@ -209,7 +214,7 @@ func (l *tenantLog) openLog(writable, create bool) error {
 		f.Close()
 		return err
 	}
-	l.f, l.anc, l.end, l.has = f, anc, 0, false
+	l.f, l.anc, l.end, l.has, l.anchorAt = f, anc, 0, false, 0
 	return nil
 }
 
@@ -376,15 +381,17 @@ func (l *tenantLog) refresh(exclusive bool) error {
 	}
 	size := held.Size()
 	if size < l.end {
-		l.end, l.has = 0, false // cut by another process: read again
+		l.end, l.has, l.anchorAt = 0, false, 0 // cut by another process: read again
 	}
 	if size == l.end {
 		return nil
 	}
 	if l.end == 0 {
-		found, err := l.tailFromAnchor(size)
-		if err != nil || found {
+		if err := l.startFromAnchor(size); err != nil {
 			return err
+		}
+		if l.end == size {
+			return nil
 		}
 	}
 	r := bufio.NewReaderSize(io.NewSectionReader(l.f, l.end, size-l.end), 64<<10)
@@ -408,6 +415,15 @@ func (l *tenantLog) refresh(exclusive bool) error {
 				later, lerr := wholeRecordAfter(l.f, l.end, size)
 				if lerr != nil {
 					return fmt.Errorf("audit log of %s: %w", l.tenant, lerr)
+				}
+				if later >= 0 {
+					// Only whole records from there to the end are records
+					// written after it; one alone may be the bytes of a
+					// record's own data (a screened name can hold any
+					// bytes) inside a write a crash cut short.
+					if later, lerr = recordsToEnd(l.f, later, size); lerr != nil {
+						return fmt.Errorf("audit log of %s: %w", l.tenant, lerr)
+					}
 				}
 				if later >= 0 {
 					return fmt.Errorf("audit log of %s is damaged at byte %d (a whole record follows at byte %d: the bytes were changed, not cut short by a crash; run tidewatch audit verify --tenant %s; restore the log from a backup to write to it again): %w", l.tenant, l.end, later, l.tenant, errDamaged)
@@ -446,48 +462,62 @@ func (l *tenantLog) refresh(exclusive bool) error {
 
 var errTorn = errors.New("record cut short")
 
-// tailFromAnchor finds the log's last record without reading the log
-// from its start: the record that ends where the file does and is the
-// one the anchor names (its sequence number and hash). Reading every
-// record took 10 s at the first append after a start for a log of 6.4
-// GB (14.9 M screenings: a busy year); this reads the end. It says false
-// when the file does not end with that record: a crash between records
-// and their anchor (the anchor behind), a record cut short, a log cut
-// by hand; the whole log is read then, as before. The records before
-// the last are not read: bytes changed in the middle of the log are
-// found by verify (tidewatch audit verify), which reads and checks every
-// record, as it always found the edits that keep the framing.
-func (l *tenantLog) tailFromAnchor(size int64) (bool, error) {
+// startFromAnchor finds the record the anchor names near the end of the
+// log (its sequence number and hash, its length and CRC-32C right) and
+// takes it as read: l.end is set after it, so the records after it (a
+// crash between an append's records and its anchor leaves some, and
+// maybe a record cut short) are read from there and the log is not read
+// from its start. Reading every record took 10 s at the first append
+// after a start for a log of 6.4 GB (14.9 M screenings: a busy year).
+// When the anchor's record is not within the last 64 MiB (an anchor
+// behind or ahead of a log edited by hand, removed, or remade), l.end
+// stays 0 and the whole log is read, as before. The records before the
+// anchor's are not read: bytes changed there are found by verify
+// (tidewatch audit verify), which reads every record past any damage and
+// reports it, as it always found the edits that keep the framing.
+func (l *tenantLog) startFromAnchor(size int64) error {
 	anc, err := l.readAnchor()
 	if err != nil || anc.Seq == 0 || anc.Hash == "" {
-		return false, nil // an anchor that cannot be read: the whole log says
+		return nil // an anchor that cannot be read: the whole log says
 	}
+	hash := []byte(anc.Hash)
 	var buf []byte
 	for window := int64(64 << 10); ; window *= 16 {
-		window = min(window, size, maxAuditRecord+8)
+		window = min(window, size, 64<<20)
 		if cap(buf) < int(window) {
 			buf = make([]byte, window)
 		}
 		b := buf[:window]
-		if _, err := l.f.ReadAt(b, size-window); err != nil {
-			return false, fmt.Errorf("audit log of %s: %w", l.tenant, err)
+		base := size - window
+		if _, err := l.f.ReadAt(b, base); err != nil {
+			return fmt.Errorf("audit log of %s: %w", l.tenant, err)
 		}
-		// A record's header says its payload's length: the last record's
-		// is the distance to the end.
-		for p := len(b) - 9; p >= 0; p-- {
-			if int(binary.LittleEndian.Uint32(b[p:])) != len(b)-p-8 || binary.LittleEndian.Uint32(b[p+4:]) != crc32.Checksum(b[p+8:], crcTable) {
-				continue
+		// The hash is a record's last field: each place it is found (the
+		// record's own, and the next record's previous-hash) may end
+		// the record, whose header then gives its length as the distance.
+		for lim := len(b); ; {
+			i := bytes.LastIndex(b[:lim], hash)
+			if i < 0 {
+				break
 			}
-			rec, err := decodeAuditRecord(b[p+8:])
-			if err != nil || rec.Seq != anc.Seq || rec.Hash != anc.Hash {
-				continue
+			lim = i + len(hash) - 1
+			e := i + len(hash)
+			for p := e - 8 - len(hash); p >= 0 && e-p-8 <= maxAuditRecord; p-- {
+				if int(binary.LittleEndian.Uint32(b[p:])) != e-p-8 || binary.LittleEndian.Uint32(b[p+4:]) != crc32.Checksum(b[p+8:e], crcTable) {
+					continue
+				}
+				rec, err := decodeAuditRecord(b[p+8 : e])
+				if err != nil || rec.Seq != anc.Seq || rec.Hash != anc.Hash {
+					continue
+				}
+				l.end, l.tail, l.has = base+int64(e), rec, true
+				l.tail.Tenant = l.tenant
+				l.anchorAt, l.anchorSeq = l.end, rec.Seq
+				return nil
 			}
-			l.end, l.tail, l.has = size, rec, true
-			l.tail.Tenant = l.tenant
-			return true, nil
 		}
-		if window == size || window == maxAuditRecord+8 {
-			return false, nil
+		if window == size || window == 64<<20 {
+			return nil
 		}
 	}
 }
@@ -614,6 +644,22 @@ func wholeRecordAfter(f *os.File, off, end int64) (int64, error) {
 		}
 	}
 	return -1, nil
+}
+
+// recordsToEnd returns off when whole records follow one another from
+// off to end exactly, else -1.
+func recordsToEnd(f *os.File, off, end int64) (int64, error) {
+	r := bufio.NewReaderSize(io.NewSectionReader(f, off, end-off), 64<<10)
+	var buf []byte
+	for {
+		_, _, err := readAuditRecord(r, &buf)
+		if err == io.EOF {
+			return off, nil
+		}
+		if err != nil {
+			return -1, nil
+		}
+	}
 }
 
 // zerosFrom says whether the file holds only zero bytes from off to end.
@@ -971,7 +1017,8 @@ func (a *auditFiles) records(ctx context.Context, tenant string, fn func(store.A
 	defer f.Close()
 	r := bufio.NewReaderSize(io.NewSectionReader(f, 0, end), 64<<10)
 	var buf []byte
-	var off int64
+	var off, last int64
+	var damage *store.AuditDamage
 	for i := 0; ; i++ {
 		if i%1024 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -980,17 +1027,93 @@ func (a *auditFiles) records(ctx context.Context, tenant string, fn func(store.A
 		}
 		rec, n, err := readAuditRecord(r, &buf)
 		if err == io.EOF {
-			return nil
+			break
 		}
 		if err != nil {
-			return fmt.Errorf("audit log of %s at byte %d: %w", tenant, off, err)
+			// Bytes that are not records (the log's end as this process
+			// read it is a whole record's: a write a crash cut short is
+			// not in [0, end)): read on from the next whole record, so
+			// that verify sees every record and says where the damage is.
+			next, nerr := nextWholeRecord(f, off, end, last)
+			if nerr != nil {
+				return fmt.Errorf("audit log of %s at byte %d: %w", tenant, off, nerr)
+			}
+			if damage == nil {
+				damage = &store.AuditDamage{Tenant: tenant}
+			}
+			rg := store.DamagedRange{From: off, To: next, After: last}
+			if next < 0 {
+				rg.To, rg.AtEnd = end, true
+				damage.Ranges = append(damage.Ranges, rg)
+				break
+			}
+			damage.Ranges = append(damage.Ranges, rg)
+			off = next
+			r.Reset(io.NewSectionReader(f, off, end-off))
+			continue
 		}
 		off += n
+		last = rec.Seq
 		rec.Tenant = tenant
 		if err := fn(rec); err != nil {
 			return err
 		}
 	}
+	if damage != nil {
+		return damage
+	}
+	return nil
+}
+
+// nextWholeRecord returns the offset of the first whole record (its
+// length within the log, its checksum right, its payload a record) that
+// starts after off and ends by end, or -1; after is the number of the
+// last record read before off. It reads the log in windows, so a log of
+// any size is searched in bounded memory; a candidate must carry a number
+// after that record's and a time in a plausible range before its checksum
+// is computed (a random length would otherwise make it read up to
+// maxAuditRecord bytes at each byte of the damage).
+func nextWholeRecord(f *os.File, off, end, after int64) (int64, error) {
+	const window = 1 << 20
+	b := make([]byte, window+64) // a header and the numbers after it, for a record starting at the window's last byte
+	var payload []byte
+	for base := off + 1; base+8 <= end; base += window {
+		n, err := f.ReadAt(b[:min(int64(len(b)), end-base)], base)
+		if err != nil && err != io.EOF {
+			return 0, err
+		}
+		w := b[:n]
+		for p := 0; p < window && p+8+3 <= len(w); p++ {
+			size := int64(binary.LittleEndian.Uint32(w[p:]))
+			start := base + int64(p)
+			if size < 3 || size > maxAuditRecord || start+8+size > end {
+				continue
+			}
+			head := w[p+8:]
+			seq, k := binary.Uvarint(head)
+			if k <= 0 || int64(seq) <= after || int64(seq) > after+1<<40 {
+				continue
+			}
+			if t, k2 := binary.Varint(head[k:]); k2 <= 0 || t < 946684800000 || t > 7258118400000 { // 2000 to 2200
+				continue
+			}
+			if p+8+int(size) <= len(w) {
+				payload = w[p+8 : p+8+int(size)]
+			} else {
+				payload = make([]byte, size)
+				if _, err := f.ReadAt(payload, start+8); err != nil && err != io.EOF {
+					return 0, err
+				}
+			}
+			if crc32.Checksum(payload, crcTable) != binary.LittleEndian.Uint32(w[p+4:]) {
+				continue
+			}
+			if _, err := decodeAuditRecord(payload); err == nil {
+				return start, nil
+			}
+		}
+	}
+	return -1, nil
 }
 
 func (a *auditFiles) anchor(tenant string) (store.AuditAnchor, error) {
@@ -1222,13 +1345,27 @@ func removeLeftovers(stem string, patterns ...string) {
 func (l *tenantLog) catchUp() error {
 	tenant := l.tenant
 	anc, err := l.readAnchor()
-	if err != nil || !l.has || anc.Seq >= l.tail.Seq {
+	if err != nil || !l.has {
 		return err
 	}
-	// Records after the anchor: do they continue its chain?
+	if anc.Seq == l.tail.Seq && anc.Hash != "" && anc.Hash != l.tail.Hash {
+		// The last record is not the one the anchor recorded: changed or
+		// replaced. An append would chain to it and its anchor would
+		// name the new record, leaving verify nothing to compare.
+		return fmt.Errorf("audit log of %s: its last record (%d) is not the one its anchor recorded (hash %.12s, the log's %.12s): changed or replaced, so nothing is appended after it; run tidewatch audit verify --tenant %s and restore the log from a backup", tenant, l.tail.Seq, anc.Hash, l.tail.Hash, tenant)
+	}
+	if anc.Seq >= l.tail.Seq {
+		return nil
+	}
+	// Records after the anchor: do they continue its chain? From the
+	// anchor's record when the store found it at open, else from the
+	// log's start.
 	var linked bool
-	var after int64
-	r := bufio.NewReaderSize(io.NewSectionReader(l.f, 0, l.end), 64<<10)
+	var after, from int64
+	if l.anchorAt > 0 && l.anchorSeq == anc.Seq {
+		from = l.anchorAt
+	}
+	r := bufio.NewReaderSize(io.NewSectionReader(l.f, from, l.end-from), 64<<10)
 	var buf []byte
 	for {
 		rec, _, err := readAuditRecord(r, &buf)

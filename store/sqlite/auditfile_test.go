@@ -210,9 +210,7 @@ func TestAuditDamagedLogKeptAndReported(t *testing.T) {
 func appendAfterDamage(t *testing.T, st *DB, path string, damaged []byte, seq int64) {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := audit.Verify(ctx, st, "club"); err == nil || !strings.Contains(err.Error(), "damaged") && !strings.Contains(err.Error(), "cut short") {
-		t.Errorf("verify of a damaged log: %v", err)
-	}
+	reportsDamage(t, st, "verify of a damaged log")
 	tail, err := st.AuditTail(ctx, "club")
 	if err != nil || tail.Seq != seq-1 {
 		t.Fatalf("tail of the damaged log: %+v %v", tail, err)
@@ -228,8 +226,23 @@ func appendAfterDamage(t *testing.T, st *DB, path string, damaged []byte, seq in
 	if cut, _ := filepath.Glob(filepath.Join(path+".audit", "club.cut-*")); len(cut) != 0 {
 		t.Errorf("records moved aside as a crash's: %v", cut)
 	}
-	if _, err := audit.Verify(ctx, st, "club"); err == nil || !strings.Contains(err.Error(), "damaged") && !strings.Contains(err.Error(), "cut short") {
-		t.Errorf("verify after the append: %v", err)
+	reportsDamage(t, st, "verify after the append")
+}
+
+// reportsDamage checks that verify reports the damage as a problem of its
+// report (not as a failure to verify), naming the bytes, and reads the
+// whole records after it (the last is the tail).
+func reportsDamage(t *testing.T, st *DB, what string) {
+	t.Helper()
+	ctx := context.Background()
+	rep, err := audit.Verify(ctx, st, "club")
+	tail, _ := st.AuditTail(ctx, "club")
+	found := false
+	for _, p := range rep.Problems {
+		found = found || strings.Contains(p.Reason, "log damaged: bytes")
+	}
+	if err != nil || rep.OK() || !found || rep.Head != tail.Seq {
+		t.Errorf("%s: %+v %v", what, rep, err)
 	}
 }
 
@@ -577,4 +590,151 @@ func TestAuditOlderBuildLogKeptAside(t *testing.T) {
 		t.Errorf("a move cut short was kept aside too: %v", a2)
 	}
 	verifyOK(t, st, "club", 3)
+}
+
+// anchorBytes and putAnchor save and put back the tenant's anchor file:
+// put back after appends, it stands for a process killed between an
+// append's records and its anchor.
+func anchorBytes(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(path+".audit", "club.anchor"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func putAnchor(t *testing.T, path string, b []byte) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(path+".audit", "club.anchor"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A log damaged in the middle, then a crash between an append's records
+// and its anchor: the store finds the anchor's record near the end, reads
+// the records after it and catches the anchor up, and appends go on;
+// before, the whole log was read at the start after the crash and every
+// append refused at the old damage (h-try3's A1: the damage turned into
+// an outage at the next crash).
+func TestAuditDamageThenCrash(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	st := openAt(t, path)
+	sizes := logSizes(t, st, path, "club", 5)
+	st.Close()
+	logFile := filepath.Join(path+".audit", "club.log")
+	b, _ := os.ReadFile(logFile)
+	binary.LittleEndian.PutUint32(b[sizes[0]:], binary.LittleEndian.Uint32(b[sizes[0]:])+7) // record 2's length
+	os.WriteFile(logFile, b, 0o600)
+	before := anchorBytes(t, path)
+	st = openAt(t, path)
+	appendN(t, st, "club", 2) // records 6 and 7
+	st.Close()
+	putAnchor(t, path, before) // the anchor at record 5: the crash
+	st = openAt(t, path)
+	defer st.Close()
+	appendN(t, st, "club", 1) // record 8
+	if anc, _ := st.AuditAnchor(context.Background(), "club"); anc.Seq != 8 || anc.Records != 8 {
+		t.Errorf("anchor after the crash and an append: %+v", anc)
+	}
+	reportsDamage(t, st, "verify")
+}
+
+// A write cut short by a crash whose record's data holds the bytes of a
+// whole record (a screened name can hold any bytes): the fragment is a
+// crash's, moved aside, and appends go on; a whole record is damage only
+// when whole records follow it to the end (h-try3's A5: before, every
+// later append was refused as "changed, not cut short by a crash").
+func TestAuditTornWriteHoldingARecord(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	st := openAt(t, path)
+	ctx := context.Background()
+	appendN(t, st, "club", 3)
+	before := anchorBytes(t, path)
+	fake := appendAuditRecord(nil, store.AuditRecord{Seq: 9, Time: time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC), Actor: "x", Action: "screen", Subject: "y", Prev: strings.Repeat("0", 64), Hash: strings.Repeat("1", 64)})
+	tail, _ := st.AuditTail(ctx, "club")
+	r := audit.Chain(&tail, store.AuditRecord{Tenant: "club", Time: time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC), Actor: "analyst", Action: "screen",
+		Subject: "name:" + string(fake) + strings.Repeat("Z", 200), Data: json.RawMessage(`{}`)})
+	if err := st.AppendAudit(ctx, []store.AuditRecord{r}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	logFile := filepath.Join(path+".audit", "club.log")
+	b, _ := os.ReadFile(logFile)
+	at := bytes.Index(b, fake)
+	if at < 0 {
+		t.Fatal("the fake record is not in the log")
+	}
+	os.Truncate(logFile, int64(at+len(fake)+50)) // cut inside the Zs
+	putAnchor(t, path, before)
+	st = openAt(t, path)
+	defer st.Close()
+	appendN(t, st, "club", 1)
+	if cut, _ := filepath.Glob(filepath.Join(path+".audit", "club.cut-*")); len(cut) != 1 {
+		t.Errorf("the torn write not moved aside: %v", cut)
+	}
+	if rep, err := audit.Verify(ctx, st, "club"); err != nil || !rep.OK() || rep.Head != 4 {
+		t.Errorf("verify: %+v %v", rep, err)
+	}
+}
+
+// The last record replaced by another with the same number (a forgery
+// that chains, or a corruption): appends are refused, so that no anchor
+// is written over the evidence, and verify reports it (h-try3's A6:
+// before, the next append chained to it and verify then said intact).
+func TestAuditLastRecordReplacedRefusesAppends(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	st := openAt(t, path)
+	ctx := context.Background()
+	sizes := logSizes(t, st, path, "club", 3)
+	prev := mustRecord(t, st, "club", 2)
+	st.Close()
+	forged := audit.Chain(&prev, store.AuditRecord{Tenant: "club", Time: time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC), Actor: "analyst", Action: "screen", Subject: "name:OTHER", Data: json.RawMessage(`{"q":1}`)})
+	logFile := filepath.Join(path+".audit", "club.log")
+	b, _ := os.ReadFile(logFile)
+	b = appendAuditRecord(b[:sizes[1]], forged)
+	os.WriteFile(logFile, b, 0o600)
+	st = openAt(t, path)
+	defer st.Close()
+	tail, _ := st.AuditTail(ctx, "club")
+	r := audit.Chain(&tail, store.AuditRecord{Tenant: "club", Time: time.Date(2026, 12, 3, 11, 0, 0, 0, time.UTC), Actor: "analyst", Action: "screen", Subject: "name:AFTER", Data: json.RawMessage(`{}`)})
+	if err := st.AppendAudit(ctx, []store.AuditRecord{r}); err == nil || !strings.Contains(err.Error(), "not the one its anchor recorded") {
+		t.Errorf("append after a replaced last record: %v", err)
+	}
+	if after, _ := os.ReadFile(logFile); !bytes.Equal(after, b) {
+		t.Errorf("the log changed")
+	}
+	if rep, err := audit.Verify(ctx, st, "club"); err != nil || rep.OK() {
+		t.Errorf("verify: %+v %v", rep, err)
+	}
+}
+
+// A prune of a damaged log is refused before anything is written, the
+// prune record included (h-try3's A4: before, each try appended a prune
+// record, then failed).
+func TestAuditPruneOfDamagedLogRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	st := openAt(t, path)
+	ctx := context.Background()
+	sizes := logSizes(t, st, path, "club", 6)
+	st.Close()
+	logFile := filepath.Join(path+".audit", "club.log")
+	b, _ := os.ReadFile(logFile)
+	for i := sizes[3] + 8; i < sizes[3]+20; i++ { // inside record 5
+		b[i] = 0
+	}
+	os.WriteFile(logFile, b, 0o600)
+	st = openAt(t, path)
+	defer st.Close()
+	l := &audit.Log{St: st, Tenant: "club"}
+	n, err := l.Prune(ctx, "admin", time.Date(2026, 12, 3, 10, 0, 3, 0, time.UTC)) // records 1-3 are older
+	if err == nil || n != 0 || !strings.Contains(err.Error(), "prune refused, nothing written") {
+		t.Errorf("prune of a damaged log: %d %v", n, err)
+	}
+	if after, _ := os.ReadFile(logFile); !bytes.Equal(after, b) {
+		t.Errorf("the log changed: %d bytes, was %d", len(after), len(b))
+	}
+	if anc, _ := st.AuditAnchor(ctx, "club"); anc.Seq != 6 {
+		t.Errorf("anchor moved: %+v", anc)
+	}
 }
