@@ -83,11 +83,11 @@ type tenantLog struct {
 	// counts the records after it from there. 0: not located.
 	anchorAt, anchorSeq int64
 	tail                store.AuditRecord
-	has    bool
-	dirty  bool
-	buf    []byte
-	hdr    [8]byte
-	ancBuf []byte
+	has                 bool
+	dirty               bool
+	buf                 []byte
+	hdr                 [8]byte
+	ancBuf              []byte
 }
 
 func openAuditFiles(dir string, readOnly bool) (*auditFiles, error) {
