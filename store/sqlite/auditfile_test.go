@@ -716,9 +716,25 @@ func TestAuditPruneOfDamagedLogRefused(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.db")
 	st := openAt(t, path)
 	ctx := context.Background()
-	sizes := logSizes(t, st, path, "club", 6)
-	st.Close()
+	// Records 1-3 eleven years old, 4-6 of today: the prune deletes the
+	// first three, and the damage is in record 5, after them.
+	var tail *store.AuditRecord
+	var sizes []int64
 	logFile := filepath.Join(path+".audit", "club.log")
+	for i := 0; i < 6; i++ {
+		when := time.Date(2015, 1, 1, 0, 0, i, 0, time.UTC)
+		if i >= 3 {
+			when = time.Date(2026, 12, 3, 10, 0, i, 0, time.UTC)
+		}
+		r := audit.Chain(tail, store.AuditRecord{Tenant: "club", Time: when, Actor: "analyst", Action: "screen", Subject: fmt.Sprintf("name:SHIP %d", i), Data: json.RawMessage(`{"q":1}`)})
+		if err := st.AppendAudit(ctx, []store.AuditRecord{r}); err != nil {
+			t.Fatal(err)
+		}
+		tail = &r
+		fi, _ := os.Stat(logFile)
+		sizes = append(sizes, fi.Size())
+	}
+	st.Close()
 	b, _ := os.ReadFile(logFile)
 	for i := sizes[3] + 8; i < sizes[3]+20; i++ { // inside record 5
 		b[i] = 0
@@ -727,7 +743,7 @@ func TestAuditPruneOfDamagedLogRefused(t *testing.T) {
 	st = openAt(t, path)
 	defer st.Close()
 	l := &audit.Log{St: st, Tenant: "club"}
-	n, err := l.Prune(ctx, "admin", time.Date(2026, 12, 3, 10, 0, 3, 0, time.UTC)) // records 1-3 are older
+	n, err := l.Prune(ctx, "admin", time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC))
 	if err == nil || n != 0 || !strings.Contains(err.Error(), "prune refused, nothing written") {
 		t.Errorf("prune of a damaged log: %d %v", n, err)
 	}
