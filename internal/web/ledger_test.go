@@ -11,6 +11,8 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -302,14 +304,34 @@ func TestBrowserNarrow(t *testing.T) {
 		t.Fatalf("%d versions of the UN list", len(un))
 	}
 	pages = append(pages, [2]string{"diff", "/lists/diff?from=" + url.QueryEscape(un[0]) + "&to=" + url.QueryEscape(un[len(un)-1])})
+	// A screening job's page, with its rows.
+	csv := filepath.Join(t.TempDir(), "ships.csv")
+	if err := os.WriteFile(csv, []byte("id,name,imo\nr1,CHON MA SAN,8660313\nr2,EVER GIVEN,9811000\nr3,JI SONG 6,8898740\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.do("upload", chromedp.Navigate(b.base+"/screen"), chromedp.WaitVisible(chromedp.ID("s-file")),
+		chromedp.SetUploadFiles(chromedp.ID("s-file"), []string{csv}), chromedp.Click(chromedp.ID("upload-submit")),
+		chromedp.WaitVisible(chromedp.ID("job-summary")))
+	pages = append(pages, [2]string{"job", eval[string](b, `location.pathname`)})
+	measure := func(name, what string, w int64) {
+		t.Helper()
+		if got := eval[string](b, overflowJS); got != "" {
+			t.Errorf("%s at %d px: %s", what, w, got)
+		}
+		b.check(fmt.Sprintf("narrow-%s-%d", name, w))
+	}
 	for _, w := range []int64{390, 1280} {
 		b.do("resize", chromedp.EmulateViewport(w, 900))
 		for _, p := range pages {
 			b.do(p[1], chromedp.Navigate(b.base+p[1]), chromedp.WaitReady("body"))
-			if got := eval[string](b, overflowJS); got != "" {
-				t.Errorf("%s at %d px: %s", p[1], w, got)
+			if p[0] == "events" || p[0] == "vessel" {
+				waitMap(b)
 			}
-			b.check(fmt.Sprintf("narrow-%s-%d", p[0], w))
+			measure(p[0], p[1], w)
 		}
+		// The screening form's answer.
+		b.do("screen", chromedp.Navigate(b.base+"/screen"), chromedp.WaitVisible(chromedp.ID("s-name")),
+			chromedp.SendKeys(chromedp.ID("s-name"), "CHON MA SAN"), chromedp.Click(chromedp.ID("screen-submit")), chromedp.WaitVisible(chromedp.ID("results")))
+		measure("screening", "screening CHON MA SAN", w)
 	}
 }
