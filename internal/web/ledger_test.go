@@ -6,10 +6,13 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -264,5 +267,71 @@ func TestUploadNameESCNoToken(t *testing.T) {
 	}
 	if _, body := a.get("/portfolios/" + aPortfolio); strings.Contains(body, "ESC-1") {
 		t.Errorf("a refused file added a vessel")
+	}
+}
+
+// TestBrowserNarrow: no page of the interface scrolls sideways on a
+// phone (390 px) or at 1280 px: wide tables scroll inside their own
+// regions, forms and long codes wrap. Each page is checked with axe at
+// both widths (and shot, with TIDEWATCH_UI_SHOTS=DIR, as narrow-NAME-WIDTH).
+func TestBrowserNarrow(t *testing.T) {
+	f := getFixture(t)
+	b := newBrowser(t, f.srv.URL)
+	defer b.finish()
+	b.open("login", "/login", "#user")
+	b.signIn("local", "admin")
+	pages := [][2]string{{"dashboard", "/"}, {"alerts", "/alerts"}, {"portfolios", "/portfolios"}, {"fleet", "/portfolios/" + aPortfolio},
+		{"screen", "/screen"}, {"vessels", "/vessels"}, {"vessel", "/vessels/" + stsIMO + "?as_of=2026-03-04&window=3d"}, {"events", "/events"},
+		{"lists", "/lists"}, {"ledger", "/ledger"}, {"audit", "/audit"}, {"account", "/account"}, {"admin", "/admin"}}
+	// An alert's page and a comparison of two list versions.
+	b.do("alerts", chromedp.Navigate(b.base+"/alerts"), chromedp.WaitVisible(chromedp.ID("alerts-table")))
+	if a := eval[string](b, `(document.querySelector("#alerts-table a[href^='/alerts/']") || {}).pathname || ""`); a != "" {
+		pages = append(pages, [2]string{"alert", a})
+	} else {
+		t.Error("no alert on /alerts")
+	}
+	vs, err := f.svc.ListVersions(t.Context(), app.LocalPrincipal("fixture"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var un []string
+	for _, v := range vs {
+		if v.List == "un" {
+			un = append(un, v.ID)
+		}
+	}
+	if len(un) < 2 {
+		t.Fatalf("%d versions of the UN list", len(un))
+	}
+	pages = append(pages, [2]string{"diff", "/lists/diff?from=" + url.QueryEscape(un[0]) + "&to=" + url.QueryEscape(un[len(un)-1])})
+	// A screening job's page, with its rows.
+	csv := filepath.Join(t.TempDir(), "ships.csv")
+	if err := os.WriteFile(csv, []byte("id,name,imo\nr1,CHON MA SAN,8660313\nr2,EVER GIVEN,9811000\nr3,JI SONG 6,8898740\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.do("upload", chromedp.Navigate(b.base+"/screen"), chromedp.WaitVisible(chromedp.ID("s-file")),
+		chromedp.SetUploadFiles(chromedp.ID("s-file"), []string{csv}), chromedp.Click(chromedp.ID("upload-submit")),
+		chromedp.WaitVisible(chromedp.ID("job-summary")))
+	pages = append(pages, [2]string{"job", eval[string](b, `location.pathname`)})
+	measure := func(name, what string, w int64) {
+		t.Helper()
+		if got := eval[string](b, overflowJS); got != "" {
+			t.Errorf("%s at %d px: %s", what, w, got)
+		}
+		b.check(fmt.Sprintf("narrow-%s-%d", name, w))
+	}
+	for _, w := range []int64{390, 1280} {
+		b.do("resize", chromedp.EmulateViewport(w, 900))
+		for _, p := range pages {
+			b.do(p[1], chromedp.Navigate(b.base+p[1]), chromedp.WaitReady("body"))
+			if p[0] == "events" || p[0] == "vessel" {
+				waitMap(b)
+			}
+			measure(p[0], p[1], w)
+		}
+		// The screening form's answer.
+		b.do("screen", chromedp.Navigate(b.base+"/screen"), chromedp.WaitVisible(chromedp.ID("s-name")),
+			chromedp.SendKeys(chromedp.ID("s-name"), "CHON MA SAN"), chromedp.Click(chromedp.ID("screen-submit")), chromedp.WaitVisible(chromedp.ID("results")))
+		measure("screening", "screening CHON MA SAN", w)
 	}
 }
