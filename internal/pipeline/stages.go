@@ -600,9 +600,12 @@ func (g *gatherer) runHeld(ctx context.Context, spec stageSpec) error {
 			}
 			var r *stageRun
 			for _, p := range pending {
-				switch {
-				case p.from == h.from:
+				if p.from == h.from {
 					r = p
+				}
+			}
+			for _, p := range pending {
+				switch {
 				case p.from < h.from && p.origins[o].have < max(p.origins[o].total, 1):
 					// This origin publishes a run only once the run before
 					// is published whole: the batches missing were passed
@@ -610,12 +613,15 @@ func (g *gatherer) runHeld(ctx context.Context, spec stageSpec) error {
 					if missed == "" {
 						missed = fmt.Sprintf("run %d began before run %d's batches all came (%s)", h.from, p.from, p.state())
 					}
-				case p.from > h.from && p.origins[o].total > 0:
+				case r == nil && p.from > h.from && p.origins[o].total > 0:
 					// A run after the last stored and before one begun was
 					// never applied: the origin publishes its runs in order.
 					return fmt.Errorf("pipeline: %s: item stream %s, message %d: a batch of run %d came after run %d began, and run %d was never stored here (the last stored: run %d): the runs are not in the sequencer's order",
 						spec.who, g.itemStream(), seq, h.from, p.from, h.from, doneRun)
-				case p.from > h.from && missed == "":
+				case r == nil && p.from > h.from && missed == "":
+					// The sequencer's batches of a run come before any
+					// area worker's contacts of it, and before its batches
+					// of the next run.
 					missed = fmt.Sprintf("run %d came after run %d began", h.from, p.from)
 				}
 			}
