@@ -153,7 +153,7 @@ func vesselTargets(stream string, sp Split) []itemTarget {
 		if sp.Areas > 0 {
 			id = fmt.Sprintf("items:%s:%s:vessels:%d", stream, sp.Tag(), i)
 		}
-		ts = append(ts, itemTarget{subject: ItemSubject(sp.Vessels, i), id: id, takes: func(it *detect.Item) bool { return it.For(p) }})
+		ts = append(ts, itemTarget{subject: VesselSubject(sp, i), id: id, takes: func(it *detect.Item) bool { return it.For(p) }})
 	}
 	return ts
 }
@@ -300,7 +300,7 @@ func (v *VesselWorker) Run(ctx context.Context) error {
 		who:      fmt.Sprintf("vessel partition %d of %d", v.Part.Index, v.Part.Count),
 		key:      StageKey(g.stream(), sp, StageVessels, v.Part.Index),
 		consumer: fmt.Sprintf("tidewatch-%s-vessels-%d-of-%d%s", g.itemStream(), v.Part.Index, v.Part.Count, tagSuffix(sp)),
-		subjects: []string{ItemSubject(v.Part.Count, v.Part.Index)},
+		subjects: []string{VesselSubject(sp, v.Part.Index)},
 		origins:  1,
 		origin:   func(string, nats.Header) (int, error) { return 0, nil },
 	}

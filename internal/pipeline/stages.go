@@ -110,9 +110,21 @@ func (sp Split) Count(s Stage) int {
 }
 
 // StageSubject is where the sequencer publishes the items of partition i
-// of a stage of the split (not the vessel partitions': ItemSubject).
+// of a stage of the split.
 func StageSubject(sp Split, s Stage, i int) string {
 	return fmt.Sprintf("tidewatch.items.%s.%s.%d", s, sp.Tag(), i)
+}
+
+// VesselSubject is where the sequencer publishes the items of vessel
+// partition i: ItemSubject without the area sequencer (as before the
+// stages), the split's own subject with it, so that the batches of two
+// sequencers for the same vessel partitions (another split, or none) are
+// never on one subject.
+func VesselSubject(sp Split, i int) string {
+	if sp.Areas == 0 {
+		return ItemSubject(sp.Vessels, i)
+	}
+	return StageSubject(sp, StageVessels, i)
 }
 
 // ContactSubject is where the area workers publish the contacts of pair
