@@ -168,6 +168,8 @@ type cluster struct {
 	// a decoded CSV export (PublishCSV).
 	fix *fixture
 	csv bool
+	// stageLog, when set, is the stage workers' log (default the test's).
+	stageLog io.Writer
 }
 
 func newCluster(t *testing.T, st testStore, n int) *cluster {

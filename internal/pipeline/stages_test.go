@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -46,8 +47,12 @@ func (c *cluster) stage(s pipeline.Stage, i int, sp pipeline.Split, opts ingest.
 			Idle: 200 * time.Millisecond, Log: testLog{t}, OnRun: r.onRun}
 		run = w.Run
 	} else {
+		var log io.Writer = testLog{t}
+		if c.stageLog != nil {
+			log = c.stageLog
+		}
 		w := &pipeline.StageWorker{JS: js, Split: sp, Stage: s, Index: i, Store: c.st, Options: opts,
-			Idle: 200 * time.Millisecond, Log: testLog{t}, OnRun: r.onRun}
+			Idle: 200 * time.Millisecond, Log: log, OnRun: r.onRun}
 		run = w.Run
 	}
 	go func() {
@@ -398,5 +403,75 @@ func TestStagesNATSRestart(t *testing.T) {
 	for _, w := range ws {
 		w.stop(t)
 	}
+	c.check()
+}
+
+// TestAreaWorkerRetriesPublish: the item stream takes no contacts for a
+// while (its subjects changed to leave them out, and back, as a
+// JetStream outage would refuse them) once area worker 0 has stored a
+// run: a run whose contacts could not be published is not done; the area
+// workers start again from what is stored, publish once the stream takes
+// them, and the store holds `detect`'s events, each once.
+func TestAreaWorkerRetriesPublish(t *testing.T) {
+	sp := shapes[0]
+	c := newCluster(t, stores[0].open(t), sp.Vessels)
+	c.fix = theMeetings(t)
+	c.publish()
+	nc, js, err := pipeline.Connect(c.srv.URL(), "test-admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ctx := context.Background()
+	items, err := pipeline.EnsureItemStream(ctx, js, "", pipeline.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	setSubjects := func(s ...string) {
+		cfg := items.CachedInfo().Config
+		cfg.Subjects = s
+		if _, err := js.UpdateStream(ctx, cfg); err != nil {
+			t.Error(err)
+		}
+	}
+	var logs strings.Builder
+	var logMu sync.Mutex
+	c.stageLog = writerFunc(func(b []byte) (int, error) {
+		logMu.Lock()
+		defer logMu.Unlock()
+		t.Log(string(b))
+		return logs.Write(b)
+	})
+	back := make(chan struct{})
+	seq := c.splitSequencer(sp, c.opts)
+	ws := c.stageWorkers(sp, c.opts, func(s pipeline.Stage, i int) bool { return s == pipeline.StageArea && i == 0 })
+	area := whenStored(c.opts, 1, func() {
+		// Every subject of the split but the contacts'.
+		setSubjects("tidewatch.items.vessels.>", "tidewatch.items.area.>", "tidewatch.items.pairs.>",
+			"tidewatch.items.imo.>", "tidewatch.items.reception.>")
+		go func() {
+			time.Sleep(1500 * time.Millisecond)
+			setSubjects(pipeline.ItemSubjects)
+			close(back)
+		}()
+	}, func(opts ingest.Options) *running { return c.stage(pipeline.StageArea, 0, sp, opts) })
+	seq.waitFlushed(t)
+	<-back
+	area.waitFlushed(t)
+	for _, w := range ws {
+		w.waitFlushed(t)
+	}
+	for _, w := range append([]*running{seq, area}, ws...) {
+		w.stop(t)
+	}
+	logMu.Lock()
+	retried := false
+	for _, l := range strings.Split(logs.String(), "\n") {
+		retried = retried || strings.HasPrefix(l, "area partition 0 of 2: ") && strings.Contains(l, "items not published") && strings.Contains(l, "starting again from what is stored")
+	}
+	if !retried {
+		t.Errorf("area worker 0 never failed to publish its contacts: the test did not test it")
+	}
+	logMu.Unlock()
 	c.check()
 }
