@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -706,7 +707,7 @@ func (g *gatherer) runHeld(ctx context.Context, spec stageSpec) error {
 						g.logf("ack %d: %v (the next start skips it)", seq, err)
 					}
 				} else {
-					done = max(done, slices.MinFunc(pending, func(a, b *stageRun) int { return compareSeq(a.first, b.first) }).first-1)
+					done = max(done, slices.MinFunc(pending, func(a, b *stageRun) int { return cmp.Compare(a.first, b.first) }).first-1)
 				}
 				if err := g.Store.PutDetectorState(ctx, spec.key+"/seq", fmt.Appendf(nil, "%d %d %d", done, doneRun, doneTo)); err != nil {
 					g.logf("note: progress hint not stored: %v", err)
@@ -748,16 +749,6 @@ func (g *gatherer) runHeld(ctx context.Context, spec stageSpec) error {
 		}
 	}
 	return nil
-}
-
-func compareSeq(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // consumer (re)creates the partition's durable consumer to deliver from
