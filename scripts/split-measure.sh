@@ -91,9 +91,13 @@ for RUN in ${RUNS:-whole split1 split2 stages1 stages2}; do
 		done
 		;;
 	esac
+	# The NATS server's CPU during the run (user+sys, clock ticks).
+	nats_cpu() { awk '{print $14 + $15}' "/proc/$NATS/stat"; }
+	NATS0=$(nats_cpu)
 	START=$(date +%s.%N)
 	for p in "${PIDS[@]}"; do wait "$p"; done
 	END=$(date +%s.%N)
+	echo "nats-server: $(echo "scale=2; ($(nats_cpu) - $NATS0) / $(getconf CLK_TCK)" | bc) s user+sys during the run"
 	for f in "$WORK/$RUN"-*.log; do echo "$(basename "$f" .log): $(grep -E 'wall' "$f" | tail -1)"; done
 	echo "wall for all: $(echo "$END - $START" | bc) s"
 	"$TW" events --store "$URL" --json --limit 10000 >"$WORK/events-$RUN.jsonl"
