@@ -148,6 +148,13 @@ type Options struct {
 	// (an error fails the run, not done, and its next attempt sends the
 	// same items again).
 	Items func(detached bool) (send func(detect.Item), publish func(context.Context) error)
+	// AreaSplit, for a sequencer's run, makes it the sequencer of the
+	// area split (detect.NewAreaSequencer with this Split): the encounter
+	// grid and pairs go to area and pair workers, and, as the Split says,
+	// the IMOs' users to IMO workers and the reception counts and gaps to
+	// reception workers. Nil: detect.NewSequencer (every cross-vessel
+	// detector in the sequencer).
+	AreaSplit *detect.Split
 }
 
 // Stage is a detection stage (Options.Stage).
@@ -157,7 +164,21 @@ const (
 	StageWhole     Stage = iota // every detector, one process
 	StageSequencer              // the sequencer: reorder, tracking, shared detectors
 	StageVessels                // a vessel worker: one partition's per-vessel detectors
+	// The stages behind an area sequencer (Options.AreaSplit), each on
+	// inputs of items (Input.Items) and storing its events and checkpoint
+	// only: StageArea an area worker (detect.AreaWorker of the
+	// AreaPartition Part; its contacts go to Items, published before the
+	// run is done, as a sequencer's items), StagePairs a pair worker
+	// (its input: the sequencer's items and the area workers' contacts,
+	// merged), StageIMO an IMO worker, StageReception a reception worker.
+	StageArea
+	StagePairs
+	StageIMO
+	StageReception
 )
+
+// itemStage says the stage reads items (Input.Items), not AIS.
+func (s Stage) itemStage() bool { return s >= StageVessels && s <= StageReception }
 
 func (o *Options) stateKey() string {
 	if o.StateKey != "" {
@@ -254,7 +275,8 @@ func RunID(inputs []Input, o Options) string {
 		StateKey string            `json:",omitempty"`
 		Part     *detect.Partition `json:",omitempty"`
 		Stage    Stage             `json:",omitempty"`
-	}{formatVersion, o.Detect, o.Thin, o.BatchFixes, o.ChunkPoints, ids, o.Flush, o.StateKey, part, o.Stage})
+		Split    *detect.Split     `json:",omitempty"`
+	}{formatVersion, o.Detect, o.Thin, o.BatchFixes, o.ChunkPoints, ids, o.Flush, o.StateKey, part, o.Stage, o.AreaSplit})
 	h.Write(cfg)
 	return hex.EncodeToString(h.Sum(nil))[:20]
 }
@@ -547,8 +569,8 @@ type pass struct {
 }
 
 func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
-	if p.o.Stage == StageVessels {
-		return 0, p.doVessels(ctx, inputs)
+	if p.o.Stage.itemStage() {
+		return 0, p.doItems(ctx, inputs)
 	}
 	cfg := p.o.Detect
 	window := minutes(cfg.ReorderLatenessMinutes)
@@ -570,6 +592,14 @@ func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
 		var send func(detect.Item)
 		send, publish = p.o.Items(p.run.Detached)
 		newEngine = func() *detect.Engine { return detect.NewSequencer(cfg, p.o.Land, p.o.Ports, p.o.Zones, st.event, send) }
+		if sp := p.o.AreaSplit; sp != nil {
+			if sp.IMOs < 0 || sp.IMOs > detect.MaxIMOPartitions || sp.Reception < 0 {
+				return 0, fmt.Errorf("ingest: a split of %d IMO and %d reception partitions (IMO partitions: 0 to %d)", sp.IMOs, sp.Reception, detect.MaxIMOPartitions)
+			}
+			newEngine = func() *detect.Engine {
+				return detect.NewAreaSequencer(cfg, p.o.Land, p.o.Ports, p.o.Zones, st.event, send, *sp)
+			}
+		}
 	}
 	eng := newEngine()
 	if p.continues {
@@ -687,19 +717,74 @@ func (p *pass) do(ctx context.Context, inputs []Input) (late int64, err error) {
 	return 0, nil
 }
 
-// doVessels is a vessel worker's pass (StageVessels): the inputs' items
-// through detect.VesselWorker, its events, positions and identities
-// stored as a whole run's are.
-func (p *pass) doVessels(ctx context.Context, inputs []Input) error {
-	cfg := p.o.Detect
+// itemWorker is a stage that applies a sequencer's items
+// (detect.VesselWorker, AreaWorker, PairWorker, IMOWorker,
+// ReceptionWorker).
+type itemWorker interface {
+	Apply(*detect.Item)
+	Rejected() int64
+	Checkpoint() []byte
+	Restore([]byte) error
+}
+
+// newItemWorker builds the pass's stage worker: its events go to st, a
+// vessel worker's positions and identities too, an area worker's
+// contacts to send.
+func (p *pass) newItemWorker(st *stage, send func(detect.Item)) (itemWorker, error) {
+	o := &p.o
+	cfg := o.Detect
+	switch o.Stage {
+	case StageVessels:
+		w := detect.NewVesselWorker(cfg, o.Land, o.Ports, o.Zones, o.Part, st.event)
+		w.Observe, w.Forget, w.Designated = st.observe, st.forget, o.Designated
+		return w, nil
+	case StageArea:
+		return detect.NewAreaWorker(cfg, o.Land, o.Ports, o.Zones, detect.AreaPartition(o.Part), send), nil
+	case StagePairs:
+		w := detect.NewPairWorker(cfg, o.Land, o.Ports, o.Zones, o.Part, st.event)
+		w.Designated = o.Designated
+		return w, nil
+	case StageIMO:
+		if o.Part.Count > detect.MaxIMOPartitions {
+			return nil, fmt.Errorf("ingest: IMO partition %d of %d (at most %d)", o.Part.Index, o.Part.Count, detect.MaxIMOPartitions)
+		}
+		w := detect.NewIMOWorker(cfg, o.Land, o.Ports, o.Zones, o.Part, st.event)
+		w.Designated = o.Designated
+		return w, nil
+	case StageReception:
+		w := detect.NewReceptionWorker(cfg, o.Land, o.Ports, o.Zones, o.Part, st.event)
+		w.Designated = o.Designated
+		return w, nil
+	}
+	return nil, fmt.Errorf("ingest: stage %d reads no items", o.Stage)
+}
+
+// stageNames name the item stages in notes and errors.
+var stageNames = map[Stage]string{StageVessels: "vessel", StageArea: "area", StagePairs: "pair", StageIMO: "IMO", StageReception: "reception"}
+
+// doItems is a stage worker's pass (StageVessels, StageArea, StagePairs,
+// StageIMO, StageReception): the inputs' items through the stage's
+// worker, its events (and a vessel worker's positions and identities)
+// stored as a whole run's are. A stage other than the vessels' cuts a
+// batch every BatchFixes items (the same places when resumed), so a long
+// run is resumed rather than read again whole; an area worker's contacts
+// are published before the batch that completes the run is committed.
+func (p *pass) doItems(ctx context.Context, inputs []Input) error {
 	st := newStage(p)
 	defer st.finish()
-	newWorker := func() *detect.VesselWorker {
-		w := detect.NewVesselWorker(cfg, p.o.Land, p.o.Ports, p.o.Zones, p.o.Part, st.event)
-		w.Observe, w.Forget, w.Designated = st.observe, st.forget, p.o.Designated
-		return w
+	var send func(detect.Item)
+	var publish func(context.Context) error
+	if p.o.Stage == StageArea {
+		if p.o.Items == nil {
+			return errors.New("ingest: an area worker's run needs Options.Items")
+		}
+		send, publish = p.o.Items(p.run.Detached)
 	}
-	w := newWorker()
+	w, err := p.newItemWorker(st, send)
+	if err != nil {
+		return err
+	}
+	name := stageNames[p.o.Stage]
 	if p.continues {
 		state := p.initial
 		p.initial = nil
@@ -710,24 +795,36 @@ func (p *pass) doVessels(ctx context.Context, inputs []Input) error {
 			}
 		}
 		if err := w.Restore(state); err != nil {
-			fmt.Fprintf(p.o.Log, "note: the vessel worker's stored state cannot continue here (%v); starting afresh\n", err)
-			w = newWorker()
+			fmt.Fprintf(p.o.Log, "note: the %s worker's stored state cannot continue here (%v); starting afresh\n", name, err)
+			if w, err = p.newItemWorker(st, send); err != nil {
+				return err
+			}
 		} else {
 			p.restored = true
 		}
 	}
 	ordered := append([]Input(nil), inputs...)
 	sort.SliceStable(ordered, func(i, j int) bool { return ordered[i].ID < ordered[j].ID })
+	vessels := p.o.Stage == StageVessels
+	var items int64
 	for _, in := range ordered {
 		if in.Items == nil {
-			p.failed = append(p.failed, inputError(in.Name, errors.New("not a vessel worker's input of items")))
+			p.failed = append(p.failed, inputError(in.Name, fmt.Errorf("not a %s worker's input of items", name)))
 			continue
 		}
 		err := in.Items(ctx, func(it *detect.Item) {
-			if it.Kind == detect.ItemFix && it.For(p.o.Part) {
-				p.read++
+			if vessels {
+				if it.Kind == detect.ItemFix && it.For(p.o.Part) {
+					p.read++
+				}
+				w.Apply(it)
+				return
 			}
 			w.Apply(it)
+			items++
+			if items%p.o.BatchFixes == 0 {
+				st.cut()
+			}
 		})
 		if st.failed.Load() {
 			st.finish()
@@ -742,18 +839,23 @@ func (p *pass) doVessels(ctx context.Context, inputs []Input) error {
 			p.incomplete = true
 		}
 	}
+	if !vessels {
+		// The items read: a run of a stage that stores no positions is
+		// not taken for one that found nothing (store.Run.StoredNothing).
+		p.messages = items
+	}
 	if r := w.Rejected(); r > 0 {
 		// The items do not follow from the state they were applied to
-		// (detect.VesselWorker.Rejected): the stages disagree, and what
-		// this run would store is not what the whole engine stores. The
-		// run is not done; nor is its checkpoint stored.
+		// (the workers' Rejected): the stages disagree, and what this run
+		// would store is not what the whole engine stores. The run is not
+		// done; nor is its checkpoint stored.
 		st.finish()
-		return fmt.Errorf("ingest: the vessel worker rejected %d items (not in the sequencer's order: the sequencer and this vessel partition's state disagree)", r)
+		return fmt.Errorf("ingest: the %s worker rejected %d items (not in the sequencer's order: the sequencer and this partition's state disagree)", name, r)
 	}
 	switch {
 	case p.run.Detached:
 		// A run the sequencer read on its own, from a fresh state: read
-		// here from a fresh vessel worker too (its items end with the
+		// here from a fresh worker too (its items end with the
 		// sequencer's flush), the stored state left as it was.
 	case p.o.Flush:
 		// The sequencer's flush came as items (every segment closed,
@@ -765,6 +867,14 @@ func (p *pass) doVessels(ctx context.Context, inputs []Input) error {
 	st.finish()
 	if p.err != nil {
 		return p.err
+	}
+	if publish != nil && !p.incomplete {
+		// An area worker's contacts reach the pair workers before its
+		// run is done: a run stopped between the two is read again and
+		// publishes the same contacts, which the pair workers take once.
+		if err := publish(ctx); err != nil {
+			return fmt.Errorf("ingest: the area worker's contacts: %w", err)
+		}
 	}
 	return p.commit(true)
 }
@@ -810,6 +920,7 @@ type stageItem struct {
 	seg    int
 	event  *detect.Event
 	forget bool // the engine evicted fix.MMSI
+	cut    bool // end the batch here (a stage's BatchFixes items)
 }
 
 // handOver is how many items go from one goroutine to the next at a
@@ -838,6 +949,8 @@ func newStage(p *pass) *stage {
 					p.event(*it.event)
 				case it.forget:
 					p.forget(it.fix.MMSI)
+				case it.cut:
+					p.endBatch()
 				default:
 					p.observe(it.fix, it.seg)
 				}
@@ -857,6 +970,9 @@ func (st *stage) event(ev detect.Event) { st.pipe.Put(stageItem{event: &ev}) }
 func (st *stage) forget(mmsi uint32) {
 	st.pipe.Put(stageItem{fix: track.Fix{MMSI: mmsi}, forget: true})
 }
+
+// cut ends the batch at this point of the detectors' output.
+func (st *stage) cut() { st.pipe.Put(stageItem{cut: true}) }
 
 // finish hands over what is left and waits for the storing goroutine.
 func (st *stage) finish() {

@@ -5,6 +5,8 @@
 #   whole:  1 whole-engine worker (partition 0 of 1), the existing pipeline;
 #   split1: the sequencer and 1 vessel worker;
 #   split2: the sequencer and 2 vessel workers;
+#   stagesN: the sequencer of the area split and N workers of each stage
+#            (vessels, area, pairs, imo, reception), each a process;
 # each process timed with /usr/bin/time (all of a run's processes run at
 # once), each run's events compared with `tidewatch detect` of the set,
 # sorted, byte for byte, and its stored points counted.
@@ -12,7 +14,8 @@
 # Usage: scripts/split-measure.sh [SET.nmea]   (made with tidewatch simulate
 #        --ships ${SHIPS:-2000} --interval 60s --hours ${HOURS:-12} when missing)
 # Env:   NATS_PORT (default 18321), WORK (default /tmp/split-measure),
-#        RUN_BYTES (default 67108864)
+#        RUN_BYTES (default 67108864), RUNS (default "whole split1 split2
+#        stages1 stages2")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${WORK:-/tmp/split-measure}
@@ -49,7 +52,7 @@ NATS_URL="nats://127.0.0.1:$PORT"
 echo "== publish"
 T "$TW" publish --nats "$NATS_URL" --flush "$SET"
 
-for RUN in whole split1 split2; do
+for RUN in ${RUNS:-whole split1 split2 stages1 stages2}; do
 	SCHEMA=split_measure_$RUN
 	psql_ "DROP SCHEMA IF EXISTS $SCHEMA CASCADE; CREATE SCHEMA $SCHEMA"
 	URL="$BASE&search_path=$SCHEMA,public"
@@ -73,10 +76,28 @@ for RUN in whole split1 split2; do
 			PIDS+=($!)
 		done
 		;;
+	stages*)
+		N=${RUN#stages}
+		# Every stage of the area split, N partitions each.
+		split=(--partitions "$N" --area-partitions "$N" --pair-partitions "$N" --imo-partitions "$N" --reception-partitions "$N")
+		T "$TW" worker "${common[@]}" --stage sequencer "${split[@]}" >"$WORK/$RUN-sequencer.log" 2>&1 &
+		PIDS+=($!)
+		for stage in vessels area pairs imo reception; do
+			for ((i = 0; i < N; i++)); do
+				T "$TW" worker "${common[@]}" --stage "$stage" "${split[@]}" --partition "$i" \
+					>"$WORK/$RUN-$stage$i.log" 2>&1 &
+				PIDS+=($!)
+			done
+		done
+		;;
 	esac
+	# The NATS server's CPU during the run (user+sys, clock ticks).
+	nats_cpu() { awk '{print $14 + $15}' "/proc/$NATS/stat"; }
+	NATS0=$(nats_cpu)
 	START=$(date +%s.%N)
 	for p in "${PIDS[@]}"; do wait "$p"; done
 	END=$(date +%s.%N)
+	echo "nats-server: $(echo "scale=2; ($(nats_cpu) - $NATS0) / $(getconf CLK_TCK)" | bc) s user+sys during the run"
 	for f in "$WORK/$RUN"-*.log; do echo "$(basename "$f" .log): $(grep -E 'wall' "$f" | tail -1)"; done
 	echo "wall for all: $(echo "$END - $START" | bc) s"
 	"$TW" events --store "$URL" --json --limit 10000 >"$WORK/events-$RUN.jsonl"

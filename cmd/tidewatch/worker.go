@@ -88,7 +88,7 @@ func runWorker(e *env, args []string) error {
 	var sf storeFlags
 	var nf natsFlags
 	var config, zonesFile string
-	fs := newFlagSet(e, "worker", "tidewatch worker --nats URL|embedded [--store FILE|postgres://...] [--stage whole|sequencer|vessels] [--partitions N] [--partition I]", `
+	fs := newFlagSet(e, "worker", "tidewatch worker --nats URL|embedded [--store FILE|postgres://...] [--stage whole|sequencer|vessels|area|pairs|imo|reception] [--partitions N] [--partition I] [--area-partitions A --pair-partitions P [--imo-partitions M] [--reception-partitions R]]", `
 Runs AIS pipeline workers (docs/scale.md): each reads the whole stream of raw
 AIS from NATS JetStream and ingests its partition's share into the store:
 the events it owns (vessels by MMSI, encounters by the pair of ships,
@@ -118,14 +118,32 @@ history. One sequencer and the N vessel workers together store what one
 whole-engine worker stores; each stage stopped at any moment and started
 again resumes where the store says, losing and doubling nothing. The
 item stream keeps what --stream-max-bytes and --stream-max-age set (as
-for the AIS stream: items removed before their vessel worker stored them
-stop it with an error).`)
+for the AIS stream: items removed before their worker stored them stop
+it with an error).
+
+--area-partitions A and --pair-partitions P (both, on the sequencer and
+on every stage's workers, the same everywhere) take the encounters out of
+the sequencer: area workers (--stage area, A of them, each a share of the
+sea's tiles with a one-cell halo) find the close pairs of fixes and
+publish them to pair workers (--stage pairs, P of them, by the pair of
+ships), which store the encounters. --imo-partitions M (at most 64) takes
+one IMO on two MMSIs and hand-overs to IMO workers (--stage imo), and
+--reception-partitions R the reception counts and gaps to reception
+workers (--stage reception); both need area and pair partitions. The
+sequencer and these workers together store what one whole-engine worker
+stores. A changed split is a new state for the sequencer and its stages,
+read from the start of the stream.`)
 	sf.register(fs, true)
 	nf.register(fs)
 	n := fs.Int("partitions", 1, "how many partitions the stream's work is split into (the same on every worker)")
 	idx := fs.Int("partition", -1, "this worker's partition (0..partitions-1); -1: all of them, in this process (not with --stage sequencer)")
-	stage := fs.String("stage", "whole", "whole: each partition runs every detector on the whole stream; sequencer: the one sequencer of a split, for --partitions vessel partitions; vessels: a split's vessel workers")
-	itemStream := fs.String("item-stream", pipeline.DefaultItemStream, "with --stage sequencer or vessels: the JetStream stream of the sequencer's items")
+	stage := fs.String("stage", "whole", "whole: each partition runs every detector on the whole stream; sequencer: the one sequencer of a split, for --partitions vessel partitions; vessels: a split's vessel workers; area, pairs, imo, reception: the workers of the split's stages behind the sequencer (--area-partitions ...)")
+	var sp pipeline.Split
+	fs.IntVar(&sp.Areas, "area-partitions", 0, "the split's area partitions (encounter grid by sea area); with --pair-partitions; 0: the sequencer keeps the encounters. The same on the sequencer and every stage's workers")
+	fs.IntVar(&sp.Pairs, "pair-partitions", 0, "the split's pair partitions (encounter windows by pair of ships); with --area-partitions")
+	fs.IntVar(&sp.IMOs, "imo-partitions", 0, "the split's IMO partitions (one IMO on two MMSIs, hand-overs; at most 64); 0: the sequencer keeps them. Needs --area-partitions")
+	fs.IntVar(&sp.Reception, "reception-partitions", 0, "the split's reception partitions (reception counts and gaps); 0: the sequencer keeps them. Needs --area-partitions")
+	itemStream := fs.String("item-stream", pipeline.DefaultItemStream, "with a --stage other than whole: the JetStream stream of the sequencer's items")
 	fs.StringVar(&config, "thresholds", "", "JSON file of detector thresholds")
 	fs.StringVar(&zonesFile, "zones", "", "GeoJSON file of extra zones")
 	lateness := fs.Duration("lateness", 0, "reorder window (default 2h)")
@@ -144,17 +162,35 @@ stop it with an error).`)
 	if *runEvery < 0 {
 		return usagef("--run-every %s: give a duration, or 0 for never", *runEvery)
 	}
-	if *n < 1 || *idx < -1 || *idx >= *n {
-		return usagef("--partition must be -1 or 0..%d", *n-1)
+	if *n < 1 {
+		return usagef("--partitions %d: give 1 or more", *n)
 	}
+	sp.Vessels = *n
+	count := *n // the stage's partitions
 	switch *stage {
-	case "whole", "vessels":
-	case "sequencer":
-		if *idx != -1 {
+	case "whole":
+		if sp != (pipeline.Split{Vessels: *n}) {
+			return usagef("--area-partitions, --pair-partitions, --imo-partitions and --reception-partitions split the detectors: give them with --stage sequencer, vessels, area, pairs, imo or reception")
+		}
+	case "sequencer", "vessels", "area", "pairs", "imo", "reception":
+		if err := sp.Check(); err != nil {
+			return usagef("%v", err)
+		}
+		if *stage != "sequencer" && *stage != "vessels" {
+			if count = sp.Count(pipeline.Stage(*stage)); count == 0 {
+				what := map[string]string{"area": "--area-partitions and --pair-partitions", "pairs": "--area-partitions and --pair-partitions",
+					"imo": "--imo-partitions (and --area-partitions, --pair-partitions)", "reception": "--reception-partitions (and --area-partitions, --pair-partitions)"}[*stage]
+				return usagef("--stage %s: give the split's %s, as the sequencer was given them", *stage, what)
+			}
+		}
+		if *stage == "sequencer" && *idx != -1 {
 			return usagef("--stage sequencer reads the whole stream: give --partitions N (the vessel partitions it feeds), not --partition")
 		}
 	default:
-		return usagef("--stage %q: give whole, sequencer or vessels", *stage)
+		return usagef("--stage %q: give whole, sequencer, vessels, area, pairs, imo or reception", *stage)
+	}
+	if *idx < -1 || *idx >= count {
+		return usagef("--partition must be -1 or 0..%d", count-1)
 	}
 	cfg, err := detectorConfig(config, *lateness)
 	if err != nil {
@@ -167,7 +203,7 @@ stop it with an error).`)
 	if postgres.IsURL(sf.path) {
 		// Each partition holds a connection for its lock: room for them
 		// and for their commits.
-		workers := len(partsOf(*idx, *n))
+		workers := len(partsOf(*idx, count))
 		if *stage == "sequencer" {
 			workers = 1
 		}
@@ -200,7 +236,7 @@ stop it with an error).`)
 	}
 	opts := ingest.Options{Detect: cfg, Land: g.Land, Ports: g.Ports, Zones: append(append([]*geo.Zone(nil), g.Zones...), zones...),
 		BatchFixes: *batch, Log: e.stderr}
-	parts := partsOf(*idx, *n)
+	parts := partsOf(*idx, count)
 	if *stage == "sequencer" {
 		parts = []int{0}
 	}
@@ -209,7 +245,7 @@ stop it with an error).`)
 	for k, i := range parts {
 		pctx, pcancel := context.WithCancel(ctx)
 		if *stage != "whole" {
-			w := splitWorker(e, *stage, js, nf.stream, *itemStream, i, *n, st, opts, *idle, *runBytes, *runEvery, *standby, s.Designated,
+			w := splitWorker(e, *stage, js, nf.stream, *itemStream, i, sp, st, opts, *idle, *runBytes, *runEvery, *standby, s.Designated,
 				func(r pipeline.RunInfo) {
 					if r.Flush && *untilFlush {
 						pcancel()
@@ -245,9 +281,11 @@ stop it with an error).`)
 	}
 	switch *stage {
 	case "sequencer":
-		fmt.Fprintf(e.stderr, "worker: the sequencer for %d vessel partitions, stream %s, items to %s, store %s\n", *n, nf.stream, *itemStream, sf.shown())
+		fmt.Fprintf(e.stderr, "worker: the sequencer for %d vessel partitions%s, stream %s, items to %s, store %s\n", *n, splitShown(sp), nf.stream, *itemStream, sf.shown())
 	case "vessels":
 		fmt.Fprintf(e.stderr, "worker: vessel partitions %v of %d, items from %s, store %s\n", parts, *n, *itemStream, sf.shown())
+	case "area", "pairs", "imo", "reception":
+		fmt.Fprintf(e.stderr, "worker: %s partitions %v of %d%s, items from %s, store %s\n", *stage, parts, count, splitShown(sp), *itemStream, sf.shown())
 	default:
 		fmt.Fprintf(e.stderr, "worker: partitions %v of %d, stream %s, store %s\n", parts, *n, nf.stream, sf.shown())
 	}
@@ -255,26 +293,48 @@ stop it with an error).`)
 	return errors.Join(errs...)
 }
 
-// splitWorker is the run of a split's stage: the sequencer (for n vessel
-// partitions) or vessel worker i of n.
-func splitWorker(e *env, stage string, js jetstream.JetStream, stream, itemStream string, i, n int, st store.IngestStore, opts ingest.Options,
+// splitShown says what the sequencer's split takes out of it.
+func splitShown(sp pipeline.Split) string {
+	if sp.Areas == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" and %d area, %d pair, %d IMO, %d reception partitions", sp.Areas, sp.Pairs, sp.IMOs, sp.Reception)
+}
+
+// splitWorker is the run of a split's stage: the sequencer (of the split
+// sp), vessel worker i, or worker i of the area, pairs, imo or reception
+// stage.
+func splitWorker(e *env, stage string, js jetstream.JetStream, stream, itemStream string, i int, sp pipeline.Split, st store.IngestStore, opts ingest.Options,
 	idle time.Duration, runBytes int, runEvery time.Duration, standby bool,
 	designated func(context.Context) (func(imo, mmsi uint32) (string, string, bool), error), onRun func(pipeline.RunInfo)) func(context.Context) error {
-	if stage == "sequencer" {
-		w := &pipeline.Worker{JS: js, Stream: stream, ItemStream: itemStream, Vessels: n, Part: detect.Partition{Index: 0, Count: 1}, Store: st,
+	n := sp.Vessels
+	flushed := func(r pipeline.RunInfo) string { return map[bool]string{true: " (flushed)"}[r.Flush] }
+	switch stage {
+	case "sequencer":
+		w := &pipeline.Worker{JS: js, Stream: stream, ItemStream: itemStream, Vessels: n, Split: sp, Part: detect.Partition{Index: 0, Count: 1}, Store: st,
 			Options: opts, RunBytes: runBytes, Idle: idle, RunEvery: runEvery, Standby: standby, Log: e.stderr, Designated: designated,
 			OnRun: func(r pipeline.RunInfo) {
-				fmt.Fprintf(e.stderr, "sequencer: stored messages %d-%d: %d events, items published for %d vessel partitions%s\n", r.From, r.To,
-					r.Result.Run.Events, n, map[bool]string{true: " (flushed)"}[r.Flush])
+				fmt.Fprintf(e.stderr, "sequencer: stored messages %d-%d: %d events, items published for %d vessel partitions%s%s\n", r.From, r.To,
+					r.Result.Run.Events, n, splitShown(sp), flushed(r))
+				onRun(r)
+			}}
+		return w.Run
+	case "vessels":
+		w := &pipeline.VesselWorker{JS: js, Stream: stream, ItemStream: itemStream, Part: detect.Partition{Index: i, Count: n}, Split: sp, Store: st,
+			Options: opts, Idle: idle, Standby: standby, Log: e.stderr, Designated: designated,
+			OnRun: func(r pipeline.RunInfo) {
+				fmt.Fprintf(e.stderr, "vessel partition %d/%d: stored the sequencer's run %d-%d: %d fixes, %d points kept, %d events%s\n", i, n, r.From, r.To,
+					r.Result.Run.Fixes, r.Result.Run.Kept, r.Result.Run.Events, flushed(r))
 				onRun(r)
 			}}
 		return w.Run
 	}
-	w := &pipeline.VesselWorker{JS: js, Stream: stream, ItemStream: itemStream, Part: detect.Partition{Index: i, Count: n}, Store: st,
+	s := pipeline.Stage(stage)
+	w := &pipeline.StageWorker{JS: js, Stream: stream, ItemStream: itemStream, Split: sp, Stage: s, Index: i, Store: st,
 		Options: opts, Idle: idle, Standby: standby, Log: e.stderr, Designated: designated,
 		OnRun: func(r pipeline.RunInfo) {
-			fmt.Fprintf(e.stderr, "vessel partition %d/%d: stored the sequencer's run %d-%d: %d fixes, %d points kept, %d events%s\n", i, n, r.From, r.To,
-				r.Result.Run.Fixes, r.Result.Run.Kept, r.Result.Run.Events, map[bool]string{true: " (flushed)"}[r.Flush])
+			fmt.Fprintf(e.stderr, "%s partition %d/%d: stored the sequencer's run %d-%d: %d items, %d events%s\n", s, i, sp.Count(s), r.From, r.To,
+				r.Result.Run.Messages, r.Result.Run.Events, flushed(r))
 			onRun(r)
 		}}
 	return w.Run

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -90,25 +89,31 @@ func (w *Worker) itemStream() string {
 	return w.ItemStream
 }
 
-// itemBatches gathers one sequencer pass's items per partition, in
-// encoded batches.
+// itemTarget is one subject a pass's items go to: the items it takes,
+// and its batches' message ids (id, then the run and the batch index)
+// and extra headers.
+type itemTarget struct {
+	subject string
+	id      string
+	takes   func(*detect.Item) bool
+	header  nats.Header
+}
+
+// itemBatches gathers one pass's items per target, in encoded batches.
 type itemBatches struct {
-	parts []detect.Partition
-	cur   [][]detect.Item // per partition, not yet encoded
-	out   [][][]byte      // per partition, encoded batches
+	targets []itemTarget
+	cur     [][]detect.Item // per target, not yet encoded
+	out     [][][]byte      // per target, encoded batches
+}
+
+func newItemBatches(targets []itemTarget) *itemBatches {
+	return &itemBatches{targets: targets, cur: make([][]detect.Item, len(targets)), out: make([][][]byte, len(targets))}
 }
 
 func (b *itemBatches) send(it detect.Item) {
-	if it.Tick() {
-		for i := range b.parts {
+	for i := range b.targets {
+		if b.targets[i].takes(&it) {
 			b.add(i, it)
-		}
-		return
-	}
-	for i, p := range b.parts {
-		if p.OwnsMMSI(it.Fix.MMSI) {
-			b.add(i, it)
-			return
 		}
 	}
 }
@@ -120,7 +125,7 @@ func (b *itemBatches) add(i int, it detect.Item) {
 	}
 }
 
-// seal encodes partition i's pending items as one batch or more (halved
+// seal encodes target i's pending items as one batch or more (halved
 // until each is under itemBatchBytes).
 func (b *itemBatches) seal(i int) {
 	var enc func(items []detect.Item)
@@ -138,33 +143,52 @@ func (b *itemBatches) seal(i int) {
 	b.cur[i] = b.cur[i][:0]
 }
 
+// vesselTargets are the vessel partitions' subjects: their MMSIs' items
+// and every tick.
+func vesselTargets(stream string, sp Split) []itemTarget {
+	var ts []itemTarget
+	for i := range sp.Vessels {
+		p := detect.Partition{Index: i, Count: sp.Vessels}
+		id := fmt.Sprintf("items:%s:%d:%d", stream, sp.Vessels, i)
+		if sp.Areas > 0 {
+			id = fmt.Sprintf("items:%s:%s:vessels:%d", stream, sp.Tag(), i)
+		}
+		ts = append(ts, itemTarget{subject: VesselSubject(sp, i), id: id, takes: func(it *detect.Item) bool { return it.For(p) }})
+	}
+	return ts
+}
+
 // items is the sink of the sequencer's run from-to, stored after the
-// sequence after (ingest.Options.Items).
+// sequence after (ingest.Options.Items): its items go to the vessel
+// partitions and, with a split, to the stages' partitions.
 func (w *Worker) items(after, from, to uint64, flush bool) func(bool) (func(detect.Item), func(context.Context) error) {
 	return func(detached bool) (func(detect.Item), func(context.Context) error) {
-		b := &itemBatches{parts: make([]detect.Partition, w.Vessels), cur: make([][]detect.Item, w.Vessels), out: make([][][]byte, w.Vessels)}
-		for i := range b.parts {
-			b.parts[i] = detect.Partition{Index: i, Count: w.Vessels}
-		}
+		sp := w.split()
+		b := newItemBatches(append(vesselTargets(w.stream(), sp), stageTargets(w.stream(), sp)...))
 		h := itemHeader{after: after, from: from, to: to, flush: flush, detached: detached}
-		return b.send, func(ctx context.Context) error { return w.publishItems(ctx, b, h) }
+		return b.send, func(ctx context.Context) error { return publishBatches(ctx, w.JS, b, h) }
 	}
 }
 
-// publishItems publishes a pass's batches and waits for their acks.
-func (w *Worker) publishItems(ctx context.Context, b *itemBatches, h itemHeader) error {
+// publishBatches publishes a pass's batches and waits for their acks:
+// every target gets at least one batch a run, so each knows when a
+// run's batches are all in.
+func publishBatches(ctx context.Context, js jetstream.JetStream, b *itemBatches, h itemHeader) error {
 	from := h.from
 	var futures []jetstream.PubAckFuture
 	var st PublishStats
-	for i := range b.parts {
+	for i, t := range b.targets {
 		if len(b.cur[i]) > 0 || len(b.out[i]) == 0 {
-			b.seal(i) // every partition gets at least one batch a run
+			b.seal(i)
 		}
 		k := len(b.out[i])
 		for j, data := range b.out[i] {
-			m := nats.NewMsg(ItemSubject(w.Vessels, i))
+			m := nats.NewMsg(t.subject)
 			m.Data = data
-			m.Header.Set(nats.MsgIdHdr, fmt.Sprintf("items:%s:%d:%d:%d:%d", w.stream(), w.Vessels, i, from, j))
+			for name, v := range t.header {
+				m.Header[name] = v
+			}
+			m.Header.Set(nats.MsgIdHdr, fmt.Sprintf("%s:%d:%d", t.id, from, j))
 			m.Header.Set(HeaderRun, strconv.FormatUint(from, 10))
 			m.Header.Set(HeaderRunTo, strconv.FormatUint(h.to, 10))
 			m.Header.Set(HeaderRunAfter, strconv.FormatUint(h.after, 10))
@@ -176,9 +200,9 @@ func (w *Worker) publishItems(ctx context.Context, b *itemBatches, h itemHeader)
 			if h.detached {
 				m.Header.Set(HeaderDetached, "1")
 			}
-			f, err := w.JS.PublishMsgAsync(m)
+			f, err := js.PublishMsgAsync(m)
 			if err != nil {
-				return fmt.Errorf("%w: items %d of run %d, partition %d: %w", errPublishItems, j, from, i, err)
+				return fmt.Errorf("%w: batch %d of run %d to %s: %w", errPublishItems, j, from, t.subject, err)
 			}
 			futures = append(futures, f)
 			if len(futures) >= 256 {
@@ -240,6 +264,10 @@ type VesselWorker struct {
 	Log         io.Writer
 	OnRun       func(RunInfo)
 	Designated  func(ctx context.Context) (func(imo, mmsi uint32) (string, string, bool), error)
+	// Split is the sequencer's split, when it has stages behind an area
+	// sequencer (it names the partition's key); its Vessels is
+	// Part.Count.
+	Split Split
 }
 
 // VesselKey is the key of a vessel partition's detector state.
@@ -247,63 +275,39 @@ func VesselKey(stream string, p detect.Partition) string {
 	return fmt.Sprintf("nats/%s/vessels-%d-of-%d", stream, p.Index, p.Count)
 }
 
-func (v *VesselWorker) stream() string {
-	if v.Stream == "" {
-		return DefaultStream
-	}
-	return v.Stream
-}
-
-func (v *VesselWorker) itemStream() string {
-	if v.ItemStream == "" {
-		return DefaultItemStream
-	}
-	return v.ItemStream
-}
-
-func (v *VesselWorker) logf(format string, args ...any) {
-	if v.Log != nil {
-		fmt.Fprintf(v.Log, format+"\n", args...)
-	}
-}
-
-// the Worker that holds the lock and the logging for v.
-func (v *VesselWorker) locker() *Worker {
-	return &Worker{Store: v.Store, Part: v.Part, Standby: v.Standby, StandbyPoll: v.StandbyPoll, Log: v.Log}
+func (v *VesselWorker) gatherer() *gatherer {
+	return &gatherer{JS: v.JS, Stream: v.Stream, ItemStream: v.ItemStream, Part: v.Part, Store: v.Store, Idle: v.Idle, Standby: v.Standby,
+		StandbyPoll: v.StandbyPoll, Log: v.Log, OnRun: v.OnRun}
 }
 
 // Run works until ctx ends (nil then) or an error stops it.
 func (v *VesselWorker) Run(ctx context.Context) error {
-	if v.Idle <= 0 {
-		v.Idle = time.Second
-	}
 	if v.Part.Count < 1 || v.Part.Index < 0 || v.Part.Index >= v.Part.Count {
 		return fmt.Errorf("pipeline: vessel partition %d of %d", v.Part.Index, v.Part.Count)
 	}
-	if _, err := EnsureItemStream(ctx, v.JS, v.itemStream(), Limits{}); err != nil {
-		return err
+	sp := v.Split
+	if sp.Vessels == 0 {
+		sp.Vessels = v.Part.Count
 	}
-	key := VesselKey(v.stream(), v.Part)
-	for {
-		err := v.runHeld(ctx, key)
-		if !v.Standby || !errors.Is(err, store.ErrLeaseLost) {
-			return err
-		}
-		v.logf("vessel partition %d of %d: %v: standing by", v.Part.Index, v.Part.Count, err)
+	if err := sp.Check(); err != nil {
+		return fmt.Errorf("pipeline: %w", err)
 	}
-}
-
-// itemRun is a sequencer run's batches as they come: in any order (a
-// publish that failed for some of a run's batches and succeeded for
-// others, then retried whole, stores the run's batches out of order),
-// each once.
-type itemRun struct {
-	from, to        uint64
-	total           int
-	flush, detached bool
-	batches         [][]byte // by index; nil: not come yet
-	have            int
-	last            jetstream.Msg
+	if sp.Vessels != v.Part.Count {
+		return fmt.Errorf("pipeline: vessel partition %d of %d in a split of %d vessel partitions", v.Part.Index, v.Part.Count, sp.Vessels)
+	}
+	g := v.gatherer()
+	spec := stageSpec{
+		who:      fmt.Sprintf("vessel partition %d of %d", v.Part.Index, v.Part.Count),
+		key:      StageKey(g.stream(), sp, StageVessels, v.Part.Index),
+		consumer: fmt.Sprintf("tidewatch-%s-vessels-%d-of-%d%s", g.itemStream(), v.Part.Index, v.Part.Count, tagSuffix(sp)),
+		subjects: []string{VesselSubject(sp, v.Part.Index)},
+		origins:  1,
+		origin:   func(string, nats.Header) (int, error) { return 0, nil },
+	}
+	spec.store = func(ctx context.Context, lease store.Lease, r *stageRun) (RunInfo, error) {
+		return v.ingest(ctx, g, lease, spec.key, r)
+	}
+	return g.run(ctx, spec)
 }
 
 type itemHeader struct {
@@ -340,198 +344,8 @@ func parseItemHeader(h nats.Header) (itemHeader, error) {
 	return x, nil
 }
 
-func (v *VesselWorker) runHeld(ctx context.Context, key string) error {
-	lease, err := v.locker().lock(ctx, key)
-	if err != nil || lease == nil {
-		return err
-	}
-	defer lease.Release()
-	// done: the item stream's sequence of the last batch stored; doneRun
-	// the sequencer run it ended, doneTo that run's end (0: not known, a
-	// hint of an earlier version or none).
-	var done, doneRun, doneTo uint64
-	if b, err := v.Store.DetectorState(ctx, key+"/seq"); err == nil {
-		f := strings.Fields(string(b))
-		for i, p := range []*uint64{&done, &doneRun, &doneTo} {
-			if i < len(f) {
-				*p, _ = strconv.ParseUint(f[i], 10, 64)
-			}
-		}
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	cons, err := v.consumer(ctx, done+1)
-	if err != nil {
-		return err
-	}
-	var cur *itemRun
-	misses := 0 // runs found incomplete since the last stored
-	quiet := 0  // fetches that brought nothing while a run was incomplete
-	var quietRun uint64
-	again := func(why string) {
-		v.logf("vessel partition %d of %d: %s: fetching again from message %d", v.Part.Index, v.Part.Count, why, done+1)
-		if c, err := v.consumer(ctx, done+1); err == nil {
-			cons, cur = c, nil
-		}
-	}
-	for ctx.Err() == nil {
-		batch, err := cons.Fetch(32, jetstream.FetchMaxWait(v.Idle))
-		if err != nil {
-			if ctx.Err() != nil {
-				break
-			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(v.Idle):
-			}
-			again(fmt.Sprintf("fetch: %v", err))
-			continue
-		}
-		missed, got := "", 0
-		for m := range batch.Messages() {
-			got++
-			if missed != "" {
-				continue // drained; fetched again
-			}
-			seq, err := seqOf(m)
-			if err != nil {
-				return fmt.Errorf("pipeline: message metadata: %w", err)
-			}
-			if seq <= done {
-				_ = m.Ack() // stored already
-				continue
-			}
-			h, err := parseItemHeader(m.Headers())
-			if err != nil {
-				return fmt.Errorf("pipeline: item stream %s, message %d: %w", v.itemStream(), seq, err)
-			}
-			switch {
-			case h.from <= doneRun:
-				continue // a batch of a run stored already (published again)
-			case cur != nil && h.from < cur.from:
-				// A run after the last stored and before the one begun
-				// was never applied: the sequencer publishes its runs in
-				// order, so the run begun does not follow the last stored.
-				return fmt.Errorf("pipeline: vessel partition %d of %d: item stream %s, message %d: a batch of run %d came after run %d began, and run %d was never stored here (the last stored: run %d): the runs are not in the sequencer's order",
-					v.Part.Index, v.Part.Count, v.itemStream(), seq, h.from, cur.from, h.from, doneRun)
-			case cur == nil && doneTo > 0 && (h.hasAfter && h.after != doneTo || !h.hasAfter && h.from != doneTo+1):
-				// The sequencer's run before this one is not the last run
-				// stored here: the runs between were passed over, or removed.
-				missed = fmt.Sprintf("run %d-%d follows the sequencer's run ending at %d, and the last run stored here ended at %d (run %d-%d): the runs between are missing",
-					h.from, h.to, max(h.after, h.from-1), doneTo, doneRun, doneTo)
-				continue
-			case cur == nil && done == 0 && doneRun == 0 && h.hasAfter && h.after != 0:
-				// Nothing stored here yet, and the first run on the stream
-				// is not the sequencer's first: its runs before were
-				// removed (or published before this stream), and a vessel
-				// partition applies every run from the sequencer's first.
-				missed = fmt.Sprintf("the first run here, %d-%d, follows the sequencer's run ending at %d, and nothing is stored here yet: the sequencer's runs before it are missing",
-					h.from, h.to, h.after)
-				continue
-			case cur != nil && h.from > cur.from:
-				// The sequencer publishes a run only once the run before
-				// it is published whole: the batches missing were passed
-				// over, or removed.
-				missed = fmt.Sprintf("run %d began before run %d's batches all came (%d of %d)", h.from, cur.from, cur.have, cur.total)
-				continue
-			case cur == nil:
-				cur = &itemRun{from: h.from, to: h.to, total: h.total, flush: h.flush, detached: h.detached, batches: make([][]byte, h.total)}
-			}
-			if h.total != cur.total || h.to != cur.to || h.flush != cur.flush || h.detached != cur.detached {
-				return fmt.Errorf("pipeline: item stream %s, message %d: run %d's batches disagree (%d-%d of %d batches, flush %v, detached %v; then %d-%d of %d, flush %v, detached %v)",
-					v.itemStream(), seq, cur.from, cur.from, cur.to, cur.total, cur.flush, cur.detached, h.from, h.to, h.total, h.flush, h.detached)
-			}
-			if cur.batches[h.batch] != nil {
-				continue // held already
-			}
-			cur.batches[h.batch] = m.Data()
-			cur.have++
-			cur.last = m // the latest in the stream's order: acking it acks the run's
-			if cur.have < cur.total {
-				continue
-			}
-			if err := lease.Held(ctx); errors.Is(err, store.ErrLeaseLost) {
-				return fmt.Errorf("pipeline: vessel partition %d of %d: the partition's lock was lost, another worker may hold it: %w", v.Part.Index, v.Part.Count, err)
-			} else if err != nil && ctx.Err() == nil {
-				v.logf("vessel partition %d of %d: checking its lock: %v (going on)", v.Part.Index, v.Part.Count, err)
-			}
-			info, err := v.ingest(ctx, lease, key, cur)
-			if err != nil {
-				if ctx.Err() != nil {
-					return nil // interrupted: nothing acked, the next start resumes the run
-				}
-				return err
-			}
-			if err := cur.last.Ack(); err != nil {
-				v.logf("ack %d: %v (the next start skips it)", seq, err)
-			}
-			done, doneRun, doneTo, cur, misses = seq, info.From, info.To, nil, 0
-			if err := v.Store.PutDetectorState(ctx, key+"/seq", fmt.Appendf(nil, "%d %d %d", done, doneRun, doneTo)); err != nil {
-				v.logf("note: progress hint not stored: %v", err)
-			}
-			if v.OnRun != nil {
-				v.OnRun(info)
-			}
-		}
-		if err := batch.Error(); err != nil && ctx.Err() == nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) {
-			v.logf("fetch: %v", err)
-		}
-		if got == 0 && cur != nil && missed == "" {
-			// A pull that expired with a run's last batches on their way
-			// leaves them pending until the ack wait; nothing comes
-			// after them to show they are missing. Fetch again.
-			if quiet++; quiet >= 3 {
-				quiet = 0
-				if cur.from != quietRun { // said once a run: the sequencer may be down
-					quietRun = cur.from
-					v.logf("vessel partition %d of %d: run %d has %d of its %d batches and nothing more came: fetching again from message %d (and every %s while so)",
-						v.Part.Index, v.Part.Count, cur.from, cur.have, cur.total, done+1, 3*v.Idle)
-				}
-				if c, err := v.consumer(ctx, done+1); err == nil {
-					cons, cur = c, nil
-				}
-			}
-		} else {
-			quiet = 0
-		}
-		if missed != "" {
-			if misses++; misses > 3 {
-				// Not a pull that expired with messages on their way:
-				// the batches are not on the stream.
-				return fmt.Errorf("pipeline: vessel partition %d of %d: %s, fetched again 3 times from message %d: the item stream %s lacks them (removed by its limits?)",
-					v.Part.Index, v.Part.Count, missed, done+1, v.itemStream())
-			}
-			again(missed)
-		}
-	}
-	return nil
-}
-
-// consumer (re)creates the partition's durable consumer to deliver from
-// the item stream's sequence from on (as Worker.consumer).
-func (v *VesselWorker) consumer(ctx context.Context, from uint64) (jetstream.Consumer, error) {
-	name := fmt.Sprintf("tidewatch-%s-vessels-%d-of-%d", v.itemStream(), v.Part.Index, v.Part.Count)
-	if err := v.JS.DeleteConsumer(ctx, v.itemStream(), name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-		return nil, fmt.Errorf("pipeline: consumer %s: %w", name, err)
-	}
-	c, err := v.JS.CreateConsumer(ctx, v.itemStream(), jetstream.ConsumerConfig{
-		Durable:       name,
-		Description:   fmt.Sprintf("tidewatch vessel worker, partition %d of %d", v.Part.Index, v.Part.Count),
-		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:   from,
-		AckPolicy:     jetstream.AckAllPolicy,
-		AckWait:       time.Hour, // a run acks when committed
-		MaxAckPending: -1,
-		FilterSubject: ItemSubject(v.Part.Count, v.Part.Index),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("pipeline: consumer %s: %w", name, err)
-	}
-	return c, nil
-}
-
 // ingest stores one sequencer run's items as a run of the partition.
-func (v *VesselWorker) ingest(ctx context.Context, lease store.Lease, key string, r *itemRun) (RunInfo, error) {
+func (v *VesselWorker) ingest(ctx context.Context, g *gatherer, lease store.Lease, key string, r *stageRun) (RunInfo, error) {
 	o := v.Options
 	// A run the sequencer read on its own is read on its own here too:
 	// from a fresh vessel worker, the stored state left as it was.
@@ -543,36 +357,13 @@ func (v *VesselWorker) ingest(ctx context.Context, lease store.Lease, key string
 		}
 		o.Designated = d
 	}
-	batches := r.batches
+	batches := r.origins[0].batches
 	in := ingest.Input{
-		Name: fmt.Sprintf("items:%s:%d-%d", v.stream(), r.from, r.to),
-		ID:   fmt.Sprintf("items:%s:%d-of-%d:%d", v.stream(), v.Part.Index, v.Part.Count, r.from),
+		Name: fmt.Sprintf("items:%s:%d-%d", g.stream(), r.from, r.to),
+		ID:   fmt.Sprintf("items:%s:%d-of-%d%s:%d", g.stream(), v.Part.Index, v.Part.Count, tagSuffix(v.Split), r.from),
 		Items: func(ctx context.Context, apply func(*detect.Item)) error {
-			for k, b := range batches {
-				items, err := detect.DecodeItems(b)
-				if err != nil {
-					return fmt.Errorf("batch %d: %w", k, err)
-				}
-				for i := range items {
-					apply(&items[i])
-				}
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-			}
-			return nil
+			return applyBatches(ctx, batches, apply)
 		},
 	}
-	res, err := ingest.Run(ctx, fenced{v.Store, lease, v.Part}, []ingest.Input{in}, o)
-	info := RunInfo{From: r.from, To: r.to, Flush: r.flush, Resumed: res.Resumed, Result: res}
-	if err != nil {
-		return info, fmt.Errorf("pipeline: vessel run %d-%d: %w", r.from, r.to, err)
-	}
-	if len(res.Failed) > 0 {
-		return info, fmt.Errorf("pipeline: vessel run %d-%d: %v", r.from, r.to, errors.Join(res.Failed...))
-	}
-	if !res.Run.Done && !res.AlreadyDone {
-		return info, fmt.Errorf("pipeline: vessel run %d-%d did not complete", r.from, r.to)
-	}
-	return info, nil
+	return g.ingestRun(ctx, lease, r, in, o, "vessel")
 }

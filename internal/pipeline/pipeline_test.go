@@ -59,35 +59,42 @@ func theFixture(t testing.TB) *fixture {
 		if err := sim.Run(sc, &nmea, io.Discard); err != nil {
 			panic(err)
 		}
-		land, _ := geo.LoadLand()
-		ports, _ := geo.LoadPorts()
-		zones, _ := geo.BuiltinZones()
-		fix.nmea = nmea.Bytes()
-		fix.geo = ingest.Options{Detect: detect.DefaultConfig, Land: land, Ports: ports, Zones: zones, BatchFixes: 20000}
-		var evs []detect.Event
-		seen := map[uint32]bool{}
-		eng := detect.NewEngine(detect.DefaultConfig, land, ports, zones, func(e detect.Event) { evs = append(evs, e) })
-		eng.Observe = func(f track.Fix, seg int) {
-			if seg >= 0 {
-				fix.fixes++
-			}
-			if !seen[f.MMSI] {
-				seen[f.MMSI] = true
-				fix.mmsis = append(fix.mmsis, f.MMSI)
-			}
-		}
-		r, _ := ais.NewReader(bytes.NewReader(fix.nmea))
-		if _, _, err := detect.FeedAIS(eng, r); err != io.EOF {
-			panic(err)
-		}
-		eng.Flush()
-		fix.want = sortedJSON(evs)
-		fix.events = len(evs)
+		fix = fixtureOf(nmea.Bytes())
 	})
 	if fix.events == 0 {
 		t.Fatal("the fixture has no events")
 	}
 	return &fix
+}
+
+// fixtureOf is what one process (`detect`) makes of the NMEA.
+func fixtureOf(nmea []byte) fixture {
+	var fix fixture
+	land, _ := geo.LoadLand()
+	ports, _ := geo.LoadPorts()
+	zones, _ := geo.BuiltinZones()
+	fix.nmea = nmea
+	fix.geo = ingest.Options{Detect: detect.DefaultConfig, Land: land, Ports: ports, Zones: zones, BatchFixes: 20000}
+	var evs []detect.Event
+	seen := map[uint32]bool{}
+	eng := detect.NewEngine(detect.DefaultConfig, land, ports, zones, func(e detect.Event) { evs = append(evs, e) })
+	eng.Observe = func(f track.Fix, seg int) {
+		if seg >= 0 {
+			fix.fixes++
+		}
+		if !seen[f.MMSI] {
+			seen[f.MMSI] = true
+			fix.mmsis = append(fix.mmsis, f.MMSI)
+		}
+	}
+	r, _ := ais.NewReader(bytes.NewReader(fix.nmea))
+	if _, _, err := detect.FeedAIS(eng, r); err != io.EOF {
+		panic(err)
+	}
+	eng.Flush()
+	fix.want = sortedJSON(evs)
+	fix.events = len(evs)
+	return fix
 }
 
 func sortedJSON(evs []detect.Event) []string {
@@ -161,6 +168,8 @@ type cluster struct {
 	// a decoded CSV export (PublishCSV).
 	fix *fixture
 	csv bool
+	// stageLog, when set, is the stage workers' log (default the test's).
+	stageLog io.Writer
 }
 
 func newCluster(t *testing.T, st testStore, n int) *cluster {
@@ -234,6 +243,7 @@ type running struct {
 	cancel  context.CancelFunc
 	done    chan error
 	flushed chan struct{}
+	exited  chan struct{} // closed when the worker's goroutine ends
 	runs    []pipeline.RunInfo
 	mu      sync.Mutex
 	once    sync.Once
@@ -274,7 +284,7 @@ func (c *cluster) restartNATS() {
 }
 
 func newRunning(cancel context.CancelFunc) *running {
-	return &running{cancel: cancel, done: make(chan error, 1), flushed: make(chan struct{})}
+	return &running{cancel: cancel, done: make(chan error, 1), flushed: make(chan struct{}), exited: make(chan struct{})}
 }
 
 // onRun records a run the worker stored, and closes flushed at the run
@@ -302,10 +312,22 @@ func (c *cluster) worker(i int, opts ingest.Options, configure ...func(*pipeline
 		f(w)
 	}
 	go func() {
-		r.done <- w.Run(ctx)
+		err := w.Run(ctx)
 		nc.Close()
+		r.done <- err
+		close(r.exited)
 	}()
+	r.cleanup(t)
 	return r
+}
+
+// cleanup stops the worker at the end of the test, if it runs still (a
+// test that failed): it must not log after the test.
+func (r *running) cleanup(t *testing.T) {
+	t.Cleanup(func() {
+		r.cancel()
+		<-r.exited
+	})
 }
 
 type testLog struct{ t *testing.T }

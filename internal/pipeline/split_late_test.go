@@ -56,7 +56,8 @@ func (c *cluster) publishParts(parts ...[]byte) {
 // (HeaderDetached), and the vessel workers read it on their own too, as
 // the whole-engine worker does: the split stores the same events, tracks
 // and identity histories as the whole-engine pipeline, and no vessel
-// worker rejects an item (a rejection fails the run). -short: the same
+// worker rejects an item (a rejection fails the run); the same with
+// every stage of the area split (shapes[0]). -short: the same
 // stream without the late part.
 func TestSplitLateRunDetached(t *testing.T) {
 	f := theFixture(t)
@@ -87,23 +88,34 @@ func TestSplitLateRunDetached(t *testing.T) {
 		t.Fatal("no run of the whole-engine worker was read on its own: the test does not test what it says")
 	}
 
+	compare := func(who string, c *cluster) {
+		evs, err := c.st.QueryEvents(context.Background(), store.EventQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: %d events", who, len(evs))
+		ws, ss := sortedJSON(wholeEvs), sortedJSON(evs)
+		if len(ws) != len(ss) {
+			t.Errorf("events: whole %d, %s %d", len(ws), who, len(ss))
+		}
+		for i := range min(len(ws), len(ss)) {
+			if ws[i] != ss[i] {
+				t.Errorf("event %d differs:\nwhole %s\n%s %s", i, ws[i], who, ss[i])
+				break
+			}
+		}
+		storedOf(t, c.st, f.mmsis).same(t, who+" with a run read on its own", wantStored)
+	}
 	split := newCluster(t, stores[0].open(t), 2)
 	split.publishParts(parts...)
 	split.split(split.opts)
-	splitEvs, err := split.st.QueryEvents(context.Background(), store.EventQuery{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("split: %d events", len(splitEvs))
-	ws, ss := sortedJSON(wholeEvs), sortedJSON(splitEvs)
-	if len(ws) != len(ss) {
-		t.Errorf("events: whole %d, split %d", len(ws), len(ss))
-	}
-	for i := range min(len(ws), len(ss)) {
-		if ws[i] != ss[i] {
-			t.Errorf("event %d differs:\nwhole %s\nsplit %s", i, ws[i], ss[i])
-			break
-		}
-	}
-	storedOf(t, split.st, f.mmsis).same(t, "split with a run read on its own", wantStored)
+	compare("split", split)
+	// The same with every stage behind an area sequencer: the detached
+	// run's items (and an area worker's contacts of it) are read on their
+	// own by every stage.
+	sp := shapes[0]
+	stages := newCluster(t, stores[0].open(t), sp.Vessels)
+	stages.publishParts(parts...)
+	stages.runSplit(sp, stages.opts)
+	compare("stages", stages)
 }

@@ -37,9 +37,12 @@ func (c *cluster) vessels(i int, opts ingest.Options) *running {
 	w := &pipeline.VesselWorker{JS: js, Part: detect.Partition{Index: i, Count: c.n}, Store: c.st, Options: opts,
 		Idle: 200 * time.Millisecond, Log: testLog{t}, OnRun: r.onRun}
 	go func() {
-		r.done <- w.Run(ctx)
+		err := w.Run(ctx)
 		nc.Close()
+		r.done <- err
+		close(r.exited)
 	}()
+	r.cleanup(t)
 	return r
 }
 

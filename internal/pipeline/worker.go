@@ -74,6 +74,20 @@ type Worker struct {
 	// is done.
 	Vessels    int
 	ItemStream string // default DefaultItemStream
+	// Split, when its Areas are set, makes the sequencer an area
+	// sequencer (detect.NewAreaSequencer) whose encounters, and as it
+	// says the IMOs' users and the reception counts and gaps, go to the
+	// stages' workers (StageWorker): it publishes their items too. Its
+	// Vessels is Vessels. The split names the sequencer's state: a
+	// changed split is a new state, read from the start of the stream.
+	Split Split
+}
+
+// split is the sequencer's split.
+func (w *Worker) split() Split {
+	sp := w.Split
+	sp.Vessels = w.Vessels
+	return sp
 }
 
 // RunInfo says what one worker run did.
@@ -102,7 +116,7 @@ func SequencerKey(stream string, vessels int) string {
 
 func (w *Worker) stateKey() string {
 	if w.Vessels > 0 {
-		return SequencerKey(w.stream(), w.Vessels)
+		return SequencerKey(w.stream(), w.Vessels) + tagSuffix(w.split())
 	}
 	return StateKey(w.stream(), w.Part)
 }
@@ -137,7 +151,13 @@ func (w *Worker) Run(ctx context.Context) error {
 	if w.Vessels < 0 || w.Vessels > 0 && w.Part.Count != 1 {
 		return fmt.Errorf("pipeline: a sequencer reads the whole stream (partition %d of %d, for %d vessel partitions)", w.Part.Index, w.Part.Count, w.Vessels)
 	}
+	if w.Vessels == 0 && w.Split != (Split{}) {
+		return errors.New("pipeline: a split's stages need a sequencer (Vessels)")
+	}
 	if w.Vessels > 0 {
+		if err := w.split().Check(); err != nil {
+			return fmt.Errorf("pipeline: %w", err)
+		}
 		if _, err := EnsureItemStream(ctx, w.JS, w.itemStream(), Limits{}); err != nil {
 			return err
 		}
@@ -381,7 +401,7 @@ func (w *Worker) cut(queue []jetstream.Msg, quiet bool) (n int, flush bool) {
 func (w *Worker) consumer(ctx context.Context, from uint64) (jetstream.Consumer, error) {
 	name := ConsumerName(w.stream(), w.Part)
 	if w.Vessels > 0 {
-		name = fmt.Sprintf("tidewatch-%s-sequencer-for-%d", w.stream(), w.Vessels)
+		name = fmt.Sprintf("tidewatch-%s-sequencer-for-%d%s", w.stream(), w.Vessels, tagSuffix(w.split()))
 	}
 	if err := w.JS.DeleteConsumer(ctx, w.stream(), name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		return nil, fmt.Errorf("pipeline: consumer %s: %w", name, err)
@@ -419,7 +439,7 @@ func (w *Worker) inputName(from, to uint64) string {
 // restart finds it whatever range it will turn out to have.
 func (w *Worker) inputID(from uint64) string {
 	if w.Vessels > 0 {
-		return fmt.Sprintf("nats:%s:sequencer-for-%d:%d", w.stream(), w.Vessels, from)
+		return fmt.Sprintf("nats:%s:sequencer-for-%d%s:%d", w.stream(), w.Vessels, tagSuffix(w.split()), from)
 	}
 	return fmt.Sprintf("nats:%s:%d-of-%d:%d", w.stream(), w.Part.Index, w.Part.Count, from)
 }
@@ -430,6 +450,9 @@ func (w *Worker) options(flush bool) ingest.Options {
 	o.Part = w.Part
 	if w.Vessels > 0 {
 		o.Stage = ingest.StageSequencer
+		if sp := w.split(); sp.Areas > 0 {
+			o.AreaSplit = &detect.Split{IMOs: sp.IMOs, Reception: sp.Reception}
+		}
 	}
 	o.Flush = flush
 	o.Detach = false
