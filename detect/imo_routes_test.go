@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tidewatch/tidewatch/detect"
+	"github.com/tidewatch/tidewatch/sim"
 	"github.com/tidewatch/tidewatch/track"
 )
 
@@ -70,7 +71,7 @@ func imoReturns(n int, seed int64) (recs []rec, start time.Time) {
 		out = append(out, rec{st: &detect.StaticReport{MMSI: m, Time: at(t), IMO: imo, Name: name, Source: "test"}})
 	}
 	for j := range 48 {
-		x := validIMO(610000 + j)
+		x := sim.ValidIMO(610000 + j)
 		a, b := uint32(232000001+j), uint32(211000001+j) // (232000000 is a placeholder)
 		lat, lon := -40+r.Float64()*20, 60+r.Float64()*40
 		ta := 2*day + time.Duration(j)*37*time.Minute
@@ -110,7 +111,7 @@ func imoReturns(n int, seed int64) (recs []rec, start time.Time) {
 		}
 	}
 	for i := range 8 {
-		x := validIMO(620000 + i)
+		x := sim.ValidIMO(620000 + i)
 		c, d, a, f := uint32(247000001+i), uint32(248000001+i), uint32(249000001+i), uint32(256000001+i)
 		lat, lon := 10+float64(i), -170.0
 		t := 5*day + time.Duration(i)*5*time.Hour
@@ -309,7 +310,7 @@ func TestEvictedRoutesBounded(t *testing.T) {
 		for i := done; i < n; i++ {
 			m := uint32(200000001 + i) // (200000000 is a placeholder: no IMO use)
 			at := track.TimeOf(heard(i))
-			st := detect.StaticReport{MMSI: m, Time: at, IMO: validIMO(100000 + i), Name: "ONCE"}
+			st := detect.StaticReport{MMSI: m, Time: at, IMO: sim.ValidIMO(100000 + i), Name: "ONCE"}
 			f := track.Fix{MMSI: m, Time: at, Lat: -20 + float64(i%400)*0.1, Lon: -100 + float64(i%300)*0.1, SOG: 8, COG: 1}
 			e.Static(st)
 			e.Position(f)

@@ -112,8 +112,8 @@ func Meetings(n int, seed int64) []Record {
 	return out
 }
 
-// validIMO makes the valid IMO number (check digit) of six digits.
-func validIMO(six int) uint32 {
+// ValidIMO makes the valid IMO number (check digit) of six digits.
+func ValidIMO(six int) uint32 {
 	sum, d := 0, six
 	for w := 2; w <= 7; w++ {
 		sum += (d % 10) * w
@@ -156,10 +156,10 @@ func IMOSharing(n int, seed int64) []Record {
 		}
 	}
 	for k := range n {
-		x := validIMO(900000 + k)
+		x := ValidIMO(900000 + k)
 		var y uint32
 		if k%5 == 0 {
-			y = validIMO(800000 + k)
+			y = ValidIMO(800000 + k)
 		}
 		m1, m2 := uint32(636000001+2*k), uint32(255000002+2*k)
 		if k%7 == 0 {
