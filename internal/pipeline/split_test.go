@@ -192,7 +192,7 @@ func TestVesselWorkerKilledAndRestarted(t *testing.T) {
 		if !errors.Is(err, errKilled) {
 			t.Fatalf("vessel worker 0 ended with %v, want it killed", err)
 		}
-	case <-time.After(90 * time.Second):
+	case <-time.After(hangAfter):
 		t.Fatal("vessel worker 0 was never killed")
 	}
 	c.st = real
@@ -254,7 +254,7 @@ func TestSequencerKilledBetweenPublishAndCommit(t *testing.T) {
 		if !errors.Is(err, errKilled) {
 			t.Fatalf("the sequencer ended with %v, want it killed", err)
 		}
-	case <-time.After(90 * time.Second):
+	case <-time.After(hangAfter):
 		t.Fatal("the sequencer was never killed")
 	}
 	seq.mu.Lock()

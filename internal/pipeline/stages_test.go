@@ -222,7 +222,7 @@ func killed(t *testing.T, r *running, who string) {
 		if !errors.Is(err, errKilled) {
 			t.Fatalf("%s ended with %v, want it killed", who, err)
 		}
-	case <-time.After(90 * time.Second):
+	case <-time.After(hangAfter):
 		t.Fatalf("%s was never killed", who)
 	}
 }
