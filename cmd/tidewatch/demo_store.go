@@ -94,7 +94,7 @@ func prepareDemoDir(dir string) error {
 	}
 	if pid != 0 {
 		return fmt.Errorf("the demo store %s is open in another process (pid %d: a 'tidewatch serve --demo' or another command running on it): "+
-			"the demo replaces its store each run, so stop that process first, or give another --dir", path, pid)
+			"the demo replaces its store each run, so stop that process first, or give another directory (--dir, serve's --demo-dir)", path, pid)
 	}
 	for _, suffix := range []string{"", "-wal", "-shm", ".audit", ".index", ".locks"} {
 		if err := os.RemoveAll(path + suffix); err != nil {
