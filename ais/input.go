@@ -2,7 +2,6 @@ package ais
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -72,10 +71,10 @@ func detect(r io.Reader, name string) (Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	head, _ := br.Peek(256)
-	h := bytes.ToLower(bytes.TrimPrefix(head, []byte("\ufeff")))
-	h = bytes.TrimLeft(h, "\"# ")
-	if bytes.HasPrefix(h, []byte("mmsi")) || bytes.HasPrefix(h, []byte("timestamp")) {
+	// The CSV header is the first line: 256 bytes tell (a stream on
+	// standard input is not held back for more). Anything else is read
+	// as NMEA, whose decoder skips comment and blank lines (Sniff).
+	if head, _ := br.Peek(256); LooksCSV(head) {
 		return NewCSVReader(br)
 	}
 	return &Reader{Decoder: NewDecoder(), r: br}, nil

@@ -33,7 +33,7 @@ sanctions evasion. Last, it builds a store in --dir from the list
 snapshot, the real AIS sample and a simulated three-day DPRK scenario
 (labelled simulated), and writes the underwriter's report of the tanker
 in that scenario (decline) and of a clean ship (accept).`)
-	dir := fs.String("dir", "tidewatch-demo", "directory for the demo's store and reports: a new or empty one, or an earlier demo's (its store is replaced)")
+	dir := fs.String("dir", "tidewatch-demo", "directory for the demo's store and reports: a new or empty one, or an earlier demo's (its store is replaced, all its files but the seal key; refused while another process, a 'serve --demo', has it open)")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}

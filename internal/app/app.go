@@ -124,9 +124,8 @@ type Service struct {
 	screens *screenCache
 	keys    *keyCache
 	keyUse  keyUses
-	// ingestMu lets one ingest write at a time in this process (the
-	// store's run records keep processes apart).
-	ingestMu  sync.Mutex
+	// turns queues this process's ingests for the detectors' state.
+	turns     stateTurns
 	jobs      *jobs
 	audit     auditWriter
 	closeOnce sync.Once

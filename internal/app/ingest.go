@@ -47,6 +47,15 @@ type IngestRequest struct {
 	// Flush ends the stream: what is still open is closed and the
 	// detectors' state cleared (with no inputs: flush the stored state).
 	Flush bool
+	// Turn is the ingest's place in this process's queue for the
+	// detectors' state (Service.IngestTurn), taken when a job was
+	// accepted; nil: Ingest takes one when called. Ingest releases it.
+	// Live inputs take none (their runs do not end).
+	Turn *IngestTurn
+	// Status is told what the ingest waits for ("waiting for the
+	// detectors' state: 2 ingests ahead") and, when it reads its inputs
+	// on their own because the state is held, why (IngestResult.StateHeld).
+	Status func(note string)
 }
 
 // IngestResult is what an ingest did.
@@ -60,12 +69,31 @@ type IngestResult struct {
 	// Published names where the inputs went when the service publishes
 	// AIS to the pipeline (Config.Publish): the workers store the events.
 	Published string `json:"published,omitempty"`
+	// StateHeld says, when the detectors' state was held by a run that
+	// does not end (a live feed) or by another process, who held it: the
+	// inputs were then read on their own (Result.Detached: a fresh state,
+	// flushed at their end; the stored state left as it was).
+	StateHeld string `json:"state_held,omitempty"`
 }
 
 // Ingest loads AIS through the detectors into the store (see package
 // ingest): resumable, with events flagged against the designated vessels
 // in force. AIS is shared by every tenant: only the operator ingests.
 func (s *Service) Ingest(ctx context.Context, p Principal, req IngestRequest) (IngestResult, error) {
+	// This ingest's place in the queue for the detectors' state (see
+	// stateTurns): live inputs take none, nor do inputs published to the
+	// pipeline (its sequencer holds the state).
+	turn, live := req.Turn, false
+	for _, in := range req.Inputs {
+		live = live || in.Live
+	}
+	if turn == nil && !live && s.publish == nil {
+		turn = s.IngestTurn()
+	}
+	defer turn.Release()
+	if live || s.publish != nil {
+		turn.Release()
+	}
 	if err := p.needShared(RoleAnalyst, "ingesting AIS"); err != nil {
 		return IngestResult{}, err
 	}
@@ -83,6 +111,22 @@ func (s *Service) Ingest(ctx context.Context, p Principal, req IngestRequest) (I
 			res.Run.Inputs = append(res.Run.Inputs, in.Name)
 		}
 		return res, nil
+	}
+	status := func(note string) {
+		if req.Status != nil {
+			req.Status(note)
+		}
+	}
+	// Wait for the ingests of this process accepted before this one
+	// (their runs end): this one then continues the state they leave.
+	if err := turn.wait(ctx, func(ahead int) {
+		what := "1 ingest"
+		if ahead > 1 {
+			what = fmt.Sprintf("%d ingests", ahead)
+		}
+		status("waiting for the detectors' state: " + what + " of this server ahead (files sent at once are read one after the other, in the order they were accepted, so that they continue each other)")
+	}); err != nil {
+		return res, err
 	}
 	added, err := s.EnsureLists(ctx)
 	if err != nil {
@@ -113,20 +157,29 @@ func (s *Service) Ingest(ctx context.Context, p Principal, req IngestRequest) (I
 	opt := ingest.Options{Detect: cfg, BatchFixes: req.BatchFixes, CommitEvery: req.CommitEvery, Land: g.Land, Ports: g.Ports, Zones: zones, Log: req.Log,
 		Progress: progress, Summary: req.Summary, Designated: designated, Flush: req.Flush}
 	// The detectors' state is one stream's: the run that holds it
-	// continues it (a live feed holds it while it runs); a run made
-	// meanwhile (an upload, a dropped file) is read on its own rather than
-	// wait, and leaves the state as it was.
+	// continues it. This process's ingests of files have waited their
+	// turn above; what still holds the state is a run that does not end
+	// (a live feed holds it while it runs) or another process's: a run
+	// made meanwhile is read on its own rather than wait, leaves the
+	// state as it was, and says so.
 	stateUnlock, err := s.st.LockIngest(ctx, stateLockKey)
 	switch {
 	case errors.Is(err, store.ErrLocked):
+		held := s.turns.heldBy()
 		if req.Flush {
-			return res, Errorf(CodeConflict, "another ingest (a live feed?) holds the detectors' state: flush when it has stopped")
+			return res, Errorf(CodeConflict, "another ingest holds the detectors' state (%s): flush when it has stopped", held)
 		}
 		opt.Detach = true
+		res.StateHeld = held
+		status(fmt.Sprintf("the detectors' state is held by %s: reading on its own (a fresh state, flushed at its end; the stored state left as it was)", held))
 	case err != nil:
 		return res, err
 	default:
-		defer stateUnlock()
+		s.turns.setHolder(holderName(req.Inputs))
+		defer func() {
+			s.turns.setHolder("")
+			stateUnlock()
+		}()
 	}
 	runKey := "flush"
 	if len(req.Inputs) > 0 {
@@ -181,6 +234,20 @@ func (s *Service) Ingest(ctx context.Context, p Principal, req IngestRequest) (I
 // stateLockKey names the lock of the detectors' state: the run holding it
 // continues the state.
 const stateLockKey = "detector-state"
+
+// holderName names the run holding the detectors' state, for the runs
+// that find it held.
+func holderName(inputs []ingest.Input) string {
+	switch {
+	case len(inputs) == 0:
+		return "a flush"
+	case inputs[0].Live:
+		return "the live input " + inputs[0].Name
+	case len(inputs) == 1:
+		return "the ingest of " + inputs[0].Name
+	}
+	return fmt.Sprintf("the ingest of %s and %d other inputs", inputs[0].Name, len(inputs)-1)
+}
 
 // Runs lists the ingest runs. Runs are shared data, but their inputs name
 // files on the operator's machines: other tenants see the files' base

@@ -14,19 +14,33 @@ import (
 	"github.com/tidewatch/tidewatch/ingest"
 	"github.com/tidewatch/tidewatch/internal/app"
 	"github.com/tidewatch/tidewatch/sim"
+	"github.com/tidewatch/tidewatch/store/sqlite"
 )
 
 // TestConcurrentIngestRefusedPlainly: a second ingest of the same inputs
-// while the first writes is refused with a conflict that says why (not
-// a database's "UNIQUE constraint failed" or SQLITE_BUSY), and the first
-// finishes.
+// while the first writes is refused, in another process, with a conflict
+// that says why (not a database's "UNIQUE constraint failed" or
+// SQLITE_BUSY); in this process it waits its turn for the detectors'
+// state (TestUploadsAtOnceContinueEachOther) and then finds the inputs
+// already ingested. The first finishes.
 func TestConcurrentIngestRefusedPlainly(t *testing.T) {
-	s, _ := seeded(t)
+	s, st := seeded(t)
+	// Another process on the same store: a second open of it (its locks
+	// are the file locks another process takes).
+	db2, err := sqlite.Open(st.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := app.New(app.Config{Store: db2, Now: func() time.Time { return now }})
+	t.Cleanup(func() { other.Close(); db2.Close() })
 	gate := make(chan struct{})
 	opened := make(chan struct{}, 1)
 	nmea := []byte("!AIVDM,1,1,,A,13u?etPv2;0n:dDPwUM1U1Cb069D,0*24\n")
 	in := ingest.Input{Name: "slow.nmea", ID: "slow-input", Open: func(ctx context.Context) (ais.Source, io.Closer, error) {
-		opened <- struct{}{}
+		select {
+		case opened <- struct{}{}:
+		default:
+		}
 		<-gate
 		r, err := ais.NewReader(bytes.NewReader(nmea))
 		return r, io.NopCloser(nil), err
@@ -37,13 +51,27 @@ func TestConcurrentIngestRefusedPlainly(t *testing.T) {
 		first <- err
 	}()
 	<-opened
-	_, err := s.Ingest(ctx, local, app.IngestRequest{Inputs: []ingest.Input{in}})
+	_, err = other.Ingest(ctx, local, app.IngestRequest{Inputs: []ingest.Input{in}})
 	if app.CodeOf(err) != app.CodeConflict || !strings.Contains(err.Error(), "another ingest") {
-		t.Errorf("a second ingest at once: %v", err)
+		t.Errorf("a second ingest at once in another process: %v", err)
+	}
+	waiting := make(chan string, 4)
+	second := make(chan error, 1)
+	var res app.IngestResult
+	go func() {
+		var err error
+		res, err = s.Ingest(ctx, local, app.IngestRequest{Inputs: []ingest.Input{in}, Status: func(n string) { waiting <- n }})
+		second <- err
+	}()
+	if n := <-waiting; !strings.HasPrefix(n, "waiting for the detectors' state") {
+		t.Errorf("a second ingest at once in this process: %q", n)
 	}
 	close(gate)
 	if err := <-first; err != nil {
 		t.Errorf("the first ingest: %v", err)
+	}
+	if err := <-second; err != nil || !res.AlreadyDone {
+		t.Errorf("the second ingest in this process: %+v %v", res.Result, err)
 	}
 }
 
@@ -68,8 +96,8 @@ func TestIngestWhileTheStateIsHeld(t *testing.T) {
 	}
 	other := scenarioFileAfter(t, 1)
 	res, err := ingestFile(s, other)
-	if err != nil || !res.Detached || !res.Run.Done {
-		t.Errorf("while held: %+v %v", res.Result, err)
+	if err != nil || !res.Detached || !res.Run.Done || !strings.HasPrefix(res.StateHeld, "another process") {
+		t.Errorf("while held: %+v %q %v", res.Result, res.StateHeld, err)
 	}
 	after, _ := st.DetectorState(ctx, ingest.StateKey)
 	if !bytes.Equal(before, after) {

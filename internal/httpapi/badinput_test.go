@@ -859,6 +859,61 @@ func TestTruncatedUploadNamesNoPath(t *testing.T) {
 	}
 }
 
+// TestIngestJobsQueueForTheState: an upload and a flush sent back to
+// back (the flush first, then a file to flush after, as docs/api.md
+// shows) both succeed, the upload not read on its own (it waited for the
+// flush; it failed, "another ingest (a live feed?) holds the detectors'
+// state", when the flush held the state). When the state is held by
+// what this server does not queue (another process), an upload is read
+// on its own and its note says so; a flush fails naming the holder.
+func TestIngestJobsQueueForTheState(t *testing.T) {
+	e := freshEnv(t)
+	ts := startServerEnv(t, e, Options{})
+	k := e.key(tenantOp, app.RoleAnalyst)
+	accept := func(path string, body any) string {
+		t.Helper()
+		r := ts.call(t, "POST", path, k, body)
+		if r.status != http.StatusAccepted {
+			t.Fatalf("%s: %s", path, r)
+		}
+		var acc JobAccepted
+		json.Unmarshal(r.body, &acc)
+		return acc.Job.ID
+	}
+	result := func(j app.Job) app.IngestResult {
+		var res app.IngestResult
+		json.Unmarshal(ts.call(t, "GET", "/v1/jobs/"+j.ID+"/result", k, nil).body, &res)
+		return res
+	}
+	first := ts.waitJob(t, k, accept("/v1/ingest?name=hour.nmea", smallNMEA(t, 3)))
+	if first.State != app.JobDone || result(first).Run.Held == 0 {
+		t.Fatalf("first upload: %+v", first)
+	}
+	fl := accept("/v1/ingest?flush=true", nil)
+	up := accept("/v1/ingest?name=more.nmea&flush=true", smallNMEA(t, 4))
+	f, u := ts.waitJob(t, k, fl), ts.waitJob(t, k, up)
+	if f.State != app.JobDone || !strings.HasPrefix(f.Note, "flushed: ") {
+		t.Errorf("flush: %+v", f)
+	}
+	if res := result(u); u.State != app.JobDone || res.Detached || res.StateHeld != "" || strings.Contains(u.Note, "on its own") {
+		t.Errorf("upload after the flush: %+v %+v", u, res.Result)
+	}
+
+	held, err := e.st.LockIngest(context.Background(), "detector-state") // another process's ingest
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held()
+	j := ts.waitJob(t, k, accept("/v1/ingest?name=late.nmea", smallNMEA(t, 5)))
+	if res := result(j); j.State != app.JobDone || !res.Detached || !strings.Contains(j.Note, "read on its own, not continuing the stream: the detectors' state was held by another process") {
+		t.Errorf("upload while another process holds the state: %+v %+v", j, res.Result)
+	}
+	j = ts.waitJob(t, k, accept("/v1/ingest?flush=true", nil))
+	if j.State != app.JobFailed || !strings.Contains(j.Error, "holds the detectors' state (another process") {
+		t.Errorf("flush while another process holds the state: %+v", j)
+	}
+}
+
 // TestIngestShortFileHeld: an upload shorter than the detectors' 2-hour
 // reorder window is read whole and held in the window (the run ends at a
 // checkpoint): the job is done, not failed as "no AIS position read", and

@@ -1135,11 +1135,22 @@ func (s *Server) ingestUpload(w http.ResponseWriter, r *http.Request, p app.Prin
 // stored and held; it fails when an input named name gave no position.
 // Errors name the upload (at path on the server) by name.
 func (s *Server) ingestJob(w http.ResponseWriter, p app.Principal, inputs []ingest.Input, name, path string, flush bool, cleanup func()) error {
+	// The job's place in the queue for the detectors' state, taken as it
+	// is accepted: jobs sent at once run in the order they were accepted
+	// and continue each other.
+	turn := s.svc.IngestTurn()
 	job, err := s.svc.StartJob(p, "ingest", 0, func(ctx context.Context, pr app.JobProgress) (any, error) {
 		defer cleanup()
-		res, err := s.svc.Ingest(ctx, p, app.IngestRequest{Inputs: inputs, Flush: flush,
+		held := "" // why the job reads on its own, for its notes
+		res, err := s.svc.Ingest(ctx, p, app.IngestRequest{Inputs: inputs, Flush: flush, Turn: turn,
+			Status: func(note string) {
+				if strings.HasPrefix(note, "the detectors' state is held") {
+					held = note + "; "
+				}
+				pr.Set(0, 0, note)
+			},
 			Progress: func(g ingest.Progress) {
-				pr.Set(g.Fixes, 0, fmt.Sprintf("%d fixes, %d events stored", g.Fixes, g.Events))
+				pr.Set(g.Fixes, 0, fmt.Sprintf("%s%d fixes, %d events stored", held, g.Fixes, g.Events))
 			}})
 		if err != nil {
 			return nil, hideUploadPath(err, path, name)
@@ -1169,10 +1180,11 @@ func (s *Server) ingestJob(w http.ResponseWriter, p app.Principal, inputs []inge
 		if run.Read == 0 && run.Fixes == 0 && res.Untimed > 0 {
 			return &res, fmt.Errorf("no AIS position with a time in %s: %d positions without a time skipped (NMEA needs a time per sentence: tag blocks \\c:, $PGHP lines or an epoch field)", name, res.Untimed)
 		}
-		pr.Set(run.Fixes, 0, ingestNote(res.Result))
+		pr.Set(run.Fixes, 0, ingestNote(res))
 		return &res, nil
 	})
 	if err != nil {
+		turn.Release()
 		cleanup()
 		return err
 	}
@@ -1182,13 +1194,16 @@ func (s *Server) ingestJob(w http.ResponseWriter, p app.Principal, inputs []inge
 
 // ingestNote is an ingest job's last note: what was read, stored and
 // held, and how to store what is held.
-func ingestNote(res ingest.Result) string {
+func ingestNote(res app.IngestResult) string {
 	r := res.Run
 	prefix := ""
 	if res.AlreadyDone {
 		prefix = "already ingested: "
 	}
 	note := fmt.Sprintf("%s%d position fixes read, %d stored, %d events", prefix, r.Read, r.Fixes, r.Events)
+	if res.StateHeld != "" {
+		note += fmt.Sprintf("; read on its own, not continuing the stream: the detectors' state was held by %s, so this file started from a fresh state, what it left open was closed at its end, and the stored state was left as it was", res.StateHeld)
+	}
 	if r.Held > 0 {
 		note += fmt.Sprintf("; %d position fixes held in the detectors' reorder window waiting for later data: the next upload stores them, or POST /v1/ingest?flush=true stores them now and closes what is still open", r.Held)
 	}

@@ -238,22 +238,13 @@ func (p *Publisher) PublishFile(ctx context.Context, path, id string) (PublishSt
 		r = zr
 	}
 	zb := bufio.NewReaderSize(r, 64<<10)
-	head, _ := zb.Peek(512)
-	if looksCSV(head) {
+	switch ais.Sniff(zb) { // as the ingest's readers tell them
+	case ais.FormatCSV:
 		return p.PublishCSV(ctx, id, path, zb)
-	}
-	if !looksNMEA(head) {
-		return PublishStats{}, fmt.Errorf("%s: neither NMEA nor a MarineCadastre or DMA CSV export", path)
+	case ais.FormatUnknown:
+		return PublishStats{}, fmt.Errorf("%s: neither NMEA nor a MarineCadastre or DMA CSV export (no sentence, past comment and blank lines, in its first %d KiB)", path, ais.SniffLimit>>10)
 	}
 	return p.Publish(ctx, id, path, zb)
-}
-
-// looksCSV says whether head starts as a decoded CSV export does (as
-// package ais tells them from NMEA).
-func looksCSV(head []byte) bool {
-	h := bytes.ToLower(bytes.TrimPrefix(head, []byte("\ufeff")))
-	h = bytes.TrimLeft(h, "\"# ")
-	return bytes.HasPrefix(h, []byte("mmsi")) || bytes.HasPrefix(h, []byte("timestamp"))
 }
 
 // HeaderCSV marks a block of a decoded CSV export and carries the file's
@@ -398,20 +389,6 @@ func parseStatic(s string) (map[uint32]ais.StaticSeen, error) {
 		out[uint32(mmsi)] = ais.StaticSeen{Key: key, At: at}
 	}
 	return out, nil
-}
-
-// looksNMEA says whether the first non-empty line of head is a sentence
-// (with or without a tag block or a leading timestamp field).
-func looksNMEA(head []byte) bool {
-	for _, l := range bytes.Split(head, []byte("\n")) {
-		l = bytes.TrimSpace(l)
-		if len(l) == 0 {
-			continue
-		}
-		return bytes.Contains(l, []byte("!AIVD")) || bytes.Contains(l, []byte("!BSVD")) || bytes.Contains(l, []byte("!ABVD")) ||
-			bytes.Contains(l, []byte("VDM,")) || bytes.Contains(l, []byte("VDO,")) || l[0] == '\\' || l[0] == '!' || l[0] == '$'
-	}
-	return len(head) == 0
 }
 
 // PublishInputs is the hook an API node gives the application
