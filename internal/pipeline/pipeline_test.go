@@ -546,7 +546,7 @@ func TestNATSRestart(t *testing.T) {
 			w1 := c.worker(1, c.opts)
 			select {
 			case <-restarted:
-			case <-time.After(3 * time.Minute):
+			case <-time.After(hangAfter):
 				t.Fatal("the server was never restarted")
 			}
 			w0.waitFlushed(t)

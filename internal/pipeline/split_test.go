@@ -547,7 +547,7 @@ func TestSplitNATSRestart(t *testing.T) {
 	ws := []*running{c.vessels(0, c.opts), c.vessels(1, c.opts)}
 	select {
 	case <-restarted:
-	case <-time.After(3 * time.Minute):
+	case <-time.After(hangAfter):
 		t.Fatal("the server was never restarted")
 	}
 	seq.waitFlushed(t)

@@ -392,7 +392,7 @@ func TestStagesNATSRestart(t *testing.T) {
 	ws := c.stageWorkers(sp, c.opts, nil)
 	select {
 	case <-restarted:
-	case <-time.After(3 * time.Minute):
+	case <-time.After(hangAfter):
 		t.Fatal("the server was never restarted")
 	}
 	seq.waitFlushed(t)
