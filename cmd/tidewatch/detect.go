@@ -135,8 +135,9 @@ has been read.
 		if prog != nil {
 			prog.finish()
 		} else if label != "detecting" {
-			fmt.Fprintf(e.stderr, "note: the input is not in time order (a fix came more than %s late); reading it again, sorted whole\n",
-				time.Duration(cfg.ReorderLatenessMinutes*float64(time.Minute)))
+			// Worded as ingest words it ("more than 120 min late").
+			fmt.Fprintf(e.stderr, "note: the input is not in time order (a fix came more than %.0f min late); reading it again, sorted whole\n",
+				cfg.ReorderLatenessMinutes)
 		}
 		prog = startReadProgress(e.stderr, inputs, label)
 	}

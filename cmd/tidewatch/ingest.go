@@ -146,6 +146,9 @@ flagged in the events.`)
 			fmt.Fprintf(e.stderr, "batch %d %s: %d fixes, %d points kept, %d events (%.0f fixes/s)\n", p.Batch+1, state, p.Fixes, p.Kept, p.Events,
 				float64(p.Fixes)/time.Since(start).Seconds())
 		}}
+	// What the ingest waits for, and a read on its own because another
+	// process (a server's live feed) holds the detectors' state.
+	req.Status = func(note string) { fmt.Fprintf(e.stderr, "note: %s\n", note) }
 	res, err := s.Ingest(ctx, p, req)
 	if res.ListsAdded > 0 {
 		fmt.Fprintf(e.stderr, "note: the store lacked list versions; stored %d from the embedded snapshot (--lists DIR for others)\n", res.ListsAdded)

@@ -332,3 +332,28 @@ func TestIngestNotAISFails(t *testing.T) {
 		t.Errorf("static data only: exit %d:\n%s", code, errs)
 	}
 }
+
+// TestIngestSaysStateHeld: an ingest that finds the detectors' state held
+// by another process (a server's live feed) reads its input on its own,
+// and says so and why (it said nothing: the events then did not continue
+// the stream, with no word of it).
+func TestIngestSaysStateHeld(t *testing.T) {
+	sc := sim.DefaultScenario
+	sc.Duration, sc.Background = time.Hour, 2
+	input := writeScenario(t, sc)
+	path := filepath.Join(t.TempDir(), "tw.db")
+	db, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	unlock, err := db.LockIngest(context.Background(), "detector-state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	code, _, errs := tw(t, "ingest", "--store", path, "--embedded-lists", input)
+	if code != 0 || !strings.Contains(errs, "note: the detectors' state is held by") || !strings.Contains(errs, "reading on its own") {
+		t.Errorf("ingest beside a holder of the state: exit %d:\n%s", code, errs)
+	}
+}
