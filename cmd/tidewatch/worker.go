@@ -415,9 +415,13 @@ its receive time and the feed as source, so every worker decodes it alike.`)
 			defer wg.Done()
 			var total int64
 			last := time.Now()
+			// Said at once, at the first lines and every minute, so that a
+			// feed that works is seen to (it printed nothing for a minute).
+			fmt.Fprintf(e.stderr, "%s: reading the feed, publishing every second; a count every minute (Ctrl-C stops)\n", f)
 			err := p.PublishFeed(ctx, f, func(lines int) {
+				first := total == 0 && lines > 0
 				total += int64(lines)
-				if time.Since(last) >= time.Minute {
+				if first || time.Since(last) >= time.Minute {
 					last = time.Now()
 					fmt.Fprintf(e.stderr, "%s: %d lines published\n", f, total)
 				}
@@ -425,6 +429,7 @@ its receive time and the feed as source, so every worker decodes it alike.`)
 			if err != nil {
 				fmt.Fprintf(e.stderr, "%s: %v\n", f, err)
 			}
+			fmt.Fprintf(e.stderr, "%s: %d lines published in all\n", f, total)
 		}()
 	}
 	wg.Wait()
