@@ -317,3 +317,20 @@ func TestScreenNearMissCLI(t *testing.T) {
 		t.Errorf("JSON lines:\n%s", b)
 	}
 }
+
+// TestDefaultStoreMadeSaysSo: the first command that writes to the
+// default store makes it and says where (a first 'screen' of README's
+// "Try it" made ~/.local/share/tidewatch/tidewatch.db without a word);
+// the next does not say it again.
+func TestDefaultStoreMadeSaysSo(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("TIDEWATCH_DATA", dir)
+	code, _, errs := tw(t, "screen", "CHON MA SAN")
+	if code != 0 || !strings.Contains(errs, "note: made the default store at "+filepath.Join(dir, "tidewatch.db")) {
+		t.Errorf("first screen: exit %d:\n%s", code, errs)
+	}
+	code, _, errs = tw(t, "screen", "CHON MA SAN")
+	if code != 0 || strings.Contains(errs, "made the default store") {
+		t.Errorf("second screen: exit %d:\n%s", code, errs)
+	}
+}

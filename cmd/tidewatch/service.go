@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/user"
@@ -38,10 +39,13 @@ type storeFlags struct {
 	// indexCache is where the screening index is saved and read
 	// (openIndexCache: "" the default beside the store, "off" never).
 	indexCache string
+	// notes is where a store made without being asked for is said
+	// (the flag set's output: the command's standard error).
+	notes io.Writer
 }
 
 func (o *storeFlags) register(fs *flag.FlagSet, write bool) {
-	o.write = write
+	o.write, o.notes = write, fs.Output()
 	fs.StringVar(&o.path, "store", defaultStore(), "the store: a file (embedded SQLite), or postgres://... (a PostgreSQL database shared by several servers)")
 	if write {
 		fs.BoolVar(&o.create, "create", false, "create the store if --store names a file that does not exist")
@@ -74,7 +78,13 @@ func (o *storeFlags) open() (cliStore, error) {
 	case missing && !o.create && o.path != defaultStore():
 		return nil, fmt.Errorf("no store at %s: give the path of an existing store, or add --create (or run 'tidewatch init --store %s') to make a new one", o.path, o.path)
 	}
-	return sqlite.OpenWith(o.path, sqlite.Options{Create: true, ReadOnly: false})
+	st, err := sqlite.OpenWith(o.path, sqlite.Options{Create: true, ReadOnly: false})
+	if err == nil && missing && !o.create && o.notes != nil {
+		// The default store is made when first needed (a first 'screen'
+		// records its screening there): say so, once, where it is.
+		fmt.Fprintf(o.notes, "note: made the default store at %s, which keeps this command's audit record (--store or $TIDEWATCH_DATA choose another)\n", o.path)
+	}
+	return st, err
 }
 
 // service opens the store and wraps it in the application core.
