@@ -72,7 +72,7 @@ func (a AreaPartition) Covers(c AreaCell) bool {
 	}
 	for dy := int32(-1); dy <= 1; dy++ {
 		for dx := int32(-1); dx <= 1; dx++ {
-			if a.OwnsCell(AreaCell{c.X + dx, c.Y + dy}) {
+			if a.OwnsCell(AreaCell{wrapCellX(c.X + dx), c.Y + dy}) {
 				return true
 			}
 		}

@@ -906,3 +906,44 @@ func TestReceptionHalo(t *testing.T) {
 		t.Logf("%d reception workers: %d of the 9 cells another partition's; gap %v ship-hours nearby", n, others, *gap.Details.OtherShipHoursNearby)
 	}
 }
+
+// TestEncounterAcrossAntimeridian: two ships 100 m apart on either side
+// of longitude 180 meet for four hours: one encounter, placed at the
+// antimeridian (not at longitude 0, the mean of 179.9995 and -179.9995),
+// from the engine and from 1 and 2 area workers alike (it saw none: the
+// cells west of -180 were never scanned).
+func TestEncounterAcrossAntimeridian(t *testing.T) {
+	const lat = 10.21
+	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	var fixes []track.Fix
+	for i := range 4 * 60 {
+		at := t0.Add(time.Duration(i) * time.Minute)
+		fixes = append(fixes, track.Fix{MMSI: 412000001, Time: track.TimeOf(at), Lat: lat, Lon: 179.9995, SOG: 0.4, COG: 90},
+			track.Fix{MMSI: 352000002, Time: track.TimeOf(at.Add(30 * time.Second)), Lat: lat + 0.0001, Lon: -179.9995, SOG: 0.4, COG: 90})
+	}
+	g := loadGeography()
+	cfg := detect.DefaultConfig
+	var want []detect.Event
+	e := detect.NewEngine(cfg, g.land, g.ports, g.zones, func(ev detect.Event) { want = append(want, ev) })
+	for _, f := range fixes {
+		e.Position(f)
+	}
+	e.Flush()
+	var enc []detect.Event
+	for _, ev := range want {
+		if ev.Kind == detect.KindEncounter {
+			enc = append(enc, ev)
+		}
+	}
+	if len(enc) != 1 || math.Abs(enc[0].Lon) < 179.99 {
+		t.Fatalf("the engine: %d encounters, want 1 at the antimeridian: %+v", len(enc), enc)
+	}
+	for _, n := range []int{1, 2} {
+		s := newAreaSplit(t, cfg, g, n, n, 1, 2, n > 1)
+		for _, f := range fixes {
+			s.seq.Position(f)
+		}
+		s.seq.Flush()
+		sameEvents(t, fmt.Sprintf("two ships across the antimeridian, %d area workers", n), s.events(), want)
+	}
+}

@@ -21,7 +21,49 @@ const encCellDeg = 0.05
 type cellKey struct{ x, y int32 }
 
 func encCell(lat, lon float64) cellKey {
-	return cellKey{int32(math.Floor((lon + 180) / encCellDeg)), int32(math.Floor((lat + 90) / encCellDeg))}
+	return cellKey{wrapCellX(int32(math.Floor((lon + 180) / encCellDeg))), int32(math.Floor((lat + 90) / encCellDeg))}
+}
+
+// encCellsX is the number of cells around a parallel: the cells east of
+// the last (longitude 180) are the first (-180).
+const encCellsX = int32(360 / encCellDeg)
+
+// wrapCellX brings a cell column into 0..encCellsX-1 (a neighbour across
+// the antimeridian, or longitude 180 itself).
+func wrapCellX(x int32) int32 {
+	switch {
+	case x < 0:
+		return x + encCellsX
+	case x >= encCellsX:
+		return x - encCellsX
+	}
+	return x
+}
+
+// lonDiff is a-b in degrees of longitude the short way round (across the
+// antimeridian when that is shorter).
+func lonDiff(a, b float64) float64 {
+	d := a - b
+	switch {
+	case d > 180:
+		d -= 360
+	case d < -180:
+		d += 360
+	}
+	return d
+}
+
+// midLon is the longitude halfway between a and b the short way round:
+// (a+b)/2, as written, unless they lie across the antimeridian.
+func midLon(a, b float64) float64 {
+	if d := a - b; d <= 180 && d >= -180 {
+		return (a + b) / 2
+	}
+	m := (a + b + 360) / 2
+	if m > 180 {
+		m -= 360
+	}
+	return m
 }
 
 type pairKey struct{ a, b segKey }
@@ -63,11 +105,24 @@ func (p *pairState) reset(t track.Time) {
 }
 
 // qualifies checks the current window against the encounter rule.
+// meanLon is the window's mean longitude, in -180..180 (a window across
+// the antimeridian sums longitudes past it).
+func (p *pairState) meanLon() float64 {
+	m := p.lonSum / float64(p.samples)
+	switch {
+	case m > 180:
+		m -= 360
+	case m < -180:
+		m += 360
+	}
+	return m
+}
+
 func (e *Engine) qualifies(p *pairState) bool {
 	if p.samples == 0 || p.last.Sub(p.start).Hours() < e.cfg.EncounterMinHours || p.medianSpeed() >= e.cfg.EncounterMaxMedianKn {
 		return false
 	}
-	lat, lon := p.latSum/float64(p.samples), p.lonSum/float64(p.samples)
+	lat, lon := p.latSum/float64(p.samples), p.meanLon()
 	return e.awayFromPort(encCell(lat, lon), lat, lon)
 }
 
@@ -164,7 +219,7 @@ func (e *Engine) encounter(st *segState, f track.Fix, speed float64, scan bool) 
 	cosLat := math.Cos(f.Lat * math.Pi / 180)
 	for dy := int32(-1); dy <= 1; dy++ {
 		for dx := int32(-1); dx <= 1; dx++ {
-			ck := cellKey{c.x + dx, c.y + dy}
+			ck := cellKey{wrapCellX(c.x + dx), c.y + dy}
 			var next *segState
 			for other := e.cells[ck]; other != nil; other = next {
 				next = other.cellNext
@@ -182,14 +237,14 @@ func (e *Engine) encounter(st *segState, f track.Fix, speed float64, scan bool) 
 				if dl := f.Lat - other.entry.lat; dl > boxDeg || dl < -boxDeg {
 					continue
 				}
-				if dl := (f.Lon - other.entry.lon) * cosLat; dl > boxDeg || dl < -boxDeg {
+				if dl := lonDiff(f.Lon, other.entry.lon) * cosLat; dl > boxDeg || dl < -boxDeg {
 					continue
 				}
 				d := geo.Distance(f.Lat, f.Lon, other.entry.lat, other.entry.lon)
 				if d > e.cfg.EncounterMaxMetres {
 					continue
 				}
-				ct := contact{k: makePair(st.key, other.key), t: f.Time, lat: (f.Lat + other.entry.lat) / 2, lon: (f.Lon + other.entry.lon) / 2,
+				ct := contact{k: makePair(st.key, other.key), t: f.Time, lat: (f.Lat + other.entry.lat) / 2, lon: midLon(f.Lon, other.entry.lon),
 					dist: d, speed: speed, other: other.entry.speed}
 				if e.role == roleArea {
 					e.sendContact(&ct)
@@ -225,9 +280,21 @@ func (e *Engine) applyContact(c *contact) {
 		p.reset(c.t)
 	}
 	p.last = c.t
+	// Across the antimeridian the contacts' longitudes are summed the
+	// short way round from the mean so far (meanLon brings the mean back);
+	// anywhere else as they are.
+	lon := c.lon
+	if p.samples > 0 {
+		switch d := c.lon - p.lonSum/float64(p.samples); {
+		case d > 180:
+			lon -= 360
+		case d < -180:
+			lon += 360
+		}
+	}
 	p.samples++
 	p.latSum += c.lat
-	p.lonSum += c.lon
+	p.lonSum += lon
 	p.minDist = math.Min(p.minDist, c.dist)
 	p.addSpeed(c.speed)
 	p.addSpeed(c.other)
@@ -308,7 +375,7 @@ func (e *Engine) closePair(k pairKey, p *pairState, final bool) {
 // after it ended, else a new one.
 func (e *Engine) windowEvent(k pairKey, p *pairState) (Event, bool) {
 	h := p.last.Sub(p.start).Hours()
-	lat, lon := p.latSum/float64(p.samples), p.lonSum/float64(p.samples)
+	lat, lon := p.latSum/float64(p.samples), p.meanLon()
 	med := p.medianSpeed()
 	merge := hours(e.cfg.EncounterMergeHours)
 	if pe := p.pending; pe != nil && p.start.Std().Sub(pe.End) < merge {
