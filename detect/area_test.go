@@ -947,3 +947,46 @@ func TestEncounterAcrossAntimeridian(t *testing.T) {
 		sameEvents(t, fmt.Sprintf("two ships across the antimeridian, %d area workers", n), s.events(), want)
 	}
 }
+
+// TestGapReceptionAcrossAntimeridian: a ship silent for 8 hours at
+// longitude 179.5 while another is heard every 10 minutes at -179.5 (the
+// neighbouring 1-degree cell, across 180): reception continued, as the
+// engine and 1 to 4 reception workers say alike (the cells east of 179
+// were never counted).
+func TestGapReceptionAcrossAntimeridian(t *testing.T) {
+	const lat = 10.5
+	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	var fixes []track.Fix
+	for i := range 12 * 6 {
+		at := t0.Add(time.Duration(i) * 10 * time.Minute)
+		if i < 6 || i >= 9*6 { // silent from 01:00 to 09:00
+			fixes = append(fixes, track.Fix{MMSI: 412000001, Time: track.TimeOf(at), Lat: lat, Lon: 179.5, SOG: 0.4, COG: 90})
+		}
+		fixes = append(fixes, track.Fix{MMSI: 352000002, Time: track.TimeOf(at.Add(time.Minute)), Lat: lat + 0.2, Lon: -179.5 + float64(i)*0.001, SOG: 8, COG: 90})
+	}
+	g := loadGeography()
+	cfg := detect.DefaultConfig
+	var want []detect.Event
+	e := detect.NewEngine(cfg, g.land, g.ports, g.zones, func(ev detect.Event) { want = append(want, ev) })
+	for _, f := range fixes {
+		e.Position(f)
+	}
+	e.Flush()
+	var gaps []detect.Event
+	for _, ev := range want {
+		if ev.Kind == detect.KindGap && ev.Vessels[0].MMSI == 412000001 {
+			gaps = append(gaps, ev)
+		}
+	}
+	if len(gaps) != 1 || gaps[0].Details.ReceptionContinued == nil || !*gaps[0].Details.ReceptionContinued || *gaps[0].Details.OtherShipHoursNearby == 0 {
+		t.Fatalf("the engine: %d gaps, want 1 with reception continued: %+v", len(gaps), gaps)
+	}
+	for _, n := range []int{1, 2, 3, 4} {
+		s := newAreaSplit(t, cfg, g, n, n, n, n, n > 1)
+		for _, f := range fixes {
+			s.seq.Position(f)
+		}
+		s.seq.Flush()
+		sameEvents(t, fmt.Sprintf("a gap beside reception across the antimeridian, %d workers", n), s.events(), want)
+	}
+}

@@ -532,7 +532,20 @@ func (e *Engine) countActivity(st *segState, f track.Fix) bool {
 }
 
 func activityOf(f track.Fix) activityKey {
-	return activityKey{int16(math.Floor(f.Lat)), int16(math.Floor(f.Lon)), f.Time.Unix() / 3600}
+	return activityKey{int16(math.Floor(f.Lat)), wrapDegree(int16(math.Floor(f.Lon))), f.Time.Unix() / 3600}
+}
+
+// wrapDegree brings a 1-degree cell's longitude into -180..179: the
+// cells east of 179 are -180's (a neighbour across the antimeridian, or
+// longitude 180 itself).
+func wrapDegree(lon int16) int16 {
+	switch {
+	case lon >= 180:
+		return lon - 360
+	case lon < -180:
+		return lon + 360
+	}
+	return lon
 }
 
 // pruneActivity forgets reception counts older than 14 days (the hourly
@@ -563,7 +576,7 @@ func (e *Engine) receptionDuring(lat, lon float64, a, b track.Time) (n, covered,
 		var m int64
 		for dy := int16(-1); dy <= 1; dy++ {
 			for dx := int16(-1); dx <= 1; dx++ {
-				m += int64(e.activity[activityKey{la + dy, lo + dx, h}])
+				m += int64(e.activity[activityKey{la + dy, wrapDegree(lo + dx), h}])
 			}
 		}
 		n += m

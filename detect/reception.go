@@ -47,7 +47,7 @@ func (p Partition) OwnsDegree(lat, lon int16) bool {
 func (p Partition) coversDegree(lat, lon int16) bool {
 	for dy := int16(-1); dy <= 1; dy++ {
 		for dx := int16(-1); dx <= 1; dx++ {
-			if p.OwnsDegree(lat+dy, lon+dx) {
+			if p.OwnsDegree(lat+dy, wrapDegree(lon+dx)) {
 				return true
 			}
 		}
@@ -68,7 +68,7 @@ func (it *Item) ForReception(p Partition) bool {
 			}
 		}
 		if g := it.Gap; g != nil {
-			return p.OwnsDegree(int16(math.Floor(g.LastLat)), int16(math.Floor(g.LastLon)))
+			return p.OwnsDegree(int16(math.Floor(g.LastLat)), wrapDegree(int16(math.Floor(g.LastLon))))
 		}
 	case ItemSweepIdentity:
 		return true
@@ -111,7 +111,7 @@ func (w *ReceptionWorker) Apply(it *Item) {
 	}
 	f := it.Fix
 	// The gap first: the fix ending it is counted after, as in an Engine.
-	if g := it.Gap; g != nil && e.Part.OwnsDegree(int16(math.Floor(g.LastLat)), int16(math.Floor(g.LastLon))) {
+	if g := it.Gap; g != nil && e.Part.OwnsDegree(int16(math.Floor(g.LastLat)), wrapDegree(int16(math.Floor(g.LastLon)))) {
 		if g.LastT.IsZero() || !f.Time.After(g.LastT) {
 			w.rejected++
 		} else {
