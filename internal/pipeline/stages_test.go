@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/tidewatch/tidewatch/detect"
 	"github.com/tidewatch/tidewatch/ingest"
 	"github.com/tidewatch/tidewatch/internal/pipeline"
@@ -254,46 +254,19 @@ func TestAreaWorkerKilledBetweenPublishAndCommit(t *testing.T) {
 	first, killedRun := area.runs[0].From, area.runs[1].To+1
 	area.mu.Unlock()
 	// Its contacts of the first run and of the run killed, again.
-	nc, js, err := pipeline.Connect(c.srv.URL(), "test-republish")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	ctx := context.Background()
-	items, err := js.Stream(ctx, pipeline.DefaultItemStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := items.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	again, contacts := 0, 0
-	for sq := info.State.FirstSeq; sq <= info.State.LastSeq; sq++ {
-		m, err := items.GetMsg(ctx, sq)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !strings.HasPrefix(m.Subject, "tidewatch.items.contacts.") || m.Header.Get(pipeline.HeaderArea) != "0" {
-			continue
-		}
+	again := c.republish(t, func(m *jetstream.RawStreamMsg) bool {
 		run := m.Header.Get(pipeline.HeaderRun)
-		if run != fmt.Sprint(first) && run != fmt.Sprint(killedRun) {
-			continue
-		}
+		return strings.HasPrefix(m.Subject, "tidewatch.items.contacts.") && m.Header.Get(pipeline.HeaderArea) == "0" &&
+			(run == fmt.Sprint(first) || run == fmt.Sprint(killedRun))
+	})
+	contacts := 0
+	for _, m := range again {
 		if items, err := detect.DecodeItems(m.Data); err == nil {
 			contacts += len(items)
 		}
-		msg := nats.NewMsg(m.Subject)
-		msg.Data, msg.Header = m.Data, m.Header
-		msg.Header.Set(nats.MsgIdHdr, m.Header.Get(nats.MsgIdHdr)+":again")
-		if _, err := js.PublishMsg(ctx, msg); err != nil {
-			t.Fatal(err)
-		}
-		again++
 	}
-	if again < 2*sp.Pairs || contacts == 0 {
-		t.Fatalf("published %d contact batches (%d contacts) again: the runs %d and %d of area worker 0 have too few", again, contacts, first, killedRun)
+	if len(again) < 2*sp.Pairs || contacts == 0 {
+		t.Fatalf("published %d contact batches (%d contacts) again: the runs %d and %d of area worker 0 have too few", len(again), contacts, first, killedRun)
 	}
 	restarted := c.stage(pipeline.StageArea, 0, sp, c.opts)
 	restarted.waitFlushed(t)
@@ -309,7 +282,7 @@ func TestAreaWorkerKilledBetweenPublishAndCommit(t *testing.T) {
 	for _, w := range append([]*running{seq, restarted}, ws...) {
 		w.stop(t)
 	}
-	t.Logf("killed before committing run %d; %d contact batches (%d contacts) published again", killedRun, again, contacts)
+	t.Logf("killed before committing run %d; %d contact batches (%d contacts) published again", killedRun, len(again), contacts)
 	c.check()
 }
 
