@@ -412,7 +412,11 @@ func (l *tenantLog) refresh(exclusive bool) error {
 				// record at the end. A whole record after it means the
 				// bytes were changed, not cut: a record's length made
 				// larger by hand reads as a record the file ends inside.
-				later, lerr := wholeRecordAfter(l.f, l.end, size)
+				var after int64
+				if l.has {
+					after = l.tail.Seq
+				}
+				later, lerr := nextWholeRecord(l.f, l.end, size, after)
 				if lerr != nil {
 					return fmt.Errorf("audit log of %s: %w", l.tenant, lerr)
 				}
@@ -613,37 +617,6 @@ func (l *tenantLog) cutAside(size int64) (string, error) {
 	}
 	syncDir(filepath.Dir(l.stem))
 	return f.Name(), l.f.Truncate(l.end)
-}
-
-// maxTornTail bounds the bytes a crash can leave at a log's end that are
-// searched for a whole record (wholeRecordAfter); more is damage.
-const maxTornTail = 256 << 20
-
-// wholeRecordAfter returns the offset of the first whole record (its
-// checksum right, its payload a record) that starts after off and ends
-// by end, or -1.
-func wholeRecordAfter(f *os.File, off, end int64) (int64, error) {
-	if end-off > maxTornTail {
-		return off + 1, nil
-	}
-	b := make([]byte, end-off)
-	if _, err := f.ReadAt(b, off); err != nil && err != io.EOF {
-		return 0, err
-	}
-	for p := 1; p+8 <= len(b); p++ {
-		n := int(binary.LittleEndian.Uint32(b[p:]))
-		if n == 0 || n > len(b)-p-8 {
-			continue
-		}
-		payload := b[p+8 : p+8+n]
-		if crc32.Checksum(payload, crcTable) != binary.LittleEndian.Uint32(b[p+4:]) {
-			continue
-		}
-		if _, err := decodeAuditRecord(payload); err == nil {
-			return off + int64(p), nil
-		}
-	}
-	return -1, nil
 }
 
 // recordsToEnd returns off when whole records follow one another from
