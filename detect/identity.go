@@ -367,14 +367,7 @@ func (e *Engine) closeIdentity(all bool) {
 				delete(e.imos, k)
 				continue
 			}
-			last := st.users[len(st.users)-1]
-			kept := st.users[:0]
-			for _, u := range st.users[:len(st.users)-1] {
-				if e.now.Sub(u.last) <= imoForget {
-					kept = append(kept, u)
-				}
-			}
-			st.users = append(kept, last)
+			st.dropIdleUsers(e.now, imoForget)
 		}
 		if e.role == roleSeq && e.imoParts > 0 {
 			// Its IMO workers prune theirs at this point.
@@ -556,16 +549,23 @@ func (e *Engine) closeIMO(x uint32, all bool) {
 	}
 	// Users no longer in play make room (the most recent stays, for
 	// handovers).
-	if len(st.users) > 1 {
-		last := st.users[len(st.users)-1]
-		kept := st.users[:0]
-		for _, u := range st.users[:len(st.users)-1] {
-			if e.now.Sub(u.last) <= e.resume {
-				kept = append(kept, u)
-			}
-		}
-		st.users = append(kept, last)
+	st.dropIdleUsers(e.now, e.resume)
+}
+
+// dropIdleUsers forgets the users idle longer than idle at now, but the
+// most recent (it stays, for handovers).
+func (st *imoState) dropIdleUsers(now track.Time, idle time.Duration) {
+	if len(st.users) < 2 {
+		return
 	}
+	last := st.users[len(st.users)-1]
+	kept := st.users[:0]
+	for _, u := range st.users[:len(st.users)-1] {
+		if now.Sub(u.last) <= idle {
+			kept = append(kept, u)
+		}
+	}
+	st.users = append(kept, last)
 }
 
 // inconsistencies: a DPRK call sign on a non-DPRK MMSI, a MID allocated to
