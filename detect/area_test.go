@@ -368,12 +368,7 @@ func TestAreaHalo(t *testing.T) {
 	sort.SliceStable(fixes, func(i, j int) bool { return fixes[i].Time.Before(fixes[j].Time) })
 	g := loadGeography()
 	cfg := detect.DefaultConfig
-	var want []detect.Event
-	e := detect.NewEngine(cfg, g.land, g.ports, g.zones, func(ev detect.Event) { want = append(want, ev) })
-	for _, f := range fixes {
-		e.Position(f)
-	}
-	e.Flush()
+	want := engineOnFixes(cfg, g, fixes)
 	n := 0
 	for _, ev := range want {
 		if ev.Kind == detect.KindEncounter {
@@ -383,11 +378,7 @@ func TestAreaHalo(t *testing.T) {
 	if n != 1 {
 		t.Fatalf("the engine: %d encounters, want 1: %+v", n, want)
 	}
-	s := newAreaSplit(t, cfg, g, 2, 2, 1, 2, true)
-	for _, f := range fixes {
-		s.seq.Position(f)
-	}
-	s.seq.Flush()
+	s := splitOnFixes(t, cfg, g, fixes, 2, 2, 1, 2, true)
 	sameEvents(t, "two ships across a tile boundary", s.events(), want)
 	if s.nContacts == 0 {
 		t.Error("no contact found")
@@ -923,12 +914,7 @@ func TestEncounterAcrossAntimeridian(t *testing.T) {
 	}
 	g := loadGeography()
 	cfg := detect.DefaultConfig
-	var want []detect.Event
-	e := detect.NewEngine(cfg, g.land, g.ports, g.zones, func(ev detect.Event) { want = append(want, ev) })
-	for _, f := range fixes {
-		e.Position(f)
-	}
-	e.Flush()
+	want := engineOnFixes(cfg, g, fixes)
 	var enc []detect.Event
 	for _, ev := range want {
 		if ev.Kind == detect.KindEncounter {
@@ -939,11 +925,7 @@ func TestEncounterAcrossAntimeridian(t *testing.T) {
 		t.Fatalf("the engine: %d encounters, want 1 at the antimeridian: %+v", len(enc), enc)
 	}
 	for _, n := range []int{1, 2} {
-		s := newAreaSplit(t, cfg, g, n, n, 1, 2, n > 1)
-		for _, f := range fixes {
-			s.seq.Position(f)
-		}
-		s.seq.Flush()
+		s := splitOnFixes(t, cfg, g, fixes, n, n, 1, 2, n > 1)
 		sameEvents(t, fmt.Sprintf("two ships across the antimeridian, %d area workers", n), s.events(), want)
 	}
 }
@@ -966,12 +948,7 @@ func TestGapReceptionAcrossAntimeridian(t *testing.T) {
 	}
 	g := loadGeography()
 	cfg := detect.DefaultConfig
-	var want []detect.Event
-	e := detect.NewEngine(cfg, g.land, g.ports, g.zones, func(ev detect.Event) { want = append(want, ev) })
-	for _, f := range fixes {
-		e.Position(f)
-	}
-	e.Flush()
+	want := engineOnFixes(cfg, g, fixes)
 	var gaps []detect.Event
 	for _, ev := range want {
 		if ev.Kind == detect.KindGap && ev.Vessels[0].MMSI == 412000001 {
@@ -982,11 +959,29 @@ func TestGapReceptionAcrossAntimeridian(t *testing.T) {
 		t.Fatalf("the engine: %d gaps, want 1 with reception continued: %+v", len(gaps), gaps)
 	}
 	for _, n := range []int{1, 2, 3, 4} {
-		s := newAreaSplit(t, cfg, g, n, n, n, n, n > 1)
-		for _, f := range fixes {
-			s.seq.Position(f)
-		}
-		s.seq.Flush()
+		s := splitOnFixes(t, cfg, g, fixes, n, n, n, n, n > 1)
 		sameEvents(t, fmt.Sprintf("a gap beside reception across the antimeridian, %d workers", n), s.events(), want)
 	}
+}
+
+// engineOnFixes is the events of one Engine fed the fixes, then flushed.
+func engineOnFixes(cfg detect.Config, g geography, fixes []track.Fix) []detect.Event {
+	var out []detect.Event
+	e := detect.NewEngine(cfg, g.land, g.ports, g.zones, func(ev detect.Event) { out = append(out, ev) })
+	for _, f := range fixes {
+		e.Position(f)
+	}
+	e.Flush()
+	return out
+}
+
+// splitOnFixes is an area split (newAreaSplit's shape) fed the fixes,
+// then flushed.
+func splitOnFixes(t testing.TB, cfg detect.Config, g geography, fixes []track.Fix, na, np, nv, ni int, wire bool) *areaSplit {
+	s := newAreaSplit(t, cfg, g, na, np, nv, ni, wire)
+	for _, f := range fixes {
+		s.seq.Position(f)
+	}
+	s.seq.Flush()
+	return s
 }
