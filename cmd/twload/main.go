@@ -19,7 +19,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,6 +46,16 @@ type Result struct {
 	P90ms       float64 `json:"p90_ms"`
 	P99ms       float64 `json:"p99_ms"`
 	Maxms       float64 `json:"max_ms"`
+	// Rate is the offered rate of -rate (0: closed loop, each client
+	// sending its next request when its answer has come). At a rate, the
+	// latencies are counted from when each request was due, not from when
+	// it was sent, so that a server that stalls is not let off by the
+	// clients waiting for it (coordinated omission); Late counts the
+	// requests sent more than 1 ms after they were due, and SentP99ms is
+	// the p99 counted from the send instead.
+	Rate      float64 `json:"rate,omitempty"`
+	Late      int64   `json:"late,omitempty"`
+	SentP99ms float64 `json:"sent_p99_ms,omitempty"`
 }
 
 func run(args []string, out io.Writer) error {
@@ -59,6 +69,7 @@ func run(args []string, out io.Writer) error {
 	names := fs.String("names", "", "file of names, one a line (default: a built-in set of listed and unlisted vessel names)")
 	warm := fs.Int("warm", 200, "requests sent before measuring")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	rate := fs.Float64("rate", 0, "requests a second offered in all, spread evenly over the clients (0: each client sends as soon as its last answer came). At a rate, latency is counted from when each request was due, so a late answer also counts against the requests that waited for its connection")
 	raw := fs.Bool("raw", false, "one keep-alive connection per client, requests written from prepared bytes and answers read with http.ReadResponse: far less of the machine's shared CPU per request than net/http's client, for both servers alike")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -72,6 +83,9 @@ func run(args []string, out io.Writer) error {
 	}
 	if *dur <= 0 || *dur > 5*time.Minute || *conc < 1 || *conc > 1024 {
 		return fmt.Errorf("give a duration up to 5m and a concurrency of 1 to 1024")
+	}
+	if *rate < 0 || *rate > 1e6 {
+		return fmt.Errorf("give a rate of 0 (closed loop) to 1,000,000 requests a second")
 	}
 	qs := defaultNames
 	if *names != "" {
@@ -128,10 +142,17 @@ func run(args []string, out io.Writer) error {
 			rawReqs = append(rawReqs, b)
 		}
 	}
-	var next, errs atomic.Int64
+	var next, errs, late atomic.Int64
 	lat := make([][]time.Duration, *conc)
-	deadline := time.Now().Add(*dur)
+	sent := make([][]time.Duration, *conc)
 	start := time.Now()
+	deadline := start.Add(*dur)
+	// At a rate, client w's k-th request is due at start + (k*conc + w) /
+	// rate: the clients take the schedule's slots in turn.
+	var every time.Duration
+	if *rate > 0 {
+		every = time.Duration(float64(*conc) / *rate * float64(time.Second))
+	}
 	var wg sync.WaitGroup
 	for w := 0; w < *conc; w++ {
 		wg.Add(1)
@@ -143,12 +164,29 @@ func run(args []string, out io.Writer) error {
 					rc.c.Close()
 				}
 			}()
-			for time.Now().Before(deadline) {
+			for k := 0; ; k++ {
+				var due time.Time
+				if every > 0 {
+					due = start.Add(time.Duration(float64(k*(*conc)+w) / *rate * float64(time.Second)))
+					if !due.Before(deadline) {
+						return
+					}
+					if d := time.Until(due); d > 0 {
+						time.Sleep(d)
+					}
+				} else if !time.Now().Before(deadline) {
+					return
+				}
 				i := next.Add(1) - 1
 				if i >= *maxReq {
 					return
 				}
 				t := time.Now()
+				if due.IsZero() {
+					due = t
+				} else if t.Sub(due) > time.Millisecond {
+					late.Add(1)
+				}
 				var err error
 				if *raw {
 					rc, err = rc.do(u.Host, rawReqs[int(i)%len(rawReqs)])
@@ -159,31 +197,51 @@ func run(args []string, out io.Writer) error {
 					errs.Add(1)
 					continue
 				}
-				lat[w] = append(lat[w], time.Since(t))
+				end := time.Now()
+				lat[w] = append(lat[w], end.Sub(due))
+				if every > 0 {
+					sent[w] = append(sent[w], end.Sub(t))
+				}
 			}
 		}()
 	}
 	wg.Wait()
 	el := time.Since(start)
-	var all []time.Duration
-	for _, l := range lat {
-		all = append(all, l...)
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
-	pct := func(p float64) float64 {
-		if len(all) == 0 {
-			return 0
-		}
-		return float64(all[min(len(all)-1, int(p*float64(len(all))))].Microseconds()) / 1000
-	}
+	all, fromSend := sorted(lat), sorted(sent)
 	r := Result{Target: *target, Concurrency: *conc, Requests: int64(len(all)), Errors: errs.Load(), Seconds: el.Seconds(),
-		PerSecond: float64(len(all)) / el.Seconds(), P50ms: pct(0.5), P90ms: pct(0.9), P99ms: pct(0.99), Maxms: pct(1)}
+		PerSecond: float64(len(all)) / el.Seconds(), P50ms: percentile(all, 0.5), P90ms: percentile(all, 0.9),
+		P99ms: percentile(all, 0.99), Maxms: percentile(all, 1), Rate: *rate}
+	if *rate > 0 {
+		r.Late, r.SentP99ms = late.Load(), percentile(fromSend, 0.99)
+	}
 	if *asJSON {
 		return json.NewEncoder(out).Encode(r)
 	}
 	fmt.Fprintf(out, "%s c=%d: %d requests in %.1f s = %.0f/s; latency p50 %.2f ms, p90 %.2f, p99 %.2f, max %.2f; %d errors\n",
 		r.Target, r.Concurrency, r.Requests, r.Seconds, r.PerSecond, r.P50ms, r.P90ms, r.P99ms, r.Maxms, r.Errors)
+	if *rate > 0 {
+		fmt.Fprintf(out, "  offered %.0f/s: latency counted from when each request was due; %d sent over 1 ms late; p99 from the send %.2f ms\n",
+			r.Rate, r.Late, r.SentP99ms)
+	}
 	return nil
+}
+
+// sorted gathers the clients' latencies in order.
+func sorted(per [][]time.Duration) []time.Duration {
+	var all []time.Duration
+	for _, l := range per {
+		all = append(all, l...)
+	}
+	slices.Sort(all)
+	return all
+}
+
+// percentile is the p-th of sorted latencies, in milliseconds (0 if none).
+func percentile(all []time.Duration, p float64) float64 {
+	if len(all) == 0 {
+		return 0
+	}
+	return float64(all[min(len(all)-1, int(p*float64(len(all))))].Microseconds()) / 1000
 }
 
 func readLines(path string) ([]string, error) {
