@@ -158,7 +158,14 @@ func RomanKey(w string) string {
 	if w == "" || isDigit(w[0]) {
 		return w
 	}
-	out := make([]byte, 0, len(w))
+	return string(appendRomanKey(make([]byte, 0, len(w)), w))
+}
+
+// appendRomanKey appends RomanKey(w) to out.
+func appendRomanKey(out []byte, w string) []byte {
+	if w == "" || isDigit(w[0]) {
+		return append(out, w...)
+	}
 	for i := 0; i < len(w); i++ {
 		c := w[i]
 		next := byte(0)
@@ -195,5 +202,5 @@ func RomanKey(w string) string {
 			out = append(out, c)
 		}
 	}
-	return string(out)
+	return out
 }

@@ -1,6 +1,8 @@
 package names
 
 import (
+	"bytes"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -136,8 +138,6 @@ func KeyOf(name string, kind Kind) Key {
 }
 
 func keyOfWords(words []string, kind Kind) Key {
-	var k Key
-	var nums []string
 	if kind == Vessel {
 		// "M V" (from M/V), "M T", "M.T." and one-word prefixes.
 		for len(words) > 1 {
@@ -152,8 +152,15 @@ func keyOfWords(words []string, kind Kind) Key {
 			break
 		}
 	}
-	var raw strings.Builder
-	var text []string
+	// The words kept (as written, and romanisation-folded at folded[ends
+	// of the one before : ends[i]]) and the numbers, in small arrays a
+	// name's few words fit in: the key's strings are then cut from one
+	// allocation (every key of the index is built here too).
+	var textArr, numArr [8]string
+	var endArr [8]int
+	var foldArr [64]byte
+	text, nums, ends, folded := textArr[:0], numArr[:0], endArr[:0], foldArr[:0]
+	var legal bool
 	for i, w := range words {
 		if kind == Vessel {
 			if n, ok := numberWords[w]; ok && i > 0 {
@@ -181,27 +188,105 @@ func keyOfWords(words []string, kind Kind) Key {
 				w = full
 			}
 		}
-		f := RomanKey(w)
-		if kind == Organization && isLegalForm(f) {
-			k.Legal = true
+		from := len(folded)
+		folded = appendRomanKey(folded, w)
+		if kind == Organization && isLegalForm(string(folded[from:])) {
+			folded = folded[:from]
+			legal = true
 			continue
 		}
-		k.Words = append(k.Words, f)
-		raw.WriteString(w)
+		ends = append(ends, len(folded))
 		text = append(text, w)
 	}
-	k.Raw = raw.String()
-	k.Numbers = strings.Join(nums, " ")
-	k.Text = strings.Join(append(text, nums...), " ")
-	k.Joined = strings.Join(k.Words, "")
-	k.RawWords = text[:len(text):len(text)]
-	s := append([]string(nil), k.Words...)
-	sort.Strings(s)
-	k.Sorted = strings.Join(s, "")
+	n := len(text)
+	fold := func(i int) []byte {
+		if i == 0 {
+			return folded[:ends[0]]
+		}
+		return folded[ends[i-1]:ends[i]]
+	}
+	// One string holds, in turn: Raw (the words as written, joined),
+	// Joined (the folded words), Numbers, Text, Sorted and RawSorted.
+	rawLen := 0
+	for _, w := range text {
+		rawLen += len(w)
+	}
+	numLen := max(0, len(nums)-1)
+	for _, x := range nums {
+		numLen += len(x)
+	}
+	textLen := rawLen + numLen
+	if n > 0 {
+		textLen += n - 1
+		if len(nums) > 0 {
+			textLen++
+		}
+	}
+	var b strings.Builder
+	b.Grow(2*rawLen + len(folded) + numLen + textLen + len(folded))
+	for _, w := range text {
+		b.WriteString(w)
+	}
+	b.Write(folded)
+	for i, x := range nums {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(x)
+	}
+	for i, w := range text {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(w)
+	}
+	for i, x := range nums {
+		if i > 0 || n > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(x)
+	}
+	var orderArr [8]int
+	order := orderArr[:0]
+	for i := range n {
+		order = append(order, i)
+	}
+	slices.SortStableFunc(order, func(x, y int) int { return bytes.Compare(fold(x), fold(y)) })
+	for _, i := range order {
+		b.Write(fold(i))
+	}
 	if kind != Vessel {
-		s = append(s[:0], text...)
-		sort.Strings(s)
-		k.RawSorted = strings.Join(s, "")
+		slices.SortStableFunc(order, func(x, y int) int { return strings.Compare(text[x], text[y]) })
+		for _, i := range order {
+			b.WriteString(text[i])
+		}
+	}
+	all := b.String()
+	at := 0
+	cut := func(l int) string {
+		s := all[at : at+l]
+		at += l
+		return s
+	}
+	k := Key{Legal: legal}
+	k.Raw = cut(rawLen)
+	k.Joined = cut(len(folded))
+	k.Numbers = cut(numLen)
+	k.Text = cut(textLen)
+	k.Sorted = cut(len(folded))
+	if kind != Vessel {
+		k.RawSorted = cut(rawLen)
+	}
+	if n > 0 {
+		ws := make([]string, 2*n)
+		k.Words, k.RawWords = ws[:n:n], ws[n:]
+		r, j := 0, 0
+		for i, w := range text {
+			k.RawWords[i] = k.Raw[r : r+len(w)]
+			r += len(w)
+			k.Words[i] = k.Joined[j:ends[i]]
+			j = ends[i]
+		}
 	}
 	return k
 }
