@@ -84,7 +84,6 @@ func keyOfWordsReference(words []string, kind Kind) Key {
 	return k
 }
 
-
 // romanKeyReference is RomanKey as it was, returning a string of its own.
 func romanKeyReference(w string) string {
 	if w == "" || isDigit(w[0]) {
@@ -153,7 +152,9 @@ func TestKeyOfWordsAsBefore(t *testing.T) {
 			for sc.Scan() && names < limit {
 				// Any line's text is a name as far as keys go: the fields
 				// of a list file are names, addresses and numbers.
-				for _, field := range strings.FieldsFunc(sc.Text(), func(r rune) bool { return r == ',' || r == '<' || r == '>' || r == '"' || r == ';' || r == '|' || r == '\t' }) {
+				for _, field := range strings.FieldsFunc(sc.Text(), func(r rune) bool {
+					return r == ',' || r == '<' || r == '>' || r == '"' || r == ';' || r == '|' || r == '\t'
+				}) {
 					if len(field) < 200 && !seen[field] {
 						seen[field] = true
 						sameKey(t, field)
@@ -173,5 +174,3 @@ func FuzzKeyOfWords(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) { sameKey(t, s) })
 }
-
-var _ = sort.Strings
