@@ -395,6 +395,27 @@ type cachedKey struct {
 	tenant  store.Tenant
 	user    store.User // the user the key is bound to, when any
 	expires time.Time
+	// hash is key.Hash decoded (hashOK: it decoded to a SHA-256), and
+	// actor the principal's Actor: made once a cache fill, not for
+	// every request.
+	hash   [sha256.Size]byte
+	hashOK bool
+	actor  string
+}
+
+// newCachedKey is the cache's entry for a key read from the store.
+func newCachedKey(k store.APIKey, t store.Tenant, expires time.Time) cachedKey {
+	c := cachedKey{key: k, tenant: t, expires: expires}
+	if b, err := hex.DecodeString(k.Hash); err == nil && len(b) == sha256.Size {
+		copy(c.hash[:], b)
+		c.hashOK = true
+	}
+	if k.User != "" {
+		c.actor = fmt.Sprintf("%s (key %s)", k.User, k.ID)
+	} else {
+		c.actor = fmt.Sprintf("key %s (%s)", k.ID, k.Name)
+	}
+	return c
 }
 
 // keyCacheTTL bounds how long a node goes on accepting a key revoked
@@ -466,7 +487,7 @@ func (s *Service) Authenticate(ctx context.Context, text string) (Principal, err
 		if err != nil {
 			return Principal{}, err
 		}
-		c = cachedKey{key: k, tenant: t, expires: now.Add(keyCacheTTL)}
+		c = newCachedKey(k, t, now.Add(keyCacheTTL))
 		if k.User != "" {
 			if c.user, err = s.st.User(ctx, k.Tenant, k.User); errors.Is(err, store.ErrNotFound) {
 				c.user.Disabled = true // the user is gone: so is the key
@@ -477,7 +498,7 @@ func (s *Service) Authenticate(ctx context.Context, text string) (Principal, err
 		s.keys.put(id, c)
 	}
 	k := c.key
-	if subtle.ConstantTimeCompare([]byte(hashSecret(sec)), []byte(k.Hash)) != 1 {
+	if h := sha256.Sum256([]byte(sec)); !c.hashOK || subtle.ConstantTimeCompare(h[:], c.hash[:]) != 1 {
 		return Principal{}, ErrBadKey
 	}
 	if !k.Revoked.IsZero() || !now.Before(k.Expires) {
@@ -492,10 +513,10 @@ func (s *Service) Authenticate(ctx context.Context, text string) (Principal, err
 			return Principal{}, ErrBadKey
 		}
 		s.keyUse.note(s, k, now)
-		return Principal{Tenant: k.Tenant, Actor: fmt.Sprintf("%s (key %s)", k.User, k.ID), Role: role, Operator: c.tenant.Operator, KeyID: k.ID, Person: k.User}, nil
+		return Principal{Tenant: k.Tenant, Actor: c.actor, Role: role, Operator: c.tenant.Operator, KeyID: k.ID, Person: k.User}, nil
 	}
 	s.keyUse.note(s, k, now)
-	return Principal{Tenant: k.Tenant, Actor: fmt.Sprintf("key %s (%s)", k.ID, k.Name), Role: role, Operator: c.tenant.Operator, KeyID: k.ID}, nil
+	return Principal{Tenant: k.Tenant, Actor: c.actor, Role: role, Operator: c.tenant.Operator, KeyID: k.ID}, nil
 }
 
 // keyUseEvery is how stale a key's stored last use may be: a key used
