@@ -76,6 +76,7 @@ func (s *scratchDB) Close() error {
 // keys take: --store, --tenant, --by, --seal-key-file.
 type caseFlags struct {
 	sf       storeFlags
+	uf       uploadFlags
 	tenant   string
 	by       string
 	sealFile string
@@ -104,7 +105,11 @@ func (c *caseFlags) open() (*app.Service, func(), app.Principal, error) {
 	if err != nil {
 		return nil, nil, app.Principal{}, err
 	}
-	s, st, err := c.sf.service(app.Config{SealKey: seal, Scratch: scratchStore})
+	cfg := app.Config{SealKey: seal, Scratch: scratchStore}
+	if c.uf.keep { // registered: the command reads the upload archive
+		c.uf.config(&cfg, c.sf.path)
+	}
+	s, st, err := c.sf.service(cfg)
 	if err != nil {
 		return nil, nil, app.Principal{}, err
 	}
@@ -136,6 +141,7 @@ are recorded by absolute path (--ais files, and files 'tidewatch ingest'
 read); a store whose runs recorded relative paths is read from the
 current directory.`)
 	cf.register(fs, true)
+	cf.uf.register(fs, false)
 	fs.StringVar(&from, "from", "", "the period's start (default: 12 months before --to)")
 	fs.StringVar(&to, "to", "", "the period's end (default: now)")
 	fs.DurationVar(&margin, "margin", app.DefaultCaseMargin, "AIS kept before and after the period")
