@@ -668,7 +668,10 @@ func (s *Service) derive(ctx context.Context, in deriveInput) (*derivation, erro
 				return r, io.NopCloser(nil), err
 			}})
 		}
-		opt := ingest.Options{Detect: detectCfg, Land: g.Land, Ports: g.Ports, Zones: g.Zones, Designated: designated}
+		// The package's lines are the whole stream: flushed at their end
+		// (the fixes in the reorder window stored, every occurrence still
+		// open closed), as a store is when its stream ends.
+		opt := ingest.Options{Detect: detectCfg, Land: g.Land, Ports: g.Ports, Zones: g.Zones, Designated: designated, Flush: true}
 		if _, err := ingest.Run(ctx, sc, inputs, opt); err != nil {
 			return nil, fmt.Errorf("detection on the package's lines: %w", err)
 		}

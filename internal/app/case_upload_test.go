@@ -319,3 +319,54 @@ func TestCaseCarriesCSVRows(t *testing.T) {
 }
 
 func newGzip(w io.Writer) *gzip.Writer { return gzip.NewWriter(w) }
+
+// amoreMiaRows are the ten rows of MMSI 338415278 (AMORE MIA) in a real
+// MarineCadastre day (US waters, 2022-01-03; public domain data, from
+// ../shared/data/ais/marinecadastre_2022-01-03_first99999rows.csv.gz,
+// SOURCES.md there): twenty minutes at a berth with two positions 79 and
+// 125 km off, which the detectors report as data errors.
+var amoreMiaRows = "" +
+	"\"MMSI\",\"BaseDateTime\",\"LAT\",\"LON\",\"SOG\",\"COG\",\"Heading\",\"VesselName\",\"IMO\",\"CallSign\",\"VesselType\",\"Status\",\"Length\",\"Width\",\"Draft\",\"Cargo\",\"TransceiverClass\"\n" +
+	"338415278,\"2022-01-03T00:05:07\",40.03998,-74.05952,3.7,307.8,511,\"AMORE MIA\",\"IMO0000000\",\"\",37,NA,15,5,NA,NA,\"B\"\n" +
+	"338415278,\"2022-01-03T00:06:37\",40.04001,-74.0596,1.2,131,511,\"AMORE MIA\",\"IMO0000000\",\"\",37,NA,15,5,NA,NA,\"B\"\n" +
+	"338415278,\"2022-01-03T00:08:07\",40.03994,-74.05951,0,206.5,511,\"AMORE MIA\",\"IMO0000000\",\"\",37,NA,15,5,NA,NA,\"B\"\n" +
+	"338415278,\"2022-01-03T00:10:38\",40.03994,-74.05952,0,203.7,511,\"AMORE MIA\",\"IMO0000000\",\"\",37,NA,15,5,NA,NA,\"B\"\n" +
+	"338415278,\"2022-01-03T00:13:37\",40.03996,-74.0595,0,217.5,511,\"AMORE MIA\",\"IMO0000000\",\"\",37,NA,15,5,NA,NA,\"B\"\n" +
+	"338415278,\"2022-01-03T00:16:07\",40.03995,-74.05946,0,189.2,511,\"AMORE MIA\",\"IMO0000000\",\"\",37,NA,15,5,NA,NA,\"B\"\n" +
+	"338415278,\"2022-01-03T00:09:08\",40.03993,-74.05951,0,199.4,511,\"AMORE MIA\",\"IMO0000000\",\"\",37,NA,15,5,NA,NA,\"B\"\n" +
+	"338415278,\"2022-01-03T00:18:40\",40.47373,-74.79603,4.9,151,511,\"AMORE MIA\",\"IMO0000000\",\"\",37,NA,15,5,NA,NA,\"B\"\n" +
+	"338415278,\"2022-01-03T00:20:38\",40.72318,-75.2331,9.2,143.5,511,\"AMORE MIA\",\"IMO0000000\",\"\",37,NA,15,5,NA,NA,\"B\"\n" +
+	"338415278,\"2022-01-03T00:23:36\",40.03992,-74.05941,0,197.7,511,\"AMORE MIA\",\"IMO0000000\",\"\",37,NA,15,5,NA,NA,\"B\"\n"
+
+// The package's lines are the whole stream: its derivation flushes at
+// their end, so the last fixes (held in the detectors' reorder window
+// until later data comes) and the occurrences still open count. A store
+// flushed after the upload holds the two outliers; the package derived
+// them too (it derived none before: all its fixes were in the window).
+func TestCasePackageFlushed(t *testing.T) {
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s := uploadService(t, st, uploadarchive.New(filepath.Join(t.TempDir(), "up")), "")
+	if _, err := s.CreateSigningKey(ctx, local, "desk"); err != nil {
+		t.Fatal(err)
+	}
+	ingestUpload(t, s, local, "marinecadastre-day.csv", []byte(amoreMiaRows))
+	if _, err := s.Ingest(ctx, local, app.IngestRequest{Flush: true}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.ExportCase(ctx, local, app.CaseExportRequest{Vessel: store.VesselQuery{MMSI: 338415278},
+		From: time.Date(2022, 1, 3, 0, 0, 0, 0, time.UTC), To: time.Date(2022, 1, 4, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc := res.CrossCheck
+	if !res.Summary.Predicate.Complete || cc.StoreEvents != 2 || cc.PackageEvents != 2 || len(cc.MissingIDs)+len(cc.ChangedIDs) != 0 {
+		t.Fatalf("package %+v, cross-check %+v", res.Summary.Predicate, cc)
+	}
+	if rp, err := s.ReplayCase(ctx, res.Bag); err != nil || !rp.Identical() {
+		t.Fatalf("replay: %+v %v", rp, err)
+	}
+}
