@@ -130,10 +130,12 @@ func runCaseExport(e *env, args []string) error {
 Packages the evidence about a vessel over a period (default: the 12 months
 to now) and signs it with the tenant's newest signing key: the raw AIS
 lines of the vessel and the ships of its events (its period plus --margin
-either side, cut byte for byte from the inputs the store's ingest runs
-recorded, checked to be the content ingested, or from --ais files), the
-list records in force at the period's end, the detector and risk
-configuration, the events and profile derived from exactly those lines,
+either side, cut byte for byte (NMEA lines, CSV rows with their header)
+from the inputs the store's ingest runs recorded, checked to be the
+content ingested; for files sent to the server, from the copies it kept
+in --uploads; or from --ais files), the list records in force at the
+period's end, the detector and risk configuration, the events and
+profile derived from exactly those lines,
 the report, and a cross-check with the store. An input that cannot be read
 is stated in the package (and here), never left out silently: the package
 is still written, and the command exits 1 saying what is missing. Inputs
