@@ -757,7 +757,8 @@ func (s *Server) registerRoutes() {
 		description: "Answers 202 with the job; its progress counts fixes stored, and its note says at the end how many position fixes were read, stored and held. " +
 			"A run continues the detectors' state and ends at a checkpoint: the fixes of the reorder window's last 2 h (all of a shorter file) are held, " +
 			"and stored by the next upload or by a flush (flush=true: with a file, after it; with no name and no body, the state left by earlier runs). " +
-			"The job fails when no AIS position could be read. Operator tenant only (AIS is shared by every tenant).",
+			"The job fails when no AIS position could be read. The file's bytes are kept as received, by SHA-256, so case files carry its lines " +
+			"(the job's result lists them under uploads; serve --keep-uploads=false keeps nothing). Operator tenant only (AIS is shared by every tenant).",
 		params: []param{{name: "name", in: "query", typ: "string", desc: "the file's name (its extension tells the format); required unless flush=true with no body"},
 			query("flush", "boolean", "end the stream: store the fixes held in the detectors' reorder window and close every occurrence still open (as 'tidewatch ingest --flush'); default false")},
 		bodyContent: "application/octet-stream", resp: reflect.TypeFor[JobAccepted](), handle: s.ingestUpload})
