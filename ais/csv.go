@@ -142,7 +142,9 @@ func NewCSVReader(r io.Reader) (*CSVReader, error) {
 	}
 	c := &CSVReader{r: cr, col: map[string]int{}, static: map[uint32]StaticSeen{}}
 	for i, h := range head {
-		h = strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(h, "\ufeff"), "#"))
+		// A byte order mark before a quoted first name leaves the quotes
+		// in the field (the CSV reader sees a bare field): trimmed too.
+		h = strings.TrimSpace(strings.TrimPrefix(strings.Trim(strings.TrimPrefix(h, "\ufeff"), `"`), "#"))
 		c.col[strings.ToLower(strings.TrimSpace(h))] = i
 	}
 	switch {
@@ -203,6 +205,43 @@ func (c *CSVReader) Next(m *Message) error {
 			c.stats.Errors[ReasonBadField]++
 		}
 	}
+}
+
+// Offset is the input's byte offset where the next row starts (after
+// NewCSVReader: the header's end), counted on the bytes given to
+// NewCSVReader (past any gzip layer).
+func (c *CSVReader) Offset() int64 { return c.r.InputOffset() }
+
+// NextRow reads one row and appends the messages it yields to dst (none
+// for a row that cannot be used, counted as Next counts it), and returns
+// the offset of the row's end: a caller holding the input cuts the row's
+// bytes out with Offset before and after (case files keep rows so).
+// It returns io.EOF at the end.
+func (c *CSVReader) NextRow(dst []Message) ([]Message, int64, error) {
+	clear(c.queue)
+	c.queue, c.head = c.queue[:0], 0
+	rec, err := c.r.Read()
+	if err == io.EOF {
+		return dst, c.r.InputOffset(), io.EOF
+	}
+	c.stats.Lines++
+	if err != nil {
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			c.stats.Errors[ReasonMalformed]++
+			return dst, c.r.InputOffset(), nil
+		}
+		return dst, c.r.InputOffset(), err
+	}
+	if !c.row(rec) {
+		c.stats.Errors[ReasonBadField]++
+	}
+	for i := range c.queue {
+		c.count(&c.queue[i])
+		dst = append(dst, c.queue[i])
+	}
+	c.head = len(c.queue)
+	return dst, c.r.InputOffset(), nil
 }
 
 func (c *CSVReader) count(m *Message) {

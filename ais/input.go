@@ -80,6 +80,13 @@ func detect(r io.Reader, name string) (Source, error) {
 	return &Reader{Decoder: NewDecoder(), r: br}, nil
 }
 
+// NewSource reads AIS from r as a file's reader does (OpenInput): past
+// any gzip layer, a decoded CSV export (MarineCadastre, DMA) or NMEA,
+// told from the first bytes. Case files read their excerpts so.
+func NewSource(r io.Reader) (Source, error) {
+	return detect(r, "")
+}
+
 // IsLive reports whether an input name is a live feed (tcp:// or udp://).
 func IsLive(name string) bool {
 	return strings.HasPrefix(name, "tcp://") || strings.HasPrefix(name, "udp://")

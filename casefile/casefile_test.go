@@ -373,3 +373,60 @@ func checksum(body string) string {
 	}
 	return fmt.Sprintf("%02X", x)
 }
+
+// A CSV export's rows of the ships and period kept, byte for byte with
+// the header (CRLF ends, a quoted name over two lines, a last row with no
+// newline), and read back the messages they gave in the whole file.
+func TestExcerptCSV(t *testing.T) {
+	in := "\ufeff\"MMSI\",\"BaseDateTime\",\"LAT\",\"LON\",\"SOG\",\"COG\",\"Heading\",\"VesselName\",\"IMO\",\"CallSign\",\"VesselType\",\"Status\",\"Length\",\"Width\",\"Draft\",\"Cargo\",\"TransceiverClass\"\r\n" +
+		"445000101,\"2026-02-27T00:00:00\",38.2,124.0,0,280,511,\"EARLY\",\"IMO8660313\",\"HMZA\",80,0,110,18,6.1,80,\"A\"\r\n" + // before the period
+		"445000101,\"2026-03-01T01:00:00\",38.2,124.0,0.2,280,511,\"PAEK\nSONG\",\"IMO8660313\",\"HMZA\",80,0,110,18,6.1,80,\"A\"\r\n" +
+		"667000202,\"2026-03-01T01:00:00\",38.3,124.1,0,280,511,\"OTHER\",\"\",\"\",70,0,90,15,5,70,\"A\"\r\n" +
+		"445000101,\"not a time\",38.2,124.0,0,280,511,\"PAEK SONG\",\"IMO8660313\",\"HMZA\",80,0,110,18,6.1,80,\"A\"\r\n" +
+		"445000101,\"2026-03-01T02:00:00\",38.25,124.05,3.1,280,511,\"PAEK SONG\",\"IMO8660313\",\"HMZA\",80,0,110,18,6.1,80,\"A\""
+	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	keep := func(m uint32, at time.Time) bool { return m == 445000101 && !at.Before(t0) }
+	var out bytes.Buffer
+	st, err := ExcerptCSV([]byte(in), keep, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := strings.SplitAfter(in, "\r\n")
+	want := rows[0] + rows[2] + rows[5] + "\n"
+	if out.String() != want {
+		t.Fatalf("excerpt:\n%q\nwant\n%q", out.String(), want)
+	}
+	if st.Lines != 6 || st.KeptLines != 3 || st.Kept != 4 {
+		t.Errorf("stats %+v", st)
+	}
+	// The excerpt reads as the whole file's kept rows did.
+	read := func(text string) []ais.Message {
+		src, err := ais.NewSource(strings.NewReader(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []ais.Message
+		for {
+			var m ais.Message
+			if err := src.Next(&m); err != nil {
+				break
+			}
+			if keep(m.MMSI, m.Time) {
+				got = append(got, m)
+			}
+		}
+		return got
+	}
+	whole, part := read(in), read(out.String())
+	if len(whole) != 4 || fmt.Sprint(whole) != fmt.Sprint(part) {
+		t.Errorf("the excerpt's messages differ:\n%v\n%v", whole, part)
+	}
+	// No row kept: nothing written.
+	out.Reset()
+	if _, err := ExcerptCSV([]byte(in), func(uint32, time.Time) bool { return false }, &out); err != nil || out.Len() != 0 {
+		t.Errorf("nothing kept: %q %v", out.String(), err)
+	}
+	if _, err := ExcerptCSV([]byte("a,b\n1,2\n"), keep, &out); err == nil {
+		t.Error("a CSV of other columns cut without an error")
+	}
+}

@@ -192,3 +192,75 @@ func smallNum(b []byte) int {
 	}
 	return n
 }
+
+// ExcerptCSV copies from a decoded CSV export (MarineCadastre, DMA;
+// already decompressed) its header and the rows keep selects, byte for
+// byte as received, in the order read: what Excerpt does for NMEA. The
+// same reader as ingest reads each row, so the rows kept are exactly the
+// ones Tidewatch decoded; a row keep is asked about by its position
+// report (its static report, when it yields one, has the same MMSI and
+// time). Nothing is written when no row is kept. Stats count rows as
+// lines (the header one of them) and the messages the rows yield.
+func ExcerptCSV(text []byte, keep Keep, w io.Writer) (ExcerptStats, error) {
+	var st ExcerptStats
+	cr, err := ais.NewCSVReader(bytes.NewReader(text))
+	if err != nil {
+		return st, err
+	}
+	st.Lines++
+	header := text[:cr.Offset()]
+	var msgs []ais.Message
+	prev := cr.Offset()
+	for {
+		var end int64
+		msgs, end, err = cr.NextRow(msgs[:0])
+		if err == io.EOF {
+			return st, nil
+		}
+		if err != nil {
+			return st, err
+		}
+		row := text[prev:end]
+		prev = end
+		if len(row) == 0 {
+			continue
+		}
+		st.Lines++
+		st.Messages += int64(len(msgs))
+		if len(msgs) == 0 {
+			continue
+		}
+		m := &msgs[0]
+		switch {
+		case m.Time.IsZero():
+			st.Untimed += int64(len(msgs))
+			continue
+		case !keep(m.MMSI, m.Time):
+			continue
+		}
+		if st.KeptLines == 0 {
+			if err := writeLine(w, header); err != nil {
+				return st, err
+			}
+			st.KeptLines++
+		}
+		if err := writeLine(w, row); err != nil {
+			return st, err
+		}
+		st.Kept += int64(len(msgs))
+		st.KeptLines++
+	}
+}
+
+// writeLine writes a line, ending it with a newline when the input's last
+// line had none.
+func writeLine(w io.Writer, line []byte) error {
+	if _, err := w.Write(line); err != nil {
+		return err
+	}
+	if len(line) > 0 && line[len(line)-1] != '\n' {
+		_, err := w.Write([]byte{'\n'})
+		return err
+	}
+	return nil
+}

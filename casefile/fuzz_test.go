@@ -118,3 +118,34 @@ func FuzzExcerpt(f *testing.F) {
 		}
 	})
 }
+
+// FuzzExcerptCSV: whatever the CSV, an excerpt keeping every row is the
+// header and rows cut from the input in order: the input itself, less the
+// rows that gave no message (each written byte is the input's, in order).
+func FuzzExcerptCSV(f *testing.F) {
+	f.Add([]byte("MMSI,BaseDateTime,LAT,LON\n445000101,2026-03-01T01:00:00,38.2,124.0\n"))
+	f.Add([]byte("\"MMSI\",\"BaseDateTime\",\"LAT\",\"LON\",\"VesselName\"\r\n1,\"2026-03-01T01:00:00\",1,2,\"A\nB\"\r\n2,x,\"3\n"))
+	f.Add([]byte("# Timestamp,Type of mobile,MMSI,Latitude,Longitude\n01/03/2026 01:00:00,Class A,445000101,38.2,124.0"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var out bytes.Buffer
+		st, err := ExcerptCSV(data, func(uint32, time.Time) bool { return true }, &out)
+		if err != nil {
+			return // not a CSV export Tidewatch reads: nothing cut
+		}
+		if st.KeptLines > st.Lines || st.Kept > st.Messages {
+			t.Fatalf("stats: %+v", st)
+		}
+		// Each written byte is the input's, in order (a subsequence),
+		// but for the newline added after a last row that had none.
+		got := out.Bytes()
+		j := 0
+		for i := 0; i < len(data) && j < len(got); i++ {
+			if data[i] == got[j] {
+				j++
+			}
+		}
+		if j < len(got) && !(j == len(got)-1 && got[j] == '\n') {
+			t.Fatalf("the excerpt is not cut from the input at byte %d: %q from %q", j, got, data)
+		}
+	})
+}

@@ -49,6 +49,11 @@ type InputRecord struct {
 	Name      string    `json:"name"`
 	ContentID string    `json:"content_id"`
 	Recorded  time.Time `json:"recorded"`
+	// Kept, for a file received through the API, is the hex SHA-256 of
+	// its bytes as received, kept in the installation's upload archive
+	// (docs/cases.md); NotKept says why they were not.
+	Kept    string `json:"kept,omitempty"`
+	NotKept string `json:"not_kept,omitempty"`
 }
 
 // ImportedCase is a case file a tenant imported: what it is about, who

@@ -76,6 +76,7 @@ func (s *scratchDB) Close() error {
 // keys take: --store, --tenant, --by, --seal-key-file.
 type caseFlags struct {
 	sf       storeFlags
+	uf       uploadFlags
 	tenant   string
 	by       string
 	sealFile string
@@ -104,7 +105,11 @@ func (c *caseFlags) open() (*app.Service, func(), app.Principal, error) {
 	if err != nil {
 		return nil, nil, app.Principal{}, err
 	}
-	s, st, err := c.sf.service(app.Config{SealKey: seal, Scratch: scratchStore})
+	cfg := app.Config{SealKey: seal, Scratch: scratchStore}
+	if c.uf.keep { // registered: the command reads the upload archive
+		c.uf.config(&cfg, c.sf.path)
+	}
+	s, st, err := c.sf.service(cfg)
 	if err != nil {
 		return nil, nil, app.Principal{}, err
 	}
@@ -125,10 +130,12 @@ func runCaseExport(e *env, args []string) error {
 Packages the evidence about a vessel over a period (default: the 12 months
 to now) and signs it with the tenant's newest signing key: the raw AIS
 lines of the vessel and the ships of its events (its period plus --margin
-either side, cut byte for byte from the inputs the store's ingest runs
-recorded, checked to be the content ingested, or from --ais files), the
-list records in force at the period's end, the detector and risk
-configuration, the events and profile derived from exactly those lines,
+either side, cut byte for byte (NMEA lines, CSV rows with their header)
+from the inputs the store's ingest runs recorded, checked to be the
+content ingested; for files sent to the server, from the copies it kept
+in --uploads; or from --ais files), the list records in force at the
+period's end, the detector and risk configuration, the events and
+profile derived from exactly those lines,
 the report, and a cross-check with the store. An input that cannot be read
 is stated in the package (and here), never left out silently: the package
 is still written, and the command exits 1 saying what is missing. Inputs
@@ -136,6 +143,7 @@ are recorded by absolute path (--ais files, and files 'tidewatch ingest'
 read); a store whose runs recorded relative paths is read from the
 current directory.`)
 	cf.register(fs, true)
+	cf.uf.register(fs, false)
 	fs.StringVar(&from, "from", "", "the period's start (default: 12 months before --to)")
 	fs.StringVar(&to, "to", "", "the period's end (default: now)")
 	fs.DurationVar(&margin, "margin", app.DefaultCaseMargin, "AIS kept before and after the period")

@@ -42,6 +42,7 @@ func runServe(e *env, args []string) error {
 	var opt httpapi.Options
 	var feeds multiFlag
 	var nf natsFlags
+	var uf uploadFlags
 	var updateEvery, monitorEvery, commitEvery, feedLateness, listPoll time.Duration
 	fs := newFlagSet(e, "serve", "tidewatch serve [--store FILE] [--addr 127.0.0.1:8080] [--demo]", `
 Serves the HTTP API for many users at once: screening (one query, batches
@@ -108,6 +109,7 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 	fs.Int64Var(&opt.MaxUpload, "max-upload", 1<<30, "largest uploaded file in bytes")
 	fs.Var(&feeds, "feed", "a live AIS feed to ingest: tcp://host:port or udp://host:port (repeatable)")
 	nf.register(fs) // --nats: publish AIS uploads to the pipeline's stream for 'tidewatch worker' (docs/scale.md)
+	uf.register(fs, true)
 	fs.StringVar(&watchDir, "watch", "", "ingest AIS files dropped into this folder (moved to ingested/ or failed/ after)")
 	fs.DurationVar(&updateEvery, "update-lists", 24*time.Hour, "download the lists this often (UN, OFAC from their publishers; UK, EU from GitHub mirrors; 0: never)")
 	fs.DurationVar(&listPoll, "list-poll", app.DefaultListPoll, "how often to read the store's list versions, so a version another server (or a command) imported is screened against here (0: never)")
@@ -177,7 +179,17 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 		s, st, keys, users, err = serveDemo(demoDir, logger, sealKey)
 	} else {
 		sf.indexCache = indexCacheDir
-		s, st, err = sf.service(app.Config{Logger: logger, SealKey: sealKey, AllowPrivateWebhookTargets: hookPrivate, Publish: publish})
+		cfg := app.Config{Logger: logger, SealKey: sealKey, AllowPrivateWebhookTargets: hookPrivate, Publish: publish}
+		if d := uf.config(&cfg, sf.path); d != nil {
+			files, size, err := d.Usage()
+			logger.Info("keeping uploaded AIS files for case files", "folder", d.Path(), "files", files, "bytes", size)
+			if err != nil {
+				logger.Warn("upload archive", "err", err.Error())
+			}
+		} else {
+			logger.Info("uploaded AIS files are not kept: case files state them as gaps", "why", cfg.UploadsOff)
+		}
+		s, st, err = sf.service(cfg)
 	}
 	if err != nil {
 		return err

@@ -78,6 +78,11 @@ type Config struct {
 	// case files derive their events and profile in one (docs/cases.md).
 	// Without it, case export and replay are refused.
 	Scratch func() (ScratchStore, error)
+	// Uploads keeps the bytes of AIS files received through the API
+	// (IngestRequest.Uploads), so case files carry their lines; nil: they
+	// are not kept, and UploadsOff says why (the case files' gap says it).
+	Uploads    UploadArchive
+	UploadsOff string
 	// MaxListEntities refuses a list version larger than this (default
 	// 200,000 entities: the largest official list, OFAC's SDN file, holds
 	// about 18,000; a file ten times larger is not a sanctions list and
@@ -148,6 +153,8 @@ type Service struct {
 	live           liveInputs
 	riskHash       string
 	scratch        func() (ScratchStore, error)
+	uploads        UploadArchive
+	uploadsOff     string
 	indexCache     IndexCache
 	program        string
 	liveStandby    time.Duration
@@ -198,6 +205,7 @@ func New(cfg Config) *Service {
 	s.allowPrivate = cfg.AllowPrivateWebhookTargets
 	s.hookClient = sync.OnceValue(func() *http.Client { return s.newWebhookClient(defaultDeliveryTimeout) })
 	s.scratch = cfg.Scratch
+	s.uploads, s.uploadsOff = cfg.Uploads, cfg.UploadsOff
 	s.publish = cfg.Publish
 	s.indexCache, s.program = cfg.IndexCache, cfg.Program
 	return s

@@ -93,9 +93,14 @@ type CaseInput struct {
 	SHA256 string `json:"sha256,omitempty"`
 	Check  string `json:"check"`
 	// Used: its lines are in the package; otherwise Gap says why not.
-	Used  bool                   `json:"used"`
-	Gap   string                 `json:"gap,omitempty"`
-	Stats *casefile.ExcerptStats `json:"excerpt,omitempty"`
+	// Kept says the lines come from the copy the server kept of a file
+	// received through the API (its SHA-256 checked); Format is "csv"
+	// for a decoded CSV export's rows (header kept), else NMEA lines.
+	Kept   bool                   `json:"kept_upload,omitempty"`
+	Format string                 `json:"format,omitempty"`
+	Used   bool                   `json:"used"`
+	Gap    string                 `json:"gap,omitempty"`
+	Stats  *casefile.ExcerptStats `json:"excerpt,omitempty"`
 }
 
 // CaseList is a list version in force packaged with its records.
@@ -404,16 +409,25 @@ func (s *Service) caseInputs(ctx context.Context, given []string, keep casefile.
 			ci.Gap = why
 			gaps = append(gaps, fmt.Sprintf("input %s: %s", c.name, why))
 		}
-		raw, err := readRawInput(c.name)
-		switch {
-		case ais.IsLive(c.name):
-			gap("a live feed: its lines were not kept, so they are not in this package")
-		case ais.IsCSVName(c.name):
-			gap("a decoded CSV export: cutting excerpts of CSV inputs is not supported yet, so its rows are not in this package")
-		case errors.Is(err, os.ErrNotExist):
-			gap("not found at its recorded path at export: its lines are not in this package (give the file with --ais)")
-		case err != nil:
-			gap(fmt.Sprintf("unreadable at export (%v): its lines are not in this package", err))
+		var raw []byte
+		upName, upPrefix, upload := parseUploadInput(c.name)
+		if upload && len(given) == 0 {
+			var why string
+			raw, ci.Kept, why = s.readUpload(ctx, upPrefix, recorded[c.name])
+			if why != "" {
+				gap(why)
+			}
+		} else {
+			var err error
+			raw, err = readRawInput(c.name)
+			switch {
+			case ais.IsLive(c.name):
+				gap("a live feed: its lines were not kept, so they are not in this package")
+			case errors.Is(err, os.ErrNotExist):
+				gap("not found at its recorded path at export: its lines are not in this package (give the file with --ais)")
+			case err != nil:
+				gap(fmt.Sprintf("unreadable at export (%v): its lines are not in this package", err))
+			}
 		}
 		if ci.Gap != "" {
 			out = append(out, ci)
@@ -444,6 +458,9 @@ func (s *Service) caseInputs(ctx context.Context, given []string, keep casefile.
 			out = append(out, ci)
 			continue
 		}
+		if ci.Kept {
+			ci.Check = "received through the API and kept by the server as received (its SHA-256 checked); " + ci.Check
+		}
 		text := raw
 		if len(raw) > 2 && raw[0] == 0x1f && raw[1] == 0x8b {
 			zr, err := gzip.NewReader(bytes.NewReader(raw))
@@ -457,8 +474,18 @@ func (s *Service) caseInputs(ctx context.Context, given []string, keep casefile.
 			}
 		}
 		var buf bytes.Buffer
-		st, err := casefile.Excerpt(bytes.NewReader(text), keep, &buf)
-		if err != nil {
+		var st casefile.ExcerptStats
+		var err error
+		if ais.LooksCSV(text[:min(len(text), 256)]) {
+			// A decoded CSV export (ingest tells it so, by its first
+			// bytes): its header and the rows kept.
+			if st, err = casefile.ExcerptCSV(text, keep, &buf); err != nil {
+				gap(fmt.Sprintf("a CSV file Tidewatch cannot cut (%v): its rows are not in this package", err))
+				out = append(out, ci)
+				continue
+			}
+			ci.Format = "csv"
+		} else if st, err = casefile.Excerpt(bytes.NewReader(text), keep, &buf); err != nil {
 			return nil, nil, err
 		}
 		ci.Stats = &st
@@ -468,6 +495,9 @@ func (s *Service) caseInputs(ctx context.Context, given []string, keep casefile.
 			continue
 		}
 		base := strings.TrimSuffix(path.Base(filepath.ToSlash(strings.TrimPrefix(c.name, "embedded:"))), ".gz")
+		if upload {
+			base = strings.TrimSuffix(upName, ".gz")
+		}
 		file := fmt.Sprintf("%s%02d-%s", caseAISDir, i+1, unsafeName.ReplaceAllString(base, "_"))
 		if used[file] {
 			file += fmt.Sprintf("-%d", i+1)
@@ -634,11 +664,14 @@ func (s *Service) derive(ctx context.Context, in deriveInput) (*derivation, erro
 		for _, f := range in.ais {
 			data := f.data
 			inputs = append(inputs, ingest.Input{Name: f.name, ID: hashOf(data)[:24], Open: func(context.Context) (ais.Source, io.Closer, error) {
-				r, err := ais.NewReader(bytes.NewReader(data))
+				r, err := ais.NewSource(bytes.NewReader(data))
 				return r, io.NopCloser(nil), err
 			}})
 		}
-		opt := ingest.Options{Detect: detectCfg, Land: g.Land, Ports: g.Ports, Zones: g.Zones, Designated: designated}
+		// The package's lines are the whole stream: flushed at their end
+		// (the fixes in the reorder window stored, every occurrence still
+		// open closed), as a store is when its stream ends.
+		opt := ingest.Options{Detect: detectCfg, Land: g.Land, Ports: g.Ports, Zones: g.Zones, Designated: designated, Flush: true}
 		if _, err := ingest.Run(ctx, sc, inputs, opt); err != nil {
 			return nil, fmt.Errorf("detection on the package's lines: %w", err)
 		}
@@ -1000,7 +1033,7 @@ func (s *Service) ImportCase(ctx context.Context, p Principal, req CaseImportReq
 			}
 			data, _ := req.Bag.File(pth)
 			inputs = append(inputs, ingest.Input{Name: "case:" + sum[:16] + "/" + pth, ID: hashOf(data)[:24], Open: func(context.Context) (ais.Source, io.Closer, error) {
-				r, err := ais.NewReader(bytes.NewReader(data))
+				r, err := ais.NewSource(bytes.NewReader(data))
 				return r, io.NopCloser(nil), err
 			}})
 		}
@@ -1053,7 +1086,7 @@ func (s *Service) ImportedCases(ctx context.Context, p Principal, q store.Vessel
 
 // recordInputs keeps the content ids of an ingest run's inputs, so a case
 // export can tell a file is the one ingested.
-func (s *Service) recordInputs(ctx context.Context, run string, inputs []ingest.Input) error {
+func (s *Service) recordInputs(ctx context.Context, run string, inputs []ingest.Input, uploads []UploadKept) error {
 	var rs []store.InputRecord
 	now := s.Now()
 	for _, in := range inputs {
@@ -1065,6 +1098,7 @@ func (s *Service) recordInputs(ctx context.Context, run string, inputs []ingest.
 	if len(rs) == 0 {
 		return nil
 	}
+	uploadRecords(rs, uploads)
 	return s.st.PutInputRecords(ctx, rs)
 }
 

@@ -56,6 +56,9 @@ type IngestRequest struct {
 	// detectors' state: 2 ingests ahead") and, when it reads its inputs
 	// on their own because the state is held, why (IngestResult.StateHeld).
 	Status func(note string)
+	// Uploads are inputs received through the API: their bytes are kept
+	// (Config.Uploads) before they are read, for case files.
+	Uploads []Upload
 }
 
 // IngestResult is what an ingest did.
@@ -74,6 +77,9 @@ type IngestResult struct {
 	// inputs were then read on their own (Result.Detached: a fresh state,
 	// flushed at their end; the stored state left as it was).
 	StateHeld string `json:"state_held,omitempty"`
+	// Uploads says what became of the uploads' bytes (kept, and in how
+	// many bytes on disk, or why not).
+	Uploads []UploadKept `json:"uploads,omitempty"`
 }
 
 // Ingest loads AIS through the detectors into the store (see package
@@ -101,6 +107,7 @@ func (s *Service) Ingest(ctx context.Context, p Principal, req IngestRequest) (I
 		return IngestResult{}, Errorf(CodeInvalid, "no AIS input")
 	}
 	var res IngestResult
+	res.Uploads = s.keepUploads(ctx, req.Uploads)
 	if s.publish != nil {
 		where, err := s.publish(ctx, req.Inputs, req.Flush)
 		if err != nil {
@@ -204,7 +211,7 @@ func (s *Service) Ingest(ctx context.Context, p Principal, req IngestRequest) (I
 		return res, err
 	}
 	// What each input was, so a case file can tell it is the file ingested.
-	if err := s.recordInputs(ctx, r.Run.ID, req.Inputs); err != nil {
+	if err := s.recordInputs(ctx, r.Run.ID, req.Inputs, res.Uploads); err != nil {
 		return res, fmt.Errorf("record the inputs: %w", err)
 	}
 	if !r.AlreadyDone {

@@ -757,7 +757,8 @@ func (s *Server) registerRoutes() {
 		description: "Answers 202 with the job; its progress counts fixes stored, and its note says at the end how many position fixes were read, stored and held. " +
 			"A run continues the detectors' state and ends at a checkpoint: the fixes of the reorder window's last 2 h (all of a shorter file) are held, " +
 			"and stored by the next upload or by a flush (flush=true: with a file, after it; with no name and no body, the state left by earlier runs). " +
-			"The job fails when no AIS position could be read. Operator tenant only (AIS is shared by every tenant).",
+			"The job fails when no AIS position could be read. The file's bytes are kept as received, by SHA-256, so case files carry its lines " +
+			"(the job's result lists them under uploads; serve --keep-uploads=false keeps nothing). Operator tenant only (AIS is shared by every tenant).",
 		params: []param{{name: "name", in: "query", typ: "string", desc: "the file's name (its extension tells the format); required unless flush=true with no body"},
 			query("flush", "boolean", "end the stream: store the fixes held in the detectors' reorder window and close every occurrence still open (as 'tidewatch ingest --flush'); default false")},
 		bodyContent: "application/octet-stream", resp: reflect.TypeFor[JobAccepted](), handle: s.ingestUpload})
@@ -1105,7 +1106,7 @@ func (s *Server) ingestUpload(w http.ResponseWriter, r *http.Request, p app.Prin
 		if r.ContentLength != 0 {
 			return app.Errorf(app.CodeInvalid, "no file name: give the file's name (?name=day.nmea.gz&flush=true), or no body to flush the stored state")
 		}
-		return s.ingestJob(w, p, nil, "", "", true, func() {})
+		return s.ingestJob(w, p, nil, nil, "", "", true, func() {})
 	}
 	name, err := safeName(r.URL.Query().Get("name"))
 	if err != nil {
@@ -1126,15 +1127,22 @@ func (s *Server) ingestUpload(w http.ResponseWriter, r *http.Request, p app.Prin
 		cleanup()
 		return err
 	}
-	in.Name = "upload " + name + " sha256:" + sum[:16]
-	return s.ingestJob(w, p, []ingest.Input{in}, name, path, flush, cleanup)
+	in.Name = app.UploadInputName(name, sum)
+	var size int64
+	if fi, err := os.Stat(path); err == nil {
+		size = fi.Size()
+	}
+	// The bytes as received are kept (serve --keep-uploads) for case
+	// files, before the job reads them and removes the temporary copy.
+	up := app.Upload{Input: in.Name, SHA256: sum, Size: size, Open: func() (io.ReadCloser, error) { return os.Open(path) }}
+	return s.ingestJob(w, p, []ingest.Input{in}, []app.Upload{up}, name, path, flush, cleanup)
 }
 
 // ingestJob runs an ingest (of inputs; none: a flush of the stored state)
 // as a job, answering 202. The job's note says at the end what was read,
 // stored and held; it fails when an input named name gave no position.
 // Errors name the upload (at path on the server) by name.
-func (s *Server) ingestJob(w http.ResponseWriter, p app.Principal, inputs []ingest.Input, name, path string, flush bool, cleanup func()) error {
+func (s *Server) ingestJob(w http.ResponseWriter, p app.Principal, inputs []ingest.Input, uploads []app.Upload, name, path string, flush bool, cleanup func()) error {
 	// The job's place in the queue for the detectors' state, taken as it
 	// is accepted: jobs sent at once run in the order they were accepted
 	// and continue each other.
@@ -1142,7 +1150,7 @@ func (s *Server) ingestJob(w http.ResponseWriter, p app.Principal, inputs []inge
 	job, err := s.svc.StartJob(p, "ingest", 0, func(ctx context.Context, pr app.JobProgress) (any, error) {
 		defer cleanup()
 		held := "" // why the job reads on its own, for its notes
-		res, err := s.svc.Ingest(ctx, p, app.IngestRequest{Inputs: inputs, Flush: flush, Turn: turn,
+		res, err := s.svc.Ingest(ctx, p, app.IngestRequest{Inputs: inputs, Uploads: uploads, Flush: flush, Turn: turn,
 			Status: func(note string) {
 				if strings.HasPrefix(note, "the detectors' state is held") {
 					held = note + "; "
