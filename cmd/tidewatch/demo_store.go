@@ -80,8 +80,8 @@ func prepareDemoDir(dir string) error {
 	// A fresh store each time: the demo's output should not depend on an
 	// earlier run. The store is all its files: the database and its WAL,
 	// the audit log (FILE.audit: records of a store that no longer exists
-	// would head the new one's), the screening index cache (FILE.index)
-	// and the lock files (FILE.locks). Not the seal key (FILE.key): 'serve
+	// would head the new one's), the screening index cache (FILE.index),
+	// the lock files (FILE.locks) and the uploads kept (FILE.uploads). Not the seal key (FILE.key): 'serve
 	// --demo' has read it before it gets here and seals webhook secrets
 	// with it; a fresh store holds no secret an earlier key sealed, so
 	// keeping it changes nothing the demo shows. A store another process
@@ -96,7 +96,7 @@ func prepareDemoDir(dir string) error {
 		return fmt.Errorf("the demo store %s is open in another process (pid %d: a 'tidewatch serve --demo' or another command running on it): "+
 			"the demo replaces its store each run, so stop that process first, or give another directory (--dir, serve's --demo-dir)", path, pid)
 	}
-	for _, suffix := range []string{"", "-wal", "-shm", ".audit", ".index", ".locks"} {
+	for _, suffix := range []string{"", "-wal", "-shm", ".audit", ".index", ".locks", ".uploads"} {
 		if err := os.RemoveAll(path + suffix); err != nil {
 			return err
 		}

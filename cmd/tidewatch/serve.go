@@ -176,7 +176,7 @@ local tenant and a key for a second tenant, and prints them with the URL.`)
 	}
 	defer closeNATS()
 	if demo {
-		s, st, keys, users, err = serveDemo(demoDir, logger, sealKey)
+		s, st, keys, users, err = serveDemo(demoDir, logger, sealKey, &uf)
 	} else {
 		sf.indexCache = indexCacheDir
 		cfg := app.Config{Logger: logger, SealKey: sealKey, AllowPrivateWebhookTargets: hookPrivate, Publish: publish}
@@ -339,7 +339,7 @@ func openIndexCache(dir, storePath string, logger *slog.Logger) (app.IndexCache,
 }
 
 // serveDemo builds the demo store and makes two tenants' keys.
-func serveDemo(dir string, logger *slog.Logger, sealKey []byte) (*app.Service, *sqlite.DB, []app.NewKey, []demoUser, error) {
+func serveDemo(dir string, logger *slog.Logger, sealKey []byte, uf *uploadFlags) (*app.Service, *sqlite.DB, []app.NewKey, []demoUser, error) {
 	s, st, _, err := openDemoStore(dir)
 	if err != nil {
 		return nil, nil, nil, nil, err
@@ -379,7 +379,15 @@ func serveDemo(dir string, logger *slog.Logger, sealKey []byte) (*app.Service, *
 	}
 	// The service again, with the server's logger.
 	s.Close()
-	s = app.New(app.Config{Store: st, Logger: logger, SealKey: sealKey, AllowPrivateWebhookTargets: true})
+	// Uploads are kept beside the demo store (replaced with it each run),
+	// as beside any store, so the demo's case files carry them.
+	cfg := app.Config{Store: st, Logger: logger, SealKey: sealKey, AllowPrivateWebhookTargets: true}
+	if d := uf.config(&cfg, filepath.Join(dir, "tidewatch.db")); d != nil {
+		logger.Info("keeping uploaded AIS files for case files", "folder", d.Path())
+	} else {
+		logger.Info("uploaded AIS files are not kept: case files state them as gaps", "why", cfg.UploadsOff)
+	}
+	s = app.New(cfg)
 	// The keys act as the demo's people (four eyes count people).
 	var keys []app.NewKey
 	for _, k := range []app.CreateKeyRequest{

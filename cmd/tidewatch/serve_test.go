@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -9,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tidewatch/tidewatch/ais"
+	"github.com/tidewatch/tidewatch/ingest"
 	"github.com/tidewatch/tidewatch/internal/app"
 	"github.com/tidewatch/tidewatch/internal/indexcache"
 	"github.com/tidewatch/tidewatch/store"
@@ -22,7 +27,10 @@ func TestServeDemo(t *testing.T) {
 		t.Skip("builds the demo store")
 	}
 	key := make([]byte, 32)
-	s, st, keys, users, err := serveDemo(t.TempDir(), slog.New(slog.NewTextHandler(io.Discard, nil)), key)
+	dir := t.TempDir()
+	var uf uploadFlags
+	uf.register(flag.NewFlagSet("serve", flag.ContinueOnError), true)
+	s, st, keys, users, err := serveDemo(dir, slog.New(slog.NewTextHandler(io.Discard, nil)), key, &uf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,6 +64,30 @@ func TestServeDemo(t *testing.T) {
 		if kinds[ref] == 0 {
 			t.Errorf("no high alert for the demo's %s: %+v", ref, as)
 		}
+	}
+	// An upload to the demo is kept beside its store, as beside any
+	// store's, so the demo's case files carry its lines.
+	line := []byte("!AIVDM,1,1,,A,13aEOK?P00PD2wVMdLDRhgvL289?,0*26\n")
+	sum := fmt.Sprintf("%x", sha256.Sum256(line))
+	path := filepath.Join(t.TempDir(), "up.nmea")
+	os.WriteFile(path, line, 0o644)
+	in, err := ingest.FileInput(path, func(ctx context.Context) (ais.Source, io.Closer, error) {
+		return ais.OpenInput(ctx, path, ais.FeedOptions{})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Name = app.UploadInputName("up.nmea", sum)
+	res, err := s.Ingest(ctx, localPrincipal("test"), app.IngestRequest{Inputs: []ingest.Input{in},
+		Uploads: []app.Upload{{Input: in.Name, SHA256: sum, Size: int64(len(line)), Open: func() (io.ReadCloser, error) { return os.Open(path) }}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Uploads) != 1 || res.Uploads[0].NotKept != "" || res.Uploads[0].Stored == 0 {
+		t.Fatalf("upload to the demo: %+v", res.Uploads)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "tidewatch.db.uploads", sum+".gz")); err != nil {
+		t.Errorf("the upload is not kept beside the demo store: %v", err)
 	}
 }
 
