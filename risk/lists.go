@@ -22,7 +22,11 @@ func VersionsAt(all []sanctions.Version, asOf time.Time) []sanctions.Version {
 		if d == "" || d > limit {
 			continue
 		}
-		if cur, ok := bestDay[v.List]; !ok || d > cur || (d == cur && v.ID > best[v.List].ID) {
+		// Two versions in force from one day (a list without a publication
+		// date imported twice, a same-day correction): the later one, in
+		// sanctions.Version.Before's order (the time retrieved), as every
+		// other place that picks a list's newest version orders them.
+		if cur, ok := bestDay[v.List]; !ok || d > cur || (d == cur && best[v.List].Before(v)) {
 			best[v.List], bestDay[v.List] = v, d
 		}
 	}

@@ -223,6 +223,23 @@ func TestVersionsAt(t *testing.T) {
 	}
 }
 
+// Two versions of a list in force from the same day: the one retrieved
+// later is in force, whatever their ids (content hashes) say, and in
+// whatever order they are given (h-try4: a list imported twice on one day
+// kept the first import in force).
+func TestVersionsAtSameDay(t *testing.T) {
+	first := sanctions.Version{ID: "opensanctions@sha256-fa7d152f", List: "opensanctions", Retrieved: time.Date(2026, 12, 3, 18, 52, 0, 0, time.UTC)}
+	later := sanctions.Version{ID: "opensanctions@sha256-6dbe31df", List: "opensanctions", Retrieved: time.Date(2026, 12, 3, 18, 52, 3, 0, time.UTC)}
+	corrected := sanctions.Version{ID: "un-0", List: "un", Published: "2026-12-03", Retrieved: time.Date(2026, 12, 3, 20, 0, 0, 0, time.UTC)}
+	original := sanctions.Version{ID: "un-9", List: "un", Published: "2026-12-03", Retrieved: time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)}
+	for _, vs := range [][]sanctions.Version{{first, later, original, corrected}, {corrected, later, first, original}} {
+		got := VersionsAt(vs, time.Date(2026, 12, 3, 23, 0, 0, 0, time.UTC))
+		if len(got) != 2 || got[0].ID != later.ID || got[1].ID != corrected.ID {
+			t.Errorf("in force: %+v, want %s and %s", got, later.ID, corrected.ID)
+		}
+	}
+}
+
 func TestLoadConfigRefusesUnknownKeys(t *testing.T) {
 	dir := t.TempDir()
 	write := func(s string) string {
