@@ -33,6 +33,9 @@ func TestWebhookTargetsRefused(t *testing.T) {
 		"http://[fc00::1]/", "http://[fd12:3456::1]/", "http://0.0.0.0/", "http://0.1.2.3/", "http://[::]/", "http://224.0.0.1/", "http://[ff02::1]/",
 		"http://[::ffff:127.0.0.1]/", "http://[::ffff:10.1.1.1]/", "http://[64:ff9b::a9fe:a9fe]/", "http://[2002:c0a8:0101::1]/", "http://100.64.0.1/",
 		"http://255.255.255.255/", "https://user:s3cret@127.0.0.1/x",
+		// Documentation ranges (some virtual machines' own interfaces are
+		// numbered in them), the 6to4 relay anycast, site-local.
+		"http://192.0.2.2:8080/", "http://198.51.100.7/", "http://203.0.113.9/", "http://[2001:db8::1]/", "http://192.88.99.1/", "http://[fec0::1]/",
 	} {
 		_, err := s.CreateWebhook(ctx, local, app.WebhookRequest{URL: u})
 		if app.CodeOf(err) != app.CodeInvalid {

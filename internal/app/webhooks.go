@@ -175,7 +175,7 @@ func (s *Service) checkURL(raw string) error {
 		return Errorf(CodeInvalid, "webhook URL %q: a loopback host is refused (the server does not call into its own network)", redactURL(raw))
 	}
 	if a, err := netip.ParseAddr(host); err == nil && internalAddr(a) {
-		return Errorf(CodeInvalid, "webhook URL %q: %s is an internal address (loopback, private, link-local, unspecified or multicast): refused", redactURL(raw), a.WithZone(""))
+		return Errorf(CodeInvalid, "webhook URL %q: %s is an internal address (loopback, private, link-local, reserved, or this server's own): refused", redactURL(raw), a.WithZone(""))
 	}
 	return nil
 }
@@ -232,16 +232,53 @@ func redactURLsIn(text string) string {
 // internalRanges are address blocks a webhook may not reach besides those
 // netip classifies (loopback, private, link-local, multicast,
 // unspecified): "this network", shared address space (CGNAT), IETF
-// protocol assignments, benchmarking, reserved and broadcast.
+// protocol assignments, documentation (TEST-NET-1 to 3 and 2001:db8::/32:
+// never a receiver on the internet, yet used inside some networks, as the
+// very address of a host's own interface on some virtual machines), the
+// deprecated 6to4 relay anycast, benchmarking, reserved and broadcast.
 var internalRanges = []netip.Prefix{
 	netip.MustParsePrefix("0.0.0.0/8"),
 	netip.MustParsePrefix("100.64.0.0/10"),
 	netip.MustParsePrefix("192.0.0.0/24"),
+	netip.MustParsePrefix("192.0.2.0/24"),
+	netip.MustParsePrefix("192.88.99.0/24"),
 	netip.MustParsePrefix("198.18.0.0/15"),
+	netip.MustParsePrefix("198.51.100.0/24"),
+	netip.MustParsePrefix("203.0.113.0/24"),
 	netip.MustParsePrefix("240.0.0.0/4"),
 	netip.MustParsePrefix("::/128"),
 	netip.MustParsePrefix("100::/64"), // discard-only
+	netip.MustParsePrefix("2001:db8::/32"),
+	netip.MustParsePrefix("fec0::/10"), // site-local, deprecated
 }
+
+// hostAddrs lists the addresses of this machine's own interfaces: a
+// webhook may not reach the server's host by one of them either (a public
+// address on an interface reaches every service listening on all
+// addresses). Read at most every 30 s; a variable so tests can set it.
+var hostAddrs = func() func() []netip.Addr {
+	var mu sync.Mutex
+	var at time.Time
+	var addrs []netip.Addr
+	return func() []netip.Addr {
+		mu.Lock()
+		defer mu.Unlock()
+		if time.Since(at) < 30*time.Second {
+			return addrs
+		}
+		at, addrs = time.Now(), nil
+		ifs, err := net.InterfaceAddrs()
+		if err != nil {
+			return nil
+		}
+		for _, ia := range ifs {
+			if p, err := netip.ParsePrefix(ia.String()); err == nil {
+				addrs = append(addrs, p.Addr().WithZone("").Unmap())
+			}
+		}
+		return addrs
+	}
+}()
 
 // internalAddr says an address is one a webhook may not reach. IPv4
 // embedded in IPv6 (mapped, NAT64 64:ff9b::/96, 6to4 2002::/16) is
@@ -269,11 +306,11 @@ func internalAddr(a netip.Addr) bool {
 			return true
 		}
 	}
-	return false
+	return slices.Contains(hostAddrs(), a)
 }
 
 // errInternalTarget is a delivery refused at dial time.
-var errInternalTarget = errors.New("the webhook's host resolves to an internal address (loopback, private, link-local, unspecified or multicast): refused")
+var errInternalTarget = errors.New("the webhook's host resolves to an internal address (loopback, private, link-local, reserved, or this server's own): refused")
 
 // defaultDeliveryTimeout bounds one delivery attempt.
 const defaultDeliveryTimeout = 10 * time.Second
@@ -326,6 +363,12 @@ func deliveryError(rawURL string, err error) string {
 	msg := err.Error()
 	if errors.Is(err, errInternalTarget) {
 		msg = errInternalTarget.Error()
+	}
+	// A name that did not resolve: said without the resolver the server
+	// asked (its address is the server's network's, not the tenant's).
+	var de *net.DNSError
+	if errors.As(err, &de) {
+		msg = "lookup " + de.Name + ": " + de.Err
 	}
 	if u, perr := url.Parse(rawURL); perr == nil && u.User != nil {
 		// An error from below may still quote the URL.
