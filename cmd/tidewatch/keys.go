@@ -72,7 +72,7 @@ the web interface): four eyes count people, not keys.`)
 	fs.StringVar(&tenant, "tenant", app.LocalTenant, "the key's tenant")
 	fs.StringVar(&name, "name", "", "what the key is for (required)")
 	fs.StringVar(&role, "role", "viewer", "viewer, analyst, underwriter or admin")
-	fs.StringVar(&ttl, "ttl", "90d", "how long the key lives (at most 2y)")
+	fs.StringVar(&ttl, "ttl", "90d", "how long the key lives: 90d, 2w, 12m (m is months), 2y, 1y6m, or hours as 720h; at most 2y")
 	fs.StringVar(&user, "user", "", "the user the key belongs to (optional)")
 	fs.StringVar(&by, "by", currentUser(), "who makes it (audit log)")
 	fs.BoolVar(&asJSON, "json", false, "print the key as JSON")
@@ -242,6 +242,9 @@ turns it on or off for an existing tenant, "local" (the CLI's own) too.`)
 		if err != nil {
 			return err
 		}
+		if asJSON {
+			return json.NewEncoder(e.stdout).Encode(t)
+		}
 		fmt.Fprintf(e.stdout, "tenant %s: four eyes %v\n", t.ID, t.Policy.FourEyes)
 		return nil
 	}
@@ -251,6 +254,9 @@ turns it on or off for an existing tenant, "local" (the CLI's own) too.`)
 			return usagef("%v", err)
 		}
 		return err
+	}
+	if asJSON {
+		return json.NewEncoder(e.stdout).Encode(t)
 	}
 	fmt.Fprintf(e.stdout, "tenant %s created; make its first key with 'tidewatch keys create --tenant %s --role admin --name NAME'\n", t.ID, t.ID)
 	return nil

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -35,6 +36,19 @@ func TestKeysAndUsers(t *testing.T) {
 		t.Errorf("policy not kept: %q", out)
 	}
 	mustRun("keys", "tenant", "policy", "local", "--four-eyes=false")
+	// --json prints the tenant made or changed, as JSON.
+	var made, changed struct {
+		ID     string `json:"id"`
+		Policy struct {
+			FourEyes bool `json:"four_eyes"`
+		} `json:"policy"`
+	}
+	if err := json.Unmarshal([]byte(mustRun("keys", "tenant", "create", "broker", "--json")), &made); err != nil || made.ID != "broker" {
+		t.Errorf("create --json: %+v %v", made, err)
+	}
+	if err := json.Unmarshal([]byte(mustRun("keys", "tenant", "policy", "broker", "--four-eyes", "--json")), &changed); err != nil || changed.ID != "broker" || !changed.Policy.FourEyes {
+		t.Errorf("policy --json: %+v %v", changed, err)
+	}
 	if code, _, errs := tw(t, "keys", "tenant", "policy", "local", "--store", st); code != 2 || !strings.Contains(errs, "say the policy") {
 		t.Errorf("policy without --four-eyes: exit %d: %s", code, errs)
 	}
