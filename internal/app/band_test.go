@@ -82,6 +82,21 @@ func TestEventsMoveTheFleetBand(t *testing.T) {
 	if len(bands) != 1 || bands[0].VesselRef != "caller" || !strings.Contains(bands[0].Title, strings.ReplaceAll(after, "_", " ")) {
 		t.Fatalf("band alerts after %s -> %s: %+v", before, after, bands)
 	}
+	// The text is words: no enum names (insufficient_evidence).
+	for _, text := range append([]string{bands[0].Why}, func() (ts []string) {
+		for _, e := range bands[0].Evidence {
+			if e.Kind == "profile" {
+				ts = append(ts, e.Text)
+			}
+		}
+		return
+	}()...) {
+		for _, r := range []string{"insufficient_evidence", before, after} {
+			if strings.Contains(r, "_") && strings.Contains(text, r) {
+				t.Errorf("the alert shows the code %s: %q", r, text)
+			}
+		}
+	}
 	var linked bool
 	for _, e := range bands[0].Evidence {
 		linked = linked || e.Kind == "event"

@@ -411,7 +411,7 @@ func (s *Service) statusAlerts(ctx context.Context, pass *alertPass, v store.Por
 		ev = append(ev, store.AlertEvidence{Kind: "list_version", Ref: id, Text: "list version " + id})
 	}
 	ev = append(ev, extra...)
-	ev = append(ev, store.AlertEvidence{Kind: "profile", Ref: after.ProfileHash, Text: fmt.Sprintf("profile as of %s: %s, score %g", after.AsOf.Format("2006-01-02"), after.Recommendation, after.Score)})
+	ev = append(ev, store.AlertEvidence{Kind: "profile", Ref: after.ProfileHash, Text: fmt.Sprintf("profile as of %s: %s, score %g", after.AsOf.Format("2006-01-02"), strings.ReplaceAll(after.Recommendation, "_", " "), after.Score)})
 	var newHits []string
 	for _, h := range after.Hits {
 		if was[h] {
@@ -459,7 +459,7 @@ func (s *Service) statusAlerts(ctx context.Context, pass *alertPass, v store.Por
 		}
 		a := alertFor(v, AlertBandChanged, sev, "band:"+v.Portfolio+":"+v.ID+":"+before.Recommendation+">"+after.Recommendation+":"+after.ProfileHash[:min(12, len(after.ProfileHash))],
 			fmt.Sprintf("%s: %s -> %s", vesselWords(v), strings.ReplaceAll(before.Recommendation, "_", " "), strings.ReplaceAll(after.Recommendation, "_", " ")),
-			fmt.Sprintf("The risk recommendation for %s changed from %s (score %g) to %s (score %g)%s.", vesselWords(v), before.Recommendation, before.Score, after.Recommendation, after.Score, hitWords(extra, newHits)), ev)
+			fmt.Sprintf("The risk recommendation for %s changed from %s (score %g) to %s (score %g)%s.", vesselWords(v), strings.ReplaceAll(before.Recommendation, "_", " "), before.Score, strings.ReplaceAll(after.Recommendation, "_", " "), after.Score, hitWords(extra, newHits)), ev)
 		if ok, err := s.raiseIn(ctx, pass, a); err != nil {
 			return n, err
 		} else if ok {
