@@ -1,8 +1,10 @@
 package screen
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -448,13 +450,16 @@ func (ix *Index) Screen(q Query, opt Options) (Answer, error) {
 			if ni == nil {
 				continue // no listed name of this type
 			}
-			seen := map[string]bool{}
+			// The keys already searched (a name and its bracketed parts
+			// are few: a small array, not a map).
+			var seenArr [4][2]string
+			seen := seenArr[:0]
 			for _, alt := range alts {
 				key := keyFor(alt, t)
-				if key.Empty() || seen[key.Joined+"|"+key.Numbers] {
+				if key.Empty() || slices.Contains(seen, [2]string{key.Joined, key.Numbers}) {
 					continue
 				}
-				seen[key.Joined+"|"+key.Numbers] = true
+				seen = append(seen, [2]string{key.Joined, key.Numbers})
 				part := ""
 				if alt != q.Name {
 					part = alt
@@ -482,7 +487,8 @@ func (ix *Index) Screen(q Query, opt Options) (Answer, error) {
 		}
 	}
 
-	out := make([]Result, 0, len(hits))
+	// Most queries match nothing: out is made by the first result.
+	var out []Result
 	for e, h := range hits {
 		ent := ix.entities[e]
 		// The score first; the explanation only for a hit in the answer.
@@ -532,14 +538,17 @@ func (ix *Index) Screen(q Query, opt Options) (Answer, error) {
 		r.Explanation = why
 		out = append(out, r)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Score != out[j].Score {
-			return out[i].Score > out[j].Score
+	slices.SortFunc(out, func(a, b Result) int {
+		if a.Score != b.Score {
+			return cmp.Compare(b.Score, a.Score)
 		}
-		return out[i].Entity.ID < out[j].Entity.ID
+		return strings.Compare(a.Entity.ID, b.Entity.ID)
 	})
 	if len(out) > opt.Limit {
 		out = out[:opt.Limit]
+	}
+	if out == nil {
+		out = []Result{} // an empty list, as answers have always had (no allocation)
 	}
 	ans.Results = out
 	if len(ans.NearMisses) > 1 {
