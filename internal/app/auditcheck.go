@@ -1,0 +1,163 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tidewatch/tidewatch/store"
+)
+
+// The audit log is tamper-evident only when someone looks: verification
+// reads every record and holds the chain to its anchor and to the
+// decisions that cite it (VerifyAudit). A server checks every tenant's log
+// on a schedule (RunAuditChecks, 'serve --audit-check-every'), so damage
+// or an edit is reported within a day without anyone running 'tidewatch
+// audit verify': each tenant whose log does not verify gets a high alert
+// (its admins see it on the dashboard, its webhooks are told), and the
+// server logs it. The schedule is the store's, as the list updates' is:
+// one pass per interval over all the nodes on a store, whatever their
+// number and restarts.
+
+const (
+	auditCheckLockKey = "audit-check"
+	auditCheckedKey   = "audit-checked"
+)
+
+// AuditCheckPass is one scheduled check's outcome.
+type AuditCheckPass struct {
+	// Ran says this call checked the logs (else another node or an
+	// earlier call did within the interval, or holds the claim now).
+	Ran bool `json:"ran"`
+	// Next is when a check is due again.
+	Next time.Time `json:"next"`
+	// Tenants are the logs checked, Damaged those that did not verify
+	// (tenant: the first problems).
+	Tenants int               `json:"tenants"`
+	Damaged map[string]string `json:"damaged,omitempty"`
+	Took    time.Duration     `json:"took"`
+}
+
+type auditCheckState struct {
+	At time.Time `json:"at"`
+}
+
+// CheckAuditLogsDue verifies every tenant's audit log when a check is
+// due (none within every, on any node of the store), raising a high alert
+// for each tenant whose log does not verify.
+func (s *Service) CheckAuditLogsDue(ctx context.Context, every time.Duration) (AuditCheckPass, error) {
+	now := s.now().UTC()
+	pass := AuditCheckPass{Next: now.Add(every)}
+	claimed, last, err := s.claimAuditCheck(ctx, now, every)
+	if err != nil {
+		return pass, err
+	}
+	if !claimed {
+		if last.IsZero() {
+			pass.Next = now.Add(min(every, time.Minute)) // held: look again soon
+		} else {
+			pass.Next = last.Add(every)
+		}
+		return pass, nil
+	}
+	pass.Ran = true
+	ts, err := s.st.Tenants(ctx)
+	if err != nil {
+		return pass, err
+	}
+	start := time.Now()
+	for _, t := range ts {
+		if ctx.Err() != nil {
+			return pass, ctx.Err()
+		}
+		p := Principal{Tenant: t.ID, Actor: "scheduled audit check", Role: RoleViewer}
+		rep, err := s.VerifyAudit(ctx, p, "")
+		if ctx.Err() != nil {
+			return pass, ctx.Err()
+		}
+		pass.Tenants++
+		var why string
+		switch {
+		case err != nil:
+			why = "the log could not be read to its end: " + err.Error()
+		case !rep.OK():
+			var ps []string
+			for _, pr := range rep.Problems[:min(3, len(rep.Problems))] {
+				ps = append(ps, fmt.Sprintf("record %d: %s", pr.Seq, pr.Reason))
+			}
+			why = strings.Join(ps, "; ")
+			if len(rep.Problems) > 3 {
+				why += fmt.Sprintf("; and %d more", len(rep.Problems)-3)
+			}
+		default:
+			continue
+		}
+		if pass.Damaged == nil {
+			pass.Damaged = map[string]string{}
+		}
+		pass.Damaged[t.ID] = why
+		s.log.Error("audit check: the tenant's audit log does not verify", "tenant", t.ID, "problems", why)
+		a := store.Alert{Tenant: t.ID, Key: "system:audit-check:" + now.Format("2006-01-02"), Kind: AlertSystem, Severity: "high",
+			Title: "The audit log does not verify: records damaged, changed or missing",
+			Why: "The scheduled check of this tenant's audit log found: " + why + ". Run 'tidewatch audit verify --tenant " + t.ID +
+				"' for the whole report, and restore the log from a backup (docs/store.md, \"Damage\").",
+			Evidence: []store.AlertEvidence{{Kind: "system", Ref: "audit-check", Text: why}}}
+		if _, err := s.raise(ctx, a); err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Warn("audit check: alert", "tenant", t.ID, "err", err.Error())
+		}
+	}
+	pass.Took = time.Since(start)
+	s.log.Info("audit check: every tenant's audit log read", "tenants", pass.Tenants, "damaged", len(pass.Damaged), "seconds", pass.Took.Seconds())
+	return pass, nil
+}
+
+// claimAuditCheck claims the check due now for this node: false when one
+// ran within every (last: when) or another node holds the claim.
+func (s *Service) claimAuditCheck(ctx context.Context, now time.Time, every time.Duration) (bool, time.Time, error) {
+	u, err := s.st.LockIngest(ctx, auditCheckLockKey)
+	if errors.Is(err, store.ErrLocked) {
+		return false, time.Time{}, nil
+	}
+	if err != nil {
+		return false, time.Time{}, err
+	}
+	defer u()
+	var last auditCheckState
+	if b, err := s.st.MonitorState(ctx, auditCheckedKey); err == nil {
+		if err := json.Unmarshal(b, &last); err != nil {
+			s.log.Warn("audit check: unreadable time of the last check", "err", err.Error())
+		}
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return false, time.Time{}, err
+	}
+	if !last.At.IsZero() && now.Before(last.At.Add(every)) {
+		return false, last.At, nil
+	}
+	b, _ := json.Marshal(auditCheckState{At: now})
+	if err := s.st.PutMonitorState(ctx, auditCheckedKey, b); err != nil {
+		return false, time.Time{}, err
+	}
+	return true, last.At, nil
+}
+
+// RunAuditChecks checks the audit logs whenever a check is due, until ctx
+// ends.
+func (s *Service) RunAuditChecks(ctx context.Context, every time.Duration) {
+	for {
+		pass, err := s.CheckAuditLogsDue(ctx, every)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			s.log.Warn("audit check failed", "err", err.Error())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(min(max(pass.Next.Sub(s.now()), time.Second), every)):
+		}
+	}
+}
