@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -41,17 +40,13 @@ type AuditCheckPass struct {
 	Took    time.Duration     `json:"took"`
 }
 
-type auditCheckState struct {
-	At time.Time `json:"at"`
-}
-
 // CheckAuditLogsDue verifies every tenant's audit log when a check is
 // due (none within every, on any node of the store), raising a high alert
 // for each tenant whose log does not verify.
 func (s *Service) CheckAuditLogsDue(ctx context.Context, every time.Duration) (AuditCheckPass, error) {
 	now := s.now().UTC()
 	pass := AuditCheckPass{Next: now.Add(every)}
-	claimed, last, err := s.claimAuditCheck(ctx, now, every)
+	claimed, last, err := s.claimPass(ctx, "audit check", auditCheckLockKey, auditCheckedKey, now, every)
 	if err != nil {
 		return pass, err
 	}
@@ -70,12 +65,12 @@ func (s *Service) CheckAuditLogsDue(ctx context.Context, every time.Duration) (A
 	}
 	start := time.Now()
 	for _, t := range ts {
-		if ctx.Err() != nil {
-			return pass, ctx.Err()
-		}
 		p := Principal{Tenant: t.ID, Actor: "scheduled audit check", Role: RoleViewer}
 		rep, err := s.VerifyAudit(ctx, p, "")
 		if ctx.Err() != nil {
+			// Stopped mid-check (the server shuts down): due again at
+			// once, on whichever node looks first.
+			s.unclaimPass(ctx, "audit check", auditCheckedKey, last)
 			return pass, ctx.Err()
 		}
 		pass.Tenants++
@@ -112,35 +107,6 @@ func (s *Service) CheckAuditLogsDue(ctx context.Context, every time.Duration) (A
 	pass.Took = time.Since(start)
 	s.log.Info("audit check: every tenant's audit log read", "tenants", pass.Tenants, "damaged", len(pass.Damaged), "seconds", pass.Took.Seconds())
 	return pass, nil
-}
-
-// claimAuditCheck claims the check due now for this node: false when one
-// ran within every (last: when) or another node holds the claim.
-func (s *Service) claimAuditCheck(ctx context.Context, now time.Time, every time.Duration) (bool, time.Time, error) {
-	u, err := s.st.LockIngest(ctx, auditCheckLockKey)
-	if errors.Is(err, store.ErrLocked) {
-		return false, time.Time{}, nil
-	}
-	if err != nil {
-		return false, time.Time{}, err
-	}
-	defer u()
-	var last auditCheckState
-	if b, err := s.st.MonitorState(ctx, auditCheckedKey); err == nil {
-		if err := json.Unmarshal(b, &last); err != nil {
-			s.log.Warn("audit check: unreadable time of the last check", "err", err.Error())
-		}
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return false, time.Time{}, err
-	}
-	if !last.At.IsZero() && now.Before(last.At.Add(every)) {
-		return false, last.At, nil
-	}
-	b, _ := json.Marshal(auditCheckState{At: now})
-	if err := s.st.PutMonitorState(ctx, auditCheckedKey, b); err != nil {
-		return false, time.Time{}, err
-	}
-	return true, last.At, nil
 }
 
 // RunAuditChecks checks the audit logs whenever a check is due, until ctx

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -58,10 +57,6 @@ type ListUpdatePass struct {
 	Result ImportResult `json:"result"`
 }
 
-type listUpdateState struct {
-	At time.Time `json:"at"`
-}
-
 // UpdateListsDue runs the periodic list update when it is due: of
 // several nodes on one store, the first to claim a pass runs it, and a
 // pass is due only when no node has claimed one within every (the time
@@ -76,19 +71,19 @@ func (s *Service) UpdateListsDue(ctx context.Context, p Principal, sources func(
 	if err := p.needShared(RoleAnalyst, "updating lists"); err != nil {
 		return pass, err
 	}
-	claimed, last, err := s.claimListUpdate(ctx, now, every)
-	pass.Last = last.At
+	claimed, last, err := s.claimPass(ctx, "list update", listsLockKey, listUpdatedKey, now, every)
+	pass.Last = last
 	if err != nil {
 		return pass, err
 	}
 	if !claimed {
 		switch {
-		case last.At.IsZero():
+		case last.IsZero():
 			// The list lock was held (an import, or another node
 			// claiming): look again soon.
 			pass.Next = now.Add(min(every, time.Minute))
 		default:
-			pass.Next = last.At.Add(every)
+			pass.Next = last.Add(every)
 		}
 		return pass, nil
 	}
@@ -97,46 +92,11 @@ func (s *Service) UpdateListsDue(ctx context.Context, p Principal, sources func(
 	if ctx.Err() != nil {
 		// Stopped mid-pass (the server shuts down): the pass is due
 		// again at once, on whichever node looks first.
-		b, _ := json.Marshal(last)
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		if perr := s.st.PutMonitorState(rctx, listUpdatedKey, b); perr != nil {
-			s.log.Warn("list update: could not undo the claim of a pass cut short", "err", perr.Error())
-		}
-		cancel()
+		s.unclaimPass(ctx, "list update", listUpdatedKey, last)
 	}
 	// A pass that failed is not tried again before the interval is up on
 	// any node, as on one (the failure raised an alert).
 	return pass, err
-}
-
-// claimListUpdate claims the periodic list update pass at now, unless one
-// was claimed within every (returned as last) or the list lock is held
-// (last zero).
-func (s *Service) claimListUpdate(ctx context.Context, now time.Time, every time.Duration) (bool, listUpdateState, error) {
-	var last listUpdateState
-	u, err := s.st.LockIngest(ctx, listsLockKey)
-	if errors.Is(err, store.ErrLocked) {
-		return false, last, nil
-	}
-	if err != nil {
-		return false, last, err
-	}
-	defer u()
-	if b, err := s.st.MonitorState(ctx, listUpdatedKey); err == nil {
-		if err := json.Unmarshal(b, &last); err != nil {
-			s.log.Warn("list update: unreadable time of the last pass", "err", err.Error())
-		}
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return false, last, err
-	}
-	if !last.At.IsZero() && now.Before(last.At.Add(every)) {
-		return false, last, nil // claimed within the interval, here or on another node
-	}
-	b, _ := json.Marshal(listUpdateState{At: now})
-	if err := s.st.PutMonitorState(ctx, listUpdatedKey, b); err != nil {
-		return false, last, err
-	}
-	return true, last, nil
 }
 
 // DefaultListPoll is how often a server reads the store's list versions
