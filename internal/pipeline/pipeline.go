@@ -13,8 +13,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -132,6 +134,17 @@ func StartEmbedded(dir, host string, port int) (*Embedded, error) {
 	}
 	if host == "" {
 		host = "127.0.0.1"
+	}
+	// A port already taken makes the server's listener fail where this
+	// process cannot see it (the server logs nothing here): it would only
+	// never become ready. Try it first, to say so at once.
+	if port > 0 {
+		addr := net.JoinHostPort(host, strconv.Itoa(port))
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("nats: the embedded server cannot listen on %s: %w", addr, err)
+		}
+		l.Close()
 	}
 	s, err := server.NewServer(&server.Options{ServerName: "tidewatch-embedded", Host: host, Port: port, JetStream: true,
 		StoreDir: abs, NoSigs: true, NoLog: true})

@@ -140,19 +140,10 @@ var stores = []struct {
 	}},
 }
 
-// freePort finds a port in this helper's range (18300-18399) for a NATS
-// server that must come back on the same address.
-func freePort(t *testing.T) int {
-	for p := 18300; p < 18400; p++ {
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-		if err == nil {
-			l.Close()
-			return p
-		}
-	}
-	t.Fatal("no free port in 18300-18399")
-	return 0
-}
+// A cluster's NATS server starts on a port the system chooses (-1), and
+// comes back on that same port when restarted. (Test binaries run at once
+// used to pick the same port from a fixed range, and the second server's
+// listener failed: it never became ready.)
 
 type cluster struct {
 	t      *testing.T
@@ -173,7 +164,7 @@ type cluster struct {
 }
 
 func newCluster(t *testing.T, st testStore, n int) *cluster {
-	c := &cluster{t: t, dir: t.TempDir(), port: freePort(t), st: st, n: n, opts: theFixture(t).geo, block: 32 << 10, runMax: 1 << 20, fix: theFixture(t)}
+	c := &cluster{t: t, dir: t.TempDir(), port: -1, st: st, n: n, opts: theFixture(t).geo, block: 32 << 10, runMax: 1 << 20, fix: theFixture(t)}
 	c.start()
 	return c
 }
@@ -183,6 +174,7 @@ func (c *cluster) start() {
 	if err != nil {
 		c.t.Fatal(err)
 	}
+	c.port = srv.Server.Addr().(*net.TCPAddr).Port
 	c.srv = srv
 	c.t.Cleanup(srv.Close)
 }

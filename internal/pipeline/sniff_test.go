@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tidewatch/tidewatch/internal/pipeline"
 )
@@ -18,7 +21,7 @@ import (
 // NMEA nor a MarineCadastre or DMA CSV export"; text still is, and so is
 // a file of comments longer than the sniffing's bound.
 func TestPublishFileCommentHeader(t *testing.T) {
-	srv, err := pipeline.StartEmbedded(t.TempDir(), "127.0.0.1", freePort(t))
+	srv, err := pipeline.StartEmbedded(t.TempDir(), "127.0.0.1", -1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,5 +75,30 @@ func TestPublishFileCommentHeader(t *testing.T) {
 		if _, err := p.PublishFile(ctx, write(name, s, false), "id-"+name); err == nil || !strings.Contains(err.Error(), "neither NMEA nor a MarineCadastre or DMA CSV export") {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+// An embedded server asked for a port another process holds says so at
+// once, where it used to wait two minutes for a listener that had failed
+// out of sight.
+func TestEmbeddedPortTaken(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	done := make(chan error, 1)
+	go func() {
+		_, err := pipeline.StartEmbedded(t.TempDir(), "127.0.0.1", port)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "cannot listen on 127.0.0.1:"+strconv.Itoa(port)) {
+			t.Errorf("a taken port: %v", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("no answer within a minute for a taken port")
 	}
 }
