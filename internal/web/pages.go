@@ -334,18 +334,30 @@ func (h *Handler) alertStream(w http.ResponseWriter, r *http.Request, c *reqCtx)
 
 type portfoliosView struct {
 	Portfolios []bandCount
+	// Err is why the new portfolio was refused, Form what was typed.
+	Err  formError
+	Form struct{ ID, Name string }
 }
 
 func (h *Handler) portfoliosPage(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
-	pfs, err := h.svc.Portfolios(r.Context(), c.P)
+	v, err := h.portfolios(r, c)
 	if err != nil {
 		return err
 	}
+	h.render(w, r, http.StatusOK, "portfolios", c, "Portfolios", v)
+	return nil
+}
+
+func (h *Handler) portfolios(r *http.Request, c *reqCtx) (portfoliosView, error) {
 	var v portfoliosView
+	pfs, err := h.svc.Portfolios(r.Context(), c.P)
+	if err != nil {
+		return v, err
+	}
 	for _, pf := range pfs {
 		rows, err := h.svc.Fleet(r.Context(), c.P, pf.ID)
 		if err != nil {
-			return err
+			return v, err
 		}
 		bc := bandCount{Portfolio: pf, Vessels: len(rows), Bands: map[string]int{}}
 		for _, row := range rows {
@@ -359,14 +371,24 @@ func (h *Handler) portfoliosPage(w http.ResponseWriter, r *http.Request, c *reqC
 		}
 		v.Portfolios = append(v.Portfolios, bc)
 	}
-	h.render(w, r, http.StatusOK, "portfolios", c, "Portfolios", v)
-	return nil
+	return v, nil
 }
 
 func (h *Handler) createPortfolio(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
 	pf, err := h.svc.CreatePortfolio(r.Context(), c.P, strings.TrimSpace(r.PostFormValue("id")), r.PostFormValue("name"))
 	if err != nil {
-		return err
+		status, ok := formRefusal(r, err)
+		if !ok {
+			return err
+		}
+		v, verr := h.portfolios(r, c)
+		if verr != nil {
+			return err
+		}
+		v.Err = formError{Form: "portfolio", Message: err.Error()}
+		v.Form.ID, v.Form.Name = r.PostFormValue("id"), r.PostFormValue("name")
+		h.render(w, r, status, "portfolios", c, "Portfolios", v)
+		return nil
 	}
 	h.redirect(w, r, c, "/portfolios/"+pf.ID, "Portfolio created: import its vessels below.")
 	return nil
@@ -376,6 +398,8 @@ type fleetView struct {
 	Portfolio store.Portfolio
 	Rows      []app.FleetRow
 	Result    *app.AddResult
+	// Err is why an import was refused (the file is chosen again).
+	Err formError
 }
 
 func (h *Handler) portfolioOf(r *http.Request, c *reqCtx) (store.Portfolio, error) {
@@ -392,10 +416,12 @@ func (h *Handler) portfolioOf(r *http.Request, c *reqCtx) (store.Portfolio, erro
 }
 
 func (h *Handler) fleetPage(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
-	return h.renderFleet(w, r, c, nil)
+	return h.renderFleet(w, r, c, http.StatusOK, fleetView{})
 }
 
-func (h *Handler) renderFleet(w http.ResponseWriter, r *http.Request, c *reqCtx, res *app.AddResult) error {
+// renderFleet shows a portfolio's page (the import's result or refusal
+// in v) with status.
+func (h *Handler) renderFleet(w http.ResponseWriter, r *http.Request, c *reqCtx, status int, v fleetView) error {
 	pf, err := h.portfolioOf(r, c)
 	if err != nil {
 		return err
@@ -404,7 +430,8 @@ func (h *Handler) renderFleet(w http.ResponseWriter, r *http.Request, c *reqCtx,
 	if err != nil {
 		return err
 	}
-	h.render(w, r, http.StatusOK, "fleet", c, "Portfolio "+pf.Name, fleetView{Portfolio: pf, Rows: rows, Result: res})
+	v.Portfolio, v.Rows = pf, rows
+	h.render(w, r, status, "fleet", c, "Portfolio "+pf.Name, v)
 	return nil
 }
 
@@ -412,20 +439,32 @@ func (h *Handler) importPortfolio(w http.ResponseWriter, r *http.Request, c *req
 	if _, err := h.portfolioOf(r, c); err != nil {
 		return err
 	}
+	res, err := h.importFile(w, r, c)
+	if err != nil {
+		status, ok := formRefusal(r, err)
+		if !ok {
+			return err
+		}
+		return h.renderFleet(w, r, c, status, fleetView{Err: formError{Form: "import", Message: err.Error()}})
+	}
+	return h.renderFleet(w, r, c, http.StatusOK, fleetView{Result: &res})
+}
+
+func (h *Handler) importFile(w http.ResponseWriter, r *http.Request, c *reqCtx) (app.AddResult, error) {
 	f, name, err := h.formFile(w, r, "file")
 	if err != nil {
-		return err
+		return app.AddResult{}, err
 	}
 	es, rows, errs, err := app.ReadPortfolio(f, name, false)
 	if err != nil {
-		return err
+		return app.AddResult{}, err
 	}
 	res, err := h.svc.AddVessels(r.Context(), c.P, r.PathValue("id"), es, rows)
 	if err != nil {
-		return err
+		return res, err
 	}
 	res.Errors = append(errs, res.Errors...)
-	return h.renderFleet(w, r, c, &res)
+	return res, nil
 }
 
 func (h *Handler) markSeen(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
