@@ -245,7 +245,7 @@ func TestVesselPageMarksTheCurrentDecision(t *testing.T) {
 	if r := row(page, d3); !strings.Contains(r, "Pending approval") || strings.Contains(r, "current") {
 		t.Errorf("the pending override %s: %s", d3, r)
 	}
-	if !regexp.MustCompile(`id="current-decision">Your decision in force: <b>decline</b> \(#` + d2 + `,`).MatchString(page) {
+	if !regexp.MustCompile(`id="current-decision">Decision in force: <b>decline</b> \(#` + d2 + `,`).MatchString(page) {
 		t.Errorf("the page's head does not name decision %s as in force", d2)
 	}
 	// Approved, the override is in force and the declines superseded.
