@@ -5,11 +5,13 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tidewatch/tidewatch/internal/app"
+	"github.com/tidewatch/tidewatch/screen"
 	"github.com/tidewatch/tidewatch/store"
 )
 
@@ -340,4 +342,67 @@ func TestJobWithoutTotal(t *testing.T) {
 	close(release)
 	waitJob(t, f, j.ID)
 	check("done")
+}
+
+var auditSeqRE = regexp.MustCompile(`<tr><td>(\d+)</td><td>`)
+
+// The audit page lists the newest records first, paged back by record
+// number; ?order=oldest lists them from the first.
+func TestAuditNewestFirst(t *testing.T) {
+	f := getFixture(t)
+	op := app.LocalPrincipal("fixture")
+	if _, err := f.svc.CreateTenant(t.Context(), op, "insurer-e", "Insurer E", store.TenantPolicy{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.CreateUser(t.Context(), op, "insurer-e", "auditor", "viewer", password); err != nil {
+		t.Fatal(err)
+	}
+	p := app.Principal{Tenant: "insurer-e", Actor: "auditor", Role: app.RoleViewer, Person: "auditor"}
+	for i := 0; i < 130; i++ {
+		if _, err := f.svc.Screen(t.Context(), p, screen.Query{Type: "vessel", Name: "CHON MA SAN"}, app.ScreenOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := newClient(t, f)
+	c.login("insurer-e", "auditor", password)
+	rep, err := f.svc.VerifyAudit(t.Context(), p, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seqs := func(page string) []int64 {
+		var out []int64
+		for _, m := range auditSeqRE.FindAllStringSubmatch(page, -1) {
+			n, _ := strconv.ParseInt(m[1], 10, 64)
+			out = append(out, n)
+		}
+		return out
+	}
+	_, page := c.get("/audit")
+	got := seqs(page)
+	// Signing in and this page's verification may add records after
+	// rep was read: the page starts at the head it read.
+	if len(got) != 100 || got[0] < rep.Head {
+		t.Fatalf("first page: %d records from #%v, want 100 from #%d down", len(got), got[:min(1, len(got))], rep.Head)
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i] != got[i-1]-1 {
+			t.Fatalf("first page not newest first without gaps: %v", got)
+		}
+	}
+	m := regexp.MustCompile(`href="/audit\?before=(\d+)" rel="next" id="older"`).FindStringSubmatch(page)
+	if m == nil || m[1] != strconv.FormatInt(got[99], 10) {
+		t.Fatalf("the link to older records: %v, want before=%d", m, got[99])
+	}
+	_, page = c.get("/audit?before=" + m[1])
+	older := seqs(page)
+	if len(older) == 0 || older[0] != got[99]-1 || older[len(older)-1] != 1 || strings.Contains(page, `id="older"`) {
+		t.Errorf("older page: %v", older)
+	}
+	_, page = c.get("/audit?order=oldest")
+	if first := seqs(page); len(first) == 0 || first[0] != 1 || first[1] != 2 {
+		t.Errorf("oldest first: %v", first[:min(3, len(first))])
+	}
+	if resp, _ := c.get("/audit?before=x"); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("before=x: HTTP %d", resp.StatusCode)
+	}
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -569,6 +570,11 @@ type auditView struct {
 	Next    int64
 	Subject string
 	Action  string
+	// Newest: the records newest first (the unfiltered log, unless
+	// ?order=oldest), paged back with ?before=SEQ: Before is this page's,
+	// Older the next page's (0: none).
+	Newest        bool
+	Before, Older int64
 }
 
 func (h *Handler) auditPage(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
@@ -588,6 +594,35 @@ func (h *Handler) auditPage(w http.ResponseWriter, r *http.Request, c *reqCtx) e
 	v.Report = rep
 	v.OK = rep.OK()
 	const page = 100
+	v.Newest = v.Subject == "" && v.Action == "" && q.Get("order") != "oldest" && q.Get("after") == ""
+	if v.Newest {
+		// A tenant's records are numbered without gaps from the first
+		// kept (rep.First) to the head: the page before a number is the
+		// window of numbers below it, read oldest first and turned round.
+		// (The core reads records forward only; with a filter the
+		// matches are not a window of numbers, so filtered lists stay
+		// oldest first.)
+		v.Before = rep.Head + 1
+		if b := q.Get("before"); b != "" {
+			n, err := strconv.ParseInt(b, 10, 64)
+			if err != nil || n < 1 {
+				return app.Errorf(app.CodeInvalid, "before %q: a record number", b)
+			}
+			v.Before = min(n, rep.Head+1)
+		}
+		from := max(v.Before-1-page, rep.First-1, 0)
+		if n := v.Before - 1 - from; n > 0 {
+			if v.Records, err = h.svc.AuditRecords(r.Context(), c.P, app.AuditFilter{After: from, Limit: int(n)}); err != nil {
+				return err
+			}
+		}
+		slices.Reverse(v.Records)
+		if from > rep.First-1 && from > 0 {
+			v.Older = from + 1
+		}
+		h.render(w, r, http.StatusOK, "audit", c, "Audit log", v)
+		return nil
+	}
 	if v.Records, err = h.svc.AuditRecords(r.Context(), c.P, app.AuditFilter{Subject: v.Subject, Action: v.Action, After: v.After, Limit: page}); err != nil {
 		return err
 	}
