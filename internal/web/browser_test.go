@@ -538,3 +538,56 @@ func TestBrowserYearTrack(t *testing.T) {
 		}
 	}
 }
+
+// A job whose total is not known (an ingest) follows its count live as
+// "N read", with an indeterminate bar, until it ends.
+func TestBrowserJobWithoutTotal(t *testing.T) {
+	f := getFixture(t)
+	b := newBrowser(t, f.srv.URL)
+	defer b.finish()
+	b.signIn("local", "admin")
+	p := app.Principal{Tenant: "local", Actor: "admin", Role: app.RoleAdmin, Person: "admin"}
+	step, done := make(chan struct{}), make(chan struct{})
+	j, err := f.svc.StartJob(p, "ingest", 0, func(ctx context.Context, pr app.JobProgress) (any, error) {
+		pr.Set(360, 0, "")
+		<-step
+		pr.Set(720, 0, "")
+		<-done
+		return nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.open("job-ingest", "/jobs/"+j.ID, "#job-count")
+	if got := b.text("#job-count"); got != "360 read" {
+		t.Errorf("the count: %q, want 360 read", got)
+	}
+	if eval[bool](b, `document.getElementById("job-progress").hasAttribute("value")`) {
+		t.Error("the bar of a job without a total is not indeterminate")
+	}
+	close(step)
+	b.do("count followed", chromedp.Poll[chromedp.Void](`document.getElementById("job-count").textContent === "720 read"`, chromedp.WithPollingTimeout(10*time.Second)))
+	close(done)
+	// The page reloads itself once the job ends (evaluating during the
+	// reload can fail: tried again).
+	ended := false
+	for deadline := time.Now().Add(10 * time.Second); !ended && time.Now().Before(deadline); {
+		ctx, cancel := context.WithTimeout(b.ctx, 2*time.Second)
+		st, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById("job") || {dataset: {}}).dataset.state || ""`))
+		cancel()
+		ended = err == nil && st == "done"
+		if !ended {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if !ended {
+		t.Fatal("the page does not show the job ended")
+	}
+	b.do("ended page", chromedp.WaitVisible(chromedp.ID("job-status")))
+	if got := b.text("#job-status"); !strings.Contains(got, "done: 720 read") {
+		t.Errorf("the ended job: %q", got)
+	}
+	if eval[bool](b, `!!document.getElementById("dl-csv")`) {
+		t.Error("an ingest job offers screening results to download")
+	}
+}
