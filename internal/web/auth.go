@@ -107,17 +107,34 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request, c *reqCtx) erro
 	return nil
 }
 
+// accountView is the account page's: why a password change was refused.
+type accountView struct {
+	Err formError
+}
+
 func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
-	h.render(w, r, http.StatusOK, "account", c, "Your account", nil)
+	h.render(w, r, http.StatusOK, "account", c, "Your account", accountView{})
 	return nil
 }
 
 func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
-	if r.PostFormValue("new") != r.PostFormValue("again") {
-		return app.Errorf(app.CodeInvalid, "the new password and its repetition differ")
+	var err error = app.Errorf(app.CodeInvalid, "the new password and its repetition differ")
+	if r.PostFormValue("new") == r.PostFormValue("again") {
+		err = h.svc.ChangePassword(r.Context(), c.P, r.PostFormValue("old"), r.PostFormValue("new"))
 	}
-	if err := h.svc.ChangePassword(r.Context(), c.P, r.PostFormValue("old"), r.PostFormValue("new")); err != nil {
-		return err
+	if err != nil {
+		// A wrong current password is refused as forbidden, and is the
+		// person's mistake as much as a short new one: the page again,
+		// the message beside the form (no password is filled in again).
+		status, ok := formRefusal(r, err)
+		if code := app.CodeOf(err); !ok && code == app.CodeForbidden && !wantsJSON(r) {
+			status, ok = statusOf[code], true
+		}
+		if !ok {
+			return err
+		}
+		h.render(w, r, status, "account", c, "Your account", accountView{Err: formError{Form: "password", Message: err.Error()}})
+		return nil
 	}
 	// Every session ended, this one too.
 	h.setCookie(w, r, sessionCookie, "", time.Time{})

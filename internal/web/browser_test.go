@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -66,8 +67,13 @@ func newBrowser(t *testing.T, base string) *browser {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// TIDEWATCH_UI_WIDTH=390 runs the pages at a phone's width (default 1280).
+	width := 1280
+	if w, err := strconv.Atoi(os.Getenv("TIDEWATCH_UI_WIDTH")); err == nil && w >= 320 {
+		width = w
+	}
 	opts := []chromedp.ExecAllocatorOption{chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900),
+		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(width, 900),
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("disable-extensions", true), chromedp.Flag("lang", "en-GB")}
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -80,7 +86,7 @@ func newBrowser(t *testing.T, base string) *browser {
 	if err := chromedp.Listen(ctx, b.event); err != nil {
 		t.Fatal(err)
 	}
-	if err := chromedp.Do(b.ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
+	if err := chromedp.Do(b.ctx, chromedp.EmulateViewport(int64(width), 900)); err != nil {
 		t.Fatal(err)
 	}
 	return b
@@ -274,6 +280,10 @@ func TestBrowserAnalystJourney(t *testing.T) {
 	if res := b.text("#results"); !strings.Contains(res, "CHON MA SAN") || !strings.Contains(res, "match") {
 		t.Errorf("screening CHON MA SAN: %.300s", res)
 	}
+	// The hit links to the listed vessel's page.
+	if href := eval[string](b, `(document.querySelector("#results a.hit-vessel")||{}).getAttribute?.("href") || ""`); href != "/vessels/8660313" {
+		t.Errorf("the CHON MA SAN hit links to %q, want /vessels/8660313", href)
+	}
 	b.check("screening")
 
 	// Upload a CSV, watch the job, download the results.
@@ -320,8 +330,11 @@ func TestBrowserAnalystJourney(t *testing.T) {
 		t.Error("the map has no canvas")
 	}
 	b.check("vessel")
-	// Move the time slider with the keyboard: the map redraws.
-	b.do("slider", chromedp.Focus(chromedp.ID("t-from")), chromedp.KeyEvent(kb.PageUp+kb.PageUp+kb.PageUp+kb.PageUp+kb.PageUp), chromedp.Sleep(800))
+	// Move the time slider with the keyboard: the map redraws for the
+	// period (its status then names the slider's period).
+	b.do("slider", chromedp.Focus(chromedp.ID("t-from")), chromedp.KeyEvent(kb.PageUp+kb.PageUp+kb.PageUp+kb.PageUp+kb.PageUp),
+		chromedp.Poll[chromedp.Void](`(() => { const s = document.getElementById("map-status").textContent; return s.startsWith("Showing ") && s.includes(document.getElementById("t-label").textContent); })()`,
+			chromedp.WithPollingTimeout(20*time.Second)))
 	if v := eval[string](b, `document.getElementById("t-from").value`); v != "500" {
 		t.Errorf("five Page Up keys on the From slider: %s, want 500", v)
 	}
@@ -331,12 +344,21 @@ func TestBrowserAnalystJourney(t *testing.T) {
 
 	// Record a decision: an override without its reason is refused, a
 	// decline is recorded.
+	// The refusal (422) is the vessel page again, at the form, with the
+	// message beside it and the form as it was filled in.
 	b.allow("/decisions")
 	b.do("override refused", chromedp.Click(chromedp.ID("d-accept")), chromedp.SendKeys(chromedp.ID("d-reason"), "clean in our books"),
-		chromedp.Click(chromedp.ID("decide")), chromedp.WaitVisible(chromedp.ID("error-message")))
-	if msg := b.text("#error-message"); !strings.Contains(msg, "override reason") {
+		chromedp.Click(chromedp.ID("decide")), chromedp.WaitVisible(chromedp.ID("decide-error")))
+	if msg := b.text("#decide-error"); !strings.Contains(msg, "override reason") {
 		t.Errorf("override without a reason: %q", msg)
 	}
+	if kept := eval[string](b, `document.getElementById("d-accept").checked + " " + document.getElementById("d-reason").value`); kept != "true clean in our books" {
+		t.Errorf("the refused form as shown again: %q", kept)
+	}
+	if at := eval[bool](b, `location.hash === "#decide-form" && document.getElementById("decide-form").getBoundingClientRect().top < innerHeight`); !at {
+		t.Error("the refused decision's page does not open at the form")
+	}
+	waitMap(b)
 	b.check("decision-refused")
 	b.do("decide", chromedp.Navigate(b.base+vessel), chromedp.WaitVisible(chromedp.ID("decide-form")),
 		chromedp.Click(chromedp.ID("d-decline")), chromedp.SendKeys(chromedp.ID("d-reason"), "STS with a designated DPRK tanker off Nampo"),
@@ -347,6 +369,9 @@ func TestBrowserAnalystJourney(t *testing.T) {
 	if tbl := b.text("#decision-table"); !strings.Contains(tbl, "STS with a designated DPRK tanker off Nampo") {
 		t.Error("the decision is not in the table")
 	}
+	if cur := b.text("tr.current"); !strings.Contains(cur, "STS with a designated DPRK tanker off Nampo") || !strings.Contains(b.text("#current-decision"), "decline") {
+		t.Errorf("the decision just made is not the current one: %q", cur)
+	}
 	waitMap(b)
 	// The print view frames the report, with its button.
 	b.open("report-print", "/vessels/"+stsIMO+"/print?as_of=2026-03-04T00:00:00Z&window=3d", "#print-report")
@@ -356,7 +381,9 @@ func TestBrowserAnalystJourney(t *testing.T) {
 
 	// Alerts: the inbox updates live; acknowledge one.
 	b.open("alerts", "/alerts", "#alerts-table")
-	b.do("stream open", chromedp.Sleep(500))
+	// The inbox's stream is open (live.js says so on the EventSource's
+	// open event, which comes once the server has subscribed it).
+	b.do("stream open", chromedp.Poll[chromedp.Void](`document.getElementById("live-status").textContent.startsWith("Live:")`, chromedp.WithPollingTimeout(10*time.Second)))
 	as, err := f.svc.Alerts(t.Context(), app.LocalPrincipal("fixture"), store.AlertFilter{States: []string{app.AlertOpen}})
 	if err != nil || len(as) < 2 {
 		t.Fatalf("open alerts: %d %v", len(as), err)
@@ -404,6 +431,26 @@ func TestBrowserAnalystJourney(t *testing.T) {
 		t.Errorf("audit chain: %q", st)
 	}
 	b.open("admin", "/admin", "#users-table")
+	// Make a key: the answer is a redirect to the page showing its secret
+	// once; reloading shows it no more and makes no other key.
+	keys := func() int {
+		ks, err := f.svc.APIKeys(t.Context(), app.LocalPrincipal("fixture"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ks)
+	}
+	before := keys()
+	b.do("make key", chromedp.SendKeys(chromedp.ID("k-name"), "browser-key"), chromedp.Click(chromedp.CSS(`#add-key button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.ID("new-key-secret")))
+	if secret := b.text("#new-key-secret"); !strings.HasPrefix(secret, "tw_") || strings.Contains(eval[string](b, `location.href`), secret) {
+		t.Errorf("the new key's secret %q (page %s)", secret, eval[string](b, `location.href`))
+	}
+	b.check("admin-new-key")
+	b.do("reload admin", chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("users-table")))
+	if eval[bool](b, `!!document.getElementById("new-key")`) || keys() != before+1 {
+		t.Errorf("after reloading: secret shown %v, keys %d, want %d", eval[bool](b, `!!document.getElementById("new-key")`), keys(), before+1)
+	}
 	b.open("account", "/account", "#h-pw")
 	// The checker is live: an image without a text alternative is caught.
 	eval[chromedp.Void](b, `(() => { const i = document.createElement("img"); i.src = "/static/favicon.svg"; document.querySelector("main").append(i); })()`)
@@ -489,5 +536,58 @@ func TestBrowserYearTrack(t *testing.T) {
 		if i == 0 && b.shots != "" {
 			b.check("vessel-year-track")
 		}
+	}
+}
+
+// A job whose total is not known (an ingest) follows its count live as
+// "N read", with an indeterminate bar, until it ends.
+func TestBrowserJobWithoutTotal(t *testing.T) {
+	f := getFixture(t)
+	b := newBrowser(t, f.srv.URL)
+	defer b.finish()
+	b.signIn("local", "admin")
+	p := app.Principal{Tenant: "local", Actor: "admin", Role: app.RoleAdmin, Person: "admin"}
+	step, done := make(chan struct{}), make(chan struct{})
+	j, err := f.svc.StartJob(p, "ingest", 0, func(ctx context.Context, pr app.JobProgress) (any, error) {
+		pr.Set(360, 0, "")
+		<-step
+		pr.Set(720, 0, "")
+		<-done
+		return nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.open("job-ingest", "/jobs/"+j.ID, "#job-count")
+	if got := b.text("#job-count"); got != "360 read" {
+		t.Errorf("the count: %q, want 360 read", got)
+	}
+	if eval[bool](b, `document.getElementById("job-progress").hasAttribute("value")`) {
+		t.Error("the bar of a job without a total is not indeterminate")
+	}
+	close(step)
+	b.do("count followed", chromedp.Poll[chromedp.Void](`document.getElementById("job-count").textContent === "720 read"`, chromedp.WithPollingTimeout(10*time.Second)))
+	close(done)
+	// The page reloads itself once the job ends (evaluating during the
+	// reload can fail: tried again).
+	ended := false
+	for deadline := time.Now().Add(10 * time.Second); !ended && time.Now().Before(deadline); {
+		ctx, cancel := context.WithTimeout(b.ctx, 2*time.Second)
+		st, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById("job") || {dataset: {}}).dataset.state || ""`))
+		cancel()
+		ended = err == nil && st == "done"
+		if !ended {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if !ended {
+		t.Fatal("the page does not show the job ended")
+	}
+	b.do("ended page", chromedp.WaitVisible(chromedp.ID("job-status")))
+	if got := b.text("#job-status"); !strings.Contains(got, "done: 720 read") {
+		t.Errorf("the ended job: %q", got)
+	}
+	if eval[bool](b, `!!document.getElementById("dl-csv")`) {
+		t.Error("an ingest job offers screening results to download")
 	}
 }

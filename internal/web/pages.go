@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -334,18 +335,30 @@ func (h *Handler) alertStream(w http.ResponseWriter, r *http.Request, c *reqCtx)
 
 type portfoliosView struct {
 	Portfolios []bandCount
+	// Err is why the new portfolio was refused, Form what was typed.
+	Err  formError
+	Form struct{ ID, Name string }
 }
 
 func (h *Handler) portfoliosPage(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
-	pfs, err := h.svc.Portfolios(r.Context(), c.P)
+	v, err := h.portfolios(r, c)
 	if err != nil {
 		return err
 	}
+	h.render(w, r, http.StatusOK, "portfolios", c, "Portfolios", v)
+	return nil
+}
+
+func (h *Handler) portfolios(r *http.Request, c *reqCtx) (portfoliosView, error) {
 	var v portfoliosView
+	pfs, err := h.svc.Portfolios(r.Context(), c.P)
+	if err != nil {
+		return v, err
+	}
 	for _, pf := range pfs {
 		rows, err := h.svc.Fleet(r.Context(), c.P, pf.ID)
 		if err != nil {
-			return err
+			return v, err
 		}
 		bc := bandCount{Portfolio: pf, Vessels: len(rows), Bands: map[string]int{}}
 		for _, row := range rows {
@@ -359,14 +372,24 @@ func (h *Handler) portfoliosPage(w http.ResponseWriter, r *http.Request, c *reqC
 		}
 		v.Portfolios = append(v.Portfolios, bc)
 	}
-	h.render(w, r, http.StatusOK, "portfolios", c, "Portfolios", v)
-	return nil
+	return v, nil
 }
 
 func (h *Handler) createPortfolio(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
 	pf, err := h.svc.CreatePortfolio(r.Context(), c.P, strings.TrimSpace(r.PostFormValue("id")), r.PostFormValue("name"))
 	if err != nil {
-		return err
+		status, ok := formRefusal(r, err)
+		if !ok {
+			return err
+		}
+		v, verr := h.portfolios(r, c)
+		if verr != nil {
+			return err
+		}
+		v.Err = formError{Form: "portfolio", Message: err.Error()}
+		v.Form.ID, v.Form.Name = r.PostFormValue("id"), r.PostFormValue("name")
+		h.render(w, r, status, "portfolios", c, "Portfolios", v)
+		return nil
 	}
 	h.redirect(w, r, c, "/portfolios/"+pf.ID, "Portfolio created: import its vessels below.")
 	return nil
@@ -376,6 +399,8 @@ type fleetView struct {
 	Portfolio store.Portfolio
 	Rows      []app.FleetRow
 	Result    *app.AddResult
+	// Err is why an import was refused (the file is chosen again).
+	Err formError
 }
 
 func (h *Handler) portfolioOf(r *http.Request, c *reqCtx) (store.Portfolio, error) {
@@ -392,10 +417,12 @@ func (h *Handler) portfolioOf(r *http.Request, c *reqCtx) (store.Portfolio, erro
 }
 
 func (h *Handler) fleetPage(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
-	return h.renderFleet(w, r, c, nil)
+	return h.renderFleet(w, r, c, http.StatusOK, fleetView{})
 }
 
-func (h *Handler) renderFleet(w http.ResponseWriter, r *http.Request, c *reqCtx, res *app.AddResult) error {
+// renderFleet shows a portfolio's page (the import's result or refusal
+// in v) with status.
+func (h *Handler) renderFleet(w http.ResponseWriter, r *http.Request, c *reqCtx, status int, v fleetView) error {
 	pf, err := h.portfolioOf(r, c)
 	if err != nil {
 		return err
@@ -404,7 +431,8 @@ func (h *Handler) renderFleet(w http.ResponseWriter, r *http.Request, c *reqCtx,
 	if err != nil {
 		return err
 	}
-	h.render(w, r, http.StatusOK, "fleet", c, "Portfolio "+pf.Name, fleetView{Portfolio: pf, Rows: rows, Result: res})
+	v.Portfolio, v.Rows = pf, rows
+	h.render(w, r, status, "fleet", c, "Portfolio "+pf.Name, v)
 	return nil
 }
 
@@ -412,20 +440,32 @@ func (h *Handler) importPortfolio(w http.ResponseWriter, r *http.Request, c *req
 	if _, err := h.portfolioOf(r, c); err != nil {
 		return err
 	}
+	res, err := h.importFile(w, r, c)
+	if err != nil {
+		status, ok := formRefusal(r, err)
+		if !ok {
+			return err
+		}
+		return h.renderFleet(w, r, c, status, fleetView{Err: formError{Form: "import", Message: err.Error()}})
+	}
+	return h.renderFleet(w, r, c, http.StatusOK, fleetView{Result: &res})
+}
+
+func (h *Handler) importFile(w http.ResponseWriter, r *http.Request, c *reqCtx) (app.AddResult, error) {
 	f, name, err := h.formFile(w, r, "file")
 	if err != nil {
-		return err
+		return app.AddResult{}, err
 	}
 	es, rows, errs, err := app.ReadPortfolio(f, name, false)
 	if err != nil {
-		return err
+		return app.AddResult{}, err
 	}
 	res, err := h.svc.AddVessels(r.Context(), c.P, r.PathValue("id"), es, rows)
 	if err != nil {
-		return err
+		return res, err
 	}
 	res.Errors = append(errs, res.Errors...)
-	return h.renderFleet(w, r, c, &res)
+	return res, nil
 }
 
 func (h *Handler) markSeen(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
@@ -530,6 +570,11 @@ type auditView struct {
 	Next    int64
 	Subject string
 	Action  string
+	// Newest: the records newest first (the unfiltered log, unless
+	// ?order=oldest), paged back with ?before=SEQ: Before is this page's,
+	// Older the next page's (0: none).
+	Newest        bool
+	Before, Older int64
 }
 
 func (h *Handler) auditPage(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
@@ -549,6 +594,35 @@ func (h *Handler) auditPage(w http.ResponseWriter, r *http.Request, c *reqCtx) e
 	v.Report = rep
 	v.OK = rep.OK()
 	const page = 100
+	v.Newest = v.Subject == "" && v.Action == "" && q.Get("order") != "oldest" && q.Get("after") == ""
+	if v.Newest {
+		// A tenant's records are numbered without gaps from the first
+		// kept (rep.First) to the head: the page before a number is the
+		// window of numbers below it, read oldest first and turned round.
+		// (The core reads records forward only; with a filter the
+		// matches are not a window of numbers, so filtered lists stay
+		// oldest first.)
+		v.Before = rep.Head + 1
+		if b := q.Get("before"); b != "" {
+			n, err := strconv.ParseInt(b, 10, 64)
+			if err != nil || n < 1 {
+				return app.Errorf(app.CodeInvalid, "before %q: a record number", b)
+			}
+			v.Before = min(n, rep.Head+1)
+		}
+		from := max(v.Before-1-page, rep.First-1, 0)
+		if n := v.Before - 1 - from; n > 0 {
+			if v.Records, err = h.svc.AuditRecords(r.Context(), c.P, app.AuditFilter{After: from, Limit: int(n)}); err != nil {
+				return err
+			}
+		}
+		slices.Reverse(v.Records)
+		if from > rep.First-1 && from > 0 {
+			v.Older = from + 1
+		}
+		h.render(w, r, http.StatusOK, "audit", c, "Audit log", v)
+		return nil
+	}
 	if v.Records, err = h.svc.AuditRecords(r.Context(), c.P, app.AuditFilter{Subject: v.Subject, Action: v.Action, After: v.After, Limit: page}); err != nil {
 		return err
 	}

@@ -7,8 +7,44 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tidewatch/tidewatch/internal/app"
 	"github.com/tidewatch/tidewatch/sanctions"
 )
+
+// jobProgress says how far a job is: "40 of 120" when its total is known,
+// "360 read" when not (an ingest reads on until its input ends).
+func jobProgress(j app.Job) string {
+	if j.Total > 0 {
+		return fmt.Sprintf("%d of %d", j.Done, j.Total)
+	}
+	return fmt.Sprintf("%d read", j.Done)
+}
+
+// hitVessel is the vessel page's key ("/vessels/KEY") of a listed vessel
+// a screening matched: its ship IMO number, else its MMSI; "" for a
+// company or a person, or an identifier the vessel page would refuse (a
+// failed check digit).
+func hitVessel(m app.Match) string {
+	var keys []string
+	if e := m.EntityRecord(); e != nil {
+		if e.Type != sanctions.Vessel {
+			return ""
+		}
+		keys = append(e.IDs(sanctions.SchemeShipIMO), e.IDs(sanctions.SchemeMMSI)...)
+	} else if m.Type == string(sanctions.Vessel) {
+		keys = []string{strings.TrimPrefix(m.IMO, "IMO")}
+	}
+	for _, k := range keys {
+		k = strings.TrimSpace(strings.TrimPrefix(strings.ToUpper(k), "IMO"))
+		if k == "" {
+			continue
+		}
+		if _, err := app.ParseVessel(k); err == nil {
+			return k
+		}
+	}
+	return ""
+}
 
 var funcs = template.FuncMap{
 	"day": func(t time.Time) string {
@@ -92,6 +128,8 @@ var funcs = template.FuncMap{
 		return strings.Join(out, "; ")
 	},
 	"bandcount": func(m map[string]int, b string) int { return m[b] },
+	"hitvessel": hitVessel,
+	"progress":  jobProgress,
 	"vesselkey": func(imo, mmsi uint32) string {
 		if imo != 0 {
 			return fmt.Sprint(imo)

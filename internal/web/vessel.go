@@ -70,10 +70,18 @@ type vesselView struct {
 	P                              *risk.Profile
 	Summary                        []string
 	Simulated                      bool
-	Decisions                      []store.Decision
-	Timeline                       []timelineItem
-	MapConfig                      string
-	Badge                          string
+	// Decisions are the tenant's decisions about the vessel, oldest
+	// first, each with whether it applies now (decisionRows).
+	Decisions []decisionRow
+	// Current is the decision that applies now (nil: none in force).
+	Current *decisionRow
+	// DecideError is why the decision just sent was refused, and
+	// DecideForm what was typed, shown again in the form.
+	DecideError formError
+	DecideForm  decideForm
+	Timeline    []timelineItem
+	MapConfig   string
+	Badge       string
 	// Override says which decisions go against the recommendation.
 	Stricter map[string]bool
 	FourEyes bool
@@ -82,6 +90,51 @@ type vesselView struct {
 	// who signed them and when.
 	Ledger []ledger.Estimate
 	Cases  []store.ImportedCase
+}
+
+// decideForm is what a person typed in the decision form.
+type decideForm struct {
+	Decision, Reason, OverrideReason string
+}
+
+// decisionRow is a decision as the vessel page lists it: the one that
+// applies now is marked Current; an older one in force is superseded by
+// the next decision in force recorded after it.
+type decisionRow struct {
+	D            store.Decision
+	Current      bool
+	SupersededBy int64
+}
+
+// decisionRows marks which of a vessel's decisions applies now. The core
+// keeps every decision with its state (in force, pending approval,
+// rejected) and picks none; the page takes the one in force recorded last
+// (the highest ID: the store numbers them in the order they are made), so
+// an override waiting for its second pair of eyes, or rejected, leaves
+// the decision before it in force, and an approved override applies from
+// where it was recorded. Every older decision in force is superseded by
+// the next one in force after it.
+func decisionRows(ds []store.Decision) ([]decisionRow, *decisionRow) {
+	rows := make([]decisionRow, len(ds))
+	for i, d := range ds {
+		rows[i] = decisionRow{D: d}
+	}
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].D.ID < rows[j].D.ID })
+	var next int64 // the ID of the next decision in force, walking back
+	var cur *decisionRow
+	for i := len(rows) - 1; i >= 0; i-- {
+		if rows[i].D.Status != app.DecisionInForce {
+			continue
+		}
+		if next == 0 {
+			rows[i].Current = true
+			cur = &rows[i]
+		} else {
+			rows[i].SupersededBy = next
+		}
+		next = rows[i].D.ID
+	}
+	return rows, cur
 }
 
 type timelineItem struct {
@@ -112,16 +165,30 @@ type mapEvent struct {
 	Severity     string   `json:"severity,omitempty"`
 }
 
+// vesselScripts are the vessel page's scripts.
+var vesselScripts = []string{"/static/vendor/leaflet/leaflet.js", "/static/map.js"}
+
 func (h *Handler) vesselPage(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
-	req, window, err := profileRequest(r)
+	v, title, err := h.vessel(r, c)
 	if err != nil {
 		return err
+	}
+	h.render(w, r, http.StatusOK, "vessel", c, title, v, vesselScripts...)
+	return nil
+}
+
+// vessel builds the vessel page of the request (its path's vessel, its
+// query's as-of date and window) and its title.
+func (h *Handler) vessel(r *http.Request, c *reqCtx) (vesselView, string, error) {
+	req, window, err := profileRequest(r)
+	if err != nil {
+		return vesselView{}, "", err
 	}
 	ctx, cancel := ctxTimeout(r, 60*time.Second)
 	defer cancel()
 	res, err := h.svc.Profile(ctx, c.P, req)
 	if err != nil {
-		return err
+		return vesselView{}, "", err
 	}
 	p := &res.Profile
 	v := vesselView{Key: r.PathValue("vessel"), Res: res, P: p, Window: window, AsOfInput: r.URL.Query().Get("as_of")}
@@ -129,15 +196,18 @@ func (h *Handler) vesselPage(w http.ResponseWriter, r *http.Request, c *reqCtx) 
 	base := "/vessels/" + url.PathEscape(v.Key)
 	v.ReportURL = template.URL(base + "/report?" + qs + "&download=1")
 	v.PrintURL = template.URL(base + "/print?" + qs)
-	v.DecideURL = template.URL(base + "/decisions?" + qs)
+	// The answer to a refused decision is this page again, at the form.
+	v.DecideURL = template.URL(base + "/decisions?" + qs + "#decide-form")
 	v.Badge = strings.ReplaceAll(p.Recommendation, "_", "-")
 	for _, src := range p.Coverage.Sources {
 		v.Simulated = v.Simulated || app.IsSimulatedSource(src)
 	}
 	v.Summary = PlainSummary(p)
-	if v.Decisions, err = h.svc.Decisions(ctx, c.P, store.VesselQuery{IMO: p.IMO, MMSI: req.Vessel.MMSI}); err != nil {
-		return err
+	ds, err := h.svc.Decisions(ctx, c.P, store.VesselQuery{IMO: p.IMO, MMSI: req.Vessel.MMSI})
+	if err != nil {
+		return v, "", err
 	}
+	v.Decisions, v.Current = decisionRows(ds)
 	if ts, err := h.svc.Tenants(ctx, c.P); err == nil {
 		for _, t := range ts {
 			if t.ID == c.P.Tenant {
@@ -146,10 +216,10 @@ func (h *Handler) vesselPage(w http.ResponseWriter, r *http.Request, c *reqCtx) 
 		}
 	}
 	if v.Ledger, err = h.svc.VesselLedger(ctx, c.P, p.MMSIs, p.WindowStart, p.AsOf); err != nil {
-		return err
+		return v, "", err
 	}
 	if v.Cases, err = h.svc.ImportedCases(ctx, c.P, store.VesselQuery{IMO: p.IMO, MMSI: req.Vessel.MMSI}); err != nil {
-		return err
+		return v, "", err
 	}
 	v.Stricter = map[string]bool{}
 	for _, d := range []string{risk.Decline, risk.Refer, risk.Accept} {
@@ -184,8 +254,7 @@ func (h *Handler) vesselPage(w http.ResponseWriter, r *http.Request, c *reqCtx) 
 	if title == "" {
 		title = "Vessel " + v.Key
 	}
-	h.render(w, r, http.StatusOK, "vessel", c, title, v, "/static/vendor/leaflet/leaflet.js", "/static/map.js")
-	return nil
+	return v, title, nil
 }
 
 // PlainSummary says a profile's outcome in a few plain sentences: what it
@@ -382,10 +451,23 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request, c *reqCtx) erro
 	if err != nil {
 		return err
 	}
-	res, err := h.svc.Decide(r.Context(), c.P, app.DecideRequest{Vessel: req.Vessel, AsOf: req.AsOf, Window: req.Window, Decision: r.PostFormValue("decision"),
-		Reason: r.PostFormValue("reason"), OverrideReason: r.PostFormValue("override_reason")})
+	form := decideForm{Decision: r.PostFormValue("decision"), Reason: r.PostFormValue("reason"), OverrideReason: r.PostFormValue("override_reason")}
+	res, err := h.svc.Decide(r.Context(), c.P, app.DecideRequest{Vessel: req.Vessel, AsOf: req.AsOf, Window: req.Window, Decision: form.Decision,
+		Reason: form.Reason, OverrideReason: form.OverrideReason})
 	if err != nil {
-		return err
+		status, ok := formRefusal(r, err)
+		if !ok {
+			return err
+		}
+		// The vessel page again, the refusal beside the form and the
+		// form as it was filled in.
+		v, title, verr := h.vessel(r, c)
+		if verr != nil {
+			return err
+		}
+		v.DecideError, v.DecideForm = formError{Form: "decide", Message: err.Error()}, form
+		h.render(w, r, status, "vessel", c, title, v, vesselScripts...)
+		return nil
 	}
 	msg := fmt.Sprintf("Decision %d recorded: %s (%s).", res.Decision.ID, res.Decision.Decision, strings.ReplaceAll(res.Decision.Status, "_", " "))
 	for _, w := range res.Warnings {

@@ -370,6 +370,32 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, c *reqCtx, err er
 	h.render(w, r, status, "error", c, "Something went wrong", errorView{Status: status, Code: string(code), Message: msg})
 }
 
+// formRefusal says whether err refuses what a person typed in a form (a
+// missing reason, a bad value, a name taken), and the status to answer:
+// the form's page is then shown again with the message beside the form
+// and the fields as typed, instead of the error page. Scripts (wantsJSON)
+// get the JSON error as before; faults, refused roles and missing things
+// go to the error page.
+func formRefusal(r *http.Request, err error) (int, bool) {
+	if wantsJSON(r) {
+		return 0, false
+	}
+	switch code := app.CodeOf(err); code {
+	case app.CodeInvalid, app.CodePrecondition, app.CodeConflict:
+		return statusOf[code], true
+	}
+	return 0, false
+}
+
+// formError is a refused form's message, shown beside the form named.
+type formError struct {
+	Form    string
+	Message string
+}
+
+// For says whether the message is for the form named.
+func (e formError) For(form string) bool { return e.Message != "" && e.Form == form }
+
 type errorView struct {
 	Status  int
 	Code    string

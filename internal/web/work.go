@@ -78,6 +78,8 @@ type screenView struct {
 	Query  screen.Query
 	Result *app.ScreenResult
 	Jobs   []app.Job
+	// Err is why the query was refused (Query holds what was typed).
+	Err formError
 }
 
 func (h *Handler) screenPage(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
@@ -93,18 +95,26 @@ func (h *Handler) screenOne(w http.ResponseWriter, r *http.Request, c *reqCtx) e
 	f := r.PostFormValue
 	q := screen.Query{Type: f("type"), Name: strings.TrimSpace(f("name")), IMO: strings.TrimSpace(f("imo")), MMSI: strings.TrimSpace(f("mmsi")),
 		CallSign: strings.TrimSpace(f("call_sign")), Flag: strings.TrimSpace(f("flag"))}
-	if q.Name == "" && q.IMO == "" && q.MMSI == "" && q.CallSign == "" {
-		return app.Errorf(app.CodeInvalid, "give a name, an IMO number, an MMSI or a call sign")
+	var res app.ScreenResult
+	var err error = app.Errorf(app.CodeInvalid, "give a name, an IMO number, an MMSI or a call sign")
+	if q.Name != "" || q.IMO != "" || q.MMSI != "" || q.CallSign != "" {
+		res, err = h.svc.Screen(r.Context(), c.P, q, app.ScreenOptions{All: f("all") == "on"})
 	}
-	res, err := h.svc.Screen(r.Context(), c.P, q, app.ScreenOptions{All: f("all") == "on"})
+	status := http.StatusOK
+	v := screenView{Query: q, Result: &res}
 	if err != nil {
-		return err
+		var ok bool
+		if status, ok = formRefusal(r, err); !ok {
+			return err
+		}
+		v.Result, v.Err = nil, formError{Form: "screen", Message: err.Error()}
 	}
 	jobs, err := h.svc.Jobs(c.P)
 	if err != nil {
 		return err
 	}
-	h.render(w, r, http.StatusOK, "screen", c, "Screening", screenView{Query: q, Result: &res, Jobs: jobs[:min(len(jobs), 10)]})
+	v.Jobs = jobs[:min(len(jobs), 10)]
+	h.render(w, r, status, "screen", c, "Screening", v)
 	return nil
 }
 
@@ -155,7 +165,11 @@ func (h *Handler) jobPage(w http.ResponseWriter, r *http.Request, c *reqCtx) err
 			}
 		}
 	}
-	h.render(w, r, http.StatusOK, "job", c, "Screening job "+j.ID, v, "/static/job.js")
+	title := "Screening job "
+	if j.Kind != "screen" {
+		title = termtext.Clip(j.Kind, 40) + " job "
+	}
+	h.render(w, r, http.StatusOK, "job", c, title+j.ID, v, "/static/job.js")
 	return nil
 }
 
@@ -326,6 +340,33 @@ type adminView struct {
 	NewHook    *app.NewWebhook
 	Now        time.Time
 	Roles      []string
+	// Err is why a form was refused; UserForm, KeyForm and HookForm what
+	// was typed in them (never a password), shown again.
+	Err      formError
+	UserForm struct{ Name, Role string }
+	KeyForm  struct{ Name, Role, TTL string }
+	HookForm struct {
+		URL, MinSeverity string
+		Kinds            map[string]bool
+	}
+}
+
+// adminRefused shows the Admin page again after a refused form, the
+// message beside the form and what was typed in it (set by fill); false
+// when the error is not a form's refusal (the error page answers).
+func (h *Handler) adminRefused(w http.ResponseWriter, r *http.Request, c *reqCtx, form string, err error, fill func(*adminView)) bool {
+	status, ok := formRefusal(r, err)
+	if !ok {
+		return false
+	}
+	v, verr := h.admin(r, c)
+	if verr != nil {
+		return false
+	}
+	v.Err = formError{Form: form, Message: err.Error()}
+	fill(&v)
+	h.render(w, r, status, "admin", c, "Administration", v)
+	return true
 }
 
 func (h *Handler) admin(r *http.Request, c *reqCtx) (adminView, error) {
@@ -352,17 +393,49 @@ func (h *Handler) adminPage(w http.ResponseWriter, r *http.Request, c *reqCtx) e
 	if err != nil {
 		return err
 	}
+	// A key or webhook just made (createKey, createWebhook): its secret,
+	// this once.
+	if s, ok := h.takeOnce(w, r, c); ok {
+		switch s.Kind {
+		case "key":
+			k := app.NewKey{Secret: s.Secret}
+			k.ID = s.ID
+			for _, x := range v.Keys {
+				if x.ID == s.ID {
+					k.APIKey = x
+				}
+			}
+			v.NewKey = &k
+		case "webhook":
+			nw := app.NewWebhook{Secret: s.Secret, SecretID: s.SecretID}
+			nw.ID = s.ID
+			for _, x := range v.Webhooks {
+				if x.ID == s.ID {
+					nw.Webhook = x
+				}
+			}
+			v.NewHook = &nw
+		}
+	}
 	h.render(w, r, http.StatusOK, "admin", c, "Administration", v)
 	return nil
 }
 
 func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
 	f := r.PostFormValue
+	fill := func(v *adminView) { v.UserForm.Name, v.UserForm.Role = f("name"), f("role") }
 	if f("password") != f("again") {
-		return app.Errorf(app.CodeInvalid, "the password and its repetition differ")
+		err := app.Errorf(app.CodeInvalid, "the password and its repetition differ")
+		if h.adminRefused(w, r, c, "user", err, fill) {
+			return nil
+		}
+		return err
 	}
 	u, err := h.svc.CreateUser(r.Context(), c.P, "", strings.TrimSpace(f("name")), f("role"), f("password"))
 	if err != nil {
+		if h.adminRefused(w, r, c, "user", err, fill) {
+			return nil
+		}
 		return err
 	}
 	h.redirect(w, r, c, "/admin#users", "User "+u.Name+" added with the "+u.Role+" role.")
@@ -387,27 +460,35 @@ func (h *Handler) setDisabled(w http.ResponseWriter, r *http.Request, c *reqCtx)
 }
 
 func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
+	f := r.PostFormValue
+	fill := func(v *adminView) { v.KeyForm.Name, v.KeyForm.Role, v.KeyForm.TTL = f("name"), f("role"), f("ttl") }
+	k, err := h.makeKey(r, c)
+	if err != nil {
+		if h.adminRefused(w, r, c, "key", err, fill) {
+			return nil
+		}
+		return err
+	}
+	// The secret is shown once on the Admin page the browser is sent to
+	// (keepOnce), never in a URL; reloading that page makes no other key.
+	if err := h.keepOnce(w, r, c, onceSecret{Kind: "key", ID: k.ID, Secret: k.Secret}); err != nil {
+		return err
+	}
+	h.redirect(w, r, c, "/admin#new-key", "")
+	return nil
+}
+
+func (h *Handler) makeKey(r *http.Request, c *reqCtx) (app.NewKey, error) {
 	var ttl time.Duration
 	if t := r.PostFormValue("ttl"); t != "" {
 		sp, err := app.ParseSpan(t)
 		if err != nil {
-			return app.Errorf(app.CodeInvalid, "lifetime %v", err)
+			return app.NewKey{}, app.Errorf(app.CodeInvalid, "lifetime %v", err)
 		}
 		now := h.svc.Now()
 		ttl = sp.After(now).Sub(now)
 	}
-	k, err := h.svc.CreateAPIKey(r.Context(), c.P, app.CreateKeyRequest{Name: r.PostFormValue("name"), Role: r.PostFormValue("role"), TTL: ttl})
-	if err != nil {
-		return err
-	}
-	v, err := h.admin(r, c)
-	if err != nil {
-		return err
-	}
-	// The secret is shown on this page only, never in a URL.
-	v.NewKey = &k
-	h.render(w, r, http.StatusCreated, "admin", c, "Administration", v)
-	return nil
+	return h.svc.CreateAPIKey(r.Context(), c.P, app.CreateKeyRequest{Name: r.PostFormValue("name"), Role: r.PostFormValue("role"), TTL: ttl})
 }
 
 func (h *Handler) revokeKey(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
@@ -426,14 +507,21 @@ func (h *Handler) createWebhook(w http.ResponseWriter, r *http.Request, c *reqCt
 	}
 	nw, err := h.svc.CreateWebhook(r.Context(), c.P, req)
 	if err != nil {
+		if h.adminRefused(w, r, c, "webhook", err, func(v *adminView) {
+			v.HookForm.URL, v.HookForm.MinSeverity, v.HookForm.Kinds = r.PostFormValue("url"), req.MinSeverity, map[string]bool{}
+			for _, k := range req.Kinds {
+				v.HookForm.Kinds[k] = true
+			}
+		}) {
+			return nil
+		}
 		return err
 	}
-	v, err := h.admin(r, c)
-	if err != nil {
+	// As a key's: the signing secret once, after a redirect.
+	if err := h.keepOnce(w, r, c, onceSecret{Kind: "webhook", ID: nw.ID, SecretID: nw.SecretID, Secret: nw.Secret}); err != nil {
 		return err
 	}
-	v.NewHook = &nw
-	h.render(w, r, http.StatusCreated, "admin", c, "Administration", v)
+	h.redirect(w, r, c, "/admin#new-hook", "")
 	return nil
 }
 

@@ -13,9 +13,12 @@
       if (!r.ok) throw new Error("HTTP " + r.status);
       j = await r.json();
     } catch (e) { setTimeout(tick, 2000); return; }
-    bar.max = Math.max(j.total, 1); bar.value = j.done; bar.textContent = j.done + " of " + j.total;
-    document.getElementById("job-done").textContent = j.done;
-    document.getElementById("job-total").textContent = j.total;
+    // A total of 0 is not known (an ingest reads until its input ends):
+    // the bar stays indeterminate and the count says what was read.
+    const count = j.total > 0 ? j.done + " of " + j.total : j.done + " read";
+    if (j.total > 0) { bar.max = j.total; bar.value = j.done; }
+    bar.textContent = count;
+    document.getElementById("job-count").textContent = count + (j.total > 0 ? " rows" : "");
     document.getElementById("job-state").textContent = j.state;
     if (j.state === "running") { setTimeout(tick, 400); return; }
     window.tw.announce("The job is " + j.state);
