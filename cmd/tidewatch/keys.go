@@ -52,7 +52,7 @@ func tenantPrincipal(ctx context.Context, s *app.Service, tenant, by string) (ap
 	}
 	for _, t := range ts {
 		if t.ID == tenant {
-			return app.Principal{Tenant: t.ID, Actor: by, Role: app.RoleAdmin, Operator: t.Operator}, nil
+			return app.Principal{Tenant: t.ID, Actor: by, Role: app.RoleAdmin, Operator: t.Operator, Console: true}, nil
 		}
 	}
 	return p, fmt.Errorf("no tenant %q (create it with 'tidewatch keys tenant create %s')", tenant, tenant)

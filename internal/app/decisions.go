@@ -131,7 +131,9 @@ func (s *Service) Decide(ctx context.Context, p Principal, req DecideRequest) (D
 }
 
 // ApproveDecision approves (or rejects) a pending override. The approver
-// must be another person with the underwriter role.
+// must be another person with the underwriter role, independent of the
+// maker (checkIndependent: neither added the other, nor made the key the
+// other uses).
 func (s *Service) ApproveDecision(ctx context.Context, p Principal, id int64, approve bool, note string) (store.Decision, error) {
 	if err := p.need(RoleUnderwriter, "approving a decision"); err != nil {
 		return store.Decision{}, err
@@ -158,6 +160,9 @@ func (s *Service) ApproveDecision(ctx context.Context, p Principal, id int64, ap
 	}
 	if samePerson(maker, p.Person) || samePerson(d.By, p.Actor) {
 		return d, Errorf(CodeForbidden, "four eyes: %s made decision %d and cannot approve it", p.Person, id)
+	}
+	if err := s.checkIndependent(ctx, p, d, maker); err != nil {
+		return d, err
 	}
 	prev := d
 	d.Status, d.ApprovedBy, d.ApprovedAt = DecisionInForce, p.Actor, s.now().UTC().Truncate(time.Second)
