@@ -93,7 +93,7 @@ func (s *Service) Decide(ctx context.Context, p Principal, req DecideRequest) (D
 		return res, Errorf(CodePrecondition, "the profile recommends %s (score %g): %s goes against it and needs an override reason", rec, prof.Profile.Score, req.Decision)
 	}
 	if override && t.Policy.FourEyes && p.Person == "" {
-		return res, Errorf(CodeForbidden, "the tenant asks for four eyes, which count people: an override is made by a signed-in user or with a key bound to a user (keys create --user), not by %s", p.Actor)
+		return res, Errorf(CodeForbidden, "the tenant asks for four eyes, which count people: an override is made by a signed-in user or with a key bound to a user (made by that user, or at the console: keys create --user), not by %s", p.Actor)
 	}
 	if err := s.keepProfile(ctx, p, preq, prof); err != nil {
 		return res, err
@@ -152,7 +152,7 @@ func (s *Service) ApproveDecision(ctx context.Context, p Principal, id int64, ap
 		return d, Errorf(CodePrecondition, "decision %d is %s, not pending approval", id, strings.ReplaceAll(d.Status, "_", " "))
 	}
 	if p.Person == "" {
-		return d, Errorf(CodeForbidden, "four eyes count people: approve as a signed-in user or with a key bound to a user (keys create --user), not with %s", p.Actor)
+		return d, Errorf(CodeForbidden, "four eyes count people: approve as a signed-in user or with a key bound to a user (made by that user, or at the console: keys create --user), not with %s", p.Actor)
 	}
 	maker := d.ByPerson
 	if maker == "" {

@@ -396,7 +396,12 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, c *reqCtx) e
 		now := h.svc.Now()
 		ttl = sp.After(now).Sub(now)
 	}
-	k, err := h.svc.CreateAPIKey(r.Context(), c.P, app.CreateKeyRequest{Name: r.PostFormValue("name"), Role: r.PostFormValue("role"), TTL: ttl})
+	req := app.CreateKeyRequest{Name: r.PostFormValue("name"), Role: r.PostFormValue("role"), TTL: ttl}
+	if r.PostFormValue("bound") == "me" {
+		// A key is bound only to the person making it (app.CreateAPIKey).
+		req.User = c.P.Person
+	}
+	k, err := h.svc.CreateAPIKey(r.Context(), c.P, req)
 	if err != nil {
 		return err
 	}
