@@ -26,7 +26,7 @@ var ctx = context.Background()
 // now is the tests' clock: after every list version in the snapshot.
 var now = time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 
-func newService(t *testing.T) (*app.Service, *sqlite.DB) {
+func newService(t testing.TB) (*app.Service, *sqlite.DB) {
 	t.Helper()
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "s.db"))
 	if err != nil {

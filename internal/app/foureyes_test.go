@@ -1,8 +1,11 @@
 package app_test
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tidewatch/tidewatch/internal/app"
 	"github.com/tidewatch/tidewatch/risk"
@@ -259,5 +262,49 @@ func TestSignInAttemptsRecorded(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("sign-in records:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// BenchmarkSignInFailure times failed sign-ins, one of each kind a round
+// (so a changing load on the machine weighs on all alike): a wrong
+// password, an unknown user and an unknown tenant should cost the same,
+// the argon2 check (docs/ui.md). It reports each kind's median.
+func BenchmarkSignInFailure(b *testing.B) {
+	s, _ := newService(b)
+	const users = 8 // cycled, so none reaches the lockout
+	for i := range users {
+		if _, err := s.CreateUser(ctx, local, "", fmt.Sprintf("alice%d", i), "viewer", "correct horse battery alice"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	kinds := []struct{ name, tenant, user string }{
+		{"wrong-password", app.LocalTenant, "alice"}, {"unknown-user", app.LocalTenant, "nobody"}, {"unknown-tenant", "no-such-tenant", "alice"},
+	}
+	took := make([][]time.Duration, len(kinds))
+	round := 0
+	for b.Loop() {
+		for k, c := range kinds {
+			user := c.user
+			if user == "alice" {
+				user = fmt.Sprintf("alice%d", round%users)
+			}
+			t0 := time.Now()
+			if _, err := s.Login(ctx, c.tenant, user, "wrong password here", "192.0.2.1"); err != app.ErrBadLogin {
+				b.Fatal(err)
+			}
+			took[k] = append(took[k], time.Since(t0))
+		}
+		if round++; round%users == 0 {
+			for i := range users {
+				if _, err := s.SetUserDisabled(ctx, local, fmt.Sprintf("alice%d", i), false); err != nil { // resets the failures
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+	for k, c := range kinds {
+		d := took[k]
+		slices.Sort(d)
+		b.ReportMetric(float64(d[len(d)/2])/1e6, "ms-median-"+c.name)
 	}
 }
