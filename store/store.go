@@ -415,6 +415,13 @@ type User struct {
 	// they reach the limit.
 	FailedLogins int       `json:"failed_logins,omitempty"`
 	LockedUntil  time.Time `json:"locked_until,omitzero"`
+	// CreatedBy names who added the user, as the audit log does; MadeBy
+	// is the credential that did: "TENANT/NAME" for a person, "key:ID"
+	// for an API key bound to no one. Both are empty for a user added
+	// before they were recorded. Four eyes follow MadeBy: a person does
+	// not approve the overrides of someone they added, or who added them.
+	CreatedBy string `json:"created_by,omitempty"`
+	MadeBy    string `json:"made_by,omitempty"`
 }
 
 // APIKey is a key for the HTTP API. The secret is shown once when the key
@@ -434,6 +441,10 @@ type APIKey struct {
 	// as that person (four eyes count people, not keys) and stops
 	// working when the user is disabled.
 	User string `json:"user,omitempty"`
+	// MadeBy is the credential that made the key, as store.User's
+	// MadeBy ("TENANT/NAME" or "key:ID"); empty for a key made before it
+	// was recorded (CreatedBy then says who).
+	MadeBy string `json:"made_by,omitempty"`
 }
 
 // KeyUse is an API key's use at a time (TouchAPIKeys).

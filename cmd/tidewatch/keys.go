@@ -52,7 +52,7 @@ func tenantPrincipal(ctx context.Context, s *app.Service, tenant, by string) (ap
 	}
 	for _, t := range ts {
 		if t.ID == tenant {
-			return app.Principal{Tenant: t.ID, Actor: by, Role: app.RoleAdmin, Operator: t.Operator}, nil
+			return app.Principal{Tenant: t.ID, Actor: by, Role: app.RoleAdmin, Operator: t.Operator, Console: true}, nil
 		}
 	}
 	return p, fmt.Errorf("no tenant %q (create it with 'tidewatch keys tenant create %s')", tenant, tenant)
@@ -67,7 +67,11 @@ Makes an API key and prints it once: keep it where you keep passwords.
 --user binds the key to a person (see 'tidewatch keys user'): the key acts
 as them, holds no more than their role and stops when they are disabled.
 In a tenant with four eyes, overrides and approvals need such a key (or
-the web interface): four eyes count people, not keys.`)
+the web interface): four eyes count people, not keys. Over the API and
+the web a key is bound only by its own person; this command, on the
+server's store, binds one for anyone (onboarding), and the key records
+who made it: an approval with it does not count for that maker's
+overrides (docs/api.md, "Two people").`)
 	sf.register(fs, true)
 	fs.StringVar(&tenant, "tenant", app.LocalTenant, "the key's tenant")
 	fs.StringVar(&name, "name", "", "what the key is for (required)")

@@ -46,7 +46,7 @@ func TestServeDemo(t *testing.T) {
 		}
 	}
 	for _, u := range users {
-		if _, err := s.Login(ctx, u.tenant, u.name, u.password); err != nil {
+		if _, err := s.Login(ctx, u.tenant, u.name, u.password, ""); err != nil {
 			t.Errorf("demo user %s/%s cannot sign in: %v", u.tenant, u.name, err)
 		}
 	}

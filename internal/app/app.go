@@ -338,6 +338,9 @@ type Counters struct {
 	// AuditLingerExpired counts groups whose wait for more records ran
 	// its full auditLinger (the others kept adding records all along).
 	AuditLingerExpired int64
+	// SignInFailures counts failed or refused sign-ins, on tenants that
+	// do not exist too (those are in no audit log).
+	SignInFailures int64
 }
 
 // Metrics keeps the counters, safe for concurrent use.

@@ -26,7 +26,7 @@ var ctx = context.Background()
 // now is the tests' clock: after every list version in the snapshot.
 var now = time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 
-func newService(t *testing.T) (*app.Service, *sqlite.DB) {
+func newService(t testing.TB) (*app.Service, *sqlite.DB) {
 	t.Helper()
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "s.db"))
 	if err != nil {
@@ -466,7 +466,7 @@ func TestUsersAndSessions(t *testing.T) {
 	if !strings.HasPrefix(stored.PasswordHash, "$argon2id$") || strings.Contains(stored.PasswordHash, "horse") {
 		t.Errorf("stored hash: %q", stored.PasswordHash)
 	}
-	se, err := s.Login(ctx, app.LocalTenant, "alice", "correct horse battery")
+	se, err := s.Login(ctx, app.LocalTenant, "alice", "correct horse battery", "")
 	if err != nil || se.Role != app.RoleUnderwriter || se.Token == "" || se.CSRF == "" {
 		t.Fatalf("login: %+v %v", se, err)
 	}
@@ -478,14 +478,14 @@ func TestUsersAndSessions(t *testing.T) {
 	}
 	// Five failures lock the account, even for the right password.
 	for i := 0; i < app.LockAfter; i++ {
-		if _, err := s.Login(ctx, app.LocalTenant, "alice", "wrong password here"); !errors.Is(err, app.ErrBadLogin) {
+		if _, err := s.Login(ctx, app.LocalTenant, "alice", "wrong password here", ""); !errors.Is(err, app.ErrBadLogin) {
 			t.Fatalf("failure %d: %v", i, err)
 		}
 	}
-	if _, err := s.Login(ctx, app.LocalTenant, "alice", "correct horse battery"); !errors.Is(err, app.ErrBadLogin) {
+	if _, err := s.Login(ctx, app.LocalTenant, "alice", "correct horse battery", ""); !errors.Is(err, app.ErrBadLogin) {
 		t.Errorf("a locked account signed in: %v", err)
 	}
-	if _, err := s.Login(ctx, app.LocalTenant, "nobody", "correct horse battery"); !errors.Is(err, app.ErrBadLogin) {
+	if _, err := s.Login(ctx, app.LocalTenant, "nobody", "correct horse battery", ""); !errors.Is(err, app.ErrBadLogin) {
 		t.Errorf("an unknown user: %v", err)
 	}
 	if err := s.Logout(ctx, se.Token); err != nil {

@@ -73,6 +73,10 @@ type Principal struct {
 	// bound to, or the CLI's operator; empty for a key bound to no user.
 	// Four eyes count persons.
 	Person string `json:"person,omitempty"`
+	// Console: the principal is the command line on the machine that
+	// holds the store (LocalPrincipal), which could write the store
+	// directly: it may bind a key to any tenant's user (onboarding).
+	Console bool `json:"-"`
 }
 
 // RoleName is the principal's role by name.
@@ -81,7 +85,27 @@ func (p Principal) RoleName() string { return p.Role.String() }
 // LocalPrincipal is the CLI's principal: the local operator tenant, with
 // every right, named after the person running it.
 func LocalPrincipal(actor string) Principal {
-	return Principal{Tenant: LocalTenant, Actor: actor, Role: RoleAdmin, Operator: true, Person: actor}
+	return Principal{Tenant: LocalTenant, Actor: actor, Role: RoleAdmin, Operator: true, Person: actor, Console: true}
+}
+
+// madeBy is the credential behind a principal as a user's or key's
+// MadeBy records it: "TENANT/NAME" for a person, "key:ID" for a key
+// bound to no one, "" for the console acting for a tenant without a
+// person.
+func (p Principal) madeBy() string {
+	switch {
+	case p.Person != "":
+		return p.Tenant + "/" + p.Person
+	case p.KeyID != "":
+		return "key:" + p.KeyID
+	}
+	return ""
+}
+
+// inTenantActor is how a principal of another tenant (the operator's)
+// is named in the audit log of the tenant it acted on.
+func (p Principal) inTenantActor() string {
+	return fmt.Sprintf("%s of the operator tenant %s", p.Actor, p.Tenant)
 }
 
 // LocalTenant is the tenant of a one-machine installation (every store
@@ -288,6 +312,23 @@ func (s *Service) CreateAPIKey(ctx context.Context, p Principal, req CreateKeyRe
 		return NewKey{}, Errorf(CodeForbidden, "a key cannot hold more rights (%s) than its maker (%s)", role, p.Role)
 	}
 	user := strings.TrimSpace(req.User)
+	if user != "" && !p.Console {
+		// A key bound to a person acts as them: four eyes count people,
+		// so only the person makes it (an admin who could bind a key to
+		// a colleague could approve their own override as the
+		// colleague). Admins make keys bound to no one, or to themselves;
+		// the console, which holds the store, binds keys for onboarding.
+		switch {
+		case tenant != p.Tenant:
+			return NewKey{}, Errorf(CodeForbidden, "a key bound to user %s of tenant %s is made by that person, not by %s of tenant %s: make a key bound to no one for the tenant (it acts as no person), or ask the console ('tidewatch keys create --tenant %s --user %s')",
+				ClipID(user), t.ID, p.Actor, p.Tenant, t.ID, ClipID(user))
+		case p.Person == "":
+			return NewKey{}, Errorf(CodeForbidden, "a key bound to user %s is made by that person, signed in or with a key bound to them; %s acts as no person", ClipID(user), p.Actor)
+		case !samePerson(p.Person, user):
+			return NewKey{}, Errorf(CodeForbidden, "a key bound to user %s is made by %s themself, not by %s: a key bound to someone lets its holder act as them (and approve overrides as them); make a key bound to no one, or to yourself",
+				ClipID(user), ClipID(user), p.Person)
+		}
+	}
 	if user != "" {
 		u, err := s.st.User(ctx, t.ID, user)
 		if errors.Is(err, store.ErrNotFound) {
@@ -323,14 +364,21 @@ func (s *Service) CreateAPIKey(ctx context.Context, p Principal, req CreateKeyRe
 		return NewKey{}, err
 	}
 	now := s.now().UTC().Truncate(time.Second)
-	k := store.APIKey{ID: hex.EncodeToString(idb[:]), Tenant: t.ID, Name: name, Role: role.String(), CreatedBy: p.Actor, Created: now, Expires: now.Add(ttl), User: user}
+	k := store.APIKey{ID: hex.EncodeToString(idb[:]), Tenant: t.ID, Name: name, Role: role.String(), CreatedBy: p.Actor, Created: now, Expires: now.Add(ttl), User: user, MadeBy: p.madeBy()}
 	sec := strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(secret[:]))
 	k.Hash = hashSecret(sec)
 	if err := s.st.PutAPIKey(ctx, k); err != nil {
 		return NewKey{}, err
 	}
-	if _, err := s.record(ctx, p, audit.ActionAdmin, "key:"+k.ID, map[string]any{"created_key": k.ID, "tenant": k.Tenant, "name": k.Name, "role": k.Role, "expires": k.Expires, "user": k.User}); err != nil {
+	data := map[string]any{"created_key": k.ID, "tenant": k.Tenant, "name": k.Name, "role": k.Role, "expires": k.Expires, "user": k.User}
+	if _, err := s.record(ctx, p, audit.ActionAdmin, "key:"+k.ID, data); err != nil {
 		return NewKey{}, err
+	}
+	if k.Tenant != p.Tenant {
+		// The tenant sees in its own log that the operator made it a key.
+		if _, err := s.record(ctx, Principal{Tenant: k.Tenant, Actor: p.inTenantActor()}, audit.ActionAdmin, "key:"+k.ID, data); err != nil {
+			return NewKey{}, err
+		}
 	}
 	k.Hash = ""
 	return NewKey{APIKey: k, Secret: KeyPrefix + k.ID + "_" + sec}, nil

@@ -93,7 +93,7 @@ func (s *Service) Decide(ctx context.Context, p Principal, req DecideRequest) (D
 		return res, Errorf(CodePrecondition, "the profile recommends %s (score %g): %s goes against it and needs an override reason", rec, prof.Profile.Score, req.Decision)
 	}
 	if override && t.Policy.FourEyes && p.Person == "" {
-		return res, Errorf(CodeForbidden, "the tenant asks for four eyes, which count people: an override is made by a signed-in user or with a key bound to a user (keys create --user), not by %s", p.Actor)
+		return res, Errorf(CodeForbidden, "the tenant asks for four eyes, which count people: an override is made by a signed-in user or with a key bound to a user (made by that user, or at the console: keys create --user), not by %s", p.Actor)
 	}
 	if err := s.keepProfile(ctx, p, preq, prof); err != nil {
 		return res, err
@@ -131,7 +131,9 @@ func (s *Service) Decide(ctx context.Context, p Principal, req DecideRequest) (D
 }
 
 // ApproveDecision approves (or rejects) a pending override. The approver
-// must be another person with the underwriter role.
+// must be another person with the underwriter role, independent of the
+// maker (checkIndependent: neither added the other, nor made the key the
+// other uses).
 func (s *Service) ApproveDecision(ctx context.Context, p Principal, id int64, approve bool, note string) (store.Decision, error) {
 	if err := p.need(RoleUnderwriter, "approving a decision"); err != nil {
 		return store.Decision{}, err
@@ -150,7 +152,7 @@ func (s *Service) ApproveDecision(ctx context.Context, p Principal, id int64, ap
 		return d, Errorf(CodePrecondition, "decision %d is %s, not pending approval", id, strings.ReplaceAll(d.Status, "_", " "))
 	}
 	if p.Person == "" {
-		return d, Errorf(CodeForbidden, "four eyes count people: approve as a signed-in user or with a key bound to a user (keys create --user), not with %s", p.Actor)
+		return d, Errorf(CodeForbidden, "four eyes count people: approve as a signed-in user or with a key bound to a user (made by that user, or at the console: keys create --user), not with %s", p.Actor)
 	}
 	maker := d.ByPerson
 	if maker == "" {
@@ -158,6 +160,9 @@ func (s *Service) ApproveDecision(ctx context.Context, p Principal, id int64, ap
 	}
 	if samePerson(maker, p.Person) || samePerson(d.By, p.Actor) {
 		return d, Errorf(CodeForbidden, "four eyes: %s made decision %d and cannot approve it", p.Person, id)
+	}
+	if err := s.checkIndependent(ctx, p, d, maker); err != nil {
+		return d, err
 	}
 	prev := d
 	d.Status, d.ApprovedBy, d.ApprovedAt = DecisionInForce, p.Actor, s.now().UTC().Truncate(time.Second)

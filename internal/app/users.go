@@ -131,12 +131,20 @@ func (s *Service) CreateUser(ctx context.Context, p Principal, tenant, name, rol
 	if err != nil {
 		return store.User{}, err
 	}
-	u := store.User{Tenant: tenant, Name: name, Role: r.String(), PasswordHash: h, Created: s.now().UTC().Truncate(time.Second)}
+	u := store.User{Tenant: tenant, Name: name, Role: r.String(), PasswordHash: h, Created: s.now().UTC().Truncate(time.Second),
+		CreatedBy: p.Actor, MadeBy: p.madeBy()}
 	if err := s.st.PutUser(ctx, u); err != nil {
 		return store.User{}, err
 	}
-	if _, err := s.record(ctx, p, audit.ActionAdmin, "user:"+tenant+"/"+name, map[string]any{"created_user": name, "tenant": tenant, "role": u.Role}); err != nil {
+	data := map[string]any{"created_user": name, "tenant": tenant, "role": u.Role}
+	if _, err := s.record(ctx, p, audit.ActionAdmin, "user:"+tenant+"/"+name, data); err != nil {
 		return store.User{}, err
+	}
+	if tenant != p.Tenant {
+		// The tenant sees in its own log that the operator added a user.
+		if _, err := s.record(ctx, Principal{Tenant: tenant, Actor: p.inTenantActor()}, audit.ActionAdmin, "user:"+tenant+"/"+name, data); err != nil {
+			return store.User{}, err
+		}
 	}
 	u.PasswordHash = ""
 	return u, nil
@@ -269,23 +277,47 @@ func randomToken() (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b[:]), nil
 }
 
-// Login checks a user's password and opens a session. LockAfter failures
-// in a row lock the account for LockFor; every attempt is in the tenant's
-// audit log.
-func (s *Service) Login(ctx context.Context, tenant, name, password string) (NewSession, error) {
+// Login checks a user's password and opens a session; from is the
+// client's address (as the server reads it; may be empty). LockAfter
+// failures in a row lock the account for LockFor. Every attempt on a
+// tenant that exists is in its audit log, attempts on unknown users too:
+// a failed or refused one with an actor that says nobody was
+// authenticated ("sign-in attempt as NAME from ADDR"), not as the user
+// named. An attempt on a tenant that does not exist has no log to go to:
+// it goes to the server's log, and every failure is counted
+// (Counters.SignInFailures). Unknown users, unknown tenants, wrong
+// passwords and locked accounts cost the same password check and look
+// the same to the caller.
+func (s *Service) Login(ctx context.Context, tenant, name, password, from string) (NewSession, error) {
 	now := s.now().UTC()
+	if from == "" {
+		from = "an unknown address"
+	}
+	attempt := Principal{Tenant: tenant, Actor: fmt.Sprintf("sign-in attempt as %s from %s", ClipID(name), ClipID(from))}
+	subject := "user:" + tenant + "/" + ClipID(name)
+	fail := func(data map[string]any) (NewSession, error) {
+		s.Metrics.add(func(m *Counters) { m.SignInFailures++ })
+		data["from"] = from
+		if _, err := s.record(ctx, attempt, audit.ActionAdmin, subject, data); err != nil {
+			s.log.Warn("sign-in attempt not recorded", "tenant", tenant, "user", ClipID(name), "from", from, "err", err.Error())
+		}
+		return NewSession{}, ErrBadLogin
+	}
 	u, err := s.st.User(ctx, tenant, name)
 	if err != nil {
 		// Spend the same time as a real check, so timing does not tell
 		// which names exist.
 		checkPassword(password, dummyHash())
-		return NewSession{}, ErrBadLogin
+		if _, terr := s.st.Tenant(ctx, tenant); terr != nil {
+			s.Metrics.add(func(m *Counters) { m.SignInFailures++ })
+			s.log.Warn("sign-in attempt on a tenant that does not exist", "tenant", ClipID(tenant), "user", ClipID(name), "from", from)
+			return NewSession{}, ErrBadLogin
+		}
+		return fail(map[string]any{"login": "failed", "why": "no such user"})
 	}
-	pr := Principal{Tenant: tenant, Actor: name}
 	if u.Disabled || now.Before(u.LockedUntil) {
 		checkPassword(password, dummyHash())
-		s.record(ctx, pr, audit.ActionAdmin, "user:"+tenant+"/"+name, map[string]any{"login": "refused", "why": "disabled or locked"})
-		return NewSession{}, ErrBadLogin
+		return fail(map[string]any{"login": "refused", "why": "disabled or locked"})
 	}
 	if !checkPassword(password, u.PasswordHash) {
 		u.FailedLogins++
@@ -293,8 +325,7 @@ func (s *Service) Login(ctx context.Context, tenant, name, password string) (New
 			u.LockedUntil, u.FailedLogins = now.Add(LockFor), 0
 		}
 		s.st.PutUser(ctx, u)
-		s.record(ctx, pr, audit.ActionAdmin, "user:"+tenant+"/"+name, map[string]any{"login": "failed", "locked": !u.LockedUntil.IsZero() && now.Before(u.LockedUntil)})
-		return NewSession{}, ErrBadLogin
+		return fail(map[string]any{"login": "failed", "locked": !u.LockedUntil.IsZero() && now.Before(u.LockedUntil)})
 	}
 	if u.FailedLogins > 0 || !u.LockedUntil.IsZero() {
 		u.FailedLogins, u.LockedUntil = 0, time.Time{}
@@ -320,8 +351,8 @@ func (s *Service) Login(ctx context.Context, tenant, name, password string) (New
 	if err := s.st.PutSession(ctx, se); err != nil {
 		return NewSession{}, err
 	}
-	pr = Principal{Tenant: tenant, Actor: name, Role: role, Operator: t.Operator}
-	if _, err := s.record(ctx, pr, audit.ActionAdmin, "user:"+tenant+"/"+name, map[string]any{"login": "ok"}); err != nil {
+	pr := Principal{Tenant: tenant, Actor: name, Role: role, Operator: t.Operator}
+	if _, err := s.record(ctx, pr, audit.ActionAdmin, "user:"+tenant+"/"+name, map[string]any{"login": "ok", "from": from}); err != nil {
 		return NewSession{}, err
 	}
 	return NewSession{Token: tok, CSRF: csrf, Expires: se.Expires, Principal: pr}, nil

@@ -19,7 +19,7 @@ func TestChangePasswordWrongCurrentLocks(t *testing.T) {
 	if _, err := s.CreateUser(ctx, local, "", "alice", "analyst", pw); err != nil {
 		t.Fatal(err)
 	}
-	se, err := s.Login(ctx, app.LocalTenant, "alice", pw)
+	se, err := s.Login(ctx, app.LocalTenant, "alice", pw, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func TestChangePasswordWrongCurrentLocks(t *testing.T) {
 	if err := s.ChangePassword(ctx, p, pw, "a brand new password"); app.CodeOf(err) != app.CodeForbidden || !strings.Contains(err.Error(), "locked") {
 		t.Errorf("the right password while locked: %v", err)
 	}
-	if _, err := s.Login(ctx, app.LocalTenant, "alice", pw); !errors.Is(err, app.ErrBadLogin) {
+	if _, err := s.Login(ctx, app.LocalTenant, "alice", pw, ""); !errors.Is(err, app.ErrBadLogin) {
 		t.Errorf("signed in while locked: %v", err)
 	}
 	recs, err := s.AuditRecords(ctx, local, app.AuditFilter{Subject: "user:local/alice"})
@@ -75,7 +75,7 @@ func TestChangePasswordResetsFailures(t *testing.T) {
 	if _, err := s.CreateUser(ctx, local, "", "bob", "analyst", pw); err != nil {
 		t.Fatal(err)
 	}
-	se, err := s.Login(ctx, app.LocalTenant, "bob", pw)
+	se, err := s.Login(ctx, app.LocalTenant, "bob", pw, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,6 +44,7 @@ func newMetrics(svc *app.Service) *metrics {
 	counter("tidewatch_audit_commits_total", "Audit log transactions.", func(s app.Counters) float64 { return float64(s.AuditCommits) })
 	counter("tidewatch_audit_records_total", "Audit records written.", func(s app.Counters) float64 { return float64(s.AuditRecords) })
 	counter("tidewatch_audit_linger_expired_total", "Audit groups that waited the longest allowed for more records.", func(s app.Counters) float64 { return float64(s.AuditLingerExpired) })
+	counter("tidewatch_sign_in_failures_total", "Failed or refused sign-ins to the web interface (unknown tenants too).", func(s app.Counters) float64 { return float64(s.SignInFailures) })
 	// The store's size counts rows: read at most every five minutes, not
 	// at every scrape.
 	var sizeMu sync.Mutex

@@ -356,6 +356,8 @@ type KeyRequest struct {
 	Role   string `json:"role"`
 	// User binds the key to a user of the tenant: it acts as that person
 	// (four eyes count people) and holds no more than the user's role.
+	// Only that person binds a key to themself (403 otherwise; the
+	// command line on the server's store binds for anyone).
 	User string `json:"user,omitempty"`
 	// TTL is the key's life: 90d, 12m, 1y (default 90d, at most 2y).
 	TTL string `json:"ttl,omitempty"`

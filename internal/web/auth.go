@@ -72,7 +72,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		failed = false
 		return
 	}
-	ns, err := h.svc.Login(r.Context(), tenant, user, pw)
+	ns, err := h.svc.Login(r.Context(), tenant, user, pw, addr)
 	<-h.logins
 	failed = err != nil && app.CodeOf(err) == app.CodeUnauthenticated
 	if err != nil {

@@ -488,7 +488,12 @@ func (h *Handler) makeKey(r *http.Request, c *reqCtx) (app.NewKey, error) {
 		now := h.svc.Now()
 		ttl = sp.After(now).Sub(now)
 	}
-	return h.svc.CreateAPIKey(r.Context(), c.P, app.CreateKeyRequest{Name: r.PostFormValue("name"), Role: r.PostFormValue("role"), TTL: ttl})
+	req := app.CreateKeyRequest{Name: r.PostFormValue("name"), Role: r.PostFormValue("role"), TTL: ttl}
+	if r.PostFormValue("bound") == "me" {
+		// A key is bound only to the person making it (app.CreateAPIKey).
+		req.User = c.P.Person
+	}
+	return h.svc.CreateAPIKey(r.Context(), c.P, req)
 }
 
 func (h *Handler) revokeKey(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
