@@ -73,7 +73,7 @@ load() {
 	# there: what else took it during the load (other processes, the
 	# kernel) is printed, so that a round slowed by other work shows.
 	if [ -n "$srv" ]; then
-		echo "$c0 $c1 $before $after" | awk '{ busy=$3-$1; idle=$4-$2; tot=busy+idle; srv=$6-$5; if (tot > 0) printf "  CPU 0 during the load: the server %.0f%%, other work %.0f%%, idle %.0f%%\n", 100*srv/tot, 100*(busy-srv)/tot, 100*idle/tot }'
+		echo "$c0 $c1 $before $after" | awk '{ busy=$3-$1; idle=$4-$2; tot=busy+idle; srv=$6-$5; if (srv > busy) srv=busy; if (tot > 0) printf "  CPU 0 during the load: the server %.0f%%, other work %.0f%%, idle %.0f%%\n", 100*srv/tot, 100*(busy-srv)/tot, 100*idle/tot }'
 	fi
 }
 
