@@ -473,6 +473,14 @@ func TestUsersAndSessions(t *testing.T) {
 	if p, err := s.SessionPrincipal(ctx, se.Token, se.CSRF, true); err != nil || p.Actor != "alice" {
 		t.Errorf("session: %+v %v", p, err)
 	}
+	// The tenant as typed at the sign-in ("Local ") is the tenant; a user
+	// name differing from another only in case is refused (h-try4).
+	if _, err := s.Login(ctx, " "+strings.ToUpper(app.LocalTenant[:1])+app.LocalTenant[1:], "alice", "correct horse battery", ""); err != nil {
+		t.Errorf("the tenant typed with a capital: %v", err)
+	}
+	if _, err := s.CreateUser(ctx, local, "", "ALICE", "viewer", "correct horse battery"); app.CodeOf(err) != app.CodeConflict || !strings.Contains(err.Error(), "differ only in case") {
+		t.Errorf("ALICE beside alice: %v", err)
+	}
 	if _, err := s.SessionPrincipal(ctx, se.Token, "forged", true); app.CodeOf(err) != app.CodeForbidden {
 		t.Errorf("a forged CSRF token: %v", err)
 	}

@@ -127,6 +127,17 @@ func (s *Service) CreateUser(ctx context.Context, p Principal, tenant, name, rol
 	if _, err := s.st.User(ctx, tenant, name); err == nil {
 		return store.User{}, Errorf(CodeConflict, "user %s exists in %s", name, tenant)
 	}
+	// Two names that differ only in case (ADMIN beside admin) would be
+	// taken for one person in every list, log and approval.
+	us, err := s.st.Users(ctx, tenant)
+	if err != nil {
+		return store.User{}, err
+	}
+	for _, o := range us {
+		if strings.EqualFold(o.Name, name) {
+			return store.User{}, Errorf(CodeConflict, "user %s exists in %s (as %s): names that differ only in case are refused, as they would be taken for one person", name, tenant, o.Name)
+		}
+	}
 	h, err := hashPassword(password)
 	if err != nil {
 		return store.User{}, err
@@ -290,6 +301,9 @@ func randomToken() (string, error) {
 // the same to the caller.
 func (s *Service) Login(ctx context.Context, tenant, name, password, from string) (NewSession, error) {
 	now := s.now().UTC()
+	// Tenant ids are lower case (CreateTenant): "Alpha" typed at the
+	// sign-in is tenant alpha.
+	tenant = strings.ToLower(strings.TrimSpace(tenant))
 	if from == "" {
 		from = "an unknown address"
 	}
