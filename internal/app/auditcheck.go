@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tidewatch/tidewatch/audit"
 	"github.com/tidewatch/tidewatch/store"
 )
 
@@ -25,6 +26,44 @@ const (
 	auditCheckLockKey = "audit-check"
 	auditCheckedKey   = "audit-checked"
 )
+
+// The scheduled check reads at a fifth of one processor: 1 ms of reading
+// and hashing, then 4 ms of rest. Unpaced, a check of a large log held a
+// server's screenings (on one core Go looks at the network only when
+// nothing else is ready to run, and the check always was): 680
+// screenings a second instead of 20,000 while it read 23 million
+// records. Paced, it takes about five times as long.
+const (
+	auditCheckWork = time.Millisecond
+	auditCheckRest = 4 * time.Millisecond
+)
+
+// pacedAudit is an audit store whose AuditRecords rests for rest after
+// each stretch of work (reading and the caller's handling of records).
+type pacedAudit struct {
+	audit.Store
+	work, rest time.Duration
+}
+
+func (p pacedAudit) AuditRecords(ctx context.Context, tenant string, fn func(store.AuditRecord) error) error {
+	start, n := time.Now(), 0
+	return p.Store.AuditRecords(ctx, tenant, func(r store.AuditRecord) error {
+		if err := fn(r); err != nil {
+			return err
+		}
+		if n++; n%64 == 0 && time.Since(start) >= p.work {
+			t := time.NewTimer(p.rest)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			case <-t.C:
+			}
+			start = time.Now()
+		}
+		return nil
+	})
+}
 
 // AuditCheckPass is one scheduled check's outcome.
 type AuditCheckPass struct {
@@ -66,7 +105,7 @@ func (s *Service) CheckAuditLogsDue(ctx context.Context, every time.Duration) (A
 	start := time.Now()
 	for _, t := range ts {
 		p := Principal{Tenant: t.ID, Actor: "scheduled audit check", Role: RoleViewer}
-		rep, err := s.VerifyAudit(ctx, p, "")
+		rep, err := s.verifyAudit(ctx, p, "", pacedAudit{Store: s.st, work: auditCheckWork, rest: auditCheckRest})
 		if ctx.Err() != nil {
 			// Stopped mid-check (the server shuts down): due again at
 			// once, on whichever node looks first.
