@@ -339,7 +339,11 @@ func startServer(t testing.TB, opt Options) *testServer {
 // freshEnv is an environment of its own: an empty store with the lists,
 // and one operator analyst key (keys[tenantOp][RoleAnalyst]), for a test
 // that changes shared state (the detectors' state) other tests read.
-func freshEnv(t testing.TB) *testEnv {
+func freshEnv(t testing.TB) *testEnv { return freshEnvWith(t, nil) }
+
+// freshEnvWith is freshEnv with the service's configuration changed by
+// config (given the environment's directory) before the service starts.
+func freshEnvWith(t testing.TB, config func(dir string, cfg *app.Config)) *testEnv {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -348,7 +352,11 @@ func freshEnv(t testing.TB) *testEnv {
 		t.Fatal(err)
 	}
 	e := &testEnv{dir: dir, st: st, svcLog: &syncBuffer{}, keys: map[string]map[app.Role]string{}, keyIDs: map[string]map[app.Role]string{}}
-	e.svc = app.New(app.Config{Store: st, Logger: slog.New(slog.NewJSONHandler(e.svcLog, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	cfg := app.Config{Store: st, Logger: slog.New(slog.NewJSONHandler(e.svcLog, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	if config != nil {
+		config(dir, &cfg)
+	}
+	e.svc = app.New(cfg)
 	t.Cleanup(func() { e.svc.Close(); st.Close() })
 	if _, err := e.svc.EnsureLists(ctx); err != nil {
 		t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -30,33 +29,17 @@ import (
 // lines, verifies and derives its events again; the server's temporary
 // copy is gone.
 func TestUploadCarriedByCase(t *testing.T) {
-	dir := t.TempDir()
-	st, err := sqlite.OpenWith(filepath.Join(dir, "tidewatch.db"), sqlite.Options{Create: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	archive := uploadarchive.New(filepath.Join(dir, "tidewatch.db.uploads"))
-	seal := make([]byte, 32)
-	rand.Read(seal)
-	e := &testEnv{dir: dir, st: st, svcLog: &syncBuffer{}, keys: map[string]map[app.Role]string{}, keyIDs: map[string]map[app.Role]string{}}
-	e.svc = app.New(app.Config{Store: st, SealKey: seal, Uploads: archive, Logger: slog.New(slog.NewJSONHandler(e.svcLog, nil)),
-		Scratch: func() (app.ScratchStore, error) {
+	var archive *uploadarchive.Dir
+	e := freshEnvWith(t, func(dir string, cfg *app.Config) {
+		archive = uploadarchive.New(filepath.Join(dir, "tidewatch.db.uploads"))
+		seal := make([]byte, 32)
+		rand.Read(seal)
+		cfg.SealKey, cfg.Uploads = seal, archive
+		cfg.Scratch = func() (app.ScratchStore, error) {
 			return sqlite.Open(filepath.Join(t.TempDir(), "scratch.db"))
-		}})
-	t.Cleanup(func() { e.svc.Close(); st.Close() })
+		}
+	})
 	ctx := context.Background()
-	if _, err := e.svc.EnsureLists(ctx); err != nil {
-		t.Fatal(err)
-	}
-	op := app.LocalPrincipal("test setup")
-	if _, err := e.svc.CreateUser(ctx, op, tenantOp, "analyst-user", "analyst", "a long test password for analyst-user"); err != nil {
-		t.Fatal(err)
-	}
-	k, err := e.svc.CreateAPIKey(ctx, op, app.CreateKeyRequest{Tenant: tenantOp, Name: "test analyst", Role: "analyst", User: "analyst-user", TTL: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.keys[tenantOp] = map[app.Role]string{app.RoleAnalyst: k.Secret}
 	uploadDir := t.TempDir()
 	ts := startServerEnv(t, e, Options{UploadDir: uploadDir})
 
@@ -72,17 +55,17 @@ func TestUploadCarriedByCase(t *testing.T) {
 	sum := sha256.Sum256(gz.Bytes())
 	hexSum := hex.EncodeToString(sum[:])
 
-	r := ts.call(t, "POST", "/v1/ingest?name=dprk-day.nmea.gz", k.Secret, gz.Bytes())
+	r := ts.call(t, "POST", "/v1/ingest?name=dprk-day.nmea.gz", e.keys[tenantOp][app.RoleAnalyst], gz.Bytes())
 	if r.status != http.StatusAccepted {
 		t.Fatalf("upload: %s", r)
 	}
 	var acc JobAccepted
 	json.Unmarshal(r.body, &acc)
-	if j := ts.waitJob(t, k.Secret, acc.Job.ID); j.State != app.JobDone {
+	if j := ts.waitJob(t, e.keys[tenantOp][app.RoleAnalyst], acc.Job.ID); j.State != app.JobDone {
 		t.Fatalf("job %s: %s", j.State, j.Error)
 	}
 	var res app.IngestResult
-	json.Unmarshal(ts.call(t, "GET", "/v1/jobs/"+acc.Job.ID+"/result", k.Secret, nil).body, &res)
+	json.Unmarshal(ts.call(t, "GET", "/v1/jobs/"+acc.Job.ID+"/result", e.keys[tenantOp][app.RoleAnalyst], nil).body, &res)
 	if len(res.Uploads) != 1 || res.Uploads[0].SHA256 != hexSum || res.Uploads[0].NotKept != "" || res.Uploads[0].Stored != int64(gz.Len()) {
 		t.Fatalf("the job's uploads: %+v", res.Uploads)
 	}
